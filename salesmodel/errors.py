@@ -1,0 +1,93 @@
+"""The errors salesmodel raises: one root, one kind per cause.
+
+The command line maps ``InputError``, ``ParamsError`` and ``InfeasibleError`` to
+exit status 2 and everything else to 1, and prints only the message.
+"""
+from __future__ import annotations
+
+import reprlib
+from collections.abc import Iterable
+from typing import Any
+
+__all__ = [
+    "SalesmodelError",
+    "InputError",
+    "ParamsError",
+    "InfeasibleError",
+    "RunError",
+    "short_list",
+]
+
+_short = reprlib.Repr()
+_short.maxlist = 8
+_short.maxtuple = 8
+_short.maxstring = 60
+_short.maxother = 60
+
+
+def short_list(values: Iterable[Any], limit: int = 8) -> str:
+    """Render a few values and say how many more there are: ``'a', 'b' (and 3 more)``."""
+    values = list(values)
+    shown = ", ".join(repr(v) if isinstance(v, str) else str(v) for v in values[:limit])
+    if len(values) > limit:
+        shown += f" (and {len(values) - limit} more)"
+    return shown
+
+
+class SalesmodelError(Exception):
+    """Root of every error salesmodel raises on purpose."""
+
+    exit_code: int = 1
+
+
+class InputError(SalesmodelError, ValueError):
+    """Input data is wrong: names the file, column, rows and what was expected.
+
+    ``failures`` optionally carries a DataFrame of failure cases
+    (file, column, check, row, value) for programmatic use.
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, failures: Any = None) -> None:
+        super().__init__(message)
+        self.failures = failures
+
+
+class ParamsError(SalesmodelError, ValueError):
+    """Scenario parameters or function arguments are wrong."""
+
+    exit_code = 2
+
+
+class InfeasibleError(SalesmodelError, ValueError):
+    """The request cannot be met; the message states the feasible range."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, feasible: Any = None) -> None:
+        super().__init__(message)
+        self.feasible = feasible
+
+
+class RunError(SalesmodelError, RuntimeError):
+    """A notebook failed during a run; keeps the evidence."""
+
+    exit_code = 1
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        notebook: str | None = None,
+        cell_index: int | None = None,
+        ename: str | None = None,
+        evalue: str | None = None,
+        kept_at: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.notebook = notebook
+        self.cell_index = cell_index
+        self.ename = ename
+        self.evalue = evalue
+        self.kept_at = kept_at

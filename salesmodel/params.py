@@ -1,0 +1,252 @@
+"""Scenario parameters: one pydantic schema, loaded safely from YAML.
+
+Every field has a default and a description; unknown or misspelt keys are
+rejected by name; file paths are resolved relative to the params file.
+
+Each section class belongs to the module it configures (forecast, targets,
+staffing, territory, tracking); keep each section's fields documented.
+"""
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from salesmodel.errors import ParamsError
+
+__all__ = [
+    "Scenario",
+    "load_params",
+    "params_from_dict",
+    "params_hash",
+    "DEFAULT_NOTEBOOKS",
+]
+
+DEFAULT_NOTEBOOKS = [
+    "00_data_overview.ipynb",
+    "01_baseline_forecast.ipynb",
+    "02_targets.ipynb",
+    "03_staffing.ipynb",
+    "04_territories.ipynb",
+    "05_tracking.ipynb",
+    "10_leadership_summary.ipynb",
+]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class DataParams(_Section):
+    """Where the company's input tables are."""
+
+    dir: Path = Field(Path("../data/demo"), description="Folder holding the input files (relative to the params file).")
+    sales: str = Field("sales.parquet", description="Daily sales history: date, customer_id, product, channel, amount, units.")
+    customers: str = Field("customers.csv", description="Customers with their rep, province, coordinates and tier.")
+    reps: str = Field("reps.csv", description="Sales reps with their province and region.")
+    org: str = Field("org.csv", description="The organisation: company, regions, provinces as a parent-child table.")
+    provinces: str = Field("provinces.csv", description="Provinces with capital coordinates and population.")
+    adjacency: str = Field("province_adjacency.csv", description="Pairs of provinces that share a border.")
+    sql_url: str | None = Field(None, description="SQLAlchemy URL; when set, each table is read from the database table of the same key name.")
+    history_start: date | None = Field(None, description="First date of history to use (default: all).")
+    history_end: date | None = Field(None, description="Last date of history to use (default: all).")
+
+
+class CalendarParams(_Section):
+    """The planning calendar."""
+
+    country: str = Field("CN", description="Country code for public holidays and make-up working days (the holidays package).")
+    plan_year: int = Field(2027, ge=1990, le=2100, description="The year being planned.")
+    holiday_overrides: Path | None = Field(None, description="CSV of company overrides: date, kind (holiday|workday), name.")
+
+
+class ForecastParams(_Section):
+    """The baseline forecast (notebook 01)."""
+
+    grain: list[str] = Field(["region", "product"], description="Key columns of the series forecast, e.g. [region, product] or [customer_id, product].")
+    freq: Literal["MS", "QS", "W-MON", "D"] = Field("MS", description="Series frequency: month start (MS), quarter, week, day.")
+    horizon: int = Field(12, ge=1, le=120, description="Periods ahead to forecast (the plan year: 12 months).")
+    models: list[str] | None = Field(None, description="Models to combine (default: the evidence-based combination).")
+    level: list[int] = Field([80, 95], description="Prediction interval levels in percent.")
+    n_windows: int = Field(2, ge=1, le=12, description="Rolling-origin backtest windows.")
+    reconcile: Literal["none", "bottom_up", "mint_shrink"] = Field("mint_shrink", description="How levels are made to add up.")
+    top_n_charts: int = Field(6, ge=0, le=50, description="Fan charts for this many of the largest series.")
+
+
+class TargetsParams(_Section):
+    """Target setting and decomposition (notebook 02)."""
+
+    total: float | None = Field(None, gt=0, description="Company total for the plan year; when empty, growth over the base is used.")
+    growth: float = Field(0.12, gt=-1, description="Growth over the base when no total is given (0.12 = +12%).")
+    growth_over: Literal["baseline", "last_year"] = Field("baseline", description="What the growth is applied to.")
+    stretch: float = Field(1.0, ge=1.0, le=3.0, description="Over-assignment: the parts add up to total x stretch.")
+    basis: dict[str, float] = Field({"last_year": 0.5, "potential": 0.2, "forecast": 0.3}, description="Blend of share bases (weights sum to 1).")
+    growth_bounds: tuple[float, float] | None = Field((-0.10, 0.40), description="Lowest and highest growth asked of any unit over last year.")
+    levels: list[str] = Field(["region", "province", "rep", "customer"], description="Organisation levels, top down.")
+    time_grains: list[str] = Field(["quarter", "month", "dekad"], description="Calendar grains to phase targets over.")
+    round_to: float = Field(100, gt=0, description="Rounding unit of targets (1 for whole units, 100 for money).")
+    achievability_threshold: float = Field(0.3, ge=0, le=1, description="Flag units whose chance of meeting the target is below this.")
+
+
+class StaffingParams(_Section):
+    """Capacity, workload, funnel and pay (notebook 03)."""
+
+    productivity: float | None = Field(None, gt=0, description="A mature rep's standard monthly sales volume; default: from history.")
+    ramp: list[float] = Field([0.25, 0.5, 0.75, 1.0], description="Fraction of productivity in a new hire's months 1, 2, 3, ...")
+    attrition: float = Field(0.20, ge=0, le=1, description="Annual attrition rate.")
+    hire_lead_months: int = Field(2, ge=0, le=24, description="Months from the hiring decision to the start date.")
+    max_hires_per_month: int | None = Field(None, ge=0, description="Most hires that can start in one month.")
+
+
+class TerritoryParams(_Section):
+    """Territory design (notebook 04)."""
+
+    k: int | None = Field(None, ge=1, description="Number of territories (default: the number of active reps).")
+    balance_on: dict[str, float] = Field({"potential": 0.05, "workload": 0.10}, description="Measure -> tolerance around the mean share.")
+    max_disruption: float | None = Field(0.10, ge=0, le=1, description="Largest share of potential that may change territory.")
+    method: Literal["auto", "exact", "heuristic"] = Field("auto", description="Exact MILP, heuristic, or chosen by size.")
+    contiguous: bool = Field(True, description="Territories must be connected.")
+    time_limit: float = Field(60, gt=0, description="Seconds the solver may use.")
+
+
+class TrackingParams(_Section):
+    """Tracking actuals against a plan (notebook 05)."""
+
+    plan_year: int = Field(2026, description="The year whose plan is tracked (made from the years before it).")
+    as_of: date = Field(date(2026, 10, 31), description="Actuals up to and including this date.")
+
+
+class ReportParams(_Section):
+    """How reports look."""
+
+    language: Literal["en", "zh", "es"] = Field("en", description="Language of labels in reports: en, zh or es.")
+    money_unit: Literal["yuan", "wan"] = Field("wan", description="Show money in 元 (yuan) or 万元 (wan, 10,000 yuan).")
+
+
+class Scenario(BaseModel):
+    """One planning scenario: everything a run needs besides the data."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+    scenario: str = Field("default", min_length=1, max_length=80, description="Scenario name (used, sanitised, in the run folder name).")
+    description: str = Field("", description="Free text shown in reports.")
+    seed: int = Field(0, ge=0, description="Seed for every random step.")
+    data: DataParams = Field(default_factory=DataParams)
+    calendar: CalendarParams = Field(default_factory=CalendarParams)
+    forecast: ForecastParams = Field(default_factory=ForecastParams)
+    targets: TargetsParams = Field(default_factory=TargetsParams)
+    staffing: StaffingParams = Field(default_factory=StaffingParams)
+    territory: TerritoryParams = Field(default_factory=TerritoryParams)
+    tracking: TrackingParams = Field(default_factory=TrackingParams)
+    report: ReportParams = Field(default_factory=ReportParams)
+    notebooks: list[str] = Field(default_factory=lambda: list(DEFAULT_NOTEBOOKS), description="Notebooks to run, in order.")
+
+    @field_validator("scenario")
+    @classmethod
+    def _printable(cls, v: str) -> str:
+        if not v.strip() or any(ord(c) < 32 for c in v):
+            raise ValueError("must be a printable, non-blank name")
+        return v
+
+    def to_jsonable(self) -> dict[str, Any]:
+        """Plain JSON-able dict (paths as strings, dates ISO)."""
+        return json.loads(self.model_dump_json())
+
+
+def _known_keys(model: type[BaseModel], loc: tuple) -> list[str]:
+    """Field names valid at a location, for 'did you mean' hints."""
+    current: Any = model
+    for part in loc[:-1]:
+        field = getattr(current, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        current = field.annotation
+    return list(getattr(current, "model_fields", {}))
+
+
+def _explain(exc: ValidationError, source: str) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        where = ".".join(str(p) for p in loc) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            known = _known_keys(Scenario, loc)
+            hint = difflib.get_close_matches(str(loc[-1]), known, n=1)
+            msg = f"unknown key '{where}'"
+            msg += f" (did you mean '{hint[0]}'?)" if hint else f" (allowed here: {', '.join(known)})"
+        else:
+            got = err.get("input")
+            msg = f"'{where}': {err['msg']}"
+            if got is not None and not isinstance(got, dict):
+                msg += f" (got {got!r})"
+        lines.append("  - " + msg)
+    return f"{source}: invalid parameters:\n" + "\n".join(lines)
+
+
+def _resolve_paths(sc: Scenario, base: Path) -> Scenario:
+    data = sc.data
+    if not data.dir.is_absolute():
+        data = data.model_copy(update={"dir": (base / data.dir).resolve()})
+    cal = sc.calendar
+    if cal.holiday_overrides is not None and not cal.holiday_overrides.is_absolute():
+        cal = cal.model_copy(update={"holiday_overrides": (base / cal.holiday_overrides).resolve()})
+    return sc.model_copy(update={"data": data, "calendar": cal})
+
+
+def params_from_dict(raw: dict[str, Any] | None, *, base_dir: Path | str = ".", source: str = "params") -> Scenario:
+    """Validate a params mapping; relative paths resolve against ``base_dir``."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{source}: expected a mapping of keys to values at the top level, got {type(raw).__name__}")
+    try:
+        sc = Scenario.model_validate(raw)
+    except ValidationError as exc:
+        raise ParamsError(_explain(exc, source)) from None
+    return _resolve_paths(sc, Path(base_dir))
+
+
+def load_params(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+    """Load a scenario from YAML (safe loader) and validate it.
+
+    ``overrides`` is a nested mapping merged over the file's content
+    (used by batch grids).
+
+    >>> sc = load_params("params/default.yaml")  # doctest: +SKIP
+    >>> sc.calendar.plan_year
+    2027
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ParamsError(f"{path}: params file not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ParamsError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    if overrides:
+        raw = _deep_merge(raw or {}, overrides)
+    return params_from_dict(raw, base_dir=path.resolve().parent, source=str(path))
+
+
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def params_hash(sc: Scenario) -> str:
+    """sha256 of the resolved params as canonical JSON."""
+    blob = json.dumps(sc.to_jsonable(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
