@@ -1,0 +1,407 @@
+"""The Excel plan workbook planners hand out, and reading their edits back.
+
+One sheet per table: the rep x month plan (月销售计划表) with totals, the
+customer x dekad plan, the staffing plan, the territory assignment and the
+params used. Headers are frozen, money is shown in 元 or 万元, and every total
+is an Excel ``SUM`` of its rows, so it stays a total when a planner edits.
+
+``read_edits`` compares a planner's edited copy with the run's plan: changed
+cells become recorded adjustments (with the cell comment and its author), and
+``apply_edits`` re-balances the plan so each rep's annual total and the
+company total still hold exactly.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from openpyxl import Workbook, load_workbook
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from salesmodel.errors import InputError
+
+__all__ = [
+    "MONEY_SCALE",
+    "SHEETS",
+    "build_workbook",
+    "read_edits",
+    "apply_edits",
+    "Edits",
+]
+
+MONEY_SCALE = {"yuan": 1.0, "wan": 10_000.0}
+_MONEY_FORMAT = {"yuan": "#,##0", "wan": "#,##0.00"}
+_UNIT_TEXT = {
+    "yuan": {"en": "yuan (元)", "zh": "元", "es": "yuanes (元)"},
+    "wan": {"en": "10,000 yuan (万元)", "zh": "万元", "es": "decenas de miles de yuanes (万元)"},
+}
+
+# Sheet titles by language; the rep x month sheet keeps its Chinese name in every language
+# because planners know it by that name.
+SHEETS: dict[str, dict[str, str]] = {
+    "plan_rep_month": {"en": "月销售计划表 rep x month", "zh": "月销售计划表", "es": "月销售计划表 plan mensual"},
+    "plan_customer_dekad": {"en": "Customer x dekad", "zh": "客户旬计划", "es": "Cliente x decena"},
+    "capacity_plan": {"en": "Staffing plan", "zh": "人员计划", "es": "Plan de personal"},
+    "territory_assignment": {"en": "Territories", "zh": "区域划分", "es": "Territorios"},
+    "params": {"en": "Params used", "zh": "参数", "es": "Parámetros"},
+    "adjustments": {"en": "Adjustments", "zh": "调整记录", "es": "Ajustes"},
+}
+_TOTAL = {"en": "Total", "zh": "合计", "es": "Total"}
+
+_HEADER_FONT = Font(bold=True, color="FFFFFF")
+_HEADER_FILL = PatternFill("solid", fgColor="305496")
+_TOTAL_FONT = Font(bold=True)
+_TOTAL_FILL = PatternFill("solid", fgColor="D9E1F2")
+
+# Hidden marker cells so an edited copy can be matched to its run and pivot layout.
+_META_SHEET = "_salesmodel"
+
+
+def _sheet_title(key: str, language: str) -> str:
+    return SHEETS[key].get(language, SHEETS[key]["en"])[:31]
+
+
+def _style_header(ws, n_cols: int, row: int = 1) -> None:
+    for col in range(1, n_cols + 1):
+        cell = ws.cell(row=row, column=col)
+        cell.font = _HEADER_FONT
+        cell.fill = _HEADER_FILL
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+
+
+def _autosize(ws, widths: Mapping[int, int] | None = None, default: int = 12) -> None:
+    for col in range(1, ws.max_column + 1):
+        ws.column_dimensions[get_column_letter(col)].width = (widths or {}).get(col, default)
+
+
+def _write_pivot(
+    ws,
+    pivot: pd.DataFrame,
+    *,
+    label_cols: list[str],
+    money_unit: str,
+    language: str,
+) -> None:
+    """Write a unit x period pivot with a SUM total column and a SUM total row."""
+    scale = MONEY_SCALE[money_unit]
+    fmt = _MONEY_FORMAT[money_unit]
+    periods = [c for c in pivot.columns if c not in label_cols]
+    header = label_cols + [str(p) for p in periods] + [_TOTAL[language]]
+    ws.append(header)
+    _style_header(ws, len(header))
+    first_value_col = len(label_cols) + 1
+    last_value_col = len(label_cols) + len(periods)
+    n_rows = len(pivot)
+    values = pivot[periods].to_numpy(dtype=float) / scale
+    labels = pivot[label_cols].astype(object).where(pivot[label_cols].notna(), "").to_numpy()
+    for i in range(n_rows):
+        r = i + 2
+        row: list[Any] = [str(x) for x in labels[i]]
+        row += [float(v) for v in values[i]]
+        row.append(
+            f"=SUM({get_column_letter(first_value_col)}{r}:{get_column_letter(last_value_col)}{r})"
+        )
+        ws.append(row)
+    total_row = n_rows + 2
+    ws.cell(row=total_row, column=1, value=_TOTAL[language])
+    for col in range(first_value_col, last_value_col + 2):
+        letter = get_column_letter(col)
+        ws.cell(row=total_row, column=col, value=f"=SUM({letter}2:{letter}{total_row - 1})")
+    for col in range(1, last_value_col + 2):
+        cell = ws.cell(row=total_row, column=col)
+        cell.font = _TOTAL_FONT
+        cell.fill = _TOTAL_FILL
+    for row in ws.iter_rows(min_row=2, max_row=total_row, min_col=first_value_col, max_col=last_value_col + 1):
+        for cell in row:
+            cell.number_format = fmt
+    ws.freeze_panes = ws.cell(row=2, column=first_value_col)
+    _autosize(ws, {i + 1: 16 for i in range(len(label_cols))}, default=11)
+
+
+def _write_table(ws, df: pd.DataFrame, *, money_cols: list[str], money_unit: str) -> None:
+    scale = MONEY_SCALE[money_unit]
+    fmt = _MONEY_FORMAT[money_unit]
+    ws.append([str(c) for c in df.columns])
+    _style_header(ws, len(df.columns))
+    out = df.copy()
+    for col in money_cols:
+        out[col] = out[col].astype(float) / scale
+    for rec in out.itertuples(index=False):
+        ws.append([_cell_value(v) for v in rec])
+    for col_idx, col in enumerate(df.columns, start=1):
+        if col in money_cols:
+            for (cell,) in ws.iter_rows(min_row=2, max_row=len(df) + 1, min_col=col_idx, max_col=col_idx):
+                cell.number_format = fmt
+    ws.freeze_panes = "A2"
+    _autosize(ws, default=14)
+
+
+def _cell_value(v: Any) -> Any:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return None
+    if isinstance(v, (pd.Timestamp,)):
+        return v.to_pydatetime().date() if v == v.normalize() else v.to_pydatetime()
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating,)):
+        return float(v)
+    if isinstance(v, (np.bool_,)):
+        return bool(v)
+    if isinstance(v, (list, dict, tuple)):
+        return json.dumps(v, ensure_ascii=False, default=str)
+    if pd.isna(v) if not isinstance(v, (str, bytes)) else False:
+        return None
+    return v
+
+
+def _flatten(prefix: str, value: Any, out: list[tuple[str, str]]) -> None:
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            _flatten(f"{prefix}.{k}" if prefix else str(k), v, out)
+    else:
+        out.append((prefix, json.dumps(value, ensure_ascii=False, default=str)))
+
+
+def _pivot_plan(plan: pd.DataFrame, unit_cols: list[str], period_col: str, value_col: str) -> pd.DataFrame:
+    missing = [c for c in [*unit_cols, period_col, value_col] if c not in plan.columns]
+    if missing:
+        raise InputError(
+            f"plan table: columns {missing} not found; expected {[*unit_cols, period_col, value_col]}, "
+            f"found {list(plan.columns)}"
+        )
+    wide = plan.pivot_table(index=unit_cols, columns=period_col, values=value_col, aggfunc="sum", sort=True)
+    wide = wide.fillna(0.0)
+    wide.columns = [str(c) for c in wide.columns]
+    return wide.reset_index()
+
+
+def build_workbook(
+    tables: Mapping[str, pd.DataFrame],
+    path: str | Path,
+    *,
+    params: Mapping[str, Any] | None = None,
+    run_id: str = "",
+    language: str = "en",
+    money_unit: str = "wan",
+    rep_month: tuple[list[str], str, str] = (["rep_id"], "period", "target"),
+    customer_dekad: tuple[list[str], str, str] = (["customer_id"], "period", "target"),
+) -> Path:
+    """Write the plan workbook from a run's tables; returns the path.
+
+    ``tables`` may hold ``plan_rep_month``, ``plan_customer_dekad``, ``capacity_plan``,
+    ``territory_assignment``; sheets are written for those present. ``rep_month`` and
+    ``customer_dekad`` name the unit columns, the period column and the value column
+    of the two plan tables.
+
+    Examples
+    --------
+    >>> plan = pd.DataFrame({"rep_id": ["R1", "R1"], "period": ["2027-01", "2027-02"],
+    ...                      "target": [100_000.0, 120_000.0]})
+    >>> build_workbook({"plan_rep_month": plan}, "plan.xlsx")  # doctest: +SKIP
+    """
+    if money_unit not in MONEY_SCALE:
+        raise InputError(f"The 'money_unit' parameter of build_workbook must be one of {sorted(MONEY_SCALE)}. Got {money_unit!r} instead.")
+    language = language if language in _TOTAL else "en"
+    path = Path(path)
+    wb = Workbook()
+    wb.remove(wb.active)
+    meta: dict[str, Any] = {"run_id": run_id, "money_unit": money_unit, "language": language, "sheets": {}}
+
+    for key, (unit_cols, period_col, value_col) in (
+        ("plan_rep_month", rep_month),
+        ("plan_customer_dekad", customer_dekad),
+    ):
+        plan = tables.get(key)
+        if plan is None or plan.empty:
+            continue
+        wide = _pivot_plan(plan, unit_cols, period_col, value_col)
+        label_cols = list(unit_cols)
+        # Readers want names beside ids when the plan carries them.
+        for extra in ("rep_name", "customer_name", "region_id", "province_id"):
+            if extra in plan.columns and extra not in label_cols:
+                names = plan.drop_duplicates(unit_cols).set_index(unit_cols)[extra]
+                wide.insert(len(label_cols), extra, wide.set_index(unit_cols).index.map(names))
+                label_cols.append(extra)
+        ws = wb.create_sheet(_sheet_title(key, language))
+        _write_pivot(ws, wide, label_cols=label_cols, money_unit=money_unit, language=language)
+        meta["sheets"][key] = {
+            "title": ws.title,
+            "unit_cols": list(unit_cols),
+            "label_cols": label_cols,
+            "period_col": period_col,
+            "value_col": value_col,
+            "periods": [c for c in wide.columns if c not in label_cols],
+        }
+
+    money_like = {"target", "capacity", "gap", "cumulative_gap", "potential", "amount", "last_year"}
+    for key in ("capacity_plan", "territory_assignment"):
+        df = tables.get(key)
+        if df is None or df.empty:
+            continue
+        ws = wb.create_sheet(_sheet_title(key, language))
+        _write_table(ws, df, money_cols=[c for c in df.columns if c in money_like], money_unit=money_unit)
+
+    ws = wb.create_sheet(_sheet_title("params", language))
+    ws.append(["key", "value"])
+    _style_header(ws, 2)
+    rows: list[tuple[str, str]] = []
+    _flatten("", dict(params or {}), rows)
+    for k, v in rows:
+        ws.append([k, v])
+    ws.freeze_panes = "A2"
+    _autosize(ws, {1: 36, 2: 60})
+
+    meta_ws = wb.create_sheet(_META_SHEET)
+    meta_ws["A1"] = json.dumps(meta, ensure_ascii=False)
+    meta_ws.sheet_state = "hidden"
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    wb.save(tmp)
+    tmp.replace(path)
+    return path
+
+
+@dataclass(frozen=True)
+class Edits:
+    """Cells a planner changed in a handed-out workbook."""
+
+    sheet: str
+    adjustments: pd.DataFrame  # unit cols, period, old, new, delta, comment, author
+
+
+def read_edits(edited_path: str | Path, plan: pd.DataFrame, *, sheet: str = "plan_rep_month") -> Edits:
+    """Compare an edited workbook's plan sheet with the run's plan table.
+
+    Returns one row per changed cell with the old and new value (in yuan),
+    the cell comment and its author. Totals and labels are ignored: they are
+    recomputed. Rows or periods that do not exist in the plan are an error.
+    """
+    edited_path = Path(edited_path)
+    try:
+        wb = load_workbook(edited_path, data_only=False)
+    except Exception as exc:  # openpyxl raises many kinds for a bad file
+        raise InputError(f"{edited_path}: not a readable Excel workbook ({exc})") from None
+    if _META_SHEET not in wb.sheetnames:
+        raise InputError(f"{edited_path}: not a salesmodel plan workbook (the hidden '{_META_SHEET}' sheet is missing)")
+    meta = json.loads(wb[_META_SHEET]["A1"].value)
+    info = meta["sheets"].get(sheet)
+    if info is None:
+        raise InputError(f"{edited_path}: the workbook has no '{sheet}' sheet; it has {sorted(meta['sheets'])}")
+    ws = wb[info["title"]]
+    scale = MONEY_SCALE[meta["money_unit"]]
+    unit_cols, label_cols, periods = info["unit_cols"], info["label_cols"], info["periods"]
+    header = [c.value for c in ws[1]]
+    expected_header = label_cols + periods
+    if header[: len(expected_header)] != expected_header:
+        raise InputError(
+            f"{edited_path}: sheet '{ws.title}' header changed; expected {expected_header[:6]}..., "
+            f"found {header[:6]}...; edit values only, not the layout"
+        )
+    wide = _pivot_plan(plan, unit_cols, info["period_col"], info["value_col"]).set_index(unit_cols)
+    records = []
+    bad_cells = []
+    n_units = len(wide)
+    for r in range(2, n_units + 2):
+        key = tuple(str(ws.cell(row=r, column=i + 1).value) for i in range(len(unit_cols)))
+        key_idx = key[0] if len(key) == 1 else key
+        if key_idx not in wide.index:
+            raise InputError(f"{edited_path}: sheet '{ws.title}' row {r}: unit {key_idx!r} is not in the plan")
+        for j, period in enumerate(periods):
+            cell = ws.cell(row=r, column=len(label_cols) + j + 1)
+            value = cell.value
+            if isinstance(value, str) and value.startswith("="):
+                bad_cells.append(f"{cell.coordinate} (a formula)")
+                continue
+            try:
+                new = float(value) * scale if value is not None else 0.0
+            except (TypeError, ValueError):
+                bad_cells.append(f"{cell.coordinate} ({value!r})")
+                continue
+            if new < 0:
+                bad_cells.append(f"{cell.coordinate} (negative: {value!r})")
+                continue
+            old = float(wide.at[key_idx, period])
+            # Compare at the display precision so untouched cells never count as edits.
+            if round(new / scale, 2) != round(old / scale, 2):
+                comment = cell.comment.text.strip() if cell.comment else ""
+                author = cell.comment.author if cell.comment else ""
+                records.append((*key, period, old, new, new - old, comment, author or ""))
+    if bad_cells:
+        raise InputError(
+            f"{edited_path}: sheet '{ws.title}': cells must hold non-negative numbers; "
+            f"found {', '.join(bad_cells[:8])}{' and more' if len(bad_cells) > 8 else ''}"
+        )
+    adj = pd.DataFrame(records, columns=[*unit_cols, info["period_col"], "old", "new", "delta", "comment", "author"])
+    return Edits(sheet=sheet, adjustments=adj)
+
+
+def apply_edits(
+    plan: pd.DataFrame,
+    edits: Edits,
+    *,
+    unit_cols: list[str] = ("rep_id",),  # type: ignore[assignment]
+    period_col: str = "period",
+    value_col: str = "target",
+    round_to: float = 1.0,
+) -> pd.DataFrame:
+    """Re-balance a plan after edits so each unit's total and the grand total hold.
+
+    Edited cells are kept as typed. Within each edited unit, the unedited periods
+    absorb the difference in proportion to their planned values. When every period
+    of a unit was edited (so its total changed on purpose), the other units absorb
+    the change in proportion to their totals, period by period. Results are rounded
+    to ``round_to`` with largest remainders so the totals stay exact.
+    """
+    from salesmodel.targets import decompose  # core function; imported late to keep this edge light
+
+    unit_cols = list(unit_cols)
+    out = plan.copy()
+    key = out[unit_cols].astype(str).agg("|".join, axis=1)
+    adj = edits.adjustments
+    adj_key = adj[unit_cols].astype(str).agg("|".join, axis=1)
+    edited = pd.Series(False, index=out.index)
+    for (k, period), new in zip(zip(adj_key, adj[period_col].astype(str)), adj["new"]):
+        mask = (key == k) & (out[period_col].astype(str) == period)
+        out.loc[mask, value_col] = new
+        edited |= mask
+    out["edited"] = edited
+    grand_total = float(plan[value_col].sum())
+    changed_totals: dict[str, float] = {}
+    for k in adj_key.unique():
+        rows = key == k
+        unit_total = float(plan.loc[rows, value_col].sum())
+        free = rows & ~edited
+        locked_sum = float(out.loc[rows & edited, value_col].sum())
+        if free.any():
+            remaining = unit_total - locked_sum
+            if remaining < 0:
+                raise InputError(
+                    f"edits to unit {k!r} add up to {locked_sum:,.0f}, more than its total {unit_total:,.0f}; "
+                    "lower an edited month or edit every month to change the total on purpose"
+                )
+            part = out.loc[free, [value_col]].copy()
+            basis = part[value_col] if part[value_col].sum() > 0 else pd.Series(1.0, index=part.index)
+            res = decompose(remaining, part.assign(basis=basis.to_numpy()), basis="basis", round_to=round_to)
+            out.loc[free, value_col] = res["target"].to_numpy()
+        else:
+            changed_totals[k] = locked_sum - unit_total
+    if changed_totals:
+        others = ~key.isin(list(changed_totals)) & ~edited
+        remaining = grand_total - float(out.loc[~others, value_col].sum())
+        if remaining < 0 or not others.any():
+            raise InputError(
+                "edits raise the plan above its company total and no other unit can absorb it: "
+                f"units changed {sorted(changed_totals)}"
+            )
+        part = out.loc[others, [value_col]].copy()
+        res = decompose(remaining, part.assign(basis=part[value_col].to_numpy()), basis="basis", round_to=round_to)
+        out.loc[others, value_col] = res["target"].to_numpy()
+    return out

@@ -1,0 +1,92 @@
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+from openpyxl.comments import Comment
+
+from salesmodel.errors import InputError
+from salesmodel.workbook import apply_edits, build_workbook, read_edits
+
+
+def _plan():
+    months = [f"2027-{m:02d}" for m in range(1, 13)]
+    rows = []
+    for rep, base in (("R1", 100_000.0), ("R2", 50_000.0), ("R3", 80_000.0)):
+        for i, m in enumerate(months):
+            rows.append({"rep_id": rep, "rep_name": f"Rep {rep}", "period": m, "target": base + 1000.0 * i})
+    return pd.DataFrame(rows)
+
+
+def test_workbook_has_frozen_headers_sum_totals_and_money_unit(tmp_path):
+    plan = _plan()
+    path = build_workbook({"plan_rep_month": plan}, tmp_path / "plan.xlsx", params={"scenario": "t"}, money_unit="wan", language="zh")
+    wb = load_workbook(path)
+    ws = wb["月销售计划表"]
+    assert ws.freeze_panes == "C2"  # rep_id and rep_name stay visible
+    assert ws["C2"].value == pytest.approx(10.0)  # 100,000 yuan shown as 10 万元
+    assert ws["C2"].number_format == "#,##0.00"
+    # Row total and column totals are formulas, so they stay totals after edits.
+    assert ws.cell(row=2, column=15).value == "=SUM(C2:N2)"
+    assert ws.cell(row=5, column=1).value == "合计"
+    assert ws.cell(row=5, column=3).value == "=SUM(C2:C4)"
+    assert "参数" in wb.sheetnames and wb["_salesmodel"].sheet_state == "hidden"
+
+
+def test_edits_are_recorded_with_comment_and_rebalanced(tmp_path):
+    plan = _plan()
+    path = build_workbook({"plan_rep_month": plan}, tmp_path / "plan.xlsx", money_unit="yuan")
+    wb = load_workbook(path)
+    ws = wb["月销售计划表 rep x month"]
+    ws["C2"] = 130_000  # R1, January
+    ws["C2"].comment = Comment("New distributor opens in January", "Li Wei")
+    wb.save(tmp_path / "edited.xlsx")
+
+    edits = read_edits(tmp_path / "edited.xlsx", plan)
+    adj = edits.adjustments
+    assert len(adj) == 1
+    row = adj.iloc[0]
+    assert (row.rep_id, row.period, row.old, row.new) == ("R1", "2027-01", 100_000.0, 130_000.0)
+    assert row.comment == "New distributor opens in January" and row.author == "Li Wei"
+
+    balanced = apply_edits(plan, edits, round_to=1)
+    by_rep_before = plan.groupby("rep_id")["target"].sum()
+    by_rep_after = balanced.groupby("rep_id")["target"].sum()
+    pd.testing.assert_series_equal(by_rep_before, by_rep_after)
+    jan = balanced[(balanced.rep_id == "R1") & (balanced.period == "2027-01")]["target"].item()
+    assert jan == 130_000.0
+    # Other reps untouched.
+    pd.testing.assert_frame_equal(
+        plan[plan.rep_id != "R1"].reset_index(drop=True),
+        balanced[balanced.rep_id != "R1"].drop(columns="edited").reset_index(drop=True),
+    )
+
+
+def test_editing_a_whole_row_moves_the_difference_to_other_reps(tmp_path):
+    plan = _plan()
+    path = build_workbook({"plan_rep_month": plan}, tmp_path / "plan.xlsx", money_unit="yuan")
+    wb = load_workbook(path)
+    ws = wb.worksheets[0]
+    for col in range(3, 15):
+        ws.cell(row=3, column=col).value = 60_000  # R2 raised in every month
+    wb.save(tmp_path / "edited.xlsx")
+    edits = read_edits(tmp_path / "edited.xlsx", plan)
+    balanced = apply_edits(plan, edits, round_to=1)
+    assert balanced["target"].sum() == pytest.approx(plan["target"].sum(), abs=1e-6)
+    assert balanced.loc[balanced.rep_id == "R2", "target"].sum() == 720_000
+
+
+def test_text_in_a_plan_cell_is_a_clear_error(tmp_path):
+    plan = _plan()
+    path = build_workbook({"plan_rep_month": plan}, tmp_path / "plan.xlsx", money_unit="yuan")
+    wb = load_workbook(path)
+    wb.worksheets[0]["D3"] = "about 50k"
+    wb.save(tmp_path / "edited.xlsx")
+    with pytest.raises(InputError, match=r"D3 \('about 50k'\)"):
+        read_edits(tmp_path / "edited.xlsx", plan)
+
+
+def test_a_foreign_workbook_is_rejected(tmp_path):
+    from openpyxl import Workbook
+
+    Workbook().save(tmp_path / "other.xlsx")
+    with pytest.raises(InputError, match="not a salesmodel plan workbook"):
+        read_edits(tmp_path / "other.xlsx", _plan())
