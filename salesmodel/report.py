@@ -1,0 +1,318 @@
+"""What reports share: fonts that draw Chinese, labels in three languages,
+money in 元 or 万元, and the offline HTML a run gives leadership.
+
+Notebooks call :func:`setup_fonts` once, then draw with matplotlib; labels
+come from :func:`label` so one notebook serves en, zh and es readers.
+"""
+from __future__ import annotations
+
+import copy
+import difflib
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from salesmodel.errors import ParamsError
+
+__all__ = [
+    "CJK_FAMILY",
+    "LABELS",
+    "LANGUAGES",
+    "TEMPLATES_DIR",
+    "setup_fonts",
+    "label",
+    "money_scale",
+    "money_unit_label",
+    "format_money",
+    "money_formatter",
+    "export_html",
+]
+
+LANGUAGES = ("en", "zh", "es")
+CJK_FAMILY = "Noto Sans CJK SC"
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+OFFLINE_TEMPLATE = "offline"
+
+# key -> {language: text}. A plain dict on purpose: every notebook adds the words it needs.
+LABELS: dict[str, dict[str, str]] = {
+    "company": {"en": "Company", "zh": "公司", "es": "Empresa"},
+    "region": {"en": "Region", "zh": "大区", "es": "Región"},
+    "province": {"en": "Province", "zh": "省份", "es": "Provincia"},
+    "city": {"en": "City", "zh": "城市", "es": "Ciudad"},
+    "rep": {"en": "Sales rep", "zh": "销售代表", "es": "Vendedor"},
+    "customer": {"en": "Customer", "zh": "客户", "es": "Cliente"},
+    "tier": {"en": "Tier", "zh": "客户等级", "es": "Categoría"},
+    "product": {"en": "Product", "zh": "产品", "es": "Producto"},
+    "channel": {"en": "Channel", "zh": "渠道", "es": "Canal"},
+    "online": {"en": "Online", "zh": "线上", "es": "En línea"},
+    "offline": {"en": "Offline", "zh": "线下", "es": "Presencial"},
+    "partner": {"en": "Partners", "zh": "合作伙伴", "es": "Socios"},
+    "target": {"en": "Target", "zh": "目标", "es": "Objetivo"},
+    "task": {"en": "Task", "zh": "任务", "es": "Cuota"},
+    "actual": {"en": "Actual", "zh": "实际", "es": "Real"},
+    "achievement": {"en": "Achievement", "zh": "达成率", "es": "Cumplimiento"},
+    "forecast": {"en": "Forecast", "zh": "预测", "es": "Pronóstico"},
+    "baseline": {"en": "Baseline", "zh": "基线", "es": "Línea base"},
+    "plan": {"en": "Plan", "zh": "计划", "es": "Plan"},
+    "sales": {"en": "Sales", "zh": "销售额", "es": "Ventas"},
+    "amount": {"en": "Amount", "zh": "金额", "es": "Importe"},
+    "units": {"en": "Units", "zh": "数量", "es": "Unidades"},
+    "orders": {"en": "Orders", "zh": "订单数", "es": "Pedidos"},
+    "customers": {"en": "Customers", "zh": "客户数", "es": "Clientes"},
+    "share": {"en": "Share", "zh": "占比", "es": "Participación"},
+    "year": {"en": "Year", "zh": "年", "es": "Año"},
+    "half": {"en": "Half", "zh": "半年", "es": "Semestre"},
+    "quarter": {"en": "Quarter", "zh": "季度", "es": "Trimestre"},
+    "month": {"en": "Month", "zh": "月", "es": "Mes"},
+    "dekad": {"en": "Dekad", "zh": "旬", "es": "Decena"},
+    "week": {"en": "Week", "zh": "周", "es": "Semana"},
+    "day": {"en": "Day", "zh": "日", "es": "Día"},
+    "total": {"en": "Total", "zh": "合计", "es": "Total"},
+    "growth": {"en": "Growth", "zh": "增长率", "es": "Crecimiento"},
+    "last_year": {"en": "Last year", "zh": "去年", "es": "Año anterior"},
+    "this_year": {"en": "This year", "zh": "今年", "es": "Este año"},
+    "same_period_last_year": {"en": "Same period last year", "zh": "去年同期", "es": "Mismo periodo del año anterior"},
+    "year_to_date": {"en": "Year to date", "zh": "年初至今", "es": "En lo que va del año"},
+    "monthly_pattern": {"en": "Monthly pattern", "zh": "月度走势", "es": "Patrón mensual"},
+    "sales_by_year": {"en": "Sales by year", "zh": "年度销售额", "es": "Ventas por año"},
+    "sales_by_region": {"en": "Sales by region", "zh": "各大区销售额", "es": "Ventas por región"},
+    "sales_by_province": {"en": "Sales by province", "zh": "各省份销售额", "es": "Ventas por provincia"},
+    "sales_by_product": {"en": "Sales by product", "zh": "各产品销售额", "es": "Ventas por producto"},
+    "sales_by_channel": {"en": "Sales by channel", "zh": "各渠道销售额", "es": "Ventas por canal"},
+    "working_days": {"en": "Working days", "zh": "工作日", "es": "Días laborables"},
+    "period": {"en": "Period", "zh": "期间", "es": "Periodo"},
+    "start": {"en": "Start", "zh": "开始", "es": "Inicio"},
+    "end": {"en": "End", "zh": "结束", "es": "Fin"},
+    "first_dekad": {"en": "1st dekad", "zh": "上旬", "es": "1.ª decena"},
+    "second_dekad": {"en": "2nd dekad", "zh": "中旬", "es": "2.ª decena"},
+    "third_dekad": {"en": "3rd dekad", "zh": "下旬", "es": "3.ª decena"},
+    "yuan": {"en": "yuan", "zh": "元", "es": "yuanes"},
+    "wan": {"en": "10k yuan", "zh": "万元", "es": "10 mil yuanes"},
+}
+
+
+def _check_language(language: str) -> str:
+    if language not in LANGUAGES:
+        raise ParamsError(
+            f"The 'language' parameter must be one of {', '.join(LANGUAGES)}. Got {language!r} instead."
+        )
+    return language
+
+
+def label(key: str, language: str = "en") -> str:
+    """The word for ``key`` in ``language`` (en, zh or es).
+
+    Falls back to English when a key has no text in the language yet.
+
+    >>> label("region", "zh")
+    '大区'
+    """
+    _check_language(language)
+    entry = LABELS.get(key)
+    if entry is None:
+        hint = difflib.get_close_matches(key, list(LABELS), n=1)
+        extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+        raise KeyError(f"No report label {key!r}{extra}; add it to salesmodel.report.LABELS")
+    return entry.get(language) or entry["en"]
+
+
+_font_state: dict[str, Any] = {"registered": False}
+
+
+def setup_fonts() -> str:
+    """Make matplotlib draw Chinese with Noto Sans CJK and set a clean chart style.
+
+    Registers the font shipped by the ``noto-cjk-sans-otc`` package (never a
+    font that merely happens to be installed), puts "Noto Sans CJK SC" first in
+    the sans-serif list, and keeps DejaVu Sans behind it for Latin glyphs it
+    lacks. Safe to call many times. Returns the family name.
+
+    >>> setup_fonts()  # doctest: +SKIP
+    'Noto Sans CJK SC'
+    """
+    import matplotlib as mpl
+    from matplotlib import font_manager
+
+    if not _font_state["registered"]:
+        from noto_cjk_sans_otc import FONT_PATH
+
+        font_manager.fontManager.addfont(str(FONT_PATH))
+        _font_state["registered"] = True
+    fallbacks = [f for f in mpl.rcParams["font.sans-serif"] if f != CJK_FAMILY]
+    mpl.rcParams.update(
+        {
+            "font.family": "sans-serif",
+            "font.sans-serif": [CJK_FAMILY, *fallbacks],
+            "axes.unicode_minus": False,  # the CJK font has no U+2212 minus
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.grid": True,
+            "axes.grid.axis": "y",
+            "grid.alpha": 0.3,
+            "axes.titleweight": "normal",
+            "axes.titlesize": 12,
+            "axes.labelsize": 10,
+            "legend.frameon": False,
+            "figure.figsize": (9, 4.5),
+            "figure.dpi": 100,
+            "savefig.bbox": "tight",
+        }
+    )
+    return CJK_FAMILY
+
+
+def money_scale(unit: str) -> float:
+    """Divisor that turns yuan into the display unit ('yuan' → 1, 'wan' → 10,000)."""
+    scales = {"yuan": 1.0, "wan": 10_000.0}
+    if unit not in scales:
+        raise ParamsError(f"The 'unit' parameter must be 'yuan' or 'wan'. Got {unit!r} instead.")
+    return scales[unit]
+
+
+def money_unit_label(unit: str, language: str = "en") -> str:
+    """The unit's name for axis titles: '万元', '10k yuan', '元' ..."""
+    money_scale(unit)
+    return label(unit, language)
+
+
+def format_money(value: float, unit: str = "wan", language: str = "en", *, decimals: int | None = None) -> str:
+    """Format an amount in yuan for a report: ``format_money(1234567, "wan", "zh")`` → '123.46 万元'.
+
+    ``decimals`` defaults to 2 for 万元 and 0 for 元. NaN shows as '–'.
+
+    >>> format_money(1234567, "wan", "zh")
+    '123.46 万元'
+    >>> format_money(1234567.4, "yuan", "en")
+    '1,234,567 yuan'
+    """
+    scale = money_scale(unit)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if decimals is None:
+        decimals = 2 if unit == "wan" else 0
+    return f"{value / scale:,.{decimals}f} {money_unit_label(unit, language)}"
+
+
+def money_formatter(unit: str = "wan"):
+    """A matplotlib tick formatter showing yuan amounts in the display unit (no unit text)."""
+    from matplotlib.ticker import FuncFormatter
+
+    scale = money_scale(unit)
+    return FuncFormatter(lambda v, _pos: f"{v / scale:,.0f}")
+
+
+def _title_of(nb: Any) -> str | None:
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("#"):
+                    return line.lstrip("#").strip()
+    return None
+
+
+_SAFE_TAGS = frozenset(
+    {
+        "a", "abbr", "b", "blockquote", "br", "caption", "code", "col", "colgroup", "dd", "div",
+        "dl", "dt", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "li", "ol", "p",
+        "pre", "small", "span", "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th",
+        "thead", "tr", "u", "ul",
+    }
+)
+_SAFE_ATTRIBUTES = {
+    "*": ["class", "id", "style", "title", "align"],
+    "td": ["colspan", "rowspan"],
+    "th": ["colspan", "rowspan", "scope"],
+    "img": ["src", "alt", "width", "height"],
+    "a": ["href", "title"],
+}
+_STYLE_BLOCK = re.compile(r"<style[^>]*>(.*?)</style>", re.IGNORECASE | re.DOTALL)
+_UNSAFE_CSS = re.compile(r"url\(|@import|expression|javascript:|<", re.IGNORECASE)
+
+
+def _clean_html(html: str) -> str:
+    """Keep tables and text, drop scripts, handlers and anything that loads from elsewhere."""
+    import bleach
+    from bleach.css_sanitizer import CSSSanitizer
+
+    styles = [m for m in _STYLE_BLOCK.findall(html) if not _UNSAFE_CSS.search(m)]
+    body = _STYLE_BLOCK.sub("", html)
+    cleaner = bleach.Cleaner(
+        tags=_SAFE_TAGS,
+        attributes=_SAFE_ATTRIBUTES,
+        protocols={"data"},  # images inline only; links and sources elsewhere are dropped
+        css_sanitizer=CSSSanitizer(),
+        strip=True,
+        strip_comments=True,
+    )
+    kept = "".join(f"<style>{css}</style>" for css in styles)
+    return kept + cleaner.clean(body)
+
+
+def _escape_markdown(text: str) -> str:
+    """Markdown built from data may carry raw HTML: escape the tags it is not allowed."""
+    import bleach
+
+    return bleach.clean(text, tags=_SAFE_TAGS, attributes=_SAFE_ATTRIBUTES, protocols={"data"}, strip=False)
+
+
+def _sanitise_outputs(nb: Any) -> None:
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        outputs = []
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                continue  # warnings and progress bars are for the analyst, not for leadership
+            data = out.get("data")
+            if data is not None:
+                for mime in [m for m in data if m in ("application/javascript", "application/vnd.jupyter.widget-view+json")]:
+                    del data[mime]
+                if "text/html" in data:
+                    html = data["text/html"]
+                    data["text/html"] = _clean_html(html if isinstance(html, str) else "".join(html))
+                if "text/markdown" in data:
+                    md = data["text/markdown"]
+                    data["text/markdown"] = _escape_markdown(md if isinstance(md, str) else "".join(md))
+                if not data:
+                    continue
+            outputs.append(out)
+        cell.outputs = outputs
+
+
+def export_html(notebook_path: str | Path, html_path: str | Path) -> Path:
+    """Render an executed notebook as leadership HTML: no code, images embedded, offline.
+
+    The page loads no script from anywhere (see templates/offline), hides code
+    cells, prompts and the warnings printed to stderr, and escapes text that
+    came from data: HTML and Markdown outputs are cleaned to an allow-list
+    (tables, text, inline images), so a customer named
+    ``<script>…</script>`` is shown as text and no output can run code or
+    load anything from the network.
+
+    >>> export_html("runs/x/notebooks/00_data_overview.ipynb", "runs/x/html/00_data_overview.html")  # doctest: +SKIP
+    """
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    notebook_path = Path(notebook_path)
+    html_path = Path(html_path)
+    nb = nbformat.read(notebook_path, as_version=4)
+    nb = copy.deepcopy(nb)
+    _sanitise_outputs(nb)
+    title = _title_of(nb)
+    if title:
+        nb.metadata["title"] = title
+    nb.metadata.pop("widgets", None)  # widget state would pull in the CDN widget manager
+    exporter = HTMLExporter(
+        template_name=OFFLINE_TEMPLATE,
+        extra_template_basedirs=[str(TEMPLATES_DIR)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": notebook_path.stem}})
+    html_path.parent.mkdir(parents=True, exist_ok=True)
+    html_path.write_text(body, encoding="utf-8")
+    return html_path
