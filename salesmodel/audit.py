@@ -1,0 +1,429 @@
+"""Run folders that prove how they were made: names, manifests, verification.
+
+A run folder holds the executed notebooks, their leadership HTML, the tables
+and ``manifest.json``. The manifest records what is needed to prove a result
+later: the resolved params and their hash, every input file's hash and row
+count, every output file's hash, the notebook sources' hashes, versions of
+Python, salesmodel (and its git commit) and the key libraries, the seeds and
+the holiday-calendar version. :func:`verify` checks a folder against it and,
+with ``rerun=True``, executes the run again and compares every table exactly.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+import salesmodel
+from salesmodel.errors import InputError, RunError, SalesmodelError
+from salesmodel.params import Scenario, load_params, params_hash
+
+__all__ = [
+    "MANIFEST",
+    "MANIFEST_VERSION",
+    "KEY_PACKAGES",
+    "INPUT_KEYS",
+    "sha256_file",
+    "sanitise_name",
+    "make_run_id",
+    "git_info",
+    "package_versions",
+    "input_files",
+    "output_hashes",
+    "write_manifest",
+    "read_manifest",
+    "VerifyReport",
+    "verify",
+]
+
+MANIFEST = "manifest.json"
+MANIFEST_VERSION = 1
+KEY_PACKAGES = (
+    "pandas", "numpy", "scipy", "statsforecast", "statsmodels", "holidays", "papermill",
+    "pydantic", "pyarrow", "matplotlib", "nbconvert", "openpyxl",
+)
+# The input tables a scenario reads, by the DataParams field naming each file.
+INPUT_KEYS = ("sales", "customers", "reps", "org", "provinces", "adjacency")
+_TIME_FORMAT = "%Y%m%dT%H%M%SZ"
+
+
+def sha256_file(path: str | Path, *, chunk: int = 1 << 20) -> str:
+    """sha256 of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sanitise_name(text: str, *, max_length: int = 40, fallback: str = "scenario") -> str:
+    """A label safe to use as one path component.
+
+    Keeps letters (any script) and digits, turns everything else into single
+    dashes, and never returns '', '.', '..' or a name starting with a dot, so
+    ``../../etc`` becomes ``etc`` and can only land inside the folder it is
+    joined to.
+
+    >>> sanitise_name("../../etc")
+    'etc'
+    >>> sanitise_name("华东 冲刺/2027")
+    '华东-冲刺-2027'
+    """
+    text = unicodedata.normalize("NFKC", str(text))
+    kept = "".join(c if (c.isalnum() or c in "_-") else "-" for c in text)
+    kept = re.sub(r"-{2,}", "-", kept).strip("-_")
+    kept = kept[:max_length].strip("-_")
+    return kept or fallback
+
+
+def make_run_id(scenario: str, phash: str, when: datetime) -> str:
+    """``<UTC time>-<sanitised scenario>-<8 hex of the params hash>``."""
+    stamp = when.astimezone(timezone.utc).strftime(_TIME_FORMAT)
+    return f"{stamp}-{sanitise_name(scenario)}-{phash[:8]}"
+
+
+def git_info(package_dir: Path | None = None) -> dict[str, Any] | None:
+    """Commit and dirty flag of the checkout salesmodel runs from, or None outside one.
+
+    Only a checkout that contains this very package counts: an installed copy
+    inside some other repository must not report that repository's commit.
+    """
+    pkg = Path(package_dir or Path(salesmodel.__file__).resolve().parent)
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(pkg), *args], capture_output=True, text=True, timeout=10, check=False
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    top = git("rev-parse", "--show-toplevel")
+    if not top or not (Path(top) / pkg.name / "__init__.py").resolve() == (pkg / "__init__.py").resolve():
+        return None
+    commit = git("rev-parse", "HEAD")
+    if not commit:
+        return None
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit, "dirty": bool(status)}
+
+
+def package_versions(names: tuple[str, ...] = KEY_PACKAGES) -> dict[str, str | None]:
+    """Installed version of each package (None when not installed)."""
+    out: dict[str, str | None] = {}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def input_files(scenario: Scenario) -> dict[str, Path]:
+    """The files a scenario reads, by kind (only those that exist; SQL tables have none)."""
+    files: dict[str, Path] = {}
+    data = scenario.data
+    if not data.sql_url:
+        for key in INPUT_KEYS:
+            path = Path(data.dir) / getattr(data, key)
+            if path.is_file():
+                files[key] = path
+    if scenario.calendar.holiday_overrides is not None and Path(scenario.calendar.holiday_overrides).is_file():
+        files["holiday_overrides"] = Path(scenario.calendar.holiday_overrides)
+    return files
+
+
+def _redact_url(url: str) -> str:
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
+
+
+def output_hashes(run_dir: str | Path) -> dict[str, str]:
+    """sha256 of every file in the run folder except the manifest, by POSIX relative path."""
+    run_dir = Path(run_dir)
+    out = {}
+    for path in sorted(run_dir.rglob("*")):
+        if path.is_file() and path.relative_to(run_dir).as_posix() != MANIFEST:
+            out[path.relative_to(run_dir).as_posix()] = sha256_file(path)
+    return out
+
+
+def _seeds(obj: Any, prefix: str = "") -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            where = f"{prefix}.{key}" if prefix else str(key)
+            if "seed" in str(key).lower() and not isinstance(value, (dict, list)):
+                found[where] = value
+            else:
+                found.update(_seeds(value, where))
+    return found
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z") if when else None
+
+
+def write_manifest(
+    run_dir: str | Path,
+    *,
+    run_id: str,
+    scenario: Scenario,
+    inputs: dict[str, pd.DataFrame] | None = None,
+    notebooks: list[Path] | None = None,
+    started: datetime | None = None,
+    finished: datetime | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write ``manifest.json`` for a finished run folder; returns its path.
+
+    Call it last: every other file in ``run_dir`` is hashed as an output.
+
+    Parameters
+    ----------
+    run_dir : path
+        The run folder (its outputs are already written).
+    run_id : str
+        The run's id (the folder's final name).
+    scenario : Scenario
+        The resolved params the run used.
+    inputs : dict of DataFrame, optional
+        The validated input tables, for row counts.
+    notebooks : list of Path, optional
+        The notebook sources executed, in order.
+    started, finished : datetime, optional
+        When the run started and finished (UTC).
+
+    Examples
+    --------
+    >>> write_manifest(run_dir, run_id=rid, scenario=sc, inputs=frames)  # doctest: +SKIP
+    """
+    run_dir = Path(run_dir)
+    jsonable = scenario.to_jsonable()
+    files = input_files(scenario)
+    input_records: dict[str, Any] = {}
+    for key in sorted(set(files) | set(inputs or {})):
+        record: dict[str, Any] = {}
+        if key in files:
+            record["path"] = str(Path(files[key]).resolve())
+            record["sha256"] = sha256_file(files[key])
+        elif scenario.data.sql_url:
+            record["source"] = f"{_redact_url(scenario.data.sql_url)} table {key}"
+        if inputs is not None and key in inputs:
+            record["rows"] = int(len(inputs[key]))
+        input_records[key] = record
+    versions = package_versions()
+    manifest = {
+        "manifest_version": MANIFEST_VERSION,
+        "run_id": run_id,
+        "scenario": scenario.scenario,
+        "created_utc": _iso(finished or datetime.now(timezone.utc)),
+        "started_utc": _iso(started),
+        "finished_utc": _iso(finished),
+        "duration_s": round((finished - started).total_seconds(), 3) if started and finished else None,
+        "salesmodel": {"version": salesmodel.__version__, "git": git_info()},
+        "python": {"version": platform.python_version(), "implementation": platform.python_implementation()},
+        "platform": platform.platform(),
+        "packages": versions,
+        "calendar": {
+            "library": "holidays",
+            "version": versions.get("holidays"),
+            "country": scenario.calendar.country,
+            "plan_year": scenario.calendar.plan_year,
+        },
+        "seeds": _seeds(jsonable),
+        "params": jsonable,
+        "params_sha256": params_hash(scenario),
+        "inputs": input_records,
+        "notebooks": [
+            {"name": Path(nb).name, "source": str(Path(nb).resolve()), "sha256": sha256_file(nb)}
+            for nb in (notebooks or [])
+        ],
+        "outputs": output_hashes(run_dir),
+    }
+    if extra:
+        manifest.update(extra)
+    path = run_dir / MANIFEST
+    path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=False) + "\n", encoding="utf-8")
+    return path
+
+
+def read_manifest(run_dir: str | Path) -> dict[str, Any]:
+    """The manifest of a run folder; InputError when the folder is not a run folder."""
+    run_dir = Path(run_dir)
+    path = run_dir / MANIFEST
+    if not run_dir.is_dir():
+        raise InputError(f"{run_dir}: run folder not found")
+    if not path.is_file():
+        raise InputError(f"{run_dir}: not a run folder (no {MANIFEST}); give the folder `salesmodel run` printed")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not valid JSON ({exc}); the manifest was damaged") from None
+    missing = [k for k in ("run_id", "params", "params_sha256", "outputs") if k not in manifest]
+    if missing:
+        raise InputError(f"{path}: manifest lacks the keys {', '.join(missing)}")
+    return manifest
+
+
+@dataclass
+class VerifyReport:
+    """What :func:`verify` found. ``ok`` is True only when there are no problems."""
+
+    run_dir: Path
+    changed: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+    table_differences: list[str] = field(default_factory=list)
+    other: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    files_checked: int = 0
+    tables_compared: int = 0
+    rerun: bool = False
+
+    @property
+    def problems(self) -> list[str]:
+        """One line per problem, naming the file."""
+        return (
+            [f"changed: {p} (its sha256 differs from the manifest)" for p in self.changed]
+            + [f"missing: {p} (listed in the manifest, not in the folder)" for p in self.missing]
+            + [f"extra: {p} (in the folder, not in the manifest)" for p in self.extra]
+            + [f"rerun differs: {d}" for d in self.table_differences]
+            + self.other
+        )
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        """A short text for the command line."""
+        head = f"{self.run_dir}: "
+        if self.ok:
+            head += f"OK, {self.files_checked} files match the manifest"
+            if self.rerun:
+                head += f"; re-execution reproduced all {self.tables_compared} tables exactly"
+        else:
+            head += f"FAILED, {len(self.problems)} problem(s)"
+        lines = [head] + [f"  - {p}" for p in self.problems] + [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def _compare_tables(original: Path, again: Path, report: VerifyReport) -> None:
+    a_tables = {p.name for p in (original / "tables").glob("*") if p.is_file()}
+    b_tables = {p.name for p in (again / "tables").glob("*") if p.is_file()}
+    for name in sorted(a_tables - b_tables):
+        report.table_differences.append(f"tables/{name} was not produced by the re-execution")
+    for name in sorted(b_tables - a_tables):
+        report.table_differences.append(f"tables/{name} was produced by the re-execution only")
+    for name in sorted(a_tables & b_tables):
+        a, b = original / "tables" / name, again / "tables" / name
+        if name.endswith(".parquet"):
+            report.tables_compared += 1
+            left, right = pd.read_parquet(a), pd.read_parquet(b)
+            try:
+                pd.testing.assert_frame_equal(left, right, check_exact=True)
+            except AssertionError as exc:
+                first = " ".join(str(exc).split())[:300]
+                report.table_differences.append(f"tables/{name}: values differ ({first})")
+                continue
+        if sha256_file(a) != sha256_file(b):
+            report.table_differences.append(f"tables/{name}: same values but the file bytes differ")
+
+
+def _rerun(run_dir: Path, manifest: dict[str, Any], report: VerifyReport) -> None:
+    from salesmodel.runner import run_scenario
+
+    for key, record in manifest.get("inputs", {}).items():
+        path, recorded = record.get("path"), record.get("sha256")
+        if not path or not recorded:
+            continue
+        if not Path(path).is_file():
+            report.other.append(f"input {key}: {path} no longer exists, the run cannot be repeated")
+            return
+        if sha256_file(path) != recorded:
+            report.other.append(f"input {key}: {path} changed since the run (sha256 differs)")
+    sources = []
+    for nb in manifest.get("notebooks", []):
+        src = Path(nb["source"])
+        if not src.is_file():
+            report.other.append(f"notebook {nb['name']}: source {src} no longer exists")
+            return
+        if sha256_file(src) != nb["sha256"]:
+            report.notes.append(f"notebook {nb['name']} has changed since the run; re-executing the current version")
+        sources.append(src)
+    with tempfile.TemporaryDirectory(prefix="salesmodel-rerun-") as tmp:
+        params_file = Path(tmp) / "params.yaml"
+        params_file.write_text(yaml.safe_dump(manifest["params"], allow_unicode=True, sort_keys=False), encoding="utf-8")
+        if params_hash(load_params(params_file)) != manifest["params_sha256"]:
+            report.other.append("the recorded params no longer load to the same hash (params schema changed?)")
+        try:
+            result = run_scenario(params_file, Path(tmp) / "out", notebooks=sources or None, progress=False)
+        except SalesmodelError as exc:
+            report.other.append(f"re-execution failed: {exc}")
+            return
+        _compare_tables(run_dir, result.run_dir, report)
+
+
+def verify(run_dir: str | Path, *, rerun: bool = False) -> VerifyReport:
+    """Check a run folder against its manifest; optionally execute it again.
+
+    Every file's sha256 is compared with the manifest; each changed, missing
+    or extra file is named. With ``rerun=True`` the run is executed again
+    from the recorded params into a temporary folder and every table is
+    compared exactly (values with pandas, and the Parquet/CSV bytes).
+
+    Parameters
+    ----------
+    run_dir : path
+        A folder written by ``salesmodel run``.
+    rerun : bool, default=False
+        Also re-execute the notebooks and compare the tables.
+
+    Returns
+    -------
+    VerifyReport
+        ``report.ok`` is True when everything matches; ``report.problems``
+        lists what does not.
+
+    Examples
+    --------
+    >>> report = verify("outputs/runs/20261123T090000Z-default-1a2b3c4d")  # doctest: +SKIP
+    >>> report.ok
+    True
+    """
+    run_dir = Path(run_dir)
+    manifest = read_manifest(run_dir)
+    report = VerifyReport(run_dir=run_dir, rerun=rerun)
+    recorded: dict[str, str] = manifest["outputs"]
+    actual = output_hashes(run_dir)
+    report.files_checked = len(recorded)
+    report.missing = sorted(set(recorded) - set(actual))
+    report.extra = sorted(set(actual) - set(recorded))
+    report.changed = sorted(p for p in set(recorded) & set(actual) if recorded[p] != actual[p])
+    params_path = run_dir / "params.yaml"
+    if params_path.is_file() and "params.yaml" not in report.changed:
+        try:
+            if params_hash(load_params(params_path)) != manifest["params_sha256"]:
+                report.other.append("params.yaml does not hash to the manifest's params_sha256")
+        except SalesmodelError as exc:
+            report.other.append(f"params.yaml no longer loads: {exc}")
+    if rerun:
+        try:
+            _rerun(run_dir, manifest, report)
+        except RunError as exc:  # pragma: no cover - run_scenario errors are caught above
+            report.other.append(f"re-execution failed: {exc}")
+    return report

@@ -1,0 +1,142 @@
+"""The ``salesmodel`` command: parse, call the API, map errors to exit codes.
+
+Exit status: 0 on success; 2 for bad input, params or an infeasible request
+(``InputError``, ``ParamsError``, ``InfeasibleError``); 1 for anything else.
+Errors print one message to stderr, without a traceback unless ``--debug``.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from salesmodel import __version__
+from salesmodel.errors import InfeasibleError, InputError, ParamsError, SalesmodelError
+
+__all__ = ["main", "build_parser"]
+
+_INPUT_KINDS = (InputError, ParamsError, InfeasibleError)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="salesmodel",
+        description="Sales planning that adds up: run, verify and inspect scenario runs.",
+        epilog="Exit status: 0 success, 2 bad input or params, 1 anything else.",
+    )
+    parser.add_argument("--version", action="version", version=f"salesmodel {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of unexpected errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    # --debug is accepted before or after the command
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+    run = sub.add_parser("run", parents=[common], help="run the whole plan for one scenario")
+    run.add_argument("params", type=Path, help="the scenario's params YAML")
+    run.add_argument(
+        "--out", type=Path, default=Path("outputs"),
+        help="folder for run folders (default: ./outputs, relative to the current directory); "
+        "runs land in OUT/runs/, failed notebooks in OUT/failed/",
+    )
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    verify = sub.add_parser("verify", parents=[common], help="check a run folder against its manifest")
+    verify.add_argument("run_dir", type=Path, help="a run folder printed by `salesmodel run`")
+    verify.add_argument("--rerun", action="store_true", help="also execute the run again and compare every table exactly")
+
+    sample = sub.add_parser("sample", parents=[common], help="write the demo company's data files")
+    sample.add_argument("dir", type=Path, help="folder to write into (created if missing)")
+    sample.add_argument("--seed", type=int, default=42, help="random seed (default: 42)")
+    sample.add_argument("--customers", type=int, default=3000, help="number of customers (default: 3000)")
+    sample.add_argument("--reps", type=int, default=60, help="number of sales reps (default: 60)")
+    sample.add_argument("--start", default="2023-01-01", help="first day of history (default: 2023-01-01)")
+    sample.add_argument("--end", default="2026-10-31", help="last day of history (default: 2026-10-31)")
+
+    validate = sub.add_parser("validate", parents=[common], help="check params and inputs, run nothing")
+    validate.add_argument("params", type=Path, help="the scenario's params YAML")
+    return parser
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from salesmodel.runner import run_scenario
+
+    result = run_scenario(args.params, args.out, progress=not args.quiet)
+    print(f"run folder:      {result.run_dir}")
+    print(f"leadership HTML: {result.leadership_html}")
+    return 0
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from salesmodel.audit import verify
+
+    report = verify(args.run_dir, rerun=args.rerun)
+    print(report.summary(), file=sys.stdout if report.ok else sys.stderr)
+    return 0 if report.ok else 1
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    from salesmodel.sample import write_company
+
+    started = time.perf_counter()
+    paths = write_company(
+        args.dir, seed=args.seed, n_customers=args.customers, n_reps=args.reps, start=args.start, end=args.end
+    )
+    for key, path in paths.items():
+        size = Path(path).stat().st_size / 1e6 if Path(path).is_file() else 0.0
+        print(f"{key:<10} {path} ({size:.1f} MB)")
+    print(f"demo company written to {args.dir} in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from salesmodel.params import params_hash
+    from salesmodel.runner import check_scenario
+
+    scenario, notebooks, inputs = check_scenario(args.params)
+    data = scenario.data
+    print(f"params:    {args.params} (scenario '{scenario.scenario}', params hash {params_hash(scenario)[:8]})")
+    print(f"data:      {data.sql_url and 'SQL database' or data.dir}")
+    for key, frame in inputs.items():
+        line = f"  {key:<10} {len(frame):>10,} rows"
+        if "date" in getattr(frame, "columns", []) and len(frame):
+            line += f"   {frame['date'].min():%Y-%m-%d} … {frame['date'].max():%Y-%m-%d}"
+        print(line)
+    print(f"plan year: {scenario.calendar.plan_year} ({scenario.calendar.country} calendar)")
+    print(f"notebooks: {', '.join(nb.name for nb in notebooks)}")
+    print("OK: params and inputs are valid; nothing was run.")
+    return 0
+
+
+_COMMANDS = {"run": _cmd_run, "verify": _cmd_verify, "sample": _cmd_sample, "validate": _cmd_validate}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``salesmodel`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return _COMMANDS[args.command](args)
+    except _INPUT_KINDS as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except SalesmodelError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return int(getattr(exc, "exit_code", 1)) if getattr(exc, "exit_code", 1) in (1, 2) else 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the one place unexpected errors become an exit code
+        if args.debug:
+            import traceback
+
+            traceback.print_exc()
+        else:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            print(f"unexpected error: {type(exc).__name__}: {first} (run with --debug for the traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
