@@ -751,10 +751,10 @@ def periods(
     --------
     >>> t = periods("2026-02-01", "2026-02-28", "dekad", language="zh")
     >>> t[["period", "days", "working_days", "label"]]
-           period  days  working_days         label
+           period  days  working_days      label
     0  2026-02-D1    10             7  2026年2月上旬
-    1  2026-02-D2    10             6  2026年2月中旬
-    2  2026-02-D3     8             3  2026年2月下旬
+    1  2026-02-D2    10             4  2026年2月中旬
+    2  2026-02-D3     8             5  2026年2月下旬
     """
     return _periods(start, end, grain, country, overrides, language, "periods", stacklevel=3)
 
