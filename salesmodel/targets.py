@@ -976,7 +976,7 @@ def _round_rows(exact: np.ndarray, totals_q: np.ndarray, unit: float) -> np.ndar
     rank = np.empty_like(order)
     np.put_along_axis(rank, order, np.broadcast_to(np.arange(m), (n, m)), axis=1)
     k = short[:, None]
-    step = np.where(k >= 0, rank < k, -(rank >= m + k)).astype(float)
+    step = np.where(k >= 0, (rank < k).astype(float), -(rank >= m + k).astype(float))
     return (base + step) * unit
 
 
