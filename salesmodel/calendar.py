@@ -389,26 +389,39 @@ _STATUS_TEXT = {
         "are estimated from rules and the make-up working days (调休) are missing"
     ),
     "unconfirmed": (
-        "the installed holidays package ({version}) has no make-up working days for this year although the "
+        "the installed holidays package ({version}) has no make-up working days there, although the "
         "country moved working days in recent years: the decree may not be in the library yet"
     ),
-    "unsupported": "the installed holidays package ({version}) has no holidays for this year: every weekday counts as working",
+    "unsupported": "the installed holidays package ({version}) does not cover these years: every weekday counts as working",
 }
 
 
+def _year_spans(years: list[int]) -> str:
+    """'2027' or '2027-2029' or '1990-1999, 2027' for a sorted list of years."""
+    spans: list[list[int]] = []
+    for y in years:
+        if spans and y == spans[-1][1] + 1:
+            spans[-1][1] = y
+        else:
+            spans.append([y, y])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
+
+
 def _warn_years(d0: np.datetime64, d1: np.datetime64, country: str, overrides: pd.DataFrame | None, stacklevel: int) -> None:
-    y0 = int(str(d0)[:4])
-    y1 = int(str(d1)[:4])
-    for year in range(y0, y1 + 1):
+    """One CalendarWarning per kind of doubt, naming the years concerned."""
+    doubtful: dict[str, list[int]] = {}
+    for year in range(int(str(d0)[:4]), int(str(d1)[:4]) + 1):
         status = _status(year, country, overrides)
         if status in _STATUS_TEXT:
-            reason = _STATUS_TEXT[status].format(version=holidays.__version__)
-            warnings.warn(
-                f"Working days for {country} {year} may be wrong: {reason}. Give the company's holiday overrides "
-                f"(date, kind holiday|workday, name) with the official schedule, or update the holidays package.",
-                CalendarWarning,
-                stacklevel=stacklevel + 1,
-            )
+            doubtful.setdefault(status, []).append(year)
+    for status, years in doubtful.items():
+        reason = _STATUS_TEXT[status].format(version=holidays.__version__)
+        warnings.warn(
+            f"Working days for {country} {_year_spans(years)} may be wrong: {reason}. Give the company's holiday "
+            f"overrides (date, kind holiday|workday, name) with the official schedule, or update the holidays package.",
+            CalendarWarning,
+            stacklevel=stacklevel + 1,
+        )
 
 
 # ------------------------------------------------------------------------ daily flags

@@ -419,3 +419,12 @@ def test_day_grain_has_weekday_and_working_flags():
     assert t["weekday"].tolist() == [0, 1, 2, 3, 4, 5, 6]
     assert t["working_days"].tolist() == [1, 1, 1, 1, 1, 1, 0]  # Saturday the 14th is a make-up day
     assert t["period"].iloc[0] == "2026-02-09"
+
+
+def test_one_warning_per_kind_of_doubt_naming_the_years():
+    with pytest.warns(CalendarWarning) as record:
+        cal.periods("1948-01-01", "2028-12-31", "year")
+    messages = sorted(str(w.message) for w in record)
+    assert len(messages) == 2
+    assert any("CN 1948-1949 may be wrong" in m and "does not cover" in m for m in messages)
+    assert any("CN 1950-2000, 2027-2028 may be wrong" in m and "estimated" in m for m in messages)
