@@ -371,7 +371,7 @@ class _Context:
     """What a check needs to word its failure: the source's name and the key."""
 
     file: str
-    frame: pd.DataFrame
+    frame: pd.DataFrame | Mapping[str, pd.Series]
     key: tuple[str, ...]
     valid_columns: set[str] = field(default_factory=set)
 
@@ -385,11 +385,11 @@ class _Context:
         word = "row" if len(rows) == 1 else "rows"
         text = f"at {word} {shown}"
         if self.key and set(self.key) <= self.valid_columns:
-            keys = self.frame.iloc[rows[:_EXAMPLES]][list(self.key)]
+            cols = [self.frame[k].iloc[rows[:_EXAMPLES]].tolist() for k in self.key]
             if len(self.key) == 1:
-                vals = [v for v in keys.iloc[:, 0] if isinstance(v, str)]
+                vals = [v for v in cols[0] if isinstance(v, str)]
             else:
-                vals = ["/".join(map(str, t)) for t in keys.itertuples(index=False)]
+                vals = ["/".join(map(str, t)) for t in zip(*cols)]
             if vals:
                 text += f" ({'/'.join(self.key)} {short_list(vals, _EXAMPLES)})"
         return text
@@ -595,7 +595,10 @@ def _check_table(df: pd.DataFrame, schema: TableSchema, source: str,
     lo, hi = _date_range(date_range)
     df = df.reset_index(drop=True)
     df.columns = [str(c) for c in df.columns]
-    ctx = _Context(source, df, schema.key)
+    out: dict[str, pd.Series] = {}
+    valid: set[str] = set()
+    # Messages show key values of coerced, valid key columns as they become known.
+    ctx = _Context(source, out, schema.key, valid)  # type: ignore[arg-type]
     failures: list[_Failure] = []
 
     if len(df) == 0:
@@ -609,8 +612,6 @@ def _check_table(df: pd.DataFrame, schema: TableSchema, source: str,
                                  found=f"{list(df.columns).count(name)} columns named '{name}'",
                                  problem="the column appears more than once"))
     unknown = [c for c in df.columns if c not in schema.names]
-    out = {}
-    valid: set[str] = set()
     for col in schema.columns:
         if col.name not in present:
             if not col.required:
@@ -640,10 +641,12 @@ def _check_table(df: pd.DataFrame, schema: TableSchema, source: str,
         ok = True
         if bad.any():
             rows = np.flatnonzero(bad)
-            noun = {"float": "not numbers", "int": "not whole numbers", "date": "not dates"}[col.kind]
+            one, many = {"float": ("a number", "numbers"), "int": ("a whole number", "whole numbers"),
+                         "date": ("a date", "dates")}[col.kind]
+            noun = f"values are not {many}" if len(rows) > 1 else f"value is not {one}"
             failures.append(ctx.fail(col.name, "date" if col.kind == "date" else "dtype", rows,
                                      expected=col.expected(), found=_values(raw.iloc[rows[:50]]),
-                                     problem=f"{len(rows)} value{'s are' if len(rows) > 1 else ' is'} {noun} {ctx.at(rows)}"))
+                                     problem=f"{len(rows)} {noun} {ctx.at(rows)}"))
             ok = False
         missing = values.isna().to_numpy() & ~bad
         if not col.nullable and missing.any():
