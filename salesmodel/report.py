@@ -252,8 +252,12 @@ def _clean_html(html: str) -> str:
 def _escape_markdown(text: str) -> str:
     """Markdown built from data may carry raw HTML: escape the tags it is not allowed."""
     import bleach
+    from bleach.css_sanitizer import CSSSanitizer
 
-    return bleach.clean(text, tags=_SAFE_TAGS, attributes=_SAFE_ATTRIBUTES, protocols={"data"}, strip=False)
+    cleaner = bleach.Cleaner(
+        tags=_SAFE_TAGS, attributes=_SAFE_ATTRIBUTES, protocols={"data"}, css_sanitizer=CSSSanitizer(), strip=False
+    )
+    return cleaner.clean(text)
 
 
 def _sanitise_outputs(nb: Any) -> None:
