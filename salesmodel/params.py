@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from salesmodel.errors import ParamsError
 
@@ -97,6 +97,58 @@ class StaffingParams(_Section):
     attrition: float = Field(0.20, ge=0, le=1, description="Annual attrition rate.")
     hire_lead_months: int = Field(2, ge=0, le=24, description="Months from the hiring decision to the start date.")
     max_hires_per_month: int | None = Field(None, ge=0, description="Most hires that can start in one month.")
+    attainment: float = Field(1.0, gt=0, le=2, description="Share of the standard volume a fully ramped rep delivers (1 = all of it).")
+    mature_tenure_months: int = Field(12, ge=1, le=120, description="Months of service after which a rep counts as mature (for the default productivity).")
+    tier_method: Literal["share", "rank"] = Field("share", description="Customer tiers by cumulative share of revenue (ABC) or by rank (share of customers).")
+    tier_cuts: dict[str, float] = Field({"VIP": 0.5, "first": 0.3, "second": 0.15}, description="Tier -> share (of revenue or of customers), top down; the rest are 'other'.")
+    visit_standards: dict[str, dict[str, float]] | None = Field(None, description="customer_type -> tier -> visits a month; default: the seeds' standards (salesmodel.staffing.DEFAULT_VISIT_STANDARDS).")
+    minutes_per_visit: float | dict[str, float] = Field({"wholesaler": 40.0, "retailer": 20.0, "supermarket": 30.0, "online_store": 30.0}, description="Minutes at the customer per visit: one number or per customer_type.")
+    travel: Literal["geometry", "none"] = Field("geometry", description="Travel time per visit from each rep's customer geography, or none.")
+    travel_speed_kmh: float = Field(40.0, gt=0, description="Average road speed for travel estimates.")
+    travel_circuity: float = Field(1.3, ge=1, description="Road distance over straight-line distance.")
+    hours_per_month: float = Field(174.0, gt=0, description="Paid hours in a month (21.75 days x 8 hours).")
+    selling_share: float = Field(0.6, gt=0, le=1, description="Share of paid hours spent with customers or travelling to them.")
+    funnel_channel: str = Field("partner", description="Sales channel planned with the dealership funnel (example F).")
+    funnel_sources: dict[str, dict[str, float | bool]] = Field(
+        {
+            "trade_in_repurchase": {"to_opportunity": 0.85, "mix": 0.15, "showroom": False},
+            "walk_in": {"to_opportunity": 0.15, "mix": 0.30, "showroom": True},
+            "phone": {"to_opportunity": 0.30, "mix": 0.15, "showroom": False},
+            "web": {"to_opportunity": 0.05, "mix": 0.15, "showroom": False},
+            "referral": {"to_opportunity": 0.60, "mix": 0.15, "showroom": False},
+            "reactivated": {"to_opportunity": 0.70, "mix": 0.10, "showroom": False},
+        },
+        description="Lead source -> to_opportunity rate (example F), mix (share of opportunities; an assumption) and showroom flag.",
+    )
+    funnel_stages: dict[str, float | dict[str, float]] = Field(
+        {"signed_draft": {"low": 0.30, "mid": 0.55, "high": 0.80}, "order": {"low": 0.35, "mid": 0.475, "high": 0.60}, "delivery": 0.95},
+        description="Stages after the opportunity, in order, with their conversion (one rate or per scenario; example F's ranges).",
+    )
+    consultant_lead_capacity: float = Field(80.0, gt=0, description="Leads one sales consultant can work in a month.")
+    pay_plan: dict[str, Any] = Field(
+        {
+            "base_salary": 5000.0,
+            "weights": {"sales": 0.6, "records": 0.2, "market_analysis": 0.1, "satisfaction": 0.1},
+            "records_standard": 30.0,
+            "commission_rate": 0.01,
+            "threshold": 0.8,
+            "tiers": [[0.0, 1.0], [1.0, 1.5]],
+            "cap": 1.5,
+        },
+        description="Monthly pay plan (example H base split; commission rate, threshold, (from, multiplier) tiers, cap); see salesmodel.staffing.PayPlan.",
+    )
+    pay_scenarios: list[float] = Field([0.8, 1.0, 1.2], description="Achievements of target at which the pay cost is shown.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "StaffingParams":
+        # the staffing module owns the rules; check them once, when the params load
+        from salesmodel import staffing
+
+        staffing.project_capacity([0], productivity=1.0, ramp=self.ramp, attrition=self.attrition, start_headcount=0)
+        staffing.TierScheme(method=self.tier_method, cuts=self.tier_cuts)
+        staffing.PayPlan.from_dict(self.pay_plan)
+        staffing.funnel(1.0, stages=self.funnel_stages, sources=self.funnel_sources)
+        return self
 
 
 class TerritoryParams(_Section):
