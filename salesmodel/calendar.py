@@ -445,7 +445,7 @@ def _daily(
     days = np.arange(lo, hi + 1, dtype=np.int64)
     n = days.size
     years = tuple(range(int(str(d0)[:4]), int(str(d1)[:4]) + 1))
-    lib = _library_days(country, years, _holiday_language(country, language) if names else None)
+    lib = _library_days(country, years, _holiday_language(country, language))
 
     weekday = (days + 3) % 7  # 1970-01-01 was a Thursday
     is_weekend = np.isin(weekday, lib.weekend)

