@@ -13,17 +13,17 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
-import os  # noqa: E402
-import platform  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
-from datetime import datetime, timezone  # noqa: E402
+import os
+import platform
+import time
+import warnings
+from datetime import UTC, datetime
 
-import holidays  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import holidays
+import numpy as np
+import pandas as pd
 
-from salesmodel import calendar as cal  # noqa: E402
+from salesmodel import calendar as cal
 
 RESULTS = HERE / "results" / "calendar.md"
 N_DATES = 5_000_000
@@ -78,8 +78,9 @@ def main() -> None:
         rows.append((f"assign_period({N_DATES:,} dates, '{grain}')", *best_of(lambda g=grain: cal.assign_period(dates, g))))
     rows.append((f"assign_period({N_DATES:,} dates, 'dekad', categorical=True)",
                  *best_of(lambda: cal.assign_period(dates, "dekad", categorical=True))))
+    as_text = dates.dt.strftime("%Y-%m-%d")
     rows.append((f"assign_period({N_DATES:,} strings 'YYYY-MM-DD', 'month')",
-                 *best_of(lambda s=dates.dt.strftime("%Y-%m-%d"): cal.assign_period(s, "month"), repeats=2)))
+                 *best_of(lambda: cal.assign_period(as_text, "month"), repeats=2)))
 
     width = max(len(r[0]) for r in rows)
     lines = [f"| {'case'.ljust(width)} | best (s) | median (s) |", f"|{'-' * (width + 2)}|---------:|-----------:|"]
@@ -88,11 +89,11 @@ def main() -> None:
     header = [
         "# Calendar benchmark",
         "",
-        f"- date (UTC): {datetime.now(timezone.utc):%Y-%m-%d %H:%M}",
+        f"- date (UTC): {datetime.now(UTC):%Y-%m-%d %H:%M}",
         f"- machine: {cpu_model()}, {os.cpu_count()} logical cores, {platform.system()} {platform.release()}",
         "- note: the machine was shared with other jobs while this ran; figures are upper bounds",
-        f"- python {platform.python_version()}, numpy {np.__version__}, pandas {pd.__version__}, "
-        f"holidays {holidays.__version__}",
+        (f"- python {platform.python_version()}, numpy {np.__version__}, pandas {pd.__version__}, "
+         f"holidays {holidays.__version__}"),
         f"- best and median of {REPEATS} runs (2 for the string case)",
         "",
     ]

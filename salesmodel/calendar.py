@@ -31,7 +31,7 @@ import difflib
 import re
 import warnings
 from datetime import date
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
 import holidays
@@ -45,15 +45,15 @@ __all__ = [
     "LANGUAGES",
     "CalendarWarning",
     "Period",
-    "periods",
-    "plan_year_periods",
-    "working_days",
     "assign_period",
-    "parse_period",
-    "spring_festival",
     "holiday_calendar_status",
     "holiday_status_table",
+    "parse_period",
+    "periods",
+    "plan_year_periods",
+    "spring_festival",
     "validate_overrides",
+    "working_days",
 ]
 
 GRAINS: tuple[str, ...] = ("year", "half", "quarter", "month", "dekad", "iso_week", "month_week", "day")
@@ -152,12 +152,12 @@ def _check_range(start: Any, end: Any, func: str) -> tuple[np.datetime64, np.dat
     return d0, d1
 
 
-@lru_cache(maxsize=None)
+@cache
 def _supported_codes() -> frozenset[str]:
     return frozenset(holidays.list_supported_countries(include_aliases=True))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _country_class(code: str) -> type:
     return type(holidays.country_holidays(code))
 
