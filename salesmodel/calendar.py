@@ -193,8 +193,8 @@ def validate_overrides(overrides: pd.DataFrame, *, source: str = "holiday overri
     ----------
     overrides : DataFrame
         Columns ``date`` (a day), ``kind`` (``holiday``: the company does not work;
-        ``workday``: the company works, e.g. a make-up Saturday), ``name`` (free text,
-        may be empty). One row per date.
+        ``workday``: the company works, e.g. a make-up Saturday) and optionally ``name``
+        (free text, may be empty). One row per date.
     source : str, default="holiday overrides"
         What to call the table in messages (io passes the file name).
 
@@ -219,13 +219,13 @@ def validate_overrides(overrides: pd.DataFrame, *, source: str = "holiday overri
             "The 'overrides' parameter must be a DataFrame with columns date, kind (holiday|workday), name. "
             f"Got {type(overrides).__name__} instead."
         )
-    missing = [c for c in ("date", "kind", "name") if c not in overrides.columns]
+    missing = [c for c in ("date", "kind") if c not in overrides.columns]
     if missing:
         raise InputError(
-            f"{source}: missing column(s) {short_list(missing)}; expected columns date, kind (holiday|workday), "
-            f"name (found {short_list(list(map(str, overrides.columns)))})."
+            f"{source}: missing column(s) {short_list(missing)}; expected columns date, kind (holiday|workday) "
+            f"and optionally name (found {short_list(list(map(str, overrides.columns)))})."
         )
-    df = overrides[["date", "kind", "name"]].reset_index(drop=True)
+    df = overrides.reindex(columns=["date", "kind", "name"]).reset_index(drop=True)
     raw_dates = df["date"]
     if pd.api.types.is_datetime64_any_dtype(raw_dates):
         dates = pd.to_datetime(raw_dates)

@@ -218,6 +218,10 @@ def test_validate_overrides_names_the_source_and_cleans():
     assert clean["kind"].tolist() == ["workday", "holiday"]
     assert clean["name"].tolist() == ["a", ""]
     assert str(clean["date"].dtype) == "datetime64[ns]"
+    unnamed = cal.validate_overrides(pd.DataFrame({"date": pd.to_datetime(["2027-01-04"]), "kind": ["holiday"]}))
+    assert unnamed["name"].tolist() == [""]
+    day = cal.working_days("2027-01-04", "2027-01-04", overrides=unnamed, country="US")
+    assert day["holiday_name"].tolist() == ["Company holiday"] and not day["is_working_day"].any()
     with pytest.raises(ParamsError, match="'overrides' parameter"):
         cal.validate_overrides([("2027-01-01", "holiday", "x")])
 
