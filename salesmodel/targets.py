@@ -34,7 +34,9 @@ How a share becomes a number
    from the breakpoints of the piecewise-linear sum (no iteration). A request
    outside ``[sum of lower bounds, sum of upper bounds]`` raises
    :class:`~salesmodel.errors.InfeasibleError` with that range. Units whose
-   reference is zero or missing (new customers) are not growth-bounded.
+   reference is zero or missing (new customers) are not growth-bounded; a unit
+   whose basis is zero stays on its lower bound (its upper bound counts as its
+   lower one in the feasible range).
 4. Rounding to ``round_to`` by largest remainder: every unit gets the multiple
    just below its exact target, and the units with the largest fractional parts
    get one more step until the parts add up (ties: larger fractional part first,
@@ -421,6 +423,8 @@ def _allocate(
         lo_kind = np.where(floor > lo, "floor", "lower")
         lo = np.maximum(lo, floor)
     hi = np.maximum(hi, lo)  # a floor wins over a growth cap
+    # A unit with no basis gets no share: it sits on its lower bound.
+    hi = np.where(before > 0, hi, lo)
     lo = np.where(free, lo, 0.0)
     hi = np.where(free, hi, 0.0)
 
@@ -442,7 +446,8 @@ def _allocate(
         raise InfeasibleError(
             f"{func}: the total {group_totals[i]:,.2f}{where} cannot be met within the growth bounds "
             f"{bounds if bounds is not None else ''} and floors: the feasible range of totals is "
-            f"[{lo_total:,.2f}, {hi_total:,.2f}] (sum of reference x (1 + lo) .. sum of reference x (1 + hi)).",
+            f"[{lo_total:,.2f}, {hi_total:,.2f}] (the sum of the units' lowest targets, reference x (1 + lo) or the floor, "
+            f"to the sum of their highest, reference x (1 + hi); a unit with a zero basis stays at its lowest).",
             feasible=(float(lo_total), float(hi_total)),
         )
 
@@ -627,7 +632,8 @@ def cascade(
 
     ``units`` is one table at the lowest grain (e.g. one row per customer)
     holding a column per level (``region_id, province_id, rep_id,
-    customer_id``) and the numeric basis / reference columns. At each level the
+    customer_id``) and the numeric basis / reference columns; rows sharing the
+    same lowest-level path are summed into one node. At each level the
     numeric columns are summed to that level, and each parent's (already
     rounded) target is shared among its children with that level's options, so
     every parent equals the sum of its children exactly.
@@ -668,7 +674,6 @@ def cascade(
     if units[levels].isna().any().any():
         bad = [lv for lv in levels if units[lv].isna().any()]
         raise InputError(f"{func}: level columns {short_list(bad)} have missing values; every unit needs its place in each level.")
-    _check_keys(units, levels, func)
     options = dict(options or {})
     unknown_levels = [k for k in options if k not in levels]
     if unknown_levels:
@@ -1145,7 +1150,8 @@ def rake(
                     raise InputError(f"{func}: margin dimension '{d}' is not a column of the seed table (columns: {short_list(list(seed.columns))}).")
                 if d not in dims:
                     dims.append(d)
-        dims = [c for c in seed.columns if c in dims]  # seed's order
+        # Every column but the value is a dimension (in the seed's order).
+        dims = [c for c in seed.columns if c != value]
         if value not in seed.columns:
             raise InputError(f"{func}: the seed table has no value column '{value}'.")
         vals = pd.to_numeric(seed[value], errors="coerce").to_numpy(dtype=float)
