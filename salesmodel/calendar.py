@@ -347,7 +347,7 @@ def holiday_calendar_status(year: int, country: str = "CN", *, overrides: pd.Dat
     --------
     >>> holiday_calendar_status(2026, "CN")
     'official'
-    >>> holiday_calendar_status(2027, "CN")  # holidays 0.109
+    >>> holiday_calendar_status(2035, "CN")  # 2027 too, with holidays 0.109
     'estimated'
     >>> holiday_calendar_status(2027, "US")
     'rule_based'
