@@ -222,7 +222,7 @@ def _org_levels(df: pd.DataFrame, ctx: _Context) -> list[_Failure]:
             "parent_id", "parent_level", rows,
             expected="a region's parent to be the company and a province's parent to be a region",
             found=short_list(dict.fromkeys(pairs), _EXAMPLES),
-            problem=f"{len(rows)} units hang under the wrong level {ctx.at(rows)}",
+            problem=(f"{len(rows)} unit{'s hang' if len(rows) > 1 else ' hangs'} under the wrong level {ctx.at(rows)}"),
         ))
     return out
 
@@ -486,16 +486,29 @@ def _cell_text(v: Any) -> Any:
     return str(v)
 
 
-def _as_text(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    """Text values (ids stay text even if they look numeric) and the bad-value mask."""
-    if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
-        out = s.str.strip()
-    elif pd.api.types.is_integer_dtype(s.dtype) and not s.hasnans:
-        out = s.astype(str).astype(object)
+def _as_text(s: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray, tuple]:
+    """Text values (ids stay text even if they look numeric) and the bad-value mask.
+
+    Works on the distinct values: millions of rows hold a few thousand ids.
+    """
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    uniques = pd.Index(uniques)
+    if uniques.dtype == object and pd.api.types.infer_dtype(uniques, skipna=True) in ("string", "empty"):
+        clean = np.asarray(uniques.str.strip(), dtype=object)
     else:
-        out = s.astype(object).map(_cell_text)
-    out = out.where(out.notna() & out.ne(""), np.nan).astype(object)
-    return out, np.zeros(len(s), dtype=bool)
+        clean = np.array([_cell_text(v) for v in uniques], dtype=object)
+    clean[clean == ""] = np.nan
+    missing = np.append(pd.isna(clean), True)[codes]
+    values = pd.Series(np.append(clean, np.nan)[codes], index=s.index, dtype=object)  # code -1: NaN
+    return values, np.zeros(len(s), dtype=bool), missing, (codes, clean)
+
+
+def _unknown(values: pd.Series, known: Iterable[Any], factor: tuple | None = None) -> np.ndarray:
+    """Mask of present values not in ``known`` (hashing the distinct values only)."""
+    codes, uniques = factor if factor is not None else pd.factorize(values, use_na_sentinel=True)
+    uniques = pd.Index(uniques, dtype=object)
+    bad_u = ~uniques.isin(list(known)) & uniques.notna()
+    return (codes >= 0) & np.append(bad_u, False)[codes]
 
 
 def _as_number(s: pd.Series, whole: bool) -> tuple[pd.Series, np.ndarray]:
@@ -556,12 +569,17 @@ def _as_date(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return pd.Series(out.astype("datetime64[ns]"), index=s.index), bad
 
 
-def _coerce(s: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray]:
+def _coerce(s: pd.Series, col: Column) -> tuple[pd.Series, np.ndarray, np.ndarray, tuple | None]:
+    """Values in the column's dtype, masks of bad and of missing cells, and the
+    (codes, distinct values) of text columns for fast membership checks."""
     if col.kind == "str":
         return _as_text(s)
     if col.kind == "date":
-        return _as_date(s)
-    return _as_number(s, whole=col.kind == "int")
+        values, bad = _as_date(s)
+        return values, bad, np.isnat(values.to_numpy()) & ~bad, None
+    values, bad = _as_number(s, whole=col.kind == "int")
+    missing = np.isnan(values.to_numpy(dtype="float64")) & ~bad
+    return values, bad, missing, None
 
 
 # ---------------------------------------------------------------------------
@@ -636,7 +654,7 @@ def _check_table(df: pd.DataFrame, schema: TableSchema, source: str,
         if col.name in dupe_names:
             continue
         raw = df[col.name]
-        values, bad = _coerce(raw, col)
+        values, bad, missing, factor = _coerce(raw, col)
         out[col.name] = values
         ok = True
         if bad.any():
@@ -648,7 +666,6 @@ def _check_table(df: pd.DataFrame, schema: TableSchema, source: str,
                                      expected=col.expected(), found=_values(raw.iloc[rows[:50]]),
                                      problem=f"{len(rows)} {noun} {ctx.at(rows)}"))
             ok = False
-        missing = values.isna().to_numpy() & ~bad
         if not col.nullable and missing.any():
             rows = np.flatnonzero(missing)
             failures.append(ctx.fail(col.name, "required", rows, expected="a value in every row",
@@ -656,7 +673,7 @@ def _check_table(df: pd.DataFrame, schema: TableSchema, source: str,
                                      problem=f"{len(rows)} empty value{'s' if len(rows) > 1 else ''} {ctx.at(rows)}"))
             ok = False
         if col.allowed is not None:
-            wrong = (values.notna() & ~values.isin(col.allowed)).to_numpy()
+            wrong = _unknown(values, col.allowed, factor)
             if wrong.any():
                 rows = np.flatnonzero(wrong)
                 failures.append(ctx.fail(col.name, "allowed", rows, expected=col.expected(),
@@ -696,7 +713,10 @@ def _check_table(df: pd.DataFrame, schema: TableSchema, source: str,
         if ok:
             valid.add(col.name)
 
-    frame = pd.DataFrame(out, index=df.index)
+    # concat keeps each column's array (a dict would copy every block).
+    for k, v in out.items():
+        v.name = k  # our own series: naming in place avoids a copy
+    frame = pd.concat(list(out.values()), axis=1, copy=False) if out else pd.DataFrame(index=df.index)
     for c in df.columns:  # extra columns are kept, after the declared ones
         if c not in frame.columns and c not in dupe_names:
             frame[c] = df[c]
@@ -756,7 +776,7 @@ def _reference_failures(frame: pd.DataFrame, ref: Reference, target: pd.DataFram
     if ref.where is not None and ref.where[0] in target.columns:
         known = target[target[ref.where[0]] == ref.where[1]]
     values = frame[ref.column]
-    unknown = (values.notna() & ~values.isin(known[ref.target].dropna().unique())).to_numpy()
+    unknown = _unknown(values, known[ref.target].dropna().unique())
     if not unknown.any():
         return []
     rows = np.flatnonzero(unknown)

@@ -291,7 +291,7 @@ def test_org_tree_shape(tmp_path):
     org.loc[org.unit_id == "TJ", "parent_id"] = "XX"
     msg = str(error_of(io.read_table, csv_of(tmp_path, org, "org.csv"), "org"))
     assert "column 'level': 2 rows have level 'company' at rows 1, 38 (unit_id 'CO', 'CO2')" in msg
-    assert "1 units hang under the wrong level" in msg.replace("1 units", "1 units") and "'province under company'" in msg
+    assert "1 unit hangs under the wrong level at row 7 (unit_id 'BJ')" in msg and "'province under company'" in msg
     assert "column 'parent_id': 1 unknown value in 1 row at row" in msg and "(unit_id 'TJ')" in msg
     assert "expected a unit_id listed in this table, found 'XX'" in msg
 
