@@ -356,7 +356,7 @@ def _haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
 
 
 def _build_org(provinces: pd.DataFrame) -> pd.DataFrame:
-    rows = [dict(unit_id=COMPANY[0], parent_id=None, level="company", name_en=COMPANY[1], name_zh=COMPANY[2])]
+    rows = [dict(unit_id=COMPANY[0], parent_id=np.nan, level="company", name_en=COMPANY[1], name_zh=COMPANY[2])]
     for region, (en, zh) in REGIONS.items():
         rows.append(dict(unit_id=region, parent_id=COMPANY[0], level="region", name_en=en, name_zh=zh))
     for p in provinces.itertuples():
@@ -530,9 +530,9 @@ def _make_customers(rng, provinces, cities, market, reps, n_customers, start_ts,
     since = rng.integers(60, 365 * 12, n)  # existing customers' years with the company
     churn = (rng.random(n) < 0.15) & (start_day + 150 < days - 30)
     churn_day = np.where(churn, [int(rng.integers(s + 150, days - 30)) if c else days for s, c in zip(start_day, churn)], days)
-    decline = (~churn) & (rng.random(n) < 0.10)
-    decline_from = np.where(decline, rng.integers(0, max(1, days * 2 // 3), n), days)
-    decline_rate = np.where(decline, rng.uniform(-0.50, -0.20, n), 0.0)
+    decline = (~churn) & (rng.random(n) < 0.12)
+    decline_from = np.where(decline, rng.integers(0, max(1, days // 2), n), days)
+    decline_rate = np.where(decline, rng.uniform(-0.60, -0.25, n), 0.0)
 
     rep_skill = pd.Series(np.exp(rng.normal(0, 0.12, len(reps))), index=reps["rep_id"])
     scale = (_TYPE_SCALE[ctype] * np.exp(rng.normal(-0.245, 0.7, n)) * (city_pop / 3e6) ** 0.25
