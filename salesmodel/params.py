@@ -125,6 +125,7 @@ class StaffingParams(_Section):
         description="Stages after the opportunity, in order, with their conversion (one rate or per scenario; example F's ranges).",
     )
     consultant_lead_capacity: float = Field(80.0, gt=0, description="Leads one sales consultant can work in a month.")
+    funnel_monthly_deliveries: float | None = Field(None, ge=0, description="Deliveries a month the funnel works back from; default: the funnel channel's orders a month last year x (1 + targets.growth).")
     pay_plan: dict[str, Any] = Field(
         {
             "base_salary": 5000.0,

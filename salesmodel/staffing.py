@@ -58,6 +58,8 @@ __all__ = [
     "mature_productivity",
     "current_staff",
     "monthly_targets_from_history",
+    "monthly_orders_from_history",
+    "with_lead_in",
 ]
 
 # ---------------------------------------------------------------------------
@@ -1334,3 +1336,62 @@ def monthly_targets_from_history(
     g = g.rename_axis(["team", "m"]).reindex(grid, fill_value=0.0).reset_index(name="target")
     g["month"] = pd.PeriodIndex.from_fields(year=np.full(len(g), plan_year), month=g["m"].to_numpy(), freq="M")
     return g[["team", "month", "target"]]
+
+
+def with_lead_in(
+    targets: pd.DataFrame,
+    first_month: Any,
+    *,
+    team_col: str = "team",
+    month_col: str = "month",
+    target_col: str = "target",
+) -> pd.DataFrame:
+    """Prepend months from ``first_month`` up to the plan's first month with target 0.
+
+    A plan for next year is decided now: the months between today and the plan
+    year carry no requirement here (target 0) but hires decided in them can start
+    by the plan's first month, and attrition runs through them. Returns the long
+    table with a ``lead_in`` flag column.
+    """
+    _require_columns(targets, [team_col, month_col, target_col], "the targets table", "with_lead_in")
+    months = pd.PeriodIndex(pd.to_datetime(targets[month_col].astype(str), format="mixed"), freq="M")
+    start = pd.Period(first_month, freq="M")
+    out = targets.assign(**{month_col: months, "lead_in": False})
+    if start >= months.min():
+        return out
+    extra = pd.period_range(start, months.min() - 1, freq="M")
+    teams = pd.unique(targets[team_col])
+    pad = pd.DataFrame({
+        team_col: np.repeat(teams, len(extra)),
+        month_col: np.tile(extra, len(teams)),
+        target_col: 0.0,
+        "lead_in": True,
+    })
+    return pd.concat([pad, out[[team_col, month_col, target_col, "lead_in"]]], ignore_index=True).sort_values(
+        [team_col, month_col], kind="mergesort"
+    ).reset_index(drop=True)
+
+
+def monthly_orders_from_history(
+    sales: pd.DataFrame,
+    *,
+    channel: str | None = None,
+    growth: float = 0.0,
+    year: int | None = None,
+) -> float:
+    """Average orders a month (one customer's purchases on one day) x (1 + growth).
+
+    The default delivery target of the dealership funnel when none is given:
+    last complete year's orders of ``channel`` (all channels when None).
+    """
+    func = "monthly_orders_from_history"
+    _require_columns(sales, ["date", "customer_id"] + (["channel"] if channel else []), "the sales table", func)
+    dates = pd.to_datetime(sales["date"])
+    year = _last_full_year(dates) if year is None else int(year)
+    mask = dates.dt.year == year
+    if channel is not None:
+        mask &= sales["channel"] == channel
+    if not mask.any():
+        raise InputError(f"{func}: no sales{' in channel ' + repr(channel) if channel else ''} in {year}.")
+    orders = pd.DataFrame({"c": sales.loc[mask, "customer_id"].to_numpy(), "d": dates[mask].to_numpy()}).drop_duplicates()
+    return len(orders) / 12.0 * (1.0 + growth)

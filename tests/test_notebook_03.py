@@ -1,0 +1,55 @@
+"""Notebook 03 (staffing) runs through papermill on the small company and saves its tables."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from conftest import execute_notebook, write_params
+
+
+@pytest.fixture(scope="module")
+def staffing_run(tmp_path_factory, small_company_dir):
+    tmp = tmp_path_factory.mktemp("nb03")
+    params = write_params(tmp / "params.yaml", small_company_dir,
+                          staffing={"hire_lead_months": 1, "max_hires_per_month": 3})
+    run_dir = tmp / "run"
+    execute_notebook("03_staffing.ipynb", params, run_dir)
+    return run_dir
+
+
+def _table(run_dir, name):
+    return pd.read_parquet(run_dir / "tables" / f"{name}.parquet")
+
+
+def test_capacity_plan_table(staffing_run, small_company):
+    plan = _table(staffing_run, "capacity_plan")
+    reps = small_company["reps"]
+    assert set(plan["region_id"]) <= set(reps["region_id"])
+    year = plan[~plan["lead_in"]]
+    assert year["month"].str.startswith("2027-").all()
+    assert year.groupby("region_id").size().eq(12).all()
+    # lead-in months (Nov-Dec 2026) carry no target
+    assert (plan.loc[plan["lead_in"], "target"] == 0).all()
+    assert (plan["hires_starting"] <= 3).all()
+    # the hiring limit or the lead time is the only reason a month falls short
+    met = plan[~plan["shortfall"]]
+    assert (met["capacity"] >= met["target"] * (1 - 1e-9)).all()
+    last = plan.groupby("region_id")["cumulative_gap"].last().to_numpy()
+    assert last == pytest.approx(plan.groupby("region_id")["gap"].sum().to_numpy())
+
+
+def test_workload_funnel_and_pay_tables(staffing_run, small_company):
+    load = _table(staffing_run, "workload")
+    active = small_company["reps"]["leave_date"].isna().sum()
+    assert load["headcount"].sum() == active
+    assert (load["fte"] > 0).any()
+    assert load["fte_gap"].to_numpy() == pytest.approx((load["headcount"] - load["fte"]).to_numpy())
+    fun = _table(staffing_run, "funnel")
+    assert set(fun["scenario"]) == {"low", "mid", "high"}
+    assert {"lead", "showroom_traffic", "opportunity", "signed_draft", "order", "delivery", "consultants"} <= set(fun["stage"])
+    deliveries = fun.query("stage == 'delivery'")["whole"]
+    assert deliveries.nunique() == 1 and deliveries.iloc[0] > 0
+    pay_cost = _table(staffing_run, "pay_cost")
+    assert set(pay_cost["scenario"]) == {"80%", "100%", "120%"}
+    by = pay_cost.groupby("scenario")["total_pay"].sum()
+    assert by["80%"] < by["100%"] < by["120%"]
