@@ -456,6 +456,42 @@ def test_postgresql_server_round_trip(postgres_url):
     assert tables["org"]["parent_id"].isna().sum() == 1
 
 
+def _copy_rows(table, conn, keys, data_iter):
+    """pandas.to_sql insertion method using PostgreSQL's COPY (fast for 100k+ rows)."""
+    cols = ", ".join(f'"{k}"' for k in keys)
+    name = f'"{table.schema}"."{table.name}"' if table.schema else f'"{table.name}"'
+    with conn.connection.cursor() as cur:
+        with cur.copy(f"COPY {name} ({cols}) FROM STDIN") as copy:
+            for row in data_iter:
+                copy.write_row(row)
+
+
+@pytest.mark.postgres
+def test_small_company_through_postgresql(postgres_url, small_company):
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS plan2027")
+        for kind, df in small_company.items():
+            df.to_sql(kind, engine, schema="plan2027", index=False, if_exists="replace",
+                      method=_copy_rows, chunksize=50_000)
+    finally:
+        engine.dispose()
+    sales = io.read_table(postgres_url, "sales", table="plan2027.sales",
+                          date_range=("2023-01-01", "2026-10-31"))
+    assert len(sales) == len(small_company["sales"]) > 100_000
+    pd.testing.assert_frame_equal(sales, io.validate_table(small_company["sales"], "sales"))
+    # the whole company, including the references between tables
+    write_sql(postgres_url, {k: v for k, v in small_company.items() if k != "sales"})
+    with sa.create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://")).begin() as conn:
+        conn.exec_driver_sql('DROP TABLE IF EXISTS sales; CREATE TABLE sales AS SELECT * FROM plan2027.sales')
+    tables = io.read_inputs(DataParams(sql_url=postgres_url))
+    for kind, df in small_company.items():
+        pd.testing.assert_frame_equal(tables[kind], io.validate_table(df, kind), obj=kind)
+
+
 @pytest.mark.postgres
 def test_postgresql_bad_table_message(postgres_url):
     sales = tiny_company()["sales"]
