@@ -1,0 +1,153 @@
+"""The command line: exit codes 0/1/2, one message, no traceback, no half run folder."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import write_params
+
+from salesmodel import cli, runner
+from salesmodel.errors import InfeasibleError, RunError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _run(argv, capsys):
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def bad_company(tmp_path, small_company_dir):
+    """The small company with negative amounts in sales."""
+    data = tmp_path / "bad"
+    shutil.copytree(small_company_dir, data)
+    sales = pd.read_parquet(data / "sales.parquet")
+    sales.loc[[3, 7], "amount"] = -5.0
+    sales.to_parquet(data / "sales.parquet", index=False)
+    return data
+
+
+def test_validate_prints_a_summary_and_runs_nothing(small_params, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = _run(["validate", small_params], capsys)
+    assert code == 0, err
+    assert "sales" in out and "rows" in out and "2023-01-01" in out and "2026-10-31" in out
+    assert "nothing was run" in out
+    assert not (tmp_path / "outputs").exists()
+
+
+def test_bad_input_file_exits_2_with_one_message_and_no_run_folder(bad_company, tmp_path, capsys):
+    params = write_params(tmp_path / "p.yaml", bad_company)
+    out_dir = tmp_path / "out"
+    code, out, err = _run(["run", params, "--out", out_dir], capsys)
+    assert code == 2
+    assert err.startswith("error: ")
+    assert "sales.parquet" in err and "amount" in err
+    assert "Traceback" not in err
+    assert not out_dir.exists()
+    code, _, err = _run(["validate", params], capsys)
+    assert code == 2 and "sales.parquet" in err
+
+
+def test_bad_params_exit_2(tmp_path, small_company_dir, capsys):
+    params = write_params(tmp_path / "p.yaml", small_company_dir, calendar={"plan_yr": 2027})
+    code, _, err = _run(["run", params, "--out", tmp_path / "out"], capsys)
+    assert code == 2
+    assert "did you mean 'plan_year'" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_params_file_exits_2(tmp_path, capsys):
+    code, _, err = _run(["validate", tmp_path / "none.yaml"], capsys)
+    assert code == 2 and "params file not found" in err
+
+
+def test_infeasible_exits_2_and_run_error_exits_1(monkeypatch, tmp_path, capsys):
+    def infeasible(*a, **k):
+        raise InfeasibleError("total 9 is above the most the reps can sell (5)")
+
+    monkeypatch.setattr(runner, "run_scenario", infeasible)
+    code, _, err = _run(["run", tmp_path / "p.yaml"], capsys)
+    assert (code, err.strip()) == (2, "error: total 9 is above the most the reps can sell (5)")
+
+    def failed(*a, **k):
+        raise RunError("Notebook 02_targets.ipynb failed in cell 4: KeyError: 'x'")
+
+    monkeypatch.setattr(runner, "run_scenario", failed)
+    code, _, err = _run(["run", tmp_path / "p.yaml"], capsys)
+    assert code == 1 and "02_targets.ipynb" in err and "Traceback" not in err
+
+
+def test_unexpected_error_is_one_line_unless_debug(monkeypatch, tmp_path, capsys):
+    def boom(*a, **k):
+        raise ValueError("something odd\nsecond line")
+
+    monkeypatch.setattr(runner, "run_scenario", boom)
+    code, _, err = _run(["run", tmp_path / "p.yaml"], capsys)
+    assert code == 1
+    assert err.strip() == "unexpected error: ValueError: something odd (run with --debug for the traceback)"
+    code, _, err = _run(["run", tmp_path / "p.yaml", "--debug"], capsys)
+    assert code == 1 and "Traceback" in err
+
+
+def test_run_then_verify_then_tamper(small_params, tmp_path, capsys):
+    out_dir = tmp_path / "out"
+    code, out, err = _run(["run", small_params, "--out", out_dir, "--quiet"], capsys)
+    assert code == 0, err
+    lines = dict(line.split(":", 1) for line in out.strip().splitlines())
+    run_dir, html = Path(lines["run folder"].strip()), Path(lines["leadership HTML"].strip())
+    assert run_dir.parent == (out_dir / "runs").resolve() and run_dir.is_dir()
+    assert html.is_file() and html.parent == run_dir / "html"
+    assert json.loads((run_dir / "manifest.json").read_text())["run_id"] == run_dir.name
+    code, out, _ = _run(["verify", run_dir], capsys)
+    assert code == 0 and "OK" in out
+    target = run_dir / "tables" / "sales_by_year.csv"
+    target.write_text(target.read_text() + "2099,1,1,1,1\n")
+    code, _, err = _run(["verify", run_dir], capsys)
+    assert code == 1
+    assert "changed: tables/sales_by_year.csv" in err
+
+
+def test_verify_of_something_that_is_not_a_run_exits_2(tmp_path, capsys):
+    code, _, err = _run(["verify", tmp_path], capsys)
+    assert code == 2 and "not a run folder" in err
+
+
+def test_sample_writes_the_company(tmp_path, capsys):
+    code, out, err = _run(["sample", tmp_path / "co", "--customers", "40", "--reps", "5", "--seed", "3",
+                           "--start", "2025-01-01"], capsys)
+    assert code == 0, err
+    for name in ("sales.parquet", "customers.csv", "reps.csv", "org.csv", "provinces.csv", "province_adjacency.csv"):
+        assert (tmp_path / "co" / name).is_file()
+    assert len(pd.read_csv(tmp_path / "co" / "customers.csv")) == 40
+
+
+def test_console_script_exit_code_for_bad_params(tmp_path):
+    params = tmp_path / "p.yaml"
+    params.write_text("scenario: x\nreport:\n  languge: zh\n", encoding="utf-8")
+    exe = Path(sys.executable).with_name("salesmodel")
+    cmd = [str(exe)] if exe.is_file() else [sys.executable, "-m", "salesmodel.cli"]
+    done = subprocess.run([*cmd, "validate", str(params)], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONWARNINGS": "ignore"}, timeout=120)
+    assert done.returncode == 2
+    assert "did you mean 'language'" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stdout == ""
+
+
+def test_help_lists_the_commands(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("run", "verify", "sample", "validate"):
+        assert command in out
+
