@@ -325,7 +325,12 @@ def seasonal_indices(
     profile = _MA if method == "ratio_to_ma" else _STL
 
     def own_profile(part: pd.DataFrame) -> _Own:
-        return profile(part["value"].to_numpy(float), part["_pos"].to_numpy(), m)
+        x, pos = part["value"].to_numpy(float), part["_pos"].to_numpy()
+        # A unit's history runs from its first to its last period with sales.
+        nz = np.flatnonzero(x != 0)
+        if nz.size == 0:
+            return _Own(np.full(m, np.nan), np.nan, 0.0)
+        return profile(x[nz[0] : nz[-1] + 1], pos[nz[0] : nz[-1] + 1], m)
 
     if not units_k:
         series = _unit_series(frame, date_col, value_col, [], cycle)
@@ -403,7 +408,9 @@ def same_period_shares(
     frame = _prepare(data, date_col, value_col, units_k, [], who)
     first, last = frame[date_col].min(), frame[date_col].max()
     # A year counts when the data's span covers it entirely.
-    complete = [y for y in range(first.year, last.year + 1) if first <= pd.Timestamp(y, 1, 1) and last >= pd.Timestamp(y, 12, 1) and (last.month, last.day) >= (12, 1)]
+    # Month-stamped data covers December with its first day; daily data needs the 31st.
+    last_day = (12, 1) if (frame[date_col].dt.day == 1).all() else (12, 31)
+    complete = [y for y in range(first.year, last.year + 1) if first <= pd.Timestamp(y, 1, 1) and last >= pd.Timestamp(y, *last_day)]
     if isinstance(years, (int, np.integer)) and not isinstance(years, bool):
         if years < 1:
             raise ParamsError(f"The 'years' parameter of {who} must be a positive integer or a list of years. Got {years!r} instead.")
@@ -550,50 +557,63 @@ def spring_festival_effect(
     date_col: str = "date",
     value_col: str = "amount",
     window: tuple[int, int] = (-21, 21),
-    base_days: int = 28,
+    iterations: int = 10,
 ) -> pd.DataFrame:
     """The Spring Festival's effect on daily sales, by day relative to the festival.
 
-    For each history year, sales on each day of ``window`` (days from the festival's real
-    date) are divided by that year's local level: the mean daily sales of the
-    ``base_days`` days just before and just after the window. The effect of a day is the
-    mean of those ratios over the years (1 = no effect).
+    Daily sales are modelled as ``year level x month-of-year level x festival effect``,
+    where the festival effect depends only on the day's distance from that year's
+    festival (within ``window``, 1 outside it). Because the festival moves between
+    January and February, the three parts can be told apart; they are estimated by
+    alternating averages (``iterations`` rounds).
 
     Returns
     -------
     DataFrame
-        ``day_offset, effect, years`` (years: how many festivals the estimate uses).
+        ``day_offset, effect, years`` (1 = no effect; years: festivals in the data).
     """
     who = "spring_festival_effect"
     lo, hi = window
-    if not (isinstance(lo, int) and isinstance(hi, int) and lo <= 0 <= hi):
+    if not (isinstance(lo, (int, np.integer)) and isinstance(hi, (int, np.integer)) and lo <= 0 <= hi):
         raise ParamsError(f"The 'window' parameter of {who} must be (days before <= 0, days after >= 0). Got {window!r} instead.")
     frame = _prepare(daily, date_col, value_col, [], [], who)
     day = frame.groupby(frame[date_col].dt.normalize(), sort=True)[value_col].sum()
     if len(day) > 1 and (day.index.to_series().diff().dt.days.dropna() > 7).mean() > 0.5:
         raise InputError(f"{who}: daily sales are needed to measure the Spring Festival (the dates in '{date_col}' are weeks or months apart).")
     full = day.reindex(pd.date_range(day.index.min(), day.index.max(), freq="D"), fill_value=0.0)
-    offsets = np.arange(lo, hi + 1)
-    ratios = []
-    for y, d in spring_festival_dates(range(full.index.min().year, full.index.max().year + 1)).items():
-        d = pd.Timestamp(d)
-        start, end = d + pd.Timedelta(days=lo - base_days), d + pd.Timedelta(days=hi + base_days)
-        if start < full.index.min() or end > full.index.max():
-            continue
-        base = pd.concat([full[d + pd.Timedelta(days=lo - base_days): d + pd.Timedelta(days=lo - 1)],
-                          full[d + pd.Timedelta(days=hi + 1): end]])
-        level = base.mean()
-        if level <= 0:
-            continue
-        ratios.append(full.reindex(d + pd.to_timedelta(offsets, unit="D")).to_numpy(float) / level)
-    if not ratios:
-        raise InputError(
-            f"{who}: no Spring Festival in the data has {base_days} days of sales on both sides of the window {window}; "
-            "at least one full festival season is needed."
-        )
-    effect = np.mean(ratios, axis=0)
+    y = full.to_numpy(float)
+    idx = full.index
+    sf = spring_festival_dates(range(idx.min().year - 1, idx.max().year + 2))
+    offset = np.full(y.size, np.iinfo(np.int64).min)
+    years_in = 0
+    for d in sf.values():
+        off = (idx - pd.Timestamp(d)).days.to_numpy()
+        inside = (off >= lo) & (off <= hi)
+        offset[inside] = off[inside]
+        if pd.Timestamp(d) + pd.Timedelta(days=lo) >= idx.min() and pd.Timestamp(d) + pd.Timedelta(days=hi) <= idx.max():
+            years_in += 1
+    if years_in == 0:
+        raise InputError(f"{who}: no Spring Festival window {window} lies wholly inside the data ({idx.min():%Y-%m-%d} to {idx.max():%Y-%m-%d}).")
+    in_win = offset >= lo
+    pos = np.where(in_win, offset - lo, 0)
+    n_off = hi - lo + 1
+    year = idx.year.to_numpy() - idx.year.min()
+    month = idx.month.to_numpy() - 1
+    effect = np.ones(n_off)
+    for _ in range(int(iterations)):
+        e_t = np.where(in_win, effect[pos], 1.0)
+        adj = y / e_t
+        level = np.bincount(year, adj) / np.maximum(np.bincount(year), 1)
+        rel = adj / np.where(level[year] > 0, level[year], 1.0)
+        prof = np.bincount(month, rel, minlength=12) / np.maximum(np.bincount(month, minlength=12), 1)
+        prof = prof / prof[prof > 0].mean()
+        base = level[year] * prof[month]
+        ok = in_win & (base > 0)
+        num = np.bincount(pos[ok], y[ok] / base[ok], minlength=n_off)
+        cnt = np.bincount(pos[ok], minlength=n_off)
+        effect = np.where(cnt > 0, num / np.maximum(cnt, 1), 1.0)
     effect = np.where(effect > 0, effect, 1e-3)  # a day with no sales at all still divides
-    return pd.DataFrame({"day_offset": offsets, "effect": effect, "years": len(ratios)})
+    return pd.DataFrame({"day_offset": np.arange(lo, hi + 1), "effect": effect, "years": years_in})
 
 
 def remove_spring_festival(
