@@ -13,6 +13,7 @@ from __future__ import annotations
 import glob
 import os
 import pwd
+import shlex
 import shutil
 import socket
 import subprocess
@@ -72,9 +73,14 @@ class PostgresServer:
     # --- helpers -----------------------------------------------------------
     def _cmd(self, *args: str) -> list[str]:
         cmd = [str(self.bin_dir / args[0]), *args[1:]]
-        if self.user:
-            cmd = ["runuser", "-u", self.user, "--", *cmd]
-        return cmd
+        if not self.user:
+            return cmd
+        runuser = shutil.which("runuser") or next(
+            (p for p in ("/usr/sbin/runuser", "/sbin/runuser") if os.path.exists(p)), None)
+        if runuser:
+            return [runuser, "-u", self.user, "--", *cmd]
+        su = shutil.which("su") or "/bin/su"
+        return [su, "-s", "/bin/sh", self.user, "-c", shlex.join(cmd)]
 
     def _run(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
@@ -86,9 +92,17 @@ class PostgresServer:
         log = self.root / "server.log" if self.root else None
         return log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
 
+    def _base_dir(self) -> str:
+        """A temp folder the server's user can reach (TMPDIR may be private to root)."""
+        base = Path(tempfile.gettempdir()).resolve()
+        if not self.user:
+            return str(base)
+        reachable = all(os.stat(p).st_mode & 0o001 for p in [base, *base.parents])
+        return str(base) if reachable else "/tmp"
+
     # --- lifecycle ----------------------------------------------------------
     def start(self) -> "PostgresServer":
-        self.root = Path(tempfile.mkdtemp(prefix="salesmodel-pg-"))
+        self.root = Path(tempfile.mkdtemp(prefix="salesmodel-pg-", dir=self._base_dir()))
         data, sock = self.root / "data", self.root / "sock"
         sock.mkdir()
         if self.user:
