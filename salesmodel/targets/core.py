@@ -364,6 +364,7 @@ def _allocate(
     round_to: float | None,
     func: str,
     group_names: list[str] | None = None,
+    slack: float = 0.0,
 ) -> _Core:
     """Share each group's total among its rows (the engine of decompose and cascade)."""
     n = len(units)
@@ -430,6 +431,18 @@ def _allocate(
 
     sum_lo = _group_sum(lo, group, n_groups)
     sum_hi = _group_sum(hi, group, n_groups)
+    if slack > 0:
+        # A parent rounded just past its children's bounds (by less than one of
+        # its rounding steps) stretches those bounds by that much, so the cascade
+        # stays exact rather than failing on a rounding step.
+        over = (free_total > sum_hi) & (free_total - sum_hi <= slack) & (sum_hi > 0)
+        under = (free_total < sum_lo) & (sum_lo - free_total <= slack)
+        if over.any():
+            hi = np.where(over[group] & np.isfinite(hi), hi * (free_total / np.where(sum_hi > 0, sum_hi, 1.0))[group], hi)
+            sum_hi = _group_sum(hi, group, n_groups)
+        if under.any():
+            lo = np.where(under[group], lo * (free_total / np.where(sum_lo > 0, sum_lo, 1.0))[group], lo)
+            sum_lo = _group_sum(lo, group, n_groups)
     scale = np.maximum(1.0, np.abs(free_total))
     too_low = free_total < sum_lo - 1e-9 * scale
     too_high = free_total > sum_hi + 1e-9 * scale
@@ -648,7 +661,9 @@ def cascade(
     options : dict, optional
         Per-level overrides, ``{"rep_id": {"basis": "potential", "growth_bounds": None}}``.
         Keys: basis, reference, growth_bounds, floor, round_to, even. Each
-        level's ``round_to`` must divide its parent level's.
+        level's ``round_to`` must divide its parent level's. When rounding put
+        a parent at most one of its rounding steps past what its children's
+        bounds allow, those children's bounds are stretched by that much.
 
     Returns
     -------
@@ -728,6 +743,7 @@ def cascade(
         core = _allocate(
             table, path, group, totals, weights=opt["weights"], even=opt["even"], reference=ref,
             bounds=opt["bounds"], floor=flo, locked=None, round_to=rnd, func=f"{func} (level '{lv}')", group_names=names,
+            slack=float(per_level[depth - 1]["round_to"] or 0.0) if depth > 0 else 0.0,
         )
         out = table.copy()
         out["parent_target"] = totals[group]

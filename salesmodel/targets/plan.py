@@ -1,0 +1,472 @@
+"""From the company's inputs to the plan tables: units, total, cascade, phasing.
+
+The notebooks stay thin by calling :func:`build_plan`, which strings the core
+verbs together the way a year-start plan is made:
+
+1. :func:`plan_units`: one row per active customer with its place in the
+   organisation (region, province and rep from the rep's record) and the share
+   bases: ``last_year`` (the last twelve full months of history before the plan
+   year: the calendar year before it when complete, otherwise the latest twelve
+   months), ``potential`` and ``forecast`` (the baseline forecast of the
+   customer's region for the plan year, shared within the region by last year).
+2. :func:`company_total`: a given total, or growth over the baseline forecast
+   (over last year when there is no baseline).
+3. :func:`~salesmodel.targets.core.cascade` region -> province -> rep -> customer.
+4. Phasing: each customer's target over the plan year's dekads, weighted by the
+   company's seasonal month shares (:func:`seasonal_month_weights`) times each
+   dekad's share of its month's working days; every other plan table (rep x
+   month, rep x quarter ...) is a sum of that one, so all of them agree exactly.
+5. Achievability per region, province and rep, from the baseline forecast when
+   it has the unit's grain, else from a seasonal-naive forecast of the unit's
+   own history (:func:`naive_forecast`).
+
+Everything is pure: DataFrames in, DataFrames out.
+"""
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from salesmodel.errors import InputError, ParamsError, short_list
+from salesmodel.targets.core import achievability, cascade, split_over_time
+
+__all__ = [
+    "LEVEL_COLUMNS",
+    "Plan",
+    "build_plan",
+    "company_total",
+    "monthly_history",
+    "naive_forecast",
+    "plan_units",
+    "seasonal_month_weights",
+    "dekad_weights",
+]
+
+#: Organisation level name (as in params) -> the column naming a unit of it.
+LEVEL_COLUMNS: dict[str, str] = {
+    "region": "region_id",
+    "province": "province_id",
+    "rep": "rep_id",
+    "customer": "customer_id",
+}
+_NESTED_GRAINS = ("year", "half", "quarter", "month", "dekad")
+
+
+def _require(df: pd.DataFrame, cols: Sequence[str], table: str) -> None:
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise InputError(f"the {table} table has no column {short_list(missing)} (columns: {short_list(list(df.columns))}).")
+
+
+def monthly_history(sales: pd.DataFrame, customers: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
+    """Sales per customer and month with the customer's rep, province and region.
+
+    Province and region are the rep's (the organisation the target flows
+    through). Returns ``month`` (first day), ``customer_id``, ``rep_id``,
+    ``province_id``, ``region_id``, ``amount``.
+    """
+    _require(sales, ["date", "customer_id", "amount"], "sales")
+    _require(customers, ["customer_id", "rep_id"], "customers")
+    _require(reps, ["rep_id", "province_id", "region_id"], "reps")
+    month = pd.to_datetime(sales["date"]).to_numpy().astype("datetime64[M]").astype("datetime64[ns]")
+    m = (pd.DataFrame({"month": month, "customer_id": sales["customer_id"].to_numpy(), "amount": sales["amount"].to_numpy(dtype=float)})
+         .groupby(["month", "customer_id"], sort=True)["amount"].sum().reset_index())
+    org = customers[["customer_id", "rep_id"]].merge(reps[["rep_id", "province_id", "region_id"]], on="rep_id", how="left")
+    m = m.merge(org, on="customer_id", how="left")
+    lost = m["rep_id"].isna() | m["region_id"].isna()
+    if lost.any():
+        raise InputError(
+            f"sales: customers {short_list(sorted(m.loc[lost, 'customer_id'].unique()))} have no rep (or their rep no "
+            "province/region) in customers/reps; every customer with sales needs one."
+        )
+    return m[["month", "customer_id", "rep_id", "province_id", "region_id", "amount"]]
+
+
+def _last_twelve_months(monthly: pd.DataFrame, plan_year: int) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First and last month of the twelve full months before the plan year."""
+    before = monthly.loc[monthly["month"] < pd.Timestamp(year=plan_year, month=1, day=1), "month"]
+    if before.empty:
+        raise InputError(f"the sales history has no month before the plan year {plan_year}; there is no last year to plan from.")
+    last = min(before.max(), pd.Timestamp(year=plan_year - 1, month=12, day=1))
+    return last - pd.DateOffset(months=11), last
+
+
+def plan_units(
+    sales: pd.DataFrame,
+    customers: pd.DataFrame,
+    reps: pd.DataFrame,
+    *,
+    plan_year: int,
+    baseline: pd.DataFrame | None = None,
+    monthly: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """One row per customer active at the start of the plan year, with its bases.
+
+    Columns: ``region_id, province_id, rep_id, customer_id, last_year,
+    potential, forecast``. Only history before the plan year is used, so a plan
+    for a past year is made as it would have been made then. ``attrs`` records
+    the last-year window and where ``forecast`` came from.
+    """
+    _require(customers, ["customer_id", "rep_id", "potential"], "customers")
+    monthly = monthly_history(sales, customers, reps) if monthly is None else monthly
+    start = pd.Timestamp(year=plan_year, month=1, day=1)
+    hist = monthly.loc[monthly["month"] < start]
+    ly_first, ly_last = _last_twelve_months(hist, plan_year)
+    ly = hist.loc[(hist["month"] >= ly_first) & (hist["month"] <= ly_last)].groupby("customer_id")["amount"].sum()
+    c = customers.copy()
+    active = pd.Series(True, index=c.index)
+    if "churn_date" in c:
+        churn = pd.to_datetime(c["churn_date"])
+        active &= churn.isna() | (churn >= start)
+    if "first_order_date" in c:
+        first = pd.to_datetime(c["first_order_date"])
+        active &= first.isna() | (first < start)
+    c = c.loc[active, ["customer_id", "rep_id", "potential"]].merge(reps[["rep_id", "province_id", "region_id"]], on="rep_id", how="left")
+    if c["region_id"].isna().any():
+        bad = c.loc[c["region_id"].isna(), "rep_id"].unique()
+        raise InputError(f"customers: reps {short_list(sorted(bad))} are not in the reps table (or have no region).")
+    units = c[["region_id", "province_id", "rep_id", "customer_id"]].copy()
+    units["last_year"] = ly.reindex(units["customer_id"]).fillna(0.0).to_numpy()
+    units["potential"] = pd.to_numeric(c["potential"], errors="coerce").fillna(0.0).clip(lower=0).to_numpy()
+    region_fc = _baseline_by(baseline, plan_year, "region_id")
+    if region_fc is not None:
+        within = units.groupby("region_id")["last_year"].transform("sum")
+        pot = units.groupby("region_id")["potential"].transform("sum")
+        share = np.where(within > 0, units["last_year"] / within.where(within > 0, 1.0), units["potential"] / pot.where(pot > 0, 1.0))
+        units["forecast"] = units["region_id"].map(region_fc).fillna(0.0).to_numpy() * share
+        source = "baseline forecast by region, shared within the region by last year"
+    else:
+        units["forecast"] = units["last_year"]
+        source = "last year (no baseline forecast by region)"
+    units = units.sort_values(["region_id", "province_id", "rep_id", "customer_id"]).reset_index(drop=True)
+    units.attrs.update(last_year_first=ly_first, last_year_last=ly_last, forecast_source=source)
+    return units
+
+
+def _baseline_column(baseline: pd.DataFrame, key: str) -> str | None:
+    for name in (key, key.removesuffix("_id")):
+        if name in baseline.columns:
+            return name
+    return None
+
+
+def _baseline_by(baseline: pd.DataFrame | None, plan_year: int, key: str) -> pd.Series | None:
+    """The baseline's plan-year total per unit of ``key`` (None when it lacks that grain)."""
+    if baseline is None or baseline.empty:
+        return None
+    col = _baseline_column(baseline, key)
+    if col is None or "yhat" not in baseline.columns or "ds" not in baseline.columns:
+        return None
+    b = baseline.loc[pd.to_datetime(baseline["ds"]).dt.year == plan_year]
+    if b.empty:
+        return None
+    return b.groupby(col)["yhat"].sum()
+
+
+def baseline_total(baseline: pd.DataFrame | None, plan_year: int) -> float | None:
+    """The baseline forecast's total for the plan year (None when absent)."""
+    if baseline is None or baseline.empty or "yhat" not in baseline.columns or "ds" not in baseline.columns:
+        return None
+    b = baseline.loc[pd.to_datetime(baseline["ds"]).dt.year == plan_year]
+    if b.empty:
+        return None
+    # A reconciled baseline may hold several levels: count the bottom level only.
+    for col in ("level",):
+        if col in b.columns:
+            b = b.loc[b[col] == b[col].iloc[-1]]
+    return float(b["yhat"].sum())
+
+
+def company_total(
+    units: pd.DataFrame,
+    *,
+    total: float | None = None,
+    growth: float = 0.12,
+    growth_over: str = "baseline",
+    baseline: float | None = None,
+    round_to: float | None = None,
+) -> dict[str, Any]:
+    """The company total for the plan year and where it came from.
+
+    A given ``total`` wins; otherwise ``(1 + growth) x base`` where the base is
+    the baseline forecast's plan-year total (``growth_over="baseline"``) or last
+    year's sales (``"last_year"``, and the fallback, with a warning, when there
+    is no baseline). Rounded to ``round_to``.
+    """
+    if growth_over not in ("baseline", "last_year"):
+        raise ParamsError(f"The 'growth_over' parameter of company_total must be 'baseline' or 'last_year'. Got {growth_over!r} instead.")
+    last_year = float(units["last_year"].sum())
+    if total is not None:
+        value, base, source = float(total), None, "given"
+    elif growth_over == "baseline" and baseline is not None:
+        value, base, source = (1 + growth) * baseline, baseline, "baseline"
+    else:
+        if growth_over == "baseline":
+            warnings.warn("company_total: there is no baseline forecast; the growth is applied to last year instead.", stacklevel=2)
+        value, base, source = (1 + growth) * last_year, last_year, "last_year"
+    if round_to:
+        value = float(np.rint(value / round_to) * round_to)
+    return {"total": value, "base": base, "base_source": source, "last_year": last_year, "growth": growth}
+
+
+def seasonal_month_weights(monthly: pd.DataFrame, plan_year: int, *, years: int = 3) -> pd.Series:
+    """Each calendar month's share of a year: the mean over the last full years.
+
+    Uses up to ``years`` complete calendar years before the plan year; with none,
+    the last twelve months. Returns a Series indexed 1..12 summing to 1.
+    """
+    hist = monthly.loc[monthly["month"] < pd.Timestamp(year=plan_year, month=1, day=1)]
+    if hist.empty:
+        raise InputError(f"the sales history has no month before {plan_year}; seasonal weights need history.")
+    total = hist.groupby("month")["amount"].sum()
+    idx = pd.DatetimeIndex(total.index)
+    by_year = pd.DataFrame({"year": idx.year, "m": idx.month, "amount": total.to_numpy()})
+    full = by_year.groupby("year")["m"].nunique()
+    full_years = sorted(full[full == 12].index)[-years:]
+    if full_years:
+        t = by_year.loc[by_year["year"].isin(full_years)].pivot(index="year", columns="m", values="amount")
+        shares = t.div(t.sum(axis=1), axis=0).mean(axis=0)
+    else:
+        first, last = _last_twelve_months(hist, plan_year)
+        w = by_year.assign(month=idx).loc[lambda d: (d["month"] >= first) & (d["month"] <= last)]
+        shares = w.groupby("m")["amount"].sum()
+        shares = shares / shares.sum()
+    shares = shares.reindex(range(1, 13)).fillna(0.0)
+    return (shares / shares.sum()).rename("weight")
+
+
+def dekad_weights(dekads: pd.DataFrame, month_weights: pd.Series) -> pd.Series:
+    """Weight of each dekad: its month's seasonal share x its share of the month's working days."""
+    _require(dekads, ["period", "start", "working_days"], "dekad periods")
+    month = pd.to_datetime(dekads["start"]).dt.month.to_numpy()
+    wd = dekads["working_days"].to_numpy(dtype=float)
+    month_wd = pd.Series(wd).groupby(month).transform("sum").to_numpy()
+    within = np.where(month_wd > 0, wd / np.where(month_wd > 0, month_wd, 1.0), 1.0 / 3)
+    return pd.Series(month_weights.reindex(month).to_numpy() * within, index=dekads["period"].to_numpy(), name="weight")
+
+
+def naive_forecast(monthly: pd.DataFrame, key: str | None, plan_year: int, *, level: Sequence[int] = (80, 95)) -> pd.DataFrame:
+    """Seasonal-naive forecast of each unit's months in the plan year, with intervals.
+
+    ``yhat`` is the same month in the latest year of history; the spread is the
+    standard deviation of the unit's own year-over-year monthly changes (times
+    the square root of the number of years back), so intervals widen for noisy
+    units. Units with too little history borrow the median relative spread.
+    Returns ``key, ds, yhat, yhat_lo_<level>, yhat_hi_<level>``.
+    """
+    hist = monthly.loc[monthly["month"] < pd.Timestamp(year=plan_year, month=1, day=1)]
+    k = key or "_all"
+    h = hist.assign(_all="company") if key is None else hist
+    wide = h.groupby([k, "month"])["amount"].sum().unstack("month").fillna(0.0)
+    months = pd.DatetimeIndex(wide.columns)
+    full = pd.date_range(months.min(), months.max(), freq="MS")
+    wide = wide.reindex(columns=full, fill_value=0.0)
+    values = wide.to_numpy()
+    diffs = values[:, 12:] - values[:, :-12] if values.shape[1] > 12 else np.empty((len(wide), 0))
+    with np.errstate(invalid="ignore"):
+        sd = diffs.std(axis=1, ddof=1) if diffs.shape[1] >= 2 else np.full(len(wide), np.nan)
+    level_mean = np.maximum(values[:, -12:].mean(axis=1), 1e-9)
+    rel = sd / level_mean
+    fallback = np.nanmedian(rel) if np.isfinite(rel).any() else 0.25
+    sd = np.where(np.isfinite(sd), sd, fallback * level_mean)
+    rows = []
+    last = full.max()
+    for m in range(1, 13):
+        target_month = pd.Timestamp(year=plan_year, month=m, day=1)
+        back = 1
+        while pd.Timestamp(year=plan_year - back, month=m, day=1) > last:
+            back += 1
+        src = pd.Timestamp(year=plan_year - back, month=m, day=1)
+        yhat = wide[src].to_numpy() if src in wide.columns else np.zeros(len(wide))
+        frame = pd.DataFrame({k: wide.index.to_numpy(), "ds": target_month, "yhat": yhat})
+        for lv in level:
+            z = stats.norm.ppf(0.5 + lv / 200)
+            frame[f"yhat_lo_{lv}"] = np.maximum(yhat - z * sd * np.sqrt(back), 0.0)
+            frame[f"yhat_hi_{lv}"] = yhat + z * sd * np.sqrt(back)
+        rows.append(frame)
+    return pd.concat(rows, ignore_index=True)
+
+
+@dataclass
+class Plan:
+    """A year's plan: units, total, targets per level, phased plans, achievability."""
+
+    plan_year: int
+    units: pd.DataFrame
+    total: dict[str, Any]
+    targets: dict[str, pd.DataFrame]
+    plan_customer_dekad: pd.DataFrame
+    plan_rep_month: pd.DataFrame
+    month_weights: pd.Series
+    achievability: pd.DataFrame
+    by_grain: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The tables a run saves, by their contract names."""
+        out = {f"targets_{lv}": t for lv, t in self.targets.items()}
+        out["plan_rep_month"] = self.plan_rep_month
+        out["plan_customer_dekad"] = self.plan_customer_dekad
+        out["achievability"] = self.achievability
+        return out
+
+
+def _grain_label(start: pd.Series, grain: str) -> pd.Series:
+    s = pd.to_datetime(start)
+    if grain == "year":
+        return s.dt.year.astype(str)
+    if grain == "half":
+        return s.dt.year.astype(str) + "-H" + ((s.dt.month - 1) // 6 + 1).astype(str)
+    if grain == "quarter":
+        return s.dt.year.astype(str) + "-Q" + s.dt.quarter.astype(str)
+    if grain == "month":
+        return s.dt.strftime("%Y-%m")
+    raise ParamsError(f"time grain {grain!r} cannot be summed from dekads; use one of {list(_NESTED_GRAINS)}.")
+
+
+def rollup(plan: pd.DataFrame, by: Sequence[str], grain: str) -> pd.DataFrame:
+    """Sum a dekad plan to coarser periods (year, half, quarter, month) per ``by``.
+
+    Returns ``by``, ``period``, ``start``, ``end``, ``target``; exact because
+    dekads nest in every coarser grain.
+    """
+    by = list(by)
+    if grain == "dekad":
+        g = plan.groupby(by + ["period"], observed=True, sort=False).agg(start=("start", "first"), end=("end", "first"), target=("target", "sum"))
+        return g.reset_index().sort_values(by + ["start"]).reset_index(drop=True)
+    per = plan[["period", "start", "end"]].drop_duplicates("period")
+    lab = _grain_label(per["start"], grain)
+    spans = per.assign(_g=lab.to_numpy()).groupby("_g").agg(start=("start", "min"), end=("end", "max"))
+    mapping = pd.Series(lab.to_numpy(), index=per["period"].astype(str).to_numpy())
+    p = plan[by + ["target"]].copy()
+    p["period"] = mapping.reindex(plan["period"].astype(str).to_numpy()).to_numpy()
+    out = p.groupby(by + ["period"], observed=True, sort=True)["target"].sum().reset_index()
+    out = out.merge(spans, left_on="period", right_index=True, how="left")
+    return out[by + ["period", "start", "end", "target"]]
+
+
+def build_plan(
+    sales: pd.DataFrame,
+    customers: pd.DataFrame,
+    reps: pd.DataFrame,
+    dekads: pd.DataFrame,
+    *,
+    plan_year: int,
+    total: float | None = None,
+    growth: float = 0.12,
+    growth_over: str = "baseline",
+    stretch: float = 1.0,
+    basis: Mapping[str, float] | str = "last_year",
+    level_basis: Mapping[str, Mapping[str, float] | str] | None = None,
+    growth_bounds: tuple[float, float] | None = None,
+    levels: Sequence[str] = ("region", "province", "rep", "customer"),
+    time_grains: Sequence[str] = ("quarter", "month", "dekad"),
+    round_to: float = 100,
+    plan_round_to: float = 1,
+    achievability_threshold: float = 0.3,
+    baseline: pd.DataFrame | None = None,
+    monthly: pd.DataFrame | None = None,
+) -> Plan:
+    """Make a year's plan from the inputs (the names follow ``TargetsParams``).
+
+    Parameters
+    ----------
+    sales, customers, reps : DataFrame
+        The validated inputs (history before ``plan_year`` is used).
+    dekads : DataFrame
+        The plan year's dekad period table (``calendar.plan_year_periods(year, "dekad")``).
+    total, growth, growth_over, stretch
+        The company total (:func:`company_total`) and the over-assignment.
+    basis, level_basis
+        The share basis blend for every level, and per-level overrides
+        (``{"customer": {"last_year": 0.7, "potential": 0.3}}``).
+    growth_bounds
+        Growth bounds over last year at every level.
+    levels
+        Organisation levels top down, among region, province, rep, customer;
+        must include rep and end with customer.
+    time_grains
+        Grains of the rep plans in ``Plan.by_grain`` (year, half, quarter, month, dekad).
+    round_to, plan_round_to
+        Rounding of the targets and of the phased plan (must divide ``round_to``).
+
+    Returns
+    -------
+    Plan
+        ``targets`` per level (tidy, with the explanation columns),
+        ``plan_customer_dekad`` and ``plan_rep_month`` (long: ids, period,
+        start, end, target), ``achievability`` and ``by_grain``. Every table adds
+        up exactly: customers to reps to provinces to regions to the total, and
+        dekads to months to the year.
+    """
+    levels = list(levels)
+    unknown = [lv for lv in levels if lv not in LEVEL_COLUMNS]
+    if unknown or not levels or levels[-1] != "customer" or "rep" not in levels:
+        raise ParamsError(
+            f"The 'levels' parameter of build_plan must be organisation levels among {list(LEVEL_COLUMNS)}, top down, "
+            f"including 'rep' and ending with 'customer'. Got {levels!r} instead."
+        )
+    bad_grains = [g for g in time_grains if g not in _NESTED_GRAINS]
+    if bad_grains:
+        raise ParamsError(f"The 'time_grains' parameter of build_plan must hold grains among {list(_NESTED_GRAINS)}. Got {list(time_grains)!r} instead.")
+    if round_to % plan_round_to > 1e-9 * round_to and plan_round_to - round_to % plan_round_to > 1e-9 * round_to:
+        raise ParamsError(f"The 'plan_round_to' parameter of build_plan must divide round_to={round_to:g}. Got {plan_round_to:g} instead.")
+    monthly = monthly_history(sales, customers, reps) if monthly is None else monthly
+    units = plan_units(sales, customers, reps, plan_year=plan_year, baseline=baseline, monthly=monthly)
+    tot = company_total(units, total=total, growth=growth, growth_over=growth_over,
+                        baseline=baseline_total(baseline, plan_year), round_to=round_to)
+    cols = [LEVEL_COLUMNS[lv] for lv in levels]
+    options = {LEVEL_COLUMNS[lv]: {"basis": dict(b) if isinstance(b, Mapping) else b} for lv, b in (level_basis or {}).items()}
+    if any(lv not in levels for lv in (level_basis or {})):
+        raise ParamsError(f"The 'level_basis' parameter of build_plan must be keyed by levels among {levels}. Got {list(level_basis)!r} instead.")
+    basis_arg = dict(basis) if isinstance(basis, Mapping) else basis
+    targets = cascade(tot["total"], units, cols, basis=basis_arg, reference="last_year",
+                      growth_bounds=tuple(growth_bounds) if growth_bounds is not None else None,
+                      round_to=round_to, stretch=stretch, options=options)
+    named = {lv: targets[LEVEL_COLUMNS[lv]] for lv in levels}
+
+    month_w = seasonal_month_weights(monthly, plan_year)
+    dw = dekad_weights(dekads, month_w)
+    cust = named["customer"]
+    phased = split_over_time(cust[["customer_id", "target"]], dekads, dw, keys="customer_id", round_to=plan_round_to)
+    m = len(dekads)
+    for c in reversed(cols[:-1]):
+        phased.insert(0, c, np.repeat(cust[c].to_numpy(), m))
+    by_grain = {g: rollup(phased, ["rep_id"], g) for g in time_grains}
+    rep_month = by_grain.get("month")
+    if rep_month is None:
+        rep_month = rollup(phased, ["rep_id"], "month")
+
+    ach = _achievability_table(named, monthly, baseline, plan_year, achievability_threshold)
+    return Plan(plan_year, units, tot, named, phased, rep_month, month_w, ach, by_grain)
+
+
+def _achievability_table(named: dict[str, pd.DataFrame], monthly: pd.DataFrame, baseline: pd.DataFrame | None,
+                         plan_year: int, threshold: float) -> pd.DataFrame:
+    rows = []
+    for lv in ("region", "province", "rep"):
+        if lv not in named:
+            continue
+        col = LEVEL_COLUMNS[lv]
+        t = named[lv].groupby(col, as_index=False)["target"].sum()
+        fc, source = None, "seasonal naive"
+        if baseline is not None and _baseline_column(baseline, col) is not None and any(
+                c.startswith("yhat_lo_") for c in baseline.columns):
+            bcol = _baseline_column(baseline, col)
+            fc = baseline.loc[pd.to_datetime(baseline["ds"]).dt.year == plan_year].rename(columns={bcol: col})
+            fc = fc if not fc.empty and set(t[col]) <= set(fc[col]) else None
+            source = "baseline forecast"
+        if fc is None:
+            fc = naive_forecast(monthly, col, plan_year)
+            source = "seasonal naive"
+        a = achievability(t, fc, keys=col, threshold=threshold)
+        a.insert(0, "unit_id", a.pop(col).astype(str))
+        a.insert(0, "level", lv)
+        a["forecast_source"] = source
+        rows.append(a)
+    return pd.concat(rows, ignore_index=True)
