@@ -1,0 +1,550 @@
+"""Heuristic territory design for thousands of units.
+
+1. Start: seeds (given, or weighted k-means++ on the coordinates, spread over the
+   graph's parts in proportion to their size), then balanced region growing on the
+   graph: the territory with the smallest load takes its nearest unassigned
+   neighbour, so every territory is contiguous by construction. Two rounds of
+   re-seeding from the territories' medoids. With a current assignment and a
+   disruption limit the start is the current assignment instead (fragments of a
+   territory that are cut off from its main piece are re-grown from the neighbours).
+2. Local search: boundary moves (a unit joins a neighbouring territory) that lower a
+   penalty: balance (a small quadratic pull to the mean plus a heavy charge beyond the
+   tolerance), compactness (weighted distance to the centres) and moved potential.
+   A move is allowed only if the territory it leaves stays connected (a breadth-first
+   search inside that territory from one former neighbour of the unit until it has
+   reached the others) and if it keeps the disruption within its limit. When single
+   moves are stuck with a tolerance broken, swaps of two boundary units are tried.
+
+Deterministic for a given seed: every random choice draws from ``numpy.random.default_rng(seed)``.
+"""
+from __future__ import annotations
+
+import heapq
+import math
+import time
+
+import numpy as np
+
+from salesmodel.territory._graph import Graph
+from salesmodel.territory._plan import medoids, territory_parts
+from salesmodel.territory._units import Units
+
+# Penalty weights: balance inside the tolerance (pull to the mean), beyond it (linear
+# and quadratic, in units of the tolerance), compactness, and disruption.
+# Phase 1 pulls every territory firmly towards the mean (slack for its neighbours);
+# phase 2 polishes compactness with a light pull.
+_PHASES = ({"soft": 1.0, "compact": 0.2, "hard": 20.0}, {"soft": 0.02, "compact": 1.0, "hard": 1000.0})
+_MOVED = 0.5
+
+
+class _State:
+    def __init__(self, units: Units, graph: Graph, k: int, labels: np.ndarray) -> None:
+        self.u = units
+        self.k = k
+        self.nb = [a.tolist() for a in graph.neighbours]
+        self.lab = labels.astype(np.int64).tolist()
+        q = units.measures.shape[1]
+        self.q = q
+        self.meas = units.measures.tolist()
+        means = units.measures.sum(0) / k
+        tol = np.maximum(units.tolerances, 1e-3)
+        # Balance works in units of the tolerance: dev = (total - mean) / (tol * mean).
+        self.scale = [float(1.0 / (tol[c] * means[c])) if means[c] > 0 else 0.0 for c in range(q)]
+        self.means = means.tolist()
+        self.loads = np.zeros((k, q))
+        np.add.at(self.loads, labels, units.measures)
+        self.loads = self.loads.tolist()
+        self.size = np.bincount(labels, minlength=k).tolist()
+        self.w = units.weights.tolist()
+        pts = units.points
+        self.px = pts.tolist()
+        self.sphere = units.kind == "latlon"
+        # Compactness normalised so that an average unit at a typical distance costs ~1/n_t.
+        self.members = [set() for _ in range(k)]
+        for i, t in enumerate(self.lab):
+            self.members[t].add(i)
+        self.centres = medoids(units, labels, k).tolist()
+        d0 = self._all_distances(labels)
+        wsum = float(units.weights.sum()) or 1.0
+        typical = float((units.weights * d0).sum() / wsum) or 1.0
+        self.compact_unit = k / (wsum * typical)
+        self.soft = _PHASES[0]["soft"]
+        self.hard = _PHASES[0]["hard"]
+        self.compact_scale = _PHASES[0]["compact"] * self.compact_unit
+
+    def _all_distances(self, labels: np.ndarray) -> np.ndarray:
+        d = np.empty(self.u.n)
+        cen = np.asarray(self.centres)
+        for t in range(self.k):
+            members = np.flatnonzero(labels == t)
+            if len(members):
+                d[members] = self.u.dist(cen[t], members)
+        return d
+
+    def dist(self, i: int, j: int) -> float:
+        a, b = self.px[i], self.px[j]
+        if self.sphere:
+            ch = math.sqrt((a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2 + (a[2] - b[2]) ** 2)
+            return 2.0 * 6371.0088 * math.asin(min(1.0, ch / 2.0))
+        return math.sqrt((a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2)
+
+    def bal(self, loads: list) -> float:
+        p = 0.0
+        for c in range(self.q):
+            d = (loads[c] - self.means[c]) * self.scale[c]
+            e = abs(d) - 1.0
+            p += self.soft * d * d
+            if e > 0:
+                p += self.hard * (e + e * e)
+        return p
+
+    def excess(self, loads: list) -> float:
+        """How far a territory is beyond its tolerances, summed over measures."""
+        out = 0.0
+        for c in range(self.q):
+            e = abs(loads[c] - self.means[c]) * self.scale[c] - 1.0
+            if e > 0:
+                out += e
+        return out
+
+    def total_excess(self) -> float:
+        return sum(self.excess(self.loads[t]) for t in range(self.k))
+
+    def reset(self, labels: np.ndarray) -> None:
+        """Replace the assignment (loads, sizes and members follow)."""
+        self.lab[:] = labels.tolist()
+        loads = np.zeros((self.k, self.q))
+        np.add.at(loads, labels, self.u.measures)
+        self.loads = loads.tolist()
+        self.size = np.bincount(labels, minlength=self.k).tolist()
+        self.members = [set() for _ in range(self.k)]
+        for i, t in enumerate(self.lab):
+            self.members[t].add(i)
+
+    def violation(self) -> float:
+        worst = 0.0
+        for t in range(self.k):
+            for c in range(self.q):
+                worst = max(worst, abs(self.loads[t][c] - self.means[c]) * self.scale[c] - 1.0)
+        return worst
+
+    def refresh_centres(self) -> None:
+        self.centres = medoids(self.u, np.asarray(self.lab), self.k).tolist()
+
+    def connected_without(self, i: int, t: int) -> bool:
+        lab, nb = self.lab, self.nb
+        targets = [v for v in nb[i] if lab[v] == t]
+        if len(targets) <= 1:
+            return True
+        want = set(targets[1:])
+        seen = {i, targets[0]}
+        stack = [targets[0]]
+        while stack:
+            v = stack.pop()
+            for w in nb[v]:
+                if w not in seen and lab[w] == t:
+                    if w in want:
+                        want.discard(w)
+                        if not want:
+                            return True
+                    seen.add(w)
+                    stack.append(w)
+        return False
+
+    def apply(self, i: int, a: int, b: int) -> None:
+        m = self.meas[i]
+        la, lb = self.loads[a], self.loads[b]
+        for c in range(self.q):
+            la[c] -= m[c]
+            lb[c] += m[c]
+        self.lab[i] = b
+        self.size[a] -= 1
+        self.size[b] += 1
+        self.members[a].discard(i)
+        self.members[b].add(i)
+
+
+def _move_delta(s: _State, i: int, a: int, b: int, moved_cost: float) -> float:
+    m = s.meas[i]
+    la, lb = s.loads[a], s.loads[b]
+    na = [la[c] - m[c] for c in range(s.q)]
+    nbl = [lb[c] + m[c] for c in range(s.q)]
+    d_bal = s.bal(na) + s.bal(nbl) - s.bal(la) - s.bal(lb)
+    d_cmp = s.w[i] * (s.dist(i, s.centres[b]) - s.dist(i, s.centres[a])) * s.compact_scale
+    return d_bal + d_cmp + moved_cost
+
+
+def _kmeanspp(units: Units, candidates: np.ndarray, k: int, rng: np.random.Generator) -> list[int]:
+    """Weighted k-means++ seeds among ``candidates`` (planar coordinates)."""
+    pts = units.plane[candidates]
+    w = units.weights[candidates] + 1e-9
+    first = int(rng.choice(len(candidates), p=w / w.sum()))
+    chosen = [first]
+    d2 = np.sum((pts - pts[first]) ** 2, axis=1)
+    for _ in range(1, k):
+        p = w * d2
+        if p.sum() <= 0:
+            rest = np.setdiff1d(np.arange(len(candidates)), chosen)
+            nxt = int(rest[0])
+        else:
+            nxt = int(rng.choice(len(candidates), p=p / p.sum()))
+        chosen.append(nxt)
+        d2 = np.minimum(d2, np.sum((pts - pts[nxt]) ** 2, axis=1))
+    return candidates[chosen].tolist()
+
+
+def _grow(units: Units, graph: Graph, labels: np.ndarray, k: int, anchors: list[int], active: set | None = None) -> np.ndarray:
+    """Assign every unit with label -1 by balanced region growing.
+
+    The territory with the smallest normalised load that still has an unassigned
+    neighbour takes the one nearest its anchor unit. Units no territory can reach
+    (another part of the graph) go to the nearest anchor.
+    """
+    labels = labels.copy()
+    means = units.measures.sum(0) / k
+    norm = np.divide(units.measures, means, out=np.zeros_like(units.measures), where=means > 0)
+    unit_load = norm.mean(axis=1) if norm.shape[1] else np.ones(units.n)
+    unit_load = unit_load + 1e-6  # zero-measure units still count a little
+    load = np.bincount(labels[labels >= 0], weights=unit_load[labels >= 0], minlength=k)
+    nb = graph.neighbours
+    frontier: list[list] = [[] for _ in range(k)]
+    assigned = np.flatnonzero(labels >= 0)
+    for v in assigned:
+        t = labels[v]
+        if active is not None and t not in active:
+            continue
+        for w in nb[v]:
+            if labels[w] < 0:
+                heapq.heappush(frontier[t], (float(units.dist(anchors[t], w)), int(w)))
+    heap = [(load[t], t) for t in range(k) if frontier[t]]
+    heapq.heapify(heap)
+    while heap:
+        ld, t = heapq.heappop(heap)
+        if ld != load[t]:
+            continue
+        f = frontier[t]
+        while f and labels[f[0][1]] >= 0:
+            heapq.heappop(f)
+        if not f:
+            continue
+        _, v = heapq.heappop(f)
+        labels[v] = t
+        load[t] += unit_load[v]
+        for w in nb[v]:
+            if labels[w] < 0:
+                heapq.heappush(f, (float(units.dist(anchors[t], w)), int(w)))
+        heapq.heappush(heap, (load[t], t))
+    rest = np.flatnonzero(labels < 0)
+    if len(rest):
+        anchor_idx = np.asarray(anchors)
+        d = units.dist_matrix(rest, anchor_idx)
+        labels[rest] = np.argmin(d, axis=1)
+    return labels
+
+
+def _seeded_start(units: Units, graph: Graph, k: int, seeds: list[int] | None, rng: np.random.Generator) -> np.ndarray:
+    n = units.n
+    comp = np.full(n, 0)
+    pos = {u: i for i, u in enumerate(units.ids)}
+    for c, ids in enumerate(graph.components):
+        comp[[pos[u] for u in ids]] = c
+    if seeds is None:
+        # Territories per part of the graph in proportion to its weight (largest remainder, >= 1).
+        n_comp = graph.n_components
+        share = np.array([units.weights[comp == c].sum() + 1e-9 * (comp == c).sum() for c in range(n_comp)])
+        quota = share / share.sum() * k
+        alloc = np.maximum(np.floor(quota).astype(int), 1)
+        while alloc.sum() > k:
+            c = int(np.argmax(alloc - quota + (alloc <= 1) * -1e9))
+            alloc[c] -= 1
+        while alloc.sum() < k:
+            c = int(np.argmax(quota - alloc))
+            alloc[c] += 1
+        seeds = []
+        for c in range(n_comp):
+            if alloc[c]:
+                seeds += _kmeanspp(units, np.flatnonzero(comp == c), int(alloc[c]), rng)
+    labels = np.full(n, -1, dtype=np.int64)
+    labels[seeds] = np.arange(k)
+    labels = _grow(units, graph, labels, k, list(seeds))
+    for _ in range(2):
+        centres = medoids(units, labels, k).tolist()
+        labels = np.full(n, -1, dtype=np.int64)
+        labels[centres] = np.arange(k)
+        labels = _grow(units, graph, labels, k, centres)
+    return labels
+
+
+def _repair_fragments(units: Units, graph: Graph, labels: np.ndarray, k: int) -> np.ndarray:
+    """Keep each territory's largest connected piece; re-grow the cut-off pieces."""
+    labels = labels.copy()
+    e = graph.edges
+    same = labels[e[:, 0]] == labels[e[:, 1]]
+    from scipy import sparse
+    from scipy.sparse import csgraph
+
+    kept = e[same]
+    m = sparse.csr_array((np.ones(len(kept)), (kept[:, 0], kept[:, 1])), shape=(units.n, units.n))
+    _, comp = csgraph.connected_components(m, directed=False)
+    weight = units.weights + 1e-9
+    main = {}
+    for t in range(k):
+        members = np.flatnonzero(labels == t)
+        if len(members) == 0:
+            continue
+        sums = {}
+        for v in members:
+            sums[comp[v]] = sums.get(comp[v], 0.0) + weight[v]
+        main[t] = max(sums, key=lambda c: (sums[c], -c))
+    drop = np.array([labels[v] >= 0 and comp[v] != main.get(labels[v]) for v in range(units.n)])
+    if not drop.any():
+        return labels
+    labels[drop] = -1
+    anchors = medoids(units, np.where(labels >= 0, labels, k), k + 1)[:k].tolist()
+    return _grow(units, graph, labels, k, anchors)
+
+
+def solve_heuristic(
+    units: Units,
+    k: int,
+    *,
+    graph: Graph,
+    contiguous: bool,
+    seeds: list[int] | None,
+    current_codes: np.ndarray | None,
+    disruption_measure: np.ndarray | None,
+    max_disruption: float | None,
+    time_limit: float,
+    seed: int,
+) -> dict:
+    """Returns codes (0..k-1 per unit) and notes."""
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    notes: list[str] = []
+    budget_on = current_codes is not None and max_disruption is not None
+    if budget_on:
+        labels = np.where(current_codes >= 0, current_codes, -1).astype(np.int64)
+        if (labels < 0).any() or contiguous:
+            if contiguous:
+                labels = _repair_fragments(units, graph, labels, k)
+            else:
+                anchors = medoids(units, np.where(labels >= 0, labels, k), k + 1)[:k].tolist()
+                labels = _grow(units, graph, labels, k, anchors)
+    else:
+        labels = _seeded_start(units, graph, k, seeds, rng)
+    if contiguous:
+        parts = territory_parts(graph, labels, k)
+        if (parts > 1).any():
+            notes.append("the start could not make every territory contiguous (the graph has disconnected parts)")
+    s = _State(units, graph, k, labels)
+
+    dm = disruption_measure.tolist() if budget_on else None
+    cur = current_codes.tolist() if budget_on else None
+    if budget_on:
+        base = float(disruption_measure[current_codes >= 0].sum())
+        budget = max_disruption * base
+        moved = float(sum(dm[i] for i in range(units.n) if cur[i] >= 0 and cur[i] != s.lab[i]))
+        moved_scale = _MOVED * k / base if base > 0 else 0.0
+    else:
+        budget = moved = moved_scale = 0.0
+
+    def moved_change(i: int, a: int, b: int) -> float:
+        if not budget_on or cur[i] < 0:
+            return 0.0
+        if cur[i] == a:
+            return dm[i]
+        if cur[i] == b:
+            return -dm[i]
+        return 0.0
+
+    deadline = t0 + time_limit
+    sweeps = 0
+    state = {"moved": moved}
+
+    def descend(phase: dict) -> None:
+        nonlocal sweeps
+        s.soft, s.hard = phase["soft"], phase["hard"]
+        s.compact_scale = phase["compact"] * s.compact_unit
+        stalled_swaps = False
+        while time.perf_counter() < deadline:
+            sweeps += 1
+            improved, state["moved"] = _sweep(
+                s, rng, contiguous, moved_change, budget_on, budget, state["moved"], moved_scale, deadline
+            )
+            s.refresh_centres()
+            if improved:
+                stalled_swaps = False
+                continue
+            if s.violation() <= 1e-9 or stalled_swaps:
+                break
+            # Single moves are stuck with a tolerance broken: try swaps across borders.
+            done, extra = _swap_pass(s, rng, contiguous, moved_change, budget_on, budget, state["moved"], deadline)
+            state["moved"] += extra
+            stalled_swaps = done == 0
+
+    descend(_PHASES[0])
+    if s.violation() > 1e-9 and time.perf_counter() < deadline:
+        # Greedy moves are stuck: anneal on the balance penalty until the tolerances hold.
+        sa_end = time.perf_counter() + 0.6 * (deadline - time.perf_counter())
+        state["moved"], accepted = _anneal(s, rng, contiguous, moved_change, budget_on, budget, state["moved"], moved_scale, sa_end)
+        notes.append(f"annealing: {accepted} moves accepted")
+        descend(_PHASES[0])
+    descend(_PHASES[1])
+    notes.append(f"local search: {sweeps} sweeps in {time.perf_counter() - t0:.1f} s")
+    return {"codes": np.asarray(s.lab, dtype=np.int64), "notes": notes}
+
+
+def _anneal(s, rng, contiguous, moved_change, budget_on, budget, moved, moved_scale, end) -> tuple[float, int]:
+    """Simulated annealing over boundary moves; keeps the plan with the least excess
+    over the tolerances and stops as soon as that excess is zero."""
+    s.soft, s.hard = _PHASES[0]["soft"], _PHASES[0]["hard"]
+    s.compact_scale = _PHASES[0]["compact"] * s.compact_unit
+    lab, nb = s.lab, s.nb
+    n = s.u.n
+    excess = s.total_excess()
+    best = (excess, list(lab), moved)
+    start = time.perf_counter()
+    span = max(end - start, 1e-3)
+    t_hi, t_lo = 2.0, 0.02
+    accepted = 0
+    batch = 4096
+    while True:
+        now = time.perf_counter()
+        if now >= end or best[0] <= 1e-12:
+            break
+        temp = t_hi * (t_lo / t_hi) ** min(1.0, (now - start) / span)
+        picks = rng.integers(0, n, batch).tolist()
+        which = rng.random(batch).tolist()
+        coins = rng.random(batch).tolist()
+        for x in range(batch):
+            i = picks[x]
+            a = lab[i]
+            if s.size[a] <= 1:
+                continue
+            nbs = nb[i]
+            if not nbs:
+                continue
+            b = lab[nbs[int(which[x] * len(nbs))]]
+            if b == a:
+                continue
+            mv = moved_change(i, a, b)
+            if budget_on and mv > 0 and moved + mv > budget + 1e-9:
+                continue
+            d = _move_delta(s, i, a, b, mv * moved_scale)
+            if d > 0 and coins[x] >= math.exp(-d / temp):
+                continue
+            if contiguous and not s.connected_without(i, a):
+                continue
+            before = s.excess(s.loads[a]) + s.excess(s.loads[b])
+            s.apply(i, a, b)
+            excess += s.excess(s.loads[a]) + s.excess(s.loads[b]) - before
+            moved += mv
+            accepted += 1
+            if excess < best[0] - 1e-12:
+                best = (excess, list(lab), moved)
+                if excess <= 1e-12:
+                    break
+    if best[1] != lab:
+        s.reset(np.asarray(best[1], dtype=np.int64))
+    s.refresh_centres()
+    return best[2], accepted
+
+
+def _sweep(s, rng, contiguous, moved_change, budget_on, budget, moved, moved_scale, deadline) -> tuple[int, float]:
+    """One pass of boundary moves in random order; returns moves made and moved measure."""
+    improved = 0
+    lab, nb = s.lab, s.nb
+    boundary = [i for i in range(s.u.n) if any(lab[v] != lab[i] for v in nb[i])]
+    order = rng.permutation(len(boundary))
+    for step, idx in enumerate(order):
+        if step % 2000 == 0 and time.perf_counter() > deadline:
+            break
+        i = boundary[idx]
+        a = lab[i]
+        if s.size[a] <= 1:
+            continue
+        best_b, best_d, best_mv = -1, -1e-12, 0.0
+        for b in {lab[v] for v in nb[i]}:
+            if b == a:
+                continue
+            mv = moved_change(i, a, b)
+            if budget_on and mv > 0 and moved + mv > budget + 1e-9:
+                continue
+            d = _move_delta(s, i, a, b, mv * moved_scale)
+            if d < best_d:
+                best_b, best_d, best_mv = b, d, mv
+        if best_b < 0:
+            continue
+        if contiguous and not s.connected_without(i, a):
+            continue
+        s.apply(i, a, best_b)
+        moved += best_mv
+        improved += 1
+    return improved, moved
+
+
+def _swap_pass(s, rng, contiguous, moved_change, budget_on, budget, moved_now: float, deadline) -> tuple[int, float]:
+    """Swap a boundary unit of a territory breaking a tolerance with one of a neighbour."""
+    lab, nb = s.lab, s.nb
+    bad = set()
+    for t in range(s.k):
+        for c in range(s.q):
+            if abs(s.loads[t][c] - s.means[c]) * s.scale[c] > 1.0 + 1e-12:
+                bad.add(t)
+    done, moved_total = 0, 0.0
+    boundary = [i for i in range(s.u.n) if lab[i] in bad and any(lab[v] != lab[i] for v in nb[i])]
+    for idx in rng.permutation(len(boundary)):
+        if time.perf_counter() > deadline:
+            break
+        i = boundary[idx]
+        a = lab[i]
+        for b in sorted({lab[v] for v in nb[i]} - {a}):
+            base = s.bal(s.loads[a]) + s.bal(s.loads[b])
+            best = None
+            for j in s.members[b]:
+                if j == i:
+                    continue
+                mi, mj = s.meas[i], s.meas[j]
+                na = [s.loads[a][c] - mi[c] + mj[c] for c in range(s.q)]
+                nbl = [s.loads[b][c] + mi[c] - mj[c] for c in range(s.q)]
+                d = s.bal(na) + s.bal(nbl) - base
+                if d < -1e-9 and (best is None or d < best[0]):
+                    best = (d, j)
+            if best is None:
+                continue
+            j = best[1]
+            mv = moved_change(i, a, b) + moved_change(j, b, a)
+            if budget_on and moved_now + moved_total + mv > budget + 1e-9:
+                continue
+            # j must touch a once i has joined b's side, and both territories must stay connected.
+            s.apply(i, a, b)
+            ok = any(lab[v] == a for v in nb[j])
+            if ok:
+                s.apply(j, b, a)
+                ok = not contiguous or (_territory_connected(s, a) and _territory_connected(s, b))
+                if not ok:
+                    s.apply(j, a, b)
+            if not ok:
+                s.apply(i, b, a)
+                continue
+            done += 1
+            moved_total += mv
+            break
+    return done, moved_total
+
+
+def _territory_connected(s: _State, t: int) -> bool:
+    members = s.members[t]
+    if not members:
+        return True
+    start = next(iter(members))
+    seen = {start}
+    stack = [start]
+    lab, nb = s.lab, s.nb
+    while stack:
+        v = stack.pop()
+        for w in nb[v]:
+            if w not in seen and lab[w] == t:
+                seen.add(w)
+                stack.append(w)
+    return len(seen) == len(members)
