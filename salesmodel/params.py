@@ -87,6 +87,8 @@ class TargetsParams(_Section):
     time_grains: list[str] = Field(["quarter", "month", "dekad"], description="Calendar grains to phase targets over.")
     round_to: float = Field(100, gt=0, description="Rounding unit of targets (1 for whole units, 100 for money).")
     achievability_threshold: float = Field(0.3, ge=0, le=1, description="Flag units whose chance of meeting the target is below this.")
+    level_basis: dict[str, dict[str, float]] = Field({}, description="Per-level basis blends overriding 'basis', e.g. {customer: {last_year: 0.7, potential: 0.3}}.")
+    plan_round_to: float = Field(1, gt=0, description="Rounding unit of the phased plan per period (must divide round_to).")
 
 
 class StaffingParams(_Section):
@@ -168,6 +170,9 @@ class TrackingParams(_Section):
 
     plan_year: int = Field(2026, description="The year whose plan is tracked (made from the years before it).")
     as_of: date = Field(date(2026, 10, 31), description="Actuals up to and including this date.")
+    growth: float = Field(0.10, gt=-1, description="Growth over the year before that the tracked plan asked (the plan is remade with the targets settings).")
+    report_grains: list[Literal["iso_week", "month_week", "dekad", "month"]] = Field(["iso_week", "dekad"], description="Period reports of target against actual (example G).")
+    top_n: int = Field(10, ge=1, le=200, description="Rows shown in the rankings and the declining-customers list.")
 
 
 class ReportParams(_Section):

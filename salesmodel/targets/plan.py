@@ -215,13 +215,30 @@ def company_total(
     return {"total": value, "base": base, "base_source": source, "last_year": last_year, "growth": growth}
 
 
-def seasonal_month_weights(monthly: pd.DataFrame, plan_year: int, *, years: int = 3) -> pd.Series:
-    """Each calendar month's share of a year: the mean over the last full years.
+def seasonal_month_weights(monthly: pd.DataFrame, plan_year: int, *, sales: pd.DataFrame | None = None, years: int = 3) -> pd.Series:
+    """Each calendar month's share of the plan year.
 
-    Uses up to ``years`` complete calendar years before the plan year; with none,
-    the last twelve months. Returns a Series indexed 1..12 summing to 1.
+    With daily ``sales``: the seasonal indices of :mod:`salesmodel.seasonality`
+    (ratio to moving average, the Spring Festival aligned on its real dates and
+    re-applied as it falls in the plan year). Without them, or when the history
+    is too short for that: the mean monthly share over up to ``years`` complete
+    calendar years before the plan year (with none, the last twelve months).
+    Returns a Series indexed 1..12 summing to 1.
     """
-    hist = monthly.loc[monthly["month"] < pd.Timestamp(year=plan_year, month=1, day=1)]
+    start = pd.Timestamp(year=plan_year, month=1, day=1)
+    if sales is not None:
+        from salesmodel import seasonality
+
+        daily = sales.loc[pd.to_datetime(sales["date"]) < start, ["date", "amount"]]
+        try:
+            idx = seasonality.seasonal_indices(daily, date_col="date", value_col="amount", cycle="month",
+                                               spring_festival=True, plan_year=plan_year)
+            shares = idx.set_index("period_of_cycle")["share"].reindex(range(1, 13)).fillna(0.0)
+            if shares.sum() > 0:
+                return (shares / shares.sum()).rename("weight")
+        except InputError as exc:
+            warnings.warn(f"seasonal_month_weights: seasonal indices not available ({exc}); using mean monthly shares.", stacklevel=2)
+    hist = monthly.loc[monthly["month"] < start]
     if hist.empty:
         raise InputError(f"the sales history has no month before {plan_year}; seasonal weights need history.")
     total = hist.groupby("month")["amount"].sum()
@@ -430,7 +447,7 @@ def build_plan(
                       round_to=round_to, stretch=stretch, options=options)
     named = {lv: targets[LEVEL_COLUMNS[lv]] for lv in levels}
 
-    month_w = seasonal_month_weights(monthly, plan_year)
+    month_w = seasonal_month_weights(monthly, plan_year, sales=sales)
     dw = dekad_weights(dekads, month_w)
     cust = named["customer"]
     phased = split_over_time(cust[["customer_id", "target"]], dekads, dw, keys="customer_id", round_to=plan_round_to)
