@@ -593,25 +593,61 @@ def _customer_names(rng, city_zh, ctype) -> list[str]:
     return _unique_names(rng, make, len(ctype))
 
 
+_BLOCK = 512  # customers simulated at a time: bounds memory; fixed, so results do not depend on the machine
+
+
 def _make_sales(rng, customers, drivers, start_ts, end_ts) -> pd.DataFrame:
+    """Daily order lines: one row per date x customer x product x channel."""
     n = len(customers)
     days = np.arange(np.datetime64(start_ts.date(), "D"), np.datetime64(end_ts.date(), "D") + 1)
-    n_days = len(days)
     ts = pd.DatetimeIndex(days)
     month0 = ts.month.to_numpy() - 1
     year_idx = (ts.year - ts.year.min()).to_numpy()
-    t_years = (np.arange(n_days) / 365.25).astype(np.float32)
-    chan_mult = _calendar_multipliers(days).astype(np.float32)  # (3, D)
+    cal = dict(
+        n_days=len(days),
+        month0=month0,
+        year_idx=year_idx,
+        month_idx=year_idx * 12 + month0,
+        t_years=(np.arange(len(days)) / 365.25).astype(np.float32),
+        chan_mult=_calendar_multipliers(days).astype(np.float32),  # (3, D)
+        season_all=(np.array([0.4, 0.4, 0.2]) @ _PRODUCT_SEASON).astype(np.float32)[month0],  # (D,)
+        promo=_promo_days(days),
+    )
+    blocks = [_sales_block(rng, drivers, np.arange(lo, min(lo + _BLOCK, n)), cal) for lo in range(0, n, _BLOCK)]
+    key, units, cents = (np.concatenate(parts) for parts in zip(*blocks))
+    del blocks
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    # Decode the key (date, customer, product, channel) into small integer columns.
+    chan = (key % 3).astype(np.int8)
+    key //= 3
+    prod = (key % 3).astype(np.int8)
+    key //= 3
+    cust = (key % n).astype(np.int32)
+    day = (key // n).astype(np.int32)
+    del key
+    sales = pd.DataFrame({
+        "date": (np.datetime64(start_ts.date(), "D") + day).astype("datetime64[ns]"),
+        "customer_id": customers["customer_id"].to_numpy(dtype=object)[cust],
+        "product": np.array(PRODUCTS, dtype=object)[prod],
+        "channel": np.array(CHANNELS, dtype=object)[chan],
+        "amount": cents[order] / 100.0,
+        "units": units[order],
+    })
+    return sales
 
-    d = drivers
-    season_all = (np.array([0.4, 0.4, 0.2]) @ _PRODUCT_SEASON).astype(np.float32)[month0]  # (D,)
 
-    # Order rate per customer and day (C x D, float32 to keep memory small).
+def _sales_block(rng, drivers, rows, cal) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Order lines of the customers ``rows``: (key, units, cents), one entry per key."""
+    d = {k: v[rows] for k, v in drivers.items()}
+    n_days, chan_mult, t_years = cal["n_days"], cal["chan_mult"], cal["t_years"]
+
+    # Order rate per customer and day (rows x days, float32 to keep memory small).
     day = np.arange(n_days)[None, :]
-    rate = (d["orders_per_month"] * 12 / 365.25).astype(np.float32)[:, None] * season_all[None, :]
-    rate = rate * np.exp(np.outer(d["growth"].astype(np.float32), t_years))
-    rate *= (d["channel_w"].astype(np.float32) @ chan_mult)
-    since_decline = np.clip(day - d["decline_from"][:, None], 0, None).astype(np.float32) / 365.25
+    rate = (d["orders_per_month"] * 12 / 365.25).astype(np.float32)[:, None] * cal["season_all"][None, :]
+    rate *= np.exp(np.outer(d["growth"].astype(np.float32), t_years))
+    rate *= d["channel_w"].astype(np.float32) @ chan_mult
+    since_decline = np.clip(day - d["decline_from"][:, None], 0, None).astype(np.float32) / np.float32(365.25)
     rate *= np.exp(d["decline_rate"].astype(np.float32)[:, None] * since_decline)
     # New customers ramp up over two months; churning ones fade over five months before leaving.
     ramp_up = np.clip(0.4 + 0.6 * (day - d["start_day"][:, None]) / 60.0, 0, 1).astype(np.float32)
@@ -620,20 +656,17 @@ def _make_sales(rng, customers, drivers, start_ts, end_ts) -> pd.DataFrame:
     fade[~d["churn"]] = 1.0
     active = (day >= d["start_day"][:, None]) & (day < d["churn_day"][:, None])
     rate *= np.where(active, ramp_up * fade, np.float32(0))
-    n_months = int(year_idx.max() + 1) * 12
-    month_noise = np.exp(rng.normal(-0.016, 0.18, (n, n_months))).astype(np.float32)
-    rate *= month_noise[:, year_idx * 12 + month0]
+    n_months = int(cal["month_idx"].max()) + 1
+    month_noise = np.exp(rng.normal(-0.016, 0.18, (len(rows), n_months))).astype(np.float32)
+    rate *= month_noise[:, cal["month_idx"]]
 
     counts = rng.poisson(rate)
-    del rate, since_decline, ramp_up, fade, active
     # New customers place their first order on their first day.
     new = np.flatnonzero(d["new"])
     counts[new, d["start_day"][new]] = np.maximum(counts[new, d["start_day"][new]], 1)
     flat = np.flatnonzero(counts)
-    reps_per = counts.ravel()[flat]
-    flat = np.repeat(flat, reps_per)
+    flat = np.repeat(flat, counts.ravel()[flat])
     cust, dayi = np.divmod(flat, n_days)
-    del counts
 
     # Channel of each order: the customer's channels, weighted by the day's channel rates.
     p_chan = d["channel_w"][cust] * chan_mult.T[dayi]
@@ -644,42 +677,31 @@ def _make_sales(rng, customers, drivers, start_ts, end_ts) -> pd.DataFrame:
     mix = d["mix"]
     include_p = np.clip(0.25 + 1.1 * mix, 0.1, 0.95)
     lines = rng.random((len(cust), 3)) < include_p[cust]
-    none = ~lines.any(axis=1)
-    fallback = (rng.random(none.sum())[:, None] > np.cumsum(mix[cust[none]], axis=1)[:, :2]).sum(axis=1)
-    lines[np.flatnonzero(none), fallback] = True
+    none = np.flatnonzero(~lines.any(axis=1))
+    fallback = (rng.random(len(none))[:, None] > np.cumsum(mix[cust[none]], axis=1)[:, :2]).sum(axis=1)
+    lines[none, fallback] = True
     order_i, prod = np.nonzero(lines)
     cust, dayi, chan = cust[order_i], dayi[order_i], chan[order_i]
 
     # Order size: the customer's yearly value of the product spread over its orders,
     # with product seasonality and growth by product and channel.
-    orders_per_year = d["orders_per_month"] * 12
-    line_value = d["scale"][cust] * mix[cust, prod] / (orders_per_year[cust] * include_p[cust, prod])
-    t = t_years[dayi].astype(float)
-    line_value *= (_PRODUCT_SEASON[prod, month0[dayi]] / season_all[dayi]) * np.exp((_PRODUCT_GROWTH[prod] + _CHANNEL_GROWTH[chan]) * t)
-    price = _LIST_PRICE[prod] * (1 + _PRICE_RISE[prod]) ** year_idx[dayi]
+    month0 = cal["month0"][dayi]
+    line_value = d["scale"][cust] * mix[cust, prod] / (d["orders_per_month"][cust] * 12 * include_p[cust, prod])
+    line_value *= _PRODUCT_SEASON[prod, month0] / cal["season_all"][dayi]
+    line_value *= np.exp((_PRODUCT_GROWTH[prod] + _CHANNEL_GROWTH[chan]) * t_years[dayi])
+    price = _LIST_PRICE[prod] * (1 + _PRICE_RISE[prod]) ** cal["year_idx"][dayi]
     price *= (1 - _TYPE_DISCOUNT[d["ctype"][cust]]) * np.where(chan == 2, 1 - _PARTNER_DISCOUNT, 1.0)
-    price *= np.where((chan == 0) & _promo_days(days)[dayi], 1 - _PROMO_DISCOUNT, 1.0)
+    price *= np.where((chan == 0) & cal["promo"][dayi], 1 - _PROMO_DISCOUNT, 1.0)
     price_cents = np.round(price * 100).astype(np.int64)
     units = np.maximum(1, np.round(line_value / price * rng.lognormal(-0.06, 0.35, len(cust)))).astype(np.int64)
-    cents = units * price_cents
 
-    # One row per date x customer x product x channel (two orders on a day are one line).
-    key = ((dayi.astype(np.int64) * n + cust) * 3 + prod) * 3 + chan
+    # Two orders of a customer on one day for the same product and channel are one line.
+    n_total = len(drivers["ctype"])
+    key = ((dayi.astype(np.int64) * n_total + rows[cust]) * 3 + prod) * 3 + chan
     uniq, inverse = np.unique(key, return_inverse=True)
     units_sum = np.bincount(inverse, weights=units, minlength=len(uniq)).astype(np.int64)
-    cents_sum = np.bincount(inverse, weights=cents, minlength=len(uniq)).astype(np.int64)
-    rest, chan_u = np.divmod(uniq, 3)
-    rest, prod_u = np.divmod(rest, 3)
-    day_u, cust_u = np.divmod(rest, n)
-
-    return pd.DataFrame({
-        "date": days[day_u].astype("datetime64[ns]"),
-        "customer_id": customers["customer_id"].to_numpy(dtype=object)[cust_u],
-        "product": np.array(PRODUCTS, dtype=object)[prod_u],
-        "channel": np.array(CHANNELS, dtype=object)[chan_u],
-        "amount": cents_sum / 100.0,
-        "units": units_sum,
-    })
+    cents_sum = np.bincount(inverse, weights=units * price_cents, minlength=len(uniq)).astype(np.int64)
+    return uniq, units_sum, cents_sum
 
 
 def _finish_customers(customers, drivers, sales, start_ts, end_ts) -> pd.DataFrame:
