@@ -379,9 +379,7 @@ class _Context:
         """'at rows 3, 7 (customer_id 'C3', 'C7')' for 0-based positions."""
         if len(rows) == 0:
             return ""
-        shown = short_list((int(r) + 1 for r in rows[: _EXAMPLES + 1]), _EXAMPLES)
-        if len(rows) > _EXAMPLES + 1:
-            shown = shown.rsplit(" (and", 1)[0] + f" (and {len(rows) - _EXAMPLES} more)"
+        shown = _few([int(r) + 1 for r in rows[:_EXAMPLES]], len(rows))
         word = "row" if len(rows) == 1 else "rows"
         text = f"at {word} {shown}"
         if self.key and set(self.key) <= self.valid_columns:
@@ -409,13 +407,16 @@ def _num(x: float) -> str:
 
 
 def _values(values: Iterable[Any]) -> str:
-    """A few distinct example values, as a planner would type them."""
-    shown = []
-    for v in dict.fromkeys(_plain(v) for v in values):
-        shown.append(v)
-        if len(shown) > _EXAMPLES:
-            break
-    return short_list(shown, _EXAMPLES) if len(shown) <= _EXAMPLES else short_list(shown[:_EXAMPLES]) + " ..."
+    """A few distinct example values, as a planner would type them, and how many more."""
+    distinct = pd.unique(np.asarray(list(values) if not isinstance(values, pd.Series) else values.to_numpy(),
+                                    dtype=object))
+    return _few([_plain(v) for v in distinct[:_EXAMPLES]], len(distinct))
+
+
+def _few(shown: list[Any], total: int) -> str:
+    """``short_list`` of the first few of ``total`` things, saying how many more."""
+    text = short_list(shown, _EXAMPLES)
+    return text + (f" (and {total - len(shown)} more)" if total > len(shown) else "")
 
 
 def _plain(v: Any) -> Any:
@@ -450,7 +451,8 @@ def _message(failures: list[_Failure]) -> str:
         n = len(fs)
         head = f"{file}: {n} problem{'s' if n > 1 else ''}"
         if any(len(f.rows) for f in fs):
-            head += " (rows are data rows, counted from 1 below the header)"
+            head += (" (rows counted from 1 in the order the database returned them)" if "://" in file
+                     else " (rows are data rows, counted from 1 below the header)")
         parts.append(head + ":\n" + "\n".join(f"  - {f.text}" for f in fs))
     if len(by_file) > 1:
         total = len(failures)
@@ -663,7 +665,7 @@ def _check_table(df: pd.DataFrame, schema: TableSchema, source: str,
                          "date": ("a date", "dates")}[col.kind]
             noun = f"values are not {many}" if len(rows) > 1 else f"value is not {one}"
             failures.append(ctx.fail(col.name, "date" if col.kind == "date" else "dtype", rows,
-                                     expected=col.expected(), found=_values(raw.iloc[rows[:50]]),
+                                     expected=col.expected(), found=_values(raw.iloc[rows]),
                                      problem=f"{len(rows)} {noun} {ctx.at(rows)}"))
             ok = False
         if not col.nullable and missing.any():
@@ -677,7 +679,7 @@ def _check_table(df: pd.DataFrame, schema: TableSchema, source: str,
             if wrong.any():
                 rows = np.flatnonzero(wrong)
                 failures.append(ctx.fail(col.name, "allowed", rows, expected=col.expected(),
-                                         found=_values(values.iloc[rows[:200]]),
+                                         found=_values(values.iloc[rows]),
                                          problem=f"{len(rows)} value{'s' if len(rows) > 1 else ''} not allowed {ctx.at(rows)}"))
                 ok = False
         if col.min is not None or col.max is not None:
@@ -691,7 +693,7 @@ def _check_table(df: pd.DataFrame, schema: TableSchema, source: str,
                         rows = np.flatnonzero(mask)
                         extra = " (negative values are not allowed)" if check == "min" and col.min == 0 else ""
                         failures.append(ctx.fail(col.name, check, rows, expected=col.expected() + extra,
-                                                 found=_values(values.iloc[rows[:50]]),
+                                                 found=_values(values.iloc[rows]),
                                                  problem=f"{len(rows)} value{'s' if len(rows) > 1 else ''} {word} {ctx.at(rows)}"))
                         ok = False
         if col.in_history and (lo is not None or hi is not None):

@@ -575,3 +575,34 @@ def test_holiday_overrides_checks(tmp_path):
     assert "column 'kind': 1 value not allowed at row 3 (date" not in msg  # dates are not text keys
     assert "column 'kind': 1 value not allowed at row 3; expected one of holiday, workday, found 'day off'" in msg
     assert "'2027-02-06' at rows 1, 2" in msg
+
+
+def test_many_failures_show_a_few_examples_and_the_count(tmp_path):
+    sales = tiny_company()["sales"]
+    sales["amount"] = -sales["amount"]  # every row negative
+    err = error_of(io.read_table, csv_of(tmp_path, sales, "sales.csv"), "sales")
+    n = len(sales)
+    assert f"column 'amount': {n} values below 0 at rows 1, 2, 3, 4, 5 (and {n - 5} more)" in str(err)
+    assert err.failures.iloc[0]["count"] == n and err.failures.iloc[0]["rows"][:3] == [1, 2, 3]
+
+
+CORRUPTIONS = {
+    "amount": ("not a number", "dtype"),
+    "units": (-1, "min"),
+    "channel": ("fax", "allowed"),
+    "date": ("2024-02-30", "date"),
+    "customer_id": ("", "required"),
+}
+
+
+@settings(max_examples=20, deadline=None)
+@given(row=st.integers(0, 119), column=st.sampled_from(sorted(CORRUPTIONS)))
+def test_any_single_bad_cell_is_reported_at_its_row(tmp_path_factory, row, column):
+    sales = tiny_company()["sales"].astype(object)
+    value, check = CORRUPTIONS[column]
+    sales.loc[row, column] = value
+    path = csv_of(tmp_path_factory.mktemp("prop"), sales, "sales.csv")
+    err = error_of(io.read_table, path, "sales")
+    assert err.failures[["column", "check"]].values.tolist() == [[column, check]]
+    assert err.failures.iloc[0]["rows"] == [row + 1]
+    assert f"at row {row + 1}" in str(err)
