@@ -34,6 +34,7 @@ Examples
 >>> len(company["provinces"])
 31
 """
+
 from __future__ import annotations
 
 import os
@@ -48,13 +49,13 @@ import pandas as pd
 from salesmodel.errors import ParamsError
 
 __all__ = [
-    "make_company",
-    "write_company",
-    "reference_tables",
+    "CHANNELS",
     "FILE_NAMES",
     "PRODUCTS",
-    "CHANNELS",
     "REGIONS",
+    "make_company",
+    "reference_tables",
+    "write_company",
 ]
 
 PRODUCTS = ("A", "B", "C")
@@ -95,11 +96,13 @@ _PRODUCT_GROWTH = np.array([-0.02, 0.03, 0.10])
 _CHANNEL_GROWTH = np.array([0.12, -0.03, 0.04])
 # Monthly seasonality per product (Jan..Dec, mean 1): A everyday drinks peak in
 # summer, B staples before the year end, C gift boxes before Mid-Autumn and the New Year.
-_PRODUCT_SEASON = np.array([
-    [1.00, 0.80, 0.90, 0.95, 1.05, 1.15, 1.20, 1.20, 1.05, 0.95, 0.85, 0.90],
-    [1.10, 0.78, 0.95, 0.95, 0.95, 1.00, 0.90, 0.95, 1.10, 1.02, 1.05, 1.25],
-    [1.45, 0.62, 0.70, 0.80, 0.85, 0.85, 0.80, 1.00, 1.40, 1.08, 1.00, 1.45],
-])
+_PRODUCT_SEASON = np.array(
+    [
+        [1.00, 0.80, 0.90, 0.95, 1.05, 1.15, 1.20, 1.20, 1.05, 0.95, 0.85, 0.90],
+        [1.10, 0.78, 0.95, 0.95, 0.95, 1.00, 0.90, 0.95, 1.10, 1.02, 1.05, 1.25],
+        [1.45, 0.62, 0.70, 0.80, 0.85, 0.85, 0.80, 1.00, 1.40, 1.08, 1.00, 1.45],
+    ]
+)
 _PRODUCT_SEASON = _PRODUCT_SEASON / _PRODUCT_SEASON.mean(axis=1, keepdims=True)
 
 # Per customer type: share of customers, yearly purchases at the start (yuan),
@@ -108,24 +111,31 @@ _TYPE_SHARE = np.array([0.16, 0.44, 0.26, 0.14])
 _TYPE_SCALE = np.array([900_000.0, 55_000.0, 220_000.0, 350_000.0])
 _TYPE_ORDERS = np.array([12.0, 5.0, 8.0, 14.0])
 _TYPE_DISCOUNT = np.array([0.18, 0.0, 0.10, 0.12])
-_TYPE_MIX = np.array([
-    [0.45, 0.40, 0.15],
-    [0.55, 0.35, 0.10],
-    [0.40, 0.40, 0.20],
-    [0.25, 0.35, 0.40],
-])
+_TYPE_MIX = np.array(
+    [
+        [0.45, 0.40, 0.15],
+        [0.55, 0.35, 0.10],
+        [0.40, 0.40, 0.20],
+        [0.25, 0.35, 0.40],
+    ]
+)
 _PARTNER_DISCOUNT = 0.06
 _PROMO_DISCOUNT = 0.08  # online, during 618 and Double 11
 
 _SURNAMES = list(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 )
-_GIVEN = list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超霞平刚桂英华玉萍红梅鑫斌宇浩凯健俊帆帅旭宁晨欣悦婷雪琳颖佳慧倩蕾鹏飞波辉峰建国志文博瑞天翔")
-_SHOP_WORDS = (
-    "鑫源 华泰 永盛 福瑞 金达 恒通 佳和 宏图 天润 万家 顺发 利民 嘉禾 兴隆 隆昌 鼎盛 瑞祥 长盛 盛源 和美 康乐 "
-    "美佳 新世纪 百顺 富华 万隆 鸿运 祥和 吉祥 优品 诚信 惠民 四季 阳光 东方 金穗 丰源 广源 德信 明珠 春晖 红星 "
-    "银河 绿源 益民 泰和 安康 天和 聚宝 众联 万福 宏达 昌盛 荣华 信达 同心 和顺 家乐 乐安 好运 喜来 富民 汇通"
-).split()
+_GIVEN = list(
+    "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超霞平刚桂英华玉萍红梅鑫斌宇浩凯健俊帆帅旭宁晨欣悦婷雪琳颖佳慧倩蕾鹏飞波辉峰建国志文博瑞天翔"
+)
+# Words of shop and company names (invented, common in real ones).
+_SHOP_TEXT = (
+    "鑫源 华泰 永盛 福瑞 金达 恒通 佳和 宏图 天润 万家 顺发 利民 嘉禾 兴隆 隆昌 鼎盛 瑞祥 长盛 盛源 和美 "
+    "康乐 美佳 新世纪 百顺 富华 万隆 鸿运 祥和 吉祥 优品 诚信 惠民 四季 阳光 东方 金穗 丰源 广源 德信 明珠 "
+    "春晖 红星 银河 绿源 益民 泰和 安康 天和 聚宝 众联 万福 宏达 昌盛 荣华 信达 同心 和顺 家乐 乐安 好运 "
+    "喜来 富民 汇通"
+)
+_SHOP_WORDS = tuple(_SHOP_TEXT.split())
 _TYPE_SUFFIX = (
     ("商贸有限公司", "贸易有限公司", "食品批发部", "商行", "供应链有限公司"),
     ("便利店", "烟酒店", "副食店", "百货店", "食品店"),
@@ -146,15 +156,23 @@ def reference_tables() -> dict[str, pd.DataFrame]:
     """
     data = resources.files("salesmodel") / "data"
     tables = {}
-    for key, name in (("provinces", "provinces.csv"), ("adjacency", "province_adjacency.csv"), ("cities", "cities.csv")):
+    for key, name in (
+        ("provinces", "provinces.csv"),
+        ("adjacency", "province_adjacency.csv"),
+        ("cities", "cities.csv"),
+    ):
         with data.joinpath(name).open("r", encoding="utf-8") as fh:
             tables[key] = pd.read_csv(fh, keep_default_na=False, dtype={"population": "int64"})
     return tables
 
 
-def _check_args(seed: Any, n_customers: Any, n_reps: Any, start: Any, end: Any) -> tuple[pd.Timestamp, pd.Timestamp]:
+def _check_args(
+    seed: Any, n_customers: Any, n_reps: Any, start: Any, end: Any
+) -> tuple[pd.Timestamp, pd.Timestamp]:
     def bad(name: str, expected: str, got: Any) -> ParamsError:
-        return ParamsError(f"The '{name}' parameter of make_company must be {expected}. Got {got!r} instead.")
+        return ParamsError(
+            f"The '{name}' parameter of make_company must be {expected}. Got {got!r} instead."
+        )
 
     def is_int(v: Any) -> bool:
         return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
@@ -196,7 +214,9 @@ def _festival_days(years: range) -> tuple[np.ndarray, np.ndarray, set[date], set
             autumn[day.year] = min(day, autumn.get(day.year, day))
     missing = [y for y in years if y not in spring]
     if missing:
-        raise ParamsError(f"The holidays package has no Spring Festival date for {missing}; use an earlier end date.")
+        raise ParamsError(
+            f"The holidays package has no Spring Festival date for {missing}; use an earlier end date."
+        )
     return (
         np.array(sorted(spring.values()), dtype="datetime64[D]"),
         np.array(sorted(autumn.values()), dtype="datetime64[D]"),
@@ -218,8 +238,16 @@ def _spring_festival(offset: np.ndarray, online: bool) -> np.ndarray:
         bands = [(-21, -8, 1.20), (-7, -1, 0.80), (0, 6, 0.35), (7, 13, 0.70), (14, 20, 0.90)]
     else:
         # Shops stock up for the holiday, close for it, and restart slowly until Lantern Festival.
-        bands = [(-30, -22, 1.15), (-21, -8, 1.50), (-7, -3, 1.25), (-2, -1, 0.45), (0, 6, 0.06),
-                 (7, 9, 0.35), (10, 16, 0.65), (17, 24, 0.85)]
+        bands = [
+            (-30, -22, 1.15),
+            (-21, -8, 1.50),
+            (-7, -3, 1.25),
+            (-2, -1, 0.45),
+            (0, 6, 0.06),
+            (7, 9, 0.35),
+            (10, 16, 0.65),
+            (17, 24, 0.85),
+        ]
     mult = np.ones(len(offset))
     for lo, hi, value in bands:
         mult[(offset >= lo) & (offset <= hi)] = value
@@ -350,17 +378,46 @@ def _person_name(rng: np.random.Generator, _i: int) -> str:
 
 
 def _haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
-    lat1, lon1, lat2, lon2 = (np.radians(np.asarray(v, dtype=float)) for v in (lat1, lon1, lat2, lon2))
-    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    lat1, lon1, lat2, lon2 = (
+        np.radians(np.asarray(v, dtype=float)) for v in (lat1, lon1, lat2, lon2)
+    )
+    a = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    )
     return 6371.0 * 2 * np.arcsin(np.sqrt(a))
 
 
 def _build_org(provinces: pd.DataFrame) -> pd.DataFrame:
-    rows = [dict(unit_id=COMPANY[0], parent_id=np.nan, level="company", name_en=COMPANY[1], name_zh=COMPANY[2])]
+    rows = [
+        {
+            "unit_id": COMPANY[0],
+            "parent_id": np.nan,
+            "level": "company",
+            "name_en": COMPANY[1],
+            "name_zh": COMPANY[2],
+        }
+    ]
     for region, (en, zh) in REGIONS.items():
-        rows.append(dict(unit_id=region, parent_id=COMPANY[0], level="region", name_en=en, name_zh=zh))
+        rows.append(
+            {
+                "unit_id": region,
+                "parent_id": COMPANY[0],
+                "level": "region",
+                "name_en": en,
+                "name_zh": zh,
+            }
+        )
     for p in provinces.itertuples():
-        rows.append(dict(unit_id=p.province_id, parent_id=p.region_id, level="province", name_en=p.name_en, name_zh=p.name_zh))
+        rows.append(
+            {
+                "unit_id": p.province_id,
+                "parent_id": p.region_id,
+                "level": "province",
+                "name_en": p.name_en,
+                "name_zh": p.name_zh,
+            }
+        )
     return pd.DataFrame(rows, columns=["unit_id", "parent_id", "level", "name_en", "name_zh"])
 
 
@@ -419,7 +476,9 @@ def make_company(
     market = provinces["population"].to_numpy(float) * (gdp / np.median(gdp)) ** 0.8
 
     reps = _make_reps(rng, provinces, cities, market, n_reps, end_ts)
-    customers, drivers = _make_customers(rng, provinces, cities, market, reps, n_customers, start_ts, end_ts)
+    customers, drivers = _make_customers(
+        rng, provinces, cities, market, reps, n_customers, start_ts, end_ts
+    )
     sales = _make_sales(rng, customers, drivers, start_ts, end_ts)
     customers = _finish_customers(customers, drivers, sales, start_ts, end_ts)
     reps = reps.drop(columns=["_active"])
@@ -437,32 +496,49 @@ def _make_reps(rng, provinces, cities, market, n_reps, end_ts) -> pd.DataFrame:
     alloc = _allocate_reps(provinces, market, n_reps)
     rows = []
     for p, k in zip(provinces.itertuples(), alloc):
-        # Bases: the capital first, then the biggest cities; big provinces put several reps in one city.
-        own = cities[cities["province_id"] == p.province_id].sort_values(["is_capital", "population"], ascending=False)
+        # Bases: the capital first, then the biggest cities; big provinces put
+        # several reps in one city.
+        own = cities[cities["province_id"] == p.province_id].sort_values(
+            ["is_capital", "population"], ascending=False
+        )
         n_bases = min(len(own), k - k // 3)
         for i in range(k):
             c = own.iloc[i % n_bases]
-            rows.append(dict(province_id=p.province_id, region_id=p.region_id, base_city_zh=c.city_zh,
-                             base_city_en=c.city_en, base_lat=float(c.lat), base_lon=float(c.lon)))
+            rows.append(
+                {
+                    "province_id": p.province_id,
+                    "region_id": p.region_id,
+                    "base_city_zh": c.city_zh,
+                    "base_city_en": c.city_en,
+                    "base_lat": float(c.lat),
+                    "base_lon": float(c.lon),
+                }
+            )
     reps = pd.DataFrame(rows)
     n = len(reps)
     reps.insert(0, "rep_id", [f"R{i + 1:03d}" for i in range(n)])
     reps.insert(1, "rep_name", _unique_names(rng, _person_name, n))
 
     end_day = np.datetime64(end_ts.date(), "D")
-    tenure_days = np.where(rng.random(n) < 0.15, rng.integers(30, 365, n), rng.integers(365, 365 * 12, n))
+    tenure_days = np.where(
+        rng.random(n) < 0.15, rng.integers(30, 365, n), rng.integers(365, 365 * 12, n)
+    )
     hire = end_day - tenure_days
     # A few reps left during the last ten months; their customers went to colleagues.
     leave = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
     counts = reps["province_id"].map(reps["province_id"].value_counts()).to_numpy()
     can_leave = np.flatnonzero((counts >= 2) & (tenure_days > 400))
-    n_leave = min(len(can_leave), int(round(0.05 * n)))
-    leavers = np.sort(rng.choice(can_leave, size=n_leave, replace=False)) if n_leave else np.array([], int)
-    kept_province: set[str] = set()
+    n_leave = min(len(can_leave), round(0.05 * n))
+    leavers = (
+        np.sort(rng.choice(can_leave, size=n_leave, replace=False))
+        if n_leave
+        else np.array([], int)
+    )
+    has_leaver: set[str] = set()
     for i in leavers:  # at most one leaver per province, so every staffed province keeps a rep
-        if reps.at[i, "province_id"] in kept_province:
+        if reps.at[i, "province_id"] in has_leaver:
             continue
-        kept_province.add(reps.at[i, "province_id"])
+        has_leaver.add(reps.at[i, "province_id"])
         leave[i] = end_day - int(rng.integers(20, 300))
     reps["role"] = "account_manager"
     reps["hire_date"] = pd.to_datetime(hire).astype("datetime64[ns]")
@@ -472,15 +548,33 @@ def _make_reps(rng, provinces, cities, market, n_reps, end_ts) -> pd.DataFrame:
     for _, group in reps[reps["_active"]].groupby("province_id", sort=False):
         if len(reps[reps["province_id"] == group["province_id"].iloc[0]]) >= 3:
             reps.loc[group["hire_date"].idxmin(), "role"] = "province_manager"
-    return reps[["rep_id", "rep_name", "province_id", "region_id", "role", "hire_date", "leave_date",
-                 "base_city_zh", "base_city_en", "base_lat", "base_lon", "_active"]]
+    return reps[
+        [
+            "rep_id",
+            "rep_name",
+            "province_id",
+            "region_id",
+            "role",
+            "hire_date",
+            "leave_date",
+            "base_city_zh",
+            "base_city_en",
+            "base_lat",
+            "base_lon",
+            "_active",
+        ]
+    ]
 
 
 def _make_customers(rng, provinces, cities, market, reps, n_customers, start_ts, end_ts):
     active = reps[reps["_active"]]
     staffed = provinces["province_id"].isin(active["province_id"]).to_numpy()
-    min_per_province = np.where(staffed, provinces["province_id"].map(active["province_id"].value_counts()).fillna(0), 0)
-    per_province = _largest_remainder(np.where(staffed, market, 0.0), n_customers, min_per_province.astype(np.int64))
+    min_per_province = np.where(
+        staffed, provinces["province_id"].map(active["province_id"].value_counts()).fillna(0), 0
+    )
+    per_province = _largest_remainder(
+        np.where(staffed, market, 0.0), n_customers, min_per_province.astype(np.int64)
+    )
 
     prov_idx = np.repeat(np.arange(len(provinces)), per_province)
     n = len(prov_idx)
@@ -492,17 +586,23 @@ def _make_customers(rng, provinces, cities, market, reps, n_customers, start_ts,
     city_idx = np.empty(n, dtype=np.int64)
     for p, rows in pd.Series(np.arange(n)).groupby(prov_idx):
         own = np.flatnonzero(cities["province_id"].to_numpy() == provinces["province_id"].iloc[p])
-        w = cities["population"].to_numpy(float)[own] ** 0.8 * np.where(cities["is_capital"].to_numpy()[own] == 1, 1.6, 1.0)
+        w = cities["population"].to_numpy(float)[own] ** 0.8 * np.where(
+            cities["is_capital"].to_numpy()[own] == 1, 1.6, 1.0
+        )
         city_idx[rows.to_numpy()] = rng.choice(own, size=len(rows), p=w / w.sum())
     city = cities.iloc[city_idx]
     city_pop = city["population"].to_numpy(float)
     spread = 0.03 + 0.025 * np.sqrt(city_pop / 1e6)  # degrees: bigger cities sprawl further
     lat = city["lat"].to_numpy() + np.clip(rng.normal(0, 1, n), -2.5, 2.5) * spread
-    lon = city["lon"].to_numpy() + np.clip(rng.normal(0, 1, n), -2.5, 2.5) * spread / np.cos(np.radians(city["lat"].to_numpy()))
+    lon = city["lon"].to_numpy() + np.clip(rng.normal(0, 1, n), -2.5, 2.5) * spread / np.cos(
+        np.radians(city["lat"].to_numpy())
+    )
 
     # Type: online stores and supermarkets are more common in big cities.
     big = (city_pop > 8e6).astype(float)
-    type_w = _TYPE_SHARE[None, :] * np.column_stack([np.ones(n), 1 - 0.2 * big, 1 + 0.3 * big, 1 + 0.3 * big])
+    type_w = _TYPE_SHARE[None, :] * np.column_stack(
+        [np.ones(n), 1 - 0.2 * big, 1 + 0.3 * big, 1 + 0.3 * big]
+    )
     type_w /= type_w.sum(axis=1, keepdims=True)
     ctype = (rng.random(n)[:, None] > np.cumsum(type_w, axis=1)).sum(axis=1)
 
@@ -511,10 +611,18 @@ def _make_customers(rng, provinces, cities, market, reps, n_customers, start_ts,
     for p, rows in pd.Series(np.arange(n)).groupby(prov_idx):
         rows = rows.to_numpy()
         mine = active[active["province_id"] == provinces["province_id"].iloc[p]]
-        dist = _haversine_km(lat[rows, None], lon[rows, None], mine["base_lat"].to_numpy()[None, :], mine["base_lon"].to_numpy()[None, :])
-        dist = dist + rng.random(dist.shape) * 1e-3 + (dist < 60) * rng.random(dist.shape) * 60  # same city: random
+        dist = _haversine_km(
+            lat[rows, None],
+            lon[rows, None],
+            mine["base_lat"].to_numpy()[None, :],
+            mine["base_lon"].to_numpy()[None, :],
+        )
+        dist = (
+            dist + rng.random(dist.shape) * 1e-3 + (dist < 60) * rng.random(dist.shape) * 60
+        )  # same city: random
         pick = dist.argmin(axis=1)
-        # Every active rep has at least one customer: give an empty book the nearest customer of a fuller one.
+        # Every active rep has at least one customer: an empty book gets the nearest
+        # customer of a fuller one.
         for j in range(len(mine)):
             if (pick == j).any():
                 continue
@@ -529,14 +637,23 @@ def _make_customers(rng, provinces, cities, market, reps, n_customers, start_ts,
     start_day = np.where(new, rng.integers(30, max(31, days - 30), n), 0)
     since = rng.integers(60, 365 * 12, n)  # existing customers' years with the company
     churn = (rng.random(n) < 0.15) & (start_day + 150 < days - 30)
-    churn_day = np.where(churn, [int(rng.integers(s + 150, days - 30)) if c else days for s, c in zip(start_day, churn)], days)
+    churn_day = np.where(
+        churn,
+        [int(rng.integers(s + 150, days - 30)) if c else days for s, c in zip(start_day, churn)],
+        days,
+    )
     decline = (~churn) & (rng.random(n) < 0.12)
     decline_from = np.where(decline, rng.integers(0, max(1, days // 2), n), days)
     decline_rate = np.where(decline, rng.uniform(-0.60, -0.25, n), 0.0)
 
     rep_skill = pd.Series(np.exp(rng.normal(0, 0.12, len(reps))), index=reps["rep_id"])
-    scale = (_TYPE_SCALE[ctype] * np.exp(rng.normal(-0.245, 0.7, n)) * (city_pop / 3e6) ** 0.25
-             * (gdp / 80_000) ** 0.6 * rep_skill.reindex(rep_id).to_numpy())
+    scale = (
+        _TYPE_SCALE[ctype]
+        * np.exp(rng.normal(-0.245, 0.7, n))
+        * (city_pop / 3e6) ** 0.25
+        * (gdp / 80_000) ** 0.6
+        * rep_skill.reindex(rep_id).to_numpy()
+    )
     orders_per_month = _TYPE_ORDERS[ctype] * np.exp(rng.normal(-0.045, 0.3, n))
     wallet_share = rng.beta(2.0, 4.0, n) * 0.8 + 0.05
     potential = np.round(scale / wallet_share * np.exp(rng.normal(0, 0.15, n)), -2)
@@ -545,21 +662,35 @@ def _make_customers(rng, provinces, cities, market, reps, n_customers, start_ts,
     channel_w = _channel_weights(rng, ctype)
     growth = np.array([_REGION_GROWTH[r] for r in region]) + rng.normal(0, 0.05, n)
 
-    customers = pd.DataFrame({
-        "customer_id": [f"C{i + 1:05d}" for i in range(n)],
-        "customer_name": _customer_names(rng, city["city_zh"].to_numpy(), ctype),
-        "rep_id": rep_id.astype(str),
-        "province_id": pid,
-        "city_zh": city["city_zh"].to_numpy(),
-        "city_en": city["city_en"].to_numpy(),
-        "lat": np.round(lat, 4),
-        "lon": np.round(lon, 4),
-        "customer_type": np.array(CUSTOMER_TYPES, dtype=object)[ctype],
-        "potential": potential,
-    })
-    drivers = dict(ctype=ctype, start_day=start_day, since=since, new=new, churn=churn, churn_day=churn_day,
-                   decline_from=decline_from, decline_rate=decline_rate, scale=scale,
-                   orders_per_month=orders_per_month, mix=mix, channel_w=channel_w, growth=growth)
+    customers = pd.DataFrame(
+        {
+            "customer_id": [f"C{i + 1:05d}" for i in range(n)],
+            "customer_name": _customer_names(rng, city["city_zh"].to_numpy(), ctype),
+            "rep_id": rep_id.astype(str),
+            "province_id": pid,
+            "city_zh": city["city_zh"].to_numpy(),
+            "city_en": city["city_en"].to_numpy(),
+            "lat": np.round(lat, 4),
+            "lon": np.round(lon, 4),
+            "customer_type": np.array(CUSTOMER_TYPES, dtype=object)[ctype],
+            "potential": potential,
+        }
+    )
+    drivers = {
+        "ctype": ctype,
+        "start_day": start_day,
+        "since": since,
+        "new": new,
+        "churn": churn,
+        "churn_day": churn_day,
+        "decline_from": decline_from,
+        "decline_rate": decline_rate,
+        "scale": scale,
+        "orders_per_month": orders_per_month,
+        "mix": mix,
+        "channel_w": channel_w,
+        "growth": growth,
+    }
     return customers, drivers
 
 
@@ -588,12 +719,13 @@ def _customer_names(rng, city_zh, ctype) -> list[str]:
     def make(r, i):
         word = str(r.choice(_SHOP_WORDS))
         suffix = str(r.choice(_TYPE_SUFFIX[ctype[i]]))
-        return (f"{word}{suffix}" if ctype[i] == 3 else f"{city_zh[i]}{word}{suffix}")
+        return f"{word}{suffix}" if ctype[i] == 3 else f"{city_zh[i]}{word}{suffix}"
 
     return _unique_names(rng, make, len(ctype))
 
 
-_BLOCK = 512  # customers simulated at a time: bounds memory; fixed, so results do not depend on the machine
+# Customers simulated at a time: bounds memory; fixed, so results do not depend on the machine.
+_BLOCK = 512
 
 
 def _make_sales(rng, customers, drivers, start_ts, end_ts) -> pd.DataFrame:
@@ -603,17 +735,22 @@ def _make_sales(rng, customers, drivers, start_ts, end_ts) -> pd.DataFrame:
     ts = pd.DatetimeIndex(days)
     month0 = ts.month.to_numpy() - 1
     year_idx = (ts.year - ts.year.min()).to_numpy()
-    cal = dict(
-        n_days=len(days),
-        month0=month0,
-        year_idx=year_idx,
-        month_idx=year_idx * 12 + month0,
-        t_years=(np.arange(len(days)) / 365.25).astype(np.float32),
-        chan_mult=_calendar_multipliers(days).astype(np.float32),  # (3, D)
-        season_all=(np.array([0.4, 0.4, 0.2]) @ _PRODUCT_SEASON).astype(np.float32)[month0],  # (D,)
-        promo=_promo_days(days),
-    )
-    blocks = [_sales_block(rng, drivers, np.arange(lo, min(lo + _BLOCK, n)), cal) for lo in range(0, n, _BLOCK)]
+    cal = {
+        "n_days": len(days),
+        "month0": month0,
+        "year_idx": year_idx,
+        "month_idx": year_idx * 12 + month0,
+        "t_years": (np.arange(len(days)) / 365.25).astype(np.float32),
+        "chan_mult": _calendar_multipliers(days).astype(np.float32),  # (3, D)
+        "season_all": (np.array([0.4, 0.4, 0.2]) @ _PRODUCT_SEASON).astype(np.float32)[
+            month0
+        ],  # (D,)
+        "promo": _promo_days(days),
+    }
+    blocks = [
+        _sales_block(rng, drivers, np.arange(lo, min(lo + _BLOCK, n)), cal)
+        for lo in range(0, n, _BLOCK)
+    ]
     key, units, cents = (np.concatenate(parts) for parts in zip(*blocks))
     del blocks
     order = np.argsort(key, kind="stable")
@@ -626,14 +763,16 @@ def _make_sales(rng, customers, drivers, start_ts, end_ts) -> pd.DataFrame:
     cust = (key % n).astype(np.int32)
     day = (key // n).astype(np.int32)
     del key
-    sales = pd.DataFrame({
-        "date": (np.datetime64(start_ts.date(), "D") + day).astype("datetime64[ns]"),
-        "customer_id": customers["customer_id"].to_numpy(dtype=object)[cust],
-        "product": np.array(PRODUCTS, dtype=object)[prod],
-        "channel": np.array(CHANNELS, dtype=object)[chan],
-        "amount": cents[order] / 100.0,
-        "units": units[order],
-    })
+    sales = pd.DataFrame(
+        {
+            "date": (np.datetime64(start_ts.date(), "D") + day).astype("datetime64[ns]"),
+            "customer_id": customers["customer_id"].to_numpy(dtype=object)[cust],
+            "product": np.array(PRODUCTS, dtype=object)[prod],
+            "channel": np.array(CHANNELS, dtype=object)[chan],
+            "amount": cents[order] / 100.0,
+            "units": units[order],
+        }
+    )
     return sales
 
 
@@ -644,15 +783,21 @@ def _sales_block(rng, drivers, rows, cal) -> tuple[np.ndarray, np.ndarray, np.nd
 
     # Order rate per customer and day (rows x days, float32 to keep memory small).
     day = np.arange(n_days)[None, :]
-    rate = (d["orders_per_month"] * 12 / 365.25).astype(np.float32)[:, None] * cal["season_all"][None, :]
+    rate = (d["orders_per_month"] * 12 / 365.25).astype(np.float32)[:, None] * cal["season_all"][
+        None, :
+    ]
     rate *= np.exp(np.outer(d["growth"].astype(np.float32), t_years))
     rate *= d["channel_w"].astype(np.float32) @ chan_mult
-    since_decline = np.clip(day - d["decline_from"][:, None], 0, None).astype(np.float32) / np.float32(365.25)
+    since_decline = np.clip(day - d["decline_from"][:, None], 0, None).astype(
+        np.float32
+    ) / np.float32(365.25)
     rate *= np.exp(d["decline_rate"].astype(np.float32)[:, None] * since_decline)
     # New customers ramp up over two months; churning ones fade over five months before leaving.
     ramp_up = np.clip(0.4 + 0.6 * (day - d["start_day"][:, None]) / 60.0, 0, 1).astype(np.float32)
     ramp_up[~d["new"]] = 1.0
-    fade = np.clip(0.35 + 0.65 * (d["churn_day"][:, None] - day) / 150.0, 0.35, 1).astype(np.float32)
+    fade = np.clip(0.35 + 0.65 * (d["churn_day"][:, None] - day) / 150.0, 0.35, 1).astype(
+        np.float32
+    )
     fade[~d["churn"]] = 1.0
     active = (day >= d["start_day"][:, None]) & (day < d["churn_day"][:, None])
     rate *= np.where(active, ramp_up * fade, np.float32(0))
@@ -678,7 +823,9 @@ def _sales_block(rng, drivers, rows, cal) -> tuple[np.ndarray, np.ndarray, np.nd
     include_p = np.clip(0.25 + 1.1 * mix, 0.1, 0.95)
     lines = rng.random((len(cust), 3)) < include_p[cust]
     none = np.flatnonzero(~lines.any(axis=1))
-    fallback = (rng.random(len(none))[:, None] > np.cumsum(mix[cust[none]], axis=1)[:, :2]).sum(axis=1)
+    fallback = (rng.random(len(none))[:, None] > np.cumsum(mix[cust[none]], axis=1)[:, :2]).sum(
+        axis=1
+    )
     lines[none, fallback] = True
     order_i, prod = np.nonzero(lines)
     cust, dayi, chan = cust[order_i], dayi[order_i], chan[order_i]
@@ -686,21 +833,31 @@ def _sales_block(rng, drivers, rows, cal) -> tuple[np.ndarray, np.ndarray, np.nd
     # Order size: the customer's yearly value of the product spread over its orders,
     # with product seasonality and growth by product and channel.
     month0 = cal["month0"][dayi]
-    line_value = d["scale"][cust] * mix[cust, prod] / (d["orders_per_month"][cust] * 12 * include_p[cust, prod])
+    line_value = (
+        d["scale"][cust]
+        * mix[cust, prod]
+        / (d["orders_per_month"][cust] * 12 * include_p[cust, prod])
+    )
     line_value *= _PRODUCT_SEASON[prod, month0] / cal["season_all"][dayi]
     line_value *= np.exp((_PRODUCT_GROWTH[prod] + _CHANNEL_GROWTH[chan]) * t_years[dayi])
     price = _LIST_PRICE[prod] * (1 + _PRICE_RISE[prod]) ** cal["year_idx"][dayi]
-    price *= (1 - _TYPE_DISCOUNT[d["ctype"][cust]]) * np.where(chan == 2, 1 - _PARTNER_DISCOUNT, 1.0)
+    price *= (1 - _TYPE_DISCOUNT[d["ctype"][cust]]) * np.where(
+        chan == 2, 1 - _PARTNER_DISCOUNT, 1.0
+    )
     price *= np.where((chan == 0) & cal["promo"][dayi], 1 - _PROMO_DISCOUNT, 1.0)
     price_cents = np.round(price * 100).astype(np.int64)
-    units = np.maximum(1, np.round(line_value / price * rng.lognormal(-0.06, 0.35, len(cust)))).astype(np.int64)
+    units = np.maximum(
+        1, np.round(line_value / price * rng.lognormal(-0.06, 0.35, len(cust)))
+    ).astype(np.int64)
 
     # Two orders of a customer on one day for the same product and channel are one line.
     n_total = len(drivers["ctype"])
     key = ((dayi.astype(np.int64) * n_total + rows[cust]) * 3 + prod) * 3 + chan
     uniq, inverse = np.unique(key, return_inverse=True)
     units_sum = np.bincount(inverse, weights=units, minlength=len(uniq)).astype(np.int64)
-    cents_sum = np.bincount(inverse, weights=units * price_cents, minlength=len(uniq)).astype(np.int64)
+    cents_sum = np.bincount(inverse, weights=units * price_cents, minlength=len(uniq)).astype(
+        np.int64
+    )
     return uniq, units_sum, cents_sum
 
 
@@ -717,11 +874,15 @@ def _finish_customers(customers, drivers, sales, start_ts, end_ts) -> pd.DataFra
     rank = np.empty(len(ids), dtype=np.int64)
     rank[order] = np.arange(len(ids))
     share = rank / len(ids)
-    tier = np.select([share < 0.05, share < 0.20, share < 0.50], ["VIP", "first", "second"], "other")
+    tier = np.select(
+        [share < 0.05, share < 0.20, share < 0.50], ["VIP", "first", "second"], "other"
+    )
     tier = np.where(value > 0, tier, "other")
 
     first_seen = sales.groupby("customer_id")["date"].min().reindex(ids)
-    first_order = np.where(d["new"], first_seen.to_numpy(dtype="datetime64[D]"), start_day - d["since"])
+    first_order = np.where(
+        d["new"], first_seen.to_numpy(dtype="datetime64[D]"), start_day - d["since"]
+    )
     churn = np.where(d["churn"], start_day + d["churn_day"], np.datetime64("NaT"))
 
     out = customers.copy()
@@ -774,7 +935,9 @@ def write_company(out_dir: str | os.PathLike, **kwargs: Any) -> dict[str, Path]:
             if name.endswith(".parquet"):
                 company[key].to_parquet(tmp, index=False, engine="pyarrow", compression="zstd")
             else:
-                company[key].to_csv(tmp, index=False, encoding="utf-8", date_format="%Y-%m-%d", lineterminator="\n")
+                company[key].to_csv(
+                    tmp, index=False, encoding="utf-8", date_format="%Y-%m-%d", lineterminator="\n"
+                )
             written[key] = final
         for key, tmp in zip(FILE_NAMES, temps):
             os.replace(tmp, written[key])

@@ -1,36 +1,112 @@
 """The demo company: contract, reference data, realism of the history, writing."""
+
 from __future__ import annotations
+
+import itertools
 
 import holidays
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SMALL_COMPANY
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import SMALL_COMPANY
 from salesmodel.errors import ParamsError
 from salesmodel.sample import FILE_NAMES, make_company, reference_tables, write_company
 
 CONTRACT = {
-    "sales": {"date": "datetime64[ns]", "customer_id": "object", "product": "object", "channel": "object",
-              "amount": "float64", "units": "int64"},
-    "customers": {"customer_id": "object", "customer_name": "object", "rep_id": "object", "province_id": "object",
-                  "city_zh": "object", "city_en": "object", "lat": "float64", "lon": "float64", "tier": "object",
-                  "customer_type": "object", "potential": "float64", "first_order_date": "datetime64[ns]",
-                  "churn_date": "datetime64[ns]"},
-    "reps": {"rep_id": "object", "rep_name": "object", "province_id": "object", "region_id": "object",
-             "role": "object", "hire_date": "datetime64[ns]", "leave_date": "datetime64[ns]"},
-    "org": {"unit_id": "object", "parent_id": "object", "level": "object", "name_en": "object", "name_zh": "object"},
-    "provinces": {"province_id": "object", "name_zh": "object", "name_en": "object", "region_id": "object",
-                  "capital_zh": "object", "capital_en": "object", "lat": "float64", "lon": "float64",
-                  "population": "int64"},
+    "sales": {
+        "date": "datetime64[ns]",
+        "customer_id": "object",
+        "product": "object",
+        "channel": "object",
+        "amount": "float64",
+        "units": "int64",
+    },
+    "customers": {
+        "customer_id": "object",
+        "customer_name": "object",
+        "rep_id": "object",
+        "province_id": "object",
+        "city_zh": "object",
+        "city_en": "object",
+        "lat": "float64",
+        "lon": "float64",
+        "tier": "object",
+        "customer_type": "object",
+        "potential": "float64",
+        "first_order_date": "datetime64[ns]",
+        "churn_date": "datetime64[ns]",
+    },
+    "reps": {
+        "rep_id": "object",
+        "rep_name": "object",
+        "province_id": "object",
+        "region_id": "object",
+        "role": "object",
+        "hire_date": "datetime64[ns]",
+        "leave_date": "datetime64[ns]",
+    },
+    "org": {
+        "unit_id": "object",
+        "parent_id": "object",
+        "level": "object",
+        "name_en": "object",
+        "name_zh": "object",
+    },
+    "provinces": {
+        "province_id": "object",
+        "name_zh": "object",
+        "name_en": "object",
+        "region_id": "object",
+        "capital_zh": "object",
+        "capital_en": "object",
+        "lat": "float64",
+        "lon": "float64",
+        "population": "int64",
+    },
     "adjacency": {"province_a": "object", "province_b": "object"},
 }
-PROVINCE_IDS = ("BJ TJ HE SX NM LN JL HL SH JS ZJ AH FJ JX SD HA HB HN GD GX HI CQ SC GZ YN XZ SN GS QH NX XJ").split()
+PROVINCE_IDS = [
+    "BJ",
+    "TJ",
+    "HE",
+    "SX",
+    "NM",
+    "LN",
+    "JL",
+    "HL",
+    "SH",
+    "JS",
+    "ZJ",
+    "AH",
+    "FJ",
+    "JX",
+    "SD",
+    "HA",
+    "HB",
+    "HN",
+    "GD",
+    "GX",
+    "HI",
+    "CQ",
+    "SC",
+    "GZ",
+    "YN",
+    "XZ",
+    "SN",
+    "GS",
+    "QH",
+    "NX",
+    "XJ",
+]
 REGION_OF = {
-    "NE": "LN JL HL", "N": "BJ TJ HE SX NM SN GS QH NX XJ", "E": "SH JS ZJ AH FJ JX SD",
-    "S": "GD GX HI", "C": "HA HB HN CQ SC GZ YN XZ",
+    "NE": "LN JL HL",
+    "N": "BJ TJ HE SX NM SN GS QH NX XJ",
+    "E": "SH JS ZJ AH FJ JX SD",
+    "S": "GD GX HI",
+    "C": "HA HB HN CQ SC GZ YN XZ",
 }
 
 
@@ -100,13 +176,19 @@ def test_every_reference_resolves(small_company):
     o, p, a = small_company["org"], small_company["provinces"], small_company["adjacency"]
     assert s["customer_id"].isin(c["customer_id"]).all()
     assert c["rep_id"].isin(r["rep_id"]).all()
-    assert c["province_id"].isin(p["province_id"]).all() and r["province_id"].isin(p["province_id"]).all()
+    assert (
+        c["province_id"].isin(p["province_id"]).all()
+        and r["province_id"].isin(p["province_id"]).all()
+    )
     # A customer belongs to its rep's province; a rep to its province's region.
     rep_province = c["rep_id"].map(r.set_index("rep_id")["province_id"])
     assert (rep_province == c["province_id"]).all()
     assert (r["region_id"] == r["province_id"].map(p.set_index("province_id")["region_id"])).all()
     parents = o.set_index("unit_id")["parent_id"]
-    assert o.loc[o["level"] == "company", "parent_id"].isna().all() and parents.notna().sum() == len(o) - 1
+    assert (
+        o.loc[o["level"] == "company", "parent_id"].isna().all()
+        and parents.notna().sum() == len(o) - 1
+    )
     assert set(parents.dropna()) <= set(o["unit_id"])
     assert (parents[p["province_id"]].to_numpy() == p["region_id"].to_numpy()).all()
     assert set(a["province_a"]) | set(a["province_b"]) <= set(p["province_id"])
@@ -134,7 +216,9 @@ def test_provinces_are_the_31_mainland_provinces_in_five_regions():
     # 2020 census: 1,411,778,724 including 2,000,000 servicemen counted in no province.
     assert p["population"].sum() == 1_409_778_724
     assert p.set_index("province_id").loc["GD", "population"] == 126_012_510
-    assert p.set_index("province_id").loc["SC", ["name_zh", "capital_zh", "capital_en"]].tolist() == ["四川", "成都", "Chengdu"]
+    assert p.set_index("province_id").loc[
+        "SC", ["name_zh", "capital_zh", "capital_en"]
+    ].tolist() == ["四川", "成都", "Chengdu"]
     assert p["lat"].between(18, 54).all() and p["lon"].between(73, 135).all()
     assert p["name_zh"].is_unique and p["name_en"].is_unique
 
@@ -145,7 +229,9 @@ def test_cities_include_each_capital_at_its_coordinates():
     p = ref["provinces"].set_index("province_id")
     assert sorted(capitals.index) == sorted(PROVINCE_IDS)
     assert (capitals.loc[p.index, "city_zh"] == p["capital_zh"]).all()
-    assert np.allclose(capitals.loc[p.index, ["lat", "lon"]].to_numpy(), p[["lat", "lon"]].to_numpy())
+    assert np.allclose(
+        capitals.loc[p.index, ["lat", "lon"]].to_numpy(), p[["lat", "lon"]].to_numpy()
+    )
     assert (ref["cities"].groupby("province_id").size()[["GD", "SD", "JS", "HA"]] >= 8).all()
 
 
@@ -153,17 +239,26 @@ def test_adjacency_is_the_true_border_list():
     a = reference_tables()["adjacency"]
     pairs = set(zip(a["province_a"], a["province_b"]))
     assert (a["province_a"] < a["province_b"]).all() and len(pairs) == len(a)
-    assert {("BJ", "TJ"), ("BJ", "HE"), ("HE", "TJ"), ("JS", "SH"), ("GD", "GX"), ("SC", "XZ")} <= pairs
+    assert {
+        ("BJ", "TJ"),
+        ("BJ", "HE"),
+        ("HE", "TJ"),
+        ("JS", "SH"),
+        ("GD", "GX"),
+        ("SC", "XZ"),
+    } <= pairs
     assert not pairs & {("BJ", "SH"), ("GD", "ZJ"), ("HE", "JS"), ("BJ", "SD")}
     neighbours = {pid: set() for pid in PROVINCE_IDS}
     for x, y in pairs:
         neighbours[x].add(y)
         neighbours[y].add(x)
     # Inner Mongolia and Shaanxi border eight provinces; Hainan is an island (sea link to Guangdong only).
-    assert neighbours["NM"] == set("GS HE HL JL LN NX SN SX".split())
-    assert neighbours["SN"] == set("CQ GS HA HB NM NX SC SX".split())
+    assert neighbours["NM"] == {"GS", "HE", "HL", "JL", "LN", "NX", "SN", "SX"}
+    assert neighbours["SN"] == {"CQ", "GS", "HA", "HB", "NM", "NX", "SC", "SX"}
     assert neighbours["HI"] == {"GD"}
-    assert set(a.loc[a["kind"] == "sea", ["province_a", "province_b"]].itertuples(index=False, name=None)) == {("GD", "HI")}
+    assert set(
+        a.loc[a["kind"] == "sea", ["province_a", "province_b"]].itertuples(index=False, name=None)
+    ) == {("GD", "HI")}
     assert len(a) == 69
     # The country and every region are connected on this graph.
     regions = dict(REGION_OF, all=" ".join(PROVINCE_IDS))
@@ -182,13 +277,15 @@ def test_adjacency_is_the_true_border_list():
 
 def test_spring_festival_dip_on_the_lunar_dates_with_stocking_up_before(small_company):
     daily = small_company["sales"].groupby("date")["amount"].sum()
-    daily = daily.reindex(pd.date_range(SMALL_COMPANY["start"], SMALL_COMPANY["end"]), fill_value=0.0)
+    daily = daily.reindex(
+        pd.date_range(SMALL_COMPANY["start"], SMALL_COMPANY["end"]), fill_value=0.0
+    )
     stocking, restart = 0.0, 0.0
     for new_year in _spring_festivals(range(2024, 2027)):
         day0 = pd.Timestamp(new_year)
 
-        def days(first: int, last: int) -> float:
-            return daily[day0 + pd.Timedelta(days=first): day0 + pd.Timedelta(days=last)].sum()
+        def days(first: int, last: int, day0: pd.Timestamp = day0) -> float:
+            return daily[day0 + pd.Timedelta(days=first) : day0 + pd.Timedelta(days=last)].sum()
 
         festival, before, after = days(0, 6), days(-21, -15), days(28, 34)
         assert festival < 0.4 * min(before, after), new_year
@@ -210,11 +307,15 @@ def test_month_end_push_within_dekads(small_company):
 def test_weekday_profile_differs_by_channel(small_company):
     sales = small_company["sales"]
     weekend = sales["date"].dt.weekday >= 5
-    n_weekend = pd.date_range(SMALL_COMPANY["start"], SMALL_COMPANY["end"]).weekday.isin([5, 6]).sum()
+    n_weekend = (
+        pd.date_range(SMALL_COMPANY["start"], SMALL_COMPANY["end"]).weekday.isin([5, 6]).sum()
+    )
     n_week = len(pd.date_range(SMALL_COMPANY["start"], SMALL_COMPANY["end"])) - n_weekend
     for channel, low, high in (("offline", 0.0, 0.6), ("online", 1.05, 3.0)):
         mine = sales["channel"] == channel
-        ratio = (sales.loc[mine & weekend, "amount"].sum() / n_weekend) / (sales.loc[mine & ~weekend, "amount"].sum() / n_week)
+        ratio = (sales.loc[mine & weekend, "amount"].sum() / n_weekend) / (
+            sales.loc[mine & ~weekend, "amount"].sum() / n_week
+        )
         assert low < ratio < high, (channel, ratio)
 
 
@@ -223,10 +324,10 @@ def test_online_promotions_618_and_double_11(small_company):
     online = sales[sales["channel"] == "online"].groupby("date")["amount"].sum()
     years = (2023, 2024, 2025)
     double_11 = sum(online[f"{y}-11-11"] for y in years)
-    september = sum(online[f"{y}-09-01":f"{y}-09-30"].mean() for y in years)
+    september = sum(online[f"{y}-09-01" : f"{y}-09-30"].mean() for y in years)
     assert double_11 > 2 * september
-    peak_618 = sum(online[f"{y}-06-16":f"{y}-06-18"].mean() for y in years)
-    may = sum(online[f"{y}-05-01":f"{y}-05-31"].mean() for y in years)
+    peak_618 = sum(online[f"{y}-06-16" : f"{y}-06-18"].mean() for y in years)
+    may = sum(online[f"{y}-05-01" : f"{y}-05-31"].mean() for y in years)
     assert peak_618 > 1.5 * may
 
 
@@ -254,28 +355,44 @@ def test_new_churned_and_declining_customers(small_company):
     assert (last.reindex(churned.index) < churned["churn_date"]).all()
     assert (churned["churn_date"] > churned["first_order_date"]).all()
     # Some active long-standing customers buy clearly less in the last year than in the first.
-    year = sales.assign(y=sales["date"].dt.year).pivot_table(index="customer_id", columns="y", values="amount", aggfunc="sum")
+    year = sales.assign(y=sales["date"].dt.year).pivot_table(
+        index="customer_id", columns="y", values="amount", aggfunc="sum"
+    )
     steady = c[(c["first_order_date"] < start) & c["churn_date"].isna()]["customer_id"]
-    change = (year.loc[year.index.isin(steady), 2025] / year.loc[year.index.isin(steady), 2023]).dropna()
+    change = (
+        year.loc[year.index.isin(steady), 2025] / year.loc[year.index.isin(steady), 2023]
+    ).dropna()
     assert (change < 0.7).sum() >= 3 and (change > 1.0).sum() > len(change) / 3
 
 
 def test_tiers_follow_last_twelve_months_sales(small_company):
     sales, c = small_company["sales"], small_company["customers"]
     cutoff = pd.Timestamp(SMALL_COMPANY["end"]) - pd.Timedelta(days=364)
-    value = sales[sales["date"] >= cutoff].groupby("customer_id")["amount"].sum().reindex(c["customer_id"]).fillna(0)
+    value = (
+        sales[sales["date"] >= cutoff]
+        .groupby("customer_id")["amount"]
+        .sum()
+        .reindex(c["customer_id"])
+        .fillna(0)
+    )
     value.index = c.index
     order = ["VIP", "first", "second", "other"]
-    for upper, lower in zip(order, order[1:]):
+    for upper, lower in itertools.pairwise(order):
         assert value[c["tier"] == upper].min() >= value[c["tier"] == lower].max()
     assert (c["tier"] == "VIP").sum() == round(0.05 * len(c))
 
 
 def test_growth_differs_by_region_and_customers_sit_near_cities():
-    company = make_company(seed=3, n_customers=1500, n_reps=40, start="2023-01-01", end="2025-12-31")
+    company = make_company(
+        seed=3, n_customers=1500, n_reps=40, start="2023-01-01", end="2025-12-31"
+    )
     sales = _sales_with(company, "province_id")
-    sales["region"] = sales["province_id"].map(company["provinces"].set_index("province_id")["region_id"])
-    year = sales.pivot_table(index="region", columns=sales["date"].dt.year, values="amount", aggfunc="sum")
+    sales["region"] = sales["province_id"].map(
+        company["provinces"].set_index("province_id")["region_id"]
+    )
+    year = sales.pivot_table(
+        index="region", columns=sales["date"].dt.year, values="amount", aggfunc="sum"
+    )
     growth = year[2025] / year[2023]
     assert growth["C"] > growth["NE"] + 0.1
     c = company["customers"]
@@ -287,10 +404,14 @@ def test_growth_differs_by_region_and_customers_sit_near_cities():
     assert reps.idxmax() in {"GD", "JS"} and len(reps) == 31
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(n_reps=st.integers(5, 45), extra=st.integers(0, 120), seed=st.integers(0, 10_000))
 def test_any_small_company_is_consistent(n_reps, extra, seed):
-    company = make_company(seed=seed, n_customers=n_reps + extra, n_reps=n_reps, start="2025-07-01", end="2025-12-31")
+    company = make_company(
+        seed=seed, n_customers=n_reps + extra, n_reps=n_reps, start="2025-07-01", end="2025-12-31"
+    )
     c, r = company["customers"], company["reps"]
     assert len(c) == n_reps + extra and len(r) == n_reps
     assert c["rep_id"].isin(r.loc[r["leave_date"].isna(), "rep_id"]).all()
@@ -303,10 +424,16 @@ def test_any_small_company_is_consistent(n_reps, extra, seed):
     ("kwargs", "fragment"),
     [
         ({"n_reps": 3}, "The 'n_reps' parameter of make_company must be an int in [5, 5000]"),
-        ({"n_reps": 20, "n_customers": 10}, "The 'n_customers' parameter of make_company must be an int in [n_reps"),
+        (
+            {"n_reps": 20, "n_customers": 10},
+            "The 'n_customers' parameter of make_company must be an int in [n_reps",
+        ),
         ({"seed": -1}, "The 'seed' parameter"),
         ({"start": "someday"}, "The 'start' parameter of make_company must be a date"),
-        ({"start": "2025-01-01", "end": "2025-02-01"}, "The 'end' parameter of make_company must be at least 90 days"),
+        (
+            {"start": "2025-01-01", "end": "2025-02-01"},
+            "The 'end' parameter of make_company must be at least 90 days",
+        ),
     ],
 )
 def test_bad_arguments_raise_one_clear_message(kwargs, fragment):
@@ -325,7 +452,9 @@ def test_write_company_round_trip(small_company, small_company_dir):
     pd.testing.assert_frame_equal(sales, small_company["sales"], check_exact=True)
     dates = {"customers": ["first_order_date", "churn_date"], "reps": ["hire_date", "leave_date"]}
     for key in ("customers", "reps", "org", "provinces", "adjacency"):
-        back = pd.read_csv(small_company_dir / FILE_NAMES[key], encoding="utf-8", parse_dates=dates.get(key, False))
+        back = pd.read_csv(
+            small_company_dir / FILE_NAMES[key], encoding="utf-8", parse_dates=dates.get(key, False)
+        )
         pd.testing.assert_frame_equal(back, small_company[key], check_dtype=False)
     text = (small_company_dir / "customers.csv").read_text(encoding="utf-8")
     assert "\ufeff" not in text and small_company["customers"]["customer_name"].iloc[0] in text
@@ -348,12 +477,14 @@ def test_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
 
     monkeypatch.setattr(pd.DataFrame, "to_parquet", broken)
     with pytest.raises(OSError, match="disk full"):
-        write_company(tmp_path / "out", seed=1, n_customers=60, n_reps=6, start="2025-01-01", end="2025-06-30")
+        write_company(
+            tmp_path / "out", seed=1, n_customers=60, n_reps=6, start="2025-01-01", end="2025-06-30"
+        )
     assert list((tmp_path / "out").iterdir()) == []
 
 
 def test_write_company_replaces_older_files(tmp_path):
-    kwargs = dict(n_customers=60, n_reps=6, start="2025-01-01", end="2025-06-30")
+    kwargs = {"n_customers": 60, "n_reps": 6, "start": "2025-01-01", "end": "2025-06-30"}
     write_company(tmp_path, seed=1, **kwargs)
     paths = write_company(tmp_path, seed=2, **kwargs)
     assert set(paths) == set(CONTRACT) and all(p.parent == tmp_path for p in paths.values())
