@@ -1,0 +1,426 @@
+"""Territory design: known optima, properties, disruption, evaluate, bad input."""
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from salesmodel.errors import InfeasibleError, InputError, ParamsError
+from salesmodel.territory import Graph, TerritoryPlan, adjacency, design, evaluate
+
+
+# ---------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------
+
+
+def grid(n_side: int, measure=None) -> pd.DataFrame:
+    cells = [(x, y) for y in range(n_side) for x in range(n_side)]
+    df = pd.DataFrame({"unit_id": [f"u{x}{y}" for x, y in cells], "x": [c[0] for c in cells], "y": [c[1] for c in cells]})
+    df["potential"] = 1.0 if measure is None else measure
+    return df
+
+
+def grid_graph(units: pd.DataFrame) -> Graph:
+    pos = {(x, y): u for u, x, y in units[["unit_id", "x", "y"]].itertuples(index=False)}
+    edges = [(pos[(x, y)], pos[(x + 1, y)]) for (x, y) in pos if (x + 1, y) in pos]
+    edges += [(pos[(x, y)], pos[(x, y + 1)]) for (x, y) in pos if (x, y + 1) in pos]
+    return adjacency(units, method="given", edges=edges)
+
+
+def brute_force_optimum(units: pd.DataFrame, k: int, tol: float) -> float:
+    """Smallest weighted distance to centres over every partition of the grid into k
+    connected parts within the tolerance (enumerated exhaustively)."""
+    ids = units["unit_id"].tolist()
+    xy = units[["x", "y"]].to_numpy(float)
+    m = units["potential"].to_numpy(float)
+    w = m / m.mean()
+    n = len(ids)
+    mean = m.sum() / k
+    lo, hi = (1 - tol) * mean - 1e-9, (1 + tol) * mean + 1e-9
+    nb = {i: [j for j in range(n) if abs(xy[i] - xy[j]).sum() == 1] for i in range(n)}
+    d = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1))
+    cost_cache: dict[frozenset, float] = {}
+
+    def cost(part: frozenset) -> float:
+        if part not in cost_cache:
+            idx = list(part)
+            cost_cache[part] = min(sum(w[i] * d[i, c] for i in idx) for c in idx)
+        return cost_cache[part]
+
+    def connected_parts(root: int, free: frozenset):
+        seen, out = set(), []
+        stack = [frozenset([root])]
+        while stack:
+            part = stack.pop()
+            if part in seen:
+                continue
+            seen.add(part)
+            total = m[list(part)].sum()
+            if total > hi:
+                continue
+            if total >= lo:
+                out.append(part)
+            for i in part:
+                for j in nb[i]:
+                    if j in free and j not in part:
+                        stack.append(part | {j})
+        return out
+
+    best = math.inf
+
+    def search(free: frozenset, parts_left: int, acc: float) -> None:
+        nonlocal best
+        if acc >= best:
+            return
+        if not free:
+            if parts_left == 0:
+                best = acc
+            return
+        if parts_left == 0:
+            return
+        root = min(free)
+        for part in connected_parts(root, free):
+            search(free - part, parts_left - 1, acc + cost(part))
+
+    search(frozenset(range(n)), k, 0.0)
+    return best
+
+
+def synthetic(n: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    lat = rng.uniform(28, 34, n)
+    lon = rng.uniform(110, 118, n)
+    tier = rng.choice(["VIP", "first", "second", "other"], n, p=[0.05, 0.15, 0.3, 0.5])
+    potential = rng.lognormal(12, 0.6, n).round(-2)
+    workload = np.select([tier == "VIP", tier == "first", tier == "second"], [8.0, 4.0, 2.0], 1.0)
+    return pd.DataFrame(
+        {"unit_id": [f"C{i:04d}" for i in range(n)], "lat": lat, "lon": lon, "potential": potential, "workload": workload}
+    )
+
+
+@pytest.fixture(scope="module")
+def provinces(small_company):
+    prov = small_company["provinces"].rename(columns={"province_id": "unit_id"})
+    graph = adjacency(prov, method="given", edges=small_company["adjacency"][["province_a", "province_b"]])
+    return prov, graph
+
+
+# ---------------------------------------------------------------------------
+# known optima (exact method)
+# ---------------------------------------------------------------------------
+
+
+def test_grid_4x4_into_4_equal_parts_finds_t_tetromino_optimum():
+    units = grid(4)
+    graph = grid_graph(units)
+    plan = design(units, 4, adjacency=graph, balance_on={"potential": 0.0}, method="exact")
+    # By hand: a T-tetromino has its three arms at distance 1 from its centre (cost 3),
+    # the best any 4-cell piece can do, and four T's tile the 4x4 square: 4 x 3 = 12.
+    assert brute_force_optimum(units, 4, 0.0) == pytest.approx(12.0)
+    assert plan.status == "optimal"
+    assert plan.gap == 0.0
+    assert plan.objective == pytest.approx(12.0)
+    assert plan.bound == pytest.approx(12.0, rel=1e-6)
+    assert sorted(plan.metrics["units"]) == [4, 4, 4, 4]
+    assert plan.metrics["contiguous"].all()
+
+
+def test_grid_with_uneven_measures_matches_brute_force():
+    measure = [3, 1, 1, 2, 1, 4, 1, 1, 2, 1, 1, 3, 1, 1, 2, 1]
+    units = grid(4, measure=[float(v) for v in measure])
+    graph = grid_graph(units)
+    plan = design(units, 4, adjacency=graph, balance_on={"potential": 0.25}, method="exact")
+    expected = brute_force_optimum(units, 4, 0.25)
+    assert plan.status == "optimal" and plan.gap == 0.0
+    assert plan.objective == pytest.approx(expected, rel=1e-9)
+    assert plan.feasible
+    assert (plan.metrics["potential_dev"].abs() <= 0.25 + 1e-9).all()
+
+
+def test_contiguity_changes_the_optimum_on_a_ring():
+    # A chain a-b-c-d-e-f whose c and f sit far off the line: the only contiguous split
+    # into 3 + 3 is {a,b,c}, {d,e,f} (cost 2 x (1 + sqrt 26)); grouping {a,b,d} and
+    # {c,e,f} is cheaper but not contiguous.
+    units = pd.DataFrame({"unit_id": list("abcdef"), "x": [0, 1, 2, 3, 4, 5], "y": [0, 0, 5, 0, 0, 5],
+                          "potential": [1.0] * 6})
+    chain = adjacency(units, method="given", edges=[("a", "b"), ("b", "c"), ("c", "d"), ("d", "e"), ("e", "f")])
+    loose = design(units, 2, adjacency=chain, balance_on={"potential": 0.0}, contiguous=False, method="exact")
+    tight = design(units, 2, adjacency=chain, balance_on={"potential": 0.0}, contiguous=True, method="exact")
+    assert tight.objective > loose.objective + 1e-6
+    assert tight.metrics["contiguous"].all()
+    assert not loose.metrics["contiguous"].all()
+    assert loose.status == tight.status == "optimal"
+
+
+def test_provinces_into_five_regions_within_ten_percent(provinces):
+    prov, graph = provinces
+    plan = design(prov, 5, adjacency=graph, balance_on={"population": 0.10}, method="exact", time_limit=60)
+    assert plan.status == "optimal" and plan.gap == 0.0
+    assert plan.feasible
+    assert plan.metrics["contiguous"].all()
+    assert (plan.metrics["population_dev"].abs() <= 0.10 + 1e-9).all()
+    assert plan.metrics["population"].sum() == prov["population"].sum()
+    again = evaluate(prov, plan.assignment, adjacency=graph, balance_on={"population": 0.10})
+    pd.testing.assert_frame_equal(plan.metrics, again.metrics)
+    assert again.objective == pytest.approx(plan.objective)
+
+
+def test_exact_keeps_disruption_within_limit():
+    units = grid(4, measure=[float(v) for v in [3, 1, 1, 2, 1, 4, 1, 1, 2, 1, 1, 3, 1, 1, 2, 1]])
+    graph = grid_graph(units)
+    # Today: four horizontal rows, unbalanced against the column-wise measure.
+    current = pd.Series([f"R{y}" for y in units["y"]], index=units["unit_id"])
+    free = design(units, 4, adjacency=graph, balance_on={"potential": 0.25}, current=current, method="exact")
+    held = design(units, 4, adjacency=graph, balance_on={"potential": 0.25}, current=current,
+                  max_disruption=0.2, method="exact")
+    assert held.disruption["potential"] <= 0.2 + 1e-9
+    assert held.feasible and held.status == "optimal"
+    assert held.objective >= free.objective - 1e-9
+    # Territories keep the names of the current ones they continue.
+    assert set(held.metrics["territory"]) <= {"R0", "R1", "R2", "R3"}
+    moved = held.moves
+    assert (moved["current"] != moved["territory"]).all()
+    assert len(moved) == int(round(held.disruption["units"] * 16))
+
+
+# ---------------------------------------------------------------------------
+# heuristic: properties
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def synth_plan():
+    units = synthetic(400, seed=3)
+    graph = adjacency(units)
+    plan = design(units, 8, adjacency=graph, method="heuristic", time_limit=30, seed=5)
+    return units, graph, plan
+
+
+def test_heuristic_meets_tolerances_contiguously(synth_plan):
+    units, graph, plan = synth_plan
+    assert plan.method == "heuristic"
+    assert plan.feasible and plan.status == "feasible"
+    assert plan.bound is None and plan.gap is None
+    assert (plan.metrics["potential_dev"].abs() <= 0.05 + 1e-9).all()
+    assert (plan.metrics["workload_dev"].abs() <= 0.10 + 1e-9).all()
+    assert plan.metrics["contiguous"].all()
+    # Every unit assigned exactly once.
+    assert sorted(plan.assignment["unit_id"]) == sorted(units["unit_id"])
+    assert plan.assignment["territory"].notna().all()
+    assert plan.metrics["units"].sum() == len(units)
+    assert plan.metrics["territory"].nunique() == 8
+
+
+def test_evaluate_agrees_with_design(synth_plan):
+    units, graph, plan = synth_plan
+    again = evaluate(units, plan.assignment, adjacency=graph)
+    pd.testing.assert_frame_equal(plan.metrics, again.metrics)
+    pd.testing.assert_frame_equal(plan.assignment, again.assignment)
+    assert again.objective == pytest.approx(plan.objective)
+    assert again.feasible == plan.feasible
+
+
+def test_same_seed_same_plan_and_seed_matters():
+    units = synthetic(250, seed=1)
+    graph = adjacency(units)
+    a = design(units, 5, adjacency=graph, method="heuristic", time_limit=30, seed=11)
+    b = design(units, 5, adjacency=graph, method="heuristic", time_limit=30, seed=11)
+    pd.testing.assert_frame_equal(a.assignment, b.assignment)
+    assert a.objective == b.objective
+
+
+def test_heuristic_respects_disruption_limit_from_perturbed_current(synth_plan):
+    units, graph, plan = synth_plan
+    # Perturb today's plan: potential grows 30% in one territory, so it is over its share.
+    grown = units.copy()
+    first = plan.metrics["territory"].iloc[0]
+    in_first = plan.assignment["territory"].eq(first).to_numpy()
+    grown.loc[in_first, "potential"] *= 1.3
+    current = plan.assignment[["unit_id", "territory"]]
+    before = evaluate(grown, current, adjacency=graph)
+    assert not before.feasible
+    after = design(grown, 8, adjacency=graph, current=current, max_disruption=0.1, method="heuristic",
+                   time_limit=30, seed=0)
+    assert after.feasible
+    assert after.disruption["potential"] <= 0.1 + 1e-9
+    assert after.metrics["contiguous"].all()
+    assert set(after.metrics["territory"]) == set(plan.metrics["territory"])
+
+
+def test_not_contiguous_when_not_asked():
+    units = synthetic(120, seed=2)
+    plan = design(units, 4, contiguous=False, method="heuristic", time_limit=20,
+                  balance_on={"potential": 0.05})
+    assert plan.feasible
+    assert plan.contiguous_required is False
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    measure=st.lists(st.integers(min_value=0, max_value=5), min_size=25, max_size=25),
+    k=st.integers(min_value=2, max_value=4),
+    seed=st.integers(min_value=0, max_value=3),
+)
+def test_heuristic_properties_on_grids(measure, k, seed):
+    values = [float(v) + 1.0 for v in measure]
+    units = grid(5, measure=values)
+    graph = grid_graph(units)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            plan = design(units, k, adjacency=graph, balance_on={"potential": 0.3}, method="heuristic",
+                          time_limit=5, seed=seed)
+    except InfeasibleError:
+        assert max(values) > 1.3 * sum(values) / k
+        return
+    assert len(plan.assignment) == 25 and plan.assignment["unit_id"].is_unique
+    assert plan.metrics["units"].sum() == 25 and (plan.metrics["units"] >= 1).all()
+    assert plan.metrics["contiguous"].all()
+    if plan.feasible:
+        assert (plan.metrics["potential_dev"].abs() <= 0.3 + 1e-9).all()
+    else:
+        assert plan.status == "tolerance_not_met"
+
+
+# ---------------------------------------------------------------------------
+# adjacency
+# ---------------------------------------------------------------------------
+
+
+def test_delaunay_adjacency_of_a_square_and_pruning_keeps_it_connected():
+    units = pd.DataFrame({"unit_id": list("abcd"), "x": [0, 1, 0, 1], "y": [0, 0, 1, 1]})
+    g = adjacency(units)
+    assert len(g.edges) == 5 and g.connected
+    # Two far clusters: the long edges between them are pruned but one comes back.
+    rng = np.random.default_rng(0)
+    pts = np.vstack([rng.normal(0, 1, (30, 2)), rng.normal(100, 1, (30, 2))])
+    far = pd.DataFrame({"unit_id": range(60), "x": pts[:, 0], "y": pts[:, 1]})
+    g2 = adjacency(far, prune_factor=3.0)
+    assert g2.connected and g2.pruned > 0 and g2.readded >= 1
+    frame = g2.to_frame()
+    between = ((frame["unit_a"] < 30) != (frame["unit_b"] < 30)).sum()
+    assert between == 1
+
+
+def test_delaunay_on_lat_lon_and_repeated_points():
+    units = pd.DataFrame({"unit_id": ["a", "b", "c", "d", "e"], "lat": [30, 30, 31, 31, 31],
+                          "lon": [110, 111, 110, 111, 111]})
+    g = adjacency(units, prune_factor=None)
+    assert g.connected
+    assert set(map(tuple, g.to_frame().to_numpy())) >= {("a", "b"), ("a", "c")}
+
+
+def test_given_edges_with_islands_are_reported():
+    units = pd.DataFrame({"unit_id": list("abcd"), "x": [0, 1, 2, 3], "y": [0, 0, 0, 0], "potential": 1.0})
+    with pytest.warns(UserWarning, match="2 disconnected parts"):
+        g = adjacency(units, method="given", edges=pd.DataFrame({"a": ["a", "c"], "b": ["b", "d"]}))
+    assert g.components == [["a", "b"], ["c", "d"]]
+    with pytest.raises(InfeasibleError, match="3 disconnected parts"):
+        with pytest.warns(UserWarning):
+            g3 = adjacency(units, method="given", edges=[("a", "b")])
+        design(units, 2, adjacency=g3, balance_on={"potential": 0.5})
+    plan = design(units, 2, adjacency=g, balance_on={"potential": 0.0}, method="exact")
+    assert plan.metrics["contiguous"].all()
+
+
+# ---------------------------------------------------------------------------
+# infeasible requests and bad input
+# ---------------------------------------------------------------------------
+
+
+def test_unit_larger_than_a_share_names_measure_and_smallest_tolerance():
+    units = grid(3, measure=[10.0, 1, 1, 1, 1, 1, 1, 1, 1])
+    with pytest.raises(InfeasibleError) as err:
+        design(units, 3, balance_on={"potential": 0.05})
+    msg = str(err.value)
+    assert "potential" in msg and "'u00'" in msg
+    # mean share 6, the unit has 10: 66.7% above the mean.
+    assert err.value.feasible["potential"] == pytest.approx(0.667, abs=1e-3)
+    assert "66.7%" in msg
+
+
+def test_fewer_units_with_a_measure_than_territories():
+    units = grid(3, measure=[1.0, 1.0, 0, 0, 0, 0, 0, 0, 0])
+    with pytest.raises(InfeasibleError, match="only 2 units have any potential"):
+        design(units, 3, balance_on={"potential": 0.5})
+
+
+def test_solver_proves_infeasible():
+    # Three exactly equal shares of 2 need {a}, {d} and {b, c}: fine on the chain
+    # a-b-c-d, impossible on the chain a-b-d-c where b and c do not touch.
+    units = pd.DataFrame({"unit_id": list("abcd"), "x": [0, 1, 2, 3], "y": [0] * 4, "potential": [2.0, 1.0, 1.0, 2.0]})
+    chain = adjacency(units, method="given", edges=[("a", "b"), ("b", "c"), ("c", "d")])
+    ok = design(units, 3, adjacency=chain, balance_on={"potential": 0.0}, method="exact")
+    assert sorted(ok.metrics["units"]) == [1, 1, 2]
+    other = adjacency(units, method="given", edges=[("a", "b"), ("b", "d"), ("d", "c")])
+    with pytest.raises(InfeasibleError, match="solver proved"):
+        design(units, 3, adjacency=other, balance_on={"potential": 0.0}, method="exact")
+
+
+@pytest.mark.parametrize(
+    "mutate, k, kind, message",
+    [
+        (lambda u: pd.concat([u, u.iloc[[0]]]), 2, InputError, "duplicate unit_id values 'u00'"),
+        (lambda u: u.assign(x=[np.nan] + [1.0] * 8), 2, InputError, "missing or non-numeric coordinates in column 'x' for unit_id 'u00'"),
+        (lambda u: u.drop(columns=["x", "y"]), 2, InputError, "no coordinates; expected columns 'lat' and 'lon'"),
+        (lambda u: u.assign(potential=[-1.0] + [1.0] * 8), 2, InputError, "column 'potential' has negative values for unit_id 'u00'"),
+        (lambda u: u.drop(columns=["potential"]), 2, InputError, "no column 'potential' to balance on"),
+        (lambda u: u, 10, ParamsError, "The 'k' parameter of design must be at most the number of units (9). Got 10 instead."),
+        (lambda u: u, 0, ParamsError, "The 'k' parameter of design must be at least 1. Got 0 instead."),
+        (lambda u: u, 2.5, ParamsError, "The 'k' parameter of design must be a whole number"),
+    ],
+)
+def test_bad_input_is_a_clear_error(mutate, k, kind, message):
+    units = mutate(grid(3))
+    with pytest.raises(kind) as err:
+        design(units, k, balance_on={"potential": 0.5})
+    assert message in str(err.value)
+
+
+def test_edge_to_unknown_unit():
+    units = grid(2)
+    with pytest.raises(InputError, match=r"edges: unit ids not among the units: 'zz'"):
+        adjacency(units, method="given", edges=[("u00", "zz")])
+
+
+def test_bad_parameters():
+    units = grid(3)
+    with pytest.raises(ParamsError, match="The 'balance_on' parameter of design must give each measure a tolerance in"):
+        design(units, 2, balance_on={"potential": 1.5})
+    with pytest.raises(ParamsError, match="The 'method' parameter of design must be 'auto', 'exact' or 'heuristic'"):
+        design(units, 2, balance_on={"potential": 0.5}, method="fast")
+    with pytest.raises(ParamsError, match="needs 'current'"):
+        design(units, 2, balance_on={"potential": 0.5}, max_disruption=0.1)
+    with pytest.raises(ParamsError, match="The 'seeds' parameter of design must list 2 different unit ids"):
+        design(units, 2, balance_on={"potential": 0.5}, seeds=["u00"])
+    other = adjacency(grid(2), method="given", edges=[("u00", "u10")])
+    with pytest.raises(InputError, match="the graph was built for other units"):
+        design(units, 2, balance_on={"potential": 0.5}, adjacency=other)
+
+
+def test_evaluate_bad_assignment():
+    units = grid(2)
+    with pytest.raises(InputError, match="no territory for unit_id 'u11'"):
+        evaluate(units, {"u00": "A", "u10": "A", "u01": "B"}, balance_on={"potential": 0.1})
+    with pytest.raises(InputError, match="unit_id not among the units: 'zz'"):
+        evaluate(units, {"u00": "A", "u10": "A", "u01": "B", "u11": "B", "zz": "B"}, balance_on={"potential": 0.1})
+
+
+def test_evaluate_scores_todays_territories():
+    units = grid(4)
+    graph = grid_graph(units)
+    today = pd.Series(np.where(units["x"] < 2, "west", np.where(units["y"] == 0, "south", "east")), index=units["unit_id"])
+    plan = evaluate(units, today, adjacency=graph, balance_on={"potential": 0.1})
+    assert isinstance(plan, TerritoryPlan)
+    m = plan.metrics.set_index("territory")
+    assert m.loc["west", "potential"] == 8 and m.loc["south", "potential"] == 2
+    assert m.loc["west", "potential_dev"] == pytest.approx(8 / (16 / 3) - 1)
+    assert not plan.feasible and plan.status == "evaluated"
+    assert m["contiguous"].all()
