@@ -38,6 +38,8 @@ __all__ = ["RunResult", "notebook_dirs", "resolve_notebooks", "check_scenario", 
 KERNEL = "python3"
 NOTEBOOKS_ENV = "SALESMODEL_NOTEBOOKS"
 DEFAULT_OUT = Path("outputs")
+# The kernel's own start-up chatter (e.g. "running over TCP") is not for planners; cell errors still surface.
+_KERNEL_ARGS = ["--IPKernelApp.log_level=CRITICAL"]
 # Error names raised inside a notebook that mean "fix your input or params" (exit status 2).
 _INPUT_ERRORS = {"InputError", "ParamsError", "InfeasibleError"}
 
@@ -253,6 +255,7 @@ def run_scenario(
                     kernel_name=kernel_name,
                     progress_bar=False,
                     cwd=str(building),
+                    extra_arguments=_KERNEL_ARGS,
                 )
                 executed.append(current_nb)
         bar.close()
