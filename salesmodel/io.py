@@ -38,23 +38,23 @@ import pandas as pd
 from salesmodel.errors import InputError, ParamsError, short_list
 
 __all__ = [
-    "Column",
-    "Reference",
-    "Order",
-    "TableSchema",
-    "SCHEMAS",
     "KINDS",
     "PROVINCE_IDS",
-    "read_table",
-    "read_inputs",
-    "input_sources",
-    "validate_table",
+    "SCHEMAS",
+    "Column",
+    "Order",
+    "Reference",
+    "TableSchema",
     "check_references",
-    "read_holiday_overrides",
-    "write_table",
-    "safe_name",
     "file_sha256",
+    "input_sources",
+    "read_holiday_overrides",
+    "read_inputs",
+    "read_table",
+    "safe_name",
     "table_rows",
+    "validate_table",
+    "write_table",
 ]
 
 ColumnKind = Literal["str", "float", "int", "date"]
@@ -895,17 +895,20 @@ def _engine(url: str):
 
     try:
         u = sa.engine.make_url(url)
-    except Exception:
+    except (sa.exc.ArgumentError, ValueError):
         raise InputError(f"{url}: not a valid SQLAlchemy database URL "
                          "(expected e.g. sqlite:///plan.db or postgresql://user@host/db)") from None
     if u.drivername in ("postgresql", "postgres"):
         u = u.set(drivername="postgresql+psycopg")
     shown = u.render_as_string(hide_password=True)
-    if u.drivername.startswith("sqlite") and u.database not in (None, "", ":memory:"):
-        if not Path(u.database).is_file():  # sqlite would silently create an empty file
-            raise InputError(f"{shown}: database file '{u.database}' not found")
+    in_file = u.drivername.startswith("sqlite") and u.database not in (None, "", ":memory:")
+    if in_file and not Path(u.database).is_file():  # sqlite would silently create an empty file
+        raise InputError(f"{shown}: database file '{u.database}' not found")
     try:
         engine = sa.create_engine(u)
+    except sa.exc.NoSuchModuleError:
+        raise InputError(f"{shown}: unknown database type '{u.drivername}' (expected e.g. "
+                         "sqlite:///plan.db or postgresql://user@host/db)") from None
     except ModuleNotFoundError as exc:
         raise InputError(f"{shown}: the database driver '{exc.name}' is not installed "
                          "(for PostgreSQL: pip install 'salesmodel[postgres]')") from None
@@ -976,7 +979,7 @@ def _read_file(path: Path, kind: str, table: str | None) -> tuple[pd.DataFrame, 
                          f"position {exc.start}); save it as 'CSV UTF-8'") from None
     except pd.errors.EmptyDataError:
         df = pd.DataFrame()
-    except Exception as exc:  # parser errors of pandas, pyarrow, openpyxl, zip
+    except Exception as exc:  # noqa: BLE001 - parser errors of pandas, pyarrow, openpyxl, zip
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{label}: cannot read the file as {suffix}: {reason}") from None
     return df, label

@@ -20,8 +20,9 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Self
 
-__all__ = ["PostgresServer", "find_pg_bin", "PostgresUnavailable"]
+__all__ = ["PostgresServer", "PostgresUnavailable", "find_pg_bin"]
 
 
 class PostgresUnavailable(RuntimeError):
@@ -86,7 +87,7 @@ class PostgresServer:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         env.update(LC_ALL="C", LANG="C")
         return subprocess.run(self._cmd(*args), cwd=self.root, env=env, capture_output=True,
-                              text=True, timeout=timeout)
+                              text=True, timeout=timeout, check=False)
 
     def _log(self) -> str:
         log = self.root / "server.log" if self.root else None
@@ -101,7 +102,7 @@ class PostgresServer:
         return str(base) if reachable else "/tmp"
 
     # --- lifecycle ----------------------------------------------------------
-    def start(self) -> "PostgresServer":
+    def start(self) -> Self:
         self.root = Path(tempfile.mkdtemp(prefix="salesmodel-pg-", dir=self._base_dir()))
         data, sock = self.root / "data", self.root / "sock"
         sock.mkdir()
@@ -159,7 +160,7 @@ class PostgresServer:
         shutil.rmtree(self.root, ignore_errors=True)
         self.root = None
 
-    def __enter__(self) -> "PostgresServer":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -431,6 +431,14 @@ def test_sqlite_missing_database_is_not_created(tmp_path):
     assert not (tmp_path / "nope.db").exists()
 
 
+def test_bad_database_urls_and_hidden_passwords():
+    msg = str(error_of(io.read_table, "oracle9://u@h/db", "reps"))
+    assert "unknown database type 'oracle9'" in msg
+    msg = str(error_of(io.read_table, "postgresql://planner:s3cret@127.0.0.1:1/db", "reps"))
+    assert "s3cret" not in msg and "postgresql+psycopg://planner:***@127.0.0.1:1/db" in msg
+    assert "cannot read the database" in msg
+
+
 @pytest.fixture(scope="session")
 def postgres_url():
     """A private PostgreSQL server for this test session (skipped only without binaries)."""
@@ -460,10 +468,9 @@ def _copy_rows(table, conn, keys, data_iter):
     """pandas.to_sql insertion method using PostgreSQL's COPY (fast for 100k+ rows)."""
     cols = ", ".join(f'"{k}"' for k in keys)
     name = f'"{table.schema}"."{table.name}"' if table.schema else f'"{table.name}"'
-    with conn.connection.cursor() as cur:
-        with cur.copy(f"COPY {name} ({cols}) FROM STDIN") as copy:
-            for row in data_iter:
-                copy.write_row(row)
+    with conn.connection.cursor() as cur, cur.copy(f"COPY {name} ({cols}) FROM STDIN") as copy:
+        for row in data_iter:
+            copy.write_row(row)
 
 
 @pytest.mark.postgres
