@@ -24,6 +24,7 @@ from salesmodel.targets.core import (
     weekday_weights,
 )
 from salesmodel.targets.plan import (
+    LABELS,
     LEVEL_COLUMNS,
     Plan,
     build_plan,
@@ -31,7 +32,9 @@ from salesmodel.targets.plan import (
     monthly_history,
     naive_forecast,
     plan_units,
+    rollup,
     seasonal_month_weights,
+    word,
 )
 
 __all__ = [
@@ -48,7 +51,10 @@ __all__ = [
     "reconcile",
     "split_over_time",
     "weekday_weights",
+    "LABELS",
     "LEVEL_COLUMNS",
+    "rollup",
+    "word",
     "Plan",
     "build_plan",
     "company_total",

@@ -1505,6 +1505,7 @@ def pacing(
     amount: str = "amount",
     target: str = "target",
     working_days: str | None = "working_days",
+    periods: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Progress against the phased plan, per unit at every level.
 
@@ -1521,6 +1522,10 @@ def pacing(
     levels : dict
         Level name -> the columns naming a unit of it, e.g.
         ``{"company": [], "region": ["region_id"], "rep": ["rep_id"]}``.
+    periods : DataFrame, optional
+        The plan's period table with ``working_days`` (from the calendar), for
+        the working days left; otherwise a ``working_days`` column of the plan,
+        otherwise calendar days.
 
     Returns
     -------
@@ -1551,9 +1556,17 @@ def pacing(
         raise _param_error("as_of", func, f"on or after the plan's first day {plan_start.date()}", str(as_of.date()))
     frac = _elapsed_fraction(p["start"], p["end"], as_of)
     p["_to_date"] = p[target].to_numpy(dtype=float) * frac
-    use_wd = working_days is not None and working_days in p.columns
-    rem_w = (p[working_days].to_numpy(dtype=float) if use_wd else ((p["end"] - p["start"]).dt.days + 1).to_numpy(dtype=float))
-    p["_remaining_days"] = rem_w * (1 - frac)
+    # Working days left: the same for every unit, from the plan's own periods.
+    if periods is not None:
+        cal = _check_periods(periods, func)
+        if working_days is None or working_days not in cal.columns:
+            raise InputError(f"{func}: the periods table has no '{working_days}' column.")
+        rem = cal[working_days].to_numpy(dtype=float)
+    else:
+        cal = p.drop_duplicates(["start", "end"])
+        rem = (cal[working_days].to_numpy(dtype=float) if working_days is not None and working_days in p.columns
+               else ((cal["end"] - cal["start"]).dt.days + 1).to_numpy(dtype=float))
+    remaining_days = float((rem * (1 - _elapsed_fraction(cal["start"], cal["end"], as_of))).sum())
     a = actuals.loc[(pd.to_datetime(actuals[date]) >= plan_start) & (pd.to_datetime(actuals[date]) <= min(as_of, plan_end))]
     rows = []
     for name, cols in levels.items():
@@ -1562,18 +1575,13 @@ def pacing(
             gp = p.groupby(cols, sort=True, observed=True).agg(target_full=(target, "sum"), target_to_date=("_to_date", "sum"))
             ga = a.groupby(cols, sort=True, observed=True)[amount].sum().rename("actual_to_date")
             merged = gp.join(ga, how="outer").reset_index()
-            # Remaining working days are the calendar's, the same for every unit.
-            per_unit = p.drop_duplicates(["start", "end"])["_remaining_days"].sum() if use_wd else None
         else:
             merged = pd.DataFrame({"target_full": [p[target].sum()], "target_to_date": [p["_to_date"].sum()],
                                    "actual_to_date": [a[amount].sum()]})
-            per_unit = p.drop_duplicates(["start", "end"])["_remaining_days"].sum() if use_wd else None
-        if per_unit is None:
-            per_unit = float(max((plan_end - as_of).days, 0))
         merged = merged.fillna({"target_full": 0.0, "target_to_date": 0.0, "actual_to_date": 0.0})
         merged.insert(0, "unit_id", _unit_id(merged, cols).to_numpy())
         merged.insert(0, "level", name)
-        merged["remaining_days"] = per_unit
+        merged["remaining_days"] = remaining_days
         rows.append(merged)
     out = pd.concat(rows, ignore_index=True)
     tt, td, ad = out["target_full"].to_numpy(), out["target_to_date"].to_numpy(), out["actual_to_date"].to_numpy()
