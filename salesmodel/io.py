@@ -452,7 +452,7 @@ def _message(failures: list[_Failure]) -> str:
         head = f"{file}: {n} problem{'s' if n > 1 else ''}"
         if any(len(f.rows) for f in fs):
             head += (" (rows counted from 1 in the order the database returned them)" if "://" in file
-                     else " (rows are data rows, counted from 1 below the header)")
+                     else " (rows are data rows counted from 1, the header not counted)")
         parts.append(head + ":\n" + "\n".join(f"  - {f.text}" for f in fs))
     if len(by_file) > 1:
         total = len(failures)
@@ -643,15 +643,16 @@ def _check_table(df: pd.DataFrame, schema: TableSchema, source: str,
             hint = difflib.get_close_matches(col.name, unknown, n=1, cutoff=0.6)
             if not hint:
                 hint = [c for c in unknown if c.strip().lower() == col.name.lower()][:1]
+            expected = f"a column '{col.name}' holding {col.expected()}"
             if hint:
-                problem = f"not found (the file has '{hint[0]}': did you mean '{col.name}'?)"
                 found = f"'{hint[0]}'"
+                text = (f"column '{col.name}' not found; the file has '{hint[0]}': did you mean "
+                        f"'{col.name}'? (expected {col.expected()})")
             else:
-                problem = "not found"
                 found = "columns " + short_list(list(df.columns), 12)
-            failures.append(ctx.fail(col.name, "missing_column", [],
-                                     expected=f"a column '{col.name}' holding {col.expected()}",
-                                     found=found, problem=problem))
+                text = f"column '{col.name}' not found; expected {expected}, found {found}"
+            failures.append(_Failure(source, col.name, "missing_column", np.zeros(0, dtype=np.int64),
+                                     expected, found, text))
             continue
         if col.name in dupe_names:
             continue

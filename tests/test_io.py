@@ -154,7 +154,7 @@ def test_misspelt_column_suggests_the_close_name(tmp_path):
     err = error_of(io.read_table, csv_of(tmp_path, customers, "customers.csv"), "customers")
     msg = str(err)
     assert "customers.csv" in msg
-    assert "column 'customer_id': not found (the file has 'custmer_id': did you mean 'customer_id'?)" in msg
+    assert "column 'customer_id' not found; the file has 'custmer_id': did you mean 'customer_id'? (expected text)" in msg
     row = err.failures.iloc[0]
     assert (row["column"], row["check"]) == ("customer_id", "missing_column")
 
@@ -162,7 +162,7 @@ def test_misspelt_column_suggests_the_close_name(tmp_path):
 def test_missing_column_lists_what_the_file_has(tmp_path):
     reps = tiny_company()["reps"].drop(columns=["role"])
     msg = str(error_of(io.read_table, csv_of(tmp_path, reps, "reps.csv"), "reps"))
-    assert "column 'role': not found" in msg and "expected a column 'role' holding text" in msg
+    assert "column 'role' not found; expected a column 'role' holding text, found columns 'rep_id'," in msg
     assert "'rep_id'" in msg  # what the file has instead
 
 
@@ -321,7 +321,7 @@ def test_unknown_references_across_tables(tmp_path):
     err = error_of(io.read_inputs, write_company(tmp_path, t))
     msg = str(err)
     assert msg.startswith("5 problems in 5 input tables:")
-    assert ("customers.csv: 1 problem (rows are data rows, counted from 1 below the header):\n"
+    assert ("customers.csv: 1 problem (rows are data rows counted from 1, the header not counted):\n"
             "  - column 'rep_id': 1 unknown value in 1 row at row 4 (customer_id '0004'); "
             f"expected a rep_id listed in {tmp_path / 'reps.csv'}, found 'R99'") in msg
     assert "column 'customer_id': 1 unknown value in 2 rows at rows 1, 6" in msg
