@@ -1,0 +1,724 @@
+"""Interactive explorers for targets, staffing and territories (ipywidgets 8, matplotlib).
+
+An edge module: it holds UI state and draws, and leaves every number to the core.
+Each explorer wraps one core verb and re-runs it on every change of a control:
+
+- :class:`TargetExplorer` -> :func:`salesmodel.targets.decompose`
+  (growth or total, stretch, a blend of share bases, growth bounds);
+- :class:`StaffingExplorer` -> :func:`salesmodel.staffing.capacity_plan`
+  (ramp length and shape, attrition, hiring lead time, hiring limit);
+- :class:`TerritoryExplorer` -> :func:`salesmodel.territory.design`
+  (number of territories, balance tolerances, disruption limit; heuristic with a
+  short time limit).
+
+Every explorer has the same programmatic face: its controls are attributes
+(``ex.growth``, ``ex.stretch`` ...), ``ex.result`` is the last good result,
+``ex.update()`` recomputes now, ``ex.message`` holds the plain-words reason when
+the last change could not be computed (the previous result is kept),
+``ex.widget`` is the box to display and ``ex.last_update_seconds`` says how long
+the last update took (computation, table and chart). ``with ex.hold(): ...``
+changes several controls with one recomputation at the end.
+
+>>> ex = TargetExplorer(units, keys="customer_id")      # doctest: +SKIP
+>>> ex.growth.value = 0.20                              # recomputes
+>>> ex.result["target"].sum()                           # doctest: +SKIP
+>>> ex.widget                                           # display in JupyterLab
+"""
+from __future__ import annotations
+
+import html
+import io
+import math
+import time
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import ipywidgets as widgets
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from salesmodel import report
+from salesmodel.errors import InputError, ParamsError, SalesmodelError, short_list
+
+__all__ = [
+    "TargetExplorer",
+    "StaffingExplorer",
+    "TerritoryExplorer",
+    "RAMP_SHAPES",
+    "ramp_curve",
+    "word",
+]
+
+# ---------------------------------------------------------------------------
+# Words. Shared report words come from salesmodel.report.LABELS; the words only
+# the explorers use live here, in the same three languages.
+# ---------------------------------------------------------------------------
+_WORDS: dict[str, dict[str, str]] = {
+    "targets_explorer": {"en": "Target explorer", "zh": "目标分解探索", "es": "Explorador de objetivos"},
+    "staffing_explorer": {"en": "Staffing explorer", "zh": "人员配置探索", "es": "Explorador de plantilla"},
+    "territory_explorer": {"en": "Territory explorer", "zh": "销售区域探索", "es": "Explorador de territorios"},
+    "stretch": {"en": "Stretch", "zh": "超额系数", "es": "Sobreasignación"},
+    "basis_weights": {"en": "Basis weights", "zh": "分解依据权重", "es": "Pesos de las bases"},
+    "blend": {"en": "Blend used", "zh": "实际权重", "es": "Mezcla usada"},
+    "growth_bounds": {"en": "Growth bounds", "zh": "增长率上下限", "es": "Límites de crecimiento"},
+    "apply_bounds": {"en": "Apply bounds", "zh": "启用上下限", "es": "Aplicar límites"},
+    "potential": {"en": "Potential", "zh": "市场潜力", "es": "Potencial"},
+    "forecast": {"en": "Forecast", "zh": "预测", "es": "Pronóstico"},
+    "even": {"en": "Even split", "zh": "平均分配", "es": "Reparto igual"},
+    "base": {"en": "Base", "zh": "基数", "es": "Base"},
+    "shared": {"en": "Targets add up to", "zh": "分解合计", "es": "Los objetivos suman"},
+    "top_units": {"en": "Largest targets", "zh": "目标最大的单位", "es": "Objetivos mayores"},
+    "at_lower": {"en": "At lower bound", "zh": "触及下限", "es": "En el límite inferior"},
+    "at_upper": {"en": "At upper bound", "zh": "触及上限", "es": "En el límite superior"},
+    "bound_applied": {"en": "Bound", "zh": "约束", "es": "Límite"},
+    "ramp_months": {"en": "Ramp months", "zh": "爬坡月数", "es": "Meses de rampa"},
+    "ramp_shape": {"en": "Ramp shape", "zh": "爬坡曲线", "es": "Forma de la rampa"},
+    "attrition": {"en": "Attrition / year", "zh": "年流失率", "es": "Rotación anual"},
+    "lead_time": {"en": "Hiring lead (months)", "zh": "招聘周期(月)", "es": "Plazo de contratación (meses)"},
+    "limit_hires": {"en": "Limit hires a month", "zh": "限制每月招聘人数", "es": "Limitar contrataciones al mes"},
+    "max_hires": {"en": "Max hires a month", "zh": "每月最多招聘", "es": "Máx. contrataciones al mes"},
+    "capacity": {"en": "Capacity", "zh": "产能", "es": "Capacidad"},
+    "hires": {"en": "Hires starting", "zh": "新入职人数", "es": "Altas"},
+    "total_hires": {"en": "Hires in total", "zh": "招聘总数", "es": "Contrataciones totales"},
+    "headcount_end": {"en": "Headcount at the end", "zh": "期末人数", "es": "Plantilla final"},
+    "months_short": {"en": "Months short", "zh": "未达标月数", "es": "Meses con déficit"},
+    "shortfall": {"en": "Shortfall", "zh": "缺口", "es": "Déficit"},
+    "status": {"en": "Status", "zh": "状态", "es": "Estado"},
+    "ramp": {"en": "Ramp", "zh": "爬坡", "es": "Rampa"},
+    "territories": {"en": "Territories", "zh": "区域数", "es": "Territorios"},
+    "tolerance": {"en": "Tolerance", "zh": "容差", "es": "Tolerancia"},
+    "limit_disruption": {"en": "Limit changes", "zh": "限制调整幅度", "es": "Limitar cambios"},
+    "disruption": {"en": "Max share moved", "zh": "最大调整比例", "es": "Máx. proporción movida"},
+    "deviation": {"en": "Deviation from the mean territory", "zh": "与平均区域的偏差", "es": "Desviación del territorio medio"},
+    "moved": {"en": "Moved", "zh": "调整", "es": "Movido"},
+    "map": {"en": "Map", "zh": "地图", "es": "Mapa"},
+    "workload": {"en": "Workload", "zh": "工作量", "es": "Carga de trabajo"},
+    "feasible": {"en": "Within every tolerance", "zh": "全部在容差内", "es": "Dentro de todas las tolerancias"},
+    "not_feasible": {"en": "Some tolerance not met", "zh": "部分未满足容差", "es": "Alguna tolerancia no se cumple"},
+    "updated_in": {"en": "Updated in", "zh": "更新耗时", "es": "Actualizado en"},
+    "kept": {"en": "The previous result is kept.", "zh": "保留上一次的结果。", "es": "Se conserva el resultado anterior."},
+    "cannot": {"en": "Cannot compute this:", "zh": "无法计算:", "es": "No se puede calcular:"},
+    "note": {"en": "Note", "zh": "注意", "es": "Nota"},
+    "linear": {"en": "Linear", "zh": "线性", "es": "Lineal"},
+    "fast_start": {"en": "Fast start", "zh": "前快后慢", "es": "Inicio rápido"},
+    "slow_start": {"en": "Slow start", "zh": "前慢后快", "es": "Inicio lento"},
+    "as_given": {"en": "As given", "zh": "按参数", "es": "Según parámetros"},
+    "distance": {"en": "Mean distance to centre", "zh": "到中心平均距离", "es": "Distancia media al centro"},
+}
+
+
+def word(key: str, language: str = "en") -> str:
+    """The explorers' word for ``key``: the report's label when it has one, else the local one.
+
+    >>> word("target", "zh"), word("stretch", "es")
+    ('目标', 'Sobreasignación')
+    """
+    if key in report.LABELS:
+        return report.label(key, language)
+    entry = _WORDS.get(key)
+    if entry is None:
+        return key.replace("_", " ")
+    report.label("total", language)  # checks the language with the report's message
+    return entry.get(language) or entry["en"]
+
+
+def _bad(param: str, func: str, expected: str, got: Any) -> ParamsError:
+    return ParamsError(f"The '{param}' parameter of {func} must be {expected}. Got {got!r} instead.")
+
+
+def _esc(value: Any) -> str:
+    return html.escape(str(value))
+
+
+# ---------------------------------------------------------------------------
+# Ramp shapes (a UI choice: how a curve of n months looks)
+# ---------------------------------------------------------------------------
+RAMP_SHAPES = ("linear", "fast_start", "slow_start")
+
+
+def ramp_curve(months: int, shape: str = "linear", given: Sequence[float] | None = None) -> list[float]:
+    """Fractions of a mature rep's volume in a new hire's months 1..``months``.
+
+    ``linear``: 1/n, 2/n, ..., 1. ``fast_start``: the square root of that (most of
+    the ramp early), ``slow_start``: its square (most of it late). ``as_given``
+    stretches or squeezes the curve ``given`` to ``months`` months by linear
+    interpolation, keeping its shape. Every curve is non-decreasing and ends at 1,
+    as :func:`salesmodel.staffing.capacity_plan` requires.
+
+    >>> ramp_curve(4)
+    [0.25, 0.5, 0.75, 1.0]
+    >>> ramp_curve(2, "as_given", [0.25, 0.5, 0.75, 1.0])
+    [0.5, 1.0]
+    """
+    func = "ramp_curve"
+    if isinstance(months, bool) or not isinstance(months, (int, np.integer)) or months < 1:
+        raise _bad("months", func, "a whole number >= 1", months)
+    x = np.arange(1, months + 1) / months
+    if shape == "linear":
+        y = x
+    elif shape == "fast_start":
+        y = np.sqrt(x)
+    elif shape == "slow_start":
+        y = x**2
+    elif shape == "as_given":
+        if given is None or len(given) == 0:
+            raise _bad("given", func, "the ramp to reshape when shape='as_given'", given)
+        g = np.asarray(list(given), dtype=float)
+        gx = np.arange(0, g.size + 1) / g.size
+        y = np.interp(x, gx, np.concatenate(([0.0], g)))
+    else:
+        raise _bad("shape", func, f"one of {', '.join(RAMP_SHAPES + ('as_given',))}", shape)
+    y = np.round(y, 4)
+    y[-1] = 1.0
+    return [float(v) for v in y]
+
+
+# ---------------------------------------------------------------------------
+# The shared machinery
+# ---------------------------------------------------------------------------
+_STYLE = (
+    "<style>.sm-w table{border-collapse:collapse;font-size:12px;margin:2px 12px 6px 0}"
+    ".sm-w th,.sm-w td{padding:2px 8px;text-align:right;border-bottom:1px solid #ddd}"
+    ".sm-w th:first-child,.sm-w td:first-child{text-align:left}"
+    ".sm-w tr.sm-total td{font-weight:bold;border-top:1px solid #888}"
+    ".sm-err{color:#a40000;background:#fff0f0;padding:6px;border-left:3px solid #a40000}"
+    ".sm-note{color:#6b4e00}</style>"
+)
+
+
+def _html_table(df: pd.DataFrame, formats: Mapping[str, Any], headers: Mapping[str, str], *, total_last: bool = False) -> str:
+    """A small, escaped HTML table (faster than Styler; cells formatted by column)."""
+    cols = list(df.columns)
+    head = "".join(f"<th>{_esc(headers.get(c, c))}</th>" for c in cols)
+    rows = []
+    values = {c: df[c].tolist() for c in cols}
+    n = len(df)
+    for i in range(n):
+        cells = []
+        for c in cols:
+            v = values[c][i]
+            fmt = formats.get(c)
+            if v is None or (isinstance(v, float) and math.isnan(v)):
+                text = "–"
+            elif fmt is None:
+                text = str(v)
+            elif callable(fmt):
+                text = fmt(v)
+            else:
+                text = format(v, fmt)
+            cells.append(f"<td>{_esc(text)}</td>")
+        cls = ' class="sm-total"' if total_last and i == n - 1 else ""
+        rows.append(f"<tr{cls}>{''.join(cells)}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+class _Explorer:
+    """UI state, error display, timing and the chart canvas shared by the explorers."""
+
+    _title_key = ""
+
+    def __init__(self, *, language: str, money_unit: str, figsize: tuple[float, float], dpi: int = 80) -> None:
+        report.label("total", language)  # one clear message for an unknown language
+        report.money_scale(money_unit)
+        self.language = language
+        self.money_unit = money_unit
+        self.result: Any = None
+        self.message = ""
+        self.notes: list[str] = []
+        self.last_update_seconds: float | None = None
+        self.last_compute_seconds: float | None = None
+        self._held = 0
+        self._dirty = False
+        report.setup_fonts()
+        self._figure = Figure(figsize=figsize, dpi=dpi)
+        self._background: Any = None
+        FigureCanvasAgg(self._figure)
+        self.chart = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        self.summary = widgets.HTML()
+        self.table = widgets.HTML()
+        self.status = widgets.HTML()
+
+    # -- words and formats --------------------------------------------------
+    def w(self, key: str) -> str:
+        return word(key, self.language)
+
+    def money(self, value: float) -> str:
+        return report.format_money(value, self.money_unit, self.language)
+
+    def _money_cell(self, value: float) -> str:
+        scale = report.money_scale(self.money_unit)
+        return f"{value / scale:,.{2 if self.money_unit == 'wan' else 0}f}"
+
+    # -- wiring -------------------------------------------------------------
+    def _watch(self, *controls: widgets.Widget) -> None:
+        for control in controls:
+            control.observe(self._on_change, names="value")
+
+    def _on_change(self, _change: Any = None) -> None:
+        if self._held:
+            self._dirty = True
+            return
+        self.update()
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        """Change several controls and recompute once, when the block ends."""
+        self._held += 1
+        try:
+            yield
+        finally:
+            self._held -= 1
+            if not self._held and self._dirty:
+                self._dirty = False
+                self.update()
+
+    def update(self) -> Any:
+        """Recompute from the controls now; show the result, or why it cannot be computed.
+
+        A planner's impossible request (infeasible bounds, a blend with no weight ...)
+        is not an exception here: its message is shown in the widget and kept in
+        ``message``, and ``result`` keeps the previous good result.
+        """
+        t0 = time.perf_counter()
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result, notes = self._compute()
+            self.last_compute_seconds = time.perf_counter() - t0
+        except SalesmodelError as exc:
+            self.last_compute_seconds = time.perf_counter() - t0
+            self.message = str(exc)
+            self.status.value = (
+                f'<div class="sm-err">{_esc(self.w("cannot"))} {_esc(self.message)}<br>{_esc(self.w("kept"))}</div>'
+            )
+        else:
+            self.result = result
+            self.message = ""
+            self.notes = notes + [str(c.message) for c in caught if self._keep_warning(str(c.message))]
+            self._render()
+            self.status.value = "".join(
+                f'<div class="sm-note">{_esc(self.w("note"))}: {_esc(n)}</div>' for n in self.notes
+            )
+        self.last_update_seconds = time.perf_counter() - t0
+        self.status.value += f'<div style="color:#888;font-size:11px">{_esc(self.w("updated_in"))} {self.last_update_seconds * 1000:.0f} ms</div>'
+        return self.result
+
+    def _keep_warning(self, text: str) -> bool:
+        return True
+
+    def _show(self, dynamic: Sequence[Any], full: bool) -> None:
+        """Draw the chart into the image widget.
+
+        The axes, ticks and static series are drawn only when ``full`` (first time,
+        or a scale or a layout change); otherwise the saved background is restored
+        and only the ``dynamic`` artists are drawn on it (blitting), which keeps an
+        update to a few milliseconds instead of a full matplotlib redraw.
+        """
+        canvas = self._figure.canvas
+        if full or self._background is None:
+            for artist in dynamic:
+                artist.set_animated(True)
+            canvas.draw()
+            self._background = canvas.copy_from_bbox(self._figure.bbox)
+        else:
+            canvas.restore_region(self._background)
+        for artist in dynamic:
+            artist.axes.draw_artist(artist)
+        from PIL import Image
+
+        width, height = canvas.get_width_height(physical=True)
+        buf = io.BytesIO()
+        Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1).save(
+            buf, format="png", compress_level=1)
+        self.chart.value = buf.getvalue()
+
+    def _compose(self, controls: list[widgets.Widget]) -> widgets.Box:
+        title = widgets.HTML(f"{_STYLE}<b>{_esc(self.w(self._title_key))}</b>")
+        out = widgets.VBox(
+            [title, widgets.VBox(controls), self.status, self.summary, self.chart, self.table],
+        )
+        out.add_class("sm-w")
+        return out
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    # subclasses
+    def _compute(self) -> tuple[Any, list[str]]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _render(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def _slider_style() -> dict[str, Any]:
+    return {"style": {"description_width": "150px"}, "layout": widgets.Layout(width="420px"), "continuous_update": False}
+
+
+def _require(df: Any, cols: Sequence[str], table: str, func: str) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise _bad(table, func, "a DataFrame", type(df).__name__)
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise InputError(
+            f"{func}: the {table} table lacks the column(s) {short_list(missing)}; "
+            f"it has {short_list(list(df.columns))}."
+        )
+
+
+# ---------------------------------------------------------------------------
+# Targets
+# ---------------------------------------------------------------------------
+_ROUNDING_NOTE = "is not a multiple of round_to"
+
+
+class TargetExplorer(_Explorer):
+    """Explore a company total shared among units by :func:`salesmodel.targets.decompose`.
+
+    Parameters
+    ----------
+    units : DataFrame
+        One row per unit (usually a customer): key column(s), ``reference``
+        (last year's sales), the basis columns and ``group_col``
+        (e.g. :func:`salesmodel.targets.plan_units`).
+    total : float, optional
+        The task (the company total before stretch). When given, the explorer has
+        a ``total`` box instead of a ``growth`` slider.
+    reference : str, default="last_year"
+        Column the growth bounds are measured against.
+    basis_columns : sequence of str, default=("last_year", "potential")
+        Columns that can be blended into the shares, one weight slider each. The
+        weights are re-normalised to sum to 1 (the blend used is shown).
+    group_col : str, default="region_id"
+        Column the table and chart sum by.
+    round_to : float, default=100
+        Rounding step of the targets; they add up exactly.
+    keys : str or list of str, optional
+        Columns naming a unit (default: the index).
+    growth : float, default=0.12
+        Start value of the growth slider (growth over ``growth_over``).
+    growth_over : {"last_year", "baseline"}, default="last_year"
+        What the growth applies to (see :func:`salesmodel.targets.company_total`);
+        "baseline" needs ``baseline``.
+    baseline : float, optional
+        The baseline forecast's total for the plan year.
+    stretch : float, default=1.0
+        Start value of the stretch slider (targets add up to task x stretch).
+    weights : mapping, optional
+        Start weights per basis column (default: equal).
+    growth_bounds : (float, float) or None, default=(-0.10, 0.40)
+        Start value of the bounds slider; None starts with bounds switched off.
+    potential_col : str or None, default="potential"
+        Column shown beside last year in the table and chart (when present).
+    group_labels : mapping, optional
+        Group id -> display name (e.g. region names in the report language).
+    top_n : int, default=10
+        Units listed in the table of largest targets.
+    language : {"en", "zh", "es"}, default="en"
+    money_unit : {"yuan", "wan"}, default="wan"
+
+    Attributes
+    ----------
+    growth, total, stretch, weights, bounds, use_bounds : ipywidgets controls
+        (``growth`` is None when a total is given, ``total`` None otherwise;
+        ``weights`` maps basis column -> slider).
+    result : DataFrame
+        The last result of ``decompose`` (``target``, ``growth``, ``bound_applied`` ...).
+    by_group : DataFrame
+        ``result`` summed by ``group_col``.
+    task : float
+        The last total asked (before stretch).
+
+    Examples
+    --------
+    >>> ex = TargetExplorer(units, keys="customer_id", round_to=100)  # doctest: +SKIP
+    >>> ex.growth.value = 0.20
+    >>> float(ex.result["target"].sum()) == ex.result.attrs["total"]
+    True
+    """
+
+    _title_key = "targets_explorer"
+
+    def __init__(
+        self,
+        units: pd.DataFrame,
+        *,
+        total: float | None = None,
+        reference: str = "last_year",
+        basis_columns: Sequence[str] = ("last_year", "potential"),
+        group_col: str = "region_id",
+        round_to: float = 100,
+        keys: str | Sequence[str] | None = None,
+        growth: float = 0.12,
+        growth_over: str = "last_year",
+        baseline: float | None = None,
+        stretch: float = 1.0,
+        weights: Mapping[str, float] | None = None,
+        growth_bounds: tuple[float, float] | None = (-0.10, 0.40),
+        potential_col: str | None = "potential",
+        group_labels: Mapping[Any, str] | None = None,
+        top_n: int = 10,
+        language: str = "en",
+        money_unit: str = "wan",
+    ) -> None:
+        func = "TargetExplorer"
+        basis_columns = [basis_columns] if isinstance(basis_columns, str) else list(basis_columns)
+        if not basis_columns:
+            raise _bad("basis_columns", func, "at least one column to share by", basis_columns)
+        key_list = [keys] if isinstance(keys, str) else list(keys or [])
+        needed = [reference, group_col, *basis_columns, *key_list]
+        if total is None:
+            needed.append("last_year")
+        _require(units, list(dict.fromkeys(needed)), "units", func)
+        if growth_over not in ("last_year", "baseline"):
+            raise _bad("growth_over", func, "'last_year' or 'baseline'", growth_over)
+        if growth_over == "baseline" and baseline is None:
+            raise _bad("baseline", func, "the baseline forecast's plan-year total when growth_over='baseline'", baseline)
+        if weights is not None:
+            unknown = [c for c in weights if c not in basis_columns]
+            if unknown:
+                raise _bad("weights", func, f"weights for the basis columns {short_list(basis_columns)}", dict(weights))
+        if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:
+            raise _bad("top_n", func, "a whole number >= 1", top_n)
+        super().__init__(language=language, money_unit=money_unit, figsize=(9.5, 3.2))
+        self.units = units
+        self.reference = reference
+        self.basis_columns = basis_columns
+        self.group_col = group_col
+        self.round_to = round_to
+        self.keys = key_list or None
+        self.growth_over = growth_over
+        self.baseline = baseline
+        self.potential_col = potential_col if potential_col and potential_col in units.columns else None
+        self.group_labels = dict(group_labels or {})
+        self.top_n = top_n
+        self.task: float | None = None
+        self._bars: Any = None
+        self.by_group: pd.DataFrame | None = None
+        self.base = float(baseline) if growth_over == "baseline" else float(pd.to_numeric(units["last_year"]).sum()) if total is None else None
+
+        st = _slider_style()
+        if total is None:
+            lo, hi = min(-0.5, growth - 0.1), max(1.0, growth + 0.1)
+            self.growth: widgets.FloatSlider | None = widgets.FloatSlider(
+                value=growth, min=lo, max=hi, step=0.01, readout_format=".0%", description=self.w("growth"), **st)
+            self.total: widgets.BoundedFloatText | None = None
+            top = [self.growth]
+        else:
+            self.growth = None
+            self.total = widgets.BoundedFloatText(value=float(total), min=0.0, max=1e15, step=round_to,
+                                                  description=self.w("task"), **st)
+            top = [self.total]
+        self.stretch = widgets.FloatSlider(value=stretch, min=1.0, max=max(2.0, stretch), step=0.01,
+                                           readout_format=".2f", description=self.w("stretch"), **st)
+        start_w = dict(weights) if weights is not None else {c: 1.0 / len(basis_columns) for c in basis_columns}
+        self.weights = {
+            c: widgets.FloatSlider(value=float(start_w.get(c, 0.0)), min=0.0, max=1.0, step=0.05, readout_format=".2f",
+                                   description=self.w(c), **st)
+            for c in basis_columns
+        }
+        self.blend_label = widgets.HTML()
+        b = growth_bounds if growth_bounds is not None else (-0.10, 0.40)
+        self.bounds = widgets.FloatRangeSlider(value=(float(b[0]), float(b[1])), min=min(-0.9, b[0]), max=max(2.0, b[1]),
+                                               step=0.01, readout_format=".0%", description=self.w("growth_bounds"), **st)
+        self.use_bounds = widgets.Checkbox(value=growth_bounds is not None, description=self.w("apply_bounds"), indent=False)
+        self._watch(*top, self.stretch, *self.weights.values(), self.bounds, self.use_bounds)
+        weights_box = widgets.VBox([widgets.HTML(f"<i>{_esc(self.w('basis_weights'))}</i>"), *self.weights.values(), self.blend_label])
+        controls = [widgets.HBox([widgets.VBox([*top, self.stretch, self.bounds, self.use_bounds]), weights_box])]
+        self.widget = self._compose(controls)
+        self.update()
+
+    # -- programmatic helpers ------------------------------------------------
+    def blend(self) -> dict[str, float]:
+        """The basis blend the sliders ask for, re-normalised to sum to 1 (zero weights left out)."""
+        raw = {c: float(s.value) for c, s in self.weights.items()}
+        total = sum(raw.values())
+        if total <= 0:
+            raise ParamsError(
+                "Every basis weight is zero, so there is nothing to share the total by. "
+                "Give at least one basis a weight above zero."
+            )
+        return {c: v / total for c, v in raw.items() if v > 0}
+
+    def _keep_warning(self, text: str) -> bool:
+        # The summary shows the total actually shared, so decompose's rounding note is redundant here.
+        return _ROUNDING_NOTE not in text
+
+    def _compute(self) -> tuple[pd.DataFrame, list[str]]:
+        from salesmodel import targets
+
+        blend = self.blend()
+        self.blend_label.value = f"{_esc(self.w('blend'))}: " + ", ".join(
+            f"{_esc(self.w(c))} {blend.get(c, 0.0):.0%}" for c in self.basis_columns)
+        if self.total is not None:
+            task = float(self.total.value)
+        else:
+            got = targets.company_total(self.units, growth=float(self.growth.value), growth_over=self.growth_over,
+                                        baseline=self.baseline, round_to=self.round_to)
+            task = got["total"]
+        bounds = tuple(self.bounds.value) if self.use_bounds.value else None
+        result = targets.decompose(
+            task, self.units, basis=blend, reference=self.reference, growth_bounds=bounds,
+            round_to=self.round_to, stretch=float(self.stretch.value), keys=self.keys,
+        )
+        self.task = task
+        return result, []
+
+    # -- drawing -----------------------------------------------------------
+    def _bound_word(self, kind: str) -> str:
+        key = {"lower": "at_lower", "upper": "at_upper", "floor": "at_lower"}.get(kind)
+        return self.w(key) if key else ("–" if kind == "none" else kind)
+
+    def _group_table(self) -> pd.DataFrame:
+        r = self.result
+        cols = [self.reference] + ([self.potential_col] if self.potential_col and self.potential_col != self.reference else [])
+        flags = pd.DataFrame({
+            self.group_col: r[self.group_col].to_numpy(),
+            "at_lower": (r["bound_applied"] == "lower").to_numpy(dtype=np.int64),
+            "at_upper": (r["bound_applied"] == "upper").to_numpy(dtype=np.int64),
+        })
+        out = r.groupby(self.group_col, sort=True, observed=True)[cols + ["target"]].sum()
+        out = out.join(flags.groupby(self.group_col, sort=True, observed=True).sum())
+        total = out.sum(numeric_only=True).to_frame().T
+        total.index = [self.w("total")]
+        out = pd.concat([out, total])
+        out[["at_lower", "at_upper"]] = out[["at_lower", "at_upper"]].astype(np.int64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["growth"] = np.where(out[self.reference] > 0, out["target"] / out[self.reference] - 1.0, np.nan)
+        out.index.name = self.group_col
+        return out.reset_index()
+
+    def _render(self) -> None:
+        r = self.result
+        shared = float(r.attrs.get("total", r["target"].sum()))
+        self.by_group = self._group_table()
+        pct = lambda v: f"{v:+.1%}"  # noqa: E731
+        m = self._money_cell
+        n_low = int((r["bound_applied"] == "lower").sum())
+        n_up = int((r["bound_applied"] == "upper").sum())
+        parts = []
+        if self.base is not None:
+            parts.append(f"{self.w('base')} ({self.w(self.growth_over)}): {self.money(self.base)}")
+        parts += [
+            f"{self.w('task')}: {self.money(self.task)}",
+            f"{self.w('stretch')} × {self.stretch.value:.2f}",
+            f"<b>{self.w('shared')}: {self.money(shared)}</b>",
+            f"{self.w('at_lower')}: {n_low}, {self.w('at_upper')}: {n_up}",
+        ]
+        self.summary.value = " · ".join(parts)
+
+        groups = self.by_group.iloc[:-1]
+        labels = [self.group_labels.get(g, g) for g in groups[self.group_col]]
+        headers = {c: self.w(c) for c in self.by_group.columns}
+        headers[self.group_col] = self.w(self.group_col.removesuffix("_id"))
+        display = self.by_group.copy()
+        display[self.group_col] = labels + [self.w("total")]
+        money_cols = {c: m for c in (self.reference, self.potential_col, "target") if c}
+        t1 = _html_table(display, {**money_cols, "growth": pct}, headers, total_last=True)
+        top = r.nlargest(self.top_n, "target")
+        key_cols = self.keys or []
+        show = top[[*key_cols, self.group_col, self.reference, "target", "growth" if "growth" in top else "share", "bound_applied"]].copy()
+        if not key_cols:
+            show.insert(0, "unit", top.index.astype(str))
+        show[self.group_col] = [self.group_labels.get(g, g) for g in show[self.group_col]]
+        show["bound_applied"] = [self._bound_word(b) for b in show["bound_applied"]]
+        t2 = _html_table(show, {**money_cols, "growth": pct, "share": ".2%"},
+                         {**headers, "customer_id": self.w("customer"), "unit": self.w("customer")})
+        unit = report.money_unit_label(self.money_unit, self.language)
+        self.table.value = (f'<div style="display:flex;flex-wrap:wrap"><div><b>{_esc(self.w(self.group_col.removesuffix("_id")))}</b> ({_esc(unit)}){t1}</div>'
+                            f"<div><b>{_esc(self.w('top_units'))}</b> ({_esc(unit)}){t2}</div></div>")
+
+        self._draw_chart(groups)
+
+    def _draw_chart(self, groups: pd.DataFrame) -> None:
+        # Axes and the static series are made once; each update only moves the target bars.
+        if self._bars is None:
+            labels = [str(self.group_labels.get(g, g)) for g in groups[self.group_col]]
+            unit = report.money_unit_label(self.money_unit, self.language)
+            ax = self._figure.add_axes((0.08, 0.17, 0.8, 0.7))
+            x = np.arange(len(groups))
+            ax.bar(x - 0.2, groups[self.reference], width=0.4, color="#b9c6d6", label=self.w(self.reference))
+            self._bars = ax.bar(x + 0.2, groups["target"], width=0.4, color="#2f6db5", label=self.w("target"))
+            ax.set_xticks(x, labels)
+            ax.yaxis.set_major_formatter(report.money_formatter(self.money_unit))
+            ax.set_ylabel(unit)
+            handles, names = ax.get_legend_handles_labels()
+            on_top: list[Any] = []
+            if self.potential_col and self.potential_col != self.reference:
+                ax2 = ax.twinx()
+                on_top += ax2.plot(x, groups[self.potential_col], "D", color="#d98c1f", label=self.w(self.potential_col))
+                ax2.yaxis.set_major_formatter(report.money_formatter(self.money_unit))
+                ax2.set_ylim(0, float(groups[self.potential_col].max()) * 1.15 or 1.0)
+                ax2.grid(False)
+                h2, n2 = ax2.get_legend_handles_labels()
+                handles, names = handles + h2, names + n2
+            # drawn after the moving bars so that the bars never cover them
+            self._on_top = [*on_top, ax.legend(handles, names, loc="upper left", fontsize=8, ncol=3)]
+            ax.set_title(f"{self.w('target')} / {self.w(self.reference)} · {self.w(self.group_col.removesuffix('_id'))}", fontsize=10)
+            self._ax = ax
+            full = True
+        else:
+            for bar, h in zip(self._bars, groups["target"].to_numpy()):
+                bar.set_height(h)
+            full = False
+        top = max(float(groups["target"].max()), float(groups[self.reference].max()))
+        _, ylim = self._ax.get_ylim()
+        if full or top > ylim or top < 0.5 * ylim:
+            self._ax.set_ylim(0, top * 1.25 if top > 0 else 1.0)
+            full = True
+        self._show([*self._bars, *self._on_top], full)
+
+    # -- from a run --------------------------------------------------------
+    @classmethod
+    def from_workspace(cls, ws: Any, **overrides: Any) -> TargetExplorer:
+        """An explorer on the run's customers, started from the run's targets params.
+
+        Units come from :func:`salesmodel.targets.plan_units` (active customers with
+        last year, potential and forecast, and their region); the growth base is the
+        baseline forecast when the run has the table ``baseline_forecast`` and the
+        params ask for it, else last year. ``overrides`` replace any argument.
+        """
+        from salesmodel import targets
+        from salesmodel.targets.plan import baseline_total
+
+        tp = ws.params.targets
+        plan_year = ws.params.calendar.plan_year
+        inputs = ws.inputs()
+        baseline_df = ws.table("baseline_forecast") if ws.has_table("baseline_forecast") else None
+        units = targets.plan_units(inputs["sales"], inputs["customers"], inputs["reps"], plan_year=plan_year, baseline=baseline_df)
+        baseline = baseline_total(baseline_df, plan_year)
+        basis = {c: w for c, w in tp.basis.items() if c in units.columns}
+        kwargs: dict[str, Any] = dict(
+            total=tp.total,
+            reference="last_year",
+            basis_columns=list(basis) or ["last_year"],
+            weights=basis or None,
+            group_col="region_id",
+            round_to=tp.round_to,
+            keys="customer_id",
+            growth=tp.growth,
+            growth_over="baseline" if (tp.growth_over == "baseline" and baseline is not None) else "last_year",
+            baseline=baseline,
+            stretch=tp.stretch,
+            growth_bounds=tp.growth_bounds,
+            group_labels=_region_names(inputs.get("org"), ws.language),
+            language=ws.language,
+            money_unit=ws.params.report.money_unit,
+        )
+        kwargs.update(overrides)
+        return cls(units, **kwargs)
+
+
+def _region_names(org: pd.DataFrame | None, language: str) -> dict[Any, str]:
+    """Region id -> name in the report language, from the org table."""
+    if org is None or not {"unit_id", "level"} <= set(org.columns):
+        return {}
+    col = "name_zh" if language == "zh" else "name_en"
+    if col not in org.columns:
+        return {}
+    regions = org.loc[org["level"] == "region"]
+    return dict(zip(regions["unit_id"], regions[col]))
