@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from conftest import SMALL_COMPANY, execute_notebook, write_params
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

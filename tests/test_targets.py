@@ -1,7 +1,7 @@
 """salesmodel.targets: decomposition, cascade, phasing, raking, reconcile, achievability, pacing."""
 from __future__ import annotations
 
-import warnings
+import itertools
 
 import numpy as np
 import pandas as pd
@@ -132,22 +132,22 @@ def test_new_units_without_reference_are_not_bounded():
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        (dict(units=_units([1, -2, 3])), InputError, "basis column 'basis' has negative values for 'u001'"),
-        (dict(units=_units([1, np.nan, 3])), InputError, "missing \\(NaN\\) values for 'u001'"),
-        (dict(units=pd.concat([_units([1, 2]), _units([3])])), InputError, "duplicate unit keys 'u000'"),
-        (dict(basis={"basis": 0.5, "other": 0.4}), ParamsError, "weights sum to 1 \\(they sum to 0.9\\)"),
-        (dict(basis={"basis": 0.5, "nope": 0.5}), InputError, "no basis column 'nope'"),
-        (dict(growth_bounds=(0.5, 0.1), reference="basis"), ParamsError, "'growth_bounds' parameter of decompose"),
-        (dict(growth_bounds=(0, 0.1)), ParamsError, "'reference' parameter of decompose must be a column name"),
-        (dict(floor=500), InfeasibleError, "floors add up to 1,500.00, above the total 1,000.00"),
-        (dict(stretch=0), ParamsError, "'stretch' parameter of decompose must be a positive number"),
-        (dict(total=-5), ParamsError, "'total' parameter of decompose must be a finite number >= 0. Got -5 instead."),
-        (dict(round_to=0), ParamsError, "'round_to' parameter of decompose"),
-        (dict(basis=None), ParamsError, "or even=True"),
+        ({"units": _units([1, -2, 3])}, InputError, "basis column 'basis' has negative values for 'u001'"),
+        ({"units": _units([1, np.nan, 3])}, InputError, "missing \\(NaN\\) values for 'u001'"),
+        ({"units": pd.concat([_units([1, 2]), _units([3])])}, InputError, "duplicate unit keys 'u000'"),
+        ({"basis": {"basis": 0.5, "other": 0.4}}, ParamsError, "weights sum to 1 \\(they sum to 0.9\\)"),
+        ({"basis": {"basis": 0.5, "nope": 0.5}}, InputError, "no basis column 'nope'"),
+        ({"growth_bounds": (0.5, 0.1), "reference": "basis"}, ParamsError, "'growth_bounds' parameter of decompose"),
+        ({"growth_bounds": (0, 0.1)}, ParamsError, "'reference' parameter of decompose must be a column name"),
+        ({"floor": 500}, InfeasibleError, "floors add up to 1,500.00, above the total 1,000.00"),
+        ({"stretch": 0}, ParamsError, "'stretch' parameter of decompose must be a positive number"),
+        ({"total": -5}, ParamsError, "'total' parameter of decompose must be a finite number >= 0. Got -5 instead."),
+        ({"round_to": 0}, ParamsError, "'round_to' parameter of decompose"),
+        ({"basis": None}, ParamsError, "or even=True"),
     ],
 )
 def test_decompose_bad_input(kwargs, error, message):
-    args = dict(total=1000, units=_units([1, 2, 3]), basis="basis", keys="unit")
+    args = {"total": 1000, "units": _units([1, 2, 3]), "basis": "basis", "keys": "unit"}
     args.update(kwargs)
     total, units = args.pop("total"), args.pop("units")
     with pytest.raises(error, match=message):
@@ -235,7 +235,7 @@ def test_cascade_parents_equal_children_with_level_options():
     assert list(out) == levels
     assert out["region_id"]["target"].sum() == 2_000_000
     assert (out["region_id"]["target"] % 10_000 == 0).all()
-    for up, down in zip(levels, levels[1:]):
+    for up, down in itertools.pairwise(levels):
         child = out[down].groupby(levels[: levels.index(up) + 1])["target"].sum()
         parent = out[up].set_index(levels[: levels.index(up) + 1])["target"]
         assert child.reindex(parent.index).tolist() == parent.tolist()
@@ -465,7 +465,7 @@ def test_pacing_uses_the_phasing_not_a_straight_line():
 
 
 def test_pacing_missing_columns():
-    dek, plan = _tracking_fixture()
+    _dek, plan = _tracking_fixture()
     with pytest.raises(InputError, match="actuals table has no column 'rep_id'"):
         pacing(pd.DataFrame({"date": [], "amount": []}), plan, "2027-01-31", levels={"rep": ["rep_id"]})
 

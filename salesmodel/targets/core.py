@@ -60,19 +60,19 @@ from scipy import stats
 from salesmodel.errors import InfeasibleError, InputError, ParamsError, short_list
 
 __all__ = [
-    "decompose",
-    "cascade",
-    "split_over_time",
-    "weekday_weights",
-    "rake",
     "RakeResult",
-    "reconcile",
     "achievability",
+    "achievement_rate",
+    "cascade",
+    "declining_customers",
+    "decompose",
+    "largest_remainder",
     "pacing",
     "period_report",
-    "achievement_rate",
-    "declining_customers",
-    "largest_remainder",
+    "rake",
+    "reconcile",
+    "split_over_time",
+    "weekday_weights",
 ]
 
 _REL_TOL = 1e-9
@@ -695,7 +695,7 @@ def cascade(
         raise _param_error("options", func, f"keyed by levels {levels}", list(options))
     per_level = []
     for lv in levels:
-        opt = dict(basis=basis, reference=reference, growth_bounds=growth_bounds, floor=floor, round_to=round_to, even=even)
+        opt = {"basis": basis, "reference": reference, "growth_bounds": growth_bounds, "floor": floor, "round_to": round_to, "even": even}
         extra = dict(options.get(lv, {}))
         bad = set(extra) - _LEVEL_OPTIONS
         if bad:
@@ -997,7 +997,7 @@ def _round_rows(exact: np.ndarray, totals_q: np.ndarray, unit: float) -> np.ndar
 
     Works in place on one scratch copy: at 200,000 x 36 every temporary costs.
     """
-    n, m = exact.shape
+    _n, m = exact.shape
     q = exact / unit
     q += 1e-9  # so 2.9999999997 counts as 3
     base = np.floor(q)
@@ -1596,7 +1596,7 @@ def pacing(
     rd = out["remaining_days"].to_numpy()
     out["daily_rate_needed"] = np.where(rd > 0, out["remaining"] / np.where(rd > 0, rd, 1.0), np.nan)
     out["rank"] = out.groupby("level")["achievement"].rank(ascending=False, method="min", na_option="bottom").astype(int)
-    out.attrs["as_of"] = as_of
+    out.attrs["as_of"] = f"{as_of:%Y-%m-%d}"
     return out
 
 

@@ -38,18 +38,18 @@ from salesmodel.targets.core import achievability, cascade, split_over_time
 
 __all__ = [
     "LABELS",
-    "word",
-    "rollup",
-    "baseline_total",
     "LEVEL_COLUMNS",
     "Plan",
+    "baseline_total",
     "build_plan",
     "company_total",
+    "dekad_weights",
     "monthly_history",
     "naive_forecast",
     "plan_units",
+    "rollup",
     "seasonal_month_weights",
-    "dekad_weights",
+    "word",
 ]
 
 #: Organisation level name (as in params) -> the column naming a unit of it.
@@ -178,7 +178,8 @@ def plan_units(
         units["forecast"] = units["last_year"]
         source = "last year (no baseline forecast by region)"
     units = units.sort_values(["region_id", "province_id", "rep_id", "customer_id"]).reset_index(drop=True)
-    units.attrs.update(last_year_first=ly_first, last_year_last=ly_last, forecast_source=source)
+    # attrs are saved with the table: plain strings only.
+    units.attrs.update(last_year_first=f"{ly_first:%Y-%m}", last_year_last=f"{ly_last:%Y-%m}", forecast_source=source)
     return units
 
 
