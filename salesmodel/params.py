@@ -49,8 +49,8 @@ class DataParams(_Section):
     provinces: str = Field("provinces.csv", description="Provinces with capital coordinates and population.")
     adjacency: str = Field("province_adjacency.csv", description="Pairs of provinces that share a border.")
     sql_url: str | None = Field(None, description="SQLAlchemy URL; when set, each table is read from the database table of the same key name.")
-    history_start: date | None = Field(None, description="First date of history to use (default: all).")
-    history_end: date | None = Field(None, description="Last date of history to use (default: all).")
+    history_start: date | None = Field(None, description="Declared first date of the sales history: earlier sales dates are an input error (default: no check).")
+    history_end: date | None = Field(None, description="Declared last date of the sales history: later sales dates are an input error (default: no check).")
 
 
 class CalendarParams(_Section):
