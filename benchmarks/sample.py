@@ -9,18 +9,23 @@ Goal (issue 3): the full-size company (3,000 customers, 60 reps, 2023-01-01 to
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# benchmarks/ holds calendar.py, which would shadow the standard library's calendar
+# module for pandas; keep this folder off the import path.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+
 import argparse
 import json
 import os
 import platform
 import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "sample.md"
 SIZES = [  # (label, n_customers, n_reps)
     ("tests (small)", 240, 12),
