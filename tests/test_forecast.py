@@ -1,0 +1,287 @@
+"""Baseline forecasts, backtests and reconciliation (few short series: fast)."""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from salesmodel import forecast as F
+from salesmodel.errors import InputError, ParamsError
+
+COLS = ["unique_id", "ds", "yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95", "model"]
+
+
+def seasonal(uid, n=48, level=100.0, amp=20.0, noise=3.0, seed=0, start="2022-01-01", trend=0.0):
+    rng = np.random.default_rng(seed)
+    ds = pd.date_range(start, periods=n, freq="MS")
+    t = np.arange(n)
+    y = level + trend * t + amp * np.sin(2 * np.pi * t / 12) + noise * rng.standard_normal(n)
+    return pd.DataFrame({"unique_id": uid, "ds": ds, "y": y})
+
+
+@pytest.fixture(scope="module")
+def batch():
+    """Three seasonal series, one short, one intermittent, one nearly all zeros."""
+    rng = np.random.default_rng(3)
+    inter = seasonal("inter", seed=4)
+    inter["y"] = np.where(rng.random(len(inter)) < 0.6, 0.0, inter["y"])
+    zeros = seasonal("zeros", n=20)
+    zeros["y"] = 0.0
+    frames = [seasonal(f"s{i}", seed=i, level=100 + 50 * i) for i in range(3)]
+    frames += [seasonal("short", n=14, seed=9, start="2024-11-01"), inter, zeros]
+    return pd.concat(frames, ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def forecast(batch):
+    return F.baseline(batch, h=12, freq="MS", return_components=True)
+
+
+def test_columns_shape_and_order(forecast, batch):
+    assert list(forecast.columns[: len(COLS)]) == COLS
+    assert any(c.startswith("comp_") for c in forecast.columns)
+    assert len(forecast) == 12 * batch["unique_id"].nunique()
+    assert forecast["unique_id"].is_monotonic_increasing
+    last = batch.groupby("unique_id")["ds"].max()
+    first_fc = forecast.groupby("unique_id")["ds"].min()
+    assert ((first_fc - last).dt.days.between(28, 31)).all()
+
+
+def test_never_below_zero_and_intervals_nest(forecast):
+    num = forecast[COLS[2:7]]
+    assert (num >= 0).all().all()
+    assert (forecast.yhat_lo_95 <= forecast.yhat_lo_80 + 1e-9).all()
+    assert (forecast.yhat_lo_80 <= forecast.yhat + 1e-9).all()
+    assert (forecast.yhat <= forecast.yhat_hi_80 + 1e-9).all()
+    assert (forecast.yhat_hi_80 <= forecast.yhat_hi_95 + 1e-9).all()
+
+
+def test_routing_says_which_model_served_each_series(forecast):
+    model = forecast.groupby("unique_id")["model"].first()
+    assert model["s0"].startswith("mean(AutoETS, DynamicOptimizedTheta")
+    assert "Croston" in model["inter"] and "ADIDA" in model["inter"]
+    assert model["short"] == "mean(AutoETS, Theta)"  # 14 months: too short for a seasonal model
+    assert model["zeros"] == "Naive"
+    assert (forecast.loc[forecast.unique_id == "zeros", "yhat"] == 0).all()
+
+
+def test_seasonal_series_forecast_follows_the_season(forecast):
+    s0 = forecast[forecast.unique_id == "s0"]
+    t = np.arange(48, 60)
+    truth = 100 + 20 * np.sin(2 * np.pi * t / 12)
+    assert np.abs(s0["yhat"].to_numpy() - truth).mean() < 5
+
+
+def test_deterministic_bit_identical(batch, forecast):
+    again = F.baseline(batch, h=12, freq="MS", return_components=True)
+    pd.testing.assert_frame_equal(forecast, again, check_exact=True)
+    shuffled = batch.sample(frac=1.0, random_state=1)
+    pd.testing.assert_frame_equal(forecast, F.baseline(shuffled, h=12, freq="MS", return_components=True), check_exact=True)
+
+
+def test_gaps_raise_naming_series_and_dates_or_fill_with_zeros():
+    df = seasonal("a", n=30)
+    df = df.drop(index=[5, 6]).reset_index(drop=True)
+    with pytest.raises(InputError, match=r"'a': '2022-06-01', '2022-07-01'.*fill_gaps=True"):
+        F.baseline(df, h=3, freq="MS")
+    filled = F.check_series(df, "MS", fill_gaps=True)
+    assert len(filled) == 30 and filled.loc[5, "y"] == 0 and filled.loc[6, "y"] == 0
+    fc = F.baseline(df, h=3, freq="MS", fill_gaps=True)
+    assert len(fc) == 3
+
+
+def test_input_errors_are_clear():
+    df = seasonal("a", n=30)
+    with pytest.raises(InputError, match="repeat a"):
+        F.baseline(pd.concat([df, df.head(2)]), h=3, freq="MS")
+    with pytest.raises(InputError, match="not on the 'MS' grid"):
+        F.baseline(df.assign(ds=df.ds + pd.Timedelta(days=3)), h=3, freq="MS")
+    with pytest.raises(InputError, match="lacks column"):
+        F.baseline(df.rename(columns={"y": "sales"}), h=3, freq="MS")
+    with pytest.raises(ParamsError, match="The 'h' parameter of baseline must be a positive integer"):
+        F.baseline(df, h=0, freq="MS")
+    with pytest.raises(ParamsError, match="'models' parameter"):
+        F.baseline(df, h=3, freq="MS", models=["Prophet"])
+    with pytest.raises(ParamsError, match="'level' parameter"):
+        F.baseline(df, h=3, freq="MS", level=(80, 100))
+
+
+def test_a_bad_series_gets_a_fallback_and_one_warning():
+    good = seasonal("good", n=36)
+    bad = seasonal("bad", n=36)
+    bad.loc[bad.index[10], "y"] = np.inf
+    with pytest.warns(RuntimeWarning, match=r"1 series.*'bad'"):
+        fc = F.baseline(pd.concat([good, bad]), h=6, freq="MS")
+    assert np.isfinite(fc[COLS[2:7]].to_numpy()).all()
+    assert set(fc.unique_id) == {"good", "bad"}
+
+
+def test_failed_models_fall_back_and_are_listed(monkeypatch):
+    """A model raising on one series: the batch goes on, the series is listed once."""
+    from statsforecast.models import Theta
+
+    real = F._model_factory
+
+    class Fragile(Theta):
+        def forecast(self, y, h, X=None, X_future=None, level=None, fitted=False):
+            if y[0] == 777:
+                raise RuntimeError("boom")
+            return super().forecast(y=y, h=h, X=X, X_future=X_future, level=level, fitted=fitted)
+
+    monkeypatch.setattr(F, "_model_factory", lambda name, sl: Fragile(season_length=sl) if name == "Theta" else real(name, sl))
+    df = pd.concat([seasonal("ok", n=36), seasonal("fragile", n=36).assign(y=lambda d: d.y.where(d.index > 0, 777.0))])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fc = F.baseline(df, h=6, freq="MS", models=["AutoCES", "Theta"])
+    msgs = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning) and "failed" in str(w.message)]
+    assert len(msgs) == 1 and "'fragile'" in msgs[0] and "'ok'" not in msgs[0]
+    model = fc.groupby("unique_id")["model"].first()
+    assert model["fragile"] == "AutoCES" and model["ok"] == "mean(AutoCES, Theta)"
+
+
+def test_season_length_detection():
+    assert F.season_length_for("MS") == 12 and F.season_length_for("QS") == 4
+    assert F.season_length_for("W-MON") == 52 and F.season_length_for("D") == 7
+    df = seasonal("a", n=60, noise=1.0)
+    assert F.detect_season_length(df) == 12
+    flat = df.assign(y=np.random.default_rng(0).normal(100, 5, len(df)))
+    assert F.detect_season_length(flat) == 1
+
+
+def test_backtest_on_a_perfectly_seasonal_series_is_nearly_exact():
+    df = seasonal("p", n=72, noise=0.0)
+    bt = F.backtest(df, h=6, n_windows=2, freq="MS", models=["SeasonalNaive"])
+    assert isinstance(bt, F.BacktestResult)
+    assert bt.summary()["smape"] < 1e-6
+    assert bt.per_series.loc[0, "mase"] < 1e-6
+    assert set(bt.forecasts["window"]) == {0, 1}
+    assert list(bt.per_series.columns) == ["unique_id", "model", "family", "n_windows", "smape", "mase", "coverage_80", "coverage_95"]
+
+
+def test_backtest_metrics_match_a_hand_computation():
+    df = seasonal("p", n=40, noise=4.0, seed=5)
+    bt = F.backtest(df, h=4, n_windows=1, freq="MS", models=["Naive"])
+    f = bt.forecasts
+    y, yhat = f["y"].to_numpy(), f["yhat"].to_numpy()
+    assert np.allclose(yhat, df["y"].iloc[-5])  # naive: the last value before the cutoff
+    smape = np.mean(200 * np.abs(y - yhat) / (np.abs(y) + np.abs(yhat)))
+    assert bt.per_series.loc[0, "smape"] == pytest.approx(smape)
+    train = df["y"].to_numpy()[:-4]
+    scale = np.mean(np.abs(train[12:] - train[:-12]))
+    assert bt.per_series.loc[0, "mase"] == pytest.approx(np.mean(np.abs(y - yhat)) / scale)
+
+
+def test_intervals_cover_near_nominal_on_noisy_series():
+    """Pooled conformal intervals: coverage over many windows near the nominal level."""
+    df = pd.concat([seasonal(f"n{i}", n=60, noise=8.0, seed=i, amp=0) for i in range(40)])
+    bt = F.backtest(df, h=3, n_windows=3, freq="MS", models=["HistoricAverage"], calibration_windows=2)
+    s = bt.summary()
+    assert 0.70 <= s["coverage_80"] <= 0.92
+    assert 0.86 <= s["coverage_95"] <= 1.0
+
+
+# ----------------------------------------------------------------------------- reconciliation
+def _tree():
+    keys = pd.DataFrame({
+        "region": ["N", "N", "N", "S", "S"],
+        "rep": ["a", "a", "b", "c", "c"],
+        "product": ["A", "B", "A", "A", "B"],
+    })
+    return keys, F.hierarchy_from_frame(keys, [[], ["region"], ["product"], ["region", "rep"], ["region", "rep", "product"]])
+
+
+def _check_adds_up(rec, hier):
+    wide = rec.pivot(index="ds", columns="unique_id", values="yhat")[hier.nodes["unique_id"]]
+    bottom = wide[hier.bottom].to_numpy()
+    np.testing.assert_allclose((hier.S @ bottom.T).T, wide.to_numpy(), rtol=1e-10, atol=1e-8)
+
+
+def test_hierarchy_structure():
+    keys, hier = _tree()
+    assert hier.S.shape == (1 + 2 + 2 + 3 + 5, 5)
+    assert hier.nodes["unique_id"].iloc[0] == "total"
+    assert "region=N/rep=a/product=B" in hier.bottom
+    bad = pd.concat([keys, pd.DataFrame({"region": ["S"], "rep": ["a"], "product": ["A"]})])  # a/A in two regions
+    with pytest.raises(InputError, match="does not identify one series"):
+        F.hierarchy_from_frame(bad, [[], ["region"], ["rep", "product"]])
+    # Upper levels may use attributes of the bottom series (region of a rep).
+    ok = F.hierarchy_from_frame(keys, [[], ["region"], ["rep", "product"]])
+    assert ok.S.shape == (1 + 2 + 5, 5)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.floats(-50, 500), min_size=13 * 2, max_size=13 * 2),
+    st.sampled_from(["bottom_up", "wls_struct", "mint_shrink"]),
+    st.integers(0, 1000),
+)
+def test_reconciled_forecasts_add_up_at_every_level_and_are_non_negative(values, method, seed):
+    _, hier = _tree()
+    ds = pd.date_range("2027-01-01", periods=2, freq="MS")
+    ids = hier.nodes["unique_id"].tolist()
+    fc = pd.DataFrame({"unique_id": np.repeat(ids, 2), "ds": np.tile(ds, len(ids)), "yhat": values})
+    fc["yhat_lo_80"] = fc["yhat"] - 10
+    fc["yhat_hi_80"] = fc["yhat"] + 10
+    rng = np.random.default_rng(seed)
+    res = pd.DataFrame({
+        "unique_id": np.repeat(ids, 12), "ds": np.tile(pd.date_range("2025-01-01", periods=12, freq="MS"), len(ids)),
+        "y": rng.normal(100, 10, 12 * len(ids)), "yhat": 100.0,
+    })
+    rec = F.reconcile(fc, hier, method, residuals=res)
+    _check_adds_up(rec, hier)
+    assert (rec[["yhat", "yhat_lo_80", "yhat_hi_80"]] >= 0).all().all()
+    assert len(rec) == len(fc)
+
+
+def test_mint_matches_the_textbook_formula():
+    """MinT's constraint form equals S (S'W^-1 S)^-1 S'W^-1 y."""
+    _, hier = _tree()
+    rng = np.random.default_rng(0)
+    n = hier.S.shape[0]
+    yhat = rng.uniform(100, 200, (2, n))
+    R = rng.normal(0, 1, (30, n)) * np.arange(1, n + 1)
+    W = F._shrunk_covariance(R)
+    got = F._mint_bottom(yhat, hier.S, hier.is_bottom, W, None)
+    S = hier.S.toarray()
+    Wi = np.linalg.inv(W)
+    expected = np.linalg.solve(S.T @ Wi @ S, S.T @ Wi @ yhat.T).T
+    np.testing.assert_allclose(got, expected, rtol=1e-8)
+    # Diagonal weights (the large-hierarchy path) agree with the same formula.
+    w = np.diag(W)
+    got_d = F._mint_bottom(yhat, hier.S, hier.is_bottom, None, w)
+    Wd = np.diag(1 / w)
+    np.testing.assert_allclose(got_d, np.linalg.solve(S.T @ Wd @ S, S.T @ Wd @ yhat.T).T, rtol=1e-8)
+
+
+def test_bottom_up_sums_the_bottom_forecasts():
+    _, hier = _tree()
+    fc = pd.DataFrame({"unique_id": hier.bottom, "ds": pd.Timestamp("2027-01-01"), "yhat": [1.0, 2.0, 3.0, 4.0, 5.0]})
+    rec = F.reconcile(fc, hier, "bottom_up").set_index("unique_id")["yhat"]
+    assert rec["total"] == 15 and rec["region=N"] == 6 and rec["product=B"] == 2 + 5
+
+
+def test_reconcile_errors():
+    _, hier = _tree()
+    fc = pd.DataFrame({"unique_id": hier.bottom, "ds": pd.Timestamp("2027-01-01"), "yhat": 1.0})
+    with pytest.raises(InputError, match="missing for"):
+        F.reconcile(fc, hier, "wls_struct")
+    with pytest.raises(ParamsError, match="'method' parameter"):
+        F.reconcile(fc, hier, "ols")
+
+
+def test_aggregate_levels_and_reconcile_end_to_end():
+    keys, hier = _tree()
+    frames = [seasonal(b, n=40, seed=i, level=50 + 10 * i) for i, b in enumerate(hier.bottom)]
+    bottom = pd.concat(frames, ignore_index=True)
+    allv = F.aggregate_levels(bottom, hier)
+    assert allv["unique_id"].nunique() == hier.S.shape[0]
+    tot = allv[allv.unique_id == "total"]["y"].to_numpy()
+    np.testing.assert_allclose(tot, bottom.groupby("ds")["y"].sum().to_numpy())
+    bt = F.backtest(allv, h=6, n_windows=1, freq="MS", models=["Theta"])
+    fc = F.baseline(allv, h=6, freq="MS", models=["Theta"])
+    rec = F.reconcile(fc, hier, "mint_shrink", residuals=bt.forecasts)
+    _check_adds_up(rec, hier)
