@@ -45,10 +45,10 @@ from salesmodel import report
 from salesmodel.errors import InputError, ParamsError, SalesmodelError, short_list
 
 __all__ = [
-    "TargetExplorer",
-    "StaffingExplorer",
-    "TerritoryExplorer",
     "RAMP_SHAPES",
+    "StaffingExplorer",
+    "TargetExplorer",
+    "TerritoryExplorer",
     "ramp_curve",
     "word",
 ]
@@ -596,7 +596,7 @@ class TargetExplorer(_Explorer):
         r = self.result
         shared = float(r.attrs.get("total", r["target"].sum()))
         self.by_group = self._group_table()
-        pct = lambda v: f"{v:+.1%}"  # noqa: E731
+        pct = lambda v: f"{v:+.1%}"
         m = self._money_cell
         n_low = int((r["bound_applied"] == "lower").sum())
         n_up = int((r["bound_applied"] == "upper").sum())
@@ -692,23 +692,23 @@ class TargetExplorer(_Explorer):
         units = targets.plan_units(inputs["sales"], inputs["customers"], inputs["reps"], plan_year=plan_year, baseline=baseline_df)
         baseline = baseline_total(baseline_df, plan_year)
         basis = {c: w for c, w in tp.basis.items() if c in units.columns}
-        kwargs: dict[str, Any] = dict(
-            total=tp.total,
-            reference="last_year",
-            basis_columns=list(basis) or ["last_year"],
-            weights=basis or None,
-            group_col="region_id",
-            round_to=tp.round_to,
-            keys="customer_id",
-            growth=tp.growth,
-            growth_over="baseline" if (tp.growth_over == "baseline" and baseline is not None) else "last_year",
-            baseline=baseline,
-            stretch=tp.stretch,
-            growth_bounds=tp.growth_bounds,
-            group_labels=_region_names(inputs.get("org"), ws.language),
-            language=ws.language,
-            money_unit=ws.params.report.money_unit,
-        )
+        kwargs: dict[str, Any] = {
+            "total": tp.total,
+            "reference": "last_year",
+            "basis_columns": list(basis) or ["last_year"],
+            "weights": basis or None,
+            "group_col": "region_id",
+            "round_to": tp.round_to,
+            "keys": "customer_id",
+            "growth": tp.growth,
+            "growth_over": "baseline" if (tp.growth_over == "baseline" and baseline is not None) else "last_year",
+            "baseline": baseline,
+            "stretch": tp.stretch,
+            "growth_bounds": tp.growth_bounds,
+            "group_labels": _region_names(inputs.get("org"), ws.language),
+            "language": ws.language,
+            "money_unit": ws.params.report.money_unit,
+        }
         kwargs.update(overrides)
         return cls(units, **kwargs)
 
@@ -722,3 +722,551 @@ def _region_names(org: pd.DataFrame | None, language: str) -> dict[Any, str]:
         return {}
     regions = org.loc[org["level"] == "region"]
     return dict(zip(regions["unit_id"], regions[col]))
+
+
+# ---------------------------------------------------------------------------
+# Staffing
+# ---------------------------------------------------------------------------
+class StaffingExplorer(_Explorer):
+    """Explore the hires a monthly target needs with :func:`salesmodel.staffing.capacity_plan`.
+
+    Parameters
+    ----------
+    monthly_targets : Series or DataFrame
+        A monthly Series (index of months), or a long table ``team, month, target``
+        solved team by team (an optional boolean ``lead_in`` column marks months
+        before the plan year, shaded in the chart).
+    productivity : float or mapping team -> float
+        A mature rep's standard monthly volume.
+    start_headcount : float or mapping team -> float
+        People on the payroll at the start.
+    ramp : list of float, default=[0.25, 0.5, 0.75, 1.0]
+        The ramp to start from (shape "as given"; the sliders reshape it).
+    attrition, hire_lead_months, max_hires_per_month, attainment, start_tenure
+        Start values and fixed inputs, as in ``capacity_plan``.
+    language, money_unit
+        Display language and money unit.
+
+    Attributes
+    ----------
+    ramp_months, ramp_shape, attrition, lead_time, limit_hires, max_hires : ipywidgets controls
+    result : DataFrame
+        The last capacity plan (one row per team and month).
+    ramp : list of float
+        The ramp used by the last update.
+    """
+
+    _title_key = "staffing_explorer"
+
+    def __init__(
+        self,
+        monthly_targets: pd.Series | pd.DataFrame,
+        *,
+        productivity: float | Mapping[Any, float],
+        start_headcount: float | Mapping[Any, float],
+        ramp: Sequence[float] = (0.25, 0.5, 0.75, 1.0),
+        attrition: float = 0.20,
+        hire_lead_months: int = 2,
+        max_hires_per_month: int | None = None,
+        attainment: float = 1.0,
+        start_tenure: Any = None,
+        team_col: str = "team",
+        month_col: str = "month",
+        target_col: str = "target",
+        language: str = "en",
+        money_unit: str = "wan",
+    ) -> None:
+        func = "StaffingExplorer"
+        if isinstance(monthly_targets, pd.DataFrame):
+            _require(monthly_targets, [team_col, month_col, target_col], "monthly_targets", func)
+        elif not isinstance(monthly_targets, pd.Series):
+            raise _bad("monthly_targets", func, "a monthly Series or a long DataFrame (team, month, target)",
+                       type(monthly_targets).__name__)
+        given = [float(v) for v in ramp]
+        ramp_curve(len(given), "as_given", given)  # checks it is a usable curve
+        super().__init__(language=language, money_unit=money_unit, figsize=(9.5, 3.0))
+        self.monthly_targets = monthly_targets
+        self.productivity = productivity
+        self.start_headcount = start_headcount
+        self.attainment = attainment
+        self.start_tenure = start_tenure
+        self.given_ramp = given
+        self.team_col, self.month_col, self.target_col = team_col, month_col, target_col
+        self.ramp: list[float] = given
+        self._artists: dict[str, Any] = {}
+
+        st = _slider_style()
+        self.ramp_months = widgets.IntSlider(value=len(given), min=1, max=max(18, len(given)), description=self.w("ramp_months"), **st)
+        shapes = [(self.w(s), s) for s in ("as_given", *RAMP_SHAPES)]
+        self.ramp_shape = widgets.Dropdown(options=shapes, value="as_given", description=self.w("ramp_shape"),
+                                           style=st["style"], layout=st["layout"])
+        self.ramp_label = widgets.HTML()
+        self.attrition = widgets.FloatSlider(value=attrition, min=0.0, max=max(0.6, attrition), step=0.01, readout_format=".0%",
+                                             description=self.w("attrition"), **st)
+        self.lead_time = widgets.IntSlider(value=hire_lead_months, min=0, max=max(12, hire_lead_months),
+                                           description=self.w("lead_time"), **st)
+        self.limit_hires = widgets.Checkbox(value=max_hires_per_month is not None, description=self.w("limit_hires"), indent=False)
+        self.max_hires = widgets.IntSlider(value=5 if max_hires_per_month is None else max_hires_per_month, min=0,
+                                           max=max(30, max_hires_per_month or 0), description=self.w("max_hires"), **st)
+        self._watch(self.ramp_months, self.ramp_shape, self.attrition, self.lead_time, self.limit_hires, self.max_hires)
+        controls = [widgets.HBox([
+            widgets.VBox([self.ramp_months, self.ramp_shape, self.ramp_label]),
+            widgets.VBox([self.attrition, self.lead_time, self.max_hires, self.limit_hires]),
+        ])]
+        self.widget = self._compose(controls)
+        self.update()
+
+    def _compute(self) -> tuple[pd.DataFrame, list[str]]:
+        from salesmodel import staffing
+
+        ramp = ramp_curve(int(self.ramp_months.value), self.ramp_shape.value, self.given_ramp)
+        self.ramp_label.value = f"{_esc(self.w('ramp'))}: " + ", ".join(f"{v:.0%}" for v in ramp)
+        plan = staffing.capacity_plan(
+            self.monthly_targets,
+            productivity=self.productivity,
+            ramp=ramp,
+            attrition=float(self.attrition.value),
+            hire_lead_months=int(self.lead_time.value),
+            start_headcount=self.start_headcount,
+            max_hires_per_month=int(self.max_hires.value) if self.limit_hires.value else None,
+            attainment=self.attainment,
+            start_tenure=self.start_tenure,
+            team_col=self.team_col,
+            month_col=self.month_col,
+            target_col=self.target_col,
+        )
+        self.ramp = ramp
+        notes = []
+        if plan.attrs.get("status") == "shortfall":
+            months = plan.attrs.get("short_months", [])
+            notes.append(f"{self.w('months_short')}: {short_list(sorted(set(months)), 6)}")
+        return plan, notes
+
+    def _lead_in(self) -> np.ndarray | None:
+        mt = self.monthly_targets
+        if isinstance(mt, pd.DataFrame) and "lead_in" in mt.columns:
+            return mt.groupby(pd.PeriodIndex(pd.to_datetime(mt[self.month_col].astype(str), format="mixed"), freq="M"))["lead_in"].all().to_numpy()
+        return None
+
+    def _render(self) -> None:
+        plan = self.result
+        by_team = self.team_col in plan.columns
+        month = plan["month"].astype(str)
+        monthly = plan.groupby(month.to_numpy(), sort=True)[["target", "capacity", "hires_starting", "shortfall_amount"]].sum()
+        shortfall_months = int(plan.groupby(month.to_numpy())["shortfall"].any().sum())
+        if by_team:
+            g = plan.groupby(self.team_col, sort=True)
+            table = pd.DataFrame({
+                "headcount_start": g["headcount_start"].first(),
+                "hires": g["hires_starting"].sum(),
+                "headcount_end": g["headcount_end"].last(),
+                "months_short": g["shortfall"].sum(),
+                "shortfall": g["shortfall_amount"].sum(),
+            })
+            total = table.sum().to_frame().T
+            total.index = [self.w("total")]
+            table = pd.concat([table, total])
+            table.index.name = "team"
+            table = table.reset_index()
+        else:
+            table = pd.DataFrame({
+                "team": [self.w("total")],
+                "headcount_start": [plan["headcount_start"].iloc[0]],
+                "hires": [plan["hires_starting"].sum()],
+                "headcount_end": [plan["headcount_end"].iloc[-1]],
+                "months_short": [int(plan["shortfall"].sum())],
+                "shortfall": [plan["shortfall_amount"].sum()],
+            })
+        end_heads = float(table["headcount_end"].iloc[-1])
+        self.summary.value = " · ".join([
+            f"<b>{_esc(self.w('total_hires'))}: {int(plan.attrs.get('total_hires', plan['hires_starting'].sum()))}</b>",
+            f"{_esc(self.w('headcount_end'))}: {end_heads:,.1f}",
+            f"{_esc(self.w('months_short'))}: {shortfall_months}",
+            f"{_esc(self.w('shortfall'))}: {_esc(self.money(float(monthly['shortfall_amount'].sum())))}",
+            f"{_esc(self.w('status'))}: {_esc(plan.attrs.get('status', ''))}",
+        ])
+        headers = {"team": self.w("team") if "team" in _WORDS else self.team_col, "headcount_start": self.w("headcount_start"),
+                   "hires": self.w("hires"), "headcount_end": self.w("headcount_end"), "months_short": self.w("months_short"),
+                   "shortfall": self.w("shortfall")}
+        one = lambda v: f"{v:,.1f}"
+        self.table.value = _html_table(
+            table, {"headcount_start": one, "headcount_end": one, "hires": lambda v: f"{int(v):,}",
+                    "months_short": lambda v: f"{int(v)}", "shortfall": self._money_cell},
+            headers, total_last=by_team)
+        self._draw_chart(monthly)
+
+    def _draw_chart(self, monthly: pd.DataFrame) -> None:
+        a = self._artists
+        x = np.arange(len(monthly))
+        full = False
+        if not a:
+            fig = self._figure
+            unit = report.money_unit_label(self.money_unit, self.language)
+            ax = fig.add_axes((0.08, 0.2, 0.56, 0.68))
+            ax.plot(x, monthly["target"], color="#555555", marker="o", ms=3, label=self.w("target"))
+            (a["capacity"],) = ax.plot(x, monthly["capacity"], color="#2f6db5", marker="s", ms=3, label=self.w("capacity"))
+            lead = self._lead_in()
+            if lead is not None and lead.size == len(x) and lead.any():
+                ax.axvspan(-0.5, int(lead.sum()) - 0.5, color="#eeeeee", zorder=0)
+            ax.yaxis.set_major_formatter(report.money_formatter(self.money_unit))
+            ax.set_ylabel(unit)
+            step = max(1, len(x) // 8)
+            ax.set_xticks(x[::step], [str(m) for m in monthly.index[::step]], rotation=30, fontsize=8)
+            a["legend"] = ax.legend(loc="upper left", fontsize=8, ncol=2)
+            ax.set_title(f"{self.w('capacity')} / {self.w('target')}", fontsize=10)
+            bx = fig.add_axes((0.72, 0.2, 0.26, 0.68))
+            a["hires"] = bx.bar(x, monthly["hires_starting"], color="#d98c1f")
+            bx.set_xticks(x[::step * 2], [str(m) for m in monthly.index[::step * 2]], rotation=30, fontsize=8)
+            bx.set_title(self.w("hires"), fontsize=10)
+            a["ax"], a["bx"] = ax, bx
+            full = True
+        else:
+            a["capacity"].set_ydata(monthly["capacity"].to_numpy())
+            for bar, h in zip(a["hires"], monthly["hires_starting"].to_numpy()):
+                bar.set_height(h)
+        top = max(float(monthly["capacity"].max()), float(monthly["target"].max()))
+        _, ylim = a["ax"].get_ylim()
+        if full or top > ylim or top < 0.5 * ylim:
+            a["ax"].set_ylim(0, top * 1.25 if top > 0 else 1.0)
+            full = True
+        hires_top = float(monthly["hires_starting"].max())
+        _, hlim = a["bx"].get_ylim()
+        if full or hires_top > hlim or hires_top < 0.4 * hlim:
+            a["bx"].set_ylim(0, max(hires_top * 1.2, 1.0))
+            full = True
+        self._show([a["capacity"], *a["hires"], a["legend"]], full)
+
+    @classmethod
+    def from_workspace(cls, ws: Any, **overrides: Any) -> StaffingExplorer:
+        """An explorer on the run's monthly targets by region, started from the staffing params.
+
+        Targets are the run's ``plan_rep_month`` summed by region and month when the
+        targets notebook has written it, else last year's same-month sales x
+        (1 + growth) (:func:`salesmodel.staffing.monthly_targets_from_history`);
+        months from the end of the history to the plan year are the lead-in
+        (:func:`salesmodel.staffing.with_lead_in`). Headcount and tenure are the
+        current staff's, productivity the params' or the history's.
+        """
+        kwargs = dict(_staffing_inputs(ws))
+        kwargs.update(overrides)
+        targets = kwargs.pop("monthly_targets")
+        return cls(targets, **kwargs)
+
+
+def _staffing_inputs(ws: Any) -> dict[str, Any]:
+    """The arguments of a StaffingExplorer for a run (the same sources as the staffing notebook)."""
+    from salesmodel import staffing
+
+    sp = ws.params.staffing
+    inputs = ws.inputs()
+    sales, customers, reps = inputs["sales"], inputs["customers"], inputs["reps"]
+    as_of = pd.Timestamp(sales["date"].max())
+    staff = staffing.current_staff(reps, as_of=as_of)
+    productivity = sp.productivity or staffing.mature_productivity(sales, customers, reps, min_tenure_months=sp.mature_tenure_months)
+    region_of_rep = reps.set_index("rep_id")["region_id"]
+    if ws.has_table("plan_rep_month"):
+        prm = ws.table("plan_rep_month")
+        month_col = "month" if "month" in prm.columns else "period"
+        if "region_id" not in prm.columns:
+            prm = prm.assign(region_id=prm["rep_id"].map(region_of_rep))
+        targets = prm.groupby(["region_id", month_col], as_index=False)["target"].sum()
+        targets = targets.rename(columns={"region_id": "team", month_col: "month"})
+    else:
+        team_of_customer = customers.set_index("customer_id")["rep_id"].map(region_of_rep)
+        targets = staffing.monthly_targets_from_history(sales, customers, plan_year=ws.params.calendar.plan_year,
+                                                        growth=ws.params.targets.growth, team_of_customer=team_of_customer)
+    targets = staffing.with_lead_in(targets, as_of.to_period("M") + 1)
+    teams = sorted(targets["team"].unique())
+    headcount = staff.groupby("region_id").size().reindex(teams, fill_value=0)
+    tenure = {t: staff.loc[staff["region_id"] == t, "tenure_months"].tolist() for t in teams}
+    return {
+        "monthly_targets": targets,
+        "productivity": productivity,
+        "start_headcount": headcount.to_dict(),
+        "start_tenure": tenure,
+        "ramp": sp.ramp,
+        "attrition": sp.attrition,
+        "hire_lead_months": sp.hire_lead_months,
+        "max_hires_per_month": sp.max_hires_per_month,
+        "attainment": sp.attainment,
+        "language": ws.language,
+        "money_unit": ws.params.report.money_unit,
+    }
+
+
+# ---------------------------------------------------------------------------
+# Territories
+# ---------------------------------------------------------------------------
+_MONEY_MEASURES = ("potential", "last_year", "sales", "target")
+
+
+class TerritoryExplorer(_Explorer):
+    """Explore territory designs with :func:`salesmodel.territory.design` (heuristic, short time limit).
+
+    Parameters
+    ----------
+    units : DataFrame
+        One row per basic unit: ``unit_id``, ``lat``/``lon`` (or ``x``/``y``) and the
+        measures to balance (e.g. provinces with their customers' potential and workload).
+    adjacency : territory.Graph, optional
+        The contiguity graph; default: built once from the coordinates
+        (:func:`salesmodel.territory.adjacency`), so updates do not rebuild it.
+    current : Series, dict or DataFrame, optional
+        Today's territory of each unit; enables the disruption limit and keeps
+        territory names stable.
+    k : int, optional
+        Start number of territories (default: the current number, else 5).
+    balance_on : dict, default={"potential": 0.05, "workload": 0.10}
+        Measure -> start tolerance (one slider per measure).
+    max_disruption : float, optional
+        Start value of the disruption limit (share of the first measure that may move);
+        None starts with the limit switched off.
+    contiguous : bool, default=True
+    time_limit : float, default=0.15
+        Seconds for the local search (the heuristic may use its own minimum).
+    seed : int, default=0
+    language, money_unit
+        Display language and money unit.
+
+    Attributes
+    ----------
+    k, tolerances, limit_disruption, disruption : ipywidgets controls
+        (``tolerances`` maps measure -> slider; ``tolerance`` is the first one).
+    result : TerritoryPlan
+        The last plan (``assignment``, ``metrics``, ``status``, ``disruption`` ...).
+    """
+
+    _title_key = "territory_explorer"
+
+    def __init__(
+        self,
+        units: pd.DataFrame,
+        *,
+        adjacency: Any = None,
+        current: Any = None,
+        k: int | None = None,
+        balance_on: Mapping[str, float] | None = None,
+        max_disruption: float | None = None,
+        contiguous: bool = True,
+        time_limit: float = 0.15,
+        seed: int = 0,
+        language: str = "en",
+        money_unit: str = "wan",
+    ) -> None:
+        from salesmodel import territory
+
+        func = "TerritoryExplorer"
+        balance = dict(balance_on) if balance_on is not None else {"potential": 0.05, "workload": 0.10}
+        if not balance:
+            raise _bad("balance_on", func, "at least one measure to balance, e.g. {'potential': 0.05}", balance_on)
+        _require(units, ["unit_id", *balance], "units", func)
+        n = len(units)
+        self.xy = ("lon", "lat") if {"lat", "lon"} <= set(units.columns) else ("x", "y")
+        if adjacency is None:
+            adjacency = territory.adjacency(units[["unit_id", *self.xy]])
+        self.current_names: list[Any] = []
+        if current is not None:
+            cur = current.set_index("unit_id")["territory"] if isinstance(current, pd.DataFrame) else pd.Series(current)
+            self.current_names = sorted(pd.unique(cur.dropna()).tolist(), key=str)
+        if k is None:
+            k = len(self.current_names) or min(5, n)
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= n:
+            raise _bad("k", func, f"a whole number of territories between 1 and the number of units ({n})", k)
+        if max_disruption is not None and current is None:
+            raise _bad("max_disruption", func, "None unless 'current' (today's assignment) is given", max_disruption)
+        super().__init__(language=language, money_unit=money_unit, figsize=(9.5, 3.6))
+        self.units = units
+        self.adjacency = adjacency
+        self.current = current
+        self.contiguous = contiguous
+        self.time_limit = time_limit
+        self.seed = seed
+        self._artists: dict[str, Any] = {}
+
+        st = _slider_style()
+        self.k = widgets.IntSlider(value=int(k), min=1, max=int(min(n, max(40, k))), description=self.w("territories"), **st)
+        self.tolerances = {
+            m: widgets.FloatSlider(value=float(t), min=0.0, max=max(0.5, float(t)), step=0.01, readout_format=".0%",
+                                   description=f"{self.w('tolerance')}: {self.w(m)}", **st)
+            for m, t in balance.items()
+        }
+        self.limit_disruption = widgets.Checkbox(value=max_disruption is not None, description=self.w("limit_disruption"),
+                                                 indent=False, disabled=current is None)
+        self.disruption = widgets.FloatSlider(value=0.10 if max_disruption is None else float(max_disruption), min=0.0, max=1.0,
+                                              step=0.01, readout_format=".0%", description=self.w("disruption"),
+                                              disabled=current is None, **st)
+        self._watch(self.k, *self.tolerances.values(), self.limit_disruption, self.disruption)
+        controls = [widgets.HBox([widgets.VBox([self.k, *self.tolerances.values()]),
+                                  widgets.VBox([self.disruption, self.limit_disruption])])]
+        self.widget = self._compose(controls)
+        self.update()
+
+    @property
+    def tolerance(self) -> widgets.FloatSlider:
+        """The tolerance slider of the first balanced measure."""
+        return next(iter(self.tolerances.values()))
+
+    def _compute(self) -> tuple[Any, list[str]]:
+        from salesmodel import territory
+
+        k = int(self.k.value)
+        notes: list[str] = []
+        limit = float(self.disruption.value) if (self.current is not None and self.limit_disruption.value) else None
+        if limit is not None and k != len(self.current_names):
+            notes.append(
+                f"The disruption limit is not applied: it needs the current number of territories "
+                f"({len(self.current_names)}), and {k} are asked."
+            )
+            limit = None
+        plan = territory.design(
+            self.units, k, adjacency=self.adjacency, balance_on={m: float(s.value) for m, s in self.tolerances.items()},
+            current=self.current, max_disruption=limit, contiguous=self.contiguous, method="heuristic",
+            time_limit=self.time_limit, seed=self.seed,
+        )
+        return plan, notes
+
+    def _render(self) -> None:
+        plan = self.result
+        metrics = plan.metrics
+        measures = list(plan.balance_on)
+        devs = plan.max_deviation()
+        parts = [f"<b>{_esc(self.w('feasible' if plan.feasible else 'not_feasible'))}</b>",
+                 f"{_esc(self.w('territories'))}: {plan.k}"]
+        parts += [f"{_esc(self.w(m))} ±{devs[m]:.1%} ({_esc(self.w('tolerance'))} {plan.balance_on[m]:.0%})" for m in measures]
+        if plan.disruption is not None:
+            first = measures[0]
+            parts.append(f"{_esc(self.w('moved'))}: {plan.disruption['units']:.0%} {_esc(self.w('units'))}, "
+                         f"{plan.disruption[first]:.0%} {_esc(self.w(first))}")
+        parts.append(f"{plan.method}, {plan.runtime:.2f} s")
+        self.summary.value = " · ".join(parts)
+        formats: dict[str, Any] = {"units": lambda v: f"{int(v)}", "compactness": ",.0f", "contiguous": lambda v: "✓" if v else "✗"}
+        for m in measures:
+            formats[m] = self._money_cell if m in _MONEY_MEASURES else ",.1f"
+            formats[f"{m}_dev"] = lambda v: f"{v:+.1%}"
+        cols = ["territory", "centre", "units", *[c for m in measures for c in (m, f"{m}_dev")], "compactness", "contiguous"]
+        headers = {"territory": self.w("territories"), "centre": "centre", "units": self.w("units"),
+                   "compactness": self.w("distance"), "contiguous": "contiguous"}
+        headers.update({m: self.w(m) for m in measures})
+        headers.update({f"{m}_dev": f"± {self.w(m)}" for m in measures})
+        self.table.value = _html_table(metrics[[c for c in cols if c in metrics.columns]], formats, headers)
+        self._draw_chart(plan)
+
+    def _draw_chart(self, plan: Any) -> None:
+        from matplotlib import colormaps
+
+        a = self._artists
+        metrics = plan.metrics
+        names = metrics["territory"].tolist()
+        code = {t: i for i, t in enumerate(names)}
+        codes = plan.assignment["territory"].map(code).to_numpy()
+        # tab10 while it has a colour per territory; tab20 with its pale shades last beyond that
+        colors = colormaps["tab10"](codes % 10) if len(names) <= 10 else colormaps["tab20"]((2 * codes + (codes % 20 >= 10)) % 20)
+        pos = pd.Series(np.arange(len(self.units)), index=self.units["unit_id"].to_numpy())
+        xs = self.units[self.xy[0]].to_numpy(dtype=float)
+        ys = self.units[self.xy[1]].to_numpy(dtype=float)
+        centre_idx = pos.reindex(metrics["centre"].to_numpy()).to_numpy()
+        measures = list(plan.balance_on)
+        k = len(names)
+        full = False
+        if not a:
+            fig = self._figure
+            ax = fig.add_axes((0.03, 0.05, 0.42, 0.85))
+            first = self.units[measures[0]].to_numpy(dtype=float)
+            size = 12.0 if len(xs) > 200 else 15.0 + 150.0 * first / max(float(first.max()), 1e-12)
+            a["points"] = ax.scatter(xs, ys, s=size, c=colors, linewidths=0)
+            a["centres"] = ax.scatter(xs[centre_idx], ys[centre_idx], s=30, marker="x", c="black", linewidths=1.2)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_aspect("equal", adjustable="datalim")
+            ax.grid(False)
+            ax.set_title(self.w("map"), fontsize=10)
+            bx = fig.add_axes((0.55, 0.2, 0.43, 0.68))
+            bx.axhline(0, color="#888888", lw=0.8)
+            bx.set_title(self.w("deviation"), fontsize=10)
+            bx.yaxis.set_major_formatter(lambda v, _p: f"{v:+.0%}")
+            a["ax"], a["bx"] = ax, bx
+            a["k"] = None
+            full = True
+        else:
+            a["points"].set_facecolors(colors)
+            a["centres"].set_offsets(np.column_stack([xs[centre_idx], ys[centre_idx]]))
+        bx = a["bx"]
+        for artist in a.get("balance", []):
+            artist.remove()
+        width = 0.8 / len(measures)
+        palette = ["#2f6db5", "#d98c1f", "#5a9e4b", "#8e5ba8"]
+        dynamic: list[Any] = []
+        x = np.arange(k)
+        for j, m in enumerate(measures):
+            bars = bx.bar(x - 0.4 + width * (j + 0.5), metrics[f"{m}_dev"].to_numpy(), width=width,
+                          color=palette[j % len(palette)], label=self.w(m))
+            dynamic += list(bars)
+            tol = plan.balance_on[m]
+            dynamic += [bx.axhline(tol, color=palette[j % len(palette)], ls="--", lw=0.8),
+                        bx.axhline(-tol, color=palette[j % len(palette)], ls="--", lw=0.8)]
+        if a["k"] != k:
+            bx.set_xlim(-0.6, k - 0.4)
+            step = max(1, k // 12)
+            bx.set_xticks(x[::step], [str(t) for t in names[::step]], rotation=45 if k > 8 else 0, fontsize=8)
+            a["k"] = k
+            full = True
+        top = max(0.05, *(max(float(metrics[f"{m}_dev"].abs().max()), plan.balance_on[m]) for m in measures))
+        _, ylim = bx.get_ylim()
+        if full or top > ylim or top < 0.4 * ylim:
+            bx.set_ylim(-top * 1.3, top * 1.3)
+            full = True
+        legend = bx.legend(handles=[b for b in bx.containers[-len(measures):]], labels=[self.w(m) for m in measures],
+                           loc="upper right", fontsize=8, ncol=len(measures))
+        dynamic.append(legend)
+        a["balance"] = [d for d in dynamic if d is not legend]
+        self._show([a["points"], a["centres"], *dynamic], full)
+
+    @classmethod
+    def from_workspace(cls, ws: Any, *, level: str = "province", **overrides: Any) -> TerritoryExplorer:
+        """An explorer on the run's geography, started from the territory params.
+
+        ``level="province"`` (default, the reduced problem that updates quickly):
+        the 31 provinces with their customers' potential and workload (visit
+        hours from :func:`salesmodel.staffing.workload`), the given province
+        adjacency, and today's regions as the current territories (k = number of
+        regions): how the country is divided into sales regions.
+        ``level="customer"``: every active customer, today's reps as the current
+        territories (k = number of reps); slower (thousands of units).
+        """
+        kwargs = dict(_territory_inputs(ws, level))
+        kwargs.update(overrides)
+        units = kwargs.pop("units")
+        return cls(units, **kwargs)
+
+
+def _territory_inputs(ws: Any, level: str) -> dict[str, Any]:
+    """The arguments of a TerritoryExplorer for a run, at province or customer level."""
+    from salesmodel import staffing, territory
+
+    if level not in ("province", "customer"):
+        raise _bad("level", "TerritoryExplorer.from_workspace", "'province' or 'customer'", level)
+    tp, sp = ws.params.territory, ws.params.staffing
+    inputs = ws.inputs()
+    customers = inputs["customers"]
+    if "churn_date" in customers.columns:
+        customers = customers.loc[pd.to_datetime(customers["churn_date"]).isna()]
+    load = staffing.workload(customers, visit_standards=sp.visit_standards, minutes_per_visit=sp.minutes_per_visit,
+                             hours_per_month=sp.hours_per_month, selling_share=sp.selling_share, by="customer_id")
+    per_customer = customers[["customer_id", "rep_id", "province_id", "lat", "lon", "potential"]].merge(
+        load[["customer_id", "hours"]].rename(columns={"hours": "workload"}), on="customer_id", how="left")
+    per_customer["workload"] = per_customer["workload"].fillna(0.0)
+    measures = {m: t for m, t in tp.balance_on.items() if m in ("potential", "workload")} or {"potential": 0.05}
+    common = {"balance_on": measures, "max_disruption": tp.max_disruption, "contiguous": tp.contiguous, "seed": ws.params.seed,
+                  "language": ws.language, "money_unit": ws.params.report.money_unit}
+    if level == "province":
+        provinces = inputs["provinces"]
+        sums = per_customer.groupby("province_id")[["potential", "workload"]].sum()
+        units = provinces[["province_id", "lat", "lon"]].rename(columns={"province_id": "unit_id"})
+        units = units.join(sums, on="unit_id").fillna({"potential": 0.0, "workload": 0.0})
+        adj = inputs["adjacency"]
+        graph = territory.adjacency(units[["unit_id", "lat", "lon"]], method="given", edges=adj[["province_a", "province_b"]])
+        current = provinces.set_index("province_id")["region_id"]
+        return dict(units=units, adjacency=graph, current=current, **common)
+    units = per_customer.rename(columns={"customer_id": "unit_id"})[["unit_id", "lat", "lon", "potential", "workload"]]
+    current = per_customer.set_index("customer_id")["rep_id"]
+    return dict(units=units, current=current, k=tp.k, **common)
