@@ -8,12 +8,17 @@ from __future__ import annotations
 
 import copy
 import difflib
+import html
 import math
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from salesmodel.errors import ParamsError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 __all__ = [
     "CJK_FAMILY",
@@ -26,6 +31,9 @@ __all__ = [
     "money_unit_label",
     "format_money",
     "money_formatter",
+    "display_table",
+    "money_pivot",
+    "heading",
     "export_html",
 ]
 
@@ -87,6 +95,10 @@ LABELS: dict[str, dict[str, str]] = {
     "first_dekad": {"en": "1st dekad", "zh": "上旬", "es": "1.ª decena"},
     "second_dekad": {"en": "2nd dekad", "zh": "中旬", "es": "2.ª decena"},
     "third_dekad": {"en": "3rd dekad", "zh": "下旬", "es": "3.ª decena"},
+    "amount_last_year": {"en": "Same period last year", "zh": "去年同期", "es": "Mismo periodo del año anterior"},
+    "units_last_year": {"en": "Units last year", "zh": "去年同期数量", "es": "Unidades año anterior"},
+    "units_growth": {"en": "Units growth", "zh": "数量增长率", "es": "Crecimiento en unidades"},
+    "index": {"en": "Index", "zh": "指数", "es": "Índice"},
     "yuan": {"en": "yuan", "zh": "元", "es": "yuanes"},
     "wan": {"en": "10k yuan", "zh": "万元", "es": "10 mil yuanes"},
 }
@@ -200,6 +212,92 @@ def money_formatter(unit: str = "wan"):
 
     scale = money_scale(unit)
     return FuncFormatter(lambda v, _pos: f"{v / scale:,.0f}")
+
+
+def _column_label(column: str, language: str, unit: str | None) -> str:
+    key = column.removesuffix("_id")
+    text = label(key, language) if key in LABELS else column
+    return f"{text} ({money_unit_label(unit, language)})" if unit else text
+
+
+def display_table(
+    df: "pd.DataFrame",
+    language: str = "en",
+    unit: str = "wan",
+    *,
+    money: Sequence[str] = ("amount", "amount_last_year"),
+    percent: Sequence[str] = ("growth", "units_growth"),
+    names: Mapping[str, Mapping[Any, str]] | None = None,
+    index: str | None = None,
+    decimals: int = 1,
+) -> "pd.DataFrame":
+    """A copy of a tidy table for reading: money in the display unit, ids as names, labelled columns.
+
+    Parameters
+    ----------
+    df : DataFrame
+        A tidy table (raw yuan, ids, lower_snake_case columns).
+    language : {"en", "zh", "es"}, default="en"
+    unit : {"yuan", "wan"}, default="wan"
+        Money columns are divided by 1 or 10,000 and their header says so.
+    money, percent : list of str
+        Columns shown as money, and as signed percentages ("+12.0%").
+    names : dict, optional
+        Column -> {id: display name}, e.g. ``{"region_id": region_names}``.
+    index : str, optional
+        Column to show as the row labels.
+
+    Examples
+    --------
+    >>> display_table(by_year, "zh", "wan", index="year")  # doctest: +SKIP
+    """
+    import pandas as pd
+
+    scale = money_scale(unit)
+    out = df.copy()
+    for column, mapping in (names or {}).items():
+        if column in out:
+            out[column] = out[column].map(lambda k, m=mapping: m.get(k, k))
+    money_cols = [c for c in money if c in out]
+    for column in money_cols:
+        out[column] = (out[column] / scale).round(decimals)
+    for column in [c for c in percent if c in out]:
+        out[column] = out[column].map(lambda v: "–" if pd.isna(v) else f"{v:+.1%}")
+    rename = {c: _column_label(str(c), language, unit if c in money_cols else None) for c in out.columns}
+    out = out.rename(columns=rename)
+    return out.set_index(rename[index]) if index else out
+
+
+def money_pivot(
+    table: "pd.DataFrame",
+    index: str,
+    columns: str,
+    language: str = "en",
+    unit: str = "wan",
+    *,
+    values: str = "amount",
+    names: Mapping[Any, str] | None = None,
+    decimals: int = 1,
+) -> "pd.DataFrame":
+    """A wide money table for reading, e.g. regions down, years across, in 万元.
+
+    >>> money_pivot(region_year, "region_id", "year", "zh", names=region_names)  # doctest: +SKIP
+    """
+    wide = table.pivot_table(index=index, columns=columns, values=values, aggfunc="sum", fill_value=0.0)
+    wide = (wide / money_scale(unit)).round(decimals)
+    if names is not None:
+        wide.index = wide.index.map(lambda k: names.get(k, k))
+    wide.index.name = _column_label(index, language, None)
+    wide.columns.name = f"{_column_label(columns, language, None)} ({money_unit_label(unit, language)})"
+    return wide
+
+
+def heading(text: str, level: int = 4) -> Any:
+    """A small heading for notebook output; the text is escaped (it may come from data)."""
+    from IPython.display import HTML
+
+    level = min(max(int(level), 1), 6)
+    return HTML(f"<h{level}>{html.escape(str(text))}</h{level}>")
 
 
 def _title_of(nb: Any) -> str | None:

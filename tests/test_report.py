@@ -183,3 +183,31 @@ def test_escaped_customer_name_in_an_executed_notebook(tmp_path, monkeypatch):
     assert "customers = pd.DataFrame" not in html
     assert "<script" not in html.lower()
     assert not EXTERNAL.search(html)
+
+
+def test_display_table_scales_money_names_ids_and_labels_columns():
+    import pandas as pd
+
+    t = pd.DataFrame({"year": [2025, 2026], "region_id": ["E", "N"], "amount": [123_456.0, 10_000.0],
+                      "units": [3, 4], "growth": [0.1234, float("nan")]})
+    shown = report.display_table(t, "zh", "wan", names={"region_id": {"E": "华东"}}, index="year")
+    assert list(shown.columns) == ["大区", "金额 (万元)", "数量", "增长率"]
+    assert shown.index.name == "年"
+    assert list(shown["大区"]) == ["华东", "N"]  # unknown ids stay visible, never dropped
+    assert list(shown["金额 (万元)"]) == [12.3, 1.0]
+    assert list(shown["增长率"]) == ["+12.3%", "–"]
+    assert t["amount"].iloc[0] == 123_456.0  # the tidy table is untouched
+
+
+def test_money_pivot_adds_up_and_labels_the_unit():
+    import pandas as pd
+
+    t = pd.DataFrame({"year": [2025, 2025, 2026], "product": ["A", "B", "A"], "amount": [10_000.0, 20_000.0, 5_000.0]})
+    wide = report.money_pivot(t, "product", "year", "en", "wan")
+    assert wide.loc["A", 2025] == 1.0 and wide.loc["B", 2026] == 0.0 and wide.loc["A", 2026] == 0.5
+    assert wide.columns.name == "Year (10k yuan)" and wide.index.name == "Product"
+
+
+def test_heading_escapes_text_from_data():
+    h = report.heading("<script>alert(1)</script> 华东", level=3)
+    assert h.data == "<h3>&lt;script&gt;alert(1)&lt;/script&gt; 华东</h3>"
