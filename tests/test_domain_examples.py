@@ -49,7 +49,7 @@ def test_a_even_split_year_quarter_month():
     # quarter the one extra yuan (equal fractions: the earlier period first).
     assert m["target"].tolist() == [833_334.0, 833_333.0, 833_333.0] * 4
     assert m["target"].sum() == 10_000_000
-    assert (m.groupby("unit")["target"].sum() == 2_500_000).all()
+    assert (m.groupby("unit", observed=True)["target"].sum() == 2_500_000).all()
 
 
 def test_a_straight_to_months_gives_the_extra_yuan_to_the_first_months():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -267,11 +268,11 @@ def test_split_exact_per_unit_and_per_period_with_working_days():
     t = pd.DataFrame({"unit": ["a", "b", "c"], "target": [120_000.0, 55_500.0, 100.0]})
     months = _month_periods()
     out = split_over_time(t, months, "working_days", keys="unit", round_to=100)
-    assert out.groupby("unit", sort=False)["target"].sum().tolist() == [120_000.0, 55_500.0, 100.0]
+    assert out.groupby("unit", sort=False, observed=True)["target"].sum().tolist() == [120_000.0, 55_500.0, 100.0]
     assert len(out) == 36
     assert (out["target"] % 100 == 0).all()
     wide = split_over_time(t, months, "working_days", keys="unit", round_to=100, wide=True)
-    assert wide.sum(axis=0).tolist() == out.groupby("period")["target"].sum().reindex(months["period"]).tolist()
+    assert wide.sum(axis=0).tolist() == out.groupby("period", observed=True)["target"].sum().reindex(months["period"]).tolist()
 
 
 def test_split_with_period_totals_keeps_both_margins():
@@ -282,8 +283,8 @@ def test_split_with_period_totals_keeps_both_margins():
     pt = pd.Series(w / w.sum() * t["target"].sum(), index=months["period"])
     pt = pd.Series(largest_remainder(pt.to_numpy(), t["target"].sum(), 100), index=months["period"])
     out = split_over_time(t, months, "even", keys="unit", round_to=100, period_totals=pt)
-    assert out.groupby("unit", sort=False)["target"].sum().tolist() == t["target"].tolist()
-    assert out.groupby("period")["target"].sum().reindex(months["period"]).tolist() == pt.tolist()
+    assert out.groupby("unit", sort=False, observed=True)["target"].sum().tolist() == t["target"].tolist()
+    assert out.groupby("period", observed=True)["target"].sum().reindex(months["period"]).tolist() == pt.tolist()
     assert (out["target"] >= 0).all() and (out["target"] % 100 == 0).all()
     with pytest.raises(InputError, match="both margins must have the same total"):
         split_over_time(t, months, "even", keys="unit", period_totals=pt * 2)
@@ -479,3 +480,121 @@ def test_declining_customers_same_period_last_year():
     out = declining_customers(sales, "2027-03-31")
     assert out["customer_id"].tolist() == ["a"]
     assert out["growth"].tolist() == pytest.approx([-0.4])
+
+
+# ---------------------------------------------------------------- plan builder (small demo company)
+@pytest.fixture(scope="module")
+def company(small_company):
+    return small_company
+
+
+def _dekads_2026():
+    from salesmodel.calendar import plan_year_periods
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return plan_year_periods(2026, "dekad")
+
+
+def test_plan_units_use_history_before_the_plan_year_only(company):
+    from salesmodel.targets import plan_units
+
+    sales, customers, reps = company["sales"], company["customers"], company["reps"]
+    units = plan_units(sales, customers, reps, plan_year=2026)
+    assert units.attrs["last_year_first"] == "2025-01" and units.attrs["last_year_last"] == "2025-12"
+    ly = sales.loc[sales["date"].dt.year == 2025].groupby("customer_id")["amount"].sum()
+    got = units.set_index("customer_id")["last_year"]
+    assert got.to_numpy() == pytest.approx(ly.reindex(got.index).fillna(0).to_numpy())
+    churned = customers.loc[customers["churn_date"] < "2026-01-01", "customer_id"]
+    assert not set(churned) & set(units["customer_id"])
+    rep_region = reps.set_index("rep_id")["region_id"]
+    assert (units["region_id"].to_numpy() == units["rep_id"].map(rep_region).to_numpy()).all()
+    # Plan 2027 with history to October 2026: the last twelve months.
+    later = plan_units(sales, customers, reps, plan_year=2027)
+    assert (later.attrs["last_year_first"], later.attrs["last_year_last"]) == ("2025-11", "2026-10")
+
+
+def test_company_total_sources():
+    from salesmodel.targets import company_total
+
+    units = pd.DataFrame({"last_year": [600.0, 400.0]})
+    assert company_total(units, total=5_000, round_to=100)["total"] == 5_000
+    t = company_total(units, growth=0.1, baseline=2_000.0, round_to=1)
+    assert (t["total"], t["base_source"]) == (2_200, "baseline")
+    with pytest.warns(UserWarning, match="no baseline forecast"):
+        t = company_total(units, growth=0.1, growth_over="baseline", baseline=None, round_to=1)
+    assert (t["total"], t["base_source"]) == (1_100, "last_year")
+    with pytest.raises(ParamsError, match="'growth_over' parameter"):
+        company_total(units, growth_over="forecast")
+
+
+def test_seasonal_weights_and_naive_forecast(company):
+    from salesmodel.targets import monthly_history, naive_forecast, seasonal_month_weights
+
+    monthly = monthly_history(company["sales"], company["customers"], company["reps"])
+    w = seasonal_month_weights(monthly, 2026)
+    assert list(w.index) == list(range(1, 13)) and w.sum() == pytest.approx(1.0) and (w > 0).all()
+    w_sf = seasonal_month_weights(monthly, 2026, sales=company["sales"])
+    assert w_sf.sum() == pytest.approx(1.0)
+    fc = naive_forecast(monthly, "region_id", 2026)
+    jan = fc.loc[fc["ds"] == "2026-01-01"].set_index("region_id")["yhat"]
+    last_jan = monthly.loc[monthly["month"] == "2025-01-01"].groupby("region_id")["amount"].sum()
+    assert jan.to_numpy() == pytest.approx(last_jan.reindex(jan.index).to_numpy())
+    assert (fc["yhat_lo_95"] <= fc["yhat_lo_80"]).all() and (fc["yhat_hi_80"] <= fc["yhat_hi_95"]).all()
+
+
+def test_build_plan_is_exact_at_every_level_and_grain(company):
+    from salesmodel.targets import build_plan
+
+    dek = _dekads_2026()
+    plan = build_plan(company["sales"], company["customers"], company["reps"], dek, plan_year=2026, growth=0.08,
+                      growth_over="last_year", stretch=1.25, basis={"last_year": 0.6, "potential": 0.4},
+                      growth_bounds=(-0.2, 0.8), round_to=1000, plan_round_to=10, time_grains=["quarter", "month"])
+    total = plan.total["total"] * 1.25
+    assert plan.total["total"] % 1000 == 0
+    for lv in ("region", "province", "rep", "customer"):
+        assert plan.targets[lv]["target"].sum() == total
+        assert (plan.targets[lv]["target"] % 1000 == 0).all()
+    d = plan.plan_customer_dekad
+    assert len(d) == len(plan.targets["customer"]) * 36 and (d["target"] % 10 == 0).all()
+    q = plan.by_grain["quarter"]
+    assert sorted(q["period"].unique()) == ["2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"]
+    assert (q.groupby("rep_id")["target"].sum().reindex(plan.targets["rep"]["rep_id"]).to_numpy()
+            == plan.targets["rep"]["target"].to_numpy()).all()
+    assert set(plan.tables()) == {"targets_region", "targets_province", "targets_rep", "targets_customer",
+                                  "plan_rep_month", "plan_customer_dekad", "achievability"}
+
+
+def test_build_plan_uses_a_baseline_by_region(company):
+    from salesmodel.targets import build_plan
+
+    regions = sorted(company["reps"]["region_id"].unique())
+    months = pd.date_range("2026-01-01", periods=12, freq="MS")
+    base = pd.DataFrame([(r, m, 100_000.0) for r in regions for m in months], columns=["region_id", "ds", "yhat"])
+    base["yhat_lo_80"], base["yhat_hi_80"] = base["yhat"] * 0.8, base["yhat"] * 1.2
+    plan = build_plan(company["sales"], company["customers"], company["reps"], _dekads_2026(), plan_year=2026,
+                      growth=0.1, basis="forecast", baseline=base, round_to=100)
+    assert plan.total["base_source"] == "baseline"
+    assert plan.total["total"] == pytest.approx(1.1 * 100_000 * 12 * len(regions), abs=100)
+    reg = plan.targets["region"]
+    assert reg["target"].tolist() == pytest.approx([plan.total["total"] / len(regions)] * len(regions), abs=100)
+    ach = plan.achievability
+    assert set(ach.loc[ach["level"] == "region", "forecast_source"]) == {"baseline forecast"}
+    assert set(ach.loc[ach["level"] == "rep", "forecast_source"]) == {"seasonal naive"}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"levels": ["region", "customer"]}, "including 'rep' and ending with 'customer'"),
+        ({"levels": ["region", "rep", "team", "customer"]}, "'levels' parameter of build_plan"),
+        ({"time_grains": ["iso_week"]}, "'time_grains' parameter of build_plan"),
+        ({"round_to": 100, "plan_round_to": 30}, "'plan_round_to' parameter of build_plan must divide round_to=100"),
+        ({"level_basis": {"team": "potential"}}, "'level_basis' parameter of build_plan"),
+    ],
+)
+def test_build_plan_bad_params(company, kwargs, message):
+    from salesmodel.targets import build_plan
+
+    with pytest.raises(ParamsError, match=message):
+        build_plan(company["sales"], company["customers"], company["reps"], _dekads_2026(), plan_year=2026, **kwargs)

@@ -888,7 +888,9 @@ def split_over_time(
     -------
     DataFrame
         Long: key columns, ``period``, ``start``, ``end``, ``target``, one row
-        per unit and period. Each unit's rows add up to its target exactly
+        per unit and period (units in their order, periods in theirs). The key
+        and ``period`` columns are categoricals, cheap at millions of rows: group
+        them with ``observed=True``. Each unit's rows add up to its target exactly
         (largest remainder per unit); the period totals are the column sums of
         that exact table (or equal ``period_totals`` when given).
 

@@ -467,14 +467,14 @@ def build_plan(
         raise ParamsError(f"The 'time_grains' parameter of build_plan must hold grains among {list(_NESTED_GRAINS)}. Got {list(time_grains)!r} instead.")
     if round_to % plan_round_to > 1e-9 * round_to and plan_round_to - round_to % plan_round_to > 1e-9 * round_to:
         raise ParamsError(f"The 'plan_round_to' parameter of build_plan must divide round_to={round_to:g}. Got {plan_round_to:g} instead.")
+    if any(lv not in levels for lv in (level_basis or {})):
+        raise ParamsError(f"The 'level_basis' parameter of build_plan must be keyed by levels among {levels}. Got {list(level_basis)!r} instead.")
     monthly = monthly_history(sales, customers, reps) if monthly is None else monthly
     units = plan_units(sales, customers, reps, plan_year=plan_year, baseline=baseline, monthly=monthly)
     tot = company_total(units, total=total, growth=growth, growth_over=growth_over,
                         baseline=baseline_total(baseline, plan_year), round_to=round_to)
     cols = [LEVEL_COLUMNS[lv] for lv in levels]
     options = {LEVEL_COLUMNS[lv]: {"basis": dict(b) if isinstance(b, Mapping) else b} for lv, b in (level_basis or {}).items()}
-    if any(lv not in levels for lv in (level_basis or {})):
-        raise ParamsError(f"The 'level_basis' parameter of build_plan must be keyed by levels among {levels}. Got {list(level_basis)!r} instead.")
     basis_arg = dict(basis) if isinstance(basis, Mapping) else basis
     targets = cascade(tot["total"], units, cols, basis=basis_arg, reference="last_year",
                       growth_bounds=tuple(growth_bounds) if growth_bounds is not None else None,
