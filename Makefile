@@ -1,11 +1,19 @@
 # Two commands set everything up on a fresh machine: `make demo` and `make test`.
+# Needs Python 3.11 and pip; downloads nothing beyond the package registries.
 PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEMO_DATA := data/demo
+PARAMS ?= params/default.yaml
 
-.PHONY: demo test install sample clean-venv
+.PHONY: help demo test install sample validate clean-venv
+
+help:
+	@echo "make demo      install (if needed), write the demo company (if missing), run $(PARAMS)"
+	@echo "make test      the whole test suite (pytest -n 2)"
+	@echo "make validate  check $(PARAMS) and its inputs without running anything"
+	@echo "make sample    write the demo company's data to $(DEMO_DATA)"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -21,8 +29,12 @@ $(DEMO_DATA)/sales.parquet: | $(STAMP)
 
 sample: $(DEMO_DATA)/sales.parquet
 
+# The CLI prints the run folder and its leadership HTML.
 demo: $(STAMP) $(DEMO_DATA)/sales.parquet
-	$(VENV)/bin/salesmodel run params/default.yaml
+	$(VENV)/bin/salesmodel run $(PARAMS)
+
+validate: $(STAMP) $(DEMO_DATA)/sales.parquet
+	$(VENV)/bin/salesmodel validate $(PARAMS)
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 --dist loadfile -q
