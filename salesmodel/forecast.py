@@ -47,6 +47,10 @@ __all__ = [
     "hierarchy_from_frame",
     "Hierarchy",
     "aggregate_levels",
+    "series_from_sales",
+    "grain_columns",
+    "grain_levels",
+    "word",
 ]
 
 #: The default combination for seasonal series, chosen by the M3 and Tourism backtests
@@ -1083,3 +1087,94 @@ def _mint_bottom(yhat: np.ndarray, S, is_bottom: np.ndarray, W: np.ndarray | Non
     adj = y - np.asarray(WCt @ lam)
     _ = n
     return adj[agg_rows.size:].T
+
+
+# ----------------------------------------------------------------------------- from sales lines to series
+#: Grain names accepted in params and the sales column they mean.
+GRAIN_ALIASES = {"region": "region_id", "province": "province_id", "rep": "rep_id", "customer": "customer_id"}
+
+
+def grain_columns(grain: Sequence[str]) -> list[str]:
+    """Sales columns of a grain given in params (``region`` → ``region_id``; others as given)."""
+    if isinstance(grain, str):
+        grain = [grain]
+    cols = [GRAIN_ALIASES.get(g, g) for g in grain]
+    if not cols or len(set(cols)) != len(cols):
+        raise ParamsError(f"The 'grain' parameter must list distinct key columns, e.g. ['region', 'product']. Got {list(grain)!r} instead.")
+    return cols
+
+
+def grain_levels(cols: Sequence[str]) -> list[list[str]]:
+    """Reconciliation levels for a grain: the total, each key alone, then the grain itself."""
+    cols = list(cols)
+    singles = [[c] for c in cols] if len(cols) > 1 else []
+    return [[], *singles, cols]
+
+
+def series_from_sales(
+    sales: pd.DataFrame,
+    keys: Sequence[str],
+    *,
+    freq: str = "MS",
+    date_col: str = "date",
+    value_col: str = "amount",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Sum sales lines to one series per key combination and period.
+
+    Each series runs from its first period with sales to the last period of the data
+    (periods without sales are zero); a last period the data covers only in part is dropped,
+    since a partial month would look like a collapse.
+
+    Returns
+    -------
+    (series, keys)
+        ``unique_id, ds, y`` and ``unique_id`` with the key columns (ids as in
+        :func:`hierarchy_from_frame`: ``"col=value/col=value"``).
+    """
+    keys = list(keys)
+    missing = [c for c in [date_col, value_col, *keys] if c not in sales.columns]
+    if missing:
+        raise InputError(f"series_from_sales: the sales table lacks column(s) {short_list(missing)} (has {short_list(list(sales.columns))}).")
+    dates = pd.to_datetime(sales[date_col])
+    if freq not in ("MS", "QS"):
+        raise ParamsError(f"The 'freq' parameter of series_from_sales must be 'MS' or 'QS'. Got {freq!r} instead.")
+    period = dates.dt.to_period("M" if freq == "MS" else "Q")
+    start = period.dt.start_time
+    frame = pd.DataFrame({**{k: sales[k].to_numpy() for k in keys}, "ds": start.to_numpy(), "y": sales[value_col].to_numpy(float)})
+    last_period_end = period.max().end_time.normalize()
+    grid_end = period.max().start_time if dates.max() >= last_period_end else (period.max() - 1).start_time
+    frame = frame[frame["ds"] <= grid_end]
+    g = frame.groupby([*keys, "ds"], sort=True)["y"].sum().reset_index()
+    g["unique_id"] = [_node_id(keys, v) for v in g[keys].itertuples(index=False)] if keys else "total"
+    first = g.groupby("unique_id", sort=True)["ds"].min()
+    grid = pd.date_range(first.min(), grid_end, freq=freq)
+    pos = pd.Series(np.arange(len(grid)), index=grid)
+    n = len(grid) - first.map(pos).to_numpy()
+    ids = np.repeat(first.index.to_numpy(), n)
+    ds = grid[np.concatenate([np.arange(len(grid) - k, len(grid)) for k in n])]
+    full = pd.DataFrame({"unique_id": ids, "ds": ds}).merge(g[["unique_id", "ds", "y"]], on=["unique_id", "ds"], how="left")
+    full["y"] = full["y"].fillna(0.0)
+    key_table = g.drop_duplicates("unique_id")[["unique_id", *keys]].sort_values("unique_id").reset_index(drop=True)
+    return full.sort_values(["unique_id", "ds"], kind="mergesort").reset_index(drop=True), key_table
+
+
+#: Words this module's notebook needs beyond salesmodel.report's labels.
+WORDS: dict[str, dict[str, str]] = {
+    "backtest_accuracy": {"en": "Backtest accuracy", "zh": "回测准确度", "es": "Precisión en el backtest"},
+    "coverage": {"en": "Interval coverage", "zh": "区间覆盖率", "es": "Cobertura del intervalo"},
+    "model": {"en": "Model", "zh": "模型", "es": "Modelo"},
+    "level": {"en": "Level", "zh": "层级", "es": "Nivel"},
+    "history": {"en": "History", "zh": "历史", "es": "Historia"},
+    "interval_80": {"en": "80% interval", "zh": "80% 区间", "es": "Intervalo 80%"},
+    "interval_95": {"en": "95% interval", "zh": "95% 区间", "es": "Intervalo 95%"},
+    "plan_year_baseline": {"en": "Plan-year baseline by month", "zh": "计划年度基线(按月)", "es": "Línea base del año del plan por mes"},
+    "series": {"en": "Series", "zh": "序列数", "es": "Series"},
+}
+
+
+def word(key: str, language: str = "en") -> str:
+    """A label of :data:`WORDS` in ``language`` (en, zh or es)."""
+    entry = WORDS.get(key)
+    if entry is None:
+        raise KeyError(f"No forecast word {key!r}; add it to salesmodel.forecast.WORDS")
+    return entry.get(language, entry["en"])
