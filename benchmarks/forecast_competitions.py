@@ -13,11 +13,16 @@ benchmarks/results/forecast_candidates.md.
 """
 from __future__ import annotations
 
+import os
+import sys
+
+# benchmarks/ holds scripts named like stdlib modules (calendar.py): keep it off the path.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
+
 import argparse
 import itertools
-import os
 import platform
-import sys
 import time
 import warnings
 from datetime import datetime, timezone

@@ -64,13 +64,13 @@ class CalendarParams(_Section):
 class ForecastParams(_Section):
     """The baseline forecast (notebook 01)."""
 
-    grain: list[str] = Field(["region", "product"], description="Key columns of the series forecast, e.g. [region, product] or [customer_id, product].")
-    freq: Literal["MS", "QS", "W-MON", "D"] = Field("MS", description="Series frequency: month start (MS), quarter, week, day.")
-    horizon: int = Field(12, ge=1, le=120, description="Periods ahead to forecast (the plan year: 12 months).")
-    models: list[str] | None = Field(None, description="Models to combine (default: the evidence-based combination).")
-    level: list[int] = Field([80, 95], description="Prediction interval levels in percent.")
+    grain: list[str] = Field(["region", "product"], min_length=1, description="Key columns of the series forecast: region, province, rep, customer, product, channel (e.g. [region, product] or [customer, product]).")
+    freq: Literal["MS", "QS"] = Field("MS", description="Series frequency: month start (MS) or quarter start (QS).")
+    horizon: int = Field(12, ge=1, le=120, description="Periods ahead to forecast; at least through the end of the plan year.")
+    models: list[str] | None = Field(None, description="Models to combine for seasonal series, optionally starting with 'mean' or 'median' (names in salesmodel.forecast.MODEL_NAMES; default: the evidence-based combination).")
+    level: list[int] = Field([80, 95], min_length=1, description="Prediction interval levels in percent.")
     n_windows: int = Field(2, ge=1, le=12, description="Rolling-origin backtest windows.")
-    reconcile: Literal["none", "bottom_up", "mint_shrink"] = Field("mint_shrink", description="How levels are made to add up.")
+    reconcile: Literal["none", "bottom_up", "wls_struct", "mint_shrink"] = Field("mint_shrink", description="How levels are made to add up.")
     top_n_charts: int = Field(6, ge=0, le=50, description="Fan charts for this many of the largest series.")
 
 
