@@ -580,7 +580,10 @@ def test_build_plan_uses_a_baseline_by_region(company):
     assert reg["target"].tolist() == pytest.approx([plan.total["total"] / len(regions)] * len(regions), abs=100)
     ach = plan.achievability
     assert set(ach.loc[ach["level"] == "region", "forecast_source"]) == {"baseline forecast"}
-    assert set(ach.loc[ach["level"] == "rep", "forecast_source"]) == {"seasonal naive"}
+    assert set(ach.loc[ach["level"] == "rep", "forecast_source"]) == {"seasonal naive scaled to the baseline by region"}
+    # The reps' baselines add up to their region's.
+    rep_base = ach.loc[ach["level"] == "rep"].merge(plan.targets["rep"][["rep_id", "region_id"]], left_on="unit_id", right_on="rep_id")
+    assert rep_base.groupby("region_id")["baseline"].sum().to_numpy() == pytest.approx([1_200_000.0] * len(regions))
 
 
 @pytest.mark.parametrize(

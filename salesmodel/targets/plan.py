@@ -18,7 +18,8 @@ verbs together the way a year-start plan is made:
    month, rep x quarter ...) is a sum of that one, so all of them agree exactly.
 5. Achievability per region, province and rep, from the baseline forecast when
    it has the unit's grain, else from a seasonal-naive forecast of the unit's
-   own history (:func:`naive_forecast`).
+   own history (:func:`naive_forecast`), scaled so each region's units add up to
+   the region's baseline when there is one.
 
 Everything is pure: DataFrames in, DataFrames out.
 """
@@ -515,6 +516,18 @@ def _achievability_table(named: dict[str, pd.DataFrame], monthly: pd.DataFrame, 
         if fc is None:
             fc = naive_forecast(monthly, col, plan_year)
             source = "seasonal naive"
+            region_base = _baseline_by(baseline, plan_year, "region_id")
+            if region_base is not None and "region_id" in named[lv].columns:
+                # Lower levels: the naive forecast scaled so each region's units add
+                # up to the region's baseline (a coherent top-down baseline).
+                region_of = named[lv].drop_duplicates(col).set_index(col)["region_id"]
+                fc_region = fc[col].map(region_of)
+                naive_sum = fc.groupby(fc_region)["yhat"].sum()
+                factor = (region_base / naive_sum).replace([np.inf, -np.inf], np.nan).fillna(1.0)
+                f = fc_region.map(factor).fillna(1.0).to_numpy()
+                for c in [c for c in fc.columns if c.startswith("yhat")]:
+                    fc[c] = fc[c].to_numpy() * f
+                source = "seasonal naive scaled to the baseline by region"
         a = achievability(t, fc, keys=col, threshold=threshold)
         a.insert(0, "unit_id", a.pop(col).astype(str))
         a.insert(0, "level", lv)
