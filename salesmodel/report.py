@@ -325,6 +325,7 @@ _SAFE_ATTRIBUTES = {
     "a": ["href", "title"],
 }
 _STYLE_BLOCK = re.compile(r"<style[^>]*>(.*?)</style>", re.IGNORECASE | re.DOTALL)
+_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 _UNSAFE_CSS = re.compile(r"url\(|@import|expression|javascript:|<", re.IGNORECASE)
 
 
@@ -415,6 +416,8 @@ def export_html(notebook_path: str | Path, html_path: str | Path) -> Path:
         embed_images=True,
     )
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": notebook_path.stem}})
+    # the template's CSS credits its sources in comments; drop them so the page names no address at all
+    body = _STYLE_BLOCK.sub(lambda m: _CSS_COMMENT.sub("", m.group(0)), body)
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(body, encoding="utf-8")
     return html_path

@@ -153,6 +153,7 @@ def test_export_html_drops_live_content_and_keeps_tables(tmp_path):
     assert "print(&#39;x&#39;)" not in html and "print('x')" not in html  # no code
     assert not EXTERNAL.search(html)
     assert "<script" not in html.lower()
+    assert "http" not in html  # no address of any kind, not even in comments
 
 
 def test_escaped_customer_name_in_an_executed_notebook(tmp_path, monkeypatch):

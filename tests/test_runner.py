@@ -71,6 +71,7 @@ def test_leadership_html_is_offline_with_embedded_charts_and_no_code(demo_run):
     html = demo_run.leadership_html.read_text(encoding="utf-8")
     assert "<script" not in html.lower()
     assert not EXTERNAL.search(html)
+    assert "http" not in html
     assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', html)) >= 2
     assert "open_run(" not in html  # code cells hidden
     assert "大区" in html  # zh labels
