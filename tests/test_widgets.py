@@ -372,3 +372,20 @@ def test_territory_explorer_from_workspace(workspace, small_company):
     assert ex.message.startswith("No plan") or ex.result.k == 4
     # a province graph is what design was given: every province touches another (Hainan by sea)
     assert isinstance(ex.adjacency, territory.Graph)
+
+
+# ---------------------------------------------------------------------------
+# notebooks/explore.ipynb (not in the default run, but it must execute)
+# ---------------------------------------------------------------------------
+def test_explore_notebook_runs(small_params, tmp_path):
+    import nbformat
+    from conftest import execute_notebook
+
+    out = execute_notebook("explore.ipynb", small_params, tmp_path / "run")
+    nb = nbformat.read(out, as_version=4)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.output_type == "error"]
+    views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert len(views) == 3  # the three explorers are displayed
+    text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert "Targets add up to" in text and "hires, status" in text and "territories, status" in text
