@@ -343,10 +343,11 @@ def _families(plan: _Plan) -> dict[str, tuple[tuple[str, ...], str, int]]:
 
 def _route(train: pd.DataFrame, plan: _Plan) -> pd.Series:
     """Family of each series (index unique_id) from its length and share of zero periods."""
-    g = train.groupby("unique_id", sort=True)["y"]
-    n = g.size()
-    zero_share = g.agg(lambda s: float((s == 0).mean()))
-    all_zero = g.agg(lambda s: bool((s == 0).all()))
+    ids = train["unique_id"].to_numpy()
+    is_zero = pd.Series((train["y"].to_numpy() == 0).astype(float))
+    n = train.groupby("unique_id", sort=True).size()
+    zero_share = is_zero.groupby(ids, sort=True).mean().reindex(n.index)
+    all_zero = zero_share >= 1.0
     sl = plan.season_length
     fam = pd.Series("seasonal", index=n.index, dtype=object)
     if sl <= 1:
@@ -393,14 +394,14 @@ def _fit_raw(train: pd.DataFrame, h: int, freq: str, plan: _Plan) -> pd.DataFram
         fc["yhat"] = yhat
         # A series is degraded when a component failed at any step; label what served it.
         per_series_ok = pd.DataFrame(ok, columns=list(names)).groupby(fc["unique_id"].to_numpy(), sort=False).all()
+        code = per_series_ok.to_numpy() @ (1 << np.arange(len(names)))
         labels = {}
-        failed = {}
-        for uid, row in per_series_ok.iterrows():
-            used = [n for n, good in zip(names, row.to_numpy()) if good]
-            failed[uid] = len(used) < len(names)
-            labels[uid] = _label(combine, used) if used else ""
-        fc["model"] = fc["unique_id"].map(labels)
-        fc["failed"] = fc["unique_id"].map(failed).astype(bool)
+        for c in np.unique(code):
+            used = [n for i, n in enumerate(names) if c >> i & 1]
+            labels[c] = _label(combine, used) if used else ""
+        full = (1 << len(names)) - 1
+        fc["model"] = fc["unique_id"].map(pd.Series([labels[c] for c in code], index=per_series_ok.index))
+        fc["failed"] = fc["unique_id"].map(pd.Series(code != full, index=per_series_ok.index)).astype(bool)
         fc["family"] = fam
         fc = fc.rename(columns={n: f"comp_{n}" for n in names})
         parts.append(fc)
@@ -419,22 +420,23 @@ def _fit_raw(train: pd.DataFrame, h: int, freq: str, plan: _Plan) -> pd.DataFram
 
 
 def _scales(train: pd.DataFrame, sl: int) -> pd.Series:
-    """In-sample mean absolute seasonal-naive error of each series (the MASE scale)."""
-    out = {}
-    for uid, s in train.groupby("unique_id", sort=True)["y"]:
-        y = s.to_numpy(float)
-        y = y[np.isfinite(y)]
-        lag = sl if y.size > sl and sl > 1 else 1
-        if y.size > lag:
-            sc = float(np.mean(np.abs(y[lag:] - y[:-lag])))
-        else:
-            sc = 0.0
-        level = float(np.mean(np.abs(y))) if y.size else 0.0
-        if not sc > 1e-9 * level:
-            # A perfectly repeating series: scale by its level instead.
-            sc = level
-        out[uid] = sc if sc > 0 else 1.0
-    return pd.Series(out, dtype=float)
+    """In-sample mean absolute seasonal-naive error of each series (the MASE scale).
+
+    Lag 1 for series no longer than a season; a perfectly repeating series is scaled by its level.
+    """
+    y = train["y"].where(np.isfinite(train["y"]))
+    g = y.groupby(train["unique_id"].to_numpy(), sort=True)
+    n = g.count()
+    d1 = (y - g.shift(1)).abs().groupby(train["unique_id"].to_numpy(), sort=True).mean()
+    if sl > 1:
+        ds = (y - g.shift(sl)).abs().groupby(train["unique_id"].to_numpy(), sort=True).mean()
+        sc = ds.where(n > sl, d1)
+    else:
+        sc = d1
+    level = y.abs().groupby(train["unique_id"].to_numpy(), sort=True).mean().fillna(0.0)
+    sc = sc.fillna(0.0)
+    sc = sc.where(sc > 1e-9 * level, level)
+    return sc.where(sc > 0, 1.0).astype(float)
 
 
 def _truncate(df: pd.DataFrame, offset: int, h: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -571,8 +573,8 @@ def _prepare(df, h, freq, season_length, models, level, n_jobs, fill_gaps, inter
         if not isinstance(season_length, (int, np.integer)) or season_length < 1:
             raise ParamsError(f"The 'season_length' parameter of {who} must be a positive integer or None. Got {season_length!r} instead.")
         sl = int(season_length)
-    bad = data.groupby("unique_id", sort=False)["y"].agg(lambda s: not np.isfinite(s).all())
-    bad_ids = bad.index[bad].tolist()
+    finite = np.isfinite(data["y"].to_numpy())
+    bad_ids = sorted(data.loc[~finite, "unique_id"].unique().tolist())
     if bad_ids:
         warnings.warn(
             f"{who}: {len(bad_ids)} series have missing or infinite values in 'y' "
