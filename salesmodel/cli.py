@@ -42,6 +42,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    batch = sub.add_parser("batch", parents=[common], help="run many scenarios (files, or a grid) in parallel")
+    batch.add_argument("params", type=Path, nargs="+", help="params YAML files; a file with a grid: section expands")
+    batch.add_argument("--out", type=Path, default=Path("outputs"),
+                       help="folder for run folders and OUT/batches/ (default: ./outputs)")
+    batch.add_argument("--workers", type=int, default=2, help="local worker processes (default: 2)")
+    batch.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786")
+    batch.add_argument("--quiet", action="store_true", help="no progress bar")
+
     verify = sub.add_parser("verify", parents=[common], help="check a run folder against its manifest")
     verify.add_argument("run_dir", type=Path, help="a run folder printed by `salesmodel run`")
     verify.add_argument("--rerun", action="store_true", help="also execute the run again and compare every table exactly")
@@ -66,6 +74,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(f"run folder:      {result.run_dir}")
     print(f"leadership HTML: {result.leadership_html}")
     return 0
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from salesmodel.batch import run_batch
+
+    if args.workers < 1:
+        raise ParamsError(f"The '--workers' option must be at least 1. Got {args.workers} instead.")
+    result = run_batch(args.params, args.out, workers=args.workers, scheduler=args.scheduler, progress=not args.quiet)
+    print(f"batch folder: {result.batch_dir}")
+    for outcome in result.outcomes:
+        where = outcome.run_dir if outcome.status == "ok" else outcome.error
+        print(f"  {outcome.status:<6} {outcome.name}: {where}")
+    if result.ok:
+        return 0
+    print(f"{len(result.failed)} of {len(result.outcomes)} scenario(s) failed", file=sys.stderr)
+    input_kinds = {k.__name__ for k in _INPUT_KINDS}
+    return 2 if all(o.error_kind in input_kinds for o in result.failed) else 1
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
@@ -109,7 +134,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"run": _cmd_run, "verify": _cmd_verify, "sample": _cmd_sample, "validate": _cmd_validate}
+_COMMANDS = {"run": _cmd_run, "batch": _cmd_batch, "verify": _cmd_verify, "sample": _cmd_sample, "validate": _cmd_validate}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

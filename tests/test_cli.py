@@ -151,3 +151,31 @@ def test_help_lists_the_commands(capsys):
     for command in ("run", "verify", "sample", "validate"):
         assert command in out
 
+
+
+def test_batch_runs_a_grid_and_reports_each_scenario(tmp_path, small_company_dir, capsys):
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    def notebook(name, source):
+        nb = new_notebook(cells=[new_code_cell('params_file = ""\nrun_dir = ""', metadata={"tags": ["parameters"]}),
+                                 new_code_cell(source)])
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(nb, tmp_path / name)
+        return str(tmp_path / name)
+
+    ok = notebook("ok.ipynb", "import pandas as pd\nfrom salesmodel.workspace import open_run\n"
+                  "ws = open_run(params_file, run_dir)\nassert ws.params.scenario.startswith('sweep')\n"
+                  "ws.save('growth', pd.DataFrame({'growth': [ws.params.targets.growth]}))")
+    params = write_params(tmp_path / "grid.yaml", small_company_dir, notebooks=[ok],
+                          grid={"targets.growth": [0.05, 0.10]}, scenario="sweep")
+    code, out, err = _run(["batch", params, "--out", tmp_path / "out", "--workers", "1", "--quiet"], capsys)
+    assert code == 0, err + out
+    assert "batch folder:" in out
+    assert out.count("ok     sweep__growth=") == 2
+
+    bad = write_params(tmp_path / "bad.yaml", small_company_dir, notebooks=[notebook("bad.ipynb", "1 / 0")], scenario="broken")
+    code, out, err = _run(["batch", bad, "--out", tmp_path / "out", "--workers", "1", "--quiet"], capsys)
+    assert code == 1
+    assert "failed broken:" in out and "ZeroDivisionError" in out
+    assert "1 of 1 scenario(s) failed" in err
