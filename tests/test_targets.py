@@ -601,3 +601,39 @@ def test_build_plan_bad_params(company, kwargs, message):
 
     with pytest.raises(ParamsError, match=message):
         build_plan(company["sales"], company["customers"], company["reps"], _dekads_2026(), plan_year=2026, **kwargs)
+
+
+@FAST
+@given(st.integers(1, 12), st.integers(2, 8), st.integers(0, 10_000))
+def test_property_phasing_with_period_totals_keeps_both_margins(n, m, seed):
+    rng = np.random.default_rng(seed)
+    targets = rng.integers(0, 500, n) * 10.0
+    assume(targets.sum() > 0)
+    per = pd.DataFrame({"period": [f"p{j}" for j in range(m)],
+                        "start": pd.date_range("2027-01-01", periods=m, freq="MS")})
+    per["end"] = per["start"] + pd.offsets.MonthEnd(0)
+    shares = rng.uniform(0.1, 1.0, m)
+    col = pd.Series(largest_remainder(shares, targets.sum(), 10), index=per["period"])
+    t = pd.DataFrame({"unit": [f"u{i}" for i in range(n)], "target": targets})
+    out = split_over_time(t, per, "even", keys="unit", round_to=10, period_totals=col, wide=True)
+    assert out.sum(axis=1).to_numpy() == pytest.approx(targets, abs=1e-6)
+    assert out.sum(axis=0).to_numpy() == pytest.approx(col.to_numpy(), abs=1e-6)
+    assert (out.to_numpy() >= 0).all()
+    assert np.allclose(out.to_numpy() / 10, np.round(out.to_numpy() / 10))
+
+
+@FAST
+@given(st.integers(0, 10_000), st.sampled_from([None, (-0.3, 0.5)]))
+def test_property_cascade_parents_equal_children(seed, bounds):
+    cust = _org(n_customers=30, seed=seed)
+    cust["last_year"] = cust["last_year"] + 1.0
+    total = float(np.round(cust["last_year"].sum() * 1.1, -2))
+    levels = ["region_id", "province_id", "rep_id", "customer_id"]
+    out = cascade(total, cust, levels, basis={"last_year": 0.5, "potential": 0.5}, reference="last_year",
+                  growth_bounds=bounds, round_to=100, options={"customer_id": {"round_to": 1}})
+    for up, down in itertools.pairwise(levels):
+        path = levels[: levels.index(up) + 1]
+        child = out[down].groupby(path)["target"].sum()
+        parent = out[up].set_index(path)["target"]
+        assert child.reindex(parent.index).tolist() == parent.tolist()
+    assert (out["customer_id"]["target"] >= 0).all()

@@ -1046,10 +1046,10 @@ def _controlled_round_2d(exact: np.ndarray, row_t: np.ndarray, col_t: np.ndarray
     flow = maximum_flow(graph, src, sink)
     if flow.flow_value != int(np.maximum(row_need, 0).sum()):
         raise InfeasibleError(f"{func}: could not round the phased table to both margins exactly.")
-    f = flow.flow.tocsr()
-    up = np.asarray(f[cand_r, n + cand_c]).ravel() > 0
+    f = flow.flow.tocoo()
+    up = (f.data > 0) & (f.row < n) & (f.col >= n) & (f.col < n + m)
     out = base.copy()
-    out[cand_r[up], cand_c[up]] += 1
+    out[f.row[up], f.col[up] - n] += 1
     return out * unit
 
 
