@@ -108,6 +108,10 @@ _WORDS: dict[str, dict[str, str]] = {
     "slow_start": {"en": "Slow start", "zh": "前慢后快", "es": "Inicio lento"},
     "as_given": {"en": "As given", "zh": "按参数", "es": "Según parámetros"},
     "distance": {"en": "Mean distance to centre", "zh": "到中心平均距离", "es": "Distancia media al centro"},
+    "centre": {"en": "Centre", "zh": "中心", "es": "Centro"},
+    "contiguous": {"en": "Connected", "zh": "连片", "es": "Contiguo"},
+    "headcount_start": {"en": "Headcount at the start", "zh": "期初人数", "es": "Plantilla inicial"},
+    "team": {"en": "Team", "zh": "团队", "es": "Equipo"},
 }
 
 
@@ -744,6 +748,10 @@ class StaffingExplorer(_Explorer):
         The ramp to start from (shape "as given"; the sliders reshape it).
     attrition, hire_lead_months, max_hires_per_month, attainment, start_tenure
         Start values and fixed inputs, as in ``capacity_plan``.
+    team_col, month_col, target_col : str
+        Column names of a long ``monthly_targets`` table.
+    team_label : str, default="team"
+        What a team is, for the table header (e.g. "region").
     language, money_unit
         Display language and money unit.
 
@@ -773,6 +781,7 @@ class StaffingExplorer(_Explorer):
         team_col: str = "team",
         month_col: str = "month",
         target_col: str = "target",
+        team_label: str = "team",
         language: str = "en",
         money_unit: str = "wan",
     ) -> None:
@@ -792,6 +801,7 @@ class StaffingExplorer(_Explorer):
         self.start_tenure = start_tenure
         self.given_ramp = given
         self.team_col, self.month_col, self.target_col = team_col, month_col, target_col
+        self.team_label = team_label
         self.ramp: list[float] = given
         self._artists: dict[str, Any] = {}
 
@@ -864,6 +874,7 @@ class StaffingExplorer(_Explorer):
                 "shortfall": g["shortfall_amount"].sum(),
             })
             total = table.sum().to_frame().T
+            total["months_short"] = shortfall_months  # months in which any team falls short
             total.index = [self.w("total")]
             table = pd.concat([table, total])
             table.index.name = "team"
@@ -885,7 +896,7 @@ class StaffingExplorer(_Explorer):
             f"{_esc(self.w('shortfall'))}: {_esc(self.money(float(monthly['shortfall_amount'].sum())))}",
             f"{_esc(self.w('status'))}: {_esc(plan.attrs.get('status', ''))}",
         ])
-        headers = {"team": self.w("team") if "team" in _WORDS else self.team_col, "headcount_start": self.w("headcount_start"),
+        headers = {"team": self.w(self.team_label), "headcount_start": self.w("headcount_start"),
                    "hires": self.w("hires"), "headcount_end": self.w("headcount_end"), "months_short": self.w("months_short"),
                    "shortfall": self.w("shortfall")}
         one = lambda v: f"{v:,.1f}"
@@ -989,6 +1000,7 @@ def _staffing_inputs(ws: Any) -> dict[str, Any]:
         "hire_lead_months": sp.hire_lead_months,
         "max_hires_per_month": sp.max_hires_per_month,
         "attainment": sp.attainment,
+        "team_label": "region",
         "language": ws.language,
         "money_unit": ws.params.report.money_unit,
     }
@@ -1144,8 +1156,8 @@ class TerritoryExplorer(_Explorer):
             formats[m] = self._money_cell if m in _MONEY_MEASURES else ",.1f"
             formats[f"{m}_dev"] = lambda v: f"{v:+.1%}"
         cols = ["territory", "centre", "units", *[c for m in measures for c in (m, f"{m}_dev")], "compactness", "contiguous"]
-        headers = {"territory": self.w("territories"), "centre": "centre", "units": self.w("units"),
-                   "compactness": self.w("distance"), "contiguous": "contiguous"}
+        headers = {"territory": self.w("territories"), "centre": self.w("centre"), "units": self.w("units"),
+                   "compactness": self.w("distance"), "contiguous": self.w("contiguous")}
         headers.update({m: self.w(m) for m in measures})
         headers.update({f"{m}_dev": f"± {self.w(m)}" for m in measures})
         self.table.value = _html_table(metrics[[c for c in cols if c in metrics.columns]], formats, headers)
