@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from openpyxl import Workbook, load_workbook
-from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -30,10 +29,10 @@ from salesmodel.errors import InputError
 __all__ = [
     "MONEY_SCALE",
     "SHEETS",
+    "Edits",
+    "apply_edits",
     "build_workbook",
     "read_edits",
-    "apply_edits",
-    "Edits",
 ]
 
 MONEY_SCALE = {"yuan": 1.0, "wan": 10_000.0}
@@ -176,7 +175,7 @@ def _pivot_plan(plan: pd.DataFrame, unit_cols: list[str], period_col: str, value
             f"plan table: columns {missing} not found; expected {[*unit_cols, period_col, value_col]}, "
             f"found {list(plan.columns)}"
         )
-    wide = plan.pivot_table(index=unit_cols, columns=period_col, values=value_col, aggfunc="sum", sort=True)
+    wide = plan.pivot_table(index=unit_cols, columns=period_col, values=value_col, aggfunc="sum", sort=True, observed=True)
     wide = wide.fillna(0.0)
     wide.columns = [str(c) for c in wide.columns]
     return wide.reset_index()

@@ -14,6 +14,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
 
+# Charts drawn by tests themselves (not in notebooks) need no screen.
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 SMALL_COMPANY = dict(seed=7, n_customers=240, n_reps=12, start="2023-01-01", end="2026-10-31")
@@ -58,12 +59,21 @@ def execute_notebook(name: str, params_file: Path, run_dir: Path, **extra) -> Pa
 
     run_dir.mkdir(parents=True, exist_ok=True)
     out = run_dir / name
-    pm.execute_notebook(
-        str(NOTEBOOKS / name),
-        str(out),
-        parameters={"params_file": str(params_file), "run_dir": str(run_dir), **extra},
-        kernel_name="python3",
-        progress_bar=False,
-        cwd=str(NOTEBOOKS),
-    )
+    # The kernel inherits this environment: charts inline (as in `salesmodel run`), not Agg.
+    saved = os.environ.get("MPLBACKEND")
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    try:
+        pm.execute_notebook(
+            str(NOTEBOOKS / name),
+            str(out),
+            parameters={"params_file": str(params_file), "run_dir": str(run_dir), **extra},
+            kernel_name="python3",
+            progress_bar=False,
+            cwd=str(NOTEBOOKS),
+        )
+    finally:
+        if saved is None:
+            os.environ.pop("MPLBACKEND", None)
+        else:
+            os.environ["MPLBACKEND"] = saved
     return out

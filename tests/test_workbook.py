@@ -66,12 +66,13 @@ def test_editing_a_whole_row_moves_the_difference_to_other_reps(tmp_path):
     wb = load_workbook(path)
     ws = wb.worksheets[0]
     for col in range(3, 15):
-        ws.cell(row=3, column=col).value = 60_000  # R2 raised in every month
+        ws.cell(row=3, column=col).value = 65_000  # R2 raised in every month
     wb.save(tmp_path / "edited.xlsx")
     edits = read_edits(tmp_path / "edited.xlsx", plan)
     balanced = apply_edits(plan, edits, round_to=1)
     assert balanced["target"].sum() == pytest.approx(plan["target"].sum(), abs=1e-6)
-    assert balanced.loc[balanced.rep_id == "R2", "target"].sum() == 720_000
+    assert balanced.loc[balanced.rep_id == "R2", "target"].sum() == 780_000
+    assert (balanced.loc[balanced.rep_id != "R2", "target"] < plan.loc[plan.rep_id != "R2", "target"]).all()
 
 
 def test_text_in_a_plan_cell_is_a_clear_error(tmp_path):
