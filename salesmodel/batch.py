@@ -285,11 +285,35 @@ def run_batch(
     result = BatchResult(batch_dir=batch_dir, outcomes=ordered)
     ok_runs = [Path(o.run_dir) for o in result.outcomes if o.status == "ok" and o.run_dir]
     if ok_runs:
+        from salesmodel.io import write_table
         from salesmodel.summary import compare_runs
 
-        table = compare_runs(ok_runs)
-        from salesmodel.io import write_table
-
-        write_table(table, batch_dir, "comparison")
+        write_table(compare_runs(ok_runs), batch_dir, "comparison")
+        _render_comparison(batch_dir, specs[0].params_file)
     return result
+
+
+COMPARISON_NOTEBOOK = "06_scenario_comparison.ipynb"
+
+
+def _render_comparison(batch_dir: Path, first_params: str) -> Path:
+    """Execute the comparison notebook into the batch folder and render its HTML."""
+    import papermill as pm
+
+    from salesmodel.report import export_html
+    from salesmodel.runner import _kernel_environment, resolve_notebooks
+
+    report_params = (yaml.safe_load(Path(first_params).read_text(encoding="utf-8")) or {}).get("report", {})
+    (nb,) = resolve_notebooks([COMPARISON_NOTEBOOK])
+    out = batch_dir / COMPARISON_NOTEBOOK
+    with _kernel_environment():
+        pm.execute_notebook(
+            str(nb), str(out), kernel_name="python3", progress_bar=False, cwd=str(batch_dir),
+            parameters={
+                "batch_dir": str(batch_dir),
+                "language": report_params.get("language", "en"),
+                "money_unit": report_params.get("money_unit", "wan"),
+            },
+        )
+    return export_html(out, batch_dir / "html" / f"{Path(COMPARISON_NOTEBOOK).stem}.html")
 

@@ -379,3 +379,104 @@ def baseline_by_month(forecast: pd.DataFrame, periods: pd.Series | list[str] | N
     if periods is not None:
         out = out[out["period"].isin(set(pd.Series(periods).astype(str)))]
     return out.reset_index(drop=True)
+
+
+# ---- batches -------------------------------------------------------------------------
+
+_COMPARISON_COLUMNS = {
+    "total_target": ("plan_total", "money"),
+    "growth_over_last_year": ("vs_last_year", "pct"),
+    "growth_over_baseline": ("vs_baseline", "pct"),
+    "probability_of_meeting": ("probability", "pct"),
+    "headcount_needed": ("people", "num"),
+    "hires": ("hires", "num"),
+    "pay_cost": ("pay_cost", "money"),
+    "territory_max_deviation": ("territory_balance", "pct"),
+}
+LEADERSHIP_TEXT.update({
+    "hires": {"en": "Hires", "zh": "招聘人数", "es": "Contrataciones"},
+    "pay_cost": {"en": "Pay cost", "zh": "薪酬成本", "es": "Coste salarial"},
+    "scenario": {"en": "Scenario", "zh": "方案", "es": "Escenario"},
+})
+
+
+def read_batch_manifest(batch_dir: str | Path) -> dict[str, Any]:
+    """The batch manifest written by :func:`salesmodel.batch.run_batch`."""
+    path = Path(batch_dir) / "batch_manifest.json"
+    if not path.is_file():
+        raise InputError(f"{batch_dir}: not a batch folder (no batch_manifest.json)")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def batch_comparison(batch_dir: str | Path) -> pd.DataFrame:
+    """The batch's comparison table (one row per scenario that finished)."""
+    path = Path(batch_dir) / "comparison.parquet"
+    if not path.is_file():
+        return pd.DataFrame(columns=["scenario", *FIGURE_SOURCES])
+    return pd.read_parquet(path)
+
+
+def readable_comparison(comparison: pd.DataFrame, *, language: str = "en", money_unit: str = "wan") -> pd.DataFrame:
+    """The comparison for reading: scenarios down, headline figures across, formatted."""
+    from salesmodel.report import money_scale, money_unit_label
+
+    scale = money_scale(money_unit)
+    out = pd.DataFrame({text("scenario", language): comparison["scenario"]})
+    for col, (key, kind) in _COMPARISON_COLUMNS.items():
+        if col not in comparison:
+            continue
+        values = comparison[col]
+        if kind == "money":
+            out[f"{text(key, language)} ({money_unit_label(money_unit, language)})"] = (values / scale).round(1)
+        elif kind == "pct":
+            out[text(key, language)] = values.map(lambda v: "–" if pd.isna(v) else f"{v:+.1%}" if "growth" in col else f"{v:.1%}")
+        else:
+            out[text(key, language)] = values.round(1)
+    return out.set_index(text("scenario", language))
+
+
+def comparison_chart(comparison: pd.DataFrame, *, language: str = "en", money_unit: str = "wan"):
+    """Small multiples: one bar chart per headline figure, scenarios side by side."""
+    import matplotlib.pyplot as plt
+
+    from salesmodel.report import money_scale
+
+    cols = [c for c in _COMPARISON_COLUMNS if c in comparison and comparison[c].notna().any()]
+    n = max(1, len(cols))
+    ncols = min(3, n)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 2.8 * nrows), squeeze=False)
+    labels = comparison["scenario"].astype(str).str.replace("__", "\n", regex=False)
+    for ax, col in zip(axes.ravel(), cols):
+        key, kind = _COMPARISON_COLUMNS[col]
+        values = comparison[col].astype(float)
+        if kind == "money":
+            values = values / money_scale(money_unit)
+        elif kind == "pct":
+            values = values * 100
+        ax.bar(range(len(values)), values, color="#2F5597")
+        ax.set_title(text(key, language) + (" (%)" if kind == "pct" else ""), fontsize=10)
+        ax.set_xticks(range(len(values)), labels, fontsize=7, rotation=30, ha="right")
+    for ax in axes.ravel()[len(cols):]:
+        ax.set_axis_off()
+    fig.tight_layout()
+    return fig
+
+
+def scenario_params(batch_dir: str | Path, name: str) -> dict[str, Any]:
+    """The resolved params of one scenario of a batch."""
+    import yaml
+
+    manifest = read_batch_manifest(batch_dir)
+    for s in manifest["scenarios"]:
+        if s["name"] == name:
+            return yaml.safe_load(Path(s["params_file"]).read_text(encoding="utf-8"))
+    raise InputError(f"{batch_dir}: no scenario named {name!r}; scenarios: {[s['name'] for s in manifest['scenarios']]}")
+
+
+def pick_pair(manifest: Mapping[str, Any], a: str = "", b: str = "") -> tuple[str, str]:
+    """Two scenario names for a params diff: the ones asked for, else the first and last."""
+    names = [s["name"] for s in manifest["scenarios"]]
+    if not names:
+        raise InputError("the batch has no scenarios")
+    return (a or names[0], b or names[-1])
