@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from PIL import Image
 
 from salesmodel import report
 from salesmodel.errors import InputError, ParamsError, SalesmodelError, short_list
@@ -332,8 +333,6 @@ class _Explorer:
             canvas.restore_region(self._background)
         for artist in dynamic:
             artist.axes.draw_artist(artist)
-        from PIL import Image
-
         width, height = canvas.get_width_height(physical=True)
         buf = io.BytesIO()
         Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1).save(
