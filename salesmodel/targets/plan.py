@@ -18,7 +18,7 @@ verbs together the way a year-start plan is made:
    month, rep x quarter ...) is a sum of that one, so all of them agree exactly.
 5. Achievability per region, province and rep, from the baseline forecast when
    it has the unit's grain, else from a seasonal-naive forecast of the unit's
-   own history (:func:`naive_forecast`), scaled so each region's units add up to
+   own history (:func:`naive_forecast`, seasonal naive with drift), scaled so each region's units add up to
    the region's baseline when there is one.
 
 Everything is pure: DataFrames in, DataFrames out.
@@ -304,12 +304,15 @@ def dekad_weights(dekads: pd.DataFrame, month_weights: pd.Series) -> pd.Series:
 
 
 def naive_forecast(monthly: pd.DataFrame, key: str | None, plan_year: int, *, level: Sequence[int] = (80, 95)) -> pd.DataFrame:
-    """Seasonal-naive forecast of each unit's months in the plan year, with intervals.
+    """Seasonal-naive forecast with drift of each unit's months in the plan year, with intervals.
 
-    ``yhat`` is the same month in the latest year of history; the spread is the
-    standard deviation of the unit's own year-over-year monthly changes (times
-    the square root of the number of years back), so intervals widen for noisy
-    units. Units with too little history borrow the median relative spread.
+    ``yhat`` is the same month in the latest year of history, grown by the
+    unit's growth over the last twelve months against the twelve before
+    (clipped to -50%..+100%; none without two years of history) once per year
+    back; the spread is the standard deviation of the unit's own year-over-year
+    monthly changes around their mean (times the square root of the number of
+    years back), so intervals widen for noisy units. Units with too little
+    history borrow the median relative spread.
     Returns ``key, ds, yhat, yhat_lo_<level>, yhat_hi_<level>``.
     """
     hist = monthly.loc[monthly["month"] < pd.Timestamp(year=plan_year, month=1, day=1)]
@@ -327,6 +330,13 @@ def naive_forecast(monthly: pd.DataFrame, key: str | None, plan_year: int, *, le
     rel = sd / level_mean
     fallback = np.nanmedian(rel) if np.isfinite(rel).any() else 0.25
     sd = np.where(np.isfinite(sd), sd, fallback * level_mean)
+    if values.shape[1] >= 24:
+        recent, before = values[:, -12:].sum(axis=1), values[:, -24:-12].sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            drift = np.where((recent > 0) & (before > 0), recent / np.where(before > 0, before, 1.0) - 1.0, 0.0)
+        drift = np.clip(drift, -0.5, 1.0)
+    else:
+        drift = np.zeros(len(wide))
     rows = []
     last = full.max()
     for m in range(1, 13):
@@ -335,7 +345,7 @@ def naive_forecast(monthly: pd.DataFrame, key: str | None, plan_year: int, *, le
         while pd.Timestamp(year=plan_year - back, month=m, day=1) > last:
             back += 1
         src = pd.Timestamp(year=plan_year - back, month=m, day=1)
-        yhat = wide[src].to_numpy() if src in wide.columns else np.zeros(len(wide))
+        yhat = (wide[src].to_numpy() if src in wide.columns else np.zeros(len(wide))) * (1.0 + drift) ** back
         frame = pd.DataFrame({k: wide.index.to_numpy(), "ds": target_month, "yhat": yhat})
         for lv in level:
             z = stats.norm.ppf(0.5 + lv / 200)
