@@ -639,3 +639,12 @@ def test_property_cascade_parents_equal_children(seed, bounds):
         parent = out[up].set_index(path)["target"]
         assert child.reindex(parent.index).tolist() == parent.tolist()
     assert (out["customer_id"]["target"] >= 0).all()
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    from salesmodel.targets import core
+
+    result = doctest.testmod(core, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted >= 8 and result.failed == 0
