@@ -183,7 +183,7 @@ def run_one(spec: ScenarioSpec, out_dir: str, log: Callable[[str], None] | None 
     while True:
         attempt += 1
         try:
-            result = run_scenario(spec.params_file, out_dir)
+            result = run_scenario(spec.params_file, out_dir, progress=False)
             run_dir = getattr(result, "run_dir", result)
             return ScenarioOutcome(
                 spec.name, spec.params_file, spec.params_hash, "ok", run_dir=str(run_dir),

@@ -425,7 +425,7 @@ def readable_comparison(comparison: pd.DataFrame, *, language: str = "en", money
     for col, (key, kind) in _COMPARISON_COLUMNS.items():
         if col not in comparison:
             continue
-        values = comparison[col]
+        values = pd.to_numeric(comparison[col], errors="coerce")
         if kind == "money":
             out[f"{text(key, language)} ({money_unit_label(money_unit, language)})"] = (values / scale).round(1)
         elif kind == "pct":
@@ -449,7 +449,7 @@ def comparison_chart(comparison: pd.DataFrame, *, language: str = "en", money_un
     labels = comparison["scenario"].astype(str).str.replace("__", "\n", regex=False)
     for ax, col in zip(axes.ravel(), cols):
         key, kind = _COMPARISON_COLUMNS[col]
-        values = comparison[col].astype(float)
+        values = pd.to_numeric(comparison[col], errors="coerce")
         if kind == "money":
             values = values / money_scale(money_unit)
         elif kind == "pct":
