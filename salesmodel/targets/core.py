@@ -75,9 +75,6 @@ __all__ = [
     "weekday_weights",
 ]
 
-_REL_TOL = 1e-9
-
-
 # ---------------------------------------------------------------------------
 # Small helpers
 # ---------------------------------------------------------------------------
@@ -161,8 +158,9 @@ def _to_quanta(value: np.ndarray | float, unit: float) -> np.ndarray:
 
 
 def _is_multiple(value: np.ndarray | float, unit: float) -> np.ndarray:
+    """Whether values are whole multiples of ``unit`` (up to float noise)."""
     q = np.asarray(value, dtype=float) / unit
-    return np.abs(q - np.rint(q)) <= 1e-6 * np.maximum(1.0, np.abs(q)) * 1e-3 + 1e-7
+    return np.abs(q - np.rint(q)) <= 1e-9 * np.maximum(1.0, np.abs(q)) + 1e-7
 
 
 # ---------------------------------------------------------------------------
