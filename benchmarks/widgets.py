@@ -11,15 +11,21 @@ Goal (issue 8): each update under 200 ms.
 """
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# benchmarks/ holds calendar.py, which would shadow the standard library's calendar
+# module (pandas imports it); keep this folder off the import path.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+
 import os
 import platform
 import statistics
-import sys
 import tempfile
 import time
 import warnings
 from datetime import UTC, datetime
-from pathlib import Path
 
 import ipywidgets
 import matplotlib
@@ -32,7 +38,6 @@ from salesmodel.sample import write_company
 from salesmodel.widgets import StaffingExplorer, TargetExplorer, TerritoryExplorer
 from salesmodel.workspace import open_run
 
-HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "widgets.md"
 GOAL_MS = 200.0
 UPDATES = 20
@@ -50,9 +55,11 @@ def cpu_model() -> str:
 
 def drive(ex, control, values) -> dict[str, float]:
     """Set ``control`` to each value in turn; the explorer updates on every change."""
-    total, compute = [], []
+    total, compute, cpu = [], [], []
     for v in values:
+        c0 = time.process_time()
         control.value = v
+        cpu.append((time.process_time() - c0) * 1000)
         if ex.message:
             raise RuntimeError(f"update failed at {v!r}: {ex.message}")
         total.append(ex.last_update_seconds * 1000)
@@ -63,6 +70,7 @@ def drive(ex, control, values) -> dict[str, float]:
         "p90": float(np.percentile(total, 90)),
         "max": max(total),
         "compute": statistics.median(compute),
+        "cpu": statistics.median(cpu),
     }
 
 
@@ -99,6 +107,9 @@ def main() -> None:
         leads = [i % 7 for i in range(1, UPDATES + 1)]
         sx.attrition.value = 0.2
         rows.append(("Staffing: lead time slider (0-6)", size, None, drive(sx, sx.lead_time, leads)))
+        cx1, cb1 = built(lambda: StaffingExplorer.from_workspace(ws, by="company"))
+        size = f"company x {len(cx1.result)} months"
+        rows.append(("Staffing (company): lead time slider (0-6)", size, cb1, drive(cx1, cx1.lead_time, leads)))
 
         px, pb = built(lambda: TerritoryExplorer.from_workspace(ws, level="province"))
         size = f"{len(px.units)} provinces, k={px.k.value}, disruption limit on"
@@ -114,30 +125,33 @@ def main() -> None:
     lines = [
         "# salesmodel.widgets: time of one explorer update",
         "",
-        f"Date: {now}. Machine: {cpu_model()}, {os.cpu_count()} cores, SHARED with other jobs while this ran "
-        "(several engineers' tests and benchmarks), so the figures are upper bounds.",
-        f"Python {platform.python_version()}, ipywidgets {ipywidgets.__version__}, matplotlib {matplotlib.__version__}, "
-        f"pandas {pd.__version__}, numpy {np.__version__}, scipy {scipy.__version__}.",
+        (f"Date: {now}. Machine: {cpu_model()}, {os.cpu_count()} cores, SHARED with other jobs while this ran "
+        "(several engineers' tests and benchmarks), so the figures are upper bounds."),
+        (f"Python {platform.python_version()}, ipywidgets {ipywidgets.__version__}, matplotlib {matplotlib.__version__}, "
+        f"pandas {pd.__version__}, numpy {np.__version__}, scipy {scipy.__version__}."),
         f"Demo company: make_company() default size (3,000 customers, 60 reps), written in {made:.1f} s.",
         "",
         "An update = the core call + tables + chart (the chart is blitted: axes are redrawn only when a scale changes).",
-        f"Each row: {UPDATES} changes of one control to distinct values (customers' territories: 5), times in ms.",
-        f"Goal: median update under {GOAL_MS:.0f} ms.",
+        f"Each row: {UPDATES} changes of one control to distinct values (customers' territories: 5), times in ms:",
+        "wall-clock (median, p90, max; the core call alone) and the CPU time this process used per update, which",
+        "the other jobs on the machine inflate much less than the wall-clock time.",
+        f"Goal: median update under {GOAL_MS:.0f} ms (judged on the wall-clock median).",
         "",
-        "| explorer and control | problem | build (s) | updates | median | p90 | max | core call (median) | goal |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+        ("| explorer and control | problem | build (s) | updates | median | p90 | max | core call (median) "
+        "| CPU time (median) | goal |"),
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for name, size, build, r in rows:
         ok = "met" if r["median"] < GOAL_MS else "NOT met"
         b = f"{build:.2f}" if build is not None else ""
         lines.append(f"| {name} | {size} | {b} | {r['n']} | {r['median']:.0f} | {r['p90']:.0f} | {r['max']:.0f} "
-                     f"| {r['compute']:.0f} | {ok} |")
+                     f"| {r['compute']:.0f} | {r['cpu']:.0f} | {ok} |")
     lines += [
         "",
-        "Territories: `territory.design` (heuristic) gives its local search at least 1 s whatever `time_limit` "
+        ("Territories: `territory.design` (heuristic) gives its local search at least 1 s whatever `time_limit` "
         "says, and anneals for part of it whenever the tolerances cannot all be met (as with the demo "
         "company's params: 5% potential, 10% workload, at most 10% of potential moved). The explorer asks "
-        "for 0.15 s; the update time follows design's floor, not the explorer.",
+        "for 0.15 s; the update time follows design's floor, not the explorer."),
         "",
     ]
     text = "\n".join(lines)

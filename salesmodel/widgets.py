@@ -947,8 +947,8 @@ class StaffingExplorer(_Explorer):
         self._show([a["capacity"], *a["hires"], a["legend"]], full)
 
     @classmethod
-    def from_workspace(cls, ws: Any, **overrides: Any) -> StaffingExplorer:
-        """An explorer on the run's monthly targets by region, started from the staffing params.
+    def from_workspace(cls, ws: Any, *, by: str = "region", **overrides: Any) -> StaffingExplorer:
+        """An explorer on the run's monthly targets, started from the staffing params.
 
         Targets are the run's ``plan_rep_month`` summed by region and month when the
         targets notebook has written it, else last year's same-month sales x
@@ -956,17 +956,23 @@ class StaffingExplorer(_Explorer):
         months from the end of the history to the plan year are the lead-in
         (:func:`salesmodel.staffing.with_lead_in`). Headcount and tenure are the
         current staff's, productivity the params' or the history's.
+
+        ``by="region"`` (default) plans each region's team on its own, as the
+        staffing notebook does; ``by="company"`` plans one company-wide team (one
+        solve instead of five: faster, and people count as movable between regions).
         """
-        kwargs = dict(_staffing_inputs(ws))
+        kwargs = dict(_staffing_inputs(ws, by))
         kwargs.update(overrides)
         targets = kwargs.pop("monthly_targets")
         return cls(targets, **kwargs)
 
 
-def _staffing_inputs(ws: Any) -> dict[str, Any]:
+def _staffing_inputs(ws: Any, by: str = "region") -> dict[str, Any]:
     """The arguments of a StaffingExplorer for a run (the same sources as the staffing notebook)."""
     from salesmodel import staffing
 
+    if by not in ("region", "company"):
+        raise _bad("by", "StaffingExplorer.from_workspace", "'region' or 'company'", by)
     sp = ws.params.staffing
     inputs = ws.inputs()
     sales, customers, reps = inputs["sales"], inputs["customers"], inputs["reps"]
@@ -986,11 +992,15 @@ def _staffing_inputs(ws: Any) -> dict[str, Any]:
         targets = staffing.monthly_targets_from_history(sales, customers, plan_year=ws.params.calendar.plan_year,
                                                         growth=ws.params.targets.growth, team_of_customer=team_of_customer)
     targets = staffing.with_lead_in(targets, as_of.to_period("M") + 1)
+    if by == "company":
+        months = targets.groupby("month", sort=True).agg(target=("target", "sum"), lead_in=("lead_in", "all"))
+        targets = months.reset_index().assign(team=word("company", ws.language))
+        staff = staff.assign(region_id=targets["team"].iloc[0])
     teams = sorted(targets["team"].unique())
     headcount = staff.groupby("region_id").size().reindex(teams, fill_value=0)
     tenure = {t: staff.loc[staff["region_id"] == t, "tenure_months"].tolist() for t in teams}
     return {
-        "monthly_targets": targets,
+        "monthly_targets": targets[["team", "month", "target", "lead_in"]],
         "productivity": productivity,
         "start_headcount": headcount.to_dict(),
         "start_tenure": tenure,
@@ -999,7 +1009,7 @@ def _staffing_inputs(ws: Any) -> dict[str, Any]:
         "hire_lead_months": sp.hire_lead_months,
         "max_hires_per_month": sp.max_hires_per_month,
         "attainment": sp.attainment,
-        "team_label": "region",
+        "team_label": by,
         "language": ws.language,
         "money_unit": ws.params.report.money_unit,
     }

@@ -356,6 +356,14 @@ def test_staffing_explorer_from_workspace(workspace, small_company):
     low = plan.attrs["total_hires"]
     ex.attrition.value = 0.5
     assert ex.result.attrs["total_hires"] >= low
+    assert "大区" in ex.table.value  # the teams are regions, labelled in the run's language
+    company = StaffingExplorer.from_workspace(workspace, by="company")
+    whole = company.result
+    assert whole["team"].nunique() == 1
+    assert whole["target"].sum() == pytest.approx(plan["target"].sum())
+    assert whole["headcount_start"].iloc[0] == plan.groupby("team")["headcount_start"].first().sum()
+    with pytest.raises(ParamsError, match="'by'"):
+        StaffingExplorer.from_workspace(workspace, by="province")
 
 
 def test_territory_explorer_from_workspace(workspace, small_company):
