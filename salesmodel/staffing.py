@@ -193,114 +193,169 @@ def project_capacity(
 
 
 def _project(hires: np.ndarray, unit: float, ramp: np.ndarray, survival: float, start_headcount: float, start_tenure: Any) -> pd.DataFrame:
+    return pd.DataFrame(_project_arrays(hires, unit, ramp, survival, start_headcount, start_tenure))
+
+
+def _project_arrays(hires: np.ndarray, unit: float, ramp: np.ndarray, survival: float, start_headcount: float,
+                    start_tenure: Any, existing: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     horizon = hires.size
     stay, fte_kernel = _kernel(ramp, survival, horizon)
-    heads0, fte0 = _existing_fte(start_headcount, start_tenure, ramp, survival, horizon)
+    heads0, fte0 = existing if existing is not None else _existing_fte(start_headcount, start_tenure, ramp, survival, horizon)
     heads = heads0 + np.convolve(hires, stay)[:horizon]
     fte = fte0 + np.convolve(hires, fte_kernel)[:horizon]
-    return pd.DataFrame(
-        {
-            "headcount_start": heads,
-            "hires_starting": hires,
-            "leavers_expected": heads * (1.0 - survival),
-            "headcount_end": heads * survival,
-            "ramped_fte": fte,
-            "capacity": fte * unit,
-        }
-    )
+    return {
+        "headcount_start": heads,
+        "hires_starting": hires,
+        "leavers_expected": heads * (1.0 - survival),
+        "headcount_end": heads * survival,
+        "ramped_fte": fte,
+        "capacity": fte * unit,
+    }
+
+
+_TOL = 1e-9
 
 
 @dataclass
-class _TeamSolution:
-    hires: np.ndarray
-    status: str
-    objective: float
-    message: str
+class _Problem:
+    """One team's hiring problem in FTE: cover ``need`` with ``existing`` plus hires."""
+
+    need: np.ndarray  # FTE each month must reach (target / (productivity x attainment))
+    existing: np.ndarray  # FTE of the current staff, month by month
+    a: np.ndarray  # a[t, s]: FTE in month t of one hire starting in month starts[s]
+    starts: np.ndarray  # months a hire decided within the plan can start (lead .. T-1)
+    rows: np.ndarray  # months that fall short without hires and that some hire can reach
+    cap: int | None  # most starts in one month
+    hires: np.ndarray | None = None  # per start month, once solved
+    method: str = ""
 
 
-def _solve_team(
-    need: np.ndarray,
-    existing: np.ndarray,
-    fte_kernel: np.ndarray,
-    lead: int,
-    max_hires: int | None,
-) -> _TeamSolution:
-    """Fewest hires (then fewest months on payroll) covering need - existing, in FTE.
-
-    Decision variables are the hires starting in months lead .. T-1. Months that no
-    hire can reach (before the lead time, or a zero first-month ramp) are left
-    short without a variable; with a hiring limit, slack variables with a
-    lexicographic objective (shortfall first) keep the problem feasible.
-    """
+def _problem(need: np.ndarray, existing: np.ndarray, fte_kernel: np.ndarray, lead: int, cap: int | None) -> _Problem:
     horizon = need.size
-    rhs = need - existing
-    hires = np.zeros(horizon)
     starts = np.arange(lead, horizon)
-    tol = 1e-9
-    if starts.size == 0 or not (rhs > tol).any():
-        return _TeamSolution(hires, "optimal", 0.0, "no hires needed" if starts.size else "no month can be reached")
-    # a[t, s]: FTE in month t of one hire starting in month starts[s]
     lag = np.arange(horizon)[:, None] - starts[None, :]
     a = np.where(lag >= 0, fte_kernel[np.clip(lag, 0, horizon - 1)], 0.0)
-    reach = a.max(axis=1)
-    rows = (rhs > tol) & (reach > 0)
-    if not rows.any():
-        return _TeamSolution(hires, "optimal", 0.0, "no month that falls short can be reached by a hire")
-    a_rows, b = a[rows], rhs[rows] - tol
-    n = starts.size
-    upper = np.full(n, np.inf if max_hires is None else float(max_hires))
-    integer = np.ones(n)
-    payroll = (horizon - starts).astype(float)
+    reach = a.max(axis=1) if starts.size else np.zeros(horizon)
+    rows = (need - existing > _TOL) & (reach > 0)
+    return _Problem(need, existing, a, starts, rows, cap)
 
-    if max_hires is None:
-        res = milp(np.ones(n), constraints=LinearConstraint(a_rows, lb=b), integrality=integer, bounds=Bounds(0, upper))
-        if res.x is None:
-            return _TeamSolution(hires, "error", math.nan, res.message)
-        x = np.round(res.x)
-        slack_cons: list[LinearConstraint] = []
-        base_a, base_ub = a_rows, upper
-        extra = 0
-    else:
-        # 1) least total shortfall, 2) fewest hires, 3) least payroll
-        m = a_rows.shape[0]
-        base_a = np.hstack([a_rows, np.eye(m)])
-        base_ub = np.concatenate([upper, np.full(m, np.inf)])
-        integrality = np.concatenate([integer, np.zeros(m)])
-        extra = m
-        c1 = np.concatenate([np.zeros(n), np.ones(m)])
-        r1 = milp(c1, constraints=LinearConstraint(base_a, lb=b), integrality=integrality, bounds=Bounds(0, base_ub))
-        if r1.x is None:
-            return _TeamSolution(hires, "error", math.nan, r1.message)
-        short = float(r1.fun)
-        slack_cons = [LinearConstraint(np.concatenate([np.zeros(n), np.ones(m)])[None, :], ub=short + 1e-7 * max(1.0, short))]
-        c2 = np.concatenate([np.ones(n), np.zeros(m)])
-        res = milp(c2, constraints=[LinearConstraint(base_a, lb=b), *slack_cons], integrality=integrality, bounds=Bounds(0, base_ub))
-        if res.x is None:
-            return _TeamSolution(hires, "error", math.nan, res.message)
-        x = np.round(res.x[:n])
-    total = float(x.sum())
 
-    # tie-break: among schedules with the fewest hires, the least months on payroll
-    c3 = np.concatenate([payroll, np.zeros(extra)])
-    count = LinearConstraint(np.concatenate([np.ones(n), np.zeros(extra)])[None, :], lb=total, ub=total)
-    incumbent = float(payroll @ x)
-    integrality = np.concatenate([integer, np.zeros(extra)])
-    lp = linprog(
-        c3,
-        A_ub=-base_a,
-        b_ub=-b,
-        A_eq=count.A,
-        b_eq=[total],
-        bounds=list(zip(np.zeros(n + extra), base_ub)),
-        method="highs",
-    ) if not slack_cons else None
-    proven = lp is not None and lp.status == 0 and math.ceil(lp.fun - 1e-6) >= incumbent
-    if not proven:
-        r3 = milp(c3, constraints=[LinearConstraint(base_a, lb=b), count, *slack_cons], integrality=integrality, bounds=Bounds(0, base_ub))
-        if r3.x is not None and float(payroll @ np.round(r3.x[:n])) <= incumbent:
-            x = np.round(r3.x[:n])
-    hires[starts] = x
-    return _TeamSolution(hires, "optimal", total, "fewest hires, then fewest months on payroll")
+def _greedy(p: _Problem, start: np.ndarray | None = None) -> np.ndarray:
+    """Month by month, cover a shortfall with hires at the start that helps that month most
+    (on top of ``start``, e.g. the LP solution rounded down)."""
+    x = np.zeros(p.starts.size) if start is None else start.astype(float).copy()
+    fte = p.existing + p.a @ x
+    for t in np.nonzero(p.rows)[0]:
+        deficit = p.need[t] - fte[t]
+        if deficit <= _TOL:
+            continue
+        col = p.a[t]
+        best = col.max()
+        s = int(np.nonzero(col >= best * (1 - 1e-12))[0][-1])  # the latest of the best
+        k = math.ceil(deficit / best - 1e-9)
+        x[s] += k
+        fte += k * p.a[:, s]
+    return x
+
+
+def _tidy(p: _Problem, x: np.ndarray) -> np.ndarray:
+    """Drop hires no month needs, then move each hire to the latest start that keeps
+    every month where it was (met months met, short months no shorter).
+
+    Deterministic, and it never changes a month's status: it only lowers the count
+    (when a solution had a spare hire) and the months on payroll.
+    """
+    x = x.copy()
+    fte = p.existing + p.a @ x
+    floor = np.minimum(p.need, fte) - 1e-7 * np.maximum(1.0, p.need)
+    n = x.size
+    for s in range(n - 1, -1, -1):
+        while x[s] > 0 and ((fte - p.a[:, s]) >= floor).all():
+            x[s] -= 1
+            fte = fte - p.a[:, s]
+    for s in range(n - 2, -1, -1):
+        while x[s] > 0:
+            cand = fte[:, None] - p.a[:, [s]] + p.a[:, s + 1 :]
+            ok = (cand >= floor[:, None]).all(axis=0)
+            if p.cap is not None:
+                ok &= x[s + 1 :] < p.cap
+            if not ok.any():
+                break
+            j = int(np.nonzero(ok)[0][-1])
+            x[s] -= 1
+            x[s + 1 + j] += 1
+            fte = cand[:, j]
+    return x
+
+
+def _milp_fewest(p: _Problem) -> np.ndarray | None:
+    """The fewest hires by integer programme; with a hiring limit, the least total
+    shortfall first (slack variables), then the fewest hires."""
+    a_rows = p.a[p.rows]
+    b = (p.need - p.existing)[p.rows] - _TOL
+    n, m = p.starts.size, a_rows.shape[0]
+    if p.cap is None:
+        res = milp(np.ones(n), constraints=LinearConstraint(a_rows, lb=b), integrality=np.ones(n), bounds=Bounds(0, np.inf))
+        return None if res.x is None else np.round(res.x)
+    a_full = np.hstack([a_rows, np.eye(m)])
+    upper = np.concatenate([np.full(n, float(p.cap)), np.full(m, np.inf)])
+    integrality = np.concatenate([np.ones(n), np.zeros(m)])
+    slack = np.concatenate([np.zeros(n), np.ones(m)])
+    r1 = milp(slack, constraints=LinearConstraint(a_full, lb=b), integrality=integrality, bounds=Bounds(0, upper))
+    if r1.x is None:
+        return None
+    keep = LinearConstraint(slack[None, :], ub=float(r1.fun) + 1e-7 * max(1.0, float(r1.fun)))
+    hires = np.concatenate([np.ones(n), np.zeros(m)])
+    r2 = milp(hires, constraints=[LinearConstraint(a_full, lb=b), keep], integrality=integrality, bounds=Bounds(0, upper))
+    return None if r2.x is None else np.round(r2.x[:n])
+
+
+def _lp_bounds(problems: list[_Problem]) -> list[np.ndarray] | None:
+    """The LP relaxation of "fewest hires" for many teams in one call (block-diagonal)."""
+    from scipy.sparse import block_diag, csr_matrix
+
+    blocks = [csr_matrix(p.a[p.rows]) for p in problems]
+    b = np.concatenate([(p.need - p.existing)[p.rows] - _TOL for p in problems])
+    sizes = [p.starts.size for p in problems]
+    res = linprog(np.ones(sum(sizes)), A_ub=-block_diag(blocks, format="csr"), b_ub=-b, bounds=(0, None), method="highs")
+    if res.status != 0:
+        return None
+    return np.split(res.x, np.cumsum(sizes)[:-1])
+
+
+def _solve_all(problems: list[_Problem]) -> None:
+    """Solve every team: exact fewest hires, then the latest starts.
+
+    Without a hiring limit, two quick schedules (greedy, and the LP solution rounded
+    down then completed greedily) are tidied and the better one is checked against
+    the LP bound of all teams (one LP); when its count equals the bound rounded up it
+    is proven optimal, otherwise the team's integer programme is solved by HiGHS.
+    The same check settles a team with a hiring limit when the schedule keeps to the
+    limit; other limited teams go to the integer programme (least shortfall first).
+    """
+    open_ = [p for p in problems if p.rows.any()]
+    for p in problems:
+        if not p.rows.any():
+            p.hires, p.method = np.zeros(p.starts.size), "no hire needed"
+    if not open_:
+        return
+    relaxed = _lp_bounds(open_)
+    for i, p in enumerate(open_):
+        x = _tidy(p, _greedy(p))
+        if relaxed is not None:
+            rounded = _tidy(p, _greedy(p, np.floor(relaxed[i] + 1e-9)))
+            if rounded.sum() < x.sum():
+                x = rounded
+        within_cap = p.cap is None or x.max(initial=0) <= p.cap
+        # the LP bound ignores the hiring limit, so it also bounds a limited plan that meets every month
+        if relaxed is not None and within_cap and x.sum() <= math.ceil(relaxed[i].sum() - 1e-6):
+            p.hires, p.method = x, "greedy, proven by the LP bound"
+            continue
+        exact = _milp_fewest(p)
+        if exact is not None and (p.cap is not None or exact.sum() <= x.sum()):
+            p.hires, p.method = _tidy(p, exact), "milp"
+        else:
+            p.hires, p.method = (x, "greedy (solver failed)") if within_cap else (np.minimum(x, p.cap), "greedy (solver failed)")
 
 
 def _month_labels(index: pd.Index, where: str) -> tuple[pd.Index, np.ndarray | None]:
@@ -431,7 +486,7 @@ def capacity_plan(
     else:
         raise _bad("targets", func, "a monthly Series or a long DataFrame (team, month, target)", type(targets).__name__)
 
-    frames, teams_info = [], {}
+    prepared = []
     kernels: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     for team, series in groups:
         where = f"targets of team {team!r}" if by_team else "targets"
@@ -460,45 +515,68 @@ def capacity_plan(
                 raise _bad("start_tenure", func, f"months of service >= 0, one number or one per person ({heads0:g})", tenure)
         if horizon not in kernels:
             kernels[horizon] = _kernel(ramp_arr, survival, horizon)
-        _, fte_kernel = kernels[horizon]
-        _, existing = _existing_fte(heads0, tenure, ramp_arr, survival, horizon)
+        existing = _existing_fte(heads0, tenure, ramp_arr, survival, horizon)
         unit = p * attainment
-        sol = _solve_team(values / unit, existing, fte_kernel, lead, cap)
-        proj = _project(sol.hires, unit, ramp_arr, survival, heads0, tenure)
-        gap = proj["capacity"].to_numpy() - values
-        short = gap < -1e-6 * np.maximum(1.0, values)
-        out = pd.DataFrame({"month": months, "target": values})
-        if by_team:
-            out.insert(0, team_col, team)
-        decided = np.zeros(horizon)
-        decided[: max(horizon - lead, 0)] = sol.hires[lead:]
-        out["headcount_start"] = proj["headcount_start"].to_numpy()
-        out["hires_decided"] = decided.astype(np.int64)
-        out["hires_starting"] = sol.hires.astype(np.int64)
-        for col in ("leavers_expected", "headcount_end", "ramped_fte", "capacity"):
-            out[col] = proj[col].to_numpy()
-        out["gap"] = gap
-        out["cumulative_gap"] = np.cumsum(gap)
-        out["shortfall"] = short
-        out["shortfall_amount"] = np.where(short, -gap, 0.0)
-        status = "shortfall" if short.any() else sol.status
-        teams_info[team] = {
-            "status": status,
-            "objective": sol.objective,
-            "total_hires": int(sol.hires.sum()),
-            "short_months": [str(m) for m in np.asarray(out["month"])[short]],
-            "message": sol.message,
-        }
-        frames.append(out)
+        problem = _problem(values / unit, existing[1], kernels[horizon][1], lead, cap)
+        prepared.append((team, months, values, unit, heads0, tenure, existing, problem))
 
-    result = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
+    _solve_all([item[-1] for item in prepared])
+
+    columns: dict[str, list] = {c: [] for c in (
+        "month", "target", "headcount_start", "hires_decided", "hires_starting", "leavers_expected",
+        "headcount_end", "ramped_fte", "capacity", "gap", "cumulative_gap", "shortfall", "shortfall_amount")}
+    team_values, teams_info = [], {}
+    for team, months, values, unit, heads0, tenure, existing, problem in prepared:
+        horizon = values.size
+        hires = np.zeros(horizon)
+        hires[problem.starts] = problem.hires
+        proj = _project_arrays(hires, unit, ramp_arr, survival, heads0, tenure, existing)
+        gap = proj["capacity"] - values
+        short = gap < -1e-6 * np.maximum(1.0, values)
+        decided = np.zeros(horizon)
+        decided[: max(horizon - lead, 0)] = hires[lead:]
+        columns["month"].append(np.asarray(months, dtype=object) if not isinstance(months, pd.PeriodIndex) else months)
+        columns["target"].append(values)
+        columns["headcount_start"].append(proj["headcount_start"])
+        columns["hires_decided"].append(decided.astype(np.int64))
+        columns["hires_starting"].append(hires.astype(np.int64))
+        for col in ("leavers_expected", "headcount_end", "ramped_fte", "capacity"):
+            columns[col].append(proj[col])
+        columns["gap"].append(gap)
+        columns["cumulative_gap"].append(np.cumsum(gap))
+        columns["shortfall"].append(short)
+        columns["shortfall_amount"].append(np.where(short, -gap, 0.0))
+        team_values.append(np.repeat(np.array([team], dtype=object), horizon))
+        total = int(hires.sum())
+        teams_info[team] = {
+            "status": "shortfall" if short.any() else "optimal",
+            "objective": float(total),
+            "total_hires": total,
+            "months_on_payroll": int((hires * (horizon - np.arange(horizon))).sum()),
+            "short_months": [str(m) for m in np.asarray(months)[short]],
+            "method": problem.method,
+        }
+
+    data = {}
+    if by_team:
+        data[team_col] = np.concatenate(team_values)
+    for col, parts in columns.items():
+        if col == "month" and all(isinstance(x, pd.PeriodIndex) for x in parts):
+            data[col] = pd.PeriodIndex.from_ordinals(np.concatenate([x.asi8 for x in parts]), freq="M")
+        elif col == "month":
+            data[col] = np.concatenate([np.asarray(x, dtype=object) for x in parts])
+        else:
+            data[col] = np.concatenate(parts)
+    result = pd.DataFrame(data)
     statuses = {info["status"] for info in teams_info.values()}
-    result.attrs["status"] = "error" if "error" in statuses else ("shortfall" if "shortfall" in statuses else "optimal")
+    result.attrs["status"] = "shortfall" if "shortfall" in statuses else "optimal"
     result.attrs["objective"] = float(sum(info["objective"] for info in teams_info.values()))
     result.attrs["total_hires"] = int(sum(info["total_hires"] for info in teams_info.values()))
     result.attrs["short_months"] = sum((info["short_months"] for info in teams_info.values()), [])
     if by_team:
         result.attrs["teams"] = {str(k): v for k, v in teams_info.items()}
+    else:
+        result.attrs["method"] = teams_info[None]["method"]
     return result
 
 

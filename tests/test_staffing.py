@@ -497,3 +497,32 @@ def test_params_defaults_match_the_module():
     assert sp.funnel_stages == EXAMPLE_F_STAGES
     assert PayPlan.from_dict(sp.pay_plan) == PayPlan()
     assert sp.tier_cuts == dict(TierScheme().cuts)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    target=st.lists(st.integers(0, 60).map(lambda v: v * 50.0), min_size=4, max_size=12),
+    ramp=ramps,
+    a=st.floats(0, 0.5),
+    lead=st.integers(0, 3),
+    heads=st.integers(0, 20),
+)
+def test_fewest_hires_match_a_direct_integer_programme(target, ramp, a, lead, heads):
+    """The quick path (greedy checked by the LP bound) gives the integer programme's optimum."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    from salesmodel.staffing import _existing_fte, _kernel, _problem
+
+    q = (1 - a) ** (1 / 12)
+    t = np.asarray(target)
+    _, kernel = _kernel(np.asarray(ramp), q, t.size)
+    _, existing = _existing_fte(heads, None, np.asarray(ramp), q, t.size)
+    prob = _problem(t / 100.0, existing, kernel, lead, None)
+    expected = 0
+    if prob.rows.any():
+        res = milp(np.ones(prob.starts.size), constraints=LinearConstraint(prob.a[prob.rows], lb=(prob.need - prob.existing)[prob.rows] - 1e-9),
+                   integrality=np.ones(prob.starts.size), bounds=Bounds(0, np.inf))
+        expected = round(res.fun)
+    plan = capacity_plan(pd.Series(t, index=MONTHS[: t.size]), productivity=100, ramp=ramp, attrition=a,
+                         hire_lead_months=lead, start_headcount=heads)
+    assert plan.attrs["total_hires"] == expected
