@@ -502,7 +502,10 @@ class TargetExplorer(_Explorer):
         self.task: float | None = None
         self._bars: Any = None
         self.by_group: pd.DataFrame | None = None
-        self.base = float(baseline) if growth_over == "baseline" else float(pd.to_numeric(units["last_year"]).sum()) if total is None else None
+        # what the growth slider applies to (None when a total is given)
+        self.base: float | None = None
+        if total is None:
+            self.base = float(baseline) if growth_over == "baseline" else float(pd.to_numeric(units["last_year"]).sum())
 
         st = _slider_style()
         if total is None:
