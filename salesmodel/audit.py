@@ -40,6 +40,7 @@ __all__ = [
     "sanitise_name",
     "make_run_id",
     "git_info",
+    "source_hash",
     "package_versions",
     "input_files",
     "output_hashes",
@@ -120,6 +121,22 @@ def git_info(package_dir: Path | None = None) -> dict[str, Any] | None:
         return None
     status = git("status", "--porcelain", "--untracked-files=no")
     return {"commit": commit, "dirty": bool(status)}
+
+
+def source_hash(package_dir: Path | None = None) -> str:
+    """sha256 over the salesmodel package's Python sources (path and bytes, in a fixed order).
+
+    Proves which code produced a run even outside a git checkout, and tells
+    ``verify --rerun`` whether the code changed since.
+    """
+    pkg = Path(package_dir or Path(salesmodel.__file__).resolve().parent)
+    digest = hashlib.sha256()
+    for path in sorted(pkg.rglob("*.py")):
+        if "__pycache__" in path.parts:
+            continue
+        digest.update(path.relative_to(pkg).as_posix().encode("utf-8") + b"\0")
+        digest.update(sha256_file(path).encode("ascii") + b"\n")
+    return digest.hexdigest()
 
 
 def package_versions(names: tuple[str, ...] = KEY_PACKAGES) -> dict[str, str | None]:
@@ -234,7 +251,7 @@ def write_manifest(
         "started_utc": _iso(started),
         "finished_utc": _iso(finished),
         "duration_s": round((finished - started).total_seconds(), 3) if started and finished else None,
-        "salesmodel": {"version": salesmodel.__version__, "git": git_info()},
+        "salesmodel": {"version": salesmodel.__version__, "git": git_info(), "source_sha256": source_hash()},
         "python": {"version": platform.python_version(), "implementation": platform.python_implementation()},
         "platform": platform.platform(),
         "packages": versions,
@@ -365,6 +382,14 @@ def _rerun(run_dir: Path, manifest: dict[str, Any], report: VerifyReport) -> Non
         if sha256_file(src) != nb["sha256"]:
             report.notes.append(f"notebook {nb['name']} has changed since the run; re-executing the current version")
         sources.append(src)
+    recorded_source = manifest.get("salesmodel", {}).get("source_sha256")
+    if recorded_source and recorded_source != source_hash():
+        report.notes.append("the salesmodel code has changed since the run (source_sha256 differs); "
+                            "differences below may come from the code, not the data")
+    recorded_versions = manifest.get("packages", {})
+    changed = [f"{k} {v} -> {now}" for k, v in recorded_versions.items() if (now := package_versions((k,))[k]) != v]
+    if changed:
+        report.notes.append("package versions changed since the run: " + ", ".join(changed))
     with tempfile.TemporaryDirectory(prefix="salesmodel-rerun-") as tmp:
         params_file = Path(tmp) / "params.yaml"
         params_file.write_text(yaml.safe_dump(manifest["params"], allow_unicode=True, sort_keys=False), encoding="utf-8")

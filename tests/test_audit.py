@@ -69,6 +69,7 @@ def test_manifest_records_what_proves_the_run(finished_run, small_company_dir):
     git = m["salesmodel"]["git"]
     if git is not None:  # in a checkout
         assert re.fullmatch(r"[0-9a-f]{40}", git["commit"]) and isinstance(git["dirty"], bool)
+    assert m["salesmodel"]["source_sha256"] == audit.source_hash()
     assert m["python"]["version"].count(".") == 2
     assert set(audit.KEY_PACKAGES) <= set(m["packages"]) and m["packages"]["pandas"] == pd.__version__
     assert m["calendar"]["version"] == holidays.__version__
@@ -153,3 +154,15 @@ def test_rerun_catches_a_table_changed_with_its_hash(run_copy):
     assert not report.ok
     assert any("tables/sales_by_year.parquet" in d for d in report.table_differences)
     assert all("sales_by_year.parquet" in d for d in report.table_differences)
+
+
+def test_source_hash_changes_with_any_module(tmp_path):
+    pkg = tmp_path / "pkg"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "a.py").write_text("x = 1\n")
+    (pkg / "sub" / "b.py").write_text("y = 2\n")
+    before = audit.source_hash(pkg)
+    (pkg / "sub" / "b.py").write_text("y = 3\n")
+    assert audit.source_hash(pkg) != before
+    (pkg / "sub" / "b.py").write_text("y = 2\n")
+    assert audit.source_hash(pkg) == before
