@@ -31,6 +31,9 @@ __all__ = [
 # Notebooks of a full run, in order (each is added here once it runs green).
 DEFAULT_NOTEBOOKS = [
     "00_data_overview.ipynb",
+    "02_targets.ipynb",
+    "05_tracking.ipynb",
+    "10_leadership_summary.ipynb",
 ]
 
 
