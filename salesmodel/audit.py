@@ -203,6 +203,7 @@ def write_manifest(
     notebooks: list[Path] | None = None,
     started: datetime | None = None,
     finished: datetime | None = None,
+    holiday_status: str | None = None,
     extra: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``manifest.json`` for a finished run folder; returns its path.
@@ -223,6 +224,9 @@ def write_manifest(
         The notebook sources executed, in order.
     started, finished : datetime, optional
         When the run started and finished (UTC).
+    holiday_status : str, optional
+        How far the plan year's holiday calendar can be trusted ("official",
+        "estimated", ...; see ``calendar.holiday_calendar_status``).
 
     Examples
     --------
@@ -260,6 +264,10 @@ def write_manifest(
             "version": versions.get("holidays"),
             "country": scenario.calendar.country,
             "plan_year": scenario.calendar.plan_year,
+            "plan_year_status": holiday_status,
+            "overrides_sha256": (
+                sha256_file(files["holiday_overrides"]) if "holiday_overrides" in files else None
+            ),
         },
         "seeds": _seeds(jsonable),
         "params": jsonable,

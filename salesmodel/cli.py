@@ -119,7 +119,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from salesmodel.params import params_hash
     from salesmodel.runner import check_scenario
 
-    scenario, notebooks, inputs = check_scenario(args.params)
+    checked = check_scenario(args.params)
+    scenario, notebooks, inputs = checked.scenario, checked.notebooks, checked.inputs
     data = scenario.data
     print(f"params:    {args.params} (scenario '{scenario.scenario}', params hash {params_hash(scenario)[:8]})")
     print(f"data:      {data.sql_url and 'SQL database' or data.dir}")
@@ -128,7 +129,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         if "date" in getattr(frame, "columns", []) and len(frame):
             line += f"   {frame['date'].min():%Y-%m-%d} … {frame['date'].max():%Y-%m-%d}"
         print(line)
-    print(f"plan year: {scenario.calendar.plan_year} ({scenario.calendar.country} calendar)")
+    cal = scenario.calendar
+    print(f"plan year: {cal.plan_year}, {cal.country} holidays: {checked.holiday_status}"
+          + (f" (company overrides: {len(checked.holiday_overrides)} days)" if checked.holiday_overrides is not None else ""))
+    if checked.holiday_status in ("estimated", "unconfirmed", "unsupported"):
+        print(f"  note: the installed holidays package has no official {cal.country} schedule for {cal.plan_year}; "
+              "working days are estimated until the make-up days are added to calendar.holiday_overrides")
     print(f"notebooks: {', '.join(nb.name for nb in notebooks)}")
     print("OK: params and inputs are valid; nothing was run.")
     return 0

@@ -23,9 +23,11 @@ import shutil
 import traceback
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 import salesmodel
@@ -33,7 +35,7 @@ from salesmodel import audit
 from salesmodel.errors import ParamsError, RunError, SalesmodelError
 from salesmodel.params import Scenario, load_params, params_hash
 
-__all__ = ["RunResult", "notebook_dirs", "resolve_notebooks", "check_scenario", "run_scenario"]
+__all__ = ["RunResult", "CheckedScenario", "notebook_dirs", "resolve_notebooks", "check_scenario", "run_scenario"]
 
 KERNEL = "python3"
 NOTEBOOKS_ENV = "SALESMODEL_NOTEBOOKS"
@@ -112,18 +114,37 @@ def resolve_notebooks(entries: Sequence[str | Path]) -> list[Path]:
     return found
 
 
-def check_scenario(params_file: str | Path, *, notebooks: Sequence[str | Path] | None = None):
-    """Load params, find the notebooks and read and validate the inputs, running nothing.
+class CheckedScenario(NamedTuple):
+    """What :func:`check_scenario` found valid."""
 
-    Returns ``(scenario, notebook_paths, inputs)``; raises ParamsError or
-    InputError with the one message a planner needs.
+    scenario: Scenario
+    notebooks: list[Path]
+    inputs: dict[str, pd.DataFrame]
+    holiday_overrides: pd.DataFrame | None
+    holiday_status: str
+
+
+def check_scenario(params_file: str | Path, *, notebooks: Sequence[str | Path] | None = None) -> CheckedScenario:
+    """Load params, find the notebooks, read and validate the inputs; run nothing.
+
+    Also reads the company's holiday overrides (when given) and says how far
+    the holiday calendar of the plan year can be trusted (see
+    :func:`salesmodel.calendar.holiday_calendar_status`).
+
+    Raises ParamsError or InputError with the one message a planner needs.
     """
-    from salesmodel import io
+    from salesmodel import calendar, io
 
     scenario = load_params(params_file)
     nb_paths = resolve_notebooks(list(notebooks) if notebooks else scenario.notebooks)
     inputs = io.read_inputs(scenario.data)
-    return scenario, nb_paths, inputs
+    overrides = None
+    if scenario.calendar.holiday_overrides is not None:
+        overrides = io.read_holiday_overrides(scenario.calendar.holiday_overrides)
+    status = calendar.holiday_calendar_status(
+        scenario.calendar.plan_year, scenario.calendar.country, overrides=overrides
+    )
+    return CheckedScenario(scenario, nb_paths, inputs, overrides, status)
 
 
 def _inside(child: Path, parent: Path) -> Path:
@@ -223,7 +244,8 @@ def run_scenario(
     from salesmodel.report import export_html
 
     params_file = Path(params_file)
-    scenario, nb_paths, inputs = check_scenario(params_file, notebooks=notebooks)
+    checked = check_scenario(params_file, notebooks=notebooks)
+    scenario, nb_paths, inputs = checked.scenario, checked.notebooks, checked.inputs
     started = datetime.now(timezone.utc)
     phash = params_hash(scenario)
     out = Path(out_dir).resolve()
@@ -264,7 +286,7 @@ def run_scenario(
         finished = datetime.now(timezone.utc)
         audit.write_manifest(
             building, run_id=run_id, scenario=scenario, inputs=inputs, notebooks=nb_paths,
-            started=started, finished=finished,
+            started=started, finished=finished, holiday_status=checked.holiday_status,
         )
         os.rename(building, final)
     except Exception as exc:

@@ -73,6 +73,7 @@ def test_manifest_records_what_proves_the_run(finished_run, small_company_dir):
     assert m["python"]["version"].count(".") == 2
     assert set(audit.KEY_PACKAGES) <= set(m["packages"]) and m["packages"]["pandas"] == pd.__version__
     assert m["calendar"]["version"] == holidays.__version__
+    assert m["calendar"]["plan_year"] == 2027 and m["calendar"]["plan_year_status"] == "estimated"
     assert m["seeds"] == {"seed": 1}
     sc = load_params(run_dir / "params.yaml")
     assert m["params_sha256"] == params_hash(sc) == params_hash(params_from_dict(m["params"]))

@@ -179,3 +179,16 @@ def test_batch_runs_a_grid_and_reports_each_scenario(tmp_path, small_company_dir
     assert code == 1
     assert "failed broken:" in out and "ZeroDivisionError" in out
     assert "1 of 1 scenario(s) failed" in err
+
+
+def test_validate_reads_the_holiday_overrides(tmp_path, small_company_dir, capsys):
+    good = tmp_path / "holidays.csv"
+    good.write_text("date,kind,name\n2027-02-20,workday,Spring Festival make-up day\n2027-02-06,holiday,\n", encoding="utf-8")
+    params = write_params(tmp_path / "p.yaml", small_company_dir, calendar={"holiday_overrides": "holidays.csv"})
+    code, out, err = _run(["validate", params], capsys)
+    assert code == 0, err
+    assert "company overrides: 2 days" in out
+    good.write_text("date,kind,name\n2027-02-30,workday,x\n", encoding="utf-8")
+    code, _, err = _run(["validate", params], capsys)
+    assert code == 2
+    assert "holidays.csv" in err and "Traceback" not in err
