@@ -25,6 +25,7 @@ __all__ = [
     "load_params",
     "params_from_dict",
     "params_hash",
+    "params_reference",
     "DEFAULT_NOTEBOOKS",
 ]
 
@@ -306,3 +307,43 @@ def params_hash(sc: Scenario) -> str:
     """sha256 of the resolved params as canonical JSON."""
     blob = json.dumps(sc.to_jsonable(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def params_reference() -> str:
+    """Every params key with its type, default and description, as Markdown.
+
+    Generated from the schema, so it is always current::
+
+        python -c "from salesmodel.params import params_reference; print(params_reference())"
+    """
+    from pydantic_core import PydanticUndefined
+
+    def default_of(field: Any) -> str:
+        if field.default_factory is not None:
+            value = field.default_factory()
+        elif field.default is PydanticUndefined:
+            return "(required)"
+        else:
+            value = field.default
+        if isinstance(value, BaseModel):
+            return "(section)"
+        return json.dumps(value, default=str, ensure_ascii=False)
+
+    def type_of(field: Any) -> str:
+        text = str(field.annotation).replace("typing.", "").replace("pathlib.", "").replace("datetime.", "")
+        return text.replace("<class '", "").replace("'>", "").replace("|", "or")
+
+    lines = ["| key | type | default | meaning |", "|---|---|---|---|"]
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, field in model.model_fields.items():
+            ann = field.annotation
+            if isinstance(ann, type) and issubclass(ann, BaseModel):
+                lines.append(f"| **{prefix}{name}** | section | | {(ann.__doc__ or '').strip()} |")
+                walk(ann, f"{prefix}{name}.")
+            else:
+                desc = (field.description or "").replace("|", "\\|")
+                lines.append(f"| `{prefix}{name}` | {type_of(field)} | `{default_of(field)}` | {desc} |")
+
+    walk(Scenario, "")
+    return "\n".join(lines) + "\n"

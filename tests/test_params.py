@@ -149,3 +149,19 @@ def test_every_field_is_documented():
                 assert field.description, f"{model.__name__}.{name} has no description"
 
     walk(Scenario)
+
+
+def test_reference_lists_every_key_with_its_default():
+    from salesmodel.params import params_reference
+
+    text = params_reference()
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    assert all(line.count(" | ") == 3 for line in rows)  # no stray '|' breaks the table
+    assert "| `calendar.plan_year` | int | `2027` |" in text
+    assert "| `report.money_unit` |" in text and '`"wan"`' in text
+    n_leaves = sum(
+        1
+        for name, field in Scenario.model_fields.items()
+        for _ in (getattr(field.annotation, "model_fields", None) or [name])
+    )
+    assert len(rows) == n_leaves
