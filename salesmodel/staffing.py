@@ -196,7 +196,7 @@ def _project(hires: np.ndarray, unit: float, ramp: np.ndarray, survival: float, 
     return pd.DataFrame(_project_arrays(hires, unit, ramp, survival, start_headcount, start_tenure))
 
 
-def _project_arrays(hires: np.ndarray, unit: float, ramp: np.ndarray, survival: float, start_headcount: float,
+def _project_arrays(hires: np.ndarray, unit: float | np.ndarray, ramp: np.ndarray, survival: float, start_headcount: float,
                     start_tenure: Any, existing: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     horizon = hires.size
     stay, fte_kernel = _kernel(ramp, survival, horizon)
@@ -226,18 +226,20 @@ class _Problem:
     starts: np.ndarray  # months a hire decided within the plan can start (lead .. T-1)
     rows: np.ndarray  # months that fall short without hires and that some hire can reach
     cap: int | None  # most starts in one month
+    penalty: float | None = None  # hires one mature FTE-month of shortfall is worth
     hires: np.ndarray | None = None  # per start month, once solved
     method: str = ""
 
 
-def _problem(need: np.ndarray, existing: np.ndarray, fte_kernel: np.ndarray, lead: int, cap: int | None) -> _Problem:
+def _problem(need: np.ndarray, existing: np.ndarray, fte_kernel: np.ndarray, lead: int, cap: int | None,
+             penalty: float | None = None) -> _Problem:
     horizon = need.size
     starts = np.arange(lead, horizon)
     lag = np.arange(horizon)[:, None] - starts[None, :]
     a = np.where(lag >= 0, fte_kernel[np.clip(lag, 0, horizon - 1)], 0.0)
     reach = a.max(axis=1) if starts.size else np.zeros(horizon)
     rows = (need - existing > _TOL) & (reach > 0)
-    return _Problem(need, existing, a, starts, rows, cap)
+    return _Problem(need, existing, a, starts, rows, cap, penalty)
 
 
 def _greedy(p: _Problem, start: np.ndarray | None = None) -> np.ndarray:
@@ -294,6 +296,14 @@ def _milp_fewest(p: _Problem) -> np.ndarray | None:
     a_rows = p.a[p.rows]
     b = (p.need - p.existing)[p.rows] - _TOL
     n, m = p.starts.size, a_rows.shape[0]
+    if p.penalty is not None:
+        # hires against shortfall at the planner's price, in one programme
+        a_full = np.hstack([a_rows, np.eye(m)])
+        upper = np.concatenate([np.full(n, np.inf if p.cap is None else float(p.cap)), np.full(m, np.inf)])
+        cost = np.concatenate([np.ones(n), np.full(m, p.penalty)])
+        res = milp(cost, constraints=LinearConstraint(a_full, lb=b), integrality=np.concatenate([np.ones(n), np.zeros(m)]),
+                   bounds=Bounds(0, upper))
+        return None if res.x is None else np.round(res.x[:n])
     if p.cap is None:
         res = milp(np.ones(n), constraints=LinearConstraint(a_rows, lb=b), integrality=np.ones(n), bounds=Bounds(0, np.inf))
         return None if res.x is None else np.round(res.x)
@@ -337,6 +347,10 @@ def _solve_all(problems: list[_Problem]) -> None:
     for p in problems:
         if not p.rows.any():
             p.hires, p.method = np.zeros(p.starts.size), "no hire needed"
+        elif p.penalty is not None:
+            x = _milp_fewest(p)
+            p.hires, p.method = (_tidy(p, x), "milp (shortfall priced)") if x is not None else (np.zeros(p.starts.size), "solver failed")
+    open_ = [p for p in open_ if p.penalty is None]
     if not open_:
         return
     relaxed = _lp_bounds(open_)
@@ -403,19 +417,28 @@ def capacity_plan(
     max_hires_per_month: int | Mapping[Any, int] | None = None,
     attainment: float = 1.0,
     start_tenure: Any = None,
+    seasonality: Mapping[int, float] | pd.Series | None = None,
+    shortfall_penalty: float | None = None,
     team_col: str = "team",
     month_col: str = "month",
     target_col: str = "target",
 ) -> pd.DataFrame:
     """The fewest hires, month by month, so that ramped capacity meets the targets.
 
-    An integer programme (HiGHS via ``scipy.optimize.milp``) chooses how many
-    people start each month. Lexicographic objective: the least total
-    shortfall (only possible when hiring is limited), then the fewest hires,
-    then the fewest months on payroll (hires as late as the targets allow), so
-    the schedule is unique and explainable. Months that cannot be met - before
-    the first hire can start, or because of the hiring limit - are reported
-    with ``shortfall=True`` and the amount, instead of failing.
+    How many people start each month is an integer programme: the least total
+    shortfall first (only possible when hiring is limited), then the fewest
+    hires. It is solved exactly: a quick schedule (greedy, or the LP solution
+    rounded down and completed) is accepted when its count equals the LP
+    relaxation's bound rounded up - a certificate of optimality - and otherwise
+    HiGHS solves the team's programme (``scipy.optimize.milp``). Ties are then
+    broken towards later starts: each hire moves to the latest month that keeps
+    every month met (fewer months on payroll; a deterministic pass, not a
+    proven minimum of payroll). ``attrs["teams"][team]["method"]`` says which
+    route settled each team.
+
+    Months that cannot be met - before the first hire can start, or because of
+    the hiring limit - are reported with ``shortfall=True`` and the amount,
+    instead of failing.
 
     Parameters
     ----------
@@ -444,6 +467,17 @@ def capacity_plan(
         Share of the standard volume a fully ramped rep actually delivers.
     start_tenure : None, int or list of int (or mapping team -> those), default=None
         Completed months of service of the current staff; None means all mature.
+    seasonality : mapping or Series month of year (1-12) -> index, optional
+        A rep's volume moves with the season: in month m a mature rep delivers
+        ``productivity x seasonality[m]`` (indices averaging 1, e.g. from
+        :func:`salesmodel.seasonality.seasonal_indices`). Without it, a peak
+        month's target must be met by headcount alone. Needs month labels.
+    shortfall_penalty : float, optional
+        When set, a month may fall short: one mature rep's monthly volume of
+        shortfall costs this many hires, and the programme minimises hires plus
+        priced shortfall (e.g. 2.0: leave a month one rep short rather than
+        hire three people who would start at 25%). None: every month a hire can
+        reach is met.
     team_col, month_col, target_col : str
         Column names of a long ``targets`` table.
 
@@ -473,6 +507,18 @@ def capacity_plan(
         raise _bad("attainment", func, "a number in (0, 2]", attainment)
     lead = _check_int(hire_lead_months, "hire_lead_months", func)
     survival = (1.0 - attrition) ** (1.0 / 12.0)
+    penalty = None if shortfall_penalty is None else _check_positive(shortfall_penalty, "shortfall_penalty", func)
+    season = None
+    if seasonality is not None:
+        raw = pd.Series(seasonality, dtype=float) if not isinstance(seasonality, pd.Series) else seasonality.astype(float)
+        season = np.ones(13)
+        try:
+            keys = raw.index.astype(int)
+        except (TypeError, ValueError):
+            keys = None
+        if keys is None or set(keys) != set(range(1, 13)) or not (raw > 0).all() or not np.isfinite(raw).all():
+            raise _bad("seasonality", func, "an index above 0 for each month of the year 1-12", raw.to_dict())
+        season[keys] = raw.to_numpy()
 
     if isinstance(targets, pd.DataFrame):
         _require_columns(targets, [team_col, month_col, target_col], "the targets table", func)
@@ -516,8 +562,12 @@ def capacity_plan(
         if horizon not in kernels:
             kernels[horizon] = _kernel(ramp_arr, survival, horizon)
         existing = _existing_fte(heads0, tenure, ramp_arr, survival, horizon)
-        unit = p * attainment
-        problem = _problem(values / unit, existing[1], kernels[horizon][1], lead, cap)
+        unit = np.full(horizon, p * attainment)
+        if season is not None:
+            if not isinstance(months, pd.PeriodIndex):
+                raise _bad("seasonality", func, "used with month labels (the targets' months are not dates)", list(months[:3]))
+            unit = unit * season[months.month]
+        problem = _problem(values / unit, existing[1], kernels[horizon][1], lead, cap, penalty)
         prepared.append((team, months, values, unit, heads0, tenure, existing, problem))
 
     _solve_all([item[-1] for item in prepared])

@@ -11,7 +11,8 @@ from conftest import execute_notebook, write_params
 def staffing_run(tmp_path_factory, small_company_dir):
     tmp = tmp_path_factory.mktemp("nb03")
     params = write_params(tmp / "params.yaml", small_company_dir,
-                          staffing={"hire_lead_months": 1, "max_hires_per_month": 3})
+                          staffing={"hire_lead_months": 1, "max_hires_per_month": 3},
+                          report={"language": "zh"})
     run_dir = tmp / "run"
     execute_notebook("03_staffing.ipynb", params, run_dir)
     return run_dir

@@ -526,3 +526,31 @@ def test_fewest_hires_match_a_direct_integer_programme(target, ramp, a, lead, he
     plan = capacity_plan(pd.Series(t, index=MONTHS[: t.size]), productivity=100, ramp=ramp, attrition=a,
                          hire_lead_months=lead, start_headcount=heads)
     assert plan.attrs["total_hires"] == expected
+
+
+def test_capacity_follows_the_season():
+    # a peak January (index 1.5) met by 10 reps at 100 each: 1500 needs no hire with the
+    # seasonal productivity, and 5 without it (the peak would be met by headcount alone)
+    season = {m: (1.5 if m == 1 else (12 - 1.5) / 11) for m in range(1, 13)}
+    target = pd.Series([1500.0] + [1000.0 * season[2]] * 11, index=MONTHS)
+    kw = dict(productivity=100, ramp=[1.0], attrition=0.0, hire_lead_months=0, start_headcount=10)
+    with_season = capacity_plan(target, seasonality=season, **kw)
+    assert with_season.attrs["total_hires"] == 0
+    assert with_season.loc[0, "capacity"] == pytest.approx(1500)
+    assert capacity_plan(target, **kw).attrs["total_hires"] == 5
+    with pytest.raises(ParamsError, match="'seasonality'"):
+        capacity_plan(target, seasonality={1: 1.0}, **kw)
+
+
+def test_shortfall_penalty_trades_hires_against_a_short_month():
+    # one month needs +1 FTE and only a hire starting that month (25%) can reach it:
+    # exact cover takes 4 hires; priced at 2 hires per FTE-month short, leaving it short is cheaper
+    target = pd.Series([1000.0, 1100.0], index=MONTHS[:2])
+    kw = dict(productivity=100, ramp=[0.25, 0.5, 0.75, 1.0], attrition=0.0, hire_lead_months=1, start_headcount=10)
+    assert capacity_plan(target, **kw).attrs["total_hires"] == 4
+    priced = capacity_plan(target, shortfall_penalty=2.0, **kw)
+    assert priced.attrs["total_hires"] == 0
+    assert priced["shortfall"].tolist() == [False, True]
+    assert priced.loc[1, "shortfall_amount"] == pytest.approx(100.0)
+    # at 5 hires per FTE-month short, hiring is cheaper again
+    assert capacity_plan(target, shortfall_penalty=5.0, **kw).attrs["total_hires"] == 4
