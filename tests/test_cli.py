@@ -98,9 +98,10 @@ def test_unexpected_error_is_one_line_unless_debug(monkeypatch, tmp_path, capsys
     assert code == 1 and "Traceback" in err
 
 
-def test_run_then_verify_then_tamper(small_params, tmp_path, capsys):
+def test_run_then_verify_then_tamper(small_company_dir, tmp_path, capsys):
+    params = write_params(tmp_path / "p.yaml", small_company_dir, notebooks=["00_data_overview.ipynb"])
     out_dir = tmp_path / "out"
-    code, out, err = _run(["run", small_params, "--out", out_dir, "--quiet"], capsys)
+    code, out, err = _run(["run", params, "--out", out_dir, "--quiet"], capsys)
     assert code == 0, err
     lines = dict(line.split(":", 1) for line in out.strip().splitlines())
     run_dir, html = Path(lines["run folder"].strip()), Path(lines["leadership HTML"].strip())

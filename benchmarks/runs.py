@@ -1,0 +1,108 @@
+"""Benchmark: the demo company end to end through the command line.
+
+Times `salesmodel sample`, `validate`, `run`, `verify` and `verify --rerun`
+on the full-size demo company, as a user runs them (one process per command),
+and writes the table to benchmarks/results/runs.md with machine, versions and date.
+
+    .venv/bin/python benchmarks/runs.py                    # params/default.yaml
+    .venv/bin/python benchmarks/runs.py --all-notebooks    # every numbered notebook in notebooks/
+
+Goal (issue 3): `salesmodel run params/default.yaml` under 3 minutes on 2 cores.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results" / "runs.md"
+EXE = Path(sys.executable).with_name("salesmodel")
+
+
+def timed(args: list[str], cwd: Path) -> tuple[float, str]:
+    started = time.perf_counter()
+    done = subprocess.run([str(EXE), *args], cwd=cwd, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"`salesmodel {' '.join(args)}` failed ({done.returncode}):\n{done.stderr}")
+    return seconds, done.stdout
+
+
+def cpu_model() -> str:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+        return re.search(r"model name\s*:\s*(.+)", text).group(1).strip()
+    except (OSError, AttributeError):
+        return platform.processor() or "unknown"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--params", type=Path, default=REPO / "params" / "default.yaml")
+    parser.add_argument("--all-notebooks", action="store_true", help="run every numbered notebook in notebooks/")
+    parser.add_argument("--no-rerun", action="store_true", help="skip `verify --rerun`")
+    args = parser.parse_args()
+
+    rows: list[tuple[str, float, str]] = []
+    with tempfile.TemporaryDirectory(prefix="salesmodel-bench-") as tmp:
+        tmp = Path(tmp)
+        seconds, _ = timed(["sample", str(tmp / "demo")], REPO)
+        rows.append(("salesmodel sample (full demo company)", seconds, ""))
+        raw = yaml.safe_load(args.params.read_text(encoding="utf-8")) or {}
+        raw.setdefault("data", {})["dir"] = str(tmp / "demo")
+        if args.all_notebooks:
+            raw["notebooks"] = sorted(p.name for p in (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+        params = tmp / "params.yaml"
+        params.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+        notebooks = ", ".join(n.split("_")[0] for n in raw.get("notebooks", ["00_data_overview.ipynb"]))
+        seconds, out = timed(["validate", str(params)], REPO)
+        sales_rows = re.search(r"sales\s+([\d,]+) rows", out).group(1)
+        rows.append(("salesmodel validate", seconds, f"{sales_rows} sales rows"))
+        seconds, out = timed(["run", str(params), "--out", str(tmp / "out"), "--quiet"], REPO)
+        run_dir = Path(re.search(r"run folder:\s+(.+)", out).group(1).strip())
+        files = [p for p in run_dir.rglob("*") if p.is_file()]
+        size = sum(p.stat().st_size for p in files) / 1e6
+        rows.append((f"salesmodel run (notebooks {notebooks})", seconds, f"{len(files)} files, {size:.1f} MB"))
+        seconds, _ = timed(["verify", str(run_dir)], REPO)
+        rows.append(("salesmodel verify", seconds, "hashes of every file"))
+        if not args.no_rerun:
+            seconds, out = timed(["verify", str(run_dir), "--rerun"], REPO)
+            rows.append(("salesmodel verify --rerun", seconds, out.strip().splitlines()[0].split(": ", 1)[-1]))
+
+    versions = {n: metadata.version(n) for n in ("salesmodel", "pandas", "numpy", "papermill", "nbconvert", "statsforecast")}
+    lines = [
+        "# Runs: the demo company end to end",
+        "",
+        f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"- machine: {cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}",
+        "- versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
+        f"- params: {args.params.name}" + (" with every numbered notebook" if args.all_notebooks else ""),
+        "- wall-clock seconds of each command as a separate process (kernel start-up included).",
+        "- the machine was shared with other work while measuring: figures are upper bounds.",
+        "",
+        "| command | seconds | note |",
+        "|---|---:|---|",
+        *[f"| {name} | {seconds:.1f} | {note} |" for name, seconds, note in rows],
+        "",
+        "Goal: `salesmodel run params/default.yaml` under 180 s on 2 cores.",
+        "",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
