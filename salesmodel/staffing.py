@@ -834,18 +834,28 @@ def travel_minutes_per_visit(
     territory: str,
     speed_kmh: float = 40.0,
     circuity: float = 1.3,
-    workdays_per_month: float = WORKDAYS_PER_MONTH,
     lat_col: str = "lat",
     lon_col: str = "lon",
 ) -> pd.Series:
     """Travel minutes per visit from each territory's geometry.
 
-    A day's route through m stops spread over an area A is about
-    ``0.7124 * sqrt(m * A)`` long (Beardwood-Halton-Hammersley), so a stop costs
-    ``0.7124 * sqrt(A / m)`` km, times a road ``circuity``, at ``speed_kmh``.
+    Routes are planned, so a month's N visits in a territory form one tour
+    through it; a tour through N stops spread over an area A is about
+    ``0.7124 * sqrt(N * A)`` long (Beardwood-Halton-Hammersley), so a visit costs
+    ``0.7124 * sqrt(A / N)`` km, times a road ``circuity``, at ``speed_kmh``.
     A is the territory's spread, ``12 * sd(x) * sd(y)`` in km (the area of a
-    uniform rectangle with those standard deviations, robust to a far outlier);
-    m is the territory's visits per working day. Returns one value per customer.
+    uniform rectangle with those standard deviations; robust to one far
+    customer), at least 1 km2. Returns one value per customer (its territory's).
+
+    Examples
+    --------
+    Four customers at the corners of a 0.9 x 1 degree box on the equator (sd 50.0 x
+    55.6 km, A = 33,387 km2), 100 visits a month: 0.7124 x sqrt(333.9) x 1.3 = 16.9 km,
+    25.4 minutes at 40 km/h.
+
+    >>> c = pd.DataFrame({"rep_id": ["r"] * 4, "lat": [0.0, 0.0, 0.9, 0.9], "lon": [114.0, 115.0, 114.0, 115.0]})
+    >>> round(float(travel_minutes_per_visit(c, [25.0] * 4, territory="rep_id").iloc[0]), 1)
+    25.4
     """
     func = "travel_minutes_per_visit"
     _require_columns(customers, [territory, lat_col, lon_col], "the customers table", func)
@@ -853,14 +863,17 @@ def travel_minutes_per_visit(
     circuity = _check_positive(circuity, "circuity", func)
     lat = customers[lat_col].to_numpy(dtype=float)
     lon = customers[lon_col].to_numpy(dtype=float)
-    km_y = lat * 111.2
-    km_x = lon * 111.2 * np.cos(np.deg2rad(lat))
-    frame = pd.DataFrame({"g": customers[territory].to_numpy(), "x": km_x, "y": km_y, "v": np.asarray(visits, dtype=float)})
+    if np.isnan(lat).any() or np.isnan(lon).any():
+        rows = customers.index[np.isnan(lat) | np.isnan(lon)]
+        raise InputError(f"the customers table passed to {func} lacks coordinates ({lat_col}, {lon_col}) in rows {short_list(list(rows))}.")
+    frame = pd.DataFrame({"g": customers[territory].to_numpy(), "lat": lat, "lon": lon, "v": np.asarray(visits, dtype=float)})
     grouped = frame.groupby("g", sort=False)
-    sd = grouped[["x", "y"]].std(ddof=0).fillna(0.0)
-    area = np.maximum(12.0 * sd["x"] * sd["y"], 1.0)  # at least 1 km2: a dense town
-    per_day = np.maximum(grouped["v"].sum() / workdays_per_month, 1.0)
-    km = 0.7124 * np.sqrt(area / per_day) * circuity
+    # degrees to km: 111.2 km a degree of latitude; longitude shrinks with the territory's latitude
+    sd = grouped[["lat", "lon"]].std(ddof=0).fillna(0.0)
+    mid = np.deg2rad(grouped["lat"].mean())
+    area = np.maximum(12.0 * (sd["lat"] * 111.2) * (sd["lon"] * 111.2 * np.cos(mid)), 1.0)
+    stops = np.maximum(grouped["v"].sum(), 1.0)
+    km = 0.7124 * np.sqrt(area / stops) * circuity
     minutes = km / speed_kmh * 60.0
     return pd.Series(minutes.reindex(frame["g"]).to_numpy(), index=customers.index, name="travel_minutes")
 
