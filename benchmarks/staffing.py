@@ -15,16 +15,16 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
-import os  # noqa: E402
-import platform  # noqa: E402
-import time  # noqa: E402
-from datetime import UTC, datetime  # noqa: E402
+import os
+import platform
+import time
+from datetime import UTC, datetime
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import scipy  # noqa: E402
+import numpy as np
+import pandas as pd
+import scipy
 
-from salesmodel import staffing  # noqa: E402
+from salesmodel import staffing
 
 RESULTS = HERE / "results" / "staffing.md"
 TYPES = ["wholesaler", "retailer", "supermarket", "online_store"]
@@ -84,8 +84,8 @@ def customers_frame(n: int, n_reps: int, seed: int = 0) -> pd.DataFrame:
 def main() -> None:
     rows = []
     targets, heads, limits = team_targets(200, 24)
-    common = dict(productivity=100_000, ramp=[0.25, 0.5, 0.75, 1.0], attrition=0.2, hire_lead_months=2,
-                  start_headcount=heads)
+    common = {"productivity": 100_000, "ramp": [0.25, 0.5, 0.75, 1.0], "attrition": 0.2, "hire_lead_months": 2,
+                  "start_headcount": heads}
     best, median, plan = best_of(lambda: staffing.capacity_plan(targets, **common), 3)
     rows.append(("capacity_plan, 200 teams x 24 months, no hiring limit", best, median, "< 5 s",
                  f"{plan.attrs['total_hires']} hires, {int(plan['shortfall'].sum())} short team-months"))
@@ -94,8 +94,8 @@ def main() -> None:
                  f"{plan.attrs['total_hires']} hires, {int(plan['shortfall'].sum())} short team-months"))
 
     customers = customers_frame(200_000, 2_000)
-    kw = dict(minutes_per_visit={"wholesaler": 40, "retailer": 20, "supermarket": 30, "online_store": 30},
-              hours_per_month=174, selling_share=0.6)
+    kw = {"minutes_per_visit": {"wholesaler": 40, "retailer": 20, "supermarket": 30, "online_store": 30},
+              "hours_per_month": 174, "selling_share": 0.6}
     best, median, out = best_of(lambda: staffing.workload(customers, by="rep_id", travel_minutes=15, **kw), 5)
     rows.append(("workload, 200,000 customers by rep, constant travel", best, median, "< 1 s", f"{out['fte'].sum():,.0f} FTE"))
     best, median, out = best_of(lambda: staffing.workload(customers, by=["region_id", "rep_id"], travel_minutes="geometry", **kw), 5)

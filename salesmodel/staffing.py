@@ -30,6 +30,7 @@ a mature rep's productivity, and all of it once the ramp list is exhausted.
 """
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,24 +43,24 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 from salesmodel.errors import InputError, ParamsError, short_list
 
 __all__ = [
-    "capacity_plan",
-    "project_capacity",
-    "tier_customers",
-    "TierScheme",
-    "workload",
-    "travel_minutes_per_visit",
     "DEFAULT_VISIT_STANDARDS",
-    "default_visit_standards",
-    "funnel",
     "EXAMPLE_F_SOURCES",
     "EXAMPLE_F_STAGES",
-    "pay",
     "PayPlan",
-    "mature_productivity",
+    "TierScheme",
+    "capacity_plan",
     "current_staff",
-    "monthly_targets_from_history",
+    "default_visit_standards",
+    "funnel",
+    "mature_productivity",
     "monthly_orders_from_history",
+    "monthly_targets_from_history",
+    "pay",
+    "project_capacity",
+    "tier_customers",
+    "travel_minutes_per_visit",
     "with_lead_in",
+    "workload",
 ]
 
 # ---------------------------------------------------------------------------
@@ -152,7 +153,7 @@ def _existing_fte(start_headcount: float, start_tenure: Any, ramp: np.ndarray, s
         return heads, heads.copy()
     tenure = np.atleast_1d(np.asarray(start_tenure, dtype=float))
     if tenure.size == 1:
-        tenure = np.full(int(round(start_headcount)), tenure[0])
+        tenure = np.full(round(start_headcount), tenure[0])
     # month t is the (tenure + t + 1)-th month of a person with `tenure` completed months
     k = (tenure[:, None] + j[None, :]).astype(int)
     ramped = np.where(k < ramp.size, ramp[np.minimum(k, ramp.size - 1)], 1.0).sum(axis=0)
@@ -622,7 +623,7 @@ def capacity_plan(
     result.attrs["status"] = "shortfall" if "shortfall" in statuses else "optimal"
     result.attrs["objective"] = float(sum(info["objective"] for info in teams_info.values()))
     result.attrs["total_hires"] = int(sum(info["total_hires"] for info in teams_info.values()))
-    result.attrs["short_months"] = sum((info["short_months"] for info in teams_info.values()), [])
+    result.attrs["short_months"] = [m for info in teams_info.values() for m in info["short_months"]]
     if by_team:
         result.attrs["teams"] = {str(k): v for k, v in teams_info.items()}
     else:
@@ -1272,7 +1273,7 @@ class PayPlan:
         _check_rate(self.commission_rate, "plan.commission_rate", func)
         _check_rate(self.threshold, "plan.threshold", func, high=10.0)
         tiers = [tuple(map(float, t)) for t in self.tiers]
-        if not tiers or tiers[0][0] != 0.0 or any(b[0] <= a[0] for a, b in zip(tiers, tiers[1:])) or any(m < 0 for _, m in tiers):
+        if not tiers or tiers[0][0] != 0.0 or any(b[0] <= a[0] for a, b in itertools.pairwise(tiers)) or any(m < 0 for _, m in tiers):
             raise _bad("plan.tiers", func, "(from achievement, multiplier) pairs starting at 0, increasing, multipliers >= 0", list(self.tiers))
         if self.cap is not None:
             _check_positive(self.cap, "plan.cap", func)
@@ -1358,7 +1359,7 @@ def pay(achievement: pd.DataFrame, *, plan: PayPlan | Mapping[str, Any] | None =
     out["total_pay"] = out["base_pay"] + out["commission"]
     out["cost_share"] = out["total_pay"] / target
     totals = {
-        "reps": int(len(out)),
+        "reps": len(out),
         "sales": float(sales.sum()),
         "target": float(target.sum()),
         "base_pay": float(out["base_pay"].sum()),

@@ -149,14 +149,14 @@ def test_capacity_plan_accepts_datetime_index_and_sorts():
     ],
 )
 def test_capacity_plan_rejects_bad_parameters(kwargs, match):
-    args = dict(productivity=100, ramp=[1.0], attrition=0.1, hire_lead_months=1, start_headcount=1)
+    args = {"productivity": 100, "ramp": [1.0], "attrition": 0.1, "hire_lead_months": 1, "start_headcount": 1}
     args.update(kwargs)
     with pytest.raises(ParamsError, match=match):
         capacity_plan(flat(100, 3), **args)
 
 
 def test_capacity_plan_rejects_negative_and_gappy_targets():
-    args = dict(productivity=100, ramp=[1.0], attrition=0.1, hire_lead_months=1, start_headcount=1)
+    args = {"productivity": 100, "ramp": [1.0], "attrition": 0.1, "hire_lead_months": 1, "start_headcount": 1}
     bad = flat(100, 3)
     bad.iloc[1] = -5
     with pytest.raises(InputError, match=r"'targets'.*non-negative.*2027-02: -5"):
@@ -178,7 +178,7 @@ FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthChe
 
 
 def _outcome(target, **kw) -> tuple[int, float]:
-    base = dict(productivity=100, ramp=[0.5, 1.0], attrition=0.1, hire_lead_months=1, start_headcount=3)
+    base = {"productivity": 100, "ramp": [0.5, 1.0], "attrition": 0.1, "hire_lead_months": 1, "start_headcount": 3}
     base.update(kw)
     plan = capacity_plan(pd.Series(target, index=MONTHS[: len(target)]), **base)
     return plan.attrs["total_hires"], float(plan["shortfall_amount"].sum())
@@ -231,7 +231,7 @@ def test_lower_target_never_needs_more_hires(target, cut):
     a=st.floats(0, 1),
 )
 def test_capacity_non_decreasing_in_hires(hires, more, ramp, a):
-    kw = dict(productivity=100, ramp=ramp, attrition=a, start_headcount=2)
+    kw = {"productivity": 100, "ramp": ramp, "attrition": a, "start_headcount": 2}
     base = project_capacity(hires, **kw)["capacity"].to_numpy()
     bigger = project_capacity([h + m for h, m in zip(hires, more)], **kw)["capacity"].to_numpy()
     assert (bigger >= base - 1e-9).all()
@@ -533,7 +533,7 @@ def test_capacity_follows_the_season():
     # seasonal productivity, and 5 without it (the peak would be met by headcount alone)
     season = {m: (1.5 if m == 1 else (12 - 1.5) / 11) for m in range(1, 13)}
     target = pd.Series([1500.0] + [1000.0 * season[2]] * 11, index=MONTHS)
-    kw = dict(productivity=100, ramp=[1.0], attrition=0.0, hire_lead_months=0, start_headcount=10)
+    kw = {"productivity": 100, "ramp": [1.0], "attrition": 0.0, "hire_lead_months": 0, "start_headcount": 10}
     with_season = capacity_plan(target, seasonality=season, **kw)
     assert with_season.attrs["total_hires"] == 0
     assert with_season.loc[0, "capacity"] == pytest.approx(1500)
@@ -546,7 +546,7 @@ def test_shortfall_penalty_trades_hires_against_a_short_month():
     # one month needs +1 FTE and only a hire starting that month (25%) can reach it:
     # exact cover takes 4 hires; priced at 2 hires per FTE-month short, leaving it short is cheaper
     target = pd.Series([1000.0, 1100.0], index=MONTHS[:2])
-    kw = dict(productivity=100, ramp=[0.25, 0.5, 0.75, 1.0], attrition=0.0, hire_lead_months=1, start_headcount=10)
+    kw = {"productivity": 100, "ramp": [0.25, 0.5, 0.75, 1.0], "attrition": 0.0, "hire_lead_months": 1, "start_headcount": 10}
     assert capacity_plan(target, **kw).attrs["total_hires"] == 4
     priced = capacity_plan(target, shortfall_penalty=2.0, **kw)
     assert priced.attrs["total_hires"] == 0
