@@ -19,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -84,7 +84,7 @@ def main() -> None:
     lines = [
         "# Runs: the demo company end to end",
         "",
-        f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"- machine: {cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}",
         "- versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()),
         f"- params: {args.params.name}" + (" with every numbered notebook" if args.all_notebooks else ""),

@@ -15,11 +15,10 @@ import json
 import platform
 import re
 import subprocess
-import sys
 import tempfile
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -32,22 +31,22 @@ from salesmodel.errors import InputError, RunError, SalesmodelError
 from salesmodel.params import Scenario, load_params, params_hash
 
 __all__ = [
+    "INPUT_KEYS",
+    "KEY_PACKAGES",
     "MANIFEST",
     "MANIFEST_VERSION",
-    "KEY_PACKAGES",
-    "INPUT_KEYS",
-    "sha256_file",
-    "sanitise_name",
-    "make_run_id",
-    "git_info",
-    "source_hash",
-    "package_versions",
-    "input_files",
-    "output_hashes",
-    "write_manifest",
-    "read_manifest",
     "VerifyReport",
+    "git_info",
+    "input_files",
+    "make_run_id",
+    "output_hashes",
+    "package_versions",
+    "read_manifest",
+    "sanitise_name",
+    "sha256_file",
+    "source_hash",
     "verify",
+    "write_manifest",
 ]
 
 MANIFEST = "manifest.json"
@@ -92,7 +91,7 @@ def sanitise_name(text: str, *, max_length: int = 40, fallback: str = "scenario"
 
 def make_run_id(scenario: str, phash: str, when: datetime) -> str:
     """``<UTC time>-<sanitised scenario>-<8 hex of the params hash>``."""
-    stamp = when.astimezone(timezone.utc).strftime(_TIME_FORMAT)
+    stamp = when.astimezone(UTC).strftime(_TIME_FORMAT)
     return f"{stamp}-{sanitise_name(scenario)}-{phash[:8]}"
 
 
@@ -114,7 +113,7 @@ def git_info(package_dir: Path | None = None) -> dict[str, Any] | None:
         return done.stdout.strip() if done.returncode == 0 else None
 
     top = git("rev-parse", "--show-toplevel")
-    if not top or not (Path(top) / pkg.name / "__init__.py").resolve() == (pkg / "__init__.py").resolve():
+    if not top or (Path(top) / pkg.name / "__init__.py").resolve() != (pkg / "__init__.py").resolve():
         return None
     commit = git("rev-parse", "HEAD")
     if not commit:
@@ -191,7 +190,7 @@ def _seeds(obj: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def _iso(when: datetime | None) -> str | None:
-    return when.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z") if when else None
+    return when.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z") if when else None
 
 
 def write_manifest(
@@ -244,14 +243,14 @@ def write_manifest(
         elif scenario.data.sql_url:
             record["source"] = f"{_redact_url(scenario.data.sql_url)} table {key}"
         if inputs is not None and key in inputs:
-            record["rows"] = int(len(inputs[key]))
+            record["rows"] = len(inputs[key])
         input_records[key] = record
     versions = package_versions()
     manifest = {
         "manifest_version": MANIFEST_VERSION,
         "run_id": run_id,
         "scenario": scenario.scenario,
-        "created_utc": _iso(finished or datetime.now(timezone.utc)),
+        "created_utc": _iso(finished or datetime.now(UTC)),
         "started_utc": _iso(started),
         "finished_utc": _iso(finished),
         "duration_s": round((finished - started).total_seconds(), 3) if started and finished else None,

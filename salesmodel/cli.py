@@ -15,7 +15,7 @@ from pathlib import Path
 from salesmodel import __version__
 from salesmodel.errors import InfeasibleError, InputError, ParamsError, SalesmodelError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["build_parser", "main"]
 
 _INPUT_KINDS = (InputError, ParamsError, InfeasibleError)
 

@@ -17,10 +17,10 @@ from salesmodel.errors import InputError, ParamsError, short_list
 
 __all__ = [
     "attach_geography",
-    "totals_by",
-    "same_period_last_year",
     "monthly_pattern",
     "sales_by_month_region",
+    "same_period_last_year",
+    "totals_by",
     "unit_names",
 ]
 

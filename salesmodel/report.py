@@ -25,16 +25,16 @@ __all__ = [
     "LABELS",
     "LANGUAGES",
     "TEMPLATES_DIR",
-    "setup_fonts",
+    "display_table",
+    "export_html",
+    "format_money",
+    "heading",
     "label",
+    "money_formatter",
+    "money_pivot",
     "money_scale",
     "money_unit_label",
-    "format_money",
-    "money_formatter",
-    "display_table",
-    "money_pivot",
-    "heading",
-    "export_html",
+    "setup_fonts",
 ]
 
 LANGUAGES = ("en", "zh", "es")
@@ -221,7 +221,7 @@ def _column_label(column: str, language: str, unit: str | None) -> str:
 
 
 def display_table(
-    df: "pd.DataFrame",
+    df: pd.DataFrame,
     language: str = "en",
     unit: str = "wan",
     *,
@@ -230,7 +230,7 @@ def display_table(
     names: Mapping[str, Mapping[Any, str]] | None = None,
     index: str | None = None,
     decimals: int = 1,
-) -> "pd.DataFrame":
+) -> pd.DataFrame:
     """A copy of a tidy table for reading: money in the display unit, ids as names, labelled columns.
 
     Parameters
@@ -269,7 +269,7 @@ def display_table(
 
 
 def money_pivot(
-    table: "pd.DataFrame",
+    table: pd.DataFrame,
     index: str,
     columns: str,
     language: str = "en",
@@ -278,7 +278,7 @@ def money_pivot(
     values: str = "amount",
     names: Mapping[Any, str] | None = None,
     decimals: int = 1,
-) -> "pd.DataFrame":
+) -> pd.DataFrame:
     """A wide money table for reading, e.g. regions down, years across, in 万元.
 
     >>> money_pivot(region_year, "region_id", "year", "zh", names=region_names)  # doctest: +SKIP

@@ -23,9 +23,9 @@ import shutil
 import traceback
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 import yaml
@@ -35,7 +35,7 @@ from salesmodel import audit
 from salesmodel.errors import ParamsError, RunError, SalesmodelError
 from salesmodel.params import Scenario, load_params, params_hash
 
-__all__ = ["RunResult", "CheckedScenario", "notebook_dirs", "resolve_notebooks", "check_scenario", "run_scenario"]
+__all__ = ["CheckedScenario", "RunResult", "check_scenario", "notebook_dirs", "resolve_notebooks", "run_scenario"]
 
 KERNEL = "python3"
 NOTEBOOKS_ENV = "SALESMODEL_NOTEBOOKS"
@@ -246,7 +246,7 @@ def run_scenario(
     params_file = Path(params_file)
     checked = check_scenario(params_file, notebooks=notebooks)
     scenario, nb_paths, inputs = checked.scenario, checked.notebooks, checked.inputs
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     phash = params_hash(scenario)
     out = Path(out_dir).resolve()
     runs = out / "runs"
@@ -282,8 +282,9 @@ def run_scenario(
                 executed.append(current_nb)
         bar.close()
         current_nb = None
-        html = [export_html(nb, building / "html" / f"{nb.stem}.html") for nb in executed]
-        finished = datetime.now(timezone.utc)
+        for nb in executed:
+            export_html(nb, building / "html" / f"{nb.stem}.html")
+        finished = datetime.now(UTC)
         audit.write_manifest(
             building, run_id=run_id, scenario=scenario, inputs=inputs, notebooks=nb_paths,
             started=started, finished=finished, holiday_status=checked.holiday_status,
@@ -307,7 +308,7 @@ def run_scenario(
             error.exit_code = 2  # the notebook refused the data or params: a planner's fix
         raise error from exc
     finally:
-        ended = datetime.now(timezone.utc)
+        ended = datetime.now(UTC)
         if building.exists():
             shutil.rmtree(building, ignore_errors=True)
         if failure is not None:

@@ -13,7 +13,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from salesmodel import runner
 from salesmodel.errors import InputError, ParamsError, RunError
 
-EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|@import|<script[^>]*\bsrc=""", re.I)
+EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|@import|<script[^>]*\bsrc=""", re.IGNORECASE)
 
 
 def _notebook(path: Path, *cells: str) -> Path:
