@@ -169,6 +169,8 @@ class TerritoryParams(_Section):
     method: Literal["auto", "exact", "heuristic"] = Field("auto", description="Exact MILP, heuristic, or chosen by size.")
     contiguous: bool = Field(True, description="Territories must be connected.")
     time_limit: float = Field(60, gt=0, description="Seconds the solver may use.")
+    workload_measure: Literal["hours", "visits"] = Field("hours", description="The 'workload' balanced: monthly visit hours or visits of the visit standards (staffing).")
+    prune_factor: float | None = Field(3.0, gt=0, description="Customer contiguity graph: drop Delaunay edges longer than this x the median edge (reconnecting parts); empty keeps all.")
 
 
 class TrackingParams(_Section):
