@@ -1058,7 +1058,6 @@ def _mint_bottom(yhat: np.ndarray, S, is_bottom: np.ndarray, W: np.ndarray | Non
 
     agg = ~is_bottom
     S = sparse.csr_matrix(S)
-    n = S.shape[0]
     # Order nodes as aggregates then bottom, bottom in S's column order.
     bottom_rows = np.flatnonzero(is_bottom)
     # The bottom rows of S are an identity up to order: map columns to rows.
@@ -1074,7 +1073,7 @@ def _mint_bottom(yhat: np.ndarray, S, is_bottom: np.ndarray, W: np.ndarray | Non
     if W is None:
         wp = w[perm]
         CW = C.multiply(wp[None, :]).tocsr()
-        CWC = (CW @ C.T).toarray()
+        CWC = (CW @ C.T).toarray() if agg_rows.size <= MAX_DENSE_NODES else None
         WCt = CW.T
     else:
         Wp = W[np.ix_(perm, perm)]
@@ -1082,12 +1081,17 @@ def _mint_bottom(yhat: np.ndarray, S, is_bottom: np.ndarray, W: np.ndarray | Non
         CWC = np.asarray(CW @ C.T.toarray())
         WCt = CW.T
     resid = C @ y
-    try:
-        lam = np.linalg.solve(CWC, resid)
-    except np.linalg.LinAlgError:
-        lam = np.linalg.lstsq(CWC, resid, rcond=None)[0]
+    if W is None and agg_rows.size > MAX_DENSE_NODES:
+        # Many aggregates (e.g. every customer over its products): a sparse solve.
+        from scipy.sparse.linalg import splu
+
+        lam = splu(sparse.csc_matrix(CW @ C.T)).solve(np.asarray(resid))
+    else:
+        try:
+            lam = np.linalg.solve(CWC, resid)
+        except np.linalg.LinAlgError:
+            lam = np.linalg.lstsq(CWC, resid, rcond=None)[0]
     adj = y - np.asarray(WCt @ lam)
-    _ = n
     return adj[agg_rows.size:].T
 
 
