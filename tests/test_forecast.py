@@ -285,3 +285,24 @@ def test_aggregate_levels_and_reconcile_end_to_end():
     fc = F.baseline(allv, h=6, freq="MS", models=["Theta"])
     rec = F.reconcile(fc, hier, "mint_shrink", residuals=bt.forecasts)
     _check_adds_up(rec, hier)
+
+
+def test_large_hierarchy_path_diagonal_and_sparse(monkeypatch):
+    """Above MAX_DENSE_NODES, MinT uses the residual variances and a sparse solve: same formula."""
+    _, hier = _tree()
+    monkeypatch.setattr(F, "MAX_DENSE_NODES", 2)
+    rng = np.random.default_rng(2)
+    ids = hier.nodes["unique_id"].tolist()
+    yhat = rng.uniform(100, 200, len(ids))
+    fc = pd.DataFrame({"unique_id": ids, "ds": pd.Timestamp("2027-01-01"), "yhat": yhat})
+    e = rng.normal(0, 1, (30, len(ids))) * np.arange(1, len(ids) + 1)
+    res = pd.DataFrame({"unique_id": np.tile(ids, 30), "ds": np.repeat(pd.date_range("2020-01-01", periods=30, freq="MS"), len(ids)),
+                        "y": e.ravel(), "yhat": 0.0})
+    rec = F.reconcile(fc, hier, "mint_shrink", residuals=res).set_index("unique_id").loc[ids, "yhat"].to_numpy()
+    w = np.nanmean((e - e.mean(axis=0)) ** 2, axis=0)
+    S = hier.S.toarray()
+    Wi = np.diag(1 / w)
+    expected = S @ np.linalg.solve(S.T @ Wi @ S, S.T @ Wi @ yhat)
+    assert (expected >= 0).all()  # so the non-negativity step leaves it unchanged
+    np.testing.assert_allclose(rec, expected, rtol=1e-8)
+    _check_adds_up(F.reconcile(fc, hier, "mint_shrink", residuals=res), hier)
