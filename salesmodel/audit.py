@@ -380,15 +380,24 @@ def _rerun(run_dir: Path, manifest: dict[str, Any], report: VerifyReport) -> Non
             return
         if sha256_file(path) != recorded:
             report.other.append(f"input {key}: {path} changed since the run (sha256 differs)")
+    # Only notebooks from the notebook folders are executed (by name), never a path a
+    # manifest names: a folder handed over for checking must not choose what code runs.
+    from salesmodel.runner import resolve_notebooks
+
     sources = []
     for nb in manifest.get("notebooks", []):
-        src = Path(nb["source"])
-        if not src.is_file():
-            report.other.append(f"notebook {nb['name']}: source {src} no longer exists")
+        name = Path(str(nb.get("name", ""))).name
+        try:
+            (src,) = resolve_notebooks([name])
+        except SalesmodelError as exc:
+            report.other.append(f"notebook {name}: cannot re-execute it ({exc})")
             return
-        if sha256_file(src) != nb["sha256"]:
-            report.notes.append(f"notebook {nb['name']} has changed since the run; re-executing the current version")
+        if sha256_file(src) != nb.get("sha256"):
+            report.notes.append(f"notebook {name} has changed since the run; re-executing the current version")
         sources.append(src)
+    if not sources:
+        report.other.append("the manifest lists no notebooks, so there is nothing to re-execute")
+        return
     recorded_source = manifest.get("salesmodel", {}).get("source_sha256")
     if recorded_source and recorded_source != source_hash():
         report.notes.append("the salesmodel code has changed since the run (source_sha256 differs); "
@@ -403,7 +412,7 @@ def _rerun(run_dir: Path, manifest: dict[str, Any], report: VerifyReport) -> Non
         if params_hash(load_params(params_file)) != manifest["params_sha256"]:
             report.other.append("the recorded params no longer load to the same hash (params schema changed?)")
         try:
-            result = run_scenario(params_file, Path(tmp) / "out", notebooks=sources or None, progress=False)
+            result = run_scenario(params_file, Path(tmp) / "out", notebooks=sources, progress=False)
         except SalesmodelError as exc:
             report.other.append(f"re-execution failed: {exc}")
             return

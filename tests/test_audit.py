@@ -167,3 +167,21 @@ def test_source_hash_changes_with_any_module(tmp_path):
     assert audit.source_hash(pkg) != before
     (pkg / "sub" / "b.py").write_text("y = 2\n")
     assert audit.source_hash(pkg) == before
+
+
+def test_rerun_never_executes_a_notebook_the_manifest_points_at(run_copy, tmp_path):
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    marker = tmp_path / "ran"
+    evil = tmp_path / "evil.ipynb"
+    nb = new_notebook(cells=[new_code_cell(f"open({str(marker)!r}, 'w').write('x')")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, evil)
+    manifest = json.loads((run_copy / "manifest.json").read_text())
+    manifest["notebooks"] = [{"name": "evil.ipynb", "source": str(evil), "sha256": audit.sha256_file(evil)}]
+    (run_copy / "manifest.json").write_text(json.dumps(manifest))
+    report = audit.verify(run_copy, rerun=True)
+    assert not report.ok
+    assert any("evil.ipynb" in p and "cannot re-execute" in p for p in report.problems)
+    assert not marker.exists()
