@@ -12,9 +12,10 @@ fast where it cannot (balanced region growing plus contiguity-keeping local sear
 """
 from __future__ import annotations
 
+from salesmodel.territory._customers import customer_units
 from salesmodel.territory._design import design, evaluate
 from salesmodel.territory._graph import Graph, adjacency
 from salesmodel.territory._plan import TerritoryPlan
 from salesmodel.territory._units import EARTH_RADIUS_KM
 
-__all__ = ["adjacency", "design", "evaluate", "Graph", "TerritoryPlan", "EARTH_RADIUS_KM"]
+__all__ = ["adjacency", "design", "evaluate", "customer_units", "Graph", "TerritoryPlan", "EARTH_RADIUS_KM"]

@@ -277,15 +277,6 @@ def design(
     chosen = method
     if method == "auto":
         chosen = "exact" if (u.n <= AUTO_EXACT_UNITS and k <= AUTO_EXACT_K) else "heuristic"
-    if chosen == "heuristic" and max_disruption is not None and len(cur_order) != k:
-        if method == "heuristic":
-            raise ParamsError(
-                f"The 'k' parameter of design must equal the number of current territories "
-                f"({len(cur_order)}) when the heuristic keeps changes within max_disruption. Got {k} instead; "
-                f"use method='exact' for small problems, or drop max_disruption."
-            )
-        chosen = "exact"
-        notes.append("exact method used: the number of territories changes and a disruption limit is set")
     status, bound, gap, codes = None, None, None, None
     if chosen == "exact":
         res = solve_exact(
@@ -305,11 +296,6 @@ def design(
             notes.append(f"the exact solver found no plan within {time_limit:g} s ({res['message']}); heuristic used")
             warnings.warn(notes[-1], stacklevel=2)
             chosen = "heuristic"
-            if max_disruption is not None and len(cur_order) != k:
-                raise InfeasibleError(
-                    f"No plan found within {time_limit:g} s for {k} territories from {len(cur_order)} "
-                    f"current ones with max_disruption={max_disruption}; give more time or drop the limit."
-                )
         else:
             codes = res["codes"]
             status = "optimal" if res["status_code"] == 0 else "time_limit"
@@ -334,7 +320,9 @@ def design(
         notes += res_h["notes"]
         codes = res_h["codes"]
         if budget:
-            labels = np.array([cur_order[c] for c in codes], dtype=object)
+            fresh = iter(_new_names(k, set(cur_order)))
+            names = [cur_order[c] if c >= 0 else next(fresh) for c in res_h["names"]]
+            labels = np.array([names[c] for c in codes], dtype=object)
         else:
             labels = _name_territories(u, codes, cur_labels, cur_order, dmeasure)
         status = "heuristic"

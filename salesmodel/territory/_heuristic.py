@@ -24,9 +24,11 @@ import math
 import time
 
 import numpy as np
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, milp
 
 from salesmodel.territory._graph import Graph
-from salesmodel.territory._plan import medoids, territory_parts
+from salesmodel.territory._plan import medoid, medoids, territory_parts
 from salesmodel.territory._units import Units
 
 # Penalty weights: balance inside the tolerance (pull to the mean), beyond it (linear
@@ -35,6 +37,14 @@ from salesmodel.territory._units import Units
 # phase 2 polishes compactness with a light pull.
 _PHASES = ({"soft": 1.0, "compact": 0.2, "hard": 20.0}, {"soft": 0.02, "compact": 1.0, "hard": 1000.0})
 _MOVED = 0.5
+# The start's LP aims this much inside each tolerance, over this many nearest centres.
+_LP_TIGHTEN = 0.6
+_LP_CANDIDATES = 12
+# Share of annealing steps that swap two neighbours instead of moving one unit.
+import os
+_SWAP_SHARE = 0.5
+_START = os.environ.get("TERR_START", "lp")
+_DEBUG = bool(os.environ.get("TERR_DEBUG"))
 
 
 class _State:
@@ -174,6 +184,34 @@ def _move_delta(s: _State, i: int, a: int, b: int, moved_cost: float) -> float:
     return d_bal + d_cmp + moved_cost
 
 
+def _swap_delta(s: _State, i: int, v: int, a: int, b: int, moved_cost: float) -> float:
+    mi, mv = s.meas[i], s.meas[v]
+    la, lb = s.loads[a], s.loads[b]
+    na = [la[c] - mi[c] + mv[c] for c in range(s.q)]
+    nbl = [lb[c] + mi[c] - mv[c] for c in range(s.q)]
+    d_bal = s.bal(na) + s.bal(nbl) - s.bal(la) - s.bal(lb)
+    ca, cb = s.centres[a], s.centres[b]
+    d_cmp = (s.w[i] * (s.dist(i, cb) - s.dist(i, ca)) + s.w[v] * (s.dist(v, ca) - s.dist(v, cb))) * s.compact_scale
+    return d_bal + d_cmp + moved_cost
+
+
+def _try_swap(s: _State, i: int, v: int, a: int, b: int, contiguous: bool) -> bool:
+    """Swap neighbours i (in a) and v (in b) if both territories stay connected."""
+    if not contiguous:
+        s.apply(i, a, b)
+        s.apply(v, b, a)
+        return True
+    if s.size[a] <= 1 or not s.connected_without(i, a):
+        return False
+    s.apply(i, a, b)
+    # v joins a: it must still touch a, and b (now holding i) must stay connected without it.
+    if any(s.lab[w] == a for w in s.nb[v]) and s.connected_without(v, b):
+        s.apply(v, b, a)
+        return True
+    s.apply(i, b, a)
+    return False
+
+
 def _kmeanspp(units: Units, candidates: np.ndarray, k: int, rng: np.random.Generator) -> list[int]:
     """Weighted k-means++ seeds among ``candidates`` (planar coordinates)."""
     pts = units.plane[candidates]
@@ -242,7 +280,9 @@ def _grow(units: Units, graph: Graph, labels: np.ndarray, k: int, anchors: list[
     return labels
 
 
-def _seeded_start(units: Units, graph: Graph, k: int, seeds: list[int] | None, rng: np.random.Generator) -> np.ndarray:
+def _seeded_start(
+    units: Units, graph: Graph, k: int, seeds: list[int] | None, rng: np.random.Generator, contiguous: bool, deadline: float
+) -> np.ndarray:
     n = units.n
     comp = np.full(n, 0)
     pos = {u: i for i, u in enumerate(units.ids)}
@@ -264,6 +304,14 @@ def _seeded_start(units: Units, graph: Graph, k: int, seeds: list[int] | None, r
         for c in range(n_comp):
             if alloc[c]:
                 seeds += _kmeanspp(units, np.flatnonzero(comp == c), int(alloc[c]), rng)
+    labels = _lp_assign(units, k, np.asarray(seeds), deadline=deadline) if _START == "lp" else None
+    if labels is not None:
+        for _ in range(2):
+            better = _lp_assign(units, k, medoids(units, labels, k), deadline=deadline)
+            if better is None:
+                break
+            labels = better
+        return _repair_fragments(units, graph, labels, k) if contiguous else labels
     labels = np.full(n, -1, dtype=np.int64)
     labels[seeds] = np.arange(k)
     labels = _grow(units, graph, labels, k, list(seeds))
@@ -272,6 +320,141 @@ def _seeded_start(units: Units, graph: Graph, k: int, seeds: list[int] | None, r
         labels = np.full(n, -1, dtype=np.int64)
         labels[centres] = np.arange(k)
         labels = _grow(units, graph, labels, k, centres)
+    return labels
+
+
+def _lp_assign(
+    units: Units,
+    k: int,
+    centres: np.ndarray,
+    *,
+    deadline: float,
+    home: np.ndarray | None = None,
+    keep_share: float | None = None,
+    keep_measure: np.ndarray | None = None,
+    integral: bool = False,
+) -> np.ndarray | None:
+    """Balanced location-allocation: the LP that assigns units (fractionally) to the
+    given centres at least weighted distance, every territory within a tightened
+    tolerance of each measure (elastic: a heavily charged slack keeps it feasible),
+    and with a current assignment (``home`` codes) at least ``keep_share`` of
+    ``keep_measure`` staying home. Each unit may go to one of its nearest centres (and
+    home). Few units end up split; each is rounded to its largest share.
+    Returns None when HiGHS finds no solution in time."""
+    n = units.n
+    c = min(_LP_CANDIDATES, k)
+    dist = units.dist_matrix(np.arange(n), np.asarray(centres))
+    # Candidates: each unit's nearest centres, and each centre's nearest units (enough
+    # for about three territories), so even a centre in a sparse area can fill its share.
+    near_c = np.argpartition(dist, c - 1, axis=1)[:, :c] if c < k else np.tile(np.arange(k), (n, 1))
+    keys = [np.repeat(np.arange(n), near_c.shape[1]) * k + near_c.ravel()]
+    means = units.measures.sum(0) / k
+    r_min = min(n, int(math.ceil(3.0 * n / k)))
+    by_dist = np.argsort(dist, axis=0, kind="stable")
+    for j in range(k):
+        col = by_dist[:, j]
+        r = r_min
+        for m in range(units.measures.shape[1]):
+            if means[m] > 0:
+                cum = np.cumsum(units.measures[col, m])
+                r = max(r, int(np.searchsorted(cum, 3.0 * means[m])) + 1)
+        keys.append(col[: min(r, n)] * k + j)
+    if home is not None:
+        has = np.flatnonzero(home >= 0)
+        keys.append(has * k + home[has])
+    keys = np.unique(np.concatenate(keys))
+    unit_of = keys // k
+    terr_of = keys % k
+    d = dist[unit_of, terr_of]
+    nv = len(keys)
+    q = units.measures.shape[1]
+    n_slack = 2 * k * q
+    n_vars = nv + n_slack + 1
+    big = 100.0 * float((units.weights * dist.min(axis=1)).sum() + 1.0)
+    cost = np.zeros(n_vars)
+    cost[:nv] = units.weights[unit_of] * d
+    cost[nv:] = big
+    rows, cols, vals, lb, ub = [], [], [], [], []
+    var = np.arange(nv)
+    rows.append(unit_of)
+    cols.append(var)
+    vals.append(np.ones(nv))
+    lb.append(np.ones(n))
+    ub.append(np.ones(n))
+    r0 = n
+    for m in range(q):
+        if means[m] <= 0:
+            continue
+        tol = _LP_TIGHTEN * units.tolerances[m]
+        row_of = r0 + terr_of
+        rows += [row_of, r0 + np.arange(k), r0 + np.arange(k)]
+        s_lo = nv + (m * k + np.arange(k)) * 2
+        cols += [var, s_lo, s_lo + 1]
+        vals += [units.measures[unit_of, m], np.full(k, means[m]), np.full(k, -means[m])]
+        lb.append(np.full(k, (1 - tol) * means[m]))
+        ub.append(np.full(k, (1 + tol) * means[m]))
+        r0 += k
+    if home is not None and keep_share is not None:
+        at_home = (terr_of == home[unit_of]) & (home[unit_of] >= 0)
+        base = float(keep_measure[home >= 0].sum())
+        rows += [np.full(int(at_home.sum()), r0), np.array([r0])]
+        cols += [var[at_home], np.array([n_vars - 1])]
+        vals += [keep_measure[unit_of[at_home]], np.array([base])]
+        lb.append(np.array([keep_share * base]))
+        ub.append(np.array([np.inf]))
+        r0 += 1
+    a = sparse.csr_array((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(r0, n_vars))
+    left = deadline - time.perf_counter()
+    if left <= 1:
+        return None
+    integrality = np.zeros(n_vars)
+    if integral:
+        integrality[:nv] = 1
+    res = milp(
+        cost,
+        integrality=integrality,
+        constraints=LinearConstraint(a, np.concatenate(lb), np.concatenate(ub)),
+        bounds=Bounds(np.zeros(n_vars), np.r_[np.ones(nv), np.full(n_slack + 1, np.inf)]),
+        options={"time_limit": float(min(left, 120.0)), "disp": False, "mip_rel_gap": 0.05},
+    )
+    if res.x is None:
+        return None
+    x = res.x[:nv]
+    if _DEBUG:
+        for m in range(q):
+            tot = np.bincount(terr_of, weights=x * units.measures[unit_of, m], minlength=k)
+            print("lp measure", m, "max dev", np.abs(tot / means[m] - 1).max(), "slack", res.x[nv:].max(), res.status, res.message)
+        print("split units", int(((x > 1e-6) & (x < 1 - 1e-6)).sum()))
+    return _round_assignment(units, k, unit_of, terr_of, x)
+
+
+def _round_assignment(units: Units, k: int, unit_of: np.ndarray, terr_of: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Whole units from the LP's shares: units the LP did not split keep their
+    territory; the split ones, largest first, go to whichever of their territories is
+    left furthest below its share (in tolerance units, over every measure)."""
+    n = units.n
+    order = np.lexsort((-x, unit_of))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = unit_of[order][1:] != unit_of[order][:-1]
+    best = order[first]
+    labels = terr_of[best].astype(np.int64)
+    split = np.flatnonzero(x[best] < 1 - 1e-6)
+    if len(split) == 0:
+        return labels
+    means = units.measures.sum(0) / k
+    scale = np.divide(1.0, np.maximum(units.tolerances, 1e-3) * means, out=np.zeros_like(means), where=means > 0)
+    whole = np.ones(n, dtype=bool)
+    whole[split] = False
+    loads = np.zeros((k, units.measures.shape[1]))
+    np.add.at(loads, labels[whole], units.measures[whole])
+    size = units.measures[split] @ scale
+    for i in split[np.argsort(-size, kind="stable")]:
+        options = terr_of[(unit_of == i) & (x > 1e-6)]
+        after = (loads[options] + units.measures[i] - means) * scale
+        worst = np.abs(after).max(axis=1)
+        t = options[int(np.argmin(worst))]
+        labels[i] = t
+        loads[t] += units.measures[i]
     return labels
 
 
@@ -296,12 +479,40 @@ def _repair_fragments(units: Units, graph: Graph, labels: np.ndarray, k: int) ->
         for v in members:
             sums[comp[v]] = sums.get(comp[v], 0.0) + weight[v]
         main[t] = max(sums, key=lambda c: (sums[c], -c))
-    drop = np.array([labels[v] >= 0 and comp[v] != main.get(labels[v]) for v in range(units.n)])
+    drop = np.array([labels[v] < 0 or comp[v] != main.get(labels[v]) for v in range(units.n)])
     if not drop.any():
         return labels
     labels[drop] = -1
-    anchors = medoids(units, np.where(labels >= 0, labels, k), k + 1)[:k].tolist()
-    return _grow(units, graph, labels, k, anchors)
+    # Each cut-off piece joins, whole, the touching territory whose balance it helps most
+    # (smallest pieces first); pieces touching no territory yet wait for their neighbours.
+    means = units.measures.sum(0) / k
+    scale = np.divide(1.0, np.maximum(units.tolerances, 1e-3) * means, out=np.zeros_like(means), where=means > 0)
+    loads = np.zeros((k, units.measures.shape[1]))
+    np.add.at(loads, labels[~drop], units.measures[~drop])
+    pieces: dict[int, list[int]] = {}
+    for v in np.flatnonzero(drop):
+        pieces.setdefault(int(comp[v]), []).append(int(v))
+    pending = sorted(pieces.values(), key=lambda p: (len(p), p[0]))
+    nb = graph.neighbours
+    while pending:
+        waiting = []
+        for piece in pending:
+            touching = sorted({int(labels[w]) for v in piece for w in nb[v] if labels[w] >= 0})
+            if not touching:
+                waiting.append(piece)
+                continue
+            add = units.measures[piece].sum(0)
+            before = (((loads[touching] - means) * scale) ** 2).sum(1)
+            after = (((loads[touching] + add - means) * scale) ** 2).sum(1)
+            t = touching[int(np.argmin(after - before))]
+            labels[piece] = t
+            loads[t] += add
+        if len(waiting) == len(pending):
+            break
+        pending = waiting
+    if (labels < 0).any():
+        labels = _grow(units, graph, labels, k, medoids(units, labels, k).tolist())
+    return labels
 
 
 def solve_heuristic(
@@ -322,16 +533,26 @@ def solve_heuristic(
     rng = np.random.default_rng(seed)
     notes: list[str] = []
     budget_on = current_codes is not None and max_disruption is not None
+    names = list(range(k))
     if budget_on:
         labels = np.where(current_codes >= 0, current_codes, -1).astype(np.int64)
-        if (labels < 0).any() or contiguous:
-            if contiguous:
-                labels = _repair_fragments(units, graph, labels, k)
-            else:
-                anchors = medoids(units, np.where(labels >= 0, labels, k), k + 1)[:k].tolist()
-                labels = _grow(units, graph, labels, k, anchors)
+        n_now = int(current_codes.max()) + 1 if (current_codes >= 0).any() else 0
+        names = list(range(n_now))
+        if n_now > k:
+            labels, names = _merge_smallest(units, graph, labels, names, k)
+            notes.append(f"merged {n_now - k} of the current territories into their neighbours")
+        kk = len(names)
+        if contiguous:
+            labels = _repair_fragments(units, graph, labels, kk)
+        elif (labels < 0).any():
+            anchors = medoids(units, labels, kk).tolist()
+            labels = _grow(units, graph, labels, kk, anchors)
+        if kk < k:
+            labels = _split_largest(units, graph, labels, kk, k)
+            names += [-1] * (k - kk)
+            notes.append(f"split {k - kk} of the current territories to make {k}")
     else:
-        labels = _seeded_start(units, graph, k, seeds, rng)
+        labels = _seeded_start(units, graph, k, seeds, rng, contiguous, t0 + 0.3 * time_limit)
     if contiguous:
         parts = territory_parts(graph, labels, k)
         if (parts > 1).any():
@@ -391,7 +612,55 @@ def solve_heuristic(
         descend(_PHASES[0])
     descend(_PHASES[1])
     notes.append(f"local search: {sweeps} sweeps in {time.perf_counter() - t0:.1f} s")
-    return {"codes": np.asarray(s.lab, dtype=np.int64), "notes": notes}
+    return {"codes": np.asarray(s.lab, dtype=np.int64), "names": names, "notes": notes}
+
+
+def _unit_loads(units: Units, k: int) -> np.ndarray:
+    means = units.measures.sum(0) / k
+    norm = np.divide(units.measures, means, out=np.zeros_like(units.measures), where=means > 0)
+    return (norm.mean(axis=1) if norm.shape[1] else np.ones(units.n)) + 1e-6
+
+
+def _merge_smallest(units: Units, graph: Graph, labels: np.ndarray, names: list, k: int) -> tuple[np.ndarray, list]:
+    """Merge the lightest territory into its lightest neighbour until k remain."""
+    labels = labels.copy()
+    unit_load = _unit_loads(units, k)
+    e = graph.edges
+    while len(set(labels[labels >= 0].tolist())) > k:
+        alive = sorted(set(labels[labels >= 0].tolist()))
+        load = {t: unit_load[labels == t].sum() for t in alive}
+        t = min(alive, key=lambda c: (load[c], c))
+        la, lb = labels[e[:, 0]], labels[e[:, 1]]
+        touching = set(lb[(la == t) & (lb >= 0) & (lb != t)].tolist()) | set(la[(lb == t) & (la >= 0) & (la != t)].tolist())
+        if not touching:
+            touching = set(alive) - {t}
+        into = min(touching, key=lambda c: (load[c], c))
+        labels[labels == t] = into
+    alive = sorted(set(labels[labels >= 0].tolist()))
+    remap = np.full(max(alive) + 1, -1)
+    remap[alive] = np.arange(len(alive))
+    labels = np.where(labels >= 0, remap[np.maximum(labels, 0)], -1)
+    return labels, [names[t] for t in alive]
+
+
+def _split_largest(units: Units, graph: Graph, labels: np.ndarray, k_now: int, k: int) -> np.ndarray:
+    """Split the heaviest territory in two by growing from its medoid and its farthest
+    member, until there are k territories."""
+    labels = labels.copy()
+    unit_load = _unit_loads(units, k)
+    for new in range(k_now, k):
+        load = np.bincount(labels, weights=unit_load, minlength=k)
+        sizes = np.bincount(labels, minlength=k)
+        t = int(np.argmax(np.where(sizes >= 2, load, -1)))
+        members = np.flatnonzero(labels == t)
+        centre = medoid(units, members)
+        far = int(members[np.argmax(units.dist(centre, members))])
+        labels[members] = -1
+        labels[centre], labels[far] = t, new
+        anchors = [centre] * k
+        anchors[new] = far
+        labels = _grow(units, graph, labels, k, anchors, active={t, new})
+    return labels
 
 
 def _anneal(s, rng, contiguous, moved_change, budget_on, budget, moved, moved_scale, end) -> tuple[float, int]:
@@ -413,30 +682,57 @@ def _anneal(s, rng, contiguous, moved_change, budget_on, budget, moved, moved_sc
         if now >= end or best[0] <= 1e-12:
             break
         temp = t_hi * (t_lo / t_hi) ** min(1.0, (now - start) / span)
+        if _DEBUG:
+            print(f"sa t={now - start:.1f} temp={temp:.3f} excess={excess:.3f} best={best[0]:.3f} acc={accepted}")
+        # Half the steps start from a unit of a territory that breaks a tolerance.
+        hot_terr = [s.excess(s.loads[t]) > 0 for t in range(s.k)]
+        hot = [i for i in range(n) if hot_terr[lab[i]]]
         picks = rng.integers(0, n, batch).tolist()
+        if hot:
+            hot_picks = rng.integers(0, len(hot), batch).tolist()
+            from_hot = (rng.random(batch) < 0.5).tolist()
         which = rng.random(batch).tolist()
         coins = rng.random(batch).tolist()
+        kinds = (rng.random(batch) < _SWAP_SHARE).tolist()
+        pulls = (rng.random(batch) < 0.5).tolist()
         for x in range(batch):
-            i = picks[x]
+            i = hot[hot_picks[x]] if hot and from_hot[x] else picks[x]
             a = lab[i]
-            if s.size[a] <= 1:
-                continue
             nbs = nb[i]
             if not nbs:
                 continue
-            b = lab[nbs[int(which[x] * len(nbs))]]
+            v = nbs[int(which[x] * len(nbs))]
+            b = lab[v]
             if b == a:
                 continue
-            mv = moved_change(i, a, b)
-            if budget_on and mv > 0 and moved + mv > budget + 1e-9:
-                continue
-            d = _move_delta(s, i, a, b, mv * moved_scale)
-            if d > 0 and coins[x] >= math.exp(-d / temp):
-                continue
-            if contiguous and not s.connected_without(i, a):
-                continue
-            before = s.excess(s.loads[a]) + s.excess(s.loads[b])
-            s.apply(i, a, b)
+            if pulls[x] and not kinds[x]:
+                # Pull the neighbour into i's territory instead of pushing i out.
+                i, v, a, b = v, i, b, a
+            if kinds[x]:
+                # Swap i and its neighbour v across the border: potential and workload can
+                # be traded without changing either territory's size much.
+                mv = moved_change(i, a, b) + moved_change(v, b, a)
+                if budget_on and mv > 0 and moved + mv > budget + 1e-9:
+                    continue
+                d = _swap_delta(s, i, v, a, b, mv * moved_scale)
+                if d > 0 and coins[x] >= math.exp(-d / temp):
+                    continue
+                before = s.excess(s.loads[a]) + s.excess(s.loads[b])
+                if not _try_swap(s, i, v, a, b, contiguous):
+                    continue
+            else:
+                if s.size[a] <= 1:
+                    continue
+                mv = moved_change(i, a, b)
+                if budget_on and mv > 0 and moved + mv > budget + 1e-9:
+                    continue
+                d = _move_delta(s, i, a, b, mv * moved_scale)
+                if d > 0 and coins[x] >= math.exp(-d / temp):
+                    continue
+                if contiguous and not s.connected_without(i, a):
+                    continue
+                before = s.excess(s.loads[a]) + s.excess(s.loads[b])
+                s.apply(i, a, b)
             excess += s.excess(s.loads[a]) + s.excess(s.loads[b]) - before
             moved += mv
             accepted += 1

@@ -112,32 +112,31 @@ class TerritoryPlan:
         )
 
 
-def medoids(units: Units, codes: np.ndarray, k: int) -> np.ndarray:
-    """The unit minimising the weighted distance to the other members, per territory.
+def medoid(units: Units, members: np.ndarray) -> int:
+    """The member minimising the weighted distance to the other members (first on ties)."""
+    if len(members) == 1:
+        return int(members[0])
+    w = units.weights[members]
+    if w.sum() <= 0:
+        w = np.ones(len(members))
+    cand = members
+    if len(members) > _MEDOID_CANDIDATES:
+        mean = (units.points[members] * w[:, None]).sum(0) / w.sum()
+        near = np.argsort(np.linalg.norm(units.points[members] - mean, axis=1), kind="stable")
+        cand = np.sort(members[near[:_MEDOID_CANDIDATES]])
+    cost = w @ units.dist_matrix(members, cand)
+    return int(cand[np.flatnonzero(cost <= cost.min() * (1 + 1e-12) + 1e-12)[0]])
 
-    Ties go to the unit listed first, so the result is deterministic.
-    """
+
+def medoids(units: Units, codes: np.ndarray, k: int) -> np.ndarray:
+    """The medoid of each territory 0..k-1 (-1 for an empty one); deterministic."""
     centres = np.full(k, -1, dtype=np.int64)
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(k + 1))
     for t in range(k):
         members = order[bounds[t] : bounds[t + 1]]
-        if len(members) == 0:
-            continue
-        if len(members) == 1:
-            centres[t] = members[0]
-            continue
-        w = units.weights[members]
-        if w.sum() <= 0:
-            w = np.ones(len(members))
-        cand = members
-        if len(members) > _MEDOID_CANDIDATES:
-            mean = (units.points[members] * w[:, None]).sum(0) / w.sum()
-            near = np.argsort(np.linalg.norm(units.points[members] - mean, axis=1), kind="stable")
-            cand = np.sort(members[near[:_MEDOID_CANDIDATES]])
-        cost = w @ units.dist_matrix(members, cand)
-        best = np.flatnonzero(cost <= cost.min() * (1 + 1e-12) + 1e-12)[0]
-        centres[t] = cand[best]
+        if len(members):
+            centres[t] = medoid(units, members)
     return centres
 
 

@@ -1,0 +1,77 @@
+"""Notebook 04 (territories) runs through papermill on the small company and saves its tables."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from conftest import execute_notebook, write_params
+
+TOLERANCES = {"potential": 0.25, "workload": 0.30}
+
+
+@pytest.fixture(scope="module")
+def territory_run(tmp_path_factory, small_company_dir):
+    tmp = tmp_path_factory.mktemp("nb04")
+    params = write_params(
+        tmp / "params.yaml",
+        small_company_dir,
+        territory={"balance_on": TOLERANCES, "max_disruption": 0.5, "method": "heuristic", "time_limit": 15},
+        report={"language": "zh"},
+    )
+    run_dir = tmp / "run"
+    execute_notebook("04_territories.ipynb", params, run_dir)
+    return run_dir
+
+
+def _table(run_dir, name):
+    return pd.read_parquet(run_dir / "tables" / f"{name}.parquet")
+
+
+def _active(small_company):
+    customers, reps = small_company["customers"], small_company["reps"]
+    active_customers = customers[customers["churn_date"].isna()]
+    active_reps = reps.loc[reps["leave_date"].isna(), "rep_id"]
+    return active_customers, active_reps
+
+
+def test_every_active_customer_assigned_once(territory_run, small_company):
+    assignment = _table(territory_run, "territory_assignment")
+    customers, reps = _active(small_company)
+    assert assignment["customer_id"].is_unique
+    assert set(assignment["customer_id"]) == set(customers["customer_id"])
+    assert assignment["territory"].notna().all()
+    # One territory per active rep, named after the rep it continues.
+    assert assignment["territory"].nunique() == len(reps)
+    assert set(assignment["territory"]) <= set(reps) | {f"T{i:02d}" for i in range(1, 100)}
+
+
+def test_metrics_match_the_assignment(territory_run):
+    assignment = _table(territory_run, "territory_assignment")
+    metrics = _table(territory_run, "territory_metrics")
+    totals = assignment.groupby("territory")[["potential", "workload"]].sum()
+    m = metrics.set_index("territory")
+    pd.testing.assert_series_equal(m.loc[totals.index, "potential"], totals["potential"], check_names=False)
+    assert m["units"].sum() == len(assignment)
+    if (metrics["status"] != "tolerance_not_met").all():
+        for measure, tol in TOLERANCES.items():
+            assert (m[f"{measure}_dev"].abs() <= tol + 1e-9).all()
+        assert m["contiguous"].all()
+
+
+def test_moves_are_the_changed_accounts(territory_run):
+    assignment = _table(territory_run, "territory_assignment")
+    moves = _table(territory_run, "territory_moves")
+    changed = assignment[assignment["current"].notna() & (assignment["current"] != assignment["territory"])]
+    assert set(moves["customer_id"]) == set(changed["customer_id"])
+    moved_share = changed["potential"].sum() / assignment.loc[assignment["current"].notna(), "potential"].sum()
+    assert moved_share <= 0.5 + 1e-9
+    assert (moves["from_territory"] != moves["to_territory"]).all()
+
+
+def test_executed_notebook_shows_the_map_and_charts(territory_run):
+    import nbformat
+
+    nb = nbformat.read(territory_run / "04_territories.ipynb", as_version=4)
+    images = sum(1 for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if "image/png" in o.get("data", {}))
+    assert images >= 2
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "Saved territory_assignment" in text
