@@ -20,6 +20,7 @@ __all__ = [
     "monthly_pattern",
     "sales_by_month_region",
     "same_period_last_year",
+    "same_period_table",
     "totals_by",
     "unit_names",
 ]
@@ -144,6 +145,31 @@ def same_period_last_year(
     out.insert(out.columns.get_loc("period_end") + 1, "last_start", last_start)
     out.insert(out.columns.get_loc("last_start") + 1, "last_end", last_end)
     return out.rename(columns={"amount_growth": "growth"})
+
+
+def same_period_table(
+    sales: pd.DataFrame,
+    dimensions: Sequence[str] = ("region_id", "product", "channel"),
+    *,
+    as_of: date | str | None = None,
+) -> pd.DataFrame:
+    """Same period last year for the company and each dimension, as one long table.
+
+    Columns ``dimension`` ("total" or the column name), ``key`` (the value,
+    "total" for the company row), then those of :func:`same_period_last_year`.
+
+    Examples
+    --------
+    >>> same_period_table(geo, ["region_id", "product"])  # doctest: +SKIP
+      dimension    key  period_start ... amount  amount_last_year  growth ...
+    0     total  total    2026-01-01 ...
+    """
+    parts = [same_period_last_year(sales, as_of=as_of).rename(columns={"scope": "key"}).assign(dimension="total")]
+    for dim in dimensions:
+        part = same_period_last_year(sales, dim, as_of=as_of).rename(columns={dim: "key"})
+        parts.append(part.assign(dimension=dim, key=part["key"].astype(str)))
+    out = pd.concat(parts, ignore_index=True)
+    return out[["dimension", "key", *[c for c in out.columns if c not in ("dimension", "key")]]]
 
 
 def monthly_pattern(sales: pd.DataFrame) -> pd.DataFrame:

@@ -71,14 +71,17 @@ def test_totals_match_the_history(executed, small_company_dir):
 def test_same_period_last_year_covers_january_to_the_last_day(executed, small_company_dir):
     _, run_dir = executed
     ytd = pd.read_parquet(run_dir / "tables" / "same_period_last_year.parquet")
-    total = ytd[ytd["region_id"] == "total"].iloc[0]
+    total = ytd[ytd["dimension"] == "total"].iloc[0]
     assert total["period_start"] == pd.Timestamp("2026-01-01") and total["period_end"] == pd.Timestamp("2026-10-31")
     assert total["last_end"] == pd.Timestamp("2025-10-31")
     sales = pd.read_parquet(small_company_dir / "sales.parquet")
     last = sales[(sales["date"] >= "2025-01-01") & (sales["date"] <= "2025-10-31")]["amount"].sum()
     assert total["amount_last_year"] == pytest.approx(last, abs=0.01)
-    regional = ytd[ytd["region_id"] != "total"]
-    assert regional["amount"].sum() == pytest.approx(total["amount"], abs=0.05)
+    for dim in ("region_id", "product", "channel"):
+        part = ytd[ytd["dimension"] == dim]
+        assert part["amount"].sum() == pytest.approx(total["amount"], abs=0.05), dim
+        assert part["amount_last_year"].sum() == pytest.approx(last, abs=0.05), dim
+    assert set(ytd.loc[ytd["dimension"] == "region_id", "key"]) <= {"NE", "N", "E", "S", "C"}
 
 
 def test_charts_are_drawn_with_chinese_names_and_no_missing_glyphs(executed):

@@ -128,3 +128,15 @@ def test_totals_add_up_to_the_history(rows):
         assert out["units"].sum() == sum(u for *_, u in rows)
     monthly = overview.sales_by_month_region(geo)
     assert round(monthly["amount"].sum() * 100) == total_cents
+
+
+def test_same_period_table_stacks_total_and_dimensions():
+    geo = overview.attach_geography(SALES, CUSTOMERS, PROVINCES)
+    out = overview.same_period_table(geo, ["region_id", "product"])
+    assert list(out.columns[:2]) == ["dimension", "key"]
+    assert list(out["dimension"].unique()) == ["total", "region_id", "product"]
+    for dim in ("region_id", "product"):
+        part = out[out["dimension"] == dim]
+        assert part["amount"].sum() == pytest.approx(out.loc[out["dimension"] == "total", "amount"].iloc[0])
+        assert part["amount_last_year"].sum() == pytest.approx(500.0)
+    assert out.set_index(["dimension", "key"]).loc[("product", "B"), "growth"] == pytest.approx(0.1)
