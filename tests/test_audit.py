@@ -185,3 +185,26 @@ def test_rerun_never_executes_a_notebook_the_manifest_points_at(run_copy, tmp_pa
     assert not report.ok
     assert any("evil.ipynb" in p and "cannot re-execute" in p for p in report.problems)
     assert not marker.exists()
+
+
+def test_git_commit_only_from_the_checkout_holding_the_package(tmp_path):
+    import subprocess
+
+    outside = tmp_path / "site-packages" / "salesmodel"
+    outside.mkdir(parents=True)
+    (outside / "__init__.py").write_text("")
+    assert audit.git_info(outside) is None  # not in any checkout
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "x"], check=True)
+    assert audit.git_info(outside) is None  # a checkout with a commit, but of something else
+    inside = tmp_path / "salesmodel"
+    inside.mkdir()
+    (inside / "__init__.py").write_text("")
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "y"], check=True)
+    info = audit.git_info(inside)
+    assert info is not None and len(info["commit"]) == 40 and info["dirty"] is False
+    (inside / "__init__.py").write_text("x = 1\n")
+    assert audit.git_info(inside)["dirty"] is True
