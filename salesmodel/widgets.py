@@ -1254,8 +1254,9 @@ class TerritoryExplorer(_Explorer):
         hours from :func:`salesmodel.staffing.workload`), the given province
         adjacency, and today's regions as the current territories (k = number of
         regions): how the country is divided into sales regions.
-        ``level="customer"``: every active customer, today's reps as the current
-        territories (k = number of reps); slower (thousands of units).
+        ``level="customer"``: every active customer, today's active reps as the
+        current territories (k = the params' ``territory.k``, else the number of
+        today's territories); slower (thousands of units).
         """
         kwargs = dict(_territory_inputs(ws, level))
         kwargs.update(overrides)
@@ -1264,33 +1265,31 @@ class TerritoryExplorer(_Explorer):
 
 
 def _territory_inputs(ws: Any, level: str) -> dict[str, Any]:
-    """The arguments of a TerritoryExplorer for a run, at province or customer level."""
-    from salesmodel import staffing, territory
+    """The arguments of a TerritoryExplorer for a run, at province or customer level.
+
+    Customers come from :func:`salesmodel.territory.customer_units` (active customers
+    with potential, workload and today's rep), as in the territories notebook.
+    """
+    from salesmodel import territory
 
     if level not in ("province", "customer"):
         raise _bad("level", "TerritoryExplorer.from_workspace", "'province' or 'customer'", level)
-    tp, sp = ws.params.territory, ws.params.staffing
+    tp = ws.params.territory
     inputs = ws.inputs()
-    customers = inputs["customers"]
-    if "churn_date" in customers.columns:
-        customers = customers.loc[pd.to_datetime(customers["churn_date"]).isna()]
-    load = staffing.workload(customers, visit_standards=sp.visit_standards, minutes_per_visit=sp.minutes_per_visit,
-                             hours_per_month=sp.hours_per_month, selling_share=sp.selling_share, by="customer_id")
-    per_customer = customers[["customer_id", "rep_id", "province_id", "lat", "lon", "potential"]].merge(
-        load[["customer_id", "hours"]].rename(columns={"hours": "workload"}), on="customer_id", how="left")
-    per_customer["workload"] = per_customer["workload"].fillna(0.0)
+    customers = territory.customer_units(inputs["customers"], inputs["reps"], workload_measure=tp.workload_measure)
     measures = {m: t for m, t in tp.balance_on.items() if m in ("potential", "workload")} or {"potential": 0.05}
-    common = {"balance_on": measures, "max_disruption": tp.max_disruption, "contiguous": tp.contiguous, "seed": ws.params.seed,
-                  "language": ws.language, "money_unit": ws.params.report.money_unit}
+    common = {"balance_on": measures, "max_disruption": tp.max_disruption, "contiguous": tp.contiguous,
+              "seed": ws.params.seed, "language": ws.language, "money_unit": ws.params.report.money_unit}
     if level == "province":
         provinces = inputs["provinces"]
-        sums = per_customer.groupby("province_id")[["potential", "workload"]].sum()
+        sums = customers.groupby("province_id")[["potential", "workload"]].sum()
         units = provinces[["province_id", "lat", "lon"]].rename(columns={"province_id": "unit_id"})
         units = units.join(sums, on="unit_id").fillna({"potential": 0.0, "workload": 0.0})
-        adj = inputs["adjacency"]
-        graph = territory.adjacency(units[["unit_id", "lat", "lon"]], method="given", edges=adj[["province_a", "province_b"]])
+        edges = inputs["adjacency"][["province_a", "province_b"]]
+        graph = territory.adjacency(units[["unit_id", "lat", "lon"]], method="given", edges=edges)
         current = provinces.set_index("province_id")["region_id"]
-        return dict(units=units, adjacency=graph, current=current, **common)
-    units = per_customer.rename(columns={"customer_id": "unit_id"})[["unit_id", "lat", "lon", "potential", "workload"]]
-    current = per_customer.set_index("customer_id")["rep_id"]
-    return dict(units=units, current=current, k=tp.k, **common)
+        return {"units": units, "adjacency": graph, "current": current, **common}
+    units = customers[["unit_id", "lat", "lon", "potential", "workload"]]
+    graph = territory.adjacency(units[["unit_id", "lat", "lon"]], prune_factor=tp.prune_factor)
+    current = customers.set_index("unit_id")["current"]
+    return {"units": units, "adjacency": graph, "current": current, "k": tp.k, **common}
