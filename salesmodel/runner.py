@@ -170,6 +170,23 @@ def _kernel_environment() -> Iterator[None]:
                 os.environ[key] = value
 
 
+def _point_at_final(nb_path: Path, building: Path, final: Path) -> None:
+    """Make an executed notebook's parameters name the finished folder, not the one it was built in,
+    so it can be opened and re-run from the run folder."""
+    import nbformat
+
+    nb = nbformat.read(nb_path, as_version=4)
+    old, new = str(building), str(final)
+    for cell in nb.cells:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.source = cell.source.replace(old, new)
+    params = nb.metadata.get("papermill", {}).get("parameters", {})
+    for key, value in list(params.items()):
+        if isinstance(value, str):
+            params[key] = value.replace(old, new)
+    nbformat.write(nb, nb_path)
+
+
 def _unique_final(runs: Path, run_id: str) -> tuple[str, Path]:
     candidate, n = run_id, 1
     while (runs / candidate).exists() or (runs / f".building-{candidate}").exists():
@@ -283,6 +300,7 @@ def run_scenario(
         bar.close()
         current_nb = None
         for nb in executed:
+            _point_at_final(nb, building, final)
             export_html(nb, building / "html" / f"{nb.stem}.html")
         finished = datetime.now(UTC)
         audit.write_manifest(

@@ -63,8 +63,10 @@ def test_notebooks_receive_the_resolved_params_copy(demo_run):
     injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
     assert "params.yaml" in injected.source
     params = nb.metadata["papermill"]["parameters"]
-    assert Path(params["params_file"]).name == "params.yaml"
-    assert Path(params["params_file"]).parent.name == Path(params["run_dir"]).name
+    # the executed notebook names the finished folder, so it can be re-run from there
+    assert Path(params["run_dir"]) == demo_run.run_dir
+    assert Path(params["params_file"]) == demo_run.run_dir / "params.yaml"
+    assert ".building" not in injected.source and str(demo_run.run_dir) in injected.source
 
 
 def test_leadership_html_is_offline_with_embedded_charts_and_no_code(demo_run):
