@@ -253,7 +253,7 @@ def run_scenario(
     --------
     >>> result = run_scenario("params/default.yaml")  # doctest: +SKIP
     >>> result.leadership_html  # doctest: +SKIP
-    PosixPath('outputs/runs/20261123T090000Z-default-1a2b3c4d/html/00_data_overview.html')
+    PosixPath('outputs/runs/20261123T090000Z-default-1a2b3c4d/html/10_leadership_summary.html')
     """
     import papermill as pm
     from tqdm.auto import tqdm
