@@ -148,10 +148,11 @@ def main() -> None:
                      f"| {r['compute']:.0f} | {r['cpu']:.0f} | {ok} |")
     lines += [
         "",
-        ("Territories: `territory.design` (heuristic) gives its local search at least 1 s whatever `time_limit` "
-        "says, and anneals for part of it whenever the tolerances cannot all be met (as with the demo "
-        "company's params: 5% potential, 10% workload, at most 10% of potential moved). The explorer asks "
-        "for 0.15 s; the update time follows design's floor, not the explorer."),
+        ("Territories: `territory.design` gives its heuristic a budget of at least 1 s whatever `time_limit` "
+        "says, and when the tolerances cannot all be met (as with the demo company's params: 5% potential, "
+        "10% workload, at most 10% of potential moved) the heuristic anneals for most of that budget. The "
+        "explorer asks for 0.15 s; the update time follows design's 1-s floor, not the explorer. Territory "
+        "updates do not meet the goal until design honours a time_limit below 1 s."),
         "",
     ]
     text = "\n".join(lines)
