@@ -100,7 +100,7 @@ LABELS: dict[str, dict[str, str]] = {
     "units_growth": {"en": "Units growth", "zh": "数量增长率", "es": "Crecimiento en unidades"},
     "index": {"en": "Index", "zh": "指数", "es": "Índice"},
     "yuan": {"en": "yuan", "zh": "元", "es": "yuanes"},
-    "wan": {"en": "10k yuan", "zh": "万元", "es": "10 mil yuanes"},
+    "wan": {"en": "×10k yuan", "zh": "万元", "es": "×10 mil yuanes"},
 }
 
 

@@ -52,7 +52,7 @@ def test_unknown_language_is_a_params_error():
     [
         (1_234_567, "wan", "zh", "123.46 万元"),
         (1_234_567.4, "yuan", "zh", "1,234,567 元"),
-        (50_000, "wan", "en", "5.00 10k yuan"),
+        (50_000, "wan", "en", "5.00 ×10k yuan"),
         (float("nan"), "wan", "en", "–"),
     ],
 )
@@ -206,7 +206,7 @@ def test_money_pivot_adds_up_and_labels_the_unit():
     t = pd.DataFrame({"year": [2025, 2025, 2026], "product": ["A", "B", "A"], "amount": [10_000.0, 20_000.0, 5_000.0]})
     wide = report.money_pivot(t, "product", "year", "en", "wan")
     assert wide.loc["A", 2025] == 1.0 and wide.loc["B", 2026] == 0.0 and wide.loc["A", 2026] == 0.5
-    assert wide.columns.name == "Year (10k yuan)" and wide.index.name == "Product"
+    assert wide.columns.name == "Year (×10k yuan)" and wide.index.name == "Product"
 
 
 def test_heading_escapes_text_from_data():
