@@ -113,6 +113,7 @@ _WORDS: dict[str, dict[str, str]] = {
     "contiguous": {"en": "Connected", "zh": "连片", "es": "Contiguo"},
     "headcount_start": {"en": "Headcount at the start", "zh": "期初人数", "es": "Plantilla inicial"},
     "team": {"en": "Team", "zh": "团队", "es": "Equipo"},
+    "computing": {"en": "Computing…", "zh": "计算中…", "es": "Calculando…"},
 }
 
 
@@ -225,6 +226,8 @@ class _Explorer:
     """UI state, error display, timing and the chart canvas shared by the explorers."""
 
     _title_key = ""
+    # Updates that take long enough for a "computing" line to be worth a message to the browser.
+    _slow = False
 
     def __init__(self, *, language: str, money_unit: str, figsize: tuple[float, float], dpi: int = 80) -> None:
         report.label("total", language)  # one clear message for an unknown language
@@ -289,6 +292,8 @@ class _Explorer:
         ``message``, and ``result`` keeps the previous good result.
         """
         t0 = time.perf_counter()
+        if self._slow:
+            self.status.value = f'<div style="color:#888">{_esc(self.w("computing"))}</div>'
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
@@ -1061,6 +1066,7 @@ class TerritoryExplorer(_Explorer):
     """
 
     _title_key = "territory_explorer"
+    _slow = True
 
     def __init__(
         self,
@@ -1199,6 +1205,10 @@ class TerritoryExplorer(_Explorer):
             size = 12.0 if len(xs) > 200 else 15.0 + 150.0 * first / max(float(first.max()), 1e-12)
             a["points"] = ax.scatter(xs, ys, s=size, c=colors, linewidths=0)
             a["centres"] = ax.scatter(xs[centre_idx], ys[centre_idx], s=30, marker="x", c="black", linewidths=1.2)
+            if len(xs) <= 40:  # few units (provinces): name them
+                for uid, x0, y0 in zip(self.units["unit_id"], xs, ys):
+                    ax.annotate(str(uid), (x0, y0), fontsize=6, color="0.4", ha="center", va="bottom",
+                                xytext=(0, 3), textcoords="offset points")
             ax.set_xticks([])
             ax.set_yticks([])
             ax.set_aspect("equal", adjustable="datalim")
