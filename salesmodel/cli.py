@@ -140,6 +140,23 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _missing_data_hint(args: argparse.Namespace) -> str:
+    """When a scenario's data folder holds none of its files, say how to get the demo company."""
+    params = getattr(args, "params", None)
+    if not isinstance(params, Path):
+        return ""
+    try:
+        from salesmodel.audit import input_files
+        from salesmodel.params import load_params
+
+        scenario = load_params(params)
+    except SalesmodelError:
+        return ""
+    if scenario.data.sql_url or input_files(scenario):
+        return ""
+    return f"\nhint: `salesmodel sample {scenario.data.dir}` writes the demo company there (or `make demo`)"
+
+
 _COMMANDS = {"run": _cmd_run, "batch": _cmd_batch, "verify": _cmd_verify, "sample": _cmd_sample, "validate": _cmd_validate}
 
 
@@ -150,7 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _COMMANDS[args.command](args)
     except _INPUT_KINDS as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        hint = _missing_data_hint(args) if isinstance(exc, InputError) else ""
+        print(f"error: {exc}{hint}", file=sys.stderr)
         return 2
     except SalesmodelError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -195,3 +195,13 @@ def test_validate_reads_the_holiday_overrides(tmp_path, small_company_dir, capsy
     code, _, err = _run(["validate", params], capsys)
     assert code == 2
     assert "holidays.csv" in err and "Traceback" not in err
+
+
+def test_missing_data_folder_hints_at_the_sample_command(tmp_path, capsys):
+    params = tmp_path / "p.yaml"
+    params.write_text("data:\n  dir: nowhere\n", encoding="utf-8")
+    code, _, err = _run(["run", params, "--out", tmp_path / "out"], capsys)
+    assert code == 2
+    assert "sales.parquet: file not found" in err
+    assert f"salesmodel sample {tmp_path / 'nowhere'}" in err
+    assert not (tmp_path / "out").exists()
