@@ -397,3 +397,21 @@ def test_explore_notebook_runs(small_params, tmp_path):
     assert len(views) == 3  # the three explorers are displayed
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert "Targets add up to" in text and "hires, status" in text and "territories, status" in text
+
+
+def test_target_explorer_grows_over_the_baseline_when_the_run_has_one(tmp_path, small_company_dir):
+    from conftest import write_params
+
+    from salesmodel.workspace import open_run
+
+    params = write_params(tmp_path / "params.yaml", small_company_dir, targets={"growth": 0.1, "growth_bounds": None})
+    ws = open_run(params, tmp_path / "run")
+    months = pd.date_range("2027-01-01", periods=12, freq="MS")
+    regions = sorted(ws.inputs()["reps"]["region_id"].unique())
+    baseline = pd.DataFrame([(r, m, 1_000_000.0) for r in regions for m in months], columns=["region", "ds", "yhat"])
+    ws.save("baseline_forecast", baseline)
+    ex = TargetExplorer.from_workspace(ws)
+    assert ex.growth_over == "baseline"
+    assert ex.base == pytest.approx(12_000_000.0 * len(regions))
+    assert ex.result["target"].sum() == _multiple(ex.base * 1.1, 100)
+    assert not ex.use_bounds.value
