@@ -20,6 +20,7 @@ import contextlib
 import json
 import os
 import shutil
+import sys
 import traceback
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -68,12 +69,15 @@ def notebook_dirs() -> list[Path]:
     """Where notebooks are looked for, in order.
 
     ``$SALESMODEL_NOTEBOOKS``, then ``notebooks/`` of the checkout the package
-    lives in, then ``notebooks/`` in the current folder.
+    lives in (an editable install), then ``<prefix>/share/salesmodel/notebooks``
+    (where a wheel may install them as data files), then ``notebooks/`` in the
+    current folder.
     """
     dirs = []
     if os.environ.get(NOTEBOOKS_ENV):
         dirs.append(Path(os.environ[NOTEBOOKS_ENV]))
     dirs.append(Path(salesmodel.__file__).resolve().parents[1] / "notebooks")
+    dirs.append(Path(sys.prefix) / "share" / "salesmodel" / "notebooks")
     dirs.append(Path.cwd() / "notebooks")
     seen, out = set(), []
     for d in dirs:
