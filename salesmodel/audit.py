@@ -36,6 +36,7 @@ __all__ = [
     "MANIFEST",
     "MANIFEST_VERSION",
     "VerifyReport",
+    "frame_hash",
     "git_info",
     "input_files",
     "make_run_id",
@@ -163,6 +164,17 @@ def input_files(scenario: Scenario) -> dict[str, Path]:
     return files
 
 
+def frame_hash(df: pd.DataFrame) -> str:
+    """sha256 of a table's validated content: column names, dtypes and every value, in order.
+
+    Proves what was read whatever the source (a file, Excel, a database table).
+    """
+    digest = hashlib.sha256()
+    digest.update(json.dumps([[str(c), str(t)] for c, t in df.dtypes.items()]).encode("utf-8"))
+    digest.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
 def _redact_url(url: str) -> str:
     return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
 
@@ -244,6 +256,7 @@ def write_manifest(
             record["source"] = f"{_redact_url(scenario.data.sql_url)} table {key}"
         if inputs is not None and key in inputs:
             record["rows"] = len(inputs[key])
+            record["content_sha256"] = frame_hash(inputs[key])
         input_records[key] = record
     versions = package_versions()
     manifest = {
@@ -416,6 +429,11 @@ def _rerun(run_dir: Path, manifest: dict[str, Any], report: VerifyReport) -> Non
         except SalesmodelError as exc:
             report.other.append(f"re-execution failed: {exc}")
             return
+        again = json.loads((result.run_dir / MANIFEST).read_text(encoding="utf-8"))
+        for key, record in manifest.get("inputs", {}).items():
+            now = again.get("inputs", {}).get(key, {}).get("content_sha256")
+            if record.get("content_sha256") and now and now != record["content_sha256"]:
+                report.other.append(f"input {key}: the data read now differs from the data of the run")
         _compare_tables(run_dir, result.run_dir, report)
 
 

@@ -81,6 +81,7 @@ def test_manifest_records_what_proves_the_run(finished_run, small_company_dir):
     sales = m["inputs"]["sales"]
     assert sales["sha256"] == audit.sha256_file(small_company_dir / "sales.parquet")
     assert sales["rows"] == len(pd.read_parquet(small_company_dir / "sales.parquet"))
+    assert len(sales["content_sha256"]) == 64
     assert set(m["inputs"]) == {"sales", "customers", "reps", "org", "provinces", "adjacency"}
     assert [nb["name"] for nb in m["notebooks"]] == ["00_data_overview.ipynb"]
     assert len(m["notebooks"][0]["sha256"]) == 64
@@ -208,3 +209,11 @@ def test_git_commit_only_from_the_checkout_holding_the_package(tmp_path):
     assert info is not None and len(info["commit"]) == 40 and info["dirty"] is False
     (inside / "__init__.py").write_text("x = 1\n")
     assert audit.git_info(inside)["dirty"] is True
+
+
+def test_frame_hash_sees_values_order_and_types():
+    a = pd.DataFrame({"x": [1, 2], "y": ["a", "b"]})
+    assert audit.frame_hash(a) == audit.frame_hash(a.copy())
+    assert audit.frame_hash(a) != audit.frame_hash(a.assign(x=[1, 3]))
+    assert audit.frame_hash(a) != audit.frame_hash(a.iloc[::-1].reset_index(drop=True))
+    assert audit.frame_hash(a) != audit.frame_hash(a.astype({"x": "float64"}))
