@@ -404,3 +404,60 @@ def apply_edits(
         res = decompose(remaining, part.assign(basis=part[value_col].to_numpy()), basis="basis", round_to=round_to)
         out.loc[others, value_col] = res["target"].to_numpy()
     return out
+
+
+def import_edits(
+    run_dir: str | Path,
+    edited_path: str | Path,
+    out_dir: str | Path | None = None,
+    *,
+    round_to: float = 1.0,
+) -> Path:
+    """Read a planner's edited workbook back against its run; write the re-balanced plan.
+
+    The run folder itself is never changed (its manifest must keep verifying).
+    A new folder ``<out_dir>/edits/<run id>-<UTC time>/`` receives the adjusted
+    ``plan_rep_month``, the ``adjustments`` (old, new, comment, author) and a
+    ``manifest.json`` linking the run id, the edited workbook's sha256 and every
+    output's sha256. Returns that folder.
+    """
+    import os
+    import shutil
+    from datetime import datetime, timezone
+
+    from salesmodel import audit
+    from salesmodel.io import write_table
+
+    run_dir = Path(run_dir)
+    plan_path = run_dir / "tables" / "plan_rep_month.parquet"
+    if not plan_path.is_file():
+        raise InputError(f"{run_dir}: no plan_rep_month table in this run folder; give the run the workbook came from")
+    manifest = audit.read_manifest(run_dir)
+    plan = pd.read_parquet(plan_path)
+    edits = read_edits(edited_path, plan)
+    if edits.adjustments.empty:
+        raise InputError(f"{edited_path}: no cell of the plan was changed; nothing to import")
+    balanced = apply_edits(plan, edits, round_to=round_to)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    base = Path(out_dir) if out_dir else run_dir.parent.parent
+    final = base / "edits" / f"{manifest['run_id']}-{stamp}"
+    building = final.with_name(f".building-{final.name}")
+    try:
+        building.mkdir(parents=True)
+        write_table(balanced, building, "plan_rep_month")
+        write_table(edits.adjustments, building, "adjustments")
+        record = {
+            "source_run_id": manifest["run_id"],
+            "source_params_sha256": manifest.get("params_sha256"),
+            "edited_workbook": Path(edited_path).name,
+            "edited_workbook_sha256": audit.sha256_file(edited_path),
+            "adjustments": int(len(edits.adjustments)),
+            "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "outputs": audit.output_hashes(building),
+        }
+        (building / "manifest.json").write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.rename(building, final)
+    finally:
+        if building.exists():
+            shutil.rmtree(building, ignore_errors=True)
+    return final

@@ -91,3 +91,52 @@ def test_a_foreign_workbook_is_rejected(tmp_path):
     Workbook().save(tmp_path / "other.xlsx")
     with pytest.raises(InputError, match="not a salesmodel plan workbook"):
         read_edits(tmp_path / "other.xlsx", _plan())
+
+
+def _fake_run(tmp_path, plan):
+    import json
+
+    run = tmp_path / "outputs" / "runs" / "20270101T000000Z-test-abc"
+    (run / "tables").mkdir(parents=True)
+    plan.to_parquet(run / "tables" / "plan_rep_month.parquet", index=False)
+    (run / "manifest.json").write_text(json.dumps({"run_id": run.name, "params": {}, "params_sha256": "f" * 64, "outputs": {}}))
+    return run
+
+
+def test_import_edits_writes_a_new_folder_and_leaves_the_run_untouched(tmp_path):
+    import json
+
+    from salesmodel.workbook import import_edits
+
+    plan = _plan()
+    run = _fake_run(tmp_path, plan)
+    before = sorted(p.name for p in run.rglob("*"))
+    book = build_workbook({"plan_rep_month": plan}, tmp_path / "plan.xlsx", money_unit="wan")
+    wb = load_workbook(book)
+    wb.worksheets[0]["D4"] = 9.0  # R3 February, in 万元
+    wb.worksheets[0]["D4"].comment = Comment("Key account delays its order", "Zhang Min")
+    wb.save(tmp_path / "edited.xlsx")
+
+    folder = import_edits(run, tmp_path / "edited.xlsx")
+    assert folder.parent == tmp_path / "outputs" / "edits" and folder.name.startswith(run.name)
+    assert sorted(p.name for p in run.rglob("*")) == before
+    adjusted = pd.read_parquet(folder / "plan_rep_month.parquet")
+    assert adjusted["target"].sum() == plan["target"].sum()
+    feb = adjusted[(adjusted.rep_id == "R3") & (adjusted.period == "2027-02")]["target"].item()
+    assert feb == 90_000.0
+    adj = pd.read_parquet(folder / "adjustments.parquet")
+    assert adj["comment"].tolist() == ["Key account delays its order"]
+    record = json.loads((folder / "manifest.json").read_text())
+    assert record["source_run_id"] == run.name and record["adjustments"] == 1
+    assert set(record["outputs"]) == {"plan_rep_month.parquet", "plan_rep_month.csv", "adjustments.parquet", "adjustments.csv"}
+
+
+def test_import_of_an_unchanged_workbook_is_refused(tmp_path):
+    from salesmodel.workbook import import_edits
+
+    plan = _plan()
+    run = _fake_run(tmp_path, plan)
+    book = build_workbook({"plan_rep_month": plan}, tmp_path / "plan.xlsx")
+    with pytest.raises(InputError, match="no cell of the plan was changed"):
+        import_edits(run, book)
+    assert not (tmp_path / "outputs" / "edits").exists() or not any((tmp_path / "outputs" / "edits").iterdir())
