@@ -1020,17 +1020,33 @@ def reconcile(
             r = residuals.assign(_e=residuals["y"] - residuals["yhat"])
             idx = ["window", "ds"] if "window" in r.columns else ["ds"]
             R = r.pivot_table(index=idx, columns="unique_id", values="_e", aggfunc="first").reindex(columns=nodes)
-            if R.isna().all().any():
-                lacking = R.columns[R.isna().all()].tolist()
-                raise InputError(f"{who}: residuals are missing for {len(lacking)} node(s), e.g. {short_list(lacking[:5])}.")
+            lacking = R.columns[R.isna().all()].tolist()
+            if len(lacking) == len(nodes):
+                raise InputError(f"{who}: the residuals hold none of the hierarchy's nodes (expected unique_id values such as {short_list(nodes[:3])}).")
+            if lacking:
+                warnings.warn(
+                    f"{who}: no residuals for {len(lacking)} node(s) {_short_ids.repr(lacking)} (history too short to backtest); "
+                    "they get the largest error variance of any node, so their forecasts move most.",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+            missing_col = R.isna().all().to_numpy()
             R = R.to_numpy(float)
             if len(nodes) > MAX_DENSE_NODES:
-                x = R - np.nanmean(R, axis=0)
-                w = np.nanmean(x**2, axis=0)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    x = R - np.nanmean(R, axis=0)
+                    w = np.nanmean(x**2, axis=0)
+                w = np.where(np.isfinite(w), w, 0.0)
                 w = np.where(w > 0, w, max(float(np.nanmedian(w[w > 0])) * 1e-6, 1e-12) if (w > 0).any() else 1.0)
+                w[missing_col] = w[~missing_col].max()
                 W = None
             else:
-                W = _shrunk_covariance(R)
+                W = _shrunk_covariance(np.where(missing_col[None, :], 0.0, R))
+                big = np.diag(W)[~missing_col].max()
+                W[missing_col, :] = 0.0
+                W[:, missing_col] = 0.0
+                W[missing_col, missing_col] = big
                 w = None
         b = _mint_bottom(yhat, S, is_bottom_node.to_numpy(), W, w)
     b = np.maximum(b, 0.0)  # set-negative-to-zero, then sum up again: still adds up exactly

@@ -306,3 +306,15 @@ def test_large_hierarchy_path_diagonal_and_sparse(monkeypatch):
     assert (expected >= 0).all()  # so the non-negativity step leaves it unchanged
     np.testing.assert_allclose(rec, expected, rtol=1e-8)
     _check_adds_up(F.reconcile(fc, hier, "mint_shrink", residuals=res), hier)
+
+
+def test_nodes_without_residuals_get_a_warning_not_an_error():
+    _, hier = _tree()
+    ids = hier.nodes["unique_id"].tolist()
+    fc = pd.DataFrame({"unique_id": ids, "ds": pd.Timestamp("2027-01-01"), "yhat": 100.0})
+    rng = np.random.default_rng(0)
+    res = pd.DataFrame({"unique_id": np.tile(ids[:-1], 12), "ds": np.repeat(pd.date_range("2025-01-01", periods=12, freq="MS"), len(ids) - 1),
+                        "y": rng.normal(0, 1, 12 * (len(ids) - 1)), "yhat": 0.0})
+    with pytest.warns(RuntimeWarning, match="no residuals for 1 node"):
+        rec = F.reconcile(fc, hier, "mint_shrink", residuals=res)
+    _check_adds_up(rec, hier)
