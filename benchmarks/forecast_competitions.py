@@ -106,7 +106,8 @@ def run_statsforecast(df, h, freq, sl, model_name, n_jobs):
 
 
 def run_prophet(df, h, freq, n_jobs):
-    from prophet import Prophet  # noqa: F401  (optional; see the report when missing)
+    # Optional: not a dependency of salesmodel (install `prophet` to include it).
+    from prophet import Prophet
 
     out = []
     for uid, g in df.groupby("unique_id", sort=True):
@@ -167,7 +168,8 @@ def header() -> str:
         f"Machine: {platform.machine()}, {os.cpu_count()} cores ({platform.processor() or 'n/a'}), "
         f"Python {platform.python_version()}, statsforecast {statsforecast.__version__}, pandas {pd.__version__}, "
         f"numpy {np.__version__}; run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.\n"
-        "The machine was shared with other work during the run: times are upper bounds.\n"
+        f"The machine was shared with other work during the run (load average {os.getloadavg()[0]:.1f} when this was "
+        "written): times are upper bounds.\n"
     )
 
 
