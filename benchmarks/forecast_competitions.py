@@ -25,7 +25,7 @@ import itertools
 import platform
 import time
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +34,7 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from salesmodel import forecast as F  # noqa: E402
+from salesmodel import forecast as F
 
 RESULTS = HERE / "results"
 SETS = {
@@ -167,7 +167,7 @@ def header() -> str:
     return (
         f"Machine: {platform.machine()}, {os.cpu_count()} cores ({platform.processor() or 'n/a'}), "
         f"Python {platform.python_version()}, statsforecast {statsforecast.__version__}, pandas {pd.__version__}, "
-        f"numpy {np.__version__}; run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.\n"
+        f"numpy {np.__version__}; run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.\n"
         f"The machine was shared with other work during the run (load average {os.getloadavg()[0]:.1f} when this was "
         "written): times are upper bounds.\n"
     )
@@ -217,9 +217,9 @@ def main(argv=None) -> int:
     res = pd.DataFrame(rows)
     res.to_csv(RESULTS / "forecast_competitions.csv", index=False)
     lines = ["# Forecast competitions: salesmodel default vs single models", "", header(),
-             "Coverage in percent of hold-out points inside the interval (nominal 80 and 95). "
-             "Default = `salesmodel.forecast.baseline` with its default models and conformal intervals "
-             "(time includes the calibration backtest).", ""]
+             ("Coverage in percent of hold-out points inside the interval (nominal 80 and 95). "
+              "Default = `salesmodel.forecast.baseline` with its default models and conformal intervals "
+              "(time includes the calibration backtest)."), ""]
     for name, part in res.groupby("set", sort=False):
         lines += [f"## {name}", "", f"Goals: {GOALS[name]}; coverage within 3 points of nominal. Published: {PUBLISHED[name]}.", "",
                   markdown(part.drop(columns="set")), ""]

@@ -19,21 +19,21 @@ import sys
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _HERE]
 
-import argparse  # noqa: E402
-import platform  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
-from datetime import datetime, timezone  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import platform
+import threading
+import time
+import warnings
+from datetime import UTC, datetime
+from pathlib import Path
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import psutil  # noqa: E402
+import numpy as np
+import pandas as pd
+import psutil
 
 sys.path.insert(0, str(Path(_HERE).parent))
-from salesmodel import forecast as F  # noqa: E402
-from salesmodel.sample import make_company  # noqa: E402
+from salesmodel import forecast as F
+from salesmodel.sample import make_company
 
 RESULTS = Path(_HERE) / "results"
 
@@ -139,9 +139,9 @@ def main(argv=None) -> int:
     lines = [
         "# Baseline forecast at scale (demo company, customer x product, monthly)",
         "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"statsforecast {statsforecast.__version__}, pandas {pd.__version__}, numpy {np.__version__}; "
-        f"run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC.",
+        (f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+         f"statsforecast {statsforecast.__version__}, pandas {pd.__version__}, numpy {np.__version__}; "
+         f"run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC."),
         "The machine was shared with other work during the run: times are upper bounds.",
         "",
         "Goal: 30,000 series in <= 10 minutes and < 4 GB on 2 cores.",

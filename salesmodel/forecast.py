@@ -25,7 +25,7 @@ import math
 import os
 import reprlib
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,19 +37,19 @@ from salesmodel.errors import InputError, ParamsError, short_list
 __all__ = [
     "DEFAULT_MODELS",
     "MODEL_NAMES",
-    "season_length_for",
-    "detect_season_length",
-    "check_series",
-    "baseline",
-    "backtest",
     "BacktestResult",
-    "reconcile",
-    "hierarchy_from_frame",
     "Hierarchy",
     "aggregate_levels",
-    "series_from_sales",
+    "backtest",
+    "baseline",
+    "check_series",
+    "detect_season_length",
     "grain_columns",
     "grain_levels",
+    "hierarchy_from_frame",
+    "reconcile",
+    "season_length_for",
+    "series_from_sales",
     "word",
 ]
 
@@ -132,7 +132,7 @@ class _Failed:
     def __repr__(self) -> str:
         return self.alias
 
-    def forecast(self, y, h, X=None, X_future=None, level=None, fitted=False):  # noqa: D401
+    def forecast(self, y, h, X=None, X_future=None, level=None, fitted=False):
         return {"mean": np.full(h, np.nan)}
 
     def fit(self, y, X=None):
@@ -1056,7 +1056,7 @@ def reconcile(
     out = forecasts.merge(rec, on=["unique_id", "ds"], how="right")
     out["level"] = out["unique_id"].map(hierarchy.nodes.set_index("unique_id")["level"])
     shift = out["_rec"] - out[value_col].fillna(0.0)
-    for c in [c for c in out.columns if c.startswith(f"{value_col}_lo_") or c.startswith(f"{value_col}_hi_")]:
+    for c in [c for c in out.columns if c.startswith((f"{value_col}_lo_", f"{value_col}_hi_"))]:
         out[c] = np.maximum(out[c] + shift, 0.0)
     out[value_col] = out["_rec"]
     order = pd.Series(np.arange(len(nodes)), index=nodes)

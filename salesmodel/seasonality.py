@@ -30,14 +30,14 @@ from salesmodel.errors import InputError, ParamsError, short_list
 
 __all__ = [
     "CYCLES",
-    "seasonal_indices",
-    "same_period_shares",
     "dekad_profile",
-    "weekday_profile",
+    "remove_spring_festival",
+    "same_period_shares",
+    "seasonal_indices",
     "spring_festival_dates",
     "spring_festival_effect",
-    "remove_spring_festival",
     "spring_festival_factors",
+    "weekday_profile",
 ]
 
 #: Periods per cycle for each supported cycle.
@@ -227,7 +227,7 @@ def _check_cycle(cycle: str, allowed: Sequence[str], who: str) -> int:
 
 def _unit_series(data: pd.DataFrame, date_col: str, value_col: str, keys: list[str], cycle: str) -> pd.DataFrame:
     """Totals per unit and period over the full span of the data (missing periods are zero)."""
-    key, pos = _period_frame(data[date_col], cycle)
+    key, _ = _period_frame(data[date_col], cycle)
     frame = data.assign(_key=key.to_numpy())
     grouped = frame.groupby([*keys, "_key"], sort=True, dropna=False)[value_col].sum().rename("value").reset_index()
     span = np.arange(int(key.min()), int(key.max()) + 1)

@@ -274,7 +274,7 @@ def test_reconcile_errors():
 
 
 def test_aggregate_levels_and_reconcile_end_to_end():
-    keys, hier = _tree()
+    _, hier = _tree()
     frames = [seasonal(b, n=40, seed=i, level=50 + 10 * i) for i, b in enumerate(hier.bottom)]
     bottom = pd.concat(frames, ignore_index=True)
     allv = F.aggregate_levels(bottom, hier)
