@@ -424,3 +424,40 @@ def test_evaluate_scores_todays_territories():
     assert m.loc["west", "potential_dev"] == pytest.approx(8 / (16 / 3) - 1)
     assert not plan.feasible and plan.status == "evaluated"
     assert m["contiguous"].all()
+
+
+def test_flow_and_cut_formulations_agree():
+    from salesmodel.territory._design import solve_exact
+    from salesmodel.territory._units import prepare_units
+
+    measure = [3, 1, 1, 2, 1, 4, 1, 1, 2, 1, 1, 3, 1, 1, 2, 1]
+    units = grid(4, measure=[float(v) for v in measure])
+    graph = grid_graph(units)
+    u = prepare_units(units, {"potential": 0.25}, func="test")
+    results = {}
+    for formulation in ("cuts", "flow"):
+        res = solve_exact(u, 4, graph=graph, contiguous=True, current_codes=None, n_labels=0, disruption_measure=None,
+                          max_disruption=None, time_limit=30, formulation=formulation)
+        assert res["status_code"] == 0
+        results[formulation] = res["milp_objective"]
+    assert results["cuts"] == pytest.approx(results["flow"], rel=1e-9)
+    assert results["cuts"] == pytest.approx(brute_force_optimum(units, 4, 0.25), rel=1e-9)
+
+
+def test_cut_loop_separates_pieces_of_two_or_more():
+    # Along the chain a-b-c-d-e-f-g-h, the two squares {a,b,e,f} and {c,d,g,h} are the
+    # cheapest split but each is two pieces of two: only the separation cuts exclude them.
+    units = pd.DataFrame({"unit_id": list("abcdefgh"), "x": [0, 1, 10, 11, 0, 1, 10, 11],
+                          "y": [0, 0, 0, 0, 1, 1, 1, 1], "potential": 1.0})
+    chain = adjacency(units, method="given", edges=list(zip("abcdefg", "bcdefgh")))
+    loose = design(units, 2, adjacency=chain, balance_on={"potential": 0.0}, contiguous=False, method="exact")
+    assert set(loose.assignment.groupby("territory")["unit_id"].apply(frozenset)) == {frozenset("abef"), frozenset("cdgh")}
+    from salesmodel.territory._design import solve_exact
+    from salesmodel.territory._units import prepare_units
+
+    res = solve_exact(prepare_units(units, {"potential": 0.0}, func="test"), 2, graph=chain, contiguous=True,
+                      current_codes=None, n_labels=0, disruption_measure=None, max_disruption=None, time_limit=30)
+    assert res["rounds"] >= 2
+    plan = design(units, 2, adjacency=chain, balance_on={"potential": 0.0}, method="exact")
+    assert set(plan.assignment.groupby("territory")["unit_id"].apply(frozenset)) == {frozenset("abcd"), frozenset("efgh")}
+    assert plan.status == "optimal" and plan.metrics["contiguous"].all()

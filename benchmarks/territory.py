@@ -1,0 +1,327 @@
+"""Territory design benchmark: the four goals of the territories issue, beside spopt.
+
+    .venv/bin/python benchmarks/territory.py            # full run (about 15 minutes)
+    .venv/bin/python benchmarks/territory.py --quick    # small sizes, a smoke test
+
+Cases
+1. The 31 provinces into 5 regions balanced on population (±10% and ±2%), contiguous
+   over the province adjacency: exact MILP, proven optimum (gap) and run time.
+2. The demo company's customers (make_company defaults, ~2,500 active) into 60
+   territories, potential ±5% and workload ±10% (visit hours), contiguous: heuristic
+   within 60 s; max deviations and compactness.
+3. 20,000 synthetic customers into 200 territories (same tolerances), within 5 minutes.
+4. max_disruption=0.1 from a perturbed current assignment (3,000 synthetic customers).
+spopt (optional; the ``bench`` extra) runs AZP with a balance objective (the sum of
+squared relative deviations of the territories' totals) and region k-means on the same
+units and graph, each time-boxed in a child process.
+
+Writes benchmarks/results/territory.md (and .csv) with machine, versions and date.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# benchmarks/ holds scripts named like standard modules (calendar.py): keep it off the path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse
+import multiprocessing as mp
+import os
+import platform
+import time
+import warnings
+from datetime import datetime, timezone
+
+import numpy as np
+import pandas as pd
+import scipy
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from salesmodel.sample import make_company  # noqa: E402
+from salesmodel.territory import adjacency, customer_units, design, evaluate  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results"
+ROWS: list[dict] = []
+
+
+def record(case: str, tool: str, **values) -> None:
+    row = {"case": case, "tool": tool, **values}
+    ROWS.append(row)
+    shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items())
+    print(f"[{case}] {tool}: {shown}", flush=True)
+
+
+def max_devs(units: pd.DataFrame, labels: np.ndarray, measures: list[str]) -> dict[str, float]:
+    out = {}
+    k = len(np.unique(labels))
+    for m in measures:
+        totals = pd.Series(units[m].to_numpy()).groupby(labels).sum()
+        out[f"max_{m}_dev"] = float((totals / (units[m].sum() / k) - 1).abs().max())
+    return out
+
+
+def plan_row(plan, measures) -> dict:
+    row = {"status": plan.status, "feasible": plan.feasible, "seconds": round(plan.runtime, 2),
+           "gap": plan.gap, "objective": round(plan.objective, 1),
+           "compactness_km": round(float(plan.metrics["compactness"].mean()), 1),
+           "contiguous": bool(plan.metrics["contiguous"].all())}
+    for m in measures:
+        row[f"max_{m}_dev"] = round(float(plan.metrics[f"{m}_dev"].abs().max()), 4)
+    return row
+
+
+# --- spopt, in a child process with a time box --------------------------------------------------
+
+
+def _spopt_worker(kind, units, edges, measures, k, seed, queue):
+    try:
+        import geopandas as gpd
+        import libpysal
+        from spopt.region import AZP, RegionKMeansHeuristic
+        from spopt.region.objective_function import ObjectiveFunction
+
+        class Balance(ObjectiveFunction):
+            """Sum over regions of squared relative deviations of each measure's total."""
+
+            def __init__(self, means):
+                self.means = means
+
+            def __call__(self, labels, attr):
+                total = 0.0
+                for r in np.unique(labels):
+                    total += float((((attr[labels == r].sum(0) - self.means) / self.means) ** 2).sum())
+                return total
+
+            def update(self, moving_area, recipient_region, labels, attr):
+                donor = labels[moving_area]
+                a = attr[labels == donor].sum(0)
+                b = attr[labels == recipient_region].sum(0)
+                x = attr[moving_area]
+                f = lambda v: float((((v - self.means) / self.means) ** 2).sum())  # noqa: E731
+                return f(a - x) + f(b + x) - f(a) - f(b)
+
+        n = len(units)
+        neighbours = {i: [] for i in range(n)}
+        for a, b in edges:
+            neighbours[int(a)].append(int(b))
+            neighbours[int(b)].append(int(a))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            w = libpysal.weights.W(neighbours, silence_warnings=True)
+            gdf = gpd.GeoDataFrame(units.copy(), geometry=gpd.points_from_xy(units["lon"], units["lat"]))
+            t0 = time.perf_counter()
+            if kind == "azp":
+                means = units[measures].to_numpy().sum(0) / k
+                model = AZP(gdf, w, measures, n_clusters=k, random_state=seed, objective_func=Balance(means))
+            else:
+                model = RegionKMeansHeuristic(units[measures].to_numpy(), k, w)
+            model.solve()
+            queue.put(("ok", np.asarray(model.labels_), time.perf_counter() - t0))
+    except Exception as exc:  # noqa: BLE001 - report any failure of the comparison tool
+        queue.put(("error", f"{type(exc).__name__}: {exc}", 0.0))
+
+
+def run_spopt(kind, units, graph, measures, k, seed, time_box):
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_spopt_worker, args=(kind, units, graph.edges, measures, k, seed, queue))
+    proc.start()
+    proc.join(time_box)
+    if proc.is_alive():
+        proc.terminate()
+        proc.join()
+        return None, f"no result within {time_box:.0f} s"
+    if queue.empty():
+        return None, "no result"
+    status, labels, seconds = queue.get()
+    if status != "ok":
+        return None, labels
+    return (labels, seconds), ""
+
+
+def spopt_available() -> str | None:
+    try:
+        import spopt
+
+        return spopt.__version__
+    except Exception:  # noqa: BLE001
+        return None
+
+
+# --- cases -------------------------------------------------------------------------------------
+
+
+def case_provinces(company, spopt_version, quick):
+    prov = company["provinces"].rename(columns={"province_id": "unit_id"})
+    graph = adjacency(prov, method="given", edges=company["adjacency"][["province_a", "province_b"]])
+    for tol in (0.10, 0.02):
+        plan = design(prov, 5, adjacency=graph, balance_on={"population": tol}, method="exact", time_limit=120)
+        record(f"provinces k=5 ±{tol:.0%}", "salesmodel exact", **plan_row(plan, ["population"]))
+    if spopt_version:
+        devs, times = [], []
+        for seed in range(3 if quick else 10):
+            res, why = run_spopt("azp", prov[["unit_id", "lat", "lon", "population"]], graph, ["population"], 5, seed, 120)
+            if res is None:
+                record("provinces k=5 ±2%", f"spopt AZP seed {seed}", note=why)
+                continue
+            labels, seconds = res
+            devs.append(max_devs(prov, labels, ["population"])["max_population_dev"])
+            times.append(seconds)
+        if devs:
+            record("provinces k=5 ±2%", f"spopt {spopt_version} AZP balance, {len(devs)} seeds",
+                   best_max_population_dev=round(min(devs), 4), median_max_population_dev=round(float(np.median(devs)), 4),
+                   seconds_per_run=round(float(np.mean(times)), 2))
+
+
+def demo_units(quick):
+    company = make_company(seed=42, n_customers=600 if quick else 3000, n_reps=12 if quick else 60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        units = customer_units(company["customers"], company["reps"])
+    return company, units
+
+
+def case_demo(units, spopt_version, quick):
+    k = 12 if quick else 60
+    balance = {"potential": 0.05, "workload": 0.10}
+    graph = adjacency(units)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plan = design(units, k, adjacency=graph, balance_on=balance, method="heuristic", time_limit=60, seed=0)
+        today = evaluate(units[units["current"].notna()],
+                         units.loc[units["current"].notna(), ["unit_id", "current"]].rename(columns={"current": "territory"}),
+                         balance_on=balance)
+    case = f"demo {len(units)} customers k={k}"
+    record(case, "today (rep_id)", **plan_row(today, list(balance)))
+    record(case, "salesmodel heuristic", **plan_row(plan, list(balance)))
+    if spopt_version:
+        small = units[["unit_id", "lat", "lon", *balance]].reset_index(drop=True)
+        for kind, box in (("azp", 180), ("kmeans", 180)):
+            res, why = run_spopt(kind, small, graph, list(balance), k, 0, box)
+            if res is None:
+                record(case, f"spopt {kind}", note=why)
+                continue
+            labels, seconds = res
+            codes = pd.Series(labels.astype(str))
+            scored = evaluate(small, pd.Series(codes.to_numpy(), index=small["unit_id"]), adjacency=graph, balance_on=balance)
+            record(case, f"spopt {spopt_version} {kind}", **plan_row(scored, list(balance)) | {"seconds": round(seconds, 1)})
+
+
+def synthetic(n, seed=0):
+    """Customers in town clusters over eastern China, demo-like potential and visit hours."""
+    rng = np.random.default_rng(seed)
+    towns = max(5, n // 40)
+    centres = np.column_stack([rng.uniform(22, 42, towns), rng.uniform(104, 122, towns)])
+    which = rng.integers(0, towns, n)
+    pts = centres[which] + rng.normal(0, 0.12, (n, 2))
+    tier = rng.choice(["VIP", "first", "second", "other"], n, p=[0.05, 0.15, 0.3, 0.5])
+    potential = (rng.lognormal(13, 0.8, n) * np.select([tier == "VIP", tier == "first"], [4, 2], 1)).round(-2)
+    workload = np.select([tier == "VIP", tier == "first", tier == "second"], [12.0, 6.0, 3.0], 1.5)
+    return pd.DataFrame({"unit_id": [f"S{i:05d}" for i in range(n)], "lat": pts[:, 0], "lon": pts[:, 1],
+                         "potential": potential, "workload": workload})
+
+
+def case_large(quick):
+    n, k, limit = (4000, 40, 60) if quick else (20000, 200, 290)
+    units = synthetic(n, seed=1)
+    t0 = time.perf_counter()
+    graph = adjacency(units)
+    graph_s = time.perf_counter() - t0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plan = design(units, k, adjacency=graph, method="heuristic", time_limit=limit, seed=0)
+    record(f"synthetic {n} units k={k}", "salesmodel heuristic", **plan_row(plan, ["potential", "workload"]),
+           graph_seconds=round(graph_s, 2))
+
+
+def perturb(units, graph, assignment, share, seed):
+    """Move boundary units to a neighbouring territory until ``share`` of potential moved."""
+    rng = np.random.default_rng(seed)
+    lab = assignment.set_index("unit_id").loc[units["unit_id"], "territory"].to_numpy().copy()
+    pot = units["potential"].to_numpy()
+    target, moved = share * pot.sum(), 0.0
+    for i in rng.permutation(len(units)):
+        if moved >= target:
+            break
+        other = [lab[j] for j in graph.neighbours[i] if lab[j] != lab[i]]
+        if other:
+            lab[i] = other[0]
+            moved += pot[i]
+    return pd.Series(lab, index=units["unit_id"].to_numpy())
+
+
+def case_disruption(quick):
+    n, k = (1500, 15) if quick else (3000, 60)
+    units = synthetic(n, seed=2)
+    graph = adjacency(units)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        base = design(units, k, adjacency=graph, method="heuristic", time_limit=60, seed=0)
+    current = perturb(units, graph, base.assignment, 0.08, seed=1)
+    before = evaluate(units, current, adjacency=graph)
+    case = f"disruption {n} units k={k}"
+    record(case, "perturbed current", **plan_row(before, ["potential", "workload"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plan = design(units, k, adjacency=graph, current=current, max_disruption=0.1, method="heuristic",
+                      time_limit=60, seed=0)
+    record(case, "salesmodel heuristic max_disruption=0.1", **plan_row(plan, ["potential", "workload"]),
+           moved_potential=round(plan.disruption["potential"], 4), moved_units=round(plan.disruption["units"], 4))
+
+
+def write_results(started, spopt_version, quick):
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    table = pd.DataFrame(ROWS)
+    name = "territory_quick" if quick else "territory"
+    table.to_csv(RESULTS / f"{name}.csv", index=False)
+    load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
+    header = [
+        f"# Territory benchmark ({'quick' if quick else 'full'})",
+        "",
+        f"- date: {started:%Y-%m-%d %H:%M} UTC; machine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"{platform.system()} {platform.release()}; Python {platform.python_version()}",
+        f"- numpy {np.__version__}, scipy {scipy.__version__} (HiGHS through scipy.optimize.milp), "
+        f"pandas {pd.__version__}, spopt {spopt_version or 'not installed'}",
+        f"- the machine was shared with other jobs (load average at the end: {load[0]:.1f} on "
+        f"{os.cpu_count()} cores): times are upper bounds",
+        "",
+    ]
+    body = table.to_markdown(index=False) if _has_tabulate() else table.to_string(index=False)
+    (RESULTS / f"{name}.md").write_text("\n".join(header) + body + "\n", encoding="utf-8")
+    print(f"wrote {RESULTS / (name + '.md')}")
+
+
+def _has_tabulate() -> bool:
+    try:
+        import tabulate  # noqa: F401
+
+        return True
+    except ImportError:
+        return False
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
+    parser.add_argument("--only", nargs="*", default=None, help="cases: provinces demo large disruption")
+    args = parser.parse_args()
+    started = datetime.now(timezone.utc)
+    spopt_version = spopt_available()
+    cases = args.only or ["provinces", "demo", "large", "disruption"]
+    company, units = demo_units(args.quick)
+    if "provinces" in cases:
+        case_provinces(company, spopt_version, args.quick)
+    if "demo" in cases:
+        case_demo(units, spopt_version, args.quick)
+    if "large" in cases:
+        case_large(args.quick)
+    if "disruption" in cases:
+        case_disruption(args.quick)
+    write_results(started, spopt_version, args.quick)
+
+
+if __name__ == "__main__":
+    main()
