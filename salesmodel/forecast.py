@@ -606,6 +606,7 @@ def baseline(
     calibration_windows: int = 1,
     calibration_sample: int | None = 500,
     intermittent_threshold: float = 0.3,
+    calendar_factors: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Baseline forecast with calibrated prediction intervals for every series.
 
@@ -639,6 +640,11 @@ def baseline(
         (evenly spread over the sorted ids); pooled quantiles need no more. None: all.
     intermittent_threshold : float, default=0.3
         Share of zero periods above which a series is intermittent.
+    calendar_factors : DataFrame, optional
+        ``ds, factor``: how a moving holiday scales each period (e.g. the Spring Festival,
+        from :func:`salesmodel.seasonality.spring_festival_period_factors`). The history is
+        divided by it before fitting and the forecasts (and intervals) multiplied by it, so a
+        festival that moved between January and February does not blur the season.
 
     Returns
     -------
@@ -658,8 +664,28 @@ def baseline(
     if not isinstance(calibration_windows, (int, np.integer)) or calibration_windows < 1:
         raise ParamsError(f"The 'calibration_windows' parameter of {who} must be a positive integer. Got {calibration_windows!r} instead.")
     data, plan, levels = _prepare(df, h, freq, season_length, models, level, n_jobs, fill_gaps, intermittent_threshold, who)
-    return _baseline_from(data, h, freq, plan, levels, return_components, calibration_windows, cache={}, who=who,
-                          calibration_sample=calibration_sample)
+    factor = _factor_map(calendar_factors, who)
+    if factor is not None:
+        data["y"] = data["y"] / data["ds"].map(factor).fillna(1.0).to_numpy()
+    out = _baseline_from(data, h, freq, plan, levels, return_components, calibration_windows, cache={}, who=who,
+                         calibration_sample=calibration_sample)
+    if factor is not None:
+        f = out["ds"].map(factor).fillna(1.0).to_numpy()
+        for c in [c for c in out.columns if c == "yhat" or c.startswith(("yhat_", "comp_"))]:
+            out[c] = out[c].to_numpy(float) * f
+    return out
+
+
+def _factor_map(calendar_factors: pd.DataFrame | None, who: str) -> pd.Series | None:
+    if calendar_factors is None:
+        return None
+    if not isinstance(calendar_factors, pd.DataFrame) or not {"ds", "factor"} <= set(calendar_factors.columns):
+        raise ParamsError(f"The 'calendar_factors' parameter of {who} must be a DataFrame with columns ds and factor. Got {type(calendar_factors).__name__} instead.")
+    f = calendar_factors.assign(ds=pd.to_datetime(calendar_factors["ds"])).drop_duplicates("ds").set_index("ds")["factor"].astype(float)
+    bad = ~(np.isfinite(f.to_numpy()) & (f.to_numpy() > 0))
+    if bad.any():
+        raise ParamsError(f"The 'calendar_factors' parameter of {who} must hold positive factors. Got {short_list(f[bad].head(3).tolist())} instead.")
+    return f
 
 
 def _baseline_from(data, h, freq, plan, levels, return_components, calibration_windows, cache, who, offset=0, calibration_sample=None):
@@ -753,6 +779,7 @@ def backtest(
     calibration_windows: int = 1,
     calibration_sample: int | None = 500,
     intermittent_threshold: float = 0.3,
+    calendar_factors: pd.DataFrame | None = None,
 ) -> BacktestResult:
     """Rolling-origin evaluation of :func:`baseline` per series and overall.
 
@@ -781,6 +808,9 @@ def backtest(
     if not isinstance(step, (int, np.integer)) or step < 1:
         raise ParamsError(f"The 'step_size' parameter of {who} must be a positive integer or None. Got {step_size!r} instead.")
     data, plan, levels = _prepare(df, h, freq, season_length, models, level, n_jobs, fill_gaps, intermittent_threshold, who)
+    factor = _factor_map(calendar_factors, who)
+    if factor is not None:
+        data["y"] = data["y"] / data["ds"].map(factor).fillna(1.0).to_numpy()
     cache: dict[int, pd.DataFrame] = {}
     rows = []
     for k in range(n_windows):
@@ -796,6 +826,11 @@ def backtest(
     if not rows:
         raise InputError(f"{who}: no series is longer than h={h} periods; nothing can be backtested.")
     fcs = pd.concat(rows, ignore_index=True)
+    if factor is not None:
+        fac = fcs["ds"].map(factor).fillna(1.0).to_numpy()
+        for c in [c for c in fcs.columns if c in ("y", "yhat") or c.startswith("yhat_")]:
+            fcs[c] = fcs[c].to_numpy(float) * fac
+        fcs["scale"] = fcs["scale"].to_numpy(float)  # errors stay scaled by the adjusted history
     y, f = fcs["y"].to_numpy(float), fcs["yhat"].to_numpy(float)
     den = np.abs(y) + np.abs(f)
     fcs["_smape"] = np.where(den > 0, 200 * np.abs(y - f) / np.where(den > 0, den, 1), 0.0)

@@ -654,3 +654,15 @@ def spring_festival_factors(effect: pd.DataFrame, year: int, *, cycle: str = "mo
     pos = (days.month - 1) if cycle == "month" else (days.quarter - 1)
     factor = f.groupby(np.asarray(pos)).mean().reindex(range(m)).to_numpy(float)
     return pd.DataFrame({"period_of_cycle": np.arange(1, m + 1), "factor": factor})
+
+
+def spring_festival_period_factors(effect: pd.DataFrame, years: Sequence[int], *, cycle: str = "month") -> pd.DataFrame:
+    """:func:`spring_festival_factors` for several years as ``ds`` (period start), ``factor``:
+    the ``calendar_factors`` of :func:`salesmodel.forecast.baseline`."""
+    rows = []
+    for y in sorted(set(int(v) for v in years)):
+        f = spring_festival_factors(effect, y, cycle=cycle)
+        step = 1 if cycle == "month" else 3
+        starts = [pd.Timestamp(y, 1 + (p - 1) * step, 1) for p in f["period_of_cycle"]]
+        rows.append(pd.DataFrame({"ds": starts, "factor": f["factor"].to_numpy()}))
+    return pd.concat(rows, ignore_index=True)

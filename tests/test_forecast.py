@@ -318,3 +318,24 @@ def test_nodes_without_residuals_get_a_warning_not_an_error():
     with pytest.warns(RuntimeWarning, match="no residuals for 1 node"):
         rec = F.reconcile(fc, hier, "mint_shrink", residuals=res)
     _check_adds_up(rec, hier)
+
+
+def test_calendar_factors_divide_the_history_and_multiply_the_forecast():
+    """A holiday effect that moves between months: removed before fitting, re-applied after."""
+    df = seasonal("a", n=48, noise=0.0, amp=0.0)  # flat 100 a month
+    ds = df["ds"]
+    factors = pd.DataFrame({"ds": pd.date_range("2022-01-01", periods=60, freq="MS")})
+    # The holiday halves January in even years and February in odd years.
+    factors["factor"] = np.where((factors.ds.dt.month == 1) & (factors.ds.dt.year % 2 == 0), 0.5,
+                                 np.where((factors.ds.dt.month == 2) & (factors.ds.dt.year % 2 == 1), 0.5, 1.0))
+    df["y"] = df["y"] * ds.map(factors.set_index("ds")["factor"]).to_numpy()
+    fc = F.baseline(df, h=12, freq="MS", models=["SeasonalNaive"], calendar_factors=factors)
+    got = fc.set_index("ds")["yhat"]
+    assert got[pd.Timestamp("2026-01-01")] == pytest.approx(50.0)  # 2026: January halved
+    assert got[pd.Timestamp("2026-02-01")] == pytest.approx(100.0)
+    plain = F.baseline(df, h=12, freq="MS", models=["SeasonalNaive"]).set_index("ds")["yhat"]
+    assert plain[pd.Timestamp("2026-02-01")] == pytest.approx(50.0)  # without: last year's February
+    bt = F.backtest(df, h=12, n_windows=1, freq="MS", models=["SeasonalNaive"], calendar_factors=factors)
+    assert bt.summary()["smape"] == pytest.approx(0.0, abs=1e-9)
+    with pytest.raises(ParamsError, match="calendar_factors"):
+        F.baseline(df, h=3, freq="MS", calendar_factors=factors.assign(factor=0.0))

@@ -191,3 +191,11 @@ def test_spring_festival_reapplied_for_the_plan_year():
 def test_spring_festival_needs_daily_data():
     with pytest.raises(InputError, match="daily sales"):
         S.spring_festival_effect(monthly(years=4))
+
+
+def test_spring_festival_period_factors_are_forecast_calendar_factors():
+    effect = S.spring_festival_effect(_festival_daily())
+    f = S.spring_festival_period_factors(effect, [2026, 2027])
+    assert list(f.columns) == ["ds", "factor"] and len(f) == 24
+    assert f.loc[f.ds == "2027-02-01", "factor"].iloc[0] < 1
+    assert (f.loc[f.ds.dt.month >= 4, "factor"] == 1).all()
