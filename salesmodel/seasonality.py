@@ -660,7 +660,7 @@ def spring_festival_period_factors(effect: pd.DataFrame, years: Sequence[int], *
     """:func:`spring_festival_factors` for several years as ``ds`` (period start), ``factor``:
     the ``calendar_factors`` of :func:`salesmodel.forecast.baseline`."""
     rows = []
-    for y in sorted(set(int(v) for v in years)):
+    for y in sorted({int(v) for v in years}):
         f = spring_festival_factors(effect, y, cycle=cycle)
         step = 1 if cycle == "month" else 3
         starts = [pd.Timestamp(y, 1 + (p - 1) * step, 1) for p in f["period_of_cycle"]]
