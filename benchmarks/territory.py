@@ -31,7 +31,7 @@ import os
 import platform
 import time
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -40,8 +40,8 @@ import scipy
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from salesmodel.sample import make_company  # noqa: E402
-from salesmodel.territory import adjacency, customer_units, design, evaluate  # noqa: E402
+from salesmodel.sample import make_company
+from salesmodel.territory import adjacency, customer_units, design, evaluate
 
 RESULTS = ROOT / "benchmarks" / "results"
 ROWS: list[dict] = []
@@ -100,7 +100,7 @@ def _spopt_worker(kind, units, edges, measures, k, seed, queue):
                 a = attr[labels == donor].sum(0)
                 b = attr[labels == recipient_region].sum(0)
                 x = attr[moving_area]
-                f = lambda v: float((((v - self.means) / self.means) ** 2).sum())  # noqa: E731
+                f = lambda v: float((((v - self.means) / self.means) ** 2).sum())
                 return f(a - x) + f(b + x) - f(a) - f(b)
 
         n = len(units)
@@ -281,12 +281,12 @@ def write_results(started, spopt_version, quick):
     header = [
         f"# Territory benchmark ({'quick' if quick else 'full'})",
         "",
-        f"- date: {started:%Y-%m-%d %H:%M} UTC; machine: {platform.machine()}, {os.cpu_count()} cores, "
-        f"{platform.system()} {platform.release()}; Python {platform.python_version()}",
-        f"- numpy {np.__version__}, scipy {scipy.__version__} (HiGHS through scipy.optimize.milp), "
-        f"pandas {pd.__version__}, spopt {spopt_version or 'not installed'}",
-        f"- the machine was shared with other jobs (load average at the end: {load[0]:.1f} on "
-        f"{os.cpu_count()} cores): times are upper bounds",
+        (f"- date: {started:%Y-%m-%d %H:%M} UTC; machine: {platform.machine()}, {os.cpu_count()} cores, "
+         f"{platform.system()} {platform.release()}; Python {platform.python_version()}"),
+        (f"- numpy {np.__version__}, scipy {scipy.__version__} (HiGHS through scipy.optimize.milp), "
+         f"pandas {pd.__version__}, spopt {spopt_version or 'not installed'}"),
+        (f"- the machine was shared with other jobs (load average at the end: {load[0]:.1f} on "
+         f"{os.cpu_count()} cores): times are upper bounds"),
         "",
     ]
     body = table.to_markdown(index=False) if _has_tabulate() else table.to_string(index=False)
@@ -308,7 +308,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
     parser.add_argument("--only", nargs="*", default=None, help="cases: provinces demo large disruption")
     args = parser.parse_args()
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     spopt_version = spopt_available()
     cases = args.only or ["provinces", "demo", "large", "disruption"]
     company, units = demo_units(args.quick)

@@ -1,7 +1,6 @@
 """Territory design: known optima, properties, disruption, evaluate, bad input."""
 from __future__ import annotations
 
-import itertools
 import math
 import warnings
 
@@ -13,7 +12,6 @@ from hypothesis import strategies as st
 
 from salesmodel.errors import InfeasibleError, InputError, ParamsError
 from salesmodel.territory import Graph, TerritoryPlan, adjacency, design, evaluate
-
 
 # ---------------------------------------------------------------------------
 # helpers
@@ -187,7 +185,7 @@ def test_exact_keeps_disruption_within_limit():
     assert set(held.metrics["territory"]) <= {"R0", "R1", "R2", "R3"}
     moved = held.moves
     assert (moved["current"] != moved["territory"]).all()
-    assert len(moved) == int(round(held.disruption["units"] * 16))
+    assert len(moved) == round(held.disruption["units"] * 16)
 
 
 # ---------------------------------------------------------------------------
@@ -204,7 +202,7 @@ def synth_plan():
 
 
 def test_heuristic_meets_tolerances_contiguously(synth_plan):
-    units, graph, plan = synth_plan
+    units, _, plan = synth_plan
     assert plan.method == "heuristic"
     assert plan.feasible and plan.status == "feasible"
     assert plan.bound is None and plan.gap is None

@@ -18,4 +18,4 @@ from salesmodel.territory._graph import Graph, adjacency
 from salesmodel.territory._plan import TerritoryPlan
 from salesmodel.territory._units import EARTH_RADIUS_KM
 
-__all__ = ["adjacency", "design", "evaluate", "customer_units", "Graph", "TerritoryPlan", "EARTH_RADIUS_KM"]
+__all__ = ["EARTH_RADIUS_KM", "Graph", "TerritoryPlan", "adjacency", "customer_units", "design", "evaluate"]

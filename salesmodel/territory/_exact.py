@@ -35,8 +35,8 @@ import time
 
 import numpy as np
 from scipy import sparse
-from scipy.sparse import csgraph
 from scipy.optimize import LinearConstraint, milp
+from scipy.sparse import csgraph
 
 from salesmodel.territory._graph import Graph
 from salesmodel.territory._units import Units

@@ -133,7 +133,7 @@ def _prune(plane: np.ndarray, edges: np.ndarray, prune_factor: float | None) -> 
     first = np.ones(len(cand), dtype=bool)
     first[1:] = np.any(pair[1:] != pair[:-1], axis=1)
     back = dropped[cand[first]]
-    return np.vstack([kept, back]), int((~keep).sum() - len(back)), int(len(back))
+    return np.vstack([kept, back]), int((~keep).sum() - len(back)), len(back)
 
 
 def _edges_from(edges: Any, units: Units) -> np.ndarray:
@@ -255,7 +255,7 @@ def graph_for(units: Units, graph: Graph | None, func: str) -> Graph:
         have, want = set(graph.units.tolist()), set(units.ids.tolist())
         extra, missing = sorted(map(str, have - want)), sorted(map(str, want - have))
         if not extra and not missing:
-            raise InputError(f"adjacency: the graph lists the units in a different order than units; build it from the same table")
+            raise InputError("adjacency: the graph lists the units in a different order than units; build it from the same table")
         raise InputError(
             f"adjacency: the graph was built for other units (not in units: {short_list(extra) or 'none'}; "
             f"missing from the graph: {short_list(missing) or 'none'}); build it from the same table"

@@ -40,11 +40,11 @@ _MOVED = 0.5
 # The start's LP aims this much inside each tolerance, over this many nearest centres.
 _LP_TIGHTEN = 0.6
 _LP_CANDIDATES = 12
+# Annealing length: steps per unit, capped.
+_ANNEAL_STEPS_PER_UNIT = 400
+_ANNEAL_MAX_STEPS = 8_000_000
 # Share of annealing steps that swap two neighbours instead of moving one unit.
-import os
 _SWAP_SHARE = 0.5
-_START = os.environ.get("TERR_START", "lp")
-_DEBUG = bool(os.environ.get("TERR_DEBUG"))
 
 
 class _State:
@@ -304,7 +304,7 @@ def _seeded_start(
         for c in range(n_comp):
             if alloc[c]:
                 seeds += _kmeanspp(units, np.flatnonzero(comp == c), int(alloc[c]), rng)
-    labels = _lp_assign(units, k, np.asarray(seeds), deadline=deadline) if _START == "lp" else None
+    labels = _lp_assign(units, k, np.asarray(seeds), deadline=deadline)
     if labels is not None:
         for _ in range(2):
             better = _lp_assign(units, k, medoids(units, labels, k), deadline=deadline)
@@ -349,7 +349,7 @@ def _lp_assign(
     near_c = np.argpartition(dist, c - 1, axis=1)[:, :c] if c < k else np.tile(np.arange(k), (n, 1))
     keys = [np.repeat(np.arange(n), near_c.shape[1]) * k + near_c.ravel()]
     means = units.measures.sum(0) / k
-    r_min = min(n, int(math.ceil(3.0 * n / k)))
+    r_min = min(n, math.ceil(3.0 * n / k))
     by_dist = np.argsort(dist, axis=0, kind="stable")
     for j in range(k):
         col = by_dist[:, j]
@@ -420,11 +420,6 @@ def _lp_assign(
     if res.x is None:
         return None
     x = res.x[:nv]
-    if _DEBUG:
-        for m in range(q):
-            tot = np.bincount(terr_of, weights=x * units.measures[unit_of, m], minlength=k)
-            print("lp measure", m, "max dev", np.abs(tot / means[m] - 1).max(), "slack", res.x[nv:].max(), res.status, res.message)
-        print("split units", int(((x > 1e-6) & (x < 1 - 1e-6)).sum()))
     return _round_assignment(units, k, unit_of, terr_of, x)
 
 
@@ -606,7 +601,7 @@ def solve_heuristic(
     descend(_PHASES[0])
     if s.violation() > 1e-9 and time.perf_counter() < deadline:
         # Greedy moves are stuck: anneal on the balance penalty until the tolerances hold.
-        sa_end = time.perf_counter() + 0.6 * (deadline - time.perf_counter())
+        sa_end = time.perf_counter() + 0.8 * (deadline - time.perf_counter())
         state["moved"], accepted = _anneal(s, rng, contiguous, moved_change, budget_on, budget, state["moved"], moved_scale, sa_end)
         notes.append(f"annealing: {accepted} moves accepted")
         descend(_PHASES[0])
@@ -672,18 +667,18 @@ def _anneal(s, rng, contiguous, moved_change, budget_on, budget, moved, moved_sc
     n = s.u.n
     excess = s.total_excess()
     best = (excess, list(lab), moved)
-    start = time.perf_counter()
-    span = max(end - start, 1e-3)
+    steps = int(min(_ANNEAL_STEPS_PER_UNIT * n, _ANNEAL_MAX_STEPS))
     t_hi, t_lo = 2.0, 0.02
     accepted = 0
     batch = 4096
-    while True:
-        now = time.perf_counter()
-        if now >= end or best[0] <= 1e-12:
+    done = 0
+    # The temperature follows the step count (not the clock), so a seed gives the same
+    # plan on any machine unless the time limit cuts the annealing short.
+    while done < steps:
+        if time.perf_counter() >= end or best[0] <= 1e-12:
             break
-        temp = t_hi * (t_lo / t_hi) ** min(1.0, (now - start) / span)
-        if _DEBUG:
-            print(f"sa t={now - start:.1f} temp={temp:.3f} excess={excess:.3f} best={best[0]:.3f} acc={accepted}")
+        temp = t_hi * (t_lo / t_hi) ** (done / steps)
+        done += batch
         # Half the steps start from a unit of a territory that breaks a tolerance.
         hot_terr = [s.excess(s.loads[t]) > 0 for t in range(s.k)]
         hot = [i for i in range(n) if hot_terr[lab[i]]]
