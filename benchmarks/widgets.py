@@ -116,6 +116,12 @@ def main() -> None:
         tols = [round(0.04 + 0.01 * i, 2) for i in range(UPDATES)]
         rows.append(("Territories (provinces): tolerance slider", size, pb, drive(px, px.tolerance, tols)))
 
+        qx, qb = built(lambda: TerritoryExplorer.from_workspace(
+            ws, level="province", max_disruption=None, balance_on={"potential": 0.20, "workload": 0.40}))
+        size = f"{len(qx.units)} provinces, k={qx.k.value}, no disruption limit, workload ±40%"
+        rows.append(("Territories (provinces): tolerance slider 20-39%", size, qb,
+                     drive(qx, qx.tolerance, [round(0.20 + 0.01 * i, 2) for i in range(UPDATES)])))
+
         cx, cb = built(lambda: TerritoryExplorer.from_workspace(ws, level="customer"))
         size = f"{len(cx.units):,} customers, k={cx.k.value}, disruption limit on"
         rows.append(("Territories (customers): tolerance slider", size, cb,
@@ -132,7 +138,7 @@ def main() -> None:
         f"Demo company: make_company() default size (3,000 customers, 60 reps), written in {made:.1f} s.",
         "",
         "An update = the core call + tables + chart (the chart is blitted: axes are redrawn only when a scale changes).",
-        f"Each row: {UPDATES} changes of one control to distinct values (customers' territories: 5), times in ms:",
+        f"Each row: {UPDATES} changes of one control to distinct values (territories on customers: 5), times in ms:",
         "wall-clock (median, p90, max; the core call alone) and the CPU time this process used per update, which",
         "the other jobs on the machine inflate much less than the wall-clock time.",
         f"Goal: median update under {GOAL_MS:.0f} ms (judged on the wall-clock median).",
@@ -151,8 +157,11 @@ def main() -> None:
         ("Territories: `territory.design` gives its heuristic a budget of at least 1 s whatever `time_limit` "
         "says, and when the tolerances cannot all be met (as with the demo company's params: 5% potential, "
         "10% workload, at most 10% of potential moved) the heuristic anneals for most of that budget. The "
-        "explorer asks for 0.15 s; the update time follows design's 1-s floor, not the explorer. Territory "
-        "updates do not meet the goal until design honours a time_limit below 1 s."),
+        "explorer asks for 0.15 s; the update time follows design's 1-s floor, not the explorer. When the "
+        "tolerances can be met (provinces without the disruption limit, wider tolerances) the heuristic stops "
+        "as soon as they hold and the update is fast. On customers the local search keeps improving "
+        "compactness until the floor. Territory updates meet the goal in every case only once design "
+        "honours a time_limit below 1 s."),
         "",
     ]
     text = "\n".join(lines)
