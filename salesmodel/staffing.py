@@ -227,20 +227,25 @@ class _Problem:
     starts: np.ndarray  # months a hire decided within the plan can start (lead .. T-1)
     rows: np.ndarray  # months that fall short without hires and that some hire can reach
     cap: int | None  # most starts in one month
-    penalty: float | None = None  # hires one mature FTE-month of shortfall is worth
     hires: np.ndarray | None = None  # per start month, once solved
     method: str = ""
 
 
 def _problem(need: np.ndarray, existing: np.ndarray, fte_kernel: np.ndarray, lead: int, cap: int | None,
-             penalty: float | None = None) -> _Problem:
+             ramp_at: np.ndarray | None = None, min_reach: float = 0.0) -> _Problem:
+    """Set up one team. A month is a constraint when it falls short without hires and a
+    hire decided at the first possible moment would deliver at least ``min_reach`` of a
+    mature rep's volume in it (``ramp_at[j]``: ramp fraction j months after starting)."""
     horizon = need.size
     starts = np.arange(lead, horizon)
     lag = np.arange(horizon)[:, None] - starts[None, :]
     a = np.where(lag >= 0, fte_kernel[np.clip(lag, 0, horizon - 1)], 0.0)
     reach = a.max(axis=1) if starts.size else np.zeros(horizon)
     rows = (need - existing > _TOL) & (reach > 0)
-    return _Problem(need, existing, a, starts, rows, cap, penalty)
+    if min_reach > 0 and ramp_at is not None:
+        longest = np.arange(horizon) - lead
+        rows &= (longest >= 0) & (ramp_at[np.clip(longest, 0, horizon - 1)] >= min_reach - 1e-12)
+    return _Problem(need, existing, a, starts, rows, cap)
 
 
 def _greedy(p: _Problem, start: np.ndarray | None = None) -> np.ndarray:
@@ -297,14 +302,6 @@ def _milp_fewest(p: _Problem) -> np.ndarray | None:
     a_rows = p.a[p.rows]
     b = (p.need - p.existing)[p.rows] - _TOL
     n, m = p.starts.size, a_rows.shape[0]
-    if p.penalty is not None:
-        # hires against shortfall at the planner's price, in one programme
-        a_full = np.hstack([a_rows, np.eye(m)])
-        upper = np.concatenate([np.full(n, np.inf if p.cap is None else float(p.cap)), np.full(m, np.inf)])
-        cost = np.concatenate([np.ones(n), np.full(m, p.penalty)])
-        res = milp(cost, constraints=LinearConstraint(a_full, lb=b), integrality=np.concatenate([np.ones(n), np.zeros(m)]),
-                   bounds=Bounds(0, upper))
-        return None if res.x is None else np.round(res.x[:n])
     if p.cap is None:
         res = milp(np.ones(n), constraints=LinearConstraint(a_rows, lb=b), integrality=np.ones(n), bounds=Bounds(0, np.inf))
         return None if res.x is None else np.round(res.x)
@@ -348,10 +345,6 @@ def _solve_all(problems: list[_Problem]) -> None:
     for p in problems:
         if not p.rows.any():
             p.hires, p.method = np.zeros(p.starts.size), "no hire needed"
-        elif p.penalty is not None:
-            x = _milp_fewest(p)
-            p.hires, p.method = (_tidy(p, x), "milp (shortfall priced)") if x is not None else (np.zeros(p.starts.size), "solver failed")
-    open_ = [p for p in open_ if p.penalty is None]
     if not open_:
         return
     relaxed = _lp_bounds(open_)
@@ -419,7 +412,7 @@ def capacity_plan(
     attainment: float = 1.0,
     start_tenure: Any = None,
     seasonality: Mapping[int, float] | pd.Series | None = None,
-    shortfall_penalty: float | None = None,
+    min_reach: float = 0.0,
     team_col: str = "team",
     month_col: str = "month",
     target_col: str = "target",
@@ -473,11 +466,12 @@ def capacity_plan(
         ``productivity x seasonality[m]`` (indices averaging 1, e.g. from
         :func:`salesmodel.seasonality.seasonal_indices`). Without it, a peak
         month's target must be met by headcount alone. Needs month labels.
-    shortfall_penalty : float, optional
-        When set, a month may fall short: one mature rep's monthly volume of
-        shortfall costs this many hires, and the programme minimises hires plus
-        priced shortfall (e.g. 2.0: leave a month one rep short rather than
-        hire three people who would start at 25%). None: every month a hire can
+    min_reach : float in [0, 1], default=0
+        Months that a hire decided at the first possible moment would reach at
+        less than this fraction of a mature rep's volume are not hired for (with
+        ramp 25/50/75/100% and ``min_reach=0.5``, the first month hires can start
+        is best effort: meeting it would take four starters per missing rep).
+        Such months are still reported, short or not. 0: every month a hire can
         reach is met.
     team_col, month_col, target_col : str
         Column names of a long ``targets`` table.
@@ -508,7 +502,7 @@ def capacity_plan(
         raise _bad("attainment", func, "a number in (0, 2]", attainment)
     lead = _check_int(hire_lead_months, "hire_lead_months", func)
     survival = (1.0 - attrition) ** (1.0 / 12.0)
-    penalty = None if shortfall_penalty is None else _check_positive(shortfall_penalty, "shortfall_penalty", func)
+    min_reach = _check_rate(min_reach, "min_reach", func)
     season = None
     if seasonality is not None:
         raw = pd.Series(seasonality, dtype=float) if not isinstance(seasonality, pd.Series) else seasonality.astype(float)
@@ -568,7 +562,8 @@ def capacity_plan(
             if not isinstance(months, pd.PeriodIndex):
                 raise _bad("seasonality", func, "used with month labels (the targets' months are not dates)", list(months[:3]))
             unit = unit * season[months.month]
-        problem = _problem(values / unit, existing[1], kernels[horizon][1], lead, cap, penalty)
+        ramp_at = np.where(np.arange(horizon) < ramp_arr.size, ramp_arr[np.minimum(np.arange(horizon), ramp_arr.size - 1)], 1.0)
+        problem = _problem(values / unit, existing[1], kernels[horizon][1], lead, cap, ramp_at, min_reach)
         prepared.append((team, months, values, unit, heads0, tenure, existing, problem))
 
     _solve_all([item[-1] for item in prepared])

@@ -542,15 +542,16 @@ def test_capacity_follows_the_season():
         capacity_plan(target, seasonality={1: 1.0}, **kw)
 
 
-def test_shortfall_penalty_trades_hires_against_a_short_month():
-    # one month needs +1 FTE and only a hire starting that month (25%) can reach it:
-    # exact cover takes 4 hires; priced at 2 hires per FTE-month short, leaving it short is cheaper
-    target = pd.Series([1000.0, 1100.0], index=MONTHS[:2])
+def test_min_reach_leaves_months_only_starters_could_reach():
+    # +1 FTE needed from month 1; hires start from month 1 (lead 1) at 25%, then 50%, ...
+    # exact cover: 4 hires starting in month 1. With min_reach=0.5, month 1 (reachable only
+    # at 25%) is best effort; month 2 needs 1 FTE at <= 50% -> 2 hires starting in month 1.
+    target = pd.Series([1000.0, 1100.0, 1100.0], index=MONTHS[:3])
     kw = {"productivity": 100, "ramp": [0.25, 0.5, 0.75, 1.0], "attrition": 0.0, "hire_lead_months": 1, "start_headcount": 10}
     assert capacity_plan(target, **kw).attrs["total_hires"] == 4
-    priced = capacity_plan(target, shortfall_penalty=2.0, **kw)
-    assert priced.attrs["total_hires"] == 0
-    assert priced["shortfall"].tolist() == [False, True]
-    assert priced.loc[1, "shortfall_amount"] == pytest.approx(100.0)
-    # at 5 hires per FTE-month short, hiring is cheaper again
-    assert capacity_plan(target, shortfall_penalty=5.0, **kw).attrs["total_hires"] == 4
+    relaxed = capacity_plan(target, min_reach=0.5, **kw)
+    assert relaxed["hires_starting"].tolist() == [0, 2, 0]
+    assert relaxed["shortfall"].tolist() == [False, True, False]
+    assert relaxed.loc[1, "shortfall_amount"] == pytest.approx(50.0)
+    with pytest.raises(ParamsError, match="'min_reach'"):
+        capacity_plan(target, min_reach=1.5, **kw)
