@@ -11,7 +11,8 @@ from conftest import execute_notebook, write_params
 def run(tmp_path_factory, small_company_dir):
     tmp = tmp_path_factory.mktemp("nb01")
     params = write_params(tmp / "params.yaml", small_company_dir,
-                          forecast={"grain": ["region", "product"], "n_windows": 1, "top_n_charts": 2})
+                          forecast={"grain": ["region", "product"], "n_windows": 1, "top_n_charts": 2,
+                                    "spring_festival": True})
     run_dir = tmp / "run"
     execute_notebook("01_baseline_forecast.ipynb", params, run_dir)
     return run_dir
