@@ -41,8 +41,8 @@ _MOVED = 0.5
 _LP_TIGHTEN = 0.6
 _LP_CANDIDATES = 12
 # Annealing length: steps per unit, capped.
-_ANNEAL_STEPS_PER_UNIT = 400
-_ANNEAL_MAX_STEPS = 8_000_000
+_ANNEAL_STEPS_PER_UNIT = 3000
+_ANNEAL_MAX_STEPS = 40_000_000
 # Share of annealing steps that swap two neighbours instead of moving one unit.
 _SWAP_SHARE = 0.5
 
