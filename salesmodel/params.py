@@ -104,7 +104,7 @@ class StaffingParams(_Section):
     attrition: float = Field(0.20, ge=0, le=1, description="Annual attrition rate.")
     hire_lead_months: int = Field(2, ge=0, le=24, description="Months from the hiring decision to the start date.")
     max_hires_per_month: int | None = Field(None, ge=0, description="Most hires that can start in one month.")
-    min_reach: float = Field(0.5, ge=0, le=1, description="Months that hires decided now could only reach below this fraction of a mature rep's volume (e.g. starters at 25%) are best effort, not hired for; 0: meet every month a hire can reach.")
+    min_reach: float = Field(1.0, ge=0, le=1, description="Months that hires decided now could only reach below this fraction of a mature rep's volume are best effort, not hired for (1: months before a hire decided now is fully ramped); 0: meet every month a hire can reach.")
     attainment: float = Field(1.0, gt=0, le=2, description="Share of the standard volume a fully ramped rep delivers (1 = all of it).")
     mature_tenure_months: int = Field(12, ge=1, le=120, description="Months of service after which a rep counts as mature (for the default productivity).")
     seasonal_capacity: bool = Field(True, description="A rep's monthly volume follows the sales season (monthly indices from history, Spring Festival aligned to the plan year).")
