@@ -933,9 +933,11 @@ def workload(
     if selling_share <= 0:
         raise _bad("selling_share", func, "a number in (0, 1]", selling_share)
     by_cols = [] if by is None else ([by] if isinstance(by, str) else list(by))
-    _require_columns(customers, ["tier", "customer_type", *[c for c in by_cols if c != "role"]], "the customers table", func)
     std = _standards_frame(visit_standards, func)
     has_role = "role" in std.columns
+    # with roles in the standards, "role" comes from them; otherwise it is a customer column
+    _require_columns(customers, ["tier", "customer_type", *[c for c in by_cols if c != "role" or not has_role]],
+                     "the customers table", func)
 
     # join through integer codes: fast for hundreds of thousands of customers
     types = pd.Index(pd.unique(std["customer_type"]))

@@ -555,3 +555,17 @@ def test_min_reach_leaves_months_only_starters_could_reach():
     assert relaxed.loc[1, "shortfall_amount"] == pytest.approx(50.0)
     with pytest.raises(ParamsError, match="'min_reach'"):
         capacity_plan(target, min_reach=1.5, **kw)
+
+
+def test_workload_by_the_reps_role_and_region_columns():
+    customers = pd.DataFrame({
+        "rep_id": ["a", "a", "b"], "role": ["account_manager", "account_manager", "province_manager"],
+        "region_id": ["N", "N", "S"], "tier": ["VIP", "other", "VIP"], "customer_type": ["wholesaler"] * 3,
+    })
+    out = workload(customers, minutes_per_visit=60, hours_per_month=100, selling_share=1.0, by=["region_id", "role"])
+    got = out.set_index(["region_id", "role"])["visits"]
+    assert got[("N", "account_manager")] == 18.0  # VIP 15 + other 3
+    assert got[("S", "province_manager")] == 15.0
+    assert out["fte"].sum() == pytest.approx(33 / 100)
+    with pytest.raises(InputError, match="lacks the column"):
+        workload(customers.drop(columns="role"), by="role")
