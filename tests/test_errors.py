@@ -11,3 +11,10 @@ def test_exit_codes_by_kind():
 def test_short_list_says_how_many_more():
     assert short_list(range(10), limit=3) == "0, 1, 2 (and 7 more)"
     assert short_list(["a"]) == "'a'"
+
+
+def test_main_verbs_are_reexported_from_the_package():
+    import salesmodel as sm
+
+    for verb, module in sm._VERBS.items():
+        assert getattr(sm, verb).__module__.startswith(module), verb
