@@ -459,3 +459,13 @@ def test_cut_loop_separates_pieces_of_two_or_more():
     plan = design(units, 2, adjacency=chain, balance_on={"potential": 0.0}, method="exact")
     assert set(plan.assignment.groupby("territory")["unit_id"].apply(frozenset)) == {frozenset("abcd"), frozenset("efgh")}
     assert plan.status == "optimal" and plan.metrics["contiguous"].all()
+
+
+def test_graph_built_on_another_row_order_is_carried_over():
+    units = grid(3)
+    graph = grid_graph(units)
+    shuffled = units.sample(frac=1.0, random_state=0).reset_index(drop=True)
+    a = design(units, 3, adjacency=graph, balance_on={"potential": 0.0}, method="exact")
+    b = design(shuffled, 3, adjacency=graph, balance_on={"potential": 0.0}, method="exact")
+    assert a.objective == pytest.approx(b.objective)
+    assert b.metrics["contiguous"].all()

@@ -212,7 +212,8 @@ def design(
     time_limit : float, default=60
         Seconds for the solver or the local search.
     seed : int, default=0
-        Seed of every random choice; the same seed gives the same plan.
+        Seed of every random choice; the same seed gives the same plan (unless the
+        time limit cuts the search short, which then depends on the machine's speed).
     disruption_on : str, optional
         ``"units"`` or a measure name: what ``max_disruption`` counts.
 

@@ -255,7 +255,10 @@ def graph_for(units: Units, graph: Graph | None, func: str) -> Graph:
         have, want = set(graph.units.tolist()), set(units.ids.tolist())
         extra, missing = sorted(map(str, have - want)), sorted(map(str, want - have))
         if not extra and not missing:
-            raise InputError("adjacency: the graph lists the units in a different order than units; build it from the same table")
+            # Same units in another order: carry the edges over to this order.
+            pos = units.position
+            remap = np.array([pos[u] for u in graph.units], dtype=np.int64)
+            return _make_graph(units.ids, remap[graph.edges], graph.method, graph.pruned, graph.readded)
         raise InputError(
             f"adjacency: the graph was built for other units (not in units: {short_list(extra) or 'none'}; "
             f"missing from the graph: {short_list(missing) or 'none'}); build it from the same table"
