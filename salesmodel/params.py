@@ -33,6 +33,7 @@ __all__ = [
 DEFAULT_NOTEBOOKS = [
     "00_data_overview.ipynb",
     "02_targets.ipynb",
+    "03_staffing.ipynb",
     "05_tracking.ipynb",
     "10_leadership_summary.ipynb",
 ]
