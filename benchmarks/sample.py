@@ -26,6 +26,8 @@ import tempfile
 import time
 from datetime import UTC, datetime
 
+from bench_machine import cpu_model
+
 RESULTS = HERE / "results" / "sample.md"
 SIZES = [  # (label, n_customers, n_reps)
     ("tests (small)", 240, 12),
@@ -85,14 +87,6 @@ def measure(n_customers: int, n_reps: int, repeats: int) -> dict:
     }
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main() -> None:

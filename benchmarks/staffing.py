@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 import scipy
+from bench_machine import cpu_model
 
 from salesmodel import staffing
 
@@ -40,14 +41,6 @@ def best_of(fn, repeats):
     return min(times), float(np.median(times)), out
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def team_targets(n_teams: int, n_months: int, seed: int = 0) -> tuple[pd.DataFrame, dict, dict]:

@@ -5,26 +5,21 @@ writes it to ``benchmarks/results/calendar.md`` with the machine, versions and d
 Goals (issue 3): a year at day grain and assign_period over 5 million dates each in
 well under a second or two.
 """
-import sys
-from pathlib import Path
-
-# This script shares its name with the standard library's calendar module; keep its
-# folder off the import path so `import calendar` (pandas, holidays) finds the real one.
-HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-
 import os
 import platform
 import time
 import warnings
 from datetime import UTC, datetime
+from pathlib import Path
 
 import holidays
 import numpy as np
 import pandas as pd
+from bench_machine import cpu_model
 
 from salesmodel import calendar as cal
 
+HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "calendar.md"
 N_DATES = 5_000_000
 REPEATS = 5
@@ -39,14 +34,6 @@ def best_of(fn, repeats=REPEATS):
     return min(times), float(np.median(times))
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main() -> None:
