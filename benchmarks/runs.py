@@ -5,7 +5,7 @@ on the full-size demo company, as a user runs them (one process per command),
 and writes the table to benchmarks/results/runs.md with machine, versions and date.
 
     .venv/bin/python benchmarks/runs.py                    # params/default.yaml
-    .venv/bin/python benchmarks/runs.py --all-notebooks    # every numbered notebook in notebooks/
+    .venv/bin/python benchmarks/runs.py --all-notebooks    # every numbered scenario notebook
 
 Goal (issue 3): `salesmodel run params/default.yaml` under 3 minutes on 2 cores.
 """
@@ -43,6 +43,18 @@ def timed(args: list[str], cwd: Path) -> tuple[float, str]:
     return seconds, done.stdout
 
 
+def scenario_notebooks() -> list[str]:
+    """Numbered notebooks that take a scenario (a `parameters` cell with params_file), in order."""
+    import nbformat
+
+    names = []
+    for path in sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        if any("parameters" in c.metadata.get("tags", []) and "params_file" in c.source for c in nb.cells):
+            names.append(path.name)
+    return names
+
+
 def cpu_model() -> str:
     try:
         text = Path("/proc/cpuinfo").read_text()
@@ -54,8 +66,10 @@ def cpu_model() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--params", type=Path, default=REPO / "params" / "default.yaml")
-    parser.add_argument("--all-notebooks", action="store_true", help="run every numbered notebook in notebooks/")
+    parser.add_argument("--all-notebooks", action="store_true",
+                        help="run every numbered scenario notebook in notebooks/ (not only the default list)")
     parser.add_argument("--no-rerun", action="store_true", help="skip `verify --rerun`")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="where to write the table (Markdown)")
     args = parser.parse_args()
 
     rows: list[tuple[str, float, str]] = []
@@ -66,7 +80,7 @@ def main() -> None:
         raw = yaml.safe_load(args.params.read_text(encoding="utf-8")) or {}
         raw.setdefault("data", {})["dir"] = str(tmp / "demo")
         if args.all_notebooks:
-            raw["notebooks"] = sorted(p.name for p in (REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+            raw["notebooks"] = scenario_notebooks()
         params = tmp / "params.yaml"
         params.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
         from salesmodel.params import load_params
@@ -106,8 +120,8 @@ def main() -> None:
     ]
     text = "\n".join(lines)
     print(text)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text, encoding="utf-8")
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":
