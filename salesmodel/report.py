@@ -383,7 +383,10 @@ def _sanitise_outputs(nb: Any) -> None:
         cell.outputs = outputs
 
 
-def export_html(notebook_path: str | Path, html_path: str | Path) -> Path:
+_HTML_LANG = {"en": "en", "zh": "zh", "es": "es"}  # ISO 639-1 only (nbconvert rejects zh-CN)
+
+
+def export_html(notebook_path: str | Path, html_path: str | Path, *, language: str = "en") -> Path:
     """Render an executed notebook as leadership HTML: no code, images embedded, offline.
 
     The page loads no script from anywhere (see templates/offline), hides code
@@ -391,7 +394,8 @@ def export_html(notebook_path: str | Path, html_path: str | Path) -> Path:
     came from data: HTML and Markdown outputs are cleaned to an allow-list
     (tables, text, inline images), so a customer named
     ``<script>…</script>`` is shown as text and no output can run code or
-    load anything from the network.
+    load anything from the network. ``language`` sets the page's ``lang``
+    (zh lets browsers pick a Chinese font).
 
     >>> export_html("runs/x/notebooks/00_data_overview.ipynb", "runs/x/html/00_data_overview.html")  # doctest: +SKIP
     """
@@ -414,6 +418,7 @@ def export_html(notebook_path: str | Path, html_path: str | Path) -> Path:
         exclude_input_prompt=True,
         exclude_output_prompt=True,
         embed_images=True,
+        language_code=_HTML_LANG[_check_language(language)],
     )
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": notebook_path.stem}})
     # the template's CSS credits its sources in comments; drop them so the page names no address at all

@@ -305,7 +305,7 @@ def run_scenario(
         current_nb = None
         for nb in executed:
             _point_at_final(nb, building, final)
-            export_html(nb, building / "html" / f"{nb.stem}.html")
+            export_html(nb, building / "html" / f"{nb.stem}.html", language=scenario.report.language)
         finished = datetime.now(UTC)
         audit.write_manifest(
             building, run_id=run_id, scenario=scenario, inputs=inputs, notebooks=nb_paths,

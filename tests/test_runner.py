@@ -77,6 +77,7 @@ def test_leadership_html_is_offline_with_embedded_charts_and_no_code(demo_run):
     assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', html)) >= 2
     assert "open_run(" not in html  # code cells hidden
     assert "大区" in html  # zh labels
+    assert '<html lang="zh">' in html
 
 
 def test_broken_notebook_leaves_no_run_folder_and_keeps_the_failed_notebook(tmp_path, small_params):
