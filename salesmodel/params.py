@@ -173,6 +173,8 @@ class TerritoryParams(_Section):
     time_limit: float = Field(60, gt=0, description="Seconds the solver may use.")
     workload_measure: Literal["hours", "visits"] = Field("hours", description="The 'workload' balanced: monthly visit hours or visits of the visit standards (staffing).")
     prune_factor: float | None = Field(3.0, gt=0, description="Customer contiguity graph: drop Delaunay edges longer than this x the median edge (reconnecting parts); empty keeps all.")
+    graph: Literal["delaunay", "knn"] = Field("knn", description="Contiguity between customers: 'delaunay' (contiguous areas on the map) or 'knn' (Delaunay plus each customer's nearest neighbours: looser, territories may share a town; balances clustered customers far better).")
+    neighbours: int = Field(15, ge=1, le=100, description="For graph 'knn': nearest customers each customer is joined to.")
 
 
 class TrackingParams(_Section):
