@@ -469,3 +469,25 @@ def test_graph_built_on_another_row_order_is_carried_over():
     b = design(shuffled, 3, adjacency=graph, balance_on={"potential": 0.0}, method="exact")
     assert a.objective == pytest.approx(b.objective)
     assert b.metrics["contiguous"].all()
+
+
+def test_knn_adjacency_adds_nearest_neighbours_to_the_triangulation():
+    units = synthetic(200, seed=4)
+    tri = adjacency(units, prune_factor=None)
+    knn = adjacency(units, method="knn", neighbours=6, prune_factor=None)
+    pairs = set(map(tuple, tri.edges.tolist()))
+    assert pairs <= set(map(tuple, knn.edges.tolist()))
+    assert len(knn.edges) > len(tri.edges) and knn.method == "knn" and knn.connected
+    # Every unit is joined to its six nearest units.
+    from scipy.spatial import cKDTree
+
+    from salesmodel.territory._units import prepare_units
+
+    plane = prepare_units(units, None, func="test").plane
+    _, idx = cKDTree(plane).query(plane, 7)
+    neighbours = [set(nb.tolist()) for nb in knn.neighbours]
+    assert all(set(idx[i, 1:]) <= neighbours[i] for i in range(len(units)))
+    with pytest.raises(ParamsError, match="The 'neighbours' parameter of adjacency must be a whole number >= 1"):
+        adjacency(units, method="knn", neighbours=0)
+    with pytest.raises(ParamsError, match="must be 'delaunay', 'knn' or 'given'"):
+        adjacency(units, method="voronoi")

@@ -167,14 +167,42 @@ def _edges_from(edges: Any, units: Units) -> np.ndarray:
     return idx[idx[:, 0] != idx[:, 1]]
 
 
-def build_graph(units: Units, method: str, edges: Any, prune_factor: float | None, func: str) -> Graph:
-    if method not in ("delaunay", "given"):
-        raise ParamsError(f"The 'method' parameter of {func} must be 'delaunay' or 'given'. Got {method!r} instead.")
+def _knn_edges(plane: np.ndarray, neighbours: int) -> np.ndarray:
+    from scipy.spatial import cKDTree
+
+    n = len(plane)
+    q = min(neighbours, n - 1)
+    if q < 1:
+        return np.zeros((0, 2), dtype=np.int64)
+    _, idx = cKDTree(plane).query(plane, q + 1)
+    pairs = np.column_stack([np.repeat(np.arange(n), q), idx[:, 1:].ravel()])
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    return np.unique(np.sort(pairs, axis=1), axis=0)
+
+
+def build_graph(
+    units: Units, method: str, edges: Any, prune_factor: float | None, func: str, neighbours: int = 15
+) -> Graph:
+    if method not in ("delaunay", "knn", "given"):
+        raise ParamsError(
+            f"The 'method' parameter of {func} must be 'delaunay', 'knn' or 'given'. Got {method!r} instead."
+        )
+    if isinstance(neighbours, bool) or not isinstance(neighbours, (int, np.integer)) or neighbours < 1:
+        raise ParamsError(f"The 'neighbours' parameter of {func} must be a whole number >= 1. Got {neighbours!r} instead.")
     if prune_factor is not None and (isinstance(prune_factor, bool) or not prune_factor > 0):
         raise ParamsError(
             f"The 'prune_factor' parameter of {func} must be a number > 0 or None. Got {prune_factor!r} instead."
         )
-    if method == "given":
+    if method == "knn":
+        if edges is not None:
+            raise ParamsError(f"The 'edges' parameter of {func} must be None when method='knn'. Got a value instead.")
+        # Delaunay edges plus each unit's nearest neighbours: a looser contiguity that
+        # lets territories share a town (a unit touches its territory within its
+        # nearest accounts), still connected by construction.
+        tri = _delaunay_edges(units.plane)
+        kept, pruned, readded = _prune(units.plane, tri, prune_factor)
+        graph = _make_graph(units.ids, np.vstack([kept, _knn_edges(units.plane, int(neighbours))]), "knn", pruned, readded)
+    elif method == "given":
         if edges is None:
             raise ParamsError(f"The 'edges' parameter of {func} must be given when method='given'. Got None instead.")
         graph = _make_graph(units.ids, _edges_from(edges, units), "given")
@@ -205,6 +233,7 @@ def adjacency(
     method: str = "delaunay",
     edges: Any = None,
     prune_factor: float | None = 3.0,
+    neighbours: int = 15,
 ) -> Graph:
     """The contiguity graph of the basic units.
 
@@ -212,9 +241,13 @@ def adjacency(
     ----------
     units : DataFrame
         One row per unit: ``unit_id`` and ``lat``/``lon`` (degrees) or ``x``/``y``.
-    method : {"delaunay", "given"}, default="delaunay"
+    method : {"delaunay", "knn", "given"}, default="delaunay"
         ``"delaunay"`` triangulates the coordinates (lat/lon are first projected to a
-        local equirectangular plane in km); ``"given"`` uses ``edges``.
+        local equirectangular plane in km): territories are contiguous areas on the map.
+        ``"knn"`` adds to the triangulation each unit's ``neighbours`` nearest units: a
+        looser contiguity (a unit reaches its territory through its nearest accounts, so
+        territories may share a town) that leaves far more room to balance clustered
+        customers. ``"given"`` uses ``edges``.
     edges : DataFrame or list of pairs, optional
         Pairs of unit ids that touch (first two columns of a table, e.g. the province
         adjacency ``province_a, province_b``). Only with ``method="given"``.
@@ -223,6 +256,8 @@ def adjacency(
         dropped, then for every pair of parts the dropped edges used to join, the
         shortest dropped edge is put back, so pruning never disconnects the graph.
         ``None`` keeps every triangulation edge.
+    neighbours : int, default=15
+        ``"knn"`` only: nearest units each unit is joined to.
 
     Returns
     -------
@@ -239,7 +274,7 @@ def adjacency(
     (True, 5)
     """
     checked = prepare_units(units, None, func="adjacency")
-    return build_graph(checked, method, edges, prune_factor, "adjacency")
+    return build_graph(checked, method, edges, prune_factor, "adjacency", neighbours)
 
 
 def graph_for(units: Units, graph: Graph | None, func: str) -> Graph:
