@@ -47,8 +47,11 @@ RESULTS = ROOT / "benchmarks" / "results"
 ROWS: list[dict] = []
 
 
+GROUP = {"name": ""}
+
+
 def record(case: str, tool: str, **values) -> None:
-    row = {"case": case, "tool": tool, **values}
+    row = {"group": GROUP["name"], "case": case, "tool": tool, **values}
     ROWS.append(row)
     shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items())
     print(f"[{case}] {tool}: {shown}", flush=True)
@@ -188,15 +191,18 @@ def case_demo(units, spopt_version, quick):
     k = 12 if quick else 60
     balance = {"potential": 0.05, "workload": 0.10}
     graph = adjacency(units)
+    case = f"demo {len(units)} customers k={k}"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        plan = design(units, k, adjacency=graph, balance_on=balance, method="heuristic", time_limit=60, seed=0)
         today = evaluate(units[units["current"].notna()],
                          units.loc[units["current"].notna(), ["unit_id", "current"]].rename(columns={"current": "territory"}),
                          balance_on=balance)
-    case = f"demo {len(units)} customers k={k}"
-    record(case, "today (rep_id)", **plan_row(today, list(balance)))
-    record(case, "salesmodel heuristic", **plan_row(plan, list(balance)))
+        record(case, "today (rep_id)", **plan_row(today, list(balance)))
+        plan = design(units, k, adjacency=graph, balance_on=balance, method="heuristic", time_limit=60, seed=0)
+        record(case, "salesmodel heuristic, Delaunay graph", **plan_row(plan, list(balance)))
+        knn = adjacency(units, method="knn", neighbours=15)
+        plan = design(units, k, adjacency=knn, balance_on=balance, method="heuristic", time_limit=60, seed=0)
+        record(case, "salesmodel heuristic, knn-15 graph", **plan_row(plan, list(balance)))
     if spopt_version:
         small = units[["unit_id", "lat", "lon", *balance]].reset_index(drop=True)
         for kind, box in (("azp", 180), ("kmeans", 180)):
@@ -276,6 +282,14 @@ def write_results(started, spopt_version, quick):
     RESULTS.mkdir(parents=True, exist_ok=True)
     table = pd.DataFrame(ROWS)
     name = "territory_quick" if quick else "territory"
+    old = RESULTS / f"{name}.csv"
+    if old.is_file():
+        # A partial run (--only) replaces its own cases and keeps the others.
+        kept = pd.read_csv(old)
+        if "group" in kept.columns:
+            table = pd.concat([kept[~kept["group"].isin(table["group"])], table], ignore_index=True)
+        order = {g: i for i, g in enumerate(["provinces", "demo", "large", "disruption"])}
+        table = table.sort_values("group", key=lambda g: g.map(order), kind="stable")
     table.to_csv(RESULTS / f"{name}.csv", index=False)
     load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
     header = [
@@ -289,37 +303,52 @@ def write_results(started, spopt_version, quick):
          f"{os.cpu_count()} cores): times are upper bounds"),
         "",
     ]
-    body = table.to_markdown(index=False) if _has_tabulate() else table.to_string(index=False)
-    (RESULTS / f"{name}.md").write_text("\n".join(header) + body + "\n", encoding="utf-8")
+    (RESULTS / f"{name}.md").write_text("\n".join(header) + render(table) + "\n", encoding="utf-8")
     print(f"wrote {RESULTS / (name + '.md')}")
 
 
-def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401
-
-        return True
-    except ImportError:
-        return False
+def render(table: pd.DataFrame) -> str:
+    """A narrow Markdown table: case, tool, status, seconds, then the other figures."""
+    fixed = ["case", "tool", "status", "seconds"]
+    lines = ["| case | tool | status | seconds | figures |", "|---|---|---|---:|---|"]
+    for _, row in table.iterrows():
+        figures = []
+        for col, value in row.items():
+            if col in fixed or col == "group" or pd.isna(value):
+                continue
+            if isinstance(value, float) and ("dev" in col or col.startswith("moved") or col == "gap"):
+                value = f"{value:.2%}"
+            figures.append(f"{col} {value}")
+        cells = [str(row.get(c, "")) if not pd.isna(row.get(c, np.nan)) else "" for c in fixed]
+        lines.append("| " + " | ".join(cells + ["; ".join(figures)]) + " |")
+    return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
     parser.add_argument("--only", nargs="*", default=None, help="cases: provinces demo large disruption")
+    parser.add_argument("--render", action="store_true", help="rewrite the .md from the saved .csv only")
     args = parser.parse_args()
+    if args.render:
+        name = "territory_quick" if args.quick else "territory"
+        md = RESULTS / f"{name}.md"
+        head = md.read_text(encoding="utf-8").split("| case |")[0] if md.is_file() else ""
+        md.write_text(head + render(pd.read_csv(RESULTS / f"{name}.csv")) + "\n", encoding="utf-8")
+        return
     started = datetime.now(UTC)
     spopt_version = spopt_available()
     cases = args.only or ["provinces", "demo", "large", "disruption"]
     company, units = demo_units(args.quick)
-    if "provinces" in cases:
-        case_provinces(company, spopt_version, args.quick)
-    if "demo" in cases:
-        case_demo(units, spopt_version, args.quick)
-    if "large" in cases:
-        case_large(args.quick)
-    if "disruption" in cases:
-        case_disruption(args.quick)
+    runs = {
+        "provinces": lambda: case_provinces(company, spopt_version, args.quick),
+        "demo": lambda: case_demo(units, spopt_version, args.quick),
+        "large": lambda: case_large(args.quick),
+        "disruption": lambda: case_disruption(args.quick),
+    }
+    for name in cases:
+        GROUP["name"] = name
+        runs[name]()
     write_results(started, spopt_version, args.quick)
 
 

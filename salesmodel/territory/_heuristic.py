@@ -1,21 +1,33 @@
 """Heuristic territory design for thousands of units.
 
-1. Start: seeds (given, or weighted k-means++ on the coordinates, spread over the
-   graph's parts in proportion to their size), then balanced region growing on the
-   graph: the territory with the smallest load takes its nearest unassigned
-   neighbour, so every territory is contiguous by construction. Two rounds of
-   re-seeding from the territories' medoids. With a current assignment and a
-   disruption limit the start is the current assignment instead (fragments of a
-   territory that are cut off from its main piece are re-grown from the neighbours).
-2. Local search: boundary moves (a unit joins a neighbouring territory) that lower a
-   penalty: balance (a small quadratic pull to the mean plus a heavy charge beyond the
-   tolerance), compactness (weighted distance to the centres) and moved potential.
-   A move is allowed only if the territory it leaves stays connected (a breadth-first
-   search inside that territory from one former neighbour of the unit until it has
-   reached the others) and if it keeps the disruption within its limit. When single
-   moves are stuck with a tolerance broken, swaps of two boundary units are tried.
+1. Start. Seeds: given, or weighted k-means++ on the coordinates, spread over the
+   graph's parts in proportion to their size. Then a balanced location-allocation LP
+   (HiGHS): units go, fractionally, to the seeds at least weighted distance with every
+   territory within 60% of each tolerance; candidates are each unit's 12 nearest
+   centres and each centre's nearest units up to three territories' worth, so a
+   centre in a sparse area can still fill its share. Split units are rounded, largest
+   first, to the territory furthest below its share; two Lloyd rounds re-solve the LP
+   from the territories' medoids. Pieces of a territory cut off from its main piece
+   then join, whole, the touching territory whose balance they help most. (If the
+   LP finds nothing in time: balanced region growing on the graph, where the
+   territory with the smallest load takes its nearest unassigned neighbour.)
+   With a current assignment and a disruption limit the start is the current
+   assignment instead (merged or split to k territories, fragments repaired).
+2. Local search on a penalty: balance (a quadratic pull to the mean plus a heavy
+   charge beyond the tolerance, per measure, in units of the tolerance), compactness
+   (weighted distance to the territories' medoids) and moved potential. Greedy sweeps
+   of boundary moves (a unit joins a neighbouring territory); when they stall with a
+   tolerance broken, swaps, then simulated annealing over moves, pulls and swaps of
+   neighbouring units (half the steps start in a territory that breaks a tolerance),
+   stopping as soon as every tolerance holds; then greedy sweeps again, and a last
+   compactness polish that may not break a tolerance. A move is allowed only if the
+   territory it leaves stays connected (a depth-first search inside that territory
+   from one former neighbour of the unit until it has reached the others) and if it
+   keeps the disruption within its limit.
 
-Deterministic for a given seed: every random choice draws from ``numpy.random.default_rng(seed)``.
+Deterministic for a given seed: every random choice draws from
+``numpy.random.default_rng(seed)`` and the annealing schedule follows its step count;
+only a binding time limit makes the result depend on the machine's speed.
 """
 from __future__ import annotations
 
@@ -329,17 +341,11 @@ def _lp_assign(
     centres: np.ndarray,
     *,
     deadline: float,
-    home: np.ndarray | None = None,
-    keep_share: float | None = None,
-    keep_measure: np.ndarray | None = None,
-    integral: bool = False,
 ) -> np.ndarray | None:
     """Balanced location-allocation: the LP that assigns units (fractionally) to the
     given centres at least weighted distance, every territory within a tightened
-    tolerance of each measure (elastic: a heavily charged slack keeps it feasible),
-    and with a current assignment (``home`` codes) at least ``keep_share`` of
-    ``keep_measure`` staying home. Each unit may go to one of its nearest centres (and
-    home). Few units end up split; each is rounded to its largest share.
+    tolerance of each measure (elastic: a heavily charged slack keeps it feasible).
+    Few units end up split (at most one per balance row); see _round_assignment.
     Returns None when HiGHS finds no solution in time."""
     n = units.n
     c = min(_LP_CANDIDATES, k)
@@ -359,9 +365,6 @@ def _lp_assign(
                 cum = np.cumsum(units.measures[col, m])
                 r = max(r, int(np.searchsorted(cum, 3.0 * means[m])) + 1)
         keys.append(col[: min(r, n)] * k + j)
-    if home is not None:
-        has = np.flatnonzero(home >= 0)
-        keys.append(has * k + home[has])
     keys = np.unique(np.concatenate(keys))
     unit_of = keys // k
     terr_of = keys % k
@@ -394,28 +397,15 @@ def _lp_assign(
         lb.append(np.full(k, (1 - tol) * means[m]))
         ub.append(np.full(k, (1 + tol) * means[m]))
         r0 += k
-    if home is not None and keep_share is not None:
-        at_home = (terr_of == home[unit_of]) & (home[unit_of] >= 0)
-        base = float(keep_measure[home >= 0].sum())
-        rows += [np.full(int(at_home.sum()), r0), np.array([r0])]
-        cols += [var[at_home], np.array([n_vars - 1])]
-        vals += [keep_measure[unit_of[at_home]], np.array([base])]
-        lb.append(np.array([keep_share * base]))
-        ub.append(np.array([np.inf]))
-        r0 += 1
     a = sparse.csr_array((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(r0, n_vars))
     left = deadline - time.perf_counter()
     if left <= 1:
         return None
-    integrality = np.zeros(n_vars)
-    if integral:
-        integrality[:nv] = 1
     res = milp(
         cost,
-        integrality=integrality,
         constraints=LinearConstraint(a, np.concatenate(lb), np.concatenate(ub)),
         bounds=Bounds(np.zeros(n_vars), np.r_[np.ones(nv), np.full(n_slack + 1, np.inf)]),
-        options={"time_limit": float(min(left, 120.0)), "disp": False, "mip_rel_gap": 0.05},
+        options={"time_limit": float(min(left, 120.0)), "disp": False},
     )
     if res.x is None:
         return None
