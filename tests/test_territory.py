@@ -491,3 +491,23 @@ def test_knn_adjacency_adds_nearest_neighbours_to_the_triangulation():
         adjacency(units, method="knn", neighbours=0)
     with pytest.raises(ParamsError, match="must be 'delaunay', 'knn' or 'given'"):
         adjacency(units, method="voronoi")
+
+
+@pytest.mark.parametrize("k", [4, 6])
+def test_heuristic_with_disruption_limit_when_the_number_of_territories_changes(k):
+    units = synthetic(300, seed=6)
+    graph = adjacency(units)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        base = design(units, 5, adjacency=graph, method="heuristic", time_limit=20, seed=1,
+                      balance_on={"potential": 0.2, "workload": 0.3})
+        plan = design(units, k, adjacency=graph, current=base.assignment[["unit_id", "territory"]], max_disruption=0.6,
+                      method="heuristic", time_limit=20, seed=1, balance_on={"potential": 0.2, "workload": 0.3})
+    names = set(plan.metrics["territory"])
+    assert len(names) == k and plan.metrics["contiguous"].all()
+    old = set(base.metrics["territory"])
+    if k < 5:
+        assert names < old
+    else:
+        assert old < names
+    assert plan.disruption["potential"] <= 0.6 + 1e-9 or not plan.feasible
