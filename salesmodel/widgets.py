@@ -1300,6 +1300,7 @@ def _territory_inputs(ws: Any, level: str) -> dict[str, Any]:
         current = provinces.set_index("province_id")["region_id"]
         return {"units": units, "adjacency": graph, "current": current, **common}
     units = customers[["unit_id", "lat", "lon", "potential", "workload"]]
-    graph = territory.adjacency(units[["unit_id", "lat", "lon"]], prune_factor=tp.prune_factor)
+    graph = territory.adjacency(units[["unit_id", "lat", "lon"]], method=tp.graph, prune_factor=tp.prune_factor,
+                                neighbours=tp.neighbours)
     current = customers.set_index("unit_id")["current"]
     return {"units": units, "adjacency": graph, "current": current, "k": tp.k, **common}
