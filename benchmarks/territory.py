@@ -301,6 +301,10 @@ def write_results(started, spopt_version, quick):
          f"pandas {pd.__version__}, spopt {spopt_version or 'not installed'}"),
         (f"- the machine was shared with other jobs (load average at the end: {load[0]:.1f} on "
          f"{os.cpu_count()} cores): times are upper bounds"),
+        "- deviations are the largest |territory total / mean territory - 1|; compactness is the",
+        "  measure-weighted mean distance to the territory centre (km); spopt AZP runs with a",
+        "  balance objective (sum of squared relative deviations); spopt results are scored by",
+        "  salesmodel.territory.evaluate on the same units and graph",
         "",
     ]
     (RESULTS / f"{name}.md").write_text("\n".join(header) + render(table) + "\n", encoding="utf-8")
@@ -333,7 +337,11 @@ def main() -> None:
     if args.render:
         name = "territory_quick" if args.quick else "territory"
         md = RESULTS / f"{name}.md"
-        head = md.read_text(encoding="utf-8").split("| case |")[0] if md.is_file() else ""
+        head = ""
+        if md.is_file():
+            lines = md.read_text(encoding="utf-8").splitlines()
+            kept = [ln for ln in lines[: next((i for i, ln in enumerate(lines) if ln.startswith("|")), len(lines))]]
+            head = "\n".join(kept).rstrip() + "\n\n"
         md.write_text(head + render(pd.read_csv(RESULTS / f"{name}.csv")) + "\n", encoding="utf-8")
         return
     started = datetime.now(UTC)
