@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# benchmarks/calendar.py would shadow the standard library's calendar module
+# a script beside this one must never shadow a standard-library module (calendar.py once did)
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse
