@@ -179,6 +179,7 @@ def main(argv=None) -> int:
     ap.add_argument("--methods", default="default,AutoETS,Theta,Prophet")
     ap.add_argument("--n-jobs", type=int, default=2)
     ap.add_argument("--candidates", action="store_true")
+    ap.add_argument("--tag", default="", help="write forecast_competitions_<tag>.md/.csv instead (e.g. a timing rerun)")
     args = ap.parse_args(argv)
     sets = [s for s in args.sets.split(",") if s]
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -215,7 +216,8 @@ def main(argv=None) -> int:
                          **s, "seconds": secs, "note": note})
             print(rows[-1], flush=True)
     res = pd.DataFrame(rows)
-    res.to_csv(RESULTS / "forecast_competitions.csv", index=False)
+    stem = "forecast_competitions" + (f"_{args.tag}" if args.tag else "")
+    res.to_csv(RESULTS / f"{stem}.csv", index=False)
     lines = ["# Forecast competitions: salesmodel default vs single models", "", header(),
              ("Coverage in percent of hold-out points inside the interval (nominal 80 and 95). "
               "Default = `salesmodel.forecast.baseline` with its default models and conformal intervals "
@@ -223,7 +225,7 @@ def main(argv=None) -> int:
     for name, part in res.groupby("set", sort=False):
         lines += [f"## {name}", "", f"Goals: {GOALS[name]}; coverage within 3 points of nominal. Published: {PUBLISHED[name]}.", "",
                   markdown(part.drop(columns="set")), ""]
-    (RESULTS / "forecast_competitions.md").write_text("\n".join(lines), encoding="utf-8")
+    (RESULTS / f"{stem}.md").write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))
     return 0
 
