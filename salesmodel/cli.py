@@ -64,7 +64,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = sub.add_parser("validate", parents=[common], help="check params and inputs, run nothing")
     validate.add_argument("params", type=Path, help="the scenario's params YAML")
+
+    edits = sub.add_parser("import-edits", parents=[common], help="read a planner's edited plan workbook back")
+    edits.add_argument("run_dir", type=Path, help="the run folder the workbook came from")
+    edits.add_argument("workbook", type=Path, help="the edited plan.xlsx")
+    edits.add_argument("--out", type=Path, default=None, help="folder to hold edits/ (default: the run's outputs folder)")
     return parser
+
+
+def _cmd_import_edits(args: argparse.Namespace) -> int:
+    from salesmodel.workbook import import_edits
+
+    folder = import_edits(args.run_dir, args.workbook, args.out)
+    print(f"re-balanced plan and adjustments: {folder}")
+    return 0
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -157,7 +170,8 @@ def _missing_data_hint(args: argparse.Namespace) -> str:
     return f"\nhint: `salesmodel sample {scenario.data.dir}` writes the demo company there (or `make demo`)"
 
 
-_COMMANDS = {"run": _cmd_run, "batch": _cmd_batch, "verify": _cmd_verify, "sample": _cmd_sample, "validate": _cmd_validate}
+_COMMANDS = {"run": _cmd_run, "batch": _cmd_batch, "verify": _cmd_verify, "sample": _cmd_sample, "validate": _cmd_validate,
+             "import-edits": _cmd_import_edits}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -32,8 +32,10 @@ __all__ = [
 # Notebooks of a full run, in order (each is added here once it runs green).
 DEFAULT_NOTEBOOKS = [
     "00_data_overview.ipynb",
+    "01_baseline_forecast.ipynb",
     "02_targets.ipynb",
     "03_staffing.ipynb",
+    "04_territories.ipynb",
     "05_tracking.ipynb",
     "10_leadership_summary.ipynb",
 ]

@@ -247,7 +247,9 @@ def compare_runs(run_dirs: list[str | Path]) -> pd.DataFrame:
         rd = Path(rd)
         manifest = _run_params(rd)
         params = manifest.get("params", {})
-        figures = key_figures(load_run_tables(rd))
+        # A run that saved no tables still ran: its figures are simply missing.
+        tables = load_run_tables(rd) if (rd / "tables").is_dir() else {}
+        figures = key_figures(tables)
         rows.append({
             "scenario": params.get("scenario", rd.name),
             "run_id": manifest.get("run_id", rd.name),

@@ -140,3 +140,18 @@ def test_import_of_an_unchanged_workbook_is_refused(tmp_path):
     with pytest.raises(InputError, match="no cell of the plan was changed"):
         import_edits(run, book)
     assert not (tmp_path / "outputs" / "edits").exists() or not any((tmp_path / "outputs" / "edits").iterdir())
+
+
+def test_cli_import_edits_exit_codes(tmp_path, capsys):
+    from salesmodel.cli import main
+
+    plan = _plan()
+    run = _fake_run(tmp_path, plan)
+    book = build_workbook({"plan_rep_month": plan}, tmp_path / "plan.xlsx")
+    assert main(["import-edits", str(run), str(book)]) == 2  # nothing changed: a planner's mistake
+    assert "no cell of the plan was changed" in capsys.readouterr().err
+    wb = load_workbook(book)
+    wb.worksheets[0]["C2"] = 12.0
+    wb.save(tmp_path / "edited.xlsx")
+    assert main(["import-edits", str(run), str(tmp_path / "edited.xlsx")]) == 0
+    assert "re-balanced plan" in capsys.readouterr().out
