@@ -11,13 +11,9 @@ Goal (issue 8): each update under 200 ms.
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-# benchmarks/ holds calendar.py, which would shadow the standard library's calendar
-# module (pandas imports it); keep this folder off the import path.
 HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
 import os
 import platform
@@ -33,6 +29,7 @@ import numpy as np
 import pandas as pd
 import scipy
 import yaml
+from bench_machine import cpu_model
 
 from salesmodel.sample import write_company
 from salesmodel.widgets import StaffingExplorer, TargetExplorer, TerritoryExplorer
@@ -43,14 +40,6 @@ GOAL_MS = 200.0
 UPDATES = 20
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def drive(ex, control, values) -> dict[str, float]:
