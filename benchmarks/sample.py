@@ -15,7 +15,6 @@ from pathlib import Path
 # benchmarks/ holds calendar.py, which would shadow the standard library's calendar
 # module for pandas; keep this folder off the import path.
 HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
 import argparse
 import json

@@ -7,13 +7,11 @@ workload for 200,000 customers under 1 s.
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 # benchmarks/ holds calendar.py, which would shadow the standard library's calendar
 # module (imported by pandas) when this script runs from here: keep the folder off the path.
 HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
 import os
 import platform
