@@ -603,20 +603,7 @@ def decompose(
         weights=weights, even=even, reference=ref, bounds=bounds, floor=floor_v,
         locked=locked_v, round_to=round_to, func=func,
     )
-    out = units.copy()
-    for col, share in core.shares.items():
-        out[f"share_{col}"] = share
-    out["blended_share"] = core.blended
-    out["target_before_bounds"] = core.before
-    out["bound_applied"] = core.bound
-    out["rounding_adjustment"] = core.rounding
-    out["target"] = core.target
-    out["share"] = core.target / grand if grand > 0 else 0.0
-    if ref is not None:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out["growth"] = np.where(ref > 0, core.target / np.where(ref > 0, ref, 1.0) - 1.0, np.nan)
-    out.attrs["total"] = grand
-    return out
+    return _explained(units.copy(), core, grand, ref)
 
 
 # ---------------------------------------------------------------------------
@@ -745,19 +732,7 @@ def cascade(
         )
         out = table.copy()
         out["parent_target"] = totals[group]
-        for col, share in core.shares.items():
-            out[f"share_{col}"] = share
-        out["blended_share"] = core.blended
-        out["target_before_bounds"] = core.before
-        out["bound_applied"] = core.bound
-        out["rounding_adjustment"] = core.rounding
-        out["target"] = core.target
-        out["share"] = core.target / grand if grand > 0 else 0.0
-        if ref is not None:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                out["growth"] = np.where(ref > 0, core.target / np.where(ref > 0, ref, 1.0) - 1.0, np.nan)
-        out.attrs["total"] = grand
-        result[lv] = out
+        result[lv] = _explained(out, core, grand, ref)
         parent_targets = pd.Series(core.target, index=pd.MultiIndex.from_frame(table[path]))
     return result
 
@@ -1681,4 +1656,21 @@ def declining_customers(
     out["change"] = out["this_year"] - out["last_year"]
     out["growth"] = np.where(out["last_year"] > 0, out["change"] / out["last_year"].where(out["last_year"] > 0, 1.0), np.nan)
     out = out.loc[out["change"] < 0].sort_values(["change"] + key_list).reset_index(drop=True)
+    return out
+
+
+def _explained(out: pd.DataFrame, core, grand: float, ref) -> pd.DataFrame:
+    """Add the target and the columns that explain it (shares, bounds, rounding, growth)."""
+    for col, share in core.shares.items():
+        out[f"share_{col}"] = share
+    out["blended_share"] = core.blended
+    out["target_before_bounds"] = core.before
+    out["bound_applied"] = core.bound
+    out["rounding_adjustment"] = core.rounding
+    out["target"] = core.target
+    out["share"] = core.target / grand if grand > 0 else 0.0
+    if ref is not None:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["growth"] = np.where(ref > 0, core.target / np.where(ref > 0, ref, 1.0) - 1.0, np.nan)
+    out.attrs["total"] = grand
     return out
