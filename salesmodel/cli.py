@@ -107,7 +107,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    from salesmodel.audit import verify
+    from salesmodel.verify import verify
 
     report = verify(args.run_dir, rerun=args.rerun)
     print(report.summary(), file=sys.stdout if report.ok else sys.stderr)

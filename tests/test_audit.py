@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 import salesmodel
 from salesmodel import audit
+from salesmodel.verify import verify
 from salesmodel.errors import InputError
 from salesmodel.params import load_params, params_from_dict, params_hash
 from salesmodel.runner import run_scenario
@@ -92,7 +93,7 @@ def test_manifest_records_what_proves_the_run(finished_run, small_company_dir):
 
 
 def test_unchanged_run_verifies(finished_run):
-    report = audit.verify(finished_run.run_dir)
+    report = verify(finished_run.run_dir)
     assert report.ok, report.summary()
     assert report.files_checked == len(json.loads(finished_run.manifest.read_text())["outputs"])
 
@@ -105,18 +106,18 @@ def test_one_changed_byte_in_any_output_is_named(run_copy):
         original = path.read_bytes()
         middle = len(original) // 2
         path.write_bytes(original[:middle] + bytes([original[middle] ^ 1]) + original[middle + 1:])
-        report = audit.verify(run_copy)
+        report = verify(run_copy)
         assert not report.ok
         assert report.changed == [rel], rel
         assert any(rel in p for p in report.problems)
         path.write_bytes(original)
-    assert audit.verify(run_copy).ok
+    assert verify(run_copy).ok
 
 
 def test_missing_and_extra_files_are_named(run_copy):
     (run_copy / "tables" / "sales_by_year.csv").unlink()
     (run_copy / "tables" / "smuggled.csv").write_text("a\n1\n")
-    report = audit.verify(run_copy)
+    report = verify(run_copy)
     assert report.missing == ["tables/sales_by_year.csv"]
     assert report.extra == ["tables/smuggled.csv"]
     text = report.summary()
@@ -125,18 +126,18 @@ def test_missing_and_extra_files_are_named(run_copy):
 
 def test_verify_of_a_folder_without_manifest_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match="not a run folder"):
-        audit.verify(tmp_path)
+        verify(tmp_path)
 
 
 def test_damaged_manifest_is_an_input_error(run_copy):
     (run_copy / "manifest.json").write_text("{not json")
     with pytest.raises(InputError, match="manifest was damaged"):
-        audit.verify(run_copy)
+        verify(run_copy)
 
 
 @pytest.mark.slow
 def test_rerun_reproduces_every_table_exactly(finished_run):
-    report = audit.verify(finished_run.run_dir, rerun=True)
+    report = verify(finished_run.run_dir, rerun=True)
     assert report.ok, report.summary()
     assert report.tables_compared >= 5
 
@@ -151,8 +152,8 @@ def test_rerun_catches_a_table_changed_with_its_hash(run_copy):
     manifest = json.loads((run_copy / "manifest.json").read_text())
     manifest["outputs"]["tables/sales_by_year.parquet"] = audit.sha256_file(table)
     (run_copy / "manifest.json").write_text(json.dumps(manifest))
-    assert audit.verify(run_copy).ok
-    report = audit.verify(run_copy, rerun=True)
+    assert verify(run_copy).ok
+    report = verify(run_copy, rerun=True)
     assert not report.ok
     assert any("tables/sales_by_year.parquet" in d for d in report.table_differences)
     assert all("sales_by_year.parquet" in d for d in report.table_differences)
@@ -182,7 +183,7 @@ def test_rerun_never_executes_a_notebook_the_manifest_points_at(run_copy, tmp_pa
     manifest = json.loads((run_copy / "manifest.json").read_text())
     manifest["notebooks"] = [{"name": "evil.ipynb", "source": str(evil), "sha256": audit.sha256_file(evil)}]
     (run_copy / "manifest.json").write_text(json.dumps(manifest))
-    report = audit.verify(run_copy, rerun=True)
+    report = verify(run_copy, rerun=True)
     assert not report.ok
     assert any("evil.ipynb" in p and "cannot re-execute" in p for p in report.problems)
     assert not marker.exists()
