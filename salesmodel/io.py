@@ -1166,7 +1166,7 @@ def _table_for_disk(df: pd.DataFrame, name: str) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
-def write_table(df: pd.DataFrame, out_dir: str | os.PathLike, name: str) -> list[Path]:
+def write_table(df: pd.DataFrame, out_dir: str | os.PathLike, name: str, *, with_csv: bool = True) -> list[Path]:
     """Write a table as ``name.parquet`` and ``name.csv`` in ``out_dir``, atomically.
 
     The files are deterministic: the same frame gives byte-identical files
@@ -1210,6 +1210,8 @@ def write_table(df: pd.DataFrame, out_dir: str | os.PathLike, name: str) -> list
     _atomic_write(pq_path, lambda tmp: pq.write_table(
         arrow, tmp, compression="zstd", compression_level=3, use_dictionary=True,
         write_statistics=True, version="2.6", store_schema=True))
+    if not with_csv:  # e.g. the inputs copy in a run folder: Parquet is the exact copy
+        return [pq_path]
     _atomic_write(csv_path, lambda tmp: frame.to_csv(
         tmp, index=False, encoding="utf-8", lineterminator="\n", float_format=None,
         date_format=None, quoting=csv.QUOTE_MINIMAL))

@@ -35,6 +35,8 @@ import salesmodel
 from salesmodel import audit
 from salesmodel.errors import ParamsError, RunError, SalesmodelError
 from salesmodel.params import Scenario, load_params, params_hash
+from salesmodel.pipeline import PlanResult, run_plan
+from salesmodel.workspace import write_inputs
 
 __all__ = ["CheckedScenario", "RunResult", "check_scenario", "notebook_dirs", "resolve_notebooks", "run_scenario"]
 
@@ -213,6 +215,19 @@ def _failure_message(nb_name: str, exc: BaseException, kept: Path | None) -> tup
     return msg, {"notebook": nb_name, "cell_index": cell, "ename": ename, "evalue": evalue}
 
 
+def _run_pipeline(scenario: Scenario, inputs: dict[str, pd.DataFrame], building: Path, run_id: str, *,
+                  progress: bool) -> PlanResult:
+    """Run every step of the plan once, in this process, and write the declared tables and the workbook."""
+    from salesmodel import io, workbook
+
+    plan = run_plan(scenario, inputs, progress=progress)
+    for name, df in plan.tables.items():
+        io.write_table(df, building / "tables", name)
+    workbook.build_workbook(plan.tables, building / "plan.xlsx", params=scenario.to_jsonable(), run_id=run_id,
+                            language=scenario.report.language, money_unit=scenario.report.money_unit)
+    return plan
+
+
 def run_scenario(
     params_file: str | Path,
     out_dir: str | Path = DEFAULT_OUT,
@@ -277,6 +292,7 @@ def run_scenario(
     building = _inside(runs / f".building-{run_id}", runs)
     failure: dict | None = None
     current_nb: Path | None = None
+    stage: str | None = None
     try:
         (building / "notebooks").mkdir(parents=True)
         resolved = building / "params.yaml"
@@ -285,6 +301,10 @@ def run_scenario(
             + yaml.safe_dump(scenario.to_jsonable(), allow_unicode=True, sort_keys=False),
             encoding="utf-8",
         )
+        stage = "reading the inputs"
+        write_inputs(building, inputs)
+        plan = _run_pipeline(scenario, inputs, building, run_id, progress=progress)
+        stage = None
         executed: list[Path] = []
         bar = tqdm(nb_paths, desc=f"run {scenario.scenario}", unit="notebook", disable=None if progress else True)
         with _kernel_environment():
@@ -321,7 +341,7 @@ def run_scenario(
             kept_dir.mkdir(parents=True, exist_ok=True)
             kept = kept_dir / current_nb.name
             shutil.move(str(current_nb), kept)
-        name = current_nb.name if current_nb is not None else "(after the notebooks)"
+        name = current_nb.name if current_nb is not None else (stage or "(after the notebooks)")
         msg, failure = _failure_message(name, exc, kept)
         failure["traceback"] = traceback.format_exception_only(type(exc), exc)[-1].strip()
         error = RunError(msg, notebook=name, cell_index=failure["cell_index"], ename=failure["ename"],

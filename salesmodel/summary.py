@@ -18,32 +18,42 @@ import numpy as np
 import pandas as pd
 
 from salesmodel.errors import InputError
+from salesmodel.vocabulary import word
 
 __all__ = [
     "KeyFigures",
     "key_figures",
     "risks",
+    "risk_table",
     "load_run_tables",
     "compare_runs",
     "diff_params",
     "FIGURE_SOURCES",
+    "FIGURE_UNITS",
 ]
 
-# Where each figure comes from: (table, column, how) — shown in the report's notes.
+# Where each figure comes from: (table, column, how) — shown in the report's notes and
+# written into the ``key_figures`` table beside each value.
 FIGURE_SOURCES: dict[str, str] = {
-    "total_target": "targets_region.target (sum)",
-    "last_year": "targets_region.last_year (sum)",
+    "total_target": "targets_total.target",
+    "last_year": "targets_total.last_year",
     "growth_over_last_year": "total_target / last_year - 1",
     "baseline": "achievability.baseline (company row, else sum of regions)",
     "growth_over_baseline": "total_target / baseline - 1",
     "probability_of_meeting": "achievability.probability (company row, else target-weighted mean of regions)",
     "units_at_risk": "achievability.flag (count of flagged rows at the finest level)",
     "headcount_needed": "capacity_plan.headcount_end (last month, summed over teams)",
-    "hires": "capacity_plan.hires_decided (sum)",
+    "hires": "capacity_plan.hires_starting (sum)",
     "staffing_shortfall_months": "capacity_plan.shortfall (count of team-months)",
-    "pay_cost": "pay_cost.total_pay (sum, 100% achievement scenario when present)",
-    "cost_share": "pay_cost / total_target",
-    "territory_max_deviation": "territory_metrics deviation columns (largest absolute value)",
+    "pay_cost": "pay_cost.total_pay (100% scenario, a month, summed over reps) x 12",
+    "cost_share": "pay_cost.total_pay / pay_cost.target (100% scenario, summed over reps)",
+    "territory_max_deviation": "territory_summary.max_*_dev (proposed, largest)",
+}
+FIGURE_UNITS: dict[str, str] = {
+    "total_target": "yuan", "last_year": "yuan", "growth_over_last_year": "share", "baseline": "yuan",
+    "growth_over_baseline": "share", "probability_of_meeting": "probability", "units_at_risk": "count",
+    "headcount_needed": "people", "hires": "people", "staffing_shortfall_months": "count", "pay_cost": "yuan",
+    "cost_share": "share", "territory_max_deviation": "share",
 }
 
 
@@ -68,6 +78,28 @@ class KeyFigures:
     def as_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
+    def as_table(self) -> pd.DataFrame:
+        """The ``key_figures`` table: figure, value, unit, source."""
+        return pd.DataFrame({
+            "figure": list(FIGURE_SOURCES),
+            "value": [np.nan if getattr(self, k) is None else float(getattr(self, k)) for k in FIGURE_SOURCES],
+            "unit": [FIGURE_UNITS[k] for k in FIGURE_SOURCES],
+            "source": list(FIGURE_SOURCES.values()),
+        })
+
+    @classmethod
+    def from_table(cls, table: pd.DataFrame | None) -> KeyFigures:
+        """Read the ``key_figures`` table a run's summary step wrote (missing figures are None)."""
+        values = {} if table is None else dict(zip(table["figure"], table["value"]))
+
+        def get(k: str) -> Any:
+            v = values.get(k)
+            if v is None or pd.isna(v):
+                return None
+            return int(v) if k in ("units_at_risk", "staffing_shortfall_months") else float(v)
+
+        return cls(**{k: get(k) for k in FIGURE_SOURCES})
+
 
 def _ratio(num: float | None, den: float | None) -> float | None:
     if num is None or den is None or den == 0:
@@ -77,31 +109,27 @@ def _ratio(num: float | None, den: float | None) -> float | None:
 
 def _finest(df: pd.DataFrame) -> pd.DataFrame:
     """Rows of the finest organisation level present in an achievability table."""
-    if "level" not in df.columns:
-        return df
     order = ["customer", "rep", "province", "region", "company"]
     present = [lv for lv in order if lv in set(df["level"])]
     return df[df["level"] == present[0]] if present else df
 
 
 def key_figures(tables: Mapping[str, pd.DataFrame]) -> KeyFigures:
-    """Condense a run's tables into the headline numbers.
+    """Condense a run's declared tables into the headline numbers (the summary step calls this once).
 
-    >>> t = {"targets_region": pd.DataFrame({"target": [60.0, 50.0], "last_year": [50.0, 50.0]})}
-    >>> key_figures(t).growth_over_last_year
+    >>> t = {"targets_total": pd.DataFrame({"target": [110.0], "last_year": [100.0]})}
+    >>> round(key_figures(t).growth_over_last_year, 3)
     0.1
     """
     total = last = baseline = prob = None
     at_risk = None
-    tr = tables.get("targets_region")
-    if tr is not None and "target" in tr:
-        total = float(tr["target"].sum())
-        if "last_year" in tr:
-            last = float(tr["last_year"].sum())
+    tt = tables.get("targets_total")
+    if tt is not None and len(tt):
+        total, last = float(tt["target"].iloc[0]), float(tt["last_year"].iloc[0])
     ach = tables.get("achievability")
     if ach is not None and not ach.empty:
-        company = ach[ach["level"] == "company"] if "level" in ach else ach.iloc[0:0]
-        regions = ach[ach["level"] == "region"] if "level" in ach else ach
+        company = ach[ach["level"] == "company"]
+        regions = ach[ach["level"] == "region"]
         if len(company) == 1:
             baseline = float(company["baseline"].iloc[0])
             prob = float(company["probability"].iloc[0])
@@ -109,33 +137,32 @@ def key_figures(tables: Mapping[str, pd.DataFrame]) -> KeyFigures:
             baseline = float(regions["baseline"].sum())
             w = regions["target"].to_numpy(dtype=float)
             prob = float(np.average(regions["probability"], weights=w)) if w.sum() > 0 else None
-        if "flag" in ach:
-            at_risk = int(_finest(ach)["flag"].astype(bool).sum())
+        at_risk = int(_finest(ach)["flag"].astype(bool).sum())
     cap = tables.get("capacity_plan")
     headcount = hires = None
     shortfall_months = None
     if cap is not None and not cap.empty:
-        month_col = "month" if "month" in cap else cap.columns[0]
-        last_month = cap[month_col].astype(str).max()
-        headcount = float(cap.loc[cap[month_col].astype(str) == last_month, "headcount_end"].sum())
-        hires = float(cap["hires_decided"].sum())
-        if "shortfall" in cap:
-            shortfall_months = int(cap["shortfall"].astype(bool).sum())
+        last_month = cap["month"].astype(str).max()
+        headcount = float(cap.loc[cap["month"].astype(str) == last_month, "headcount_end"].sum())
+        hires = float(cap["hires_starting"].sum())
+        shortfall_months = int(cap["shortfall"].astype(bool).sum())
     pay = tables.get("pay_cost")
-    pay_total = None
-    if pay is not None and not pay.empty and "total_pay" in pay:
-        if "scenario" in pay and "100%" in set(pay["scenario"].astype(str)):
-            pay = pay[pay["scenario"].astype(str) == "100%"]
-        elif "scenario" in pay:
-            pay = pay[pay["scenario"] == pay["scenario"].iloc[0]]
-        rep_rows = pay[pay["rep_id"].astype(str).str.lower() != "total"] if "rep_id" in pay else pay
-        pay_total = float(rep_rows["total_pay"].sum())
-    terr = tables.get("territory_metrics")
+    pay_total = cost_share = None
+    if pay is not None and not pay.empty:
+        scenario = "100%" if "100%" in set(pay["scenario"]) else pay["scenario"].iloc[0]
+        at_plan = pay[pay["scenario"] == scenario]
+        # pay_cost is a month of pay against a month of target: the share needs no scaling
+        pay_total = 12.0 * float(at_plan["total_pay"].sum())
+        month_target = float(at_plan["target"].sum())
+        cost_share = float(at_plan["total_pay"].sum()) / month_target if month_target else None
+    terr = tables.get("territory_summary")
     max_dev = None
     if terr is not None and not terr.empty:
-        dev_cols = [c for c in terr.columns if c.endswith("_deviation") or c.startswith("deviation_")]
-        if dev_cols:
-            max_dev = float(terr[dev_cols].abs().to_numpy().max())
+        proposed = terr[terr["plan"] == "proposed"]
+        dev_cols = [c for c in proposed.columns if c.startswith("max_") and c.endswith("_dev")]
+        values = proposed[dev_cols].to_numpy(dtype=float)
+        if values.size and not np.isnan(values).all():
+            max_dev = float(np.nanmax(np.abs(values)))
     return KeyFigures(
         total_target=total,
         last_year=last,
@@ -148,66 +175,57 @@ def key_figures(tables: Mapping[str, pd.DataFrame]) -> KeyFigures:
         hires=hires,
         staffing_shortfall_months=shortfall_months,
         pay_cost=pay_total,
-        cost_share=(pay_total / total) if pay_total is not None and total else None,
+        cost_share=cost_share,
         territory_max_deviation=max_dev,
     )
 
 
-_RISK_TEXT = {
-    "growth": {
-        "en": "{unit} is asked to grow {growth:.0%} over the baseline; chance of meeting it {prob:.0%}.",
-        "zh": "{unit} 需比基线增长 {growth:.0%},达成概率 {prob:.0%}。",
-        "es": "A {unit} se le pide crecer {growth:.0%} sobre la línea base; probabilidad de lograrlo {prob:.0%}.",
-    },
-    "shortfall": {
-        "en": "Capacity falls short of the target in {n} team-months (first: {first}), even with the fewest hires that can start in time.",
-        "zh": "即使按时招聘,仍有 {n} 个团队月产能不足(最早:{first})。",
-        "es": "La capacidad no alcanza el objetivo en {n} meses-equipo (el primero: {first}), aun con las contrataciones posibles a tiempo.",
-    },
-    "territory": {
-        "en": "Territory balance: the largest deviation from the mean is {dev:.1%}.",
-        "zh": "区域均衡:与平均值的最大偏差为 {dev:.1%}。",
-        "es": "Equilibrio territorial: la mayor desviación respecto a la media es {dev:.1%}.",
-    },
-    "none": {
-        "en": "No unit is below the achievability threshold.",
-        "zh": "没有单位低于可达成性阈值。",
-        "es": "Ninguna unidad está por debajo del umbral de alcanzabilidad.",
-    },
-}
+def risk_table(tables: Mapping[str, pd.DataFrame], figures: KeyFigures, *, top: int = 5) -> pd.DataFrame:
+    """The main risks as rows (kind, unit_id, value, probability, detail), most serious first."""
+    rows: list[dict[str, Any]] = []
+    ach = tables.get("achievability")
+    if ach is not None and not ach.empty:
+        flagged = ach[ach["flag"].astype(bool)]
+        coarse = flagged[flagged["level"].isin(["company", "region"])]
+        pick = (coarse if not coarse.empty else flagged).sort_values(["probability", "unit_id"]).head(top)
+        for row in pick.itertuples(index=False):
+            rows.append({"kind": "growth", "unit_id": str(row.unit_id), "value": float(row.growth_asked),
+                         "probability": float(row.probability), "detail": str(row.level)})
+        if flagged.empty:
+            rows.append({"kind": "none", "unit_id": "", "value": np.nan, "probability": np.nan, "detail": ""})
+    cap = tables.get("capacity_plan")
+    if cap is not None and cap["shortfall"].astype(bool).any():
+        short = cap[cap["shortfall"].astype(bool)]
+        rows.append({"kind": "shortfall", "unit_id": "", "value": float(len(short)), "probability": np.nan,
+                     "detail": str(short["month"].astype(str).min())})
+    if figures.territory_max_deviation is not None:
+        rows.append({"kind": "territory", "unit_id": "", "value": figures.territory_max_deviation,
+                     "probability": np.nan, "detail": ""})
+    return pd.DataFrame(rows, columns=["kind", "unit_id", "value", "probability", "detail"])
 
 
 def risks(
-    tables: Mapping[str, pd.DataFrame],
+    table: pd.DataFrame,
     *,
     language: str = "en",
-    top: int = 5,
     names: Mapping[str, str] | None = None,
 ) -> list[str]:
-    """The main risks in plain sentences, most serious first.
+    """The ``risks`` table in plain sentences of the reader's language.
 
     ``names`` maps unit ids (region, rep...) to the names readers know.
     """
     names = names or {}
-    lang = language if language in ("en", "zh", "es") else "en"
     out: list[str] = []
-    ach = tables.get("achievability")
-    if ach is not None and not ach.empty and "flag" in ach:
-        flagged = ach[ach["flag"].astype(bool)]
-        coarse = flagged[flagged["level"].isin(["company", "region"])] if "level" in flagged else flagged
-        pick = (coarse if not coarse.empty else flagged).sort_values("probability").head(top)
-        for row in pick.itertuples(index=False):
-            out.append(_RISK_TEXT["growth"][lang].format(unit=names.get(row.unit_id, row.unit_id), growth=row.growth_asked, prob=row.probability))
-        if flagged.empty:
-            out.append(_RISK_TEXT["none"][lang])
-    cap = tables.get("capacity_plan")
-    if cap is not None and "shortfall" in cap and cap["shortfall"].astype(bool).any():
-        short = cap[cap["shortfall"].astype(bool)]
-        month_col = "month" if "month" in cap else cap.columns[0]
-        out.append(_RISK_TEXT["shortfall"][lang].format(n=len(short), first=str(short[month_col].astype(str).min())))
-    fig = key_figures(tables)
-    if fig.territory_max_deviation is not None:
-        out.append(_RISK_TEXT["territory"][lang].format(dev=fig.territory_max_deviation))
+    for row in table.itertuples(index=False):
+        template = word(f"risk_{row.kind}", language)
+        if row.kind == "growth":
+            out.append(template.format(unit=names.get(row.unit_id, row.unit_id), growth=row.value, prob=row.probability))
+        elif row.kind == "shortfall":
+            out.append(template.format(n=int(row.value), first=row.detail))
+        elif row.kind == "territory":
+            out.append(template.format(dev=row.value))
+        else:
+            out.append(template)
     return out
 
 
@@ -248,8 +266,8 @@ def compare_runs(run_dirs: list[str | Path]) -> pd.DataFrame:
         manifest = _run_params(rd)
         params = manifest.get("params", {})
         # A run that saved no tables still ran: its figures are simply missing.
-        tables = load_run_tables(rd) if (rd / "tables").is_dir() else {}
-        figures = key_figures(tables)
+        kf = rd / "tables" / "key_figures.parquet"
+        figures = KeyFigures.from_table(pd.read_parquet(kf) if kf.is_file() else None)
         rows.append({
             "scenario": params.get("scenario", rd.name),
             "run_id": manifest.get("run_id", rd.name),
@@ -275,39 +293,13 @@ def diff_params(a: Mapping[str, Any], b: Mapping[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["key", "a", "b"])
 
 
-# Words of the leadership page (report.LABELS holds the shared ones).
-LEADERSHIP_TEXT: dict[str, dict[str, str]] = {
-    "title": {"en": "Year-start plan: executive summary", "zh": "年度销售计划:摘要", "es": "Plan anual: resumen ejecutivo"},
-    "plan_total": {"en": "Plan total", "zh": "计划总额", "es": "Total del plan"},
-    "vs_last_year": {"en": "Growth over last year", "zh": "较去年增长", "es": "Crecimiento sobre el año anterior"},
-    "vs_baseline": {"en": "Growth over the baseline", "zh": "较基线增长", "es": "Crecimiento sobre la línea base"},
-    "probability": {"en": "Chance of meeting the plan", "zh": "达成概率", "es": "Probabilidad de cumplir el plan"},
-    "people": {"en": "People needed (hires)", "zh": "所需人数(招聘)", "es": "Personas necesarias (contrataciones)"},
-    "pay_share": {"en": "Pay as a share of target", "zh": "薪酬占目标比例", "es": "Coste salarial sobre el objetivo"},
-    "risks": {"en": "Main risks", "zh": "主要风险", "es": "Riesgos principales"},
-    "not_in_run": {"en": "not in this run", "zh": "本次未计算", "es": "no incluido"},
-    "provenance": {"en": "Provenance", "zh": "数据来源与可追溯性", "es": "Procedencia"},
-    "plan_by_month": {"en": "Plan by month against the baseline", "zh": "月度计划与基线对比", "es": "Plan mensual frente a la línea base"},
-    "target_by_region": {"en": "Target by region against last year", "zh": "各大区目标与去年对比", "es": "Objetivo por región frente al año anterior"},
-    "capacity_vs_target": {"en": "Sales capacity against the target", "zh": "销售产能与目标对比", "es": "Capacidad de ventas frente al objetivo"},
-    "territory_balance": {"en": "Territory balance", "zh": "区域均衡", "es": "Equilibrio territorial"},
-    "capacity": {"en": "Capacity", "zh": "产能", "es": "Capacidad"},
-}
-
-
-def text(key: str, language: str = "en") -> str:
-    """A leadership-page phrase in ``language`` (English when missing)."""
-    entry = LEADERSHIP_TEXT[key]
-    return entry.get(language) or entry["en"]
-
-
 def headline_tiles(figures: KeyFigures, *, language: str = "en", money_unit: str = "wan"):
     """The plan in five numbers, drawn as tiles (a matplotlib Figure)."""
     import matplotlib.pyplot as plt
 
     from salesmodel.report import format_money
 
-    missing = text("not_in_run", language)
+    missing = word("not_in_run", language)
 
     def pct(v: float | None) -> str:
         return missing if v is None else f"{v:+.1%}"
@@ -316,11 +308,11 @@ def headline_tiles(figures: KeyFigures, *, language: str = "en", money_unit: str
     if figures.headcount_needed is not None:
         people = f"{figures.headcount_needed:,.0f} ({figures.hires or 0:,.0f})"
     tiles = [
-        (text("plan_total", language), missing if figures.total_target is None else format_money(figures.total_target, money_unit, language)),
-        (text("vs_last_year", language), pct(figures.growth_over_last_year)),
-        (text("vs_baseline", language), pct(figures.growth_over_baseline)),
-        (text("probability", language), missing if figures.probability_of_meeting is None else f"{figures.probability_of_meeting:.0%}"),
-        (text("people", language), people),
+        (word("plan_total", language), missing if figures.total_target is None else format_money(figures.total_target, money_unit, language)),
+        (word("vs_last_year", language), pct(figures.growth_over_last_year)),
+        (word("vs_baseline", language), pct(figures.growth_over_baseline)),
+        (word("chance_of_meeting_plan", language), missing if figures.probability_of_meeting is None else f"{figures.probability_of_meeting:.0%}"),
+        (word("people", language), people),
     ]
     fig, axes = plt.subplots(1, len(tiles), figsize=(3.0 * len(tiles), 1.9))
     for ax, (title, value) in zip(axes, tiles):
@@ -389,17 +381,13 @@ _COMPARISON_COLUMNS = {
     "total_target": ("plan_total", "money"),
     "growth_over_last_year": ("vs_last_year", "pct"),
     "growth_over_baseline": ("vs_baseline", "pct"),
-    "probability_of_meeting": ("probability", "pct"),
+    "probability_of_meeting": ("chance_of_meeting_plan", "pct"),
+    "cost_share": ("pay_share", "pct"),
     "headcount_needed": ("people", "num"),
     "hires": ("hires", "num"),
     "pay_cost": ("pay_cost", "money"),
     "territory_max_deviation": ("territory_balance", "pct"),
 }
-LEADERSHIP_TEXT.update({
-    "hires": {"en": "Hires", "zh": "招聘人数", "es": "Contrataciones"},
-    "pay_cost": {"en": "Pay cost", "zh": "薪酬成本", "es": "Coste salarial"},
-    "scenario": {"en": "Scenario", "zh": "方案", "es": "Escenario"},
-})
 
 
 def read_batch_manifest(batch_dir: str | Path) -> dict[str, Any]:
@@ -423,18 +411,18 @@ def readable_comparison(comparison: pd.DataFrame, *, language: str = "en", money
     from salesmodel.report import money_scale, money_unit_label
 
     scale = money_scale(money_unit)
-    out = pd.DataFrame({text("scenario", language): comparison["scenario"]})
+    out = pd.DataFrame({word("scenario", language): comparison["scenario"]})
     for col, (key, kind) in _COMPARISON_COLUMNS.items():
         if col not in comparison:
             continue
         values = pd.to_numeric(comparison[col], errors="coerce")
         if kind == "money":
-            out[f"{text(key, language)} ({money_unit_label(money_unit, language)})"] = (values / scale).round(1)
+            out[f"{word(key, language)} ({money_unit_label(money_unit, language)})"] = (values / scale).round(1)
         elif kind == "pct":
-            out[text(key, language)] = values.map(lambda v: "–" if pd.isna(v) else f"{v:+.1%}" if "growth" in col else f"{v:.1%}")
+            out[word(key, language)] = values.map(lambda v: "–" if pd.isna(v) else f"{v:+.1%}" if "growth" in col else f"{v:.1%}")
         else:
-            out[text(key, language)] = values.round(1)
-    return out.set_index(text("scenario", language))
+            out[word(key, language)] = values.round(1)
+    return out.set_index(word("scenario", language))
 
 
 def comparison_chart(comparison: pd.DataFrame, *, language: str = "en", money_unit: str = "wan"):
@@ -457,7 +445,7 @@ def comparison_chart(comparison: pd.DataFrame, *, language: str = "en", money_un
         elif kind == "pct":
             values = values * 100
         ax.bar(range(len(values)), values, color="#2F5597")
-        ax.set_title(text(key, language) + (" (%)" if kind == "pct" else ""), fontsize=10)
+        ax.set_title(word(key, language) + (" (%)" if kind == "pct" else ""), fontsize=10)
         ax.set_xticks(range(len(values)), labels, fontsize=7, rotation=30, ha="right")
     for ax in axes.ravel()[len(cols):]:
         ax.set_axis_off()

@@ -191,6 +191,14 @@ WORDS: dict[str, dict[str, str]] = {
     "base_pay": {"en": "Base pay", "zh": "底薪", "es": "Salario base"},
     "commission": {"en": "Commission", "zh": "提成", "es": "Comisión"},
     "pay_title": {"en": "Pay cost a month by achievement of target", "zh": "不同达成率下的月度薪酬成本", "es": "Coste salarial mensual según cumplimiento"},
+    # Pages
+    "longitude": {"en": "Longitude", "zh": "经度", "es": "Longitud"},
+    "latitude": {"en": "Latitude", "zh": "纬度", "es": "Latitud"},
+    "proposed_territories": {"en": "Proposed territories", "zh": "建议的销售区域", "es": "Territorios propuestos"},
+    "today": {"en": "Today", "zh": "现状", "es": "Hoy"},
+    "proposed": {"en": "Proposed", "zh": "建议方案", "es": "Propuesta"},
+    "partial_year": {"en": "* partial year", "zh": "* 非完整年度", "es": "* año incompleto"},
+
 }
 
 

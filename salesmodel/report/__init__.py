@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from salesmodel.errors import ParamsError
+from salesmodel.vocabulary import LANGUAGES, WORDS, word
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -37,71 +38,12 @@ __all__ = [
     "setup_fonts",
 ]
 
-LANGUAGES = ("en", "zh", "es")
 CJK_FAMILY = "Noto Sans CJK SC"
-TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
 OFFLINE_TEMPLATE = "offline"
 
-# key -> {language: text}. A plain dict on purpose: every notebook adds the words it needs.
-LABELS: dict[str, dict[str, str]] = {
-    "company": {"en": "Company", "zh": "公司", "es": "Empresa"},
-    "region": {"en": "Region", "zh": "大区", "es": "Región"},
-    "province": {"en": "Province", "zh": "省份", "es": "Provincia"},
-    "city": {"en": "City", "zh": "城市", "es": "Ciudad"},
-    "rep": {"en": "Sales rep", "zh": "销售代表", "es": "Vendedor"},
-    "customer": {"en": "Customer", "zh": "客户", "es": "Cliente"},
-    "tier": {"en": "Tier", "zh": "客户等级", "es": "Categoría"},
-    "product": {"en": "Product", "zh": "产品", "es": "Producto"},
-    "channel": {"en": "Channel", "zh": "渠道", "es": "Canal"},
-    "online": {"en": "Online", "zh": "线上", "es": "En línea"},
-    "offline": {"en": "Offline", "zh": "线下", "es": "Presencial"},
-    "partner": {"en": "Partners", "zh": "合作伙伴", "es": "Socios"},
-    "target": {"en": "Target", "zh": "目标", "es": "Objetivo"},
-    "task": {"en": "Task", "zh": "任务", "es": "Cuota"},
-    "actual": {"en": "Actual", "zh": "实际", "es": "Real"},
-    "achievement": {"en": "Achievement", "zh": "达成率", "es": "Cumplimiento"},
-    "forecast": {"en": "Forecast", "zh": "预测", "es": "Pronóstico"},
-    "baseline": {"en": "Baseline", "zh": "基线", "es": "Línea base"},
-    "plan": {"en": "Plan", "zh": "计划", "es": "Plan"},
-    "sales": {"en": "Sales", "zh": "销售额", "es": "Ventas"},
-    "amount": {"en": "Amount", "zh": "金额", "es": "Importe"},
-    "units": {"en": "Units", "zh": "数量", "es": "Unidades"},
-    "orders": {"en": "Orders", "zh": "订单数", "es": "Pedidos"},
-    "customers": {"en": "Customers", "zh": "客户数", "es": "Clientes"},
-    "share": {"en": "Share", "zh": "占比", "es": "Participación"},
-    "year": {"en": "Year", "zh": "年", "es": "Año"},
-    "half": {"en": "Half", "zh": "半年", "es": "Semestre"},
-    "quarter": {"en": "Quarter", "zh": "季度", "es": "Trimestre"},
-    "month": {"en": "Month", "zh": "月", "es": "Mes"},
-    "dekad": {"en": "Dekad", "zh": "旬", "es": "Decena"},
-    "week": {"en": "Week", "zh": "周", "es": "Semana"},
-    "day": {"en": "Day", "zh": "日", "es": "Día"},
-    "total": {"en": "Total", "zh": "合计", "es": "Total"},
-    "growth": {"en": "Growth", "zh": "增长率", "es": "Crecimiento"},
-    "last_year": {"en": "Last year", "zh": "去年", "es": "Año anterior"},
-    "this_year": {"en": "This year", "zh": "今年", "es": "Este año"},
-    "same_period_last_year": {"en": "Same period last year", "zh": "去年同期", "es": "Mismo periodo del año anterior"},
-    "year_to_date": {"en": "Year to date", "zh": "年初至今", "es": "En lo que va del año"},
-    "monthly_pattern": {"en": "Monthly pattern", "zh": "月度走势", "es": "Patrón mensual"},
-    "sales_by_year": {"en": "Sales by year", "zh": "年度销售额", "es": "Ventas por año"},
-    "sales_by_region": {"en": "Sales by region", "zh": "各大区销售额", "es": "Ventas por región"},
-    "sales_by_province": {"en": "Sales by province", "zh": "各省份销售额", "es": "Ventas por provincia"},
-    "sales_by_product": {"en": "Sales by product", "zh": "各产品销售额", "es": "Ventas por producto"},
-    "sales_by_channel": {"en": "Sales by channel", "zh": "各渠道销售额", "es": "Ventas por canal"},
-    "working_days": {"en": "Working days", "zh": "工作日", "es": "Días laborables"},
-    "period": {"en": "Period", "zh": "期间", "es": "Periodo"},
-    "start": {"en": "Start", "zh": "开始", "es": "Inicio"},
-    "end": {"en": "End", "zh": "结束", "es": "Fin"},
-    "first_dekad": {"en": "1st dekad", "zh": "上旬", "es": "1.ª decena"},
-    "second_dekad": {"en": "2nd dekad", "zh": "中旬", "es": "2.ª decena"},
-    "third_dekad": {"en": "3rd dekad", "zh": "下旬", "es": "3.ª decena"},
-    "amount_last_year": {"en": "Same period last year", "zh": "去年同期", "es": "Mismo periodo del año anterior"},
-    "units_last_year": {"en": "Units last year", "zh": "去年同期数量", "es": "Unidades año anterior"},
-    "units_growth": {"en": "Units growth", "zh": "数量增长率", "es": "Crecimiento en unidades"},
-    "index": {"en": "Index", "zh": "指数", "es": "Índice"},
-    "yuan": {"en": "yuan", "zh": "元", "es": "yuanes"},
-    "wan": {"en": "×10k yuan", "zh": "万元", "es": "×10 mil yuanes"},
-}
+# Every word comes from the one catalogue (salesmodel.vocabulary).
+LABELS = WORDS
 
 
 def _check_language(language: str) -> str:
@@ -113,20 +55,13 @@ def _check_language(language: str) -> str:
 
 
 def label(key: str, language: str = "en") -> str:
-    """The word for ``key`` in ``language`` (en, zh or es).
-
-    Falls back to English when a key has no text in the language yet.
+    """The word for ``key`` in ``language`` (en, zh or es), from :mod:`salesmodel.vocabulary`.
 
     >>> label("region", "zh")
     '大区'
     """
     _check_language(language)
-    entry = LABELS.get(key)
-    if entry is None:
-        hint = difflib.get_close_matches(key, list(LABELS), n=1)
-        extra = f" (did you mean {hint[0]!r}?)" if hint else ""
-        raise KeyError(f"No report label {key!r}{extra}; add it to salesmodel.report.LABELS")
-    return entry.get(language) or entry["en"]
+    return word(key, language)
 
 
 _font_state: dict[str, Any] = {"registered": False}

@@ -1,0 +1,129 @@
+"""The plan as a pipeline of declared steps: the only place params become arguments.
+
+``overview → forecast → targets → staffing → territory → tracking → summary``
+
+Each step module has ``run(ctx) -> StepResult``, ``NEEDS`` (the steps whose
+tables it reads) and ``PARAMS`` (the params sections it reads). :func:`run_plan`
+runs the whole plan, up to a step, or from a step with changed params reusing
+the tables before it, in one process. The runner, the tests, the explorers and
+a plain Python user call it; each notebook shows one step's tables.
+
+>>> from salesmodel.params import load_params            # doctest: +SKIP
+>>> plan = run_plan(load_params("params/default.yaml"))  # doctest: +SKIP
+>>> plan.tables["targets_region"]["target"].sum()        # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import ModuleType
+
+import pandas as pd
+
+from salesmodel.errors import ParamsError, RunError, SalesmodelError
+from salesmodel.params import Scenario
+from salesmodel.pipeline._base import Context, StepResult
+
+__all__ = ["STEPS", "Context", "PlanResult", "StepResult", "run_plan", "run_step", "step_module", "steps_between"]
+
+STEPS: tuple[str, ...] = ("overview", "forecast", "targets", "staffing", "territory", "tracking", "summary")
+
+
+def step_module(name: str) -> ModuleType:
+    """The module of step ``name``."""
+    if name not in STEPS:
+        raise ParamsError(f"There is no pipeline step {name!r}; the steps are {', '.join(STEPS)}.")
+    return importlib.import_module(f"salesmodel.pipeline.{name}")
+
+
+def upstream(name: str) -> list[str]:
+    """Every step ``name`` needs, directly or through others, in run order."""
+    seen: set[str] = set()
+
+    def visit(step: str) -> None:
+        for need in step_module(step).NEEDS:
+            if need not in seen:
+                seen.add(need)
+                visit(need)
+
+    visit(name)
+    return [s for s in STEPS if s in seen]
+
+
+def steps_between(start: str | None = None, upto: str | None = None) -> list[str]:
+    """The steps from ``start`` to ``upto`` inclusive, in run order."""
+    lo = STEPS.index(start) if start else 0
+    hi = STEPS.index(upto) if upto else len(STEPS) - 1
+    for given in (start, upto):
+        if given is not None:
+            step_module(given)
+    return list(STEPS[lo:hi + 1])
+
+
+def run_step(name: str, params: Scenario, inputs: Mapping[str, pd.DataFrame],
+             tables: Mapping[str, pd.DataFrame] | None = None) -> StepResult:
+    """Run one step on the inputs and the tables of the steps before it."""
+    return step_module(name).run(Context(params=params, inputs=inputs, tables=dict(tables or {})))
+
+
+@dataclass
+class PlanResult:
+    """The tables of a plan, the steps that made them, and each step's facts and notes."""
+
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    steps: dict[str, StepResult] = field(default_factory=dict)
+
+    def facts(self) -> pd.DataFrame:
+        """The ``run_facts`` table: every step's facts and notes."""
+        frames = [r.facts_frame() for r in self.steps.values()]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["step", "fact", "value"])
+
+
+def run_plan(params: Scenario, inputs: Mapping[str, pd.DataFrame] | None = None, *,
+             start: str | None = None, upto: str | None = None,
+             tables: Mapping[str, pd.DataFrame] | None = None, progress: bool = False) -> PlanResult:
+    """Run the plan's steps in one process and return their tables.
+
+    Parameters
+    ----------
+    params : Scenario
+        The scenario (``salesmodel.params.load_params``).
+    inputs : mapping, optional
+        Validated input tables by kind; default: read from ``params.data``.
+    start, upto : str, optional
+        Run only the steps from ``start`` to ``upto``; the tables of steps before
+        ``start`` come from ``tables`` (e.g. an earlier run's, with changed params after).
+    tables : mapping, optional
+        Tables already made (reused as the earlier steps' output).
+    progress : bool
+        Show a progress bar (tqdm) by step.
+    """
+    if inputs is None:
+        from salesmodel import io
+
+        inputs = io.read_inputs(params.data)
+    names = steps_between(start, upto)
+    result = PlanResult(tables=dict(tables or {}))
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(names, desc="plan", unit="step", leave=False)
+    for name in names:
+        if bar is not None:
+            bar.set_postfix_str(name)
+        try:
+            step = run_step(name, params, inputs, result.tables)
+        except SalesmodelError:
+            raise
+        except Exception as exc:  # a bug, not bad input: say which step, keep the cause for --debug
+            raise RunError(f"pipeline step '{name}' failed: {type(exc).__name__}: {exc}") from exc
+        result.steps[name] = step
+        result.tables.update(step.tables)
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    result.tables["run_facts"] = result.facts()
+    return result

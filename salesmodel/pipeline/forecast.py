@@ -1,0 +1,74 @@
+"""Step ``forecast``: the baseline forecast of the hierarchy, its backtest and its intervals."""
+from __future__ import annotations
+
+import pandas as pd
+
+from salesmodel import forecast, overview, seasonality
+from salesmodel.errors import InputError
+from salesmodel.pipeline._base import Context, StepResult, collect_notes
+
+NEEDS: tuple[str, ...] = ()
+PARAMS: tuple[str, ...] = ("data", "calendar", "forecast")
+
+
+def horizon(last_history: pd.Timestamp, plan_year: int, freq: str, at_least: int) -> int:
+    """Periods to forecast: at least ``at_least``, and always through the end of the plan year."""
+    step = {"MS": 1, "QS": 3}[freq]
+    to_plan_end = (plan_year - last_history.year) * 12 + 12 - last_history.month
+    return max(at_least, -(-to_plan_end // step))
+
+
+def run(ctx: Context) -> StepResult:
+    """Backtest, forecast and (optionally) reconcile the sales hierarchy of the params' grain."""
+    result = StepResult("forecast")
+    fp, plan_year, inputs = ctx.params.forecast, ctx.params.calendar.plan_year, ctx.inputs
+    sales = overview.attach_geography(inputs["sales"], inputs["customers"], inputs["provinces"])
+    sales["rep_id"] = sales["customer_id"].map(inputs["customers"].set_index("customer_id")["rep_id"])
+    grain = forecast.grain_columns(fp.grain)
+    series, keys = forecast.series_from_sales(sales, grain, freq=fp.freq)
+    hierarchy = forecast.hierarchy_from_frame(keys, forecast.grain_levels(grain))
+    all_levels = forecast.aggregate_levels(series, hierarchy)
+    level_of = hierarchy.nodes.set_index("unique_id")["level"]
+    h = horizon(series["ds"].max(), plan_year, fp.freq, fp.horizon)
+    result.facts.update(grain=", ".join(grain), series_at_grain=len(keys), series_with_totals=hierarchy.S.shape[0],
+                        history_start=series["ds"].min(), history_end=series["ds"].max(), horizon=h)
+
+    factors = None
+    if fp.spring_festival and ctx.params.calendar.country == "CN":
+        daily = sales.groupby("date", as_index=False)["amount"].sum()
+        try:
+            effect = seasonality.spring_festival_effect(daily, date_col="date", value_col="amount")
+            years = range(series["ds"].min().year, plan_year + 2)
+            factors = seasonality.spring_festival_period_factors(
+                effect, years, cycle="month" if fp.freq == "MS" else "quarter")
+            result.add("spring_festival_factors", factors[["ds", "factor"]])
+        except InputError as exc:
+            result.notes.append(f"no Spring Festival adjustment: {exc}")
+    result.facts["spring_festival"] = factors is not None
+
+    with collect_notes(result):
+        bt = forecast.backtest(all_levels, h=min(h, 12), n_windows=fp.n_windows, freq=fp.freq, models=fp.models,
+                               level=fp.level, calendar_factors=factors)
+        fc = forecast.baseline(all_levels, h=h, freq=fp.freq, models=fp.models, level=fp.level,
+                               calendar_factors=factors)
+    per_series = bt.per_series.assign(level=bt.per_series["unique_id"].map(level_of))
+    result.add("backtest", per_series)
+    points = bt.forecasts.assign(level=bt.forecasts["unique_id"].map(level_of))
+    summary = per_series.groupby("level", sort=False).agg(
+        series=("unique_id", "size"), smape=("smape", "mean"), mase=("mase", "mean"))
+    for lv in sorted(fp.level):
+        inside = (points["y"] >= points[f"yhat_lo_{lv}"]) & (points["y"] <= points[f"yhat_hi_{lv}"])
+        summary[f"coverage_{lv}"] = inside.groupby(points["level"]).mean()
+    result.add("backtest_summary", summary.reset_index())
+
+    if fp.reconcile != "none":
+        fc = forecast.reconcile(fc, hierarchy, fp.reconcile, residuals=bt.forecasts)
+    else:
+        fc = fc.assign(level=fc["unique_id"].map(level_of))
+    fc = fc.join(hierarchy.nodes.set_index("unique_id")[grain], on="unique_id")
+    result.add("baseline_forecast_levels", fc)
+    interval_cols = [c for c in fc.columns if c.startswith("yhat_")]
+    bottom = fc[fc["unique_id"].isin(hierarchy.bottom)]
+    result.add("baseline_forecast", bottom[grain + ["unique_id", "ds", "yhat", *interval_cols, "model"]])
+    result.add("forecast_history", all_levels[["unique_id", "ds", "y"]].assign(level=all_levels["unique_id"].map(level_of)))
+    return result

@@ -1,0 +1,60 @@
+"""Step ``targets``: the company target split down the organisation and the calendar."""
+from __future__ import annotations
+
+import pandas as pd
+
+from salesmodel import calendar, targets
+from salesmodel.pipeline._base import Context, StepResult, collect_notes
+
+NEEDS: tuple[str, ...] = ("forecast",)
+PARAMS: tuple[str, ...] = ("data", "calendar", "targets")
+
+
+def plan_arguments(ctx: Context) -> dict:
+    """The arguments of :func:`salesmodel.targets.build_plan` for this scenario (the only place they are made)."""
+    tp = ctx.params.targets
+    baseline = ctx.tables.get("baseline_forecast")
+    return {"plan_year": ctx.params.calendar.plan_year, "baseline": baseline, **tp.model_dump()}
+
+
+def build(ctx: Context, result: StepResult) -> targets.Plan:
+    """The plan object (the explorers call this too, so both see the same numbers)."""
+    with collect_notes(result):
+        dekads = calendar.plan_year_periods(ctx.params.calendar.plan_year, "dekad", country=ctx.params.calendar.country)
+        return targets.build_plan(ctx.inputs["sales"], ctx.inputs["customers"], ctx.inputs["reps"], dekads,
+                                  **plan_arguments(ctx))
+
+
+def _company_month(plan: targets.Plan, sales: pd.DataFrame, baseline: pd.DataFrame | None) -> pd.DataFrame:
+    first, last = plan.units.attrs["last_year_first"], plan.units.attrs["last_year_last"]
+    months = plan.plan_rep_month.groupby(["period", "start", "end"], as_index=False)["target"].sum()
+    in_window = sales[(sales["date"].dt.to_period("M").astype(str) >= first)
+                      & (sales["date"].dt.to_period("M").astype(str) <= last)]
+    by_month = in_window.groupby(in_window["date"].dt.month)["amount"].sum()
+    months["last_year"] = months["start"].dt.month.map(by_month).fillna(0.0).astype(float)
+    if baseline is not None:
+        base = baseline.assign(period=pd.to_datetime(baseline["ds"]).dt.strftime("%Y-%m")).groupby("period")["yhat"].sum()
+        months["baseline"] = months["period"].astype(str).map(base).astype(float)
+    return months
+
+
+def run(ctx: Context) -> StepResult:
+    """Targets by level with their explanation, the phased plan, achievability and the company figure."""
+    result = StepResult("targets")
+    plan = build(ctx, result)
+    tp = ctx.params.targets
+    t = plan.total
+    top = plan.targets[tp.levels[0]]["target"].sum()
+    result.add("targets_total", pd.DataFrame([{
+        "last_year": float(t["last_year"]), "last_year_first": plan.units.attrs["last_year_first"],
+        "last_year_last": plan.units.attrs["last_year_last"],
+        "base": float(t["base"]) if t["base"] is not None else float("nan"), "base_source": str(t["base_source"]),
+        "task": float(t["total"]), "stretch": float(tp.stretch), "target": float(top),
+        "forecast_source": str(plan.units.attrs["forecast_source"]),
+    }]))
+    for name, table in plan.tables().items():
+        result.add(name, table)
+    result.add("plan_company_month", _company_month(plan, ctx.inputs["sales"], ctx.tables.get("baseline_forecast")))
+    result.facts.update(plan_year=ctx.params.calendar.plan_year,
+                        baseline_used=ctx.tables.get("baseline_forecast") is not None)
+    return result

@@ -1,0 +1,102 @@
+"""Step ``territory``: balanced, compact, contiguous territories proposed against today's."""
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from salesmodel import territory
+from salesmodel.pipeline._base import Context, StepResult, collect_notes
+
+NEEDS: tuple[str, ...] = ("staffing",)
+PARAMS: tuple[str, ...] = ("data", "territory", "staffing", "seed")
+
+
+def units(ctx: Context) -> pd.DataFrame:
+    """Active customers as territory units, with the workload the staffing step computed."""
+    tp = ctx.params.territory
+    per_customer = ctx.table("workload_customer").groupby("customer_id")[tp.workload_measure].sum()
+    return territory.customer_units(ctx.inputs["customers"], ctx.inputs["reps"], workload=per_customer)
+
+
+def number_of_territories(ctx: Context) -> int:
+    reps = ctx.inputs["reps"]
+    return ctx.params.territory.k or int(reps["leave_date"].isna().sum())
+
+
+def design_arguments(ctx: Context, table: pd.DataFrame) -> dict[str, Any]:
+    """Every argument of :func:`salesmodel.territory.design` but the units (the explorer calls this too)."""
+    tp = ctx.params.territory
+    graph = territory.adjacency(table, method=tp.graph, prune_factor=tp.prune_factor, neighbours=tp.neighbours)
+    return {
+        "k": number_of_territories(ctx), "adjacency": graph, "balance_on": dict(tp.balance_on),
+        "current": table.set_index("unit_id")["current"], "max_disruption": tp.max_disruption,
+        "contiguous": tp.contiguous, "method": tp.method, "time_limit": tp.time_limit, "seed": ctx.params.seed,
+    }
+
+
+def today(ctx: Context, table: pd.DataFrame) -> territory.TerritoryPlan:
+    """Today's territories (customers of active reps), scored on the same measures."""
+    tp = ctx.params.territory
+    has_rep = table[table["current"].notna()].reset_index(drop=True)
+    graph = territory.adjacency(has_rep, method=tp.graph, prune_factor=tp.prune_factor, neighbours=tp.neighbours)
+    return territory.evaluate(has_rep, has_rep[["unit_id", "current"]].rename(columns={"current": "territory"}),
+                              adjacency=graph, balance_on=dict(tp.balance_on), contiguous=tp.contiguous)
+
+
+def _metrics(plan: territory.TerritoryPlan, label: str, measures: list[str]) -> pd.DataFrame:
+    keep = ["territory", "centre", "units", *[c for m in measures for c in (m, f"{m}_dev")], "compactness", "contiguous", "parts"]
+    m = plan.metrics[[c for c in keep if c in plan.metrics.columns]].copy()
+    m["territory"] = m["territory"].astype(str)
+    m["centre"] = m["centre"].astype(str)
+    return m.assign(plan=label)[["plan", *m.columns]]
+
+
+def _summary_row(plan: territory.TerritoryPlan, label: str, balance_on: dict[str, float]) -> dict[str, Any]:
+    row: dict[str, Any] = {"plan": label, "k": int(plan.k), "method": plan.method, "status": plan.status,
+                           "stopped_by": str(getattr(plan, "stopped_by", "") or "")}
+    for m in balance_on:
+        row[f"max_{m}_dev"] = float(plan.metrics[f"{m}_dev"].abs().max())
+    row["within_tolerance"] = bool(all(row[f"max_{m}_dev"] <= tol + 1e-9 for m, tol in balance_on.items()))
+    moved = plan.disruption or {}
+    row["moved_units"] = int(plan.assignment["moved"].sum()) if "moved" in plan.assignment else 0
+    row["moved_share"] = float(moved.get("units", 0.0))
+    row["objective"] = float(plan.objective)
+    return row
+
+
+def run(ctx: Context) -> StepResult:
+    """Today's territories scored, a proposed design, the moves between them."""
+    result = StepResult("territory")
+    tp = ctx.params.territory
+    table = units(ctx)
+    balance_on = dict(tp.balance_on)
+    now = today(ctx, table)
+    arguments = design_arguments(ctx, table)
+    with collect_notes(result):
+        plan = territory.design(table, **arguments)
+    measures = list(balance_on)
+    result.add("territory_metrics", pd.concat([_metrics(now, "today", measures), _metrics(plan, "proposed", measures)],
+                                              ignore_index=True))
+    result.add("territory_summary", pd.DataFrame([_summary_row(now, "today", balance_on),
+                                                  _summary_row(plan, "proposed", balance_on)]))
+    assignment = plan.assignment.rename(columns={"unit_id": "customer_id", "distance": "distance_to_centre"})
+    assignment = assignment.merge(table[["unit_id", "potential", "workload"]].rename(columns={"unit_id": "customer_id"}),
+                                  on="customer_id")
+    for col in ("territory", "centre", "current"):
+        assignment[col] = assignment[col].astype("string")
+    assignment["moved"] = assignment["moved"].astype(bool)
+    result.add("territory_assignment", assignment[["customer_id", "territory", "centre", "distance_to_centre",
+                                                   "current", "moved", "potential", "workload"]])
+    moves = plan.moves.merge(table[["unit_id", "customer_name", "province_id", "city_en", "tier", "potential", "workload"]],
+                             on="unit_id")
+    moves = moves.rename(columns={"unit_id": "customer_id", "current": "from_territory", "territory": "to_territory"})
+    moves = moves[["customer_id", "customer_name", "province_id", "city_en", "tier", "potential", "workload",
+                   "from_territory", "to_territory"]].astype({"from_territory": str, "to_territory": str})
+    result.add("territory_moves", moves.sort_values(["potential", "customer_id"], ascending=[False, True]))
+    result.facts.update(k=plan.k, customers=len(table), orphaned=int(table["current"].isna().sum()),
+                        graph=tp.graph, edges=len(arguments["adjacency"].edges),
+                        graph_parts=arguments["adjacency"].n_components, status=plan.status,
+                        max_disruption=tp.max_disruption if tp.max_disruption is not None else "")
+    return result
+

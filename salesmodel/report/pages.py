@@ -1,0 +1,586 @@
+"""The drawing of each page: charts and readable tables from a step's declared tables.
+
+Notebooks stay thin: a ``parameters`` cell, ``ws.step(...)``, then calls of the
+functions here. Nothing here computes a plan figure; it selects, labels, scales
+money to the reader's unit and draws. Units come from the table declarations
+(:mod:`salesmodel.tables`), words from :mod:`salesmodel.vocabulary`.
+
+>>> page = Page(open_run(params_file, run_dir))          # doctest: +SKIP
+>>> show(page.table("targets_region", step.tables["targets_region"]))  # doctest: +SKIP
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from salesmodel import tables as declared
+from salesmodel.report import heading, money_formatter, money_scale, money_unit_label, setup_fonts
+from salesmodel.vocabulary import has_word, word
+
+__all__ = ["Page", "show"]
+
+
+def show(*items: Any) -> None:
+    """Display tables, headings and figures in a notebook (figures are closed after showing)."""
+    from IPython.display import display
+    from matplotlib.figure import Figure
+
+    for item in items:
+        if item is None:
+            continue
+        display(item)
+        if isinstance(item, Figure):
+            import matplotlib.pyplot as plt
+
+            plt.close(item)
+
+
+class Page:
+    """A notebook page's reader: language, money unit, and the names readers know ids by."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.lang = ws.params.report.language
+        self.unit = ws.params.report.money_unit
+        self.scale = money_scale(self.unit)
+        self.money = money_unit_label(self.unit, self.lang)
+        setup_fonts()
+
+    # ---- words and names --------------------------------------------------------------
+    def w(self, key: str) -> str:
+        return word(key, self.lang)
+
+    def _names(self, kind: str, id_col: str, name_col: str | None = None) -> dict[Any, str]:
+        table = self.ws.input(kind)
+        if kind == "org":
+            table = table.rename(columns={"unit_id": id_col})
+        col = name_col or next((c for c in (f"name_{self.lang}", "name_zh" if self.lang == "zh" else "name_en", "name")
+                                if c in table.columns), None)
+        return dict(zip(table[id_col], table[col])) if col else {}
+
+    @property
+    def region_names(self) -> dict[Any, str]:
+        return self._names("org", "region_id")
+
+    @property
+    def province_names(self) -> dict[Any, str]:
+        return self._names("provinces", "province_id")
+
+    @property
+    def rep_names(self) -> dict[Any, str]:
+        return self._names("reps", "rep_id", "rep_name")
+
+    def names_for(self, column: str) -> dict[Any, str]:
+        if column == "region_id":
+            return self.region_names
+        if column == "province_id":
+            return self.province_names
+        if column == "rep_id":
+            return self.rep_names
+        if column == "channel":
+            return {c: self.w(c) for c in ("online", "offline", "partner")}
+        return {}
+
+    def header(self, column: str, unit: str | None = None) -> str:
+        key = column.removesuffix("_id")
+        text = self.w(key) if has_word(key) else column.replace("_", " ")
+        return f"{text} ({self.money})" if unit == "yuan" else text
+
+    # ---- tables -----------------------------------------------------------------------
+    def table(self, name: str, df: pd.DataFrame, *, columns: Sequence[str] | None = None, index: str | None = None,
+              rows: int | None = None, decimals: int = 1) -> Any:
+        """A declared table for reading: ids as names, money in the reader's unit, shares as percentages."""
+        spec = declared.TABLES[name]
+        out = df[list(columns)] if columns is not None else df.copy()
+        if rows is not None:
+            out = out.head(rows)
+        out = out.copy()
+        formats: dict[str, str] = {}
+        rename: dict[str, str] = {}
+        for column in out.columns:
+            col = spec.column(str(column))
+            names = self.names_for(str(column))
+            if names:
+                out[column] = out[column].map(lambda k, m=names: m.get(k, k))
+            if col.unit == "yuan":
+                out[column] = out[column] / self.scale
+                formats[column] = f"{{:,.{decimals}f}}"
+            elif col.unit in ("share", "probability"):
+                formats[column] = "{:+.1%}" if "growth" in str(column) else "{:.1%}"
+            elif col.kind == "number":
+                formats[column] = "{:,.2f}"
+            elif col.kind == "date":
+                out[column] = pd.to_datetime(out[column]).dt.strftime("%Y-%m-%d")
+            rename[column] = self.header(str(column), col.unit)
+        styler = out.style.format(formats, na_rep="–")
+        styler = styler.relabel_index([rename[c] for c in out.columns], axis=1)
+        if index is not None:
+            styler = styler.hide(axis="index")
+        return styler.hide(axis="index")
+
+    def heading(self, key_or_text: str, level: int = 4) -> Any:
+        return heading(self.w(key_or_text) if has_word(key_or_text) else key_or_text, level)
+
+    def notes(self, step: Any) -> Any:
+        """The step's notes (warnings of the core) as a short list, or nothing."""
+        if not step.notes:
+            return None
+        from IPython.display import HTML
+        import html
+
+        items = "".join(f"<li>{html.escape(n)}</li>" for n in step.notes)
+        return HTML(f"<p><b>{html.escape(self.w('note'))}</b></p><ul>{items}</ul>")
+
+    def money_axis(self, ax: Any, axis: str = "y") -> None:
+        (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(money_formatter(self.unit))
+
+    # ---- overview ---------------------------------------------------------------------
+    def money_pivot(self, df: pd.DataFrame, index: str, columns: str = "year", values: str = "amount") -> Any:
+        wide = df.pivot_table(index=index, columns=columns, values=values, aggfunc="sum", fill_value=0.0) / self.scale
+        names = self.names_for(index)
+        wide.index = [names.get(k, k) for k in wide.index]
+        if columns == "year" and "full_year" in df.columns:
+            partial = set(df.loc[~df["full_year"], "year"])
+            wide.columns = [f"{y}*" if y in partial else str(y) for y in wide.columns]
+        wide.index.name = self.header(index)
+        return wide.style.format("{:,.1f}")
+
+    def monthly_pattern_chart(self, pattern: pd.DataFrame) -> Any:
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(9, 4))
+        for year, rows in pattern.groupby("year"):
+            ax.plot(rows["month"], rows["amount"], marker="o", label=str(year))
+        ax.set_xticks(range(1, 13))
+        ax.set_xlabel(self.w("month"))
+        ax.set_ylabel(f"{self.w('sales')} ({self.money})")
+        self.money_axis(ax)
+        ax.set_title(self.w("monthly_pattern"))
+        ax.legend(title=self.w("year"))
+        return fig
+
+    def region_province_chart(self, by_month_region: pd.DataFrame, province_year: pd.DataFrame) -> Any:
+        import matplotlib.pyplot as plt
+
+        full = province_year.loc[province_year["full_year"], "year"]
+        year = int(full.max()) if len(full) else int(province_year["year"].max())
+        latest = province_year[province_year["year"] == year].sort_values("amount")
+        regions = sorted(by_month_region["region_id"].unique())
+        colour = dict(zip(regions, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+        names = self.region_names
+        fig, (left, right) = plt.subplots(1, 2, figsize=(12, 7), gridspec_kw={"width_ratios": [1, 2]})
+        for region, rows in by_month_region.groupby("region_id"):
+            left.plot(rows["month"], rows["amount"], color=colour[region], label=names.get(region, region))
+        self.money_axis(left)
+        left.set_title(f"{self.w('sales_by_region')} ({self.money})")
+        left.legend(title=self.w("region"))
+        left.tick_params(axis="x", rotation=45)
+        provinces = self.province_names
+        right.barh(latest["province_id"].map(lambda p: provinces.get(p, p)), latest["amount"],
+                   color=latest["region_id"].map(colour))
+        self.money_axis(right, "x")
+        right.set_title(f"{self.w('sales_by_province')} {year} ({self.money})")
+        right.tick_params(axis="y", labelsize=8)
+        fig.tight_layout()
+        return fig
+
+    # ---- forecast ---------------------------------------------------------------------
+    def forecast_charts(self, history: pd.DataFrame, levels: pd.DataFrame, top_n: int, intervals: Sequence[int]) -> Any:
+        """History and forecast with intervals for the largest series and every series of the first level."""
+        import matplotlib.pyplot as plt
+
+        size = history.groupby("unique_id")["y"].sum().sort_values(ascending=False)
+        first_level = next((lv for lv in history["level"].drop_duplicates() if lv != "total"), "total")
+        chosen = list(dict.fromkeys(list(size.index[:top_n])
+                                    + sorted(history.loc[history["level"] == first_level, "unique_id"].unique())))
+        if not chosen:
+            return None
+        ncol = 3
+        nrow = -(-len(chosen) // ncol)
+        fig, axes = plt.subplots(nrow, ncol, figsize=(14, 3.2 * nrow), squeeze=False, sharex=True)
+        hi, lo = max(intervals), min(intervals)
+        for ax, uid in zip(axes.ravel(), chosen):
+            hist = history[history["unique_id"] == uid].tail(36)
+            f = levels[levels["unique_id"] == uid]
+            ax.plot(hist["ds"], hist["y"] / self.scale, color="black", lw=1, label=self.w("history"))
+            ax.fill_between(f["ds"], f[f"yhat_lo_{hi}"] / self.scale, f[f"yhat_hi_{hi}"] / self.scale,
+                            color="tab:blue", alpha=0.15, label=f"{hi}%")
+            ax.fill_between(f["ds"], f[f"yhat_lo_{lo}"] / self.scale, f[f"yhat_hi_{lo}"] / self.scale,
+                            color="tab:blue", alpha=0.3, label=f"{lo}%")
+            ax.plot(f["ds"], f["yhat"] / self.scale, color="tab:blue", lw=1.5, label=self.w("forecast"))
+            ax.set_title(str(uid).replace("_id", ""), fontsize=9)
+            ax.tick_params(labelsize=8)
+        for ax in axes.ravel()[len(chosen):]:
+            ax.set_visible(False)
+        axes[0, 0].legend(fontsize=7)
+        fig.supylabel(self.money)
+        fig.tight_layout()
+        return fig
+
+    def plan_year_baseline(self, forecast: pd.DataFrame, plan_year: int) -> tuple[Any, Any]:
+        """The plan year's baseline by month and first grain key: a table and a stacked bar chart."""
+        import matplotlib.pyplot as plt
+
+        in_year = forecast[pd.to_datetime(forecast["ds"]).dt.year == plan_year]
+        key = next(c for c in ("region_id", "province_id", "rep_id", "customer_id", "product", "channel")
+                   if c in in_year.columns)
+        names = self.names_for(key)
+        wide = in_year.pivot_table(index=key, columns=pd.to_datetime(in_year["ds"]).dt.month, values="yhat",
+                                   aggfunc="sum").fillna(0.0) / self.scale
+        wide.index = [names.get(k, k) for k in wide.index]
+        fig, ax = plt.subplots(figsize=(10, 4))
+        bottom = np.zeros(len(wide.columns))
+        for name, row in wide.iterrows():
+            ax.bar(wide.columns, row.to_numpy(), bottom=bottom, label=str(name))
+            bottom += row.to_numpy()
+        ax.set_xticks(list(wide.columns))
+        ax.set_xlabel(self.w("month"))
+        ax.set_ylabel(self.money)
+        ax.set_title(f"{self.w('baseline')} {plan_year}")
+        ax.legend(title=self.header(key), fontsize=8)
+        shown = wide.copy()
+        shown[self.w("total")] = shown.sum(axis=1)
+        shown.loc[self.w("total")] = shown.sum(axis=0)
+        shown.columns.name = self.w("month")
+        return shown.style.format("{:,.1f}"), fig
+
+    # ---- targets ----------------------------------------------------------------------
+    def targets_total(self, total: pd.DataFrame) -> Any:
+        """The company figure: last year, base, task, stretch and target, one line each."""
+        t = total.iloc[0]
+        rows = [
+            (f"{self.w('last_year')} ({t.last_year_first} – {t.last_year_last})", t.last_year / self.scale),
+            (f"{self.w('baseline')} ({t.base_source})", t.base / self.scale),
+            (self.w("task"), t.task / self.scale),
+            (self.w("target"), t.target / self.scale),
+        ]
+        out = pd.DataFrame(rows, columns=["", self.money])
+        styler = out.style.format({self.money: "{:,.2f}"}, na_rep="–").hide(axis="index")
+        return styler.set_caption(f"{self.w('stretch')}: {t.stretch:g}")
+
+    def target_explanation(self, name: str, df: pd.DataFrame, key: str, rows: int = 40) -> Any:
+        columns = [key, "last_year", "potential", "forecast", "blended_share", "target_before_bounds",
+                   "bound_applied", "rounding_adjustment", "target", "growth"]
+        return self.table(name, df, columns=columns, rows=rows)
+
+    def last_year_target_chart(self, df: pd.DataFrame, key: str, plan_year: int) -> Any:
+        import matplotlib.pyplot as plt
+
+        names = self.names_for(key)
+        x = np.arange(len(df))
+        fig, ax = plt.subplots(figsize=(9, 4))
+        ax.bar(x - 0.2, df["last_year"], 0.4, label=self.w("last_year"))
+        ax.bar(x + 0.2, df["target"], 0.4, label=self.w("target"))
+        ax.set_xticks(x, [names.get(k, k) for k in df[key]])
+        self.money_axis(ax)
+        ax.set_ylabel(self.money)
+        ax.set_title(f"{self.header(key)}: {self.w('last_year')} / {self.w('target')} {plan_year}")
+        ax.legend()
+        return fig
+
+    def rep_target_charts(self, reps: pd.DataFrame, customers: pd.DataFrame, bounds: Sequence[float] | None) -> Any:
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
+        axes[0].scatter(reps["potential"] / self.scale, reps["target"] / self.scale)
+        axes[0].set_xlabel(f"{self.w('potential')} ({self.money})")
+        axes[0].set_ylabel(f"{self.w('target')} ({self.money})")
+        axes[0].set_title(f"{self.w('rep')}: {self.w('target')} / {self.w('potential')}")
+        axes[1].scatter(reps["forecast"] / self.scale, reps["target"] / self.scale)
+        lim = max(reps["forecast"].max(), reps["target"].max()) / self.scale
+        axes[1].plot([0, lim], [0, lim], color="grey", lw=1)
+        axes[1].set_xlabel(f"{self.w('baseline')} ({self.money})")
+        axes[1].set_ylabel(f"{self.w('target')} ({self.money})")
+        axes[1].set_title(f"{self.w('rep')}: {self.w('target')} / {self.w('baseline')}")
+        growth = customers["growth"].dropna()
+        axes[2].hist(growth * 100, bins=30)
+        for b in bounds or ():
+            axes[2].axvline(b * 100, color="grey", ls="--", lw=1)
+        axes[2].set_xlabel(self.w("growth") + " (%)")
+        axes[2].set_title(self.w("spread_of_growth"))
+        fig.tight_layout()
+        return fig
+
+    def bounds_count(self, customers: pd.DataFrame) -> Any:
+        counts = customers["bound_applied"].value_counts()
+        out = pd.DataFrame({self.w("bound_applied"): [self.w(k) if has_word(k) else k for k in counts.index],
+                            self.w("customers"): counts.to_numpy()})
+        return out.style.hide(axis="index")
+
+    def achievability_table(self, ach: pd.DataFrame, rows: int = 15) -> Any:
+        shown = ach.sort_values(["probability", "unit_id"]).head(rows)
+        return self.table("achievability", shown, columns=["level", "unit_id", "target", "baseline", "growth_asked",
+                                                            "probability", "flag"])
+
+    def rep_month_table(self, plan_rep_month: pd.DataFrame) -> Any:
+        wide = plan_rep_month.pivot(index="rep_id", columns="period", values="target") / self.scale
+        names = self.rep_names
+        wide.index = [names.get(r, r) for r in wide.index]
+        wide[self.w("total")] = wide.sum(axis=1)
+        return wide.style.format("{:,.1f}")
+
+    def company_month_chart(self, months: pd.DataFrame, plan_year: int) -> Any:
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(9, 4))
+        x = pd.to_datetime(months["start"]).dt.month
+        ax.bar(x, months["target"], label=f"{self.w('plan')} {plan_year}")
+        ax.plot(x, months["last_year"], color="black", marker="o", lw=1, label=self.w("last_year"))
+        if "baseline" in months and months["baseline"].notna().any():
+            ax.plot(x, months["baseline"], color="#C55A11", marker="s", lw=1, label=self.w("baseline"))
+        ax.set_xticks(range(1, 13))
+        ax.set_xlabel(self.w("month"))
+        ax.set_ylabel(self.money)
+        self.money_axis(ax)
+        ax.legend()
+        ax.set_title(f"{self.w('plan')} {plan_year} / {self.w('month')}")
+        return fig
+
+    # ---- staffing ---------------------------------------------------------------------
+    def capacity_chart(self, plan: pd.DataFrame, plan_year: int) -> Any:
+        import matplotlib.pyplot as plt
+
+        in_year = plan[~plan["lead_in"]]
+        company = in_year.groupby("month")[["target", "capacity"]].sum()
+        fig, ax = plt.subplots(figsize=(9, 3.5))
+        ax.plot(company.index, company["target"], marker="o", label=self.w("target"))
+        ax.plot(company.index, company["capacity"], marker="s", label=self.w("capacity"))
+        self.money_axis(ax)
+        ax.set_ylabel(self.money)
+        ax.set_title(f"{self.w('capacity_title')}, {plan_year}")
+        ax.tick_params(axis="x", rotation=45)
+        ax.legend()
+        fig.tight_layout()
+        return fig
+
+    def hiring_chart(self, plan: pd.DataFrame) -> Any:
+        import matplotlib.pyplot as plt
+
+        schedule = plan.pivot_table(index="month", columns="region_id", values="hires_starting", aggfunc="sum").fillna(0)
+        names = self.region_names
+        schedule.columns = [names.get(c, c) for c in schedule.columns]
+        fig, ax = plt.subplots(figsize=(9, 3.5))
+        schedule.plot(kind="bar", stacked=True, ax=ax, width=0.8)
+        ax.set_ylabel(self.w("hires_starting"))
+        ax.set_xlabel(self.w("month"))
+        ax.set_title(self.w("schedule_title"))
+        fig.tight_layout()
+        return fig
+
+    def hires_by_region(self, plan: pd.DataFrame) -> Any:
+        out = plan.groupby("region_id", as_index=False).agg(
+            headcount_start=("headcount_start", "first"), hires_starting=("hires_starting", "sum"),
+            shortfall=("shortfall", "sum"), shortfall_amount=("shortfall_amount", "sum"))
+        return self.table("capacity_plan", out)
+
+    def workload_chart(self, load: pd.DataFrame) -> Any:
+        import matplotlib.pyplot as plt
+
+        names = self.region_names
+        fig, ax = plt.subplots(figsize=(8, 3.5))
+        x = np.arange(len(load))
+        ax.bar(x - 0.2, load["fte"], width=0.4, label=self.w("fte"))
+        ax.bar(x + 0.2, load["headcount"], width=0.4, label=self.w("headcount"))
+        ax.set_xticks(x, [f"{names.get(r, r)} / {ro}" for r, ro in zip(load["region_id"], load["role"])],
+                      rotation=45, ha="right")
+        ax.set_title(self.w("workload_title"))
+        ax.legend()
+        fig.tight_layout()
+        return fig
+
+    def funnel_table(self, fun: pd.DataFrame) -> Any:
+        rows = fun["stage"] + " / " + fun["source"]
+        wide = fun.assign(row=rows).pivot(index="row", columns="scenario", values="whole").loc[list(dict.fromkeys(rows))]
+        return wide.style.format("{:,.0f}")
+
+    def pay_chart(self, pay: pd.DataFrame) -> tuple[Any, Any]:
+        import matplotlib.pyplot as plt
+
+        totals = pay.groupby("scenario", sort=False)[["target", "sales", "base_pay", "commission", "total_pay"]].sum()
+        totals["cost_share"] = totals["total_pay"] / totals["target"]
+        fig, ax = plt.subplots(figsize=(6, 3))
+        totals[["base_pay", "commission"]].rename(columns={"base_pay": self.w("base_pay"),
+                                                           "commission": self.w("commission")}).plot(
+            kind="bar", stacked=True, ax=ax)
+        self.money_axis(ax)
+        ax.set_ylabel(self.money)
+        ax.set_xlabel(self.w("achievement"))
+        ax.set_title(self.w("pay_title"))
+        fig.tight_layout()
+        shown = self.table("pay_cost", totals.reset_index(), columns=["scenario", "target", "sales", "base_pay",
+                                                                        "commission", "total_pay", "cost_share"])
+        return shown, fig
+
+    # ---- territory --------------------------------------------------------------------
+    def territory_summary(self, summary: pd.DataFrame) -> Any:
+        return self.table("territory_summary", summary)
+
+    def territory_map(self, assignment: pd.DataFrame, metrics: pd.DataFrame) -> Any:
+        import matplotlib.pyplot as plt
+
+        customers = self.ws.input("customers").set_index("customer_id")[["lat", "lon"]]
+        provinces = self.ws.input("provinces").set_index("province_id")
+        edges = self.ws.input("adjacency")
+        names = self.province_names
+        fig, ax = plt.subplots(figsize=(9, 7))
+        for a, b in edges[["province_a", "province_b"]].itertuples(index=False):
+            ax.plot([provinces.loc[a, "lon"], provinces.loc[b, "lon"]], [provinces.loc[a, "lat"], provinces.loc[b, "lat"]],
+                    color="0.8", lw=0.8, zorder=1)
+        for pid, row in provinces.iterrows():
+            ax.annotate(names.get(pid, pid), (row["lon"], row["lat"]), fontsize=7, color="0.35", ha="center",
+                        va="bottom", zorder=2)
+        where = customers.reindex(assignment["customer_id"])
+        codes = pd.Categorical(assignment["territory"].astype(str)).codes
+        colours = plt.get_cmap("tab20")(np.arange(20))[(codes * 7) % 20]
+        ax.scatter(where["lon"], where["lat"], c=colours, s=8, zorder=3, linewidths=0)
+        proposed = metrics[metrics["plan"] == "proposed"]
+        centres = customers.reindex(proposed["centre"])
+        ax.scatter(centres["lon"], centres["lat"], marker="x", c="k", s=25, zorder=4, label=self.w("centre"))
+        ax.set_xlabel(self.w("longitude"))
+        ax.set_ylabel(self.w("latitude"))
+        ax.set_title(f"{self.w('proposed_territories')} ({len(proposed)})")
+        ax.legend(loc="lower right")
+        ax.grid(False)
+        return fig
+
+    def balance_chart(self, metrics: pd.DataFrame, balance_on: Mapping[str, float]) -> Any:
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(len(balance_on), 2, figsize=(10, 3.2 * len(balance_on)), squeeze=False, sharey="row")
+        for row, (measure, tol) in enumerate(balance_on.items()):
+            for col, plan in enumerate(("today", "proposed")):
+                ax = axes[row, col]
+                dev = metrics.loc[metrics["plan"] == plan, f"{measure}_dev"].sort_values().to_numpy() * 100
+                ax.bar(range(len(dev)), dev, color=np.where(np.abs(dev) <= tol * 100 + 1e-9, "tab:blue", "tab:red"))
+                ax.axhspan(-tol * 100, tol * 100, color="tab:green", alpha=0.12)
+                ax.set_title(f"{self.w(plan)}: {self.header(measure)}, {self.w('deviation')} (%)")
+                ax.set_xticks([])
+        fig.tight_layout()
+        return fig
+
+    def moves_table(self, moves: pd.DataFrame, rows: int = 20) -> Any:
+        return self.table("territory_moves", moves, rows=rows)
+
+    # ---- tracking ---------------------------------------------------------------------
+    def pacing_table(self, pace: pd.DataFrame, level: str, rows: int) -> Any:
+        part = pace[pace["level"] == level].sort_values("rank").head(rows)
+        part = part.rename(columns={"unit_id": f"{level}_id"}) if level in ("region", "rep") else part
+        key = f"{level}_id" if level in ("region", "rep") else "unit_id"
+        cols = [key, "target_to_date", "actual_to_date", "achievement", "projection", "projected_achievement",
+                "gap_to_date", "daily_rate_needed", "rank"]
+        return self.table("pacing", part.loc[:, ~part.columns.duplicated()], columns=cols)
+
+    def achievement_chart(self, pace: pd.DataFrame, as_of: str) -> Any:
+        import matplotlib.pyplot as plt
+
+        reps = pace[pace["level"] == "rep"].sort_values("achievement")
+        names = self.rep_names
+        fig, ax = plt.subplots(figsize=(9, max(3, 0.3 * len(reps))))
+        ax.barh(reps["unit_id"].map(lambda r: names.get(r, r)), reps["achievement"] * 100)
+        ax.axvline(100, color="grey", lw=1)
+        ax.set_xlabel(self.w("achievement") + " (%)")
+        ax.set_title(f"{self.w('rep')}: {self.w('achievement')} ({as_of})")
+        return fig
+
+    def period_table(self, report: pd.DataFrame, grain: str, rows: int) -> Any:
+        part = report[(report["grain"] == grain) & (report["rep_id"] == "")].tail(rows)
+        return self.table("period_report", part, columns=["period", "start", "end", "target", "actual", "achievement"])
+
+    def declining_table(self, down: pd.DataFrame, rows: int) -> Any:
+        customers = self.ws.input("customers").set_index("customer_id")
+        part = down.head(rows).copy()
+        part["customer_id"] = part["customer_id"].map(lambda c: f"{c} {customers['customer_name'].get(c, '')}".strip())
+        return self.table("declining_customers", part)
+
+    # ---- leadership -------------------------------------------------------------------
+    def risks_list(self, risks: pd.DataFrame) -> Any:
+        import html
+
+        from IPython.display import HTML
+
+        from salesmodel.summary import risks as risk_sentences
+
+        names = {**self.region_names, **self.province_names, **self.rep_names}
+        items = "".join(f"<li>{html.escape(r)}</li>" for r in risk_sentences(risks, language=self.lang, names=names))
+        return HTML(f"<ul>{items}</ul>")
+
+    def region_target_chart(self, regions: pd.DataFrame) -> Any:
+        import matplotlib.pyplot as plt
+
+        names = self.region_names
+        tr = regions.assign(region=regions["region_id"].map(lambda r: names.get(r, r))).sort_values("target")
+        fig, ax = plt.subplots(figsize=(8, 3.2))
+        ax.barh(tr["region"], tr["last_year"] / self.scale, color="#BFC9D9", label=self.w("last_year"))
+        ax.barh(tr["region"], tr["target"] / self.scale, height=0.4, color="#2F5597", label=self.w("target"))
+        ax.set_title(self.w("target_by_region"))
+        ax.set_xlabel(self.money)
+        ax.legend(loc="lower right")
+        return fig
+
+    def plan_baseline_chart(self, months: pd.DataFrame, levels: pd.DataFrame | None) -> Any:
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(9, 3.2))
+        ax.bar(months["period"].astype(str), months["target"] / self.scale, color="#2F5597", label=self.w("target"))
+        if "baseline" in months and months["baseline"].notna().any():
+            ax.plot(months["period"].astype(str), months["baseline"] / self.scale, color="#C55A11", marker="o",
+                    label=self.w("baseline"))
+        if levels is not None and "yhat_lo_80" in levels:
+            total = levels[levels["level"] == "total"].assign(period=lambda d: pd.to_datetime(d["ds"]).dt.strftime("%Y-%m"))
+            total = total[total["period"].isin(set(months["period"].astype(str)))]
+            ax.fill_between(total["period"], total["yhat_lo_80"] / self.scale, total["yhat_hi_80"] / self.scale,
+                            color="#C55A11", alpha=0.15)
+        ax.set_title(self.w("plan_by_month"))
+        ax.set_ylabel(self.money)
+        ax.tick_params(axis="x", rotation=45)
+        ax.legend()
+        return fig
+
+    def capacity_target_chart(self, plan: pd.DataFrame) -> Any:
+        import matplotlib.pyplot as plt
+
+        monthly = plan[~plan["lead_in"]].groupby("month", as_index=False)[["target", "capacity"]].sum()
+        fig, ax = plt.subplots(figsize=(9, 3.0))
+        ax.bar(monthly["month"], monthly["target"] / self.scale, color="#BFC9D9", label=self.w("target"))
+        ax.plot(monthly["month"], monthly["capacity"] / self.scale, color="#2F5597", marker="o", label=self.w("capacity"))
+        ax.set_title(self.w("capacity_vs_target"))
+        ax.set_ylabel(self.money)
+        ax.tick_params(axis="x", rotation=45)
+        ax.legend()
+        return fig
+
+    def territory_balance_chart(self, metrics: pd.DataFrame) -> Any:
+        """Each proposed territory's deviation from the mean, per balanced measure (declared ``*_dev`` columns)."""
+        import matplotlib.pyplot as plt
+
+        proposed = metrics[metrics["plan"] == "proposed"]
+        measures = [c.name.removesuffix("_dev") for c in declared.TABLES["territory_metrics"].columns
+                    if c.name.endswith("_dev") and c.name in proposed.columns and proposed[c.name].notna().any()]
+        fig, ax = plt.subplots(figsize=(9, 3.0))
+        for measure in measures:
+            ax.plot(range(len(proposed)), proposed[f"{measure}_dev"].sort_values().to_numpy() * 100, marker=".",
+                    label=self.header(measure))
+        ax.axhline(0, color="grey", lw=0.8)
+        ax.set_ylabel("%")
+        ax.set_title(self.w("territory_balance"))
+        ax.legend()
+        return fig
+
+    def provenance(self) -> Any:
+        import html
+
+        from IPython.display import HTML
+
+        from salesmodel.summary import provenance
+
+        prov = provenance(self.ws.params, self.ws.run_dir)
+        rows = "".join(
+            f"<tr><td>{html.escape(k)}</td><td><code>{html.escape(str(v))}</code></td></tr>"
+            for k, v in [("run", prov["run_id"]), ("params sha256", prov["params_sha256"]),
+                         ("salesmodel", prov["salesmodel"]), ("git", prov["git_commit"])]
+            + [(f"{k} sha256", h) for k, h in prov["inputs_sha256"].items()]
+        )
+        return HTML(f"<hr><h4>{html.escape(self.w('provenance'))}</h4><table>{rows}</table>")

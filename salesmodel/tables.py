@@ -1,0 +1,291 @@
+"""Declared output tables: every table a pipeline step writes, with its columns.
+
+A declaration says what a table is (one line), which step writes it, and for
+each column its kind (text, number, integer, bool, date), its unit (yuan,
+units, hours, share, probability, people, ...) and its meaning. Views read
+declared columns only: the summary, the workbook, the comparison and the
+explorers never guess a column name, and :func:`check` rejects a table that
+does not match its declaration before it is saved.
+
+A column name may end in ``*`` to declare a family (``yhat_lo_*`` covers
+``yhat_lo_80`` and ``yhat_lo_95``); ``required=False`` marks columns that
+depend on the params (e.g. the forecast grain).
+
+>>> spec = TABLES["targets_region"]
+>>> spec.column("target").unit
+'yuan'
+"""
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from salesmodel.errors import RunError
+from salesmodel.vocabulary import has_word
+
+__all__ = ["TABLES", "Column", "Table", "TableError", "check", "columns_with_unit"]
+
+KINDS = ("text", "number", "integer", "bool", "date")
+UNITS = ("yuan", "units", "hours", "share", "probability", "people", "count", "months", "days", "km", "index", "score")
+
+
+class TableError(RunError):
+    """A step wrote a table that is not declared, or lacks a declared column (a developer error)."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """One declared column."""
+
+    name: str
+    kind: str
+    unit: str | None
+    meaning: str
+    required: bool = True
+
+    @property
+    def word(self) -> str | None:
+        """The vocabulary key of the column's header, when the catalogue has one."""
+        base = self.name.rstrip("*").rstrip("_")
+        return base if has_word(base) else None
+
+    def matches(self, column: str) -> bool:
+        return fnmatch.fnmatchcase(column, self.name) if self.name.endswith("*") else column == self.name
+
+
+@dataclass(frozen=True)
+class Table:
+    """One declared table."""
+
+    name: str
+    step: str
+    meaning: str
+    columns: tuple[Column, ...] = field(default_factory=tuple)
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.matches(name):
+                return col
+        raise TableError(f"table '{self.name}' declares no column '{name}' (salesmodel/tables.py)")
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+def _c(spec: str, meaning: str = "", *, required: bool = True) -> Column:
+    """``"name:kind:unit"`` -> Column (unit may be empty)."""
+    name, kind, unit = (spec.split(":") + ["", ""])[:3]
+    if kind not in KINDS:
+        raise ValueError(f"column {name}: kind {kind!r} is not one of {KINDS}")
+    if unit and unit not in UNITS:
+        raise ValueError(f"column {name}: unit {unit!r} is not one of {UNITS}")
+    return Column(name, kind, unit or None, meaning, required)
+
+
+def _opt(spec: str, meaning: str = "") -> Column:
+    return _c(spec, meaning, required=False)
+
+
+TABLES: dict[str, Table] = {}
+
+
+def _declare(name: str, step: str, meaning: str, *columns: Column) -> None:
+    TABLES[name] = Table(name, step, meaning, tuple(columns))
+
+
+# ---- shared column groups -------------------------------------------------------
+_SALES_MEASURES = (
+    _c("amount:number:yuan", "sales in the period"),
+    _c("units:integer:units", "units sold"),
+    _c("orders:integer:count", "order lines"),
+    _c("customers:integer:count", "customers who bought"),
+)
+_TARGET_EXPLAINED = (
+    _c("last_year:number:yuan", "sales in the twelve months before the plan year"),
+    _c("potential:number:yuan", "market potential"),
+    _c("forecast:number:yuan", "baseline forecast for the plan year"),
+    _c("parent_target:number:yuan", "the target of the unit above"),
+    _c("share_last_year:number:share", "share of the parent by last year"),
+    _c("share_potential:number:share", "share of the parent by potential"),
+    _c("share_forecast:number:share", "share of the parent by forecast"),
+    _c("blended_share:number:share", "the share used: the basis weights applied to the shares"),
+    _c("target_before_bounds:number:yuan", "blended share x parent target"),
+    _c("bound_applied:text", "none, lower or upper: the growth bound that moved the target"),
+    _c("rounding_adjustment:number:yuan", "what rounding added or took"),
+    _c("target:number:yuan", "the target (adds up exactly to the parent)"),
+    _c("share:number:share", "target / parent target"),
+    _c("growth:number:share", "target / last year - 1"),
+)
+_PERIOD = (_c("period:text", "period label"), _c("start:date", "first day"), _c("end:date", "last day (inclusive)"))
+
+# ---- overview ---------------------------------------------------------------------
+_declare("sales_by_year", "overview", "Sales by calendar year", _c("year:integer"), *_SALES_MEASURES,
+         _c("full_year:bool", "whether the history covers the whole year"))
+for _dim in ("region_id", "product", "channel"):
+    _declare(f"sales_by_{_dim.removesuffix('_id')}_year", "overview", f"Sales by {_dim.removesuffix('_id')} and year",
+             _c("year:integer"), _c(f"{_dim}:text"), *_SALES_MEASURES, _c("full_year:bool"))
+_declare("sales_by_province_year", "overview", "Sales by province and year", _c("year:integer"), _c("region_id:text"),
+         _c("province_id:text"), *_SALES_MEASURES, _c("full_year:bool"))
+_declare("same_period_last_year", "overview", "Year to date against the same period last year",
+         _c("dimension:text"), _c("key:text"), _c("period_start:date"), _c("period_end:date"), _c("last_start:date"),
+         _c("last_end:date"), _c("amount:number:yuan"), _c("units:integer:units"), _c("amount_last_year:number:yuan"),
+         _c("units_last_year:integer:units"), _c("growth:number:share"), _c("units_growth:number:share"))
+_declare("monthly_pattern", "overview", "Sales by month of each year, with the seasonal index",
+         _c("year:integer"), _c("month:integer"), _c("amount:number:yuan"), _c("units:integer:units"),
+         _c("index:number:index", "month / mean month of the year"))
+_declare("sales_by_month_region", "overview", "Monthly sales by region", _c("month:date"), _c("region_id:text"),
+         *_SALES_MEASURES)
+
+# ---- forecast ---------------------------------------------------------------------
+_GRAIN = tuple(_opt(f"{g}:text") for g in ("region_id", "province_id", "rep_id", "customer_id", "product", "channel"))
+_INTERVALS = (_c("yhat_lo_*:number:yuan", "lower end of the prediction interval"),
+              _c("yhat_hi_*:number:yuan", "upper end of the prediction interval"))
+_declare("forecast_history", "forecast", "Monthly history of every forecast series (all levels)",
+         _c("unique_id:text"), _c("ds:date"), _c("y:number:yuan"), _c("level:text"))
+_declare("spring_festival_factors", "forecast", "Spring Festival calendar factors by period",
+         _c("ds:date"), _c("factor:number:index"))
+_declare("backtest", "forecast", "Rolling-origin backtest accuracy per series",
+         _c("unique_id:text"), _c("model:text"), _c("family:text"), _c("n_windows:integer:count"),
+         _c("smape:number:score"), _c("mase:number:score"), _c("coverage_*:number:share"), _c("level:text"))
+_declare("backtest_summary", "forecast", "Backtest accuracy by level of the hierarchy",
+         _c("level:text"), _c("series:integer:count"), _c("smape:number:score"), _c("mase:number:score"),
+         _c("coverage_*:number:share"))
+_declare("baseline_forecast_levels", "forecast", "Baseline forecast of every series of the hierarchy",
+         _c("unique_id:text"), _c("ds:date"), _c("yhat:number:yuan"), *_INTERVALS, _c("model:text"), _c("level:text"), *_GRAIN)
+_declare("baseline_forecast", "forecast", "Baseline forecast at the grain (bottom series)",
+         *_GRAIN, _c("unique_id:text"), _c("ds:date"), _c("yhat:number:yuan"), *_INTERVALS, _c("model:text"))
+
+# ---- targets ----------------------------------------------------------------------
+_declare("targets_total", "targets", "The company figure: last year, base, task, stretch and target",
+         _c("last_year:number:yuan"), _c("last_year_first:text"), _c("last_year_last:text"),
+         _c("base:number:yuan"), _c("base_source:text"), _c("task:number:yuan"), _c("stretch:number:index"),
+         _c("target:number:yuan"), _c("forecast_source:text"))
+_ORG = {"region": ("region_id",), "province": ("region_id", "province_id"),
+        "rep": ("region_id", "province_id", "rep_id"), "customer": ("region_id", "province_id", "rep_id", "customer_id")}
+for _lv, _keys in _ORG.items():
+    _declare(f"targets_{_lv}", "targets", f"Targets by {_lv}, with how each was derived",
+             *(_c(f"{k}:text") for k in _keys), *_TARGET_EXPLAINED)
+_declare("plan_rep_month", "targets", "Each rep's target by month of the plan year", _c("rep_id:text"), *_PERIOD,
+         _c("target:number:yuan"))
+_declare("plan_company_month", "targets", "The company's target by month against the same month last year",
+         *_PERIOD, _c("target:number:yuan"), _c("last_year:number:yuan"), _opt("baseline:number:yuan"))
+_declare("plan_customer_dekad", "targets", "Each customer's target by ten-day period (旬)",
+         _c("region_id:text"), _c("province_id:text"), _c("rep_id:text"), _c("customer_id:text"), *_PERIOD,
+         _c("target:number:yuan"))
+_declare("achievability", "targets", "Chance that each unit meets its target, from the baseline forecast",
+         _c("level:text"), _c("unit_id:text"), _c("target:number:yuan"), _c("baseline:number:yuan"),
+         _c("baseline_sd:number:yuan"), _c("growth_asked:number:share"), _c("probability:number:probability"),
+         _c("flag:bool", "below the achievability threshold"), _c("forecast_source:text"))
+
+# ---- staffing ---------------------------------------------------------------------
+_declare("staff_now", "staffing", "Active reps by region and role at the end of the history",
+         _c("region_id:text"), _c("role:text"), _c("headcount:integer:people"), _c("mean_tenure_months:number:months"))
+_declare("staffing_basis", "staffing", "What the capacity plan rests on: volume per rep and the monthly season",
+         _c("month:integer"), _c("season_index:number:index"), _c("productivity:number:yuan"),
+         _c("productivity_source:text"), _c("as_of:date"))
+_declare("capacity_plan", "staffing", "Monthly target, capacity and the fewest hires per team",
+         _c("region_id:text"), _c("month:text"), _c("target:number:yuan"), _c("headcount_start:number:people"),
+         _c("hires_decided:integer:people"), _c("hires_starting:integer:people"), _c("leavers_expected:number:people"),
+         _c("headcount_end:number:people"), _c("ramped_fte:number:people"), _c("capacity:number:yuan"),
+         _c("gap:number:yuan"), _c("cumulative_gap:number:yuan"), _c("shortfall:bool"),
+         _c("shortfall_amount:number:yuan"), _c("lead_in:bool", "a month before the plan year"))
+_declare("workload_customer", "staffing", "Monthly visit workload of each active customer (the workload territories balance)",
+         _c("customer_id:text"), _c("rep_id:text"), _c("region_id:text"), _c("role:text"), _c("tier:text"),
+         _c("visits:number:count"), _c("visit_hours:number:hours"), _c("travel_hours:number:hours"),
+         _c("hours:number:hours"))
+_declare("workload", "staffing", "Monthly workload against headcount by region and role",
+         _c("region_id:text"), _c("role:text"), _c("customers:integer:count"), _c("visits:number:count"),
+         _c("visit_hours:number:hours"), _c("travel_hours:number:hours"), _c("hours:number:hours"),
+         _c("fte:number:people"), _c("headcount:integer:people"), _c("fte_gap:number:people"))
+_declare("funnel", "staffing", "Leads needed at each stage of the funnel", _c("scenario:text"), _c("step:integer"),
+         _c("stage:text"), _c("source:text"), _c("rate:number:share"), _c("needed:number:count"),
+         _c("whole:integer:count"), _c("direction:text"))
+_declare("pay_cost", "staffing", "Monthly pay of each rep at several achievement levels",
+         _c("rep_id:text"), _c("target:number:yuan", "the rep's monthly target"), _c("sales:number:yuan"),
+         _c("standard:number:yuan"), _c("achievement:number:share"), _c("base_*:number:yuan"),
+         _c("commission:number:yuan"), _c("total_pay:number:yuan", "pay a month"), _c("cost_share:number:share"),
+         _c("scenario:text"), _c("region_id:text"))
+
+# ---- territory ----------------------------------------------------------------------
+_declare("territory_assignment", "territory", "The proposed territory of each active customer",
+         _c("customer_id:text"), _c("territory:text"), _c("centre:text"), _c("distance_to_centre:number:km"),
+         _c("current:text"), _c("moved:bool"), _c("potential:number:yuan"), _c("workload:number:hours"))
+_declare("territory_metrics", "territory", "Balance of each territory, today and proposed",
+         _c("plan:text", "today or proposed"), _c("territory:text"), _c("centre:text"), _c("units:integer:count"),
+         _c("potential:number:yuan"), _c("potential_dev:number:share"), _opt("workload:number:hours"),
+         _opt("workload_dev:number:share"), _opt("last_year:number:yuan"), _opt("last_year_dev:number:share"),
+         _c("compactness:number:km"), _c("contiguous:bool"), _c("parts:integer:count"))
+_declare("territory_summary", "territory", "The territory plan in one row each for today and proposed",
+         _c("plan:text"), _c("k:integer:count"), _c("method:text"), _c("status:text"), _c("stopped_by:text"),
+         _c("max_potential_dev:number:share"), _opt("max_workload_dev:number:share"),
+         _opt("max_last_year_dev:number:share"), _c("within_tolerance:bool"), _c("moved_units:integer:count"),
+         _c("moved_share:number:share"), _c("objective:number:score"))
+_declare("territory_moves", "territory", "Accounts that move to another territory",
+         _c("customer_id:text"), _c("customer_name:text"), _c("province_id:text"), _c("city_en:text"), _c("tier:text"),
+         _c("potential:number:yuan"), _c("workload:number:hours"), _c("from_territory:text"), _c("to_territory:text"))
+
+# ---- tracking ----------------------------------------------------------------------
+_declare("pacing", "tracking", "Progress against the plan to date, at every level",
+         _c("level:text"), _c("unit_id:text"), _c("target_full:number:yuan"), _c("target_to_date:number:yuan"),
+         _c("actual_to_date:number:yuan"), _c("remaining_days:number:days"), _opt("region_id:text"),
+         _opt("province_id:text"), _opt("rep_id:text"), _opt("customer_id:text"), _c("achievement:number:share"),
+         _c("phased_share_to_date:number:share"), _c("projection:number:yuan"),
+         _c("projected_achievement:number:share"), _c("gap_to_date:number:yuan"), _c("remaining:number:yuan"),
+         _c("daily_rate_needed:number:yuan"), _c("rank:integer"))
+_declare("period_report", "tracking", "Target against actual by period, company and per rep",
+         _c("grain:text"), _c("rep_id:text", "empty for the company"), _c("period:text"), _c("start:date"),
+         _c("end:date"), _c("target:number:yuan"), _c("actual:number:yuan"), _c("achievement:number:share"))
+_declare("declining_customers", "tracking", "Customers buying less than the same period last year",
+         _c("customer_id:text"), _c("this_year:number:yuan"), _c("last_year:number:yuan"), _c("change:number:yuan"),
+         _c("growth:number:share"))
+
+# ---- summary ------------------------------------------------------------------------
+_declare("key_figures", "summary", "The plan's headline figures, each traced to its table and column",
+         _c("figure:text"), _c("value:number"), _c("unit:text"), _c("source:text"))
+_declare("risks", "summary", "The plan's main risks, most serious first",
+         _c("kind:text"), _c("unit_id:text"), _c("value:number"), _c("probability:number:probability"),
+         _c("detail:text"))
+_declare("run_facts", "all", "Scalar facts each step records for its page (settings used, solver status, notes)",
+         _c("step:text"), _c("fact:text"), _c("value:text"))
+
+
+_KIND_CHECKS = {
+    "text": lambda s: pd.api.types.is_string_dtype(s) or pd.api.types.is_object_dtype(s)
+    or isinstance(s.dtype, pd.CategoricalDtype),
+    "number": lambda s: pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s),
+    "integer": lambda s: pd.api.types.is_integer_dtype(s),
+    "bool": lambda s: pd.api.types.is_bool_dtype(s),
+    "date": lambda s: pd.api.types.is_datetime64_any_dtype(s),
+}
+
+
+def check(name: str, df: pd.DataFrame) -> Table:
+    """Check ``df`` against the declaration of table ``name``; return the declaration.
+
+    Raises :class:`TableError` naming the table and the column: an undeclared table,
+    a missing required column, an undeclared column, or a column of the wrong kind.
+    """
+    spec = TABLES.get(name)
+    if spec is None:
+        raise TableError(f"table '{name}' is not declared in salesmodel/tables.py; declare it before saving it")
+    missing = [c.name for c in spec.columns if c.required and not c.name.endswith("*") and c.name not in df.columns]
+    if missing:
+        raise TableError(f"table '{name}' lacks the declared column(s) {', '.join(missing)}")
+    for column in df.columns:
+        col = next((c for c in spec.columns if c.matches(str(column))), None)
+        if col is None:
+            raise TableError(f"table '{name}' has column '{column}', which salesmodel/tables.py does not declare")
+        series = df[column]
+        if len(series.dropna()) and not _KIND_CHECKS[col.kind](series):
+            raise TableError(f"table '{name}', column '{column}': expected {col.kind}, got dtype {series.dtype}")
+    return spec
+
+
+def columns_with_unit(name: str, unit: str, columns: list[str] | None = None) -> list[str]:
+    """The columns of table ``name`` (or of ``columns``) declared with ``unit``."""
+    spec = TABLES[name]
+    names = columns if columns is not None else [c.name for c in spec.columns if not c.name.endswith("*")]
+    return [c for c in names if any(col.matches(c) and col.unit == unit for col in spec.columns)]
