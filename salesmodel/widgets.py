@@ -472,8 +472,13 @@ class TargetExplorer(_Explorer):
         top_n: int = 10,
         language: str = "en",
         money_unit: str = "wan",
+        allocation: Mapping[str, Any] | None = None,
     ) -> None:
         func = "TargetExplorer"
+        # allocation: the arguments of salesmodel.targets.plan.allocate (the targets step's own);
+        # the explorer then cascades down the levels exactly as the run does.
+        self.allocation = dict(allocation) if allocation is not None else None
+        self.by_level: dict[str, pd.DataFrame] = {}
         basis_columns = [basis_columns] if isinstance(basis_columns, str) else list(basis_columns)
         if not basis_columns:
             raise _bad("basis_columns", func, "at least one column to share by", basis_columns)
@@ -547,6 +552,9 @@ class TargetExplorer(_Explorer):
     def blend(self) -> dict[str, float]:
         """The basis blend the sliders ask for, re-normalised to sum to 1 (zero weights left out)."""
         raw = {c: float(s.value) for c, s in self.weights.items()}
+        if self.allocation is not None and isinstance(self.allocation.get("basis"), Mapping) and all(
+                abs(raw.get(c, 0.0) - float(w)) < 1e-12 for c, w in self.allocation["basis"].items()):
+            return dict(self.allocation["basis"])  # unchanged sliders: exactly the run's blend
         total = sum(raw.values())
         if total <= 0:
             raise ParamsError(
@@ -572,12 +580,31 @@ class TargetExplorer(_Explorer):
                                         baseline=self.baseline, round_to=self.round_to)
             task = got["total"]
         bounds = tuple(self.bounds.value) if self.use_bounds.value else None
+        if self.allocation is not None:
+            return self._allocate(blend, bounds), []
         result = targets.decompose(
             task, self.units, basis=blend, reference=self.reference, growth_bounds=bounds,
             round_to=self.round_to, stretch=float(self.stretch.value), keys=self.keys,
         )
         self.task = task
         return result, []
+
+    def _allocate(self, blend: dict[str, float], bounds: tuple[float, float] | None) -> pd.DataFrame:
+        """The run's own cascade (salesmodel.targets.plan.allocate) with the explorer's settings."""
+        from salesmodel.targets.plan import allocate
+
+        args = dict(self.allocation or {})
+        if self.total is not None:
+            args["total"] = float(self.total.value)
+        else:
+            args["growth"] = float(self.growth.value)
+        args.update(stretch=float(self.stretch.value), basis=blend, growth_bounds=bounds)
+        tot, named = allocate(self.units, **args)
+        self.task = float(tot["total"])
+        self.by_level = named
+        result = named[list(named)[-1]].copy()
+        result.attrs["total"] = float(result["target"].sum())
+        return result
 
     # -- drawing -----------------------------------------------------------
     def _bound_word(self, kind: str) -> str:
@@ -693,15 +720,14 @@ class TargetExplorer(_Explorer):
         baseline forecast when the run has the table ``baseline_forecast`` and the
         params ask for it, else last year. ``overrides`` replace any argument.
         """
-        from salesmodel import targets
+        from salesmodel.pipeline import targets as step
         from salesmodel.targets.plan import baseline_total
 
         tp = ws.params.targets
-        plan_year = ws.params.calendar.plan_year
-        inputs = ws.inputs()
-        baseline_df = ws.table("baseline_forecast") if ws.has_table("baseline_forecast") else None
-        units = targets.plan_units(inputs["sales"], inputs["customers"], inputs["reps"], plan_year=plan_year, baseline=baseline_df)
-        baseline = baseline_total(baseline_df, plan_year)
+        ctx = _context(ws, "targets")
+        units = step.allocation_units(ctx)
+        allocation = step.allocation_arguments(ctx)
+        baseline = baseline_total(allocation["baseline"], allocation["plan_year"])
         basis = {c: w for c, w in tp.basis.items() if c in units.columns}
         kwargs: dict[str, Any] = {
             "total": tp.total,
@@ -716,12 +742,25 @@ class TargetExplorer(_Explorer):
             "baseline": baseline,
             "stretch": tp.stretch,
             "growth_bounds": tp.growth_bounds,
-            "group_labels": _region_names(inputs.get("org"), ws.language),
+            "group_labels": _region_names(ws.input("org"), ws.language),
             "language": ws.language,
             "money_unit": ws.params.report.money_unit,
+            "allocation": allocation,
         }
         kwargs.update(overrides)
         return cls(units, **kwargs)
+
+
+def _context(ws: Any, step: str) -> Any:
+    """The pipeline context of a step on a workspace: its params, inputs and the tables of the steps before it."""
+    from salesmodel.pipeline import Context, upstream
+    from salesmodel.tables import TABLES
+
+    needed = [n for s in upstream(step) for n in TABLES if TABLES[n].step == s]
+    for s in upstream(step):
+        if not any(ws.has_table(n) for n in needed if TABLES[n].step == s):
+            ws.step(s)  # an interactive workspace computes what is missing
+    return Context(params=ws.params, inputs=ws.inputs(), tables=ws.tables([n for n in needed if ws.has_table(n)]))
 
 
 def _region_names(org: pd.DataFrame | None, language: str) -> dict[Any, str]:
@@ -785,6 +824,8 @@ class StaffingExplorer(_Explorer):
         max_hires_per_month: int | None = None,
         attainment: float = 1.0,
         start_tenure: Any = None,
+        seasonality: pd.Series | None = None,
+        min_reach: float = 1.0,
         team_col: str = "team",
         month_col: str = "month",
         target_col: str = "target",
@@ -806,6 +847,8 @@ class StaffingExplorer(_Explorer):
         self.start_headcount = start_headcount
         self.attainment = attainment
         self.start_tenure = start_tenure
+        self.seasonality = seasonality
+        self.min_reach = min_reach
         self.given_ramp = given
         self.team_col, self.month_col, self.target_col = team_col, month_col, target_col
         self.team_label = team_label
@@ -848,6 +891,8 @@ class StaffingExplorer(_Explorer):
             max_hires_per_month=int(self.max_hires.value) if self.limit_hires.value else None,
             attainment=self.attainment,
             start_tenure=self.start_tenure,
+            seasonality=self.seasonality,
+            min_reach=self.min_reach,
             team_col=self.team_col,
             month_col=self.month_col,
             target_col=self.target_col,
@@ -969,58 +1014,19 @@ class StaffingExplorer(_Explorer):
         staffing notebook does; ``by="company"`` plans one company-wide team (one
         solve instead of five: faster, and people count as movable between regions).
         """
-        kwargs = dict(_staffing_inputs(ws, by))
+        from salesmodel.pipeline import staffing as step
+
+        if by not in ("region", "company"):
+            raise _bad("by", "StaffingExplorer.from_workspace", "'region' or 'company'", by)
+        kwargs = step.capacity_arguments(_context(ws, "staffing"), by=by)
+        if by == "company":
+            kwargs["monthly_targets"] = kwargs["monthly_targets"].assign(team=word("company", ws.language))
+            kwargs["start_headcount"] = {word("company", ws.language): v for v in kwargs["start_headcount"].values()}
+            kwargs["start_tenure"] = {word("company", ws.language): v for v in kwargs["start_tenure"].values()}
+        kwargs.update(team_label=by, language=ws.language, money_unit=ws.params.report.money_unit)
         kwargs.update(overrides)
         targets = kwargs.pop("monthly_targets")
         return cls(targets, **kwargs)
-
-
-def _staffing_inputs(ws: Any, by: str = "region") -> dict[str, Any]:
-    """The arguments of a StaffingExplorer for a run (the same sources as the staffing notebook)."""
-    from salesmodel import staffing
-
-    if by not in ("region", "company"):
-        raise _bad("by", "StaffingExplorer.from_workspace", "'region' or 'company'", by)
-    sp = ws.params.staffing
-    inputs = ws.inputs()
-    sales, customers, reps = inputs["sales"], inputs["customers"], inputs["reps"]
-    as_of = pd.Timestamp(sales["date"].max())
-    staff = staffing.current_staff(reps, as_of=as_of)
-    productivity = sp.productivity or staffing.mature_productivity(sales, customers, reps, min_tenure_months=sp.mature_tenure_months)
-    region_of_rep = reps.set_index("rep_id")["region_id"]
-    if ws.has_table("plan_rep_month"):
-        prm = ws.table("plan_rep_month")
-        month_col = "month" if "month" in prm.columns else "period"
-        if "region_id" not in prm.columns:
-            prm = prm.assign(region_id=prm["rep_id"].map(region_of_rep))
-        targets = prm.groupby(["region_id", month_col], as_index=False)["target"].sum()
-        targets = targets.rename(columns={"region_id": "team", month_col: "month"})
-    else:
-        team_of_customer = customers.set_index("customer_id")["rep_id"].map(region_of_rep)
-        targets = staffing.monthly_targets_from_history(sales, customers, plan_year=ws.params.calendar.plan_year,
-                                                        growth=ws.params.targets.growth, team_of_customer=team_of_customer)
-    targets = staffing.with_lead_in(targets, as_of.to_period("M") + 1)
-    if by == "company":
-        months = targets.groupby("month", sort=True).agg(target=("target", "sum"), lead_in=("lead_in", "all"))
-        targets = months.reset_index().assign(team=word("company", ws.language))
-        staff = staff.assign(region_id=targets["team"].iloc[0])
-    teams = sorted(targets["team"].unique())
-    headcount = staff.groupby("region_id").size().reindex(teams, fill_value=0)
-    tenure = {t: staff.loc[staff["region_id"] == t, "tenure_months"].tolist() for t in teams}
-    return {
-        "monthly_targets": targets[["team", "month", "target", "lead_in"]],
-        "productivity": productivity,
-        "start_headcount": headcount.to_dict(),
-        "start_tenure": tenure,
-        "ramp": sp.ramp,
-        "attrition": sp.attrition,
-        "hire_lead_months": sp.hire_lead_months,
-        "max_hires_per_month": sp.max_hires_per_month,
-        "attainment": sp.attainment,
-        "team_label": by,
-        "language": ws.language,
-        "money_unit": ws.params.report.money_unit,
-    }
 
 
 # ---------------------------------------------------------------------------
@@ -1082,10 +1088,14 @@ class TerritoryExplorer(_Explorer):
         seed: int = 0,
         language: str = "en",
         money_unit: str = "wan",
+        run_assignment: pd.Series | None = None,
     ) -> None:
         from salesmodel import territory
 
         func = "TerritoryExplorer"
+        # The run's proposal (unit -> territory): shown, scored, while the settings are the run's,
+        # since the territory step is deterministic and would return exactly this again.
+        self.run_assignment = run_assignment
         balance = dict(balance_on) if balance_on is not None else {"potential": 0.05, "workload": 0.10}
         if not balance:
             raise _bad("balance_on", func, "at least one measure to balance, e.g. {'potential': 0.05}", balance_on)
@@ -1129,7 +1139,12 @@ class TerritoryExplorer(_Explorer):
         controls = [widgets.HBox([widgets.VBox([self.k, *self.tolerances.values()]),
                                   widgets.VBox([self.disruption, self.limit_disruption])])]
         self.widget = self._compose(controls)
+        self._start_settings = self._settings()
         self.update()
+
+    def _settings(self) -> tuple:
+        return (int(self.k.value), tuple((m, float(s.value)) for m, s in self.tolerances.items()),
+                bool(self.limit_disruption.value), float(self.disruption.value))
 
     @property
     def tolerance(self) -> widgets.FloatSlider:
@@ -1148,6 +1163,13 @@ class TerritoryExplorer(_Explorer):
                 f"({len(self.current_names)}), and {k} are asked."
             )
             limit = None
+        balance = {m: float(s.value) for m, s in self.tolerances.items()}
+        if self.run_assignment is not None and self._settings() == self._start_settings:
+            assignment = pd.DataFrame({"unit_id": self.units["unit_id"].to_numpy(),
+                                       "territory": self.run_assignment.reindex(self.units["unit_id"]).to_numpy()})
+            plan = territory.evaluate(self.units, assignment, adjacency=self.adjacency, balance_on=balance,
+                                      contiguous=self.contiguous)
+            return plan, notes
         plan = territory.design(
             self.units, k, adjacency=self.adjacency, balance_on={m: float(s.value) for m, s in self.tolerances.items()},
             current=self.current, max_disruption=limit, contiguous=self.contiguous, method="heuristic",
@@ -1284,9 +1306,11 @@ def _territory_inputs(ws: Any, level: str) -> dict[str, Any]:
 
     if level not in ("province", "customer"):
         raise _bad("level", "TerritoryExplorer.from_workspace", "'province' or 'customer'", level)
+    from salesmodel.pipeline import territory as step
+
     tp = ws.params.territory
     inputs = ws.inputs()
-    customers = territory.customer_units(inputs["customers"], inputs["reps"], workload_measure=tp.workload_measure)
+    customers = step.units(_context(ws, "territory"))
     measures = {m: t for m, t in tp.balance_on.items() if m in ("potential", "workload")} or {"potential": 0.05}
     common = {"balance_on": measures, "max_disruption": tp.max_disruption, "contiguous": tp.contiguous,
               "seed": ws.params.seed, "language": ws.language, "money_unit": ws.params.report.money_unit}
@@ -1299,8 +1323,10 @@ def _territory_inputs(ws: Any, level: str) -> dict[str, Any]:
         graph = territory.adjacency(units[["unit_id", "lat", "lon"]], method="given", edges=edges)
         current = provinces.set_index("province_id")["region_id"]
         return {"units": units, "adjacency": graph, "current": current, **common}
+    ctx = _context(ws, "territory")
+    args = step.design_arguments(ctx, customers)
     units = customers[["unit_id", "lat", "lon", "potential", "workload"]]
-    graph = territory.adjacency(units[["unit_id", "lat", "lon"]], method=tp.graph, prune_factor=tp.prune_factor,
-                                neighbours=tp.neighbours)
-    current = customers.set_index("unit_id")["current"]
-    return {"units": units, "adjacency": graph, "current": current, "k": tp.k, **common}
+    run = ws.table("territory_assignment").set_index("customer_id")["territory"] if ws.has_table("territory_assignment") else None
+    return {"units": units, "adjacency": args["adjacency"], "current": args["current"], "k": args["k"],
+            "run_assignment": run, **common}
+

@@ -17,6 +17,22 @@ def plan_arguments(ctx: Context) -> dict:
     return {"plan_year": ctx.params.calendar.plan_year, "baseline": baseline, **tp.model_dump()}
 
 
+def allocation_units(ctx: Context) -> pd.DataFrame:
+    """The customers with last year, potential and forecast that the allocation shares by."""
+    from salesmodel.targets.plan import plan_units
+
+    return plan_units(ctx.inputs["sales"], ctx.inputs["customers"], ctx.inputs["reps"],
+                      plan_year=ctx.params.calendar.plan_year, baseline=ctx.tables.get("baseline_forecast"))
+
+
+def allocation_arguments(ctx: Context) -> dict:
+    """The arguments of :func:`salesmodel.targets.plan.allocate` that :func:`build_plan` passes for this scenario."""
+    args = plan_arguments(ctx)
+    keep = ("plan_year", "baseline", "total", "growth", "growth_over", "stretch", "basis", "level_basis",
+            "growth_bounds", "levels", "round_to")
+    return {k: args[k] for k in keep}
+
+
 def build(ctx: Context, result: StepResult) -> targets.Plan:
     """The plan object (the explorers call this too, so both see the same numbers)."""
     with collect_notes(result):

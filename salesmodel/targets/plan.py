@@ -412,6 +412,38 @@ def rollup(plan: pd.DataFrame, by: Sequence[str], grain: str) -> pd.DataFrame:
     return out[by + ["period", "start", "end", "target"]]
 
 
+def allocate(
+    units: pd.DataFrame,
+    *,
+    plan_year: int,
+    baseline: pd.DataFrame | None,
+    total: float | None,
+    growth: float,
+    growth_over: str,
+    stretch: float,
+    basis: Mapping[str, float] | str,
+    level_basis: Mapping[str, Mapping[str, float] | str] | None,
+    growth_bounds: tuple[float, float] | None,
+    levels: Sequence[str],
+    round_to: float,
+) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+    """The company total and its split down the organisation levels (no calendar).
+
+    :func:`build_plan` calls this; so does the targets explorer, which therefore
+    shows the run's targets at unchanged settings. Returns the company figure
+    (:func:`company_total`) and the targets of each level.
+    """
+    tot = company_total(units, total=total, growth=growth, growth_over=growth_over,
+                        baseline=baseline_total(baseline, plan_year), round_to=round_to)
+    cols = [LEVEL_COLUMNS[lv] for lv in levels]
+    options = {LEVEL_COLUMNS[lv]: {"basis": dict(b) if isinstance(b, Mapping) else b} for lv, b in (level_basis or {}).items()}
+    basis_arg = dict(basis) if isinstance(basis, Mapping) else basis
+    targets = cascade(tot["total"], units, cols, basis=basis_arg, reference="last_year",
+                      growth_bounds=tuple(growth_bounds) if growth_bounds is not None else None,
+                      round_to=round_to, stretch=stretch, options=options)
+    return tot, {lv: targets[LEVEL_COLUMNS[lv]] for lv in levels}
+
+
 def build_plan(
     sales: pd.DataFrame,
     customers: pd.DataFrame,
@@ -482,15 +514,10 @@ def build_plan(
         raise ParamsError(f"The 'level_basis' parameter of build_plan must be keyed by levels among {levels}. Got {list(level_basis)!r} instead.")
     monthly = monthly_history(sales, customers, reps) if monthly is None else monthly
     units = plan_units(sales, customers, reps, plan_year=plan_year, baseline=baseline, monthly=monthly)
-    tot = company_total(units, total=total, growth=growth, growth_over=growth_over,
-                        baseline=baseline_total(baseline, plan_year), round_to=round_to)
+    tot, named = allocate(units, plan_year=plan_year, baseline=baseline, total=total, growth=growth,
+                          growth_over=growth_over, stretch=stretch, basis=basis, level_basis=level_basis,
+                          growth_bounds=growth_bounds, levels=levels, round_to=round_to)
     cols = [LEVEL_COLUMNS[lv] for lv in levels]
-    options = {LEVEL_COLUMNS[lv]: {"basis": dict(b) if isinstance(b, Mapping) else b} for lv, b in (level_basis or {}).items()}
-    basis_arg = dict(basis) if isinstance(basis, Mapping) else basis
-    targets = cascade(tot["total"], units, cols, basis=basis_arg, reference="last_year",
-                      growth_bounds=tuple(growth_bounds) if growth_bounds is not None else None,
-                      round_to=round_to, stretch=stretch, options=options)
-    named = {lv: targets[LEVEL_COLUMNS[lv]] for lv in levels}
 
     month_w = seasonal_month_weights(monthly, plan_year, sales=sales)
     dw = dekad_weights(dekads, month_w)

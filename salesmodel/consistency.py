@@ -1,0 +1,206 @@
+"""Rules that hold across a run's tables: one plan, one set of numbers.
+
+Each rule names two sides, each a table and what is taken from it; the two must
+agree (within half a cent for money). Rules are data: :data:`RULES` is a list,
+and :func:`check` applies every rule whose tables the run has. A broken rule
+names both tables, the rule and the difference.
+
+>>> broken = check(tables)          # doctest: +SKIP
+>>> [b.message for b in broken]     # doctest: +SKIP
+[]
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from salesmodel import tables as declared
+from salesmodel.errors import SalesmodelError
+
+__all__ = ["RULES", "Broken", "Rule", "Side", "check"]
+
+Tables = Mapping[str, pd.DataFrame]
+MONEY_TOLERANCE = 0.005  # half a cent: every money figure is rounded to a cent or coarser
+SHARE_TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class Side:
+    """One side of a rule: a table and what is taken from it (a number, or a Series by key)."""
+
+    table: str
+    what: str
+    value: Callable[[pd.DataFrame], float | pd.Series]
+    needs: tuple[str, ...] = ()  # further tables the value reads (by the same names)
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    left: Side
+    right: Side
+    tolerance: float = MONEY_TOLERANCE
+
+
+@dataclass(frozen=True)
+class Broken:
+    rule: str
+    left: str
+    right: str
+    difference: str
+
+    @property
+    def message(self) -> str:
+        return f"{self.rule}: {self.left} and {self.right} disagree ({self.difference})"
+
+
+def _sum(column: str, where: Callable[[pd.DataFrame], pd.Series] | None = None) -> Callable[[pd.DataFrame], float]:
+    def value(df: pd.DataFrame) -> float:
+        part = df[where(df)] if where is not None else df
+        return float(part[column].astype(float).sum())
+
+    return value
+
+
+def _by(keys: list[str], column: str) -> Callable[[pd.DataFrame], pd.Series]:
+    def value(df: pd.DataFrame) -> pd.Series:
+        return df.groupby(keys, observed=True)[column].sum().astype(float)
+
+    return value
+
+
+def _figure(name: str) -> Callable[[pd.DataFrame], float]:
+    def value(df: pd.DataFrame) -> float:
+        return float(df.loc[df["figure"] == name, "value"].iloc[0])
+
+    return value
+
+
+def _first(column: str) -> Callable[[pd.DataFrame], float]:
+    return lambda df: float(df[column].iloc[0])
+
+
+def _in_year(df: pd.DataFrame) -> pd.Series:
+    return ~df["lead_in"].astype(bool)
+
+
+def _pay_at_plan(df: pd.DataFrame) -> pd.DataFrame:
+    scenario = "100%" if "100%" in set(df["scenario"]) else df["scenario"].iloc[0]
+    return df[df["scenario"] == scenario]
+
+
+def _max_dev(df: pd.DataFrame) -> float:
+    proposed = df[df["plan"] == "proposed"]
+    cols = [c for c in proposed.columns if c.endswith("_dev")]
+    return float(np.nanmax(np.abs(proposed[cols].to_numpy(dtype=float))))
+
+
+def _max_dev_summary(df: pd.DataFrame) -> float:
+    proposed = df[df["plan"] == "proposed"]
+    cols = [c for c in proposed.columns if c.startswith("max_") and c.endswith("_dev")]
+    return float(np.nanmax(np.abs(proposed[cols].to_numpy(dtype=float))))
+
+
+COMPANY = Side("targets_total", "the company target", _first("target"))
+
+RULES: list[Rule] = [
+    # the company target is the same everywhere
+    *[Rule("company target", COMPANY, Side(t, f"the sum of {t}.target", _sum("target")))
+      for t in ("targets_region", "targets_province", "targets_rep", "targets_customer", "plan_rep_month",
+                "plan_customer_dekad", "plan_company_month")],
+    Rule("company target", COMPANY, Side("capacity_plan", "capacity_plan.target in the plan year", _sum("target", _in_year))),
+    Rule("company target", COMPANY, Side("achievability", "achievability.target of the regions",
+                                         _sum("target", lambda d: d["level"] == "region"))),
+    Rule("company target", COMPANY, Side("key_figures", "key figure total_target", _figure("total_target"))),
+    Rule("last year", Side("targets_total", "last year", _first("last_year")),
+         Side("key_figures", "key figure last_year", _figure("last_year"))),
+    # every parent equals the sum of its children
+    Rule("parent = sum of children", Side("targets_region", "targets_region.target by region", _by(["region_id"], "target")),
+         Side("targets_province", "targets_province.target summed by region", _by(["region_id"], "target"))),
+    Rule("parent = sum of children", Side("targets_province", "targets_province.target by province",
+                                          _by(["province_id"], "target")),
+         Side("targets_rep", "targets_rep.target summed by province", _by(["province_id"], "target"))),
+    Rule("parent = sum of children", Side("targets_rep", "targets_rep.target by rep", _by(["rep_id"], "target")),
+         Side("targets_customer", "targets_customer.target summed by rep", _by(["rep_id"], "target"))),
+    Rule("parent = sum of children", Side("targets_rep", "targets_rep.target by rep", _by(["rep_id"], "target")),
+         Side("plan_rep_month", "plan_rep_month.target summed by rep", _by(["rep_id"], "target"))),
+    Rule("parent = sum of children", Side("targets_customer", "targets_customer.target by customer",
+                                          _by(["customer_id"], "target")),
+         Side("plan_customer_dekad", "plan_customer_dekad.target summed by customer", _by(["customer_id"], "target"))),
+    Rule("parent = sum of children", Side("plan_company_month", "plan_company_month.target by month",
+                                          _by(["period"], "target")),
+         Side("plan_rep_month", "plan_rep_month.target summed by month", _by(["period"], "target"))),
+    # one workload
+    Rule("one workload", Side("workload_customer", "workload_customer.hours", _sum("hours")),
+         Side("workload", "workload.hours", _sum("hours")), tolerance=1e-6),
+    Rule("one workload", Side("workload_customer", "workload_customer (the measure territories balance) by customer",
+                              lambda d: d.groupby("customer_id")["hours"].sum()),
+         Side("territory_assignment", "territory_assignment.workload by customer",
+              lambda d: d.set_index("customer_id")["workload"].astype(float)), tolerance=1e-6),
+    # the summary's figures are the tables'
+    Rule("summary = tables", Side("capacity_plan", "capacity_plan.hires_starting", _sum("hires_starting")),
+         Side("key_figures", "key figure hires", _figure("hires")), tolerance=0),
+    Rule("summary = tables", Side("pay_cost", "12 x pay_cost.total_pay at 100%",
+                                  lambda d: 12.0 * float(_pay_at_plan(d)["total_pay"].sum())),
+         Side("key_figures", "key figure pay_cost", _figure("pay_cost"))),
+    Rule("summary = tables", Side("pay_cost", "pay_cost.total_pay / pay_cost.target at 100%",
+                                  lambda d: float(_pay_at_plan(d)["total_pay"].sum() / _pay_at_plan(d)["target"].sum())),
+         Side("key_figures", "key figure cost_share", _figure("cost_share")), tolerance=SHARE_TOLERANCE),
+    Rule("summary = tables", Side("territory_metrics", "the largest proposed deviation in territory_metrics", _max_dev),
+         Side("key_figures", "key figure territory_max_deviation", _figure("territory_max_deviation")),
+         tolerance=SHARE_TOLERANCE),
+    Rule("summary = tables", Side("territory_metrics", "the largest proposed deviation in territory_metrics", _max_dev),
+         Side("territory_summary", "territory_summary.max_*_dev (proposed)", _max_dev_summary), tolerance=SHARE_TOLERANCE),
+]
+
+
+def _compare(rule: Rule, left: float | pd.Series, right: float | pd.Series) -> str | None:
+    if isinstance(left, pd.Series) or isinstance(right, pd.Series):
+        a, b = pd.Series(left), pd.Series(right)
+        keys = a.index.union(b.index)
+        a, b = a.reindex(keys), b.reindex(keys)
+        only = keys[a.isna() ^ b.isna()]
+        diff = (a - b).abs()
+        bad = diff[diff > rule.tolerance]
+        if len(only):
+            return f"{len(only)} key(s) on one side only, e.g. {', '.join(map(str, only[:3]))}"
+        if len(bad):
+            first = bad.index[0]
+            return f"{len(bad)} key(s) differ, e.g. {first}: {a[first]:,.4f} against {b[first]:,.4f}"
+        return None
+    if np.isnan(left) and np.isnan(right):
+        return None
+    if not abs(left - right) <= rule.tolerance:
+        return f"{left:,.4f} against {right:,.4f}, difference {left - right:,.4f}"
+    return None
+
+
+def check(tables: Tables) -> list[Broken]:
+    """Apply every rule whose tables are present; return the broken ones (empty: all hold).
+
+    Also checks every table against its declaration (columns, kinds) so units agree.
+    """
+    broken: list[Broken] = []
+    for name, df in tables.items():
+        if name in declared.TABLES:
+            try:
+                declared.check(name, df)
+            except SalesmodelError as exc:
+                broken.append(Broken("declared columns", name, "salesmodel/tables.py", str(exc)))
+    for rule in RULES:
+        if rule.left.table not in tables or rule.right.table not in tables:
+            continue
+        try:
+            left = rule.left.value(tables[rule.left.table])
+            right = rule.right.value(tables[rule.right.table])
+        except (KeyError, IndexError, ValueError) as exc:
+            broken.append(Broken(rule.name, rule.left.what, rule.right.what, f"could not be read: {exc}"))
+            continue
+        difference = _compare(rule, left, right)
+        if difference is not None:
+            broken.append(Broken(rule.name, f"{rule.left.what} ({rule.left.table})",
+                                 f"{rule.right.what} ({rule.right.table})", difference))
+    return broken
