@@ -214,7 +214,19 @@ def _project_arrays(hires: np.ndarray, unit: float | np.ndarray, ramp: np.ndarra
     }
 
 
-_TOL = 1e-9
+# A month counts as met when its FTE falls short of the need by at most this share of
+# the need (of 1 FTE for needs below 1). Float error in the survival powers and the
+# convolutions is ~1e-13 of the need, far below it; a ten-millionth of a month's need is
+# below anything a planner can see (under one yuan in ten million). Every step (which
+# months are constraints, greedy, LP bound, integer programme, tidying, the shortfall
+# flag) uses this one rule, so they cannot disagree on a month at the edge, e.g. when a
+# tiny attrition leaves whole hires a hair under an integer need.
+_REL_TOL = 1e-7
+
+
+def _slack(need: np.ndarray) -> np.ndarray:
+    """How far below ``need`` (FTE) a month may stay and still count as met."""
+    return _REL_TOL * np.maximum(1.0, need)
 
 
 @dataclass
@@ -241,7 +253,7 @@ def _problem(need: np.ndarray, existing: np.ndarray, fte_kernel: np.ndarray, lea
     lag = np.arange(horizon)[:, None] - starts[None, :]
     a = np.where(lag >= 0, fte_kernel[np.clip(lag, 0, horizon - 1)], 0.0)
     reach = a.max(axis=1) if starts.size else np.zeros(horizon)
-    rows = (need - existing > _TOL) & (reach > 0)
+    rows = (need - existing > _slack(need)) & (reach > 0)
     if min_reach > 0 and ramp_at is not None:
         longest = np.arange(horizon) - lead
         rows &= (longest >= 0) & (ramp_at[np.clip(longest, 0, horizon - 1)] >= min_reach - 1e-12)
@@ -255,12 +267,13 @@ def _greedy(p: _Problem, start: np.ndarray | None = None) -> np.ndarray:
     fte = p.existing + p.a @ x
     for t in np.nonzero(p.rows)[0]:
         deficit = p.need[t] - fte[t]
-        if deficit <= _TOL:
+        slack = _REL_TOL * max(1.0, p.need[t])
+        if deficit <= slack:
             continue
         col = p.a[t]
         best = col.max()
         s = int(np.nonzero(col >= best * (1 - 1e-12))[0][-1])  # the latest of the best
-        k = math.ceil(deficit / best - 1e-9)
+        k = math.ceil((deficit - slack) / best)
         x[s] += k
         fte += k * p.a[:, s]
     return x
@@ -275,7 +288,8 @@ def _tidy(p: _Problem, x: np.ndarray) -> np.ndarray:
     """
     x = x.copy()
     fte = p.existing + p.a @ x
-    floor = np.minimum(p.need, fte) - 1e-7 * np.maximum(1.0, p.need)
+    # met months stay met (within the slack); short months get no shorter than the slack
+    floor = np.where(fte >= p.need - _slack(p.need), p.need, fte) - _slack(p.need)
     n = x.size
     for s in range(n - 1, -1, -1):
         while x[s] > 0 and ((fte - p.a[:, s]) >= floor).all():
@@ -300,7 +314,7 @@ def _milp_fewest(p: _Problem) -> np.ndarray | None:
     """The fewest hires by integer programme; with a hiring limit, the least total
     shortfall first (slack variables), then the fewest hires."""
     a_rows = p.a[p.rows]
-    b = (p.need - p.existing)[p.rows] - _TOL
+    b = (p.need - p.existing - _slack(p.need))[p.rows]
     n, m = p.starts.size, a_rows.shape[0]
     if p.cap is None:
         res = milp(np.ones(n), constraints=LinearConstraint(a_rows, lb=b), integrality=np.ones(n), bounds=Bounds(0, np.inf))
@@ -323,7 +337,7 @@ def _lp_bounds(problems: list[_Problem]) -> list[np.ndarray] | None:
     from scipy.sparse import block_diag, csr_matrix
 
     blocks = [csr_matrix(p.a[p.rows]) for p in problems]
-    b = np.concatenate([(p.need - p.existing)[p.rows] - _TOL for p in problems])
+    b = np.concatenate([(p.need - p.existing - _slack(p.need))[p.rows] for p in problems])
     sizes = [p.starts.size for p in problems]
     res = linprog(np.ones(sum(sizes)), A_ub=-block_diag(blocks, format="csr"), b_ub=-b, bounds=(0, None), method="highs")
     if res.status != 0:
@@ -360,6 +374,10 @@ def _solve_all(problems: list[_Problem]) -> None:
             p.hires, p.method = x, "greedy, proven by the LP bound"
             continue
         exact = _milp_fewest(p)
+        if exact is not None and p.cap is None:
+            # HiGHS accepts a row up to its feasibility tolerance (~1e-6 FTE) below the bound:
+            # complete any month its answer leaves short by our rule
+            exact = _greedy(p, exact)
         if exact is not None and (p.cap is not None or exact.sum() <= x.sum()):
             p.hires, p.method = _tidy(p, exact), "milp"
         else:
@@ -578,7 +596,7 @@ def capacity_plan(
         hires[problem.starts] = problem.hires
         proj = _project_arrays(hires, unit, ramp_arr, survival, heads0, tenure, existing)
         gap = proj["capacity"] - values
-        short = gap < -1e-6 * np.maximum(1.0, values)
+        short = proj["ramped_fte"] < problem.need - _slack(problem.need)
         decided = np.zeros(horizon)
         decided[: max(horizon - lead, 0)] = hires[lead:]
         columns["month"].append(np.asarray(months, dtype=object) if not isinstance(months, pd.PeriodIndex) else months)
