@@ -518,7 +518,7 @@ def test_fewest_hires_match_a_direct_integer_programme(target, ramp, a, lead, he
     in one and not in the other."""
     from scipy.optimize import Bounds, LinearConstraint, milp
 
-    from salesmodel.staffing import _existing_fte, _kernel, _problem, _slack
+    from salesmodel.staffing.capacity import _existing_fte, _kernel, _problem, _slack
 
     q = (1 - a) ** (1 / 12)
     t = np.asarray(target)
@@ -588,3 +588,20 @@ def test_workload_by_the_reps_role_and_region_columns():
     assert out["fte"].sum() == pytest.approx(33 / 100)
     with pytest.raises(InputError, match="lacks the column"):
         workload(customers.drop(columns="role"), by="role")
+
+
+def test_names_stay_importable_from_the_package():
+    import importlib
+
+    from salesmodel import staffing
+
+    homes = {"capacity": ["capacity_plan", "project_capacity"], "tiers": ["TierScheme", "tier_customers"],
+             "workload": ["workload", "travel_minutes_per_visit", "DEFAULT_VISIT_STANDARDS"],
+             "funnel": ["funnel", "EXAMPLE_F_SOURCES"], "pay": ["PayPlan", "pay"],
+             "history": ["mature_productivity", "current_staff", "monthly_targets_from_history", "with_lead_in",
+                         "monthly_orders_from_history"]}
+    for module, names in homes.items():
+        home = importlib.import_module(f"salesmodel.staffing.{module}")
+        for name in names:
+            assert getattr(staffing, name) is getattr(home, name)
+    assert set(staffing.__all__) <= set(dir(staffing))
