@@ -44,6 +44,7 @@ from PIL import Image
 
 from salesmodel import report
 from salesmodel.errors import InputError, ParamsError, SalesmodelError, short_list
+from salesmodel.params import StaffingParams
 
 __all__ = [
     "RAMP_SHAPES",
@@ -753,7 +754,7 @@ class StaffingExplorer(_Explorer):
         People on the payroll at the start.
     ramp : list of float, default=[0.25, 0.5, 0.75, 1.0]
         The ramp to start from (shape "as given"; the sliders reshape it).
-    attrition, hire_lead_months, max_hires_per_month, attainment, start_tenure
+    attrition, hire_lead_months, max_hires_per_month, attainment, start_tenure, min_reach
         Start values and fixed inputs, as in ``capacity_plan``.
     team_col, month_col, target_col : str
         Column names of a long ``monthly_targets`` table.
@@ -785,6 +786,7 @@ class StaffingExplorer(_Explorer):
         max_hires_per_month: int | None = None,
         attainment: float = 1.0,
         start_tenure: Any = None,
+        min_reach: float | None = None,
         team_col: str = "team",
         month_col: str = "month",
         target_col: str = "target",
@@ -806,6 +808,8 @@ class StaffingExplorer(_Explorer):
         self.start_headcount = start_headcount
         self.attainment = attainment
         self.start_tenure = start_tenure
+        # the policy's one default is the params schema's
+        self.min_reach = StaffingParams.model_fields["min_reach"].default if min_reach is None else min_reach
         self.given_ramp = given
         self.team_col, self.month_col, self.target_col = team_col, month_col, target_col
         self.team_label = team_label
@@ -848,6 +852,7 @@ class StaffingExplorer(_Explorer):
             max_hires_per_month=int(self.max_hires.value) if self.limit_hires.value else None,
             attainment=self.attainment,
             start_tenure=self.start_tenure,
+            min_reach=self.min_reach,
             team_col=self.team_col,
             month_col=self.month_col,
             target_col=self.target_col,
@@ -1017,6 +1022,7 @@ def _staffing_inputs(ws: Any, by: str = "region") -> dict[str, Any]:
         "hire_lead_months": sp.hire_lead_months,
         "max_hires_per_month": sp.max_hires_per_month,
         "attainment": sp.attainment,
+        "min_reach": sp.min_reach,
         "team_label": by,
         "language": ws.language,
         "money_unit": ws.params.report.money_unit,

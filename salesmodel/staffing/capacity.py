@@ -325,7 +325,7 @@ def capacity_plan(
     attainment: float = 1.0,
     start_tenure: Any = None,
     seasonality: Mapping[int, float] | pd.Series | None = None,
-    min_reach: float = 0.0,
+    min_reach: float,
     team_col: str = "team",
     month_col: str = "month",
     target_col: str = "target",
@@ -379,8 +379,9 @@ def capacity_plan(
         ``productivity x seasonality[m]`` (indices averaging 1, e.g. from
         :func:`salesmodel.seasonality.seasonal_indices`). Without it, a peak
         month's target must be met by headcount alone. Needs month labels.
-    min_reach : float in [0, 1], default=0
-        Months that a hire decided at the first possible moment would reach at
+    min_reach : float in [0, 1]
+        Required, no default: a policy whose one default lives in the params schema
+        (``staffing.min_reach``), so the function and a run cannot disagree. Months that a hire decided at the first possible moment would reach at
         less than this fraction of a mature rep's volume are not hired for (with
         ramp 25/50/75/100% and ``min_reach=0.5``, the first month hires can start
         is best effort: meeting it would take four starters per missing rep).
@@ -403,7 +404,7 @@ def capacity_plan(
     --------
     >>> t = pd.Series([1000.0] * 6, index=pd.period_range("2027-01", periods=6, freq="M"))
     >>> plan = capacity_plan(t, productivity=100, ramp=[0.5, 1.0], attrition=0.0,
-    ...                      hire_lead_months=1, start_headcount=9)
+    ...                      hire_lead_months=1, start_headcount=9, min_reach=0.0)
     >>> plan["hires_starting"].tolist(), plan.attrs["total_hires"]
     ([0, 2, 0, 0, 0, 0], 2)
     """
