@@ -44,6 +44,7 @@ from PIL import Image
 
 from salesmodel import report
 from salesmodel.errors import InputError, ParamsError, SalesmodelError, short_list
+from salesmodel.params import StaffingParams
 
 __all__ = [
     "RAMP_SHAPES",
@@ -792,7 +793,7 @@ class StaffingExplorer(_Explorer):
         People on the payroll at the start.
     ramp : list of float, default=[0.25, 0.5, 0.75, 1.0]
         The ramp to start from (shape "as given"; the sliders reshape it).
-    attrition, hire_lead_months, max_hires_per_month, attainment, start_tenure
+    attrition, hire_lead_months, max_hires_per_month, attainment, start_tenure, min_reach
         Start values and fixed inputs, as in ``capacity_plan``.
     team_col, month_col, target_col : str
         Column names of a long ``monthly_targets`` table.
@@ -825,7 +826,7 @@ class StaffingExplorer(_Explorer):
         attainment: float = 1.0,
         start_tenure: Any = None,
         seasonality: pd.Series | None = None,
-        min_reach: float = 1.0,
+        min_reach: float | None = None,
         team_col: str = "team",
         month_col: str = "month",
         target_col: str = "target",
@@ -848,7 +849,8 @@ class StaffingExplorer(_Explorer):
         self.attainment = attainment
         self.start_tenure = start_tenure
         self.seasonality = seasonality
-        self.min_reach = min_reach
+        # the policy's one default is the params schema's
+        self.min_reach = StaffingParams.model_fields["min_reach"].default if min_reach is None else min_reach
         self.given_ramp = given
         self.team_col, self.month_col, self.target_col = team_col, month_col, target_col
         self.team_label = team_label

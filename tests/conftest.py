@@ -10,12 +10,20 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import settings
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
 
 # Charts drawn by tests themselves (not in notebooks) need no screen.
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+# In CI (CI set, as .ci/run and the usual CI services do) property tests draw the same
+# examples on every run and keep no example database, so a red build can be replayed and is
+# never random. Locally hypothesis keeps exploring new examples.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
+    settings.load_profile("ci")
 
 SMALL_COMPANY = dict(seed=7, n_customers=240, n_reps=12, start="2023-01-01", end="2026-10-31")
 

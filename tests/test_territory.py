@@ -234,6 +234,83 @@ def test_same_seed_same_plan_and_seed_matters():
     assert a.objective == b.objective
 
 
+class _FastClock:
+    """A machine a thousand times slower: every look at the clock finds 0.5 s more gone."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        self.now += 0.5
+        return self.now
+
+
+def _tight_design(**kw):
+    # 150 units at tight tolerances and a tight disruption limit: the greedy descents stall with
+    # a tolerance broken, so the annealing runs too, and the counts (not convergence) end it
+    units = synthetic(150, seed=4)
+    graph = adjacency(units)
+    current = pd.Series([f"R{i % 5}" for i in range(150)], index=units["unit_id"])
+    base = design(units, 5, adjacency=graph, method="heuristic", seed=2, max_sweeps=3, anneal_steps=5_000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return design(units, 5, adjacency=graph, current=base.assignment[["unit_id", "territory"]],
+                      max_disruption=0.02, balance_on={"potential": 0.002, "workload": 0.01},
+                      method="heuristic", seed=3, max_sweeps=4, anneal_steps=20_000, **kw), current
+
+
+def test_counts_not_the_clock_end_the_search():
+    quick, _ = _tight_design(time_limit=2)
+    slow, _ = _tight_design(time_limit=1e6)
+    assert quick.stopped_by in ("max_sweeps", "anneal_steps") and quick.replayable
+    assert slow.stopped_by == quick.stopped_by
+    assert quick.assignment.to_csv(index=False).encode() == slow.assignment.to_csv(index=False).encode()
+
+
+def test_a_slow_machine_gives_the_same_plan_unless_the_safety_stop_hits(monkeypatch):
+    from salesmodel.territory import _design, _heuristic
+
+    reference, _ = _tight_design(time_limit=60)
+    # a thousand times slower: same plan as long as the safety stop is far enough
+    monkeypatch.setattr(_heuristic, "time", _FastClock())
+    monkeypatch.setattr(_design, "time", _FastClock())
+    slow, _ = _tight_design(time_limit=1e9)
+    assert slow.stopped_by == reference.stopped_by and slow.replayable
+    pd.testing.assert_frame_equal(slow.assignment, reference.assignment)
+    # when the safety stop is what ends the search, the plan says it may not replay
+    cut, _ = _tight_design(time_limit=30)
+    assert cut.stopped_by == "time_limit" and not cut.replayable
+    assert any("may not replay" in n for n in cut.notes)
+    assert cut.summary()["stopped_by"] == "time_limit"
+
+
+def test_exact_stopped_by_its_time_limit_is_flagged(monkeypatch):
+    from salesmodel.territory import _design
+
+    units = grid(4)
+    proven = design(units, 4, adjacency=grid_graph(units), balance_on={"potential": 0.0}, method="exact")
+    assert proven.stopped_by == "optimal" and proven.replayable
+    real = _design.solve_exact
+
+    def cut_short(*args, **kwargs):
+        out = real(*args, **kwargs)
+        out["status_code"] = 1  # what HiGHS reports when its time limit ends the search
+        return out
+
+    monkeypatch.setattr(_design, "solve_exact", cut_short)
+    cut = design(units, 4, adjacency=grid_graph(units), balance_on={"potential": 0.0}, method="exact")
+    assert cut.stopped_by == "time_limit" and not cut.replayable
+    assert any("may not replay" in n for n in cut.notes)
+
+
+def test_search_counts_are_checked():
+    units = grid(3)
+    with pytest.raises(ParamsError, match="'max_sweeps'"):
+        design(units, 2, balance_on={"potential": 0.5}, max_sweeps=0)
+    with pytest.raises(ParamsError, match="'anneal_steps'"):
+        design(units, 2, balance_on={"potential": 0.5}, anneal_steps=2.5)
+
+
 def test_heuristic_respects_disruption_limit_from_perturbed_current(synth_plan):
     units, graph, plan = synth_plan
     # Perturb today's plan: potential grows 30% in one territory, so it is over its share.

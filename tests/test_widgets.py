@@ -208,7 +208,7 @@ def test_staffing_result_is_capacity_plan(monthly):
         ex.lead_time.value = 2
     assert ex.ramp == [0.3333, 0.6667, 1.0]
     direct = staffing.capacity_plan(monthly, productivity=100.0, ramp=ex.ramp, attrition=0.1, hire_lead_months=2,
-                                    start_headcount=10)
+                                    start_headcount=10, min_reach=ex.min_reach)
     pd.testing.assert_frame_equal(ex.result, direct)
     assert (ex.result["hires_starting"].iloc[:2] == 0).all()
     assert "Hires in total" in ex.summary.value

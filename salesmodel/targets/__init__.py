@@ -1,28 +1,20 @@
-"""Targets: exact, explainable decomposition down the organisation and the calendar,
-and tracking against it.
+"""Targets: exact, explainable decomposition down the organisation and the calendar.
 
-``core`` holds the verbs (decompose, cascade, split_over_time, rake, reconcile,
-achievability, pacing ...); ``plan`` assembles them into the plan tables the
-notebooks save (units from the inputs, the company total, the cascade, the phased
-plans). Both are pure: DataFrames and plain values in, DataFrames out.
+One module per noun: ``allocation`` (decompose, cascade, largest_remainder),
+``phasing`` (split_over_time, weekday_weights), ``raking`` (rake), ``commitments``
+(reconcile), ``achievability``; ``plan`` assembles them into the plan tables (units
+from the inputs, the company total, the cascade, the phased plans). All pure:
+DataFrames and plain values in, DataFrames out. Tracking actuals against the plan is
+:mod:`salesmodel.tracking`; its verbs stay importable from here.
 """
 from __future__ import annotations
 
-from salesmodel.targets.core import (
-    RakeResult,
-    achievability,
-    achievement_rate,
-    cascade,
-    declining_customers,
-    decompose,
-    largest_remainder,
-    pacing,
-    period_report,
-    rake,
-    reconcile,
-    split_over_time,
-    weekday_weights,
-)
+from typing import Any
+
+from salesmodel.targets.achievability import achievability
+from salesmodel.targets.allocation import cascade, decompose, largest_remainder
+from salesmodel.targets.commitments import reconcile
+from salesmodel.targets.phasing import split_over_time, weekday_weights
 from salesmodel.targets.plan import (
     LABELS,
     LEVEL_COLUMNS,
@@ -36,6 +28,7 @@ from salesmodel.targets.plan import (
     seasonal_month_weights,
     word,
 )
+from salesmodel.targets.raking import RakeResult, rake
 
 __all__ = [
     "LABELS",
@@ -63,3 +56,15 @@ __all__ = [
     "weekday_weights",
     "word",
 ]
+
+# Tracking's verbs, kept importable from here; loaded on first use (PEP 562) because
+# tracking itself builds on the targets modules.
+_TRACKING = ("achievement_rate", "declining_customers", "pacing", "period_report")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _TRACKING:
+        from salesmodel import tracking
+
+        return getattr(tracking, name)
+    raise AttributeError(f"module 'salesmodel.targets' has no attribute {name!r}")

@@ -11,7 +11,7 @@ verbs together the way a year-start plan is made:
    customer's region for the plan year, shared within the region by last year).
 2. :func:`company_total`: a given total, or growth over the baseline forecast
    (over last year when there is no baseline).
-3. :func:`~salesmodel.targets.core.cascade` region -> province -> rep -> customer.
+3. :func:`~salesmodel.targets.allocation.cascade` region -> province -> rep -> customer.
 4. Phasing: each customer's target over the plan year's dekads, weighted by the
    company's seasonal month shares (:func:`seasonal_month_weights`) times each
    dekad's share of its month's working days; every other plan table (rep x
@@ -35,7 +35,9 @@ import pandas as pd
 from scipy import stats
 
 from salesmodel.errors import InputError, ParamsError, short_list
-from salesmodel.targets.core import achievability, cascade, split_over_time
+from salesmodel.targets.achievability import achievability
+from salesmodel.targets.allocation import cascade
+from salesmodel.targets.phasing import split_over_time
 
 __all__ = [
     "LABELS",

@@ -177,6 +177,8 @@ def design(
     time_limit: float = 60,
     seed: int = 0,
     disruption_on: str | None = None,
+    max_sweeps: int = 100,
+    anneal_steps: int | None = None,
 ) -> TerritoryPlan:
     """Group units into ``k`` balanced, compact, contiguous territories.
 
@@ -210,12 +212,21 @@ def design(
         ``time_limit``. ``"heuristic"``: region growing plus local search, for
         thousands of units. ``"auto"``: exact up to 80 units and 8 territories.
     time_limit : float, default=60
-        Seconds for the solver or the local search.
+        Safety stop in seconds. Searches end on counts (``max_sweeps``,
+        ``anneal_steps``) or a proven optimum, so the plan is the same at any machine
+        load; only when this limit is what stopped a search does the plan depend on the
+        machine's speed (then ``plan.stopped_by == "time_limit"``, ``plan.replayable``
+        is False and a note says so).
     seed : int, default=0
-        Seed of every random choice; the same seed gives the same plan (unless the
-        time limit cuts the search short, which then depends on the machine's speed).
+        Seed of every random choice; the same seed gives the same plan.
     disruption_on : str, optional
         ``"units"`` or a measure name: what ``max_disruption`` counts.
+    max_sweeps : int, default=100
+        Heuristic: most sweeps of boundary moves in each greedy descent (a descent
+        usually stalls after a few dozen).
+    anneal_steps : int, optional
+        Heuristic: steps of the simulated annealing when greedy moves stall with a
+        tolerance broken; default 3000 per unit, at most 40 million.
 
     Returns
     -------
@@ -241,6 +252,11 @@ def design(
     u = prepare_units(units, balance_on, func="design")
     k = check_k(k, u.n, "design")
     _check_common(method, time_limit, seed, contiguous, max_disruption, current, "design")
+    for name, value in (("max_sweeps", max_sweeps), ("anneal_steps", anneal_steps)):
+        if value is None and name == "anneal_steps":
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ParamsError(f"The '{name}' parameter of design must be a whole number >= 1. Got {value!r} instead.")
     if disruption_on is None:
         disruption_on = u.measure_names[0] if u.measure_names else "units"
     if disruption_on != "units" and disruption_on not in u.measure_names:
@@ -275,6 +291,7 @@ def design(
     check_feasible(u, k, graph, contiguous)
 
     notes: list[str] = []
+    stopped_by = "converged"
     chosen = method
     if method == "auto":
         chosen = "exact" if (u.n <= AUTO_EXACT_UNITS and k <= AUTO_EXACT_K) else "heuristic"
@@ -297,9 +314,15 @@ def design(
             notes.append(f"the exact solver found no plan within {time_limit:g} s ({res['message']}); heuristic used")
             warnings.warn(notes[-1], stacklevel=2)
             chosen = "heuristic"
+            # which method ran depended on the clock
+            stopped_by = "time_limit" if res["status_code"] == 1 else stopped_by
         else:
             codes = res["codes"]
             status = "optimal" if res["status_code"] == 0 else "time_limit"
+            stopped_by = "optimal" if res["status_code"] == 0 else "time_limit"
+            if stopped_by == "time_limit":
+                notes.append(f"the exact solver stopped at the time limit ({time_limit:g} s) before proving the "
+                             f"optimum: the plan depends on the machine's speed and may not replay")
             bound = None if res["bound"] is None or not np.isfinite(res["bound"]) else float(res["bound"])
             if res["labels"] is not None:
                 taken = set(cur_order)
@@ -317,8 +340,11 @@ def design(
             u, k, graph=graph, contiguous=contiguous, seeds=seed_idx,
             current_codes=cur_codes if budget else None, disruption_measure=dmeasure if budget else None,
             max_disruption=max_disruption, time_limit=remaining, seed=int(seed),
+            max_sweeps=int(max_sweeps), anneal_steps=None if anneal_steps is None else int(anneal_steps),
         )
         notes += res_h["notes"]
+        if stopped_by != "time_limit":
+            stopped_by = res_h["stopped_by"]
         codes = res_h["codes"]
         if budget:
             fresh = iter(_new_names(k, set(cur_order)))
@@ -369,6 +395,7 @@ def design(
         contiguous_required=bool(contiguous),
         max_disruption=max_disruption,
         notes=notes,
+        stopped_by=stopped_by,
     )
 
 
@@ -439,4 +466,5 @@ def evaluate(
         balance_on={m: float(t) for m, t in zip(u.measure_names, u.tolerances)},
         contiguous_required=bool(contiguous),
         max_disruption=max_disruption,
+        stopped_by="evaluated",
     )

@@ -25,9 +25,13 @@
    from one former neighbour of the unit until it has reached the others) and if it
    keeps the disruption within its limit.
 
-Deterministic for a given seed: every random choice draws from
-``numpy.random.default_rng(seed)`` and the annealing schedule follows its step count;
-only a binding time limit makes the result depend on the machine's speed.
+Deterministic for a given seed at any machine load: every random choice draws from
+``numpy.random.default_rng(seed)`` and every phase stops on a count, never on the clock:
+a greedy descent after ``max_sweeps`` sweeps (or when no move improves), the annealing
+after ``anneal_steps`` steps (or when every tolerance holds; its temperature follows the
+step count) and the start's LP when HiGHS solves it. The time limit is only a safety
+stop; when it is what ended a phase, the result reports ``stopped_by="time_limit"``
+and may differ on a rerun.
 """
 from __future__ import annotations
 
@@ -52,9 +56,31 @@ _MOVED = 0.5
 # The start's LP aims this much inside each tolerance, over this many nearest centres.
 _LP_TIGHTEN = 0.6
 _LP_CANDIDATES = 12
-# Annealing length: steps per unit, capped.
+# Annealing length when not given: steps per unit, capped.
 _ANNEAL_STEPS_PER_UNIT = 3000
 _ANNEAL_MAX_STEPS = 40_000_000
+
+
+def default_anneal_steps(n: int) -> int:
+    """Annealing steps for ``n`` units when none are given."""
+    return int(min(_ANNEAL_STEPS_PER_UNIT * n, _ANNEAL_MAX_STEPS))
+
+
+class _Clock:
+    """The safety stop: a deadline checked between steps, remembering whether it was hit
+    (then the result depends on the machine's speed and may not replay)."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.hit = False
+
+    def out(self, deadline: float | None = None) -> bool:
+        if time.perf_counter() >= (self.deadline if deadline is None else deadline):
+            self.hit = True
+        return self.hit
+
+    def left(self) -> float:
+        return self.deadline - time.perf_counter()
 # Share of annealing steps that swap two neighbours instead of moving one unit.
 _SWAP_SHARE = 0.5
 
@@ -293,7 +319,7 @@ def _grow(units: Units, graph: Graph, labels: np.ndarray, k: int, anchors: list[
 
 
 def _seeded_start(
-    units: Units, graph: Graph, k: int, seeds: list[int] | None, rng: np.random.Generator, contiguous: bool, deadline: float
+    units: Units, graph: Graph, k: int, seeds: list[int] | None, rng: np.random.Generator, contiguous: bool, clock: _Clock
 ) -> np.ndarray:
     n = units.n
     comp = np.full(n, 0)
@@ -316,10 +342,10 @@ def _seeded_start(
         for c in range(n_comp):
             if alloc[c]:
                 seeds += _kmeanspp(units, np.flatnonzero(comp == c), int(alloc[c]), rng)
-    labels = _lp_assign(units, k, np.asarray(seeds), deadline=deadline)
+    labels = _lp_assign(units, k, np.asarray(seeds), clock=clock)
     if labels is not None:
         for _ in range(2):
-            better = _lp_assign(units, k, medoids(units, labels, k), deadline=deadline)
+            better = _lp_assign(units, k, medoids(units, labels, k), clock=clock)
             if better is None:
                 break
             labels = better
@@ -340,13 +366,13 @@ def _lp_assign(
     k: int,
     centres: np.ndarray,
     *,
-    deadline: float,
+    clock: _Clock,
 ) -> np.ndarray | None:
     """Balanced location-allocation: the LP that assigns units (fractionally) to the
     given centres at least weighted distance, every territory within a tightened
     tolerance of each measure (elastic: a heavily charged slack keeps it feasible).
     Few units end up split (at most one per balance row); see _round_assignment.
-    Returns None when HiGHS finds no solution in time."""
+    Returns None when HiGHS finds no solution (or the safety stop cuts it short)."""
     n = units.n
     c = min(_LP_CANDIDATES, k)
     dist = units.dist_matrix(np.arange(n), np.asarray(centres))
@@ -398,15 +424,17 @@ def _lp_assign(
         ub.append(np.full(k, (1 + tol) * means[m]))
         r0 += k
     a = sparse.csr_array((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(r0, n_vars))
-    left = deadline - time.perf_counter()
-    if left <= 1:
+    if clock.out():
         return None
     res = milp(
         cost,
         constraints=LinearConstraint(a, np.concatenate(lb), np.concatenate(ub)),
         bounds=Bounds(np.zeros(n_vars), np.r_[np.ones(nv), np.full(n_slack + 1, np.inf)]),
-        options={"time_limit": float(min(left, 120.0)), "disp": False},
+        options={"time_limit": max(clock.left(), 0.1), "disp": False},
     )
+    if res.status == 1:  # HiGHS stopped on the safety stop: whatever it returns depends on the clock
+        clock.hit = True
+        return None
     if res.x is None:
         return None
     x = res.x[:nv]
@@ -512,9 +540,16 @@ def solve_heuristic(
     max_disruption: float | None,
     time_limit: float,
     seed: int,
+    max_sweeps: int,
+    anneal_steps: int | None,
 ) -> dict:
-    """Returns codes (0..k-1 per unit) and notes."""
+    """Returns codes (0..k-1 per unit), notes and ``stopped_by``: ``"converged"`` (every
+    phase ended on its own), ``"max_sweeps"`` or ``"anneal_steps"`` (a count ended a
+    phase; same result on any machine) or ``"time_limit"`` (the safety stop did; may not
+    replay)."""
     t0 = time.perf_counter()
+    clock = _Clock(t0 + time_limit)
+    counts_hit: list[str] = []
     rng = np.random.default_rng(seed)
     notes: list[str] = []
     budget_on = current_codes is not None and max_disruption is not None
@@ -537,7 +572,7 @@ def solve_heuristic(
             names += [-1] * (k - kk)
             notes.append(f"split {k - kk} of the current territories to make {k}")
     else:
-        labels = _seeded_start(units, graph, k, seeds, rng, contiguous, t0 + 0.3 * time_limit)
+        labels = _seeded_start(units, graph, k, seeds, rng, contiguous, clock)
     if contiguous:
         parts = territory_parts(graph, labels, k)
         if (parts > 1).any():
@@ -563,7 +598,6 @@ def solve_heuristic(
             return -dm[i]
         return 0.0
 
-    deadline = t0 + time_limit
     sweeps = 0
     state = {"moved": moved}
 
@@ -572,32 +606,49 @@ def solve_heuristic(
         s.soft, s.hard = phase["soft"], phase["hard"]
         s.compact_scale = phase["compact"] * s.compact_unit
         stalled_swaps = False
-        while time.perf_counter() < deadline:
+        # A count of sweeps ends the descent (moves only lower the penalty, so it also
+        # ends by itself when no move improves); the clock only as a safety stop.
+        for _ in range(max_sweeps):
+            if clock.out():
+                return
             sweeps += 1
             improved, state["moved"] = _sweep(
-                s, rng, contiguous, moved_change, budget_on, budget, state["moved"], moved_scale, deadline
+                s, rng, contiguous, moved_change, budget_on, budget, state["moved"], moved_scale, clock
             )
             s.refresh_centres()
             if improved:
                 stalled_swaps = False
                 continue
             if s.violation() <= 1e-9 or stalled_swaps:
-                break
+                return
             # Single moves are stuck with a tolerance broken: try swaps across borders.
-            done, extra = _swap_pass(s, rng, contiguous, moved_change, budget_on, budget, state["moved"], deadline)
+            done, extra = _swap_pass(s, rng, contiguous, moved_change, budget_on, budget, state["moved"], clock)
             state["moved"] += extra
             stalled_swaps = done == 0
+        counts_hit.append("max_sweeps")
 
     descend(_PHASES[0])
-    if s.violation() > 1e-9 and time.perf_counter() < deadline:
+    if s.violation() > 1e-9 and not clock.out():
         # Greedy moves are stuck: anneal on the balance penalty until the tolerances hold.
-        sa_end = time.perf_counter() + 0.8 * (deadline - time.perf_counter())
-        state["moved"], accepted = _anneal(s, rng, contiguous, moved_change, budget_on, budget, state["moved"], moved_scale, sa_end)
+        # The safety stop leaves a fifth of the time left for the polish after it.
+        steps = default_anneal_steps(units.n) if anneal_steps is None else int(anneal_steps)
+        sa_end = time.perf_counter() + 0.8 * clock.left()
+        state["moved"], accepted, finished = _anneal(
+            s, rng, contiguous, moved_change, budget_on, budget, state["moved"], moved_scale, steps, clock, sa_end
+        )
+        if finished:
+            counts_hit.append("anneal_steps")
         notes.append(f"annealing: {accepted} moves accepted")
         descend(_PHASES[0])
     descend(_PHASES[1])
-    notes.append(f"local search: {sweeps} sweeps in {time.perf_counter() - t0:.1f} s")
-    return {"codes": np.asarray(s.lab, dtype=np.int64), "names": names, "notes": notes}
+    if clock.hit:
+        stopped_by = "time_limit"
+        notes.append(f"the safety time limit ({time_limit:g} s) stopped the search: the plan depends on the "
+                     f"machine's speed and may not replay; raise time_limit or lower max_sweeps/anneal_steps")
+    else:
+        stopped_by = counts_hit[0] if counts_hit else "converged"
+    notes.append(f"local search: {sweeps} sweeps")
+    return {"codes": np.asarray(s.lab, dtype=np.int64), "names": names, "notes": notes, "stopped_by": stopped_by}
 
 
 def _unit_loads(units: Units, k: int) -> np.ndarray:
@@ -648,24 +699,25 @@ def _split_largest(units: Units, graph: Graph, labels: np.ndarray, k_now: int, k
     return labels
 
 
-def _anneal(s, rng, contiguous, moved_change, budget_on, budget, moved, moved_scale, end) -> tuple[float, int]:
+def _anneal(s, rng, contiguous, moved_change, budget_on, budget, moved, moved_scale, steps: int, clock: _Clock,
+            end: float) -> tuple[float, int, bool]:
     """Simulated annealing over boundary moves; keeps the plan with the least excess
-    over the tolerances and stops as soon as that excess is zero."""
+    over the tolerances and stops as soon as that excess is zero, else after ``steps``
+    steps (then the third value is True), or at the safety stop ``end``."""
     s.soft, s.hard = _PHASES[0]["soft"], _PHASES[0]["hard"]
     s.compact_scale = _PHASES[0]["compact"] * s.compact_unit
     lab, nb = s.lab, s.nb
     n = s.u.n
     excess = s.total_excess()
     best = (excess, list(lab), moved)
-    steps = int(min(_ANNEAL_STEPS_PER_UNIT * n, _ANNEAL_MAX_STEPS))
     t_hi, t_lo = 2.0, 0.02
     accepted = 0
     batch = 4096
     done = 0
     # The temperature follows the step count (not the clock), so a seed gives the same
-    # plan on any machine unless the time limit cuts the annealing short.
+    # plan on any machine unless the safety stop cuts the annealing short.
     while done < steps:
-        if time.perf_counter() >= end or best[0] <= 1e-12:
+        if best[0] <= 1e-12 or clock.out(end):
             break
         temp = t_hi * (t_lo / t_hi) ** (done / steps)
         done += batch
@@ -725,20 +777,21 @@ def _anneal(s, rng, contiguous, moved_change, budget_on, budget, moved, moved_sc
                 best = (excess, list(lab), moved)
                 if excess <= 1e-12:
                     break
+    finished = done >= steps and best[0] > 1e-12 and not clock.hit
     if best[1] != lab:
         s.reset(np.asarray(best[1], dtype=np.int64))
     s.refresh_centres()
-    return best[2], accepted
+    return best[2], accepted, finished
 
 
-def _sweep(s, rng, contiguous, moved_change, budget_on, budget, moved, moved_scale, deadline) -> tuple[int, float]:
+def _sweep(s, rng, contiguous, moved_change, budget_on, budget, moved, moved_scale, clock: _Clock) -> tuple[int, float]:
     """One pass of boundary moves in random order; returns moves made and moved measure."""
     improved = 0
     lab, nb = s.lab, s.nb
     boundary = [i for i in range(s.u.n) if any(lab[v] != lab[i] for v in nb[i])]
     order = rng.permutation(len(boundary))
     for step, idx in enumerate(order):
-        if step % 2000 == 0 and time.perf_counter() > deadline:
+        if step % 2000 == 0 and clock.out():
             break
         i = boundary[idx]
         a = lab[i]
@@ -764,7 +817,7 @@ def _sweep(s, rng, contiguous, moved_change, budget_on, budget, moved, moved_sca
     return improved, moved
 
 
-def _swap_pass(s, rng, contiguous, moved_change, budget_on, budget, moved_now: float, deadline) -> tuple[int, float]:
+def _swap_pass(s, rng, contiguous, moved_change, budget_on, budget, moved_now: float, clock: _Clock) -> tuple[int, float]:
     """Swap a boundary unit of a territory breaking a tolerance with one of a neighbour."""
     lab, nb = s.lab, s.nb
     bad = set()
@@ -775,7 +828,7 @@ def _swap_pass(s, rng, contiguous, moved_change, budget_on, budget, moved_now: f
     done, moved_total = 0, 0.0
     boundary = [i for i in range(s.u.n) if lab[i] in bad and any(lab[v] != lab[i] for v in nb[i])]
     for idx in rng.permutation(len(boundary)):
-        if time.perf_counter() > deadline:
+        if clock.out():
             break
         i = boundary[idx]
         a = lab[i]

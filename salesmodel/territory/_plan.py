@@ -52,6 +52,12 @@ class TerritoryPlan:
         Seconds spent.
     method : str
         ``"exact"``, ``"heuristic"`` or ``"evaluate"``.
+    stopped_by : str
+        What ended the search: ``"optimal"`` (the exact solver proved its optimum),
+        ``"converged"`` (the heuristic's phases ended on their own), ``"max_sweeps"`` or
+        ``"anneal_steps"`` (a count ended a phase), ``"evaluated"``, or ``"time_limit"``:
+        the safety time limit stopped the search, so the plan depends on the machine's
+        speed and load and may not replay (see :attr:`replayable`).
     """
 
     assignment: pd.DataFrame
@@ -69,6 +75,13 @@ class TerritoryPlan:
     contiguous_required: bool
     max_disruption: float | None = None
     notes: list = field(default_factory=list)
+    stopped_by: str = "converged"
+
+    @property
+    def replayable(self) -> bool:
+        """True when the same inputs, params and seed give this plan again on any machine:
+        every search stopped on a count or on its own, not on the clock."""
+        return self.stopped_by != "time_limit"
 
     @property
     def moves(self) -> pd.DataFrame:
@@ -92,6 +105,7 @@ class TerritoryPlan:
             "bound": self.bound,
             "gap": self.gap,
             "runtime_s": self.runtime,
+            "stopped_by": self.stopped_by,
             "all_contiguous": bool(self.metrics["contiguous"].all()),
             "mean_compactness": float(self.metrics["compactness"].mean()),
         }
