@@ -172,7 +172,7 @@ class TerritoryParams(_Section):
     max_disruption: float | None = Field(0.10, ge=0, le=1, description="Largest share of potential that may change territory.")
     method: Literal["auto", "exact", "heuristic"] = Field("auto", description="Exact MILP, heuristic, or chosen by size.")
     contiguous: bool = Field(True, description="Territories must be connected.")
-    time_limit: float = Field(60, gt=0, description="Safety stop in seconds. Searches end on counts (max_sweeps, anneal_steps) or a proven optimum, so a plan replays exactly at any machine load; when this limit is what stopped a search, the plan records stopped_by 'time_limit' and may not replay.")
+    time_limit: float = Field(600, gt=0, description="Safety stop in seconds. Searches end on counts (max_sweeps, anneal_steps) or a proven optimum, so a plan replays exactly at any machine load; when this limit is what stopped a search, the plan records stopped_by 'time_limit' and may not replay.")
     max_sweeps: int = Field(100, ge=1, le=100_000, description="Heuristic: most sweeps of boundary moves in each greedy descent (a descent usually stalls after a few dozen). A count, so the same params give the same plan on any machine.")
     anneal_steps: int | None = Field(None, ge=1, le=1_000_000_000, description="Heuristic: steps of the simulated annealing run when greedy moves stall with a tolerance broken; default 3000 per customer, at most 40 million.")
     workload_measure: Literal["hours", "visits"] = Field("hours", description="The 'workload' balanced: monthly visit hours or visits of the visit standards (staffing).")

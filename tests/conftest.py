@@ -61,11 +61,30 @@ def small_params(tmp_path, small_company_dir):
     return write_params(tmp_path / "params.yaml", small_company_dir)
 
 
+NOTEBOOK_STEPS = {
+    "00_data_overview.ipynb": "overview", "01_baseline_forecast.ipynb": "forecast", "02_targets.ipynb": "targets",
+    "03_staffing.ipynb": "staffing", "04_territories.ipynb": "territory", "05_tracking.ipynb": "tracking",
+    "10_leadership_summary.ipynb": "summary",
+}
+
+
+def compute_step(step: str, params_file: Path, run_dir: Path):
+    """Run a pipeline step (and the steps it needs) in this process into run_dir's tables."""
+    from salesmodel.params import load_params
+    from salesmodel.workspace import Workspace
+
+    ws = Workspace(load_params(params_file), run_dir, params_file, lab=True)
+    return ws.step(step)
+
+
 def execute_notebook(name: str, params_file: Path, run_dir: Path, **extra) -> Path:
-    """Execute notebooks/<name> through papermill into run_dir; returns the executed copy."""
+    """Compute the notebook's step into run_dir (as the runner does), then execute notebooks/<name>
+    through papermill into run_dir; returns the executed copy."""
     import papermill as pm
 
     run_dir.mkdir(parents=True, exist_ok=True)
+    if name in NOTEBOOK_STEPS:
+        compute_step(NOTEBOOK_STEPS[name], params_file, run_dir)
     out = run_dir / name
     # The kernel inherits this environment: charts inline (as in `salesmodel run`), not Agg.
     saved = os.environ.get("MPLBACKEND")

@@ -10,12 +10,12 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 @pytest.fixture(scope="module")
 def targets_run(tmp_path_factory, small_company_dir):
-    """Notebook 02 without a baseline forecast (growth over last year), stretch 1.1."""
+    """Notebook 02 with growth over last year, stretch 1.1."""
     tmp = tmp_path_factory.mktemp("nb02")
     params = write_params(
         tmp / "params.yaml", small_company_dir,
         calendar={"plan_year": 2027},
-        targets={"stretch": 1.1, "growth": 0.1, "round_to": 100, "growth_bounds": [-0.2, 0.6],
+        targets={"stretch": 1.1, "growth": 0.1, "growth_over": "last_year", "round_to": 100, "growth_bounds": [-0.2, 0.6],
                  "level_basis": {"customer": {"last_year": 0.8, "potential": 0.2}}},
     )
     run = tmp / "run"
@@ -33,7 +33,7 @@ def test_targets_notebook_saves_exact_plan_tables(targets_run):
     rep = _read(targets_run, "targets_rep")
     customer = _read(targets_run, "targets_customer")
     total = region["target"].sum()
-    # No baseline in this run: +10% over last year, x 1.1 stretch, in hundreds.
+    # +10% over last year, x 1.1 stretch, in hundreds.
     assert total % 100 == 0
     assert total == pytest.approx(region["last_year"].sum() * 1.1 * 1.1, rel=1e-6, abs=200)
     for table in (province, rep, customer):

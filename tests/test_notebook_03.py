@@ -56,8 +56,7 @@ def test_workload_funnel_and_pay_tables(staffing_run, small_company):
 
 
 def test_notebook_uses_the_plan_of_the_targets_notebook(tmp_path, small_company_dir, small_company):
-    """With a plan_rep_month table in the run (what notebook 02 saves), its targets drive the capacity plan."""
-    from salesmodel.io import write_table
+    """The plan_rep_month table of the targets step drives the capacity plan and the pay cost."""
 
     reps = small_company["reps"]
     active = reps.loc[reps["leave_date"].isna(), "rep_id"].tolist()
@@ -66,16 +65,18 @@ def test_notebook_uses_the_plan_of_the_targets_notebook(tmp_path, small_company_
         {"rep_id": r, "period": str(m), "start": m.start_time, "end": m.end_time.normalize(), "target": 500_000.0 + 1000 * i}
         for i, r in enumerate(active) for m in months
     ])
-    run_dir = tmp_path / "run"
-    write_table(plan, run_dir / "tables", "plan_rep_month")
-    params = write_params(tmp_path / "params.yaml", small_company_dir, staffing={"seasonal_capacity": False})
-    execute_notebook("03_staffing.ipynb", params, run_dir)
-    cap = _table(run_dir, "capacity_plan")
+    from salesmodel.io import read_inputs
+    from salesmodel.params import load_params
+    from salesmodel.pipeline import run_step
+
+    params = load_params(write_params(tmp_path / "params.yaml", small_company_dir, staffing={"seasonal_capacity": False}))
+    result = run_step("staffing", params, read_inputs(params.data), {"plan_rep_month": plan})
+    cap = result.tables["capacity_plan"]
     year = cap[~cap["lead_in"]]
     region = reps.set_index("rep_id")["region_id"]
     expected = plan.assign(region_id=plan["rep_id"].map(region)).groupby(["region_id", "period"])["target"].sum()
     got = year.set_index(["region_id", "month"])["target"]
     assert got.sort_index().to_numpy() == pytest.approx(expected.sort_index().to_numpy())
-    pay_cost = _table(run_dir, "pay_cost")
+    pay_cost = result.tables["pay_cost"]
     full = pay_cost[pay_cost["scenario"] == "100%"].set_index("rep_id")["target"]
     assert full.to_dict() == pytest.approx(plan.groupby("rep_id")["target"].mean().to_dict())

@@ -32,6 +32,7 @@ def design_arguments(ctx: Context, table: pd.DataFrame) -> dict[str, Any]:
         "k": number_of_territories(ctx), "adjacency": graph, "balance_on": dict(tp.balance_on),
         "current": table.set_index("unit_id")["current"], "max_disruption": tp.max_disruption,
         "contiguous": tp.contiguous, "method": tp.method, "time_limit": tp.time_limit, "seed": ctx.params.seed,
+        "max_sweeps": tp.max_sweeps, "anneal_steps": tp.anneal_steps,
     }
 
 
@@ -83,8 +84,9 @@ def run(ctx: Context) -> StepResult:
     assignment = plan.assignment.rename(columns={"unit_id": "customer_id", "distance": "distance_to_centre"})
     assignment = assignment.merge(table[["unit_id", "potential", "workload"]].rename(columns={"unit_id": "customer_id"}),
                                   on="customer_id")
-    for col in ("territory", "centre", "current"):
-        assignment[col] = assignment[col].astype("string")
+    for col in ("territory", "centre"):
+        assignment[col] = assignment[col].astype(str)
+    assignment["current"] = assignment["current"].astype("string")  # empty for accounts of reps who left
     assignment["moved"] = assignment["moved"].astype(bool)
     result.add("territory_assignment", assignment[["customer_id", "territory", "centre", "distance_to_centre",
                                                    "current", "moved", "potential", "workload"]])
@@ -97,6 +99,7 @@ def run(ctx: Context) -> StepResult:
     result.facts.update(k=plan.k, customers=len(table), orphaned=int(table["current"].isna().sum()),
                         graph=tp.graph, edges=len(arguments["adjacency"].edges),
                         graph_parts=arguments["adjacency"].n_components, status=plan.status,
-                        max_disruption=tp.max_disruption if tp.max_disruption is not None else "")
+                        max_disruption=tp.max_disruption if tp.max_disruption is not None else "",
+                        stopped_by=plan.stopped_by, replayable=plan.replayable)
     return result
 
