@@ -350,31 +350,6 @@ def provenance(scenario: Any, run_dir: str | Path) -> dict[str, Any]:
     }
 
 
-def baseline_by_month(forecast: pd.DataFrame, periods: pd.Series | list[str] | None = None) -> pd.DataFrame:
-    """The company baseline per month (``period`` as YYYY-MM) from a forecast table.
-
-    Uses the company-level series when the forecast holds one (its intervals are
-    then valid); otherwise sums ``yhat`` over the series and leaves the intervals
-    out, because a sum of quantiles is not a quantile of the sum.
-    """
-    fc = forecast.copy()
-    fc["period"] = pd.to_datetime(fc["ds"]).dt.strftime("%Y-%m")
-    company = pd.DataFrame()
-    for col in ("level", "unique_id"):
-        if col in fc:
-            company = fc[fc[col].astype(str).str.lower().isin(["company", "total"])]
-            if not company.empty:
-                break
-    if not company.empty:
-        cols = [c for c in ("yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95") if c in company]
-        out = company.groupby("period", as_index=False)[cols].sum()
-    else:
-        out = fc.groupby("period", as_index=False)["yhat"].sum()
-    if periods is not None:
-        out = out[out["period"].isin(set(pd.Series(periods).astype(str)))]
-    return out.reset_index(drop=True)
-
-
 # ---- batches -------------------------------------------------------------------------
 
 _COMPARISON_COLUMNS = {

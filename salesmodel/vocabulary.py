@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import difflib
 
+from salesmodel.errors import ParamsError
+
 __all__ = ["LANGUAGES", "WORDS", "has_word", "word"]
 
 LANGUAGES = ("en", "zh", "es")
@@ -213,7 +215,7 @@ def word(key: str, language: str = "en") -> str:
     An unknown key is a developer error: it raises KeyError naming the closest key.
     """
     if language not in LANGUAGES:
-        raise ValueError(f"language must be one of {', '.join(LANGUAGES)}; got {language!r}")
+        raise ParamsError(f"The 'language' parameter must be one of {', '.join(LANGUAGES)}. Got {language!r} instead.")
     entry = WORDS.get(key)
     if entry is None:
         hint = difflib.get_close_matches(key, list(WORDS), n=1)

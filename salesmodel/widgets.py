@@ -44,6 +44,7 @@ from PIL import Image
 
 from salesmodel import report
 from salesmodel.errors import InputError, ParamsError, SalesmodelError, short_list
+from salesmodel.vocabulary import word
 from salesmodel.params import StaffingParams
 
 __all__ = [
@@ -52,86 +53,7 @@ __all__ = [
     "TargetExplorer",
     "TerritoryExplorer",
     "ramp_curve",
-    "word",
 ]
-
-# ---------------------------------------------------------------------------
-# Words. Shared report words come from salesmodel.report.LABELS; the words only
-# the explorers use live here, in the same three languages.
-# ---------------------------------------------------------------------------
-_WORDS: dict[str, dict[str, str]] = {
-    "targets_explorer": {"en": "Target explorer", "zh": "目标分解探索", "es": "Explorador de objetivos"},
-    "staffing_explorer": {"en": "Staffing explorer", "zh": "人员配置探索", "es": "Explorador de plantilla"},
-    "territory_explorer": {"en": "Territory explorer", "zh": "销售区域探索", "es": "Explorador de territorios"},
-    "stretch": {"en": "Stretch", "zh": "超额系数", "es": "Sobreasignación"},
-    "basis_weights": {"en": "Basis weights", "zh": "分解依据权重", "es": "Pesos de las bases"},
-    "blend": {"en": "Blend used", "zh": "实际权重", "es": "Mezcla usada"},
-    "growth_bounds": {"en": "Growth bounds", "zh": "增长率上下限", "es": "Límites de crecimiento"},
-    "apply_bounds": {"en": "Apply bounds", "zh": "启用上下限", "es": "Aplicar límites"},
-    "potential": {"en": "Potential", "zh": "市场潜力", "es": "Potencial"},
-    "forecast": {"en": "Forecast", "zh": "预测", "es": "Pronóstico"},
-    "even": {"en": "Even split", "zh": "平均分配", "es": "Reparto igual"},
-    "base": {"en": "Base", "zh": "基数", "es": "Base"},
-    "shared": {"en": "Targets add up to", "zh": "分解合计", "es": "Los objetivos suman"},
-    "top_units": {"en": "Largest targets", "zh": "目标最大的单位", "es": "Objetivos mayores"},
-    "at_lower": {"en": "At lower bound", "zh": "触及下限", "es": "En el límite inferior"},
-    "at_upper": {"en": "At upper bound", "zh": "触及上限", "es": "En el límite superior"},
-    "bound_applied": {"en": "Bound", "zh": "约束", "es": "Límite"},
-    "ramp_months": {"en": "Ramp months", "zh": "爬坡月数", "es": "Meses de rampa"},
-    "ramp_shape": {"en": "Ramp shape", "zh": "爬坡曲线", "es": "Forma de la rampa"},
-    "attrition": {"en": "Attrition / year", "zh": "年流失率", "es": "Rotación anual"},
-    "lead_time": {"en": "Hiring lead (months)", "zh": "招聘周期(月)", "es": "Plazo de contratación (meses)"},
-    "limit_hires": {"en": "Limit hires a month", "zh": "限制每月招聘人数", "es": "Limitar contrataciones al mes"},
-    "max_hires": {"en": "Max hires a month", "zh": "每月最多招聘", "es": "Máx. contrataciones al mes"},
-    "capacity": {"en": "Capacity", "zh": "产能", "es": "Capacidad"},
-    "hires": {"en": "Hires starting", "zh": "新入职人数", "es": "Altas"},
-    "total_hires": {"en": "Hires in total", "zh": "招聘总数", "es": "Contrataciones totales"},
-    "headcount_end": {"en": "Headcount at the end", "zh": "期末人数", "es": "Plantilla final"},
-    "months_short": {"en": "Months short", "zh": "未达标月数", "es": "Meses con déficit"},
-    "shortfall": {"en": "Shortfall", "zh": "缺口", "es": "Déficit"},
-    "status": {"en": "Status", "zh": "状态", "es": "Estado"},
-    "ramp": {"en": "Ramp", "zh": "爬坡", "es": "Rampa"},
-    "territories": {"en": "Territories", "zh": "区域数", "es": "Territorios"},
-    "tolerance": {"en": "Tolerance", "zh": "容差", "es": "Tolerancia"},
-    "limit_disruption": {"en": "Limit changes", "zh": "限制调整幅度", "es": "Limitar cambios"},
-    "disruption": {"en": "Max share moved", "zh": "最大调整比例", "es": "Máx. proporción movida"},
-    "deviation": {"en": "Deviation from the mean territory", "zh": "与平均区域的偏差", "es": "Desviación del territorio medio"},
-    "moved": {"en": "Moved", "zh": "调整", "es": "Movido"},
-    "map": {"en": "Map", "zh": "地图", "es": "Mapa"},
-    "workload": {"en": "Workload", "zh": "工作量", "es": "Carga de trabajo"},
-    "feasible": {"en": "Within every tolerance", "zh": "全部在容差内", "es": "Dentro de todas las tolerancias"},
-    "not_feasible": {"en": "Some tolerance not met", "zh": "部分未满足容差", "es": "Alguna tolerancia no se cumple"},
-    "updated_in": {"en": "Updated in", "zh": "更新耗时", "es": "Actualizado en"},
-    "kept": {"en": "The previous result is kept.", "zh": "保留上一次的结果。", "es": "Se conserva el resultado anterior."},
-    "cannot": {"en": "Cannot compute this:", "zh": "无法计算:", "es": "No se puede calcular:"},
-    "note": {"en": "Note", "zh": "注意", "es": "Nota"},
-    "linear": {"en": "Linear", "zh": "线性", "es": "Lineal"},
-    "fast_start": {"en": "Fast start", "zh": "前快后慢", "es": "Inicio rápido"},
-    "slow_start": {"en": "Slow start", "zh": "前慢后快", "es": "Inicio lento"},
-    "as_given": {"en": "As given", "zh": "按参数", "es": "Según parámetros"},
-    "distance": {"en": "Mean distance to centre", "zh": "到中心平均距离", "es": "Distancia media al centro"},
-    "centre": {"en": "Centre", "zh": "中心", "es": "Centro"},
-    "contiguous": {"en": "Connected", "zh": "连片", "es": "Contiguo"},
-    "headcount_start": {"en": "Headcount at the start", "zh": "期初人数", "es": "Plantilla inicial"},
-    "team": {"en": "Team", "zh": "团队", "es": "Equipo"},
-    "computing": {"en": "Computing…", "zh": "计算中…", "es": "Calculando…"},
-}
-
-
-def word(key: str, language: str = "en") -> str:
-    """The explorers' word for ``key``: the report's label when it has one, else the local one.
-
-    >>> word("target", "zh"), word("stretch", "es")
-    ('目标', 'Sobreasignación')
-    """
-    if key in report.LABELS:
-        return report.label(key, language)
-    entry = _WORDS.get(key)
-    if entry is None:
-        return key.replace("_", " ")
-    report.label("total", language)  # checks the language with the report's message
-    return entry.get(language) or entry["en"]
-
 
 def _bad(param: str, func: str, expected: str, got: Any) -> ParamsError:
     return ParamsError(f"The '{param}' parameter of {func} must be {expected}. Got {got!r} instead.")
@@ -253,7 +175,8 @@ class _Explorer:
 
     # -- words and formats --------------------------------------------------
     def w(self, key: str) -> str:
-        return word(key, self.language)
+        # id columns are headed by what they name ("region_id" -> "Region")
+        return word(key.removesuffix("_id") if key.endswith("_id") else key, self.language)
 
     def money(self, value: float) -> str:
         return report.format_money(value, self.money_unit, self.language)
@@ -1328,7 +1251,8 @@ def _territory_inputs(ws: Any, level: str) -> dict[str, Any]:
     ctx = _context(ws, "territory")
     args = step.design_arguments(ctx, customers)
     units = customers[["unit_id", "lat", "lon", "potential", "workload"]]
-    run = ws.table("territory_assignment").set_index("customer_id")["territory"] if ws.has_table("territory_assignment") else None
+    # the territory step's proposal (read from the run, or computed once in an interactive workspace)
+    run = ws.step("territory").tables["territory_assignment"].set_index("customer_id")["territory"]
     return {"units": units, "adjacency": args["adjacency"], "current": args["current"], "k": args["k"],
             "run_assignment": run, **common}
 

@@ -64,7 +64,7 @@ def small_params(tmp_path, small_company_dir):
 NOTEBOOK_STEPS = {
     "00_data_overview.ipynb": "overview", "01_baseline_forecast.ipynb": "forecast", "02_targets.ipynb": "targets",
     "03_staffing.ipynb": "staffing", "04_territories.ipynb": "territory", "05_tracking.ipynb": "tracking",
-    "10_leadership_summary.ipynb": "summary",
+    "10_leadership_summary.ipynb": "summary", "explore.ipynb": "summary",
 }
 
 

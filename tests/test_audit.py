@@ -152,11 +152,27 @@ def test_rerun_catches_a_table_changed_with_its_hash(run_copy):
     manifest = json.loads((run_copy / "manifest.json").read_text())
     manifest["outputs"]["tables/sales_by_year.parquet"] = audit.sha256_file(table)
     (run_copy / "manifest.json").write_text(json.dumps(manifest))
-    assert verify(run_copy).ok
+    assert verify(run_copy).ok  # no consistency rule reads sales_by_year
     report = verify(run_copy, rerun=True)
     assert not report.ok
-    assert any("tables/sales_by_year.parquet" in d for d in report.table_differences)
-    assert all("sales_by_year.parquet" in d for d in report.table_differences)
+    assert report.table_differences == [
+        "table sales_by_year: 1 of 4 rows differ in amount; first rows: 2023 (year)"
+    ] or all("table sales_by_year: 1 of 4 rows differ in amount" in d for d in report.table_differences)
+
+
+def test_consistency_catches_a_plan_table_changed_with_its_hash(run_copy):
+    table = run_copy / "tables" / "targets_rep.parquet"
+    df = pd.read_parquet(table)
+    df.loc[0, "target"] += 100.0
+    df.to_parquet(table, index=False)
+    manifest = json.loads((run_copy / "manifest.json").read_text())
+    manifest["outputs"]["tables/targets_rep.parquet"] = audit.sha256_file(table)
+    (run_copy / "manifest.json").write_text(json.dumps(manifest))
+    report = verify(run_copy)
+    assert not report.ok and report.changed == []
+    text = "\n".join(report.inconsistent)
+    assert "company target" in text and "targets_total" in text and "targets_rep" in text
+    assert "parent = sum of children" in text and "difference -100.0000" in text
 
 
 def test_source_hash_changes_with_any_module(tmp_path):
@@ -172,6 +188,7 @@ def test_source_hash_changes_with_any_module(tmp_path):
 
 
 def test_rerun_never_executes_a_notebook_the_manifest_points_at(run_copy, tmp_path):
+    """The rerun runs the pipeline in-process: no notebook, least of all one a manifest names."""
     import nbformat
     from nbformat.v4 import new_code_cell, new_notebook
 
@@ -183,10 +200,27 @@ def test_rerun_never_executes_a_notebook_the_manifest_points_at(run_copy, tmp_pa
     manifest = json.loads((run_copy / "manifest.json").read_text())
     manifest["notebooks"] = [{"name": "evil.ipynb", "source": str(evil), "sha256": audit.sha256_file(evil)}]
     (run_copy / "manifest.json").write_text(json.dumps(manifest))
-    report = verify(run_copy, rerun=True)
-    assert not report.ok
-    assert any("evil.ipynb" in p and "cannot re-execute" in p for p in report.problems)
+    verify(run_copy, rerun=True)
     assert not marker.exists()
+
+
+def test_rerun_of_a_run_by_another_version_names_both(run_copy):
+    manifest = json.loads((run_copy / "manifest.json").read_text())
+    manifest["salesmodel"]["version"] = "0.0.1"
+    (run_copy / "manifest.json").write_text(json.dumps(manifest))
+    report = verify(run_copy, rerun=True)
+    assert not report.ok and report.tables_compared == 0
+    assert any("salesmodel 0.0.1" in p and "this is salesmodel" in p for p in report.problems)
+
+
+def test_rerun_names_an_altered_copy_of_the_inputs(run_copy):
+    kept = run_copy / "inputs" / "reps.parquet"
+    reps = pd.read_parquet(kept)
+    reps.loc[0, "rep_name"] = "someone else"
+    reps.to_parquet(kept, index=False)
+    report = verify(run_copy, rerun=True)
+    assert "inputs/reps.parquet" in report.changed
+    assert any("inputs/reps.parquet" in p and "differs from the data" in p for p in report.problems)
 
 
 def test_git_commit_only_from_the_checkout_holding_the_package(tmp_path):

@@ -16,13 +16,12 @@ import browser
 
 @pytest.fixture(scope="module")
 def leadership_run(tmp_path_factory, small_company_dir):
+    from salesmodel.runner import run_scenario
+
     tmp = tmp_path_factory.mktemp("leadership")
     params = write_params(tmp / "params.yaml", small_company_dir, report={"language": "zh", "money_unit": "wan"})
-    run_dir = tmp / "run"
-    for nb in ("02_targets.ipynb", "03_staffing.ipynb", "10_leadership_summary.ipynb"):
-        execute_notebook(nb, params, run_dir)
-    html = export_html(run_dir / "10_leadership_summary.ipynb", run_dir / "html" / "10_leadership_summary.html")
-    return run_dir, html
+    result = run_scenario(params, tmp / "out", notebooks=["10_leadership_summary.ipynb"], progress=False)
+    return result.run_dir, result.leadership_html
 
 
 def test_leadership_page_renders_in_chromium_without_code(leadership_run, tmp_path):
@@ -49,7 +48,7 @@ def test_page_carries_the_workbook_and_provenance(leadership_run):
     text = html.read_text(encoding="utf-8")
     from salesmodel.params import load_params, params_hash
 
-    assert params_hash(load_params(run_dir.parent / "params.yaml")) in text
+    assert params_hash(load_params(run_dir / "params.yaml")) in text
     from openpyxl import load_workbook
 
     wb = load_workbook(run_dir / "plan.xlsx")
@@ -62,9 +61,30 @@ def test_page_carries_the_workbook_and_provenance(leadership_run):
     assert isinstance(first_value, float)
 
 
+def test_territory_balance_chart_and_comparison_columns_read_the_run(leadership_run):
+    """The leadership page's territory chart and the figures come from the declared tables."""
+    import nbformat
+
+    run_dir, _ = leadership_run
+    tables = {p.stem: pd.read_parquet(p) for p in (run_dir / "tables").glob("*.parquet")}
+    figures = summary.KeyFigures.from_table(tables["key_figures"])
+    proposed = tables["territory_metrics"].query("plan == 'proposed'")
+    assert figures.territory_max_deviation == pytest.approx(
+        proposed[["potential_dev", "workload_dev"]].abs().to_numpy().max())
+    pay = tables["pay_cost"].query("scenario == '100%'")
+    assert figures.cost_share == pytest.approx(pay["total_pay"].sum() / pay["target"].sum())
+    assert figures.hires == tables["capacity_plan"]["hires_starting"].sum()
+    nb = nbformat.read(run_dir / "notebooks" / "10_leadership_summary.ipynb", as_version=4)
+    images = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert len(images) >= 5  # tiles, regions, months, capacity, territory balance (not empty)
+    comparison = summary.compare_runs([run_dir])
+    assert comparison.loc[0, "territory_max_deviation"] == pytest.approx(figures.territory_max_deviation)
+    assert comparison.loc[0, "cost_share"] == pytest.approx(figures.cost_share)
+
+
 def test_key_figures_from_hand_made_tables():
     tables = {
-        "targets_region": pd.DataFrame({"region_id": ["E", "N"], "target": [660.0, 440.0], "last_year": [600.0, 400.0]}),
+        "targets_total": pd.DataFrame({"target": [1100.0], "last_year": [1000.0]}),
         "achievability": pd.DataFrame({
             "level": ["company", "region", "region"], "unit_id": ["company", "E", "N"],
             "target": [1100.0, 660.0, 440.0], "baseline": [1000.0, 600.0, 400.0],
@@ -72,8 +92,10 @@ def test_key_figures_from_hand_made_tables():
         }),
         "capacity_plan": pd.DataFrame({
             "region_id": ["E", "E", "N", "N"], "month": ["2027-01", "2027-02"] * 2,
-            "headcount_end": [5.0, 6.0, 3.0, 3.5], "hires_decided": [1, 0, 0, 1], "shortfall": [False, True, False, False],
+            "headcount_end": [5.0, 6.0, 3.0, 3.5], "hires_starting": [1, 0, 0, 1], "shortfall": [False, True, False, False],
         }),
+        "pay_cost": pd.DataFrame({"scenario": ["100%", "100%", "120%"], "total_pay": [10.0, 20.0, 40.0],
+                                  "target": [1000.0, 2000.0, 1000.0]}),
     }
     fig = summary.key_figures(tables)
     assert fig.total_target == 1100.0
@@ -83,8 +105,11 @@ def test_key_figures_from_hand_made_tables():
     assert fig.units_at_risk == 1  # N, at the finest level present (region)
     assert fig.headcount_needed == 9.5  # last month, summed over teams
     assert fig.hires == 2 and fig.staffing_shortfall_months == 1
-    assert fig.pay_cost is None and fig.territory_max_deviation is None  # not in this run: None, not 0
-    risks = summary.risks(tables, language="en", names={"N": "North"})
+    assert fig.pay_cost == 12 * 30.0  # a month of pay at 100%, for a year
+    assert fig.cost_share == pytest.approx(0.01)  # a month of pay against a month of target
+    assert fig.territory_max_deviation is None  # not in this run: None, not 0
+    assert summary.KeyFigures.from_table(fig.as_table()) == fig
+    risks = summary.risks(summary.risk_table(tables, fig), language="en", names={"N": "North"})
     assert risks[0].startswith("North is asked to grow 10%")
     assert any("2027-02" in r for r in risks)
 
@@ -95,15 +120,3 @@ def test_diff_params_lists_only_the_changes():
     diff = summary.diff_params(a, b)
     assert diff["key"].tolist() == ["staffing.attrition", "targets.growth"]
     assert diff.loc[diff.key == "targets.growth", "b"].item() == 0.15
-
-
-def test_baseline_by_month_uses_the_company_series_for_intervals():
-    ds = pd.date_range("2027-01-01", periods=2, freq="MS")
-    fc = pd.DataFrame({
-        "unique_id": ["company", "company", "E", "E"], "ds": list(ds) * 2,
-        "yhat": [10.0, 12.0, 6.0, 7.0], "yhat_lo_80": [8.0, 9.0, 5.0, 6.0], "yhat_hi_80": [12.0, 15.0, 7.0, 8.0],
-    })
-    out = summary.baseline_by_month(fc)
-    assert out["yhat"].tolist() == [10.0, 12.0] and out["yhat_lo_80"].tolist() == [8.0, 9.0]
-    no_company = summary.baseline_by_month(fc[fc.unique_id == "E"])
-    assert "yhat_lo_80" not in no_company and np.allclose(no_company["yhat"], [6.0, 7.0])

@@ -17,8 +17,8 @@ from salesmodel.widgets import (
     TargetExplorer,
     TerritoryExplorer,
     ramp_curve,
-    word,
 )
+from salesmodel.vocabulary import word
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -159,8 +159,8 @@ def test_target_explorer_bad_input(units):
 
 
 def test_words_in_three_languages():
-    assert word("target", "zh") == "目标"  # from the report's labels
-    assert word("stretch", "zh") == "超额系数"  # the explorers' own
+    assert word("target", "zh") == "目标"
+    assert word("stretch", "zh") == "目标系数"  # one catalogue: the explorer says what the targets page says
     assert word("attrition", "es") == "Rotación anual"
     with pytest.raises(ParamsError):
         word("stretch", "de")
@@ -328,12 +328,15 @@ def test_disruption_limit_and_current_names(grid):
 def workspace(tmp_path_factory, small_company_dir):
     from conftest import write_params
 
-    from salesmodel.workspace import open_run
+    from salesmodel.params import load_params
+    from salesmodel.workspace import Workspace
 
     tmp = tmp_path_factory.mktemp("widgets")
     params = write_params(tmp / "params.yaml", small_company_dir, report={"language": "zh", "money_unit": "wan"},
-                          targets={"growth": 0.1, "stretch": 1.05, "growth_bounds": [-0.3, 0.6]})
-    return open_run(params, tmp / "run")
+                          targets={"growth": 0.1, "growth_over": "last_year", "stretch": 1.05,
+                                   "growth_bounds": [-0.3, 0.6]})
+    # an interactive workspace: the explorers compute the steps they need on demand
+    return Workspace(load_params(params), tmp / "run", params, lab=True)
 
 
 def test_target_explorer_from_workspace(workspace):
@@ -408,10 +411,34 @@ def test_target_explorer_grows_over_the_baseline_when_the_run_has_one(tmp_path, 
     ws = open_run(params, tmp_path / "run")
     months = pd.date_range("2027-01-01", periods=12, freq="MS")
     regions = sorted(ws.inputs()["reps"]["region_id"].unique())
-    baseline = pd.DataFrame([(r, m, 1_000_000.0) for r in regions for m in months], columns=["region", "ds", "yhat"])
+    baseline = pd.DataFrame([(r, f"{r}", m, 1_000_000.0, "test") for r in regions for m in months],
+                            columns=["region_id", "unique_id", "ds", "yhat", "model"])
     ws.save("baseline_forecast", baseline)
     ex = TargetExplorer.from_workspace(ws)
     assert ex.growth_over == "baseline"
     assert ex.base == pytest.approx(12_000_000.0 * len(regions))
     assert ex.result["target"].sum() == _multiple(ex.base * 1.1, 100)
     assert not ex.use_bounds.value
+
+
+def test_explorers_at_unchanged_settings_show_the_runs_numbers(workspace):
+    """Targets by region and customer, hires by month and the territory plan equal the run's tables."""
+    ws = workspace
+    targets_ex = TargetExplorer.from_workspace(ws)
+    run_customers = ws.table("targets_customer").set_index("customer_id")["target"]
+    shown = targets_ex.result.set_index("customer_id")["target"].reindex(run_customers.index)
+    assert (shown == run_customers).all()
+    run_regions = ws.table("targets_region").set_index("region_id")["target"]
+    assert targets_ex.by_level["region"].set_index("region_id")["target"].reindex(run_regions.index).equals(run_regions)
+    targets_ex.growth.value = 0.2
+    assert targets_ex.result["target"].sum() != run_customers.sum()  # and it does move
+
+    staffing_ex = StaffingExplorer.from_workspace(ws)
+    run_plan = ws.table("capacity_plan").set_index(["region_id", "month"])["hires_starting"]
+    shown = staffing_ex.result.assign(month=staffing_ex.result["month"].astype(str)).set_index(["team", "month"])
+    assert shown["hires_starting"].reindex(run_plan.index).tolist() == run_plan.tolist()
+
+    territory_ex = TerritoryExplorer.from_workspace(ws, level="customer")
+    run_assignment = ws.table("territory_assignment").set_index("customer_id")["territory"]
+    proposed = territory_ex.result.assignment.set_index("unit_id")["territory"].astype(str)
+    assert proposed.reindex(run_assignment.index).tolist() == run_assignment.tolist()

@@ -1,4 +1,4 @@
-"""Workspace: what a notebook sees of its run."""
+"""Workspace: what a notebook sees of its run, and the interactive workspace of a scenario."""
 from __future__ import annotations
 
 import pandas as pd
@@ -6,27 +6,52 @@ import pytest
 from conftest import write_params
 
 from salesmodel.errors import InputError
-from salesmodel.workspace import open_run
+from salesmodel.tables import TableError
+from salesmodel.workspace import Workspace, open_run
+
+REGION_TARGETS = pd.DataFrame({"region_id": ["E", "N"], "last_year": [1.0, 2.0], "potential": [1.0, 2.0],
+                               "forecast": [1.0, 2.0], "parent_target": [3.0, 3.0], "blended_share": [0.5, 0.5],
+                               "target_before_bounds": [1.5, 1.5], "bound_applied": ["none", "none"],
+                               "rounding_adjustment": [0.0, 0.0], "target": [1.5, 1.5], "share": [0.5, 0.5],
+                               "growth": [0.5, -0.25]})
 
 
 def test_save_then_table_round_trips_in_the_run(tmp_path, small_company_dir):
     params = write_params(tmp_path / "p.yaml", small_company_dir, report={"language": "es"})
     ws = open_run(params, tmp_path / "run")
-    df = pd.DataFrame({"region_id": ["E", "N"], "amount": [1.25, 2.5]})
-    paths = ws.save("targets_region", df)
+    paths = ws.save("targets_region", REGION_TARGETS)
     assert sorted(p.name for p in paths) == ["targets_region.csv", "targets_region.parquet"]
     assert all(p.parent == tmp_path / "run" / "tables" for p in paths)
     assert ws.has_table("targets_region") and not ws.has_table("pacing")
-    pd.testing.assert_frame_equal(ws.table("targets_region"), df)
+    pd.testing.assert_frame_equal(ws.table("targets_region"), REGION_TARGETS)
     assert ws.language == "es"
     assert ws.params.scenario == "test"
 
 
+def test_save_refuses_undeclared_tables_and_missing_columns(tmp_path, small_company_dir):
+    ws = open_run(write_params(tmp_path / "p.yaml", small_company_dir), tmp_path / "run")
+    with pytest.raises(TableError, match="'scratchpad' is not declared"):
+        ws.save("scratchpad", pd.DataFrame({"x": [1]}))
+    with pytest.raises(TableError, match="'targets_region' lacks the declared column.*target"):
+        ws.save("targets_region", REGION_TARGETS.drop(columns=["target"]))
+    with pytest.raises(TableError, match="'targets_region' has column 'target_deviation'"):
+        ws.save("targets_region", REGION_TARGETS.assign(target_deviation=0.0))
+    with pytest.raises(TableError, match="column 'target': expected number"):
+        ws.save("targets_region", REGION_TARGETS.assign(target="lots"))
+    assert not ws.has_table("scratchpad") and not ws.has_table("targets_region")
+
+
 def test_missing_table_says_which_tables_exist(tmp_path, small_company_dir):
     ws = open_run(write_params(tmp_path / "p.yaml", small_company_dir), tmp_path / "run")
-    ws.save("baseline_forecast", pd.DataFrame({"x": [1]}))
-    with pytest.raises(InputError, match=r"'targets_rep' has not been written.*baseline_forecast"):
+    ws.save("targets_region", REGION_TARGETS)
+    with pytest.raises(InputError, match=r"'targets_rep' has not been written.*targets_region"):
         ws.table("targets_rep")
+
+
+def test_a_run_folder_without_a_step_says_so(tmp_path, small_company_dir):
+    ws = open_run(write_params(tmp_path / "p.yaml", small_company_dir), tmp_path / "run")
+    with pytest.raises(InputError, match="no tables of step 'staffing'"):
+        ws.step("staffing")
 
 
 def test_inputs_are_read_once_and_validated(tmp_path, small_company_dir):
@@ -36,10 +61,32 @@ def test_inputs_are_read_once_and_validated(tmp_path, small_company_dir):
     assert ws.inputs() is first
 
 
-def test_empty_run_dir_is_a_scratch_folder(tmp_path, monkeypatch):
-    import tempfile
+def test_empty_run_dir_opens_the_scenarios_workspace_and_computes_on_demand(tmp_path, small_company_dir, monkeypatch):
+    monkeypatch.setenv("SALESMODEL_WORKSPACE", str(tmp_path / "lab"))
+    params = write_params(tmp_path / "p.yaml", small_company_dir, targets={"growth": 0.1})
+    ws = open_run(params, "")
+    assert ws.lab and ws.run_dir == tmp_path / "lab" / "test"
+    step = ws.step("staffing")  # needs targets, which needs the forecast: computed on demand
+    assert {"capacity_plan", "workload", "pay_cost"} <= set(step.tables)
+    assert ws.has_table("baseline_forecast") and ws.has_table("plan_rep_month")
+    again = open_run(params, "")  # a second notebook finds the same tables, computes nothing
+    assert again.run_dir == ws.run_dir
+    first = again.table("capacity_plan")
+    pd.testing.assert_frame_equal(again.step("staffing").tables["capacity_plan"], first)
+    # changed params: the step and those after it are made again, the forecast is kept
+    stamp = (ws.run_dir / "tables" / "baseline_forecast.parquet").stat().st_mtime_ns
+    changed = write_params(tmp_path / "p.yaml", small_company_dir, targets={"growth": 0.15})
+    later = open_run(changed, "").step("staffing").tables["capacity_plan"]
+    assert later["target"].sum() > first["target"].sum()
+    assert (ws.run_dir / "tables" / "baseline_forecast.parquet").stat().st_mtime_ns == stamp
 
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    ws = open_run(None, "")
-    assert ws.run_dir.is_dir() and ws.run_dir.parent == tmp_path and "salesmodel-scratch-" in ws.run_dir.name
-    assert ws.params.scenario == "default"
+
+def test_a_run_folder_reads_its_own_copy_of_the_inputs(tmp_path, small_company_dir):
+    from salesmodel.workspace import read_run_inputs, write_inputs
+
+    ws = open_run(write_params(tmp_path / "p.yaml", small_company_dir), tmp_path / "run")
+    write_inputs(ws.run_dir, ws.inputs())
+    copy = Workspace(ws.params, ws.run_dir)
+    kept = read_run_inputs(ws.run_dir)
+    assert set(kept) == set(ws.inputs())
+    pd.testing.assert_frame_equal(copy.input("reps"), ws.inputs()["reps"])

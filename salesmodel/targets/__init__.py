@@ -16,7 +16,6 @@ from salesmodel.targets.allocation import cascade, decompose, largest_remainder
 from salesmodel.targets.commitments import reconcile
 from salesmodel.targets.phasing import split_over_time, weekday_weights
 from salesmodel.targets.plan import (
-    LABELS,
     LEVEL_COLUMNS,
     Plan,
     build_plan,
@@ -26,12 +25,10 @@ from salesmodel.targets.plan import (
     plan_units,
     rollup,
     seasonal_month_weights,
-    word,
 )
 from salesmodel.targets.raking import RakeResult, rake
 
 __all__ = [
-    "LABELS",
     "LEVEL_COLUMNS",
     "Plan",
     "RakeResult",
@@ -54,7 +51,6 @@ __all__ = [
     "seasonal_month_weights",
     "split_over_time",
     "weekday_weights",
-    "word",
 ]
 
 # Tracking's verbs, kept importable from here; loaded on first use (PEP 562) because

@@ -40,7 +40,6 @@ from salesmodel.targets.allocation import cascade
 from salesmodel.targets.phasing import split_over_time
 
 __all__ = [
-    "LABELS",
     "LEVEL_COLUMNS",
     "Plan",
     "baseline_total",
@@ -52,7 +51,6 @@ __all__ = [
     "plan_units",
     "rollup",
     "seasonal_month_weights",
-    "word",
 ]
 
 #: Organisation level name (as in params) -> the column naming a unit of it.
@@ -63,36 +61,6 @@ LEVEL_COLUMNS: dict[str, str] = {
     "customer": "customer_id",
 }
 _NESTED_GRAINS = ("year", "half", "quarter", "month", "dekad")
-
-#: Words the targets and tracking notebooks show that salesmodel.report.LABELS lacks (en, zh, es).
-LABELS: dict[str, dict[str, str]] = {
-    "potential": {"en": "Potential", "zh": "市场潜力", "es": "Potencial"},
-    "growth_asked": {"en": "Growth asked", "zh": "要求增长率", "es": "Crecimiento pedido"},
-    "probability": {"en": "Chance of meeting", "zh": "达成概率", "es": "Probabilidad de cumplir"},
-    "flag": {"en": "At risk", "zh": "风险", "es": "En riesgo"},
-    "bound_applied": {"en": "Bound applied", "zh": "约束", "es": "Límite aplicado"},
-    "target_to_date": {"en": "Target to date", "zh": "累计目标", "es": "Objetivo a la fecha"},
-    "actual_to_date": {"en": "Actual to date", "zh": "累计实际", "es": "Real a la fecha"},
-    "projection": {"en": "Projection", "zh": "全年预计", "es": "Proyección"},
-    "projected_achievement": {"en": "Projected achievement", "zh": "预计达成率", "es": "Cumplimiento proyectado"},
-    "gap_to_date": {"en": "Gap to date", "zh": "累计差额", "es": "Brecha a la fecha"},
-    "daily_rate_needed": {"en": "Needed per working day", "zh": "剩余日均需完成", "es": "Necesario por día laborable"},
-    "rank": {"en": "Rank", "zh": "排名", "es": "Puesto"},
-    "declining": {"en": "Customers selling less than last year", "zh": "同比下滑客户", "es": "Clientes que venden menos que el año anterior"},
-    "change": {"en": "Change", "zh": "变化", "es": "Cambio"},
-    "stretch": {"en": "Stretch", "zh": "目标系数", "es": "Sobreasignación"},
-    "spread_of_growth": {"en": "Spread of growth asked of customers", "zh": "客户要求增长率分布", "es": "Dispersión del crecimiento pedido"},
-    "none": {"en": "none", "zh": "无", "es": "ninguno"},
-    "lower": {"en": "lower bound", "zh": "下限", "es": "límite inferior"},
-    "upper": {"en": "upper bound", "zh": "上限", "es": "límite superior"},
-}
-
-
-def word(key: str, language: str = "en") -> str:
-    """The targets notebooks' word for ``key`` (falls back to English, then to the key)."""
-    entry = LABELS.get(key, {})
-    return entry.get(language) or entry.get("en") or key
-
 
 def _require(df: pd.DataFrame, cols: Sequence[str], table: str) -> None:
     missing = [c for c in cols if c not in df.columns]
