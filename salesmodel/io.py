@@ -1281,14 +1281,20 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _neutralise(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
+    if isinstance(value, str):
+        if value.startswith(FORMULA_START):
+            value = "'" + value
+        if "\r" in value:
+            # The CSV writer quotes fields holding "\n" but not a bare "\r", which readers take
+            # for a new row: carriage returns become line breaks in the CSV copy.
+            value = value.replace("\r\n", "\n").replace("\r", "\n")
     return value
 
 
 def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
     """A copy for CSV where text cells beginning with ``=``, ``+``, ``-``, ``@``, tab or CR get a
     leading ``'`` (OWASP's advice against formula injection), and so do such column names.
+    Carriage returns inside text become line breaks (quoted), so no value can start a new row.
 
     Numbers are untouched (a negative number is a number, not text). The Parquet file of the
     same table is the exact copy; the CSV is for opening in a spreadsheet.
@@ -1302,7 +1308,7 @@ def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
             values = values.astype(object)
         # Look at the distinct values only: large tables repeat a few thousand ids.
         uniques = pd.unique(values.to_numpy(dtype=object))
-        if any(isinstance(v, str) and v.startswith(FORMULA_START) for v in uniques):
+        if any(isinstance(v, str) and (v.startswith(FORMULA_START) or "\r" in v) for v in uniques):
             if out is df:
                 out = df.copy()
             out[col] = values.map(_neutralise)

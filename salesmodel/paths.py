@@ -14,24 +14,37 @@ from pathlib import Path
 
 from salesmodel.errors import ParamsError
 
-__all__ = ["RUN_ID_PATTERN", "child", "inside", "is_run_id", "shorten"]
+__all__ = ["RUN_ID_PATTERN", "child", "clip", "inside", "is_run_id", "shorten"]
 
 # What runner/audit.make_run_id writes: <UTC time>-<sanitised scenario>-<8 hex>[-n].
 # The scenario part is letters/digits of any script, '_' and '-', at most 40 characters.
 RUN_ID_PATTERN = re.compile(r"\d{8}T\d{6}Z-[^\W_](?:[\w-]{0,38}[^\W_])?-[0-9a-f]{8}(?:-\d{1,4})?")
 
 _short = reprlib.Repr()
-_short.maxstring = 80
+_short.maxstring = 200
 _short.maxother = 80
+_short.maxlevel = 3
 
 
 def shorten(value: object, limit: int = 80) -> str:
-    """``repr`` of a value, cut in the middle when long (messages stay one readable line)."""
-    text = repr(value) if not isinstance(value, str) else repr(value)
+    """``repr`` of a value, cut in the middle when long (messages stay one readable line).
+
+    Uses :mod:`reprlib`, so even a huge nested value (a YAML alias bomb) is never rendered whole.
+    """
+    text = _short.repr(value)
     if len(text) <= limit:
         return text
     keep = max(limit - 5, 10) // 2
     return f"{text[:keep]}...{text[-keep:]}"
+
+
+def clip(text: str, limit: int = 300) -> str:
+    """Plain text cut in the middle to at most about ``limit`` characters."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    keep = max(limit - 5, 10) // 2
+    return f"{text[:keep]} ... {text[-keep:]}"
 
 
 def is_run_id(text: object) -> bool:

@@ -70,7 +70,8 @@ _INPUT_ERRORS = {"InputError", "ParamsError", "InfeasibleError"}
 # Run folders are built here, outside runs/, so a crash can never leave a half folder in runs/.
 STAGING = ".staging"
 # OS errors that mean "the folder cannot be written": named with the folder, never as a notebook failure.
-_WRITE_ERRNOS = {errno.ENOSPC, errno.EACCES, errno.EROFS, errno.EPERM, errno.EDQUOT, errno.EFBIG, errno.EIO}
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EACCES, errno.EROFS, errno.EPERM, errno.EDQUOT, errno.EFBIG, errno.EIO,
+                 errno.ENOTDIR}
 
 
 class Terminated(KeyboardInterrupt):
@@ -171,13 +172,19 @@ def check_scenario(params_file: str | Path, *, notebooks: Sequence[str | Path] |
     the holiday calendar of the plan year can be trusted (see
     :func:`salesmodel.calendar.holiday_calendar_status`).
 
-    Raises ParamsError or InputError with the one message a planner needs.
+    Raises ParamsError, InputError or InfeasibleError (a request that cannot
+    be met, with the feasible range; see :mod:`salesmodel.feasibility`) with
+    the one message a planner needs.
     """
     from salesmodel import calendar, io
 
     scenario = load_params(params_file)
     nb_paths = resolve_notebooks(list(notebooks) if notebooks else scenario.notebooks)
     inputs = io.read_inputs(scenario.data)
+    # Requests a short argument proves impossible are refused here, with the feasible range.
+    from salesmodel.feasibility import check_feasible
+
+    check_feasible(scenario, inputs, io.input_sources(scenario.data))
     overrides = None
     if scenario.calendar.holiday_overrides is not None:
         overrides = io.read_holiday_overrides(scenario.calendar.holiday_overrides)
@@ -414,6 +421,9 @@ def run_scenario(
         except OSError as exc:
             raise _cannot_write(staging_root, exc) from None
     owner_file = staging_root / f"{run_id}.owner"
+    # papermill runs each notebook with the staging folder as the working directory; a signal
+    # can land before it changes back, and the folder is about to be removed.
+    cwd_before = os.getcwd()
     failure: dict | None = None
     current_nb: Path | None = None
     unmet: list[dict] = []
@@ -464,6 +474,13 @@ def run_scenario(
                 # A run that is not in the log cannot be proved: it does not stay.
                 shutil.rmtree(final, ignore_errors=True)
                 raise _cannot_write(out / audit.RUN_LOG, exc) from None
+    except KeyboardInterrupt:
+        # The interrupted notebook's task ends with "kernel died" when it is collected; that is
+        # the stop the user asked for, not an error to print as a traceback.
+        import logging
+
+        logging.getLogger("asyncio").disabled = True
+        raise
     except Exception as exc:
         if isinstance(exc, SalesmodelError) and current_nb is None:
             raise
@@ -487,6 +504,8 @@ def run_scenario(
         raise error from exc
     finally:
         ended = datetime.now(UTC)
+        with contextlib.suppress(OSError):
+            os.chdir(cwd_before)
         if building.exists():
             shutil.rmtree(building, ignore_errors=True)
         owner_file.unlink(missing_ok=True)
