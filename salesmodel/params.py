@@ -107,7 +107,9 @@ class TargetsParams(_Section):
     achievability_threshold: float = Field(0.3, ge=0, le=1, description="Flag units whose chance of meeting the target is below this.")
     level_basis: dict[str, dict[str, float]] = Field({}, description="Per-level basis blends overriding 'basis', e.g. {customer: {last_year: 0.7, potential: 0.3}}.")
     plan_round_to: float = Field(1, gt=0, description="Rounding unit of the phased plan per period (must divide round_to).")
-    normalise: bool = Field(False, description="Scale the weights of 'basis' and 'level_basis' blends to sum to 1; without it, weights that do not sum to 1 are an error.")
+    # Excluded from dumps: once loaded, the blends already sum to 1, so the recorded params (and the
+    # keyword arguments steps build from them) carry the scaled weights, not the switch.
+    normalise: bool = Field(False, exclude=True, description="Scale the weights of 'basis' and 'level_basis' blends to sum to 1; without it, weights that do not sum to 1 are an error.")
 
     @model_validator(mode="after")
     def _blends_sum_to_one(self) -> "TargetsParams":

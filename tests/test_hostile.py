@@ -646,3 +646,45 @@ def test_full_or_read_only_disk(tmp_path, small_company_dir, quick_notebooks, ca
         assert not (out / runner.STAGING).exists() or [p for p in (out / runner.STAGING).iterdir() if p.is_dir()] == []
     finally:
         subprocess.run(["umount", str(out)], capture_output=True)
+
+
+def test_a_whole_run_over_hostile_ids_writes_no_formula_from_data(company, tmp_path):
+    """Done when: the workbook and CSV tables of a run over data with hostile ids hold no formula from data."""
+    rep_id, customer_id = FORMULA_IDS[0], FORMULA_IDS[1]
+    for name, column in (("reps.csv", "rep_id"), ("customers.csv", "rep_id")):
+        df = pd.read_csv(company / name, dtype=str, keep_default_na=False)
+        df[column] = df[column].replace({"R001": rep_id})
+        df.to_csv(company / name, index=False)
+    customers = pd.read_csv(company / "customers.csv", dtype=str, keep_default_na=False)
+    customers["customer_id"] = customers["customer_id"].replace({"C00001": customer_id})
+    customers.to_csv(company / "customers.csv", index=False)
+    sales = pd.read_parquet(company / "sales.parquet")
+    sales["customer_id"] = sales["customer_id"].replace({"C00001": customer_id})
+    sales.to_parquet(company / "sales.parquet", index=False)
+    result = runner.run_scenario(_params(tmp_path, company), tmp_path / "out", progress=False)
+    book = result.run_dir / "plan.xlsx"
+    assert book.is_file()
+    formulas = _formulas_in(book)
+    assert formulas and all(re.fullmatch(r"SUM\([A-Z]+\d+:[A-Z]+\d+\)", f) for f in formulas), formulas[:5]
+    wb = load_workbook(book)
+    cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row]
+    assert any(c.value == rep_id and c.data_type == "s" for c in cells)
+    assert all(c.value.startswith("=SUM(") for c in cells if c.data_type == "f")
+    csvs = list((result.run_dir / "tables").glob("*.csv"))
+    assert csvs
+    seen_hostile = False
+    for path in csvs:
+        with open(path, newline="", encoding="utf-8") as fh:
+            for row in csv.reader(fh):
+                assert not any(v.startswith(("=", "@", "\t", "\r")) for v in row), (path.name, row)
+                assert not any(v.startswith(("+", "-")) and not _is_number(v) for v in row), (path.name, row)
+                seen_hostile |= any(v in ("'" + rep_id, "'" + customer_id) for v in row)
+    assert seen_hostile  # the ids are there, neutralised
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
