@@ -10,7 +10,9 @@ the holiday-calendar version. :mod:`salesmodel.verify` checks a folder against i
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
+import os
 import platform
 import re
 import subprocess
@@ -32,15 +34,25 @@ from salesmodel.params import Scenario, load_params, params_hash
 __all__ = [
     "INPUT_KEYS",
     "KEY_PACKAGES",
+    "LOCK_FILE",
     "MANIFEST",
     "MANIFEST_VERSION",
+    "RUN_LOG",
+    "RUN_LOG_KEY_ENV",
+    "UNMET",
+    "LogCheck",
+    "append_run_log",
+    "check_run_log",
+    "environment_lock",
     "frame_hash",
     "git_info",
     "input_files",
     "make_run_id",
     "output_hashes",
     "package_versions",
+    "read_lock",
     "read_manifest",
+    "read_unmet",
     "sanitise_name",
     "sha256_file",
     "source_hash",
@@ -256,6 +268,10 @@ def write_manifest(
             record["content_sha256"] = frame_hash(inputs[key])
         input_records[key] = record
     versions = package_versions()
+    # The whole environment, so an auditor can rebuild it a year later (README: audit levels).
+    lock = environment_lock()
+    (run_dir / LOCK_FILE).write_text(lock, encoding="utf-8")
+    unmet = read_unmet(run_dir)
     manifest = {
         "manifest_version": MANIFEST_VERSION,
         "run_id": run_id,
@@ -286,6 +302,8 @@ def write_manifest(
             {"name": Path(nb).name, "source": str(Path(nb).resolve()), "sha256": sha256_file(nb)}
             for nb in (notebooks or [])
         ],
+        "environment": {"lock_file": LOCK_FILE, "distributions": sum(1 for ln in lock.splitlines() if "==" in ln)},
+        "unmet": unmet,
         "outputs": output_hashes(run_dir),
     }
     if extra:
@@ -293,6 +311,209 @@ def write_manifest(
     path = run_dir / MANIFEST
     path.write_text(json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=False) + "\n", encoding="utf-8")
     return path
+
+
+# ---------------------------------------------------------------------------
+# The whole environment, as a lock file in the run folder
+# ---------------------------------------------------------------------------
+
+LOCK_FILE = "requirements.lock"
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def installed_versions() -> dict[str, str]:
+    """Every installed distribution (canonical name) and its version."""
+    out: dict[str, str] = {}
+    for dist in metadata.distributions():
+        name = dist.metadata.get("Name") if dist.metadata else None
+        if name and dist.version:
+            out.setdefault(_canonical(name), dist.version)
+    return dict(sorted(out.items()))
+
+
+def environment_lock() -> str:
+    """A pip requirements file pinning every installed distribution (``name==version``).
+
+    A new environment is built from it with ``pip install -r requirements.lock``
+    (offline: ``pip download -r requirements.lock -d wheels`` once where the
+    registry is reachable, then ``pip install --no-index --find-links wheels
+    -r requirements.lock``).
+    """
+    lines = [
+        "# Every distribution installed in the environment that made this run.",
+        f"# python {platform.python_version()} ({platform.python_implementation()}) on {platform.platform()}",
+        "# salesmodel itself is pinned too: install it from the source of the recorded commit.",
+    ]
+    lines += [f"{name}=={version}" for name, version in installed_versions().items()]
+    return "\n".join(lines) + "\n"
+
+
+def read_lock(path: str | Path) -> dict[str, str]:
+    """The pins of a lock file written by :func:`environment_lock` (canonical name -> version)."""
+    pins: dict[str, str] = {}
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if "==" in line:
+            name, _, version = line.partition("==")
+            pins[_canonical(name.strip())] = version.strip()
+    return pins
+
+
+# ---------------------------------------------------------------------------
+# The run log: a chained, optionally signed record outside the run folders
+# ---------------------------------------------------------------------------
+
+RUN_LOG = "runs.log"
+RUN_LOG_KEY_ENV = "SALESMODEL_RUNLOG_KEY"
+_GENESIS = "0" * 64
+
+
+def _line_hash(line: str) -> str:
+    return hashlib.sha256(line.encode("utf-8")).hexdigest()
+
+
+def _signature(entry: dict[str, Any], key: str) -> str:
+    body = json.dumps({k: v for k, v in entry.items() if k != "hmac"}, sort_keys=True, separators=(",", ":"))
+    return hmac.new(key.encode("utf-8"), body.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def append_run_log(out_dir: str | Path, run_id: str, manifest_sha256: str) -> dict[str, Any]:
+    """Append one run to ``<out_dir>/runs.log``; returns the entry written.
+
+    Each line is a JSON object holding the run id, the sha256 of its
+    ``manifest.json``, the time, and the sha256 of the previous line, so a line
+    cannot be changed or removed without breaking every line after it. When
+    ``$SALESMODEL_RUNLOG_KEY`` is set, each line is also signed (HMAC-SHA256).
+    Concurrent runs append under a file lock.
+    """
+    import fcntl
+
+    path = Path(out_dir) / RUN_LOG
+    with open(path, "a+", encoding="utf-8") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            fh.seek(0)
+            lines = [ln for ln in fh.read().splitlines() if ln.strip()]
+            entry: dict[str, Any] = {
+                "seq": len(lines) + 1,
+                "run_id": run_id,
+                "manifest_sha256": manifest_sha256,
+                "recorded_utc": _iso(datetime.now(UTC)),
+                "prev_sha256": _line_hash(lines[-1]) if lines else _GENESIS,
+            }
+            key = os.environ.get(RUN_LOG_KEY_ENV)
+            if key:
+                entry["hmac"] = _signature(entry, key)
+            fh.seek(0, os.SEEK_END)
+            fh.write(json.dumps(entry, sort_keys=True, separators=(",", ":")) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+    return entry
+
+
+@dataclass
+class LogCheck:
+    """What :func:`check_run_log` found: problems (verification fails) and notes."""
+
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    line: int | None = None
+
+
+def check_run_log(log_path: str | Path, run_id: str, manifest_sha256: str) -> LogCheck:
+    """Check the chain (and signatures, when a key is set) of a run log and find one run in it."""
+    check = LogCheck()
+    log_path = Path(log_path)
+    key = os.environ.get(RUN_LOG_KEY_ENV)
+    prev = _GENESIS
+    hits: list[tuple[int, dict[str, Any]]] = []
+    signed = 0
+    for n, line in enumerate(log_path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+            if not isinstance(entry, dict):
+                raise ValueError
+        except ValueError:
+            check.problems.append(f"{log_path.name} line {n} is not a run log entry (the log was edited)")
+            prev = _line_hash(line)
+            continue
+        if entry.get("prev_sha256") != prev:
+            check.problems.append(
+                f"{log_path.name} line {n} does not follow the line before it (lines were edited, removed or inserted)"
+            )
+        prev = _line_hash(line)
+        if "hmac" in entry:
+            signed += 1
+        if key:
+            if "hmac" not in entry:
+                check.problems.append(f"{log_path.name} line {n} is not signed, but ${RUN_LOG_KEY_ENV} is set")
+            elif not hmac.compare_digest(str(entry["hmac"]), _signature(entry, key)):
+                check.problems.append(f"{log_path.name} line {n}: its signature does not match the key in ${RUN_LOG_KEY_ENV}")
+        if entry.get("run_id") == run_id:
+            hits.append((n, entry))
+    if signed and not key:
+        check.notes.append(f"{log_path.name} is signed; set ${RUN_LOG_KEY_ENV} to check the signatures")
+    if not hits:
+        check.problems.append(f"run {run_id} is not recorded in {log_path}")
+        return check
+    if len(hits) > 1:
+        check.problems.append(
+            f"run {run_id} is recorded more than once in {log_path.name} (lines {', '.join(str(n) for n, _ in hits)})"
+        )
+    n, entry = hits[0]
+    check.line = n
+    if entry.get("manifest_sha256") != manifest_sha256:
+        check.problems.append(
+            f"manifest.json of run {run_id} changed after it was recorded ({log_path.name} line {n} holds "
+            f"sha256 {str(entry.get('manifest_sha256'))[:12]}..., the folder's manifest has {manifest_sha256[:12]}...)"
+        )
+    return check
+
+
+# ---------------------------------------------------------------------------
+# Unmet requirements: a run that completed but could not meet what it was asked
+# ---------------------------------------------------------------------------
+
+UNMET = "unmet.json"
+
+
+def read_unmet(run_dir: str | Path, manifest: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The unmet requirements a run recorded (``unmet.json`` in the folder, or the manifest's ``unmet``).
+
+    Each item is a mapping with at least ``message`` (one sentence for the
+    terminal); ``step``, ``requirement``, ``asked`` and ``achieved`` are kept
+    when given. A file that cannot be read counts as one unmet requirement:
+    a run is never called a success on a damaged record.
+    """
+    path = Path(run_dir) / UNMET
+    raw: Any = None
+    if path.is_file():
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            return [{"message": f"{UNMET} of this run could not be read, so its requirements cannot be shown as met"}]
+    elif manifest is not None:
+        raw = manifest.get("unmet")
+    if raw is None:
+        return []
+    if isinstance(raw, dict):
+        raw = raw.get("unmet", [])
+    if not isinstance(raw, list):
+        return [{"message": f"{UNMET} of this run is not a list of requirements"}]
+    items: list[dict[str, Any]] = []
+    for item in raw:
+        if isinstance(item, dict) and str(item.get("message", "")).strip():
+            items.append({k: item[k] for k in ("step", "requirement", "asked", "achieved", "message") if k in item})
+        else:
+            items.append({"message": f"an unmet requirement without a message: {str(item)[:120]}"})
+    return items
 
 
 def read_manifest(run_dir: str | Path) -> dict[str, Any]:

@@ -65,12 +65,13 @@ class ScenarioOutcome:
     name: str
     params_file: str
     params_hash: str
-    status: str  # ok | failed
+    status: str  # ok | unmet (completed, a requirement not met: exit 3) | failed
     run_dir: str | None = None
     error: str | None = None
     error_kind: str | None = None
     attempts: int = 1
     seconds: float = 0.0
+    unmet: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -80,7 +81,7 @@ class BatchResult:
 
     @property
     def failed(self) -> list[ScenarioOutcome]:
-        return [o for o in self.outcomes if o.status != "ok"]
+        return [o for o in self.outcomes if o.status not in ("ok", "unmet")]
 
     @property
     def ok(self) -> bool:
@@ -185,9 +186,10 @@ def run_one(spec: ScenarioSpec, out_dir: str, log: Callable[[str], None] | None 
         try:
             result = run_scenario(spec.params_file, out_dir, progress=False)
             run_dir = getattr(result, "run_dir", result)
+            unmet = list(getattr(result, "unmet", None) or [])
             return ScenarioOutcome(
-                spec.name, spec.params_file, spec.params_hash, "ok", run_dir=str(run_dir),
-                attempts=attempt, seconds=round(time.perf_counter() - started, 3),
+                spec.name, spec.params_file, spec.params_hash, "unmet" if unmet else "ok", run_dir=str(run_dir),
+                attempts=attempt, seconds=round(time.perf_counter() - started, 3), unmet=unmet,
             )
         except BaseException as exc:  # noqa: BLE001 - one scenario must never stop the batch
             if attempt < MAX_ATTEMPTS and _is_kernel_race(exc):
@@ -261,7 +263,7 @@ def run_batch(
                         error=f"worker failed: {type(exc).__name__}: {exc}", error_kind="worker",
                     )
                 bar.update(1)
-            n_failed = sum(o.status != "ok" for o in outcomes.values())
+            n_failed = sum(o.status not in ("ok", "unmet") for o in outcomes.values())
             bar.set_postfix(done=len(outcomes) - n_failed, failed=n_failed, running=min(len(pending), max(1, workers)),
                             elapsed=f"{time.perf_counter() - t0:.0f}s")
     finally:
@@ -283,7 +285,7 @@ def run_batch(
         batch_dir.mkdir(parents=True, exist_ok=True)
         (batch_dir / "batch_manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
     result = BatchResult(batch_dir=batch_dir, outcomes=ordered)
-    ok_runs = [Path(o.run_dir) for o in result.outcomes if o.status == "ok" and o.run_dir]
+    ok_runs = [Path(o.run_dir) for o in result.outcomes if o.status in ("ok", "unmet") and o.run_dir]
     if ok_runs:
         from salesmodel.io import write_table
         from salesmodel.summary import compare_runs

@@ -1,8 +1,11 @@
 """The ``salesmodel`` command: parse, call the API, map errors to exit codes.
 
 Exit status: 0 on success; 2 for bad input, params or an infeasible request
-(``InputError``, ``ParamsError``, ``InfeasibleError``); 1 for anything else.
-Errors print one message to stderr, without a traceback unless ``--debug``.
+(``InputError``, ``ParamsError``, ``InfeasibleError``); 3 when a run completed
+but could not meet a requirement it was given (each one is printed); 1 for
+anything else; 130 after Ctrl-C and 143 after SIGTERM.
+Errors print one message to stderr, bounded in length, without a traceback
+unless ``--debug``.
 """
 from __future__ import annotations
 
@@ -18,13 +21,35 @@ from salesmodel.errors import InfeasibleError, InputError, ParamsError, Salesmod
 __all__ = ["build_parser", "main"]
 
 _INPUT_KINDS = (InputError, ParamsError, InfeasibleError)
+EXIT_UNMET = 3  # the run completed, but a requirement it was given is not met
+_MAX_MESSAGE = 2000  # characters of one error message on the terminal
+
+
+def _bounded(text: str, limit: int = _MAX_MESSAGE) -> str:
+    """A message cut to ``limit`` characters (the start and the end kept), so a refusal stays readable."""
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    head = text[: limit * 3 // 4].rstrip()
+    tail = text[-limit // 5:].lstrip()
+    return f"{head}\n  ... ({len(text) - len(head) - len(tail):,} characters left out) ...\n{tail}"
+
+
+def _print_unmet(unmet: list[dict], where: str) -> None:
+    print(f"completed with {len(unmet)} unmet requirement(s) ({where}):", file=sys.stderr)
+    for item in unmet[:20]:
+        step = f"[{item['step']}] " if item.get("step") else ""
+        print(f"  - {step}{_bounded(str(item.get('message', '')), 300)}", file=sys.stderr)
+    if len(unmet) > 20:
+        print(f"  (and {len(unmet) - 20} more; see unmet.json in the run folder)", file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="salesmodel",
         description="Sales planning that adds up: run, verify and inspect scenario runs.",
-        epilog="Exit status: 0 success, 2 bad input or params, 1 anything else.",
+        epilog="Exit status: 0 success, 2 bad input or params, 3 completed with unmet requirements, "
+        "1 anything else.",
     )
     parser.add_argument("--version", action="version", version=f"salesmodel {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the full traceback of unexpected errors")
@@ -53,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", parents=[common], help="check a run folder against its manifest")
     verify.add_argument("run_dir", type=Path, help="a run folder printed by `salesmodel run`")
     verify.add_argument("--rerun", action="store_true", help="also execute the run again and compare every table exactly")
+    verify.add_argument("--log", type=Path, default=None, dest="run_log",
+                        help="the run log to check the manifest against (default: OUT/runs.log beside OUT/runs/)")
 
     sample = sub.add_parser("sample", parents=[common], help="write the demo company's data files")
     sample.add_argument("dir", type=Path, help="folder to write into (created if missing)")
@@ -86,6 +113,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     result = run_scenario(args.params, args.out, progress=not args.quiet)
     print(f"run folder:      {result.run_dir}")
     print(f"leadership HTML: {result.leadership_html}")
+    print(f"manifest sha256: {result.manifest_sha256} (recorded in {Path(args.out) / 'runs.log'})")
+    if result.unmet:
+        _print_unmet(result.unmet, str(result.run_dir))
+        return EXIT_UNMET
     return 0
 
 
@@ -97,9 +128,16 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     result = run_batch(args.params, args.out, workers=args.workers, scheduler=args.scheduler, progress=not args.quiet)
     print(f"batch folder: {result.batch_dir}")
     for outcome in result.outcomes:
-        where = outcome.run_dir if outcome.status == "ok" else outcome.error
+        where = outcome.run_dir if outcome.status in ("ok", "unmet") else _bounded(outcome.error or "", 300)
         print(f"  {outcome.status:<6} {outcome.name}: {where}")
+        for item in getattr(outcome, "unmet", None) or []:
+            print(f"         unmet: {_bounded(str(item.get('message', '')), 300)}")
     if result.ok:
+        unmet = [o for o in result.outcomes if o.status == "unmet"]
+        if unmet:
+            print(f"{len(unmet)} of {len(result.outcomes)} scenario(s) completed with unmet requirements",
+                  file=sys.stderr)
+            return EXIT_UNMET
         return 0
     print(f"{len(result.failed)} of {len(result.outcomes)} scenario(s) failed", file=sys.stderr)
     input_kinds = {k.__name__ for k in _INPUT_KINDS}
@@ -109,7 +147,8 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 def _cmd_verify(args: argparse.Namespace) -> int:
     from salesmodel.verify import verify
 
-    report = verify(args.run_dir, rerun=args.rerun)
+    report = verify(args.run_dir, rerun=args.rerun, run_log=args.run_log,
+                    log=lambda line: print(line, file=sys.stderr, flush=True))
     print(report.summary(), file=sys.stdout if report.ok else sys.stderr)
     return 0 if report.ok else 1
 
@@ -182,14 +221,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _COMMANDS[args.command](args)
     except _INPUT_KINDS as exc:
         hint = _missing_data_hint(args) if isinstance(exc, InputError) else ""
-        print(f"error: {exc}{hint}", file=sys.stderr)
+        print(f"error: {_bounded(str(exc))}{hint}", file=sys.stderr)
         return 2
     except SalesmodelError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_bounded(str(exc))}", file=sys.stderr)
         return int(getattr(exc, "exit_code", 1)) if getattr(exc, "exit_code", 1) in (1, 2) else 1
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", None)
+        print("terminated; nothing was left half-written" if signum else "interrupted", file=sys.stderr)
+        return 128 + int(signum) if signum else 130
     except Exception as exc:  # noqa: BLE001 - the one place unexpected errors become an exit code
         if args.debug:
             import traceback
@@ -197,7 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         else:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            print(f"unexpected error: {type(exc).__name__}: {first} (run with --debug for the traceback)", file=sys.stderr)
+            print(f"unexpected error: {type(exc).__name__}: {_bounded(first, 300)} (run with --debug for the traceback)",
+                  file=sys.stderr)
         return 1
 
 

@@ -25,10 +25,15 @@ _short.maxstring = 60
 _short.maxother = 60
 
 
+def _cut(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else f"{text[:limit // 2 - 2]}...{text[-(limit // 2 - 2):]}"
+
+
 def short_list(values: Iterable[Any], limit: int = 8) -> str:
     """Render a few values and say how many more there are: ``'a', 'b' (and 3 more)``."""
     values = list(values)
-    shown = ", ".join(repr(v) if isinstance(v, str) else str(v) for v in values[:limit])
+    # Each value is shortened reprlib-style, so a hostile 10,000-character value stays a short message.
+    shown = ", ".join(_short.repr(v) if isinstance(v, str) else _cut(str(v)) for v in values[:limit])
     if len(values) > limit:
         shown += f" (and {len(values) - limit} more)"
     return shown

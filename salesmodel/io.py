@@ -46,6 +46,7 @@ __all__ = [
     "Reference",
     "TableSchema",
     "check_references",
+    "csv_safe",
     "file_sha256",
     "input_sources",
     "read_holiday_overrides",
@@ -68,6 +69,17 @@ PROVINCE_IDS = (
 # The input kinds read_inputs returns, in reading order.
 KINDS = ("sales", "customers", "reps", "org", "provinces", "adjacency")
 
+# Plausible ceilings: a value above one is a unit or export mistake, never a sale. They also
+# make overflow impossible: a billion rows at the ceiling sum far below float64's limit
+# (and units far below int64's).
+AMOUNT_CEILING = 1e12  # yuan on one order line
+POTENTIAL_CEILING = 1e13  # yuan of one customer's annual potential
+UNITS_CEILING = 1_000_000_000  # units on one order line
+POPULATION_CEILING = 10_000_000_000
+# Ids (customer_id, rep_id, ...): printable text without control characters, at most this long;
+# other text columns (names, cities) at most TEXT_MAX_LENGTH and without control characters.
+ID_MAX_LENGTH = 64
+TEXT_MAX_LENGTH = 200
 _EXAMPLES = 5  # example rows / values shown per failure
 _KEEP_ROWS = 1000  # rows kept per failure in InputError.failures
 _FILE_SUFFIXES = (".csv", ".parquet", ".pq", ".xlsx", ".xlsm")
@@ -243,8 +255,8 @@ SCHEMAS: dict[str, TableSchema] = {
             Column("customer_id", "str"),
             Column("product", "str", allowed=_PRODUCTS),
             Column("channel", "str", allowed=_CHANNELS),
-            Column("amount", "float", min=0, description="sales in yuan"),
-            Column("units", "int", min=0),
+            Column("amount", "float", min=0, max=AMOUNT_CEILING, description="sales in yuan"),
+            Column("units", "int", min=0, max=UNITS_CEILING),
         ),
         references=(Reference("customer_id", "customers", "customer_id"),),
     ),
@@ -262,7 +274,7 @@ SCHEMAS: dict[str, TableSchema] = {
             Column("lon", "float", min=-180, max=180),
             Column("tier", "str", allowed=_TIERS),
             Column("customer_type", "str", allowed=_CUSTOMER_TYPES),
-            Column("potential", "float", min=0, description="annual market potential in yuan"),
+            Column("potential", "float", min=0, max=POTENTIAL_CEILING, description="annual market potential in yuan"),
             Column("first_order_date", "date"),
             Column("churn_date", "date", required=False, nullable=True, description="empty if active"),
         ),
@@ -318,7 +330,7 @@ SCHEMAS: dict[str, TableSchema] = {
             Column("capital_en", "str"),
             Column("lat", "float", min=-90, max=90),
             Column("lon", "float", min=-180, max=180),
-            Column("population", "int", min=0),
+            Column("population", "int", min=0, max=POPULATION_CEILING),
         ),
         key=("province_id",),
         references=(Reference("region_id", "org", "unit_id", where=_REGION),),
@@ -403,7 +415,9 @@ class _Context:
 
 
 def _num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else repr(float(x))
+    if float(x).is_integer():
+        return f"{int(x):,}" if abs(x) >= 1e6 else str(int(x))
+    return repr(float(x))
 
 
 def _values(values: Iterable[Any]) -> str:
@@ -503,6 +517,31 @@ def _as_text(s: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray, tuple]:
     missing = np.append(pd.isna(clean), True)[codes]
     values = pd.Series(np.append(clean, np.nan)[codes], index=s.index, dtype=object)  # code -1: NaN
     return values, np.zeros(len(s), dtype=bool), missing, (codes, clean)
+
+
+def _is_id(name: str) -> bool:
+    return name.endswith("_id") or name in ("province_a", "province_b")
+
+
+# Bidirectional overrides can make an id display as another one.
+_BIDI = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _odd_text(values: pd.Series, factor: tuple, *, is_id: bool) -> np.ndarray:
+    """Mask of text that is too long or holds control characters (ids: anything not printable)."""
+    codes, clean = factor
+    limit = ID_MAX_LENGTH if is_id else TEXT_MAX_LENGTH
+    bad_u = np.zeros(len(clean), dtype=bool)
+    for i, v in enumerate(clean):
+        if not isinstance(v, str):
+            continue
+        if len(v) > limit:
+            bad_u[i] = True
+        elif is_id:
+            bad_u[i] = not v.isprintable() or any(c in _BIDI for c in v)
+        else:
+            bad_u[i] = any(ord(c) < 32 or 127 <= ord(c) < 160 or c in _BIDI for c in v)
+    return (codes >= 0) & np.append(bad_u, False)[codes]
 
 
 def _unknown(values: pd.Series, known: Iterable[Any], factor: tuple | None = None) -> np.ndarray:
@@ -675,6 +714,18 @@ def _check_table(df: pd.DataFrame, schema: TableSchema, source: str,
                                      found="empty cells",
                                      problem=f"{len(rows)} empty value{'s' if len(rows) > 1 else ''} {ctx.at(rows)}"))
             ok = False
+        if col.kind == "str" and factor is not None:
+            odd = _odd_text(values, factor, is_id=_is_id(col.name))
+            if odd.any():
+                rows = np.flatnonzero(odd)
+                limit = ID_MAX_LENGTH if _is_id(col.name) else TEXT_MAX_LENGTH
+                what = "printable characters" if _is_id(col.name) else "characters"
+                failures.append(ctx.fail(col.name, "text", rows,
+                                         expected=f"text of at most {limit} {what} without control characters",
+                                         found=_values(values.iloc[rows]),
+                                         problem=f"{len(rows)} value{'s' if len(rows) > 1 else ''} too long or "
+                                                 f"with control characters {ctx.at(rows)}"))
+                ok = False
         if col.allowed is not None:
             wrong = _unknown(values, col.allowed, factor)
             if wrong.any():
@@ -693,7 +744,11 @@ def _check_table(df: pd.DataFrame, schema: TableSchema, source: str,
                     if mask is not None and mask.any():
                         rows = np.flatnonzero(mask)
                         extra = " (negative values are not allowed)" if check == "min" and col.min == 0 else ""
-                        failures.append(ctx.fail(col.name, check, rows, expected=col.expected() + extra,
+                        # A value below the floor is told the floor; one above the ceiling the ceiling.
+                        bound = (f" >= {_num(col.min)}" if check == "min" else f" <= {_num(col.max)}")
+                        expected = (col.expected() if col.min is None or col.max is None or col.allowed
+                                    else {"float": "a number", "int": "a whole number"}.get(col.kind, "a value") + bound)
+                        failures.append(ctx.fail(col.name, check, rows, expected=expected + extra,
                                                  found=_values(values.iloc[rows]),
                                                  problem=f"{len(rows)} value{'s' if len(rows) > 1 else ''} {word} {ctx.at(rows)}"))
                         ok = False
@@ -945,7 +1000,7 @@ def _read_file(path: Path, kind: str, table: str | None) -> tuple[pd.DataFrame, 
     suffix = path.suffix.lower()
     if suffix not in _FILE_SUFFIXES:
         raise InputError(f"{label}: cannot read '{suffix or 'no suffix'}' files; expected a .csv, "
-                         ".parquet or .xlsx file (or an SQLAlchemy URL) for {SCHEMAS[kind].description}")
+                         f".parquet or .xlsx file (or an SQLAlchemy URL) for {SCHEMAS[kind].description}")
     if not path.is_file():
         where = "a folder, not a file" if path.is_dir() else "file not found"
         raise InputError(f"{label}: {where} (expected {SCHEMAS[kind].description})")
@@ -1169,6 +1224,11 @@ def _table_for_disk(df: pd.DataFrame, name: str) -> pd.DataFrame:
 def write_table(df: pd.DataFrame, out_dir: str | os.PathLike, name: str, *, with_csv: bool = True) -> list[Path]:
     """Write a table as ``name.parquet`` and ``name.csv`` in ``out_dir``, atomically.
 
+    The Parquet file is the exact copy of the table. The CSV is for people and
+    spreadsheets: text cells beginning with ``=``, ``+``, ``-``, ``@``, tab or
+    carriage return are written with a leading ``'`` so a spreadsheet never runs
+    them as formulas (see :func:`csv_safe`).
+
     The files are deterministic: the same frame gives byte-identical files
     (no pandas index, fixed compression and metadata; CSV in UTF-8 with
     ``\\n`` line ends and floats written as their shortest exact form), so
@@ -1212,10 +1272,50 @@ def write_table(df: pd.DataFrame, out_dir: str | os.PathLike, name: str, *, with
         write_statistics=True, version="2.6", store_schema=True))
     if not with_csv:  # e.g. the inputs copy in a run folder: Parquet is the exact copy
         return [pq_path]
-    _atomic_write(csv_path, lambda tmp: frame.to_csv(
+    _atomic_write(csv_path, lambda tmp: csv_safe(frame).to_csv(
         tmp, index=False, encoding="utf-8", lineterminator="\n", float_format=None,
         date_format=None, quoting=csv.QUOTE_MINIMAL))
     return [pq_path, csv_path]
+
+
+# Text starting with these is run as a formula (or DDE) when a CSV is opened in a spreadsheet.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _neutralise(value: Any) -> Any:
+    if isinstance(value, str):
+        if value.startswith(FORMULA_START):
+            value = "'" + value
+        if "\r" in value:
+            # The CSV writer quotes fields holding "\n" but not a bare "\r", which readers take
+            # for a new row: carriage returns become line breaks in the CSV copy.
+            value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return value
+
+
+def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy for CSV where text cells beginning with ``=``, ``+``, ``-``, ``@``, tab or CR get a
+    leading ``'`` (OWASP's advice against formula injection), and so do such column names.
+    Carriage returns inside text become line breaks (quoted), so no value can start a new row.
+
+    Numbers are untouched (a negative number is a number, not text). The Parquet file of the
+    same table is the exact copy; the CSV is for opening in a spreadsheet.
+    """
+    out = df
+    text_cols = [c for c in df.columns if df[c].dtype == object or isinstance(df[c].dtype, pd.StringDtype)
+                 or isinstance(df[c].dtype, pd.CategoricalDtype)]
+    for col in text_cols:
+        values = df[col]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            values = values.astype(object)
+        # Look at the distinct values only: large tables repeat a few thousand ids.
+        uniques = pd.unique(values.to_numpy(dtype=object))
+        if any(isinstance(v, str) and (v.startswith(FORMULA_START) or "\r" in v) for v in uniques):
+            if out is df:
+                out = df.copy()
+            out[col] = values.map(_neutralise)
+    renamed = {c: _neutralise(c) for c in out.columns if isinstance(c, str) and c.startswith(FORMULA_START)}
+    return out.rename(columns=renamed) if renamed else out
 
 
 def file_sha256(path: str | os.PathLike) -> str:

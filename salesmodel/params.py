@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from salesmodel.errors import ParamsError
+from salesmodel.paths import clip, shorten
 
 __all__ = [
     "Scenario",
@@ -59,6 +60,15 @@ class DataParams(_Section):
     history_start: date | None = Field(None, description="Declared first date of the sales history: earlier sales dates are an input error (default: no check).")
     history_end: date | None = Field(None, description="Declared last date of the sales history: later sales dates are an input error (default: no check).")
 
+    @model_validator(mode="after")
+    def _history_in_order(self) -> "DataParams":
+        if self.history_start is not None and self.history_end is not None and self.history_start > self.history_end:
+            raise ValueError(
+                f"data.history_start ({self.history_start}) is after data.history_end ({self.history_end}); "
+                "the history must start before it ends"
+            )
+        return self
+
 
 class CalendarParams(_Section):
     """The planning calendar."""
@@ -97,6 +107,36 @@ class TargetsParams(_Section):
     achievability_threshold: float = Field(0.3, ge=0, le=1, description="Flag units whose chance of meeting the target is below this.")
     level_basis: dict[str, dict[str, float]] = Field({}, description="Per-level basis blends overriding 'basis', e.g. {customer: {last_year: 0.7, potential: 0.3}}.")
     plan_round_to: float = Field(1, gt=0, description="Rounding unit of the phased plan per period (must divide round_to).")
+    # Excluded from dumps: once loaded, the blends already sum to 1, so the recorded params (and the
+    # keyword arguments steps build from them) carry the scaled weights, not the switch.
+    normalise: bool = Field(False, exclude=True, description="Scale the weights of 'basis' and 'level_basis' blends to sum to 1; without it, weights that do not sum to 1 are an error.")
+
+    @model_validator(mode="after")
+    def _blends_sum_to_one(self) -> "TargetsParams":
+        blends = {"targets.basis": self.basis, **{f"targets.level_basis.{k}": v for k, v in self.level_basis.items()}}
+        scaled: dict[str, dict[str, float]] = {}
+        for where, blend in blends.items():
+            if not blend:
+                raise ValueError(f"{where} is empty; give at least one basis with its weight")
+            negative = {k: v for k, v in blend.items() if not v >= 0}
+            if negative:
+                raise ValueError(f"{where} weights must be >= 0; got {shorten(negative)}")
+            total = sum(blend.values())
+            if total <= 0:
+                raise ValueError(f"{where} weights sum to 0; give at least one positive weight")
+            if abs(total - 1.0) > 1e-9:
+                if not self.normalise:
+                    raise ValueError(
+                        f"{where} weights sum to {total:.6g}, not 1 ({shorten(dict(blend))}); make them sum to 1, "
+                        "or set targets.normalise: true to scale them"
+                    )
+                scaled[where] = {k: v / total for k, v in blend.items()}
+        if "targets.basis" in scaled:
+            self.basis = scaled["targets.basis"]
+        for key in list(self.level_basis):
+            if f"targets.level_basis.{key}" in scaled:
+                self.level_basis[key] = scaled[f"targets.level_basis.{key}"]
+        return self
 
 
 class StaffingParams(_Section):
@@ -239,9 +279,13 @@ def _known_keys(model: type[BaseModel], loc: tuple) -> list[str]:
     return list(getattr(current, "model_fields", {}))
 
 
+_MAX_PROBLEMS = 12  # lines of one params message; the rest are counted
+
+
 def _explain(exc: ValidationError, source: str) -> str:
     lines = []
-    for err in exc.errors():
+    errors = exc.errors()
+    for err in errors[:_MAX_PROBLEMS]:
         loc = tuple(err["loc"])
         where = ".".join(str(p) for p in loc) or "(top level)"
         if err["type"] == "extra_forbidden":
@@ -251,10 +295,13 @@ def _explain(exc: ValidationError, source: str) -> str:
             msg += f" (did you mean '{hint[0]}'?)" if hint else f" (allowed here: {', '.join(known)})"
         else:
             got = err.get("input")
-            msg = f"'{where}': {err['msg']}"
-            if got is not None and not isinstance(got, dict):
-                msg += f" (got {got!r})"
+            text = str(err["msg"]).removeprefix("Value error, ")
+            msg = f"'{where}': {clip(text, 300)}"
+            if got is not None and not isinstance(got, dict) and err["type"] != "value_error":
+                msg += f" (got {shorten(got)})"
         lines.append("  - " + msg)
+    if len(errors) > _MAX_PROBLEMS:
+        lines.append(f"  (and {len(errors) - _MAX_PROBLEMS} more problems)")
     return f"{source}: invalid parameters:\n" + "\n".join(lines)
 
 
@@ -281,6 +328,65 @@ def params_from_dict(raw: dict[str, Any] | None, *, base_dir: Path | str = ".", 
     return _resolve_paths(sc, Path(base_dir))
 
 
+MAX_YAML_VALUES = 100_000  # values a params file may expand to through aliases (an alias bomb is refused)
+
+
+class _YamlRefusal(Exception):
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+class _ParamsLoader(yaml.SafeLoader):
+    """The safe loader, refusing keys given twice and alias bombs."""
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        _check_expansion(node)
+        return super().construct_document(node)
+
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node, yaml.ScalarNode):
+                    continue
+                key = key_node.value
+                line = key_node.start_mark.line + 1
+                if key in seen:
+                    raise _YamlRefusal(f"key '{clip(key, 60)}' is given twice, at lines "
+                                       f"{seen[key]} and {line}; keep one of them")
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Refuse a document whose aliases expand it past MAX_YAML_VALUES values (or refer to themselves)."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            raise _YamlRefusal("an alias refers to the value that contains it; write the values out")
+        active.add(key)
+        if isinstance(node, yaml.SequenceNode):
+            total = 1 + sum(size(n) for n in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total = 1 + sum(size(k) + size(v) for k, v in node.value)
+        else:
+            total = 1
+        active.discard(key)
+        if total > MAX_YAML_VALUES:
+            raise _YamlRefusal(f"its aliases (*name) expand it to more than {MAX_YAML_VALUES:,} values; "
+                               "a params file is a few hundred values, so write them out")
+        sizes[key] = total
+        return total
+
+    size(root)
+
+
 def load_params(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
     """Load a scenario from YAML (safe loader) and validate it.
 
@@ -295,11 +401,22 @@ def load_params(path: str | Path, overrides: dict[str, Any] | None = None) -> Sc
     if not path.is_file():
         raise ParamsError(f"{path}: params file not found")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ParamsError(f"{path}: not UTF-8 text (byte {exc.start}); save the params file as UTF-8") from None
+    except OSError as exc:
+        raise ParamsError(f"{path}: cannot read the params file: {exc.strerror or exc}") from None
+    try:
+        raw = yaml.load(text, Loader=_ParamsLoader)  # noqa: S506 - a SafeLoader subclass
+    except _YamlRefusal as exc:
+        raise ParamsError(f"{path}: {exc.text}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ParamsError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+        problem = getattr(exc, "problem", None) or "the text is not YAML"
+        raise ParamsError(f"{path}: not valid YAML{where}: {clip(str(problem), 200)}") from None
+    except RecursionError:
+        raise ParamsError(f"{path}: nested too deeply to be a params file") from None
     if overrides:
         raw = _deep_merge(raw or {}, overrides)
     return params_from_dict(raw, base_dir=path.resolve().parent, source=str(path))

@@ -8,19 +8,30 @@ One run is one folder ``<out>/runs/<UTC time>-<scenario>-<hash8>/``::
     tables/*.parquet|csv the tables the notebooks saved
     manifest.json        hashes and versions (see salesmodel.audit)
 
-The folder is built aside (``<out>/runs/.building-<id>``) and renamed when
-complete, so it appears whole or not at all. When a notebook fails, the
-partial folder is removed; the failed notebook, with papermill's error banner,
-is kept at ``<out>/failed/<id>/`` for reading, and :class:`RunError` names the
-notebook, the cell and the error.
+The folder is built in a staging area outside ``runs/`` (``<out>/.staging/<id>``)
+and renamed into ``runs/`` when complete, so it appears whole or not at all, even
+after ``kill -9``; the staging folders of processes that are no longer alive are
+removed when the next run starts (one line says so). SIGTERM is handled like
+Ctrl-C. When a notebook fails, the partial folder is removed; the failed
+notebook, with papermill's error banner, is kept at ``<out>/failed/<id>/`` for
+reading, and :class:`RunError` names the notebook, the cell and the error.
+
+Each finished run is appended to the chained run log ``<out>/runs.log`` with the
+sha256 of its manifest (see :func:`salesmodel.audit.append_run_log`). A run
+whose steps recorded unmet requirements (``unmet.json``) completes, and
+``RunResult.unmet`` lists them; the command line then exits with status 3.
 """
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import shutil
+import signal
+import socket
 import sys
+import threading
 import traceback
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -35,10 +46,21 @@ import salesmodel
 from salesmodel import audit
 from salesmodel.errors import ParamsError, RunError, SalesmodelError
 from salesmodel.params import Scenario, load_params, params_hash
+from salesmodel.paths import child, inside
 from salesmodel.pipeline import PlanResult, run_plan
 from salesmodel.workspace import write_inputs
 
-__all__ = ["CheckedScenario", "RunResult", "check_scenario", "notebook_dirs", "resolve_notebooks", "run_scenario"]
+__all__ = [
+    "STAGING",
+    "CheckedScenario",
+    "RunResult",
+    "Terminated",
+    "check_scenario",
+    "clean_stale_staging",
+    "notebook_dirs",
+    "resolve_notebooks",
+    "run_scenario",
+]
 
 KERNEL = "python3"
 NOTEBOOKS_ENV = "SALESMODEL_NOTEBOOKS"
@@ -47,6 +69,19 @@ DEFAULT_OUT = Path("outputs")
 _KERNEL_ARGS = ["--IPKernelApp.log_level=CRITICAL"]
 # Error names raised inside a notebook that mean "fix your input or params" (exit status 2).
 _INPUT_ERRORS = {"InputError", "ParamsError", "InfeasibleError"}
+# Run folders are built here, outside runs/, so a crash can never leave a half folder in runs/.
+STAGING = ".staging"
+# OS errors that mean "the folder cannot be written": named with the folder, never as a notebook failure.
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EACCES, errno.EROFS, errno.EPERM, errno.EDQUOT, errno.EFBIG, errno.EIO,
+                 errno.ENOTDIR}
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: the run stops and cleans up exactly as after Ctrl-C."""
+
+    def __init__(self, signum: int = signal.SIGTERM) -> None:
+        super().__init__(f"stopped by signal {signum}")
+        self.signum = signum
 
 
 @dataclass
@@ -60,6 +95,8 @@ class RunResult:
     tables: list[Path] = field(default_factory=list)
     manifest: Path | None = None
     duration_s: float = 0.0
+    manifest_sha256: str = ""
+    unmet: list[dict] = field(default_factory=list)
 
     @property
     def leadership_html(self) -> Path | None:
@@ -137,13 +174,19 @@ def check_scenario(params_file: str | Path, *, notebooks: Sequence[str | Path] |
     the holiday calendar of the plan year can be trusted (see
     :func:`salesmodel.calendar.holiday_calendar_status`).
 
-    Raises ParamsError or InputError with the one message a planner needs.
+    Raises ParamsError, InputError or InfeasibleError (a request that cannot
+    be met, with the feasible range; see :mod:`salesmodel.feasibility`) with
+    the one message a planner needs.
     """
     from salesmodel import calendar, io
 
     scenario = load_params(params_file)
     nb_paths = resolve_notebooks(list(notebooks) if notebooks else scenario.notebooks)
     inputs = io.read_inputs(scenario.data)
+    # Requests a short argument proves impossible are refused here, with the feasible range.
+    from salesmodel.feasibility import check_feasible
+
+    check_feasible(scenario, inputs, io.input_sources(scenario.data))
     overrides = None
     if scenario.calendar.holiday_overrides is not None:
         overrides = io.read_holiday_overrides(scenario.calendar.holiday_overrides)
@@ -153,11 +196,98 @@ def check_scenario(params_file: str | Path, *, notebooks: Sequence[str | Path] |
     return CheckedScenario(scenario, nb_paths, inputs, overrides, status)
 
 
-def _inside(child: Path, parent: Path) -> Path:
-    child, parent = child.resolve(), parent.resolve()
-    if child != parent and parent not in child.parents:
-        raise ParamsError(f"Run folder {child} would be outside {parent}; refusing to write there")
-    return child
+def _inside(path: Path, parent: Path) -> Path:
+    return inside(path, parent, what="run folder")
+
+
+def _process_start(pid: int) -> str | None:
+    """The start time of a process (Linux /proc), to tell a live owner from a reused pid."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _owner_alive(owner: dict) -> bool:
+    if owner.get("host") != socket.gethostname():
+        return True  # another machine's run: not ours to judge
+    pid = owner.get("pid")
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    started = owner.get("started")
+    return started is None or _process_start(pid) in (None, started)
+
+
+def clean_stale_staging(out: Path, *, notice: bool = True) -> list[str]:
+    """Remove staging folders whose process is no longer alive; say so in one line.
+
+    Returns the names removed. A folder without an owner record is removed
+    only when it is older than a day (a run that crashed before writing it).
+    """
+    import time
+
+    staging = out / STAGING
+    if not staging.is_dir():
+        return []
+    removed = []
+    for folder in sorted(p for p in staging.iterdir() if p.is_dir()):
+        owner_file = staging / f"{folder.name}.owner"
+        try:
+            owner = json.loads(owner_file.read_text(encoding="utf-8"))
+            stale = not _owner_alive(owner if isinstance(owner, dict) else {})
+        except (OSError, ValueError):
+            stale = time.time() - folder.stat().st_mtime > 86_400
+        if stale:
+            shutil.rmtree(folder, ignore_errors=True)
+            owner_file.unlink(missing_ok=True)
+            removed.append(folder.name)
+    for owner_file in staging.glob("*.owner"):  # records whose folder is already gone
+        if not (staging / owner_file.stem).exists():
+            owner_file.unlink(missing_ok=True)
+    if removed and notice:
+        print(f"note: removed {len(removed)} unfinished run folder(s) of stopped runs from {staging}", file=sys.stderr)
+    return removed
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises :class:`Terminated` (a KeyboardInterrupt), so the same clean-up runs."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):  # noqa: ARG001 - signal handler signature
+        raise Terminated(signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _write_error(exc: BaseException) -> OSError | None:
+    """The OSError behind ``exc`` when it is a failure to write (disk full, read-only, no permission)."""
+    seen = 0
+    while exc is not None and seen < 5:
+        if isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS:
+            return exc
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return None
+
+
+def _cannot_write(folder: Path, exc: OSError) -> RunError:
+    cause = exc.strerror or str(exc)
+    what = f" (writing {Path(exc.filename).name})" if getattr(exc, "filename", None) else ""
+    return RunError(f"Cannot write the run folder {folder}: {cause}{what}; nothing was kept.",
+                    ename="write failure", evalue=cause)
 
 
 @contextlib.contextmanager
@@ -193,9 +323,9 @@ def _point_at_final(nb_path: Path, building: Path, final: Path) -> None:
     nbformat.write(nb, nb_path)
 
 
-def _unique_final(runs: Path, run_id: str) -> tuple[str, Path]:
+def _unique_final(runs: Path, run_id: str, staging: Path | None = None) -> tuple[str, Path]:
     candidate, n = run_id, 1
-    while (runs / candidate).exists() or (runs / f".building-{candidate}").exists():
+    while (runs / candidate).exists() or (staging is not None and (staging / candidate).exists()):
         n += 1
         candidate = f"{run_id}-{n}"
     return candidate, runs / candidate
@@ -286,61 +416,104 @@ def run_scenario(
     phash = params_hash(scenario)
     out = Path(out_dir).resolve()
     runs = out / "runs"
-    runs.mkdir(parents=True, exist_ok=True)
-    run_id, final = _unique_final(runs, audit.make_run_id(scenario.scenario, phash, started))
-    final = _inside(final, runs)
-    building = _inside(runs / f".building-{run_id}", runs)
+    staging_root = out / STAGING
+    try:
+        runs.mkdir(parents=True, exist_ok=True)
+        staging_root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _cannot_write(runs, exc) from None
+    clean_stale_staging(out)
+    base_id = audit.make_run_id(scenario.scenario, phash, started)
+    while True:  # two runs may pick the same id in the same second: the first mkdir wins
+        run_id, final = _unique_final(runs, base_id, staging_root)
+        final = _inside(final, runs)
+        building = child(staging_root, run_id, what="staging folder")
+        try:
+            building.mkdir()
+            break
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise _cannot_write(staging_root, exc) from None
+    owner_file = staging_root / f"{run_id}.owner"
+    # papermill runs each notebook with the staging folder as the working directory; a signal
+    # can land before it changes back, and the folder is about to be removed.
+    cwd_before = os.getcwd()
     failure: dict | None = None
     current_nb: Path | None = None
     stage: str | None = None
+    unmet: list[dict] = []
+    manifest_sha = ""
     try:
-        (building / "notebooks").mkdir(parents=True)
-        resolved = building / "params.yaml"
-        resolved.write_text(
-            "# The resolved params of this run (paths absolute); `salesmodel verify --rerun` uses them.\n"
-            + yaml.safe_dump(scenario.to_jsonable(), allow_unicode=True, sort_keys=False),
-            encoding="utf-8",
-        )
-        stage = "reading the inputs"
-        write_inputs(building, inputs)
-        plan = _run_pipeline(scenario, inputs, building, run_id, progress=progress)
-        stage = None
-        executed: list[Path] = []
-        bar = tqdm(nb_paths, desc=f"run {scenario.scenario}", unit="notebook", disable=None if progress else True)
-        with _kernel_environment():
-            for nb in bar:
-                bar.set_postfix_str(nb.name)
-                current_nb = building / "notebooks" / nb.name
-                pm.execute_notebook(
-                    str(nb),
-                    str(current_nb),
-                    parameters={"params_file": str(resolved), "run_dir": str(building)},
-                    kernel_name=kernel_name,
-                    progress_bar=False,
-                    cwd=str(building),
-                    extra_arguments=_KERNEL_ARGS,
-                )
-                executed.append(current_nb)
-        bar.close()
-        current_nb = None
-        for nb in executed:
-            _point_at_final(nb, building, final)
-            export_html(nb, building / "html" / f"{nb.stem}.html", language=scenario.report.language)
-        finished = datetime.now(UTC)
-        audit.write_manifest(
-            building, run_id=run_id, scenario=scenario, inputs=inputs, notebooks=nb_paths,
-            started=started, finished=finished, holiday_status=checked.holiday_status,
-        )
-        os.rename(building, final)
+        with _sigterm_as_interrupt():
+            owner_file.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                              "started": _process_start(os.getpid())}), encoding="utf-8")
+            (building / "notebooks").mkdir(parents=True)
+            resolved = building / "params.yaml"
+            resolved.write_text(
+                "# The resolved params of this run (paths absolute); `salesmodel verify --rerun` uses them.\n"
+                + yaml.safe_dump(scenario.to_jsonable(), allow_unicode=True, sort_keys=False),
+                encoding="utf-8",
+            )
+            stage = "reading the inputs"
+            write_inputs(building, inputs)
+            _run_pipeline(scenario, inputs, building, run_id, progress=progress)
+            stage = None
+            executed: list[Path] = []
+            bar = tqdm(nb_paths, desc=f"run {scenario.scenario}", unit="notebook", disable=None if progress else True)
+            with _kernel_environment():
+                for nb in bar:
+                    bar.set_postfix_str(nb.name)
+                    current_nb = building / "notebooks" / nb.name
+                    pm.execute_notebook(
+                        str(nb),
+                        str(current_nb),
+                        parameters={"params_file": str(resolved), "run_dir": str(building)},
+                        kernel_name=kernel_name,
+                        progress_bar=False,
+                        cwd=str(building),
+                        extra_arguments=_KERNEL_ARGS,
+                    )
+                    executed.append(current_nb)
+            bar.close()
+            current_nb = None
+            for nb in executed:
+                _point_at_final(nb, building, final)
+                export_html(nb, building / "html" / f"{nb.stem}.html", language=scenario.report.language)
+            finished = datetime.now(UTC)
+            unmet = audit.read_unmet(building)
+            manifest_path = audit.write_manifest(
+                building, run_id=run_id, scenario=scenario, inputs=inputs, notebooks=nb_paths,
+                started=started, finished=finished, holiday_status=checked.holiday_status,
+            )
+            manifest_sha = audit.sha256_file(manifest_path)
+            os.rename(building, final)
+            try:
+                audit.append_run_log(out, run_id, manifest_sha)
+            except OSError as exc:
+                # A run that is not in the log cannot be proved: it does not stay.
+                shutil.rmtree(final, ignore_errors=True)
+                raise _cannot_write(out / audit.RUN_LOG, exc) from None
+    except KeyboardInterrupt:
+        # The interrupted notebook's task ends with "kernel died" when it is collected; that is
+        # the stop the user asked for, not an error to print as a traceback.
+        import logging
+
+        logging.getLogger("asyncio").disabled = True
+        raise
     except Exception as exc:
         if isinstance(exc, SalesmodelError) and current_nb is None:
             raise
+        written = _write_error(exc)
+        if written is not None:
+            raise _cannot_write(building, written) from None
         kept = None
         if current_nb is not None and current_nb.is_file():
-            kept_dir = _inside(out / "failed" / run_id, out)
-            kept_dir.mkdir(parents=True, exist_ok=True)
-            kept = kept_dir / current_nb.name
-            shutil.move(str(current_nb), kept)
+            with contextlib.suppress(OSError):
+                kept_dir = _inside(out / "failed" / run_id, out)
+                kept_dir.mkdir(parents=True, exist_ok=True)
+                kept = kept_dir / current_nb.name
+                shutil.move(str(current_nb), kept)
         name = current_nb.name if current_nb is not None else (stage or "(after the notebooks)")
         msg, failure = _failure_message(name, exc, kept)
         failure["traceback"] = traceback.format_exception_only(type(exc), exc)[-1].strip()
@@ -351,27 +524,31 @@ def run_scenario(
         raise error from exc
     finally:
         ended = datetime.now(UTC)
+        with contextlib.suppress(OSError):
+            os.chdir(cwd_before)
         if building.exists():
             shutil.rmtree(building, ignore_errors=True)
+        owner_file.unlink(missing_ok=True)
         if failure is not None:
-            record_dir = out / "failed" / run_id
-            record_dir.mkdir(parents=True, exist_ok=True)
-            (record_dir / "run.json").write_text(
-                json.dumps(
-                    {
-                        "run_id": run_id,
-                        "scenario": scenario.scenario,
-                        "params_sha256": phash,
-                        "started_utc": started.isoformat(timespec="seconds"),
-                        "finished_utc": ended.isoformat(timespec="seconds"),
-                        "duration_s": round((ended - started).total_seconds(), 3),
-                        "error": failure,
-                    },
-                    indent=2,
-                    ensure_ascii=False,
-                ),
-                encoding="utf-8",
-            )
+            with contextlib.suppress(OSError):  # an unwritable out folder must not hide the real error
+                record_dir = out / "failed" / run_id
+                record_dir.mkdir(parents=True, exist_ok=True)
+                (record_dir / "run.json").write_text(
+                    json.dumps(
+                        {
+                            "run_id": run_id,
+                            "scenario": scenario.scenario,
+                            "params_sha256": phash,
+                            "started_utc": started.isoformat(timespec="seconds"),
+                            "finished_utc": ended.isoformat(timespec="seconds"),
+                            "duration_s": round((ended - started).total_seconds(), 3),
+                            "error": failure,
+                        },
+                        indent=2,
+                        ensure_ascii=False,
+                    ),
+                    encoding="utf-8",
+                )
     tables = sorted((final / "tables").glob("*")) if (final / "tables").is_dir() else []
     return RunResult(
         run_id=run_id,
@@ -381,4 +558,6 @@ def run_scenario(
         tables=tables,
         manifest=final / audit.MANIFEST,
         duration_s=round((ended - started).total_seconds(), 3),
+        manifest_sha256=manifest_sha,
+        unmet=unmet,
     )

@@ -14,15 +14,21 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from collections.abc import Callable
+
 import numpy as np
 
+from salesmodel import audit
 from salesmodel import tables as declared
-from salesmodel.audit import frame_hash, output_hashes, package_versions, read_manifest, sha256_file, source_hash
-from salesmodel.errors import SalesmodelError
-from salesmodel.workspace import INPUTS, TABLES
+from salesmodel.audit import (
+    MANIFEST, frame_hash, output_hashes, package_versions, read_manifest, sha256_file, source_hash,
+)
+from salesmodel.errors import InputError, SalesmodelError
 from salesmodel.params import load_params, params_hash
+from salesmodel.paths import is_run_id, shorten
+from salesmodel.workspace import INPUTS, TABLES
 
-__all__ = ["VerifyReport", "verify"]
+__all__ = ["VerifyReport", "environment_differences", "verify"]
 
 
 @dataclass
@@ -37,6 +43,8 @@ class VerifyReport:
     inconsistent: list[str] = field(default_factory=list)
     other: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    environment: list[str] = field(default_factory=list)
+    log_line: int | None = None
     files_checked: int = 0
     tables_compared: int = 0
     rules_checked: int = 0
@@ -63,13 +71,16 @@ class VerifyReport:
         head = f"{self.run_dir}: "
         if self.ok:
             head += f"OK, {self.files_checked} files match the manifest"
+            if self.log_line is not None:
+                head += f", and the manifest matches line {self.log_line} of the run log"
             if self.rules_checked:
                 head += f"; the tables agree ({self.rules_checked} consistency rules)"
             if self.rerun:
                 head += f"; the rerun reproduced all {self.tables_compared} tables exactly"
         else:
             head += f"FAILED, {len(self.problems)} problem(s)"
-        lines = [head] + [f"  - {p}" for p in self.problems] + [f"  note: {n}" for n in self.notes]
+        lines = ([head] + [f"  environment: {e}" for e in self.environment]
+                 + [f"  - {p}" for p in self.problems] + [f"  note: {n}" for n in self.notes])
         return "\n".join(lines)
 
 
@@ -131,7 +142,35 @@ def _compare_tables(run_dir: Path, tables: dict[str, pd.DataFrame], report: Veri
                         "(a library writes the file format differently)")
 
 
-def _rerun(run_dir: Path, manifest: dict[str, Any], report: VerifyReport) -> None:
+def environment_differences(run_dir: Path, manifest: dict[str, Any]) -> list[str]:
+    """Packages whose installed version differs from the run's (its lock file, else the manifest).
+
+    One line per package: ``numpy 1.26.4 in the run, 2.1.0 here`` (or missing here / new here).
+    """
+    lock = run_dir / audit.LOCK_FILE
+    if lock.is_file():
+        recorded = audit.read_lock(lock)
+        now = audit.installed_versions()
+        names = sorted(set(recorded) | set(now))
+        out = []
+        for name in names:
+            was, is_ = recorded.get(name), now.get(name)
+            if was == is_:
+                continue
+            if is_ is None:
+                out.append(f"{name} {was} in the run, not installed here")
+            elif was is None:
+                out.append(f"{name} {is_} installed here, not in the run's environment")
+            else:
+                out.append(f"{name} {was} in the run, {is_} here")
+        return out
+    recorded_versions = manifest.get("packages", {}) or {}
+    return [f"{k} {v} in the run, {now or 'not installed'} here"
+            for k, v in recorded_versions.items() if (now := package_versions((k,))[k]) != v]
+
+
+def _rerun(run_dir: Path, manifest: dict[str, Any], report: VerifyReport,
+           log: Callable[[str], None] | None = None) -> None:
     """Run the plan again in this process from the run's own params and inputs; compare every table."""
     import salesmodel
     from salesmodel.pipeline import run_plan
@@ -146,10 +185,14 @@ def _rerun(run_dir: Path, manifest: dict[str, Any], report: VerifyReport) -> Non
     if recorded_source and recorded_source != source_hash():
         report.notes.append("the salesmodel code has changed since the run (source_sha256 differs); "
                             "differences below may come from the code, not the data")
-    changed = [f"{k} {v} -> {now}" for k, v in manifest.get("packages", {}).items()
-               if (now := package_versions((k,))[k]) != v]
-    if changed:
-        report.notes.append("package versions changed since the run: " + ", ".join(changed))
+    # Name the packages at other versions first: a difference below may come from them.
+    report.environment = environment_differences(run_dir, manifest)
+    if log is not None:
+        for line in report.environment[:20]:
+            log(f"environment differs: {line}")
+        if len(report.environment) > 20:
+            log(f"environment differs: (and {len(report.environment) - 20} more packages)")
+        log("running the plan again to compare every table ...")
     for key, record in manifest.get("inputs", {}).items():
         path, recorded = record.get("path"), record.get("sha256")
         if path and recorded and (not Path(path).is_file() or sha256_file(path) != recorded):
@@ -196,7 +239,17 @@ def _consistency(run_dir: Path, report: VerifyReport) -> None:
         report.inconsistent.append(broken.message)
 
 
-def verify(run_dir: str | Path, *, rerun: bool = False) -> VerifyReport:
+def _find_run_log(run_dir: Path) -> Path | None:
+    """``OUT/runs.log`` for a folder at ``OUT/runs/<id>``."""
+    if run_dir.resolve().parent.name == "runs":
+        candidate = run_dir.resolve().parent.parent / audit.RUN_LOG
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def verify(run_dir: str | Path, *, rerun: bool = False, run_log: str | Path | None = None,
+           log: Callable[[str], None] | None = None) -> VerifyReport:
     """Check a run folder: hashes against its manifest, tables against each other, and optionally a rerun.
 
     Every file's sha256 is compared with the manifest; each changed, missing
@@ -210,7 +263,14 @@ def verify(run_dir: str | Path, *, rerun: bool = False) -> VerifyReport:
     run_dir : path
         A folder written by ``salesmodel run``.
     rerun : bool, default=False
-        Also run the plan again and compare every table.
+        Also run the plan again and compare every table. Packages whose
+        version differs from the run's lock file are named first.
+    run_log : path, optional
+        The chained run log to check the manifest against (default:
+        ``OUT/runs.log`` beside ``OUT/runs/<id>``). A manifest whose sha256
+        differs from the one recorded when the run finished is a problem.
+    log : callable, optional
+        Receives progress lines (the environment differences, before the rerun).
 
     Returns
     -------
@@ -226,7 +286,26 @@ def verify(run_dir: str | Path, *, rerun: bool = False) -> VerifyReport:
     """
     run_dir = Path(run_dir)
     manifest = read_manifest(run_dir)
+    run_id = manifest["run_id"]
+    if not is_run_id(run_id):
+        # Ids name folders (edits/, re-runs): only the shape the runner writes is trusted.
+        raise InputError(
+            f"{run_dir / MANIFEST}: run_id {shorten(run_id)} is not a run id salesmodel writes "
+            f"(expected <UTC time>-<scenario>-<8 hex>, e.g. 20261123T090000Z-default-1a2b3c4d); the manifest was altered"
+        )
     report = VerifyReport(run_dir=run_dir, rerun=rerun)
+    log_path = Path(run_log) if run_log is not None else _find_run_log(run_dir)
+    manifest_sha = sha256_file(run_dir / MANIFEST)
+    if log_path is None:
+        report.notes.append(f"no {audit.RUN_LOG} beside the runs folder: the manifest was checked only against "
+                            "itself (see the README on audit levels)")
+    elif not log_path.is_file():
+        report.other.append(f"run log {log_path} not found")
+    else:
+        check = audit.check_run_log(log_path, run_id, manifest_sha)
+        report.other.extend(check.problems)
+        report.notes.extend(check.notes)
+        report.log_line = check.line if not check.problems else None
     recorded: dict[str, str] = manifest["outputs"]
     actual = output_hashes(run_dir)
     report.files_checked = len(recorded)
@@ -243,5 +322,5 @@ def verify(run_dir: str | Path, *, rerun: bool = False) -> VerifyReport:
     if (run_dir / TABLES).is_dir():
         _consistency(run_dir, report)
     if rerun:
-        _rerun(run_dir, manifest, report)
+        _rerun(run_dir, manifest, report, log)
     return report

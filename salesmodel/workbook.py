@@ -5,6 +5,12 @@ customer x dekad plan, the staffing plan, the territory assignment and the
 params used. Headers are frozen, money is shown in 元 or 万元, and every total
 is an Excel ``SUM`` of its rows, so it stays a total when a planner edits.
 
+Data stays data: every value that comes from the data (ids, names, labels,
+params) is written as a text cell, never as a formula, and text beginning
+with ``=``, ``+``, ``-``, ``@``, tab or carriage return is also marked with a
+quote prefix (OWASP's advice for CSV/formula injection), so an id like
+``=HYPERLINK(...)`` shows as text. Only the workbook's own totals are formulas.
+
 ``read_edits`` compares a planner's edited copy with the run's plan: changed
 cells become recorded adjustments (with the cell comment and its author), and
 ``apply_edits`` re-balances the plan so each rep's annual total and the
@@ -24,7 +30,8 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from salesmodel.errors import InputError
+from salesmodel.errors import InputError, RunError
+from salesmodel.paths import child, is_run_id, shorten
 
 __all__ = [
     "MONEY_SCALE",
@@ -36,6 +43,8 @@ __all__ = [
 ]
 
 MONEY_SCALE = {"yuan": 1.0, "wan": 10_000.0}
+# The largest amount one plan cell may hold, in yuan (the input ceiling of salesmodel.io).
+_MAX_CELL = 1e13
 _MONEY_FORMAT = {"yuan": "#,##0", "wan": "#,##0.00"}
 _UNIT_TEXT = {
     "yuan": {"en": "yuan (元)", "zh": "元", "es": "yuanes (元)"},
@@ -61,6 +70,30 @@ _TOTAL_FILL = PatternFill("solid", fgColor="D9E1F2")
 
 # Hidden marker cells so an edited copy can be matched to its run and pivot layout.
 _META_SHEET = "_salesmodel"
+
+
+# Text starting with these is read as a formula (or DDE) by spreadsheet programs.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class Formula(str):
+    """A formula the workbook writes on purpose (its totals); every other text is written as text."""
+
+
+def _put(cell, value: Any) -> None:
+    """Set a cell; text from data is always text (never a formula), risky text gets a quote prefix."""
+    cell.value = value
+    if isinstance(value, str) and not isinstance(value, Formula):
+        cell.data_type = "s"
+        if value.startswith(FORMULA_START):
+            cell.quotePrefix = True
+
+
+def _append(ws, values: list[Any]) -> None:
+    """``ws.append`` that keeps text from data as text (see :func:`_put`)."""
+    row = ws.max_row + 1 if ws.max_row > 1 or ws.cell(row=1, column=1).value is not None else 1
+    for col, value in enumerate(values, start=1):
+        _put(ws.cell(row=row, column=col), value)
 
 
 def _sheet_title(key: str, language: str) -> str:
@@ -93,7 +126,7 @@ def _write_pivot(
     fmt = _MONEY_FORMAT[money_unit]
     periods = [c for c in pivot.columns if c not in label_cols]
     header = label_cols + [str(p) for p in periods] + [_TOTAL[language]]
-    ws.append(header)
+    _append(ws, header)
     _style_header(ws, len(header))
     first_value_col = len(label_cols) + 1
     last_value_col = len(label_cols) + len(periods)
@@ -104,15 +137,12 @@ def _write_pivot(
         r = i + 2
         row: list[Any] = [str(x) for x in labels[i]]
         row += [float(v) for v in values[i]]
-        row.append(
-            f"=SUM({get_column_letter(first_value_col)}{r}:{get_column_letter(last_value_col)}{r})"
-        )
-        ws.append(row)
+        row.append(_row_total(first_value_col, last_value_col, r))
+        _append(ws, row)
     total_row = n_rows + 2
-    ws.cell(row=total_row, column=1, value=_TOTAL[language])
+    _put(ws.cell(row=total_row, column=1), _TOTAL[language])
     for col in range(first_value_col, last_value_col + 2):
-        letter = get_column_letter(col)
-        ws.cell(row=total_row, column=col, value=f"=SUM({letter}2:{letter}{total_row - 1})")
+        _put(ws.cell(row=total_row, column=col), _column_total(col, total_row))
     for col in range(1, last_value_col + 2):
         cell = ws.cell(row=total_row, column=col)
         cell.font = _TOTAL_FONT
@@ -124,16 +154,25 @@ def _write_pivot(
     _autosize(ws, {i + 1: 16 for i in range(len(label_cols))}, default=11)
 
 
+def _row_total(first_col: int, last_col: int, row: int) -> Formula:
+    return Formula(f"=SUM({get_column_letter(first_col)}{row}:{get_column_letter(last_col)}{row})")
+
+
+def _column_total(col: int, total_row: int) -> Formula:
+    letter = get_column_letter(col)
+    return Formula(f"=SUM({letter}2:{letter}{total_row - 1})")
+
+
 def _write_table(ws, df: pd.DataFrame, *, money_cols: list[str], money_unit: str) -> None:
     scale = MONEY_SCALE[money_unit]
     fmt = _MONEY_FORMAT[money_unit]
-    ws.append([str(c) for c in df.columns])
+    _append(ws, [str(c) for c in df.columns])
     _style_header(ws, len(df.columns))
     out = df.copy()
     for col in money_cols:
         out[col] = out[col].astype(float) / scale
     for rec in out.itertuples(index=False):
-        ws.append([_cell_value(v) for v in rec])
+        _append(ws, [_cell_value(v) for v in rec])
     for col_idx, col in enumerate(df.columns, start=1):
         if col in money_cols:
             for (cell,) in ws.iter_rows(min_row=2, max_row=len(df) + 1, min_col=col_idx, max_col=col_idx):
@@ -248,17 +287,17 @@ def build_workbook(
         _write_table(ws, df, money_cols=[c for c in df.columns if c in money_like], money_unit=money_unit)
 
     ws = wb.create_sheet(_sheet_title("params", language))
-    ws.append(["key", "value"])
+    _append(ws, ["key", "value"])
     _style_header(ws, 2)
     rows: list[tuple[str, str]] = []
     _flatten("", dict(params or {}), rows)
     for k, v in rows:
-        ws.append([k, v])
+        _append(ws, [k, v])
     ws.freeze_panes = "A2"
     _autosize(ws, {1: 36, 2: 60})
 
     meta_ws = wb.create_sheet(_META_SHEET)
-    meta_ws["A1"] = json.dumps(meta, ensure_ascii=False)
+    _put(meta_ws["A1"], json.dumps(meta, ensure_ascii=False))
     meta_ws.sheet_state = "hidden"
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -276,24 +315,60 @@ class Edits:
     adjustments: pd.DataFrame  # unit cols, period, old, new, delta, comment, author
 
 
-def read_edits(edited_path: str | Path, plan: pd.DataFrame, *, sheet: str = "plan_rep_month") -> Edits:
+def _workbook_meta(wb, edited_path: Path) -> dict[str, Any]:
+    """The hidden marker of a plan workbook, checked; InputError when missing or damaged."""
+    if _META_SHEET not in wb.sheetnames:
+        raise InputError(f"{edited_path}: not a salesmodel plan workbook (the hidden '{_META_SHEET}' sheet is missing)")
+    damaged = (f"{edited_path}: the hidden '{_META_SHEET}' sheet (cell A1) is damaged, so the workbook cannot be "
+               "matched to its run; import the workbook as it was handed out, with only plan cells edited")
+    raw = wb[_META_SHEET]["A1"].value
+    try:
+        meta = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        meta = None
+    if not isinstance(meta, dict) or not isinstance(meta.get("sheets"), dict) or meta.get("money_unit") not in MONEY_SCALE:
+        raise InputError(damaged)
+    for info in meta["sheets"].values():
+        if not (isinstance(info, dict) and isinstance(info.get("title"), str)
+                and all(isinstance(info.get(k), list) for k in ("unit_cols", "label_cols", "periods"))
+                and isinstance(info.get("period_col"), str) and isinstance(info.get("value_col"), str)):
+            raise InputError(damaged)
+    return meta
+
+
+def _same_formula(value: Any, expected: str) -> bool:
+    return isinstance(value, str) and value.replace(" ", "").upper() == expected.upper()
+
+
+def read_edits(edited_path: str | Path, plan: pd.DataFrame, *, sheet: str = "plan_rep_month",
+               run_id: str | None = None) -> Edits:
     """Compare an edited workbook's plan sheet with the run's plan table.
 
     Returns one row per changed cell with the old and new value (in yuan),
-    the cell comment and its author. Totals and labels are ignored: they are
-    recomputed. Rows or periods that do not exist in the plan are an error.
+    the cell comment and its author. Labels are ignored. The layout must be as
+    handed out: a deleted sheet, a damaged hidden marker, a workbook of another
+    run (when ``run_id`` is given), deleted, added or repeated unit rows, and
+    edits to total cells (totals are computed) are refused with InputError.
     """
     edited_path = Path(edited_path)
     try:
         wb = load_workbook(edited_path, data_only=False)
-    except Exception as exc:  # openpyxl raises many kinds for a bad file
-        raise InputError(f"{edited_path}: not a readable Excel workbook ({exc})") from None
-    if _META_SHEET not in wb.sheetnames:
-        raise InputError(f"{edited_path}: not a salesmodel plan workbook (the hidden '{_META_SHEET}' sheet is missing)")
-    meta = json.loads(wb[_META_SHEET]["A1"].value)
+    except Exception:  # noqa: BLE001 - openpyxl raises many kinds for a bad file
+        raise InputError(f"{edited_path}: not a readable Excel workbook (.xlsx); save it from Excel as a workbook") from None
+    meta = _workbook_meta(wb, edited_path)
+    if run_id is not None and meta.get("run_id") != run_id:
+        raise InputError(
+            f"{edited_path}: this workbook belongs to run {shorten(meta.get('run_id') or '(none)')}, not to run "
+            f"{shorten(run_id)}; import it against the run it came from"
+        )
     info = meta["sheets"].get(sheet)
     if info is None:
         raise InputError(f"{edited_path}: the workbook has no '{sheet}' sheet; it has {sorted(meta['sheets'])}")
+    if info["title"] not in wb.sheetnames:
+        raise InputError(
+            f"{edited_path}: the plan sheet '{shorten(info['title'], 40)}' was deleted or renamed; "
+            "import the workbook with its sheets as handed out"
+        )
     ws = wb[info["title"]]
     scale = MONEY_SCALE[meta["money_unit"]]
     unit_cols, label_cols, periods = info["unit_cols"], info["label_cols"], info["periods"]
@@ -301,20 +376,56 @@ def read_edits(edited_path: str | Path, plan: pd.DataFrame, *, sheet: str = "pla
     expected_header = label_cols + periods
     if header[: len(expected_header)] != expected_header:
         raise InputError(
-            f"{edited_path}: sheet '{ws.title}' header changed; expected {expected_header[:6]}..., "
-            f"found {header[:6]}...; edit values only, not the layout"
+            f"{edited_path}: sheet '{ws.title}' header changed; expected {shorten(expected_header[:6])}..., "
+            f"found {shorten(header[:6])}...; edit values only, not the layout"
         )
     wide = _pivot_plan(plan, unit_cols, info["period_col"], info["value_col"]).set_index(unit_cols)
-    records = []
-    bad_cells = []
     n_units = len(wide)
-    for r in range(2, n_units + 2):
+    first_col, last_col = len(label_cols) + 1, len(label_cols) + len(periods)
+    total_col = last_col + 1
+    total_row = n_units + 2
+    # Rows: the unit rows must be the plan's units, each once, above the total row.
+    seen: dict[Any, int] = {}
+    unknown: list[str] = []
+    for r in range(2, total_row):
         key = tuple(str(ws.cell(row=r, column=i + 1).value) for i in range(len(unit_cols)))
         key_idx = key[0] if len(key) == 1 else key
+        if key_idx in seen:
+            raise InputError(f"{edited_path}: sheet '{ws.title}' rows {seen[key_idx]} and {r} are both unit "
+                             f"{shorten(key_idx, 40)}; each unit has one row")
+        seen[key_idx] = r
         if key_idx not in wide.index:
-            raise InputError(f"{edited_path}: sheet '{ws.title}' row {r}: unit {key_idx!r} is not in the plan")
+            unknown.append(f"row {r} ({shorten(key_idx, 40)})")
+    missing = [k for k in wide.index if k not in seen]
+    if missing:
+        raise InputError(
+            f"{edited_path}: sheet '{ws.title}': the rows of {len(missing)} unit(s) of the plan were deleted or "
+            f"changed ({', '.join(shorten(k, 40) for k in missing[:5])}{' and more' if len(missing) > 5 else ''}); "
+            "units cannot be removed in the workbook, only their month values edited"
+        )
+    if unknown:
+        raise InputError(f"{edited_path}: sheet '{ws.title}': {', '.join(unknown[:5])} not in the plan; "
+                         "rows cannot be added or renamed in the workbook")
+    # Totals are computed: a total cell that is not its SUM formula any more was edited.
+    edited_totals = [
+        ws.cell(row=r, column=total_col).coordinate for r in range(2, total_row)
+        if not _same_formula(ws.cell(row=r, column=total_col).value, _row_total(first_col, last_col, r))
+    ] + [
+        ws.cell(row=total_row, column=c).coordinate for c in range(first_col, total_col + 1)
+        if not _same_formula(ws.cell(row=total_row, column=c).value, _column_total(c, total_row))
+    ]
+    if edited_totals:
+        raise InputError(
+            f"{edited_path}: sheet '{ws.title}': total cells {', '.join(edited_totals[:8])}"
+            f"{' and more' if len(edited_totals) > 8 else ''} were edited; totals are computed from the months, "
+            "so edit the month cells instead"
+        )
+    records = []
+    bad_cells = []
+    for key_idx, r in seen.items():
+        key = key_idx if isinstance(key_idx, tuple) else (key_idx,)
         for j, period in enumerate(periods):
-            cell = ws.cell(row=r, column=len(label_cols) + j + 1)
+            cell = ws.cell(row=r, column=first_col + j)
             value = cell.value
             if isinstance(value, str) and value.startswith("="):
                 bad_cells.append(f"{cell.coordinate} (a formula)")
@@ -322,10 +433,10 @@ def read_edits(edited_path: str | Path, plan: pd.DataFrame, *, sheet: str = "pla
             try:
                 new = float(value) * scale if value is not None else 0.0
             except (TypeError, ValueError):
-                bad_cells.append(f"{cell.coordinate} ({value!r})")
+                bad_cells.append(f"{cell.coordinate} ({shorten(value, 30)})")
                 continue
-            if new < 0:
-                bad_cells.append(f"{cell.coordinate} (negative: {value!r})")
+            if not np.isfinite(new) or new < 0 or new > _MAX_CELL:
+                bad_cells.append(f"{cell.coordinate} (not a plausible amount: {shorten(value, 30)})")
                 continue
             old = float(wide.at[key_idx, period])
             # Compare at the display precision so untouched cells never count as edits.
@@ -419,7 +530,12 @@ def import_edits(
     A new folder ``<out_dir>/edits/<run id>-<UTC time>/`` receives the adjusted
     ``plan_rep_month``, the ``adjustments`` (old, new, comment, author) and a
     ``manifest.json`` linking the run id, the edited workbook's sha256 and every
-    output's sha256. Returns that folder.
+    output's sha256. Returns that folder. It is built in ``<out_dir>/.staging``
+    and renamed, so it appears whole or not at all.
+
+    The run id comes from a manifest, so it must have the exact shape the runner
+    writes before it names a folder; the folder is checked to lie inside
+    ``<out_dir>/edits``.
     """
     import os
     import shutil
@@ -429,25 +545,39 @@ def import_edits(
     from salesmodel.io import write_table
 
     run_dir = Path(run_dir)
+    manifest = audit.read_manifest(run_dir)
+    run_id = manifest["run_id"]
+    if not is_run_id(run_id):
+        raise InputError(
+            f"{run_dir / audit.MANIFEST}: run_id {shorten(run_id)} is not a run id salesmodel writes "
+            "(expected <UTC time>-<scenario>-<8 hex>); the manifest was altered, so nothing was imported"
+        )
     plan_path = run_dir / "tables" / "plan_rep_month.parquet"
     if not plan_path.is_file():
         raise InputError(f"{run_dir}: no plan_rep_month table in this run folder; give the run the workbook came from")
-    manifest = audit.read_manifest(run_dir)
     plan = pd.read_parquet(plan_path)
-    edits = read_edits(edited_path, plan)
+    edits = read_edits(edited_path, plan, run_id=run_id)
     if edits.adjustments.empty:
-        raise InputError(f"{edited_path}: no cell of the plan was changed; nothing to import")
+        raise InputError(f"{edited_path}: no month cell of the plan was changed; nothing to import")
     balanced = apply_edits(plan, edits, round_to=round_to)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     base = Path(out_dir) if out_dir else run_dir.parent.parent
-    final = base / "edits" / f"{manifest['run_id']}-{stamp}"
-    building = final.with_name(f".building-{final.name}")
+    name = f"{run_id}-{stamp}"
     try:
-        building.mkdir(parents=True)
+        edits_dir = base / "edits"
+        edits_dir.mkdir(parents=True, exist_ok=True)
+        final = child(edits_dir, name, what="edits folder")
+        staging = base / ".staging"
+        staging.mkdir(parents=True, exist_ok=True)
+        building = child(staging, f"edits-{name}", what="staging folder")
+    except OSError as exc:
+        raise RunError(f"Cannot write the edits folder under {base}: {exc.strerror or exc}; nothing was written.") from None
+    try:
+        building.mkdir()
         write_table(balanced, building, "plan_rep_month")
         write_table(edits.adjustments, building, "adjustments")
         record = {
-            "source_run_id": manifest["run_id"],
+            "source_run_id": run_id,
             "source_params_sha256": manifest.get("params_sha256"),
             "edited_workbook": Path(edited_path).name,
             "edited_workbook_sha256": audit.sha256_file(edited_path),
@@ -457,6 +587,8 @@ def import_edits(
         }
         (building / "manifest.json").write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         os.rename(building, final)
+    except OSError as exc:
+        raise RunError(f"Cannot write the edits folder {final}: {exc.strerror or exc}; nothing was kept.") from None
     finally:
         if building.exists():
             shutil.rmtree(building, ignore_errors=True)

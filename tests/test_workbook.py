@@ -96,7 +96,7 @@ def test_a_foreign_workbook_is_rejected(tmp_path):
 def _fake_run(tmp_path, plan):
     import json
 
-    run = tmp_path / "outputs" / "runs" / "20270101T000000Z-test-abc"
+    run = tmp_path / "outputs" / "runs" / "20270101T000000Z-test-abcdef01"
     (run / "tables").mkdir(parents=True)
     plan.to_parquet(run / "tables" / "plan_rep_month.parquet", index=False)
     (run / "manifest.json").write_text(json.dumps({"run_id": run.name, "params": {}, "params_sha256": "f" * 64, "outputs": {}}))
@@ -111,7 +111,7 @@ def test_import_edits_writes_a_new_folder_and_leaves_the_run_untouched(tmp_path)
     plan = _plan()
     run = _fake_run(tmp_path, plan)
     before = sorted(p.name for p in run.rglob("*"))
-    book = build_workbook({"plan_rep_month": plan}, tmp_path / "plan.xlsx", money_unit="wan")
+    book = build_workbook({"plan_rep_month": plan}, tmp_path / "plan.xlsx", money_unit="wan", run_id=run.name)
     wb = load_workbook(book)
     wb.worksheets[0]["D4"] = 9.0  # R3 February, in 万元
     wb.worksheets[0]["D4"].comment = Comment("Key account delays its order", "Zhang Min")
@@ -136,8 +136,8 @@ def test_import_of_an_unchanged_workbook_is_refused(tmp_path):
 
     plan = _plan()
     run = _fake_run(tmp_path, plan)
-    book = build_workbook({"plan_rep_month": plan}, tmp_path / "plan.xlsx")
-    with pytest.raises(InputError, match="no cell of the plan was changed"):
+    book = build_workbook({"plan_rep_month": plan}, tmp_path / "plan.xlsx", run_id=run.name)
+    with pytest.raises(InputError, match="no month cell of the plan was changed"):
         import_edits(run, book)
     assert not (tmp_path / "outputs" / "edits").exists() or not any((tmp_path / "outputs" / "edits").iterdir())
 
@@ -147,9 +147,9 @@ def test_cli_import_edits_exit_codes(tmp_path, capsys):
 
     plan = _plan()
     run = _fake_run(tmp_path, plan)
-    book = build_workbook({"plan_rep_month": plan}, tmp_path / "plan.xlsx")
+    book = build_workbook({"plan_rep_month": plan}, tmp_path / "plan.xlsx", run_id=run.name)
     assert main(["import-edits", str(run), str(book)]) == 2  # nothing changed: a planner's mistake
-    assert "no cell of the plan was changed" in capsys.readouterr().err
+    assert "no month cell of the plan was changed" in capsys.readouterr().err
     wb = load_workbook(book)
     wb.worksheets[0]["C2"] = 12.0
     wb.save(tmp_path / "edited.xlsx")

@@ -1,0 +1,132 @@
+"""Requests that cannot be met, found before anything runs.
+
+Called by :func:`salesmodel.runner.check_scenario` (so by ``salesmodel run`` and
+``salesmodel validate``) once params and inputs are valid. Each check refuses
+only where a short argument proves the request impossible, and the message
+gives the feasible range; everything subtler is for the run to find, which then
+completes with status 3 (see ``salesmodel.audit.read_unmet``).
+
+- the plan year must follow the sales history (no month planned that is already history);
+- a territory balance tolerance on potential is impossible when one customer alone
+  is further above the mean territory than the tolerance allows;
+- with ``staffing.max_hires_per_month: 0`` a target above what every current rep could
+  sell at full productivity all year cannot be staffed.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from salesmodel.errors import InfeasibleError, ParamsError, short_list
+
+__all__ = ["check_feasible", "check_hiring", "check_plan_year", "check_territory_balance"]
+
+# The no-hire capacity bound is exact only when seasonal indices average 1; refuse only
+# beyond this margin so a rounding of the indices can never refuse a feasible request.
+_CAPACITY_MARGIN = 1.02
+
+
+def check_plan_year(scenario: Any, sales: pd.DataFrame, source: str = "the sales history") -> None:
+    """ParamsError when the plan year starts before the sales history ends, naming the overlapping months."""
+    if sales is None or "date" not in sales or sales["date"].isna().all():
+        return
+    plan_year = int(scenario.calendar.plan_year)
+    last = pd.Timestamp(sales["date"].max())
+    if last.year < plan_year:
+        return
+    first_overlap = max(pd.Timestamp(f"{plan_year}-01-01"), pd.Timestamp(sales["date"].min()))
+    months = pd.period_range(first_overlap.to_period("M"), last.to_period("M"), freq="M")
+    raise ParamsError(
+        f"calendar.plan_year {plan_year} lies inside the history: {source} has sales up to {last:%Y-%m-%d}, "
+        f"so {len(months)} month(s) overlap ({months[0]} to {months[-1]}); plan a year after the history "
+        f"(calendar.plan_year: {last.year + 1} or later)"
+    )
+
+
+def check_territory_balance(scenario: Any, customers: pd.DataFrame, reps: pd.DataFrame) -> None:
+    """InfeasibleError when one active customer alone breaks the potential tolerance of every plan."""
+    tp = scenario.territory
+    tol = (tp.balance_on or {}).get("potential")
+    if tol is None or customers is None or "potential" not in customers:
+        return
+    active = customers
+    if "churn_date" in customers:
+        active = customers[customers["churn_date"].isna()]
+    if reps is not None and "leave_date" in reps:
+        n_reps = int(reps["leave_date"].isna().sum())
+    else:
+        n_reps = len(reps) if reps is not None else 0
+    k = int(tp.k or n_reps)
+    potential = active["potential"].to_numpy(dtype=float)
+    total = float(np.nansum(potential))
+    if k <= 0 or total <= 0 or not len(potential):
+        return
+    mean = total / k
+    i = int(np.nanargmax(potential))
+    over = potential[i] / mean - 1.0
+    if over > float(tol) + 1e-12:
+        need = np.ceil(over * 1000) / 1000
+        raise InfeasibleError(
+            f"territory.balance_on.potential: a tolerance of ±{float(tol):.2%} cannot be met: customer "
+            f"{short_list([str(active['customer_id'].iloc[i])])} alone has potential {potential[i]:,.0f}, "
+            f"{over:.1%} above the mean of {k} territories ({mean:,.0f}); feasible: a tolerance of at least "
+            f"±{need:.1%}, or fewer territories (territory.k)",
+            feasible={"potential": float(need)},
+        )
+
+
+def check_hiring(scenario: Any, inputs: dict[str, pd.DataFrame]) -> None:
+    """InfeasibleError when hires are capped at 0 and the target exceeds what today's reps could sell."""
+    sp, tp = scenario.staffing, scenario.targets
+    if sp.max_hires_per_month != 0:
+        return
+    sales, customers, reps = inputs.get("sales"), inputs.get("customers"), inputs.get("reps")
+    if sales is None or reps is None or customers is None or not len(sales):
+        return
+    plan_year = int(scenario.calendar.plan_year)
+    if tp.total is not None:
+        target, what = float(tp.total), f"targets.total {tp.total:,.0f}"
+    elif tp.growth_over == "last_year":
+        last_year = sales[sales["date"].dt.year == plan_year - 1]
+        if last_year.empty or last_year["date"].min() > pd.Timestamp(f"{plan_year - 1}-01-07") \
+                or last_year["date"].max() < pd.Timestamp(f"{plan_year - 1}-12-24"):
+            return  # last year is not complete in the history: no simple argument
+        base = float(last_year["amount"].sum())
+        target, what = base * (1 + tp.growth), f"targets.growth {tp.growth:+.0%} over last year ({base:,.0f})"
+    else:
+        return  # growth over the baseline forecast: known only after the forecast runs
+    productivity = sp.productivity
+    if productivity is None:
+        from salesmodel import staffing
+
+        try:
+            productivity = staffing.mature_productivity(sales, customers, reps,
+                                                        min_tenure_months=sp.mature_tenure_months)
+        except Exception:  # noqa: BLE001 - no mature reps etc.: the run will say so; no argument here
+            return
+    if not productivity or not np.isfinite(productivity) or productivity <= 0:
+        return
+    end = sales["date"].max()
+    hire = pd.to_datetime(reps["hire_date"])
+    leave = pd.to_datetime(reps["leave_date"]) if "leave_date" in reps else pd.Series(pd.NaT, index=reps.index)
+    headcount = int(((hire <= end) & (leave.isna() | (leave > end))).sum())
+    peak = max(1.0, max(sp.ramp or [1.0]))
+    # Every current rep at full productivity every month, nobody leaving: more than any plan without hires.
+    bound = headcount * productivity * sp.attainment * peak * 12
+    if target > bound * _CAPACITY_MARGIN:
+        raise InfeasibleError(
+            f"staffing.max_hires_per_month is 0, but {what} asks for {target:,.0f}; the {headcount} current reps "
+            f"can sell at most {bound:,.0f} in {plan_year} even at full productivity ({productivity:,.0f} a month) "
+            f"with nobody leaving; feasible: a target of at most {bound:,.0f}, or allow hires",
+            feasible={"target": (0.0, float(bound))},
+        )
+
+
+def check_feasible(scenario: Any, inputs: dict[str, pd.DataFrame], sources: dict[str, str] | None = None) -> None:
+    """Run every pre-run check; the first impossible request raises (exit status 2)."""
+    sources = sources or {}
+    check_plan_year(scenario, inputs.get("sales"), sources.get("sales", "the sales history"))
+    check_territory_balance(scenario, inputs.get("customers"), inputs.get("reps"))
+    check_hiring(scenario, inputs)
