@@ -16,7 +16,6 @@ import os
 import platform
 import re
 import subprocess
-import tempfile
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,11 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 import salesmodel
-from salesmodel.errors import InputError, RunError, SalesmodelError
-from salesmodel.params import Scenario, load_params, params_hash
+from salesmodel.errors import InputError
+from salesmodel.params import Scenario, params_hash
 
 __all__ = [
     "INPUT_KEYS",

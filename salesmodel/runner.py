@@ -33,11 +33,11 @@ import socket
 import sys
 import threading
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pandas as pd
 import yaml
@@ -47,6 +47,7 @@ from salesmodel import audit
 from salesmodel.errors import ParamsError, RunError, SalesmodelError
 from salesmodel.params import Scenario, load_params, params_hash
 from salesmodel.paths import child, inside
+from salesmodel.pipeline import STEPS as STEP_NAMES
 from salesmodel.pipeline import PlanResult, run_plan
 from salesmodel.workspace import write_inputs
 
@@ -345,14 +346,132 @@ def _failure_message(nb_name: str, exc: BaseException, kept: Path | None) -> tup
     return msg, {"notebook": nb_name, "cell_index": cell, "ename": ename, "evalue": evalue}
 
 
+class _NotebookFailure(Exception):
+    """A notebook failed in a worker process (its papermill error, as plain values)."""
+
+    def __init__(self, outcome: dict) -> None:
+        super().__init__(f"{outcome.get('ename')}: {outcome.get('evalue')}")
+        self.cell_index = outcome.get("cell_index")
+        self.exec_count = outcome.get("exec_count")
+        self.ename = outcome.get("ename")
+        self.evalue = outcome.get("evalue")
+
+
+def _notebook_step(nb: Path) -> str | None:
+    """The pipeline step a notebook shows (its ``salesmodel.step`` metadata); None: after the whole plan."""
+    try:
+        meta = json.loads(nb.read_text(encoding="utf-8")).get("metadata", {})
+    except (OSError, ValueError):
+        return None
+    step = meta.get("salesmodel", {}).get("step")
+    return step if isinstance(step, str) else None
+
+
+def _execute_notebook(nb: str, out_nb: str, params_file: str, building: str, final: str, kernel_name: str,
+                      language: str) -> dict:
+    """Execute one notebook and render its HTML (in a worker process); errors come back as plain values."""
+    import papermill as pm
+
+    from salesmodel.report import export_html
+
+    try:
+        pm.execute_notebook(nb, out_nb, parameters={"params_file": params_file, "run_dir": building},
+                            kernel_name=kernel_name, progress_bar=False, cwd=building, extra_arguments=_KERNEL_ARGS)
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which names the notebook
+        return {"ok": False, "cell_index": getattr(exc, "cell_index", None),
+                "exec_count": getattr(exc, "exec_count", None),
+                "ename": getattr(exc, "ename", None) or type(exc).__name__,
+                "evalue": getattr(exc, "evalue", None) if hasattr(exc, "ename") else str(exc)}
+    _point_at_final(Path(out_nb), Path(building), Path(final))
+    export_html(Path(out_nb), Path(building) / "html" / f"{Path(out_nb).stem}.html", language=language)
+    return {"ok": True}
+
+
+class _NotebookPool:
+    """Notebooks executed two at a time in worker processes, each once its step's tables are written."""
+
+    WORKERS = 2
+
+    def __init__(self, notebooks: Sequence[Path], building: Path, final: Path, params_file: Path, kernel_name: str,
+                 language: str, progress: bool) -> None:
+        self.waiting = [(nb, _notebook_step(nb)) for nb in notebooks]
+        self.order = list(notebooks)
+        self.args = (str(params_file), str(building), str(final), kernel_name, language)
+        self.building = building
+        self.done: set[str] = set()
+        self.futures: dict[Path, Any] = {}
+        self.progress = progress
+        self.bar: Any = None
+
+    def __enter__(self) -> _NotebookPool:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        from tqdm.auto import tqdm
+
+        # spawn: a clean interpreter per worker (no forked threads or open solver state)
+        self.pool = ProcessPoolExecutor(self.WORKERS, mp_context=multiprocessing.get_context("spawn"))
+        self.bar = tqdm(total=len(STEP_NAMES) + len(self.order), desc="plan", unit="part",
+                        disable=None if self.progress else True)
+        return self
+
+    def _submit(self, ready: Callable[[str | None], bool]) -> None:
+        for nb, step in list(self.waiting):
+            if ready(step):
+                self.waiting.remove((nb, step))
+                out_nb = self.building / "notebooks" / nb.name
+                future = self.pool.submit(_execute_notebook, str(nb), str(out_nb), *self.args)
+                future.add_done_callback(lambda _f, name=nb.name: self._tick(name))
+                self.futures[nb] = future
+
+    def _tick(self, label: str) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(label)
+            self.bar.update(1)
+
+    def step_done(self, name: str) -> None:
+        self.done.add(name)
+        self._tick(name)
+        self._submit(lambda step: step is not None and step in self.done)
+
+    def all_steps_done(self) -> None:
+        self._submit(lambda step: True)
+
+    def results(self) -> Iterator[tuple[Path, dict]]:
+        for nb in self.order:
+            yield nb, self.futures[nb].result()
+
+    def __exit__(self, *exc: Any) -> None:
+        # Wait for notebooks still running (a few seconds), so nothing writes into a folder
+        # that is about to be removed; those not started are cancelled.
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.bar is not None:
+            self.bar.close()
+
+
 def _run_pipeline(scenario: Scenario, inputs: dict[str, pd.DataFrame], building: Path, run_id: str, *,
-                  progress: bool) -> PlanResult:
-    """Run every step of the plan once, in this process, and write the declared tables and the workbook."""
+                  progress: bool, on_step: Callable[[str], None] | None = None) -> PlanResult:
+    """Run every step of the plan once, in this process, and write the declared tables and the workbook.
+
+    Each step's tables (and the facts so far) are written as soon as the step ends, then
+    ``on_step(name)`` is called, so a notebook showing that step can start.
+    """
     from salesmodel import io, workbook
 
-    plan = run_plan(scenario, inputs, progress=progress)
-    for name, df in plan.tables.items():
-        io.write_table(df, building / "tables", name)
+    def written(name: str, done: PlanResult) -> None:
+        for table, df in done.steps[name].tables.items():
+            io.write_table(df, building / "tables", table)
+        io.write_table(done.facts(), building / "tables", "run_facts")
+        if on_step is not None:
+            on_step(name)
+
+    plan = run_plan(scenario, inputs, progress=progress, after_step=written)
+    unmet = plan.tables.get("unmet_requirements")
+    if unmet is not None and len(unmet):  # the contract of exit status 3 (audit.read_unmet)
+        items = [{k: (v if not isinstance(v, float) else round(v, 6)) for k, v in row.items()}
+                 for row in unmet.to_dict(orient="records")]
+        (building / audit.UNMET).write_text(json.dumps({"unmet": items}, indent=1, ensure_ascii=False), encoding="utf-8")
+    io.write_table(plan.tables["run_facts"], building / "tables", "run_facts")
     workbook.build_workbook(plan.tables, building / "plan.xlsx", params=scenario.to_jsonable(), run_id=run_id,
                             language=scenario.report.language, money_unit=scenario.report.money_unit)
     return plan
@@ -404,11 +523,6 @@ def run_scenario(
     >>> result.leadership_html  # doctest: +SKIP
     PosixPath('outputs/runs/20261123T090000Z-default-1a2b3c4d/html/10_leadership_summary.html')
     """
-    import papermill as pm
-    from tqdm.auto import tqdm
-
-    from salesmodel.report import export_html
-
     params_file = Path(params_file)
     checked = check_scenario(params_file, notebooks=notebooks)
     scenario, nb_paths, inputs = checked.scenario, checked.notebooks, checked.inputs
@@ -457,29 +571,19 @@ def run_scenario(
             )
             stage = "reading the inputs"
             write_inputs(building, inputs)
-            _run_pipeline(scenario, inputs, building, run_id, progress=progress)
-            stage = None
-            executed: list[Path] = []
-            bar = tqdm(nb_paths, desc=f"run {scenario.scenario}", unit="notebook", disable=None if progress else True)
-            with _kernel_environment():
-                for nb in bar:
-                    bar.set_postfix_str(nb.name)
-                    current_nb = building / "notebooks" / nb.name
-                    pm.execute_notebook(
-                        str(nb),
-                        str(current_nb),
-                        parameters={"params_file": str(resolved), "run_dir": str(building)},
-                        kernel_name=kernel_name,
-                        progress_bar=False,
-                        cwd=str(building),
-                        extra_arguments=_KERNEL_ARGS,
-                    )
-                    executed.append(current_nb)
-            bar.close()
+            stage = "the pipeline"
+            # The plan runs once in this process; each notebook starts (two at a time, in worker
+            # processes) as soon as the step it shows has written its tables.
+            with _kernel_environment(), _NotebookPool(nb_paths, building, final, resolved, kernel_name,
+                                                      scenario.report.language, progress) as pool:
+                _run_pipeline(scenario, inputs, building, run_id, progress=False, on_step=pool.step_done)
+                stage = None
+                pool.all_steps_done()
+                for nb, outcome in pool.results():
+                    if not outcome["ok"]:
+                        current_nb = building / "notebooks" / nb.name
+                        raise _NotebookFailure(outcome)
             current_nb = None
-            for nb in executed:
-                _point_at_final(nb, building, final)
-                export_html(nb, building / "html" / f"{nb.stem}.html", language=scenario.report.language)
             finished = datetime.now(UTC)
             unmet = audit.read_unmet(building)
             manifest_path = audit.write_manifest(

@@ -25,6 +25,7 @@ __all__ = [
     "key_figures",
     "risks",
     "risk_table",
+    "unmet_requirements",
     "load_run_tables",
     "compare_runs",
     "diff_params",
@@ -202,6 +203,36 @@ def risk_table(tables: Mapping[str, pd.DataFrame], figures: KeyFigures, *, top: 
         rows.append({"kind": "territory", "unit_id": "", "value": figures.territory_max_deviation,
                      "probability": np.nan, "detail": ""})
     return pd.DataFrame(rows, columns=["kind", "unit_id", "value", "probability", "detail"])
+
+
+def unmet_requirements(tables: Mapping[str, pd.DataFrame], params: Any) -> pd.DataFrame:
+    """Requirements the params asked for that the plan does not meet (the ``unmet_requirements`` table).
+
+    Territory tolerances that the proposed design breaks, and months the capacity
+    plan leaves short when a hiring cap was given. Each row names the params key,
+    what was asked and what was achieved.
+    """
+    rows: list[dict[str, Any]] = []
+    terr = tables.get("territory_summary")
+    if terr is not None and not terr.empty:
+        proposed = terr[terr["plan"] == "proposed"].iloc[0]
+        for measure, tolerance in params.territory.balance_on.items():
+            achieved = float(proposed.get(f"max_{measure}_dev", np.nan))
+            if achieved > tolerance + 1e-9:
+                rows.append({"step": "territory", "requirement": f"territory.balance_on.{measure}",
+                             "asked": float(tolerance), "achieved": achieved,
+                             "message": f"territory balance on {measure}: the proposed territories are up to "
+                                        f"{achieved:.1%} off the mean, the tolerance is ±{tolerance:.1%}"})
+    cap = tables.get("capacity_plan")
+    cap_limit = params.staffing.max_hires_per_month
+    if cap is not None and cap_limit is not None:
+        short = cap[cap["shortfall"].astype(bool) & ~cap["lead_in"].astype(bool)]
+        if len(short):
+            rows.append({"step": "staffing", "requirement": "staffing.max_hires_per_month", "asked": float(cap_limit),
+                         "achieved": float(len(short)),
+                         "message": f"capacity: with at most {cap_limit} hire(s) a month, {len(short)} team-month(s) of "
+                                    f"the plan year stay short of the target (first {short['month'].min()})"})
+    return pd.DataFrame(rows, columns=["step", "requirement", "asked", "achieved", "message"])
 
 
 def risks(

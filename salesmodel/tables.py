@@ -248,6 +248,9 @@ _declare("key_figures", "summary", "The plan's headline figures, each traced to 
 _declare("risks", "summary", "The plan's main risks, most serious first",
          _c("kind:text"), _c("unit_id:text"), _c("value:number"), _c("probability:number:probability"),
          _c("detail:text"))
+_declare("unmet_requirements", "summary", "Requirements of the params the plan could not meet (the run exits 3)",
+         _c("step:text"), _c("requirement:text", "the params key"), _c("asked:number"), _c("achieved:number"),
+         _c("message:text", "one sentence for the terminal, in English"))
 _declare("run_facts", "all", "Scalar facts each step records for its page (settings used, solver status, notes)",
          _c("step:text"), _c("fact:text"), _c("value:text"))
 

@@ -24,7 +24,6 @@ import pytest
 import yaml
 from nbformat.v4 import new_code_cell, new_notebook
 from openpyxl import load_workbook
-from openpyxl.comments import Comment
 
 from salesmodel import audit, runner
 from salesmodel.cli import main
@@ -569,7 +568,7 @@ def test_rerun_names_a_package_at_another_version_before_comparing(quick_run, mo
     lines: list[str] = []
     report = verify_module.verify(result.run_dir, rerun=True, log=lines.append)
     first_pkg = next(i for i, line in enumerate(lines) if "pandas" in line)
-    first_run = next(i for i, line in enumerate(lines) if "re-executing" in line)
+    first_run = next(i for i, line in enumerate(lines) if "running the plan again" in line)
     assert first_pkg < first_run
     assert f"pandas {real['pandas']} in the run, 0.0.1-other here" in lines[first_pkg]
     assert report.environment and report.summary().splitlines()[1].startswith("  environment: pandas")

@@ -3,13 +3,11 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import execute_notebook, write_params
+from conftest import write_params
 from salesmodel import summary
-from salesmodel.report import export_html
 
 import browser
 

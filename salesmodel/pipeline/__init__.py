@@ -15,7 +15,7 @@ a plain Python user call it; each notebook shows one step's tables.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
 
@@ -82,7 +82,8 @@ class PlanResult:
 
 def run_plan(params: Scenario, inputs: Mapping[str, pd.DataFrame] | None = None, *,
              start: str | None = None, upto: str | None = None,
-             tables: Mapping[str, pd.DataFrame] | None = None, progress: bool = False) -> PlanResult:
+             tables: Mapping[str, pd.DataFrame] | None = None, progress: bool = False,
+             after_step: Callable[[str, PlanResult], None] | None = None) -> PlanResult:
     """Run the plan's steps in one process and return their tables.
 
     Parameters
@@ -98,6 +99,9 @@ def run_plan(params: Scenario, inputs: Mapping[str, pd.DataFrame] | None = None,
         Tables already made (reused as the earlier steps' output).
     progress : bool
         Show a progress bar (tqdm) by step.
+    after_step : callable, optional
+        Called with the step's name and the plan so far after each step (the runner
+        writes the step's tables then, so its notebook can start).
     """
     if inputs is None:
         from salesmodel import io
@@ -121,6 +125,8 @@ def run_plan(params: Scenario, inputs: Mapping[str, pd.DataFrame] | None = None,
             raise RunError(f"pipeline step '{name}' failed: {type(exc).__name__}: {exc}") from exc
         result.steps[name] = step
         result.tables.update(step.tables)
+        if after_step is not None:
+            after_step(name, result)
         if bar is not None:
             bar.update(1)
     if bar is not None:

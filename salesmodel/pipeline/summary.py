@@ -5,7 +5,7 @@ from salesmodel import summary
 from salesmodel.pipeline._base import Context, StepResult
 
 NEEDS: tuple[str, ...] = ("targets", "staffing", "territory")
-PARAMS: tuple[str, ...] = ()
+PARAMS: tuple[str, ...] = ("territory", "staffing")
 
 
 def run(ctx: Context) -> StepResult:
@@ -14,4 +14,5 @@ def run(ctx: Context) -> StepResult:
     figures = summary.key_figures(ctx.tables)
     result.add("key_figures", figures.as_table())
     result.add("risks", summary.risk_table(ctx.tables, figures))
+    result.add("unmet_requirements", summary.unmet_requirements(ctx.tables, ctx.params))
     return result

@@ -7,7 +7,6 @@ come from :func:`label` so one notebook serves en, zh and es readers.
 from __future__ import annotations
 
 import copy
-import difflib
 import html
 import math
 import re
