@@ -184,7 +184,7 @@ def run_one(spec: ScenarioSpec, out_dir: str, log: Callable[[str], None] | None 
     while True:
         attempt += 1
         try:
-            result = run_scenario(spec.params_file, out_dir, progress=False)
+            result = run_scenario(spec.params_file, out_dir, progress=False, notebook_workers=1)  # scenarios run in parallel
             run_dir = getattr(result, "run_dir", result)
             unmet = list(getattr(result, "unmet", None) or [])
             return ScenarioOutcome(

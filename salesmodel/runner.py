@@ -377,7 +377,7 @@ def _execute_notebook(nb: str, out_nb: str, params_file: str, building: str, fin
     try:
         pm.execute_notebook(nb, out_nb, parameters={"params_file": params_file, "run_dir": building},
                             kernel_name=kernel_name, progress_bar=False, cwd=building, extra_arguments=_KERNEL_ARGS)
-    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which names the notebook
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, which names the notebook
         return {"ok": False, "cell_index": getattr(exc, "cell_index", None),
                 "exec_count": getattr(exc, "exec_count", None),
                 "ename": getattr(exc, "ename", None) or type(exc).__name__,
@@ -387,13 +387,30 @@ def _execute_notebook(nb: str, out_nb: str, params_file: str, building: str, fin
     return {"ok": True}
 
 
+class _InProcess:
+    """An executor that runs each call at once, in this process (inside a daemonic batch worker,
+    which may not start processes of its own, or when one notebook at a time is asked)."""
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+        from concurrent.futures import Future
+
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever reads the result
+            future.set_exception(exc)
+        return future
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        return None
+
+
 class _NotebookPool:
     """Notebooks executed two at a time in worker processes, each once its step's tables are written."""
 
-    WORKERS = 2
-
     def __init__(self, notebooks: Sequence[Path], building: Path, final: Path, params_file: Path, kernel_name: str,
-                 language: str, progress: bool) -> None:
+                 language: str, progress: bool, workers: int = 2) -> None:
+        self.workers = workers
         self.waiting = [(nb, _notebook_step(nb)) for nb in notebooks]
         self.order = list(notebooks)
         self.args = (str(params_file), str(building), str(final), kernel_name, language)
@@ -409,8 +426,11 @@ class _NotebookPool:
 
         from tqdm.auto import tqdm
 
-        # spawn: a clean interpreter per worker (no forked threads or open solver state)
-        self.pool = ProcessPoolExecutor(self.WORKERS, mp_context=multiprocessing.get_context("spawn"))
+        if self.workers > 1 and not multiprocessing.current_process().daemon:
+            # spawn: a clean interpreter per worker (no forked threads or open solver state)
+            self.pool: Any = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+        else:
+            self.pool = _InProcess()
         self.bar = tqdm(total=len(STEP_NAMES) + len(self.order), desc="plan", unit="part",
                         disable=None if self.progress else True)
         return self
@@ -441,9 +461,14 @@ class _NotebookPool:
         for nb in self.order:
             yield nb, self.futures[nb].result()
 
-    def __exit__(self, *exc: Any) -> None:
-        # Wait for notebooks still running (a few seconds), so nothing writes into a folder
-        # that is about to be removed; those not started are cancelled.
+    def __exit__(self, kind: Any, *exc: Any) -> None:
+        if kind is not None and issubclass(kind, KeyboardInterrupt):
+            # Ctrl-C or SIGTERM: stop the notebooks running in the workers as Ctrl-C stops a kernel.
+            for process in list(getattr(self.pool, "_processes", {}).values()):
+                with contextlib.suppress(OSError):
+                    os.kill(process.pid, signal.SIGINT)
+        # Wait for notebooks still running, so nothing writes into a folder that is about
+        # to be removed; those not started are cancelled.
         self.pool.shutdown(wait=True, cancel_futures=True)
         if self.bar is not None:
             self.bar.close()
@@ -484,6 +509,7 @@ def run_scenario(
     notebooks: Sequence[str | Path] | None = None,
     progress: bool = True,
     kernel_name: str = KERNEL,
+    notebook_workers: int = 2,
 ) -> RunResult:
     """Execute a scenario's notebooks into a new run folder under ``out_dir/runs``.
 
@@ -504,6 +530,9 @@ def run_scenario(
         Show one progress bar over the notebooks (on a terminal).
     kernel_name : str, default="python3"
         Jupyter kernel that executes the notebooks.
+    notebook_workers : int, default=2
+        Notebooks executed at the same time (each in a worker process); 1 executes
+        them one after another in this process (as a batch of scenarios does).
 
     Returns
     -------
@@ -575,7 +604,8 @@ def run_scenario(
             # The plan runs once in this process; each notebook starts (two at a time, in worker
             # processes) as soon as the step it shows has written its tables.
             with _kernel_environment(), _NotebookPool(nb_paths, building, final, resolved, kernel_name,
-                                                      scenario.report.language, progress) as pool:
+                                                      scenario.report.language, progress,
+                                                      notebook_workers) as pool:
                 _run_pipeline(scenario, inputs, building, run_id, progress=False, on_step=pool.step_done)
                 stage = None
                 pool.all_steps_done()

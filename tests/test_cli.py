@@ -169,7 +169,7 @@ def test_batch_runs_a_grid_and_reports_each_scenario(tmp_path, small_company_dir
 
     ok = notebook("ok.ipynb", "import pandas as pd\nfrom salesmodel.workspace import open_run\n"
                   "ws = open_run(params_file, run_dir)\nassert ws.params.scenario.startswith('sweep')\n"
-                  "ws.save('growth', pd.DataFrame({'growth': [ws.params.targets.growth]}))")
+                  "assert ws.table('targets_total')['target'].iloc[0] > 0")
     params = write_params(tmp_path / "grid.yaml", small_company_dir, notebooks=[ok],
                           grid={"targets.growth": [0.05, 0.10]}, scenario="sweep")
     code, out, err = _run(["batch", params, "--out", tmp_path / "out", "--workers", "1", "--quiet"], capsys)
