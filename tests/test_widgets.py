@@ -425,7 +425,7 @@ def test_explorers_at_unchanged_settings_show_the_runs_numbers(workspace):
     """Targets by region and customer, hires by month and the territory plan equal the run's tables."""
     ws = workspace
     targets_ex = TargetExplorer.from_workspace(ws)
-    run_customers = ws.table("targets_customer").set_index("customer_id")["target"]
+    run_customers = ws.step("targets").tables["targets_customer"].set_index("customer_id")["target"]
     shown = targets_ex.result.set_index("customer_id")["target"].reindex(run_customers.index)
     assert (shown == run_customers).all()
     run_regions = ws.table("targets_region").set_index("region_id")["target"]
@@ -434,7 +434,7 @@ def test_explorers_at_unchanged_settings_show_the_runs_numbers(workspace):
     assert targets_ex.result["target"].sum() != run_customers.sum()  # and it does move
 
     staffing_ex = StaffingExplorer.from_workspace(ws)
-    run_plan = ws.table("capacity_plan").set_index(["region_id", "month"])["hires_starting"]
+    run_plan = ws.step("staffing").tables["capacity_plan"].set_index(["region_id", "month"])["hires_starting"]
     shown = staffing_ex.result.assign(month=staffing_ex.result["month"].astype(str)).set_index(["team", "month"])
     assert shown["hires_starting"].reindex(run_plan.index).tolist() == run_plan.tolist()
 
