@@ -6,6 +6,7 @@ import json
 import pandas as pd
 import pytest
 import yaml
+from pathlib import Path
 
 from salesmodel.batch import ScenarioSpec, _is_kernel_race, expand, run_batch, run_one
 from salesmodel.errors import ParamsError
@@ -72,6 +73,21 @@ def test_batch_on_a_local_pool_finishes_despite_a_failing_scenario(tmp_path, sma
             assert (o.run_dir and json.loads(open(f"{o.run_dir}/manifest.json").read())["scenario"] == o.name)
     comparison = pd.read_parquet(result.batch_dir / "comparison.parquet")
     assert comparison["scenario"].tolist() == ["sweep__growth=0.1", "sweep__growth=0.2"]
+    # one plan, one set of numbers: every run of the batch is consistent, and the comparison
+    # shows exactly the figures of each run's tables
+    from salesmodel import consistency
+    from salesmodel.summary import KeyFigures
+
+    for outcome, row in zip([o for o in result.outcomes if o.status == "ok"], comparison.itertuples(index=False)):
+        tables = {p.stem: pd.read_parquet(p) for p in (Path(outcome.run_dir) / "tables").glob("*.parquet")}
+        assert consistency.check(tables) == []
+        figures = KeyFigures.from_table(tables["key_figures"])
+        assert row.total_target == tables["targets_total"]["target"].iloc[0] == figures.total_target
+        assert row.hires == tables["capacity_plan"]["hires_starting"].sum()
+        pay = tables["pay_cost"].query("scenario == '100%'")
+        assert row.cost_share == pytest.approx(pay["total_pay"].sum() / pay["target"].sum(), rel=1e-12)
+        assert row.territory_max_deviation == figures.territory_max_deviation
+    assert comparison["total_target"].iloc[1] > comparison["total_target"].iloc[0]
     html = (result.batch_dir / "html" / "06_scenario_comparison.html").read_text(encoding="utf-8")
     assert "targets.growth" in html  # the params diff between the two scenarios
 
