@@ -31,7 +31,10 @@ def run(ctx: Context) -> StepResult:
     plan, dekads = tracked_plan(ctx, result)
     cust = inputs["customers"][["customer_id", "rep_id"]].merge(
         inputs["reps"][["rep_id", "province_id", "region_id"]], on="rep_id")
-    actuals = inputs["sales"].merge(cust, on="customer_id", how="left")
+    # only the tracked year's sales up to as_of count against its plan (a quarter of the history)
+    sales = inputs["sales"]
+    in_year = sales[(sales["date"] >= dekads["start"].min()) & (sales["date"] <= as_of)]
+    actuals = in_year.merge(cust, on="customer_id", how="left")
     phased = plan.plan_customer_dekad
     result.add("pacing", targets.pacing(actuals, phased, as_of, levels=LEVELS, periods=dekads))
     reports = []
