@@ -1,6 +1,9 @@
 """The plan as a pipeline of declared steps: the only place params become arguments.
 
-``overview → forecast → targets → staffing → territory → tracking → summary``
+``overview → forecast → targets → staffing → tracking → territory → summary``
+
+(tracking needs no other step; it runs before the territory search, the longest step, so
+its page can be drawn while territories are designed.)
 
 Each step module has ``run(ctx) -> StepResult``, ``NEEDS`` (the steps whose
 tables it reads) and ``PARAMS`` (the params sections it reads). :func:`run_plan`
@@ -27,7 +30,7 @@ from salesmodel.pipeline._base import Context, StepResult
 
 __all__ = ["STEPS", "Context", "PlanResult", "StepResult", "run_plan", "run_step", "step_module", "steps_between"]
 
-STEPS: tuple[str, ...] = ("overview", "forecast", "targets", "staffing", "territory", "tracking", "summary")
+STEPS: tuple[str, ...] = ("overview", "forecast", "targets", "staffing", "tracking", "territory", "summary")
 
 
 def step_module(name: str) -> ModuleType:
