@@ -7,18 +7,19 @@ STAMP  := $(VENV)/.installed
 DEMO_DATA := data/demo
 PARAMS ?= params/default.yaml
 
-.PHONY: help demo test install sample validate clean-venv
+.PHONY: help demo test lab install sample validate clean-venv
 
 help:
 	@echo "make demo      install (if needed), write the demo company (if missing), run $(PARAMS)"
 	@echo "make test      the whole test suite (pytest -n 2)"
 	@echo "make validate  check $(PARAMS) and its inputs without running anything"
 	@echo "make sample    write the demo company's data to $(DEMO_DATA)"
+	@echo "make lab       JupyterLab on the notebooks (127.0.0.1), the latest run of $(PARAMS) loaded"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev,distributed]'
+	$(PY) -m pip install --quiet -e '.[dev,distributed,lab]'
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	@touch $(STAMP)
 
@@ -32,6 +33,10 @@ sample: $(DEMO_DATA)/sales.parquet
 # The CLI prints the run folder and its leadership HTML.
 demo: $(STAMP) $(DEMO_DATA)/sales.parquet
 	$(VENV)/bin/salesmodel run $(PARAMS) || [ $$? -eq 3 ]  # 3: completed, with unmet requirements it names
+
+# Optional third command: explore scenarios in a browser (after `make demo`).
+lab: $(STAMP) $(DEMO_DATA)/sales.parquet
+	$(VENV)/bin/salesmodel lab $(PARAMS)
 
 validate: $(STAMP) $(DEMO_DATA)/sales.parquet
 	$(VENV)/bin/salesmodel validate $(PARAMS)

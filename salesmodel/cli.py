@@ -92,6 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", parents=[common], help="check params and inputs, run nothing")
     validate.add_argument("params", type=Path, help="the scenario's params YAML")
 
+    lab = sub.add_parser("lab", parents=[common], help="open JupyterLab on the notebooks, the latest run loaded")
+    lab.add_argument("params", type=Path, nargs="?", default=Path("params/default.yaml"),
+                     help="the scenario's params YAML (default: params/default.yaml)")
+    lab.add_argument("--out", type=Path, default=Path("outputs"), help="the outputs folder (default: ./outputs)")
+    lab.add_argument("--port", type=int, default=8888, help="port on 127.0.0.1 (default: 8888)")
+    lab.add_argument("--no-start", action="store_true", help="prepare the workspace, do not start JupyterLab")
+
     edits = sub.add_parser("import-edits", parents=[common], help="read a planner's edited plan workbook back")
     edits.add_argument("run_dir", type=Path, help="the run folder the workbook came from")
     edits.add_argument("workbook", type=Path, help="the edited plan.xlsx")
@@ -105,6 +112,39 @@ def _cmd_import_edits(args: argparse.Namespace) -> int:
     folder = import_edits(args.run_dir, args.workbook, args.out)
     print(f"re-balanced plan and adjustments: {folder}")
     return 0
+
+
+def _cmd_lab(args: argparse.Namespace) -> int:
+    """Prepare the scenario's interactive workspace from its latest run, then start JupyterLab on 127.0.0.1."""
+    import os
+    import shutil
+
+    from salesmodel.params import load_params
+    from salesmodel.runner import notebook_dirs
+    from salesmodel.workspace import WORKSPACE_ENV, latest_run, open_run, seed_from_run
+
+    scenario = load_params(args.params)
+    os.environ[WORKSPACE_ENV] = str((args.out / "lab").resolve())
+    ws = open_run(args.params, "")
+    run = latest_run(args.out, scenario.scenario)
+    if run is not None:
+        kept = seed_from_run(ws, run)
+        print(f"workspace {ws.run_dir}: tables of {run.name} ({len(kept)} of the steps current for these params)")
+    else:
+        print(f"workspace {ws.run_dir}: no run of '{scenario.scenario}' in {args.out / 'runs'} yet; "
+              "the notebooks compute each step when opened")
+    notebooks = next((d for d in notebook_dirs() if d.is_dir()), None)
+    if args.no_start:
+        return 0
+    if shutil.which("jupyter-lab") is None and not (Path(sys.executable).parent / "jupyter-lab").exists():
+        raise ParamsError("JupyterLab is not installed in this environment; `make demo` installs it (extra 'lab').")
+    cmd = [sys.executable, "-m", "jupyterlab", "--ip=127.0.0.1", f"--port={args.port}", "--no-browser",
+           f"--ServerApp.root_dir={notebooks}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # CI machines and containers run as root
+    print("JupyterLab on 127.0.0.1 (the link with its token follows); Ctrl-C stops it")
+    os.execv(sys.executable, cmd)
+    return 0  # pragma: no cover - execv does not return
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -210,7 +250,7 @@ def _missing_data_hint(args: argparse.Namespace) -> str:
 
 
 _COMMANDS = {"run": _cmd_run, "batch": _cmd_batch, "verify": _cmd_verify, "sample": _cmd_sample, "validate": _cmd_validate,
-             "import-edits": _cmd_import_edits}
+             "import-edits": _cmd_import_edits, "lab": _cmd_lab}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -31,7 +31,8 @@ from salesmodel.errors import InputError
 from salesmodel.params import Scenario, load_params
 from salesmodel.pipeline import STEPS, StepResult, run_step, step_module, upstream
 
-__all__ = ["INPUTS", "TABLES", "Workspace", "lab_folder", "open_run", "read_run_inputs", "write_inputs"]
+__all__ = ["INPUTS", "TABLES", "Workspace", "lab_folder", "latest_run", "open_run", "read_run_inputs", "seed_from_run",
+           "write_inputs"]
 
 TABLES = "tables"
 INPUTS = "inputs"
@@ -199,6 +200,42 @@ def lab_folder(params: Scenario, params_file: Path | None) -> Path:
     return root / sanitise_name(params.scenario)
 
 
+def latest_run(out_dir: Path, scenario: str) -> Path | None:
+    """The newest finished run folder of ``scenario`` under ``out_dir/runs`` (None when there is none)."""
+    from salesmodel.audit import MANIFEST
+
+    runs = Path(out_dir) / "runs"
+    found = []
+    for folder in sorted(runs.glob("*")) if runs.is_dir() else []:
+        manifest = folder / MANIFEST
+        if folder.is_dir() and manifest.is_file():
+            try:
+                if json.loads(manifest.read_text(encoding="utf-8")).get("scenario") == scenario:
+                    found.append(folder)
+            except ValueError:
+                continue
+    return found[-1] if found else None
+
+
+def seed_from_run(ws: Workspace, run_dir: Path) -> list[str]:
+    """Start an interactive workspace from a finished run: its tables, marked current for the run's params.
+
+    Steps whose params sections differ between the run and the workspace's params are
+    computed again when a notebook asks for them. Returns the steps taken over.
+    """
+    import shutil
+
+    from salesmodel.params import load_params
+
+    run_params = load_params(Path(run_dir) / "params.yaml")
+    ws.tables_dir.mkdir(parents=True, exist_ok=True)
+    for path in sorted((Path(run_dir) / TABLES).glob("*")):
+        shutil.copy2(path, ws.tables_dir / path.name)
+    state = {step: _fingerprint(run_params, step) for step in STEPS}
+    (ws.run_dir / STEP_STATE).write_text(json.dumps(state, indent=1), encoding="utf-8")
+    return [step for step in STEPS if state[step] == _fingerprint(ws.params, step)]
+
+
 def open_run(params_file: str | Path | None = None, run_dir: str | Path | None = None, **_: Any) -> Workspace:
     """Open the workspace of a run, or the scenario's interactive workspace when ``run_dir`` is empty."""
     params = load_params(params_file) if params_file else Scenario()
@@ -207,5 +244,3 @@ def open_run(params_file: str | Path | None = None, run_dir: str | Path | None =
         return Workspace(params, Path(run_dir), pf)
     return Workspace(params, lab_folder(params, pf), pf, lab=True)
 
-
-__all__ += ["STEPS"]

@@ -90,3 +90,42 @@ def test_a_run_folder_reads_its_own_copy_of_the_inputs(tmp_path, small_company_d
     kept = read_run_inputs(ws.run_dir)
     assert set(kept) == set(ws.inputs())
     pd.testing.assert_frame_equal(copy.input("reps"), ws.inputs()["reps"])
+
+
+def test_lab_command_seeds_the_workspace_from_the_latest_run(tmp_path, small_company_dir, monkeypatch):
+    """`salesmodel lab --no-start`: the scenario's workspace holds the latest run's tables, current for its params."""
+    import shutil
+
+    from salesmodel.cli import main
+    from salesmodel.params import load_params
+    from salesmodel.workspace import lab_folder, latest_run, seed_from_run
+
+    out = tmp_path / "out"
+    params = write_params(tmp_path / "p.yaml", small_company_dir)
+    run = out / "runs" / "20261130T000000Z-test-00000000"
+    ws_run = Workspace(load_params(params), run, params, lab=True)
+    ws_run.step("summary")  # a finished plan, as a run folder holds it
+    (run / "manifest.json").write_text('{"scenario": "test"}')
+    shutil.copy(params, run / "params.yaml")
+    assert latest_run(out, "test") == run and latest_run(out, "other") is None
+    monkeypatch.delenv("SALESMODEL_WORKSPACE", raising=False)
+    assert main(["lab", str(params), "--out", str(out), "--no-start"]) == 0
+    lab = out / "lab" / "test"
+    assert (lab / "tables" / "targets_region.parquet").is_file()
+    ws = Workspace(load_params(params), lab, params, lab=True)
+    before = (lab / "tables" / "capacity_plan.parquet").stat().st_mtime_ns
+    ws.step("staffing")  # current: read, not computed
+    assert (lab / "tables" / "capacity_plan.parquet").stat().st_mtime_ns == before
+    changed = Workspace(load_params(write_params(tmp_path / "q.yaml", small_company_dir, staffing={"attrition": 0.3})),
+                        tmp_path / "lab2", params, lab=True)
+    assert seed_from_run(changed, run) == ["overview", "forecast", "targets", "tracking"]  # staffing and after: again
+    shutil.rmtree(run)
+    assert lab_folder(load_params(params), params).name == "test"
+
+
+def test_jupyterlab_is_installed_with_the_project():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "jupyterlab", "--version"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip().split(".")[0] >= "4"
