@@ -134,6 +134,7 @@ def _cmd_lab(args: argparse.Namespace) -> int:
         print(f"workspace {ws.run_dir}: no run of '{scenario.scenario}' in {args.out / 'runs'} yet; "
               "the notebooks compute each step when opened")
     notebooks = next((d for d in notebook_dirs() if d.is_dir()), None)
+    _save_widget_state_setting()
     if args.no_start:
         return 0
     if shutil.which("jupyter-lab") is None and not (Path(sys.executable).parent / "jupyter-lab").exists():
@@ -145,6 +146,20 @@ def _cmd_lab(args: argparse.Namespace) -> int:
     print("JupyterLab on 127.0.0.1 (the link with its token follows); Ctrl-C stops it")
     os.execv(sys.executable, cmd)
     return 0  # pragma: no cover - execv does not return
+
+
+def _save_widget_state_setting() -> None:
+    """JupyterLab saves the explorers' widget state with the notebook (an override in this environment)."""
+    import json
+
+    path = Path(sys.prefix) / "share" / "jupyter" / "lab" / "settings" / "overrides.json"
+    try:
+        current = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except ValueError:
+        current = {}
+    current.setdefault("@jupyter-widgets/jupyterlab-manager:plugin", {})["saveState"] = True
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(current, indent=2), encoding="utf-8")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

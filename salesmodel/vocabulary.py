@@ -201,6 +201,17 @@ WORDS: dict[str, dict[str, str]] = {
     "proposed": {"en": "Proposed", "zh": "建议方案", "es": "Propuesta"},
     "partial_year": {"en": "* partial year", "zh": "* 非完整年度", "es": "* año incompleto"},
 
+    # Explorers: against the run, saving
+    "headline_targets_explorer": {"en": "Targets add up to", "zh": "目标合计", "es": "Los objetivos suman"},
+    "headline_staffing_explorer": {"en": "Hires in total", "zh": "招聘总数", "es": "Contrataciones totales"},
+    "headline_territory_explorer": {"en": "Largest deviation", "zh": "最大偏差", "es": "Mayor desviación"},
+    "versus_run": {"en": "in the run", "zh": "本次运行", "es": "en la ejecución"},
+    "scenario_name": {"en": "new scenario name", "zh": "新方案名称", "es": "nombre del nuevo escenario"},
+    "save_as_scenario": {"en": "Save as a scenario", "zh": "另存为方案", "es": "Guardar como escenario"},
+    "run_it": {"en": "Run it", "zh": "运行", "es": "Ejecutarlo"},
+    "saved_to": {"en": "Saved to", "zh": "已保存到", "es": "Guardado en"},
+    "run_folder": {"en": "Run folder", "zh": "运行结果文件夹", "es": "Carpeta de la ejecución"},
+
 }
 
 

@@ -398,6 +398,10 @@ def test_explore_notebook_runs(small_params, tmp_path):
     assert not [o for o in outputs if o.output_type == "error"]
     views = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     assert len(views) == 3  # the three explorers are displayed
+    # saved or exported, the notebook still shows each explorer: its widget state, and a static snapshot
+    assert all('src="data:image/png;base64,' in v["data"]["text/html"] for v in views)
+    state = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    assert len(state) > 20
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert "Targets add up to" in text and "hires, status" in text and "territories, status" in text
 
@@ -442,3 +446,24 @@ def test_explorers_at_unchanged_settings_show_the_runs_numbers(workspace):
     run_assignment = ws.table("territory_assignment").set_index("customer_id")["territory"]
     proposed = territory_ex.result.assignment.set_index("unit_id")["territory"].astype(str)
     assert proposed.reindex(run_assignment.index).tolist() == run_assignment.tolist()
+
+
+def test_explored_settings_are_saved_as_a_scenario_that_loads(workspace, tmp_path):
+    """An explorer says how far it moved from the run, and its settings become a params file."""
+    from salesmodel.params import load_params
+
+    ex = StaffingExplorer.from_workspace(workspace)
+    run_hires = ex.headline()
+    assert "(+0)" in ex.versus.value  # at the run's settings: no difference
+    ex.attrition.value = 0.5
+    assert ex.headline() >= run_hires and "+" in ex.versus.value
+    path = ex.save_scenario("../more attrition", folder=tmp_path)
+    assert path.parent == tmp_path and path.name == "more-attrition.yaml"  # names are sanitised
+    saved = load_params(path)
+    assert saved.staffing.attrition == 0.5 and saved.scenario == "more-attrition"
+    assert saved.targets == workspace.params.targets  # everything else is the run's
+    targets_ex = TargetExplorer.from_workspace(workspace)
+    targets_ex.stretch.value = 1.2
+    assert load_params(targets_ex.save_scenario("stretched", folder=tmp_path)).targets.stretch == 1.2
+    with pytest.raises(ParamsError, match="province level"):
+        TerritoryExplorer.from_workspace(workspace).settings()

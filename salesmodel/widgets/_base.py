@@ -139,6 +139,9 @@ class _Explorer:
         self.summary = widgets.HTML()
         self.table = widgets.HTML()
         self.status = widgets.HTML()
+        self.versus = widgets.HTML()  # the headline figure against the run the explorer started from
+        self.workspace: Any = None  # set by from_workspace: where "save as scenario" starts from
+        self.start_headline: float | None = None
 
     # -- words and formats --------------------------------------------------
     def w(self, key: str) -> str:
@@ -201,6 +204,7 @@ class _Explorer:
             self.message = ""
             self.notes = notes + [str(c.message) for c in caught if self._keep_warning(str(c.message))]
             self._render()
+            self._show_versus()
             self.status.value = "".join(
                 f'<div class="sm-note">{_esc(self.w("note"))}: {_esc(n)}</div>' for n in self.notes
             )
@@ -235,16 +239,115 @@ class _Explorer:
             buf, format="png", compress_level=1)
         self.chart.value = buf.getvalue()
 
+    # -- against the run, and saving the settings as a scenario --------------------
+    def headline(self) -> float:
+        """The one figure a change moves (targets: the total, staffing: hires, territories: worst deviation)."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def _format_headline(self, value: float) -> str:
+        return f"{value:,.0f}"
+
+    def _show_versus(self) -> None:
+        value = self.headline()
+        if self.start_headline is None:
+            self.start_headline = value  # the run's figure: the explorer starts at the run's settings
+        diff = value - self.start_headline
+        text = f"{_esc(self.w('headline_' + self._title_key))}: {_esc(self._format_headline(value))}"
+        if self.workspace is not None:
+            text += (f" · {_esc(self.w('versus_run'))}: {_esc(self._format_headline(self.start_headline))}"
+                     f" ({'+' if diff >= 0 else '−'}{_esc(self._format_headline(abs(diff)))})")
+        self.versus.value = f"<b>{text}</b>"
+
+    def settings(self) -> dict[str, Any]:
+        """The explored settings as params keys (dotted), e.g. ``{"targets.growth": 0.15}``."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def save_scenario(self, name: str, folder: str | Any = None) -> Any:
+        """Write the run's params with the explored settings as a new scenario file; return its path.
+
+        The file lands beside the params file the explorer started from (or in
+        ``folder``); ``salesmodel run`` runs it. The scenario name is sanitised.
+        """
+        from pathlib import Path
+
+        import yaml
+
+        from salesmodel.audit import sanitise_name
+        from salesmodel.params import load_params
+
+        if self.workspace is None:
+            raise ParamsError("This explorer was not opened on a run (from_workspace), so there are no params to save.")
+        safe = sanitise_name(name or f"{self.workspace.params.scenario}-explored")
+        raw = self.workspace.params.to_jsonable()
+        for dotted, value in self.settings().items():
+            section, key = dotted.split(".", 1)
+            raw.setdefault(section, {})[key] = value
+        raw["scenario"] = safe
+        raw["description"] = f"{self.workspace.params.scenario} explored: " + ", ".join(
+            f"{k} = {v}" for k, v in self.settings().items())
+        where = Path(folder) if folder is not None else (
+            Path(self.workspace.params_file).parent if self.workspace.params_file else Path.cwd())
+        path = where / f"{safe}.yaml"
+        path.write_text("# Saved from an explorer; `salesmodel run` runs it.\n"
+                        + yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        load_params(path)  # what was saved must load: one clear message now, not at run time
+        return path
+
+    def _save_controls(self) -> widgets.Widget:
+        name = widgets.Text(value="", placeholder=self.w("scenario_name"), layout=widgets.Layout(width="260px"))
+        save = widgets.Button(description=self.w("save_as_scenario"), layout=widgets.Layout(width="200px"))
+        run = widgets.Button(description=self.w("run_it"), layout=widgets.Layout(width="120px"), disabled=True)
+        said = widgets.HTML()
+        saved: dict[str, Any] = {}
+
+        def on_save(_b: Any) -> None:
+            try:
+                saved["path"] = self.save_scenario(name.value)
+            except SalesmodelError as exc:
+                said.value = f'<span class="sm-err">{_esc(str(exc))}</span>'
+                return
+            run.disabled = False
+            said.value = f"{_esc(self.w('saved_to'))} <code>{_esc(str(saved['path']))}</code>"
+
+        def on_run(_b: Any) -> None:
+            from salesmodel.runner import run_scenario
+
+            said.value = _esc(self.w("computing"))
+            try:
+                result = run_scenario(saved["path"], progress=True)
+            except SalesmodelError as exc:
+                said.value = f'<span class="sm-err">{_esc(str(exc))}</span>'
+                return
+            said.value = f"{_esc(self.w('run_folder'))} <code>{_esc(str(result.run_dir))}</code>"
+
+        save.on_click(on_save)
+        run.on_click(on_run)
+        return widgets.HBox([name, save, run, said])
+
     def _compose(self, controls: list[widgets.Widget]) -> widgets.Box:
         title = widgets.HTML(f"{_STYLE}<b>{_esc(self.w(self._title_key))}</b>")
+        self.save_box = widgets.VBox([])  # filled by from_workspace (saving needs the run's params)
         out = widgets.VBox(
-            [title, widgets.VBox(controls), self.status, self.summary, self.chart, self.table],
+            [title, widgets.VBox(controls), self.status, self.versus, self.summary, self.chart, self.table, self.save_box],
         )
         out.add_class("sm-w")
         return out
 
+    def snapshot_html(self) -> str:
+        """The explorer as it stands, as static HTML (chart as an embedded PNG): what a saved or
+        exported notebook shows where the widgets cannot run."""
+        import base64
+
+        png = base64.b64encode(self.chart.value or b"").decode("ascii")
+        title = f"<b>{_esc(self.w(self._title_key))}</b>"
+        return (f'<div class="sm-w">{_STYLE}{title}{self.status.value}{self.versus.value}{self.summary.value}'
+                f'<img src="data:image/png;base64,{png}" style="max-width:100%">{self.table.value}</div>')
+
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        data["text/html"] = self.snapshot_html()
+        return bundle
 
     # subclasses
     def _compute(self) -> tuple[Any, list[str]]:  # pragma: no cover - abstract
@@ -267,6 +370,14 @@ def _require(df: Any, cols: Sequence[str], table: str, func: str) -> None:
             f"{func}: the {table} table lacks the column(s) {short_list(missing)}; "
             f"it has {short_list(list(df.columns))}."
         )
+
+
+def _attach(explorer: Any, ws: Any) -> Any:
+    """Tie an explorer to the workspace it started from: the difference from the run, and saving."""
+    explorer.workspace = ws
+    explorer.save_box.children = [explorer._save_controls()]
+    explorer._show_versus()
+    return explorer
 
 
 def _context(ws: Any, step: str) -> Any:

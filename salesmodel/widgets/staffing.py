@@ -13,7 +13,16 @@ from salesmodel.errors import short_list
 from salesmodel.params import StaffingParams
 from salesmodel.vocabulary import word
 from salesmodel.widgets._base import (
-    RAMP_SHAPES, _bad, _context, _esc, _Explorer, _html_table, _require, _slider_style, ramp_curve,
+    RAMP_SHAPES,
+    _attach,
+    _bad,
+    _context,
+    _esc,
+    _Explorer,
+    _html_table,
+    _require,
+    _slider_style,
+    ramp_curve,
 )
 
 
@@ -148,6 +157,14 @@ class StaffingExplorer(_Explorer):
             notes.append(f"{self.w('months_short')}: {short_list(sorted(set(months)), 6)}")
         return plan, notes
 
+    def headline(self) -> float:
+        return float(self.result["hires_starting"].sum())
+
+    def settings(self) -> dict[str, Any]:
+        return {"staffing.ramp": [round(v, 6) for v in self.ramp], "staffing.attrition": round(float(self.attrition.value), 6),
+                "staffing.hire_lead_months": int(self.lead_time.value),
+                "staffing.max_hires_per_month": int(self.max_hires.value) if self.limit_hires.value else None}
+
     def _lead_in(self) -> np.ndarray | None:
         mt = self.monthly_targets
         if isinstance(mt, pd.DataFrame) and "lead_in" in mt.columns:
@@ -270,4 +287,4 @@ class StaffingExplorer(_Explorer):
         kwargs.update(team_label=by, language=ws.language, money_unit=ws.params.report.money_unit)
         kwargs.update(overrides)
         targets = kwargs.pop("monthly_targets")
-        return cls(targets, **kwargs)
+        return _attach(cls(targets, **kwargs), ws)

@@ -10,8 +10,7 @@ import pandas as pd
 
 from salesmodel import report
 from salesmodel.errors import ParamsError, short_list
-from salesmodel.widgets._base import _bad, _context, _esc, _Explorer, _html_table, _region_names, _require, _slider_style
-
+from salesmodel.widgets._base import _attach, _bad, _context, _esc, _Explorer, _html_table, _region_names, _require, _slider_style
 
 # ---------------------------------------------------------------------------
 # Targets
@@ -241,6 +240,23 @@ class TargetExplorer(_Explorer):
         result.attrs["total"] = float(result["target"].sum())
         return result
 
+    def headline(self) -> float:
+        return float(self.result["target"].sum())
+
+    def _format_headline(self, value: float) -> str:
+        return self.money(value)
+
+    def settings(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.total is not None:
+            out["targets.total"] = float(self.total.value)
+        else:
+            out["targets.growth"] = round(float(self.growth.value), 6)
+        out["targets.stretch"] = round(float(self.stretch.value), 6)
+        out["targets.basis"] = {k: round(v, 6) for k, v in self.blend().items()}
+        out["targets.growth_bounds"] = [float(b) for b in self.bounds.value] if self.use_bounds.value else None
+        return out
+
     # -- drawing -----------------------------------------------------------
     def _bound_word(self, kind: str) -> str:
         key = {"lower": "at_lower", "upper": "at_upper", "floor": "at_lower"}.get(kind)
@@ -383,4 +399,4 @@ class TargetExplorer(_Explorer):
             "allocation": allocation,
         }
         kwargs.update(overrides)
-        return cls(units, **kwargs)
+        return _attach(cls(units, **kwargs), ws)

@@ -8,8 +8,8 @@ import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 
-from salesmodel.widgets._base import _bad, _context, _esc, _Explorer, _html_table, _require, _slider_style
-
+from salesmodel.errors import ParamsError
+from salesmodel.widgets._base import _attach, _bad, _context, _esc, _Explorer, _html_table, _require, _slider_style
 
 # ---------------------------------------------------------------------------
 # Territories
@@ -127,6 +127,23 @@ class TerritoryExplorer(_Explorer):
     def _settings(self) -> tuple:
         return (int(self.k.value), tuple((m, float(s.value)) for m, s in self.tolerances.items()),
                 bool(self.limit_disruption.value), float(self.disruption.value))
+
+    level = "units"
+
+    def headline(self) -> float:
+        return float(max(self.result.metrics[f"{m}_dev"].abs().max() for m in self.tolerances))
+
+    def _format_headline(self, value: float) -> str:
+        return f"{value:.1%}"
+
+    def settings(self) -> dict[str, Any]:
+        if self.level != "customer":
+            raise ParamsError("Only the customer-level territory explorer explores the territory params; "
+                              "the province level groups provinces into regions, which no params key holds.")
+        limit = float(self.disruption.value) if self.limit_disruption.value else None
+        return {"territory.k": int(self.k.value),
+                "territory.balance_on": {m: round(float(s.value), 6) for m, s in self.tolerances.items()},
+                "territory.max_disruption": limit}
 
     @property
     def tolerance(self) -> widgets.FloatSlider:
@@ -275,7 +292,9 @@ class TerritoryExplorer(_Explorer):
         kwargs = dict(_territory_inputs(ws, level))
         kwargs.update(overrides)
         units = kwargs.pop("units")
-        return cls(units, **kwargs)
+        explorer = cls(units, **kwargs)
+        explorer.level = level
+        return _attach(explorer, ws)
 
 
 def _territory_inputs(ws: Any, level: str) -> dict[str, Any]:
