@@ -175,6 +175,17 @@ _declare("plan_company_month", "targets", "The company's target by month against
 _declare("plan_customer_dekad", "targets", "Each customer's target by ten-day period (旬)",
          _c("region_id:text"), _c("province_id:text"), _c("rep_id:text"), _c("customer_id:text"), *_PERIOD,
          _c("target:number:yuan"))
+_declare("targets_customer_mix", "targets", "Each customer's target by product and channel (every margin exact)",
+         _c("region_id:text"), _c("province_id:text"), _c("rep_id:text"), _c("customer_id:text"), _c("product:text"),
+         _c("channel:text"), _c("last_year:number:yuan", "the customer's sales of the product in the channel last year"),
+         _c("mix_share:number:share", "the customer's blended mix (own and segment's) before the company splits"),
+         _c("target:number:yuan", "the target (customers, products and channels all add up exactly)"),
+         _c("growth:number:share", "target / last year - 1"), _opt("task:number:yuan", "the assigned task's share"))
+_declare("targets_region_mix", "targets", "Targets by region, product and channel",
+         _c("region_id:text"), _c("product:text"), _c("channel:text"), _c("last_year:number:yuan"),
+         _c("target:number:yuan"), _c("growth:number:share"), _opt("task:number:yuan", "the assigned task's share"))
+_declare("plan_rep_product_month", "targets", "Each rep's target by product and month",
+         _c("rep_id:text"), _c("product:text"), *_PERIOD, _c("target:number:yuan"))
 _declare("achievability", "targets", "Chance that each unit meets its target, from the baseline forecast",
          _c("level:text"), _c("unit_id:text"), _c("target:number:yuan"), _c("baseline:number:yuan"),
          _c("baseline_sd:number:yuan"), _c("growth_asked:number:share"), _c("probability:number:probability"),

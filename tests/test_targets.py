@@ -564,7 +564,10 @@ def test_build_plan_is_exact_at_every_level_and_grain(company):
     assert (q.groupby("rep_id")["target"].sum().reindex(plan.targets["rep"]["rep_id"]).to_numpy()
             == plan.targets["rep"]["target"].to_numpy()).all()
     assert set(plan.tables()) == {"targets_region", "targets_province", "targets_rep", "targets_customer",
-                                  "plan_rep_month", "plan_customer_dekad", "achievability"}
+                                  "plan_rep_month", "plan_customer_dekad", "achievability", "targets_customer_mix",
+                                  "targets_region_mix", "plan_rep_product_month"}
+    pm = plan.tables()["plan_rep_product_month"]
+    assert (pm["target"] % 10 == 0).all() and pm["target"].sum() == total
 
 
 def test_build_plan_uses_a_baseline_by_region(company):

@@ -29,7 +29,7 @@ def allocation_arguments(ctx: Context) -> dict:
     """The arguments of :func:`salesmodel.targets.plan.allocate` that :func:`build_plan` passes for this scenario."""
     args = plan_arguments(ctx)
     keep = ("plan_year", "baseline", "total", "growth", "growth_over", "stretch", "basis", "level_basis",
-            "growth_bounds", "levels", "round_to")
+            "growth_bounds", "levels", "round_to", "overrides")
     return {k: args[k] for k in keep}
 
 

@@ -37,6 +37,7 @@ from scipy import stats
 from salesmodel.errors import InputError, ParamsError, short_list
 from salesmodel.targets.achievability import achievability
 from salesmodel.targets.allocation import cascade
+from salesmodel.targets.mix import controlled_round, mix_shares, split_by_mix, split_weights
 from salesmodel.targets.phasing import split_over_time
 
 __all__ = [
@@ -338,6 +339,8 @@ class Plan:
     month_weights: pd.Series
     achievability: pd.DataFrame
     by_grain: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: Product and channel tables (empty when the sales have no product and channel).
+    mix: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables a run saves, by their contract names."""
@@ -345,6 +348,7 @@ class Plan:
         out["plan_rep_month"] = self.plan_rep_month
         out["plan_customer_dekad"] = self.plan_customer_dekad
         out["achievability"] = self.achievability
+        out.update(self.mix)
         return out
 
 
@@ -396,12 +400,14 @@ def allocate(
     growth_bounds: tuple[float, float] | None,
     levels: Sequence[str],
     round_to: float,
+    overrides: Mapping[str, Mapping[str, float]] | None = None,
 ) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
     """The company total and its split down the organisation levels (no calendar).
 
     :func:`build_plan` calls this; so does the targets explorer, which therefore
     shows the run's targets at unchanged settings. Returns the company figure
-    (:func:`company_total`) and the targets of each level.
+    (:func:`company_total`) and the targets of each level. ``overrides`` fixes units'
+    targets by level (``{"region": {"E": 3_000_000}}``): locked, out of the sharing.
     """
     tot = company_total(units, total=total, growth=growth, growth_over=growth_over,
                         baseline=baseline_total(baseline, plan_year), round_to=round_to)
@@ -410,8 +416,18 @@ def allocate(
     basis_arg = dict(basis) if isinstance(basis, Mapping) else basis
     targets = cascade(tot["total"], units, cols, basis=basis_arg, reference="last_year",
                       growth_bounds=tuple(growth_bounds) if growth_bounds is not None else None,
-                      round_to=round_to, stretch=stretch, options=options)
+                      round_to=round_to, stretch=stretch, options=options,
+                      locks=_level_locks(overrides, levels))
     return tot, {lv: targets[LEVEL_COLUMNS[lv]] for lv in levels}
+
+
+def _level_locks(overrides: Mapping[str, Mapping[str, float]] | None, levels: Sequence[str]) -> dict | None:
+    if not overrides:
+        return None
+    bad = [lv for lv in overrides if lv not in levels]
+    if bad:
+        raise ParamsError(f"targets.overrides must be keyed by the plan's levels {list(levels)}; got {short_list(bad)}.")
+    return {LEVEL_COLUMNS[lv]: dict(v) for lv, v in overrides.items() if v}
 
 
 def build_plan(
@@ -435,6 +451,11 @@ def build_plan(
     achievability_threshold: float = 0.3,
     baseline: pd.DataFrame | None = None,
     monthly: pd.DataFrame | None = None,
+    product_split: Mapping[str, float] | None = None,
+    channel_split: Mapping[str, float] | None = None,
+    mix_own_weight: float = 0.7,
+    mix_segment: str | None = "customer_type",
+    overrides: Mapping[str, Mapping[str, float]] | None = None,
 ) -> Plan:
     """Make a year's plan from the inputs (the names follow ``TargetsParams``).
 
@@ -458,6 +479,10 @@ def build_plan(
         Grains of the rep plans in ``Plan.by_grain`` (year, half, quarter, month, dekad).
     round_to, plan_round_to
         Rounding of the targets and of the phased plan (must divide ``round_to``).
+    product_split, channel_split, mix_own_weight, mix_segment
+        Products and channels (:mod:`salesmodel.targets.mix`): the company's split by
+        product and by channel (weights; default: what the customers' mixes add up to),
+        and how much of each customer's own mix is blended with its segment's.
 
     Returns
     -------
@@ -486,7 +511,7 @@ def build_plan(
     units = plan_units(sales, customers, reps, plan_year=plan_year, baseline=baseline, monthly=monthly)
     tot, named = allocate(units, plan_year=plan_year, baseline=baseline, total=total, growth=growth,
                           growth_over=growth_over, stretch=stretch, basis=basis, level_basis=level_basis,
-                          growth_bounds=growth_bounds, levels=levels, round_to=round_to)
+                          growth_bounds=growth_bounds, levels=levels, round_to=round_to, overrides=overrides)
     cols = [LEVEL_COLUMNS[lv] for lv in levels]
 
     month_w = seasonal_month_weights(monthly, plan_year, sales=sales)
@@ -502,7 +527,68 @@ def build_plan(
         rep_month = rollup(phased, ["rep_id"], "month")
 
     ach = _achievability_table(named, monthly, baseline, plan_year, achievability_threshold)
-    return Plan(plan_year, units, tot, named, phased, rep_month, month_w, ach, by_grain)
+    mix: dict[str, pd.DataFrame] = {}
+    if {"product", "channel"} <= set(sales.columns):
+        mix = plan_mix(sales, customers, cust, cols, rep_month, first=units.attrs["last_year_first"],
+                       last=units.attrs["last_year_last"], round_to=round_to, plan_round_to=plan_round_to,
+                       product_split=product_split, channel_split=channel_split, own_weight=mix_own_weight,
+                       segment=mix_segment)
+    return Plan(plan_year, units, tot, named, phased, rep_month, month_w, ach, by_grain, mix)
+
+
+def plan_mix(sales: pd.DataFrame, customers: pd.DataFrame, cust: pd.DataFrame, cols: Sequence[str],
+             rep_month: pd.DataFrame, *, first: str, last: str, round_to: float, plan_round_to: float,
+             product_split: Mapping[str, float] | None, channel_split: Mapping[str, float] | None,
+             own_weight: float, segment: str | None) -> dict[str, pd.DataFrame]:
+    """The product and channel tables of a plan, every margin exact.
+
+    ``targets_customer_mix`` (customer x product x channel), ``targets_region_mix``
+    (region x product x channel) and ``plan_rep_product_month`` (rep x product x month,
+    adding up to ``plan_rep_month`` by month and to the customers' product targets by rep).
+    """
+    cols = list(cols)
+    ids = set(cust["customer_id"])
+    shares = mix_shares(sales.loc[sales["customer_id"].isin(ids)], customers.loc[customers["customer_id"].isin(ids)],
+                        first=first, last=last, own_weight=own_weight, segment=segment)
+    products = sorted(shares["product"].unique())
+    channels = sorted(shares["channel"].unique())
+    long, _company = split_by_mix(cust[cols + ["target"]].reset_index(drop=True), shares, round_to=round_to,
+                                  product_split=split_weights(product_split, products, "product_split"),
+                                  channel_split=split_weights(channel_split, channels, "channel_split"))
+    ly = shares.set_index(["customer_id", "product", "channel"])["last_year"]
+    long["last_year"] = ly.reindex(pd.MultiIndex.from_frame(long[["customer_id", "product", "channel"]])).fillna(0.0).to_numpy()
+    long = long[cols + ["product", "channel", "last_year", "mix_share", "target"]]
+    top = [c for c in cols if c == "region_id"] or []
+    region = long.groupby(top + ["product", "channel"], as_index=False)[["last_year", "target"]].sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for t in (long, region):
+            t["growth"] = np.where(t["last_year"] > 0, t["target"] / t["last_year"].where(t["last_year"] > 0, 1.0) - 1.0, np.nan)
+    out = {"targets_customer_mix": long, "targets_region_mix": region}
+    out["plan_rep_product_month"] = _rep_product_month(long, rep_month, plan_round_to)
+    return out
+
+
+def _rep_product_month(long: pd.DataFrame, rep_month: pd.DataFrame, unit: float) -> pd.DataFrame:
+    """Rep x product x month: each rep's months shared by its product targets, rounded so both margins hold."""
+    rp = long.groupby(["rep_id", "product"], sort=True)["target"].sum()
+    rm = rep_month.set_index(["rep_id", "period"])["target"]
+    reps = rp.index.get_level_values(0).unique()
+    products = sorted(long["product"].unique())
+    periods = rep_month.drop_duplicates("period").sort_values("start")
+    grid = pd.MultiIndex.from_product([reps, products, periods["period"]], names=["rep_id", "product", "period"])
+    frame = grid.to_frame(index=False)
+    rp_v = rp.reindex(pd.MultiIndex.from_frame(frame[["rep_id", "product"]])).fillna(0.0).to_numpy()
+    rm_v = rm.reindex(pd.MultiIndex.from_frame(frame[["rep_id", "period"]])).fillna(0.0).to_numpy()
+    rep_total = frame["rep_id"].map(rp.groupby(level=0).sum()).to_numpy()
+    exact = np.where(rep_total > 0, rp_v * rm_v / np.where(rep_total > 0, rep_total, 1.0), 0.0)
+    row_codes, row_keys = pd.factorize(pd.MultiIndex.from_frame(frame[["rep_id", "product"]]))
+    col_codes, col_keys = pd.factorize(pd.MultiIndex.from_frame(frame[["rep_id", "period"]]))
+    row_tot = rp.reindex(row_keys).fillna(0.0).to_numpy()
+    col_tot = rm.reindex(col_keys).fillna(0.0).to_numpy()
+    frame["target"] = controlled_round(exact, row_codes, col_codes, row_tot, col_tot, unit=unit,
+                                       what="the rep x product x month plan")
+    frame = frame.merge(periods[["period", "start", "end"]], on="period", how="left")
+    return frame[["rep_id", "product", "period", "start", "end", "target"]]
 
 
 def _achievability_table(named: dict[str, pd.DataFrame], monthly: pd.DataFrame, baseline: pd.DataFrame | None,

@@ -1,0 +1,98 @@
+"""Issue 12: the plan a sales director issues (products and channels, levers, ledger, ...)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from salesmodel import consistency
+from salesmodel.params import params_from_dict
+from salesmodel.pipeline import run_plan
+from salesmodel.targets.mix import controlled_round, split_by_mix
+
+REGIONS = {"NE": 1_500_000, "N": 2_000_000, "E": 3_000_000, "S": 2_500_000, "C": 1_000_000}
+PRODUCTS = {"A": 3_000_000, "B": 4_000_000, "C": 3_000_000}
+CHANNELS = {"online": 3_000_000, "offline": 4_000_000, "partner": 3_000_000}
+
+
+def targets_run(company, **targets):
+    """The targets step on the small company, without a baseline (fast)."""
+    params = params_from_dict({"targets": targets})
+    return run_plan(params, company, start="targets", upto="targets")
+
+
+@pytest.fixture(scope="module")
+def example_c(small_company):
+    return targets_run(small_company, total=10_000_000, growth_bounds=None, overrides={"region": REGIONS},
+                       product_split={"A": 3.0, "B": 4.0, "C": 3.0},
+                       channel_split={"online": 3.0, "offline": 4.0, "partner": 3.0})
+
+
+def test_example_c_through_the_pipeline(example_c):
+    t = example_c.tables
+    assert t["targets_region"].set_index("region_id")["target"].to_dict() == REGIONS
+    mix = t["targets_region_mix"]
+    assert mix.groupby("region_id")["target"].sum().to_dict() == REGIONS
+    assert mix.groupby("product")["target"].sum().to_dict() == PRODUCTS
+    assert mix.groupby("channel")["target"].sum().to_dict() == CHANNELS
+    cust = t["targets_customer_mix"]
+    by_customer = cust.groupby("customer_id")["target"].sum()
+    assert by_customer.equals(t["targets_customer"].set_index("customer_id")["target"].sort_index())
+    assert (cust["target"] % 100 == 0).all() and (cust["target"] >= 0).all()
+    assert consistency.check(t) == []
+
+
+def test_every_margin_of_the_default_plan_ties(small_company):
+    t = targets_run(small_company).tables
+    assert consistency.check(t) == []
+    rpm = t["plan_rep_product_month"]
+    assert rpm["target"].sum() == t["targets_total"]["target"].iloc[0]
+    by_rep_month = rpm.groupby(["rep_id", "period"])["target"].sum()
+    assert (by_rep_month == t["plan_rep_month"].set_index(["rep_id", "period"])["target"].reindex(by_rep_month.index)).all()
+    # the default splits follow the customers' own mix: products within a point of last year's
+    mix = t["targets_region_mix"]
+    share_t = mix.groupby("product")["target"].sum() / mix["target"].sum()
+    share_ly = mix.groupby("product")["last_year"].sum() / mix["last_year"].sum()
+    assert (share_t - share_ly).abs().max() < 0.03
+
+
+def test_a_broken_margin_is_named_by_verify(example_c):
+    t = dict(example_c.tables)
+    bad = t["targets_customer_mix"].copy()
+    bad.loc[bad.index[0], "target"] += 100
+    t["targets_customer_mix"] = bad
+    rules = {b.rule for b in consistency.check(t)}
+    assert "product and channel margins" in rules
+
+
+def test_controlled_round_keeps_rows_and_columns():
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 10, (40, 7))
+    rows = np.round(x.sum(axis=1))
+    x *= (rows / x.sum(axis=1))[:, None]
+    cols = x.sum(axis=0)
+    cols_int = np.floor(cols)
+    short = int(rows.sum() - cols_int.sum())
+    cols_int[np.argsort(-(cols - cols_int))[:short]] += 1
+    from salesmodel.targets.raking import _ipf
+    x = _ipf(x, [((0,), rows), ((1,), cols_int)], 1e-13, 1000).array
+    r, c = np.divmod(np.arange(x.size), 7)
+    y = controlled_round(x.ravel(), r, c, rows, cols_int).reshape(40, 7)
+    assert (y.sum(axis=1) == rows).all() and (y.sum(axis=0) == cols_int).all()
+    assert np.abs(y - x).max() < 1
+
+
+def test_split_by_mix_every_margin_exact_at_demo_size():
+    rng = np.random.default_rng(1)
+    n = 3000
+    t = pd.DataFrame({"customer_id": [f"C{i:05d}" for i in range(n)], "target": np.round(rng.uniform(1e4, 1e6, n), -2)})
+    grid = pd.MultiIndex.from_product([t["customer_id"], list("ABC"), ["offline", "online", "partner"]],
+                                      names=["customer_id", "product", "channel"]).to_frame(index=False)
+    grid["share"] = rng.uniform(0, 1, len(grid)) ** 3
+    long, company = split_by_mix(t, grid, round_to=100, product_split=pd.Series({"A": .3, "B": .4, "C": .3}))
+    grand = t["target"].sum()
+    assert (long.groupby("customer_id")["target"].sum().reindex(t["customer_id"]).to_numpy() == t["target"]).all()
+    got = long.groupby("product")["target"].sum().to_numpy()
+    assert got.sum() == grand and np.abs(got - np.array([0.3, 0.4, 0.3]) * grand).max() <= 100
+    assert company["target"].sum() == grand
+    assert (long.groupby("channel")["target"].sum() == company.groupby("channel")["target"].sum()).all()
