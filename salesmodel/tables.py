@@ -171,7 +171,8 @@ for _lv, _keys in _ORG.items():
 _declare("plan_rep_month", "targets", "Each rep's target by month of the plan year", _c("rep_id:text"), *_PERIOD,
          _c("target:number:yuan"))
 _declare("plan_company_month", "targets", "The company's target by month against the same month last year",
-         *_PERIOD, _c("target:number:yuan"), _c("last_year:number:yuan"), _opt("baseline:number:yuan"))
+         *_PERIOD, _c("target:number:yuan"), _c("last_year:number:yuan"), _opt("baseline:number:yuan"),
+         _opt("baseline_festival:number:yuan", "the baseline with the Spring Festival moved to the plan year's date (same year total)"))
 _declare("plan_customer_dekad", "targets", "Each customer's target by ten-day period (旬)",
          _c("region_id:text"), _c("province_id:text"), _c("rep_id:text"), _c("customer_id:text"), *_PERIOD,
          _c("target:number:yuan"))

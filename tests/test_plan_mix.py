@@ -96,3 +96,55 @@ def test_split_by_mix_every_margin_exact_at_demo_size():
     assert got.sum() == grand and np.abs(got - np.array([0.3, 0.4, 0.3]) * grand).max() <= 100
     assert company["target"].sum() == grand
     assert (long.groupby("channel")["target"].sum() == company.groupby("channel")["target"].sum()).all()
+
+
+# ---- phasing on the season -----------------------------------------------------------
+def _baseline_for(company, plan_year=2027):
+    """A baseline by region for the plan year: last year's months, grown along a trend (so its shape is not last year's)."""
+    s = company["sales"].merge(company["customers"][["customer_id", "rep_id"]], on="customer_id") \
+        .merge(company["reps"][["rep_id", "region_id"]], on="rep_id")
+    ly = s[(s["date"] >= "2025-11-01") & (s["date"] <= "2026-10-31")]
+    m = ly.groupby(["region_id", ly["date"].dt.month])["amount"].sum().rename("y").reset_index()
+    m["ds"] = pd.to_datetime({"year": plan_year, "month": m["date"], "day": 1})
+    m["yhat"] = m["y"] * (1.0 + 0.02 * m["date"])
+    return m[["region_id", "ds", "yhat"]]
+
+
+@pytest.mark.parametrize("festival", [False, True])
+def test_baseline_phasing_asks_level_growth_across_months(small_company, festival):
+    from salesmodel import calendar
+    from salesmodel.targets import build_plan
+
+    c = small_company
+    base = _baseline_for(c)
+    dek = calendar.plan_year_periods(2027, "dekad", country="CN")
+    kw = dict(plan_year=2027, growth=0.12, baseline=base, growth_bounds=None, phasing_spring_festival=festival)
+    old = build_plan(c["sales"], c["customers"], c["reps"], dek, phasing="last_year", **kw)
+    new = build_plan(c["sales"], c["customers"], c["reps"], dek, phasing="baseline", **kw)
+    company_base = base.groupby(base["ds"].dt.month)["yhat"].sum().to_numpy()
+
+    def growth(plan, against):
+        months = plan.plan_rep_month.groupby("period")["target"].sum().to_numpy()
+        return months / against - 1.0
+
+    spread_old = np.ptp(growth(old, company_base))
+    if festival:
+        f = new.festival_factor.to_numpy()
+        moved = company_base * f * company_base.sum() / (company_base * f).sum()
+        assert f[1] < 1 < f[0]  # 2027: the festival (6 Feb) pulls buying into January
+        assert np.ptp(growth(new, moved)) < 0.005
+    else:
+        assert new.festival_factor is not None and (new.festival_factor == 1).all()
+        assert np.ptp(growth(new, company_base)) < 0.005
+    assert spread_old > 0.05
+
+
+def test_phasing_last_year_is_the_old_plan(small_company):
+    from salesmodel import calendar
+    from salesmodel.targets import build_plan
+
+    c = small_company
+    dek = calendar.plan_year_periods(2027, "dekad", country="CN")
+    a = build_plan(c["sales"], c["customers"], c["reps"], dek, plan_year=2027, phasing="last_year")
+    b = build_plan(c["sales"], c["customers"], c["reps"], dek, plan_year=2027)  # no baseline: last year's shares
+    assert a.plan_customer_dekad.equals(b.plan_customer_dekad) and b.phasing == "last_year"

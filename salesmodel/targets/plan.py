@@ -45,8 +45,10 @@ __all__ = [
     "Plan",
     "baseline_total",
     "build_plan",
+    "baseline_month_weights",
     "company_total",
     "dekad_weights",
+    "phasing_weights",
     "monthly_history",
     "naive_forecast",
     "plan_units",
@@ -264,6 +266,51 @@ def seasonal_month_weights(monthly: pd.DataFrame, plan_year: int, *, sales: pd.D
     return (shares / shares.sum()).rename("weight")
 
 
+def baseline_month_weights(baseline: pd.DataFrame | None, plan_year: int, *, key: str | None = "region_id",
+                           sales: pd.DataFrame | None = None, spring_festival: bool = True) -> pd.DataFrame | None:
+    """Each unit's month shares of the plan year from the baseline forecast's month shape.
+
+    The baseline's months are taken by ``key`` (a column of the baseline: one shape per
+    region; None or absent: the company's). With ``spring_festival`` and daily ``sales``
+    the festival is moved to the plan year's date: each month is scaled by the festival's
+    factor in the plan year over its mean factor in the years of history the baseline
+    learnt from (:func:`salesmodel.seasonality.spring_festival_factors`), so a January
+    that holds the festival in the plan year but did not on average is raised, and so on.
+    Returns ``key`` (or ``_all``), ``month`` (1..12), ``baseline``, ``sf_factor``,
+    ``weight`` (summing to 1 per unit); None without a baseline for the plan year.
+    """
+    if baseline is None or baseline.empty or "yhat" not in baseline.columns:
+        return None
+    b = baseline.loc[pd.to_datetime(baseline["ds"]).dt.year == plan_year].copy()
+    if b.empty:
+        return None
+    col = _baseline_column(b, key) if key else None
+    b["_unit"] = b[col].astype(str) if col else "company"
+    b["month"] = pd.to_datetime(b["ds"]).dt.month
+    shape = b.groupby(["_unit", "month"])["yhat"].sum().unstack("month").reindex(columns=range(1, 13)).fillna(0.0)
+    factor = np.ones(12)
+    if spring_festival and sales is not None and len(sales):
+        from salesmodel import seasonality
+
+        daily = sales.loc[pd.to_datetime(sales["date"]) < pd.Timestamp(year=plan_year, month=1, day=1), ["date", "amount"]]
+        try:
+            effect = seasonality.spring_festival_effect(daily, date_col="date", value_col="amount")
+            years = sorted(pd.to_datetime(daily["date"]).dt.year.unique())
+            past = np.mean([seasonality.spring_festival_factors(effect, int(y))["factor"].to_numpy() for y in years], axis=0)
+            plan = seasonality.spring_festival_factors(effect, plan_year)["factor"].to_numpy()
+            factor = np.where(past > 0, plan / np.where(past > 0, past, 1.0), 1.0)
+        except InputError as exc:
+            warnings.warn(f"baseline_month_weights: the Spring Festival could not be measured ({exc}); "
+                          "the baseline's shape is used as it is.", stacklevel=2)
+    adjusted = shape.to_numpy() * factor[None, :]
+    sums = adjusted.sum(axis=1, keepdims=True)
+    weight = np.where(sums > 0, adjusted / np.where(sums > 0, sums, 1.0), 1.0 / 12)
+    out = pd.DataFrame({key if col else "_all": np.repeat(shape.index.to_numpy(), 12),
+                        "month": np.tile(np.arange(1, 13), len(shape)), "baseline": shape.to_numpy().ravel(),
+                        "sf_factor": np.tile(factor, len(shape)), "weight": weight.ravel()})
+    return out
+
+
 def dekad_weights(dekads: pd.DataFrame, month_weights: pd.Series) -> pd.Series:
     """Weight of each dekad: its month's seasonal share x its share of the month's working days."""
     _require(dekads, ["period", "start", "working_days"], "dekad periods")
@@ -341,6 +388,10 @@ class Plan:
     by_grain: dict[str, pd.DataFrame] = field(default_factory=dict)
     #: Product and channel tables (empty when the sales have no product and channel).
     mix: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: How the months were phased: ``phasing`` and the Spring Festival factor by month (1..12)
+    #: that moved the festival to the plan year's date (all 1 when not moved).
+    phasing: str = "last_year"
+    festival_factor: pd.Series | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables a run saves, by their contract names."""
@@ -456,6 +507,9 @@ def build_plan(
     mix_own_weight: float = 0.7,
     mix_segment: str | None = "customer_type",
     overrides: Mapping[str, Mapping[str, float]] | None = None,
+    phasing: str = "baseline",
+    phasing_blend: float = 0.5,
+    phasing_spring_festival: bool = True,
 ) -> Plan:
     """Make a year's plan from the inputs (the names follow ``TargetsParams``).
 
@@ -479,6 +533,11 @@ def build_plan(
         Grains of the rep plans in ``Plan.by_grain`` (year, half, quarter, month, dekad).
     round_to, plan_round_to
         Rounding of the targets and of the phased plan (must divide ``round_to``).
+    phasing, phasing_blend, phasing_spring_festival
+        The months' shares (:func:`phasing_weights`): ``"baseline"`` (the baseline
+        forecast's month shape by region, the Spring Festival on the plan year's date),
+        ``"last_year"`` (the company's seasonal month shares) or ``"blend"``
+        (``phasing_blend`` x baseline + the rest x last year).
     product_split, channel_split, mix_own_weight, mix_segment
         Products and channels (:mod:`salesmodel.targets.mix`): the company's split by
         product and by channel (weights; default: what the customers' mixes add up to),
@@ -515,9 +574,12 @@ def build_plan(
     cols = [LEVEL_COLUMNS[lv] for lv in levels]
 
     month_w = seasonal_month_weights(monthly, plan_year, sales=sales)
-    dw = dekad_weights(dekads, month_w)
     cust = named["customer"]
-    phased = split_over_time(cust[["customer_id", "target"]], dekads, dw, keys="customer_id", round_to=plan_round_to)
+    weights, month_w = phasing_weights(cust, dekads, month_w, baseline, plan_year, sales=sales, phasing=phasing,
+                                       phasing_blend=phasing_blend, spring_festival=phasing_spring_festival)
+    festival = weights.attrs.get("festival_factor") if isinstance(weights, pd.DataFrame) else None
+    used = phasing if isinstance(weights, pd.DataFrame) else "last_year"
+    phased = split_over_time(cust[["customer_id", "target"]], dekads, weights, keys="customer_id", round_to=plan_round_to)
     m = len(dekads)
     for c in reversed(cols[:-1]):
         phased.insert(0, c, np.repeat(cust[c].to_numpy(), m))
@@ -533,7 +595,51 @@ def build_plan(
                        last=units.attrs["last_year_last"], round_to=round_to, plan_round_to=plan_round_to,
                        product_split=product_split, channel_split=channel_split, own_weight=mix_own_weight,
                        segment=mix_segment)
-    return Plan(plan_year, units, tot, named, phased, rep_month, month_w, ach, by_grain, mix)
+    return Plan(plan_year, units, tot, named, phased, rep_month, month_w, ach, by_grain, mix, used, festival)
+
+
+def phasing_weights(cust: pd.DataFrame, dekads: pd.DataFrame, month_w: pd.Series, baseline: pd.DataFrame | None,
+                    plan_year: int, *, sales: pd.DataFrame | None, phasing: str, phasing_blend: float,
+                    spring_festival: bool) -> tuple[pd.Series | pd.DataFrame, pd.Series]:
+    """The dekad weights the customers' targets are phased by, and the company's month shares.
+
+    ``last_year``: every customer by the company's seasonal month shares. ``baseline``:
+    each customer by its region's baseline month shape (Spring Festival moved to the plan
+    year); ``blend``: ``phasing_blend`` of that and the rest of last year's. Within a
+    month, dekads weigh by working days. Without a baseline, last year's shares are used.
+    """
+    if phasing not in ("last_year", "baseline", "blend"):
+        raise ParamsError(f"The 'phasing' parameter of build_plan must be last_year, baseline or blend. Got {phasing!r} instead.")
+    if not 0 <= phasing_blend <= 1:
+        raise ParamsError(f"The 'phasing_blend' parameter of build_plan must be between 0 and 1. Got {phasing_blend!r} instead.")
+    bw = None if phasing == "last_year" else baseline_month_weights(
+        baseline, plan_year, key="region_id" if "region_id" in cust.columns else None, sales=sales,
+        spring_festival=spring_festival)
+    if bw is None:
+        return dekad_weights(dekads, month_w), month_w
+    key = "region_id" if "region_id" in bw.columns else "_all"
+    a = phasing_blend if phasing == "blend" else 1.0
+    bw = bw.assign(weight=a * bw["weight"] + (1 - a) * bw["month"].map(month_w).to_numpy())
+    table = bw.pivot(index=key, columns="month", values="weight")
+    if key == "region_id":
+        missing = sorted(set(cust["region_id"].astype(str)) - set(table.index.astype(str)))
+        company = table.mean(axis=0)
+        for r in missing:  # a region the baseline lacks: the regions' mean shape
+            table.loc[r] = company
+    months = pd.to_datetime(dekads["start"]).dt.month.to_numpy()
+    within = dekad_weights(dekads, pd.Series(1.0, index=range(1, 13))).to_numpy()
+    per_region = table.reindex(columns=range(1, 13)).to_numpy()[:, months - 1] * within[None, :]
+    units = cust["region_id"].astype(str).to_numpy() if key == "region_id" else np.array(["company"] * len(cust))
+    row = pd.Index(table.index.astype(str)).get_indexer(units)
+    w = pd.DataFrame({"customer_id": np.repeat(cust["customer_id"].to_numpy(), len(dekads)),
+                      "period": np.tile(dekads["period"].to_numpy(), len(cust)),
+                      "weight": per_region[row].ravel()})
+    t = cust["target"].to_numpy(dtype=float)
+    company = (per_region[row] * t[:, None]).sum(axis=0)
+    month_share = pd.Series(company, index=months).groupby(level=0).sum()
+    month_share = (month_share / month_share.sum()) if month_share.sum() > 0 else month_w
+    w.attrs["festival_factor"] = bw.drop_duplicates("month").set_index("month")["sf_factor"].reindex(range(1, 13))
+    return w, month_share.reindex(range(1, 13)).fillna(0.0).rename("weight")
 
 
 def plan_mix(sales: pd.DataFrame, customers: pd.DataFrame, cust: pd.DataFrame, cols: Sequence[str],
@@ -613,7 +719,8 @@ def _achievability_table(named: dict[str, pd.DataFrame], monthly: pd.DataFrame, 
             if region_base is not None and "region_id" in named[lv].columns:
                 # Lower levels: the naive forecast scaled so each region's units add
                 # up to the region's baseline (a coherent top-down baseline).
-                region_of = named[lv].drop_duplicates(col).set_index(col)["region_id"]
+                region_of = (pd.Series(named[lv][col].to_numpy(), index=named[lv][col].to_numpy()) if col == "region_id"
+                             else named[lv].drop_duplicates(col).set_index(col)["region_id"])
                 fc_region = fc[col].map(region_of)
                 naive_sum = fc.groupby(fc_region)["yhat"].sum()
                 factor = (region_base / naive_sum).replace([np.inf, -np.inf], np.nan).fillna(1.0)
