@@ -113,11 +113,14 @@ _TARGET_EXPLAINED = (
     _opt("share_forecast:number:share", "share of the parent by forecast (when in the level's blend)"),
     _c("blended_share:number:share", "the share used: the basis weights applied to the shares"),
     _c("target_before_bounds:number:yuan", "blended share x parent target"),
-    _c("bound_applied:text", "none, lower or upper: the growth bound that moved the target"),
+    _c("bound_applied:text", "none, lower, upper, floor or locked: the bound or lock that set the target"),
+    _opt("bound_adjustment:number:yuan", "what the growth bound or the lock moved the unit by (0 when none)"),
+    _opt("redistribution:number:yuan", "what the unit received from siblings held at a bound or locked (0 when bounded)"),
     _c("rounding_adjustment:number:yuan", "what rounding added or took"),
     _c("target:number:yuan", "the target (adds up exactly to the parent)"),
     _c("share:number:share", "target / parent target"),
     _c("growth:number:share", "target / last year - 1"),
+    _opt("task:number:yuan", "the assigned task's share (the target / stretch, exact at every level)"),
 )
 _PERIOD = (_c("period:text", "period label"), _c("start:date", "first day"), _c("end:date", "last day (inclusive)"))
 
@@ -160,7 +163,10 @@ _declare("baseline_forecast", "forecast", "Baseline forecast at the grain (botto
 
 # ---- targets ----------------------------------------------------------------------
 _declare("targets_total", "targets", "The company figure: last year, base, task, stretch and target",
-         _c("last_year:number:yuan"), _c("last_year_first:text"), _c("last_year_last:text"),
+         _c("last_year:number:yuan", "all sales in the last-year window (the books: churned customers included)"),
+         _opt("last_year_active:number:yuan", "of which customers still active at the start of the plan year (the planned ones)"),
+         _opt("last_year_churned:number:yuan", "of which customers gone before the plan year"),
+         _c("last_year_first:text"), _c("last_year_last:text"),
          _c("base:number:yuan"), _c("base_source:text"), _c("task:number:yuan"), _c("stretch:number:index"),
          _c("target:number:yuan"), _c("forecast_source:text"))
 _ORG = {"region": ("region_id",), "province": ("region_id", "province_id"),

@@ -148,3 +148,50 @@ def test_phasing_last_year_is_the_old_plan(small_company):
     a = build_plan(c["sales"], c["customers"], c["reps"], dek, plan_year=2027, phasing="last_year")
     b = build_plan(c["sales"], c["customers"], c["reps"], dek, plan_year=2027)  # no baseline: last year's shares
     assert a.plan_customer_dekad.equals(b.plan_customer_dekad) and b.phasing == "last_year"
+
+
+# ---- task and target, the ledger, one baseline, last year of the books --------------------------
+def test_example_j_task_and_target_at_every_level(small_company):
+    t = targets_run(small_company, total=5_600_000, stretch=1.25, growth_bounds=None).tables
+    assert t["targets_total"]["task"].iloc[0] == 5_600_000 and t["targets_total"]["target"].iloc[0] == 7_000_000
+    for lv in ("region", "province", "rep", "customer"):
+        tab = t[f"targets_{lv}"]
+        assert tab["task"].sum() == 5_600_000 and tab["target"].sum() == 7_000_000
+        assert (tab["task"] % 100 == 0).all()
+        assert np.abs(tab["task"] - tab["target"] / 1.25).max() <= 100
+    assert consistency.check(t) == []
+
+
+def test_the_ledger_rebuilds_every_unit_of_the_demo_plan():
+    """Demo size (3,000 customers), bounds binding for hundreds of them, stretch 1.1."""
+    from salesmodel.sample import make_company
+
+    company = make_company()
+    t = targets_run(company, stretch=1.1, growth=0.2, growth_over="last_year").tables
+    capped = 0
+    for lv in ("region", "province", "rep", "customer"):
+        tab = t[f"targets_{lv}"]
+        rebuilt = tab["target_before_bounds"] + tab["bound_adjustment"] + tab["redistribution"] + tab["rounding_adjustment"]
+        assert np.abs(rebuilt - tab["target"]).max() < 1e-6
+        capped += int((tab["bound_applied"] != "none").sum())
+    assert capped > 100  # the bounds bind, and where their money went is recorded
+    cust = t["targets_customer"]
+    # what the bounded units gave up is what the others received, within each parent
+    by_rep = (cust["bound_adjustment"] + cust["redistribution"]).groupby(cust["rep_id"]).sum()
+    assert np.abs(by_rep).max() < 1e-4
+    assert consistency.check(t) == []
+
+
+def test_last_year_is_the_books_and_the_baseline_is_the_targets(small_company):
+    t = targets_run(small_company).tables
+    tot = t["targets_total"].iloc[0]
+    s = small_company["sales"]
+    window = s[(s["date"] >= "2025-11-01") & (s["date"] <= "2026-10-31")]["amount"].sum()
+    assert tot["last_year"] == pytest.approx(window, abs=0.01)
+    assert tot["last_year_active"] == pytest.approx(t["targets_region"]["last_year"].sum(), abs=0.01)
+    assert tot["last_year_churned"] == pytest.approx(window - tot["last_year_active"], abs=0.01)
+    a = t["achievability"]
+    for lv in ("region", "province", "rep"):
+        base = a[a["level"] == lv].set_index("unit_id")["baseline"]
+        fc = t[f"targets_{lv}"].groupby(f"{lv}_id")["forecast"].sum()
+        assert np.abs(base.reindex(fc.index) - fc).max() < 0.01

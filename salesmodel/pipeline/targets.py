@@ -70,7 +70,10 @@ def run(ctx: Context) -> StepResult:
     t = plan.total
     top = plan.targets[tp.levels[0]]["target"].sum()
     result.add("targets_total", pd.DataFrame([{
-        "last_year": float(t["last_year"]), "last_year_first": plan.units.attrs["last_year_first"],
+        "last_year": float(plan.units.attrs.get("last_year_books", t["last_year"])),
+        "last_year_active": float(t["last_year"]),
+        "last_year_churned": float(plan.units.attrs.get("last_year_books", t["last_year"])) - float(t["last_year"]),
+        "last_year_first": plan.units.attrs["last_year_first"],
         "last_year_last": plan.units.attrs["last_year_last"],
         "base": float(t["base"]) if t["base"] is not None else float("nan"), "base_source": str(t["base_source"]),
         "task": float(t["total"]), "stretch": float(tp.stretch), "target": float(top),

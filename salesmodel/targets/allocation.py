@@ -709,6 +709,11 @@ def _explained(out: pd.DataFrame, core, grand: float, ref) -> pd.DataFrame:
     out["blended_share"] = core.blended
     out["target_before_bounds"] = core.before
     out["bound_applied"] = core.bound
+    # The ledger: target = target_before_bounds + bound_adjustment + redistribution + rounding_adjustment.
+    moved = core.exact - core.before
+    bounded = np.asarray(core.bound, dtype=object) != "none"
+    out["bound_adjustment"] = np.where(bounded, moved, 0.0)
+    out["redistribution"] = np.where(bounded, 0.0, moved)
     out["rounding_adjustment"] = core.rounding
     out["target"] = core.target
     out["share"] = core.target / grand if grand > 0 else 0.0

@@ -153,7 +153,9 @@ def plan_units(
         source = "last year (no baseline forecast by region)"
     units = units.sort_values(["region_id", "province_id", "rep_id", "customer_id"]).reset_index(drop=True)
     # attrs are saved with the table: plain strings only.
-    units.attrs.update(last_year_first=f"{ly_first:%Y-%m}", last_year_last=f"{ly_last:%Y-%m}", forecast_source=source)
+    # The books' last year: every sale in the window, customers gone before the plan year included.
+    units.attrs.update(last_year_first=f"{ly_first:%Y-%m}", last_year_last=f"{ly_last:%Y-%m}", forecast_source=source,
+                       last_year_books=repr(float(ly.sum())))
     return units
 
 
@@ -472,6 +474,40 @@ def allocate(
     return tot, {lv: targets[LEVEL_COLUMNS[lv]] for lv in levels}
 
 
+def task_split(named: dict[str, pd.DataFrame], levels: Sequence[str], task: float, round_to: float | None) -> dict[str, pd.DataFrame]:
+    """Add each unit's share of the assigned task (``task``) beside its stretched target.
+
+    The task is shared down the same tree in proportion to the targets (so a unit's task is
+    its target / stretch), rounded by largest remainder within each parent: every level's
+    tasks add up exactly to the task, and each parent's task to its children's.
+    """
+    from salesmodel.targets.allocation import _round_grouped
+
+    out: dict[str, pd.DataFrame] = {}
+    parent_task: pd.Series | None = None
+    cols = [LEVEL_COLUMNS[lv] for lv in levels]
+    for depth, lv in enumerate(levels):
+        t = named[lv].copy()
+        path = cols[: depth + 1]
+        target = t["target"].to_numpy(dtype=float)
+        if depth == 0:
+            group = np.zeros(len(t), dtype=np.int64)
+            totals = np.array([float(task)])
+        else:
+            idx = pd.MultiIndex.from_frame(t[cols[:depth]])
+            codes, uniq = pd.factorize(idx)
+            group = codes.astype(np.int64)
+            totals = parent_task.reindex(uniq).to_numpy(dtype=float)
+        tsum = np.bincount(group, weights=target, minlength=totals.size)
+        share = np.where(tsum[group] > 0, target / np.where(tsum[group] > 0, tsum[group], 1.0), 0.0)
+        exact = share * totals[group]
+        t["task"] = (_round_grouped(exact, group, np.rint(totals / round_to).astype(np.int64), round_to)
+                     if round_to else exact)
+        out[lv] = t
+        parent_task = pd.Series(t["task"].to_numpy(), index=pd.MultiIndex.from_frame(t[path]))
+    return out
+
+
 def _level_locks(overrides: Mapping[str, Mapping[str, float]] | None, levels: Sequence[str]) -> dict | None:
     if not overrides:
         return None
@@ -572,6 +608,7 @@ def build_plan(
                           growth_over=growth_over, stretch=stretch, basis=basis, level_basis=level_basis,
                           growth_bounds=growth_bounds, levels=levels, round_to=round_to, overrides=overrides)
     cols = [LEVEL_COLUMNS[lv] for lv in levels]
+    named = task_split(named, levels, tot["total"], round_to)
 
     month_w = seasonal_month_weights(monthly, plan_year, sales=sales)
     cust = named["customer"]
@@ -728,6 +765,18 @@ def _achievability_table(named: dict[str, pd.DataFrame], monthly: pd.DataFrame, 
                 for c in [c for c in fc.columns if c.startswith("yhat")]:
                     fc[c] = fc[c].to_numpy() * f
                 source = "seasonal naive scaled to the baseline by region"
+        # One baseline per unit: the forecast the target was set against (targets_<level>.forecast);
+        # the forecast's months give its shape and spread.
+        if "forecast" in named[lv].columns:
+            want = named[lv].groupby(col)["forecast"].sum()
+            have = fc.groupby(col)["yhat"].sum()
+            scale = (want / have.reindex(want.index)).replace([np.inf, -np.inf], np.nan)
+            f = fc[col].map(scale).to_numpy(dtype=float)
+            ok = np.isfinite(f)
+            fc = fc.loc[ok].copy()
+            for c in [c for c in fc.columns if c.startswith("yhat")]:
+                fc[c] = fc[c].to_numpy() * f[ok]
+            source = f"{source}, scaled to the unit's forecast"
         a = achievability(t, fc, keys=col, threshold=threshold)
         a.insert(0, "unit_id", a.pop(col).astype(str))
         a.insert(0, "level", lv)
