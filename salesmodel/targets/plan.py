@@ -776,7 +776,8 @@ def _achievability_table(named: dict[str, pd.DataFrame], monthly: pd.DataFrame, 
             fc = fc.loc[ok].copy()
             for c in [c for c in fc.columns if c.startswith("yhat")]:
                 fc[c] = fc[c].to_numpy() * f[ok]
-            source = f"{source}, scaled to the unit's forecast"
+            if np.nanmax(np.abs(scale.to_numpy(dtype=float) - 1.0), initial=0.0) > 1e-9:
+                source = f"{source}, scaled to the unit's forecast"
         a = achievability(t, fc, keys=col, threshold=threshold)
         a.insert(0, "unit_id", a.pop(col).astype(str))
         a.insert(0, "level", lv)
