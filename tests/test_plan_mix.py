@@ -195,3 +195,16 @@ def test_last_year_is_the_books_and_the_baseline_is_the_targets(small_company):
         base = a[a["level"] == lv].set_index("unit_id")["baseline"]
         fc = t[f"targets_{lv}"].groupby(f"{lv}_id")["forecast"].sum()
         assert np.abs(base.reindex(fc.index) - fc).max() < 0.01
+
+
+# ---- levers: bad input ------------------------------------------------------------------------
+def test_overrides_that_cannot_hold_or_name_unknown_units_are_input_errors(small_company):
+    from salesmodel.errors import InfeasibleError, InputError, ParamsError
+
+    with pytest.raises(InfeasibleError, match="locked targets add up to 11,000,000.00, more than the total") as exc:
+        targets_run(small_company, total=10_000_000, growth_bounds=None, overrides={"region": {"E": 6_000_000, "S": 5_000_000}})
+    assert exc.value.exit_code == 2 and exc.value.feasible[0] == 11_000_000
+    with pytest.raises(InputError, match="XX"):
+        targets_run(small_company, total=10_000_000, growth_bounds=None, overrides={"region": {"XX": 1_000_000}})
+    with pytest.raises(ParamsError, match="targets.overrides"):
+        targets_run(small_company, overrides={"team": {"E": 1_000_000}})
