@@ -104,6 +104,23 @@ def _max_dev_summary(df: pd.DataFrame) -> float:
     return float(np.nanmax(np.abs(proposed[cols].to_numpy(dtype=float))))
 
 
+def _row(column: str) -> Callable[[pd.DataFrame], pd.Series]:
+    return lambda df: df[column].astype(float).reset_index(drop=True)
+
+
+def _ledger(df: pd.DataFrame) -> pd.Series:
+    parts = ["target_before_bounds", "bound_adjustment", "redistribution", "rounding_adjustment"]
+    return df[parts].astype(float).sum(axis=1).reset_index(drop=True)
+
+
+def _level_baseline(level: str) -> Callable[[pd.DataFrame], pd.Series]:
+    def value(df: pd.DataFrame) -> pd.Series:
+        part = df[df["level"] == level]
+        return part.set_index(part["unit_id"].astype(str))["baseline"].astype(float).rename_axis(f"{level}_id")
+
+    return value
+
+
 COMPANY = Side("targets_total", "the company target", _first("target"))
 
 RULES: list[Rule] = [
@@ -133,6 +150,44 @@ RULES: list[Rule] = [
     Rule("parent = sum of children", Side("plan_company_month", "plan_company_month.target by month",
                                           _by(["period"], "target")),
          Side("plan_rep_month", "plan_rep_month.target summed by month", _by(["period"], "target"))),
+    # products and channels: one table of customer x product x channel, every margin exact
+    *[Rule("company target", COMPANY, Side(t, f"the sum of {t}.target", _sum("target")))
+      for t in ("targets_customer_mix", "targets_region_mix", "plan_rep_product_month")],
+    Rule("product and channel margins", Side("targets_customer", "targets_customer.target by customer",
+                                             _by(["customer_id"], "target")),
+         Side("targets_customer_mix", "targets_customer_mix.target summed by customer", _by(["customer_id"], "target"))),
+    Rule("product and channel margins", Side("targets_region", "targets_region.target by region", _by(["region_id"], "target")),
+         Side("targets_region_mix", "targets_region_mix.target summed by region", _by(["region_id"], "target"))),
+    Rule("product and channel margins",
+         Side("targets_region_mix", "targets_region_mix.target by region, product and channel",
+              _by(["region_id", "product", "channel"], "target")),
+         Side("targets_customer_mix", "targets_customer_mix.target summed by region, product and channel",
+              _by(["region_id", "product", "channel"], "target"))),
+    Rule("product and channel margins", Side("plan_rep_month", "plan_rep_month.target by rep and month",
+                                             _by(["rep_id", "period"], "target")),
+         Side("plan_rep_product_month", "plan_rep_product_month.target summed by rep and month",
+              _by(["rep_id", "period"], "target"))),
+    Rule("product and channel margins", Side("targets_customer_mix", "targets_customer_mix.target by rep and product",
+                                             _by(["rep_id", "product"], "target")),
+         Side("plan_rep_product_month", "plan_rep_product_month.target summed by rep and product",
+              _by(["rep_id", "product"], "target"))),
+    # the ledger rebuilds every unit's target; the task is split as exactly as the target
+    *[Rule("ledger", Side(f"targets_{lv}", f"targets_{lv}.target", _row("target")),
+           Side(f"targets_{lv}", f"targets_{lv}: target_before_bounds + bound_adjustment + redistribution + "
+                                 "rounding_adjustment", _ledger))
+      for lv in ("region", "province", "rep", "customer")],
+    *[Rule("task", Side("targets_total", "the company task", _first("task")),
+           Side(f"targets_{lv}", f"the sum of targets_{lv}.task", _sum("task"))) for lv in ("region", "province", "rep", "customer")],
+    Rule("task", Side("targets_region", "targets_region.task by region", _by(["region_id"], "task")),
+         Side("targets_province", "targets_province.task summed by region", _by(["region_id"], "task"))),
+    Rule("task", Side("targets_province", "targets_province.task by province", _by(["province_id"], "task")),
+         Side("targets_rep", "targets_rep.task summed by province", _by(["province_id"], "task"))),
+    Rule("task", Side("targets_rep", "targets_rep.task by rep", _by(["rep_id"], "task")),
+         Side("targets_customer", "targets_customer.task summed by rep", _by(["rep_id"], "task"))),
+    # one baseline per unit: the chance of meeting is judged against the forecast the target was set against
+    *[Rule("one baseline", Side(f"targets_{lv}", f"targets_{lv}.forecast by {lv}", _by([f"{lv}_id"], "forecast")),
+           Side("achievability", f"achievability.baseline of the {lv}s", _level_baseline(lv)), tolerance=0.01)
+      for lv in ("region", "province", "rep")],
     # one workload
     Rule("one workload", Side("workload_customer", "workload_customer.hours", _sum("hours")),
          Side("workload", "workload.hours", _sum("hours")), tolerance=1e-6),

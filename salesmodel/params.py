@@ -107,6 +107,14 @@ class TargetsParams(_Section):
     achievability_threshold: float = Field(0.3, ge=0, le=1, description="Flag units whose chance of meeting the target is below this.")
     level_basis: dict[str, dict[str, float]] = Field({}, description="Per-level basis blends overriding 'basis', e.g. {customer: {last_year: 0.7, potential: 0.3}}.")
     plan_round_to: float = Field(1, gt=0, description="Rounding unit of the phased plan per period (must divide round_to).")
+    product_split: dict[str, float] | None = Field(None, description="The company's split by product, as weights (e.g. {A: 3.0, B: 4.0, C: 3.0}, scaled to the target); default: what the customers' own mixes add up to.")
+    channel_split: dict[str, float] | None = Field(None, description="The company's split by channel, as weights (e.g. {online: 3, offline: 4, partner: 3}); default: what the customers' own mixes add up to.")
+    mix_own_weight: float = Field(0.7, ge=0, le=1, description="Weight of a customer's own product x channel mix in the last twelve months against its segment's (customers without sales take the segment's).")
+    phasing: Literal["baseline", "last_year", "blend"] = Field("baseline", description="Months' shares of the targets: the baseline forecast's month shape by region with the Spring Festival on the plan year's date (growth asked level across months), last year's seasonal shares, or a blend.")
+    phasing_blend: float = Field(0.5, ge=0, le=1, description="For phasing 'blend': weight of the baseline's shape (the rest is last year's).")
+    phasing_spring_festival: bool = Field(True, description="With baseline phasing, move the Spring Festival from where the history had it to the plan year's date (China; needs daily sales).")
+    overrides: dict[str, dict[str, float]] = Field({}, description="Fixed targets by level and unit, e.g. {region: {E: 3000000}} (a region's or province's total set by the company, a locked customer); the other units share the rest.")
+    mix_segment: str | None = Field("customer_type", description="Column of the customers table whose groups give the segment mix (empty: the company's mix).")
     # Excluded from dumps: once loaded, the blends already sum to 1, so the recorded params (and the
     # keyword arguments steps build from them) carry the scaled weights, not the switch.
     normalise: bool = Field(False, exclude=True, description="Scale the weights of 'basis' and 'level_basis' blends to sum to 1; without it, weights that do not sum to 1 are an error.")

@@ -113,11 +113,14 @@ _TARGET_EXPLAINED = (
     _opt("share_forecast:number:share", "share of the parent by forecast (when in the level's blend)"),
     _c("blended_share:number:share", "the share used: the basis weights applied to the shares"),
     _c("target_before_bounds:number:yuan", "blended share x parent target"),
-    _c("bound_applied:text", "none, lower or upper: the growth bound that moved the target"),
+    _c("bound_applied:text", "none, lower, upper, floor or locked: the bound or lock that set the target"),
+    _opt("bound_adjustment:number:yuan", "what the growth bound or the lock moved the unit by (0 when none)"),
+    _opt("redistribution:number:yuan", "what the unit received from siblings held at a bound or locked (0 when bounded)"),
     _c("rounding_adjustment:number:yuan", "what rounding added or took"),
     _c("target:number:yuan", "the target (adds up exactly to the parent)"),
     _c("share:number:share", "target / parent target"),
     _c("growth:number:share", "target / last year - 1"),
+    _opt("task:number:yuan", "the assigned task's share (the target / stretch, exact at every level)"),
 )
 _PERIOD = (_c("period:text", "period label"), _c("start:date", "first day"), _c("end:date", "last day (inclusive)"))
 
@@ -160,7 +163,10 @@ _declare("baseline_forecast", "forecast", "Baseline forecast at the grain (botto
 
 # ---- targets ----------------------------------------------------------------------
 _declare("targets_total", "targets", "The company figure: last year, base, task, stretch and target",
-         _c("last_year:number:yuan"), _c("last_year_first:text"), _c("last_year_last:text"),
+         _c("last_year:number:yuan", "all sales in the last-year window (the books: churned customers included)"),
+         _opt("last_year_active:number:yuan", "of which customers still active at the start of the plan year (the planned ones)"),
+         _opt("last_year_churned:number:yuan", "of which customers gone before the plan year"),
+         _c("last_year_first:text"), _c("last_year_last:text"),
          _c("base:number:yuan"), _c("base_source:text"), _c("task:number:yuan"), _c("stretch:number:index"),
          _c("target:number:yuan"), _c("forecast_source:text"))
 _ORG = {"region": ("region_id",), "province": ("region_id", "province_id"),
@@ -171,10 +177,22 @@ for _lv, _keys in _ORG.items():
 _declare("plan_rep_month", "targets", "Each rep's target by month of the plan year", _c("rep_id:text"), *_PERIOD,
          _c("target:number:yuan"))
 _declare("plan_company_month", "targets", "The company's target by month against the same month last year",
-         *_PERIOD, _c("target:number:yuan"), _c("last_year:number:yuan"), _opt("baseline:number:yuan"))
+         *_PERIOD, _c("target:number:yuan"), _c("last_year:number:yuan"), _opt("baseline:number:yuan"),
+         _opt("baseline_festival:number:yuan", "the baseline with the Spring Festival moved to the plan year's date (same year total)"))
 _declare("plan_customer_dekad", "targets", "Each customer's target by ten-day period (旬)",
          _c("region_id:text"), _c("province_id:text"), _c("rep_id:text"), _c("customer_id:text"), *_PERIOD,
          _c("target:number:yuan"))
+_declare("targets_customer_mix", "targets", "Each customer's target by product and channel (every margin exact)",
+         _c("region_id:text"), _c("province_id:text"), _c("rep_id:text"), _c("customer_id:text"), _c("product:text"),
+         _c("channel:text"), _c("last_year:number:yuan", "the customer's sales of the product in the channel last year"),
+         _c("mix_share:number:share", "the customer's blended mix (own and segment's) before the company splits"),
+         _c("target:number:yuan", "the target (customers, products and channels all add up exactly)"),
+         _c("growth:number:share", "target / last year - 1"), _opt("task:number:yuan", "the assigned task's share"))
+_declare("targets_region_mix", "targets", "Targets by region, product and channel",
+         _c("region_id:text"), _c("product:text"), _c("channel:text"), _c("last_year:number:yuan"),
+         _c("target:number:yuan"), _c("growth:number:share"), _opt("task:number:yuan", "the assigned task's share"))
+_declare("plan_rep_product_month", "targets", "Each rep's target by product and month",
+         _c("rep_id:text"), _c("product:text"), *_PERIOD, _c("target:number:yuan"))
 _declare("achievability", "targets", "Chance that each unit meets its target, from the baseline forecast",
          _c("level:text"), _c("unit_id:text"), _c("target:number:yuan"), _c("baseline:number:yuan"),
          _c("baseline_sd:number:yuan"), _c("growth_asked:number:share"), _c("probability:number:probability"),

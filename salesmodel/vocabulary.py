@@ -200,6 +200,15 @@ WORDS: dict[str, dict[str, str]] = {
     "today": {"en": "Today", "zh": "现状", "es": "Hoy"},
     "proposed": {"en": "Proposed", "zh": "建议方案", "es": "Propuesta"},
     "partial_year": {"en": "* partial year", "zh": "* 非完整年度", "es": "* año incompleto"},
+    # ---- the plan a sales director issues (issue 12) --------------------------------------
+    "bound_adjustment": {"en": "Bound or lock adjustment", "zh": "上下限/锁定调整", "es": "Ajuste por límite o bloqueo"},
+    "redistribution": {"en": "Redistribution received", "zh": "再分配所得", "es": "Redistribución recibida"},
+    "last_year_active": {"en": "of which active customers", "zh": "其中:在营客户", "es": "de ello, clientes activos"},
+    "last_year_churned": {"en": "of which customers gone before the plan year", "zh": "其中:已流失客户",
+                          "es": "de ello, clientes perdidos antes del año del plan"},
+    "baseline_festival": {"en": "Baseline (Spring Festival on the plan year's date)", "zh": "基线(春节按计划年日期)",
+                          "es": "Línea base (Año Nuevo chino en su fecha del año del plan)"},
+    "mix_share": {"en": "Mix share", "zh": "结构占比", "es": "Peso en la mezcla"},
 
     # Explorers: against the run, saving
     "headline_targets_explorer": {"en": "Targets add up to", "zh": "目标合计", "es": "Los objetivos suman"},

@@ -564,7 +564,10 @@ def test_build_plan_is_exact_at_every_level_and_grain(company):
     assert (q.groupby("rep_id")["target"].sum().reindex(plan.targets["rep"]["rep_id"]).to_numpy()
             == plan.targets["rep"]["target"].to_numpy()).all()
     assert set(plan.tables()) == {"targets_region", "targets_province", "targets_rep", "targets_customer",
-                                  "plan_rep_month", "plan_customer_dekad", "achievability"}
+                                  "plan_rep_month", "plan_customer_dekad", "achievability", "targets_customer_mix",
+                                  "targets_region_mix", "plan_rep_product_month"}
+    pm = plan.tables()["plan_rep_product_month"]
+    assert (pm["target"] % 10 == 0).all() and pm["target"].sum() == total
 
 
 def test_build_plan_uses_a_baseline_by_region(company):
@@ -582,7 +585,11 @@ def test_build_plan_uses_a_baseline_by_region(company):
     assert reg["target"].tolist() == pytest.approx([plan.total["total"] / len(regions)] * len(regions), abs=100)
     ach = plan.achievability
     assert set(ach.loc[ach["level"] == "region", "forecast_source"]) == {"baseline forecast"}
-    assert set(ach.loc[ach["level"] == "rep", "forecast_source"]) == {"seasonal naive scaled to the baseline by region"}
+    assert set(ach.loc[ach["level"] == "rep", "forecast_source"]) == {
+        "seasonal naive scaled to the baseline by region, scaled to the unit's forecast"}
+    # one baseline per unit: the forecast the rep's target was set against
+    rep_fc = plan.targets["rep"].groupby("rep_id")["forecast"].sum()
+    assert ach.loc[ach["level"] == "rep"].set_index("unit_id")["baseline"].reindex(rep_fc.index).to_numpy() == pytest.approx(rep_fc.to_numpy())
     # The reps' baselines add up to their region's.
     rep_base = ach.loc[ach["level"] == "rep"].merge(plan.targets["rep"][["rep_id", "region_id"]], left_on="unit_id", right_on="rep_id")
     assert rep_base.groupby("region_id")["baseline"].sum().to_numpy() == pytest.approx([1_200_000.0] * len(regions))

@@ -14,7 +14,11 @@ def plan_arguments(ctx: Context) -> dict:
     """The arguments of :func:`salesmodel.targets.build_plan` for this scenario (the only place they are made)."""
     tp = ctx.params.targets
     baseline = ctx.tables.get("baseline_forecast")
-    return {"plan_year": ctx.params.calendar.plan_year, "baseline": baseline, **tp.model_dump()}
+    args = {"plan_year": ctx.params.calendar.plan_year, "baseline": baseline, **tp.model_dump()}
+    # The festival is moved only where it exists (China) and when the baseline did not already move it.
+    args["phasing_spring_festival"] = bool(tp.phasing_spring_festival and ctx.params.calendar.country == "CN"
+                                           and not ctx.params.forecast.spring_festival)
+    return args
 
 
 def allocation_units(ctx: Context) -> pd.DataFrame:
@@ -29,7 +33,7 @@ def allocation_arguments(ctx: Context) -> dict:
     """The arguments of :func:`salesmodel.targets.plan.allocate` that :func:`build_plan` passes for this scenario."""
     args = plan_arguments(ctx)
     keep = ("plan_year", "baseline", "total", "growth", "growth_over", "stretch", "basis", "level_basis",
-            "growth_bounds", "levels", "round_to")
+            "growth_bounds", "levels", "round_to", "overrides")
     return {k: args[k] for k in keep}
 
 
@@ -51,6 +55,10 @@ def _company_month(plan: targets.Plan, sales: pd.DataFrame, baseline: pd.DataFra
     if baseline is not None:
         base = baseline.assign(period=pd.to_datetime(baseline["ds"]).dt.strftime("%Y-%m")).groupby("period")["yhat"].sum()
         months["baseline"] = months["period"].astype(str).map(base).astype(float)
+        if plan.festival_factor is not None:
+            # The baseline with the Spring Festival moved to the plan year's date (same year total).
+            moved = months["baseline"] * months["start"].dt.month.map(plan.festival_factor).fillna(1.0).to_numpy()
+            months["baseline_festival"] = moved * (months["baseline"].sum() / moved.sum() if moved.sum() > 0 else 1.0)
     return months
 
 
@@ -62,7 +70,10 @@ def run(ctx: Context) -> StepResult:
     t = plan.total
     top = plan.targets[tp.levels[0]]["target"].sum()
     result.add("targets_total", pd.DataFrame([{
-        "last_year": float(t["last_year"]), "last_year_first": plan.units.attrs["last_year_first"],
+        "last_year": float(plan.units.attrs.get("last_year_books", t["last_year"])),
+        "last_year_active": float(t["last_year"]),
+        "last_year_churned": float(plan.units.attrs.get("last_year_books", t["last_year"])) - float(t["last_year"]),
+        "last_year_first": plan.units.attrs["last_year_first"],
         "last_year_last": plan.units.attrs["last_year_last"],
         "base": float(t["base"]) if t["base"] is not None else float("nan"), "base_source": str(t["base_source"]),
         "task": float(t["total"]), "stretch": float(tp.stretch), "target": float(top),
@@ -71,6 +82,13 @@ def run(ctx: Context) -> StepResult:
     for name, table in plan.tables().items():
         result.add(name, table)
     result.add("plan_company_month", _company_month(plan, ctx.inputs["sales"], ctx.tables.get("baseline_forecast")))
+    months = result.tables["plan_company_month"]
+    result.facts.update(phasing=plan.phasing)
+    for col in ("baseline", "baseline_festival"):
+        if col in months.columns and (months[col] > 0).all():
+            g = months["target"] / months[col] - 1.0
+            # How unevenly the months ask for growth (largest minus smallest monthly growth asked).
+            result.facts[f"growth_spread_over_{col}"] = float(g.max() - g.min())
     result.facts.update(plan_year=ctx.params.calendar.plan_year,
                         baseline_used=ctx.tables.get("baseline_forecast") is not None)
     return result

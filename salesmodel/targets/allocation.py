@@ -569,6 +569,7 @@ def cascade(
     stretch: float = 1.0,
     even: bool = False,
     options: Mapping[str, Mapping[str, Any]] | None = None,
+    locks: Mapping[str, Mapping[Any, float]] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Decompose a total top-down through several levels of one hierarchy.
 
@@ -593,6 +594,11 @@ def cascade(
         level's ``round_to`` must divide its parent level's. When rounding put
         a parent at most one of its rounding steps past what its children's
         bounds allow, those children's bounds are stretched by that much.
+    locks : dict, optional
+        Fixed targets by level: ``{"region_id": {"E": 3_000_000}}`` (an override of a
+        region's total, a locked customer). A locked node keeps its value (a multiple of
+        its level's ``round_to``) and is taken out of the sharing; its siblings share
+        the rest of the parent. Unknown nodes are an input error.
 
     Returns
     -------
@@ -643,6 +649,16 @@ def cascade(
     if per_level[-1]["round_to"] is None and any(o["round_to"] is not None for o in per_level):
         raise ParamsError(f"The 'round_to' of the lowest level '{levels[-1]}' must be set when upper levels round.")
     grand = _prepare_total(total, stretch, per_level[0]["round_to"], func)
+    locks = {k: dict(v) for k, v in (locks or {}).items() if v}
+    bad_lock_levels = [k for k in locks if k not in levels]
+    if bad_lock_levels:
+        raise _param_error("locks", func, f"keyed by levels {levels}", bad_lock_levels)
+    for lv, fixed in locks.items():
+        known = set(units[lv].astype(str))
+        unknown = sorted(str(k) for k in fixed if str(k) not in known)
+        if unknown:
+            raise InputError(f"{func}: locked targets for {short_list(unknown)}, which are not units of level '{lv}' "
+                             f"(it has {short_list(sorted(known))}).")
 
     numeric = [c for c in units.columns if c not in levels and pd.api.types.is_numeric_dtype(units[c])]
     result: dict[str, pd.DataFrame] = {}
@@ -669,9 +685,13 @@ def cascade(
         rnd = opt["round_to"]
         if rnd is not None and not _is_multiple(totals, rnd).all():
             raise ParamsError(f"{func}: the parent totals of level '{lv}' are not multiples of its round_to={rnd:g}.")
+        locked_v = None
+        if lv in locks:
+            fixed = {str(k): float(v) for k, v in locks[lv].items()}
+            locked_v = table[lv].astype(str).map(fixed).to_numpy(dtype=float)
         core = _allocate(
             table, path, group, totals, weights=opt["weights"], even=opt["even"], reference=ref,
-            bounds=opt["bounds"], floor=flo, locked=None, round_to=rnd, func=f"{func} (level '{lv}')", group_names=names,
+            bounds=opt["bounds"], floor=flo, locked=locked_v, round_to=rnd, func=f"{func} (level '{lv}')", group_names=names,
             slack=float(per_level[depth - 1]["round_to"] or 0.0) if depth > 0 else 0.0,
         )
         out = table.copy()
@@ -689,6 +709,11 @@ def _explained(out: pd.DataFrame, core, grand: float, ref) -> pd.DataFrame:
     out["blended_share"] = core.blended
     out["target_before_bounds"] = core.before
     out["bound_applied"] = core.bound
+    # The ledger: target = target_before_bounds + bound_adjustment + redistribution + rounding_adjustment.
+    moved = core.exact - core.before
+    bounded = np.asarray(core.bound, dtype=object) != "none"
+    out["bound_adjustment"] = np.where(bounded, moved, 0.0)
+    out["redistribution"] = np.where(bounded, 0.0, moved)
     out["rounding_adjustment"] = core.rounding
     out["target"] = core.target
     out["share"] = core.target / grand if grand > 0 else 0.0

@@ -37,6 +37,7 @@ from scipy import stats
 from salesmodel.errors import InputError, ParamsError, short_list
 from salesmodel.targets.achievability import achievability
 from salesmodel.targets.allocation import cascade
+from salesmodel.targets.mix import controlled_round, mix_shares, split_by_mix, split_weights
 from salesmodel.targets.phasing import split_over_time
 
 __all__ = [
@@ -44,8 +45,10 @@ __all__ = [
     "Plan",
     "baseline_total",
     "build_plan",
+    "baseline_month_weights",
     "company_total",
     "dekad_weights",
+    "phasing_weights",
     "monthly_history",
     "naive_forecast",
     "plan_units",
@@ -150,7 +153,9 @@ def plan_units(
         source = "last year (no baseline forecast by region)"
     units = units.sort_values(["region_id", "province_id", "rep_id", "customer_id"]).reset_index(drop=True)
     # attrs are saved with the table: plain strings only.
-    units.attrs.update(last_year_first=f"{ly_first:%Y-%m}", last_year_last=f"{ly_last:%Y-%m}", forecast_source=source)
+    # The books' last year: every sale in the window, customers gone before the plan year included.
+    units.attrs.update(last_year_first=f"{ly_first:%Y-%m}", last_year_last=f"{ly_last:%Y-%m}", forecast_source=source,
+                       last_year_books=repr(float(ly.sum())))
     return units
 
 
@@ -263,6 +268,51 @@ def seasonal_month_weights(monthly: pd.DataFrame, plan_year: int, *, sales: pd.D
     return (shares / shares.sum()).rename("weight")
 
 
+def baseline_month_weights(baseline: pd.DataFrame | None, plan_year: int, *, key: str | None = "region_id",
+                           sales: pd.DataFrame | None = None, spring_festival: bool = True) -> pd.DataFrame | None:
+    """Each unit's month shares of the plan year from the baseline forecast's month shape.
+
+    The baseline's months are taken by ``key`` (a column of the baseline: one shape per
+    region; None or absent: the company's). With ``spring_festival`` and daily ``sales``
+    the festival is moved to the plan year's date: each month is scaled by the festival's
+    factor in the plan year over its mean factor in the years of history the baseline
+    learnt from (:func:`salesmodel.seasonality.spring_festival_factors`), so a January
+    that holds the festival in the plan year but did not on average is raised, and so on.
+    Returns ``key`` (or ``_all``), ``month`` (1..12), ``baseline``, ``sf_factor``,
+    ``weight`` (summing to 1 per unit); None without a baseline for the plan year.
+    """
+    if baseline is None or baseline.empty or "yhat" not in baseline.columns:
+        return None
+    b = baseline.loc[pd.to_datetime(baseline["ds"]).dt.year == plan_year].copy()
+    if b.empty:
+        return None
+    col = _baseline_column(b, key) if key else None
+    b["_unit"] = b[col].astype(str) if col else "company"
+    b["month"] = pd.to_datetime(b["ds"]).dt.month
+    shape = b.groupby(["_unit", "month"])["yhat"].sum().unstack("month").reindex(columns=range(1, 13)).fillna(0.0)
+    factor = np.ones(12)
+    if spring_festival and sales is not None and len(sales):
+        from salesmodel import seasonality
+
+        daily = sales.loc[pd.to_datetime(sales["date"]) < pd.Timestamp(year=plan_year, month=1, day=1), ["date", "amount"]]
+        try:
+            effect = seasonality.spring_festival_effect(daily, date_col="date", value_col="amount")
+            years = sorted(pd.to_datetime(daily["date"]).dt.year.unique())
+            past = np.mean([seasonality.spring_festival_factors(effect, int(y))["factor"].to_numpy() for y in years], axis=0)
+            plan = seasonality.spring_festival_factors(effect, plan_year)["factor"].to_numpy()
+            factor = np.where(past > 0, plan / np.where(past > 0, past, 1.0), 1.0)
+        except InputError as exc:
+            warnings.warn(f"baseline_month_weights: the Spring Festival could not be measured ({exc}); "
+                          "the baseline's shape is used as it is.", stacklevel=2)
+    adjusted = shape.to_numpy() * factor[None, :]
+    sums = adjusted.sum(axis=1, keepdims=True)
+    weight = np.where(sums > 0, adjusted / np.where(sums > 0, sums, 1.0), 1.0 / 12)
+    out = pd.DataFrame({key if col else "_all": np.repeat(shape.index.to_numpy(), 12),
+                        "month": np.tile(np.arange(1, 13), len(shape)), "baseline": shape.to_numpy().ravel(),
+                        "sf_factor": np.tile(factor, len(shape)), "weight": weight.ravel()})
+    return out
+
+
 def dekad_weights(dekads: pd.DataFrame, month_weights: pd.Series) -> pd.Series:
     """Weight of each dekad: its month's seasonal share x its share of the month's working days."""
     _require(dekads, ["period", "start", "working_days"], "dekad periods")
@@ -338,6 +388,12 @@ class Plan:
     month_weights: pd.Series
     achievability: pd.DataFrame
     by_grain: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: Product and channel tables (empty when the sales have no product and channel).
+    mix: dict[str, pd.DataFrame] = field(default_factory=dict)
+    #: How the months were phased: ``phasing`` and the Spring Festival factor by month (1..12)
+    #: that moved the festival to the plan year's date (all 1 when not moved).
+    phasing: str = "last_year"
+    festival_factor: pd.Series | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables a run saves, by their contract names."""
@@ -345,6 +401,7 @@ class Plan:
         out["plan_rep_month"] = self.plan_rep_month
         out["plan_customer_dekad"] = self.plan_customer_dekad
         out["achievability"] = self.achievability
+        out.update(self.mix)
         return out
 
 
@@ -396,12 +453,14 @@ def allocate(
     growth_bounds: tuple[float, float] | None,
     levels: Sequence[str],
     round_to: float,
+    overrides: Mapping[str, Mapping[str, float]] | None = None,
 ) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
     """The company total and its split down the organisation levels (no calendar).
 
     :func:`build_plan` calls this; so does the targets explorer, which therefore
     shows the run's targets at unchanged settings. Returns the company figure
-    (:func:`company_total`) and the targets of each level.
+    (:func:`company_total`) and the targets of each level. ``overrides`` fixes units'
+    targets by level (``{"region": {"E": 3_000_000}}``): locked, out of the sharing.
     """
     tot = company_total(units, total=total, growth=growth, growth_over=growth_over,
                         baseline=baseline_total(baseline, plan_year), round_to=round_to)
@@ -410,8 +469,52 @@ def allocate(
     basis_arg = dict(basis) if isinstance(basis, Mapping) else basis
     targets = cascade(tot["total"], units, cols, basis=basis_arg, reference="last_year",
                       growth_bounds=tuple(growth_bounds) if growth_bounds is not None else None,
-                      round_to=round_to, stretch=stretch, options=options)
+                      round_to=round_to, stretch=stretch, options=options,
+                      locks=_level_locks(overrides, levels))
     return tot, {lv: targets[LEVEL_COLUMNS[lv]] for lv in levels}
+
+
+def task_split(named: dict[str, pd.DataFrame], levels: Sequence[str], task: float, round_to: float | None) -> dict[str, pd.DataFrame]:
+    """Add each unit's share of the assigned task (``task``) beside its stretched target.
+
+    The task is shared down the same tree in proportion to the targets (so a unit's task is
+    its target / stretch), rounded by largest remainder within each parent: every level's
+    tasks add up exactly to the task, and each parent's task to its children's.
+    """
+    from salesmodel.targets.allocation import _round_grouped
+
+    out: dict[str, pd.DataFrame] = {}
+    parent_task: pd.Series | None = None
+    cols = [LEVEL_COLUMNS[lv] for lv in levels]
+    for depth, lv in enumerate(levels):
+        t = named[lv].copy()
+        path = cols[: depth + 1]
+        target = t["target"].to_numpy(dtype=float)
+        if depth == 0:
+            group = np.zeros(len(t), dtype=np.int64)
+            totals = np.array([float(task)])
+        else:
+            idx = pd.MultiIndex.from_frame(t[cols[:depth]])
+            codes, uniq = pd.factorize(idx)
+            group = codes.astype(np.int64)
+            totals = parent_task.reindex(uniq).to_numpy(dtype=float)
+        tsum = np.bincount(group, weights=target, minlength=totals.size)
+        share = np.where(tsum[group] > 0, target / np.where(tsum[group] > 0, tsum[group], 1.0), 0.0)
+        exact = share * totals[group]
+        t["task"] = (_round_grouped(exact, group, np.rint(totals / round_to).astype(np.int64), round_to)
+                     if round_to else exact)
+        out[lv] = t
+        parent_task = pd.Series(t["task"].to_numpy(), index=pd.MultiIndex.from_frame(t[path]))
+    return out
+
+
+def _level_locks(overrides: Mapping[str, Mapping[str, float]] | None, levels: Sequence[str]) -> dict | None:
+    if not overrides:
+        return None
+    bad = [lv for lv in overrides if lv not in levels]
+    if bad:
+        raise ParamsError(f"targets.overrides must be keyed by the plan's levels {list(levels)}; got {short_list(bad)}.")
+    return {LEVEL_COLUMNS[lv]: dict(v) for lv, v in overrides.items() if v}
 
 
 def build_plan(
@@ -435,6 +538,14 @@ def build_plan(
     achievability_threshold: float = 0.3,
     baseline: pd.DataFrame | None = None,
     monthly: pd.DataFrame | None = None,
+    product_split: Mapping[str, float] | None = None,
+    channel_split: Mapping[str, float] | None = None,
+    mix_own_weight: float = 0.7,
+    mix_segment: str | None = "customer_type",
+    overrides: Mapping[str, Mapping[str, float]] | None = None,
+    phasing: str = "baseline",
+    phasing_blend: float = 0.5,
+    phasing_spring_festival: bool = True,
 ) -> Plan:
     """Make a year's plan from the inputs (the names follow ``TargetsParams``).
 
@@ -458,6 +569,15 @@ def build_plan(
         Grains of the rep plans in ``Plan.by_grain`` (year, half, quarter, month, dekad).
     round_to, plan_round_to
         Rounding of the targets and of the phased plan (must divide ``round_to``).
+    phasing, phasing_blend, phasing_spring_festival
+        The months' shares (:func:`phasing_weights`): ``"baseline"`` (the baseline
+        forecast's month shape by region, the Spring Festival on the plan year's date),
+        ``"last_year"`` (the company's seasonal month shares) or ``"blend"``
+        (``phasing_blend`` x baseline + the rest x last year).
+    product_split, channel_split, mix_own_weight, mix_segment
+        Products and channels (:mod:`salesmodel.targets.mix`): the company's split by
+        product and by channel (weights; default: what the customers' mixes add up to),
+        and how much of each customer's own mix is blended with its segment's.
 
     Returns
     -------
@@ -486,13 +606,17 @@ def build_plan(
     units = plan_units(sales, customers, reps, plan_year=plan_year, baseline=baseline, monthly=monthly)
     tot, named = allocate(units, plan_year=plan_year, baseline=baseline, total=total, growth=growth,
                           growth_over=growth_over, stretch=stretch, basis=basis, level_basis=level_basis,
-                          growth_bounds=growth_bounds, levels=levels, round_to=round_to)
+                          growth_bounds=growth_bounds, levels=levels, round_to=round_to, overrides=overrides)
     cols = [LEVEL_COLUMNS[lv] for lv in levels]
+    named = task_split(named, levels, tot["total"], round_to)
 
     month_w = seasonal_month_weights(monthly, plan_year, sales=sales)
-    dw = dekad_weights(dekads, month_w)
     cust = named["customer"]
-    phased = split_over_time(cust[["customer_id", "target"]], dekads, dw, keys="customer_id", round_to=plan_round_to)
+    weights, month_w = phasing_weights(cust, dekads, month_w, baseline, plan_year, sales=sales, phasing=phasing,
+                                       phasing_blend=phasing_blend, spring_festival=phasing_spring_festival)
+    festival = weights.attrs.get("festival_factor") if isinstance(weights, pd.DataFrame) else None
+    used = phasing if isinstance(weights, pd.DataFrame) else "last_year"
+    phased = split_over_time(cust[["customer_id", "target"]], dekads, weights, keys="customer_id", round_to=plan_round_to)
     m = len(dekads)
     for c in reversed(cols[:-1]):
         phased.insert(0, c, np.repeat(cust[c].to_numpy(), m))
@@ -502,7 +626,112 @@ def build_plan(
         rep_month = rollup(phased, ["rep_id"], "month")
 
     ach = _achievability_table(named, monthly, baseline, plan_year, achievability_threshold)
-    return Plan(plan_year, units, tot, named, phased, rep_month, month_w, ach, by_grain)
+    mix: dict[str, pd.DataFrame] = {}
+    if {"product", "channel"} <= set(sales.columns):
+        mix = plan_mix(sales, customers, cust, cols, rep_month, first=units.attrs["last_year_first"],
+                       last=units.attrs["last_year_last"], round_to=round_to, plan_round_to=plan_round_to,
+                       product_split=product_split, channel_split=channel_split, own_weight=mix_own_weight,
+                       segment=mix_segment)
+    return Plan(plan_year, units, tot, named, phased, rep_month, month_w, ach, by_grain, mix, used, festival)
+
+
+def phasing_weights(cust: pd.DataFrame, dekads: pd.DataFrame, month_w: pd.Series, baseline: pd.DataFrame | None,
+                    plan_year: int, *, sales: pd.DataFrame | None, phasing: str, phasing_blend: float,
+                    spring_festival: bool) -> tuple[pd.Series | pd.DataFrame, pd.Series]:
+    """The dekad weights the customers' targets are phased by, and the company's month shares.
+
+    ``last_year``: every customer by the company's seasonal month shares. ``baseline``:
+    each customer by its region's baseline month shape (Spring Festival moved to the plan
+    year); ``blend``: ``phasing_blend`` of that and the rest of last year's. Within a
+    month, dekads weigh by working days. Without a baseline, last year's shares are used.
+    """
+    if phasing not in ("last_year", "baseline", "blend"):
+        raise ParamsError(f"The 'phasing' parameter of build_plan must be last_year, baseline or blend. Got {phasing!r} instead.")
+    if not 0 <= phasing_blend <= 1:
+        raise ParamsError(f"The 'phasing_blend' parameter of build_plan must be between 0 and 1. Got {phasing_blend!r} instead.")
+    bw = None if phasing == "last_year" else baseline_month_weights(
+        baseline, plan_year, key="region_id" if "region_id" in cust.columns else None, sales=sales,
+        spring_festival=spring_festival)
+    if bw is None:
+        return dekad_weights(dekads, month_w), month_w
+    key = "region_id" if "region_id" in bw.columns else "_all"
+    a = phasing_blend if phasing == "blend" else 1.0
+    bw = bw.assign(weight=a * bw["weight"] + (1 - a) * bw["month"].map(month_w).to_numpy())
+    table = bw.pivot(index=key, columns="month", values="weight")
+    if key == "region_id":
+        missing = sorted(set(cust["region_id"].astype(str)) - set(table.index.astype(str)))
+        company = table.mean(axis=0)
+        for r in missing:  # a region the baseline lacks: the regions' mean shape
+            table.loc[r] = company
+    months = pd.to_datetime(dekads["start"]).dt.month.to_numpy()
+    within = dekad_weights(dekads, pd.Series(1.0, index=range(1, 13))).to_numpy()
+    per_region = table.reindex(columns=range(1, 13)).to_numpy()[:, months - 1] * within[None, :]
+    units = cust["region_id"].astype(str).to_numpy() if key == "region_id" else np.array(["company"] * len(cust))
+    row = pd.Index(table.index.astype(str)).get_indexer(units)
+    w = pd.DataFrame({"customer_id": np.repeat(cust["customer_id"].to_numpy(), len(dekads)),
+                      "period": np.tile(dekads["period"].to_numpy(), len(cust)),
+                      "weight": per_region[row].ravel()})
+    t = cust["target"].to_numpy(dtype=float)
+    company = (per_region[row] * t[:, None]).sum(axis=0)
+    month_share = pd.Series(company, index=months).groupby(level=0).sum()
+    month_share = (month_share / month_share.sum()) if month_share.sum() > 0 else month_w
+    w.attrs["festival_factor"] = bw.drop_duplicates("month").set_index("month")["sf_factor"].reindex(range(1, 13))
+    return w, month_share.reindex(range(1, 13)).fillna(0.0).rename("weight")
+
+
+def plan_mix(sales: pd.DataFrame, customers: pd.DataFrame, cust: pd.DataFrame, cols: Sequence[str],
+             rep_month: pd.DataFrame, *, first: str, last: str, round_to: float, plan_round_to: float,
+             product_split: Mapping[str, float] | None, channel_split: Mapping[str, float] | None,
+             own_weight: float, segment: str | None) -> dict[str, pd.DataFrame]:
+    """The product and channel tables of a plan, every margin exact.
+
+    ``targets_customer_mix`` (customer x product x channel), ``targets_region_mix``
+    (region x product x channel) and ``plan_rep_product_month`` (rep x product x month,
+    adding up to ``plan_rep_month`` by month and to the customers' product targets by rep).
+    """
+    cols = list(cols)
+    ids = set(cust["customer_id"])
+    shares = mix_shares(sales.loc[sales["customer_id"].isin(ids)], customers.loc[customers["customer_id"].isin(ids)],
+                        first=first, last=last, own_weight=own_weight, segment=segment)
+    products = sorted(shares["product"].unique())
+    channels = sorted(shares["channel"].unique())
+    long, _company = split_by_mix(cust[cols + ["target"]].reset_index(drop=True), shares, round_to=round_to,
+                                  product_split=split_weights(product_split, products, "product_split"),
+                                  channel_split=split_weights(channel_split, channels, "channel_split"))
+    ly = shares.set_index(["customer_id", "product", "channel"])["last_year"]
+    long["last_year"] = ly.reindex(pd.MultiIndex.from_frame(long[["customer_id", "product", "channel"]])).fillna(0.0).to_numpy()
+    long = long[cols + ["product", "channel", "last_year", "mix_share", "target"]]
+    top = [c for c in cols if c == "region_id"] or []
+    region = long.groupby(top + ["product", "channel"], as_index=False)[["last_year", "target"]].sum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for t in (long, region):
+            t["growth"] = np.where(t["last_year"] > 0, t["target"] / t["last_year"].where(t["last_year"] > 0, 1.0) - 1.0, np.nan)
+    out = {"targets_customer_mix": long, "targets_region_mix": region}
+    out["plan_rep_product_month"] = _rep_product_month(long, rep_month, plan_round_to)
+    return out
+
+
+def _rep_product_month(long: pd.DataFrame, rep_month: pd.DataFrame, unit: float) -> pd.DataFrame:
+    """Rep x product x month: each rep's months shared by its product targets, rounded so both margins hold."""
+    rp = long.groupby(["rep_id", "product"], sort=True)["target"].sum()
+    rm = rep_month.set_index(["rep_id", "period"])["target"]
+    reps = rp.index.get_level_values(0).unique()
+    products = sorted(long["product"].unique())
+    periods = rep_month.drop_duplicates("period").sort_values("start")
+    grid = pd.MultiIndex.from_product([reps, products, periods["period"]], names=["rep_id", "product", "period"])
+    frame = grid.to_frame(index=False)
+    rp_v = rp.reindex(pd.MultiIndex.from_frame(frame[["rep_id", "product"]])).fillna(0.0).to_numpy()
+    rm_v = rm.reindex(pd.MultiIndex.from_frame(frame[["rep_id", "period"]])).fillna(0.0).to_numpy()
+    rep_total = frame["rep_id"].map(rp.groupby(level=0).sum()).to_numpy()
+    exact = np.where(rep_total > 0, rp_v * rm_v / np.where(rep_total > 0, rep_total, 1.0), 0.0)
+    row_codes, row_keys = pd.factorize(pd.MultiIndex.from_frame(frame[["rep_id", "product"]]))
+    col_codes, col_keys = pd.factorize(pd.MultiIndex.from_frame(frame[["rep_id", "period"]]))
+    row_tot = rp.reindex(row_keys).fillna(0.0).to_numpy()
+    col_tot = rm.reindex(col_keys).fillna(0.0).to_numpy()
+    frame["target"] = controlled_round(exact, row_codes, col_codes, row_tot, col_tot, unit=unit,
+                                       what="the rep x product x month plan")
+    frame = frame.merge(periods[["period", "start", "end"]], on="period", how="left")
+    return frame[["rep_id", "product", "period", "start", "end", "target"]]
 
 
 def _achievability_table(named: dict[str, pd.DataFrame], monthly: pd.DataFrame, baseline: pd.DataFrame | None,
@@ -527,7 +756,8 @@ def _achievability_table(named: dict[str, pd.DataFrame], monthly: pd.DataFrame, 
             if region_base is not None and "region_id" in named[lv].columns:
                 # Lower levels: the naive forecast scaled so each region's units add
                 # up to the region's baseline (a coherent top-down baseline).
-                region_of = named[lv].drop_duplicates(col).set_index(col)["region_id"]
+                region_of = (pd.Series(named[lv][col].to_numpy(), index=named[lv][col].to_numpy()) if col == "region_id"
+                             else named[lv].drop_duplicates(col).set_index(col)["region_id"])
                 fc_region = fc[col].map(region_of)
                 naive_sum = fc.groupby(fc_region)["yhat"].sum()
                 factor = (region_base / naive_sum).replace([np.inf, -np.inf], np.nan).fillna(1.0)
@@ -535,6 +765,19 @@ def _achievability_table(named: dict[str, pd.DataFrame], monthly: pd.DataFrame, 
                 for c in [c for c in fc.columns if c.startswith("yhat")]:
                     fc[c] = fc[c].to_numpy() * f
                 source = "seasonal naive scaled to the baseline by region"
+        # One baseline per unit: the forecast the target was set against (targets_<level>.forecast);
+        # the forecast's months give its shape and spread.
+        if "forecast" in named[lv].columns:
+            want = named[lv].groupby(col)["forecast"].sum()
+            have = fc.groupby(col)["yhat"].sum()
+            scale = (want / have.reindex(want.index)).replace([np.inf, -np.inf], np.nan)
+            f = fc[col].map(scale).to_numpy(dtype=float)
+            ok = np.isfinite(f)
+            fc = fc.loc[ok].copy()
+            for c in [c for c in fc.columns if c.startswith("yhat")]:
+                fc[c] = fc[c].to_numpy() * f[ok]
+            if np.nanmax(np.abs(scale.to_numpy(dtype=float) - 1.0), initial=0.0) > 1e-9:
+                source = f"{source}, scaled to the unit's forecast"
         a = achievability(t, fc, keys=col, threshold=threshold)
         a.insert(0, "unit_id", a.pop(col).astype(str))
         a.insert(0, "level", lv)

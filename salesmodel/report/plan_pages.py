@@ -1,0 +1,73 @@
+"""Drawing for the plan a sales director issues (issue 12): products and channels, task and
+target, the ledger of every target, the months against the baseline, last year of the books.
+
+``PlanPage`` is a :class:`~salesmodel.report.pages.Page` with these parts; it reads the
+targets step's declared tables and derives nothing.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from salesmodel.report.pages import Page
+
+__all__ = ["PlanPage"]
+
+
+class PlanPage(Page):
+    """The targets page's product, channel, task, ledger and season parts."""
+
+    def mix_table(self, region_mix: pd.DataFrame, by: str = "product") -> Any:
+        """Targets by region (rows) and product or channel (columns), with totals: every margin exact."""
+        wide = region_mix.pivot_table(index="region_id", columns=by, values="target", aggfunc="sum") / self.scale
+        names = self.region_names
+        wide.index = [names.get(r, r) for r in wide.index]
+        if by == "channel":
+            wide.columns = [self.names_for("channel").get(c, c) for c in wide.columns]
+        wide[self.w("total")] = wide.sum(axis=1)
+        wide.loc[self.w("total")] = wide.sum(axis=0)
+        return wide.style.format("{:,.1f}").set_caption(f"{self.w('target')} ({self.money}) / {self.header(by)}")
+
+    def task_target_table(self, name: str, df: pd.DataFrame, key: str, rows: int = 40) -> Any:
+        """The assigned task and the stretched target side by side."""
+        columns = [key, "last_year", "forecast", "task", "target", "growth"]
+        return self.table(name, df, columns=[c for c in columns if c in df.columns], rows=rows)
+
+    def ledger_table(self, name: str, df: pd.DataFrame, key: str, rows: int = 20) -> Any:
+        """Why each target is what it is: parent share + bound + redistribution + rounding = target.
+
+        The units the bounds or locks moved most come first.
+        """
+        columns = [key, "last_year", "target_before_bounds", "bound_applied", "bound_adjustment", "redistribution",
+                   "rounding_adjustment", "target"]
+        shown = df.assign(_moved=df["bound_adjustment"].abs()).sort_values(["_moved", key], ascending=[False, True])
+        return self.table(name, shown.drop(columns="_moved"), columns=columns, rows=rows)
+
+    def month_growth_table(self, months: pd.DataFrame) -> Any:
+        """Each month's target against the baseline (and the baseline with the festival on the plan year's date)."""
+        out = months.copy()
+        cols = ["period", "target", "last_year"]
+        for base in ("baseline", "baseline_festival"):
+            if base in out.columns:
+                out[f"growth_over_{base}"] = out["target"] / out[base] - 1.0
+                cols += [base]
+        shown = out[cols].copy()
+        shown[cols[1:]] = shown[cols[1:]] / self.scale
+        fmt = {c: "{:,.1f}" for c in cols[1:]}
+        for base in ("baseline", "baseline_festival"):
+            if f"growth_over_{base}" in out.columns:
+                shown[f"{self.w('growth')} / {self.header(base)}"] = out[f"growth_over_{base}"]
+                fmt[f"{self.w('growth')} / {self.header(base)}"] = "{:+.1%}"
+        shown = shown.rename(columns={c: self.header(c) for c in cols})
+        return shown.style.format({self.header(c) if c in cols else c: f for c, f in fmt.items()}).hide(axis="index")
+
+    def last_year_table(self, total: pd.DataFrame) -> Any:
+        """Last year as the books have it: all sales in the window, the churned customers shown apart."""
+        t = total.iloc[0]
+        rows = [(f"{self.w('last_year')} ({t.last_year_first} – {t.last_year_last})", t.last_year / self.scale)]
+        for col in ("last_year_active", "last_year_churned"):
+            if col in total.columns:
+                rows.append((self.header(col), float(t[col]) / self.scale))
+        out = pd.DataFrame(rows, columns=["", self.money])
+        return out.style.format({self.money: "{:,.2f}"}).hide(axis="index")
