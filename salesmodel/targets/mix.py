@@ -189,7 +189,6 @@ def split_by_mix(targets: pd.DataFrame, shares: pd.DataFrame, *, round_to: float
         raise InputError(f"split_by_mix: the customer targets must be multiples of round_to={round_to:g}.")
     grand = float(t.sum())
     x = t[:, None, None] * s
-    q_grand = int(_to_quanta(grand, round_to))
 
     def margin(given: pd.Series | None, axis: tuple[int, int], keys: list[str]) -> np.ndarray:
         natural = x.sum(axis=axis)
