@@ -169,7 +169,7 @@ def flagged_units(tables: Mapping[str, pd.DataFrame], *, top: int = FLAG_TOP) ->
         return pd.DataFrame(columns=cols)
     level = "rep" if "rep" in set(ach["level"]) else _finest(ach)["level"].iloc[0]
     rows = ach[(ach["level"] == level) & ach["flag"].astype(bool)].copy()
-    rows["money_at_risk"] = money_at_risk(rows["target"], rows["baseline"], rows["baseline_sd"])
+    rows["money_at_risk"] = money_at_risk(rows["target"], rows["baseline"], rows.get("baseline_sd", 0.0))
     rows = rows.sort_values(["money_at_risk", "unit_id"], ascending=[False, True]).head(top)
     rows["rank"] = np.arange(1, len(rows) + 1, dtype="int64")
     return rows[cols].reset_index(drop=True)
@@ -269,7 +269,7 @@ def risk_table(tables: Mapping[str, pd.DataFrame], figures: KeyFigures, *, top: 
         flagged = ach[ach["flag"].astype(bool)].copy()
         coarse = flagged[flagged["level"].isin(["company", "region"])].copy()
         pick = coarse if not coarse.empty else flagged
-        pick = pick.assign(money=money_at_risk(pick["target"], pick["baseline"], pick["baseline_sd"]))
+        pick = pick.assign(money=money_at_risk(pick["target"], pick["baseline"], pick.get("baseline_sd", 0.0)))
         for row in pick.sort_values(["money", "unit_id"], ascending=[False, True]).head(top).itertuples(index=False):
             add("growth", str(row.unit_id), float(row.growth_asked), float(row.probability), float(row.money),
                 detail=str(row.level))
@@ -277,11 +277,13 @@ def risk_table(tables: Mapping[str, pd.DataFrame], figures: KeyFigures, *, top: 
             add("none")
     cap = tables.get("capacity_plan")
     if cap is not None and len(cap):
-        short = cap[cap["shortfall"].astype(bool) & ~cap["lead_in"].astype(bool)]
+        lead_in = cap["lead_in"].astype(bool) if "lead_in" in cap else False
+        short = cap[cap["shortfall"].astype(bool) & ~lead_in]
         if len(short):
             months = sorted(short["month"].astype(str).unique())
             add("shortfall", ",".join(sorted(short["region_id"].astype(str).unique())), float(len(short)),
-                money=float(short["shortfall_amount"].sum()), detail=",".join(months))
+                money=float(short["shortfall_amount"].sum()) if "shortfall_amount" in short else nan,
+                detail=",".join(months))
     for row in (unmet if unmet is not None else pd.DataFrame(columns=["requirement"])).itertuples(index=False):
         add("unmet", value=float(row.achieved), asked=float(row.asked), detail=str(row.requirement))
     if unmet is None or not len(unmet):
@@ -377,7 +379,10 @@ def risks(
         elif row.kind == "territory":
             out.append(template.format(dev=row.value))
         elif row.kind == "calendar":
+            from salesmodel.vocabulary import has_word
+
             country = str(row.detail).split(":")[0]
+            country = word(f"code_{country}", language) if has_word(f"code_{country}") else country
             out.append(template.format(year=int(row.value), country=country))
         elif row.kind == "decline":
             out.append(template.format(n=int(row.value), units=listed(row.unit_id), money=money(row.money)))

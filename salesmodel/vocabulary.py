@@ -278,6 +278,8 @@ _COLUMNS: dict[str, dict[str, str]] = {
     "col_achieved": {"en": "Achieved", "zh": "实际", "es": "Logrado"},
     "col_requirement": {"en": "Requirement", "zh": "要求项", "es": "Requisito"},
     "col_rep_name": {"en": "Sales rep", "zh": "销售代表", "es": "Vendedor"},
+    "col_rep_id": {"en": "Rep ID", "zh": "销售代表编号", "es": "Código de vendedor"},
+    "col_customer_id": {"en": "Customer ID", "zh": "客户编号", "es": "Código de cliente"},
 }
 
 # ---- Codes found in the tables (key ``code_<value>``): roles, levels, methods, statuses ---
@@ -334,6 +336,7 @@ _CODES: dict[str, dict[str, str]] = {
     "code_low": {"en": "low", "zh": "低", "es": "bajo"},
     "code_mid": {"en": "mid", "zh": "中", "es": "medio"},
     "code_high": {"en": "high", "zh": "高", "es": "alto"},
+    "code_CN": {"en": "China", "zh": "中国", "es": "China"},
     "code_online": {"en": "Online", "zh": "线上", "es": "En línea"},
     "code_offline": {"en": "Offline", "zh": "线下", "es": "Presencial"},
     "code_partner": {"en": "Partners", "zh": "合作伙伴", "es": "Socios"},

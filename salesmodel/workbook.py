@@ -385,7 +385,8 @@ def build_workbook(
         extra_labels = (labels or {}).get(key)
         if extra_labels is not None and len(unit_cols) == 1:
             for col in extra_labels.columns:
-                wide.insert(len(label_cols), col, wide[unit_cols[0]].map(extra_labels[col]).fillna("").astype(str))
+                names = {str(k): str(v) for k, v in extra_labels[col].dropna().items()}
+                wide.insert(len(label_cols), col, [names.get(str(k), "") for k in wide[unit_cols[0]]])
                 label_cols.append(col)
         # Readers want names beside ids when the plan carries them.
         for extra in ("rep_name", "customer_name", "region_id", "province_id"):

@@ -111,7 +111,8 @@ class Page:
 
     def header(self, column: str, unit: str | None = None) -> str:
         column = str(column)
-        for key in (f"col_{column}", column.removesuffix("_id"), column):
+        keys = (column.removesuffix("_id"), column) if column.endswith("_id") else (f"col_{column}", column)
+        for key in keys:
             if has_word(key):
                 return self.w(key)
         return column.replace("_", " ")
@@ -197,7 +198,7 @@ class Page:
         """A note of the core in the reader's words (calendar and territory notes are known; others point to run_facts)."""
         m = re.match(r"Working days for (\w+) ([\d, -]+) may be wrong", note)
         if m:
-            return self.w("note_calendar").format(country=m.group(1), years=m.group(2))
+            return self.w("note_calendar").format(country=self.code(m.group(1)), years=m.group(2))
         m = re.match(r"tolerances not met by the best plan found: largest deviation (.*?); moved", note)
         if m:
             detail = re.sub(r"\b(potential|workload)\b", lambda g: self.w(g.group(1)), m.group(1))
