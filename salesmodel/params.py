@@ -243,7 +243,16 @@ class ReportParams(_Section):
     """How reports look."""
 
     language: Literal["en", "zh", "es"] = Field("en", description="Language of labels in reports: en, zh or es.")
-    money_unit: Literal["yuan", "wan"] = Field("wan", description="Show money in 元 (yuan) or 万元 (wan, 10,000 yuan).")
+    money_unit: Literal["auto", "yuan", "thousand", "wan", "million", "yi"] = Field(
+        "auto", description="Money unit of tables and charts: auto (万元 in zh, thousands of yuan in en and es), "
+                            "yuan, thousand, wan (万元, 10,000 yuan), million or yi (亿元, 100 million yuan). "
+                            "Headline figures use the next larger unit (亿 for 万, millions for thousands).")
+
+    @model_validator(mode="after")
+    def _resolve_money_unit(self) -> ReportParams:
+        if self.money_unit == "auto":
+            object.__setattr__(self, "money_unit", "wan" if self.language == "zh" else "thousand")
+        return self
 
 
 class Scenario(BaseModel):

@@ -497,8 +497,12 @@ def _run_pipeline(scenario: Scenario, inputs: dict[str, pd.DataFrame], building:
                  for row in unmet.to_dict(orient="records")]
         (building / audit.UNMET).write_text(json.dumps({"unmet": items}, indent=1, ensure_ascii=False), encoding="utf-8")
     io.write_table(plan.tables["run_facts"], building / "tables", "run_facts")
+    lang = scenario.report.language
     workbook.build_workbook(plan.tables, building / "plan.xlsx", params=scenario.to_jsonable(), run_id=run_id,
-                            language=scenario.report.language, money_unit=scenario.report.money_unit)
+                            language=lang, money_unit=scenario.report.money_unit,
+                            labels=workbook.plan_labels(inputs, lang),
+                            title={"company": workbook.company_name(inputs, lang), "scenario": scenario.scenario,
+                                   "plan_year": scenario.calendar.plan_year})
     return plan
 
 

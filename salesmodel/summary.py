@@ -41,8 +41,10 @@ FIGURE_SOURCES: dict[str, str] = {
     "growth_over_last_year": "total_target / last_year - 1",
     "baseline": "achievability.baseline (company row, else sum of regions)",
     "growth_over_baseline": "total_target / baseline - 1",
-    "probability_of_meeting": "achievability.probability (company row, else target-weighted mean of regions)",
-    "units_at_risk": "achievability.flag (count of flagged rows at the finest level)",
+    "probability_of_meeting": "P(company sales >= target) from the company-level series of baseline_forecast_levels "
+                              "(the reconciled total, so the correlation between units is the history's own); its "
+                              "months are combined with correlation 0.5 between months (as achievability)",
+    "units_at_risk": "flagged_units (reps below the achievability threshold, the five with most money at risk)",
     "headcount_needed": "capacity_plan.headcount_end (last month, summed over teams)",
     "hires": "capacity_plan.hires_starting (sum)",
     "staffing_shortfall_months": "capacity_plan.shortfall (count of team-months)",
@@ -115,7 +117,65 @@ def _finest(df: pd.DataFrame) -> pd.DataFrame:
     return df[df["level"] == present[0]] if present else df
 
 
-def key_figures(tables: Mapping[str, pd.DataFrame]) -> KeyFigures:
+# Correlation between the months of a unit's year when monthly spreads are added up (the
+# achievability default of salesmodel.targets): stated on the leadership page.
+MONTH_CORRELATION = 0.5
+# How many units the leadership page flags: the ones with most money at risk.
+FLAG_TOP = 5
+
+
+def company_probability(levels: pd.DataFrame | None, target: float | None, plan_year: int | None) -> tuple[float, float] | None:
+    """The chance that the company meets ``target``, and the baseline, from the company-level forecast.
+
+    The reconciled company series of ``baseline_forecast_levels`` (level ``total``) carries
+    the whole company's spread, so units that move together are not treated as
+    independent; its plan-year months are added up with :data:`MONTH_CORRELATION`
+    between months, and the year's outcome is taken as normal (as
+    :func:`salesmodel.targets.achievability`, which computes it).
+    """
+    from salesmodel.targets.achievability import achievability
+
+    if levels is None or target is None or plan_year is None or "level" not in levels:
+        return None
+    total = levels[(levels["level"] == "total") & (pd.to_datetime(levels["ds"]).dt.year == int(plan_year))]
+    if total.empty or not [c for c in total.columns if c.startswith("yhat_lo_")]:
+        return None
+    fc = total.assign(unit="company")
+    out = achievability(pd.DataFrame({"unit": ["company"], "target": [float(target)]}), fc, keys="unit",
+                        correlation=MONTH_CORRELATION)
+    return float(out["probability"].iloc[0]), float(out["baseline"].iloc[0])
+
+
+def money_at_risk(target: Any, baseline: Any, sd: Any) -> np.ndarray:
+    """Expected shortfall E[max(target - X, 0)] for X normal with the baseline's mean and spread."""
+    from scipy.stats import norm
+
+    t, m, s = (np.asarray(v, dtype=float) for v in (target, baseline, sd))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(s > 0, (t - m) / s, np.inf * np.sign(t - m))
+        es = np.where(s > 0, (t - m) * norm.cdf(z) + s * norm.pdf(z), np.maximum(t - m, 0.0))
+    return np.maximum(es, 0.0)
+
+
+def flagged_units(tables: Mapping[str, pd.DataFrame], *, top: int = FLAG_TOP) -> pd.DataFrame:
+    """The few units that matter: below the achievability threshold, most money at risk first (at most ``top``).
+
+    Units are reps when the run has them (else the finest level); money at risk is the
+    expected amount by which the unit misses its target if sales follow the baseline.
+    """
+    cols = ["level", "unit_id", "target", "baseline", "growth_asked", "probability", "money_at_risk", "rank"]
+    ach = tables.get("achievability")
+    if ach is None or ach.empty:
+        return pd.DataFrame(columns=cols)
+    level = "rep" if "rep" in set(ach["level"]) else _finest(ach)["level"].iloc[0]
+    rows = ach[(ach["level"] == level) & ach["flag"].astype(bool)].copy()
+    rows["money_at_risk"] = money_at_risk(rows["target"], rows["baseline"], rows.get("baseline_sd", 0.0))
+    rows = rows.sort_values(["money_at_risk", "unit_id"], ascending=[False, True]).head(top)
+    rows["rank"] = np.arange(1, len(rows) + 1, dtype="int64")
+    return rows[cols].reset_index(drop=True)
+
+
+def key_figures(tables: Mapping[str, pd.DataFrame], plan_year: int | None = None) -> KeyFigures:
     """Condense a run's declared tables into the headline numbers (the summary step calls this once).
 
     >>> t = {"targets_total": pd.DataFrame({"target": [110.0], "last_year": [100.0]})}
@@ -136,9 +196,10 @@ def key_figures(tables: Mapping[str, pd.DataFrame]) -> KeyFigures:
             prob = float(company["probability"].iloc[0])
         elif not regions.empty:
             baseline = float(regions["baseline"].sum())
-            w = regions["target"].to_numpy(dtype=float)
-            prob = float(np.average(regions["probability"], weights=w)) if w.sum() > 0 else None
-        at_risk = int(_finest(ach)["flag"].astype(bool).sum())
+        at_risk = int(len(flagged_units(tables)))
+    company_level = company_probability(tables.get("baseline_forecast_levels"), total, plan_year)
+    if company_level is not None:
+        prob, baseline = company_level
     cap = tables.get("capacity_plan")
     headcount = hires = None
     shortfall_months = None
@@ -181,28 +242,65 @@ def key_figures(tables: Mapping[str, pd.DataFrame]) -> KeyFigures:
     )
 
 
-def risk_table(tables: Mapping[str, pd.DataFrame], figures: KeyFigures, *, top: int = 5) -> pd.DataFrame:
-    """The main risks as rows (kind, unit_id, value, probability, detail), most serious first."""
+RISK_COLUMNS = ["kind", "unit_id", "value", "probability", "money", "asked", "detail"]
+
+
+def risk_table(tables: Mapping[str, pd.DataFrame], figures: KeyFigures, *, top: int = 5,
+               calendar_status: tuple[str, int, str] | None = None,
+               unmet: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every risk the run's tables show, most money first, then the rest (the ``risks`` table).
+
+    Kinds: ``growth`` (regions below the achievability threshold, by money at risk),
+    ``shortfall`` (capacity short of the target, with its months and amount), ``unmet``
+    (a requirement of the params the plan does not meet, e.g. a territory tolerance),
+    ``calendar`` (the plan year's holidays are not officially announced), ``decline``
+    (units asked to sell less than last year), ``none`` (no unit below the threshold).
+    """
     rows: list[dict[str, Any]] = []
+    nan = np.nan
+
+    def add(kind: str, unit_id: str = "", value: float = nan, probability: float = nan, money: float = nan,
+            asked: float = nan, detail: str = "") -> None:
+        rows.append({"kind": kind, "unit_id": unit_id, "value": value, "probability": probability, "money": money,
+                     "asked": asked, "detail": detail})
+
     ach = tables.get("achievability")
     if ach is not None and not ach.empty:
-        flagged = ach[ach["flag"].astype(bool)]
-        coarse = flagged[flagged["level"].isin(["company", "region"])]
-        pick = (coarse if not coarse.empty else flagged).sort_values(["probability", "unit_id"]).head(top)
-        for row in pick.itertuples(index=False):
-            rows.append({"kind": "growth", "unit_id": str(row.unit_id), "value": float(row.growth_asked),
-                         "probability": float(row.probability), "detail": str(row.level)})
+        flagged = ach[ach["flag"].astype(bool)].copy()
+        coarse = flagged[flagged["level"].isin(["company", "region"])].copy()
+        pick = coarse if not coarse.empty else flagged
+        pick = pick.assign(money=money_at_risk(pick["target"], pick["baseline"], pick.get("baseline_sd", 0.0)))
+        for row in pick.sort_values(["money", "unit_id"], ascending=[False, True]).head(top).itertuples(index=False):
+            add("growth", str(row.unit_id), float(row.growth_asked), float(row.probability), float(row.money),
+                detail=str(row.level))
         if flagged.empty:
-            rows.append({"kind": "none", "unit_id": "", "value": np.nan, "probability": np.nan, "detail": ""})
+            add("none")
     cap = tables.get("capacity_plan")
-    if cap is not None and cap["shortfall"].astype(bool).any():
-        short = cap[cap["shortfall"].astype(bool)]
-        rows.append({"kind": "shortfall", "unit_id": "", "value": float(len(short)), "probability": np.nan,
-                     "detail": str(short["month"].astype(str).min())})
-    if figures.territory_max_deviation is not None:
-        rows.append({"kind": "territory", "unit_id": "", "value": figures.territory_max_deviation,
-                     "probability": np.nan, "detail": ""})
-    return pd.DataFrame(rows, columns=["kind", "unit_id", "value", "probability", "detail"])
+    if cap is not None and len(cap):
+        lead_in = cap["lead_in"].astype(bool) if "lead_in" in cap else False
+        short = cap[cap["shortfall"].astype(bool) & ~lead_in]
+        if len(short):
+            months = sorted(short["month"].astype(str).unique())
+            add("shortfall", ",".join(sorted(short["region_id"].astype(str).unique())), float(len(short)),
+                money=float(short["shortfall_amount"].sum()) if "shortfall_amount" in short else nan,
+                detail=",".join(months))
+    for row in (unmet if unmet is not None else pd.DataFrame(columns=["requirement"])).itertuples(index=False):
+        add("unmet", value=float(row.achieved), asked=float(row.asked), detail=str(row.requirement))
+    if unmet is None or not len(unmet):
+        if figures.territory_max_deviation is not None:
+            add("territory", value=figures.territory_max_deviation)
+    if calendar_status is not None:
+        status, year, country = calendar_status
+        if status in ("estimated", "unconfirmed", "unsupported"):
+            add("calendar", value=float(year), detail=f"{country}:{status}")
+    for level in ("region", "province"):
+        t = tables.get(f"targets_{level}")
+        if t is not None and len(t):
+            down = t[t["growth"] < 0].sort_values("growth")
+            if len(down):
+                add("decline", ",".join(down[f"{level}_id"].astype(str)), float(len(down)),
+                    money=float((down["last_year"] - down["target"]).sum()), detail=level)
+    return pd.DataFrame(rows, columns=RISK_COLUMNS)
 
 
 def unmet_requirements(tables: Mapping[str, pd.DataFrame], params: Any) -> pd.DataFrame:
@@ -240,21 +338,54 @@ def risks(
     *,
     language: str = "en",
     names: Mapping[str, str] | None = None,
+    money_unit: str = "wan",
 ) -> list[str]:
     """The ``risks`` table in plain sentences of the reader's language.
 
     ``names`` maps unit ids (region, rep...) to the names readers know.
     """
+    from salesmodel.report import format_money, month_label
+
     names = names or {}
     out: list[str] = []
+
+    def money(v: Any) -> str:
+        return format_money(float(v), money_unit, language, decimals=0 if money_unit in ("yuan", "thousand", "wan") else 1)
+
+    def listed(ids: str, n: int = 6) -> str:
+        items = [names.get(i, i) for i in str(ids).split(",") if i]
+        sep = "、" if language == "zh" else ", "
+        return sep.join(items[:n]) + ("…" if len(items) > n else "")
+
     for row in table.itertuples(index=False):
-        template = word(f"risk_{row.kind}", language)
+        template = word(f"risk_{row.kind}", language) if row.kind != "unmet" else ""
         if row.kind == "growth":
-            out.append(template.format(unit=names.get(row.unit_id, row.unit_id), growth=row.value, prob=row.probability))
+            out.append(template.format(unit=names.get(row.unit_id, row.unit_id), growth=row.value, prob=row.probability,
+                                       money=money(getattr(row, "money", 0.0) or 0.0)))
         elif row.kind == "shortfall":
-            out.append(template.format(n=int(row.value), first=row.detail))
+            months = [m for m in str(row.detail).split(",") if m]
+            shown = [month_label(m, language, with_year=True) for m in months[:4]]
+            sep = "、" if language == "zh" else ", "
+            out.append(template.format(n=int(row.value), months=sep.join(shown) + ("…" if len(months) > 4 else ""),
+                                       money=money(row.money), teams=listed(row.unit_id)))
+        elif row.kind == "unmet":
+            req = str(row.detail)
+            if req.startswith("territory.balance_on."):
+                measure = req.rsplit(".", 1)[1]
+                measure = word(measure, language) if measure in ("potential", "workload") else word("last_year", language)
+                out.append(word("risk_unmet_territory", language).format(measure=measure, achieved=row.value, asked=row.asked))
+            else:
+                out.append(word("risk_unmet_staffing", language).format(asked=row.asked, n=int(row.value)))
         elif row.kind == "territory":
             out.append(template.format(dev=row.value))
+        elif row.kind == "calendar":
+            from salesmodel.vocabulary import has_word
+
+            country = str(row.detail).split(":")[0]
+            country = word(f"code_{country}", language) if has_word(f"code_{country}") else country
+            out.append(template.format(year=int(row.value), country=country))
+        elif row.kind == "decline":
+            out.append(template.format(n=int(row.value), units=listed(row.unit_id), money=money(row.money)))
         else:
             out.append(template)
     return out
@@ -337,20 +468,21 @@ def headline_tiles(figures: KeyFigures, *, language: str = "en", money_unit: str
 
     people = missing
     if figures.headcount_needed is not None:
-        people = f"{figures.headcount_needed:,.0f} ({figures.hires or 0:,.0f})"
+        people = word("tiles_hires", language).format(people=figures.headcount_needed, hires=figures.hires or 0)
     tiles = [
         (word("plan_total", language), missing if figures.total_target is None else format_money(figures.total_target, money_unit, language)),
         (word("vs_last_year", language), pct(figures.growth_over_last_year)),
         (word("vs_baseline", language), pct(figures.growth_over_baseline)),
         (word("chance_of_meeting_plan", language), missing if figures.probability_of_meeting is None else f"{figures.probability_of_meeting:.0%}"),
-        (word("people", language), people),
+        (word("people_needed", language), people),
     ]
     fig, axes = plt.subplots(1, len(tiles), figsize=(3.0 * len(tiles), 1.9))
     for ax, (title, value) in zip(axes, tiles):
         ax.set_axis_off()
         ax.add_patch(plt.Rectangle((0.02, 0.04), 0.96, 0.92, transform=ax.transAxes, color="#EEF2F8", zorder=0))
         ax.text(0.5, 0.70, title, ha="center", va="center", fontsize=10, color="#44546A", transform=ax.transAxes, wrap=True)
-        ax.text(0.5, 0.34, value, ha="center", va="center", fontsize=18, color="#1F3864", transform=ax.transAxes)
+        ax.text(0.5, 0.34, value, ha="center", va="center", fontsize=18 if len(value) < 14 else 13, color="#1F3864",
+                transform=ax.transAxes)
     fig.tight_layout()
     return fig
 

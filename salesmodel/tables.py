@@ -263,9 +263,15 @@ _declare("declining_customers", "tracking", "Customers buying less than the same
 # ---- summary ------------------------------------------------------------------------
 _declare("key_figures", "summary", "The plan's headline figures, each traced to its table and column",
          _c("figure:text"), _c("value:number"), _c("unit:text"), _c("source:text"))
-_declare("risks", "summary", "The plan's main risks, most serious first",
-         _c("kind:text"), _c("unit_id:text"), _c("value:number"), _c("probability:number:probability"),
-         _c("detail:text"))
+_declare("risks", "summary", "The plan's risks: the regions with most money at risk, then every other risk the tables show",
+         _c("kind:text"), _c("unit_id:text", "unit ids, comma-separated"), _c("value:number"),
+         _c("probability:number:probability"), _c("money:number:yuan", "money at risk or short"),
+         _c("asked:number", "what the params asked (unmet requirements)"), _c("detail:text"))
+_declare("flagged_units", "summary", "The few units flagged for leadership: below the achievability threshold, most money at risk",
+         _c("level:text"), _c("unit_id:text"), _c("target:number:yuan"), _c("baseline:number:yuan"),
+         _c("growth_asked:number:share"), _c("probability:number:probability"),
+         _c("money_at_risk:number:yuan", "expected amount by which the target is missed if sales follow the baseline"),
+         _c("rank:integer"))
 _declare("unmet_requirements", "summary", "Requirements of the params the plan could not meet (the run exits 3)",
          _c("step:text"), _c("requirement:text", "the params key"), _c("asked:number"), _c("achieved:number"),
          _c("message:text", "one sentence for the terminal, in English"))

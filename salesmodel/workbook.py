@@ -42,14 +42,10 @@ __all__ = [
     "read_edits",
 ]
 
-MONEY_SCALE = {"yuan": 1.0, "wan": 10_000.0}
+MONEY_SCALE = {"yuan": 1.0, "thousand": 1e3, "wan": 1e4, "million": 1e6, "yi": 1e8}
 # The largest amount one plan cell may hold, in yuan (the input ceiling of salesmodel.io).
 _MAX_CELL = 1e13
-_MONEY_FORMAT = {"yuan": "#,##0", "wan": "#,##0.00"}
-_UNIT_TEXT = {
-    "yuan": {"en": "yuan (元)", "zh": "元", "es": "yuanes (元)"},
-    "wan": {"en": "10,000 yuan (万元)", "zh": "万元", "es": "decenas de miles de yuanes (万元)"},
-}
+_MONEY_FORMAT = {"yuan": "#,##0", "thousand": "#,##0.0", "wan": "#,##0.00", "million": "#,##0.000", "yi": "#,##0.0000"}
 
 # Sheet titles by language; the rep x month sheet keeps its Chinese name in every language
 # because planners know it by that name.
@@ -113,6 +109,30 @@ def _autosize(ws, widths: Mapping[int, int] | None = None, default: int = 12) ->
         ws.column_dimensions[get_column_letter(col)].width = (widths or {}).get(col, default)
 
 
+def _period_text(period: str, language: str) -> str:
+    """'2027-03' → '2027年3月' / 'Mar 2027'; '2027-01-D1' → '1月上旬' / 'Jan, 1st dekad'; others as they are."""
+    from salesmodel.report import dekad_label, month_label
+
+    try:
+        parts = str(period).split("-")
+        if len(parts) == 2:
+            return month_label(period, language, with_year=True)
+        if len(parts) == 3 and parts[2] in ("D1", "D2", "D3"):
+            return dekad_label(period, language)
+    except (ValueError, IndexError, KeyError):
+        pass
+    return str(period)
+
+
+def _header_text(column: str, language: str) -> str:
+    from salesmodel.vocabulary import has_word, word
+
+    for key in (f"col_{column}", column.removesuffix("_id"), column):
+        if has_word(key):
+            return word(key, language)
+    return column
+
+
 def _write_pivot(
     ws,
     pivot: pd.DataFrame,
@@ -120,12 +140,13 @@ def _write_pivot(
     label_cols: list[str],
     money_unit: str,
     language: str,
-) -> None:
-    """Write a unit x period pivot with a SUM total column and a SUM total row."""
+) -> list[str]:
+    """Write a unit x period pivot with a SUM total column and a SUM total row; returns the header written."""
     scale = MONEY_SCALE[money_unit]
     fmt = _MONEY_FORMAT[money_unit]
     periods = [c for c in pivot.columns if c not in label_cols]
-    header = label_cols + [str(p) for p in periods] + [_TOTAL[language]]
+    header = ([_header_text(c, language) for c in label_cols] + [_period_text(p, language) for p in periods]
+              + [f"{_TOTAL[language]} ({_unit_text(money_unit, language)})"])
     _append(ws, header)
     _style_header(ws, len(header))
     first_value_col = len(label_cols) + 1
@@ -152,6 +173,30 @@ def _write_pivot(
             cell.number_format = fmt
     ws.freeze_panes = ws.cell(row=2, column=first_value_col)
     _autosize(ws, {i + 1: 16 for i in range(len(label_cols))}, default=11)
+    ws.print_title_cols = f"A:{get_column_letter(len(label_cols))}"
+    return header[: len(label_cols) + len(periods)]
+
+
+def _unit_text(money_unit: str, language: str) -> str:
+    from salesmodel.vocabulary import word
+
+    return word(money_unit, language)
+
+
+def _print_setup(ws, header_text: str, language: str) -> None:
+    """Landscape A4, all columns on one page width, the header row repeated, title and unit in the page header."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.print_title_rows = "1:1"
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.top = ws.page_margins.bottom = 0.6
+    ws.oddHeader.center.text = header_text.replace("&", "&&")
+    ws.oddHeader.center.size = 9
+    ws.oddFooter.right.text = "&P / &N"
+    ws.oddFooter.right.size = 8
 
 
 def _row_total(first_col: int, last_col: int, row: int) -> Formula:
@@ -163,10 +208,13 @@ def _column_total(col: int, total_row: int) -> Formula:
     return Formula(f"=SUM({letter}2:{letter}{total_row - 1})")
 
 
-def _write_table(ws, df: pd.DataFrame, *, money_cols: list[str], money_unit: str) -> None:
+def _write_table(ws, df: pd.DataFrame, *, money_cols: list[str], money_unit: str, language: str = "en",
+                 formats: Mapping[str, str] | None = None) -> None:
     scale = MONEY_SCALE[money_unit]
     fmt = _MONEY_FORMAT[money_unit]
-    _append(ws, [str(c) for c in df.columns])
+    unit = _unit_text(money_unit, language)
+    _append(ws, [f"{_header_text(str(c), language)} ({unit})" if c in money_cols else _header_text(str(c), language)
+                 for c in df.columns])
     _style_header(ws, len(df.columns))
     out = df.copy()
     for col in money_cols:
@@ -174,9 +222,10 @@ def _write_table(ws, df: pd.DataFrame, *, money_cols: list[str], money_unit: str
     for rec in out.itertuples(index=False):
         _append(ws, [_cell_value(v) for v in rec])
     for col_idx, col in enumerate(df.columns, start=1):
-        if col in money_cols:
+        col_fmt = fmt if col in money_cols else (formats or {}).get(col)
+        if col_fmt:
             for (cell,) in ws.iter_rows(min_row=2, max_row=len(df) + 1, min_col=col_idx, max_col=col_idx):
-                cell.number_format = fmt
+                cell.number_format = col_fmt
     ws.freeze_panes = "A2"
     _autosize(ws, default=14)
 
@@ -204,7 +253,69 @@ def _flatten(prefix: str, value: Any, out: list[tuple[str, str]]) -> None:
         for k, v in value.items():
             _flatten(f"{prefix}.{k}" if prefix else str(k), v, out)
     else:
-        out.append((prefix, json.dumps(value, ensure_ascii=False, default=str)))
+        if isinstance(value, (list, tuple)):
+            text = ", ".join(str(v) for v in value)
+        elif value is None:
+            text = ""
+        else:
+            text = str(value)
+        out.append((prefix, text))
+
+
+def plan_labels(inputs: Mapping[str, pd.DataFrame], language: str = "en") -> dict[str, pd.DataFrame]:
+    """Names beside the ids of the two plan sheets: rep → name, region, province; customer → name, rep."""
+    def name_col(df: pd.DataFrame) -> str:
+        return next(c for c in (f"name_{language}", "name_zh" if language == "zh" else "name_en", "name_en")
+                    if c in df.columns)
+
+    out: dict[str, pd.DataFrame] = {}
+    reps, org, provinces, customers = (inputs.get(k) for k in ("reps", "org", "provinces", "customers"))
+    if reps is not None:
+        r = reps.set_index("rep_id")
+        frame = pd.DataFrame({"rep_name": r["rep_name"]})
+        if org is not None:
+            frame["region"] = r["region_id"].map(org.set_index("unit_id")[name_col(org)])
+        if provinces is not None:
+            frame["province"] = r["province_id"].map(provinces.set_index("province_id")[name_col(provinces)])
+        out["plan_rep_month"] = frame
+        if customers is not None:
+            c = customers.set_index("customer_id")
+            out["plan_customer_dekad"] = pd.DataFrame({"customer_name": c["customer_name"],
+                                                       "rep_name": c["rep_id"].map(r["rep_name"])})
+    return out
+
+
+def company_name(inputs: Mapping[str, pd.DataFrame], language: str = "en") -> str:
+    org = inputs.get("org")
+    if org is None or "level" not in org:
+        return ""
+    top = org[org["level"] == "company"]
+    col = "name_zh" if language == "zh" and "name_zh" in org else "name_en" if "name_en" in org else None
+    return str(top[col].iloc[0]) if col and len(top) else ""
+
+
+def _staffing_sheet(cap: pd.DataFrame, language: str) -> pd.DataFrame:
+    """The capacity plan for people: whole people, the lead-in months marked, a company total per month."""
+    keep = ["region_id", "month", "target", "headcount_start", "hires_starting", "leavers_expected", "headcount_end",
+            "capacity", "gap", "shortfall"]
+    out = cap[[c for c in keep if c in cap.columns]].copy()
+    for c in ("headcount_start", "headcount_end"):
+        if c in out:
+            out[c] = out[c].round().astype("int64")
+    if "leavers_expected" in out:
+        out["leavers_expected"] = out["leavers_expected"].round(1)
+    if "shortfall" in out:
+        from salesmodel.vocabulary import word
+
+        out["shortfall"] = out["shortfall"].map(lambda b: word(f"code_{str(bool(b)).lower()}", language))
+    sums = [c for c in ("target", "hires_starting", "capacity", "gap") if c in out]
+    total = out.groupby("month", as_index=False)[sums].sum()
+    for c in ("headcount_start", "headcount_end", "leavers_expected"):
+        if c in out:
+            total[c] = out.groupby("month")[c].sum().to_numpy()
+    total["region_id"] = _TOTAL[language]
+    total["shortfall"] = ""
+    return pd.concat([out, total[out.columns]], ignore_index=True)
 
 
 def _pivot_plan(plan: pd.DataFrame, unit_cols: list[str], period_col: str, value_col: str) -> pd.DataFrame:
@@ -230,13 +341,18 @@ def build_workbook(
     money_unit: str = "wan",
     rep_month: tuple[list[str], str, str] = (["rep_id"], "period", "target"),
     customer_dekad: tuple[list[str], str, str] = (["customer_id"], "period", "target"),
+    labels: Mapping[str, pd.DataFrame] | None = None,
+    title: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write the plan workbook from a run's tables; returns the path.
 
     ``tables`` may hold ``plan_rep_month``, ``plan_customer_dekad``, ``capacity_plan``,
     ``territory_assignment``; sheets are written for those present. ``rep_month`` and
     ``customer_dekad`` name the unit columns, the period column and the value column
-    of the two plan tables.
+    of the two plan tables. ``labels`` gives, per plan table, a frame indexed by its unit id
+    with the names readers know (rep name, region, province; customer name, rep), shown
+    beside the ids; ``title`` (company, scenario, plan_year) goes in every printed page's
+    header with the money unit and the run id.
 
     Examples
     --------
@@ -251,6 +367,11 @@ def build_workbook(
     wb = Workbook()
     wb.remove(wb.active)
     meta: dict[str, Any] = {"run_id": run_id, "money_unit": money_unit, "language": language, "sheets": {}}
+    t = dict(title or {})
+    unit_line = {"en": "Amounts in {u}", "zh": "金额单位:{u}", "es": "Importes en {u}"}[language].format(
+        u=_unit_text(money_unit, language))
+    page_header = " · ".join(str(x) for x in (t.get("company"), t.get("scenario"), t.get("plan_year"), unit_line,
+                                               run_id) if x)
 
     for key, (unit_cols, period_col, value_col) in (
         ("plan_rep_month", rep_month),
@@ -261,6 +382,12 @@ def build_workbook(
             continue
         wide = _pivot_plan(plan, unit_cols, period_col, value_col)
         label_cols = list(unit_cols)
+        extra_labels = (labels or {}).get(key)
+        if extra_labels is not None and len(unit_cols) == 1:
+            for col in extra_labels.columns:
+                names = {str(k): str(v) for k, v in extra_labels[col].dropna().items()}
+                wide.insert(len(label_cols), col, [names.get(str(k), "") for k in wide[unit_cols[0]]])
+                label_cols.append(col)
         # Readers want names beside ids when the plan carries them.
         for extra in ("rep_name", "customer_name", "region_id", "province_id"):
             if extra in plan.columns and extra not in label_cols:
@@ -268,8 +395,10 @@ def build_workbook(
                 wide.insert(len(label_cols), extra, wide.set_index(unit_cols).index.map(names))
                 label_cols.append(extra)
         ws = wb.create_sheet(_sheet_title(key, language))
-        _write_pivot(ws, wide, label_cols=label_cols, money_unit=money_unit, language=language)
+        shown_header = _write_pivot(ws, wide, label_cols=label_cols, money_unit=money_unit, language=language)
+        _print_setup(ws, page_header, language)
         meta["sheets"][key] = {
+            "header": shown_header,
             "title": ws.title,
             "unit_cols": list(unit_cols),
             "label_cols": label_cols,
@@ -284,10 +413,17 @@ def build_workbook(
         if df is None or df.empty:
             continue
         ws = wb.create_sheet(_sheet_title(key, language))
-        _write_table(ws, df, money_cols=[c for c in df.columns if c in money_like], money_unit=money_unit)
+        if key == "capacity_plan":
+            df = _staffing_sheet(df, language)
+        people = {c: "#,##0" for c in ("headcount_start", "hires_decided", "hires_starting", "headcount_end")}
+        people.update({c: "#,##0.0" for c in ("leavers_expected", "ramped_fte")})
+        _write_table(ws, df, money_cols=[c for c in df.columns if c in money_like], money_unit=money_unit,
+                     language=language, formats=people)
+        _print_setup(ws, page_header, language)
 
     ws = wb.create_sheet(_sheet_title("params", language))
-    _append(ws, ["key", "value"])
+    _append(ws, [{"en": "Setting", "zh": "参数", "es": "Parámetro"}[language],
+                 {"en": "Value", "zh": "取值", "es": "Valor"}[language]])
     _style_header(ws, 2)
     rows: list[tuple[str, str]] = []
     _flatten("", dict(params or {}), rows)
@@ -295,6 +431,7 @@ def build_workbook(
         _append(ws, [k, v])
     ws.freeze_panes = "A2"
     _autosize(ws, {1: 36, 2: 60})
+    _print_setup(ws, page_header, language)
 
     meta_ws = wb.create_sheet(_META_SHEET)
     _put(meta_ws["A1"], json.dumps(meta, ensure_ascii=False))
@@ -373,7 +510,7 @@ def read_edits(edited_path: str | Path, plan: pd.DataFrame, *, sheet: str = "pla
     scale = MONEY_SCALE[meta["money_unit"]]
     unit_cols, label_cols, periods = info["unit_cols"], info["label_cols"], info["periods"]
     header = [c.value for c in ws[1]]
-    expected_header = label_cols + periods
+    expected_header = info.get("header") or (label_cols + periods)
     if header[: len(expected_header)] != expected_header:
         raise InputError(
             f"{edited_path}: sheet '{ws.title}' header changed; expected {shorten(expected_header[:6])}..., "

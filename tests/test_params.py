@@ -158,7 +158,7 @@ def test_reference_lists_every_key_with_its_default():
     rows = [line for line in text.splitlines() if line.startswith("| `")]
     assert all(line.count(" | ") == 3 for line in rows)  # no stray '|' breaks the table
     assert "| `calendar.plan_year` | int | `2027` |" in text
-    assert "| `report.money_unit` |" in text and '`"wan"`' in text
+    assert "| `report.money_unit` |" in text and '`"auto"`' in text
     n_leaves = sum(
         1
         for name, field in Scenario.model_fields.items()

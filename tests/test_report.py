@@ -63,7 +63,7 @@ def test_format_money(value, unit, language, expected):
 
 
 def test_money_unit_is_checked():
-    with pytest.raises(ParamsError, match="'unit' parameter must be 'yuan' or 'wan'"):
+    with pytest.raises(ParamsError, match="'unit' parameter must be one of yuan, thousand, wan"):
         report.format_money(1, "usd")
 
 

@@ -5,14 +5,23 @@ from salesmodel import summary
 from salesmodel.pipeline._base import Context, StepResult
 
 NEEDS: tuple[str, ...] = ("targets", "staffing", "territory")
-PARAMS: tuple[str, ...] = ("territory", "staffing")
+PARAMS: tuple[str, ...] = ("territory", "staffing", "calendar")
 
 
 def run(ctx: Context) -> StepResult:
     """Key figures (figure, value, unit, source) and the risks table, from the declared tables."""
     result = StepResult("summary")
-    figures = summary.key_figures(ctx.tables)
+    from salesmodel.calendar import holiday_calendar_status
+
+    cal = ctx.params.calendar
+    figures = summary.key_figures(ctx.tables, plan_year=cal.plan_year)
+    unmet = summary.unmet_requirements(ctx.tables, ctx.params)
+    status = holiday_calendar_status(cal.plan_year, cal.country, overrides=ctx.inputs.get("holiday_overrides"))
     result.add("key_figures", figures.as_table())
-    result.add("risks", summary.risk_table(ctx.tables, figures))
-    result.add("unmet_requirements", summary.unmet_requirements(ctx.tables, ctx.params))
+    result.add("flagged_units", summary.flagged_units(ctx.tables))
+    result.add("risks", summary.risk_table(ctx.tables, figures, calendar_status=(status, cal.plan_year, cal.country),
+                                           unmet=unmet))
+    result.add("unmet_requirements", unmet)
+    result.facts.update(probability_method="company_series" if figures.probability_of_meeting is not None else "none",
+                        month_correlation=summary.MONTH_CORRELATION, holiday_status=status)
     return result

@@ -34,6 +34,9 @@ __all__ = [
     "money_pivot",
     "money_scale",
     "money_unit_label",
+    "month_label",
+    "dekad_label",
+    "resolve_money_unit",
     "setup_fonts",
 ]
 
@@ -108,16 +111,29 @@ def setup_fonts() -> str:
     return CJK_FAMILY
 
 
+MONEY_UNITS: dict[str, float] = {"yuan": 1.0, "thousand": 1e3, "wan": 1e4, "million": 1e6, "yi": 1e8}
+# the unit of a headline figure (a company total) for the unit of the tables
+HEADLINE_UNIT = {"yuan": "yuan", "thousand": "million", "wan": "yi", "million": "million", "yi": "yi"}
+_DECIMALS = {"yuan": 0, "thousand": 0, "wan": 2, "million": 1, "yi": 2}
+
+
+def resolve_money_unit(unit: str, language: str = "en") -> str:
+    """'auto' → the reader's unit (万元 in zh, thousands of yuan in en and es); others are checked and kept."""
+    if unit == "auto":
+        return "wan" if _check_language(language) == "zh" else "thousand"
+    money_scale(unit)
+    return unit
+
+
 def money_scale(unit: str) -> float:
-    """Divisor that turns yuan into the display unit ('yuan' → 1, 'wan' → 10,000)."""
-    scales = {"yuan": 1.0, "wan": 10_000.0}
-    if unit not in scales:
-        raise ParamsError(f"The 'unit' parameter must be 'yuan' or 'wan'. Got {unit!r} instead.")
-    return scales[unit]
+    """Divisor that turns yuan into the display unit ('yuan' → 1, 'wan' → 10,000, 'yi' → 10⁸ ...)."""
+    if unit not in MONEY_UNITS:
+        raise ParamsError(f"The 'unit' parameter must be one of {', '.join(MONEY_UNITS)}. Got {unit!r} instead.")
+    return MONEY_UNITS[unit]
 
 
 def money_unit_label(unit: str, language: str = "en") -> str:
-    """The unit's name for axis titles: '万元', '10k yuan', '元' ..."""
+    """The unit's name for axis titles: '万元', 'thousand yuan', '亿元', '元' ..."""
     money_scale(unit)
     return label(unit, language)
 
@@ -125,18 +141,20 @@ def money_unit_label(unit: str, language: str = "en") -> str:
 def format_money(value: float, unit: str = "wan", language: str = "en", *, decimals: int | None = None) -> str:
     """Format an amount in yuan for a report: ``format_money(1234567, "wan", "zh")`` → '123.46 万元'.
 
-    ``decimals`` defaults to 2 for 万元 and 0 for 元. NaN shows as '–'.
+    ``decimals`` defaults to 0 for 元 and thousands, 1 for millions, 2 for 万元 and 亿元. NaN shows as '–'.
 
     >>> format_money(1234567, "wan", "zh")
     '123.46 万元'
     >>> format_money(1234567.4, "yuan", "en")
     '1,234,567 yuan'
+    >>> format_money(1_590_179_200, "yi", "zh")
+    '15.90 亿元'
     """
     scale = money_scale(unit)
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if decimals is None:
-        decimals = 2 if unit == "wan" else 0
+        decimals = _DECIMALS[unit]
     return f"{value / scale:,.{decimals}f} {money_unit_label(unit, language)}"
 
 
@@ -145,7 +163,32 @@ def money_formatter(unit: str = "wan"):
     from matplotlib.ticker import FuncFormatter
 
     scale = money_scale(unit)
-    return FuncFormatter(lambda v, _pos: f"{v / scale:,.0f}")
+    return FuncFormatter(lambda v, _pos: f"{v / scale:,.0f}" if abs(v / scale) >= 10 or v == 0 else f"{v / scale:,.1f}")
+
+
+def month_label(month: Any, language: str = "en", *, with_year: bool = False) -> str:
+    """A month for readers: 3 → 'Mar' / '3月' / 'mar'; '2027-03' → 'Mar 2027' / '2027年3月' with ``with_year``.
+
+    >>> month_label("2027-03", "zh", with_year=True)
+    '2027年3月'
+    """
+    text = str(month)
+    year = None
+    if "-" in text:
+        year, text = text.split("-")[:2]
+    names = word("month_names", language).split(",")
+    name = names[int(text) - 1]
+    if with_year and year is not None:
+        return word("month_year", language).format(month=name, year=year)
+    return name
+
+
+def dekad_label(period: str, language: str = "en", *, with_year: bool = False) -> str:
+    """'2027-01-D1' → '1月上旬' / 'Jan, 1st dekad' / 'ene, 1.ª decena'."""
+    year, month, dek = str(period).split("-")
+    part = word(("first_dekad", "second_dekad", "third_dekad")[int(dek[-1]) - 1], language)
+    m = month_label(f"{year}-{month}", language, with_year=with_year)
+    return f"{m}{part}" if language == "zh" else f"{m}, {part}"
 
 
 def _column_label(column: str, language: str, unit: str | None) -> str:
@@ -235,11 +278,19 @@ def heading(text: str, level: int = 4) -> Any:
 
 
 def _title_of(nb: Any) -> str | None:
+    """The page's title: its first Markdown heading, else the first <h1> a cell showed (page.text)."""
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             for line in cell.source.splitlines():
                 if line.startswith("#"):
                     return line.lstrip("#").strip()
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            text = out.get("data", {}).get("text/html")
+            text = "".join(text) if isinstance(text, list) else text
+            m = re.search(r"<h1>(.*?)</h1>", text or "", re.S)
+            if m:
+                return html.unescape(m.group(1)).strip()
     return None
 
 

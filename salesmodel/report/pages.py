@@ -17,7 +17,11 @@ import numpy as np
 import pandas as pd
 
 from salesmodel import tables as declared
-from salesmodel.report import heading, money_formatter, money_scale, money_unit_label, setup_fonts
+import html as _html
+import re
+
+from salesmodel.report import (HEADLINE_UNIT, dekad_label, format_money, heading, money_formatter, money_scale,
+                               money_unit_label, month_label, setup_fonts)
 from salesmodel.vocabulary import has_word, word
 
 __all__ = ["Page", "show"]
@@ -38,6 +42,14 @@ def show(*items: Any) -> None:
             plt.close(item)
 
 
+def _month_date_formatter(language: str) -> Any:
+    """Date ticks as '2026年3月' / 'Mar 2026'."""
+    import matplotlib.dates as mdates
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(lambda v, _pos: month_label(mdates.num2date(v).strftime("%Y-%m"), language, with_year=True))
+
+
 class Page:
     """A notebook page's reader: language, money unit, and the names readers know ids by."""
 
@@ -47,6 +59,7 @@ class Page:
         self.unit = ws.params.report.money_unit
         self.scale = money_scale(self.unit)
         self.money = money_unit_label(self.unit, self.lang)
+        self.big_unit = HEADLINE_UNIT[self.unit]
         setup_fonts()
 
     # ---- words and names --------------------------------------------------------------
@@ -73,6 +86,10 @@ class Page:
     def rep_names(self) -> dict[Any, str]:
         return self._names("reps", "rep_id", "rep_name")
 
+    @property
+    def customer_names(self) -> dict[Any, str]:
+        return self._names("customers", "customer_id", "customer_name")
+
     def names_for(self, column: str) -> dict[Any, str]:
         if column == "region_id":
             return self.region_names
@@ -84,55 +101,120 @@ class Page:
             return {c: self.w(c) for c in ("online", "offline", "partner")}
         return {}
 
+    def code(self, value: Any) -> Any:
+        """A code from the tables (role, level, method, status...) in the reader's words; other values as they are."""
+        if isinstance(value, (bool, np.bool_)):
+            return self.w(f"code_{str(bool(value)).lower()}")
+        if isinstance(value, str) and has_word(f"code_{value}"):
+            return self.w(f"code_{value}")
+        return value
+
     def header(self, column: str, unit: str | None = None) -> str:
-        key = column.removesuffix("_id")
-        text = self.w(key) if has_word(key) else column.replace("_", " ")
-        return f"{text} ({self.money})" if unit == "yuan" else text
+        column = str(column)
+        keys = (column.removesuffix("_id"), column) if column.endswith("_id") else (f"col_{column}", column)
+        for key in keys:
+            if has_word(key):
+                return self.w(key)
+        return column.replace("_", " ")
+
+    def text(self, key: str) -> Any:
+        """A page's narrative from the vocabulary: '# ' / '## ' texts are headings, others a paragraph."""
+        from IPython.display import HTML
+
+        value = self.w(key)
+        level = len(value) - len(value.lstrip("#"))
+        if level:
+            return HTML(f"<h{level}>{_html.escape(value[level:].strip())}</h{level}>")
+        return HTML(f"<p>{_html.escape(value)}</p>")
+
+    def caption(self, *, money: bool, shown: int | None = None, total: int | None = None,
+                where: str | None = None) -> str:
+        parts = [self.w("amounts_in").format(unit=self.money)] if money else []
+        if shown is not None and total is not None and shown < total:
+            place = self.w("where_workbook") if where == "workbook" else self.w("where_tables").format(name=where)
+            parts.append(self.w("rows_shown").format(shown=shown, total=total, where=place))
+        return " ".join(parts)
 
     # ---- tables -----------------------------------------------------------------------
+    _NUMBER_FORMATS = {"people": "{:,.1f}", "count": "{:,.0f}", "hours": "{:,.0f}", "km": "{:,.1f}",
+                       "days": "{:,.0f}", "months": "{:,.0f}", "index": "{:,.2f}", "score": "{:,.2f}",
+                       "units": "{:,.0f}"}
+
     def table(self, name: str, df: pd.DataFrame, *, columns: Sequence[str] | None = None, index: str | None = None,
-              rows: int | None = None, decimals: int = 1) -> Any:
-        """A declared table for reading: ids as names, money in the reader's unit, shares as percentages."""
+              rows: int | None = None, decimals: int | None = None, where: str | None = None,
+              headers: Mapping[str, str] | None = None, names: Mapping[str, Mapping[Any, str]] | None = None) -> Any:
+        """A declared table for reading: ids as names, codes in words, money in the reader's unit (stated in the
+        caption), shares as percentages, dates as dates, no index; cut to ``rows`` with a note saying where the rest is."""
         spec = declared.TABLES[name]
+        total_rows = len(df)
         out = df[list(columns)] if columns is not None else df.copy()
         if rows is not None:
             out = out.head(rows)
         out = out.copy()
-        formats: dict[str, str] = {}
+        if decimals is None:
+            decimals = 0 if self.unit in ("yuan", "thousand") else 1
+        formats: dict[str, Any] = {}
         rename: dict[str, str] = {}
+        has_money = False
         for column in out.columns:
             col = spec.column(str(column))
-            names = self.names_for(str(column))
-            if names:
-                out[column] = out[column].map(lambda k, m=names: m.get(k, k))
+            mapping = (names or {}).get(str(column)) or self.names_for(str(column))
+            if mapping:
+                out[column] = out[column].map(lambda k, m=mapping: m.get(k, k))
             if col.unit == "yuan":
-                out[column] = out[column] / self.scale
+                out[column] = out[column].astype(float) / self.scale
                 formats[column] = f"{{:,.{decimals}f}}"
+                has_money = True
             elif col.unit in ("share", "probability"):
                 formats[column] = "{:+.1%}" if "growth" in str(column) else "{:.1%}"
-            elif col.kind == "number":
-                formats[column] = "{:,.2f}"
             elif col.kind == "date":
                 out[column] = pd.to_datetime(out[column]).dt.strftime("%Y-%m-%d")
-            rename[column] = self.header(str(column), col.unit)
+            elif col.kind == "bool":
+                out[column] = out[column].map(self.code)
+            elif col.kind == "text":
+                out[column] = out[column].map(self.code)
+            elif col.kind in ("number", "integer") and col.unit in self._NUMBER_FORMATS:
+                formats[column] = self._NUMBER_FORMATS[col.unit]
+            elif col.kind == "number":
+                formats[column] = "{:,.2f}"
+            rename[column] = (headers or {}).get(str(column)) or self.header(str(column), col.unit)
         styler = out.style.format(formats, na_rep="–")
-        styler = styler.relabel_index([rename[c] for c in out.columns], axis=1)
-        if index is not None:
-            styler = styler.hide(axis="index")
-        return styler.hide(axis="index")
+        styler = styler.relabel_index([rename[c] for c in out.columns], axis=1).hide(axis="index")
+        caption = self.caption(money=has_money, shown=len(out), total=total_rows, where=where or name)
+        return styler.set_caption(caption) if caption else styler
+
+    def ytd_table(self, ytd: pd.DataFrame) -> Any:
+        """This year so far against the same dates last year, the units by their names."""
+        names = {**self.region_names, **{c: self.w(c) for c in ("online", "offline", "partner")}}
+        shown = ytd.assign(key=ytd["key"].map(lambda k: self.code(names.get(k, k))))
+        return self.table("same_period_last_year", shown, columns=["dimension", "key", "period_start", "period_end",
+                                                                    "amount", "amount_last_year", "growth",
+                                                                    "units_growth"])
 
     def heading(self, key_or_text: str, level: int = 4) -> Any:
         return heading(self.w(key_or_text) if has_word(key_or_text) else key_or_text, level)
+
+    def note_text(self, note: str) -> str:
+        """A note of the core in the reader's words (calendar and territory notes are known; others point to run_facts)."""
+        m = re.match(r"Working days for (\w+) ([\d, -]+) may be wrong", note)
+        if m:
+            return self.w("note_calendar").format(country=self.code(m.group(1)), years=m.group(2))
+        m = re.match(r"tolerances not met by the best plan found: largest deviation (.*?); moved", note)
+        if m:
+            detail = re.sub(r"\b(potential|workload)\b", lambda g: self.w(g.group(1)), m.group(1))
+            detail = detail.replace("tolerance", self.w("tolerance").lower() if self.lang != "zh" else "容差")
+            return self.w("note_territory").format(detail=detail)
+        return note if self.lang == "en" else self.w("note_other")
 
     def notes(self, step: Any) -> Any:
         """The step's notes (warnings of the core) as a short list, or nothing."""
         if not step.notes:
             return None
         from IPython.display import HTML
-        import html
 
-        items = "".join(f"<li>{html.escape(n)}</li>" for n in step.notes)
-        return HTML(f"<p><b>{html.escape(self.w('note'))}</b></p><ul>{items}</ul>")
+        texts = list(dict.fromkeys(self.note_text(n) for n in step.notes))
+        items = "".join(f"<li>{_html.escape(n)}</li>" for n in texts)
+        return HTML(f"<p><b>{_html.escape(self.w('note'))}</b></p><ul>{items}</ul>")
 
     def money_axis(self, ax: Any, axis: str = "y") -> None:
         (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(money_formatter(self.unit))
@@ -141,20 +223,51 @@ class Page:
     def money_pivot(self, df: pd.DataFrame, index: str, columns: str = "year", values: str = "amount") -> Any:
         wide = df.pivot_table(index=index, columns=columns, values=values, aggfunc="sum", fill_value=0.0) / self.scale
         names = self.names_for(index)
-        wide.index = [names.get(k, k) for k in wide.index]
-        if columns == "year" and "full_year" in df.columns:
-            partial = set(df.loc[~df["full_year"], "year"])
-            wide.columns = [f"{y}*" if y in partial else str(y) for y in wide.columns]
+        wide.index = [self.code(names.get(k, k)) for k in wide.index]
+        if columns == "year":
+            wide.columns = [self.year_label(y) for y in wide.columns]
         wide.index.name = self.header(index)
-        return wide.style.format("{:,.1f}")
+        decimals = 0 if self.unit in ("yuan", "thousand") else 1
+        styler = wide.style.format(f"{{:,.{decimals}f}}")
+        return styler.set_caption(self.caption(money=True))
+
+    def _partial_years(self) -> dict[int, str]:
+        """Partial years of the history and their last month, from the overview's facts."""
+        if getattr(self, "_partial", None) is not None:
+            return self._partial
+        self._partial: dict[int, str] = {}
+        if not self.ws.has_table("run_facts"):
+            return self._partial
+        facts = self.ws.table("run_facts")
+        f = dict(zip(facts.loc[facts["step"] == "overview", "fact"], facts.loc[facts["step"] == "overview", "value"]))
+        full = {int(y) for y in str(f.get("full_years", "")).split(",") if y.strip()}
+        first, last = str(f.get("history_start", "")), str(f.get("history_end", ""))
+        if not first or not last:
+            return {}
+        for y in range(int(first[:4]), int(last[:4]) + 1):
+            if y not in full:
+                self._partial[y] = month_label(last[:7] if y == int(last[:4]) else f"{y}-12", self.lang)
+        return self._partial
+
+    def year_label(self, year: Any) -> str:
+        """'2026* (to Oct)' for a partial year of the history, '2025' for a full one."""
+        partial = self._partial_years()
+        y = int(year)
+        return self.w("partial_year_of").format(year=y, last=partial[y]) if y in partial else str(y)
+
+    def years_table(self, df: pd.DataFrame) -> Any:
+        """Sales by year with partial years marked (the overview's first table)."""
+        shown = df.drop(columns=["full_year"]).assign(year=df["year"].map(self.year_label))
+        return self.table("sales_by_year", shown)
 
     def monthly_pattern_chart(self, pattern: pd.DataFrame) -> Any:
         import matplotlib.pyplot as plt
 
         fig, ax = plt.subplots(figsize=(9, 4))
         for year, rows in pattern.groupby("year"):
-            ax.plot(rows["month"], rows["amount"], marker="o", label=str(year))
-        ax.set_xticks(range(1, 13))
+            partial = int(year) in self._partial_years()
+            ax.plot(rows["month"], rows["amount"], marker="o", ls="--" if partial else "-", label=self.year_label(year))
+        ax.set_xticks(range(1, 13), [month_label(m, self.lang) for m in range(1, 13)])
         ax.set_xlabel(self.w("month"))
         ax.set_ylabel(f"{self.w('sales')} ({self.money})")
         self.money_axis(ax)
@@ -178,11 +291,12 @@ class Page:
         left.set_title(f"{self.w('sales_by_region')} ({self.money})")
         left.legend(title=self.w("region"))
         left.tick_params(axis="x", rotation=45)
+        left.xaxis.set_major_formatter(_month_date_formatter(self.lang))
         provinces = self.province_names
         right.barh(latest["province_id"].map(lambda p: provinces.get(p, p)), latest["amount"],
                    color=latest["region_id"].map(colour))
         self.money_axis(right, "x")
-        right.set_title(f"{self.w('sales_by_province')} {year} ({self.money})")
+        right.set_title(f"{self.w('sales_by_province')} {self.year_label(year)} ({self.money})")
         right.tick_params(axis="y", labelsize=8)
         fig.tight_layout()
         return fig
@@ -211,7 +325,7 @@ class Page:
             ax.fill_between(f["ds"], f[f"yhat_lo_{lo}"] / self.scale, f[f"yhat_hi_{lo}"] / self.scale,
                             color="tab:blue", alpha=0.3, label=f"{lo}%")
             ax.plot(f["ds"], f["yhat"] / self.scale, color="tab:blue", lw=1.5, label=self.w("forecast"))
-            ax.set_title(str(uid).replace("_id", ""), fontsize=9)
+            ax.set_title(self.series_name(uid), fontsize=9)
             ax.tick_params(labelsize=8)
         for ax in axes.ravel()[len(chosen):]:
             ax.set_visible(False)
@@ -219,6 +333,16 @@ class Page:
         fig.supylabel(self.money)
         fig.tight_layout()
         return fig
+
+    def series_name(self, uid: Any) -> str:
+        """A forecast series id ('E/A', 'total') in names readers know."""
+        if str(uid) == "total":
+            return self.w("code_total")
+        names = {**self.region_names, **self.province_names}
+        return " / ".join(str(self.code(names.get(part, part))) for part in re.split(r"[/|]", str(uid)))
+
+    def spring_festival_text(self) -> Any:
+        return self.text("nb01_sf_on" if self.ws.params.forecast.spring_festival else "nb01_sf_off")
 
     def plan_year_baseline(self, forecast: pd.DataFrame, plan_year: int) -> tuple[Any, Any]:
         """The plan year's baseline by month and first grain key: a table and a stacked bar chart."""
@@ -230,38 +354,42 @@ class Page:
         names = self.names_for(key)
         wide = in_year.pivot_table(index=key, columns=pd.to_datetime(in_year["ds"]).dt.month, values="yhat",
                                    aggfunc="sum").fillna(0.0) / self.scale
-        wide.index = [names.get(k, k) for k in wide.index]
+        wide.index = [self.code(names.get(k, k)) for k in wide.index]
         fig, ax = plt.subplots(figsize=(10, 4))
         bottom = np.zeros(len(wide.columns))
         for name, row in wide.iterrows():
             ax.bar(wide.columns, row.to_numpy(), bottom=bottom, label=str(name))
             bottom += row.to_numpy()
-        ax.set_xticks(list(wide.columns))
-        ax.set_xlabel(self.w("month"))
+        ax.set_xticks(list(wide.columns), [month_label(m, self.lang) for m in wide.columns])
         ax.set_ylabel(self.money)
         ax.set_title(f"{self.w('baseline')} {plan_year}")
         ax.legend(title=self.header(key), fontsize=8)
         shown = wide.copy()
+        shown.columns = [month_label(m, self.lang) for m in shown.columns]
         shown[self.w("total")] = shown.sum(axis=1)
         shown.loc[self.w("total")] = shown.sum(axis=0)
-        shown.columns.name = self.w("month")
-        return shown.style.format("{:,.1f}"), fig
+        shown.index.name = self.header(key)
+        decimals = 0 if self.unit in ("yuan", "thousand") else 1
+        return shown.style.format(f"{{:,.{decimals}f}}").set_caption(self.caption(money=True)), fig
 
     # ---- targets ----------------------------------------------------------------------
     def targets_total(self, total: pd.DataFrame) -> Any:
         """The company figure: last year, base, task, stretch and target, one line each."""
         t = total.iloc[0]
+        first = month_label(t.last_year_first, self.lang, with_year=True)
+        last = month_label(t.last_year_last, self.lang, with_year=True)
+        base_word = self.w("baseline") if t.base_source == "baseline" else self.w("last_year")
         rows = [
-            (f"{self.w('last_year')} ({t.last_year_first} – {t.last_year_last})", t.last_year / self.scale),
-            (f"{self.w('baseline')} ({t.base_source})", t.base / self.scale),
+            (self.w("last_year_window").format(first=first, last=last), t.last_year / self.scale),
+            (base_word, t.base / self.scale),
             (self.w("task"), t.task / self.scale),
-            (self.w("target"), t.target / self.scale),
+            (f"{self.w('target')} ({self.w('stretch')} {t.stretch:g})", t.target / self.scale),
         ]
-        out = pd.DataFrame(rows, columns=["", self.money])
-        styler = out.style.format({self.money: "{:,.2f}"}, na_rep="–").hide(axis="index")
-        return styler.set_caption(f"{self.w('stretch')}: {t.stretch:g}")
+        out = pd.DataFrame(rows, columns=[self.w("plan"), self.w("amount")])
+        styler = out.style.format({self.w("amount"): "{:,.0f}"}, na_rep="–").hide(axis="index")
+        return styler.set_caption(self.caption(money=True))
 
-    def target_explanation(self, name: str, df: pd.DataFrame, key: str, rows: int = 40) -> Any:
+    def target_explanation(self, name: str, df: pd.DataFrame, key: str, rows: int = 20) -> Any:
         columns = [key, "last_year", "potential", "forecast", "blended_share", "target_before_bounds",
                    "bound_applied", "rounding_adjustment", "target", "growth"]
         return self.table(name, df, columns=columns, rows=rows)
@@ -275,6 +403,7 @@ class Page:
         ax.bar(x - 0.2, df["last_year"], 0.4, label=self.w("last_year"))
         ax.bar(x + 0.2, df["target"], 0.4, label=self.w("target"))
         ax.set_xticks(x, [names.get(k, k) for k in df[key]])
+        ax.legend(title=self.w("amounts_in").format(unit=self.money).rstrip("。."))
         self.money_axis(ax)
         ax.set_ylabel(self.money)
         ax.set_title(f"{self.header(key)}: {self.w('last_year')} / {self.w('target')} {plan_year}")
@@ -315,12 +444,23 @@ class Page:
         return self.table("achievability", shown, columns=["level", "unit_id", "target", "baseline", "growth_asked",
                                                             "probability", "flag"])
 
-    def rep_month_table(self, plan_rep_month: pd.DataFrame) -> Any:
+    def rep_month_table(self, plan_rep_month: pd.DataFrame, rows: int = 15) -> Any:
+        """The first reps of 月销售计划表 (name, region, months, total); the whole sheet is in the workbook."""
         wide = plan_rep_month.pivot(index="rep_id", columns="period", values="target") / self.scale
-        names = self.rep_names
-        wide.index = [names.get(r, r) for r in wide.index]
+        wide.columns = [month_label(c, self.lang) for c in wide.columns]
         wide[self.w("total")] = wide.sum(axis=1)
-        return wide.style.format("{:,.1f}")
+        reps = self.ws.input("reps").set_index("rep_id")
+        regions = self.region_names
+        total = len(wide)
+        wide = wide.head(rows)
+        front = pd.DataFrame({self.w("rep"): [self.rep_names.get(r, r) for r in wide.index],
+                              self.w("region"): [regions.get(reps["region_id"].get(r), "") for r in wide.index]},
+                             index=wide.index)
+        out = pd.concat([front, wide], axis=1).reset_index(drop=True)
+        decimals = 0 if self.unit in ("yuan", "thousand") else 1
+        fmt = {c: f"{{:,.{decimals}f}}" for c in wide.columns}
+        return out.style.format(fmt).hide(axis="index").set_caption(
+            self.caption(money=True, shown=len(out), total=total, where="workbook"))
 
     def company_month_chart(self, months: pd.DataFrame, plan_year: int) -> Any:
         import matplotlib.pyplot as plt
@@ -331,8 +471,7 @@ class Page:
         ax.plot(x, months["last_year"], color="black", marker="o", lw=1, label=self.w("last_year"))
         if "baseline" in months and months["baseline"].notna().any():
             ax.plot(x, months["baseline"], color="#C55A11", marker="s", lw=1, label=self.w("baseline"))
-        ax.set_xticks(range(1, 13))
-        ax.set_xlabel(self.w("month"))
+        ax.set_xticks(range(1, 13), [month_label(m, self.lang) for m in range(1, 13)])
         ax.set_ylabel(self.money)
         self.money_axis(ax)
         ax.legend()
@@ -345,6 +484,7 @@ class Page:
 
         in_year = plan[~plan["lead_in"]]
         company = in_year.groupby("month")[["target", "capacity"]].sum()
+        company.index = [month_label(m, self.lang) for m in company.index]
         fig, ax = plt.subplots(figsize=(9, 3.5))
         ax.plot(company.index, company["target"], marker="o", label=self.w("target"))
         ax.plot(company.index, company["capacity"], marker="s", label=self.w("capacity"))
@@ -362,6 +502,7 @@ class Page:
         schedule = plan.pivot_table(index="month", columns="region_id", values="hires_starting", aggfunc="sum").fillna(0)
         names = self.region_names
         schedule.columns = [names.get(c, c) for c in schedule.columns]
+        schedule.index = [month_label(m, self.lang, with_year=True) for m in schedule.index]
         fig, ax = plt.subplots(figsize=(9, 3.5))
         schedule.plot(kind="bar", stacked=True, ax=ax, width=0.8)
         ax.set_ylabel(self.w("hires_starting"))
@@ -384,7 +525,7 @@ class Page:
         x = np.arange(len(load))
         ax.bar(x - 0.2, load["fte"], width=0.4, label=self.w("fte"))
         ax.bar(x + 0.2, load["headcount"], width=0.4, label=self.w("headcount"))
-        ax.set_xticks(x, [f"{names.get(r, r)} / {ro}" for r, ro in zip(load["region_id"], load["role"])],
+        ax.set_xticks(x, [f"{names.get(r, r)} / {self.code(ro)}" for r, ro in zip(load["region_id"], load["role"])],
                       rotation=45, ha="right")
         ax.set_title(self.w("workload_title"))
         ax.legend()
@@ -392,8 +533,10 @@ class Page:
         return fig
 
     def funnel_table(self, fun: pd.DataFrame) -> Any:
-        rows = fun["stage"] + " / " + fun["source"]
+        rows = fun["stage"].map(self.code) + " / " + fun["source"].map(self.code)
         wide = fun.assign(row=rows).pivot(index="row", columns="scenario", values="whole").loc[list(dict.fromkeys(rows))]
+        wide.columns = [self.code(c) for c in wide.columns]
+        wide.index.name = f"{self.w('col_stage')} / {self.w('col_source')}"
         return wide.style.format("{:,.0f}")
 
     def pay_chart(self, pay: pd.DataFrame) -> tuple[Any, Any]:
@@ -462,7 +605,13 @@ class Page:
         return fig
 
     def moves_table(self, moves: pd.DataFrame, rows: int = 20) -> Any:
-        return self.table("territory_moves", moves, rows=rows)
+        reps = self.rep_names
+        city = "city_zh" if self.lang == "zh" and "city_zh" in self.ws.input("customers") else None
+        shown = moves.assign(from_territory=moves["from_territory"].map(lambda r: reps.get(r, r)),
+                             to_territory=moves["to_territory"].map(lambda r: reps.get(r, r)))
+        if city:
+            shown["city_en"] = shown["customer_id"].map(self.ws.input("customers").set_index("customer_id")[city])
+        return self.table("territory_moves", shown.drop(columns=["customer_id"]), rows=rows)
 
     # ---- tracking ---------------------------------------------------------------------
     def pacing_table(self, pace: pd.DataFrame, level: str, rows: int) -> Any:
@@ -487,6 +636,8 @@ class Page:
 
     def period_table(self, report: pd.DataFrame, grain: str, rows: int) -> Any:
         part = report[(report["grain"] == grain) & (report["rep_id"] == "")].tail(rows)
+        if grain == "dekad":
+            part = part.assign(period=part["period"].map(lambda p: dekad_label(p, self.lang, with_year=True)))
         return self.table("period_report", part, columns=["period", "start", "end", "target", "actual", "achievement"])
 
     def declining_table(self, down: pd.DataFrame, rows: int) -> Any:
@@ -497,15 +648,44 @@ class Page:
 
     # ---- leadership -------------------------------------------------------------------
     def risks_list(self, risks: pd.DataFrame) -> Any:
-        import html
-
         from IPython.display import HTML
 
         from salesmodel.summary import risks as risk_sentences
 
         names = {**self.region_names, **self.province_names, **self.rep_names}
-        items = "".join(f"<li>{html.escape(r)}</li>" for r in risk_sentences(risks, language=self.lang, names=names))
+        sentences = risk_sentences(risks, language=self.lang, names=names, money_unit=self.unit)
+        items = "".join(f"<li>{_html.escape(r)}</li>" for r in sentences)
         return HTML(f"<ul>{items}</ul>")
+
+    def tiles(self, key_figures: pd.DataFrame) -> Any:
+        from salesmodel.summary import KeyFigures, headline_tiles
+
+        return headline_tiles(KeyFigures.from_table(key_figures), language=self.lang, money_unit=self.big_unit)
+
+    def probability_text(self, key_figures: pd.DataFrame) -> Any:
+        """What the company-level chance means and how it was computed, in one paragraph."""
+        from IPython.display import HTML
+
+        from salesmodel.summary import MONTH_CORRELATION, KeyFigures
+
+        f = KeyFigures.from_table(key_figures)
+        if f.probability_of_meeting is None or f.total_target is None:
+            return HTML(f"<p>{_html.escape(self.w('probability_missing'))}</p>")
+        text = self.w("probability_sentence").format(
+            prob=f.probability_of_meeting, target=format_money(f.total_target, self.big_unit, self.lang),
+            baseline=format_money(f.baseline or float("nan"), self.big_unit, self.lang), rho=MONTH_CORRELATION)
+        return HTML(f"<p>{_html.escape(text)}</p>")
+
+    def flags_table(self, flagged: pd.DataFrame, achievability: pd.DataFrame) -> Any:
+        """The handful of units flagged for leadership, most money at risk first, and how many were below the threshold."""
+        level = flagged["level"].iloc[0] if len(flagged) else "rep"
+        below = int((achievability["flag"].astype(bool) & (achievability["level"] == level)).sum())
+        cols = ["rank", "unit_id", "target", "baseline", "growth_asked", "probability", "money_at_risk"]
+        styler = self.table("flagged_units", flagged, columns=cols, headers={"unit_id": self.w(f"code_{level}")},
+                            names={"unit_id": {**self.region_names, **self.province_names, **self.rep_names}})
+        threshold = self.ws.params.targets.achievability_threshold
+        note = self.w("flags_count").format(shown=len(flagged), below=below, threshold=threshold)
+        return styler.set_caption(f"{self.caption(money=True)} {note}")
 
     def region_target_chart(self, regions: pd.DataFrame) -> Any:
         import matplotlib.pyplot as plt
@@ -513,10 +693,16 @@ class Page:
         names = self.region_names
         tr = regions.assign(region=regions["region_id"].map(lambda r: names.get(r, r))).sort_values("target")
         fig, ax = plt.subplots(figsize=(8, 3.2))
-        ax.barh(tr["region"], tr["last_year"] / self.scale, color="#BFC9D9", label=self.w("last_year"))
+        window = ""
+        if self.ws.has_table("targets_total"):
+            tt = self.ws.table("targets_total").iloc[0]
+            window = self.w("last_year_window").format(first=month_label(tt.last_year_first, self.lang, with_year=True),
+                                                       last=month_label(tt.last_year_last, self.lang, with_year=True))
+        ax.barh(tr["region"], tr["last_year"] / self.scale, color="#BFC9D9", label=window or self.w("last_year"))
         ax.barh(tr["region"], tr["target"] / self.scale, height=0.4, color="#2F5597", label=self.w("target"))
         ax.set_title(self.w("target_by_region"))
         ax.set_xlabel(self.money)
+        ax.xaxis.set_major_formatter(money_formatter("yuan"))
         ax.legend(loc="lower right")
         return fig
 
@@ -524,32 +710,32 @@ class Page:
         import matplotlib.pyplot as plt
 
         fig, ax = plt.subplots(figsize=(9, 3.2))
-        ax.bar(months["period"].astype(str), months["target"] / self.scale, color="#2F5597", label=self.w("target"))
+        x = [month_label(p, self.lang) for p in months["period"].astype(str)]
+        ax.bar(x, months["target"] / self.scale, color="#2F5597", label=self.w("target"))
         if "baseline" in months and months["baseline"].notna().any():
-            ax.plot(months["period"].astype(str), months["baseline"] / self.scale, color="#C55A11", marker="o",
+            ax.plot(x, months["baseline"] / self.scale, color="#C55A11", marker="o",
                     label=self.w("baseline"))
         if levels is not None and "yhat_lo_80" in levels:
             total = levels[levels["level"] == "total"].assign(period=lambda d: pd.to_datetime(d["ds"]).dt.strftime("%Y-%m"))
             total = total[total["period"].isin(set(months["period"].astype(str)))]
-            ax.fill_between(total["period"], total["yhat_lo_80"] / self.scale, total["yhat_hi_80"] / self.scale,
-                            color="#C55A11", alpha=0.15)
+            ax.fill_between([month_label(p, self.lang) for p in total["period"]], total["yhat_lo_80"] / self.scale,
+                            total["yhat_hi_80"] / self.scale, color="#C55A11", alpha=0.15, label=self.w("interval_80"))
         ax.set_title(self.w("plan_by_month"))
         ax.set_ylabel(self.money)
-        ax.tick_params(axis="x", rotation=45)
-        ax.legend()
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3)
         return fig
 
     def capacity_target_chart(self, plan: pd.DataFrame) -> Any:
         import matplotlib.pyplot as plt
 
         monthly = plan[~plan["lead_in"]].groupby("month", as_index=False)[["target", "capacity"]].sum()
+        monthly["month"] = monthly["month"].map(lambda m: month_label(m, self.lang))
         fig, ax = plt.subplots(figsize=(9, 3.0))
         ax.bar(monthly["month"], monthly["target"] / self.scale, color="#BFC9D9", label=self.w("target"))
         ax.plot(monthly["month"], monthly["capacity"] / self.scale, color="#2F5597", marker="o", label=self.w("capacity"))
         ax.set_title(self.w("capacity_vs_target"))
         ax.set_ylabel(self.money)
-        ax.tick_params(axis="x", rotation=45)
-        ax.legend()
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2)
         return fig
 
     def territory_balance_chart(self, metrics: pd.DataFrame) -> Any:
@@ -570,17 +756,16 @@ class Page:
         return fig
 
     def provenance(self) -> Any:
-        import html
-
         from IPython.display import HTML
 
         from salesmodel.summary import provenance
 
         prov = provenance(self.ws.params, self.ws.run_dir)
         rows = "".join(
-            f"<tr><td>{html.escape(k)}</td><td><code>{html.escape(str(v))}</code></td></tr>"
-            for k, v in [("run", prov["run_id"]), ("params sha256", prov["params_sha256"]),
-                         ("salesmodel", prov["salesmodel"]), ("git", prov["git_commit"])]
-            + [(f"{k} sha256", h) for k, h in prov["inputs_sha256"].items()]
+            f"<tr><td>{_html.escape(k)}</td><td><code>{_html.escape(str(v))}</code></td></tr>"
+            for k, v in [(self.w("prov_run"), prov["run_id"]), (self.w("prov_params"), prov["params_sha256"]),
+                         (self.w("prov_version"), prov["salesmodel"]), (self.w("prov_git"), prov["git_commit"] or "–")]
+            + [(self.w("prov_input").format(name=self.w(f"input_{k}") if has_word(f"input_{k}") else k), h)
+               for k, h in prov["inputs_sha256"].items()]
         )
-        return HTML(f"<hr><h4>{html.escape(self.w('provenance'))}</h4><table>{rows}</table>")
+        return HTML(f"<hr><h4>{_html.escape(self.w('provenance'))}</h4><table>{rows}</table>")
