@@ -1,0 +1,243 @@
+"""Reading input tables from CSV, Parquet, Excel or SQL, validated on the way in."""
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from salesmodel.errors import InputError, ParamsError, short_list
+from salesmodel.io.schemas import _FILE_SUFFIXES, KINDS, SCHEMAS, _Failure
+from salesmodel.io.validation import _check_table, _cross_failures, _failures_frame, _message, _raise, _schema
+
+def _is_url(source: Any) -> bool:
+    return isinstance(source, str) and "://" in source
+
+
+def _engine(url: str):
+    import sqlalchemy as sa
+
+    try:
+        u = sa.engine.make_url(url)
+    except (sa.exc.ArgumentError, ValueError):
+        raise InputError(f"{url}: not a valid SQLAlchemy database URL "
+                         "(expected e.g. sqlite:///plan.db or postgresql://user@host/db)") from None
+    if u.drivername in ("postgresql", "postgres"):
+        u = u.set(drivername="postgresql+psycopg")
+    shown = u.render_as_string(hide_password=True)
+    in_file = u.drivername.startswith("sqlite") and u.database not in (None, "", ":memory:")
+    if in_file and not Path(u.database).is_file():  # sqlite would silently create an empty file
+        raise InputError(f"{shown}: database file '{u.database}' not found")
+    try:
+        engine = sa.create_engine(u)
+    except sa.exc.NoSuchModuleError:
+        raise InputError(f"{shown}: unknown database type '{u.drivername}' (expected e.g. "
+                         "sqlite:///plan.db or postgresql://user@host/db)") from None
+    except ModuleNotFoundError as exc:
+        raise InputError(f"{shown}: the database driver '{exc.name}' is not installed "
+                         "(for PostgreSQL: pip install 'salesmodel[postgres]')") from None
+    return engine, shown
+
+
+def _read_sql(url: str, table: str, kind: str) -> tuple[pd.DataFrame, str]:
+    import sqlalchemy as sa
+
+    engine, shown = _engine(url)
+    schema_name, _, name = table.rpartition(".")
+    label = f"{shown} table '{table}'"
+    try:
+        with engine.connect() as conn:
+            names = sa.inspect(conn).get_table_names(schema=schema_name or None)
+            if name not in names:
+                hint = difflib.get_close_matches(name, names, n=1)
+                more = f"; did you mean '{hint[0]}'?" if hint else f"; tables there: {short_list(sorted(names), 12) or 'none'}"
+                raise InputError(f"{label}: table not found (expected {SCHEMAS[kind].description}){more}")
+            df = pd.read_sql_table(name, conn, schema=schema_name or None)
+    except InputError:
+        raise
+    except sa.exc.SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise InputError(f"{label}: cannot read the database: {reason}") from None
+    finally:
+        engine.dispose()
+    return df, label
+
+
+def _read_file(path: Path, kind: str, table: str | None) -> tuple[pd.DataFrame, str]:
+    label = str(path)
+    suffix = path.suffix.lower()
+    if suffix not in _FILE_SUFFIXES:
+        raise InputError(f"{label}: cannot read '{suffix or 'no suffix'}' files; expected a .csv, "
+                         f".parquet or .xlsx file (or an SQLAlchemy URL) for {SCHEMAS[kind].description}")
+    if not path.is_file():
+        where = "a folder, not a file" if path.is_dir() else "file not found"
+        raise InputError(f"{label}: {where} (expected {SCHEMAS[kind].description})")
+    if table is not None and suffix not in (".xlsx", ".xlsm"):
+        raise ParamsError(f"The 'table' parameter of read_table names an Excel sheet or an SQL table; "
+                          f"'{path.name}' is a {suffix} file. Got {table!r} instead.")
+    try:
+        if suffix == ".csv":
+            # Everything as text first: ids keep leading zeros, "NA" stays a name.
+            df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
+                             encoding="utf-8-sig", skipinitialspace=False)
+        elif suffix in (".parquet", ".pq"):
+            df = pd.read_parquet(path, engine="pyarrow")
+        else:
+            import openpyxl  # noqa: F401 - fail here with a clear message if missing
+
+            sheets = pd.ExcelFile(path, engine="openpyxl")
+            sheet: str | int = 0
+            if table is not None:
+                if table not in sheets.sheet_names:
+                    raise InputError(f"{label}: sheet '{table}' not found; sheets: "
+                                     f"{short_list(sheets.sheet_names)}")
+                sheet = table
+            elif kind in sheets.sheet_names:
+                sheet = kind
+            df = sheets.parse(sheet, dtype=object)
+            label = f"{label} sheet '{sheet if isinstance(sheet, str) else sheets.sheet_names[0]}'"
+    except InputError:
+        raise
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{label}: not UTF-8 text (byte {exc.object[exc.start:exc.start + 1]!r} at "
+                         f"position {exc.start}); save it as 'CSV UTF-8'") from None
+    except pd.errors.EmptyDataError:
+        df = pd.DataFrame()
+    except Exception as exc:  # noqa: BLE001 - parser errors of pandas, pyarrow, openpyxl, zip
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{label}: cannot read the file as {suffix}: {reason}") from None
+    return df, label
+
+
+def _read_raw(source: Any, kind: str, table: str | None) -> tuple[pd.DataFrame, str]:
+    _schema(kind)
+    if _is_url(source):
+        return _read_sql(source, table or kind, kind)
+    if hasattr(source, "connect") and hasattr(source, "dialect"):  # an SQLAlchemy Engine
+        return _read_sql(source.url.render_as_string(hide_password=False), table or kind, kind)
+    if not isinstance(source, (str, os.PathLike)):
+        raise ParamsError("The 'source' parameter of read_table must be a file path or an SQLAlchemy "
+                          f"URL. Got {type(source).__name__} instead.")
+    return _read_file(Path(source), kind, table)
+
+
+def read_table(source: str | os.PathLike, kind: str, *, table: str | None = None,
+               date_range: tuple[Any, Any] | None = None) -> pd.DataFrame:
+    """Read one input table and validate it against the schema of its kind.
+
+    Parameters
+    ----------
+    source : path or str
+        A ``.csv`` (UTF-8), ``.parquet`` or ``.xlsx`` file, chosen by suffix,
+        or an SQLAlchemy URL (``sqlite:///plan.db``, ``postgresql://user@host/db``;
+        ``postgresql://`` uses the psycopg driver).
+    kind : str
+        Table kind: sales, customers, reps, org, provinces, adjacency,
+        holiday_overrides.
+    table : str, optional
+        SQL table name (default: the kind; ``schema.table`` works) or Excel
+        sheet (default: the sheet named like the kind, else the first).
+    date_range : (start, end), optional
+        Declared history range: sales dates outside it are errors.
+
+    Returns
+    -------
+    DataFrame
+        Declared columns first, coerced (ids as text, dates as days), then
+        any extra columns as read.
+
+    Raises
+    ------
+    InputError
+        The file is missing or unreadable, or the table breaks its schema;
+        the message lists every failure with rows and expected values.
+
+    Examples
+    --------
+    >>> reps = read_table("data/demo/reps.csv", "reps")  # doctest: +SKIP
+    >>> sales = read_table("sqlite:///plan.db", "sales", table="sales_2026")  # doctest: +SKIP
+    """
+    df, label = _read_raw(source, kind, table)
+    frame, failures, _ = _check_table(df, SCHEMAS[kind], label, date_range)
+    _raise(failures)
+    return frame
+
+
+def input_sources(data: Any) -> dict[str, str]:
+    """Where each input kind is read from: file paths, or ``URL#table`` for SQL."""
+    if data.sql_url:
+        return {k: f"{data.sql_url}#{k}" for k in KINDS}
+    return {k: str(Path(data.dir) / getattr(data, k)) for k in KINDS}
+
+
+def read_inputs(data: Any) -> dict[str, pd.DataFrame]:
+    """Read and validate the six input tables, then the references between them.
+
+    Parameters
+    ----------
+    data : salesmodel.params.DataParams
+        The ``data`` section of a scenario: a folder and file names, or an
+        ``sql_url`` (each table then read from the database table named like
+        its kind), and optionally the declared history range.
+
+    Returns
+    -------
+    dict of str to DataFrame
+        Keys sales, customers, reps, org, provinces, adjacency.
+
+    Raises
+    ------
+    InputError
+        One message for all problems of all tables (each part naming its file).
+
+    Examples
+    --------
+    >>> from salesmodel.params import load_params
+    >>> tables = read_inputs(load_params("params/default.yaml").data)  # doctest: +SKIP
+    >>> sorted(tables)  # doctest: +SKIP
+    ['adjacency', 'customers', 'org', 'provinces', 'reps', 'sales']
+    """
+    date_range = (getattr(data, "history_start", None), getattr(data, "history_end", None))
+    if date_range == (None, None):
+        date_range = None
+    tables: dict[str, pd.DataFrame] = {}
+    sources: dict[str, str] = {}
+    valid: dict[str, set[str]] = {}
+    failures: list[_Failure] = []
+    read_errors: list[str] = []
+    for kind in KINDS:
+        source = data.sql_url if data.sql_url else Path(data.dir) / getattr(data, kind)
+        try:
+            df, label = _read_raw(source, kind, None)
+        except InputError as exc:
+            read_errors.append(str(exc))
+            continue
+        frame, fs, ok_cols = _check_table(df, SCHEMAS[kind], label, date_range if kind == "sales" else None)
+        tables[kind], sources[kind], valid[kind] = frame, label, ok_cols
+        failures.extend(fs)
+    failures.extend(_cross_failures(tables, sources, valid))
+    if read_errors or failures:
+        parts = read_errors + ([_message(failures)] if failures else [])
+        message = parts[0] if len(parts) == 1 else "\n".join(parts)
+        raise InputError(message, failures=_failures_frame(failures))
+    return tables
+
+
+def read_holiday_overrides(path: str | os.PathLike) -> pd.DataFrame:
+    """Read the company's holiday overrides: ``date``, ``kind`` (holiday|workday), ``name``.
+
+    Each date may appear once. Returns the table sorted by date.
+
+    Examples
+    --------
+    >>> overrides = read_holiday_overrides("params/holidays.csv")  # doctest: +SKIP
+    """
+    df = read_table(path, "holiday_overrides")
+    return df.sort_values("date", kind="stable").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------
+# Writing and hashing
+# ---------------------------------------------------------------------------

@@ -1,0 +1,199 @@
+"""Writing result tables: deterministic Parquet and spreadsheet-safe CSV, atomically."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import re
+import tempfile
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from salesmodel.errors import ParamsError, short_list
+
+_UNSAFE = re.compile(r"[^\w.\-]+")
+
+
+def safe_name(name: str) -> str:
+    """A file-name stem that stays inside its folder: word characters (any
+    script), '.', '-'; everything else becomes '_'; no leading dots.
+
+    >>> safe_name("../targets/华东 2027")
+    'targets_华东_2027'
+    """
+    if not isinstance(name, str):
+        raise ParamsError(f"The 'name' parameter must be a string. Got {type(name).__name__} instead.")
+    cleaned = _UNSAFE.sub("_", name)
+    cleaned = re.sub(r"\.{2,}", ".", cleaned).strip("._")
+    if not cleaned:
+        raise ParamsError(f"The 'name' parameter must contain letters or digits. Got {name!r} instead.")
+    return cleaned[:150]
+
+
+def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _table_for_disk(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    if not isinstance(df, pd.DataFrame):
+        raise ParamsError(f"The 'df' parameter of write_table must be a DataFrame. Got {type(df).__name__} instead.")
+    index = df.index
+    if not isinstance(index, pd.RangeIndex) and any(n is not None for n in index.names):
+        df = df.reset_index()  # a named index holds keys (e.g. after groupby): keep them as columns
+    bad = [c for c in df.columns if not isinstance(c, str)]
+    if bad:
+        raise ParamsError(f"The 'df' parameter of write_table must have text column names "
+                          f"(table '{name}'). Got {short_list(bad)} instead.")
+    dupes = sorted({c for c in df.columns if list(df.columns).count(c) > 1})
+    if dupes:
+        raise ParamsError(f"The 'df' parameter of write_table must have unique column names "
+                          f"(table '{name}'). Got {short_list(dupes)} more than once instead.")
+    return df.reset_index(drop=True)
+
+
+def write_table(df: pd.DataFrame, out_dir: str | os.PathLike, name: str, *, with_csv: bool = True) -> list[Path]:
+    """Write a table as ``name.parquet`` and ``name.csv`` in ``out_dir``, atomically.
+
+    The Parquet file is the exact copy of the table. The CSV is for people and
+    spreadsheets: text cells beginning with ``=``, ``+``, ``-``, ``@``, tab or
+    carriage return are written with a leading ``'`` so a spreadsheet never runs
+    them as formulas (see :func:`csv_safe`).
+
+    The files are deterministic: the same frame gives byte-identical files
+    (no pandas index, fixed compression and metadata; CSV in UTF-8 with
+    ``\\n`` line ends and floats written as their shortest exact form), so
+    their sha256 can prove a result. A named index (e.g. after ``groupby``)
+    is kept as columns; an unnamed one is dropped. ``name`` is made safe
+    with :func:`safe_name` (a warning says so when it changes).
+
+    Returns
+    -------
+    list of Path
+        The Parquet and CSV paths.
+
+    Examples
+    --------
+    >>> import pandas as pd, tempfile
+    >>> paths = write_table(pd.DataFrame({"x": [1.5]}), tempfile.mkdtemp(), "t")
+    >>> [p.name for p in paths]
+    ['t.parquet', 't.csv']
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    stem = safe_name(name)
+    if stem != name:
+        warnings.warn(f"table name {name!r} written as {stem!r} (file names keep letters, digits, '_', '-', '.')",
+                      stacklevel=2)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    frame = _table_for_disk(df, stem)
+    try:
+        arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise ParamsError(f"The 'df' parameter of write_table must have one type per column "
+                          f"(table '{stem}'). Got {exc} instead.") from None
+    pq_path, csv_path = out / f"{stem}.parquet", out / f"{stem}.csv"
+    for p in (pq_path, csv_path):  # never outside out_dir
+        if p.resolve().parent != out.resolve():
+            raise ParamsError(f"The 'name' parameter of write_table must stay inside {out}. Got {name!r} instead.")
+    _atomic_write(pq_path, lambda tmp: pq.write_table(
+        arrow, tmp, compression="zstd", compression_level=3, use_dictionary=True,
+        write_statistics=True, version="2.6", store_schema=True))
+    if not with_csv:  # e.g. the inputs copy in a run folder: Parquet is the exact copy
+        return [pq_path]
+    _atomic_write(csv_path, lambda tmp: csv_safe(frame).to_csv(
+        tmp, index=False, encoding="utf-8", lineterminator="\n", float_format=None,
+        date_format=None, quoting=csv.QUOTE_MINIMAL))
+    return [pq_path, csv_path]
+
+
+# Text starting with these is run as a formula (or DDE) when a CSV is opened in a spreadsheet.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _neutralise(value: Any) -> Any:
+    if isinstance(value, str):
+        if value.startswith(FORMULA_START):
+            value = "'" + value
+        if "\r" in value:
+            # The CSV writer quotes fields holding "\n" but not a bare "\r", which readers take
+            # for a new row: carriage returns become line breaks in the CSV copy.
+            value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return value
+
+
+def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy for CSV where text cells beginning with ``=``, ``+``, ``-``, ``@``, tab or CR get a
+    leading ``'`` (OWASP's advice against formula injection), and so do such column names.
+    Carriage returns inside text become line breaks (quoted), so no value can start a new row.
+
+    Numbers are untouched (a negative number is a number, not text). The Parquet file of the
+    same table is the exact copy; the CSV is for opening in a spreadsheet.
+    """
+    out = df
+    text_cols = [c for c in df.columns if df[c].dtype == object or isinstance(df[c].dtype, pd.StringDtype)
+                 or isinstance(df[c].dtype, pd.CategoricalDtype)]
+    for col in text_cols:
+        values = df[col]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            values = values.astype(object)
+        # Look at the distinct values only: large tables repeat a few thousand ids.
+        uniques = pd.unique(values.to_numpy(dtype=object))
+        if any(isinstance(v, str) and (v.startswith(FORMULA_START) or "\r" in v) for v in uniques):
+            if out is df:
+                out = df.copy()
+            out[col] = values.map(_neutralise)
+    renamed = {c: _neutralise(c) for c in out.columns if isinstance(c, str) and c.startswith(FORMULA_START)}
+    return out.rename(columns=renamed) if renamed else out
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """sha256 of a file's bytes, as hex (streamed: large files are fine)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def table_rows(path: str | os.PathLike) -> int | None:
+    """Data rows of a table file (header not counted); None for files that are not tables.
+
+    Parquet from its footer; CSV by parsing records (quoted line breaks are
+    one row); Excel from the first sheet.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    if suffix == ".csv":
+        with open(path, newline="", encoding="utf-8-sig", errors="replace") as fh:
+            n = sum(1 for record in csv.reader(fh) if record)
+        return max(n - 1, 0)
+    if suffix in (".xlsx", ".xlsm"):
+        import openpyxl
+
+        wb = openpyxl.load_workbook(path, read_only=True)
+        try:
+            ws = wb.worksheets[0]
+            return sum(1 for row in ws.iter_rows(min_row=2, values_only=True)
+                       if any(v is not None for v in row))
+        finally:
+            wb.close()
+    return None
