@@ -132,7 +132,7 @@ def test_failed_models_fall_back_and_are_listed(monkeypatch):
                 raise RuntimeError("boom")
             return super().forecast(y=y, h=h, X=X, X_future=X_future, level=level, fitted=fitted)
 
-    monkeypatch.setattr(F, "_model_factory", lambda name, sl: Fragile(season_length=sl) if name == "Theta" else real(name, sl))
+    monkeypatch.setattr(F.models, "_model_factory", lambda name, sl: Fragile(season_length=sl) if name == "Theta" else real(name, sl))
     df = pd.concat([seasonal("ok", n=36), seasonal("fragile", n=36).assign(y=lambda d: d.y.where(d.index > 0, 777.0))])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -290,7 +290,7 @@ def test_aggregate_levels_and_reconcile_end_to_end():
 def test_large_hierarchy_path_diagonal_and_sparse(monkeypatch):
     """Above MAX_DENSE_NODES, MinT uses the residual variances and a sparse solve: same formula."""
     _, hier = _tree()
-    monkeypatch.setattr(F, "MAX_DENSE_NODES", 2)
+    monkeypatch.setattr(F.reconciliation, "MAX_DENSE_NODES", 2)
     rng = np.random.default_rng(2)
     ids = hier.nodes["unique_id"].tolist()
     yhat = rng.uniform(100, 200, len(ids))

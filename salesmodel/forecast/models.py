@@ -1,0 +1,211 @@
+"""The model pool, routing of each series to a model family, and fitting with statsforecast."""
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from salesmodel.errors import ParamsError
+
+#: The default combination for seasonal series, chosen by the M3 and Tourism backtests
+#: (benchmarks/results/forecast_candidates.md): the mean of these four was the most
+#: accurate combination whose run time fits the budget (AutoETS searches additive or
+#: damped trends only: the full search is 3x slower and no better in combination).
+DEFAULT_MODELS: tuple[str, ...] = ("AutoETS", "DynamicOptimizedTheta", "AutoCES", "Theta")
+#: How the default combination is combined ("mean" or "median").
+DEFAULT_COMBINE = "mean"
+#: Models for series too short for a seasonal model.
+NONSEASONAL_MODELS: tuple[str, ...] = ("AutoETS", "Theta")
+#: Models for intermittent series.
+INTERMITTENT_MODELS: tuple[str, ...] = ("CrostonOptimized", "ADIDA", "TSB")
+#: Fewer observations than this: the last value is the forecast.
+MIN_OBS = 4
+#: The interval pool of a family must hold this many scaled errors per horizon step,
+#: otherwise the steps are pooled together (errors scaled by sqrt(step)).
+MIN_POOL_PER_STEP = 100
+
+
+
+
+def _model_factory(name: str, season_length: int):
+    """A fresh statsforecast model for a name (imported lazily: statsmodels is slow to import)."""
+    from statsforecast import models as m
+
+    sl = max(int(season_length), 1)
+    makers = {
+        # ETS search restricted to additive or no trend ("ZAZ" lets the trend be damped):
+        # 3x faster than the full search and as accurate on M3 (benchmarks/results).
+        "AutoETS": lambda: m.AutoETS(season_length=sl, model="ZAZ" if sl > 1 else "ZZN"),
+        "AutoETSFull": lambda: m.AutoETS(season_length=sl, alias="AutoETSFull"),
+        "DynamicOptimizedTheta": lambda: m.DynamicOptimizedTheta(season_length=sl),
+        "DynamicTheta": lambda: m.DynamicTheta(season_length=sl),
+        "OptimizedTheta": lambda: m.OptimizedTheta(season_length=sl),
+        "Theta": lambda: m.Theta(season_length=sl),
+        "AutoCES": lambda: m.AutoCES(season_length=sl, model="Z" if sl > 1 else "N"),
+        "AutoARIMA": lambda: m.AutoARIMA(season_length=sl),
+        "SeasonalNaive": lambda: m.SeasonalNaive(season_length=sl),
+        "Naive": lambda: m.Naive(),
+        "HistoricAverage": lambda: m.HistoricAverage(),
+        "SimpleExponentialSmoothingOptimized": lambda: m.SimpleExponentialSmoothingOptimized(),
+        "CrostonOptimized": lambda: m.CrostonOptimized(),
+        "CrostonClassic": lambda: m.CrostonClassic(),
+        "ADIDA": lambda: m.ADIDA(),
+        "IMAPA": lambda: m.IMAPA(),
+        "TSB": lambda: m.TSB(alpha_d=0.1, alpha_p=0.1),
+    }
+    return makers[name]()
+
+
+MODEL_NAMES: tuple[str, ...] = (
+    "AutoETS", "AutoETSFull", "DynamicOptimizedTheta", "DynamicTheta", "OptimizedTheta", "Theta",
+    "AutoCES", "AutoARIMA", "SeasonalNaive", "Naive", "HistoricAverage",
+    "SimpleExponentialSmoothingOptimized", "CrostonOptimized", "CrostonClassic", "ADIDA", "IMAPA", "TSB",
+)
+
+
+class _Failed:
+    """statsforecast fallback that marks a failed fit with NaN, so we can see and list it."""
+
+    uses_exog = False
+    alias = "_Failed"
+
+    def new(self):
+        return _Failed()
+
+    def __repr__(self) -> str:
+        return self.alias
+
+    def forecast(self, y, h, X=None, X_future=None, level=None, fitted=False):
+        return {"mean": np.full(h, np.nan)}
+
+    def fit(self, y, X=None):
+        return self
+
+    def predict(self, h, X=None, level=None):
+        return {"mean": np.full(h, np.nan)}
+
+
+def _check_models(models: Sequence[str] | None, who: str) -> tuple[tuple[str, ...], str]:
+    if models is None:
+        return DEFAULT_MODELS, DEFAULT_COMBINE
+    if isinstance(models, str):
+        models = [models]
+    models = list(models)
+    combine = DEFAULT_COMBINE
+    if models and models[0] in ("mean", "median"):
+        combine, models = models[0], models[1:]
+    unknown = [m for m in models if m not in MODEL_NAMES]
+    if not models or unknown:
+        raise ParamsError(
+            f"The 'models' parameter of {who} must be a list of model names from {', '.join(MODEL_NAMES)} "
+            f"(optionally starting with 'mean' or 'median'). Got {models!r} instead."
+        )
+    if len(set(models)) != len(models):
+        raise ParamsError(f"The 'models' parameter of {who} must not repeat a model. Got {models!r} instead.")
+    return tuple(models), combine
+
+
+# ----------------------------------------------------------------------------- routing and fitting
+@dataclass(frozen=True)
+class _Plan:
+    season_length: int
+    models: tuple[str, ...]
+    combine: str
+    intermittent_threshold: float
+    n_jobs: int
+
+
+def _label(combine: str, names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else f"{combine}({', '.join(names)})"
+
+
+def _families(plan: _Plan) -> dict[str, tuple[tuple[str, ...], str, int]]:
+    """family -> (model names, combine, season length used)."""
+    sl = plan.season_length
+    return {
+        "seasonal": (plan.models, plan.combine, sl),
+        "nonseasonal": (NONSEASONAL_MODELS, "mean", 1),
+        "intermittent": (INTERMITTENT_MODELS, "mean", 1),
+        "too_short": (("Naive",), "mean", 1),
+    }
+
+
+def _route(train: pd.DataFrame, plan: _Plan) -> pd.Series:
+    """Family of each series (index unique_id) from its length and share of zero periods."""
+    ids = train["unique_id"].to_numpy()
+    is_zero = pd.Series((train["y"].to_numpy() == 0).astype(float))
+    n = train.groupby("unique_id", sort=True).size()
+    zero_share = is_zero.groupby(ids, sort=True).mean().reindex(n.index)
+    all_zero = zero_share >= 1.0
+    sl = plan.season_length
+    fam = pd.Series("seasonal", index=n.index, dtype=object)
+    if sl <= 1:
+        fam[:] = "nonseasonal"
+    else:
+        fam[n < 2 * sl + 2] = "nonseasonal"
+    fam[zero_share > plan.intermittent_threshold] = "intermittent"
+    fam[(n < MIN_OBS) | all_zero] = "too_short"
+    return fam
+
+
+def _sf_forecast(train: pd.DataFrame, names: Sequence[str], sl: int, h: int, freq: str, n_jobs: int) -> pd.DataFrame:
+    from statsforecast import StatsForecast
+
+    models = [_model_factory(n, sl) for n in names]
+    for name, model in zip(names, models):
+        model.alias = name
+    jobs = 1 if train["unique_id"].nunique() < 200 else n_jobs
+    sf = StatsForecast(models=models, freq=freq, n_jobs=jobs, fallback_model=_Failed())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fc = sf.forecast(df=train, h=h)
+    fc = fc.sort_values(["unique_id", "ds"], kind="mergesort").reset_index(drop=True)
+    return fc
+
+
+def _fit_raw(train: pd.DataFrame, h: int, freq: str, plan: _Plan) -> pd.DataFrame:
+    """Point forecasts of every series: unique_id, ds, yhat, model, family, failed + component columns."""
+    fams = _families(plan)
+    route = _route(train, plan)
+    parts = []
+    for fam, (names, combine, sl) in fams.items():
+        ids = route.index[route == fam]
+        if len(ids) == 0:
+            continue
+        sub = train[train["unique_id"].isin(ids)]
+        fc = _sf_forecast(sub, names, sl, h, freq, plan.n_jobs)
+        comp = fc[list(names)].to_numpy(float)
+        comp[~np.isfinite(comp)] = np.nan
+        ok = ~np.isnan(comp)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            yhat = np.nanmedian(comp, axis=1) if combine == "median" else np.nanmean(comp, axis=1)
+        fc["yhat"] = yhat
+        # A series is degraded when a component failed at any step; label what served it.
+        per_series_ok = pd.DataFrame(ok, columns=list(names)).groupby(fc["unique_id"].to_numpy(), sort=False).all()
+        code = per_series_ok.to_numpy() @ (1 << np.arange(len(names)))
+        labels = {}
+        for c in np.unique(code):
+            used = [n for i, n in enumerate(names) if c >> i & 1]
+            labels[c] = _label(combine, used) if used else ""
+        full = (1 << len(names)) - 1
+        fc["model"] = fc["unique_id"].map(pd.Series([labels[c] for c in code], index=per_series_ok.index))
+        fc["failed"] = fc["unique_id"].map(pd.Series(code != full, index=per_series_ok.index)).astype(bool)
+        fc["family"] = fam
+        fc = fc.rename(columns={n: f"comp_{n}" for n in names})
+        parts.append(fc)
+    out = pd.concat(parts, ignore_index=True)
+    # Series whose every component failed: the last value serves them.
+    dead = out.loc[out["model"] == "", "unique_id"].unique()
+    if len(dead):
+        last = train[train["unique_id"].isin(dead)].groupby("unique_id", sort=True)["y"].agg(
+            lambda s: float(s[np.isfinite(s)].iloc[-1]) if np.isfinite(s).any() else 0.0
+        )
+        mask = out["unique_id"].isin(dead)
+        out.loc[mask, "yhat"] = out.loc[mask, "unique_id"].map(last).to_numpy()
+        out.loc[mask, "model"] = "Naive (fallback)"
+    out["yhat"] = out["yhat"].fillna(0.0)
+    return out.sort_values(["unique_id", "ds"], kind="mergesort").reset_index(drop=True)
