@@ -62,9 +62,9 @@ def test_never_below_zero_and_intervals_nest(forecast):
 
 def test_routing_says_which_model_served_each_series(forecast):
     model = forecast.groupby("unique_id")["model"].first()
-    assert model["s0"].startswith("mean(AutoETS, DynamicOptimizedTheta")
+    assert model["s0"] == "weighted(AutoETS, DynamicOptimizedTheta, AutoCES)"
     assert "Croston" in model["inter"] and "ADIDA" in model["inter"]
-    assert model["short"] == "mean(AutoETS, Theta)"  # 14 months: too short for a seasonal model
+    assert model["short"] == "weighted(AutoETS, Theta)"  # 14 months: too short for a seasonal model
     assert model["zeros"] == "Naive"
     assert (forecast.loc[forecast.unique_id == "zeros", "yhat"] == 0).all()
 
@@ -140,7 +140,7 @@ def test_failed_models_fall_back_and_are_listed(monkeypatch):
     msgs = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning) and "failed" in str(w.message)]
     assert len(msgs) == 1 and "'fragile'" in msgs[0] and "'ok'" not in msgs[0]
     model = fc.groupby("unique_id")["model"].first()
-    assert model["fragile"] == "AutoCES" and model["ok"] == "mean(AutoCES, Theta)"
+    assert model["fragile"] == "AutoCES" and model["ok"] == "weighted(AutoCES, Theta)"
 
 
 def test_season_length_detection():

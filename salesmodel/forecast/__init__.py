@@ -4,12 +4,21 @@ The forecast layer works on the long format ``unique_id, ds, y`` (one row per
 series and period). Each series is routed to a model family by what its
 history allows:
 
-* ``seasonal``: long enough for a seasonal model: the evidence-based default
-  combination (see ``DEFAULT_MODELS`` and benchmarks/results/forecast_competitions.md);
-* ``nonseasonal``: too short for a seasonal model: a non-seasonal combination;
+* ``seasonal``: long enough for a seasonal model: the model pool ``DEFAULT_MODELS``;
+* ``nonseasonal``: too short for a seasonal model: a non-seasonal pool;
 * ``intermittent``: many zero periods: intermittent-demand models (Croston, ADIDA, TSB);
 * ``too_short``: fewer than ``MIN_OBS`` observations, or all zeros: the last value;
 * a series whose models all fail is served by the naive model and listed in one warning.
+
+Each series weighs the models of its family by their errors on its own latest
+backtest window (the forecast made ``h`` periods before its end), shrunk toward equal
+weights (``combine="weighted"``); see benchmarks/results/forecast_competitions.md for
+the evidence on data sets the default was not tuned on.
+
+The package's modules: ``series`` (the long format, checks, series from sales lines),
+``models`` (the pool, routing, combination), ``engine`` (local or Dask), ``intervals``
+(conformal calibration), ``backtesting`` (the verbs ``baseline``, ``backtest``,
+``baseline_and_backtest``) and ``reconciliation`` (hierarchies).
 
 Prediction intervals are conformal: the combination is refitted at earlier
 origins (rolling-origin backtests), its errors at each horizon step are scaled
@@ -21,10 +30,13 @@ Everything is deterministic: the same input gives bit-identical output.
 """
 from __future__ import annotations
 
-from salesmodel.forecast.backtesting import BacktestResult, backtest, baseline
+from salesmodel.forecast.backtesting import BacktestResult, backtest, baseline, baseline_and_backtest
+from salesmodel.forecast.engine import ENGINES
 from salesmodel.forecast.intervals import _scales
 from salesmodel.forecast.models import (
+    COMBINES,
     DEFAULT_COMBINE,
+    DEFAULT_SHRINKAGE,
     DEFAULT_MODELS,
     INTERMITTENT_MODELS,
     MIN_OBS,
@@ -54,7 +66,10 @@ from salesmodel.forecast.series import (
 )
 
 __all__ = [
+    "COMBINES",
     "DEFAULT_COMBINE",
+    "DEFAULT_SHRINKAGE",
+    "ENGINES",
     "DEFAULT_MODELS",
     "GRAIN_ALIASES",
     "INTERMITTENT_MODELS",
@@ -68,6 +83,7 @@ __all__ = [
     "aggregate_levels",
     "backtest",
     "baseline",
+    "baseline_and_backtest",
     "check_series",
     "detect_season_length",
     "grain_columns",

@@ -10,7 +10,18 @@ import pandas as pd
 
 from salesmodel.errors import InputError, ParamsError, short_list
 from salesmodel.forecast.intervals import _apply_intervals, _calibrate, _scales
-from salesmodel.forecast.models import _check_models, _fit_raw, _Plan, _route
+from salesmodel.forecast.engine import check_engine, dask_session
+from salesmodel.forecast.models import (
+    DEFAULT_COMBINE,
+    DEFAULT_SHRINKAGE,
+    MIN_OBS,
+    _check_models,
+    _fit_raw,
+    _Plan,
+    _recombine,
+    _route,
+    _series_weights,
+)
 from salesmodel.forecast.series import (
     _check_common,
     _resolve_jobs,
@@ -62,11 +73,15 @@ def _warn_failed(fc: pd.DataFrame, who: str) -> None:
         )
 
 
-def _prepare(df, h, freq, season_length, models, level, n_jobs, fill_gaps, intermittent_threshold, who):
+def _prepare(df, h, freq, season_length, models, level, n_jobs, fill_gaps, intermittent_threshold, who,
+             combine=DEFAULT_COMBINE, shrinkage=DEFAULT_SHRINKAGE, engine="local", scheduler=None, plan_year=None):
     levels = _check_common(h, level, who)
-    names, combine = _check_models(models, who)
+    names, combine = _check_models(models, who, combine)
     if not 0 < intermittent_threshold <= 1:
         raise ParamsError(f"The 'intermittent_threshold' parameter of {who} must be in (0, 1]. Got {intermittent_threshold!r} instead.")
+    if isinstance(shrinkage, bool) or not isinstance(shrinkage, (int, float, np.integer, np.floating)) or not 0 <= shrinkage <= 1:
+        raise ParamsError(f"The 'shrinkage' parameter of {who} must be a number from 0 to 1. Got {shrinkage!r} instead.")
+    check_engine(engine, scheduler, who)
     data = check_series(df, freq, fill_gaps=fill_gaps, who=who)
     if season_length is None:
         sl = detect_season_length(data, freq)
@@ -84,8 +99,63 @@ def _prepare(df, h, freq, season_length, models, level, n_jobs, fill_gaps, inter
             stacklevel=3,
         )
         data.loc[~np.isfinite(data["y"]), "y"] = 0.0
-    plan = _Plan(sl, names, combine, float(intermittent_threshold), _resolve_jobs(n_jobs, data["unique_id"].nunique()))
+    if plan_year is not None:
+        _check_reaches(data, h, freq, plan_year, who)
+    _warn_inputs(data, who)
+    plan = _Plan(sl, names, combine, float(intermittent_threshold), _resolve_jobs(n_jobs, data["unique_id"].nunique()),
+                 float(shrinkage), engine)
     return data, plan, levels
+
+
+def _check_reaches(data: pd.DataFrame, h: int, freq: str, plan_year: int, who: str) -> None:
+    """Raise when ``h`` periods after a series' last date do not reach the end of ``plan_year``."""
+    if not isinstance(plan_year, (int, np.integer)) or isinstance(plan_year, bool):
+        raise ParamsError(f"The 'plan_year' parameter of {who} must be a year such as 2027 or None. Got {plan_year!r} instead.")
+    last = data.groupby("unique_id", sort=True)["ds"].max()
+    plan_end = pd.Timestamp(int(plan_year), 12, 31)
+    ends = pd.Series([pd.date_range(d, periods=h + 1, freq=freq)[-1] for d in last], index=last.index)
+    short = ends.index[ends < pd.date_range(plan_end - pd.offsets.YearBegin(1), plan_end, freq=freq)[-1]].tolist()
+    if short:
+        need = len(pd.date_range(last[short].min(), plan_end, freq=freq)) - 1
+        raise ParamsError(
+            f"The 'h' parameter of {who} ({h} periods) ends before the plan year {plan_year} is over for "
+            f"{len(short)} series {_short_ids.repr(short)} (their history ends {last[short].min():%Y-%m-%d}); "
+            f"expected h >= {need}."
+        )
+
+
+def _warn_inputs(data: pd.DataFrame, who: str) -> None:
+    """One warning per kind of series the models cannot serve as asked, naming the series
+    and what is done instead (nothing is dropped)."""
+    g = data.groupby("unique_id", sort=True)["y"]
+    n = g.size()
+    zeros = g.apply(lambda s: bool((s == 0).all()))
+    short = n.index[(n < MIN_OBS) & ~zeros].tolist()
+    if short:
+        warnings.warn(
+            f"{who}: {len(short)} series have fewer than {MIN_OBS} periods of history {_short_ids.repr(short)}; "
+            "too short for any model: the last value is their forecast (model 'Naive').",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    all_zero = zeros.index[zeros].tolist()
+    if all_zero:
+        warnings.warn(
+            f"{who}: {len(all_zero)} series have only zero sales {_short_ids.repr(all_zero)}; "
+            "their forecast is zero (model 'Naive').",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    neg = g.min()
+    negative = neg.index[neg < 0].tolist()
+    if negative:
+        warnings.warn(
+            f"{who}: {len(negative)} series have negative sales (returns exceeding sales) {_short_ids.repr(negative)}; "
+            "models that need positive values (multiplicative ETS, intermittent models) are not chosen for them "
+            "and forecasts below zero are set to zero.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
 def _final_families(data: pd.DataFrame, plan: _Plan) -> pd.Series:
@@ -108,6 +178,11 @@ def baseline(
     calibration_sample: int | None = 500,
     intermittent_threshold: float = 0.3,
     calendar_factors: pd.DataFrame | None = None,
+    combine: str = DEFAULT_COMBINE,
+    shrinkage: float = DEFAULT_SHRINKAGE,
+    engine: str = "local",
+    scheduler: str | None = None,
+    plan_year: int | None = None,
 ) -> pd.DataFrame:
     """Baseline forecast with calibrated prediction intervals for every series.
 
@@ -123,8 +198,8 @@ def baseline(
         Periods per season; detected from ``freq`` (MS→12, QS→4, W→52, D→7) or
         by autocorrelation when None.
     models : list of str, default=None
-        Models to combine for seasonal series (names in ``MODEL_NAMES``; may start with
-        ``"mean"`` or ``"median"``). Default: ``DEFAULT_MODELS`` combined by ``DEFAULT_COMBINE``.
+        The model pool for seasonal series (names in ``MODEL_NAMES``; may start with
+        ``"weighted"``, ``"mean"`` or ``"median"``, overriding ``combine``). Default: ``DEFAULT_MODELS``.
     level : iterable of int, default=(80, 95)
         Prediction interval levels in percent.
     n_jobs : int, default=None
@@ -137,8 +212,9 @@ def baseline(
         Rolling-origin backtests (each ``h`` periods before the last) whose errors
         calibrate the intervals.
     calibration_sample : int or None, default=500
-        At most this many series of each model family are refitted for calibration
-        (evenly spread over the sorted ids); pooled quantiles need no more. None: all.
+        With ``combine="mean"`` or ``"median"``: at most this many series of each family are
+        refitted for calibration (evenly spread over the sorted ids). The weighted combination
+        needs every series' own backtest window, so it ignores this.
     intermittent_threshold : float, default=0.3
         Share of zero periods above which a series is intermittent.
     calendar_factors : DataFrame, optional
@@ -146,12 +222,26 @@ def baseline(
         from :func:`salesmodel.seasonality.spring_festival_period_factors`). The history is
         divided by it before fitting and the forecasts (and intervals) multiplied by it, so a
         festival that moved between January and February does not blur the season.
+    combine : {"weighted", "mean", "median"}, default="weighted"
+        How each family's models are combined. ``weighted``: each series weighs the models
+        by the inverse of their scaled errors on its own latest backtest window (the forecast
+        made ``h`` periods before its end), shrunk toward equal weights by ``shrinkage``.
+    shrinkage : float, default=0.25
+        Share of equal weights in the weighted combination (0 to 1).
+    engine : {"local", "dask"}, default="local"
+        Fit on this machine (``n_jobs`` processes) or on a Dask cluster through
+        statsforecast's distributed backend; the result is the same.
+    scheduler : str, optional
+        The Dask scheduler's address (``engine="dask"``); default: the active Dask client.
+    plan_year : int, optional
+        Raise :class:`ParamsError` naming the series when ``h`` periods do not reach the end
+        of this year.
 
     Returns
     -------
     DataFrame
         ``unique_id, ds, yhat, yhat_lo_<l>, yhat_hi_<l>`` (for each level), ``model``;
-        never below zero.
+        never below zero. With ``return_components``: ``comp_<model>`` and ``weight_<model>``.
 
     Examples
     --------
@@ -164,16 +254,25 @@ def baseline(
     who = "baseline"
     if not isinstance(calibration_windows, (int, np.integer)) or calibration_windows < 1:
         raise ParamsError(f"The 'calibration_windows' parameter of {who} must be a positive integer. Got {calibration_windows!r} instead.")
-    data, plan, levels = _prepare(df, h, freq, season_length, models, level, n_jobs, fill_gaps, intermittent_threshold, who)
+    data, plan, levels = _prepare(df, h, freq, season_length, models, level, n_jobs, fill_gaps, intermittent_threshold, who,
+                                  combine, shrinkage, engine, scheduler, plan_year)
     factor = _factor_map(calendar_factors, who)
     if factor is not None:
         data["y"] = data["y"] / data["ds"].map(factor).fillna(1.0).to_numpy()
-    out = _baseline_from(data, h, freq, plan, levels, return_components, calibration_windows, cache={}, who=who,
-                         calibration_sample=calibration_sample)
-    if factor is not None:
-        f = out["ds"].map(factor).fillna(1.0).to_numpy()
-        for c in [c for c in out.columns if c == "yhat" or c.startswith(("yhat_", "comp_"))]:
-            out[c] = out[c].to_numpy(float) * f
+    with dask_session(engine, scheduler, who):
+        out = _baseline_from(data, h, freq, plan, levels, return_components, calibration_windows, cache={}, who=who,
+                             calibration_sample=calibration_sample)
+    return _unadjust(out, factor)
+
+
+def _unadjust(out: pd.DataFrame, factor: pd.Series | None) -> pd.DataFrame:
+    """Forecasts made on the calendar-adjusted history, put back on the real calendar."""
+    if factor is None:
+        return out
+    out = out.copy()
+    f = out["ds"].map(factor).fillna(1.0).to_numpy()
+    for c in [c for c in out.columns if c in ("y", "yhat") or c.startswith(("yhat_", "comp_"))]:
+        out[c] = out[c].to_numpy(float) * f
     return out
 
 
@@ -190,23 +289,32 @@ def _factor_map(calendar_factors: pd.DataFrame | None, who: str) -> pd.Series | 
 
 
 def _baseline_from(data, h, freq, plan, levels, return_components, calibration_windows, cache, who, offset=0, calibration_sample=None):
-    """Forecast from ``offset`` periods before each end, calibrated on windows further back."""
+    """Forecast from ``offset`` periods before each end: each series weighs its models by their
+    errors on the window just before (the forecast from ``offset + h``), and the intervals are
+    calibrated on the errors of the combination on ``calibration_windows`` windows further back."""
     if offset:
         train, _ = _truncate(data, offset, h)
     else:
         train = data
-    fc = _cached_window(cache, data, offset, h, freq, plan) if offset else _fit_raw(train, h, freq, plan)
+    fc = _cached_window(cache, data, offset, h, freq, plan)
     if offset:
         fc = fc.drop(columns=["y", "scale", "cutoff", "offset", "step"], errors="ignore")
     fams = _route(train, plan)
-    sample = _calibration_ids(fams, calibration_sample)
+    # Weights need every series' own window; only equal-weight combinations may sample.
+    sample = _calibration_ids(fams, calibration_sample) if plan.combine != "weighted" else None
     cal = []
+    weights: dict[str, pd.DataFrame] = {}
     for j in range(1, calibration_windows + 1):
         w = _cached_window(cache, data, offset + j * h, h, freq, plan, sample)
-        if not w.empty:
-            w = w.assign(family_final=w["unique_id"].map(fams).to_numpy())
-            w = w[w["family_final"].notna()]
-            cal.append(w)
+        if w.empty:
+            continue
+        if j == 1:
+            weights = _series_weights(w, plan)
+        w = _recombine(w, plan, weights)
+        w = w.assign(family_final=w["unique_id"].map(fams).to_numpy())
+        w = w[w["family_final"].notna()]
+        cal.append(w)
+    fc = _recombine(fc, plan, weights)
     windows = pd.concat(cal, ignore_index=True) if cal else pd.DataFrame()
     q = _calibrate(windows, h, levels)
     fc = _apply_intervals(fc, _scales(train, plan.season_length), q, levels, h)
@@ -218,7 +326,15 @@ def _baseline_from(data, h, freq, plan, levels, return_components, calibration_w
         cols += [f"yhat_lo_{lv}", f"yhat_hi_{lv}"]
     cols += ["model"]
     if return_components:
-        cols += sorted(c for c in fc.columns if c.startswith("comp_"))
+        comps = sorted(c for c in fc.columns if c.startswith("comp_"))
+        for fam_w in weights.values():
+            for n in fam_w.columns:
+                col = f"weight_{n}"
+                if col not in fc.columns:
+                    fc[col] = np.nan
+                have = fc["unique_id"].isin(fam_w.index) & fc[f"comp_{n}"].notna()
+                fc.loc[have, col] = fc.loc[have, "unique_id"].map(fam_w[n]).to_numpy()
+        cols += comps + sorted(c for c in fc.columns if c.startswith("weight_"))
     return fc[cols].reset_index(drop=True)
 
 
@@ -227,7 +343,10 @@ def _cached_window(cache: dict, data, offset, h, freq, plan, ids: np.ndarray | N
     hit = cache.get(offset)
     if hit is not None and (hit[1] or ids is not None):
         return hit[0]
-    cache[offset] = (_window(data, offset, h, freq, plan, ids), ids is None)
+    if offset == 0:
+        cache[0] = (_fit_raw(data, h, freq, plan), True)
+    else:
+        cache[offset] = (_window(data, offset, h, freq, plan, ids), ids is None)
     return cache[offset][0]
 
 
@@ -281,12 +400,17 @@ def backtest(
     calibration_sample: int | None = 500,
     intermittent_threshold: float = 0.3,
     calendar_factors: pd.DataFrame | None = None,
+    combine: str = DEFAULT_COMBINE,
+    shrinkage: float = DEFAULT_SHRINKAGE,
+    engine: str = "local",
+    scheduler: str | None = None,
 ) -> BacktestResult:
     """Rolling-origin evaluation of :func:`baseline` per series and overall.
 
     Window ``k`` (0 = the latest) forecasts ``h`` periods from ``h + k * step_size``
     periods before each series' end, with intervals calibrated only on errors known
-    at that origin (windows further back), exactly as :func:`baseline` does.
+    at that origin (windows further back), exactly as :func:`baseline` does. The keywords
+    are those of :func:`baseline`.
 
     Returns
     -------
@@ -303,16 +427,28 @@ def backtest(
     True
     """
     who = "backtest"
-    if not isinstance(n_windows, (int, np.integer)) or n_windows < 1:
+    step = _check_windows(n_windows, step_size, h, who)
+    data, plan, levels = _prepare(df, h, freq, season_length, models, level, n_jobs, fill_gaps, intermittent_threshold, who,
+                                  combine, shrinkage, engine, scheduler)
+    factor = _factor_map(calendar_factors, who)
+    raw = data.copy()
+    if factor is not None:
+        data["y"] = data["y"] / data["ds"].map(factor).fillna(1.0).to_numpy()
+    with dask_session(engine, scheduler, who):
+        return _backtest_from(data, raw, h, n_windows, step, freq, plan, levels, calibration_windows, {}, who,
+                              calibration_sample, factor)
+
+
+def _check_windows(n_windows: int, step_size: int | None, h: int, who: str) -> int:
+    if not isinstance(n_windows, (int, np.integer)) or isinstance(n_windows, bool) or n_windows < 1:
         raise ParamsError(f"The 'n_windows' parameter of {who} must be a positive integer. Got {n_windows!r} instead.")
     step = h if step_size is None else step_size
     if not isinstance(step, (int, np.integer)) or step < 1:
         raise ParamsError(f"The 'step_size' parameter of {who} must be a positive integer or None. Got {step_size!r} instead.")
-    data, plan, levels = _prepare(df, h, freq, season_length, models, level, n_jobs, fill_gaps, intermittent_threshold, who)
-    factor = _factor_map(calendar_factors, who)
-    if factor is not None:
-        data["y"] = data["y"] / data["ds"].map(factor).fillna(1.0).to_numpy()
-    cache: dict[int, pd.DataFrame] = {}
+    return int(step)
+
+
+def _backtest_from(data, raw, h, n_windows, step, freq, plan, levels, calibration_windows, cache, who, calibration_sample, factor):
     rows = []
     for k in range(n_windows):
         offset = h + k * step
@@ -321,17 +457,16 @@ def backtest(
             continue
         fc = _baseline_from(data, h, freq, plan, levels, False, calibration_windows, cache, who, offset=offset,
                             calibration_sample=calibration_sample)
-        fc = fc.merge(w[["unique_id", "ds", "y", "cutoff", "family", "scale"]], on=["unique_id", "ds"], how="inner")
+        fc = fc.merge(w[["unique_id", "ds", "y", "cutoff", "family"]], on=["unique_id", "ds"], how="inner")
+        # MASE is scaled by the history as it was (not calendar-adjusted), so runs with and
+        # without calendar factors are scored alike.
+        train, _ = _truncate(raw, offset, h)
+        fc["scale"] = fc["unique_id"].map(_scales(train, plan.season_length)).to_numpy(float)
         fc["window"] = k
         rows.append(fc)
     if not rows:
         raise InputError(f"{who}: no series is longer than h={h} periods; nothing can be backtested.")
-    fcs = pd.concat(rows, ignore_index=True)
-    if factor is not None:
-        fac = fcs["ds"].map(factor).fillna(1.0).to_numpy()
-        for c in [c for c in fcs.columns if c in ("y", "yhat") or c.startswith("yhat_")]:
-            fcs[c] = fcs[c].to_numpy(float) * fac
-        fcs["scale"] = fcs["scale"].to_numpy(float)  # errors stay scaled by the adjusted history
+    fcs = _unadjust(pd.concat(rows, ignore_index=True), factor)
     y, f = fcs["y"].to_numpy(float), fcs["yhat"].to_numpy(float)
     den = np.abs(y) + np.abs(f)
     fcs["_smape"] = np.where(den > 0, 200 * np.abs(y - f) / np.where(den > 0, den, 1), 0.0)
@@ -355,3 +490,67 @@ def backtest(
         keep += [f"yhat_lo_{lv}", f"yhat_hi_{lv}"]
     keep += ["model", "family"]
     return BacktestResult(fcs[keep], per, pd.DataFrame(overall), levels)
+
+
+def baseline_and_backtest(
+    df: pd.DataFrame,
+    *,
+    h: int,
+    freq: str,
+    n_windows: int = 2,
+    backtest_h: int | None = None,
+    season_length: int | None = None,
+    models: Sequence[str] | None = None,
+    level: Iterable[int] = (80, 95),
+    n_jobs: int | None = None,
+    fill_gaps: bool = False,
+    return_components: bool = False,
+    calibration_windows: int = 1,
+    intermittent_threshold: float = 0.3,
+    calendar_factors: pd.DataFrame | None = None,
+    combine: str = DEFAULT_COMBINE,
+    shrinkage: float = DEFAULT_SHRINKAGE,
+    engine: str = "local",
+    scheduler: str | None = None,
+    plan_year: int | None = None,
+) -> tuple[pd.DataFrame, BacktestResult]:
+    """:func:`baseline` and :func:`backtest` of the same series in one pass: each model is
+    fitted once per series and origin, and a fit serves every place it is needed (the
+    forecast's weights and calibration are the backtest's latest windows).
+
+    ``backtest_h`` (default ``min(h, 12)``) is the backtest's horizon and window step; the
+    fits are shared when it equals ``h`` (otherwise the two run as separate calls would).
+    The other keywords are those of :func:`baseline`.
+
+    Returns
+    -------
+    (forecast, backtest)
+        What :func:`baseline` and :func:`backtest` return for the same arguments.
+
+    Examples
+    --------
+    >>> ds = pd.date_range("2018-01-01", periods=72, freq="MS")
+    >>> y = 100 + 20 * np.sin(2 * np.pi * np.arange(72) / 12)
+    >>> fc, bt = baseline_and_backtest(pd.DataFrame({"unique_id": "a", "ds": ds, "y": y}), h=6, freq="MS")
+    >>> len(fc), bt.summary()["smape"] < 1
+    (6, True)
+    """
+    who = "baseline_and_backtest"
+    bh = (min(h, 12) if backtest_h is None else backtest_h)
+    if not isinstance(calibration_windows, (int, np.integer)) or calibration_windows < 1:
+        raise ParamsError(f"The 'calibration_windows' parameter of {who} must be a positive integer. Got {calibration_windows!r} instead.")
+    step = _check_windows(n_windows, None, bh, who)
+    data, plan, levels = _prepare(df, h, freq, season_length, models, level, n_jobs, fill_gaps, intermittent_threshold, who,
+                                  combine, shrinkage, engine, scheduler, plan_year)
+    _check_common(bh, levels, who)
+    factor = _factor_map(calendar_factors, who)
+    raw = data.copy()
+    if factor is not None:
+        data["y"] = data["y"] / data["ds"].map(factor).fillna(1.0).to_numpy()
+    cache: dict = {}
+    with dask_session(engine, scheduler, who):
+        fc = _baseline_from(data, h, freq, plan, levels, return_components, calibration_windows,
+                            cache if bh == h else {}, who)
+        bt = _backtest_from(data, raw, bh, n_windows, step, freq, plan, levels, calibration_windows,
+                            cache if bh == h else {}, who, None, factor)
+    return _unadjust(fc, factor), bt

@@ -10,13 +10,21 @@ import pandas as pd
 
 from salesmodel.errors import ParamsError
 
-#: The default combination for seasonal series, chosen by the M3 and Tourism backtests
-#: (benchmarks/results/forecast_candidates.md): the mean of these four was the most
-#: accurate combination whose run time fits the budget (AutoETS searches additive or
-#: damped trends only: the full search is 3x slower and no better in combination).
-DEFAULT_MODELS: tuple[str, ...] = ("AutoETS", "DynamicOptimizedTheta", "AutoCES", "Theta")
-#: How the default combination is combined ("mean" or "median").
-DEFAULT_COMBINE = "mean"
+#: The model pool for seasonal series. Each series weighs the pool by its own backtest
+#: (see ``DEFAULT_COMBINE``): a fixed mean tuned on one competition did not carry over to
+#: another (benchmarks/results/forecast_competitions.md has every set and every single model).
+#: AutoETS searches additive or damped trends only: the full search is 3x slower and no
+#: better in combination.
+DEFAULT_MODELS: tuple[str, ...] = ("AutoETS", "DynamicOptimizedTheta", "AutoCES")
+#: How the models of a family are combined: "weighted" (each series by the inverse of each
+#: model's scaled error on the series' own latest backtest window, shrunk toward equal
+#: weights by ``DEFAULT_SHRINKAGE``), "mean" or "median". Mirrors params.ForecastParams.
+DEFAULT_COMBINE = "weighted"
+#: Share of the equal weights in a weighted combination (0: backtest weights only, 1: the mean).
+#: Mirrors params.ForecastParams.shrinkage.
+DEFAULT_SHRINKAGE = 0.25
+#: How a combination may be combined.
+COMBINES: tuple[str, ...] = ("weighted", "mean", "median")
 #: Models for series too short for a seasonal model.
 NONSEASONAL_MODELS: tuple[str, ...] = ("AutoETS", "Theta")
 #: Models for intermittent series.
@@ -88,20 +96,21 @@ class _Failed:
         return {"mean": np.full(h, np.nan)}
 
 
-def _check_models(models: Sequence[str] | None, who: str) -> tuple[tuple[str, ...], str]:
+def _check_models(models: Sequence[str] | None, who: str, combine: str = DEFAULT_COMBINE) -> tuple[tuple[str, ...], str]:
+    if combine not in COMBINES:
+        raise ParamsError(f"The 'combine' parameter of {who} must be one of {', '.join(COMBINES)}. Got {combine!r} instead.")
     if models is None:
-        return DEFAULT_MODELS, DEFAULT_COMBINE
+        return DEFAULT_MODELS, combine
     if isinstance(models, str):
         models = [models]
     models = list(models)
-    combine = DEFAULT_COMBINE
-    if models and models[0] in ("mean", "median"):
+    if models and models[0] in COMBINES:
         combine, models = models[0], models[1:]
     unknown = [m for m in models if m not in MODEL_NAMES]
     if not models or unknown:
         raise ParamsError(
             f"The 'models' parameter of {who} must be a list of model names from {', '.join(MODEL_NAMES)} "
-            f"(optionally starting with 'mean' or 'median'). Got {models!r} instead."
+            f"(optionally starting with 'weighted', 'mean' or 'median'). Got {models!r} instead."
         )
     if len(set(models)) != len(models):
         raise ParamsError(f"The 'models' parameter of {who} must not repeat a model. Got {models!r} instead.")
@@ -116,6 +125,8 @@ class _Plan:
     combine: str
     intermittent_threshold: float
     n_jobs: int
+    shrinkage: float = DEFAULT_SHRINKAGE
+    engine: str = "local"
 
 
 def _label(combine: str, names: Sequence[str]) -> str:
@@ -127,8 +138,8 @@ def _families(plan: _Plan) -> dict[str, tuple[tuple[str, ...], str, int]]:
     sl = plan.season_length
     return {
         "seasonal": (plan.models, plan.combine, sl),
-        "nonseasonal": (NONSEASONAL_MODELS, "mean", 1),
-        "intermittent": (INTERMITTENT_MODELS, "mean", 1),
+        "nonseasonal": (NONSEASONAL_MODELS, plan.combine, 1),
+        "intermittent": (INTERMITTENT_MODELS, plan.combine, 1),
         "too_short": (("Naive",), "mean", 1),
     }
 
@@ -151,23 +162,36 @@ def _route(train: pd.DataFrame, plan: _Plan) -> pd.Series:
     return fam
 
 
-def _sf_forecast(train: pd.DataFrame, names: Sequence[str], sl: int, h: int, freq: str, n_jobs: int) -> pd.DataFrame:
+def _sf_forecast(train: pd.DataFrame, names: Sequence[str], sl: int, h: int, freq: str, n_jobs: int, engine: str = "local") -> pd.DataFrame:
+    """statsforecast's forecast of each model for every series, on this machine or on Dask."""
     from statsforecast import StatsForecast
 
     models = [_model_factory(n, sl) for n in names]
     for name, model in zip(names, models):
         model.alias = name
-    jobs = 1 if train["unique_id"].nunique() < 200 else n_jobs
+    n_series = train["unique_id"].nunique()
+    jobs = 1 if n_series < 200 or engine == "dask" else n_jobs
     sf = StatsForecast(models=models, freq=freq, n_jobs=jobs, fallback_model=_Failed())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fc = sf.forecast(df=train, h=h)
+        if engine == "dask":
+            from salesmodel.forecast.engine import dask_frame
+
+            # statsforecast's own distributed backend (fugue on Dask): each series is fitted
+            # on a worker exactly as it would be here, so the result is the same.
+            fc = sf.forecast(df=dask_frame(train), h=h).compute()
+            fc["ds"] = pd.to_datetime(fc["ds"])
+        else:
+            fc = sf.forecast(df=train, h=h)
     fc = fc.sort_values(["unique_id", "ds"], kind="mergesort").reset_index(drop=True)
     return fc
 
 
 def _fit_raw(train: pd.DataFrame, h: int, freq: str, plan: _Plan) -> pd.DataFrame:
-    """Point forecasts of every series: unique_id, ds, yhat, model, family, failed + component columns."""
+    """Point forecasts of every series: unique_id, ds, yhat, model, family, failed + component columns.
+
+    A "weighted" combination is the mean here; :func:`_recombine` applies the weights.
+    """
     fams = _families(plan)
     route = _route(train, plan)
     parts = []
@@ -176,14 +200,11 @@ def _fit_raw(train: pd.DataFrame, h: int, freq: str, plan: _Plan) -> pd.DataFram
         if len(ids) == 0:
             continue
         sub = train[train["unique_id"].isin(ids)]
-        fc = _sf_forecast(sub, names, sl, h, freq, plan.n_jobs)
+        fc = _sf_forecast(sub, names, sl, h, freq, plan.n_jobs, plan.engine)
         comp = fc[list(names)].to_numpy(float)
         comp[~np.isfinite(comp)] = np.nan
         ok = ~np.isnan(comp)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            yhat = np.nanmedian(comp, axis=1) if combine == "median" else np.nanmean(comp, axis=1)
-        fc["yhat"] = yhat
+        fc["yhat"] = _combine(comp, fc["unique_id"].to_numpy(), names, combine, None)
         # A series is degraded when a component failed at any step; label what served it.
         per_series_ok = pd.DataFrame(ok, columns=list(names)).groupby(fc["unique_id"].to_numpy(), sort=False).all()
         code = per_series_ok.to_numpy() @ (1 << np.arange(len(names)))
@@ -209,3 +230,67 @@ def _fit_raw(train: pd.DataFrame, h: int, freq: str, plan: _Plan) -> pd.DataFram
         out.loc[mask, "model"] = "Naive (fallback)"
     out["yhat"] = out["yhat"].fillna(0.0)
     return out.sort_values(["unique_id", "ds"], kind="mergesort").reset_index(drop=True)
+
+
+def _combine(comp: np.ndarray, ids: np.ndarray, names: Sequence[str], combine: str, weights: pd.DataFrame | None) -> np.ndarray:
+    """Rows x models -> one forecast per row: weighted (per series), mean or median of the models that worked."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if combine == "median":
+            return np.nanmedian(comp, axis=1)
+        if combine == "mean" or weights is None or len(names) == 1:
+            return np.nanmean(comp, axis=1)
+        w = weights.reindex(index=pd.unique(ids), columns=list(names)).reindex(ids).to_numpy(float)
+        w = np.where(np.isfinite(w), w, 1.0)  # no backtest for the series: equal weights
+        w = np.where(np.isnan(comp), 0.0, w)  # a failed model gives its weight to the others
+        tot = w.sum(axis=1)
+        out = np.nansum(np.where(np.isnan(comp), 0.0, comp) * w, axis=1) / np.where(tot > 0, tot, 1.0)
+        return np.where(tot > 0, out, np.nanmean(comp, axis=1))
+
+
+def _series_weights(window: pd.DataFrame, plan: _Plan) -> dict[str, pd.DataFrame]:
+    """Per family, unique_id x model weights from one backtest window's raw forecasts.
+
+    A model's weight is the inverse of its mean absolute error on the window, scaled by the
+    series' in-sample seasonal-naive error (so every series counts the same), mixed with equal
+    weights by ``plan.shrinkage``. Only series served by the same family in the window and in
+    the forecast are weighted; the others get equal weights.
+    """
+    out: dict[str, pd.DataFrame] = {}
+    if window.empty or plan.combine != "weighted":
+        return out
+    for fam, (names, _, _) in _families(plan).items():
+        w = window[window["family"] == fam]
+        cols = [f"comp_{n}" for n in names]
+        if w.empty or len(names) < 2 or not set(cols) <= set(w.columns):
+            continue
+        err = np.abs(w[cols].to_numpy(float) - w["y"].to_numpy(float)[:, None]) / w["scale"].to_numpy(float)[:, None]
+        mae = pd.DataFrame(err, columns=list(names)).groupby(w["unique_id"].to_numpy(), sort=True).mean()
+        inv = 1.0 / np.maximum(mae.to_numpy(), 1e-9)
+        inv = np.where(np.isfinite(inv), inv, 0.0)  # a model that failed on the window gets no weight
+        tot = inv.sum(axis=1, keepdims=True)
+        share = np.where(tot > 0, inv / np.where(tot > 0, tot, 1.0), 1.0 / len(names))
+        weights = (1 - plan.shrinkage) * share + plan.shrinkage / len(names)
+        out[fam] = pd.DataFrame(weights, index=mae.index, columns=list(names))
+    return out
+
+
+def _recombine(fc: pd.DataFrame, plan: _Plan, weights: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """``fc`` (raw forecasts with comp_ columns) with ``yhat`` the weighted combination of each family."""
+    if plan.combine != "weighted" or not weights:
+        return fc
+    fc = fc.copy()
+    yhat = fc["yhat"].to_numpy(float).copy()
+    fam_col = fc["family"].to_numpy()
+    for fam, (names, _, _) in _families(plan).items():
+        m = fam_col == fam
+        cols = [f"comp_{n}" for n in names]
+        if not m.any() or fam not in weights or not set(cols) <= set(fc.columns):
+            continue
+        comp = fc.loc[m, cols].to_numpy(float)
+        comp[~np.isfinite(comp)] = np.nan
+        new = _combine(comp, fc.loc[m, "unique_id"].to_numpy(), names, "weighted", weights[fam])
+        # A series whose every model failed keeps its fallback value.
+        yhat[m] = np.where(np.isfinite(new), new, yhat[m])
+    fc["yhat"] = yhat
+    return fc
