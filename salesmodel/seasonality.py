@@ -599,7 +599,7 @@ def spring_festival_effect(
     full = day.reindex(pd.date_range(day.index.min(), day.index.max(), freq="D"), fill_value=0.0)
     y = full.to_numpy(float)
     idx = full.index
-    offset, pos, in_win, years_in = _festival_offsets(idx, lo, hi)
+    _, pos, in_win, years_in = _festival_offsets(idx, lo, hi)
     if years_in == 0:
         raise InputError(f"{who}: no Spring Festival window {window} lies wholly inside the data ({idx.min():%Y-%m-%d} to {idx.max():%Y-%m-%d}).")
     n_off = hi - lo + 1

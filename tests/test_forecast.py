@@ -339,3 +339,81 @@ def test_calendar_factors_divide_the_history_and_multiply_the_forecast():
     assert bt.summary()["smape"] == pytest.approx(0.0, abs=1e-9)
     with pytest.raises(ParamsError, match="calendar_factors"):
         F.baseline(df, h=3, freq="MS", calendar_factors=factors.assign(factor=0.0))
+
+
+# ----------------------------------------------------------------------------- issue 16
+def test_core_defaults_agree_with_the_params_schema():
+    """Defaults live in the params schema; the core's keyword defaults must not disagree."""
+    import inspect
+
+    from salesmodel.params import ForecastParams
+
+    fp = ForecastParams()
+    for verb in (F.baseline, F.backtest, F.baseline_and_backtest):
+        sig = inspect.signature(verb).parameters
+        assert sig["combine"].default == fp.combine
+        assert sig["shrinkage"].default == fp.shrinkage
+        assert sig["engine"].default == fp.engine
+        assert sig["scheduler"].default == fp.scheduler
+        assert sig["models"].default is None and fp.models is None
+
+
+def test_weights_favour_the_model_that_did_best_on_the_series_own_window(batch):
+    fc = F.baseline(batch[batch.unique_id.isin(["s0", "s1", "s2"])], h=12, freq="MS", return_components=True)
+    wcols = [c for c in fc.columns if c.startswith("weight_")]
+    assert wcols == ["weight_AutoCES", "weight_AutoETS", "weight_DynamicOptimizedTheta"]
+    w = fc.groupby("unique_id")[wcols].first()
+    np.testing.assert_allclose(w.sum(axis=1), 1.0)
+    assert (w.min(axis=1) >= 0.25 / 3 - 1e-12).all()  # shrinkage keeps every model in
+    assert (w.max(axis=1) > 1 / 3 + 0.01).all()  # but the weights are not the plain mean
+    comps = fc[[c.replace("weight_", "comp_") for c in wcols]].to_numpy()
+    np.testing.assert_allclose(fc["yhat"], np.maximum((comps * fc[wcols].to_numpy()).sum(axis=1), 0), rtol=1e-9)
+    # shrinkage 1 is the plain mean
+    mean = F.baseline(batch[batch.unique_id == "s0"], h=12, freq="MS", shrinkage=1.0, return_components=True)
+    np.testing.assert_allclose(mean["yhat"], mean[[c for c in mean.columns if c.startswith("comp_")]].mean(axis=1), rtol=1e-9)
+
+
+def test_bad_series_are_named_with_what_was_done():
+    good = seasonal("good", n=36)
+    tiny = seasonal("tiny", n=3, start="2024-10-01")
+    zeros = seasonal("zero", n=24).assign(y=0.0)
+    neg = seasonal("returns", n=36).assign(y=lambda d: d.y - 150)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fc = F.baseline(pd.concat([good, tiny, zeros, neg]), h=6, freq="MS")
+    msgs = " | ".join(str(w.message) for w in caught if issubclass(w.category, RuntimeWarning))
+    assert "1 series have fewer than 4 periods of history ['tiny']" in msgs and "last value" in msgs
+    assert "1 series have only zero sales ['zero']" in msgs
+    assert "negative sales" in msgs and "'returns'" in msgs
+    assert set(fc.unique_id) == {"good", "tiny", "zero", "returns"}  # nothing dropped
+    assert (fc[fc.unique_id == "zero"].yhat == 0).all() and (fc.yhat >= 0).all()
+
+
+def test_a_horizon_short_of_the_plan_year_names_the_series():
+    df = pd.concat([seasonal("a", n=36), seasonal("b", n=30)])  # b ends 2024-06
+    with pytest.raises(ParamsError, match=r"ends before the plan year 2025 is over for 1 series \['b'\].*h >= 18"):
+        F.baseline(df, h=12, freq="MS", plan_year=2025)
+    assert len(F.baseline(df, h=18, freq="MS", plan_year=2025)) == 36
+
+
+def test_engine_and_combine_are_checked():
+    df = seasonal("a", n=30)
+    with pytest.raises(ParamsError, match="'engine' parameter of baseline must be one of local, dask"):
+        F.baseline(df, h=3, freq="MS", engine="spark")
+    with pytest.raises(ParamsError, match="'scheduler' parameter of baseline needs engine='dask'"):
+        F.baseline(df, h=3, freq="MS", scheduler="tcp://127.0.0.1:1")
+    with pytest.raises(ParamsError, match="'combine' parameter"):
+        F.baseline(df, h=3, freq="MS", combine="best")
+    with pytest.raises(ParamsError, match="'shrinkage' parameter"):
+        F.baseline(df, h=3, freq="MS", shrinkage=1.5)
+
+
+def test_baseline_and_backtest_equal_the_two_verbs(batch):
+    sub = batch[batch.unique_id.isin(["s0", "s1", "inter"])]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fc, bt = F.baseline_and_backtest(sub, h=6, freq="MS", n_windows=2)
+        pd.testing.assert_frame_equal(fc, F.baseline(sub, h=6, freq="MS"))
+        alone = F.backtest(sub, h=6, freq="MS", n_windows=2)
+    pd.testing.assert_frame_equal(bt.forecasts, alone.forecasts)
+    pd.testing.assert_frame_equal(bt.overall, alone.overall)

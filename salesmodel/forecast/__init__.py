@@ -30,14 +30,19 @@ Everything is deterministic: the same input gives bit-identical output.
 """
 from __future__ import annotations
 
-from salesmodel.forecast.backtesting import BacktestResult, backtest, baseline, baseline_and_backtest
+from salesmodel.forecast.backtesting import (
+    BacktestResult,
+    backtest,
+    baseline,
+    baseline_and_backtest,
+)
 from salesmodel.forecast.engine import ENGINES
 from salesmodel.forecast.intervals import _scales
 from salesmodel.forecast.models import (
     COMBINES,
     DEFAULT_COMBINE,
-    DEFAULT_SHRINKAGE,
     DEFAULT_MODELS,
+    DEFAULT_SHRINKAGE,
     INTERMITTENT_MODELS,
     MIN_OBS,
     MIN_POOL_PER_STEP,
@@ -68,16 +73,17 @@ from salesmodel.forecast.series import (
 __all__ = [
     "COMBINES",
     "DEFAULT_COMBINE",
+    "DEFAULT_MODELS",
     "DEFAULT_SHRINKAGE",
     "ENGINES",
-    "DEFAULT_MODELS",
     "GRAIN_ALIASES",
     "INTERMITTENT_MODELS",
     "MAX_DENSE_NODES",
     "MIN_OBS",
     "MIN_POOL_PER_STEP",
-    "NONSEASONAL_MODELS",
     "MODEL_NAMES",
+    "NONSEASONAL_MODELS",
+    "WORDS",
     "BacktestResult",
     "Hierarchy",
     "aggregate_levels",
@@ -93,7 +99,6 @@ __all__ = [
     "season_length_for",
     "series_from_sales",
     "word",
-    "WORDS",
 ]
 # Kept importable for tests and benchmarks that reach the helpers by their old place.
 _PRIVATE = (_model_factory, _mint_bottom, _node_id, _scales, _shrunk_covariance)

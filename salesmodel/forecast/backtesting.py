@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from salesmodel.errors import InputError, ParamsError, short_list
-from salesmodel.forecast.intervals import _apply_intervals, _calibrate, _scales
 from salesmodel.forecast.engine import check_engine, dask_session
+from salesmodel.forecast.intervals import _apply_intervals, _calibrate, _scales
 from salesmodel.forecast.models import (
     DEFAULT_COMBINE,
     DEFAULT_SHRINKAGE,

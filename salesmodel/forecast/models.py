@@ -181,6 +181,9 @@ def _sf_forecast(train: pd.DataFrame, names: Sequence[str], sl: int, h: int, fre
             # on a worker exactly as it would be here, so the result is the same.
             fc = sf.forecast(df=dask_frame(train), h=h).compute()
             fc["ds"] = pd.to_datetime(fc["ds"])
+            fc["unique_id"] = fc["unique_id"].astype(train["unique_id"].dtype)  # Dask hands back strings
+            for name in names:  # and nullable floats (Float32 for some models): plain float64 here
+                fc[name] = pd.array(fc[name], dtype="Float64").to_numpy(dtype=float, na_value=np.nan)
         else:
             fc = sf.forecast(df=train, h=h)
     fc = fc.sort_values(["unique_id", "ds"], kind="mergesort").reset_index(drop=True)
