@@ -417,3 +417,37 @@ def test_baseline_and_backtest_equal_the_two_verbs(batch):
         alone = F.backtest(sub, h=6, freq="MS", n_windows=2)
     pd.testing.assert_frame_equal(bt.forecasts, alone.forecasts)
     pd.testing.assert_frame_equal(bt.overall, alone.overall)
+
+
+def test_calendar_factors_help_a_moving_festival_and_mase_uses_the_real_history():
+    """A dip that moves between January and February: with the factors the backtest's Jan/Feb
+    errors fall, and MASE is scaled by the history as it was, so both runs are comparable."""
+    ds = pd.date_range("2019-01-01", periods=84, freq="MS")
+    rng = np.random.default_rng(7)
+    jan_share = np.array([0.2, 0.8, 0.3, 0.9, 0.1, 0.7, 0.4])  # how much of the dip falls in January, by year
+    factor = np.ones(len(ds))
+    for i, year in enumerate(range(2019, 2026)):
+        factor[(ds.year == year) & (ds.month == 1)] = 1 - 0.5 * jan_share[i]
+        factor[(ds.year == year) & (ds.month == 2)] = 1 - 0.5 * (1 - jan_share[i])
+    frames = [pd.DataFrame({"unique_id": f"u{k}", "ds": ds,
+                            "y": (100 + 10 * k + 15 * np.sin(2 * np.pi * np.arange(84) / 12) + rng.normal(0, 1, 84)) * factor})
+              for k in range(3)]
+    df = pd.concat(frames, ignore_index=True)
+    cal = pd.DataFrame({"ds": ds, "factor": factor})
+    kw = {"h": 12, "n_windows": 2, "freq": "MS", "models": ["Theta", "SeasonalNaive"]}
+    off, on = F.backtest(df, **kw), F.backtest(df, calendar_factors=cal, **kw)
+    pd.testing.assert_series_equal(off.forecasts["y"], on.forecasts["y"])  # actuals as they were
+
+    def janfeb(bt):
+        f = bt.forecasts[bt.forecasts.ds.dt.month.isin([1, 2])]
+        return float((np.abs(f.y - f.yhat) / f.y).mean())
+
+    assert janfeb(on) < 0.5 * janfeb(off)
+    # MASE scaled by the seasonal-naive error of the real (unadjusted) history before each origin
+    f = on.forecasts[on.forecasts.unique_id == "u0"]
+    y0 = df[df.unique_id == "u0"].set_index("ds")["y"]
+    ratios = []
+    for _, w in f.groupby("window"):
+        hist = y0[y0.index <= w["cutoff"].iloc[0]].to_numpy()
+        ratios.append(np.abs(w.y - w.yhat).to_numpy() / np.mean(np.abs(hist[12:] - hist[:-12])))
+    assert on.per_series.set_index("unique_id").loc["u0", "mase"] == pytest.approx(np.concatenate(ratios).mean())
