@@ -62,7 +62,7 @@ def test_never_below_zero_and_intervals_nest(forecast):
 
 def test_routing_says_which_model_served_each_series(forecast):
     model = forecast.groupby("unique_id")["model"].first()
-    assert model["s0"] == "weighted(AutoETS, DynamicOptimizedTheta, AutoCES)"
+    assert model["s0"] == "weighted(AutoETS, DynamicOptimizedTheta, AutoCES, Theta)"
     assert "Croston" in model["inter"] and "ADIDA" in model["inter"]
     assert model["short"] == "weighted(AutoETS, Theta)"  # 14 months: too short for a seasonal model
     assert model["zeros"] == "Naive"
@@ -361,11 +361,11 @@ def test_core_defaults_agree_with_the_params_schema():
 def test_weights_favour_the_model_that_did_best_on_the_series_own_window(batch):
     fc = F.baseline(batch[batch.unique_id.isin(["s0", "s1", "s2"])], h=12, freq="MS", return_components=True)
     wcols = [c for c in fc.columns if c.startswith("weight_")]
-    assert wcols == ["weight_AutoCES", "weight_AutoETS", "weight_DynamicOptimizedTheta"]
+    assert wcols == ["weight_AutoCES", "weight_AutoETS", "weight_DynamicOptimizedTheta", "weight_Theta"]
     w = fc.groupby("unique_id")[wcols].first()
     np.testing.assert_allclose(w.sum(axis=1), 1.0)
-    assert (w.min(axis=1) >= 0.25 / 3 - 1e-12).all()  # shrinkage keeps every model in
-    assert (w.max(axis=1) > 1 / 3 + 0.01).all()  # but the weights are not the plain mean
+    assert (w.min(axis=1) >= 0.25 / 4 - 1e-12).all()  # shrinkage keeps every model in
+    assert (w.max(axis=1) > 1 / 4 + 0.01).all()  # but the weights are not the plain mean
     comps = fc[[c.replace("weight_", "comp_") for c in wcols]].to_numpy()
     np.testing.assert_allclose(fc["yhat"], np.maximum((comps * fc[wcols].to_numpy()).sum(axis=1), 0), rtol=1e-9)
     # shrinkage 1 is the plain mean
@@ -451,3 +451,11 @@ def test_calendar_factors_help_a_moving_festival_and_mase_uses_the_real_history(
         hist = y0[y0.index <= w["cutoff"].iloc[0]].to_numpy()
         ratios.append(np.abs(w.y - w.yhat).to_numpy() / np.mean(np.abs(hist[12:] - hist[:-12])))
     assert on.per_series.set_index("unique_id").loc["u0", "mase"] == pytest.approx(np.concatenate(ratios).mean())
+
+
+def test_components_when_the_window_served_a_series_by_another_family():
+    """30 months: seasonal now, but only 18 at the backtest origin (non-seasonal there)."""
+    fc = F.baseline(seasonal("a", n=30), h=12, freq="MS", models=["AutoCES", "DynamicOptimizedTheta"], return_components=True)
+    assert fc["model"].iloc[0] == "weighted(AutoCES, DynamicOptimizedTheta)"
+    assert not [c for c in fc.columns if c.startswith("weight_")]  # no window of its own family: equal weights
+    np.testing.assert_allclose(fc["yhat"], np.maximum(fc[["comp_AutoCES", "comp_DynamicOptimizedTheta"]].mean(axis=1), 0))

@@ -330,6 +330,8 @@ def _baseline_from(data, h, freq, plan, levels, return_components, calibration_w
         for fam_w in weights.values():
             for n in fam_w.columns:
                 col = f"weight_{n}"
+                if f"comp_{n}" not in fc.columns:  # the family served no series at this origin
+                    continue
                 if col not in fc.columns:
                     fc[col] = np.nan
                 have = fc["unique_id"].isin(fam_w.index) & fc[f"comp_{n}"].notna()

@@ -14,11 +14,11 @@ from salesmodel.errors import ParamsError
 #: (see ``DEFAULT_COMBINE``): a fixed mean tuned on one competition did not carry over to
 #: another (benchmarks/results/forecast_competitions.md has every set and every single model).
 #: AutoETS searches additive or damped trends only: the full search is 3x slower and no
-#: better in combination.
-DEFAULT_MODELS: tuple[str, ...] = ("AutoETS", "DynamicOptimizedTheta", "AutoCES")
-#: How the models of a family are combined: "weighted" (each series by the inverse of each
-#: model's scaled error on the series' own latest backtest window, shrunk toward equal
-#: weights by ``DEFAULT_SHRINKAGE``), "mean" or "median". Mirrors params.ForecastParams.
+#: better in combination. Mirrors params.ForecastParams.models.
+DEFAULT_MODELS: tuple[str, ...] = ("AutoETS", "DynamicOptimizedTheta", "AutoCES", "Theta")
+#: How the models of a family are combined: "weighted" (each series weighs a model by the
+#: inverse of its error on the series' own latest backtest window, shrunk toward equal
+#: weights by ``DEFAULT_SHRINKAGE``), "mean" or "median". Mirrors params.ForecastParams.combine.
 DEFAULT_COMBINE = "weighted"
 #: Share of the equal weights in a weighted combination (0: backtest weights only, 1: the mean).
 #: Mirrors params.ForecastParams.shrinkage.
@@ -254,10 +254,12 @@ def _combine(comp: np.ndarray, ids: np.ndarray, names: Sequence[str], combine: s
 def _series_weights(window: pd.DataFrame, plan: _Plan) -> dict[str, pd.DataFrame]:
     """Per family, unique_id x model weights from one backtest window's raw forecasts.
 
-    A model's weight is the inverse of its mean absolute error on the window, scaled by the
-    series' in-sample seasonal-naive error (so every series counts the same), mixed with equal
-    weights by ``plan.shrinkage``. Only series served by the same family in the window and in
-    the forecast are weighted; the others get equal weights.
+    A model's error on the window is its scaled mean absolute error (MASE) relative to the
+    pool's average on that series, plus its sMAPE relative to the pool's average: a model is
+    judged on level errors and on percentage errors alike, and neither measure's scale
+    matters. The weight is the inverse of that error, mixed with equal weights by
+    ``plan.shrinkage``. Only series served by the same family in the window and in the
+    forecast are weighted; the others get equal weights.
     """
     out: dict[str, pd.DataFrame] = {}
     if window.empty or plan.combine != "weighted":
@@ -267,14 +269,25 @@ def _series_weights(window: pd.DataFrame, plan: _Plan) -> dict[str, pd.DataFrame
         cols = [f"comp_{n}" for n in names]
         if w.empty or len(names) < 2 or not set(cols) <= set(w.columns):
             continue
-        err = np.abs(w[cols].to_numpy(float) - w["y"].to_numpy(float)[:, None]) / w["scale"].to_numpy(float)[:, None]
-        mae = pd.DataFrame(err, columns=list(names)).groupby(w["unique_id"].to_numpy(), sort=True).mean()
-        inv = 1.0 / np.maximum(mae.to_numpy(), 1e-9)
+        comp = w[cols].to_numpy(float)
+        y = w["y"].to_numpy(float)[:, None]
+        ids = w["unique_id"].to_numpy()
+        scaled = np.abs(comp - y) / w["scale"].to_numpy(float)[:, None]
+        den = np.abs(comp) + np.abs(y)
+        pct = np.where(den > 0, 200 * np.abs(comp - y) / np.where(den > 0, den, 1.0), 0.0)
+        pct = np.where(np.isnan(comp), np.nan, pct)
+        mase = pd.DataFrame(scaled, columns=list(names)).groupby(ids, sort=True).mean()
+        smape = pd.DataFrame(pct, columns=list(names)).groupby(ids, sort=True).mean()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            rel = (mase.to_numpy() / np.maximum(np.nanmean(mase.to_numpy(), axis=1, keepdims=True), 1e-12)
+                   + smape.to_numpy() / np.maximum(np.nanmean(smape.to_numpy(), axis=1, keepdims=True), 1e-12))
+        inv = 1.0 / np.maximum(rel, 1e-9)
         inv = np.where(np.isfinite(inv), inv, 0.0)  # a model that failed on the window gets no weight
         tot = inv.sum(axis=1, keepdims=True)
         share = np.where(tot > 0, inv / np.where(tot > 0, tot, 1.0), 1.0 / len(names))
         weights = (1 - plan.shrinkage) * share + plan.shrinkage / len(names)
-        out[fam] = pd.DataFrame(weights, index=mae.index, columns=list(names))
+        out[fam] = pd.DataFrame(weights, index=mase.index, columns=list(names))
     return out
 
 
