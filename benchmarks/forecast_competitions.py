@@ -244,7 +244,7 @@ def main(argv=None) -> int:
             secs = time.perf_counter() - t0
             if method == "Theta":
                 theta_secs = secs
-            rows.append({"set": name, "method": method, "series": n, "h": h, **score(fc, tests, trains, sl),
+            rows.append({"set": name, "method": method, "series": n, "h": int(h), **score(fc, tests, trains, sl),
                          "seconds": secs, "load": os.getloadavg()[0], "note": ""})
             print(rows[-1], flush=True)
             if method == "default":
@@ -257,9 +257,9 @@ def main(argv=None) -> int:
     res.to_csv(RESULTS / f"{stem}.csv", index=False)
     lines = ["# Forecast competitions: salesmodel default vs single models", "", header(),
              ("Coverage in percent of hold-out points inside the interval (nominal 80 and 95). "
-              "Default = `salesmodel.forecast.baseline` with its defaults: each series weighs AutoETS, "
-              "DynamicOptimizedTheta and AutoCES by their errors on its own latest backtest window (shrunk "
-              "toward equal weights), conformal intervals from that window; its time includes the backtest. "
+              f"Default = `salesmodel.forecast.baseline` with its defaults: each series weighs {', '.join(F.DEFAULT_MODELS)} "
+              "by their errors (MASE and sMAPE) on its own latest backtest window, shrunk toward equal weights; "
+              "conformal intervals from that window; its time includes the backtest. "
               "Single models and the median are the default's own component fits (no intervals)."), ""]
     for name, part in res.groupby("set", sort=False):
         lines += [f"## {name}", "", f"Goals: {GOALS[name]}; coverage within 3 points of nominal. Published: {PUBLISHED[name]}.", "",
