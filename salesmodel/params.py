@@ -77,6 +77,7 @@ class ForecastParams(_Section):
     models: list[str] | None = Field(None, description="The model pool for seasonal series (names in salesmodel.forecast.MODEL_NAMES; default: AutoETS, DynamicOptimizedTheta, AutoCES, Theta).")
     combine: Literal["weighted", "mean", "median"] = Field("weighted", description="How a series' models are combined: weighted by the inverse of each model's error (MASE and sMAPE) on the series' own latest backtest window, shrunk toward equal weights; or their mean or median.")
     shrinkage: float = Field(0.25, ge=0, le=1, description="Share of equal weights in the weighted combination (0: backtest weights only; 1: the plain mean).")
+    calibration_sample: int | None = Field(2000, ge=30, description="At most this many series of each model family are backtested for the weights and the interval calibration (evenly spread); the others take the family's average weights. Empty: every series.")
     level: list[int] = Field([80, 95], min_length=1, description="Prediction interval levels in percent.")
     n_windows: int = Field(2, ge=1, le=12, description="Rolling-origin backtest windows.")
     reconcile: Literal["none", "bottom_up", "wls_struct", "mint_shrink"] = Field("mint_shrink", description="How levels are made to add up.")

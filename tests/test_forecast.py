@@ -355,6 +355,7 @@ def test_core_defaults_agree_with_the_params_schema():
         assert sig["shrinkage"].default == fp.shrinkage
         assert sig["engine"].default == fp.engine
         assert sig["scheduler"].default == fp.scheduler
+        assert sig["calibration_sample"].default == fp.calibration_sample
         assert sig["models"].default is None and fp.models is None
 
 
@@ -459,3 +460,14 @@ def test_components_when_the_window_served_a_series_by_another_family():
     assert fc["model"].iloc[0] == "weighted(AutoCES, DynamicOptimizedTheta)"
     assert not [c for c in fc.columns if c.startswith("weight_")]  # no window of its own family: equal weights
     np.testing.assert_allclose(fc["yhat"], np.maximum(fc[["comp_AutoCES", "comp_DynamicOptimizedTheta"]].mean(axis=1), 0))
+
+
+def test_a_large_family_backtests_a_sample_and_the_rest_take_its_average_weights():
+    df = pd.concat([seasonal(f"s{i}", seed=i, level=100 + 10 * i) for i in range(6)], ignore_index=True)
+    fc = F.baseline(df, h=6, freq="MS", calibration_sample=3, return_components=True)
+    w = fc.groupby("unique_id")[[c for c in fc.columns if c.startswith("weight_")]].first()
+    np.testing.assert_allclose(w.sum(axis=1), 1.0)
+    own = w.drop_duplicates()
+    assert len(own) == 4  # three sampled series with their own weights, and the family's average
+    sampled = w.loc[["s0", "s2", "s5"]]  # evenly spread over the sorted ids
+    np.testing.assert_allclose(w.loc["s1"], sampled.mean(), rtol=1e-12)

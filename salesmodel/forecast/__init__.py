@@ -40,6 +40,7 @@ from salesmodel.forecast.engine import ENGINES
 from salesmodel.forecast.intervals import _scales
 from salesmodel.forecast.models import (
     COMBINES,
+    DEFAULT_CALIBRATION_SAMPLE,
     DEFAULT_COMBINE,
     DEFAULT_MODELS,
     DEFAULT_SHRINKAGE,
@@ -72,6 +73,7 @@ from salesmodel.forecast.series import (
 
 __all__ = [
     "COMBINES",
+    "DEFAULT_CALIBRATION_SAMPLE",
     "DEFAULT_COMBINE",
     "DEFAULT_MODELS",
     "DEFAULT_SHRINKAGE",

@@ -12,6 +12,7 @@ from salesmodel.errors import InputError, ParamsError, short_list
 from salesmodel.forecast.engine import check_engine, dask_session
 from salesmodel.forecast.intervals import _apply_intervals, _calibrate, _scales
 from salesmodel.forecast.models import (
+    DEFAULT_CALIBRATION_SAMPLE,
     DEFAULT_COMBINE,
     DEFAULT_SHRINKAGE,
     MIN_OBS,
@@ -175,7 +176,7 @@ def baseline(
     fill_gaps: bool = False,
     return_components: bool = False,
     calibration_windows: int = 1,
-    calibration_sample: int | None = 500,
+    calibration_sample: int | None = DEFAULT_CALIBRATION_SAMPLE,
     intermittent_threshold: float = 0.3,
     calendar_factors: pd.DataFrame | None = None,
     combine: str = DEFAULT_COMBINE,
@@ -211,10 +212,10 @@ def baseline(
     calibration_windows : int, default=1
         Rolling-origin backtests (each ``h`` periods before the last) whose errors
         calibrate the intervals.
-    calibration_sample : int or None, default=500
-        With ``combine="mean"`` or ``"median"``: at most this many series of each family are
-        refitted for calibration (evenly spread over the sorted ids). The weighted combination
-        needs every series' own backtest window, so it ignores this.
+    calibration_sample : int or None, default=2000
+        At most this many series of each family are refitted at the earlier origin for the
+        weights and the calibration (evenly spread over the sorted ids); the others get the
+        family's average weights. None: all. Below the limit every series has its own weights.
     intermittent_threshold : float, default=0.3
         Share of zero periods above which a series is intermittent.
     calendar_factors : DataFrame, optional
@@ -300,8 +301,8 @@ def _baseline_from(data, h, freq, plan, levels, return_components, calibration_w
     if offset:
         fc = fc.drop(columns=["y", "scale", "cutoff", "offset", "step"], errors="ignore")
     fams = _route(train, plan)
-    # Weights need every series' own window; only equal-weight combinations may sample.
-    sample = _calibration_ids(fams, calibration_sample) if plan.combine != "weighted" else None
+    # Large families backtest a sample; its series' weights average into the family's.
+    sample = _calibration_ids(fams, calibration_sample)
     cal = []
     weights: dict[str, pd.DataFrame] = {}
     for j in range(1, calibration_windows + 1):
@@ -327,15 +328,15 @@ def _baseline_from(data, h, freq, plan, levels, return_components, calibration_w
     cols += ["model"]
     if return_components:
         comps = sorted(c for c in fc.columns if c.startswith("comp_"))
-        for fam_w in weights.values():
+        for fam, fam_w in weights.items():
             for n in fam_w.columns:
                 col = f"weight_{n}"
                 if f"comp_{n}" not in fc.columns:  # the family served no series at this origin
                     continue
                 if col not in fc.columns:
                     fc[col] = np.nan
-                have = fc["unique_id"].isin(fam_w.index) & fc[f"comp_{n}"].notna()
-                fc.loc[have, col] = fc.loc[have, "unique_id"].map(fam_w[n]).to_numpy()
+                rows = (fc["family"] == fam).to_numpy() & fc[f"comp_{n}"].notna().to_numpy()
+                fc.loc[rows, col] = fc.loc[rows, "unique_id"].map(fam_w[n]).fillna(fam_w[n].mean()).to_numpy()
         cols += comps + sorted(c for c in fc.columns if c.startswith("weight_"))
     return fc[cols].reset_index(drop=True)
 
@@ -399,7 +400,7 @@ def backtest(
     n_jobs: int | None = None,
     fill_gaps: bool = False,
     calibration_windows: int = 1,
-    calibration_sample: int | None = 500,
+    calibration_sample: int | None = DEFAULT_CALIBRATION_SAMPLE,
     intermittent_threshold: float = 0.3,
     calendar_factors: pd.DataFrame | None = None,
     combine: str = DEFAULT_COMBINE,
@@ -515,6 +516,7 @@ def baseline_and_backtest(
     engine: str = "local",
     scheduler: str | None = None,
     plan_year: int | None = None,
+    calibration_sample: int | None = DEFAULT_CALIBRATION_SAMPLE,
 ) -> tuple[pd.DataFrame, BacktestResult]:
     """:func:`baseline` and :func:`backtest` of the same series in one pass: each model is
     fitted once per series and origin, and a fit serves every place it is needed (the
@@ -552,7 +554,7 @@ def baseline_and_backtest(
     cache: dict = {}
     with dask_session(engine, scheduler, who):
         fc = _baseline_from(data, h, freq, plan, levels, return_components, calibration_windows,
-                            cache if bh == h else {}, who)
+                            cache if bh == h else {}, who, calibration_sample=calibration_sample)
         bt = _backtest_from(data, raw, bh, n_windows, step, freq, plan, levels, calibration_windows,
-                            cache if bh == h else {}, who, None, factor)
+                            cache if bh == h else {}, who, calibration_sample, factor)
     return _unadjust(fc, factor), bt

@@ -23,6 +23,10 @@ DEFAULT_COMBINE = "weighted"
 #: Share of the equal weights in a weighted combination (0: backtest weights only, 1: the mean).
 #: Mirrors params.ForecastParams.shrinkage.
 DEFAULT_SHRINKAGE = 0.25
+#: At most this many series of a family are backtested for the weights and the interval
+#: calibration; the others take the family's average weights. Mirrors
+#: params.ForecastParams.calibration_sample.
+DEFAULT_CALIBRATION_SAMPLE = 2000
 #: How a combination may be combined.
 COMBINES: tuple[str, ...] = ("weighted", "mean", "median")
 #: Models for series too short for a seasonal model.
@@ -243,8 +247,11 @@ def _combine(comp: np.ndarray, ids: np.ndarray, names: Sequence[str], combine: s
             return np.nanmedian(comp, axis=1)
         if combine == "mean" or weights is None or len(names) == 1:
             return np.nanmean(comp, axis=1)
-        w = weights.reindex(index=pd.unique(ids), columns=list(names)).reindex(ids).to_numpy(float)
-        w = np.where(np.isfinite(w), w, 1.0)  # no backtest for the series: equal weights
+        w = weights.reindex(columns=list(names))
+        # A series without a window of its own (not sampled, or too short then) takes the
+        # family's average weights.
+        w = w.reindex(index=pd.unique(ids)).fillna(w.mean()).reindex(ids).to_numpy(float)
+        w = np.where(np.isfinite(w), w, 1.0)
         w = np.where(np.isnan(comp), 0.0, w)  # a failed model gives its weight to the others
         tot = w.sum(axis=1)
         out = np.nansum(np.where(np.isnan(comp), 0.0, comp) * w, axis=1) / np.where(tot > 0, tot, 1.0)
