@@ -62,9 +62,9 @@ def test_never_below_zero_and_intervals_nest(forecast):
 
 def test_routing_says_which_model_served_each_series(forecast):
     model = forecast.groupby("unique_id")["model"].first()
-    assert model["s0"].startswith("mean(AutoETS, DynamicOptimizedTheta")
+    assert model["s0"] == "weighted(AutoETS, DynamicOptimizedTheta, AutoCES, Theta)"
     assert "Croston" in model["inter"] and "ADIDA" in model["inter"]
-    assert model["short"] == "mean(AutoETS, Theta)"  # 14 months: too short for a seasonal model
+    assert model["short"] == "weighted(AutoETS, Theta)"  # 14 months: too short for a seasonal model
     assert model["zeros"] == "Naive"
     assert (forecast.loc[forecast.unique_id == "zeros", "yhat"] == 0).all()
 
@@ -132,7 +132,7 @@ def test_failed_models_fall_back_and_are_listed(monkeypatch):
                 raise RuntimeError("boom")
             return super().forecast(y=y, h=h, X=X, X_future=X_future, level=level, fitted=fitted)
 
-    monkeypatch.setattr(F, "_model_factory", lambda name, sl: Fragile(season_length=sl) if name == "Theta" else real(name, sl))
+    monkeypatch.setattr(F.models, "_model_factory", lambda name, sl: Fragile(season_length=sl) if name == "Theta" else real(name, sl))
     df = pd.concat([seasonal("ok", n=36), seasonal("fragile", n=36).assign(y=lambda d: d.y.where(d.index > 0, 777.0))])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -140,7 +140,7 @@ def test_failed_models_fall_back_and_are_listed(monkeypatch):
     msgs = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning) and "failed" in str(w.message)]
     assert len(msgs) == 1 and "'fragile'" in msgs[0] and "'ok'" not in msgs[0]
     model = fc.groupby("unique_id")["model"].first()
-    assert model["fragile"] == "AutoCES" and model["ok"] == "mean(AutoCES, Theta)"
+    assert model["fragile"] == "AutoCES" and model["ok"] == "weighted(AutoCES, Theta)"
 
 
 def test_season_length_detection():
@@ -290,7 +290,7 @@ def test_aggregate_levels_and_reconcile_end_to_end():
 def test_large_hierarchy_path_diagonal_and_sparse(monkeypatch):
     """Above MAX_DENSE_NODES, MinT uses the residual variances and a sparse solve: same formula."""
     _, hier = _tree()
-    monkeypatch.setattr(F, "MAX_DENSE_NODES", 2)
+    monkeypatch.setattr(F.reconciliation, "MAX_DENSE_NODES", 2)
     rng = np.random.default_rng(2)
     ids = hier.nodes["unique_id"].tolist()
     yhat = rng.uniform(100, 200, len(ids))
@@ -339,3 +339,135 @@ def test_calendar_factors_divide_the_history_and_multiply_the_forecast():
     assert bt.summary()["smape"] == pytest.approx(0.0, abs=1e-9)
     with pytest.raises(ParamsError, match="calendar_factors"):
         F.baseline(df, h=3, freq="MS", calendar_factors=factors.assign(factor=0.0))
+
+
+# ----------------------------------------------------------------------------- issue 16
+def test_core_defaults_agree_with_the_params_schema():
+    """Defaults live in the params schema; the core's keyword defaults must not disagree."""
+    import inspect
+
+    from salesmodel.params import ForecastParams
+
+    fp = ForecastParams()
+    for verb in (F.baseline, F.backtest, F.baseline_and_backtest):
+        sig = inspect.signature(verb).parameters
+        assert sig["combine"].default == fp.combine
+        assert sig["shrinkage"].default == fp.shrinkage
+        assert sig["engine"].default == fp.engine
+        assert sig["scheduler"].default == fp.scheduler
+        assert sig["calibration_sample"].default == fp.calibration_sample
+        assert sig["models"].default is None and fp.models is None
+
+
+def test_weights_favour_the_model_that_did_best_on_the_series_own_window(batch):
+    fc = F.baseline(batch[batch.unique_id.isin(["s0", "s1", "s2"])], h=12, freq="MS", return_components=True)
+    wcols = [c for c in fc.columns if c.startswith("weight_")]
+    assert wcols == ["weight_AutoCES", "weight_AutoETS", "weight_DynamicOptimizedTheta", "weight_Theta"]
+    w = fc.groupby("unique_id")[wcols].first()
+    np.testing.assert_allclose(w.sum(axis=1), 1.0)
+    assert (w.min(axis=1) >= 0.25 / 4 - 1e-12).all()  # shrinkage keeps every model in
+    assert (w.max(axis=1) > 1 / 4 + 0.01).all()  # but the weights are not the plain mean
+    comps = fc[[c.replace("weight_", "comp_") for c in wcols]].to_numpy()
+    np.testing.assert_allclose(fc["yhat"], np.maximum((comps * fc[wcols].to_numpy()).sum(axis=1), 0), rtol=1e-9)
+    # shrinkage 1 is the plain mean
+    mean = F.baseline(batch[batch.unique_id == "s0"], h=12, freq="MS", shrinkage=1.0, return_components=True)
+    np.testing.assert_allclose(mean["yhat"], mean[[c for c in mean.columns if c.startswith("comp_")]].mean(axis=1), rtol=1e-9)
+
+
+def test_bad_series_are_named_with_what_was_done():
+    good = seasonal("good", n=36)
+    tiny = seasonal("tiny", n=3, start="2024-10-01")
+    zeros = seasonal("zero", n=24).assign(y=0.0)
+    neg = seasonal("returns", n=36).assign(y=lambda d: d.y - 150)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fc = F.baseline(pd.concat([good, tiny, zeros, neg]), h=6, freq="MS")
+    msgs = " | ".join(str(w.message) for w in caught if issubclass(w.category, RuntimeWarning))
+    assert "1 series have fewer than 4 periods of history ['tiny']" in msgs and "last value" in msgs
+    assert "1 series have only zero sales ['zero']" in msgs
+    assert "negative sales" in msgs and "'returns'" in msgs
+    assert set(fc.unique_id) == {"good", "tiny", "zero", "returns"}  # nothing dropped
+    assert (fc[fc.unique_id == "zero"].yhat == 0).all() and (fc.yhat >= 0).all()
+
+
+def test_a_horizon_short_of_the_plan_year_names_the_series():
+    df = pd.concat([seasonal("a", n=36), seasonal("b", n=30)])  # b ends 2024-06
+    with pytest.raises(ParamsError, match=r"ends before the plan year 2025 is over for 1 series \['b'\].*h >= 18"):
+        F.baseline(df, h=12, freq="MS", plan_year=2025)
+    assert len(F.baseline(df, h=18, freq="MS", plan_year=2025)) == 36
+
+
+def test_engine_and_combine_are_checked():
+    df = seasonal("a", n=30)
+    with pytest.raises(ParamsError, match="'engine' parameter of baseline must be one of local, dask"):
+        F.baseline(df, h=3, freq="MS", engine="spark")
+    with pytest.raises(ParamsError, match="'scheduler' parameter of baseline needs engine='dask'"):
+        F.baseline(df, h=3, freq="MS", scheduler="tcp://127.0.0.1:1")
+    with pytest.raises(ParamsError, match="'combine' parameter"):
+        F.baseline(df, h=3, freq="MS", combine="best")
+    with pytest.raises(ParamsError, match="'shrinkage' parameter"):
+        F.baseline(df, h=3, freq="MS", shrinkage=1.5)
+
+
+def test_baseline_and_backtest_equal_the_two_verbs(batch):
+    sub = batch[batch.unique_id.isin(["s0", "s1", "inter"])]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fc, bt = F.baseline_and_backtest(sub, h=6, freq="MS", n_windows=2)
+        pd.testing.assert_frame_equal(fc, F.baseline(sub, h=6, freq="MS"))
+        alone = F.backtest(sub, h=6, freq="MS", n_windows=2)
+    pd.testing.assert_frame_equal(bt.forecasts, alone.forecasts)
+    pd.testing.assert_frame_equal(bt.overall, alone.overall)
+
+
+def test_calendar_factors_help_a_moving_festival_and_mase_uses_the_real_history():
+    """A dip that moves between January and February: with the factors the backtest's Jan/Feb
+    errors fall, and MASE is scaled by the history as it was, so both runs are comparable."""
+    ds = pd.date_range("2019-01-01", periods=84, freq="MS")
+    rng = np.random.default_rng(7)
+    jan_share = np.array([0.2, 0.8, 0.3, 0.9, 0.1, 0.7, 0.4])  # how much of the dip falls in January, by year
+    factor = np.ones(len(ds))
+    for i, year in enumerate(range(2019, 2026)):
+        factor[(ds.year == year) & (ds.month == 1)] = 1 - 0.5 * jan_share[i]
+        factor[(ds.year == year) & (ds.month == 2)] = 1 - 0.5 * (1 - jan_share[i])
+    frames = [pd.DataFrame({"unique_id": f"u{k}", "ds": ds,
+                            "y": (100 + 10 * k + 15 * np.sin(2 * np.pi * np.arange(84) / 12) + rng.normal(0, 1, 84)) * factor})
+              for k in range(3)]
+    df = pd.concat(frames, ignore_index=True)
+    cal = pd.DataFrame({"ds": ds, "factor": factor})
+    kw = {"h": 12, "n_windows": 2, "freq": "MS", "models": ["Theta", "SeasonalNaive"]}
+    off, on = F.backtest(df, **kw), F.backtest(df, calendar_factors=cal, **kw)
+    pd.testing.assert_series_equal(off.forecasts["y"], on.forecasts["y"])  # actuals as they were
+
+    def janfeb(bt):
+        f = bt.forecasts[bt.forecasts.ds.dt.month.isin([1, 2])]
+        return float((np.abs(f.y - f.yhat) / f.y).mean())
+
+    assert janfeb(on) < 0.5 * janfeb(off)
+    # MASE scaled by the seasonal-naive error of the real (unadjusted) history before each origin
+    f = on.forecasts[on.forecasts.unique_id == "u0"]
+    y0 = df[df.unique_id == "u0"].set_index("ds")["y"]
+    ratios = []
+    for _, w in f.groupby("window"):
+        hist = y0[y0.index <= w["cutoff"].iloc[0]].to_numpy()
+        ratios.append(np.abs(w.y - w.yhat).to_numpy() / np.mean(np.abs(hist[12:] - hist[:-12])))
+    assert on.per_series.set_index("unique_id").loc["u0", "mase"] == pytest.approx(np.concatenate(ratios).mean())
+
+
+def test_components_when_the_window_served_a_series_by_another_family():
+    """30 months: seasonal now, but only 18 at the backtest origin (non-seasonal there)."""
+    fc = F.baseline(seasonal("a", n=30), h=12, freq="MS", models=["AutoCES", "DynamicOptimizedTheta"], return_components=True)
+    assert fc["model"].iloc[0] == "weighted(AutoCES, DynamicOptimizedTheta)"
+    assert not [c for c in fc.columns if c.startswith("weight_")]  # no window of its own family: equal weights
+    np.testing.assert_allclose(fc["yhat"], np.maximum(fc[["comp_AutoCES", "comp_DynamicOptimizedTheta"]].mean(axis=1), 0))
+
+
+def test_a_large_family_backtests_a_sample_and_the_rest_take_its_average_weights():
+    df = pd.concat([seasonal(f"s{i}", seed=i, level=100 + 10 * i) for i in range(6)], ignore_index=True)
+    fc = F.baseline(df, h=6, freq="MS", calibration_sample=3, return_components=True)
+    w = fc.groupby("unique_id")[[c for c in fc.columns if c.startswith("weight_")]].first()
+    np.testing.assert_allclose(w.sum(axis=1), 1.0)
+    own = w.drop_duplicates()
+    assert len(own) == 4  # three sampled series with their own weights, and the family's average
+    sampled = w.loc[["s0", "s2", "s5"]]  # evenly spread over the sorted ids
+    np.testing.assert_allclose(w.loc["s1"], sampled.mean(), rtol=1e-12)

@@ -1,0 +1,128 @@
+"""Baseline forecasts, rolling-origin backtests and hierarchical reconciliation.
+
+The forecast layer works on the long format ``unique_id, ds, y`` (one row per
+series and period). Each series is routed to a model family by what its
+history allows:
+
+* ``seasonal``: long enough for a seasonal model: the model pool ``DEFAULT_MODELS``;
+* ``nonseasonal``: too short for a seasonal model: a non-seasonal pool;
+* ``intermittent``: many zero periods: intermittent-demand models (Croston, ADIDA, TSB);
+* ``too_short``: fewer than ``MIN_OBS`` observations, or all zeros: the last value;
+* a series whose models all fail is served by the naive model and listed in one warning.
+
+Each series weighs the models of its family by their errors on its own latest
+backtest window (the forecast made ``h`` periods before its end), shrunk toward equal
+weights (``combine="weighted"``); see benchmarks/results/forecast_competitions.md for
+the evidence on data sets the default was not tuned on.
+
+The package's modules: ``series`` (the long format, checks, series from sales lines),
+``models`` (the pool, routing, combination), ``engine`` (local or Dask), ``intervals``
+(conformal calibration), ``backtesting`` (the verbs ``baseline``, ``backtest``,
+``baseline_and_backtest``) and ``reconciliation`` (hierarchies).
+
+Prediction intervals are conformal: the combination is refitted at earlier
+origins (rolling-origin backtests), its errors at each horizon step are scaled
+by each series' in-sample seasonal-naive error and pooled per family, and the
+empirical quantiles of the scaled errors give the intervals. Short series
+borrow the pool of their family, so every series gets intervals.
+
+Everything is deterministic: the same input gives bit-identical output.
+"""
+from __future__ import annotations
+
+from salesmodel.forecast.backtesting import (
+    BacktestResult,
+    backtest,
+    baseline,
+    baseline_and_backtest,
+)
+from salesmodel.forecast.engine import ENGINES
+from salesmodel.forecast.intervals import _scales
+from salesmodel.forecast.models import (
+    COMBINES,
+    DEFAULT_CALIBRATION_SAMPLE,
+    DEFAULT_COMBINE,
+    DEFAULT_MODELS,
+    DEFAULT_SHRINKAGE,
+    INTERMITTENT_MODELS,
+    MIN_OBS,
+    MIN_POOL_PER_STEP,
+    MODEL_NAMES,
+    NONSEASONAL_MODELS,
+    _model_factory,
+)
+from salesmodel.forecast.reconciliation import (
+    MAX_DENSE_NODES,
+    Hierarchy,
+    _mint_bottom,
+    _shrunk_covariance,
+    aggregate_levels,
+    hierarchy_from_frame,
+    reconcile,
+)
+from salesmodel.forecast.series import (
+    GRAIN_ALIASES,
+    _node_id,
+    check_series,
+    detect_season_length,
+    grain_columns,
+    grain_levels,
+    season_length_for,
+    series_from_sales,
+)
+
+__all__ = [
+    "COMBINES",
+    "DEFAULT_CALIBRATION_SAMPLE",
+    "DEFAULT_COMBINE",
+    "DEFAULT_MODELS",
+    "DEFAULT_SHRINKAGE",
+    "ENGINES",
+    "GRAIN_ALIASES",
+    "INTERMITTENT_MODELS",
+    "MAX_DENSE_NODES",
+    "MIN_OBS",
+    "MIN_POOL_PER_STEP",
+    "MODEL_NAMES",
+    "NONSEASONAL_MODELS",
+    "WORDS",
+    "BacktestResult",
+    "Hierarchy",
+    "aggregate_levels",
+    "backtest",
+    "baseline",
+    "baseline_and_backtest",
+    "check_series",
+    "detect_season_length",
+    "grain_columns",
+    "grain_levels",
+    "hierarchy_from_frame",
+    "reconcile",
+    "season_length_for",
+    "series_from_sales",
+    "word",
+]
+# Kept importable for tests and benchmarks that reach the helpers by their old place.
+_PRIVATE = (_model_factory, _mint_bottom, _node_id, _scales, _shrunk_covariance)
+
+
+#: Words this module's notebook needs beyond salesmodel.report's labels.
+WORDS: dict[str, dict[str, str]] = {
+    "backtest_accuracy": {"en": "Backtest accuracy", "zh": "回测准确度", "es": "Precisión en el backtest"},
+    "coverage": {"en": "Interval coverage", "zh": "区间覆盖率", "es": "Cobertura del intervalo"},
+    "model": {"en": "Model", "zh": "模型", "es": "Modelo"},
+    "level": {"en": "Level", "zh": "层级", "es": "Nivel"},
+    "history": {"en": "History", "zh": "历史", "es": "Historia"},
+    "interval_80": {"en": "80% interval", "zh": "80% 区间", "es": "Intervalo 80%"},
+    "interval_95": {"en": "95% interval", "zh": "95% 区间", "es": "Intervalo 95%"},
+    "plan_year_baseline": {"en": "Plan-year baseline by month", "zh": "计划年度基线(按月)", "es": "Línea base del año del plan por mes"},
+    "series": {"en": "Series", "zh": "序列数", "es": "Series"},
+}
+
+
+def word(key: str, language: str = "en") -> str:
+    """A label of :data:`WORDS` in ``language`` (en, zh or es)."""
+    entry = WORDS.get(key)
+    if entry is None:
+        raise KeyError(f"No forecast word {key!r}; add it to salesmodel.forecast.WORDS")
+    return entry.get(language, entry["en"])

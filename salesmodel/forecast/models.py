@@ -1,0 +1,319 @@
+"""The model pool, routing of each series to a model family, and fitting with statsforecast."""
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from salesmodel.errors import ParamsError
+
+#: The model pool for seasonal series. Each series weighs the pool by its own backtest
+#: (see ``DEFAULT_COMBINE``): a fixed mean tuned on one competition did not carry over to
+#: another (benchmarks/results/forecast_competitions.md has every set and every single model).
+#: AutoETS searches additive or damped trends only: the full search is 3x slower and no
+#: better in combination. Mirrors params.ForecastParams.models.
+DEFAULT_MODELS: tuple[str, ...] = ("AutoETS", "DynamicOptimizedTheta", "AutoCES", "Theta")
+#: How the models of a family are combined: "weighted" (each series weighs a model by the
+#: inverse of its error on the series' own latest backtest window, shrunk toward equal
+#: weights by ``DEFAULT_SHRINKAGE``), "mean" or "median". Mirrors params.ForecastParams.combine.
+DEFAULT_COMBINE = "weighted"
+#: Share of the equal weights in a weighted combination (0: backtest weights only, 1: the mean).
+#: Mirrors params.ForecastParams.shrinkage.
+DEFAULT_SHRINKAGE = 0.25
+#: At most this many series of a family are backtested for the weights and the interval
+#: calibration; the others take the family's average weights. Mirrors
+#: params.ForecastParams.calibration_sample.
+DEFAULT_CALIBRATION_SAMPLE = 2000
+#: How a combination may be combined.
+COMBINES: tuple[str, ...] = ("weighted", "mean", "median")
+#: Models for series too short for a seasonal model.
+NONSEASONAL_MODELS: tuple[str, ...] = ("AutoETS", "Theta")
+#: Models for intermittent series.
+INTERMITTENT_MODELS: tuple[str, ...] = ("CrostonOptimized", "ADIDA", "TSB")
+#: Fewer observations than this: the last value is the forecast.
+MIN_OBS = 4
+#: The interval pool of a family must hold this many scaled errors per horizon step,
+#: otherwise the steps are pooled together (errors scaled by sqrt(step)).
+MIN_POOL_PER_STEP = 100
+
+
+
+
+def _model_factory(name: str, season_length: int):
+    """A fresh statsforecast model for a name (imported lazily: statsmodels is slow to import)."""
+    from statsforecast import models as m
+
+    sl = max(int(season_length), 1)
+    makers = {
+        # ETS search restricted to additive or no trend ("ZAZ" lets the trend be damped):
+        # 3x faster than the full search and as accurate on M3 (benchmarks/results).
+        "AutoETS": lambda: m.AutoETS(season_length=sl, model="ZAZ" if sl > 1 else "ZZN"),
+        "AutoETSFull": lambda: m.AutoETS(season_length=sl, alias="AutoETSFull"),
+        "DynamicOptimizedTheta": lambda: m.DynamicOptimizedTheta(season_length=sl),
+        "DynamicTheta": lambda: m.DynamicTheta(season_length=sl),
+        "OptimizedTheta": lambda: m.OptimizedTheta(season_length=sl),
+        "Theta": lambda: m.Theta(season_length=sl),
+        "AutoCES": lambda: m.AutoCES(season_length=sl, model="Z" if sl > 1 else "N"),
+        "AutoARIMA": lambda: m.AutoARIMA(season_length=sl),
+        "SeasonalNaive": lambda: m.SeasonalNaive(season_length=sl),
+        "Naive": lambda: m.Naive(),
+        "HistoricAverage": lambda: m.HistoricAverage(),
+        "SimpleExponentialSmoothingOptimized": lambda: m.SimpleExponentialSmoothingOptimized(),
+        "CrostonOptimized": lambda: m.CrostonOptimized(),
+        "CrostonClassic": lambda: m.CrostonClassic(),
+        "ADIDA": lambda: m.ADIDA(),
+        "IMAPA": lambda: m.IMAPA(),
+        "TSB": lambda: m.TSB(alpha_d=0.1, alpha_p=0.1),
+    }
+    return makers[name]()
+
+
+MODEL_NAMES: tuple[str, ...] = (
+    "AutoETS", "AutoETSFull", "DynamicOptimizedTheta", "DynamicTheta", "OptimizedTheta", "Theta",
+    "AutoCES", "AutoARIMA", "SeasonalNaive", "Naive", "HistoricAverage",
+    "SimpleExponentialSmoothingOptimized", "CrostonOptimized", "CrostonClassic", "ADIDA", "IMAPA", "TSB",
+)
+
+
+class _Failed:
+    """statsforecast fallback that marks a failed fit with NaN, so we can see and list it."""
+
+    uses_exog = False
+    alias = "_Failed"
+
+    def new(self):
+        return _Failed()
+
+    def __repr__(self) -> str:
+        return self.alias
+
+    def forecast(self, y, h, X=None, X_future=None, level=None, fitted=False):
+        return {"mean": np.full(h, np.nan)}
+
+    def fit(self, y, X=None):
+        return self
+
+    def predict(self, h, X=None, level=None):
+        return {"mean": np.full(h, np.nan)}
+
+
+def _check_models(models: Sequence[str] | None, who: str, combine: str = DEFAULT_COMBINE) -> tuple[tuple[str, ...], str]:
+    if combine not in COMBINES:
+        raise ParamsError(f"The 'combine' parameter of {who} must be one of {', '.join(COMBINES)}. Got {combine!r} instead.")
+    if models is None:
+        return DEFAULT_MODELS, combine
+    if isinstance(models, str):
+        models = [models]
+    models = list(models)
+    if models and models[0] in COMBINES:
+        combine, models = models[0], models[1:]
+    unknown = [m for m in models if m not in MODEL_NAMES]
+    if not models or unknown:
+        raise ParamsError(
+            f"The 'models' parameter of {who} must be a list of model names from {', '.join(MODEL_NAMES)} "
+            f"(optionally starting with 'weighted', 'mean' or 'median'). Got {models!r} instead."
+        )
+    if len(set(models)) != len(models):
+        raise ParamsError(f"The 'models' parameter of {who} must not repeat a model. Got {models!r} instead.")
+    return tuple(models), combine
+
+
+# ----------------------------------------------------------------------------- routing and fitting
+@dataclass(frozen=True)
+class _Plan:
+    season_length: int
+    models: tuple[str, ...]
+    combine: str
+    intermittent_threshold: float
+    n_jobs: int
+    shrinkage: float = DEFAULT_SHRINKAGE
+    engine: str = "local"
+
+
+def _label(combine: str, names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else f"{combine}({', '.join(names)})"
+
+
+def _families(plan: _Plan) -> dict[str, tuple[tuple[str, ...], str, int]]:
+    """family -> (model names, combine, season length used)."""
+    sl = plan.season_length
+    return {
+        "seasonal": (plan.models, plan.combine, sl),
+        "nonseasonal": (NONSEASONAL_MODELS, plan.combine, 1),
+        "intermittent": (INTERMITTENT_MODELS, plan.combine, 1),
+        "too_short": (("Naive",), "mean", 1),
+    }
+
+
+def _route(train: pd.DataFrame, plan: _Plan) -> pd.Series:
+    """Family of each series (index unique_id) from its length and share of zero periods."""
+    ids = train["unique_id"].to_numpy()
+    is_zero = pd.Series((train["y"].to_numpy() == 0).astype(float))
+    n = train.groupby("unique_id", sort=True).size()
+    zero_share = is_zero.groupby(ids, sort=True).mean().reindex(n.index)
+    all_zero = zero_share >= 1.0
+    sl = plan.season_length
+    fam = pd.Series("seasonal", index=n.index, dtype=object)
+    if sl <= 1:
+        fam[:] = "nonseasonal"
+    else:
+        fam[n < 2 * sl + 2] = "nonseasonal"
+    fam[zero_share > plan.intermittent_threshold] = "intermittent"
+    fam[(n < MIN_OBS) | all_zero] = "too_short"
+    return fam
+
+
+def _sf_forecast(train: pd.DataFrame, names: Sequence[str], sl: int, h: int, freq: str, n_jobs: int, engine: str = "local") -> pd.DataFrame:
+    """statsforecast's forecast of each model for every series, on this machine or on Dask."""
+    from statsforecast import StatsForecast
+
+    models = [_model_factory(n, sl) for n in names]
+    for name, model in zip(names, models):
+        model.alias = name
+    n_series = train["unique_id"].nunique()
+    jobs = 1 if n_series < 200 or engine == "dask" else n_jobs
+    sf = StatsForecast(models=models, freq=freq, n_jobs=jobs, fallback_model=_Failed())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if engine == "dask":
+            from salesmodel.forecast.engine import dask_frame
+
+            # statsforecast's own distributed backend (fugue on Dask): each series is fitted
+            # on a worker exactly as it would be here, so the result is the same.
+            fc = sf.forecast(df=dask_frame(train), h=h).compute()
+            fc["ds"] = pd.to_datetime(fc["ds"])
+            fc["unique_id"] = fc["unique_id"].astype(train["unique_id"].dtype)  # Dask hands back strings
+            for name in names:  # and nullable floats (Float32 for some models): plain float64 here
+                fc[name] = pd.array(fc[name], dtype="Float64").to_numpy(dtype=float, na_value=np.nan)
+        else:
+            fc = sf.forecast(df=train, h=h)
+    fc = fc.sort_values(["unique_id", "ds"], kind="mergesort").reset_index(drop=True)
+    return fc
+
+
+def _fit_raw(train: pd.DataFrame, h: int, freq: str, plan: _Plan) -> pd.DataFrame:
+    """Point forecasts of every series: unique_id, ds, yhat, model, family, failed + component columns.
+
+    A "weighted" combination is the mean here; :func:`_recombine` applies the weights.
+    """
+    fams = _families(plan)
+    route = _route(train, plan)
+    parts = []
+    for fam, (names, combine, sl) in fams.items():
+        ids = route.index[route == fam]
+        if len(ids) == 0:
+            continue
+        sub = train[train["unique_id"].isin(ids)]
+        fc = _sf_forecast(sub, names, sl, h, freq, plan.n_jobs, plan.engine)
+        comp = fc[list(names)].to_numpy(float)
+        comp[~np.isfinite(comp)] = np.nan
+        ok = ~np.isnan(comp)
+        fc["yhat"] = _combine(comp, fc["unique_id"].to_numpy(), names, combine, None)
+        # A series is degraded when a component failed at any step; label what served it.
+        per_series_ok = pd.DataFrame(ok, columns=list(names)).groupby(fc["unique_id"].to_numpy(), sort=False).all()
+        code = per_series_ok.to_numpy() @ (1 << np.arange(len(names)))
+        labels = {}
+        for c in np.unique(code):
+            used = [n for i, n in enumerate(names) if c >> i & 1]
+            labels[c] = _label(combine, used) if used else ""
+        full = (1 << len(names)) - 1
+        fc["model"] = fc["unique_id"].map(pd.Series([labels[c] for c in code], index=per_series_ok.index))
+        fc["failed"] = fc["unique_id"].map(pd.Series(code != full, index=per_series_ok.index)).astype(bool)
+        fc["family"] = fam
+        fc = fc.rename(columns={n: f"comp_{n}" for n in names})
+        parts.append(fc)
+    out = pd.concat(parts, ignore_index=True)
+    # Series whose every component failed: the last value serves them.
+    dead = out.loc[out["model"] == "", "unique_id"].unique()
+    if len(dead):
+        last = train[train["unique_id"].isin(dead)].groupby("unique_id", sort=True)["y"].agg(
+            lambda s: float(s[np.isfinite(s)].iloc[-1]) if np.isfinite(s).any() else 0.0
+        )
+        mask = out["unique_id"].isin(dead)
+        out.loc[mask, "yhat"] = out.loc[mask, "unique_id"].map(last).to_numpy()
+        out.loc[mask, "model"] = "Naive (fallback)"
+    out["yhat"] = out["yhat"].fillna(0.0)
+    return out.sort_values(["unique_id", "ds"], kind="mergesort").reset_index(drop=True)
+
+
+def _combine(comp: np.ndarray, ids: np.ndarray, names: Sequence[str], combine: str, weights: pd.DataFrame | None) -> np.ndarray:
+    """Rows x models -> one forecast per row: weighted (per series), mean or median of the models that worked."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if combine == "median":
+            return np.nanmedian(comp, axis=1)
+        if combine == "mean" or weights is None or len(names) == 1:
+            return np.nanmean(comp, axis=1)
+        w = weights.reindex(columns=list(names))
+        # A series without a window of its own (not sampled, or too short then) takes the
+        # family's average weights.
+        w = w.reindex(index=pd.unique(ids)).fillna(w.mean()).reindex(ids).to_numpy(float)
+        w = np.where(np.isfinite(w), w, 1.0)
+        w = np.where(np.isnan(comp), 0.0, w)  # a failed model gives its weight to the others
+        tot = w.sum(axis=1)
+        out = np.nansum(np.where(np.isnan(comp), 0.0, comp) * w, axis=1) / np.where(tot > 0, tot, 1.0)
+        return np.where(tot > 0, out, np.nanmean(comp, axis=1))
+
+
+def _series_weights(window: pd.DataFrame, plan: _Plan) -> dict[str, pd.DataFrame]:
+    """Per family, unique_id x model weights from one backtest window's raw forecasts.
+
+    A model's error on the window is its scaled mean absolute error (MASE) relative to the
+    pool's average on that series, plus its sMAPE relative to the pool's average: a model is
+    judged on level errors and on percentage errors alike, and neither measure's scale
+    matters. The weight is the inverse of that error, mixed with equal weights by
+    ``plan.shrinkage``. Only series served by the same family in the window and in the
+    forecast are weighted; the others get equal weights.
+    """
+    out: dict[str, pd.DataFrame] = {}
+    if window.empty or plan.combine != "weighted":
+        return out
+    for fam, (names, _, _) in _families(plan).items():
+        w = window[window["family"] == fam]
+        cols = [f"comp_{n}" for n in names]
+        if w.empty or len(names) < 2 or not set(cols) <= set(w.columns):
+            continue
+        comp = w[cols].to_numpy(float)
+        y = w["y"].to_numpy(float)[:, None]
+        ids = w["unique_id"].to_numpy()
+        scaled = np.abs(comp - y) / w["scale"].to_numpy(float)[:, None]
+        den = np.abs(comp) + np.abs(y)
+        pct = np.where(den > 0, 200 * np.abs(comp - y) / np.where(den > 0, den, 1.0), 0.0)
+        pct = np.where(np.isnan(comp), np.nan, pct)
+        mase = pd.DataFrame(scaled, columns=list(names)).groupby(ids, sort=True).mean()
+        smape = pd.DataFrame(pct, columns=list(names)).groupby(ids, sort=True).mean()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            rel = (mase.to_numpy() / np.maximum(np.nanmean(mase.to_numpy(), axis=1, keepdims=True), 1e-12)
+                   + smape.to_numpy() / np.maximum(np.nanmean(smape.to_numpy(), axis=1, keepdims=True), 1e-12))
+        inv = 1.0 / np.maximum(rel, 1e-9)
+        inv = np.where(np.isfinite(inv), inv, 0.0)  # a model that failed on the window gets no weight
+        tot = inv.sum(axis=1, keepdims=True)
+        share = np.where(tot > 0, inv / np.where(tot > 0, tot, 1.0), 1.0 / len(names))
+        weights = (1 - plan.shrinkage) * share + plan.shrinkage / len(names)
+        out[fam] = pd.DataFrame(weights, index=mase.index, columns=list(names))
+    return out
+
+
+def _recombine(fc: pd.DataFrame, plan: _Plan, weights: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """``fc`` (raw forecasts with comp_ columns) with ``yhat`` the weighted combination of each family."""
+    if plan.combine != "weighted" or not weights:
+        return fc
+    fc = fc.copy()
+    yhat = fc["yhat"].to_numpy(float).copy()
+    fam_col = fc["family"].to_numpy()
+    for fam, (names, _, _) in _families(plan).items():
+        m = fam_col == fam
+        cols = [f"comp_{n}" for n in names]
+        if not m.any() or fam not in weights or not set(cols) <= set(fc.columns):
+            continue
+        comp = fc.loc[m, cols].to_numpy(float)
+        comp[~np.isfinite(comp)] = np.nan
+        new = _combine(comp, fc.loc[m, "unique_id"].to_numpy(), names, "weighted", weights[fam])
+        # A series whose every model failed keeps its fallback value.
+        yhat[m] = np.where(np.isfinite(new), new, yhat[m])
+    fc["yhat"] = yhat
+    return fc
