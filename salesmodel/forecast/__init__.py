@@ -85,7 +85,6 @@ __all__ = [
     "MIN_POOL_PER_STEP",
     "MODEL_NAMES",
     "NONSEASONAL_MODELS",
-    "WORDS",
     "BacktestResult",
     "Hierarchy",
     "aggregate_levels",
@@ -100,29 +99,7 @@ __all__ = [
     "reconcile",
     "season_length_for",
     "series_from_sales",
-    "word",
 ]
 # Kept importable for tests and benchmarks that reach the helpers by their old place.
 _PRIVATE = (_model_factory, _mint_bottom, _node_id, _scales, _shrunk_covariance)
 
-
-#: Words this module's notebook needs beyond salesmodel.report's labels.
-WORDS: dict[str, dict[str, str]] = {
-    "backtest_accuracy": {"en": "Backtest accuracy", "zh": "回测准确度", "es": "Precisión en el backtest"},
-    "coverage": {"en": "Interval coverage", "zh": "区间覆盖率", "es": "Cobertura del intervalo"},
-    "model": {"en": "Model", "zh": "模型", "es": "Modelo"},
-    "level": {"en": "Level", "zh": "层级", "es": "Nivel"},
-    "history": {"en": "History", "zh": "历史", "es": "Historia"},
-    "interval_80": {"en": "80% interval", "zh": "80% 区间", "es": "Intervalo 80%"},
-    "interval_95": {"en": "95% interval", "zh": "95% 区间", "es": "Intervalo 95%"},
-    "plan_year_baseline": {"en": "Plan-year baseline by month", "zh": "计划年度基线(按月)", "es": "Línea base del año del plan por mes"},
-    "series": {"en": "Series", "zh": "序列数", "es": "Series"},
-}
-
-
-def word(key: str, language: str = "en") -> str:
-    """A label of :data:`WORDS` in ``language`` (en, zh or es)."""
-    entry = WORDS.get(key)
-    if entry is None:
-        raise KeyError(f"No forecast word {key!r}; add it to salesmodel.forecast.WORDS")
-    return entry.get(language, entry["en"])

@@ -47,10 +47,12 @@ def run(ctx: Context) -> StepResult:
     result.facts["spring_festival"] = factors is not None
 
     with collect_notes(result):
-        bt = forecast.backtest(all_levels, h=min(h, 12), n_windows=fp.n_windows, freq=fp.freq, models=fp.models,
-                               level=fp.level, calendar_factors=factors)
-        fc = forecast.baseline(all_levels, h=h, freq=fp.freq, models=fp.models, level=fp.level,
-                               calendar_factors=factors)
+        # backtest (up to a year ahead) and forecast in one call, with every forecast setting of the params
+        fc, bt = forecast.baseline_and_backtest(
+            all_levels, h=h, backtest_h=min(h, 12), freq=fp.freq, n_windows=fp.n_windows, models=fp.models,
+            level=fp.level, calendar_factors=factors, combine=fp.combine, shrinkage=fp.shrinkage,
+            calibration_sample=fp.calibration_sample, engine=fp.engine, scheduler=fp.scheduler, n_jobs=fp.n_jobs,
+            plan_year=plan_year)
     per_series = bt.per_series.assign(level=bt.per_series["unique_id"].map(level_of))
     result.add("backtest", per_series)
     points = bt.forecasts.assign(level=bt.forecasts["unique_id"].map(level_of))
