@@ -462,6 +462,8 @@ def test_explored_settings_are_saved_as_a_scenario_that_loads(workspace, tmp_pat
     saved = load_params(path)
     assert saved.staffing.attrition == 0.5 and saved.scenario == "more-attrition"
     assert saved.targets == workspace.params.targets  # everything else is the run's
+    with pytest.raises(ParamsError, match="exists already"):
+        ex.save_scenario("more-attrition", folder=tmp_path)  # never overwritten silently
     targets_ex = TargetExplorer.from_workspace(workspace)
     targets_ex.stretch.value = 1.2
     assert load_params(targets_ex.save_scenario("stretched", folder=tmp_path)).targets.stretch == 1.2

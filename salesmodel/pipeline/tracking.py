@@ -50,6 +50,6 @@ def run(ctx: Context) -> StepResult:
     result.add("declining_customers", down[["customer_id", "this_year", "last_year", "change", "growth"]])
     total = plan.total
     result.facts.update(plan_year=tr.plan_year, as_of=as_of, growth=tr.growth,
-                        plan_total=float(total["total"]) * ctx.params.targets.stretch,
+                        plan_total=float(plan.plan_customer_dekad["target"].sum()),
                         last_year=float(total["last_year"]))
     return result

@@ -288,6 +288,8 @@ class _Explorer:
         where = Path(folder) if folder is not None else (
             Path(self.workspace.params_file).parent if self.workspace.params_file else Path.cwd())
         path = where / f"{safe}.yaml"
+        if path.exists():
+            raise ParamsError(f"{path} exists already; give the scenario another name (nothing was overwritten).")
         path.write_text("# Saved from an explorer; `salesmodel run` runs it.\n"
                         + yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
         load_params(path)  # what was saved must load: one clear message now, not at run time
