@@ -205,3 +205,24 @@ def test_missing_data_folder_hints_at_the_sample_command(tmp_path, capsys):
     assert "sales.parquet: file not found" in err
     assert f"salesmodel sample {tmp_path / 'nowhere'}" in err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("sections, said", [
+    ({"territory": {"balance_on": {"potential": 0.0001, "workload": 0.5}, "max_disruption": None}},
+     "territory balance on potential"),
+    ({"targets": {"growth": 0.8, "growth_over": "last_year", "growth_bounds": None},
+      "staffing": {"max_hires_per_month": 0}}, "with at most 0 hire(s) a month"),
+])
+def test_a_requirement_the_plan_cannot_meet_completes_with_exit_3(tmp_path, small_company_dir, capsys, sections, said):
+    """Infeasible is never 'success': the run completes, names the requirement, and exits 3."""
+    params = write_params(tmp_path / "p.yaml", small_company_dir, notebooks=["00_data_overview.ipynb"], **sections)
+    code = cli.main(["run", str(params), "--out", str(tmp_path / "out"), "--quiet"])
+    err = capsys.readouterr().err
+    if code == 2:  # refused before running, with the feasible range: also never a false success
+        assert "feasible" in err or "workable" in err
+        return
+    assert code == 3, err
+    assert said in err
+    (run_dir,) = (tmp_path / "out" / "runs").iterdir()
+    unmet = pd.read_parquet(run_dir / "tables" / "unmet_requirements.parquet")
+    assert len(unmet) >= 1 and said.split()[0] in unmet["message"].iloc[0]
