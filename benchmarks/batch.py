@@ -11,7 +11,7 @@ import os
 import platform
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
@@ -53,7 +53,7 @@ def main() -> None:
     lines = [
         "# Batch benchmark",
         "",
-        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; salesmodel {salesmodel.__version__}; Python {platform.python_version()}; "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; salesmodel {salesmodel.__version__}; Python {platform.python_version()}; "
         f"{os.cpu_count()} cores; {platform.machine()}",
         "",
         "| case | measured | goal | met |",

@@ -38,6 +38,8 @@ import pandas as pd
 import psutil
 
 sys.path.insert(0, str(Path(_HERE).parent))
+import contextlib
+
 from salesmodel import forecast as F
 from salesmodel.sample import make_company
 
@@ -54,10 +56,8 @@ class PeakRSS:
     def _sample(self) -> int:
         total = self._proc.memory_info().rss
         for child in self._proc.children(recursive=True):
-            try:
+            with contextlib.suppress(psutil.Error):
                 total += child.memory_info().rss
-            except psutil.Error:
-                pass
         return total
 
     def __enter__(self):

@@ -148,7 +148,7 @@ def main() -> None:
         ),
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for label, n_customers, n_reps, r in rows:
+    for label, _customers, _reps, r in rows:
         lines.append(
             f"| {label} | {r['customers']:,} | {r['reps']} | {r['rows']:,} | {r['make_best']:.2f} | {r['make_median']:.2f} "
             f"| {r['write']:.2f} | {r['peak_traced_mb']:.0f} | {r['max_rss_mb']:.0f} | {r['rows_per_customer_month']:.0f} "

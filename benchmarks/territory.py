@@ -103,7 +103,8 @@ def _spopt_worker(kind, units, edges, measures, k, seed, queue):
                 a = attr[labels == donor].sum(0)
                 b = attr[labels == recipient_region].sum(0)
                 x = attr[moving_area]
-                f = lambda v: float((((v - self.means) / self.means) ** 2).sum())
+                def f(v):
+                    return float((((v - self.means) / self.means) ** 2).sum())
                 return f(a - x) + f(b + x) - f(a) - f(b)
 
         n = len(units)

@@ -861,7 +861,7 @@ def assign_period(dates: Any, grain: str, *, categorical: bool = False) -> pd.Se
         dtype = pd.CategoricalDtype([], ordered=True) if categorical else object
         return pd.Series([], dtype=dtype, name="period", index=index)
     lo, hi = int(days.min()), int(days.max())
-    if not (_FIRST_DATE <= pd.Timestamp(lo, unit="D").date() and pd.Timestamp(hi, unit="D").date() <= _LAST_DATE):
+    if not (pd.Timestamp(lo, unit="D").date() >= _FIRST_DATE and pd.Timestamp(hi, unit="D").date() <= _LAST_DATE):
         raise InputError(f"assign_period: dates must lie between {_FIRST_DATE} and {_LAST_DATE}.")
     span = np.arange(lo, hi + 1, dtype=np.int64)
     comps = _components(span)
@@ -905,7 +905,7 @@ def parse_period(period: str) -> Period:
     )
     if not isinstance(period, str):
         raise bad
-    for grain, pattern in _LABEL_PATTERNS:
+    for grain, pattern in _LABEL_PATTERNS:  # noqa: B007 - grain is read after the loop
         match = pattern.fullmatch(period.strip())
         if match:
             break

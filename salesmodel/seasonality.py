@@ -71,7 +71,8 @@ def _prepare(data: pd.DataFrame, date_col: str, value_col: str, unit_cols: list[
         raise InputError(f"{who}: column '{value_col}' must be numeric; got dtype {out[value_col].dtype}.")
     bad = ~np.isfinite(out[value_col].to_numpy(float))
     if bad.any():
-        raise InputError(f"{who}: column '{value_col}' has {int(bad.sum())} missing or infinite value(s), e.g. in rows {short_list(out.index[bad][:5].tolist())}.")
+        raise InputError(f"{who}: column '{value_col}' has {int(bad.sum())} missing or infinite value(s), e.g. in rows "
+                         f"{short_list(out.index[bad][:5].tolist())}.")
     if out.empty:
         raise InputError(f"{who}: the sales table is empty.")
     return out
@@ -79,7 +80,8 @@ def _prepare(data: pd.DataFrame, date_col: str, value_col: str, unit_cols: list[
 
 def _check_groups(unit_cols: list[str], group_cols: list[str], who: str) -> None:
     if group_cols and not unit_cols:
-        raise ParamsError(f"The 'group_cols' parameter of {who} needs 'unit_cols' (the units that shrink toward the groups). Got unit_cols=None instead.")
+        raise ParamsError(f"The 'group_cols' parameter of {who} needs 'unit_cols' (the units that shrink toward the groups). Got unit_cols=None "
+                          "instead.")
     if group_cols and set(unit_cols) <= set(group_cols):
         raise ParamsError(
             f"The 'group_cols' parameter of {who} must be coarser than the units {unit_cols!r} "
@@ -94,7 +96,8 @@ def _check_nesting(frame: pd.DataFrame, unit_cols: list[str], group_cols: list[s
     n = frame.drop_duplicates([*unit_cols, *extra]).groupby(unit_cols, dropna=False).size()
     bad = n.index[n > 1].tolist()
     if bad:
-        raise InputError(f"{who}: {len(bad)} unit(s) belong to more than one group of {group_cols}, e.g. {short_list(bad[:5])}; each unit must sit in one group.")
+        raise InputError(f"{who}: {len(bad)} unit(s) belong to more than one group of {group_cols}, e.g. {short_list(bad[:5])}; each unit must sit "
+                         "in one group.")
 
 
 # ----------------------------------------------------------------------------- the shrinkage core
@@ -336,7 +339,8 @@ def seasonal_indices(
         series = _unit_series(frame, date_col, value_col, [], cycle)
         own = own_profile(series)
         if not np.isfinite(own.index).all():
-            raise InputError(f"{who}: too little history for {cycle} indices by {method}: need at least {m + 2 if method == 'ratio_to_ma' else 2 * m + 1} {cycle}s with sales.")
+            raise InputError(f"{who}: too little history for {cycle} indices by {method}: need at least "
+                             f"{m + 2 if method == 'ratio_to_ma' else 2 * m + 1} {cycle}s with sales.")
         rows = [((), _apply(own.index, factors), 1.0)]
         return _tidy(rows, [], m, 1)
     series = _unit_series(frame, date_col, value_col, list(dict.fromkeys([*groups_k, *units_k])), cycle)
@@ -419,9 +423,11 @@ def same_period_shares(
         chosen = sorted(int(y) for y in years)
         missing = [y for y in chosen if y not in complete]
         if missing:
-            raise InputError(f"{who}: the data does not cover the whole of year(s) {short_list(missing)}; complete years are {short_list(complete) or 'none'}.")
+            raise InputError(f"{who}: the data does not cover the whole of year(s) {short_list(missing)}; complete years are "
+                             f"{short_list(complete) or 'none'}.")
     if not chosen:
-        raise InputError(f"{who}: no complete year in the data ({first:%Y-%m-%d} to {last:%Y-%m-%d}); same-period shares need at least one whole year.")
+        raise InputError(f"{who}: no complete year in the data ({first:%Y-%m-%d} to {last:%Y-%m-%d}); same-period shares need at least one whole "
+                         "year.")
     frame = frame[frame[date_col].dt.year.isin(chosen)]
     series = _unit_series(frame, date_col, value_col, units_k, cycle)
     series["_year"] = series["_cycle"]
@@ -667,7 +673,8 @@ def remove_spring_festival(
     sf = spring_festival_dates(range(dates.min().year, dates.max().year + 1))
     sf_day = dates.dt.year.map({y: pd.Timestamp(d) for y, d in sf.items()})
     # A date in late December may belong to next year's festival window.
-    sf_next = (dates.dt.year + 1).map({y: pd.Timestamp(d) for y, d in spring_festival_dates(range(dates.min().year + 1, dates.max().year + 2)).items()})
+    next_festival = spring_festival_dates(range(dates.min().year + 1, dates.max().year + 2))
+    sf_next = (dates.dt.year + 1).map({y: pd.Timestamp(d) for y, d in next_festival.items()})
     off = (dates - sf_day).dt.days
     off_next = (dates - sf_next).dt.days
     eff = effect.set_index("day_offset")["effect"]

@@ -7,21 +7,25 @@ in a circle.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import yaml
-
-from collections.abc import Callable
-
-import numpy as np
 
 from salesmodel import audit
 from salesmodel import tables as declared
 from salesmodel.audit import (
-    MANIFEST, frame_hash, output_hashes, package_versions, read_manifest, sha256_file, source_hash,
+    MANIFEST,
+    frame_hash,
+    output_hashes,
+    package_versions,
+    read_manifest,
+    sha256_file,
+    source_hash,
 )
 from salesmodel.errors import InputError, SalesmodelError
 from salesmodel.params import load_params, params_hash

@@ -281,7 +281,8 @@ def _factor_map(calendar_factors: pd.DataFrame | None, who: str) -> pd.Series | 
     if calendar_factors is None:
         return None
     if not isinstance(calendar_factors, pd.DataFrame) or not {"ds", "factor"} <= set(calendar_factors.columns):
-        raise ParamsError(f"The 'calendar_factors' parameter of {who} must be a DataFrame with columns ds and factor. Got {type(calendar_factors).__name__} instead.")
+        raise ParamsError(f"The 'calendar_factors' parameter of {who} must be a DataFrame with columns ds and factor. Got "
+                          f"{type(calendar_factors).__name__} instead.")
     f = calendar_factors.assign(ds=pd.to_datetime(calendar_factors["ds"])).drop_duplicates("ds").set_index("ds")["factor"].astype(float)
     bad = ~(np.isfinite(f.to_numpy()) & (f.to_numpy() > 0))
     if bad.any():

@@ -25,7 +25,8 @@ def check_engine(engine: str, scheduler: str | None, who: str) -> None:
     if scheduler is not None and engine != "dask":
         raise ParamsError(f"The 'scheduler' parameter of {who} needs engine='dask'. Got engine={engine!r} instead.")
     if scheduler is not None and (not isinstance(scheduler, str) or not scheduler.strip()):
-        raise ParamsError(f"The 'scheduler' parameter of {who} must be a Dask scheduler address such as 'tcp://host:8786'. Got {scheduler!r} instead.")
+        raise ParamsError(f"The 'scheduler' parameter of {who} must be a Dask scheduler address such as 'tcp://host:8786'. Got {scheduler!r} "
+                          "instead.")
 
 
 @contextlib.contextmanager

@@ -204,13 +204,15 @@ def reconcile(
             W = None
         else:
             if residuals is None:
-                raise ParamsError(f"The 'residuals' parameter of {who} must be given for method='mint_shrink' (e.g. a backtest's forecasts). Got None instead.")
+                raise ParamsError(f"The 'residuals' parameter of {who} must be given for method='mint_shrink' (e.g. a backtest's forecasts). Got "
+                                  "None instead.")
             r = residuals.assign(_e=residuals["y"] - residuals["yhat"])
             idx = ["window", "ds"] if "window" in r.columns else ["ds"]
             R = r.pivot_table(index=idx, columns="unique_id", values="_e", aggfunc="first").reindex(columns=nodes)
             lacking = R.columns[R.isna().all()].tolist()
             if len(lacking) == len(nodes):
-                raise InputError(f"{who}: the residuals hold none of the hierarchy's nodes (expected unique_id values such as {short_list(nodes[:3])}).")
+                raise InputError(f"{who}: the residuals hold none of the hierarchy's nodes (expected unique_id values such as "
+                                 f"{short_list(nodes[:3])}).")
             if lacking:
                 warnings.warn(
                     f"{who}: no residuals for {len(lacking)} node(s) {_short_ids.repr(lacking)} (history too short to backtest); "

@@ -119,7 +119,8 @@ def check_series(df: pd.DataFrame, freq: str, *, fill_gaps: bool = False, who: s
     try:
         grid = pd.date_range(out["ds"].min(), out["ds"].max(), freq=freq)
     except (ValueError, TypeError):
-        raise ParamsError(f"The 'freq' parameter of {who} must be a pandas frequency such as 'MS', 'QS', 'W-MON' or 'D'. Got {freq!r} instead.") from None
+        raise ParamsError(f"The 'freq' parameter of {who} must be a pandas frequency such as 'MS', 'QS', 'W-MON' or 'D'. Got {freq!r} "
+                          "instead.") from None
     pos = grid.get_indexer(out["ds"])
     if (pos < 0).any():
         bad = out.loc[pos < 0]

@@ -12,6 +12,7 @@ from salesmodel.errors import InputError, ParamsError, short_list
 from salesmodel.io.schemas import _FILE_SUFFIXES, KINDS, SCHEMAS, _Failure
 from salesmodel.io.validation import _check_table, _cross_failures, _failures_frame, _message, _raise, _schema
 
+
 def _is_url(source: Any) -> bool:
     return isinstance(source, str) and "://" in source
 

@@ -12,9 +12,20 @@ import pandas as pd
 
 from salesmodel.errors import InputError, ParamsError, short_list
 from salesmodel.io.schemas import (
-    ID_MAX_LENGTH, SCHEMAS, TEXT_MAX_LENGTH, _EXAMPLES, _KEEP_ROWS, Column, Reference, TableSchema, _Context, _Failure,
-    _few, _num,
+    _EXAMPLES,
+    _KEEP_ROWS,
+    ID_MAX_LENGTH,
+    SCHEMAS,
+    TEXT_MAX_LENGTH,
+    Column,
+    Reference,
+    TableSchema,
+    _Context,
+    _Failure,
+    _few,
+    _num,
 )
+
 
 def _values(values: Iterable[Any]) -> str:
     """A few distinct example values, as a planner would type them, and how many more."""
@@ -234,7 +245,7 @@ def _date_range(date_range: tuple[Any, Any] | None) -> tuple[pd.Timestamp | None
     return lo, hi
 
 
-def _check_table(df: pd.DataFrame, schema: TableSchema, source: str,
+def _check_table(df: pd.DataFrame, schema: TableSchema, source: str,  # noqa: C901 - one pass over every check of a schema, in order
                  date_range: tuple[Any, Any] | None) -> tuple[pd.DataFrame, list[_Failure], set[str]]:
     """Coerce ``df`` to its schema and collect every failure (lazy validation).
 

@@ -145,8 +145,7 @@ def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
     same table is the exact copy; the CSV is for opening in a spreadsheet.
     """
     out = df
-    text_cols = [c for c in df.columns if df[c].dtype == object or isinstance(df[c].dtype, pd.StringDtype)
-                 or isinstance(df[c].dtype, pd.CategoricalDtype)]
+    text_cols = [c for c in df.columns if df[c].dtype == object or isinstance(df[c].dtype, (pd.StringDtype, pd.CategoricalDtype))]
     for col in text_cols:
         values = df[col]
         if isinstance(values.dtype, pd.CategoricalDtype):

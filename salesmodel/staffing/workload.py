@@ -245,7 +245,8 @@ def workload(
     else:
         travel = np.full(len(customers), _check_rate(travel_minutes, "travel_minutes", func, high=1e4))
     if np.isnan(travel).any() or (travel < 0).any():
-        raise InputError(f"travel minutes passed to {func} must be numbers >= 0 for every customer; rows {short_list(list(customers.index[np.isnan(travel) | (travel < 0)]))}.")
+        raise InputError(f"travel minutes passed to {func} must be numbers >= 0 for every customer; rows "
+                         f"{short_list(list(customers.index[np.isnan(travel) | (travel < 0)]))}.")
 
     n_roles = visits.shape[0]
     keep = {c: np.tile(customers[c].to_numpy(), n_roles) for c in by_cols if c != "role" or not has_role}
@@ -258,7 +259,8 @@ def workload(
     rows["visit_hours"] = flat * np.tile(minutes, n_roles) / 60.0
     rows["travel_hours"] = flat * np.tile(travel, n_roles) / 60.0
     if by is None:
-        rows.insert(0, "customer_id", np.tile(customers["customer_id"].to_numpy(), n_roles) if "customer_id" in customers else np.tile(customers.index.to_numpy(), n_roles))
+        ids = customers["customer_id"].to_numpy() if "customer_id" in customers else customers.index.to_numpy()
+        rows.insert(0, "customer_id", np.tile(ids, n_roles))
         out = rows
     else:
         keys = by_cols + (["role"] if has_role and "role" not in by_cols else [])

@@ -66,7 +66,8 @@ def reconcile(
     extra = bottom_up.merge(top_down[key_list], on=key_list, how="left", indicator=True)
     unknown = extra["_merge"] == "left_only"
     if unknown.any():
-        raise InputError(f"{func}: commitments for units that have no top-down target: {short_list(_unit_labels(extra, key_list, unknown.to_numpy()))}.")
+        raise InputError(f"{func}: commitments for units that have no top-down target: "
+                         f"{short_list(_unit_labels(extra, key_list, unknown.to_numpy()))}.")
     bu = bottom_up[key_list].assign(_c=bu_vals)
     out = top_down[key_list].copy()
     out["top_down"] = td

@@ -102,7 +102,8 @@ def _period_weight_vector(periods: pd.DataFrame, spec: Any, func: str) -> np.nda
         if missing:
             raise InputError(f"{func}: the weights have no value for periods {short_list(missing)}.")
         return spec.reindex(periods["period"].to_numpy()).to_numpy(dtype=float)
-    raise _param_error("weights", func, "'even', 'days', 'working_days', a Series by period, a per-unit table, or a list of these", type(spec).__name__)
+    raise _param_error("weights", func, "'even', 'days', 'working_days', a Series by period, a per-unit table, or a list of "
+                                        "these", type(spec).__name__)
 
 
 def split_over_time(
@@ -235,7 +236,10 @@ def split_over_time(
         cols = pd.Index(p["period"].to_numpy(), name="period")
         out = pd.DataFrame(result, columns=cols)
         if key_list:
-            out.index = pd.MultiIndex.from_frame(targets[key_list]) if len(key_list) > 1 else pd.Index(targets[key_list[0]].to_numpy(), name=key_list[0])
+            if len(key_list) > 1:
+                out.index = pd.MultiIndex.from_frame(targets[key_list])
+            else:
+                out.index = pd.Index(targets[key_list[0]].to_numpy(), name=key_list[0])
         else:
             out.index = targets.index
         return out

@@ -597,7 +597,8 @@ def build_plan(
         )
     bad_grains = [g for g in time_grains if g not in _NESTED_GRAINS]
     if bad_grains:
-        raise ParamsError(f"The 'time_grains' parameter of build_plan must hold grains among {list(_NESTED_GRAINS)}. Got {list(time_grains)!r} instead.")
+        raise ParamsError(f"The 'time_grains' parameter of build_plan must hold grains among {list(_NESTED_GRAINS)}. Got {list(time_grains)!r} "
+                          "instead.")
     if round_to % plan_round_to > 1e-9 * round_to and plan_round_to - round_to % plan_round_to > 1e-9 * round_to:
         raise ParamsError(f"The 'plan_round_to' parameter of build_plan must divide round_to={round_to:g}. Got {plan_round_to:g} instead.")
     if any(lv not in levels for lv in (level_basis or {})):

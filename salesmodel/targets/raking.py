@@ -75,7 +75,7 @@ def _ipf(arr: np.ndarray, margins: list[tuple[tuple[int, ...], np.ndarray]], tol
     return _Fit(x, it, resid, False)
 
 
-def rake(
+def rake(  # noqa: C901 - frames and arrays, any number of margins, controlled rounding: one documented verb
     seed: pd.DataFrame | np.ndarray,
     margins: Mapping[Any, Any],
     tol: float = 1e-9,
@@ -214,7 +214,8 @@ def rake(
         s = arr.sum(axis=other)
         bad = (s <= 0) & (t > 0)
         if bad.any():
-            raise InputError(f"{func}: margin {key!r} asks for a positive total where the seed is all zero (cells {short_list(np.argwhere(bad).tolist())}).")
+            raise InputError(f"{func}: margin {key!r} asks for a positive total where the seed is all zero (cells "
+                             f"{short_list(np.argwhere(bad).tolist())}).")
 
     fit = _ipf(arr, [(a, t) for _k, a, t in marg_list], tol, max_iter)
     if not fit.converged:

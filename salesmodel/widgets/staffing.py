@@ -212,7 +212,8 @@ class StaffingExplorer(_Explorer):
         headers = {"team": self.w(self.team_label), "headcount_start": self.w("headcount_start"),
                    "hires": self.w("hires"), "headcount_end": self.w("headcount_end"), "months_short": self.w("months_short"),
                    "shortfall": self.w("shortfall")}
-        one = lambda v: f"{v:,.1f}"
+        def one(v):
+            return f"{v:,.1f}"
         self.table.value = _html_table(
             table, {"headcount_start": one, "headcount_end": one, "hires": lambda v: f"{int(v):,}",
                     "months_short": lambda v: f"{int(v)}", "shortfall": self._money_cell},

@@ -285,7 +285,9 @@ class TargetExplorer(_Explorer):
         r = self.result
         shared = float(r.attrs.get("total", r["target"].sum()))
         self.by_group = self._group_table()
-        pct = lambda v: f"{v:+.1%}"
+        def pct(v: float) -> str:
+            return f"{v:+.1%}"
+
         m = self._money_cell
         n_low = int((r["bound_applied"] == "lower").sum())
         n_up = int((r["bound_applied"] == "upper").sum())
@@ -318,7 +320,8 @@ class TargetExplorer(_Explorer):
         t2 = _html_table(show, {**money_cols, "growth": pct, "share": ".2%"},
                          {**headers, "customer_id": self.w("customer"), "unit": self.w("customer")})
         unit = report.money_unit_label(self.money_unit, self.language)
-        self.table.value = (f'<div style="display:flex;flex-wrap:wrap"><div><b>{_esc(self.w(self.group_col.removesuffix("_id")))}</b> ({_esc(unit)}){t1}</div>'
+        self.table.value = (f'<div style="display:flex;flex-wrap:wrap"><div><b>{_esc(self.w(self.group_col.removesuffix("_id")))}</b> '
+                            f'({_esc(unit)}){t1}</div>'
                             f"<div><b>{_esc(self.w('top_units'))}</b> ({_esc(unit)}){t2}</div></div>")
 
         self._draw_chart(groups)
