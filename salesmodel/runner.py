@@ -32,6 +32,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -431,8 +432,11 @@ class _NotebookPool:
             self.pool: Any = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
         else:
             self.pool = _InProcess()
+        self.started = time.perf_counter()
+        # a bar on a terminal; plain lines otherwise (a log, CI, a notebook's output); nothing when quiet
+        self.lines = self.progress and not sys.stderr.isatty()
         self.bar = tqdm(total=len(STEP_NAMES) + len(self.order), desc="plan", unit="part",
-                        disable=None if self.progress else True)
+                        disable=not self.progress or self.lines)
         return self
 
     def _submit(self, ready: Callable[[str | None], bool]) -> None:
@@ -441,17 +445,24 @@ class _NotebookPool:
                 self.waiting.remove((nb, step))
                 out_nb = self.building / "notebooks" / nb.name
                 future = self.pool.submit(_execute_notebook, str(nb), str(out_nb), *self.args)
-                future.add_done_callback(lambda _f, name=nb.name: self._tick(name))
+                self._say(f"notebook {nb.name} started")
+                future.add_done_callback(lambda _f, name=nb.name, t0=time.perf_counter(): self._tick(
+                    name, f"notebook {name} finished in {time.perf_counter() - t0:.1f} s"))
                 self.futures[nb] = future
 
-    def _tick(self, label: str) -> None:
-        if self.bar is not None:
+    def _say(self, line: str) -> None:
+        if self.lines:
+            print(f"[{time.perf_counter() - self.started:6.1f} s] {line}", file=sys.stderr, flush=True)
+
+    def _tick(self, label: str, line: str) -> None:
+        self._say(line)
+        if self.bar is not None and not self.bar.disable:
             self.bar.set_postfix_str(label)
             self.bar.update(1)
 
     def step_done(self, name: str) -> None:
         self.done.add(name)
-        self._tick(name)
+        self._tick(name, f"step {name} done")
         self._submit(lambda step: step is not None and step in self.done)
 
     def all_steps_done(self) -> None:

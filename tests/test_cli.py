@@ -226,3 +226,17 @@ def test_a_requirement_the_plan_cannot_meet_completes_with_exit_3(tmp_path, smal
     (run_dir,) = (tmp_path / "out" / "runs").iterdir()
     unmet = pd.read_parquet(run_dir / "tables" / "unmet_requirements.parquet")
     assert len(unmet) >= 1 and said.split()[0] in unmet["message"].iloc[0]
+
+
+def test_run_prints_progress_lines_without_a_terminal(tmp_path, small_company_dir, capsys):
+    """No terminal: one plain line per step and per notebook, with the elapsed time; --quiet: none."""
+    params = write_params(tmp_path / "p.yaml", small_company_dir, notebooks=["00_data_overview.ipynb"])
+    assert cli.main(["run", str(params), "--out", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("[")]
+    assert any(line.endswith("step overview done") for line in lines)
+    assert any("notebook 00_data_overview.ipynb started" in line for line in lines)
+    assert any("notebook 00_data_overview.ipynb finished in" in line for line in lines)
+    assert sum("step " in line for line in lines) == 7 and "Traceback" not in err and "TCP" not in err
+    assert cli.main(["run", str(params), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    assert "step overview done" not in capsys.readouterr().err
