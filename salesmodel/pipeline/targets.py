@@ -48,8 +48,7 @@ def build(ctx: Context, result: StepResult) -> targets.Plan:
 def _company_month(plan: targets.Plan, sales: pd.DataFrame, baseline: pd.DataFrame | None) -> pd.DataFrame:
     first, last = plan.units.attrs["last_year_first"], plan.units.attrs["last_year_last"]
     months = plan.plan_rep_month.groupby(["period", "start", "end"], as_index=False)["target"].sum()
-    in_window = sales[(sales["date"].dt.to_period("M").astype(str) >= first)
-                      & (sales["date"].dt.to_period("M").astype(str) <= last)]
+    in_window = sales[(sales["date"] >= pd.Period(first, "M").start_time) & (sales["date"] <= pd.Period(last, "M").end_time)]
     by_month = in_window.groupby(in_window["date"].dt.month)["amount"].sum()
     months["last_year"] = months["start"].dt.month.map(by_month).fillna(0.0).astype(float)
     if baseline is not None:
