@@ -588,3 +588,34 @@ def test_heuristic_with_disruption_limit_when_the_number_of_territories_changes(
     else:
         assert old < names
     assert plan.disruption["potential"] <= 0.6 + 1e-9 or not plan.feasible
+
+
+# ---------------------------------------------------------------------------
+# the disruption-balance frontier
+# ---------------------------------------------------------------------------
+
+
+def test_frontier_replays_keeps_each_limit_and_names_the_smallest_that_meets():
+    from salesmodel.territory import frontier, smallest_meeting
+
+    units = synthetic(150, seed=4)
+    graph = adjacency(units)
+    # today's territories: five vertical stripes of very unequal potential
+    share = units["lon"].rank(pct=True)
+    current = pd.Series(np.searchsorted([0.1, 0.2, 0.3, 0.5], share.to_numpy()), index=units["unit_id"]).map(lambda i: f"R{i}")
+    kw = dict(adjacency=graph, current=current, limits=[0.4, 0.0, 0.1], balance_on={"potential": 0.10},
+              method="heuristic", seed=3, max_sweeps=6, anneal_steps=3_000)
+    a, plans = frontier(units, 5, **kw)
+    b, _ = frontier(units, 5, **kw)
+    pd.testing.assert_frame_equal(a, b)  # counts end every search: the frontier replays
+    assert a["max_disruption"].tolist() == [0.0, 0.1, 0.4]  # sorted
+    # (the limit binds the search; repairing today's disconnected territories may move a little more)
+    for limit, plan in plans.items():
+        assert plan.max_disruption == limit
+        assert a.loc[a["max_disruption"] == limit, "moved_share"].iloc[0] == pytest.approx(plan.disruption["potential"])
+        assert a.loc[a["max_disruption"] == limit, "max_potential_dev"].iloc[0] == pytest.approx(
+            plan.metrics["potential_dev"].abs().max())
+    met = smallest_meeting(a)
+    assert met == (a.loc[a["within_tolerance"], "max_disruption"].min() if a["within_tolerance"].any() else None)
+    with pytest.raises(ParamsError, match="'limits'"):
+        frontier(units, 5, current=current, limits=[1.5])

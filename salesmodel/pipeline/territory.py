@@ -30,10 +30,41 @@ def design_arguments(ctx: Context, table: pd.DataFrame) -> dict[str, Any]:
     graph = territory.adjacency(table, method=tp.graph, prune_factor=tp.prune_factor, neighbours=tp.neighbours)
     return {
         "k": number_of_territories(ctx), "adjacency": graph, "balance_on": dict(tp.balance_on),
-        "current": table.set_index("unit_id")["current"], "max_disruption": tp.max_disruption,
+        "current": table.set_index("unit_id")["current"],
+        "max_disruption": None if tp.max_disruption == "auto" else tp.max_disruption,
         "contiguous": tp.contiguous, "method": tp.method, "time_limit": tp.time_limit, "seed": ctx.params.seed,
         "max_sweeps": tp.max_sweeps, "anneal_steps": tp.anneal_steps,
     }
+
+
+def frontier(ctx: Context, table: pd.DataFrame, arguments: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
+    """The disruption-balance frontier from today's territories: one count-bounded search per
+    limit in ``territory.frontier``, each warm-started from the one before."""
+    tp = ctx.params.territory
+    args = {key: v for key, v in arguments.items() if key not in ("max_disruption", "current", "max_sweeps", "anneal_steps")}
+    steps = tp.frontier_anneal_steps or max(1, 40 * len(table))
+    return territory.frontier(table, current=arguments["current"], limits=list(tp.frontier),
+                              max_sweeps=tp.frontier_sweeps, anneal_steps=steps, **args)
+
+
+def pick(points: pd.DataFrame, balance_on: dict[str, float]) -> float:
+    """``max_disruption: auto``: the smallest limit whose plan meets every tolerance, else
+    the limit whose plan comes closest (largest deviation over its tolerance; the smaller
+    limit on ties)."""
+    met = territory.smallest_meeting(points)
+    if met is not None:
+        return met
+    ratio = pd.concat([points[f"max_{m}_dev"] / max(tol, 1e-9) for m, tol in balance_on.items()], axis=1).max(axis=1)
+    best = points.assign(_r=ratio.round(9)).sort_values(["_r", "max_disruption"]).iloc[0]
+    return float(best["max_disruption"])
+
+
+def chosen_disruption(tables: dict[str, pd.DataFrame]) -> float | None:
+    """The disruption limit the run's proposal used under ``max_disruption: auto``."""
+    points = tables.get("territory_frontier")
+    if points is None or not points["chosen"].any():
+        return None
+    return float(points.loc[points["chosen"], "max_disruption"].iloc[0])
 
 
 def today(ctx: Context, table: pd.DataFrame) -> territory.TerritoryPlan:
@@ -74,8 +105,18 @@ def run(ctx: Context) -> StepResult:
     balance_on = dict(tp.balance_on)
     now = today(ctx, table)
     arguments = design_arguments(ctx, table)
+    auto = tp.max_disruption == "auto"
     with collect_notes(result):
-        plan = territory.design(table, **arguments)
+        points, plans = frontier(ctx, table, arguments)
+        if auto:
+            chosen = pick(points, balance_on)
+            plan = plans[chosen]
+            result.notes.extend(n for n in plan.notes if n.startswith("tolerances not met") and n not in result.notes)
+        else:
+            plan = territory.design(table, **arguments)
+            chosen = tp.max_disruption
+    points["chosen"] = (points["max_disruption"] - chosen).abs().lt(1e-12) if auto else False
+    result.add("territory_frontier", points)
     measures = list(balance_on)
     result.add("territory_metrics", pd.concat([_metrics(now, "today", measures), _metrics(plan, "proposed", measures)],
                                               ignore_index=True))
@@ -100,6 +141,8 @@ def run(ctx: Context) -> StepResult:
                         graph=tp.graph, edges=len(arguments["adjacency"].edges),
                         graph_parts=arguments["adjacency"].n_components, status=plan.status,
                         max_disruption=tp.max_disruption if tp.max_disruption is not None else "",
+                        chosen_disruption=chosen if chosen is not None else "",
+                        smallest_disruption_meeting=(lambda v: "" if v is None else v)(territory.smallest_meeting(points)),
                         stopped_by=plan.stopped_by, replayable=plan.replayable)
     return result
 

@@ -38,6 +38,7 @@ from __future__ import annotations
 import heapq
 import math
 import time
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -542,6 +543,8 @@ def solve_heuristic(
     seed: int,
     max_sweeps: int,
     anneal_steps: int | None,
+    start_labels: np.ndarray | None = None,
+    name_of: Any = None,
 ) -> dict:
     """Returns codes (0..k-1 per unit), notes and ``stopped_by``: ``"converged"`` (every
     phase ended on its own), ``"max_sweeps"`` or ``"anneal_steps"`` (a count ended a
@@ -571,6 +574,12 @@ def solve_heuristic(
             labels = _split_largest(units, graph, labels, kk, k)
             names += [-1] * (k - kk)
             notes.append(f"split {k - kk} of the current territories to make {k}")
+        if start_labels is not None and name_of is not None:
+            # warm start: a plan made against the same current territories (same names)
+            lookup = {lab: c for c, lab in enumerate(name_of(names))}
+            if len(lookup) == k and all(lab in lookup for lab in start_labels):
+                labels = np.array([lookup[lab] for lab in start_labels], dtype=np.int64)
+                notes.append("started from the plan at the previous disruption limit")
     else:
         labels = _seeded_start(units, graph, k, seeds, rng, contiguous, clock)
     if contiguous:

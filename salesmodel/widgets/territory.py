@@ -313,7 +313,10 @@ def _territory_inputs(ws: Any, level: str) -> dict[str, Any]:
     inputs = ws.inputs()
     customers = step.units(_context(ws, "territory"))
     measures = {m: t for m, t in tp.balance_on.items() if m in ("potential", "workload")} or {"potential": 0.05}
-    common = {"balance_on": measures, "max_disruption": tp.max_disruption, "contiguous": tp.contiguous,
+    limit = tp.max_disruption
+    if limit == "auto":  # the limit the run's frontier picked
+        limit = step.chosen_disruption(ws.step("territory").tables)
+    common = {"balance_on": measures, "max_disruption": limit, "contiguous": tp.contiguous,
               "seed": ws.params.seed, "language": ws.language, "money_unit": ws.params.report.money_unit}
     if level == "province":
         provinces = inputs["provinces"]
