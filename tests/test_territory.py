@@ -619,3 +619,22 @@ def test_frontier_replays_keeps_each_limit_and_names_the_smallest_that_meets():
     assert met == (a.loc[a["within_tolerance"], "max_disruption"].min() if a["within_tolerance"].any() else None)
     with pytest.raises(ParamsError, match="'limits'"):
         frontier(units, 5, current=current, limits=[1.5])
+
+
+def test_consistency_the_auto_proposal_is_the_chosen_frontier_point():
+    from salesmodel import consistency
+
+    frontier_table = pd.DataFrame({"max_disruption": [0.0, 1.0], "moved_share": [0.0, 0.3], "moved_units": [0, 9],
+                                   "max_potential_dev": [0.5, 0.04], "within_tolerance": [False, True],
+                                   "status": ["tolerance_not_met", "feasible"], "stopped_by": ["converged"] * 2,
+                                   "chosen": [False, True]})
+    summary = pd.DataFrame({"plan": ["today", "proposed"], "k": [2, 2], "method": ["evaluate", "heuristic"],
+                            "status": ["evaluated", "feasible"], "stopped_by": ["evaluated", "converged"],
+                            "max_potential_dev": [0.5, 0.04], "within_tolerance": [False, True],
+                            "moved_units": [0, 9], "moved_share": [0.0, 0.3], "objective": [1.0, 1.0]})
+    rules = lambda broken: [b for b in broken if b.rule == "one proposal"]  # noqa: E731
+    assert not rules(consistency.check({"territory_frontier": frontier_table, "territory_summary": summary}))
+    summary.loc[1, "max_potential_dev"] = 0.05
+    assert rules(consistency.check({"territory_frontier": frontier_table, "territory_summary": summary}))
+    fixed = frontier_table.assign(chosen=False)  # a fixed max_disruption: the rule does not apply
+    assert not rules(consistency.check({"territory_frontier": fixed, "territory_summary": summary}))
