@@ -638,3 +638,18 @@ def test_consistency_the_auto_proposal_is_the_chosen_frontier_point():
     assert rules(consistency.check({"territory_frontier": frontier_table, "territory_summary": summary}))
     fixed = frontier_table.assign(chosen=False)  # a fixed max_disruption: the rule does not apply
     assert not rules(consistency.check({"territory_frontier": fixed, "territory_summary": summary}))
+
+
+def test_tree_construction_is_contiguous_balanced_and_replays():
+    units = synthetic(300, seed=5)
+    graph = adjacency(units, prune_factor=None)  # strict Delaunay
+    kw = dict(adjacency=graph, balance_on={"potential": 0.10, "workload": 0.30}, method="heuristic", seed=4,
+              construction="tree", anneal_steps=20_000)
+    a = design(units, 6, **kw)
+    b = design(units, 6, **kw)
+    pd.testing.assert_frame_equal(a.assignment, b.assignment)
+    assert any("spanning trees" in n for n in a.notes)
+    assert a.metrics["contiguous"].all()
+    assert a.feasible, a.metrics[["potential_dev", "workload_dev"]]
+    with pytest.raises(ParamsError, match="'construction'"):
+        design(units, 6, adjacency=graph, construction="bisect")

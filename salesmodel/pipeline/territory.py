@@ -33,7 +33,7 @@ def design_arguments(ctx: Context, table: pd.DataFrame) -> dict[str, Any]:
         "current": table.set_index("unit_id")["current"],
         "max_disruption": None if tp.max_disruption == "auto" else tp.max_disruption,
         "contiguous": tp.contiguous, "method": tp.method, "time_limit": tp.time_limit, "seed": ctx.params.seed,
-        "max_sweeps": tp.max_sweeps, "anneal_steps": tp.anneal_steps,
+        "max_sweeps": tp.max_sweeps, "anneal_steps": tp.anneal_steps, "construction": tp.construction,
     }
 
 

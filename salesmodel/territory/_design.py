@@ -180,6 +180,7 @@ def design(
     max_sweeps: int = 100,
     anneal_steps: int | None = None,
     start: Any = None,
+    construction: str = "grow",
 ) -> TerritoryPlan:
     """Group units into ``k`` balanced, compact, contiguous territories.
 
@@ -231,6 +232,10 @@ def design(
     start : Series, dict or DataFrame, optional
         Heuristic with ``max_disruption``: a plan made against the same ``current`` and
         ``k`` (e.g. at a smaller limit) to start the search from (a warm start).
+    construction : {"grow", "tree"}, default="grow"
+        Heuristic start without a disruption limit: ``"grow"`` (k-means++ seeds, a balancing
+        LP, fragments repaired) or ``"tree"`` (recursive bisection along random spanning
+        trees: contiguous and balanced on every measure by construction, for strict graphs).
 
     Returns
     -------
@@ -261,6 +266,8 @@ def design(
             continue
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ParamsError(f"The '{name}' parameter of design must be a whole number >= 1. Got {value!r} instead.")
+    if construction not in ("grow", "tree"):
+        raise ParamsError(f"The 'construction' parameter of design must be 'grow' or 'tree'. Got {construction!r} instead.")
     if disruption_on is None:
         disruption_on = u.measure_names[0] if u.measure_names else "units"
     if disruption_on != "units" and disruption_on not in u.measure_names:
@@ -352,7 +359,7 @@ def design(
             current_codes=cur_codes if budget else None, disruption_measure=dmeasure if budget else None,
             max_disruption=max_disruption, time_limit=remaining, seed=int(seed),
             max_sweeps=int(max_sweeps), anneal_steps=None if anneal_steps is None else int(anneal_steps),
-            start_labels=start_labels, name_of=name_of,
+            start_labels=start_labels, name_of=name_of, construction=construction,
         )
         notes += res_h["notes"]
         if stopped_by != "time_limit":
