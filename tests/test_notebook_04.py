@@ -114,6 +114,6 @@ def test_auto_picks_a_point_of_the_frontier_and_the_page_says_which(auto_run):
     nb = nbformat.read(auto_run / "04_territories.ipynb", as_version=4)
     html = "".join(o.get("data", {}).get("text/html", "") for c in nb.cells if c.cell_type == "code"
                    for o in c.get("outputs", []))
-    assert "La propuesta usa el límite" in html
+    assert "Límite de cambio de la propuesta" in html
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors

@@ -647,14 +647,17 @@ class Page:
         for i, (m, tol) in enumerate(balance_on.items()):
             if f"max_{m}_dev" not in points:
                 continue
-            y = points[f"max_{m}_dev"].to_numpy() * 100
+            y = np.maximum(points[f"max_{m}_dev"].to_numpy() * 100, 0.1)  # a log axis: 0.1% stands for "none"
             colour = f"C{i}"
             ax.plot(x, y, marker="o", color=colour, label=self.header(m))
             ax.axhline(tol * 100, color=colour, ls="--", lw=0.9, label=f"{self.header(m)}: {self.w('frontier_tolerance')}")
             chosen = points["chosen"].to_numpy()
             if chosen.any():
                 ax.scatter(x[chosen], y[chosen], s=160, facecolors="none", edgecolors="k", zorder=5)
-        ax.set_yscale("symlog", linthresh=10)
+        from matplotlib.ticker import FuncFormatter
+
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.set_xlabel(self.w("frontier_x"))
         ax.set_ylabel(self.w("frontier_y"))
         ax.set_title(self.w("frontier_title"))
