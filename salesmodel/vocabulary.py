@@ -289,7 +289,7 @@ _COLUMNS: dict[str, dict[str, str]] = {
     "frontier_tolerance": {"en": "tolerance", "zh": "容差", "es": "tolerancia"},
     "frontier_meets": {"en": "The smallest disruption that meets every tolerance: {limit} of potential moved at most.", "zh": "满足全部容差所需的最小调整:最多调整 {limit} 的市场潜力。", "es": "El menor cambio que cumple todas las tolerancias: mover como máximo {limit} del potencial."},
     "frontier_none": {"en": "No disruption limit tried meets every tolerance; the closest: {limit} ({devs}).", "zh": "所试的调整上限均无法满足全部容差;最接近的:{limit}({devs})。", "es": "Ningún límite de cambio probado cumple todas las tolerancias; el más cercano: {limit} ({devs})."},
-    "frontier_picked": {"en": "The proposal's disruption limit: {limit} (chosen on the frontier, max_disruption: auto).", "zh": "建议方案的调整上限:{limit}(在前沿上选定,max_disruption: auto)。", "es": "Límite de cambio de la propuesta: {limit} (elegido en la frontera, max_disruption: auto)."},
+    "frontier_picked": {"en": "The proposal's disruption limit: {limit} (chosen on the frontier: the smallest that meets the tolerances, else the closest).", "zh": "建议方案的调整上限:{limit}(在前沿上选定:满足容差的最小上限,否则取最接近者)。", "es": "Límite de cambio de la propuesta: {limit} (elegido en la frontera: el menor que cumple las tolerancias, o el más cercano)."},
     "frontier_fixed": {"en": "The proposal's disruption limit, set in the scenario: {limit}.", "zh": "建议方案的调整上限(情景设定):{limit}。", "es": "Límite de cambio de la propuesta, fijado en el escenario: {limit}."},
     "no_limit": {"en": "no limit", "zh": "不设上限", "es": "sin límite"},
     "col_within_tolerance": {"en": "Within tolerance", "zh": "在容差内", "es": "Dentro de tolerancia"},
