@@ -105,17 +105,17 @@ def _max_dev_summary(df: pd.DataFrame) -> float:
 
 
 def _chosen_frontier(df: pd.DataFrame) -> pd.Series | None:
-    """max_<measure>_dev of the frontier point the proposal used (max_disruption: auto), by measure."""
+    """max_<measure>_dev, moved_share and moved_units of the frontier point the proposal used (max_disruption: auto)."""
     chosen = df[df["chosen"].astype(bool)]
     if chosen.empty:
         return None
-    cols = [c for c in chosen.columns if c.startswith("max_") and c.endswith("_dev") and c != "max_disruption"]
+    cols = [c for c in chosen.columns if c.startswith("max_") and c.endswith("_dev")] + ["moved_share", "moved_units"]
     return chosen.iloc[0][cols].astype(float)
 
 
 def _proposed_devs(df: pd.DataFrame) -> pd.Series:
     proposed = df[df["plan"] == "proposed"]
-    cols = [c for c in proposed.columns if c.startswith("max_") and c.endswith("_dev")]
+    cols = [c for c in proposed.columns if c.startswith("max_") and c.endswith("_dev")] + ["moved_share", "moved_units"]
     return proposed.iloc[0][cols].astype(float)
 
 
@@ -225,8 +225,8 @@ RULES: list[Rule] = [
     Rule("summary = tables", Side("territory_metrics", "the largest proposed deviation in territory_metrics", _max_dev),
          Side("territory_summary", "territory_summary.max_*_dev (proposed)", _max_dev_summary), tolerance=SHARE_TOLERANCE),
     # max_disruption: auto -- the proposal is the frontier's chosen point
-    Rule("one proposal", Side("territory_frontier", "territory_frontier.max_*_dev of the chosen point", _chosen_frontier),
-         Side("territory_summary", "territory_summary.max_*_dev (proposed)", _proposed_devs), tolerance=SHARE_TOLERANCE),
+    Rule("one proposal", Side("territory_frontier", "territory_frontier.max_*_dev and moved of the chosen point", _chosen_frontier),
+         Side("territory_summary", "territory_summary.max_*_dev and moved (proposed)", _proposed_devs), tolerance=SHARE_TOLERANCE),
 ]
 
 

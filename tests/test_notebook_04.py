@@ -109,6 +109,11 @@ def test_auto_picks_a_point_of_the_frontier_and_the_page_says_which(auto_run):
     for measure in TOLERANCES:  # the proposal is the chosen point
         assert summary.loc["proposed", f"max_{measure}_dev"] == pytest.approx(chosen[f"max_{measure}_dev"])
     assert bool(summary.loc["proposed", "within_tolerance"]) == bool(chosen["within_tolerance"])
+    from salesmodel import consistency
+
+    tables = {p.stem: pd.read_parquet(p) for p in (auto_run / "tables").glob("*.parquet")}
+    assert not [b.message for b in consistency.check(tables) if b.rule == "one proposal"]
+    assert summary.loc["proposed", "moved_share"] == pytest.approx(chosen["moved_share"])  # potential moved, both
     import nbformat
 
     nb = nbformat.read(auto_run / "04_territories.ipynb", as_version=4)

@@ -92,7 +92,9 @@ def _summary_row(plan: territory.TerritoryPlan, label: str, balance_on: dict[str
     row["within_tolerance"] = bool(all(row[f"max_{m}_dev"] <= tol + 1e-9 for m, tol in balance_on.items()))
     moved = plan.disruption or {}
     row["moved_units"] = int(plan.assignment["moved"].sum()) if "moved" in plan.assignment else 0
-    row["moved_share"] = float(moved.get("units", 0.0))
+    # the share max_disruption limits (the header reads "potential moved"): the first balanced measure
+    first = next(iter(balance_on), "units")
+    row["moved_share"] = float(moved.get(first, moved.get("units", 0.0)))
     row["objective"] = float(plan.objective)
     return row
 
