@@ -233,7 +233,7 @@ class TerritoryParams(_Section):
     neighbours: int = Field(15, ge=1, le=100, description="For graph 'knn': nearest customers each customer is joined to.")
 
     @model_validator(mode="after")
-    def _shares(self) -> "TerritoryParams":
+    def _shares(self) -> TerritoryParams:
         md = self.max_disruption
         if md is not None and md != "auto" and not 0 <= md <= 1:
             raise ValueError(f"max_disruption must be a share between 0 and 1, 'auto' or empty; got {md!r}")

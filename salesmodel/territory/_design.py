@@ -76,7 +76,7 @@ def check_feasible(units: Units, k: int, graph: Graph | None, contiguous: bool) 
         for part in graph.components:
             idx = [pos[u] for u in part]
             lo, hi = 1, len(idx)
-            for c, name in enumerate(units.measure_names):
+            for c, _name in enumerate(units.measure_names):
                 total = units.measures[:, c].sum()
                 if total <= 0:
                     continue
@@ -161,6 +161,16 @@ def _check_common(method, time_limit, seed, contiguous, max_disruption, current,
                 f"The 'max_disruption' parameter of {func} needs 'current' (today's assignment) to measure "
                 f"changes against. Got current=None instead."
             )
+
+
+def _check_search(max_sweeps: Any, anneal_steps: Any, construction: Any) -> None:
+    for name, value in (("max_sweeps", max_sweeps), ("anneal_steps", anneal_steps)):
+        if value is None and name == "anneal_steps":
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ParamsError(f"The '{name}' parameter of design must be a whole number >= 1. Got {value!r} instead.")
+    if construction not in ("grow", "tree"):
+        raise ParamsError(f"The 'construction' parameter of design must be 'grow' or 'tree'. Got {construction!r} instead.")
 
 
 def design(
@@ -261,13 +271,7 @@ def design(
     u = prepare_units(units, balance_on, func="design")
     k = check_k(k, u.n, "design")
     _check_common(method, time_limit, seed, contiguous, max_disruption, current, "design")
-    for name, value in (("max_sweeps", max_sweeps), ("anneal_steps", anneal_steps)):
-        if value is None and name == "anneal_steps":
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ParamsError(f"The '{name}' parameter of design must be a whole number >= 1. Got {value!r} instead.")
-    if construction not in ("grow", "tree"):
-        raise ParamsError(f"The 'construction' parameter of design must be 'grow' or 'tree'. Got {construction!r} instead.")
+    _check_search(max_sweeps, anneal_steps, construction)
     if disruption_on is None:
         disruption_on = u.measure_names[0] if u.measure_names else "units"
     if disruption_on != "units" and disruption_on not in u.measure_names:
@@ -540,7 +544,7 @@ def frontier(
         row: dict[str, Any] = {"max_disruption": limit,
                                "moved_share": float((plan.disruption or {}).get(measure, 0.0)),
                                "moved_units": int(plan.assignment["moved"].sum()) if "moved" in plan.assignment else 0}
-        for m, tol in plan.balance_on.items():
+        for m in plan.balance_on:
             row[f"max_{m}_dev"] = float(plan.metrics[f"{m}_dev"].abs().max())
         row["within_tolerance"] = bool(plan.feasible)
         row["status"] = plan.status

@@ -575,12 +575,10 @@ def solve_heuristic(
             labels = _split_largest(units, graph, labels, kk, k)
             names += [-1] * (k - kk)
             notes.append(f"split {k - kk} of the current territories to make {k}")
-        if start_labels is not None and name_of is not None:
-            # warm start: a plan made against the same current territories (same names)
-            lookup = {lab: c for c, lab in enumerate(name_of(names))}
-            if len(lookup) == k and all(lab in lookup for lab in start_labels):
-                labels = np.array([lookup[lab] for lab in start_labels], dtype=np.int64)
-                notes.append("started from the plan at the previous disruption limit")
+        warm = _warm_labels(start_labels, name_of, names, k)
+        if warm is not None:
+            labels = warm
+            notes.append("started from the plan at the previous disruption limit")
     else:
         labels = None
         if construction == "tree" and contiguous and seeds is None:
@@ -665,6 +663,16 @@ def solve_heuristic(
         stopped_by = counts_hit[0] if counts_hit else "converged"
     notes.append(f"local search: {sweeps} sweeps")
     return {"codes": np.asarray(s.lab, dtype=np.int64), "names": names, "notes": notes, "stopped_by": stopped_by}
+
+
+def _warm_labels(start_labels: np.ndarray | None, name_of: Any, names: list, k: int) -> np.ndarray | None:
+    """A warm start's codes: a plan made against the same current territories (same names), else None."""
+    if start_labels is None or name_of is None:
+        return None
+    lookup = {lab: c for c, lab in enumerate(name_of(names))}
+    if len(lookup) != k or not all(lab in lookup for lab in start_labels):
+        return None
+    return np.array([lookup[lab] for lab in start_labels], dtype=np.int64)
 
 
 def _unit_loads(units: Units, k: int) -> np.ndarray:
