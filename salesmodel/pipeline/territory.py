@@ -5,6 +5,7 @@ from typing import Any
 
 import pandas as pd
 
+from salesmodel import tables as declared
 from salesmodel import territory
 from salesmodel.pipeline._base import Context, StepResult, collect_notes
 
@@ -41,6 +42,10 @@ def frontier(ctx: Context, table: pd.DataFrame, arguments: dict[str, Any]) -> tu
     """The disruption-balance frontier from today's territories: one count-bounded search per
     limit in ``territory.frontier``, each warm-started from the one before."""
     tp = ctx.params.territory
+    if not arguments["current"].notna().any():  # nobody holds a territory today: nothing to move from
+        columns = [c.name for c in declared.TABLES["territory_frontier"].columns
+                   if c.required or c.name in {f"max_{m}_dev" for m in tp.balance_on}]
+        return pd.DataFrame(columns=[c for c in columns if c != "chosen"]), {}
     args = {key: v for key, v in arguments.items() if key not in ("max_disruption", "current", "max_sweeps", "anneal_steps")}
     steps = tp.frontier_anneal_steps or max(1, 40 * len(table))
     return territory.frontier(table, current=arguments["current"], limits=list(tp.frontier),
@@ -99,6 +104,10 @@ def _summary_row(plan: territory.TerritoryPlan, label: str, balance_on: dict[str
     return row
 
 
+def _blank(value: Any) -> Any:
+    return "" if value is None else value
+
+
 def run(ctx: Context) -> StepResult:
     """Today's territories scored, a proposed design, the moves between them."""
     result = StepResult("territory")
@@ -110,14 +119,14 @@ def run(ctx: Context) -> StepResult:
     auto = tp.max_disruption == "auto"
     with collect_notes(result):
         points, plans = frontier(ctx, table, arguments)
-        if auto:
+        if auto and len(points):
             chosen = pick(points, balance_on)
             plan = plans[chosen]
             result.notes.extend(n for n in plan.notes if n.startswith("tolerances not met") and n not in result.notes)
         else:
             plan = territory.design(table, **arguments)
-            chosen = tp.max_disruption
-    points["chosen"] = (points["max_disruption"] - chosen).abs().lt(1e-12) if auto else False
+            chosen = None if auto else tp.max_disruption
+    points["chosen"] = (points["max_disruption"] - chosen).abs().lt(1e-12) if (auto and chosen is not None) else False
     result.add("territory_frontier", points)
     measures = list(balance_on)
     result.add("territory_metrics", pd.concat([_metrics(now, "today", measures), _metrics(plan, "proposed", measures)],
@@ -143,8 +152,8 @@ def run(ctx: Context) -> StepResult:
                         graph=tp.graph, edges=len(arguments["adjacency"].edges),
                         graph_parts=arguments["adjacency"].n_components, status=plan.status,
                         max_disruption=tp.max_disruption if tp.max_disruption is not None else "",
-                        chosen_disruption=chosen if chosen is not None else "",
-                        smallest_disruption_meeting=(lambda v: "" if v is None else v)(territory.smallest_meeting(points)),
+                        chosen_disruption=_blank(chosen),
+                        smallest_disruption_meeting=_blank(territory.smallest_meeting(points)),
                         stopped_by=plan.stopped_by, replayable=plan.replayable)
     return result
 

@@ -641,6 +641,8 @@ class Page:
         import matplotlib.pyplot as plt
         from IPython.display import HTML
 
+        if points is None or points.empty:  # nobody holds a territory today: no frontier
+            return None, None, None
         balance_on = dict(params.balance_on)
         fig, ax = plt.subplots(figsize=(8, 3.6))
         x = points["moved_share"].to_numpy() * 100
