@@ -653,3 +653,21 @@ def test_tree_construction_is_contiguous_balanced_and_replays():
     assert a.feasible, a.metrics[["potential_dev", "workload_dev"]]
     with pytest.raises(ParamsError, match="'construction'"):
         design(units, 6, adjacency=graph, construction="bisect")
+
+
+def test_the_frontier_is_the_same_on_a_slow_machine(monkeypatch):
+    from salesmodel.territory import _design, _heuristic, frontier
+
+    units = synthetic(150, seed=4)
+    graph = adjacency(units)
+    current = pd.Series([f"R{i % 5}" for i in range(150)], index=units["unit_id"])
+    kw = dict(adjacency=graph, current=current, limits=[0.0, 0.1, 1.0], balance_on={"potential": 0.02, "workload": 0.10},
+              method="heuristic", seed=3, max_sweeps=4, anneal_steps=5_000, time_limit=1e9)
+    reference, plans = frontier(units, 5, **kw)
+    monkeypatch.setattr(_heuristic, "time", _FastClock())  # a thousand times slower
+    monkeypatch.setattr(_design, "time", _FastClock())
+    slow, slow_plans = frontier(units, 5, **kw)
+    pd.testing.assert_frame_equal(slow, reference)
+    assert (reference["stopped_by"] != "time_limit").all()
+    for limit in plans:
+        pd.testing.assert_frame_equal(slow_plans[limit].assignment, plans[limit].assignment)
