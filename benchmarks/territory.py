@@ -204,6 +204,14 @@ def case_demo(units, spopt_version, quick):
         knn = adjacency(units, method="knn", neighbours=15)
         plan = design(units, k, adjacency=knn, balance_on=balance, method="heuristic", time_limit=60, seed=0)
         record(case, "salesmodel heuristic, knn-15 graph", **plan_row(plan, list(balance)))
+        # issue 17: strict Delaunay (prune nothing), potential ±5% and workload ±30%, both starts
+        strict = adjacency(units, prune_factor=None)
+        loose = {"potential": 0.05, "workload": 0.30}
+        for construction in ("tree", "grow"):
+            plan = design(units, k, adjacency=strict, balance_on=loose, method="heuristic", time_limit=120, seed=0,
+                          construction=construction)
+            record(f"{case} strict Delaunay ±5%/±30%", f"salesmodel heuristic, {construction} start",
+                   **plan_row(plan, list(loose)))
     if spopt_version:
         small = units[["unit_id", "lat", "lon", *balance]].reset_index(drop=True)
         for kind, box in (("azp", 180), ("kmeans", 180)):
@@ -242,6 +250,14 @@ def case_large(quick):
         plan = design(units, k, adjacency=graph, method="heuristic", time_limit=limit, seed=0)
     record(f"synthetic {n} units k={k}", "salesmodel heuristic", **plan_row(plan, ["potential", "workload"]),
            graph_seconds=round(graph_s, 2))
+    # issue 17: strict Delaunay (prune nothing), potential ±5%, spanning-tree start
+    strict = adjacency(units, prune_factor=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plan = design(units, k, adjacency=strict, balance_on={"potential": 0.05}, method="heuristic", time_limit=limit,
+                      seed=0, construction="tree")
+    record(f"synthetic {n} units k={k} strict Delaunay ±5%", "salesmodel heuristic, tree start",
+           **plan_row(plan, ["potential"]))
 
 
 def perturb(units, graph, assignment, share, seed):

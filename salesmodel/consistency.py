@@ -104,6 +104,21 @@ def _max_dev_summary(df: pd.DataFrame) -> float:
     return float(np.nanmax(np.abs(proposed[cols].to_numpy(dtype=float))))
 
 
+def _chosen_frontier(df: pd.DataFrame) -> pd.Series | None:
+    """max_<measure>_dev, moved_share and moved_units of the frontier point the proposal used (max_disruption: auto)."""
+    chosen = df[df["chosen"].astype(bool)]
+    if chosen.empty:
+        return None
+    cols = [c for c in chosen.columns if c.startswith("max_") and c.endswith("_dev")] + ["moved_share", "moved_units"]
+    return chosen.iloc[0][cols].astype(float)
+
+
+def _proposed_devs(df: pd.DataFrame) -> pd.Series:
+    proposed = df[df["plan"] == "proposed"]
+    cols = [c for c in proposed.columns if c.startswith("max_") and c.endswith("_dev")] + ["moved_share", "moved_units"]
+    return proposed.iloc[0][cols].astype(float)
+
+
 def _row(column: str) -> Callable[[pd.DataFrame], pd.Series]:
     return lambda df: df[column].astype(float).reset_index(drop=True)
 
@@ -209,6 +224,9 @@ RULES: list[Rule] = [
          tolerance=SHARE_TOLERANCE),
     Rule("summary = tables", Side("territory_metrics", "the largest proposed deviation in territory_metrics", _max_dev),
          Side("territory_summary", "territory_summary.max_*_dev (proposed)", _max_dev_summary), tolerance=SHARE_TOLERANCE),
+    # max_disruption: auto -- the proposal is the frontier's chosen point
+    Rule("one proposal", Side("territory_frontier", "territory_frontier.max_*_dev and moved of the chosen point", _chosen_frontier),
+         Side("territory_summary", "territory_summary.max_*_dev and moved (proposed)", _proposed_devs), tolerance=SHARE_TOLERANCE),
 ]
 
 
@@ -253,6 +271,8 @@ def check(tables: Tables) -> list[Broken]:
             right = rule.right.value(tables[rule.right.table])
         except (KeyError, IndexError, ValueError) as exc:
             broken.append(Broken(rule.name, rule.left.what, rule.right.what, f"could not be read: {exc}"))
+            continue
+        if left is None or right is None:  # the rule does not apply to this run (e.g. no chosen frontier point)
             continue
         difference = _compare(rule, left, right)
         if difference is not None:

@@ -7,8 +7,10 @@ gives the feasible range; everything subtler is for the run to find, which then
 completes with status 3 (see ``salesmodel.audit.read_unmet``).
 
 - the plan year must follow the sales history (no month planned that is already history);
-- a territory balance tolerance on potential is impossible when one customer alone
-  is further above the mean territory than the tolerance allows;
+- territories: more territories than active customers; a balance tolerance on potential
+  that one customer alone breaks (with the smallest workable tolerance and the largest
+  workable k); with contiguity, a customer graph whose disconnected parts cannot hold the
+  territories;
 - with ``staffing.max_hires_per_month: 0`` a target above what every current rep could
   sell at full productivity all year cannot be staffed.
 """
@@ -21,7 +23,7 @@ import pandas as pd
 
 from salesmodel.errors import InfeasibleError, ParamsError, short_list
 
-__all__ = ["check_feasible", "check_hiring", "check_plan_year", "check_territory_balance"]
+__all__ = ["check_feasible", "check_hiring", "check_plan_year", "check_territory_balance", "check_territory_graph"]
 
 # The no-hire capacity bound is exact only when seasonal indices average 1; refuse only
 # beyond this margin so a rounding of the indices can never refuse a feasible request.
@@ -59,6 +61,12 @@ def check_territory_balance(scenario: Any, customers: pd.DataFrame, reps: pd.Dat
     else:
         n_reps = len(reps) if reps is not None else 0
     k = int(tp.k or n_reps)
+    if k > len(active) > 0:
+        raise InfeasibleError(
+            f"territory.k: {k} territories cannot be made from {len(active)} active customers (each territory "
+            f"needs at least one); feasible: territory.k of at most {len(active)}",
+            feasible={"k": (1, len(active))},
+        )
     potential = active["potential"].to_numpy(dtype=float)
     total = float(np.nansum(potential))
     if k <= 0 or total <= 0 or not len(potential):
@@ -68,13 +76,41 @@ def check_territory_balance(scenario: Any, customers: pd.DataFrame, reps: pd.Dat
     over = potential[i] / mean - 1.0
     if over > float(tol) + 1e-12:
         need = np.ceil(over * 1000) / 1000
+        # the largest k at which that customer fits: potential <= (1 + tol) * total / k
+        k_max = int(np.floor(total * (1 + float(tol)) / potential[i] + 1e-9))
         raise InfeasibleError(
             f"territory.balance_on.potential: a tolerance of ±{float(tol):.2%} cannot be met: customer "
             f"{short_list([str(active['customer_id'].iloc[i])])} alone has potential {potential[i]:,.0f}, "
             f"{over:.1%} above the mean of {k} territories ({mean:,.0f}); feasible: a tolerance of at least "
-            f"±{need:.1%}, or fewer territories (territory.k)",
-            feasible={"potential": float(need)},
+            f"±{need:.1%}, or at most {k_max} territories (territory.k: {k_max})",
+            feasible={"potential": float(need), "k": (1, k_max)},
         )
+    if tp.contiguous and {"lat", "lon", "customer_id"} <= set(active.columns):
+        check_territory_graph(scenario, active, k, float(tol))
+
+
+def check_territory_graph(scenario: Any, active: pd.DataFrame, k: int, tol: float) -> None:
+    """InfeasibleError when the customers' contiguity graph (as the territory step builds it) has more
+    disconnected parts than territories, or parts that cannot hold a whole number of territories
+    within the potential tolerance."""
+    from salesmodel import territory
+    from salesmodel.territory._design import check_feasible as check_units
+    from salesmodel.territory._units import prepare_units
+
+    tp = scenario.territory
+    units = active[["customer_id", "lat", "lon", "potential"]].rename(columns={"customer_id": "unit_id"})
+    units = units.assign(potential=units["potential"].astype(float).fillna(0.0)).reset_index(drop=True)
+    graph = territory.adjacency(units, method=tp.graph, prune_factor=tp.prune_factor, neighbours=tp.neighbours)
+    if graph.n_components <= 1:
+        return
+    try:
+        check_units(prepare_units(units, {"potential": tol}, func="design"), k, graph, True)
+    except InfeasibleError as exc:
+        sizes = sorted((len(c) for c in graph.components), reverse=True)
+        raise InfeasibleError(
+            f"territory (contiguous): the customers' {tp.graph} graph has {graph.n_components} disconnected parts "
+            f"(sizes {short_list([str(x) for x in sizes])}): {exc}", feasible=getattr(exc, "feasible", None),
+        ) from None
 
 
 def check_hiring(scenario: Any, inputs: dict[str, pd.DataFrame]) -> None:

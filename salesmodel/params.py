@@ -231,16 +231,30 @@ class TerritoryParams(_Section):
 
     k: int | None = Field(None, ge=1, description="Number of territories (default: the number of active reps).")
     balance_on: dict[str, float] = Field({"potential": 0.05, "workload": 0.10}, description="Measure -> tolerance around the mean share.")
-    max_disruption: float | None = Field(0.10, ge=0, le=1, description="Largest share of potential that may change territory.")
+    max_disruption: float | Literal["auto"] | None = Field(0.10, description="Largest share of potential that may change territory; 'auto': the smallest limit on the frontier whose plan meets the tolerances (else the best-balanced one); empty: no limit.")
+    frontier: list[float] = Field([0.0, 0.05, 0.10, 0.20, 0.40, 1.0], min_length=1, max_length=20, description="Disruption limits of the disruption-balance frontier (shares of potential; 1 = no limit).")
+    frontier_sweeps: int = Field(8, ge=1, le=100_000, description="Frontier: most sweeps of each greedy descent at each limit (a count, so the frontier replays).")
+    frontier_anneal_steps: int | None = Field(None, ge=1, le=1_000_000_000, description="Frontier: annealing steps at each limit; default 40 per customer.")
     method: Literal["auto", "exact", "heuristic"] = Field("auto", description="Exact MILP, heuristic, or chosen by size.")
     contiguous: bool = Field(True, description="Territories must be connected.")
     time_limit: float = Field(600, gt=0, description="Safety stop in seconds. Searches end on counts (max_sweeps, anneal_steps) or a proven optimum, so a plan replays exactly at any machine load; when this limit is what stopped a search, the plan records stopped_by 'time_limit' and may not replay.")
     max_sweeps: int = Field(100, ge=1, le=100_000, description="Heuristic: most sweeps of boundary moves in each greedy descent (a descent usually stalls after a few dozen). A count, so the same params give the same plan on any machine.")
     anneal_steps: int | None = Field(None, ge=1, le=1_000_000_000, description="Heuristic: steps of the simulated annealing run when greedy moves stall with a tolerance broken; default 3000 per customer, at most 40 million.")
+    construction: Literal["grow", "tree"] = Field("grow", description="Heuristic start without a disruption limit: 'grow' (seeds, a balancing LP, fragments repaired) or 'tree' (recursive bisection along random spanning trees: contiguous and balanced on every measure by construction; for strict graphs such as 'delaunay' with no pruning).")
     workload_measure: Literal["hours", "visits"] = Field("hours", description="The 'workload' balanced: monthly visit hours or visits of the visit standards (staffing).")
     prune_factor: float | None = Field(3.0, gt=0, description="Customer contiguity graph: drop Delaunay edges longer than this x the median edge (reconnecting parts); empty keeps all.")
     graph: Literal["delaunay", "knn"] = Field("knn", description="Contiguity between customers: 'delaunay' (contiguous areas on the map) or 'knn' (Delaunay plus each customer's nearest neighbours: looser, territories may share a town; balances clustered customers far better).")
     neighbours: int = Field(15, ge=1, le=100, description="For graph 'knn': nearest customers each customer is joined to.")
+
+    @model_validator(mode="after")
+    def _shares(self) -> TerritoryParams:
+        md = self.max_disruption
+        if md is not None and md != "auto" and not 0 <= md <= 1:
+            raise ValueError(f"max_disruption must be a share between 0 and 1, 'auto' or empty; got {md!r}")
+        bad = [x for x in self.frontier if not 0 <= x <= 1]
+        if bad:
+            raise ValueError(f"frontier: every disruption limit must be a share between 0 and 1; got {bad}")
+        return self
 
 
 class TrackingParams(_Section):

@@ -241,6 +241,13 @@ _declare("territory_summary", "territory", "The territory plan in one row each f
          _c("max_potential_dev:number:share"), _opt("max_workload_dev:number:share"),
          _opt("max_last_year_dev:number:share"), _c("within_tolerance:bool"), _c("moved_units:integer:count"),
          _c("moved_share:number:share"), _c("objective:number:score"))
+_declare("territory_frontier", "territory",
+         "The best balance found at each disruption limit, from today's territories (the disruption-balance frontier)",
+         _c("max_disruption:number:share", "largest share of potential allowed to change territory (1 = no limit)"),
+         _c("moved_share:number:share", "share of potential the plan moves"), _c("moved_units:integer:count"),
+         _c("max_potential_dev:number:share"), _opt("max_workload_dev:number:share"),
+         _opt("max_last_year_dev:number:share"), _c("within_tolerance:bool"), _c("status:text"),
+         _c("stopped_by:text"), _c("chosen:bool", "the point the proposal uses"))
 _declare("territory_moves", "territory", "Accounts that move to another territory",
          _c("customer_id:text"), _c("customer_name:text"), _c("province_id:text"), _c("city_en:text"), _c("tier:text"),
          _c("potential:number:yuan"), _c("workload:number:hours"), _c("from_territory:text"), _c("to_territory:text"))

@@ -191,7 +191,15 @@ PARAMS_CASES = [
     ("plan-year-in-history", "scenario: x\ndata: {dir: DATA}\ncalendar: {plan_year: 2025}\n",
      ["calendar.plan_year 2025", "sales.parquet", "2026-10-31", "22 month(s)", "2027 or later"]),
     ("tolerance-below-one-customer", "scenario: x\ndata: {dir: DATA}\nterritory: {k: 200, balance_on: {potential: 0.05}}\n",
-     ["territory.balance_on.potential", "feasible", "tolerance of at least"]),
+     ["territory.balance_on.potential", "feasible", "tolerance of at least", "territories (territory.k: "]),
+    ("k-above-customers", "scenario: x\ndata: {dir: DATA}\nterritory: {k: 100000, balance_on: {potential: 1.0}}\n",
+     ["territory.k", "100000 territories", "active customers", "at most"]),
+    ("disruption-above-one", "scenario: x\ndata: {dir: DATA}\nterritory: {max_disruption: 1.5}\n",
+     ["params.yaml", "max_disruption"]),
+    ("disruption-word", "scenario: x\ndata: {dir: DATA}\nterritory: {max_disruption: most}\n",
+     ["params.yaml", "max_disruption"]),
+    ("frontier-above-one", "scenario: x\ndata: {dir: DATA}\nterritory: {frontier: [0, 2]}\n",
+     ["params.yaml", "frontier"]),
     ("no-hires-against-growth", "scenario: x\ndata: {dir: DATA}\nstaffing: {max_hires_per_month: 0}\n"
      "targets: {total: 5000000000}\n", ["staffing.max_hires_per_month", "at most", "allow hires"]),
 ]

@@ -78,3 +78,47 @@ def test_executed_notebook_shows_the_map_and_charts(territory_run):
     assert images >= 2
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
+
+
+@pytest.fixture(scope="module")
+def auto_run(tmp_path_factory, small_company_dir):
+    tmp = tmp_path_factory.mktemp("nb04auto")
+    params = write_params(
+        tmp / "params.yaml",
+        small_company_dir,
+        territory={"balance_on": TOLERANCES, "max_disruption": "auto", "method": "heuristic", "time_limit": 15,
+                   "frontier": [0.0, 0.2, 1.0]},
+        report={"language": "es"},
+    )
+    run_dir = tmp / "run"
+    execute_notebook("04_territories.ipynb", params, run_dir)
+    return run_dir
+
+
+def test_auto_picks_a_point_of_the_frontier_and_the_page_says_which(auto_run):
+    from salesmodel import tables as declared
+
+    points = _table(auto_run, "territory_frontier")
+    declared.check("territory_frontier", points)
+    assert points["max_disruption"].tolist() == [0.0, 0.2, 1.0]
+    assert points["chosen"].sum() == 1
+    chosen = points[points["chosen"]].iloc[0]
+    if points["within_tolerance"].any():  # the smallest limit that meets the tolerances
+        assert chosen["max_disruption"] == points.loc[points["within_tolerance"], "max_disruption"].min()
+    summary = _table(auto_run, "territory_summary").set_index("plan")
+    for measure in TOLERANCES:  # the proposal is the chosen point
+        assert summary.loc["proposed", f"max_{measure}_dev"] == pytest.approx(chosen[f"max_{measure}_dev"])
+    assert bool(summary.loc["proposed", "within_tolerance"]) == bool(chosen["within_tolerance"])
+    from salesmodel import consistency
+
+    tables = {p.stem: pd.read_parquet(p) for p in (auto_run / "tables").glob("*.parquet")}
+    assert not [b.message for b in consistency.check(tables) if b.rule == "one proposal"]
+    assert summary.loc["proposed", "moved_share"] == pytest.approx(chosen["moved_share"])  # potential moved, both
+    import nbformat
+
+    nb = nbformat.read(auto_run / "04_territories.ipynb", as_version=4)
+    html = "".join(o.get("data", {}).get("text/html", "") for c in nb.cells if c.cell_type == "code"
+                   for o in c.get("outputs", []))
+    assert "Límite de cambio de la propuesta" in html
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors

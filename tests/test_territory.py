@@ -588,3 +588,86 @@ def test_heuristic_with_disruption_limit_when_the_number_of_territories_changes(
     else:
         assert old < names
     assert plan.disruption["potential"] <= 0.6 + 1e-9 or not plan.feasible
+
+
+# ---------------------------------------------------------------------------
+# the disruption-balance frontier
+# ---------------------------------------------------------------------------
+
+
+def test_frontier_replays_keeps_each_limit_and_names_the_smallest_that_meets():
+    from salesmodel.territory import frontier, smallest_meeting
+
+    units = synthetic(150, seed=4)
+    graph = adjacency(units)
+    # today's territories: five vertical stripes of very unequal potential
+    share = units["lon"].rank(pct=True)
+    current = pd.Series(np.searchsorted([0.1, 0.2, 0.3, 0.5], share.to_numpy()), index=units["unit_id"]).map(lambda i: f"R{i}")
+    kw = dict(adjacency=graph, current=current, limits=[0.4, 0.0, 0.1], balance_on={"potential": 0.10},
+              method="heuristic", seed=3, max_sweeps=6, anneal_steps=3_000)
+    a, plans = frontier(units, 5, **kw)
+    b, _ = frontier(units, 5, **kw)
+    pd.testing.assert_frame_equal(a, b)  # counts end every search: the frontier replays
+    assert a["max_disruption"].tolist() == [0.0, 0.1, 0.4]  # sorted
+    # (the limit binds the search; repairing today's disconnected territories may move a little more)
+    for limit, plan in plans.items():
+        assert plan.max_disruption == limit
+        assert a.loc[a["max_disruption"] == limit, "moved_share"].iloc[0] == pytest.approx(plan.disruption["potential"])
+        assert a.loc[a["max_disruption"] == limit, "max_potential_dev"].iloc[0] == pytest.approx(
+            plan.metrics["potential_dev"].abs().max())
+    met = smallest_meeting(a)
+    assert met == (a.loc[a["within_tolerance"], "max_disruption"].min() if a["within_tolerance"].any() else None)
+    with pytest.raises(ParamsError, match="'limits'"):
+        frontier(units, 5, current=current, limits=[1.5])
+
+
+def test_consistency_the_auto_proposal_is_the_chosen_frontier_point():
+    from salesmodel import consistency
+
+    frontier_table = pd.DataFrame({"max_disruption": [0.0, 1.0], "moved_share": [0.0, 0.3], "moved_units": [0, 9],
+                                   "max_potential_dev": [0.5, 0.04], "within_tolerance": [False, True],
+                                   "status": ["tolerance_not_met", "feasible"], "stopped_by": ["converged"] * 2,
+                                   "chosen": [False, True]})
+    summary = pd.DataFrame({"plan": ["today", "proposed"], "k": [2, 2], "method": ["evaluate", "heuristic"],
+                            "status": ["evaluated", "feasible"], "stopped_by": ["evaluated", "converged"],
+                            "max_potential_dev": [0.5, 0.04], "within_tolerance": [False, True],
+                            "moved_units": [0, 9], "moved_share": [0.0, 0.3], "objective": [1.0, 1.0]})
+    rules = lambda broken: [b for b in broken if b.rule == "one proposal"]  # noqa: E731
+    assert not rules(consistency.check({"territory_frontier": frontier_table, "territory_summary": summary}))
+    summary.loc[1, "max_potential_dev"] = 0.05
+    assert rules(consistency.check({"territory_frontier": frontier_table, "territory_summary": summary}))
+    fixed = frontier_table.assign(chosen=False)  # a fixed max_disruption: the rule does not apply
+    assert not rules(consistency.check({"territory_frontier": fixed, "territory_summary": summary}))
+
+
+def test_tree_construction_is_contiguous_balanced_and_replays():
+    units = synthetic(300, seed=5)
+    graph = adjacency(units, prune_factor=None)  # strict Delaunay
+    kw = dict(adjacency=graph, balance_on={"potential": 0.10, "workload": 0.30}, method="heuristic", seed=4,
+              construction="tree", anneal_steps=20_000)
+    a = design(units, 6, **kw)
+    b = design(units, 6, **kw)
+    pd.testing.assert_frame_equal(a.assignment, b.assignment)
+    assert any("spanning trees" in n for n in a.notes)
+    assert a.metrics["contiguous"].all()
+    assert a.feasible, a.metrics[["potential_dev", "workload_dev"]]
+    with pytest.raises(ParamsError, match="'construction'"):
+        design(units, 6, adjacency=graph, construction="bisect")
+
+
+def test_the_frontier_is_the_same_on_a_slow_machine(monkeypatch):
+    from salesmodel.territory import _design, _heuristic, frontier
+
+    units = synthetic(150, seed=4)
+    graph = adjacency(units)
+    current = pd.Series([f"R{i % 5}" for i in range(150)], index=units["unit_id"])
+    kw = dict(adjacency=graph, current=current, limits=[0.0, 0.1, 1.0], balance_on={"potential": 0.02, "workload": 0.10},
+              method="heuristic", seed=3, max_sweeps=4, anneal_steps=5_000, time_limit=1e9)
+    reference, plans = frontier(units, 5, **kw)
+    monkeypatch.setattr(_heuristic, "time", _FastClock())  # a thousand times slower
+    monkeypatch.setattr(_design, "time", _FastClock())
+    slow, slow_plans = frontier(units, 5, **kw)
+    pd.testing.assert_frame_equal(slow, reference)
+    assert (reference["stopped_by"] != "time_limit").all()
+    for limit in plans:
+        pd.testing.assert_frame_equal(slow_plans[limit].assignment, plans[limit].assignment)

@@ -321,6 +321,18 @@ def test_disruption_limit_and_current_names(grid):
         TerritoryExplorer(u, max_disruption=0.1)
 
 
+def test_a_wider_limit_or_tolerance_starts_from_the_plan_shown(grid):
+    u, current = grid
+    ex = TerritoryExplorer(u, current=current, balance_on={"potential": 0.0}, max_disruption=0.1, time_limit=5)
+    first = ex.result
+    assert not any("previous disruption limit" in n for n in first.notes)
+    ex.disruption.value = 0.3  # warm start: the plan shown moves less than the new limit allows
+    assert any("previous disruption limit" in n for n in ex.result.notes)
+    assert ex.result.disruption["potential"] <= 0.3 + 1e-9
+    ex.disruption.value = 0.0  # the plan shown moves more than 0%: a fresh start
+    assert not any("previous disruption limit" in n for n in ex.result.notes) or first.disruption["potential"] == 0
+
+
 # ---------------------------------------------------------------------------
 # From a run's workspace (the small demo company)
 # ---------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from typing import Any
 
 import pandas as pd
 
+from salesmodel import tables as declared
 from salesmodel import territory
 from salesmodel.pipeline._base import Context, StepResult, collect_notes
 
@@ -30,10 +31,45 @@ def design_arguments(ctx: Context, table: pd.DataFrame) -> dict[str, Any]:
     graph = territory.adjacency(table, method=tp.graph, prune_factor=tp.prune_factor, neighbours=tp.neighbours)
     return {
         "k": number_of_territories(ctx), "adjacency": graph, "balance_on": dict(tp.balance_on),
-        "current": table.set_index("unit_id")["current"], "max_disruption": tp.max_disruption,
+        "current": table.set_index("unit_id")["current"],
+        "max_disruption": None if tp.max_disruption == "auto" else tp.max_disruption,
         "contiguous": tp.contiguous, "method": tp.method, "time_limit": tp.time_limit, "seed": ctx.params.seed,
-        "max_sweeps": tp.max_sweeps, "anneal_steps": tp.anneal_steps,
+        "max_sweeps": tp.max_sweeps, "anneal_steps": tp.anneal_steps, "construction": tp.construction,
     }
+
+
+def frontier(ctx: Context, table: pd.DataFrame, arguments: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
+    """The disruption-balance frontier from today's territories: one count-bounded search per
+    limit in ``territory.frontier``, each warm-started from the one before."""
+    tp = ctx.params.territory
+    if not arguments["current"].notna().any():  # nobody holds a territory today: nothing to move from
+        columns = [c.name for c in declared.TABLES["territory_frontier"].columns
+                   if c.required or c.name in {f"max_{m}_dev" for m in tp.balance_on}]
+        return pd.DataFrame(columns=[c for c in columns if c != "chosen"]), {}
+    args = {key: v for key, v in arguments.items() if key not in ("max_disruption", "current", "max_sweeps", "anneal_steps")}
+    steps = tp.frontier_anneal_steps or max(1, 40 * len(table))
+    return territory.frontier(table, current=arguments["current"], limits=list(tp.frontier),
+                              max_sweeps=tp.frontier_sweeps, anneal_steps=steps, **args)
+
+
+def pick(points: pd.DataFrame, balance_on: dict[str, float]) -> float:
+    """``max_disruption: auto``: the smallest limit whose plan meets every tolerance, else
+    the limit whose plan comes closest (largest deviation over its tolerance; the smaller
+    limit on ties)."""
+    met = territory.smallest_meeting(points)
+    if met is not None:
+        return met
+    ratio = pd.concat([points[f"max_{m}_dev"] / max(tol, 1e-9) for m, tol in balance_on.items()], axis=1).max(axis=1)
+    best = points.assign(_r=ratio.round(9)).sort_values(["_r", "max_disruption"]).iloc[0]
+    return float(best["max_disruption"])
+
+
+def chosen_disruption(tables: dict[str, pd.DataFrame]) -> float | None:
+    """The disruption limit the run's proposal used under ``max_disruption: auto``."""
+    points = tables.get("territory_frontier")
+    if points is None or not points["chosen"].any():
+        return None
+    return float(points.loc[points["chosen"], "max_disruption"].iloc[0])
 
 
 def today(ctx: Context, table: pd.DataFrame) -> territory.TerritoryPlan:
@@ -61,9 +97,15 @@ def _summary_row(plan: territory.TerritoryPlan, label: str, balance_on: dict[str
     row["within_tolerance"] = bool(all(row[f"max_{m}_dev"] <= tol + 1e-9 for m, tol in balance_on.items()))
     moved = plan.disruption or {}
     row["moved_units"] = int(plan.assignment["moved"].sum()) if "moved" in plan.assignment else 0
-    row["moved_share"] = float(moved.get("units", 0.0))
+    # the share max_disruption limits (the header reads "potential moved"): the first balanced measure
+    first = next(iter(balance_on), "units")
+    row["moved_share"] = float(moved.get(first, moved.get("units", 0.0)))
     row["objective"] = float(plan.objective)
     return row
+
+
+def _blank(value: Any) -> Any:
+    return "" if value is None else value
 
 
 def run(ctx: Context) -> StepResult:
@@ -74,8 +116,18 @@ def run(ctx: Context) -> StepResult:
     balance_on = dict(tp.balance_on)
     now = today(ctx, table)
     arguments = design_arguments(ctx, table)
+    auto = tp.max_disruption == "auto"
     with collect_notes(result):
-        plan = territory.design(table, **arguments)
+        points, plans = frontier(ctx, table, arguments)
+        if auto and len(points):
+            chosen = pick(points, balance_on)
+            plan = plans[chosen]
+            result.notes.extend(n for n in plan.notes if n.startswith("tolerances not met") and n not in result.notes)
+        else:
+            plan = territory.design(table, **arguments)
+            chosen = None if auto else tp.max_disruption
+    points["chosen"] = (points["max_disruption"] - chosen).abs().lt(1e-12) if (auto and chosen is not None) else False
+    result.add("territory_frontier", points)
     measures = list(balance_on)
     result.add("territory_metrics", pd.concat([_metrics(now, "today", measures), _metrics(plan, "proposed", measures)],
                                               ignore_index=True))
@@ -100,6 +152,8 @@ def run(ctx: Context) -> StepResult:
                         graph=tp.graph, edges=len(arguments["adjacency"].edges),
                         graph_parts=arguments["adjacency"].n_components, status=plan.status,
                         max_disruption=tp.max_disruption if tp.max_disruption is not None else "",
+                        chosen_disruption=_blank(chosen),
+                        smallest_disruption_meeting=_blank(territory.smallest_meeting(points)),
                         stopped_by=plan.stopped_by, replayable=plan.replayable)
     return result
 

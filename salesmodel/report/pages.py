@@ -604,6 +604,70 @@ class Page:
         fig.tight_layout()
         return fig
 
+    def frontier_sentence(self, points: pd.DataFrame, params: Any) -> str:
+        """Which disruption meets the tolerances (or comes closest) and which one the proposal uses."""
+        limit = lambda v: self.w("no_limit") if v >= 1 else f"{v:.0%}"  # noqa: E731
+        balance_on = dict(params.balance_on)
+        ok = points[points["within_tolerance"]]
+        if len(ok):
+            first = self.w("frontier_meets").format(limit=limit(float(ok["max_disruption"].min())))
+        else:
+            from salesmodel.pipeline.territory import pick
+
+            best = points[points["max_disruption"] == pick(points, balance_on)].iloc[0]
+            devs = ", ".join(f"{self.header(m)} {best[f'max_{m}_dev']:.1%} / {tol:.0%}" for m, tol in balance_on.items()
+                             if f"max_{m}_dev" in best)
+            first = self.w("frontier_none").format(limit=limit(float(best["max_disruption"])), devs=devs)
+        if points["chosen"].any():
+            second = self.w("frontier_picked").format(limit=limit(float(points.loc[points["chosen"], "max_disruption"].iloc[0])))
+        elif params.max_disruption is None:
+            second = self.w("frontier_fixed").format(limit=self.w("no_limit"))
+        else:
+            second = self.w("frontier_fixed").format(limit=limit(float(params.max_disruption)))
+        return f"{first} {second}"
+
+    def frontier_line(self, points: pd.DataFrame | None, params: Any) -> Any:
+        """The leadership page's line on the frontier: the smallest disruption that meets the tolerances
+        (or the closest) and the one the proposal uses."""
+        from IPython.display import HTML
+
+        if points is None or points.empty:
+            return None
+        return HTML(f"<p>{_html.escape(self.frontier_sentence(points, params))}</p>")
+
+    def territory_frontier(self, points: pd.DataFrame, params: Any) -> Any:
+        """The disruption-balance frontier: a sentence, the chart (largest deviation per measure against the
+        share of potential moved, tolerances dashed, the chosen point ringed) and the table."""
+        import matplotlib.pyplot as plt
+        from IPython.display import HTML
+
+        if points is None or points.empty:  # nobody holds a territory today: no frontier
+            return None, None, None
+        balance_on = dict(params.balance_on)
+        fig, ax = plt.subplots(figsize=(8, 3.6))
+        x = points["moved_share"].to_numpy() * 100
+        for i, (m, tol) in enumerate(balance_on.items()):
+            if f"max_{m}_dev" not in points:
+                continue
+            y = np.maximum(points[f"max_{m}_dev"].to_numpy() * 100, 0.1)  # a log axis: 0.1% stands for "none"
+            colour = f"C{i}"
+            ax.plot(x, y, marker="o", color=colour, label=self.header(m))
+            ax.axhline(tol * 100, color=colour, ls="--", lw=0.9, label=f"{self.header(m)}: {self.w('frontier_tolerance')}")
+            chosen = points["chosen"].to_numpy()
+            if chosen.any():
+                ax.scatter(x[chosen], y[chosen], s=160, facecolors="none", edgecolors="k", zorder=5)
+        from matplotlib.ticker import FuncFormatter
+
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.set_xlabel(self.w("frontier_x"))
+        ax.set_ylabel(self.w("frontier_y"))
+        ax.set_title(self.w("frontier_title"))
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        table = self.table("territory_frontier", points, columns=[c for c in points.columns if c != "stopped_by"])
+        return HTML(f"<p>{_html.escape(self.frontier_sentence(points, params))}</p>"), fig, table
+
     def moves_table(self, moves: pd.DataFrame, rows: int = 20) -> Any:
         reps = self.rep_names
         city = "city_zh" if self.lang == "zh" and "city_zh" in self.ws.input("customers") else None

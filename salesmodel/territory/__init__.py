@@ -13,9 +13,10 @@ fast where it cannot (balanced region growing plus contiguity-keeping local sear
 from __future__ import annotations
 
 from salesmodel.territory._customers import customer_units
-from salesmodel.territory._design import design, evaluate
+from salesmodel.territory._design import DEFAULT_FRONTIER, design, evaluate, frontier, smallest_meeting
 from salesmodel.territory._graph import Graph, adjacency
 from salesmodel.territory._plan import TerritoryPlan
 from salesmodel.territory._units import EARTH_RADIUS_KM
 
-__all__ = ["EARTH_RADIUS_KM", "Graph", "TerritoryPlan", "adjacency", "customer_units", "design", "evaluate"]
+__all__ = ["DEFAULT_FRONTIER", "EARTH_RADIUS_KM", "Graph", "TerritoryPlan", "adjacency", "customer_units", "design", "evaluate",
+           "frontier", "smallest_meeting"]

@@ -76,7 +76,7 @@ def check_feasible(units: Units, k: int, graph: Graph | None, contiguous: bool) 
         for part in graph.components:
             idx = [pos[u] for u in part]
             lo, hi = 1, len(idx)
-            for c, name in enumerate(units.measure_names):
+            for c, _name in enumerate(units.measure_names):
                 total = units.measures[:, c].sum()
                 if total <= 0:
                     continue
@@ -163,6 +163,16 @@ def _check_common(method, time_limit, seed, contiguous, max_disruption, current,
             )
 
 
+def _check_search(max_sweeps: Any, anneal_steps: Any, construction: Any) -> None:
+    for name, value in (("max_sweeps", max_sweeps), ("anneal_steps", anneal_steps)):
+        if value is None and name == "anneal_steps":
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ParamsError(f"The '{name}' parameter of design must be a whole number >= 1. Got {value!r} instead.")
+    if construction not in ("grow", "tree"):
+        raise ParamsError(f"The 'construction' parameter of design must be 'grow' or 'tree'. Got {construction!r} instead.")
+
+
 def design(
     units: pd.DataFrame,
     k: int,
@@ -179,6 +189,8 @@ def design(
     disruption_on: str | None = None,
     max_sweeps: int = 100,
     anneal_steps: int | None = None,
+    start: Any = None,
+    construction: str = "grow",
 ) -> TerritoryPlan:
     """Group units into ``k`` balanced, compact, contiguous territories.
 
@@ -227,6 +239,13 @@ def design(
     anneal_steps : int, optional
         Heuristic: steps of the simulated annealing when greedy moves stall with a
         tolerance broken; default 3000 per unit, at most 40 million.
+    start : Series, dict or DataFrame, optional
+        Heuristic with ``max_disruption``: a plan made against the same ``current`` and
+        ``k`` (e.g. at a smaller limit) to start the search from (a warm start).
+    construction : {"grow", "tree"}, default="grow"
+        Heuristic start without a disruption limit: ``"grow"`` (k-means++ seeds, a balancing
+        LP, fragments repaired) or ``"tree"`` (recursive bisection along random spanning
+        trees: contiguous and balanced on every measure by construction, for strict graphs).
 
     Returns
     -------
@@ -252,11 +271,7 @@ def design(
     u = prepare_units(units, balance_on, func="design")
     k = check_k(k, u.n, "design")
     _check_common(method, time_limit, seed, contiguous, max_disruption, current, "design")
-    for name, value in (("max_sweeps", max_sweeps), ("anneal_steps", anneal_steps)):
-        if value is None and name == "anneal_steps":
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ParamsError(f"The '{name}' parameter of design must be a whole number >= 1. Got {value!r} instead.")
+    _check_search(max_sweeps, anneal_steps, construction)
     if disruption_on is None:
         disruption_on = u.measure_names[0] if u.measure_names else "units"
     if disruption_on != "units" and disruption_on not in u.measure_names:
@@ -336,19 +351,26 @@ def design(
     if chosen == "heuristic":
         remaining = max(1.0, time_limit - (time.perf_counter() - t0))
         budget = max_disruption is not None
+        start_labels = None
+        if start is not None and budget:
+            start_labels = labels_for(u, start, name="start", func="design", allow_missing=False)
+
+        def name_of(codes_named: list) -> list:
+            fresh_names = iter(_new_names(k, set(cur_order)))
+            return [cur_order[c] if c >= 0 else next(fresh_names) for c in codes_named]
         res_h = solve_heuristic(
             u, k, graph=graph, contiguous=contiguous, seeds=seed_idx,
             current_codes=cur_codes if budget else None, disruption_measure=dmeasure if budget else None,
             max_disruption=max_disruption, time_limit=remaining, seed=int(seed),
             max_sweeps=int(max_sweeps), anneal_steps=None if anneal_steps is None else int(anneal_steps),
+            start_labels=start_labels, name_of=name_of, construction=construction,
         )
         notes += res_h["notes"]
         if stopped_by != "time_limit":
             stopped_by = res_h["stopped_by"]
         codes = res_h["codes"]
         if budget:
-            fresh = iter(_new_names(k, set(cur_order)))
-            names = [cur_order[c] if c >= 0 else next(fresh) for c in res_h["names"]]
+            names = name_of(res_h["names"])
             labels = np.array([names[c] for c in codes], dtype=object)
         else:
             labels = _name_territories(u, codes, cur_labels, cur_order, dmeasure)
@@ -468,3 +490,71 @@ def evaluate(
         max_disruption=max_disruption,
         stopped_by="evaluated",
     )
+
+
+DEFAULT_FRONTIER = (0.0, 0.05, 0.10, 0.20, 0.40, 1.0)
+
+
+def frontier(
+    units: pd.DataFrame,
+    k: int,
+    *,
+    current: Any,
+    limits: Any = DEFAULT_FRONTIER,
+    balance_on: dict[str, float] | None = DEFAULT_BALANCE,
+    disruption_on: str | None = None,
+    **design_args: Any,
+) -> tuple[pd.DataFrame, dict[float, TerritoryPlan]]:
+    """The best balance found at each disruption limit: one :func:`design` per limit,
+    from the smallest limit up, each starting from the plan at the limit before it
+    (that plan moves less than the next limit allows, so it is a valid start and every
+    point is at least as balanced as the one before).
+
+    Returns the frontier table (one row per limit: ``max_disruption``, ``moved_share``,
+    ``moved_units``, ``max_<measure>_dev``, ``within_tolerance``, ``status``,
+    ``stopped_by``) and the plans by limit. Searches end on counts, so the frontier
+    replays exactly.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> units = pd.DataFrame({"unit_id": list("abcdef"), "x": [0, 1, 2, 3, 4, 5], "y": [0] * 6,
+    ...                       "potential": [1.0, 1.0, 1.0, 1.0, 1.0, 1.0]})
+    >>> table, plans = frontier(units, 2, current={"a": "N", "b": "N", "c": "S", "d": "S", "e": "S", "f": "S"},
+    ...                         limits=[0, 0.5], balance_on={"potential": 0.0}, method="heuristic")
+    >>> table[["max_disruption", "max_potential_dev", "within_tolerance"]].values.tolist()
+    [[0.0, 0.3333333333333333, False], [0.5, 0.0, True]]
+    """
+    if isinstance(limits, (str, bytes)) or not hasattr(limits, "__iter__"):
+        raise ParamsError(f"The 'limits' parameter of frontier must be a list of shares between 0 and 1. Got {limits!r} instead.")
+    limits = sorted({float(x) for x in limits})
+    if not limits or any(not 0 <= x <= 1 for x in limits):
+        raise ParamsError(f"The 'limits' parameter of frontier must be a list of shares between 0 and 1. Got {limits!r} instead.")
+    rows, plans, previous = [], {}, None
+    for limit in limits:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            plan = design(units, k, current=current, max_disruption=limit, balance_on=balance_on,
+                          disruption_on=disruption_on,
+                          start=None if previous is None else previous.assignment[["unit_id", "territory"]],
+                          **design_args)
+        plans[limit] = plan
+        previous = plan
+        measure = disruption_on or (next(iter(plan.balance_on)) if plan.balance_on else "units")
+        row: dict[str, Any] = {"max_disruption": limit,
+                               "moved_share": float((plan.disruption or {}).get(measure, 0.0)),
+                               "moved_units": int(plan.assignment["moved"].sum()) if "moved" in plan.assignment else 0}
+        for m in plan.balance_on:
+            row[f"max_{m}_dev"] = float(plan.metrics[f"{m}_dev"].abs().max())
+        row["within_tolerance"] = bool(plan.feasible)
+        row["status"] = plan.status
+        row["stopped_by"] = str(plan.stopped_by)
+        rows.append(row)
+    return pd.DataFrame(rows), plans
+
+
+def smallest_meeting(table: pd.DataFrame) -> float | None:
+    """The smallest disruption limit of a :func:`frontier` whose plan meets every
+    requirement, or None when none does."""
+    ok = table[table["within_tolerance"]]
+    return float(ok["max_disruption"].min()) if len(ok) else None

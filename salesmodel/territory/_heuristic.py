@@ -38,6 +38,7 @@ from __future__ import annotations
 import heapq
 import math
 import time
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -542,6 +543,9 @@ def solve_heuristic(
     seed: int,
     max_sweeps: int,
     anneal_steps: int | None,
+    start_labels: np.ndarray | None = None,
+    name_of: Any = None,
+    construction: str = "grow",
 ) -> dict:
     """Returns codes (0..k-1 per unit), notes and ``stopped_by``: ``"converged"`` (every
     phase ended on its own), ``"max_sweeps"`` or ``"anneal_steps"`` (a count ended a
@@ -571,8 +575,18 @@ def solve_heuristic(
             labels = _split_largest(units, graph, labels, kk, k)
             names += [-1] * (k - kk)
             notes.append(f"split {k - kk} of the current territories to make {k}")
+        warm = _warm_labels(start_labels, name_of, names, k)
+        if warm is not None:
+            labels = warm
+            notes.append("started from the plan at the previous disruption limit")
     else:
-        labels = _seeded_start(units, graph, k, seeds, rng, contiguous, clock)
+        labels = None
+        if construction == "tree" and contiguous and seeds is None:
+            labels = _tree_start(units, graph, k, rng)
+            if labels is not None:
+                notes.append("start: recursive bisection along random spanning trees")
+        if labels is None:
+            labels = _seeded_start(units, graph, k, seeds, rng, contiguous, clock)
     if contiguous:
         parts = territory_parts(graph, labels, k)
         if (parts > 1).any():
@@ -649,6 +663,16 @@ def solve_heuristic(
         stopped_by = counts_hit[0] if counts_hit else "converged"
     notes.append(f"local search: {sweeps} sweeps")
     return {"codes": np.asarray(s.lab, dtype=np.int64), "names": names, "notes": notes, "stopped_by": stopped_by}
+
+
+def _warm_labels(start_labels: np.ndarray | None, name_of: Any, names: list, k: int) -> np.ndarray | None:
+    """A warm start's codes: a plan made against the same current territories (same names), else None."""
+    if start_labels is None or name_of is None:
+        return None
+    lookup = {lab: c for c, lab in enumerate(name_of(names))}
+    if len(lookup) != k or not all(lab in lookup for lab in start_labels):
+        return None
+    return np.array([lookup[lab] for lab in start_labels], dtype=np.int64)
 
 
 def _unit_loads(units: Units, k: int) -> np.ndarray:
@@ -882,3 +906,63 @@ def _territory_connected(s: _State, t: int) -> bool:
                 seen.add(w)
                 stack.append(w)
     return len(seen) == len(members)
+
+
+def _tree_start(units: Units, graph: Graph, k: int, rng: np.random.Generator, tries: int = 24) -> np.ndarray | None:
+    """Balanced contiguous territories by recursive bisection along random spanning trees
+    (the family of GerryChain's ``recursive_tree_part``; our own code): draw a random spanning
+    tree of the part, cut the edge whose subtree comes closest to its share of every measure
+    (``k1 / kk`` of the part, deviations in units of each tolerance), split the rest the same
+    way. Every part stays connected by construction. None when the graph is not connected."""
+    from scipy.sparse.csgraph import breadth_first_order, minimum_spanning_tree
+
+    if graph.n_components != 1:
+        return None
+    means = units.measures.sum(0) / k
+    norm = np.divide(units.measures, means, out=np.zeros_like(units.measures), where=means > 0)
+    if not norm.shape[1]:
+        norm = np.ones((units.n, 1))
+    tol = np.maximum(np.asarray(units.tolerances, dtype=float) if len(units.tolerances) else np.ones(1), 1e-3)
+    labels = np.full(units.n, -1, dtype=np.int64)
+    adj = sparse.csr_array(graph.matrix)
+    next_label = 0
+    stack = [(np.arange(units.n), k)]
+    while stack:
+        nodes, kk = stack.pop()
+        if kk == 1 or len(nodes) == 1:
+            labels[nodes] = next_label
+            next_label += 1
+            continue
+        k1 = kk // 2
+        sub = adj[nodes][:, nodes].tocoo()
+        keep = sub.row < sub.col
+        rows, cols = sub.row[keep], sub.col[keep]
+        total = norm[nodes].sum(0)
+        target = total * k1 / kk
+        best = (np.inf, None, None, None)
+        for _ in range(tries):
+            w = sparse.csr_array((rng.random(len(rows)) + 1e-3, (rows, cols)), shape=(len(nodes), len(nodes)))
+            tree = minimum_spanning_tree(w)
+            tree = tree + tree.T
+            order, parent = breadth_first_order(tree, 0, directed=False, return_predecessors=True)
+            if len(order) != len(nodes):
+                return None
+            sums = norm[nodes].copy()
+            for v in order[:0:-1]:  # leaves first; the root (order[0]) collects everything
+                sums[parent[v]] += sums[v]
+            score = (np.abs(sums - target) / tol).max(axis=1)
+            score[order[0]] = np.inf
+            v = int(np.argmin(score))
+            if score[v] < best[0]:
+                best = (float(score[v]), v, order, parent)
+            if best[0] <= 0.5:
+                break
+        _, v, order, parent = best
+        inside = np.zeros(len(nodes), dtype=bool)
+        inside[v] = True
+        for u in order:
+            if u != v and parent[u] >= 0 and inside[parent[u]]:
+                inside[u] = True
+        stack.append((nodes[~inside], kk - k1))
+        stack.append((nodes[inside], k1))
+    return labels

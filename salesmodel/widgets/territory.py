@@ -172,9 +172,20 @@ class TerritoryExplorer(_Explorer):
         plan = territory.design(
             self.units, k, adjacency=self.adjacency, balance_on={m: float(s.value) for m, s in self.tolerances.items()},
             current=self.current, max_disruption=limit, contiguous=self.contiguous, method="heuristic",
-            time_limit=self.time_limit, seed=self.seed,
+            time_limit=self.time_limit, seed=self.seed, start=self._warm_start(k, limit),
         )
         return plan, notes
+
+    def _warm_start(self, k: int, limit: float | None) -> pd.DataFrame | None:
+        """The plan shown, as the start of the next search, when it was made against today's territories with
+        the same k and moves no more than the new limit allows (a tolerance or the limit changed)."""
+        prev = getattr(self, "result", None)
+        if limit is None or prev is None or prev.k != k or prev.max_disruption is None or not prev.disruption:
+            return None
+        measure = next(iter(prev.balance_on), "units")
+        if prev.disruption.get(measure, 1.0) > limit + 1e-12:
+            return None
+        return prev.assignment[["unit_id", "territory"]]
 
     def _render(self) -> None:
         plan = self.result
@@ -313,7 +324,10 @@ def _territory_inputs(ws: Any, level: str) -> dict[str, Any]:
     inputs = ws.inputs()
     customers = step.units(_context(ws, "territory"))
     measures = {m: t for m, t in tp.balance_on.items() if m in ("potential", "workload")} or {"potential": 0.05}
-    common = {"balance_on": measures, "max_disruption": tp.max_disruption, "contiguous": tp.contiguous,
+    limit = tp.max_disruption
+    if limit == "auto":  # the limit the run's frontier picked
+        limit = step.chosen_disruption(ws.step("territory").tables)
+    common = {"balance_on": measures, "max_disruption": limit, "contiguous": tp.contiguous,
               "seed": ws.params.seed, "language": ws.language, "money_unit": ws.params.report.money_unit}
     if level == "province":
         provinces = inputs["provinces"]
