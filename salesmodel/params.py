@@ -61,7 +61,7 @@ class DataParams(_Section):
     history_end: date | None = Field(None, description="Declared last date of the sales history: later sales dates are an input error (default: no check).")
 
     @model_validator(mode="after")
-    def _history_in_order(self) -> "DataParams":
+    def _history_in_order(self) -> DataParams:
         if self.history_start is not None and self.history_end is not None and self.history_start > self.history_end:
             raise ValueError(
                 f"data.history_start ({self.history_start}) is after data.history_end ({self.history_end}); "
@@ -134,7 +134,7 @@ class TargetsParams(_Section):
     normalise: bool = Field(False, exclude=True, description="Scale the weights of 'basis' and 'level_basis' blends to sum to 1; without it, weights that do not sum to 1 are an error.")
 
     @model_validator(mode="after")
-    def _blends_sum_to_one(self) -> "TargetsParams":
+    def _blends_sum_to_one(self) -> TargetsParams:
         blends = {"targets.basis": self.basis, **{f"targets.level_basis.{k}": v for k, v in self.level_basis.items()}}
         scaled: dict[str, dict[str, float]] = {}
         for where, blend in blends.items():

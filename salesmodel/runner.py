@@ -446,7 +446,8 @@ class _NotebookPool:
                 out_nb = self.building / "notebooks" / nb.name
                 future = self.pool.submit(_execute_notebook, str(nb), str(out_nb), *self.args)
                 self._say(f"notebook {nb.name} started")
-                future.add_done_callback(lambda _f, name=nb.name, t0=time.perf_counter(): self._tick(
+                submitted = time.perf_counter()
+                future.add_done_callback(lambda _f, name=nb.name, t0=submitted: self._tick(
                     name, f"notebook {name} finished in {time.perf_counter() - t0:.1f} s"))
                 self.futures[nb] = future
 
