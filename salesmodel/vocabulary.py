@@ -227,6 +227,36 @@ WORDS: dict[str, dict[str, str]] = {
     "run_it": {"en": "Run it", "zh": "运行", "es": "Ejecutarlo"},
     "saved_to": {"en": "Saved to", "zh": "已保存到", "es": "Guardado en"},
     "run_folder": {"en": "Run folder", "zh": "运行结果文件夹", "es": "Carpeta de la ejecución"},
+    # Scenario comparison (batch)
+    "cmp_title": {"en": "Scenario comparison", "zh": "方案对比", "es": "Comparación de escenarios"},
+    "cmp_intro": {"en": "Every scenario of the batch against the reference scenario: the values and the differences "
+                        "(scenario minus reference). Figures are read from each run's tables.",
+                  "zh": "本批次每个方案与参照方案对比:数值及差异(方案减参照)。数字均取自各次运行的结果表。",
+                  "es": "Cada escenario del lote frente al escenario de referencia: los valores y las diferencias "
+                        "(escenario menos referencia). Las cifras se leen de las tablas de cada ejecución."},
+    "cmp_counts": {"en": "{n} scenarios, {failed} failed; reference: {reference}",
+                   "zh": "共 {n} 个方案,{failed} 个失败;参照方案:{reference}",
+                   "es": "{n} escenarios, {failed} fallidos; referencia: {reference}"},
+    "cmp_failed": {"en": "{name} did not finish: {error}", "zh": "{name} 未完成:{error}", "es": "{name} no terminó: {error}"},
+    "cmp_figure": {"en": "Figure", "zh": "指标", "es": "Indicador"},
+    "cmp_reference": {"en": "reference", "zh": "参照", "es": "referencia"},
+    "cmp_vs_reference": {"en": "{scenario} − reference", "zh": "{scenario} − 参照", "es": "{scenario} − referencia"},
+    "cmp_difference": {"en": "Difference from the reference", "zh": "与参照方案的差异", "es": "Diferencia con la referencia"},
+    "cmp_headline": {"en": "The plan in figures", "zh": "主要指标", "es": "El plan en cifras"},
+    "cmp_by_region": {"en": "Target by region", "zh": "各大区目标", "es": "Objetivo por región"},
+    "cmp_by_month": {"en": "Target by month", "zh": "各月目标", "es": "Objetivo por mes"},
+    "cmp_params": {"en": "What differs in the settings: {a} → {b}", "zh": "参数差异:{a} → {b}",
+                   "es": "Qué cambia en la configuración: {a} → {b}"},
+    "cmp_no_params": {"en": "The two scenarios have the same settings.", "zh": "两个方案的参数相同。",
+                      "es": "Los dos escenarios tienen la misma configuración."},
+    "cmp_setting": {"en": "Setting", "zh": "参数", "es": "Parámetro"},
+    "cmp_points": {"en": "percentage points", "zh": "百分点", "es": "puntos porcentuales"},
+    "cmp_people": {"en": "People needed", "zh": "所需人数", "es": "Personas necesarias"},
+    "cmp_units_at_risk": {"en": "Units at risk", "zh": "风险单元数", "es": "Unidades en riesgo"},
+    "cmp_shortfall_months": {"en": "Months short of capacity", "zh": "产能不足的月数", "es": "Meses con capacidad insuficiente"},
+    "cmp_pay_share_note": {"en": "Pay cost is a year of pay; its share is of the year's target.",
+                           "zh": "薪酬成本为全年薪酬;其占比以全年目标为分母。",
+                           "es": "El coste salarial es el de un año; su proporción es sobre el objetivo del año."},
 
 }
 
