@@ -113,6 +113,8 @@ def _cmd_import_edits(args: argparse.Namespace) -> int:
 
     folder = import_edits(args.run_dir, args.workbook, args.out)
     print(f"re-balanced plan and adjustments: {folder}")
+    print(f"  the edited plan flowed through (customer × dekad plan, staffing, summary, pages, plan.xlsx); "
+          f"check it with: salesmodel verify {folder}")
     return 0
 
 
