@@ -23,6 +23,7 @@ import hashlib
 import itertools
 import json
 import re
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -250,7 +251,11 @@ def run_batch(
     specs = expand(params_files, batch_dir / "scenarios")
     from salesmodel.summary import reference_name
 
-    reference = reference_name([s.name for s in specs], reference)
+    try:
+        reference = reference_name([s.name for s in specs], reference)
+    except ParamsError:
+        shutil.rmtree(batch_dir, ignore_errors=True)  # a batch refused before it ran leaves nothing behind
+        raise
     started_at = datetime.now(UTC).isoformat()
     t0 = time.perf_counter()
     outcomes: dict[str, ScenarioOutcome] = {}

@@ -55,7 +55,7 @@ def test_an_unknown_reference_scenario_lists_the_scenarios_before_anything_runs(
     with pytest.raises(ParamsError, match=r"one of the batch's scenarios: sweep__growth=0.1, sweep__growth=0.2\. "
                                           r"Got 'base' instead"):
         run_batch([pf], tmp_path / "out", workers=1, progress=False, reference="base")
-    assert not list((tmp_path / "out").glob("runs/*"))
+    assert not list((tmp_path / "out").glob("runs/*")) and not list((tmp_path / "out").glob("batches/*"))
 
 
 def test_readable_comparison_shows_values_and_differences_from_the_reference():
