@@ -715,7 +715,7 @@ def readable_targets(table: pd.DataFrame, by: str, reference: str, *, language: 
         total_ref = float(np.nansum(ref_target))
         shares = list(diff / ref_target.replace(0, np.nan)) + [float(np.nansum(diff)) / total_ref if total_ref else np.nan]
         out[word("cmp_vs_reference", language).format(scenario=sc) + " (%)"] = [
-            "–" if pd.isna(v) else f"{v:+.1%}" for v in shares]
+            "–" if pd.isna(v) else "0.0%" if round(v * 100, 1) == 0 else f"{v:+.1%}" for v in shares]
     return out
 
 
