@@ -115,6 +115,12 @@ def _cmd_import_edits(args: argparse.Namespace) -> int:
     print(f"re-balanced plan and adjustments: {folder}")
     print(f"  the edited plan flowed through (customer × dekad plan, staffing, summary, pages, plan.xlsx); "
           f"check it with: salesmodel verify {folder}")
+    from salesmodel import audit
+
+    unmet = audit.read_unmet(folder)
+    if unmet:  # as for a run: the edited plan completed, a requirement it was given is not met
+        _print_unmet(unmet, str(folder))
+        return EXIT_UNMET
     return 0
 
 

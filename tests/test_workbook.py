@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
@@ -116,13 +118,12 @@ def real_run(tmp_path_factory, small_company_dir):
     return run_scenario(params, base / "outputs", progress=False, notebook_workers=1).run_dir
 
 
-def test_import_edits_flows_through_to_a_folder_that_verifies(real_run, tmp_path):
+def test_import_edits_flows_through_to_a_folder_that_verifies(real_run, tmp_path, capsys):
     import json
 
     from salesmodel import consistency
     from salesmodel.summary import load_run_tables
     from salesmodel.verify import verify
-    from salesmodel.workbook import import_edits
 
     run = real_run
     before = {p: p.stat().st_mtime_ns for p in run.rglob("*")}
@@ -138,7 +139,12 @@ def test_import_edits_flows_through_to_a_folder_that_verifies(real_run, tmp_path
     ws.cell(row=3, column=mar).value = 0  # the second rep's March moves to its other months
     wb.save(tmp_path / "edited.xlsx")
 
-    folder = import_edits(run, tmp_path / "edited.xlsx", tmp_path / "out")
+    from salesmodel.cli import main
+
+    assert main(["import-edits", str(run), str(tmp_path / "edited.xlsx"), "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    folder = Path(out.split("re-balanced plan and adjustments: ", 1)[1].splitlines()[0])
+    assert f"salesmodel verify {folder}" in out
     assert {p: p.stat().st_mtime_ns for p in run.rglob("*")} == before  # the run is untouched
     assert folder.parent == tmp_path / "out" / "edits"
     report = verify(folder, rerun=True)  # --rerun replays the plan and the recorded adjustments, table-exact
@@ -176,7 +182,7 @@ def test_import_edits_flows_through_to_a_folder_that_verifies(real_run, tmp_path
     assert meta["run_id"] == folder.name
 
 
-def test_an_edit_that_changes_a_reps_year_is_refused(real_run, tmp_path):
+def test_an_edit_that_changes_a_reps_year_is_refused(real_run, tmp_path, capsys):
     from salesmodel.workbook import import_edits
 
     wb = load_workbook(real_run / "plan.xlsx")
@@ -188,6 +194,10 @@ def test_an_edit_that_changes_a_reps_year_is_refused(real_run, tmp_path):
     wb.save(tmp_path / "edited.xlsx")
     with pytest.raises(InputError, match=r"every month of rep .* expected the same year"):
         import_edits(real_run, tmp_path / "edited.xlsx", tmp_path / "out")
+    from salesmodel.cli import main
+
+    assert main(["import-edits", str(real_run), str(tmp_path / "edited.xlsx"), "--out", str(tmp_path / "out")]) == 2
+    assert "sheet '" in capsys.readouterr().err
     assert not (tmp_path / "out" / "edits").exists() or not any((tmp_path / "out" / "edits").iterdir())
 
 
