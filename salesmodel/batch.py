@@ -23,6 +23,7 @@ import hashlib
 import itertools
 import json
 import re
+import shutil
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -78,6 +79,8 @@ class ScenarioOutcome:
 class BatchResult:
     batch_dir: Path
     outcomes: list[ScenarioOutcome]
+    comparison_html: Path | None = None
+    reference: str | None = None
 
     @property
     def failed(self) -> list[ScenarioOutcome]:
@@ -224,13 +227,16 @@ def run_batch(
     workers: int = 2,
     scheduler: Any = None,
     progress: bool = True,
+    reference: str = "",
 ) -> BatchResult:
     """Run every scenario; the batch finishes even when some fail.
 
     ``scheduler`` is a Dask scheduler address (``tcp://host:8786``) or a
     ``distributed.Client``; without it a local pool of ``workers`` processes runs
     the scenarios. Returns the outcomes; the batch folder holds the manifest and
-    the comparison of the scenarios that ran.
+    the comparison of the scenarios that ran against ``reference`` (a scenario's
+    name; default the first): ``comparison``, ``comparison_region``,
+    ``comparison_month`` and the comparison page.
 
     >>> res = run_batch(["params/grid.yaml"], "outputs", workers=2)  # doctest: +SKIP
     >>> [o.status for o in res.outcomes]  # doctest: +SKIP
@@ -243,6 +249,13 @@ def run_batch(
     names_hash = hashlib.sha256("|".join(map(str, params_files)).encode()).hexdigest()[:8]
     batch_dir = out_dir / "batches" / f"{stamp}-{names_hash}"
     specs = expand(params_files, batch_dir / "scenarios")
+    from salesmodel.summary import reference_name
+
+    try:
+        reference = reference_name([s.name for s in specs], reference)
+    except ParamsError:
+        shutil.rmtree(batch_dir, ignore_errors=True)  # a batch refused before it ran leaves nothing behind
+        raise
     started_at = datetime.now(UTC).isoformat()
     t0 = time.perf_counter()
     outcomes: dict[str, ScenarioOutcome] = {}
@@ -280,32 +293,42 @@ def run_batch(
             "workers": workers,
             "scheduler": scheduler if isinstance(scheduler, str) else (None if scheduler is None else "client"),
             "params_files": [str(p) for p in params_files],
+            "reference": reference,
             "scenarios": [asdict(o) for o in ordered],
         }
         batch_dir.mkdir(parents=True, exist_ok=True)
         (batch_dir / "batch_manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
     result = BatchResult(batch_dir=batch_dir, outcomes=ordered)
-    ok_runs = [Path(o.run_dir) for o in result.outcomes if o.status in ("ok", "unmet") and o.run_dir]
-    if ok_runs:
+    finished = [o for o in result.outcomes if o.status in ("ok", "unmet") and o.run_dir]
+    if finished:
         from salesmodel.io import write_table
-        from salesmodel.summary import compare_runs
+        from salesmodel.summary import compare_runs, compare_targets
 
-        write_table(compare_runs(ok_runs), batch_dir, "comparison")
-        _render_comparison(batch_dir, specs[0].params_file)
+        # the reference named, else (when it did not finish) the first scenario that did
+        names = [o.name for o in finished]
+        result.reference = reference if reference in names else names[0]
+        ok_runs = [Path(o.run_dir) for o in finished]
+        write_table(compare_runs(ok_runs, result.reference), batch_dir, "comparison")
+        for by in ("region", "month"):
+            write_table(compare_targets(ok_runs, by, result.reference), batch_dir, f"comparison_{by}")
+        result.comparison_html = _render_comparison(batch_dir, specs[0].params_file, result.reference)
     return result
 
 
 COMPARISON_NOTEBOOK = "06_scenario_comparison.ipynb"
 
 
-def _render_comparison(batch_dir: Path, first_params: str) -> Path:
+def _render_comparison(batch_dir: Path, first_params: str, reference: str = "") -> Path:
     """Execute the comparison notebook into the batch folder and render its HTML."""
     import papermill as pm
 
     from salesmodel.report import export_html
     from salesmodel.runner import _kernel_environment, resolve_notebooks
 
+    from salesmodel.report import resolve_money_unit
+
     report_params = (yaml.safe_load(Path(first_params).read_text(encoding="utf-8")) or {}).get("report", {})
+    language = report_params.get("language", "en")
     (nb,) = resolve_notebooks([COMPARISON_NOTEBOOK])
     out = batch_dir / COMPARISON_NOTEBOOK
     with _kernel_environment():
@@ -313,9 +336,10 @@ def _render_comparison(batch_dir: Path, first_params: str) -> Path:
             str(nb), str(out), kernel_name="python3", progress_bar=False, cwd=str(batch_dir),
             parameters={
                 "batch_dir": str(batch_dir),
-                "language": report_params.get("language", "en"),
-                "money_unit": report_params.get("money_unit", "wan"),
+                "language": language,
+                "money_unit": resolve_money_unit(report_params.get("money_unit", "auto"), language),
+                "reference": reference,
             },
         )
-    return export_html(out, batch_dir / "html" / f"{Path(COMPARISON_NOTEBOOK).stem}.html")
+    return export_html(out, batch_dir / "html" / f"{Path(COMPARISON_NOTEBOOK).stem}.html", language=language)
 

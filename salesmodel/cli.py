@@ -74,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--workers", type=int, default=2, help="local worker processes (default: 2)")
     batch.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786")
     batch.add_argument("--quiet", action="store_true", help="no progress bar")
+    batch.add_argument("--reference", default="",
+                       help="the scenario the others are compared with (default: the first)")
 
     verify = sub.add_parser("verify", parents=[common], help="check a run folder against its manifest")
     verify.add_argument("run_dir", type=Path, help="a run folder printed by `salesmodel run`")
@@ -111,6 +113,14 @@ def _cmd_import_edits(args: argparse.Namespace) -> int:
 
     folder = import_edits(args.run_dir, args.workbook, args.out)
     print(f"re-balanced plan and adjustments: {folder}")
+    print(f"  the edited plan flowed through (customer × dekad plan, staffing, summary, pages, plan.xlsx); "
+          f"check it with: salesmodel verify {folder}")
+    from salesmodel import audit
+
+    unmet = audit.read_unmet(folder)
+    if unmet:  # as for a run: the edited plan completed, a requirement it was given is not met
+        _print_unmet(unmet, str(folder))
+        return EXIT_UNMET
     return 0
 
 
@@ -180,8 +190,11 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 
     if args.workers < 1:
         raise ParamsError(f"The '--workers' option must be at least 1. Got {args.workers} instead.")
-    result = run_batch(args.params, args.out, workers=args.workers, scheduler=args.scheduler, progress=not args.quiet)
+    result = run_batch(args.params, args.out, workers=args.workers, scheduler=args.scheduler, progress=not args.quiet,
+                       reference=args.reference)
     print(f"batch folder: {result.batch_dir}")
+    if result.comparison_html is not None:
+        print(f"comparison page: {result.comparison_html} (reference: {result.reference})")
     for outcome in result.outcomes:
         where = outcome.run_dir if outcome.status in ("ok", "unmet") else _bounded(outcome.error or "", 300)
         print(f"  {outcome.status:<6} {outcome.name}: {where}")

@@ -161,6 +161,50 @@ class TargetsParams(_Section):
         return self
 
 
+class FunnelParams(_Section):
+    """A business that sells through a lead funnel, e.g. a car dealership (staffing.funnel).
+
+    Every key that describes the business is required: the funnel plans what the params
+    say about how the business sells, never a default guessed for it. Example (a dealer)::
+
+        staffing:
+          funnel:
+            unit_of_sale: vehicle
+            channel: offline            # its orders a month are the deliveries (or monthly_deliveries: 120)
+            sources:
+              walk_in:  {to_opportunity: 0.15, mix: 0.5, showroom: true}
+              phone:    {to_opportunity: 0.30, mix: 0.3, showroom: false}
+              referral: {to_opportunity: 0.60, mix: 0.2, showroom: false}
+            stages:                     # in funnel order
+              - signed_draft: {low: 0.30, mid: 0.55, high: 0.80}
+              - order: {low: 0.35, mid: 0.475, high: 0.60}
+              - delivery: 0.95
+    """
+
+    unit_of_sale: str = Field(..., min_length=1, max_length=60, description="What one delivery is, e.g. 'vehicle' (shown on the staffing page).")
+    channel: str | None = Field(None, description="Sales channel whose orders a month are the deliveries, x (1 + targets.growth); default: all sales. Ignored with monthly_deliveries.")
+    monthly_deliveries: float | None = Field(None, ge=0, description="Deliveries a month the funnel works back from (instead of the channel's orders).")
+    sources: dict[str, dict[str, float | bool]] = Field(..., description="Lead source -> to_opportunity rate, mix (share of opportunities, adding up to 1) and showroom flag.")
+    stages: list[dict[str, float | dict[str, float]]] = Field(..., description="Stages after the opportunity, as a list in funnel order, each {stage: conversion} (one rate or per scenario, e.g. low/mid/high); the last is the delivery. A list, so the order survives any YAML tool and the params hash.")
+    consultant_lead_capacity: float = Field(80.0, gt=0, description="Leads one sales consultant can work in a month.")
+
+    @property
+    def stage_rates(self) -> dict[str, float | dict[str, float]]:
+        """The stages as an ordered mapping, as :func:`salesmodel.staffing.funnel` takes them."""
+        return {name: rate for item in self.stages for name, rate in item.items()}
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "FunnelParams":
+        from salesmodel import staffing
+
+        names = [name for item in self.stages for name in item]
+        if any(len(item) != 1 for item in self.stages) or len(set(names)) != len(names):
+            raise ValueError("stages must be a list of single {stage: rate} entries, each stage once, in funnel order "
+                             f"(e.g. [{{signed_draft: 0.55}}, {{order: 0.475}}, {{delivery: 0.95}}]); got {self.stages}")
+        staffing.funnel(1.0, stages=self.stage_rates, sources=self.sources)
+        return self
+
+
 class StaffingParams(_Section):
     """Capacity, workload, funnel and pay (notebook 03)."""
 
@@ -182,24 +226,7 @@ class StaffingParams(_Section):
     travel_circuity: float = Field(1.3, ge=1, description="Road distance over straight-line distance.")
     hours_per_month: float = Field(174.0, gt=0, description="Paid hours in a month (21.75 days x 8 hours).")
     selling_share: float = Field(0.6, gt=0, le=1, description="Share of paid hours spent with customers or travelling to them.")
-    funnel_channel: str = Field("partner", description="Sales channel planned with the dealership funnel (example F).")
-    funnel_sources: dict[str, dict[str, float | bool]] = Field(
-        {
-            "trade_in_repurchase": {"to_opportunity": 0.85, "mix": 0.15, "showroom": False},
-            "walk_in": {"to_opportunity": 0.15, "mix": 0.30, "showroom": True},
-            "phone": {"to_opportunity": 0.30, "mix": 0.15, "showroom": False},
-            "web": {"to_opportunity": 0.05, "mix": 0.15, "showroom": False},
-            "referral": {"to_opportunity": 0.60, "mix": 0.15, "showroom": False},
-            "reactivated": {"to_opportunity": 0.70, "mix": 0.10, "showroom": False},
-        },
-        description="Lead source -> to_opportunity rate (example F), mix (share of opportunities; an assumption) and showroom flag.",
-    )
-    funnel_stages: dict[str, float | dict[str, float]] = Field(
-        {"signed_draft": {"low": 0.30, "mid": 0.55, "high": 0.80}, "order": {"low": 0.35, "mid": 0.475, "high": 0.60}, "delivery": 0.95},
-        description="Stages after the opportunity, in order, with their conversion (one rate or per scenario; example F's ranges).",
-    )
-    consultant_lead_capacity: float = Field(80.0, gt=0, description="Leads one sales consultant can work in a month.")
-    funnel_monthly_deliveries: float | None = Field(None, ge=0, description="Deliveries a month the funnel works back from; default: the funnel channel's orders a month last year x (1 + targets.growth).")
+    funnel: FunnelParams | None = Field(None, description="The dealership funnel (leads -> opportunities -> signed drafts -> orders -> deliveries, and the sales consultants the leads need), for a business that sells that way: a section naming the unit of sale, the lead sources and the conversion rates. Default: none, the funnel does not run (a distributor's channels do not sell through showroom leads).")
     pay_plan: dict[str, Any] = Field(
         {
             "base_salary": 5000.0,
@@ -222,7 +249,6 @@ class StaffingParams(_Section):
         staffing.project_capacity([0], productivity=1.0, ramp=self.ramp, attrition=self.attrition, start_headcount=0)
         staffing.TierScheme(method=self.tier_method, cuts=self.tier_cuts)
         staffing.PayPlan.from_dict(self.pay_plan)
-        staffing.funnel(1.0, stages=self.funnel_stages, sources=self.funnel_sources)
         return self
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from salesmodel.errors import InputError
+from salesmodel.errors import InputError, ParamsError
 from salesmodel.vocabulary import word
 
 __all__ = [
@@ -28,6 +28,8 @@ __all__ = [
     "unmet_requirements",
     "load_run_tables",
     "compare_runs",
+    "compare_targets",
+    "reference_name",
     "diff_params",
     "FIGURE_SOURCES",
     "FIGURE_UNITS",
@@ -420,23 +422,97 @@ def _run_params(run_dir: Path) -> dict[str, Any]:
     return data
 
 
-def compare_runs(run_dirs: list[str | Path]) -> pd.DataFrame:
-    """One row per run: scenario, params hash and the key figures side by side."""
+def reference_name(names: list[str], wanted: str | None = "") -> str:
+    """The reference scenario of a comparison: the one named, else the first.
+
+    >>> reference_name(["base", "high"], "")
+    'base'
+    """
+    if not names:
+        raise InputError("no scenario finished; there is nothing to compare")
+    if not wanted:
+        return names[0]
+    if wanted not in names:
+        raise ParamsError(f"The reference scenario must be one of the batch's scenarios: {', '.join(names)}. "
+                          f"Got {wanted!r} instead.")
+    return wanted
+
+
+def _scenario_of(run_dir: Path) -> tuple[str, dict[str, Any]]:
+    manifest = _run_params(run_dir)
+    return str(manifest.get("params", {}).get("scenario", run_dir.name)), manifest
+
+
+def compare_runs(run_dirs: list[str | Path], reference: str | None = "") -> pd.DataFrame:
+    """One row per run: scenario, params hash, the key figures and their difference from the reference.
+
+    The figures are read from each run's ``key_figures`` table (never recomputed); the
+    reference is the scenario named, else the first. ``<figure>_vs_reference`` is the
+    figure minus the reference's (money in yuan, people in people, shares in points of 1).
+    """
     rows = []
     for rd in run_dirs:
         rd = Path(rd)
-        manifest = _run_params(rd)
-        params = manifest.get("params", {})
+        scenario, manifest = _scenario_of(rd)
         # A run that saved no tables still ran: its figures are simply missing.
         kf = rd / "tables" / "key_figures.parquet"
         figures = KeyFigures.from_table(pd.read_parquet(kf) if kf.is_file() else None)
         rows.append({
-            "scenario": params.get("scenario", rd.name),
+            "scenario": scenario,
             "run_id": manifest.get("run_id", rd.name),
             "params_sha256": manifest.get("params_sha256"),
             **figures.as_dict(),
         })
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return out
+    ref = reference_name(list(out["scenario"]), reference)
+    out.insert(1, "is_reference", out["scenario"] == ref)
+    ref_row = out[out["is_reference"]].iloc[0]
+    for figure in FIGURE_SOURCES:
+        values = pd.to_numeric(out[figure], errors="coerce").astype(float)
+        base = pd.to_numeric(pd.Series([ref_row[figure]]), errors="coerce").astype(float).iloc[0]
+        out[figure] = values
+        out[f"{figure}_vs_reference"] = values - base
+    return out
+
+
+# the declared table and key column each target comparison reads
+TARGET_COMPARISONS: dict[str, tuple[str, str]] = {"region": ("targets_region", "region_id"),
+                                                  "month": ("plan_company_month", "period")}
+
+
+def compare_targets(run_dirs: list[str | Path], by: str, reference: str | None = "") -> pd.DataFrame:
+    """Each scenario's target by region (``targets_region``) or by month (``plan_company_month``)
+    against the reference scenario's: ``scenario, <key>, target, reference_target, difference,
+    difference_share`` (difference / reference target). Read from the runs' tables, not recomputed.
+    """
+    if by not in TARGET_COMPARISONS:
+        raise ParamsError(f"The 'by' parameter must be one of {', '.join(TARGET_COMPARISONS)}. Got {by!r} instead.")
+    table, key = TARGET_COMPARISONS[by]
+    frames = []
+    for rd in run_dirs:
+        rd = Path(rd)
+        scenario, _ = _scenario_of(rd)
+        path = rd / "tables" / f"{table}.parquet"
+        if not path.is_file():
+            continue
+        t = pd.read_parquet(path, columns=[key, "target"])
+        t[key] = t[key].astype(str)
+        t.insert(0, "scenario", scenario)
+        frames.append(t)
+    cols = ["scenario", key, "target", "reference_target", "difference", "difference_share"]
+    if not frames:
+        return pd.DataFrame(columns=cols)
+    long = pd.concat(frames, ignore_index=True)
+    ref = reference_name(list(dict.fromkeys(long["scenario"])), reference)
+    base = long[long["scenario"] == ref].set_index(key)["target"]
+    long["reference_target"] = long[key].map(base).astype(float)
+    long["difference"] = long["target"] - long["reference_target"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        long["difference_share"] = np.where(long["reference_target"] != 0,
+                                            long["difference"] / long["reference_target"], np.nan)
+    return long[cols]
 
 
 def diff_params(a: Mapping[str, Any], b: Mapping[str, Any]) -> pd.DataFrame:
@@ -520,10 +596,10 @@ _COMPARISON_COLUMNS = {
     "growth_over_last_year": ("vs_last_year", "pct"),
     "growth_over_baseline": ("vs_baseline", "pct"),
     "probability_of_meeting": ("chance_of_meeting_plan", "pct"),
-    "cost_share": ("pay_share", "pct"),
-    "headcount_needed": ("people", "num"),
-    "hires": ("hires", "num"),
+    "headcount_needed": ("cmp_people", "people"),
+    "hires": ("hires", "people"),
     "pay_cost": ("pay_cost", "money"),
+    "cost_share": ("pay_share", "pct"),
     "territory_max_deviation": ("territory_balance", "pct"),
 }
 
@@ -536,38 +612,118 @@ def read_batch_manifest(batch_dir: str | Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def batch_comparison(batch_dir: str | Path) -> pd.DataFrame:
-    """The batch's comparison table (one row per scenario that finished)."""
-    path = Path(batch_dir) / "comparison.parquet"
+def batch_comparison(batch_dir: str | Path, by: str | None = None) -> pd.DataFrame:
+    """The batch's comparison table (one row per scenario that finished); ``by="region"`` or
+    ``"month"``: the target comparison by region or month (``comparison_region``, ``comparison_month``)."""
+    name = "comparison" if by is None else f"comparison_{by}"
+    path = Path(batch_dir) / f"{name}.parquet"
     if not path.is_file():
         return pd.DataFrame(columns=["scenario", *FIGURE_SOURCES])
     return pd.read_parquet(path)
 
 
+def _reference_of(comparison: pd.DataFrame) -> str:
+    if "is_reference" in comparison and comparison["is_reference"].any():
+        return str(comparison.loc[comparison["is_reference"].astype(bool), "scenario"].iloc[0])
+    return str(comparison["scenario"].iloc[0])
+
+
+def _fmt_value(v: Any, kind: str, scale: float, *, signed: bool = False, growth: bool = False) -> str:
+    if v is None or pd.isna(v):
+        return "–"
+    v = float(v)
+    if signed:  # no "-0": a difference that rounds to nothing is shown as 0
+        digits = {"money": 1, "people": 0}.get(kind, 1)
+        v = v / scale if kind == "money" else v * 100 if kind == "pct" else v
+        v = round(v, digits) + 0.0
+        if v == 0:
+            return f"{0:.{digits}f}"
+        return f"{v:+,.{digits}f}"
+    if kind == "money":
+        return f"{v / scale:+,.1f}" if signed else f"{v / scale:,.1f}"
+    if kind == "people":
+        return f"{v:+,.0f}" if signed else f"{v:,.0f}"
+    if signed:  # a difference of two shares: percentage points
+        return f"{v * 100:+.1f}"
+    return f"{v:+.1%}" if growth else f"{v:.1%}"
+
+
 def readable_comparison(comparison: pd.DataFrame, *, language: str = "en", money_unit: str = "wan") -> pd.DataFrame:
-    """The comparison for reading: scenarios down, headline figures across, formatted."""
+    """The comparison for reading: figures down (unit in the label), each scenario's value across,
+    then each scenario's difference from the reference (money in the unit, people whole, shares in points)."""
     from salesmodel.report import money_scale, money_unit_label
 
     scale = money_scale(money_unit)
-    out = pd.DataFrame({word("scenario", language): comparison["scenario"]})
+    ref = _reference_of(comparison)
+    ref_label = f"{ref} ({word('cmp_reference', language)})"
+    others = [sc for sc in comparison["scenario"] if sc != ref]
+    rows = []
     for col, (key, kind) in _COMPARISON_COLUMNS.items():
         if col not in comparison:
             continue
-        values = pd.to_numeric(comparison[col], errors="coerce")
-        if kind == "money":
-            out[f"{word(key, language)} ({money_unit_label(money_unit, language)})"] = (values / scale).round(1)
-        elif kind == "pct":
-            out[word(key, language)] = values.map(lambda v: "–" if pd.isna(v) else f"{v:+.1%}" if "growth" in col else f"{v:.1%}")
-        else:
-            out[word(key, language)] = values.round(1)
-    return out.set_index(word("scenario", language))
+        name = word(key, language)
+        row = {word("cmp_figure", language): f"{name} ({money_unit_label(money_unit, language)})" if kind == "money" else name}
+        by_scenario = dict(zip(comparison["scenario"], comparison[col]))
+        row[ref_label] = _fmt_value(by_scenario[ref], kind, scale, growth="growth" in col)
+        for sc in others:
+            row[sc] = _fmt_value(by_scenario[sc], kind, scale, growth="growth" in col)
+        diff_col = f"{col}_vs_reference"
+        diffs = dict(zip(comparison["scenario"], comparison[diff_col])) if diff_col in comparison else {}
+        for sc in others:
+            d = diffs.get(sc)
+            text = _fmt_value(d, kind, scale, signed=True)
+            if kind == "pct" and text != "–":
+                text = f"{text} {word('cmp_points', language)}"
+            row[word("cmp_vs_reference", language).format(scenario=sc)] = text
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def readable_targets(table: pd.DataFrame, by: str, reference: str, *, language: str = "en", money_unit: str = "wan",
+                     names: Mapping[Any, str] | None = None) -> pd.DataFrame:
+    """A target comparison (:func:`compare_targets`) for reading: regions or months down, the reference's
+    target, each scenario's target, its difference and the difference in percent; a total row last."""
+    from salesmodel.report import money_scale, money_unit_label, month_label
+
+    scale = money_scale(money_unit)
+    key = TARGET_COMPARISONS[by][1]
+    if table.empty:
+        return pd.DataFrame()
+    ref = reference
+    scenarios = list(dict.fromkeys(table["scenario"]))
+    if ref in scenarios:
+        scenarios.remove(ref)
+    unit = money_unit_label(money_unit, language)
+    keys = list(dict.fromkeys(table[key]))
+    wide = table.pivot_table(index=key, columns="scenario", values="target", aggfunc="sum", sort=False).reindex(keys)
+    ref_target = table.drop_duplicates(key).set_index(key)["reference_target"].reindex(keys)
+    label_of = (lambda k: month_label(k, language, with_year=True)) if by == "month" else \
+        (lambda k: (names or {}).get(k, k))
+    first = word("month" if by == "month" else "region", language)
+    out = pd.DataFrame({first: [label_of(k) for k in keys] + [word("total", language)]})
+
+    def money(values: pd.Series, signed: bool = False) -> list[str]:
+        vals = list(values) + [float(np.nansum(values))]
+        return [_fmt_value(v, "money", scale, signed=signed) for v in vals]
+
+    out[f"{ref} ({word('cmp_reference', language)}, {unit})"] = money(ref_target)
+    for sc in scenarios:
+        values = wide[sc] if sc in wide else pd.Series(np.nan, index=keys)
+        diff = values - ref_target
+        out[f"{sc} ({unit})"] = money(values)
+        out[word("cmp_vs_reference", language).format(scenario=sc) + f" ({unit})"] = money(diff, signed=True)
+        total_ref = float(np.nansum(ref_target))
+        shares = list(diff / ref_target.replace(0, np.nan)) + [float(np.nansum(diff)) / total_ref if total_ref else np.nan]
+        out[word("cmp_vs_reference", language).format(scenario=sc) + " (%)"] = [
+            "–" if pd.isna(v) else "0.0%" if round(v * 100, 1) == 0 else f"{v:+.1%}" for v in shares]
+    return out
 
 
 def comparison_chart(comparison: pd.DataFrame, *, language: str = "en", money_unit: str = "wan"):
-    """Small multiples: one bar chart per headline figure, scenarios side by side."""
+    """Small multiples: one bar chart per headline figure, scenarios side by side (the reference darker)."""
     import matplotlib.pyplot as plt
 
-    from salesmodel.report import money_scale
+    from salesmodel.report import money_scale, money_unit_label
 
     cols = [c for c in _COMPARISON_COLUMNS if c in comparison and comparison[c].notna().any()]
     n = max(1, len(cols))
@@ -575,20 +731,89 @@ def comparison_chart(comparison: pd.DataFrame, *, language: str = "en", money_un
     nrows = -(-n // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 2.8 * nrows), squeeze=False)
     labels = comparison["scenario"].astype(str).str.replace("__", "\n", regex=False)
+    ref = _reference_of(comparison)
+    colors = ["#1F3864" if sc == ref else "#8FAADC" for sc in comparison["scenario"]]
     for ax, col in zip(axes.ravel(), cols):
         key, kind = _COMPARISON_COLUMNS[col]
         values = pd.to_numeric(comparison[col], errors="coerce")
+        suffix = ""
         if kind == "money":
             values = values / money_scale(money_unit)
+            suffix = f" ({money_unit_label(money_unit, language)})"
         elif kind == "pct":
             values = values * 100
-        ax.bar(range(len(values)), values, color="#2F5597")
-        ax.set_title(word(key, language) + (" (%)" if kind == "pct" else ""), fontsize=10)
+            suffix = " (%)"
+        ax.bar(range(len(values)), values, color=colors)
+        ax.set_title(word(key, language) + suffix, fontsize=10)
         ax.set_xticks(range(len(values)), labels, fontsize=7, rotation=30, ha="right")
     for ax in axes.ravel()[len(cols):]:
         ax.set_axis_off()
     fig.tight_layout()
     return fig
+
+
+def target_difference_chart(by_month: pd.DataFrame, by_region: pd.DataFrame, *, language: str = "en",
+                            money_unit: str = "wan", names: Mapping[Any, str] | None = None):
+    """The target's difference from the reference: by month (a line per scenario) and by region (bars)."""
+    import matplotlib.pyplot as plt
+
+    from salesmodel.report import money_formatter, money_unit_label, month_label
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 3.8))
+    unit = money_unit_label(money_unit, language)
+    for ax, table, by in ((left, by_month, "month"), (right, by_region, "region")):
+        key = TARGET_COMPARISONS[by][1]
+        scenarios = list(dict.fromkeys(table["scenario"])) if not table.empty else []
+        others = [sc for sc in scenarios if (table.loc[table["scenario"] == sc, "difference"] != 0).any()]
+        keys = list(dict.fromkeys(table[key])) if not table.empty else []
+        labels = [month_label(k, language) if by == "month" else (names or {}).get(k, k) for k in keys]
+        width = 0.8 / max(1, len(others))
+        for i, sc in enumerate(others):
+            diff = table[table["scenario"] == sc].set_index(key)["difference"].reindex(keys)
+            if by == "month":
+                ax.plot(range(len(keys)), diff.to_numpy(), marker="o", label=sc)
+            else:
+                ax.bar(np.arange(len(keys)) + (i - (len(others) - 1) / 2) * width, diff.to_numpy(), width=width, label=sc)
+        ax.axhline(0, color="#44546A", linewidth=0.8)
+        ax.set_xticks(range(len(keys)), labels, fontsize=8)
+        ax.yaxis.set_major_formatter(money_formatter(money_unit))
+        ax.set_ylabel(unit)
+        ax.set_title(f"{word('cmp_by_month' if by == 'month' else 'cmp_by_region', language)}: "
+                     f"{word('cmp_difference', language).lower() if language != 'zh' else word('cmp_difference', language)}",
+                     fontsize=10)
+        if others:
+            ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def readable_params_diff(a: Mapping[str, Any], b: Mapping[str, Any], name_a: str, name_b: str, *,
+                         language: str = "en") -> pd.DataFrame:
+    """The settings that differ between two scenarios, as plain values (no quotes, nothing cut)."""
+    diff = diff_params(a, b)
+    diff = diff[diff["key"] != "scenario"]
+
+    def plain(v: Any) -> str:
+        if v is None:
+            return "–"
+        if isinstance(v, bool):
+            return word("code_true" if v else "code_false", language)
+        if isinstance(v, (list, tuple)):
+            return ", ".join(plain(x) for x in v)
+        return str(v)
+
+    return pd.DataFrame({word("cmp_setting", language): diff["key"].to_list(),
+                         name_a: [plain(v) for v in diff["a"]], name_b: [plain(v) for v in diff["b"]]})
+
+
+def region_names(run_dir: str | Path, language: str = "en") -> dict[Any, str]:
+    """Region id → name in the reader's language, from a run's copy of the org input (ids if it has none)."""
+    path = Path(run_dir) / "inputs" / "org.parquet"
+    if not path.is_file():
+        return {}
+    org = pd.read_parquet(path)
+    col = next((c for c in (f"name_{language}", "name_en", "name") if c in org.columns), None)
+    return dict(zip(org["unit_id"].astype(str), org[col])) if col else {}
 
 
 def scenario_params(batch_dir: str | Path, name: str) -> dict[str, Any]:

@@ -223,10 +223,26 @@ def _rerun(run_dir: Path, manifest: dict[str, Any], report: VerifyReport,
         return
     try:
         plan = run_plan(params, inputs)
+        if manifest.get("edited_from"):
+            plan = _replay_edits(run_dir, params, inputs, plan)
     except SalesmodelError as exc:
         report.other.append(f"the rerun failed: {exc}")
         return
     _compare_tables(run_dir, plan.tables, report)
+
+
+def _replay_edits(run_dir: Path, params: Any, inputs: dict[str, pd.DataFrame], plan: Any) -> Any:
+    """A folder written by ``import-edits``: apply its recorded adjustments to the re-run plan, as it did."""
+    from salesmodel.errors import InputError
+    from salesmodel.pipeline import run_edited
+    from salesmodel.workbook import Edits, apply_edits
+
+    path = run_dir / "adjustments.parquet"
+    if not path.is_file():
+        raise InputError(f"{path}: an edited plan keeps its adjustments; the file is missing")
+    edits = Edits(sheet="plan_rep_month", adjustments=pd.read_parquet(path))
+    balanced = apply_edits(plan.tables["plan_rep_month"], edits, round_to=float(params.targets.plan_round_to))
+    return run_edited(params, inputs, plan.tables, balanced.drop(columns="edited"))
 
 
 def _consistency(run_dir: Path, report: VerifyReport) -> None:

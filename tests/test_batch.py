@@ -42,6 +42,39 @@ def test_a_misspelt_grid_field_is_rejected(tmp_path, small_company_dir):
         expand([pf], tmp_path / "scenarios")
 
 
+def _umask():
+    import os
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def test_an_unknown_reference_scenario_lists_the_scenarios_before_anything_runs(tmp_path, small_company_dir):
+    pf = _grid_file(tmp_path / "grid.yaml", small_company_dir, {"targets.growth": [0.1, 0.2]})
+    with pytest.raises(ParamsError, match=r"one of the batch's scenarios: sweep__growth=0.1, sweep__growth=0.2\. "
+                                          r"Got 'base' instead"):
+        run_batch([pf], tmp_path / "out", workers=1, progress=False, reference="base")
+    assert not list((tmp_path / "out").glob("runs/*")) and not list((tmp_path / "out").glob("batches/*"))
+
+
+def test_readable_comparison_shows_values_and_differences_from_the_reference():
+    from salesmodel.summary import readable_comparison, readable_params_diff
+
+    cmp = pd.DataFrame({"scenario": ["a", "b"], "is_reference": [True, False], "total_target": [1e8, 1.1e8],
+                        "total_target_vs_reference": [0.0, 1e7], "headcount_needed": [75.5, 75.4],
+                        "headcount_needed_vs_reference": [0.0, -0.1], "probability_of_meeting": [0.5, 0.4],
+                        "probability_of_meeting_vs_reference": [0.0, -0.1]})
+    out = readable_comparison(cmp, language="en", money_unit="million")
+    assert list(out.columns) == ["Figure", "a (reference)", "b", "b − reference"]
+    assert out.iloc[0].tolist() == ["Plan total (million yuan)", "100.0", "110.0", "+10.0"]
+    assert out.iloc[2, 1:].tolist() == ["76", "75", "0"]  # whole people, no "-0"
+    assert out.iloc[1, 3] == "-10.0 percentage points"
+    diff = readable_params_diff({"scenario": "a", "description": "x" * 120, "t": {"g": [1, 2]}},
+                                {"scenario": "b", "description": "y", "t": {"g": [1, 3]}}, "a", "b")
+    assert diff.to_dict("list") == {"Setting": ["description", "t.g"], "a": ["x" * 120, "1, 2"], "b": ["y", "1, 3"]}
+
+
 def test_kernel_races_are_recognised_and_other_errors_are_not():
     assert _is_kernel_race(RuntimeError("Kernel died before replying to kernel_info"))
     assert _is_kernel_race(OSError("ZMQError: Address already in use"))
@@ -60,7 +93,7 @@ def test_batch_on_a_local_pool_finishes_despite_a_failing_scenario(tmp_path, sma
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump({"scenario": "broken-data", "data": {"dir": str(tmp_path / "no-such-folder")},
                                    "notebooks": ["00_data_overview.ipynb"]}), encoding="utf-8")
-    result = run_batch([grid, bad], tmp_path / "out", workers=2, progress=False)
+    result = run_batch([grid, bad], tmp_path / "out", workers=2, progress=False, reference="sweep__growth=0.2")
     status = {o.name: o.status for o in result.outcomes}
     assert status == {"sweep__growth=0.1": "ok", "sweep__growth=0.2": "ok", "broken-data": "failed"}
     failed = result.failed[0]
@@ -88,8 +121,29 @@ def test_batch_on_a_local_pool_finishes_despite_a_failing_scenario(tmp_path, sma
         assert row.cost_share == pytest.approx(pay["total_pay"].sum() / pay["target"].sum(), rel=1e-12)
         assert row.territory_max_deviation == figures.territory_max_deviation
     assert comparison["total_target"].iloc[1] > comparison["total_target"].iloc[0]
+    # against the reference scenario named (the second): values and differences, by region and by month
+    assert result.reference == manifest["reference"] == "sweep__growth=0.2"
+    assert comparison["is_reference"].tolist() == [False, True]
+    assert comparison["total_target_vs_reference"].tolist() == [
+        comparison["total_target"].iloc[0] - comparison["total_target"].iloc[1], 0.0]
+    runs = {o.name: Path(o.run_dir) for o in result.outcomes if o.status == "ok"}
+    for by, table, key in (("region", "targets_region", "region_id"), ("month", "plan_company_month", "period")):
+        cmp = pd.read_parquet(result.batch_dir / f"comparison_{by}.parquet")
+        ref = pd.read_parquet(runs["sweep__growth=0.2"] / "tables" / f"{table}.parquet").set_index(key)["target"]
+        for name, run in runs.items():
+            own = pd.read_parquet(run / "tables" / f"{table}.parquet").set_index(key)["target"]
+            rows = cmp[cmp["scenario"] == name].set_index(key)
+            assert rows["target"].to_dict() == own.to_dict()  # read from the run's table, not recomputed
+            assert (rows["difference"] == own - ref).all()
+        low = cmp[cmp["scenario"] == "sweep__growth=0.1"]
+        assert low["difference"].sum() == comparison["total_target_vs_reference"].iloc[0]
+        assert len(low) == (12 if by == "month" else len(ref)) and (low["difference"] < 0).any()
+    for f in result.batch_dir.glob("comparison*"):
+        assert f.stat().st_mode & 0o777 == 0o644 & ~_umask(), f  # as readable as the rest of the run
     html = (result.batch_dir / "html" / "06_scenario_comparison.html").read_text(encoding="utf-8")
     assert "targets.growth" in html  # the params diff between the two scenarios
+    assert "sweep__growth=0.1 − reference" in html and "Target by region" in html and "Target by month" in html
+    assert "East" in html and "Dec 2027" in html  # region names and months as readers know them
 
 
 @pytest.mark.slow

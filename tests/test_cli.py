@@ -176,6 +176,14 @@ def test_batch_runs_a_grid_and_reports_each_scenario(tmp_path, small_company_dir
     assert code == 0, err + out
     assert "batch folder:" in out
     assert out.count("ok     sweep__growth=") == 2
+    page = next(line for line in out.splitlines() if line.startswith("comparison page: "))
+    assert Path(page.split(": ", 1)[1].split(" (reference")[0]).is_file()
+    assert "(reference: sweep__growth=0.05)" in page
+
+    code, out, err = _run(["batch", params, "--out", tmp_path / "out", "--reference", "sweep__growth=0.5", "--quiet"],
+                          capsys)
+    assert code == 2 and out == ""
+    assert "sweep__growth=0.05, sweep__growth=0.1" in err and "'sweep__growth=0.5'" in err
 
     bad = write_params(tmp_path / "bad.yaml", small_company_dir, notebooks=[notebook("bad.ipynb", "1 / 0")], scenario="broken")
     code, out, err = _run(["batch", bad, "--out", tmp_path / "out", "--workers", "1", "--quiet"], capsys)

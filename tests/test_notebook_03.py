@@ -5,12 +5,18 @@ import pandas as pd
 import pytest
 from conftest import execute_notebook, write_params
 
+from salesmodel.staffing import EXAMPLE_F_SOURCES, EXAMPLE_F_STAGES
+
+STAGES_LIST = [{k: v} for k, v in EXAMPLE_F_STAGES.items()]  # a list: YAML tools may sort a mapping's keys
+
 
 @pytest.fixture(scope="module")
 def staffing_run(tmp_path_factory, small_company_dir):
     tmp = tmp_path_factory.mktemp("nb03")
     params = write_params(tmp / "params.yaml", small_company_dir,
-                          staffing={"hire_lead_months": 1, "max_hires_per_month": 3},
+                          staffing={"hire_lead_months": 1, "max_hires_per_month": 3,
+                                    "funnel": {"unit_of_sale": "vehicle", "channel": "offline",
+                                               "sources": EXAMPLE_F_SOURCES, "stages": STAGES_LIST}},
                           report={"language": "zh"})
     run_dir = tmp / "run"
     execute_notebook("03_staffing.ipynb", params, run_dir)
@@ -38,6 +44,21 @@ def test_capacity_plan_table(staffing_run, small_company):
     assert last == pytest.approx(plan.groupby("region_id")["gap"].sum().to_numpy())
 
 
+def test_the_funnel_runs_only_for_a_business_that_sells_that_way(tmp_path, small_company_dir):
+    """Default params (a distributor): no funnel table, and the staffing page says why, in the reader's language."""
+    import json
+
+    params = write_params(tmp_path / "params.yaml", small_company_dir, report={"language": "en"})
+    run_dir = tmp_path / "run"
+    executed = execute_notebook("03_staffing.ipynb", params, run_dir)
+    assert not (run_dir / "tables" / "funnel.parquet").exists()
+    facts = pd.read_parquet(run_dir / "tables" / "run_facts.parquet")
+    assert facts.query("step == 'staffing' and fact == 'funnel_run'")["value"].tolist() == ["False"]
+    text = json.dumps(json.loads(executed.read_text(encoding="utf-8")), ensure_ascii=False)
+    assert "Dealership funnel: not run" in text and "Capacity and hires" in text
+    assert "Funnel: from deliveries back to leads" not in text
+
+
 def test_workload_funnel_and_pay_tables(staffing_run, small_company):
     load = _table(staffing_run, "workload")
     active = small_company["reps"]["leave_date"].isna().sum()
@@ -49,6 +70,8 @@ def test_workload_funnel_and_pay_tables(staffing_run, small_company):
     assert {"lead", "showroom_traffic", "opportunity", "signed_draft", "order", "delivery", "consultants"} <= set(fun["stage"])
     deliveries = fun.query("stage == 'delivery'")["whole"]
     assert deliveries.nunique() == 1 and deliveries.iloc[0] > 0
+    facts = _table(staffing_run, "run_facts").query("step == 'staffing'").set_index("fact")["value"]
+    assert facts["funnel_run"] == "True" and facts["funnel_unit"] == "vehicle" and facts["funnel_channel"] == "offline"
     pay_cost = _table(staffing_run, "pay_cost")
     assert set(pay_cost["scenario"]) == {"80%", "100%", "120%"}
     by = pay_cost.groupby("scenario")["total_pay"].sum()

@@ -489,12 +489,29 @@ def test_current_staff_and_history_targets():
     assert str(t["month"].iloc[0]) == "2027-01"
 
 
+STAGES_LIST = [{k: v} for k, v in EXAMPLE_F_STAGES.items()]
+
+
+def test_a_funnel_section_must_describe_the_business():
+    from salesmodel.errors import ParamsError
+    from salesmodel.params import params_from_dict
+
+    with pytest.raises(ParamsError, match="unit_of_sale"):
+        params_from_dict({"staffing": {"funnel": {"sources": EXAMPLE_F_SOURCES, "stages": STAGES_LIST}}})
+    with pytest.raises(ParamsError, match="sources"):
+        params_from_dict({"staffing": {"funnel": {"unit_of_sale": "vehicle", "stages": STAGES_LIST}}})
+
+
 def test_params_defaults_match_the_module():
     from salesmodel.params import StaffingParams
 
     sp = StaffingParams()
-    assert sp.funnel_sources == EXAMPLE_F_SOURCES
-    assert sp.funnel_stages == EXAMPLE_F_STAGES
+    assert sp.funnel is None  # the funnel runs only for a business the params describe as selling that way
+    dealer = StaffingParams(funnel={"unit_of_sale": "vehicle", "sources": EXAMPLE_F_SOURCES, "stages": STAGES_LIST})
+    assert dealer.funnel.sources == EXAMPLE_F_SOURCES and dealer.funnel.consultant_lead_capacity == 80.0
+    assert list(dealer.funnel.stage_rates) == ["signed_draft", "order", "delivery"]  # the funnel's order, kept
+    with pytest.raises(ValueError, match="single"):
+        StaffingParams(funnel={"unit_of_sale": "vehicle", "sources": EXAMPLE_F_SOURCES, "stages": [EXAMPLE_F_STAGES]})
     assert PayPlan.from_dict(sp.pay_plan) == PayPlan()
     assert sp.tier_cuts == dict(TierScheme().cuts)
 

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
@@ -103,32 +105,100 @@ def _fake_run(tmp_path, plan):
     return run
 
 
-def test_import_edits_writes_a_new_folder_and_leaves_the_run_untouched(tmp_path):
+@pytest.fixture(scope="module")
+def real_run(tmp_path_factory, small_company_dir):
+    """A run of the small company (one page) to edit."""
+    from conftest import write_params
+
+    from salesmodel.runner import run_scenario
+
+    base = tmp_path_factory.mktemp("edits-run")
+    params = write_params(base / "params.yaml", small_company_dir, notebooks=["02_targets.ipynb"],
+                          report={"language": "zh", "money_unit": "wan"})
+    return run_scenario(params, base / "outputs", progress=False, notebook_workers=1).run_dir
+
+
+def test_import_edits_flows_through_to_a_folder_that_verifies(real_run, tmp_path, capsys):
     import json
 
-    from salesmodel.workbook import import_edits
+    from salesmodel import consistency
+    from salesmodel.summary import load_run_tables
+    from salesmodel.verify import verify
 
-    plan = _plan()
-    run = _fake_run(tmp_path, plan)
-    before = sorted(p.name for p in run.rglob("*"))
-    book = build_workbook({"plan_rep_month": plan}, tmp_path / "plan.xlsx", money_unit="wan", run_id=run.name)
-    wb = load_workbook(book)
-    wb.worksheets[0]["D4"] = 9.0  # R3 February, in 万元
-    wb.worksheets[0]["D4"].comment = Comment("Key account delays its order", "Zhang Min")
+    run = real_run
+    before = {p: p.stat().st_mtime_ns for p in run.rglob("*")}
+    source = load_run_tables(run)
+    wb = load_workbook(run / "plan.xlsx")
+    ws = wb.worksheets[0]
+    header = [c.value for c in ws[1]]
+    jan, mar = header.index("2027年1月") + 1, header.index("2027年3月") + 1
+    old_jan = ws.cell(row=2, column=jan).value
+    new_jan = round(old_jan + 12.34, 2)
+    ws.cell(row=2, column=jan).value = new_jan  # the first rep's January, in 万元
+    ws.cell(row=2, column=jan).comment = Comment("New distributor opens in January", "Li Wei")
+    ws.cell(row=3, column=mar).value = 0  # the second rep's March moves to its other months
     wb.save(tmp_path / "edited.xlsx")
 
-    folder = import_edits(run, tmp_path / "edited.xlsx")
-    assert folder.parent == tmp_path / "outputs" / "edits" and folder.name.startswith(run.name)
-    assert sorted(p.name for p in run.rglob("*")) == before
-    adjusted = pd.read_parquet(folder / "plan_rep_month.parquet")
-    assert adjusted["target"].sum() == plan["target"].sum()
-    feb = adjusted[(adjusted.rep_id == "R3") & (adjusted.period == "2027-02")]["target"].item()
-    assert feb == 90_000.0
+    from salesmodel.cli import main
+
+    assert main(["import-edits", str(run), str(tmp_path / "edited.xlsx"), "--out", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    folder = Path(out.split("re-balanced plan and adjustments: ", 1)[1].splitlines()[0])
+    assert f"salesmodel verify {folder}" in out
+    assert {p: p.stat().st_mtime_ns for p in run.rglob("*")} == before  # the run is untouched
+    assert folder.parent == tmp_path / "out" / "edits"
+    report = verify(folder, rerun=True)  # --rerun replays the plan and the recorded adjustments, table-exact
+    assert report.ok and report.rerun, report.problems
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["edited_from"]["run_id"] == run.name and manifest["edited_from"]["adjustments"] == 2
+    assert manifest["params_sha256"] == json.loads((run / "manifest.json").read_text())["params_sha256"]
+    tables = load_run_tables(folder)
+    assert consistency.check(tables) == []
+    plan, dekads = tables["plan_rep_month"], tables["plan_customer_dekad"]
+    rep1, rep2 = ws.cell(row=2, column=1).value, ws.cell(row=3, column=1).value
+    cell = plan.set_index(["rep_id", "period"])["target"]
+    assert cell[(rep1, "2027-01")] == round(new_jan * 10_000)
+    assert cell[(rep2, "2027-03")] == 0
+    # customer x 旬 and rep x month tie, cell by cell; every customer and rep keeps its year
+    by_month = dekads.assign(period=pd.to_datetime(dekads["start"]).dt.strftime("%Y-%m")) \
+        .groupby(["rep_id", "period"], observed=True)["target"].sum()
+    assert (by_month == cell.reindex(by_month.index)).all() and len(by_month) == len(cell)
+    pd.testing.assert_series_equal(dekads.groupby("customer_id", observed=True)["target"].sum(),
+                                   source["plan_customer_dekad"].groupby("customer_id", observed=True)["target"].sum())
+    pd.testing.assert_series_equal(plan.groupby("rep_id")["target"].sum(),
+                                   source["plan_rep_month"].groupby("rep_id")["target"].sum())
+    # what depends on the months was run again: the company's months, staffing, the summary
+    months = tables["plan_company_month"].set_index("period")["target"]
+    assert (months != source["plan_company_month"].set_index("period")["target"]).any()
+    assert months.sum() == source["plan_company_month"]["target"].sum()
+    assert not tables["capacity_plan"].equals(source["capacity_plan"])
     adj = pd.read_parquet(folder / "adjustments.parquet")
-    assert adj["comment"].tolist() == ["Key account delays its order"]
-    record = json.loads((folder / "manifest.json").read_text())
-    assert record["source_run_id"] == run.name and record["adjustments"] == 1
-    assert set(record["outputs"]) == {"plan_rep_month.parquet", "plan_rep_month.csv", "adjustments.parquet", "adjustments.csv"}
+    assert adj["comment"].tolist() == ["New distributor opens in January", ""]
+    # a new workbook and new pages, from the edited tables
+    new_book = load_workbook(folder / "plan.xlsx")
+    assert new_book.worksheets[0].cell(row=2, column=jan).value == pytest.approx(new_jan)
+    assert (folder / "html" / "02_targets.html").is_file()
+    meta = json.loads(new_book["_salesmodel"]["A1"].value)
+    assert meta["run_id"] == folder.name
+
+
+def test_an_edit_that_changes_a_reps_year_is_refused(real_run, tmp_path, capsys):
+    from salesmodel.workbook import import_edits
+
+    wb = load_workbook(real_run / "plan.xlsx")
+    ws = wb.worksheets[0]
+    header = [c.value for c in ws[1]]
+    months = [i + 1 for i, h in enumerate(header) if isinstance(h, str) and h.startswith("2027年")]
+    for col in months:
+        ws.cell(row=2, column=col).value = 1.0
+    wb.save(tmp_path / "edited.xlsx")
+    with pytest.raises(InputError, match=r"every month of rep .* expected the same year"):
+        import_edits(real_run, tmp_path / "edited.xlsx", tmp_path / "out")
+    from salesmodel.cli import main
+
+    assert main(["import-edits", str(real_run), str(tmp_path / "edited.xlsx"), "--out", str(tmp_path / "out")]) == 2
+    assert "sheet '" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "edits").exists() or not any((tmp_path / "out" / "edits").iterdir())
 
 
 def test_import_of_an_unchanged_workbook_is_refused(tmp_path):
@@ -153,5 +223,6 @@ def test_cli_import_edits_exit_codes(tmp_path, capsys):
     wb = load_workbook(book)
     wb.worksheets[0]["C2"] = 12.0
     wb.save(tmp_path / "edited.xlsx")
-    assert main(["import-edits", str(run), str(tmp_path / "edited.xlsx")]) == 0
-    assert "re-balanced plan" in capsys.readouterr().out
+    # a folder without the run's params and inputs cannot let the edits flow through
+    assert main(["import-edits", str(run), str(tmp_path / "edited.xlsx")]) == 2
+    assert "keeps no params.yaml" in capsys.readouterr().err

@@ -34,9 +34,16 @@ def safe_name(name: str) -> str:
     return cleaned[:150]
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a table is as readable as any file the user writes
     try:
         write(Path(tmp))
         with open(tmp, "rb") as fh:

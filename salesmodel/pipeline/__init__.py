@@ -28,7 +28,7 @@ from salesmodel.errors import ParamsError, RunError, SalesmodelError
 from salesmodel.params import Scenario
 from salesmodel.pipeline._base import Context, StepResult
 
-__all__ = ["STEPS", "Context", "PlanResult", "StepResult", "run_plan", "run_step", "step_module", "steps_between"]
+__all__ = ["STEPS", "Context", "PlanResult", "StepResult", "run_edited", "run_plan", "run_step", "step_module", "steps_between"]
 
 STEPS: tuple[str, ...] = ("overview", "forecast", "targets", "staffing", "tracking", "territory", "summary")
 
@@ -135,4 +135,44 @@ def run_plan(params: Scenario, inputs: Mapping[str, pd.DataFrame] | None = None,
     if bar is not None:
         bar.close()
     result.tables["run_facts"] = result.facts()
+    return result
+
+
+def run_edited(params: Scenario, inputs: Mapping[str, pd.DataFrame], tables: Mapping[str, pd.DataFrame],
+               plan_rep_month: pd.DataFrame) -> PlanResult:
+    """A run's plan after a planner re-phased the rep × month plan (``salesmodel import-edits``).
+
+    ``tables`` are the run's tables. The targets step re-phases its finer plans to the edited
+    months (:func:`salesmodel.pipeline.targets.rephased`); every later step that depends on the
+    targets (staffing, territory, summary) runs again on them, exactly as in a run; the steps that
+    do not (overview, forecast, tracking) keep their tables. ``run_facts`` keeps the facts of the
+    steps kept and holds the new facts of the steps run again.
+    """
+    from salesmodel.pipeline.targets import rephased
+
+    result = PlanResult(tables=dict(tables))
+    targets_ctx = Context(params=params, inputs=inputs, tables=dict(tables))
+    edited = StepResult("targets", tables=rephased(targets_ctx, plan_rep_month))
+    edited.facts["edited_months"] = int(
+        (plan_rep_month.set_index(["rep_id", "period"])["target"]
+         != tables["plan_rep_month"].set_index(["rep_id", "period"])["target"]).sum())
+    result.tables.update(edited.tables)
+    result.steps["targets"] = edited
+    for name in STEPS[STEPS.index("targets") + 1:]:
+        if "targets" not in upstream(name):
+            continue
+        try:
+            step = run_step(name, params, inputs, result.tables)
+        except SalesmodelError:
+            raise
+        except Exception as exc:  # a bug, not bad input: say which step
+            raise RunError(f"pipeline step '{name}' failed on the edited plan: {type(exc).__name__}: {exc}") from exc
+        result.steps[name] = step
+        result.tables.update(step.tables)
+    facts = tables.get("run_facts")
+    rerun = [s for s in result.steps if s != "targets"]
+    kept = facts[~facts["step"].isin(rerun)] if facts is not None else None
+    frames = [f for f in (kept, edited.facts_frame(), *(result.steps[s].facts_frame() for s in rerun))
+              if f is not None and len(f)]
+    result.tables["run_facts"] = pd.concat(frames, ignore_index=True) if frames else result.facts()
     return result

@@ -164,12 +164,19 @@ def run(ctx: Context) -> StepResult:
     load["fte_gap"] = load["headcount"] - load["fte"]
     result.add("workload", load)
 
-    deliveries = sp.funnel_monthly_deliveries
-    if deliveries is None:
-        deliveries = staffing.monthly_orders_from_history(inputs["sales"], channel=sp.funnel_channel,
-                                                          growth=ctx.params.targets.growth)
-    result.add("funnel", staffing.funnel(round(deliveries), stages=sp.funnel_stages, sources=sp.funnel_sources,
-                                         consultant_lead_capacity=sp.consultant_lead_capacity))
-    result.facts.update(funnel_channel=sp.funnel_channel, funnel_deliveries=round(deliveries))
+    fp = sp.funnel
+    if fp is None:
+        # A method belongs where it applies: the funnel runs only for a business the params describe as selling
+        # through leads (staffing.funnel), never by default on a distributor's channel.
+        result.facts.update(funnel_run=False)
+    else:
+        deliveries = fp.monthly_deliveries
+        if deliveries is None:
+            deliveries = staffing.monthly_orders_from_history(inputs["sales"], channel=fp.channel,
+                                                              growth=ctx.params.targets.growth)
+        result.add("funnel", staffing.funnel(round(deliveries), stages=fp.stage_rates, sources=fp.sources,
+                                             consultant_lead_capacity=fp.consultant_lead_capacity))
+        result.facts.update(funnel_run=True, funnel_unit=fp.unit_of_sale, funnel_channel=fp.channel or "",
+                            funnel_deliveries=round(deliveries))
     result.add("pay_cost", _pay_cost(ctx, staff, standard))
     return result

@@ -91,3 +91,43 @@ def run(ctx: Context) -> StepResult:
     result.facts.update(plan_year=ctx.params.calendar.plan_year,
                         baseline_used=ctx.tables.get("baseline_forecast") is not None)
     return result
+
+
+def rephased(ctx: Context, plan_rep_month: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The targets step's phased tables after the rep × month plan was edited (``salesmodel import-edits``).
+
+    ``ctx.tables`` holds the step's tables as the run made them; ``plan_rep_month`` the edited plan
+    (each rep's year unchanged). Each customer keeps its year and each rep × product its year, while
+    their months add up to the edited rep × month cells; ten-day periods keep their shape inside a
+    month; the company's months are the sum of the reps'. Annual targets, explanations and
+    achievability (a unit's year against its baseline) do not change.
+    """
+    from salesmodel.targets.rephase import rephase, split_within
+
+    unit = float(ctx.params.targets.plan_round_to)
+    t = ctx.tables
+    new = plan_rep_month[["rep_id", "period", "start", "end", "target"]].copy()
+    rep_year = t["plan_rep_month"].groupby("rep_id", observed=True)["target"].sum()
+    changed_year = new.groupby("rep_id", observed=True)["target"].sum().sub(rep_year).abs() > 1e-6
+    if changed_year.any():
+        from salesmodel.errors import InputError
+
+        reps = ", ".join(map(str, changed_year[changed_year].index[:5]))
+        raise InputError(f"the edited plan changes the year of rep(s) {reps}; an edit re-phases a rep's months, "
+                         "its year comes from the allocation (change it with targets.overrides and run again)")
+    totals = new.rename(columns={"period": "month"})[["rep_id", "month", "target"]]
+    out: dict[str, pd.DataFrame] = {"plan_rep_month": new.reset_index(drop=True)}
+    dekads = t["plan_customer_dekad"].copy()
+    dekads["month"] = pd.to_datetime(dekads["start"]).dt.strftime("%Y-%m")
+    cust_month = dekads.groupby(["rep_id", "customer_id", "month"], as_index=False, sort=False, observed=True)["target"].sum()
+    cust_month = rephase(cust_month, totals, group="rep_id", item="customer_id", month="month", round_to=unit)
+    dekads = split_within(dekads, cust_month, keys=["customer_id", "month"], round_to=unit)
+    out["plan_customer_dekad"] = dekads.drop(columns="month")
+    if "plan_rep_product_month" in t:
+        prod = t["plan_rep_product_month"].rename(columns={"period": "month"})
+        prod = rephase(prod, totals, group="rep_id", item="product", month="month", round_to=unit)
+        out["plan_rep_product_month"] = prod.rename(columns={"month": "period"})
+    months = t["plan_company_month"].copy()
+    months["target"] = months["period"].astype(str).map(new.groupby("period", observed=True)["target"].sum()).astype(float)
+    out["plan_company_month"] = months
+    return out

@@ -532,6 +532,37 @@ class Page:
         fig.tight_layout()
         return fig
 
+    def staffing_methods(self, step: Any) -> Any:
+        """Which staffing methods ran and why (from the step's facts and the params), as a list."""
+        from IPython.display import HTML
+
+        facts, sp = step.facts, self.ws.params.staffing
+        source = "params" if str(facts.get("productivity_source", "")) == "params" else "history"
+        try:
+            productivity = format_money(float(facts.get("productivity")), self.unit, self.lang)
+        except (TypeError, ValueError):
+            productivity = "–"
+        items = [self.w("method_capacity").format(productivity=productivity, source=self.w(f"method_source_{source}")),
+                 self.w("method_workload")]
+        fp = sp.funnel
+        if fp is not None and "funnel" in step.tables:
+            deliveries = facts.get("funnel_deliveries", "–")
+            try:
+                deliveries = f"{float(deliveries):,.0f}"
+            except (TypeError, ValueError):
+                pass
+            items.append(self.w("method_funnel_run").format(unit=fp.unit_of_sale, deliveries=deliveries))
+        else:
+            items.append(self.w("method_funnel_not_run"))
+        items.append(self.w("method_pay").format(scenarios=" / ".join(f"{v:.0%}" for v in sp.pay_scenarios)))
+        return HTML("<ul>" + "".join(f"<li>{_html.escape(t)}</li>" for t in items) + "</ul>")
+
+    def funnel_applies(self) -> Any:
+        from IPython.display import HTML
+
+        fp = self.ws.params.staffing.funnel
+        return HTML(f"<p>{_html.escape(self.w('funnel_applies').format(unit=fp.unit_of_sale if fp else ''))}</p>")
+
     def funnel_table(self, fun: pd.DataFrame) -> Any:
         rows = fun["stage"].map(self.code) + " / " + fun["source"].map(self.code)
         wide = fun.assign(row=rows).pivot(index="row", columns="scenario", values="whole").loc[list(dict.fromkeys(rows))]
