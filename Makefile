@@ -7,11 +7,11 @@ STAMP  := $(VENV)/.installed
 DEMO_DATA := data/demo
 PARAMS ?= params/default.yaml
 
-.PHONY: help demo test lab install sample validate clean-venv
+.PHONY: help demo test lint lab install sample validate clean-venv
 
 help:
 	@echo "make demo      install (if needed), write the demo company (if missing), run $(PARAMS)"
-	@echo "make test      the whole test suite (pytest -n 2)"
+	@echo "make test      ruff, then the whole test suite (pytest -n 2)"
 	@echo "make validate  check $(PARAMS) and its inputs without running anything"
 	@echo "make sample    write the demo company's data to $(DEMO_DATA)"
 	@echo "make lab       JupyterLab on the notebooks (127.0.0.1), the latest run of $(PARAMS) loaded"
@@ -41,7 +41,11 @@ lab: $(STAMP) $(DEMO_DATA)/sales.parquet
 validate: $(STAMP) $(DEMO_DATA)/sales.parquet
 	$(VENV)/bin/salesmodel validate $(PARAMS)
 
-test: $(STAMP)
+# ruff first (pyflakes, bugbear, simplify, complexity ceiling; pyproject.toml), then the suite.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check salesmodel tests benchmarks tools
+
+test: lint
 	$(PY) -m pytest -n 2 --dist loadfile -q
 
 clean-venv:

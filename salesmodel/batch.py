@@ -322,10 +322,8 @@ def _render_comparison(batch_dir: Path, first_params: str, reference: str = "") 
     """Execute the comparison notebook into the batch folder and render its HTML."""
     import papermill as pm
 
-    from salesmodel.report import export_html
+    from salesmodel.report import export_html, resolve_money_unit
     from salesmodel.runner import _kernel_environment, resolve_notebooks
-
-    from salesmodel.report import resolve_money_unit
 
     report_params = (yaml.safe_load(Path(first_params).read_text(encoding="utf-8")) or {}).get("report", {})
     language = report_params.get("language", "en")

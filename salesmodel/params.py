@@ -194,7 +194,7 @@ class FunnelParams(_Section):
         return {name: rate for item in self.stages for name, rate in item.items()}
 
     @model_validator(mode="after")
-    def _consistent(self) -> "FunnelParams":
+    def _consistent(self) -> FunnelParams:
         from salesmodel import staffing
 
         names = [name for item in self.stages for name in item]

@@ -288,9 +288,8 @@ def risk_table(tables: Mapping[str, pd.DataFrame], figures: KeyFigures, *, top: 
                 detail=",".join(months))
     for row in (unmet if unmet is not None else pd.DataFrame(columns=["requirement"])).itertuples(index=False):
         add("unmet", value=float(row.achieved), asked=float(row.asked), detail=str(row.requirement))
-    if unmet is None or not len(unmet):
-        if figures.territory_max_deviation is not None:
-            add("territory", value=figures.territory_max_deviation)
+    if (unmet is None or not len(unmet)) and figures.territory_max_deviation is not None:
+        add("territory", value=figures.territory_max_deviation)
     if calendar_status is not None:
         status, year, country = calendar_status
         if status in ("estimated", "unconfirmed", "unsupported"):

@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 
 import salesmodel
 from salesmodel import audit
-from salesmodel.verify import verify
 from salesmodel.errors import InputError
 from salesmodel.params import load_params, params_from_dict, params_hash
 from salesmodel.runner import run_scenario
+from salesmodel.verify import verify
 
 
 @pytest.fixture(scope="module")

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
-from pathlib import Path
 
 from salesmodel.batch import ScenarioSpec, _is_kernel_race, expand, run_batch, run_one
 from salesmodel.errors import ParamsError
@@ -24,7 +24,7 @@ def test_grid_expands_to_every_combination_with_validated_params(tmp_path, small
     specs = expand([pf], tmp_path / "scenarios")
     assert len(specs) == 6
     assert specs[0].name == "sweep__growth=0.08_stretch=1.0"
-    resolved = yaml.safe_load(open(specs[-1].params_file))
+    resolved = yaml.safe_load(Path(specs[-1].params_file).read_text(encoding="utf-8"))
     assert resolved["targets"]["growth"] == 0.15 and resolved["targets"]["stretch"] == 1.1
     assert resolved["data"]["dir"] == str(small_company_dir)  # paths resolved from the grid file
     assert len({s.params_hash for s in specs}) == 6
@@ -103,7 +103,7 @@ def test_batch_on_a_local_pool_finishes_despite_a_failing_scenario(tmp_path, sma
     assert all(len(s["params_hash"]) == 64 for s in manifest["scenarios"])
     for o in result.outcomes:
         if o.status == "ok":
-            assert (o.run_dir and json.loads(open(f"{o.run_dir}/manifest.json").read())["scenario"] == o.name)
+            assert (o.run_dir and json.loads(Path(o.run_dir, "manifest.json").read_text())["scenario"] == o.name)
     comparison = pd.read_parquet(result.batch_dir / "comparison.parquet")
     assert comparison["scenario"].tolist() == ["sweep__growth=0.1", "sweep__growth=0.2"]
     # one plan, one set of numbers: every run of the batch is consistent, and the comparison

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import re
 
+import browser
 import pandas as pd
 import pytest
-
 from conftest import write_params
-from salesmodel import summary
 
-import browser
+from salesmodel import summary
 
 
 @pytest.fixture(scope="module")

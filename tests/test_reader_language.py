@@ -11,10 +11,9 @@ import re
 import shutil
 import subprocess
 
+import browser
 import pandas as pd
 import pytest
-
-import browser
 from conftest import write_params
 
 PAGES = ["03_staffing.ipynb", "10_leadership_summary.ipynb"]

@@ -103,7 +103,9 @@ def test_broken_notebook_leaves_no_run_folder_and_keeps_the_failed_notebook(tmp_
 
 def test_second_notebook_failing_removes_the_first_ones_outputs(tmp_path, small_params):
     good = _notebook(tmp_path / "a_good.ipynb", "import pandas as pd\nfrom salesmodel.workspace import open_run\n"
-                     "ws = open_run(params_file, run_dir)\nws.save('risks', pd.DataFrame({'kind': ['none'], 'unit_id': [''], 'value': [0.0], 'probability': [0.0], 'money': [0.0], 'asked': [0.0], 'detail': ['']}))")
+                     "ws = open_run(params_file, run_dir)\n"
+                     "ws.save('risks', pd.DataFrame({'kind': ['none'], 'unit_id': [''], 'value': [0.0], 'probability': [0.0],"
+                     " 'money': [0.0], 'asked': [0.0], 'detail': ['']}))")
     bad = _notebook(tmp_path / "b_bad.ipynb", "raise KeyError('region')")
     out = tmp_path / "out"
     with pytest.raises(RunError, match="b_bad.ipynb"):

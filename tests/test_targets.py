@@ -650,7 +650,6 @@ def test_property_cascade_parents_equal_children(seed, bounds):
 
 def test_docstring_examples_run():
     import doctest
-
     import importlib
 
     attempted = 0

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from salesmodel import staffing, targets, territory
 from salesmodel.errors import InputError, ParamsError
+from salesmodel.vocabulary import word
 from salesmodel.widgets import (
     RAMP_SHAPES,
     StaffingExplorer,
@@ -18,7 +19,6 @@ from salesmodel.widgets import (
     TerritoryExplorer,
     ramp_curve,
 )
-from salesmodel.vocabulary import word
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -10,6 +10,9 @@ money to the reader's unit and draws. Units come from the table declarations
 """
 from __future__ import annotations
 
+import contextlib
+import html as _html
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -17,11 +20,17 @@ import numpy as np
 import pandas as pd
 
 from salesmodel import tables as declared
-import html as _html
-import re
-
-from salesmodel.report import (HEADLINE_UNIT, dekad_label, format_money, heading, money_formatter, money_scale,
-                               money_unit_label, month_label, setup_fonts)
+from salesmodel.report import (
+    HEADLINE_UNIT,
+    dekad_label,
+    format_money,
+    heading,
+    money_formatter,
+    money_scale,
+    money_unit_label,
+    month_label,
+    setup_fonts,
+)
 from salesmodel.vocabulary import has_word, word
 
 __all__ = ["Page", "show"]
@@ -169,9 +178,7 @@ class Page:
                 formats[column] = "{:+.1%}" if "growth" in str(column) else "{:.1%}"
             elif col.kind == "date":
                 out[column] = pd.to_datetime(out[column]).dt.strftime("%Y-%m-%d")
-            elif col.kind == "bool":
-                out[column] = out[column].map(self.code)
-            elif col.kind == "text":
+            elif col.kind == "bool" or col.kind == "text":
                 out[column] = out[column].map(self.code)
             elif col.kind in ("number", "integer") and col.unit in self._NUMBER_FORMATS:
                 formats[column] = self._NUMBER_FORMATS[col.unit]
@@ -547,10 +554,8 @@ class Page:
         fp = sp.funnel
         if fp is not None and "funnel" in step.tables:
             deliveries = facts.get("funnel_deliveries", "–")
-            try:
+            with contextlib.suppress(TypeError, ValueError):
                 deliveries = f"{float(deliveries):,.0f}"
-            except (TypeError, ValueError):
-                pass
             items.append(self.w("method_funnel_run").format(unit=fp.unit_of_sale, deliveries=deliveries))
         else:
             items.append(self.w("method_funnel_not_run"))

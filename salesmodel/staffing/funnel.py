@@ -47,7 +47,7 @@ def _ceil(x: np.ndarray | float) -> np.ndarray:
     return np.ceil(np.asarray(x, dtype=float) - 1e-9).astype(np.int64)
 
 
-def funnel(
+def funnel(  # noqa: C901 - stages, sources, scenarios and the consultants, one worked example (F)
     target: float | Mapping[str, float],
     *,
     stages: Mapping[str, float | Mapping[str, float]] | None = None,
@@ -216,7 +216,7 @@ def funnel(
         cons = out["stage"] == "consultants"
         out.loc[cons, "whole"] = _ceil(out.loc[cons, "needed"])
     # per-source rows are rounded one by one; their totals are the sums, so the table adds up
-    for (sc, stage), rows in out[out["stage"].isin(["lead", "opportunity"])].groupby(["scenario", "stage"], sort=False):
+    for _key, rows in out[out["stage"].isin(["lead", "opportunity"])].groupby(["scenario", "stage"], sort=False):
         per = rows["source"] != "all"
         out.loc[rows.index[~per], "whole"] = int(rows.loc[per, "whole"].sum())
     walk = out["stage"] == "lead"
