@@ -87,7 +87,10 @@ def _put(cell, value: Any) -> None:
 
 def _append(ws, values: list[Any]) -> None:
     """``ws.append`` that keeps text from data as text (see :func:`_put`)."""
-    row = ws.max_row + 1 if ws.max_row > 1 or ws.cell(row=1, column=1).value is not None else 1
+    # openpyxl keeps the last row it has a cell in; ws.max_row scans every cell (quadratic over a sheet)
+    last = getattr(ws, "_current_row", None)
+    last = ws.max_row if last is None else max(int(last), 1)
+    row = last + 1 if last > 1 or ws.cell(row=1, column=1).value is not None else 1
     for col, value in enumerate(values, start=1):
         _put(ws.cell(row=row, column=col), value)
 
