@@ -258,6 +258,16 @@ WORDS: dict[str, dict[str, str]] = {
                            "zh": "薪酬成本为全年薪酬;其占比以全年目标为分母。",
                            "es": "El coste salarial es el de un año; su proporción es sobre el objetivo del año."},
 
+    # Workbook
+    "sheet_plan_rep_month": {"en": "月销售计划表 rep x month", "zh": "月销售计划表", "es": "月销售计划表 plan mensual"},
+    "sheet_plan_customer_dekad": {"en": "Customer x dekad", "zh": "客户旬计划", "es": "Cliente x decena"},
+    "sheet_capacity_plan": {"en": "Staffing plan", "zh": "人员计划", "es": "Plan de personal"},
+    "sheet_territory_assignment": {"en": "Territories", "zh": "区域划分", "es": "Territorios"},
+    "sheet_params": {"en": "Params used", "zh": "参数", "es": "Parámetros"},
+    "sheet_adjustments": {"en": "Adjustments", "zh": "调整记录", "es": "Ajustes"},
+    "amounts_in_unit": {"en": "Amounts in {u}", "zh": "金额单位:{u}", "es": "Importes en {u}"},
+    "setting": {"en": "Setting", "zh": "参数", "es": "Parámetro"},
+    "value": {"en": "Value", "zh": "取值", "es": "Valor"},
 }
 
 

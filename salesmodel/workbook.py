@@ -31,7 +31,10 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from salesmodel.errors import InputError, RunError
+from salesmodel.io.writers import FORMULA_START
 from salesmodel.paths import child, is_run_id, shorten
+from salesmodel.report import MONEY_UNITS
+from salesmodel.vocabulary import LANGUAGES, word
 
 __all__ = [
     "MONEY_SCALE",
@@ -42,22 +45,14 @@ __all__ = [
     "read_edits",
 ]
 
-MONEY_SCALE = {"yuan": 1.0, "thousand": 1e3, "wan": 1e4, "million": 1e6, "yi": 1e8}
+MONEY_SCALE = MONEY_UNITS  # the report's money units, one table of them
 # The largest amount one plan cell may hold, in yuan (the input ceiling of salesmodel.io).
 _MAX_CELL = 1e13
 _MONEY_FORMAT = {"yuan": "#,##0", "thousand": "#,##0.0", "wan": "#,##0.00", "million": "#,##0.000", "yi": "#,##0.0000"}
 
-# Sheet titles by language; the rep x month sheet keeps its Chinese name in every language
-# because planners know it by that name.
-SHEETS: dict[str, dict[str, str]] = {
-    "plan_rep_month": {"en": "月销售计划表 rep x month", "zh": "月销售计划表", "es": "月销售计划表 plan mensual"},
-    "plan_customer_dekad": {"en": "Customer x dekad", "zh": "客户旬计划", "es": "Cliente x decena"},
-    "capacity_plan": {"en": "Staffing plan", "zh": "人员计划", "es": "Plan de personal"},
-    "territory_assignment": {"en": "Territories", "zh": "区域划分", "es": "Territorios"},
-    "params": {"en": "Params used", "zh": "参数", "es": "Parámetros"},
-    "adjustments": {"en": "Adjustments", "zh": "调整记录", "es": "Ajustes"},
-}
-_TOTAL = {"en": "Total", "zh": "合计", "es": "Total"}
+# Sheet titles come from the vocabulary ("sheet_<table>"); the rep x month sheet keeps its Chinese
+# name in every language because planners know it by that name.
+SHEETS = ("plan_rep_month", "plan_customer_dekad", "capacity_plan", "territory_assignment", "params", "adjustments")
 
 _HEADER_FONT = Font(bold=True, color="FFFFFF")
 _HEADER_FILL = PatternFill("solid", fgColor="305496")
@@ -68,8 +63,6 @@ _TOTAL_FILL = PatternFill("solid", fgColor="D9E1F2")
 _META_SHEET = "_salesmodel"
 
 
-# Text starting with these is read as a formula (or DDE) by spreadsheet programs.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class Formula(str):
@@ -96,7 +89,7 @@ def _append(ws, values: list[Any]) -> None:
 
 
 def _sheet_title(key: str, language: str) -> str:
-    return SHEETS[key].get(language, SHEETS[key]["en"])[:31]
+    return word(f"sheet_{key}", language)[:31]
 
 
 def _style_header(ws, n_cols: int, row: int = 1) -> None:
@@ -149,7 +142,7 @@ def _write_pivot(
     fmt = _MONEY_FORMAT[money_unit]
     periods = [c for c in pivot.columns if c not in label_cols]
     header = ([_header_text(c, language) for c in label_cols] + [_period_text(p, language) for p in periods]
-              + [f"{_TOTAL[language]} ({_unit_text(money_unit, language)})"])
+              + [f"{word('total', language)} ({_unit_text(money_unit, language)})"])
     _append(ws, header)
     _style_header(ws, len(header))
     first_value_col = len(label_cols) + 1
@@ -164,7 +157,7 @@ def _write_pivot(
         row.append(_row_total(first_value_col, last_value_col, r))
         _append(ws, row)
     total_row = n_rows + 2
-    _put(ws.cell(row=total_row, column=1), _TOTAL[language])
+    _put(ws.cell(row=total_row, column=1), word("total", language))
     for col in range(first_value_col, last_value_col + 2):
         _put(ws.cell(row=total_row, column=col), _column_total(col, total_row))
     for col in range(1, last_value_col + 2):
@@ -181,7 +174,6 @@ def _write_pivot(
 
 
 def _unit_text(money_unit: str, language: str) -> str:
-    from salesmodel.vocabulary import word
 
     return word(money_unit, language)
 
@@ -308,7 +300,6 @@ def _staffing_sheet(cap: pd.DataFrame, language: str) -> pd.DataFrame:
     if "leavers_expected" in out:
         out["leavers_expected"] = out["leavers_expected"].round(1)
     if "shortfall" in out:
-        from salesmodel.vocabulary import word
 
         out["shortfall"] = out["shortfall"].map(lambda b: word(f"code_{str(bool(b)).lower()}", language))
     sums = [c for c in ("target", "hires_starting", "capacity", "gap") if c in out]
@@ -316,7 +307,7 @@ def _staffing_sheet(cap: pd.DataFrame, language: str) -> pd.DataFrame:
     for c in ("headcount_start", "headcount_end", "leavers_expected"):
         if c in out:
             total[c] = out.groupby("month")[c].sum().to_numpy()
-    total["region_id"] = _TOTAL[language]
+    total["region_id"] = word("total", language)
     total["shortfall"] = ""
     return pd.concat([out, total[out.columns]], ignore_index=True)
 
@@ -365,13 +356,13 @@ def build_workbook(
     """
     if money_unit not in MONEY_SCALE:
         raise InputError(f"The 'money_unit' parameter of build_workbook must be one of {sorted(MONEY_SCALE)}. Got {money_unit!r} instead.")
-    language = language if language in _TOTAL else "en"
+    language = language if language in LANGUAGES else "en"
     path = Path(path)
     wb = Workbook()
     wb.remove(wb.active)
     meta: dict[str, Any] = {"run_id": run_id, "money_unit": money_unit, "language": language, "sheets": {}}
     t = dict(title or {})
-    unit_line = {"en": "Amounts in {u}", "zh": "金额单位:{u}", "es": "Importes en {u}"}[language].format(
+    unit_line = word("amounts_in_unit", language).format(
         u=_unit_text(money_unit, language))
     page_header = " · ".join(str(x) for x in (t.get("company"), t.get("scenario"), t.get("plan_year"), unit_line,
                                                run_id) if x)
@@ -425,8 +416,7 @@ def build_workbook(
         _print_setup(ws, page_header, language)
 
     ws = wb.create_sheet(_sheet_title("params", language))
-    _append(ws, [{"en": "Setting", "zh": "参数", "es": "Parámetro"}[language],
-                 {"en": "Value", "zh": "取值", "es": "Valor"}[language]])
+    _append(ws, [word("setting", language), word("value", language)])
     _style_header(ws, 2)
     rows: list[tuple[str, str]] = []
     _flatten("", dict(params or {}), rows)
