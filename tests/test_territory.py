@@ -621,6 +621,37 @@ def test_frontier_replays_keeps_each_limit_and_names_the_smallest_that_meets():
         frontier(units, 5, current=current, limits=[1.5])
 
 
+def test_frontier_points_come_from_the_unconstrained_plan_sent_back_to_each_limit():
+    from salesmodel.territory import design, frontier
+    from salesmodel.territory._design import _balance_key
+
+    units = synthetic(150, seed=4)
+    graph = adjacency(units)
+    share = units["lon"].rank(pct=True)
+    current = pd.Series(np.searchsorted([0.1, 0.2, 0.3, 0.5], share.to_numpy()), index=units["unit_id"]).map(lambda i: f"R{i}")
+    common = dict(adjacency=graph, current=current, balance_on={"potential": 0.05}, method="heuristic", seed=3)
+    free = design(units, 5, max_disruption=None, max_sweeps=50, **common)
+    free_moved = free.disruption["potential"]
+    assert free.feasible and free_moved > 0.3  # today's stripes are far off: balance needs many moves
+    limits = [0.0, 0.1, 0.2, 0.3, round(free_moved + 0.05, 2)]
+    points, plans = frontier(units, 5, limits=limits, unconstrained=free, max_sweeps=6, anneal_steps=3_000, **common)
+    # a limit the unconstrained plan fits under takes it whole
+    top = plans[limits[-1]]
+    assert top.assignment["territory"].tolist() == free.assignment["territory"].tolist()
+    assert bool(points["within_tolerance"].iloc[-1])
+    # every other point moves no more than its limit (apart from repairing today's split territories)
+    for limit in limits[1:-1]:
+        assert plans[limit].disruption["potential"] <= limit + 1e-9
+    # and each point is at least as balanced as the one before
+    keys = [_balance_key(plans[x]) for x in limits]
+    assert all(later[:2] <= earlier[:2] for earlier, later in zip(keys, keys[1:]))
+    # the unconstrained plan as a start under a small limit: its moves are sent back to fit
+    back = design(units, 5, max_disruption=0.1, max_sweeps=6, anneal_steps=3_000,
+                  start=free.assignment[["unit_id", "territory"]], **common)
+    assert back.disruption["potential"] <= 0.1 + 1e-9
+    assert any("sent back" in note or "could not be sent back" in note for note in back.notes), back.notes
+
+
 def test_consistency_the_auto_proposal_is_the_chosen_frontier_point():
     from salesmodel import consistency
 

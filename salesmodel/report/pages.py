@@ -645,15 +645,19 @@ class Page:
         limit = lambda v: self.w("no_limit") if v >= 1 else f"{v:.0%}"  # noqa: E731
         balance_on = dict(params.balance_on)
         ok = points[points["within_tolerance"]]
+
+        def devs(point: pd.Series) -> str:
+            return ", ".join(f"{self.header(m)} ±{point[f'max_{m}_dev']:.1%} / {tol:.0%}" for m, tol in balance_on.items()
+                             if f"max_{m}_dev" in point)
         if len(ok):
-            first = self.w("frontier_meets").format(limit=limit(float(ok["max_disruption"].min())))
+            met = ok.sort_values("max_disruption").iloc[0]
+            first = self.w("frontier_meets").format(limit=limit(float(met["max_disruption"])), moved=f"{met['moved_share']:.0%}",
+                                                    accounts=f"{int(met['moved_units']):,}", devs=devs(met))
         else:
             from salesmodel.pipeline.territory import pick
 
             best = points[points["max_disruption"] == pick(points, balance_on)].iloc[0]
-            devs = ", ".join(f"{self.header(m)} {best[f'max_{m}_dev']:.1%} / {tol:.0%}" for m, tol in balance_on.items()
-                             if f"max_{m}_dev" in best)
-            first = self.w("frontier_none").format(limit=limit(float(best["max_disruption"])), devs=devs)
+            first = self.w("frontier_none").format(limit=limit(float(best["max_disruption"])), devs=devs(best))
         if points["chosen"].any():
             second = self.w("frontier_picked").format(limit=limit(float(points.loc[points["chosen"], "max_disruption"].iloc[0])))
         elif params.max_disruption is None:

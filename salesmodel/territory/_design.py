@@ -1,6 +1,7 @@
 """design and evaluate: the two verbs planners call."""
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 import warnings
@@ -503,12 +504,20 @@ def frontier(
     limits: Any = DEFAULT_FRONTIER,
     balance_on: dict[str, float] | None = DEFAULT_BALANCE,
     disruption_on: str | None = None,
+    unconstrained: TerritoryPlan | None = None,
     **design_args: Any,
 ) -> tuple[pd.DataFrame, dict[float, TerritoryPlan]]:
-    """The best balance found at each disruption limit: one :func:`design` per limit,
-    from the smallest limit up, each starting from the plan at the limit before it
-    (that plan moves less than the next limit allows, so it is a valid start and every
-    point is at least as balanced as the one before).
+    """The best balance found at each disruption limit.
+
+    First the unconstrained plan (a fresh start, no limit, territories named after today's
+    to move the least). Then, from the smallest limit up, two searches per limit: one from
+    the unconstrained plan with the moves beyond the limit sent back to today's
+    territories (those that cost the least balance per unit of disruption first), one from
+    the plan at the limit before (it moves less than this limit allows); the better
+    balanced of the two is the point, so every point is at least as balanced as the one
+    before. A limit at or above the unconstrained plan's disruption takes that plan.
+    ``unconstrained`` gives that plan (e.g. one searched longer); else it is designed
+    here with ``design_args``.
 
     Returns the frontier table (one row per limit: ``max_disruption``, ``moved_share``,
     ``moved_units``, ``max_<measure>_dev``, ``within_tolerance``, ``status``,
@@ -531,16 +540,30 @@ def frontier(
     if not limits or any(not 0 <= x <= 1 for x in limits):
         raise ParamsError(f"The 'limits' parameter of frontier must be a list of shares between 0 and 1. Got {limits!r} instead.")
     rows, plans, previous = [], {}, None
-    for limit in limits:
+
+    def run(limit: float | None, start: TerritoryPlan | None) -> TerritoryPlan:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            plan = design(units, k, current=current, max_disruption=limit, balance_on=balance_on,
+            return design(units, k, current=current, max_disruption=limit, balance_on=balance_on,
                           disruption_on=disruption_on,
-                          start=None if previous is None else previous.assignment[["unit_id", "territory"]],
-                          **design_args)
+                          start=None if start is None else start.assignment[["unit_id", "territory"]], **design_args)
+
+    free = unconstrained if unconstrained is not None else run(None, None)
+    measure = disruption_on or (next(iter(free.balance_on)) if free.balance_on else "units")
+    free_moved = float((free.disruption or {}).get(measure, 0.0))
+    for limit in limits:
+        if free_moved <= limit + 1e-12 and (previous is None or _balance_key(free) <= _balance_key(previous)):
+            plan = dataclasses.replace(free, max_disruption=limit)
+        else:
+            plan = run(limit, free)
+            if float((plan.disruption or {}).get(measure, 0.0)) > limit + 1e-9:
+                plan = None  # not every move could be sent back within the limit
+            if previous is not None and (plan is None or _balance_key(previous) < _balance_key(plan)):
+                plan = run(limit, previous)
+            elif plan is None:
+                plan = run(limit, None)
         plans[limit] = plan
         previous = plan
-        measure = disruption_on or (next(iter(plan.balance_on)) if plan.balance_on else "units")
         row: dict[str, Any] = {"max_disruption": limit,
                                "moved_share": float((plan.disruption or {}).get(measure, 0.0)),
                                "moved_units": int(plan.assignment["moved"].sum()) if "moved" in plan.assignment else 0}
@@ -551,6 +574,13 @@ def frontier(
         row["stopped_by"] = str(plan.stopped_by)
         rows.append(row)
     return pd.DataFrame(rows), plans
+
+
+def _balance_key(plan: TerritoryPlan) -> tuple[bool, float, float]:
+    """Orders plans: meeting every tolerance first, then the largest deviation over its
+    tolerance, then the objective."""
+    worst = max((float(plan.metrics[f"{m}_dev"].abs().max()) / max(t, 1e-9) for m, t in plan.balance_on.items()), default=0.0)
+    return (not plan.feasible, round(worst, 9), round(float(plan.objective), 9))
 
 
 def smallest_meeting(table: pd.DataFrame) -> float | None:
