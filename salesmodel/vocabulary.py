@@ -186,6 +186,7 @@ WORDS: dict[str, dict[str, str]] = {
     "as_given": {"en": "As given", "zh": "按参数", "es": "Según parámetros"},
     "distance": {"en": "Mean distance to centre", "zh": "到中心平均距离", "es": "Distancia media al centro"},
     "centre": {"en": "Centre", "zh": "中心", "es": "Centro"},
+    "accounts_moved": {"en": "Accounts that change territory", "zh": "调整区域的客户", "es": "Cuentas que cambian de territorio"},
     "contiguous": {"en": "Connected", "zh": "连片", "es": "Contiguo"},
     "headcount_start": {"en": "Headcount at the start", "zh": "期初人数", "es": "Plantilla inicial"},
     "team": {"en": "Team", "zh": "团队", "es": "Equipo"},

@@ -702,3 +702,29 @@ def test_the_frontier_is_the_same_on_a_slow_machine(monkeypatch):
     assert (reference["stopped_by"] != "time_limit").all()
     for limit in plans:
         pd.testing.assert_frame_equal(slow_plans[limit].assignment, plans[limit].assignment)
+
+
+def test_every_rep_of_today_keeps_a_territory_name_when_k_matches():
+    from salesmodel.territory import design
+
+    units = synthetic(150, seed=4)
+    graph = adjacency(units)
+    share = units["lon"].rank(pct=True)
+    current = pd.Series(np.searchsorted([0.1, 0.2, 0.3, 0.5], share.to_numpy()), index=units["unit_id"]).map(lambda i: f"R{i}")
+    plan = design(units, 5, adjacency=graph, current=current, balance_on={"potential": 0.05}, method="heuristic", seed=3)
+    # the balanced plan shares nothing with some stripe, yet no territory is left without today's rep
+    assert sorted(plan.assignment["territory"].unique()) == ["R0", "R1", "R2", "R3", "R4"]
+
+
+def test_map_colours_differ_between_neighbouring_territories():
+    from salesmodel.report.pages import _neighbour_colours
+
+    rng = np.random.default_rng(0)
+    points = rng.uniform(0, 10, size=(400, 2))
+    territories = np.array([f"T{int(x // 2.5)}{int(y // 2.5)}" for x, y in points])  # a 4 x 4 grid of territories
+    colour = _neighbour_colours(points, territories)
+    for a in range(4):
+        for b in range(4):
+            for da, db in ((1, 0), (0, 1)):
+                if a + da < 4 and b + db < 4:
+                    assert colour[f"T{a}{b}"] != colour[f"T{a + da}{b + db}"]

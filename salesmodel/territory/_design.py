@@ -130,12 +130,33 @@ def _name_territories(
         for r, c in zip(rows, cols):
             if overlap[r, c] > 0:
                 names[r] = cur_order[c]
+        _name_by_nearness(units, codes, current, cur_order, names)
     first_seen = np.argsort([np.flatnonzero(codes == t)[0] for t in range(k)], kind="stable")
     fresh = iter(_new_names(k, set(cur_order)))
     for t in first_seen:
         if names[t] is None:
             names[t] = next(fresh)
     return np.array([names[c] for c in codes], dtype=object)
+
+
+def _name_by_nearness(units: Units, codes: np.ndarray, current: np.ndarray, cur_order: list, names: list) -> None:
+    """Territories that share nothing with a current one still take a current name (a rep
+    who holds a territory today) while any is left: the nearest by centroid, so each of
+    today's reps keeps a territory when the number of territories allows."""
+    unnamed = [t for t, name in enumerate(names) if name is None]
+    left = [lab for lab in cur_order if lab not in set(names)]
+    if not unnamed or not left:
+        return
+    plane = units.plane
+    here = np.array([plane[codes == t].mean(axis=0) for t in unnamed])
+    cur = np.array([lab if lab is not None else "" for lab in current], dtype=object)
+    there = np.array([plane[cur == lab].mean(axis=0) if (cur == lab).any() else np.full(plane.shape[1], np.inf)
+                      for lab in left])
+    cost = np.sqrt(((here[:, None, :] - there[None, :, :]) ** 2).sum(axis=2))
+    cost[~np.isfinite(cost)] = 1e18
+    rows, cols = linear_sum_assignment(cost)
+    for r, c in zip(rows, cols):
+        names[unnamed[r]] = left[c]
 
 
 def _label_order(labels: np.ndarray) -> list:
