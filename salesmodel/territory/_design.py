@@ -374,7 +374,7 @@ def design(
         remaining = max(1.0, time_limit - (time.perf_counter() - t0))
         budget = max_disruption is not None
         start_labels = None
-        if start is not None and budget:
+        if start is not None:
             start_labels = labels_for(u, start, name="start", func="design", allow_missing=False)
 
         def name_of(codes_named: list) -> list:

@@ -619,13 +619,8 @@ def solve_heuristic(
             labels = warm
             notes.append("started from a given plan")
     else:
-        labels = None
-        if construction == "tree" and contiguous and seeds is None:
-            labels = _tree_start(units, graph, k, rng)
-            if labels is not None:
-                notes.append("start: recursive bisection along random spanning trees")
-        if labels is None:
-            labels = _seeded_start(units, graph, k, seeds, rng, contiguous, clock)
+        labels = _fresh_start(units, graph, k, seeds=seeds, rng=rng, contiguous=contiguous, clock=clock,
+                              construction=construction, start_labels=start_labels, notes=notes)
     if contiguous:
         parts = territory_parts(graph, labels, k)
         if (parts > 1).any():
@@ -696,6 +691,24 @@ def solve_heuristic(
         stopped_by = counts_hit[0] if counts_hit else "converged"
     notes.append(f"local search: {sweeps} sweeps")
     return {"codes": np.asarray(s.lab, dtype=np.int64), "names": names, "notes": notes, "stopped_by": stopped_by}
+
+
+def _fresh_start(units: Units, graph: Graph, k: int, *, seeds: list[int] | None, rng: np.random.Generator,
+                 contiguous: bool, clock: _Clock, construction: str, start_labels: np.ndarray | None,
+                 notes: list[str]) -> np.ndarray:
+    """The start without a disruption limit: a given plan of k territories, else a tree or a
+    seeded construction."""
+    if start_labels is not None:
+        uniq, codes = np.unique(np.asarray(start_labels).astype(str), return_inverse=True)
+        if len(uniq) == k:
+            notes.append("started from a given plan")
+            return codes.astype(np.int64)
+    if construction == "tree" and contiguous and seeds is None:
+        labels = _tree_start(units, graph, k, rng)
+        if labels is not None:
+            notes.append("start: recursive bisection along random spanning trees")
+            return labels
+    return _seeded_start(units, graph, k, seeds, rng, contiguous, clock)
 
 
 def _disruption_budget(s: _State, cur: list, dm: list, max_disruption: float, contiguous: bool,
