@@ -728,3 +728,19 @@ def test_map_colours_differ_between_neighbouring_territories():
             for da, db in ((1, 0), (0, 1)):
                 if a + da < 4 and b + db < 4:
                     assert colour[f"T{a}{b}"] != colour[f"T{a + da}{b + db}"]
+
+
+def test_province_outlines_cover_every_province_of_the_shipped_table():
+    from importlib import resources
+
+    from salesmodel.report.pages import _province_outlines
+
+    provinces = pd.read_csv(resources.files("salesmodel") / "data" / "provinces.csv")
+    outlines = _province_outlines()
+    assert set(outlines) == set(provinces["province_id"])
+    for pid, rings in outlines.items():
+        ring = np.asarray(rings[0])
+        lon, lat = provinces.set_index("province_id").loc[pid, ["lon", "lat"]]
+        # the capital lies inside the province's bounding box
+        assert ring[:, 0].min() - 0.5 <= lon <= ring[:, 0].max() + 0.5 and ring[:, 1].min() - 0.5 <= lat <= ring[:, 1].max() + 0.5
+        assert len(ring) >= 10

@@ -11,7 +11,9 @@ money to the reader's unit and draws. Units come from the table declarations
 from __future__ import annotations
 
 import contextlib
+import functools
 import html as _html
+import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -599,10 +601,12 @@ class Page:
 
     def territory_map(self, assignment: pd.DataFrame, metrics: pd.DataFrame) -> Any:
         """The proposed territories on the map: neighbouring territories in different colours,
-        each rep's name at the territory's centre, accounts that change territory ringed,
-        provinces named and joined as in the adjacency table."""
+        each rep's name at the territory's centre, accounts that change territory marked,
+        province outlines (China's, shipped in salesmodel/data) or else neighbours joined as
+        in the adjacency table."""
         import matplotlib.patheffects as pe
         import matplotlib.pyplot as plt
+        from matplotlib.patches import Polygon
 
         customers = self.ws.input("customers").set_index("customer_id")[["lat", "lon"]]
         provinces = self.ws.input("provinces").set_index("province_id")
@@ -616,9 +620,16 @@ class Page:
         pad_lon, pad_lat = 0.04 * (lon_hi - lon_lo) + 0.5, 0.04 * (lat_hi - lat_lo) + 0.5
         ax.set_xlim(lon_lo - pad_lon, lon_hi + pad_lon)
         ax.set_ylim(lat_lo - pad_lat, lat_hi + pad_lat)
-        for a, b in edges[["province_a", "province_b"]].itertuples(index=False):
-            ax.plot([provinces.loc[a, "lon"], provinces.loc[b, "lon"]], [provinces.loc[a, "lat"], provinces.loc[b, "lat"]],
-                    color="0.88", lw=0.8, zorder=1)
+        ax.set_aspect(1 / np.cos(np.radians((lat_lo + lat_hi) / 2)))  # a degree of longitude is shorter
+        outlines = _province_outlines()
+        if set(provinces.index) <= set(outlines):
+            for pid in provinces.index:
+                for ring in outlines[pid]:
+                    ax.add_patch(Polygon(ring, closed=True, facecolor="0.97", edgecolor="0.75", lw=0.6, zorder=0))
+        else:  # provinces the shipped outlines do not know: join neighbours as in the adjacency table
+            for a, b in edges[["province_a", "province_b"]].itertuples(index=False):
+                ax.plot([provinces.loc[a, "lon"], provinces.loc[b, "lon"]], [provinces.loc[a, "lat"], provinces.loc[b, "lat"]],
+                        color="0.88", lw=0.8, zorder=1)
         for pid, row in provinces.iterrows():
             ax.annotate(names.get(pid, pid), (row["lon"], row["lat"]), fontsize=7, color="0.55", ha="center",
                         va="center", zorder=2, annotation_clip=True)
@@ -1007,3 +1018,14 @@ def _neighbour_colours(points: np.ndarray, territories: np.ndarray) -> dict[str,
         # too many neighbours for the palette: the colour least used among them
         colour[t] = free[0] if free else min(_MAP_COLOURS, key=lambda c: sum(colour.get(n) == c for n in touching[t]))
     return colour
+
+
+@functools.lru_cache(maxsize=1)
+def _province_outlines() -> dict[str, list]:
+    """Simplified outlines of China's provinces by province_id (tools/province_outlines.py)."""
+    from importlib import resources
+
+    path = resources.files("salesmodel") / "data" / "province_outlines.json"
+    if not path.is_file():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))["provinces"]
