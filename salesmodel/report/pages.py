@@ -691,7 +691,8 @@ class Page:
                              if f"max_{m}_dev" in point)
         if len(ok):
             met = ok.sort_values("max_disruption").iloc[0]
-            first = self.w("frontier_meets").format(limit=limit(float(met["max_disruption"])), moved=f"{met['moved_share']:.0%}",
+            key = "frontier_meets_unlimited" if float(met["max_disruption"]) >= 1 else "frontier_meets"
+            first = self.w(key).format(limit=limit(float(met["max_disruption"])), moved=f"{met['moved_share']:.0%}",
                                                     accounts=f"{int(met['moved_units']):,}", devs=devs(met))
         else:
             from salesmodel.pipeline.territory import pick
