@@ -7,7 +7,7 @@ the workbook and an explorer say the same thing in the reader's language.
 >>> word("target", "zh")
 '目标'
 >>> word("risk_territory", "en").format(dev=0.12)
-'Territory balance: the largest deviation from the mean is 12.0%.'
+'Territory balance: every tolerance is met; the largest deviation from the mean is 12.0%.'
 """
 from __future__ import annotations
 
@@ -108,7 +108,8 @@ WORDS: dict[str, dict[str, str]] = {
     "risk_unmet_staffing": {"en": "With at most {asked:.0f} hires a month, {n} team-months of the plan year stay short of the target.", "zh": "每月最多招聘 {asked:.0f} 人时,计划年度仍有 {n} 个团队月产能不足。", "es": "Con un máximo de {asked:.0f} contrataciones al mes, {n} meses-equipo del año del plan quedan por debajo del objetivo."},
     "risk_calendar": {"en": "The official {year} holiday schedule ({country}) is not announced yet: working days and the phasing by dekad use estimated holidays without make-up working days.", "zh": "{year} 年({country})法定节假日安排尚未正式公布:工作日与按旬分解使用的是估算的假期,未含调休上班日。", "es": "El calendario oficial de festivos de {year} ({country}) aún no se ha publicado: los días laborables y el reparto por decenas usan festivos estimados sin días laborables compensatorios."},
     "risk_decline": {"en": "{n} units are asked to sell less than last year ({units}): {money} less.", "zh": "{n} 个单位的目标低于去年({units}),合计少 {money}。", "es": "A {n} unidades se les pide vender menos que el año anterior ({units}): {money} menos."},
-    "risk_territory": {"en": "Territory balance: the largest deviation from the mean is {dev:.1%}.", "zh": "区域均衡:与平均值的最大偏差为 {dev:.1%}。", "es": "Equilibrio territorial: la mayor desviación respecto a la media es {dev:.1%}."},
+    "risk_territory": {"en": "Territory balance: every tolerance is met; the largest deviation from the mean is {dev:.1%}.", "zh": "区域均衡:全部容差均满足;与平均值的最大偏差为 {dev:.1%}。", "es": "Equilibrio territorial: se cumplen todas las tolerancias; la mayor desviación respecto a la media es {dev:.1%}."},
+    "risk_disruption": {"en": "The territory proposal moves {share:.0%} of potential ({n:,} accounts) to other reps: those accounts need a hand-over.", "zh": "区域方案将 {share:.0%} 的市场潜力({n:,} 个客户)调整给其他销售代表:这些客户需要交接。", "es": "La propuesta de territorios pasa {share:.0%} del potencial ({n:,} cuentas) a otros vendedores: esas cuentas necesitan un traspaso."},
     "risk_none": {"en": "No unit is below the achievability threshold.", "zh": "没有单位低于可达成性阈值。", "es": "Ninguna unidad está por debajo del umbral de alcanzabilidad."},
     # Targets
     "potential": {"en": "Potential", "zh": "市场潜力", "es": "Potencial"},
