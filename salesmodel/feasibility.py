@@ -91,8 +91,9 @@ def check_territory_balance(scenario: Any, customers: pd.DataFrame, reps: pd.Dat
 
 def check_territory_graph(scenario: Any, active: pd.DataFrame, k: int, tol: float) -> None:
     """InfeasibleError when the customers' contiguity graph (as the territory step builds it) has more
-    disconnected parts than territories, or parts that cannot hold a whole number of territories
-    within the potential tolerance."""
+    disconnected parts than territories, parts that cannot hold a whole number of territories
+    within the potential tolerance, or a piece hanging on one customer that can neither be
+    whole territories nor join that customer's."""
     from salesmodel import territory
     from salesmodel.territory._design import check_feasible as check_units
     from salesmodel.territory._units import prepare_units
@@ -101,11 +102,12 @@ def check_territory_graph(scenario: Any, active: pd.DataFrame, k: int, tol: floa
     units = active[["customer_id", "lat", "lon", "potential"]].rename(columns={"customer_id": "unit_id"})
     units = units.assign(potential=units["potential"].astype(float).fillna(0.0)).reset_index(drop=True)
     graph = territory.adjacency(units, method=tp.graph, prune_factor=tp.prune_factor, neighbours=tp.neighbours)
-    if graph.n_components <= 1:
-        return
     try:
         check_units(prepare_units(units, {"potential": tol}, func="design"), k, graph, True)
     except InfeasibleError as exc:
+        if graph.n_components <= 1:  # a piece that hangs on one customer
+            raise InfeasibleError(f"territory (contiguous, {tp.graph} graph of the customers): {exc}",
+                                  feasible=getattr(exc, "feasible", None)) from None
         sizes = sorted((len(c) for c in graph.components), reverse=True)
         raise InfeasibleError(
             f"territory (contiguous): the customers' {tp.graph} graph has {graph.n_components} disconnected parts "

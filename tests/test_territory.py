@@ -434,9 +434,36 @@ def test_solver_proves_infeasible():
     chain = adjacency(units, method="given", edges=[("a", "b"), ("b", "c"), ("c", "d")])
     ok = design(units, 3, adjacency=chain, balance_on={"potential": 0.0}, method="exact")
     assert sorted(ok.metrics["units"]) == [1, 1, 2]
-    other = adjacency(units, method="given", edges=[("a", "b"), ("b", "d"), ("d", "c")])
+    # the cycle a-b-d-c-a has no unit that cuts it: only the solver can show it
+    cycle = adjacency(units, method="given", edges=[("a", "b"), ("b", "d"), ("d", "c"), ("c", "a")])
     with pytest.raises(InfeasibleError, match="solver proved"):
-        design(units, 3, adjacency=other, balance_on={"potential": 0.0}, method="exact")
+        design(units, 3, adjacency=cycle, balance_on={"potential": 0.0}, method="exact")
+
+
+def test_a_piece_that_hangs_on_one_unit_is_refused_before_any_search():
+    # On the chain a-b-d-c, c reaches the rest only through d: c (half a territory) can neither
+    # be a territory of its own nor join d's (d alone is a whole territory) at tolerance 0.
+    units = pd.DataFrame({"unit_id": list("abcd"), "x": [0, 1, 2, 3], "y": [0] * 4, "potential": [2.0, 1.0, 1.0, 2.0]})
+    other = adjacency(units, method="given", edges=[("a", "b"), ("b", "d"), ("d", "c")])
+    for method in ("exact", "heuristic"):
+        with pytest.raises(InfeasibleError, match=r"through unit 'd'.*potential ±50\.0%") as caught:
+            design(units, 3, adjacency=other, balance_on={"potential": 0.0}, method=method)
+        assert caught.value.feasible == {"potential": 0.5}
+    # at ±50% the same piece fits (c joins d's territory: 3 of a mean of 2, +50%)
+    design(units, 3, adjacency=other, balance_on={"potential": 0.5}, method="exact")
+
+
+def test_cut_pieces_finds_the_pieces_hanging_on_one_unit():
+    from salesmodel.territory._graph import cut_pieces
+
+    # a star centred on h (three leaves) joined to a triangle x-y-z: h and x cut the graph
+    units = pd.DataFrame({"unit_id": list("hlmnxyz"), "x": range(7), "y": [0] * 7})
+    g = adjacency(units, method="given", edges=[("h", "l"), ("h", "m"), ("h", "n"), ("h", "x"), ("x", "y"), ("y", "z"), ("z", "x")])
+    pieces = cut_pieces(g, np.arange(1.0, 8.0)[:, None])
+    found = {(g.units[v], int(size), float(sums[0])) for v, _first, sums, size in pieces}
+    # DFS from h (the root, left out): x cuts off y and z (6 + 7)
+    assert ("x", 2, 13.0) in found
+    assert all(v in ("h", "x") for v, _, _ in found)
 
 
 @pytest.mark.parametrize(

@@ -99,6 +99,51 @@ def check_feasible(units: Units, k: int, graph: Graph | None, contiguous: bool) 
                 f"{lo_sum} and {hi_sum} territories in all, not {k}.",
                 feasible={"k": (lo_sum, hi_sum)},
             )
+    if contiguous and graph is not None:
+        _check_cut_pieces(units, k, graph)
+
+
+def _piece_fits(sums: np.ndarray, at_cut: np.ndarray, means: np.ndarray, tols: np.ndarray) -> bool:
+    """Whether a piece that hangs on one unit can be whole territories plus a remainder that
+    joins the cut unit's territory, within every tolerance (one count of whole territories
+    for all measures)."""
+    lo, hi = 0, np.inf
+    for c in range(len(means)):
+        if means[c] <= 0:
+            continue
+        up, down = (1 + tols[c]) * means[c], (1 - tols[c]) * means[c]
+        lo = max(lo, math.ceil((sums[c] - (up - at_cut[c])) / up - 1e-9))
+        hi = min(hi, math.floor(sums[c] / down + 1e-9) if down > 0 else np.inf)
+    return lo <= hi
+
+
+def _check_cut_pieces(units: Units, k: int, graph: Graph) -> None:
+    """InfeasibleError when a piece of the graph that hangs on a single unit can neither form
+    whole territories nor join that unit's territory within the tolerances (its units reach
+    the rest only through that unit, so every territory there is inside the piece or holds it)."""
+    from salesmodel.territory._graph import cut_pieces
+
+    means = units.measures.sum(axis=0) / k
+    tols = np.asarray(units.tolerances, dtype=float)
+    for v, first, sums, size in cut_pieces(graph, units.measures):
+        if _piece_fits(sums, units.measures[v], means, tols):
+            continue
+        # the smallest widening of one tolerance that lets this piece fit
+        options = {}
+        for c, name in enumerate(units.measure_names):
+            for tol in np.arange(round(tols[c], 3) + 0.001, 1.0, 0.001):
+                if _piece_fits(sums, units.measures[v], means, np.where(np.arange(len(tols)) == c, tol, tols)):
+                    options[name] = math.ceil(tol * 1000) / 1000
+                    break
+        shares = ", ".join(f"{name} {sums[c] / means[c]:.0%}" for c, name in enumerate(units.measure_names) if means[c] > 0)
+        widen = " or ".join(f"{m} ±{t:.1%}" for m, t in options.items()) or "no tolerance below 100%"
+        raise InfeasibleError(
+            f"No contiguous plan fits the tolerances: {size} units (first: {short_list([units.ids[first]])}) reach the "
+            f"rest of the graph only through unit {units.ids[v]!r}, and they hold {shares} of a mean territory: too much "
+            f"to join that unit's territory, too little for whole territories of their own. The smallest tolerance that "
+            f"could work: {widen}; or add edges, or pass contiguous=False.",
+            feasible=options or None,
+        )
 
 
 def _new_names(k: int, taken: set) -> list[str]:
