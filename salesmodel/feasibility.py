@@ -16,6 +16,7 @@ completes with status 3 (see ``salesmodel.audit.read_unmet``).
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,8 @@ import pandas as pd
 
 from salesmodel.errors import InfeasibleError, ParamsError, short_list
 
-__all__ = ["check_feasible", "check_hiring", "check_plan_year", "check_territory_balance", "check_territory_graph"]
+__all__ = ["check_feasible", "check_hiring", "check_plan_year", "check_territory_balance", "check_territory_first",
+           "check_territory_graph"]
 
 # The no-hire capacity bound is exact only when seasonal indices average 1; refuse only
 # beyond this margin so a rounding of the indices can never refuse a feasible request.
@@ -160,6 +162,25 @@ def check_hiring(scenario: Any, inputs: dict[str, pd.DataFrame]) -> None:
             f"with nobody leaving; feasible: a target of at most {bound:,.0f}, or allow hires",
             feasible={"target": (0.0, float(bound))},
         )
+
+
+def check_territory_first(scenario: Any) -> None:
+    """The territory checks on the customers and reps alone, before the (large) sales history is
+    read, so a request one customer makes impossible is refused in seconds. Tables that cannot be
+    read or break their schema are left to the full read, which names every problem."""
+    from salesmodel import io
+    from salesmodel.errors import InputError
+
+    data = scenario.data
+    try:
+        if data.sql_url:
+            customers, reps = io.read_table(data.sql_url, "customers"), io.read_table(data.sql_url, "reps")
+        else:
+            customers = io.read_table(Path(data.dir) / data.customers, "customers")
+            reps = io.read_table(Path(data.dir) / data.reps, "reps")
+    except InputError:
+        return
+    check_territory_balance(scenario, customers, reps)
 
 
 def check_feasible(scenario: Any, inputs: dict[str, pd.DataFrame], sources: dict[str, str] | None = None) -> None:
