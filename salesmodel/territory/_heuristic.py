@@ -12,7 +12,11 @@
    LP finds nothing in time: balanced region growing on the graph, where the
    territory with the smallest load takes its nearest unassigned neighbour.)
    With a current assignment and a disruption limit the start is the current
-   assignment instead (merged or split to k territories, fragments repaired).
+   assignment instead (merged or split to k territories, fragments repaired), or a
+   given plan (a warm start). A start that moves more than the limit allows has its
+   moved units sent back to today's territories, those costing the least balance per
+   unit of disruption first, from the borders inwards; if that cannot fit the limit,
+   the search starts from today's territories.
 2. Local search on a penalty: balance (a quadratic pull to the mean plus a heavy
    charge beyond the tolerance, per measure, in units of the tolerance), compactness
    (weighted distance to the territories' medoids) and moved potential. Greedy sweeps
