@@ -129,10 +129,11 @@ def _spopt_worker(kind, units, edges, measures, k, seed, queue):
         queue.put(("error", f"{type(exc).__name__}: {exc}", 0.0))
 
 
-def run_spopt(kind, units, graph, measures, k, seed, time_box):
+def _time_boxed(target, args, time_box):
+    """Run a comparison tool's worker in a forked child; ((labels, seconds), "") or (None, why)."""
     ctx = mp.get_context("fork")
     queue = ctx.Queue()
-    proc = ctx.Process(target=_spopt_worker, args=(kind, units, graph.edges, measures, k, seed, queue))
+    proc = ctx.Process(target=target, args=(*args, queue))
     proc.start()
     proc.join(time_box)
     if proc.is_alive():
@@ -142,9 +143,11 @@ def run_spopt(kind, units, graph, measures, k, seed, time_box):
     if queue.empty():
         return None, "no result"
     status, labels, seconds = queue.get()
-    if status != "ok":
-        return None, labels
-    return (labels, seconds), ""
+    return ((labels, seconds), "") if status == "ok" else (None, labels)
+
+
+def run_spopt(kind, units, graph, measures, k, seed, time_box):
+    return _time_boxed(_spopt_worker, (kind, units, graph.edges, measures, k, seed), time_box)
 
 
 def _gerrychain_worker(units, edges, measure, k, epsilon, seed, queue):
@@ -176,19 +179,7 @@ def _gerrychain_worker(units, edges, measure, k, epsilon, seed, queue):
 
 
 def run_gerrychain(units, graph, measure, k, epsilon, seed, time_box):
-    ctx = mp.get_context("fork")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_gerrychain_worker, args=(units, graph.edges, measure, k, epsilon, seed, queue))
-    proc.start()
-    proc.join(time_box)
-    if proc.is_alive():
-        proc.terminate()
-        proc.join()
-        return None, f"no result within {time_box:.0f} s"
-    if queue.empty():
-        return None, "no result"
-    status, labels, seconds = queue.get()
-    return ((labels, seconds), "") if status == "ok" else (None, labels)
+    return _time_boxed(_gerrychain_worker, (units, graph.edges, measure, k, epsilon, seed), time_box)
 
 
 def gerrychain_available() -> str | None:
