@@ -203,6 +203,13 @@ RULES: list[Rule] = [
     *[Rule("one baseline", Side(f"targets_{lv}", f"targets_{lv}.forecast by {lv}", _by([f"{lv}_id"], "forecast")),
            Side("achievability", f"achievability.baseline of the {lv}s", _level_baseline(lv)), tolerance=0.01)
       for lv in ("region", "province", "rep")],
+    # levers: commitments keep the company's figure and are the reps' targets; locks hold
+    Rule("commitments reconciled", Side("targets_commitments", "targets_commitments.target by rep", _by(["rep_id"], "target")),
+         Side("targets_rep", "targets_rep.target by rep", _by(["rep_id"], "target"))),
+    Rule("commitments reconciled", Side("targets_commitments", "the sum of targets_commitments.top_down", _sum("top_down")),
+         Side("targets_commitments", "the sum of targets_commitments.target", _sum("target"))),
+    Rule("locks hold", Side("targets_locks", "targets_locks.locked", _row("locked")),
+         Side("targets_locks", "targets_locks.target", _row("target"))),
     # one workload
     Rule("one workload", Side("workload_customer", "workload_customer.hours", _sum("hours")),
          Side("workload", "workload.hours", _sum("hours")), tolerance=1e-6),

@@ -56,6 +56,10 @@ class DataParams(_Section):
     org: str = Field("org.csv", description="The organisation: company, regions, provinces as a parent-child table.")
     provinces: str = Field("provinces.csv", description="Provinces with capital coordinates and population.")
     adjacency: str = Field("province_adjacency.csv", description="Pairs of provinces that share a border.")
+    locks: str | None = Field(None, description="Optional: locked targets (level, unit_id, target, reason): units whose target the company fixes; the others share the rest.")
+    commitments: str | None = Field(None, description="Optional: the reps' own commitments (rep_id, amount, note), reconciled with the top-down targets by targets.commitments.")
+    actuals: str | None = Field(None, description="Optional: the plan year's sales to date (the sales history's columns); tracking then follows the plan year.")
+    stock: str | None = Field(None, description="Optional: stock on hand (date, customer_id, product, units); tracking then reports days of cover and an order plan.")
     sql_url: str | None = Field(None, description="SQLAlchemy URL; when set, each table is read from the database table of the same key name.")
     history_start: date | None = Field(None, description="Declared first date of the sales history: earlier sales dates are an input error (default: no check).")
     history_end: date | None = Field(None, description="Declared last date of the sales history: later sales dates are an input error (default: no check).")
@@ -106,6 +110,30 @@ class ForecastParams(_Section):
         return self
 
 
+class CommitmentParams(_Section):
+    """How the reps' own commitments (``data.commitments``) meet the top-down targets.
+
+    The targets of the ``within`` level are kept (the company's figure is never moved by a
+    rep); inside each of its units the reps' targets follow the policy, rescaled so they add up
+    exactly to it, and the levels between are their reps' sums. Example::
+
+        targets:
+          commitments: {policy: bottom_up, bounds: [-0.05, 0.10], within: region}
+    """
+
+    policy: Literal["top_down", "bottom_up", "blend"] = Field("top_down", description="top_down: the targets stay, the gap is shown; bottom_up: each rep's commitment, held within bounds of the top-down target; blend: (1 - weight) x top-down + weight x commitment, within the same bounds.")
+    weight: float = Field(0.5, ge=0, le=1, description="For 'blend': weight of the commitment (0: top-down only, 1: commitments only).")
+    bounds: tuple[float, float] = Field((-0.10, 0.10), description="For 'bottom_up' and 'blend': lowest and highest change a commitment may make to the top-down target (-0.10 = 10% below).")
+    within: Literal["company", "region", "province"] = Field("region", description="The level whose targets the commitments never move (reps' targets shift only inside each of its units).")
+
+    @model_validator(mode="after")
+    def _bounds_in_order(self) -> CommitmentParams:
+        lo, hi = self.bounds
+        if not -1 < lo <= 0 <= hi:
+            raise ValueError(f"targets.commitments.bounds must be [low, high] with -1 < low <= 0 <= high; got {list(self.bounds)}")
+        return self
+
+
 class TargetsParams(_Section):
     """Target setting and decomposition (notebook 02)."""
 
@@ -129,6 +157,7 @@ class TargetsParams(_Section):
     phasing_spring_festival: bool = Field(True, description="With baseline phasing, move the Spring Festival from where the history had it to the plan year's date (China; needs daily sales).")
     overrides: dict[str, dict[str, float]] = Field({}, description="Fixed targets by level and unit, e.g. {region: {E: 3000000}} (a region's or province's total set by the company, a locked customer); the other units share the rest.")
     mix_segment: str | None = Field("customer_type", description="Column of the customers table whose groups give the segment mix (empty: the company's mix).")
+    commitments: CommitmentParams = Field(default_factory=CommitmentParams, description="How the reps' own commitments (data.commitments) are reconciled with the top-down targets.")
     # Excluded from dumps: once loaded, the blends already sum to 1, so the recorded params (and the
     # keyword arguments steps build from them) carry the scaled weights, not the switch.
     normalise: bool = Field(False, exclude=True, description="Scale the weights of 'basis' and 'level_basis' blends to sum to 1; without it, weights that do not sum to 1 are an error.")

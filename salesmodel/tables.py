@@ -193,6 +193,20 @@ _declare("targets_region_mix", "targets", "Targets by region, product and channe
          _c("target:number:yuan"), _c("growth:number:share"), _opt("task:number:yuan", "the assigned task's share"))
 _declare("plan_rep_product_month", "targets", "Each rep's target by product and month",
          _c("rep_id:text"), _c("product:text"), *_PERIOD, _c("target:number:yuan"))
+_declare("targets_commitments", "targets", "The reps' own commitments against their top-down targets, reconciled by the policy",
+         _c("region_id:text"), _c("province_id:text"), _c("rep_id:text"),
+         _c("top_down:number:yuan", "the rep's target from the top-down split (locks included)"),
+         _c("commitment:number:yuan", "what the rep committed to (empty: no commitment)"),
+         _c("has_commitment:bool", "whether the rep submitted a commitment"),
+         _c("gap:number:yuan", "commitment - top-down target (0 without a commitment)"),
+         _c("gap_pct:number:share", "gap / top-down target"),
+         _c("wanted:number:yuan", "what the policy asks before the unit's total is kept (bounds applied)"),
+         _c("target:number:yuan", "the reconciled target (each unit of targets.commitments.within keeps its total)"),
+         _c("change:number:yuan", "reconciled target - top-down target"),
+         _c("policy:text", "top_down, bottom_up or blend"), _c("note:text", "the rep's note"))
+_declare("targets_locks", "targets", "The locked targets of the locks input and the plan's target of each locked unit",
+         _c("level:text"), _c("unit_id:text"), _c("locked:number:yuan", "the target the file fixes"),
+         _c("target:number:yuan", "the plan's target of the unit (equal to the lock)"), _c("reason:text"))
 _declare("achievability", "targets", "Chance that each unit meets its target, from the baseline forecast",
          _c("level:text"), _c("unit_id:text"), _c("target:number:yuan"), _c("baseline:number:yuan"),
          _c("baseline_sd:number:yuan"), _c("growth_asked:number:share"), _c("probability:number:probability"),

@@ -15,7 +15,7 @@ LEVELS = {"company": [], "region": ["region_id"], "province": ["province_id"], "
 def tracked_plan(ctx: Context, result: StepResult) -> tuple[targets.Plan, pd.DataFrame]:
     """The tracked year's plan: the targets settings with the tracking growth over the year before."""
     tr, tp = ctx.params.tracking, ctx.params.targets
-    settings = tp.model_dump() | {"total": None, "growth": tr.growth, "growth_over": "last_year"}
+    settings = tp.model_dump(exclude={"commitments"}) | {"total": None, "growth": tr.growth, "growth_over": "last_year"}
     with collect_notes(result):
         dekads = calendar.plan_year_periods(tr.plan_year, "dekad", country=ctx.params.calendar.country)
         plan = targets.build_plan(ctx.inputs["sales"], ctx.inputs["customers"], ctx.inputs["reps"], dekads,

@@ -6,6 +6,7 @@ targets step's declared tables and derives nothing.
 """
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import pandas as pd
@@ -71,3 +72,31 @@ class PlanPage(Page):
                 rows.append((self.header(col), float(t[col]) / self.scale))
         out = pd.DataFrame(rows, columns=["", self.money])
         return out.style.format({self.money: "{:,.2f}"}).hide(axis="index")
+
+    def commitments_table(self, commitments: pd.DataFrame, rows: int = 40) -> Any:
+        """Each rep's commitment against the top-down target and the reconciled target, largest gap first.
+
+        The reps' notes are text from the data: shown escaped.
+        """
+        shown = commitments.assign(_gap=commitments["gap"].abs(), note=commitments["note"].map(
+            lambda n: html.escape(n) if isinstance(n, str) else ""))
+        shown = shown.sort_values(["_gap", "rep_id"], ascending=[False, True]).drop(columns="_gap")
+        columns = ["region_id", "rep_id", "top_down", "commitment", "gap", "gap_pct", "target", "change", "note"]
+        return self.table("targets_commitments", shown, columns=columns, rows=rows)
+
+    def commitments_sentence(self, commitments: pd.DataFrame) -> Any:
+        """One sentence: how many reps committed, the sum of their gaps and the policy that set the targets."""
+        from IPython.display import HTML
+
+        has = commitments[commitments["has_commitment"].astype(bool)]
+        text = self.w("commitments_sentence").format(
+            n=len(has), reps=len(commitments), gap=f"{has['gap'].sum() / self.scale:+,.1f} {self.money}",
+            policy=self.code(str(commitments["policy"].iloc[0])) if len(commitments) else "")
+        return HTML(f"<p>{html.escape(text)}</p>")
+
+    def locks_table(self, locks: pd.DataFrame) -> Any:
+        """The locked targets of the locks input beside the plan's targets of those units (equal)."""
+        names = {**self.region_names, **self.province_names, **self.rep_names, **self.customer_names}
+        shown = locks.assign(unit_id=locks["unit_id"].map(lambda u: html.escape(str(names.get(u, u)))),
+                             reason=locks["reason"].map(lambda r: html.escape(r) if isinstance(r, str) else ""))
+        return self.table("targets_locks", shown, columns=["level", "unit_id", "locked", "target", "reason"])
