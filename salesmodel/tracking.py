@@ -106,7 +106,8 @@ def pacing(
         before ``as_of`` plus the elapsed days' part of the current period — not
         a straight line through the year), ``actual_to_date``, ``achievement``,
         ``phased_share_to_date``, ``projection`` (actual to date / phased share:
-        a seasonally adjusted full-period estimate), ``projected_achievement``,
+        a seasonally adjusted full-period estimate), ``run_rate_projection`` (the
+        straight line: actual to date per elapsed day x the plan's days), ``projected_achievement``,
         ``gap_to_date`` (actual - target to date), ``remaining`` (target_full -
         actual, not below 0), ``remaining_days`` (working days left, when the
         plan has them, else calendar days), ``daily_rate_needed`` and ``rank``
@@ -162,6 +163,8 @@ def pacing(
         out["phased_share_to_date"] = share
         out["projection"] = np.where(share > 0, ad / np.where(share > 0, share, 1.0), np.nan)
         out["projected_achievement"] = np.where(tt > 0, out["projection"] / np.where(tt > 0, tt, 1.0), np.nan)
+    elapsed = float((min(as_of, plan_end) - plan_start).days + 1)
+    out["run_rate_projection"] = ad / elapsed * float((plan_end - plan_start).days + 1)
     out["gap_to_date"] = ad - td
     out["remaining"] = np.maximum(tt - ad, 0.0)
     rd = out["remaining_days"].to_numpy()
