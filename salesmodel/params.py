@@ -190,6 +190,49 @@ class TargetsParams(_Section):
         return self
 
 
+class BudgetCategory(_Section):
+    """One category of the sales expense budget: a share of the target or a fixed amount."""
+
+    share: float | None = Field(None, ge=0, le=1, description="Share of the plan's target (0.02 = 2%).")
+    amount: float | None = Field(None, ge=0, description="Fixed amount for the year, in yuan.")
+    cap: float | None = Field(None, ge=0, description="Most the category may spend in the year, in yuan.")
+    basis: Literal["target", "reps"] = Field("target", description="How it is split down: by the targets (regions, reps, months), or evenly per rep and month (costs that follow headcount).")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> BudgetCategory:
+        if (self.share is None) == (self.amount is None):
+            raise ValueError("give either a share of the target or a fixed amount (not both, not neither)")
+        return self
+
+
+class BudgetParams(_Section):
+    """The sales expense budget (销售费用预算), decomposed with the targets (notebook 02).
+
+    Example::
+
+        budget:
+          categories:
+            activities: {share: 0.010}
+            promotion:  {share: 0.015, cap: 20000000}
+            people:     {amount: 36000000, basis: reps}
+            travel:     {share: 0.004}
+          cap_share: 0.06
+    """
+
+    categories: dict[str, BudgetCategory] = Field({}, description="Budget categories by name (e.g. activities, promotion, people, travel), each a share of the target or a fixed amount; empty: no budget.")
+    cap_share: float | None = Field(None, gt=0, le=1, description="The whole budget at most this share of the target; categories are scaled down together to it.")
+    round_to: float = Field(100, gt=0, description="Rounding unit of the budget (every part adds up exactly).")
+
+    @model_validator(mode="after")
+    def _shares_within_the_target(self) -> BudgetParams:
+        total = sum(c.share or 0.0 for c in self.categories.values())
+        if total > 1 + 1e-12:
+            shares = {k: c.share for k, c in self.categories.items() if c.share}
+            raise ValueError(f"budget.categories: the shares of the target add up to {total:.1%}, over 100% "
+                             f"({shorten(shares)}); feasible: shares adding up to at most 100%")
+        return self
+
+
 class FunnelParams(_Section):
     """A business that sells through a lead funnel, e.g. a car dealership (staffing.funnel).
 
@@ -353,6 +396,7 @@ class Scenario(BaseModel):
     staffing: StaffingParams = Field(default_factory=StaffingParams)
     territory: TerritoryParams = Field(default_factory=TerritoryParams)
     tracking: TrackingParams = Field(default_factory=TrackingParams)
+    budget: BudgetParams = Field(default_factory=BudgetParams)
     report: ReportParams = Field(default_factory=ReportParams)
     notebooks: list[str] = Field(default_factory=lambda: list(DEFAULT_NOTEBOOKS), description="Notebooks to run, in order.")
 

@@ -207,6 +207,22 @@ _declare("targets_commitments", "targets", "The reps' own commitments against th
 _declare("targets_locks", "targets", "The locked targets of the locks input and the plan's target of each locked unit",
          _c("level:text"), _c("unit_id:text"), _c("locked:number:yuan", "the target the file fixes"),
          _c("target:number:yuan", "the plan's target of the unit (equal to the lock)"), _c("reason:text"))
+_declare("budget_total", "targets", "The sales expense budget by category: asked, capped, and the year's budget",
+         _c("category:text"), _c("basis:text", "target (split by the targets) or reps (evenly per rep and month)"),
+         _c("share:number:share", "share of the target asked (empty for a fixed amount)"),
+         _c("amount:number:yuan", "fixed amount asked (empty for a share)"), _c("cap:number:yuan", "the category's cap"),
+         _c("asked:number:yuan", "share x target or the amount, before the caps"),
+         _c("capped:text", "none, category (its cap) or overall (budget.cap_share)"),
+         _c("budget:number:yuan", "the category's budget for the year (categories add up exactly)"),
+         _c("target:number:yuan", "the plan's target"), _c("share_of_target:number:share", "budget / target"))
+_declare("budget_region", "targets", "The sales expense budget by category and region",
+         _c("category:text"), _c("region_id:text"), _c("target:number:yuan"),
+         _c("budget:number:yuan", "the region's budget (regions add up exactly to the category)"),
+         _c("share_of_target:number:share", "budget / target"))
+_declare("budget_rep_month", "targets", "The sales expense budget by category, rep and month",
+         _c("category:text"), _c("region_id:text"), _c("province_id:text"), _c("rep_id:text"), *_PERIOD,
+         _c("target:number:yuan", "the rep's target of the month"),
+         _c("budget:number:yuan", "the rep's budget of the month (months add up exactly to the rep)"))
 _declare("achievability", "targets", "Chance that each unit meets its target, from the baseline forecast",
          _c("level:text"), _c("unit_id:text"), _c("target:number:yuan"), _c("baseline:number:yuan"),
          _c("baseline_sd:number:yuan"), _c("growth_asked:number:share"), _c("probability:number:probability"),

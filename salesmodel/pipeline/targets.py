@@ -8,7 +8,7 @@ from salesmodel.errors import InfeasibleError, InputError, short_list
 from salesmodel.pipeline._base import Context, StepResult, collect_notes
 
 NEEDS: tuple[str, ...] = ("forecast",)
-PARAMS: tuple[str, ...] = ("data", "calendar", "targets")
+PARAMS: tuple[str, ...] = ("data", "calendar", "targets", "budget")
 
 
 _LEVEL_KEYS = {"region": "region_id", "province": "province_id", "rep": "rep_id", "customer": "customer_id"}
@@ -217,6 +217,10 @@ def run(ctx: Context) -> StepResult:
     locks = ctx.inputs.get("locks")
     if locks is not None:
         result.add("targets_locks", _locks_table(locks, plan))
+    for name, table in budget_tables(ctx, float(top), plan.targets["rep"], plan.plan_rep_month).items():
+        result.add(name, table)
+    if "budget_total" in result.tables:
+        result.facts.update(budget=float(result.tables["budget_total"]["budget"].sum()))
     months = result.tables["plan_company_month"]
     result.facts.update(phasing=plan.phasing)
     for col in ("baseline", "baseline_festival"):
@@ -227,6 +231,23 @@ def run(ctx: Context) -> StepResult:
     result.facts.update(plan_year=ctx.params.calendar.plan_year,
                         baseline_used=ctx.tables.get("baseline_forecast") is not None)
     return result
+
+
+def budget_tables(ctx: Context, target: float, targets_rep: pd.DataFrame,
+                  plan_rep_month: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The sales expense budget of ``budget`` (params) by category, region and rep x month; none without categories."""
+    bp = ctx.params.budget
+    if not bp.categories:
+        return {}
+    from salesmodel.targets.budget import budget_totals, expense_budget
+
+    cats = {k: c.model_dump() for k, c in bp.categories.items()}
+    totals = budget_totals(target, cats, cap_share=bp.cap_share, round_to=float(bp.round_to))
+    cells = expense_budget(plan_rep_month, targets_rep, totals, round_to=float(bp.round_to))
+    totals = totals.assign(target=target, share_of_target=totals["budget"] / target if target > 0 else float("nan"))
+    region = cells.groupby(["category", "region_id"], as_index=False, sort=False)[["target", "budget"]].sum()
+    region["share_of_target"] = region["budget"] / region["target"].where(region["target"] > 0)
+    return {"budget_total": totals, "budget_region": region, "budget_rep_month": cells}
 
 
 def _locks_table(locks: pd.DataFrame, plan: targets.Plan) -> pd.DataFrame:
@@ -280,4 +301,6 @@ def rephased(ctx: Context, plan_rep_month: pd.DataFrame) -> dict[str, pd.DataFra
     months = t["plan_company_month"].copy()
     months["target"] = months["period"].astype(str).map(new.groupby("period", observed=True)["target"].sum()).astype(float)
     out["plan_company_month"] = months
+    if "targets_total" in t and "targets_rep" in t:
+        out.update(budget_tables(ctx, float(t["targets_total"]["target"].iloc[0]), t["targets_rep"], out["plan_rep_month"]))
     return out

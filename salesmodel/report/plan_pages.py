@@ -100,3 +100,19 @@ class PlanPage(Page):
         shown = locks.assign(unit_id=locks["unit_id"].map(lambda u: html.escape(str(names.get(u, u)))),
                              reason=locks["reason"].map(lambda r: html.escape(r) if isinstance(r, str) else ""))
         return self.table("targets_locks", shown, columns=["level", "unit_id", "locked", "target", "reason"])
+
+    def budget_table(self, totals: pd.DataFrame) -> Any:
+        """The budget by category: what was asked, the cap that applied, the year's budget and its share of the target."""
+        shown = totals.assign(category=totals["category"].map(lambda c: html.escape(str(self.code(c)))))
+        return self.table("budget_total", shown, columns=["category", "basis", "share", "amount", "cap", "asked",
+                                                          "capped", "budget", "share_of_target"])
+
+    def budget_region_table(self, region: pd.DataFrame) -> Any:
+        """The budget by region (rows) and category (columns), with totals: every margin exact."""
+        wide = region.pivot_table(index="region_id", columns="category", values="budget", aggfunc="sum") / self.scale
+        names = self.region_names
+        wide.index = [html.escape(str(names.get(r, r))) for r in wide.index]
+        wide.columns = [html.escape(str(self.code(c))) for c in wide.columns]
+        wide[self.w("total")] = wide.sum(axis=1)
+        wide.loc[self.w("total")] = wide.sum(axis=0)
+        return wide.style.format("{:,.1f}").set_caption(f"{self.header('budget')} ({self.money})")
