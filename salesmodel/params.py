@@ -359,10 +359,20 @@ class TrackingParams(_Section):
     """Tracking actuals against a plan (notebook 05)."""
 
     plan_year: int = Field(2026, description="The year whose plan is tracked (made from the years before it).")
-    as_of: date = Field(date(2026, 10, 31), description="Actuals up to and including this date.")
+    as_of: date = Field(date(2026, 10, 31), description="Actuals up to and including this date (with data.actuals: when it lies in the plan year; otherwise the actuals' last day).")
     growth: float = Field(0.10, gt=-1, description="Growth over the year before that the tracked plan asked (the plan is remade with the targets settings).")
     report_grains: list[Literal["iso_week", "month_week", "dekad", "month"]] = Field(["iso_week", "dekad"], description="Period reports of target against actual (example G).")
     top_n: int = Field(10, ge=1, le=200, description="Rows shown in the rankings and the declining-customers list.")
+    stock_floor_days: float = Field(3.0, ge=0, description="Stock at a store (data.stock) below this many days of the plan's sales is too low.")
+    stock_ceiling_days: float = Field(5.0, ge=0, description="Stock above this many days of the plan's sales is too high.")
+    order_months: int = Field(3, ge=1, le=24, description="Months of the order plan that brings each store's stock into the band (from the day after its count).")
+
+    @model_validator(mode="after")
+    def _band_in_order(self) -> TrackingParams:
+        if self.stock_floor_days > self.stock_ceiling_days:
+            raise ValueError(f"tracking.stock_floor_days ({self.stock_floor_days:g}) is above tracking.stock_ceiling_days "
+                             f"({self.stock_ceiling_days:g}); the floor must be at most the ceiling")
+        return self
 
 
 class ReportParams(_Section):

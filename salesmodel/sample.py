@@ -455,6 +455,8 @@ def make_company(
         Also write the plan year's sales (the year after ``end``) from 1 January to this day
         (key ``actuals``, the sales table's columns): the same customers going on as in the
         history, drawn from their own random stream, so the history is the same with or without.
+        Also a stock count at the end of that day (key ``stock``: date, customer_id, product,
+        units) at one store in eight, between one and eight days of its recent sales.
 
     Returns
     -------
@@ -493,6 +495,7 @@ def make_company(
     extra = {}
     if actuals_ts is not None:
         extra["actuals"] = _plan_year_sales(seed, customers, drivers, start_ts, end_ts, actuals_ts)
+        extra["stock"] = _stock_snapshot(seed, extra["actuals"], actuals_ts)
     customers = _finish_customers(customers, drivers, sales, start_ts, end_ts)
     reps = reps.drop(columns=["_active"])
     return {
@@ -533,6 +536,20 @@ def _plan_year_sales(seed: int, customers: pd.DataFrame, drivers: dict, start_ts
     sales = _make_sales(np.random.default_rng([seed, 2027]), customers, carry, start_ts, actuals_ts)
     first = pd.Timestamp(year=end_ts.year + 1, month=1, day=1)
     return sales.loc[sales["date"] >= first].reset_index(drop=True)
+
+
+def _stock_snapshot(seed: int, actuals: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
+    """Units on hand at the end of ``day`` at every eighth store with recent sales: 1 to 8 days of them."""
+    recent = actuals[actuals["date"] > day - pd.Timedelta(days=30)]
+    per_day = recent.groupby(["customer_id", "product"], sort=True)["units"].sum() / 30.0
+    stores = sorted(per_day.index.get_level_values(0).unique())[::8]
+    per_day = per_day[per_day.index.get_level_values(0).isin(stores)]
+    days = np.random.default_rng([seed, 2028]).uniform(1.0, 8.0, len(per_day))
+    units = np.maximum(0, np.round(per_day.to_numpy() * days)).astype(np.int64)
+    out = per_day.reset_index()[["customer_id", "product"]]
+    out.insert(0, "date", day)
+    out["units"] = units
+    return out
 
 
 def _make_reps(rng, provinces, cities, market, n_reps, end_ts) -> pd.DataFrame:

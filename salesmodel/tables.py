@@ -297,6 +297,19 @@ _declare("period_report", "tracking", "Target against actual by period, company 
 _declare("declining_customers", "tracking", "Customers buying less than the same period last year",
          _c("customer_id:text"), _c("this_year:number:yuan"), _c("last_year:number:yuan"), _c("change:number:yuan"),
          _c("growth:number:share"))
+_declare("stock_cover", "tracking", "Stock on hand at each store against the plan's daily sales (days of cover)",
+         _c("customer_id:text"), _c("rep_id:text"), _c("product:text"), _c("date:date", "day of the count (end of day)"),
+         _c("on_hand:number:units", "units on hand"), _c("plan_units:number:units", "the plan's units in the month after the count"),
+         _c("daily_units:number:units", "the plan's units a day in that month"),
+         _c("days_of_cover:number:days", "on hand / the plan's units a day"),
+         _c("status:text", "below the floor, above the ceiling, in_band or no_plan"),
+         _c("price:number:yuan", "the store's price of a unit over the last twelve months"))
+_declare("stock_orders", "tracking", "The order plan by store, product and month that brings stock into the band",
+         _c("customer_id:text"), _c("product:text"), *_PERIOD,
+         _c("plan_amount:number:yuan", "the store's plan of the month for the product (by last year's mix that month)"),
+         _c("mix_share:number:share", "the product's share of the store's month"),
+         _c("plan_units:number:units"), _c("opening_units:number:units"), _c("order_units:number:units"),
+         _c("closing_units:number:units"), _c("closing_days:number:days", "closing stock in days of the next month's plan"))
 
 # ---- summary ------------------------------------------------------------------------
 _declare("key_figures", "summary", "The plan's headline figures, each traced to its table and column",

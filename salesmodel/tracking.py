@@ -5,6 +5,8 @@
   the run rate needed for the rest of the period and a projection.
 - :func:`period_report`: target against actual by week, dekad or month (example G).
 - :func:`declining_customers`: customers selling less than a year before.
+- :func:`stock_cover`: days of stock on hand against the daily plan, and an order plan by
+  month that brings the cover into a band (DOMAIN example I; 3-5 days at a store).
 
 Pure: DataFrames and plain values in, DataFrames out.
 """
@@ -20,7 +22,7 @@ from salesmodel.errors import InputError, short_list
 from salesmodel.targets.allocation import _as_list, _param_error
 from salesmodel.targets.phasing import _check_periods
 
-__all__ = ["achievement_rate", "declining_customers", "pacing", "period_report"]
+__all__ = ["achievement_rate", "declining_customers", "pacing", "period_report", "stock_cover"]
 
 
 # ---------------------------------------------------------------------------
@@ -256,3 +258,149 @@ def declining_customers(
     out["growth"] = np.where(out["last_year"] > 0, out["change"] / out["last_year"].where(out["last_year"] > 0, 1.0), np.nan)
     out = out.loc[out["change"] < 0].sort_values(["change"] + key_list).reset_index(drop=True)
     return out
+
+
+# ---------------------------------------------------------------------------
+# Stock: days of cover and an order plan
+# ---------------------------------------------------------------------------
+def _daily_plan(plan: pd.DataFrame, keys: list[str], target: str) -> pd.DataFrame:
+    """The plan spread evenly over the days of each of its rows: keys, day, amount."""
+    p = plan.groupby([*keys, "start", "end"], sort=False, observed=True)[target].sum().reset_index()
+    start, end = pd.to_datetime(p["start"]), pd.to_datetime(p["end"])
+    ndays = ((end - start).dt.days + 1).to_numpy()
+    rep = np.repeat(np.arange(len(p)), ndays)
+    offs = np.arange(rep.size) - np.repeat(np.cumsum(ndays) - ndays, ndays)
+    out = pd.DataFrame({k: p[k].to_numpy()[rep] for k in keys})
+    out["day"] = start.to_numpy()[rep] + offs.astype("timedelta64[D]")
+    out["amount"] = (p[target].to_numpy(dtype=float) / ndays)[rep]
+    return out
+
+
+def stock_cover(
+    stock: pd.DataFrame,
+    plan: pd.DataFrame,
+    sales: pd.DataFrame,
+    *,
+    floor_days: float = 3.0,
+    ceiling_days: float = 5.0,
+    months: int = 3,
+    key: str = "customer_id",
+    target: str = "target",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Days of cover of the stock on hand against the daily plan, and an order plan by month.
+
+    ``stock`` holds counts (``date`` at the end of the day, ``key``, ``product``, ``units``); the
+    latest count of each store and product is used. ``plan`` is each store's phased plan in money
+    (``key``, ``start``, ``end``, ``target``, any grain). ``sales`` is the history (``date``,
+    ``key``, ``product``, ``amount``, ``units``).
+
+    For the ``months`` calendar months after a count (the first from the day after it), a store's
+    plan is split to products by its sales mix in the same month a year earlier (DOMAIN example I),
+    else its last twelve months' mix, else the company's mix that month; money becomes units at the
+    store's own price of the product over the last twelve months (else the company's). The cover is
+    the units on hand over the first month's daily units; ``status`` is ``below`` the floor,
+    ``above`` the ceiling, ``in_band``, or ``no_plan`` (nothing of the product planned at the store).
+    Each month's order brings the closing stock to the middle of
+    the band, in days of the next month's rate: ``order = max(0, ceil(plan units + wanted closing -
+    opening))``.
+
+    Returns ``(cover, orders)``: one row per store and product (``date``, ``on_hand``,
+    ``plan_units``, ``daily_units``, ``days_of_cover``, ``status``, ``price``), and one row per store,
+    product and month (``period``, ``start``, ``end``, ``plan_amount``, ``mix_share``, ``plan_units``,
+    ``opening_units``, ``order_units``, ``closing_units``, ``closing_days``).
+
+    Examples
+    --------
+    >>> stock = pd.DataFrame({"date": pd.to_datetime(["2027-10-31"]), "customer_id": ["s"],
+    ...                       "product": ["A"], "units": [10]})
+    >>> plan = pd.DataFrame({"customer_id": ["s"], "start": pd.to_datetime(["2027-11-01"]),
+    ...                      "end": pd.to_datetime(["2027-11-30"]), "target": [60_000.0]})
+    >>> sales = pd.DataFrame({"date": pd.to_datetime(["2026-11-10"]), "customer_id": ["s"],
+    ...                       "product": ["A"], "amount": [2_000.0], "units": [1]})
+    >>> cover, orders = stock_cover(stock, plan, sales, months=1)
+    >>> cover[["plan_units", "days_of_cover", "status"]].values.tolist()   # 30 units a month: 1 a day
+    [[30.0, 10.0, 'above']]
+    >>> orders[["plan_units", "order_units", "closing_units"]].values.tolist()  # close at 4 days
+    [[30.0, 24.0, 4.0]]
+    """
+    func = "stock_cover"
+    if not (isinstance(floor_days, (int, float)) and isinstance(ceiling_days, (int, float))
+            and 0 <= floor_days <= ceiling_days):
+        raise _param_error("floor_days", func, "a number of days >= 0, at most ceiling_days", floor_days)
+    if not (isinstance(months, int) and 1 <= months <= 24):
+        raise _param_error("months", func, "a whole number of months from 1 to 24", months)
+    for name, frame, need in (("stock", stock, ["date", key, "product", "units"]),
+                              ("plan", plan, [key, "start", "end", target]),
+                              ("sales", sales, ["date", key, "product", "amount", "units"])):
+        missing = [c for c in need if c not in frame.columns]
+        if missing:
+            raise InputError(f"{func}: the {name} table has no column {short_list(missing)}.")
+    counts = stock.assign(date=pd.to_datetime(stock["date"])).sort_values("date", kind="stable")
+    counts = counts.groupby([key, "product"], as_index=False, sort=True).last()
+    daily = _daily_plan(plan[plan[key].isin(set(counts[key]))], [key], target)
+    sales = sales.assign(date=pd.to_datetime(sales["date"]))
+    products = sorted(set(sales["product"]) | set(counts["product"]))
+    rows = []
+    for store, part in counts.groupby(key, sort=True):
+        count_day = part["date"].max()
+        first = count_day + pd.Timedelta(days=1)
+        month = first.to_period("M")
+        windows = [(first if i == 0 else (month + i).start_time, (month + i).end_time.normalize()) for i in range(months)]
+        d = daily[daily[key] == store]
+        hist = sales[sales[key] == store]
+        year_before = hist[(hist["date"] > count_day - pd.Timedelta(days=365)) & (hist["date"] <= count_day)]
+        own = year_before.groupby("product")[["amount", "units"]].sum()
+        company = sales[(sales["date"] > count_day - pd.Timedelta(days=365)) & (sales["date"] <= count_day)]
+        company_price = company.groupby("product")["amount"].sum() / company.groupby("product")["units"].sum()
+        for lo, hi in windows:
+            amount = float(d.loc[(d["day"] >= lo) & (d["day"] <= hi), "amount"].sum())
+            same = hist[(hist["date"].dt.year == lo.year - 1) & (hist["date"].dt.month == lo.month)]
+            mix = same.groupby("product")["amount"].sum()
+            if mix.sum() <= 0:
+                mix = own["amount"] if len(own) else pd.Series(dtype=float)
+            if mix.sum() <= 0:
+                c_same = sales[(sales["date"].dt.year == lo.year - 1) & (sales["date"].dt.month == lo.month)]
+                mix = c_same.groupby("product")["amount"].sum()
+            mix = (mix / mix.sum()).reindex(products).fillna(0.0) if mix.sum() > 0 else \
+                pd.Series(1.0 / len(products), index=products)
+            for product in part["product"]:
+                price = (float(own.loc[product, "amount"] / own.loc[product, "units"])
+                         if product in own.index and own.loc[product, "units"] > 0 else float(company_price.get(product, np.nan)))
+                rows.append({key: store, "product": product, "period": f"{lo:%Y-%m}", "start": lo, "end": hi,
+                             "days": int((hi - lo).days) + 1, "plan_amount": amount * float(mix[product]),
+                             "mix_share": float(mix[product]), "price": price})
+    months_df = pd.DataFrame(rows)
+    if months_df.empty:
+        raise InputError(f"{func}: no stock counts to check.")
+    months_df["plan_units"] = np.where(months_df["price"] > 0, months_df["plan_amount"] / months_df["price"], np.nan)
+    months_df["daily_units"] = months_df["plan_units"] / months_df["days"]
+    months_df = months_df.merge(counts[[key, "product", "date", "units"]].rename(columns={"units": "on_hand"}),
+                                on=[key, "product"])
+    middle = (floor_days + ceiling_days) / 2.0
+    orders = []
+    for (_, _), g in months_df.groupby([key, "product"], sort=True):
+        g = g.sort_values("start")
+        rate = g["daily_units"].to_numpy(dtype=float)
+        need = g["plan_units"].to_numpy(dtype=float)
+        opening = float(g["on_hand"].iloc[0])
+        for i in range(len(g)):
+            next_rate = rate[i + 1] if i + 1 < len(g) else rate[i]
+            wanted = middle * next_rate
+            order = max(0.0, float(np.ceil(need[i] + wanted - opening - 1e-9))) if np.isfinite(need[i]) else np.nan
+            closing = opening + order - need[i]
+            orders.append({**g.iloc[i].to_dict(), "opening_units": opening, "order_units": order,
+                           "closing_units": closing,
+                           "closing_days": closing / next_rate if next_rate > 0 else np.nan})
+            opening = closing
+    orders_df = pd.DataFrame(orders)
+    first_month = orders_df.groupby([key, "product"], sort=True).head(1)
+    cover = first_month[[key, "product", "date", "on_hand", "plan_units", "daily_units", "price"]].copy()
+    planned = (cover["daily_units"] > 0).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cover["days_of_cover"] = np.where(planned, cover["on_hand"] / cover["daily_units"].where(planned, 1.0), np.nan)
+    cover["status"] = np.select([~planned, cover["days_of_cover"] < floor_days - 1e-9,
+                                 cover["days_of_cover"] > ceiling_days + 1e-9], ["no_plan", "below", "above"], "in_band")
+    cover["on_hand"] = cover["on_hand"].astype(float)
+    orders_df = orders_df[[key, "product", "period", "start", "end", "plan_amount", "mix_share", "plan_units",
+                           "opening_units", "order_units", "closing_units", "closing_days"]]
+    return cover.reset_index(drop=True), orders_df.reset_index(drop=True)

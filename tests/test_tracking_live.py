@@ -108,9 +108,12 @@ def test_tracking_notebook_shows_the_plan_year_live(tmp_path, small_company_dir)
 
     data = tmp_path / "data"
     shutil.copytree(small_company_dir, data)
-    actuals = make_company(**SMALL_COMPANY, actuals_to="2027-03-31")["actuals"]
+    demo = make_company(**SMALL_COMPANY, actuals_to="2027-03-31")
+    actuals = demo["actuals"]
     actuals.to_parquet(data / "actuals.parquet", index=False)
-    params = write_params(tmp_path / "p.yaml", data, data={"dir": str(data), "actuals": "actuals.parquet"},
+    demo["stock"].to_csv(data / "stock.csv", index=False, date_format="%Y-%m-%d")
+    params = write_params(tmp_path / "p.yaml", data,
+                          data={"dir": str(data), "actuals": "actuals.parquet", "stock": "stock.csv"},
                           forecast={"n_windows": 1, "calibration_sample": 30})
     run = tmp_path / "run"
     out = execute_notebook("05_tracking.ipynb", params, run)
@@ -128,3 +131,8 @@ def test_tracking_notebook_shows_the_plan_year_live(tmp_path, small_company_dir)
     text = "".join(str(o.get("data", {}).get("text/html", "")) for c in nbformat.read(out, 4).cells
                    for o in c.get("outputs", []))
     assert "Projection at the run rate" in text and "sales to date against this run" in text
+    cover = pd.read_parquet(run / "tables" / "stock_cover.parquet")
+    assert len(cover) == len(demo["stock"]) and set(cover["status"]) <= {"below", "above", "in_band", "no_plan"}
+    assert pd.read_parquet(run / "tables" / "stock_orders.parquet")["period"].unique().tolist() == ["2027-04", "2027-05",
+                                                                                                   "2027-06"]
+    assert "Days of cover" in text and "Stock at the stores" in text

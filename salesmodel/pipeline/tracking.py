@@ -15,6 +15,7 @@ import pandas as pd
 from salesmodel import calendar, targets
 from salesmodel.errors import InputError, short_list
 from salesmodel.pipeline._base import Context, StepResult, collect_notes
+from salesmodel.tracking import stock_cover as targets_stock_cover
 
 NEEDS: tuple[str, ...] = ("targets",)
 PARAMS: tuple[str, ...] = ("data", "calendar", "targets", "tracking")
@@ -56,6 +57,33 @@ def plan_year_actuals(ctx: Context) -> tuple[pd.DataFrame, pd.Timestamp]:
     if as_of.year != year:
         as_of = actuals["date"].max()
     return actuals, as_of
+
+
+def stock_tables(ctx: Context, sales: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Days of cover of the stock counts (``data.stock``) against this run's plan, and the order plan.
+
+    The counts must lie from the day before the plan year to the day before its last (the order
+    plan needs plan days after a count); other dates are an input error naming the file and rows.
+    """
+    from salesmodel import io
+
+    tr = ctx.params.tracking
+    stock = ctx.inputs["stock"]
+    phased = ctx.table("plan_customer_dekad")
+    start, end = pd.to_datetime(phased["start"]).min(), pd.to_datetime(phased["end"]).max()
+    bad = ((stock["date"] < start - pd.Timedelta(days=1)) | (stock["date"] >= end)).to_numpy()
+    if bad.any():
+        rows = [int(i) + 1 for i in bad.nonzero()[0]]
+        source = io.input_sources(ctx.params.data).get("stock", "the stock counts")
+        raise InputError(f"{source}: column 'date': {len(rows)} count(s) outside the plan, at row(s) {short_list(rows)}; "
+                         f"expected dates from {start - pd.Timedelta(days=1):%Y-%m-%d} to {end - pd.Timedelta(days=1):%Y-%m-%d} "
+                         f"(the end of a day of the plan year {ctx.params.calendar.plan_year} or the day before it), "
+                         f"found {short_list(sorted({f'{d:%Y-%m-%d}' for d in stock.loc[bad, 'date'].head(50)}))}")
+    cover, orders = targets_stock_cover(stock, phased, sales, floor_days=tr.stock_floor_days,
+                                        ceiling_days=tr.stock_ceiling_days, months=tr.order_months)
+    reps = ctx.inputs["customers"].set_index("customer_id")["rep_id"]
+    cover.insert(1, "rep_id", cover["customer_id"].map(reps).astype(object))
+    return cover, orders
 
 
 def _customers(ctx: Context) -> pd.DataFrame:
@@ -102,6 +130,12 @@ def run(ctx: Context) -> StepResult:
     result.add("period_report", report[["grain", "rep_id", "period", "start", "end", "target", "actual", "achievement"]])
     down = targets.declining_customers(history, as_of, start=f"{year}-01-01")
     result.add("declining_customers", down[["customer_id", "this_year", "last_year", "change", "growth"]])
+    if "stock" in inputs:
+        cover, orders = stock_tables(ctx, history)
+        result.add("stock_cover", cover)
+        result.add("stock_orders", orders)
+        result.facts.update(stock_below=int((cover["status"] == "below").sum()),
+                            stock_above=int((cover["status"] == "above").sum()))
     result.facts.update(mode="plan_year" if live else "history_year", plan_year=year, as_of=as_of,
                         growth=None if live else tr.growth, plan_total=float(phased["target"].sum()),
                         last_year=last_year)

@@ -116,3 +116,37 @@ class PlanPage(Page):
         wide[self.w("total")] = wide.sum(axis=1)
         wide.loc[self.w("total")] = wide.sum(axis=0)
         return wide.style.format("{:,.1f}").set_caption(f"{self.header('budget')} ({self.money})")
+
+    def stock_intro(self, floor: float, ceiling: float) -> Any:
+        """The stock section's paragraph, with the band of the params."""
+        from IPython.display import HTML
+
+        return HTML(f"<p>{html.escape(self.w('nb05_stock_text').format(floor=floor, ceiling=ceiling))}</p>")
+
+    def stock_sentence(self, cover: pd.DataFrame, floor: float, ceiling: float) -> Any:
+        """How many store-products are below the floor, above the ceiling and in the band."""
+        from IPython.display import HTML
+
+        counts = cover["status"].value_counts()
+        text = self.w("stock_sentence").format(below=int(counts.get("below", 0)), above=int(counts.get("above", 0)),
+                                               inside=int(counts.get("in_band", 0)), floor=floor, ceiling=ceiling)
+        return HTML(f"<p>{html.escape(text)}</p>")
+
+    def stock_table(self, cover: pd.DataFrame, rows: int = 20) -> Any:
+        """The store-products out of the band first (fewest days of cover first), with their reps and customers' names."""
+        order = cover.assign(_out=cover["status"].map({"below": 0, "above": 1}).fillna(2))
+        order = order.sort_values(["_out", "days_of_cover", "customer_id", "product"]).drop(columns="_out")
+        names = self.customer_names
+        order = order.assign(customer_id=order["customer_id"].map(lambda c: html.escape(str(names.get(c, c)))))
+        return self.table("stock_cover", order, columns=["customer_id", "rep_id", "product", "on_hand", "daily_units",
+                                                         "days_of_cover", "status"], rows=rows)
+
+    def order_table(self, orders: pd.DataFrame, cover: pd.DataFrame, rows: int = 24) -> Any:
+        """The order plan of the store-products out of the band, month by month."""
+        out = cover.loc[cover["status"].isin(["below", "above"]), ["customer_id", "product"]]
+        part = orders.merge(out, on=["customer_id", "product"])
+        names = self.customer_names
+        part = part.assign(customer_id=part["customer_id"].map(lambda c: html.escape(str(names.get(c, c)))))
+        return self.table("stock_orders", part, columns=["customer_id", "product", "period", "plan_amount", "plan_units",
+                                                         "opening_units", "order_units", "closing_units", "closing_days"],
+                          rows=rows)
