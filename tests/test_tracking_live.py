@@ -53,6 +53,9 @@ def test_example_g_week_one_through_the_step(tmp_path, live_company):
     assert week["period"] == "2027-W01"
     assert week["target"] == pytest.approx(130.0) and week["actual"] == 120.0
     assert round(week["achievement"], 2) == 0.92
+    # 1-3 January, which ISO counts in 2026-W53, are the plan year's own week 00: 30 planned, 30 sold
+    w00 = report[(report["grain"] == "iso_week") & (report["rep_id"] == "")].iloc[0]
+    assert (w00["period"], w00["target"], w00["actual"]) == ("2027-W00", pytest.approx(30.0), 30.0)
     # the 旬 and the month: 1-10 January holds the first two rows (160) and 150 sold
     for grain, label in (("dekad", "2027-01-D1"), ("month", "2027-01")):
         row = report[(report["grain"] == grain) & (report["rep_id"] == "")].iloc[0]
