@@ -337,70 +337,99 @@ def stock_cover(
             raise InputError(f"{func}: the {name} table has no column {short_list(missing)}.")
     counts = stock.assign(date=pd.to_datetime(stock["date"])).sort_values("date", kind="stable")
     counts = counts.groupby([key, "product"], as_index=False, sort=True).last()
-    daily = _daily_plan(plan[plan[key].isin(set(counts[key]))], [key], target)
-    sales = sales.assign(date=pd.to_datetime(sales["date"]))
-    products = sorted(set(sales["product"]) | set(counts["product"]))
-    rows = []
-    for store, part in counts.groupby(key, sort=True):
-        count_day = part["date"].max()
-        first = count_day + pd.Timedelta(days=1)
-        month = first.to_period("M")
-        windows = [(first if i == 0 else (month + i).start_time, (month + i).end_time.normalize()) for i in range(months)]
-        d = daily[daily[key] == store]
-        hist = sales[sales[key] == store]
-        year_before = hist[(hist["date"] > count_day - pd.Timedelta(days=365)) & (hist["date"] <= count_day)]
-        own = year_before.groupby("product")[["amount", "units"]].sum()
-        company = sales[(sales["date"] > count_day - pd.Timedelta(days=365)) & (sales["date"] <= count_day)]
-        company_price = company.groupby("product")["amount"].sum() / company.groupby("product")["units"].sum()
-        for lo, hi in windows:
-            amount = float(d.loc[(d["day"] >= lo) & (d["day"] <= hi), "amount"].sum())
-            same = hist[(hist["date"].dt.year == lo.year - 1) & (hist["date"].dt.month == lo.month)]
-            mix = same.groupby("product")["amount"].sum()
-            if mix.sum() <= 0:
-                mix = own["amount"] if len(own) else pd.Series(dtype=float)
-            if mix.sum() <= 0:
-                c_same = sales[(sales["date"].dt.year == lo.year - 1) & (sales["date"].dt.month == lo.month)]
-                mix = c_same.groupby("product")["amount"].sum()
-            mix = (mix / mix.sum()).reindex(products).fillna(0.0) if mix.sum() > 0 else \
-                pd.Series(1.0 / len(products), index=products)
-            for product in part["product"]:
-                price = (float(own.loc[product, "amount"] / own.loc[product, "units"])
-                         if product in own.index and own.loc[product, "units"] > 0 else float(company_price.get(product, np.nan)))
-                rows.append({key: store, "product": product, "period": f"{lo:%Y-%m}", "start": lo, "end": hi,
-                             "days": int((hi - lo).days) + 1, "plan_amount": amount * float(mix[product]),
-                             "mix_share": float(mix[product]), "price": price})
-    months_df = pd.DataFrame(rows)
-    if months_df.empty:
+    if counts.empty:
         raise InputError(f"{func}: no stock counts to check.")
-    months_df["plan_units"] = np.where(months_df["price"] > 0, months_df["plan_amount"] / months_df["price"], np.nan)
-    months_df["daily_units"] = months_df["plan_units"] / months_df["days"]
-    months_df = months_df.merge(counts[[key, "product", "date", "units"]].rename(columns={"units": "on_hand"}),
-                                on=[key, "product"])
+    stores = counts.groupby(key, sort=True)["date"].max().rename("count_day").reset_index()
+    products = sorted(set(sales["product"]) | set(counts["product"]))
+    # The months after each store's count: the first from the day after it, the others whole.
+    first = stores["count_day"] + pd.Timedelta(days=1)
+    wins = stores.loc[stores.index.repeat(months)].reset_index(drop=True)
+    wins["i"] = np.tile(np.arange(months), len(stores))
+    month = first.dt.to_period("M").repeat(months).reset_index(drop=True) + wins["i"].to_numpy()
+    wins["start"] = np.where(wins["i"] == 0, (wins["count_day"] + pd.Timedelta(days=1)).to_numpy(),
+                             month.dt.start_time.to_numpy())
+    wins["end"] = month.dt.end_time.dt.normalize().to_numpy()
+    wins["period"] = month.astype(str).to_numpy()
+    wins["days"] = (wins["end"] - wins["start"]).dt.days + 1
+    wins["last_year"], wins["month"] = wins["start"].dt.year - 1, wins["start"].dt.month
+    # The plan of each window, from the plan spread over its days.
+    daily = _daily_plan(plan[plan[key].isin(set(stores[key]))], [key], target).merge(stores, on=key)
+    daily = daily[daily["day"] > daily["count_day"]]
+    after = daily["count_day"] + pd.Timedelta(days=1)
+    daily["i"] = (daily["day"].dt.year - after.dt.year) * 12 + daily["day"].dt.month - after.dt.month
+    amount = daily[daily["i"] < months].groupby([key, "i"])["amount"].sum().rename("amount")
+    wins = wins.merge(amount, on=[key, "i"], how="left").fillna({"amount": 0.0})
+    # The product mix of each window: the store's same month a year earlier, else its last twelve
+    # months, else the company's same month a year earlier, else even.
+    sales = sales.assign(date=pd.to_datetime(sales["date"]))
+    sales = sales.assign(year=sales["date"].dt.year, month=sales["date"].dt.month)
+    own_sales = sales[sales[key].isin(set(stores[key]))].merge(stores, on=key)
+    own_month = own_sales.groupby([key, "year", "month", "product"])["amount"].sum()
+    recent = own_sales[(own_sales["date"] > own_sales["count_day"] - pd.Timedelta(days=365))
+                       & (own_sales["date"] <= own_sales["count_day"])]
+    own_year = recent.groupby([key, "product"])[["amount", "units"]].sum()
+    company_month = sales.groupby(["year", "month", "product"])["amount"].sum()
+    grid = wins.loc[wins.index.repeat(len(products)), [key, "i", "last_year", "month", "count_day"]].reset_index(drop=True)
+    grid["product"] = np.tile(products, len(wins))
+    sources = [
+        own_month.reindex(pd.MultiIndex.from_frame(grid[[key, "last_year", "month", "product"]])).to_numpy(),
+        own_year["amount"].reindex(pd.MultiIndex.from_frame(grid[[key, "product"]])).to_numpy(),
+        company_month.reindex(pd.MultiIndex.from_frame(grid[["last_year", "month", "product"]])).to_numpy(),
+        np.ones(len(grid)),
+    ]
+    window = grid.groupby([key, "i"], sort=False).ngroup().to_numpy()
+    mix = np.full(len(grid), np.nan)
+    for values in sources:
+        values = np.nan_to_num(values.astype(float))
+        total = np.bincount(window, weights=values)[window]
+        take = np.isnan(mix) & (total > 0)
+        mix[take] = values[take] / total[take]
+    grid["mix_share"] = mix
+    # Each store's price of a unit over the twelve months before its count, else the company's.
+    price = (own_year["amount"] / own_year["units"].where(own_year["units"] > 0)).rename("price")
+    company_price = []
+    for day in stores["count_day"].unique():
+        window_sales = sales[(sales["date"] > day - pd.Timedelta(days=365)) & (sales["date"] <= day)]
+        by = window_sales.groupby("product")[["amount", "units"]].sum()
+        company_price.append((by["amount"] / by["units"].where(by["units"] > 0)).rename("company_price").to_frame()
+                             .assign(count_day=day).reset_index())
+    company_price = pd.concat(company_price, ignore_index=True)
+    rows = counts[[key, "product", "date", "units"]].rename(columns={"units": "on_hand"})
+    rows = rows.merge(wins[[key, "i", "period", "start", "end", "days", "amount"]], on=key)
+    rows = rows.merge(grid[[key, "i", "product", "mix_share", "count_day"]], on=[key, "i", "product"], how="left")
+    rows = rows.merge(price.reset_index(), on=[key, "product"], how="left")
+    rows = rows.merge(company_price, on=["count_day", "product"], how="left")
+    rows["price"] = rows["price"].fillna(rows["company_price"])
+    rows["plan_amount"] = rows["amount"] * rows["mix_share"]
+    rows["plan_units"] = np.where(rows["price"] > 0, rows["plan_amount"] / rows["price"].where(rows["price"] > 0), np.nan)
+    rows["daily_units"] = rows["plan_units"] / rows["days"]
+    rows = rows.sort_values([key, "product", "i"]).reset_index(drop=True)
+    # The order plan, month by month for every store-product at once.
     middle = (floor_days + ceiling_days) / 2.0
-    orders = []
-    for (_, _), g in months_df.groupby([key, "product"], sort=True):
-        g = g.sort_values("start")
-        rate = g["daily_units"].to_numpy(dtype=float)
-        need = g["plan_units"].to_numpy(dtype=float)
-        opening = float(g["on_hand"].iloc[0])
-        for i in range(len(g)):
-            next_rate = rate[i + 1] if i + 1 < len(g) else rate[i]
-            wanted = middle * next_rate
-            order = max(0.0, float(np.ceil(need[i] + wanted - opening - 1e-9))) if np.isfinite(need[i]) else np.nan
-            closing = opening + order - need[i]
-            orders.append({**g.iloc[i].to_dict(), "opening_units": opening, "order_units": order,
-                           "closing_units": closing,
-                           "closing_days": closing / next_rate if next_rate > 0 else np.nan})
-            opening = closing
-    orders_df = pd.DataFrame(orders)
-    first_month = orders_df.groupby([key, "product"], sort=True).head(1)
-    cover = first_month[[key, "product", "date", "on_hand", "plan_units", "daily_units", "price"]].copy()
+    need = rows["plan_units"].to_numpy(dtype=float).reshape(-1, months)
+    rate = rows["daily_units"].to_numpy(dtype=float).reshape(-1, months)
+    next_rate = np.concatenate([rate[:, 1:], rate[:, -1:]], axis=1)
+    opening = np.zeros_like(need)
+    order = np.zeros_like(need)
+    closing = np.zeros_like(need)
+    stock_now = rows["on_hand"].to_numpy(dtype=float).reshape(-1, months)[:, 0]
+    for i in range(months):
+        opening[:, i] = stock_now
+        with np.errstate(invalid="ignore"):
+            order[:, i] = np.maximum(0.0, np.ceil(need[:, i] + middle * next_rate[:, i] - stock_now - 1e-9))
+        closing[:, i] = stock_now + order[:, i] - need[:, i]
+        stock_now = closing[:, i]
+    rows["opening_units"], rows["order_units"], rows["closing_units"] = opening.ravel(), order.ravel(), closing.ravel()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rows["closing_days"] = np.where(next_rate.ravel() > 0, closing.ravel() / np.where(next_rate.ravel() > 0,
+                                                                                           next_rate.ravel(), 1.0), np.nan)
+    cover = rows[rows["i"] == 0][[key, "product", "date", "on_hand", "plan_units", "daily_units", "price"]].copy()
     planned = (cover["daily_units"] > 0).to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         cover["days_of_cover"] = np.where(planned, cover["on_hand"] / cover["daily_units"].where(planned, 1.0), np.nan)
     cover["status"] = np.select([~planned, cover["days_of_cover"] < floor_days - 1e-9,
                                  cover["days_of_cover"] > ceiling_days + 1e-9], ["no_plan", "below", "above"], "in_band")
     cover["on_hand"] = cover["on_hand"].astype(float)
-    orders_df = orders_df[[key, "product", "period", "start", "end", "plan_amount", "mix_share", "plan_units",
-                           "opening_units", "order_units", "closing_units", "closing_days"]]
-    return cover.reset_index(drop=True), orders_df.reset_index(drop=True)
+    orders = rows[[key, "product", "period", "start", "end", "plan_amount", "mix_share", "plan_units",
+                   "opening_units", "order_units", "closing_units", "closing_days"]]
+    return cover.reset_index(drop=True), orders.reset_index(drop=True)
