@@ -41,6 +41,13 @@ def test_reconcile_commitments_worked_numbers():
     # top-down wins: targets unchanged, the gap still shown
     top = reconcile_commitments(td, bu, policy="top_down", within="region_id", round_to=10)
     assert top["target"].tolist() == [600.0, 400.0, 500.0] and top["gap"].sum() == 200.0
+    # within what each rep's customers allow: a commits 900 (wanted 900 within +-50%) but can take at most 610,
+    # b commits 100 (held at 200): proportional sharing would give a 753; water-filling gives a 610, b 390
+    capped = td.assign(upper=[610.0, 1e9, 1e9])
+    bu2 = pd.DataFrame({"rep_id": ["a", "b"], "amount": [900.0, 100.0]})
+    out2 = reconcile_commitments(capped, bu2, policy="bottom_up", bounds=(-0.5, 0.5), within="region_id", round_to=10,
+                                 upper="upper")
+    assert out2["wanted"].tolist() == [610.0, 200.0, 500.0] and out2["target"].tolist() == [610.0, 390.0, 500.0]
     # a locked rep keeps its target; the others share the rest
     locked = reconcile_commitments(td, bu, policy="bottom_up", within="region_id", round_to=10, locked=["b"])
     assert locked["target"].tolist() == [600.0, 400.0, 500.0]

@@ -78,14 +78,38 @@ def commitments_table(ctx: Context, overrides: dict[str, dict[str, float]] | Non
         raise ParamsError(f"targets.commitments.within is '{cp.within}', but {' and '.join(locked_between)} targets are "
                           f"locked below it; commitments would move them. Set targets.commitments.within: "
                           f"{locked_between[-1]} (or unlock them)")
+    reps = reps.merge(_rep_range(levels["rep"], levels["customer"], ctx.params.targets.growth_bounds), on="rep_id")
     out = reconcile_commitments(reps, bottom_up, policy=cp.policy, weight=cp.weight, bounds=tuple(cp.bounds),
                                 within=within, round_to=float(ctx.params.targets.round_to),
-                                locked=[str(k) for k in overrides.get("rep", {})])
+                                locked=[str(k) for k in overrides.get("rep", {})], lower="_lower", upper="_upper")
+    out = out.drop(columns=["_lower", "_upper"])
     notes = bottom_up.set_index("rep_id")["note"] if "note" in bottom_up else pd.Series(dtype=object)
     out["note"] = out["rep_id"].map(notes).astype(object)
     out["policy"] = cp.policy
     return out[["region_id", "province_id", "rep_id", "top_down", "commitment", "has_commitment", "gap", "gap_pct",
                 "wanted", "target", "change", "policy", "note"]]
+
+
+def _rep_range(reps: pd.DataFrame, customers: pd.DataFrame, bounds: tuple[float, float] | None) -> pd.DataFrame:
+    """The least and most each rep's target can be while the growth bounds hold for the rep and for each of
+    its customers (locked customers fixed; a customer without last year's sales is not bounded)."""
+    import numpy as np
+
+    if bounds is None:
+        return reps[["rep_id"]].assign(_lower=0.0, _upper=np.inf)
+    lo, hi = bounds
+    ly = customers["last_year"].to_numpy(dtype=float)
+    locked = (customers["bound_applied"] == "locked").to_numpy()
+    target = customers["target"].to_numpy(dtype=float)
+    c_lo = np.where(locked, target, np.where(ly > 0, ly * (1 + lo), 0.0))
+    c_hi = np.where(locked, target, np.where(ly > 0, ly * (1 + hi), np.inf))
+    children = pd.DataFrame({"rep_id": customers["rep_id"].to_numpy(), "lo": c_lo, "hi": c_hi}).groupby("rep_id").sum()
+    r_ly = reps.set_index("rep_id")["last_year"].astype(float)
+    own_lo = np.where(r_ly > 0, r_ly * (1 + lo), 0.0)
+    own_hi = np.where(r_ly > 0, r_ly * (1 + hi), np.inf)
+    out = pd.DataFrame({"rep_id": r_ly.index, "_lower": np.maximum(own_lo, children["lo"].reindex(r_ly.index).fillna(0.0)),
+                        "_upper": np.minimum(own_hi, children["hi"].reindex(r_ly.index).fillna(np.inf))})
+    return out.reset_index(drop=True)
 
 
 def _reconciled_overrides(ctx: Context, overrides: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:

@@ -12,6 +12,7 @@ from salesmodel.targets.allocation import (
     _as_list,
     _check_keys,
     _check_round_to,
+    _fill,
     _is_multiple,
     _numeric_column,
     _param_error,
@@ -104,6 +105,8 @@ def reconcile_commitments(
     round_to: float = 100,
     locked: Sequence[str] = (),
     unit: str = "rep_id",
+    lower: str | None = None,
+    upper: str | None = None,
 ) -> pd.DataFrame:
     """Reconcile reps' commitments with their top-down targets inside each unit of ``within``.
 
@@ -116,7 +119,9 @@ def reconcile_commitments(
 
     reps without a commitment and ``locked`` reps want their top-down target. The reps that are
     not locked then share what their group's locked reps leave, in proportion to what they want,
-    rounded by largest remainder so each group adds up exactly.
+    rounded by largest remainder so each group adds up exactly. ``lower`` and ``upper`` name
+    columns of ``top_down`` with the least and most each unit can be given (e.g. what its
+    customers' growth bounds allow): the sharing then stays inside them (water-filling).
 
     Returns one row per unit: the columns of ``top_down`` but ``target``, ``top_down``, ``commitment``
     (NaN when none), ``has_commitment``, ``gap`` (commitment - top_down, 0 without one),
@@ -169,6 +174,12 @@ def reconcile_commitments(
         wanted = np.where(has, np.clip(blend, td * (1 + lo), td * (1 + hi)), td)
     is_locked = out[unit].isin(set(locked)).to_numpy()
     wanted = np.where(is_locked, td, wanted)
+    lo_b = (np.nan_to_num(_numeric_column(top_down, lower, func, "lower", [unit], allow_nan=True), nan=0.0)
+            if lower else np.zeros(len(out)))
+    hi_b = (np.nan_to_num(_numeric_column(top_down, upper, func, "upper", [unit], allow_nan=True), nan=np.inf)
+            if upper else np.full(len(out), np.inf))
+    lo_b, hi_b = np.minimum(lo_b, td), np.maximum(hi_b, td)  # the top-down target is always possible
+    wanted = np.clip(wanted, lo_b, hi_b)
     out["wanted"] = wanted
     target = td.copy()
     group = (out.groupby(keys, sort=False, observed=True).ngroup().to_numpy() if keys
@@ -183,7 +194,7 @@ def reconcile_commitments(
         w = wanted[free]
         if w.sum() <= 0:
             continue
-        scaled = w / w.sum() * free_total
+        scaled = _fill(w, lo_b[free], hi_b[free], np.zeros(free.sum(), dtype=np.int64), np.array([free_total]))
         target[free] = _round_grouped(scaled, np.zeros(free.sum(), dtype=np.int64), _to_quanta([free_total], round_to),
                                       round_to)
     out["target"] = target
