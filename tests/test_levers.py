@@ -182,3 +182,11 @@ def test_locks_over_a_total_known_only_after_the_forecast_name_the_file(tmp_path
     with pytest.raises(InfeasibleError, match=r"locks.csv: the locked targets at row\(s\) 1 cannot all hold") as err:
         run_step("targets", sc, io.read_inputs(sc.data), {})
     assert err.value.feasible is not None
+
+
+def test_overrides_in_the_params_that_cannot_hold_are_named(tmp_path, small_company_dir):
+    sc = load_params(write_params(tmp_path / "p.yaml", small_company_dir,
+                                  targets={"growth_over": "last_year", "overrides": {"region": {"E": 9e9}}}))
+    with pytest.raises(InfeasibleError, match=r"^targets.overrides: the fixed targets cannot all hold .*locked targets "
+                                              r"add up to 9,000,000,000.00, more than the total"):
+        run_step("targets", sc, io.read_inputs(sc.data), {})

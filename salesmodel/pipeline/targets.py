@@ -143,6 +143,9 @@ def _locks_hold(ctx: Context, make):
                     f"{exc}; narrow targets.commitments.bounds or use policy top_down", feasible=exc.feasible) from None
         locks = ctx.inputs.get("locks")
         if locks is None or not len(locks):
+            if ctx.params.targets.overrides and "locked" in text:
+                raise InfeasibleError(f"targets.overrides: the fixed targets cannot all hold with the plan's total: {exc}",
+                                      feasible=exc.feasible) from None
             raise
         level = next((lv for lv in _LEVEL_KEYS if f"level '{_LEVEL_KEYS[lv]}'" in text), None)
         rows = [i + 1 for i, lv in enumerate(locks["level"]) if level is None or lv == level]
