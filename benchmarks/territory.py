@@ -11,7 +11,8 @@ Cases
    within 60 s; max deviations and compactness.
 3. 20,000 synthetic customers into 200 territories (same tolerances), within 5 minutes.
 4. max_disruption=0.1 from a perturbed current assignment (3,000 synthetic customers).
-spopt (optional; the ``bench`` extra) runs AZP with a balance objective (the sum of
+GerryChain (optional, the ``bench`` extra) partitions the strict-Delaunay case on potential
+alone with its recursive spanning-tree method. spopt (optional; the ``bench`` extra) runs AZP with a balance objective (the sum of
 squared relative deviations of the territories' totals) and region k-means on the same
 units and graph, each time-boxed in a child process.
 
@@ -146,6 +147,61 @@ def run_spopt(kind, units, graph, measures, k, seed, time_box):
     return (labels, seconds), ""
 
 
+def _gerrychain_worker(units, edges, measure, k, epsilon, seed, queue):
+    """GerryChain's recursive spanning-tree partition (the redistricting method) on our graph."""
+    try:
+        import random
+
+        import networkx as nx
+        from gerrychain import Graph
+
+        try:
+            from gerrychain.partition import recursive_tree_part
+        except ImportError:
+            from gerrychain.tree import recursive_tree_part
+        random.seed(seed)
+        nxg = nx.Graph()
+        nxg.add_nodes_from(range(len(units)))
+        nxg.add_edges_from((int(a), int(b)) for a, b in edges)
+        values = units[measure].to_numpy(dtype=float)
+        for i in nxg.nodes:
+            nxg.nodes[i][measure] = float(values[i])
+        graph = Graph.from_networkx(nxg)
+        t0 = time.perf_counter()
+        parts = recursive_tree_part(graph, range(k), float(values.sum()) / k, measure, epsilon)
+        labels = np.array([parts[i] for i in range(len(units))])
+        queue.put(("ok", labels, time.perf_counter() - t0))
+    except Exception as exc:  # noqa: BLE001 - report any failure of the comparison tool
+        queue.put(("error", f"{type(exc).__name__}: {exc}", 0.0))
+
+
+def run_gerrychain(units, graph, measure, k, epsilon, seed, time_box):
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_gerrychain_worker, args=(units, graph.edges, measure, k, epsilon, seed, queue))
+    proc.start()
+    proc.join(time_box)
+    if proc.is_alive():
+        proc.terminate()
+        proc.join()
+        return None, f"no result within {time_box:.0f} s"
+    if queue.empty():
+        return None, "no result"
+    status, labels, seconds = queue.get()
+    return ((labels, seconds), "") if status == "ok" else (None, labels)
+
+
+def gerrychain_available() -> str | None:
+    try:
+        from importlib.metadata import version
+
+        import gerrychain  # noqa: F401
+
+        return version("gerrychain")
+    except Exception:  # noqa: BLE001
+        return None
+
+
 def spopt_available() -> str | None:
     try:
         import spopt
@@ -212,6 +268,18 @@ def case_demo(units, spopt_version, quick):
                           construction=construction)
             record(f"{case} strict Delaunay ±5%/±30%", f"salesmodel heuristic, {construction} start",
                    **plan_row(plan, list(loose)))
+    gerry = gerrychain_available()
+    if gerry:  # one measure only (its population): potential ±5% on the same strict graph
+        small = units[["unit_id", "lat", "lon", *balance]].reset_index(drop=True)
+        res, why = run_gerrychain(small, strict, "potential", k, 0.05, 0, 300)
+        if res is None:
+            record(f"{case} strict Delaunay ±5%/±30%", f"GerryChain {gerry} recursive_tree_part (potential only)", note=why)
+        else:
+            labels, seconds = res
+            scored = evaluate(small, pd.Series(labels.astype(str), index=small["unit_id"]), adjacency=strict,
+                              balance_on=loose)
+            record(f"{case} strict Delaunay ±5%/±30%", f"GerryChain {gerry} recursive_tree_part (potential only)",
+                   **plan_row(scored, list(loose)) | {"seconds": round(seconds, 1)})
     if spopt_version:
         small = units[["unit_id", "lat", "lon", *balance]].reset_index(drop=True)
         for kind, box in (("azp", 180), ("kmeans", 180)):

@@ -18,6 +18,7 @@ completes with status 3 (see ``salesmodel.audit.read_unmet``).
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,8 @@ import pandas as pd
 
 from salesmodel.errors import InfeasibleError, InputError, ParamsError, short_list
 
-__all__ = ["check_feasible", "check_hiring", "check_locks", "check_plan_year", "check_territory_balance", "check_territory_graph"]
+__all__ = ["check_feasible", "check_hiring", "check_locks", "check_plan_year", "check_territory_balance",
+           "check_territory_first", "check_territory_graph"]
 
 # The no-hire capacity bound is exact only when seasonal indices average 1; refuse only
 # beyond this margin so a rounding of the indices can never refuse a feasible request.
@@ -93,8 +95,9 @@ def check_territory_balance(scenario: Any, customers: pd.DataFrame, reps: pd.Dat
 
 def check_territory_graph(scenario: Any, active: pd.DataFrame, k: int, tol: float) -> None:
     """InfeasibleError when the customers' contiguity graph (as the territory step builds it) has more
-    disconnected parts than territories, or parts that cannot hold a whole number of territories
-    within the potential tolerance."""
+    disconnected parts than territories, parts that cannot hold a whole number of territories
+    within the potential tolerance, or a piece hanging on one customer that can neither be
+    whole territories nor join that customer's."""
     from salesmodel import territory
     from salesmodel.territory._design import check_feasible as check_units
     from salesmodel.territory._units import prepare_units
@@ -103,11 +106,12 @@ def check_territory_graph(scenario: Any, active: pd.DataFrame, k: int, tol: floa
     units = active[["customer_id", "lat", "lon", "potential"]].rename(columns={"customer_id": "unit_id"})
     units = units.assign(potential=units["potential"].astype(float).fillna(0.0)).reset_index(drop=True)
     graph = territory.adjacency(units, method=tp.graph, prune_factor=tp.prune_factor, neighbours=tp.neighbours)
-    if graph.n_components <= 1:
-        return
     try:
         check_units(prepare_units(units, {"potential": tol}, func="design"), k, graph, True)
     except InfeasibleError as exc:
+        if graph.n_components <= 1:  # a piece that hangs on one customer
+            raise InfeasibleError(f"territory (contiguous, {tp.graph} graph of the customers): {exc}",
+                                  feasible=getattr(exc, "feasible", None)) from None
         sizes = sorted((len(c) for c in graph.components), reverse=True)
         raise InfeasibleError(
             f"territory (contiguous): the customers' {tp.graph} graph has {graph.n_components} disconnected parts "
@@ -230,6 +234,25 @@ def check_locks(scenario: Any, inputs: dict[str, pd.DataFrame], source: str = "t
                 f"{value[rows].sum():,.0f}, more than the lock of their {lv} {u} at row {i + 1} ({v:,.0f}); feasible: "
                 f"{child} locks adding up to at most {v:,.0f}, or a {lv} lock of at least {value[rows].sum():,.0f}",
                 feasible=(float(value[rows].sum()), float("inf")))
+
+
+def check_territory_first(scenario: Any) -> None:
+    """The territory checks on the customers and reps alone, before the (large) sales history is
+    read, so a request one customer makes impossible is refused in seconds. Tables that cannot be
+    read or break their schema are left to the full read, which names every problem."""
+    from salesmodel import io
+    from salesmodel.errors import InputError
+
+    data = scenario.data
+    try:
+        if data.sql_url:
+            customers, reps = io.read_table(data.sql_url, "customers"), io.read_table(data.sql_url, "reps")
+        else:
+            customers = io.read_table(Path(data.dir) / data.customers, "customers")
+            reps = io.read_table(Path(data.dir) / data.reps, "reps")
+    except InputError:
+        return
+    check_territory_balance(scenario, customers, reps)
 
 
 def check_feasible(scenario: Any, inputs: dict[str, pd.DataFrame], sources: dict[str, str] | None = None) -> None:

@@ -181,12 +181,13 @@ def check_scenario(params_file: str | Path, *, notebooks: Sequence[str | Path] |
     the one message a planner needs.
     """
     from salesmodel import calendar, io
+    from salesmodel.feasibility import check_feasible, check_territory_first
 
     scenario = load_params(params_file)
     nb_paths = resolve_notebooks(list(notebooks) if notebooks else scenario.notebooks)
+    check_territory_first(scenario)  # seconds, before the sales history is read
     inputs = io.read_inputs(scenario.data)
     # Requests a short argument proves impossible are refused here, with the feasible range.
-    from salesmodel.feasibility import check_feasible
 
     check_feasible(scenario, inputs, io.input_sources(scenario.data))
     overrides = None

@@ -255,6 +255,8 @@ def risk_table(tables: Mapping[str, pd.DataFrame], figures: KeyFigures, *, top: 
     Kinds: ``growth`` (regions below the achievability threshold, by money at risk),
     ``shortfall`` (capacity short of the target, with its months and amount), ``unmet``
     (a requirement of the params the plan does not meet, e.g. a territory tolerance),
+    ``territory`` (every tolerance met: the largest deviation), ``disruption`` (the share of
+    potential and the accounts the proposal moves to other reps),
     ``calendar`` (the plan year's holidays are not officially announced), ``decline``
     (units asked to sell less than last year), ``none`` (no unit below the threshold).
     """
@@ -290,6 +292,11 @@ def risk_table(tables: Mapping[str, pd.DataFrame], figures: KeyFigures, *, top: 
         add("unmet", value=float(row.achieved), asked=float(row.asked), detail=str(row.requirement))
     if (unmet is None or not len(unmet)) and figures.territory_max_deviation is not None:
         add("territory", value=figures.territory_max_deviation)
+    terr = tables.get("territory_summary")
+    if terr is not None and len(terr) and (terr["plan"] == "proposed").any():
+        proposed = terr[terr["plan"] == "proposed"].iloc[0]
+        if int(proposed["moved_units"]) > 0:
+            add("disruption", value=float(proposed["moved_share"]), detail=str(int(proposed["moved_units"])))
     if calendar_status is not None:
         status, year, country = calendar_status
         if status in ("estimated", "unconfirmed", "unsupported"):
@@ -379,6 +386,8 @@ def risks(
                 out.append(word("risk_unmet_staffing", language).format(asked=row.asked, n=int(row.value)))
         elif row.kind == "territory":
             out.append(template.format(dev=row.value))
+        elif row.kind == "disruption":
+            out.append(template.format(share=row.value, n=int(row.detail)))
         elif row.kind == "calendar":
             from salesmodel.vocabulary import has_word
 

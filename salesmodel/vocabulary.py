@@ -7,7 +7,7 @@ the workbook and an explorer say the same thing in the reader's language.
 >>> word("target", "zh")
 '目标'
 >>> word("risk_territory", "en").format(dev=0.12)
-'Territory balance: the largest deviation from the mean is 12.0%.'
+'Territory balance: every tolerance is met; the largest deviation from the mean is 12.0%.'
 """
 from __future__ import annotations
 
@@ -108,7 +108,8 @@ WORDS: dict[str, dict[str, str]] = {
     "risk_unmet_staffing": {"en": "With at most {asked:.0f} hires a month, {n} team-months of the plan year stay short of the target.", "zh": "每月最多招聘 {asked:.0f} 人时,计划年度仍有 {n} 个团队月产能不足。", "es": "Con un máximo de {asked:.0f} contrataciones al mes, {n} meses-equipo del año del plan quedan por debajo del objetivo."},
     "risk_calendar": {"en": "The official {year} holiday schedule ({country}) is not announced yet: working days and the phasing by dekad use estimated holidays without make-up working days.", "zh": "{year} 年({country})法定节假日安排尚未正式公布:工作日与按旬分解使用的是估算的假期,未含调休上班日。", "es": "El calendario oficial de festivos de {year} ({country}) aún no se ha publicado: los días laborables y el reparto por decenas usan festivos estimados sin días laborables compensatorios."},
     "risk_decline": {"en": "{n} units are asked to sell less than last year ({units}): {money} less.", "zh": "{n} 个单位的目标低于去年({units}),合计少 {money}。", "es": "A {n} unidades se les pide vender menos que el año anterior ({units}): {money} menos."},
-    "risk_territory": {"en": "Territory balance: the largest deviation from the mean is {dev:.1%}.", "zh": "区域均衡:与平均值的最大偏差为 {dev:.1%}。", "es": "Equilibrio territorial: la mayor desviación respecto a la media es {dev:.1%}."},
+    "risk_territory": {"en": "Territory balance: every tolerance is met; the largest deviation from the mean is {dev:.1%}.", "zh": "区域均衡:全部容差均满足;与平均值的最大偏差为 {dev:.1%}。", "es": "Equilibrio territorial: se cumplen todas las tolerancias; la mayor desviación respecto a la media es {dev:.1%}."},
+    "risk_disruption": {"en": "The territory proposal moves {share:.0%} of potential ({n:,} accounts) to other reps: those accounts need a hand-over.", "zh": "区域方案将 {share:.0%} 的市场潜力({n:,} 个客户)调整给其他销售代表:这些客户需要交接。", "es": "La propuesta de territorios pasa {share:.0%} del potencial ({n:,} cuentas) a otros vendedores: esas cuentas necesitan un traspaso."},
     "risk_none": {"en": "No unit is below the achievability threshold.", "zh": "没有单位低于可达成性阈值。", "es": "Ninguna unidad está por debajo del umbral de alcanzabilidad."},
     # Targets
     "potential": {"en": "Potential", "zh": "市场潜力", "es": "Potencial"},
@@ -186,6 +187,7 @@ WORDS: dict[str, dict[str, str]] = {
     "as_given": {"en": "As given", "zh": "按参数", "es": "Según parámetros"},
     "distance": {"en": "Mean distance to centre", "zh": "到中心平均距离", "es": "Distancia media al centro"},
     "centre": {"en": "Centre", "zh": "中心", "es": "Centro"},
+    "accounts_moved": {"en": "Accounts that change territory", "zh": "调整区域的客户", "es": "Cuentas que cambian de territorio"},
     "contiguous": {"en": "Connected", "zh": "连片", "es": "Contiguo"},
     "headcount_start": {"en": "Headcount at the start", "zh": "期初人数", "es": "Plantilla inicial"},
     "team": {"en": "Team", "zh": "团队", "es": "Equipo"},
@@ -327,7 +329,8 @@ _COLUMNS: dict[str, dict[str, str]] = {
     "frontier_x": {"en": "Share of potential moved (%)", "zh": "调整的市场潜力占比 (%)", "es": "Parte del potencial movida (%)"},
     "frontier_y": {"en": "Largest deviation from the mean territory (%)", "zh": "与平均区域的最大偏差 (%)", "es": "Mayor desviación del territorio medio (%)"},
     "frontier_tolerance": {"en": "tolerance", "zh": "容差", "es": "tolerancia"},
-    "frontier_meets": {"en": "The smallest disruption that meets every tolerance: {limit} of potential moved at most.", "zh": "满足全部容差所需的最小调整:最多调整 {limit} 的市场潜力。", "es": "El menor cambio que cumple todas las tolerancias: mover como máximo {limit} del potencial."},
+    "frontier_meets": {"en": "Every tolerance is met from a limit of {limit} on the potential moved: that plan moves {moved} of potential ({accounts} accounts) and reaches {devs}.", "zh": "调整上限为 {limit} 时即可满足全部容差:该方案调整 {moved} 的市场潜力({accounts} 个客户),达到 {devs}。", "es": "Todas las tolerancias se cumplen desde un límite de {limit} del potencial movido: ese plan mueve {moved} del potencial ({accounts} cuentas) y logra {devs}."},
+    "frontier_meets_unlimited": {"en": "Every tolerance is met only with no limit on the potential moved: the best plan moves {moved} of potential ({accounts} accounts) and reaches {devs}.", "zh": "只有不设调整上限时才能满足全部容差:最佳方案调整 {moved} 的市场潜力({accounts} 个客户),达到 {devs}。", "es": "Todas las tolerancias se cumplen solo sin límite al potencial movido: el mejor plan mueve {moved} del potencial ({accounts} cuentas) y logra {devs}."},
     "frontier_none": {"en": "No disruption limit tried meets every tolerance; the closest: {limit} ({devs}).", "zh": "所试的调整上限均无法满足全部容差;最接近的:{limit}({devs})。", "es": "Ningún límite de cambio probado cumple todas las tolerancias; el más cercano: {limit} ({devs})."},
     "frontier_picked": {"en": "The proposal's disruption limit: {limit} (chosen on the frontier: the smallest that meets the tolerances, else the closest).", "zh": "建议方案的调整上限:{limit}(在前沿上选定:满足容差的最小上限,否则取最接近者)。", "es": "Límite de cambio de la propuesta: {limit} (elegido en la frontera: el menor que cumple las tolerancias, o el más cercano)."},
     "frontier_fixed": {"en": "The proposal's disruption limit, set in the scenario: {limit}.", "zh": "建议方案的调整上限(情景设定):{limit}。", "es": "Límite de cambio de la propuesta, fijado en el escenario: {limit}."},
@@ -544,7 +547,7 @@ _PAGES: dict[str, dict[str, str]] = {
     'nb04_map': {"en": '## The proposed territories on the map', "zh": '## 建议区域地图', "es": '## Los territorios propuestos en el mapa'},
     'nb04_balance': {"en": '## Balance, today and proposed', "zh": '## 均衡度:现状与建议', "es": '## Equilibrio, hoy y propuesto'},
     'nb04_frontier': {"en": '## How much change buys how much balance', "zh": '## 调整多少换来多少均衡', "es": '## Cuánto cambio compra cuánto equilibrio'},
-    'nb04_frontier_text': {"en": "Starting from today's territories, the best balance found when at most a given share of potential may change territory. Each point is a count-bounded search started from the point before it, so the frontier replays exactly.", "zh": '以现有区域为起点,在最多调整一定比例市场潜力的条件下找到的最佳均衡度。每个点都是从前一个点出发、按次数限定的搜索,因此结果可以完全复现。', "es": 'Partiendo de los territorios de hoy, el mejor equilibrio encontrado cuando como máximo una parte dada del potencial puede cambiar de territorio. Cada punto es una búsqueda limitada por conteos que parte del punto anterior, así que la frontera se reproduce exactamente.'},
+    'nb04_frontier_text': {"en": "Starting from today's territories, the best balance found when at most a given share of potential may change territory. Each point is the better of two count-bounded searches: one from the best plan without a limit, with the moves beyond the limit sent back to today's territories, and one from the point before. Counts end every search, so the frontier replays exactly.", "zh": "以现有区域为起点,在最多调整一定比例市场潜力的条件下找到的最佳均衡度。每个点取两次按次数限定的搜索中更均衡的一个:一次从不设上限的最佳方案出发、把超出上限的调整退回现有区域,另一次从前一个点出发。所有搜索都按次数结束,因此前沿可以完全复现。", "es": "Partiendo de los territorios de hoy, el mejor equilibrio encontrado cuando como máximo una parte dada del potencial puede cambiar de territorio. Cada punto es la mejor de dos búsquedas limitadas por conteos: una desde el mejor plan sin límite, con los cambios que exceden el límite devueltos a los territorios de hoy, y otra desde el punto anterior. Los conteos terminan cada búsqueda, así que la frontera se reproduce exactamente."},
     'nb04_moves': {"en": '## Accounts that move', "zh": '## 调整的客户', "es": '## Cuentas que cambian'},
     'nb05_title': {"en": '# Tracking: actuals against the phased plan', "zh": '# 进度跟踪:实际与分解计划对比', "es": '# Seguimiento: real frente al plan repartido'},
     'nb05_intro': {"en": "The tracked year's plan is remade as it would have been made at the start of that year, and actuals to date are set against the plan to date by its phasing, not a straight line: achievement (达成率), a seasonally adjusted projection for the year, the gap and what is needed per remaining working day; week and dekad reports; and customers selling less than a year earlier.", "zh": '按年初时的做法重建被跟踪年度的计划,并将截至目前的实际与按分解节奏(而非平均直线)累计的计划对比:达成率、经季节调整的全年预计、差额以及剩余每个工作日需完成的金额;周报和旬报;以及同比下滑的客户。', "es": 'El plan del año seguido se rehace como se habría hecho al inicio de ese año y lo real a la fecha se compara con el plan a la fecha según su reparto, no en línea recta: cumplimiento, una proyección anual ajustada por estacionalidad, la brecha y lo necesario por día laborable restante; informes semanales y por decena; y los clientes que venden menos que un año antes.'},

@@ -216,6 +216,19 @@ def test_bad_params_are_one_bounded_sentence(tmp_path, small_company_dir, capsys
     assert time.perf_counter() - started < 60
 
 
+def test_a_territory_request_one_customer_forbids_is_refused_before_the_sales_are_read(tmp_path, small_company_dir, capsys):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(small_company_dir, data)
+    for sales in data.glob("sales.*"):
+        sales.write_bytes(b"not a table")  # reading the history would fail: the refusal comes first
+    params = _write(tmp_path, "scenario: x\ndata: {dir: DATA}\nterritory: {k: 200, balance_on: {potential: 0.05}}\n", data)
+    assert main(["validate", str(params)]) == 2
+    err = _refusal(capsys)
+    assert "territory.balance_on.potential" in err and "tolerance of at least" in err
+
+
 def test_params_not_utf8(tmp_path, capsys):
     path = tmp_path / "params.yaml"
     path.write_bytes(b"scenario: \xff\xfe\n")

@@ -111,6 +111,25 @@ def test_key_figures_from_hand_made_tables():
     assert any("Feb 2027" in r for r in risks)
 
 
+def test_risks_name_the_territory_hand_over_when_the_proposal_moves_accounts():
+    terr = pd.DataFrame({"plan": ["today", "proposed"], "moved_units": [0, 1415], "moved_share": [0.0, 0.5438],
+                         "max_potential_dev": [2.3, 0.049]})
+    table = summary.risk_table({"territory_summary": terr}, _figures_with_territory(0.049))
+    assert table.loc[table["kind"] == "disruption", "value"].item() == pytest.approx(0.5438)
+    said = summary.risks(table, language="en")
+    assert "moves 54% of potential (1,415 accounts)" in " ".join(said)
+    assert any(r.startswith("Territory balance: every tolerance is met") for r in said)
+    zh = " ".join(summary.risks(table, language="zh"))
+    assert "1,415 个客户" in zh
+
+
+def _figures_with_territory(dev: float):
+    import dataclasses
+
+    fields = {f.name: None for f in dataclasses.fields(summary.KeyFigures)}
+    return summary.KeyFigures(**{**fields, "territory_max_deviation": dev})
+
+
 def test_diff_params_lists_only_the_changes():
     a = {"targets": {"growth": 0.12, "stretch": 1.0}, "seed": 1}
     b = {"targets": {"growth": 0.15, "stretch": 1.0}, "seed": 1, "staffing": {"attrition": 0.25}}

@@ -434,9 +434,36 @@ def test_solver_proves_infeasible():
     chain = adjacency(units, method="given", edges=[("a", "b"), ("b", "c"), ("c", "d")])
     ok = design(units, 3, adjacency=chain, balance_on={"potential": 0.0}, method="exact")
     assert sorted(ok.metrics["units"]) == [1, 1, 2]
-    other = adjacency(units, method="given", edges=[("a", "b"), ("b", "d"), ("d", "c")])
+    # the cycle a-b-d-c-a has no unit that cuts it: only the solver can show it
+    cycle = adjacency(units, method="given", edges=[("a", "b"), ("b", "d"), ("d", "c"), ("c", "a")])
     with pytest.raises(InfeasibleError, match="solver proved"):
-        design(units, 3, adjacency=other, balance_on={"potential": 0.0}, method="exact")
+        design(units, 3, adjacency=cycle, balance_on={"potential": 0.0}, method="exact")
+
+
+def test_a_piece_that_hangs_on_one_unit_is_refused_before_any_search():
+    # On the chain a-b-d-c, c reaches the rest only through d: c (half a territory) can neither
+    # be a territory of its own nor join d's (d alone is a whole territory) at tolerance 0.
+    units = pd.DataFrame({"unit_id": list("abcd"), "x": [0, 1, 2, 3], "y": [0] * 4, "potential": [2.0, 1.0, 1.0, 2.0]})
+    other = adjacency(units, method="given", edges=[("a", "b"), ("b", "d"), ("d", "c")])
+    for method in ("exact", "heuristic"):
+        with pytest.raises(InfeasibleError, match=r"through unit 'd'.*potential ±50\.0%") as caught:
+            design(units, 3, adjacency=other, balance_on={"potential": 0.0}, method=method)
+        assert caught.value.feasible == {"potential": 0.5}
+    # at ±50% the same piece fits (c joins d's territory: 3 of a mean of 2, +50%)
+    design(units, 3, adjacency=other, balance_on={"potential": 0.5}, method="exact")
+
+
+def test_cut_pieces_finds_the_pieces_hanging_on_one_unit():
+    from salesmodel.territory._graph import cut_pieces
+
+    # a star centred on h (three leaves) joined to a triangle x-y-z: h and x cut the graph
+    units = pd.DataFrame({"unit_id": list("hlmnxyz"), "x": range(7), "y": [0] * 7})
+    g = adjacency(units, method="given", edges=[("h", "l"), ("h", "m"), ("h", "n"), ("h", "x"), ("x", "y"), ("y", "z"), ("z", "x")])
+    pieces = cut_pieces(g, np.arange(1.0, 8.0)[:, None])
+    found = {(g.units[v], int(size), float(sums[0])) for v, _first, sums, size in pieces}
+    # DFS from h (the root, left out): x cuts off y and z (6 + 7)
+    assert ("x", 2, 13.0) in found
+    assert all(v in ("h", "x") for v, _, _ in found)
 
 
 @pytest.mark.parametrize(
@@ -621,6 +648,37 @@ def test_frontier_replays_keeps_each_limit_and_names_the_smallest_that_meets():
         frontier(units, 5, current=current, limits=[1.5])
 
 
+def test_frontier_points_come_from_the_unconstrained_plan_sent_back_to_each_limit():
+    from salesmodel.territory import design, frontier
+    from salesmodel.territory._design import _balance_key
+
+    units = synthetic(150, seed=4)
+    graph = adjacency(units)
+    share = units["lon"].rank(pct=True)
+    current = pd.Series(np.searchsorted([0.1, 0.2, 0.3, 0.5], share.to_numpy()), index=units["unit_id"]).map(lambda i: f"R{i}")
+    common = dict(adjacency=graph, current=current, balance_on={"potential": 0.05}, method="heuristic", seed=3)
+    free = design(units, 5, max_disruption=None, max_sweeps=50, **common)
+    free_moved = free.disruption["potential"]
+    assert free.feasible and free_moved > 0.3  # today's stripes are far off: balance needs many moves
+    limits = [0.0, 0.1, 0.2, 0.3, round(free_moved + 0.05, 2)]
+    points, plans = frontier(units, 5, limits=limits, unconstrained=free, max_sweeps=6, anneal_steps=3_000, **common)
+    # a limit the unconstrained plan fits under takes it whole
+    top = plans[limits[-1]]
+    assert top.assignment["territory"].tolist() == free.assignment["territory"].tolist()
+    assert bool(points["within_tolerance"].iloc[-1])
+    # every other point moves no more than its limit (apart from repairing today's split territories)
+    for limit in limits[1:-1]:
+        assert plans[limit].disruption["potential"] <= limit + 1e-9
+    # and each point is at least as balanced as the one before
+    keys = [_balance_key(plans[x]) for x in limits]
+    assert all(later[:2] <= earlier[:2] for earlier, later in zip(keys, keys[1:]))
+    # the unconstrained plan as a start under a small limit: its moves are sent back to fit
+    back = design(units, 5, max_disruption=0.1, max_sweeps=6, anneal_steps=3_000,
+                  start=free.assignment[["unit_id", "territory"]], **common)
+    assert back.disruption["potential"] <= 0.1 + 1e-9
+    assert any("sent back" in note or "could not be sent back" in note for note in back.notes), back.notes
+
+
 def test_consistency_the_auto_proposal_is_the_chosen_frontier_point():
     from salesmodel import consistency
 
@@ -671,3 +729,45 @@ def test_the_frontier_is_the_same_on_a_slow_machine(monkeypatch):
     assert (reference["stopped_by"] != "time_limit").all()
     for limit in plans:
         pd.testing.assert_frame_equal(slow_plans[limit].assignment, plans[limit].assignment)
+
+
+def test_every_rep_of_today_keeps_a_territory_name_when_k_matches():
+    from salesmodel.territory import design
+
+    units = synthetic(150, seed=4)
+    graph = adjacency(units)
+    share = units["lon"].rank(pct=True)
+    current = pd.Series(np.searchsorted([0.1, 0.2, 0.3, 0.5], share.to_numpy()), index=units["unit_id"]).map(lambda i: f"R{i}")
+    plan = design(units, 5, adjacency=graph, current=current, balance_on={"potential": 0.05}, method="heuristic", seed=3)
+    # the balanced plan shares nothing with some stripe, yet no territory is left without today's rep
+    assert sorted(plan.assignment["territory"].unique()) == ["R0", "R1", "R2", "R3", "R4"]
+
+
+def test_map_colours_differ_between_neighbouring_territories():
+    from salesmodel.report.pages import _neighbour_colours
+
+    rng = np.random.default_rng(0)
+    points = rng.uniform(0, 10, size=(400, 2))
+    territories = np.array([f"T{int(x // 2.5)}{int(y // 2.5)}" for x, y in points])  # a 4 x 4 grid of territories
+    colour = _neighbour_colours(points, territories)
+    for a in range(4):
+        for b in range(4):
+            for da, db in ((1, 0), (0, 1)):
+                if a + da < 4 and b + db < 4:
+                    assert colour[f"T{a}{b}"] != colour[f"T{a + da}{b + db}"]
+
+
+def test_province_outlines_cover_every_province_of_the_shipped_table():
+    from importlib import resources
+
+    from salesmodel.report.pages import _province_outlines
+
+    provinces = pd.read_csv(resources.files("salesmodel") / "data" / "provinces.csv")
+    outlines = _province_outlines()
+    assert set(outlines) == set(provinces["province_id"])
+    for pid, rings in outlines.items():
+        ring = np.asarray(rings[0])
+        lon, lat = provinces.set_index("province_id").loc[pid, ["lon", "lat"]]
+        # the capital lies inside the province's bounding box
+        assert ring[:, 0].min() - 0.5 <= lon <= ring[:, 0].max() + 0.5 and ring[:, 1].min() - 0.5 <= lat <= ring[:, 1].max() + 0.5
+        assert len(ring) >= 10

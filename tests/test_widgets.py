@@ -321,16 +321,36 @@ def test_disruption_limit_and_current_names(grid):
         TerritoryExplorer(u, max_disruption=0.1)
 
 
-def test_a_wider_limit_or_tolerance_starts_from_the_plan_shown(grid):
+def test_a_changed_limit_or_tolerance_starts_from_the_plan_shown(grid):
     u, current = grid
     ex = TerritoryExplorer(u, current=current, balance_on={"potential": 0.0}, max_disruption=0.1, time_limit=5)
     first = ex.result
-    assert not any("previous disruption limit" in n for n in first.notes)
+    assert not any("given plan" in n for n in first.notes)
     ex.disruption.value = 0.3  # warm start: the plan shown moves less than the new limit allows
-    assert any("previous disruption limit" in n for n in ex.result.notes)
+    assert any("given plan" in n for n in ex.result.notes)
     assert ex.result.disruption["potential"] <= 0.3 + 1e-9
-    ex.disruption.value = 0.0  # the plan shown moves more than 0%: a fresh start
-    assert not any("previous disruption limit" in n for n in ex.result.notes) or first.disruption["potential"] == 0
+    ex.disruption.value = 0.0  # the plan shown moves more than 0%: its moves are sent back
+    assert ex.result.disruption["potential"] <= 1e-9
+    assert any("sent back" in n for n in ex.result.notes) or first.disruption["potential"] == 0
+    ex.limit_disruption.value = False  # no limit: still from the plan shown
+    assert any("given plan" in n for n in ex.result.notes)
+
+
+def test_territory_explorer_updates_are_bounded_by_counts_and_replay(grid, monkeypatch):
+    from salesmodel.territory import _heuristic
+
+    u, current = grid
+    runs = []
+    for slow in (False, True):
+        if slow:  # a slow machine: the clock runs ten times faster than the search
+            real = _heuristic.time.perf_counter
+            monkeypatch.setattr(_heuristic.time, "perf_counter", lambda real=real: real() * 10)
+        ex = TerritoryExplorer(u, current=current, balance_on={"potential": 0.05}, max_disruption=0.2, time_limit=60)
+        ex.tolerance.value = 0.08
+        ex.disruption.value = 0.4
+        runs.append(ex.result.assignment["territory"].tolist())
+        assert ex.result.stopped_by != "time_limit"
+    assert runs[0] == runs[1]
 
 
 # ---------------------------------------------------------------------------

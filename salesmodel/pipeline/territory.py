@@ -38,9 +38,17 @@ def design_arguments(ctx: Context, table: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def frontier(ctx: Context, table: pd.DataFrame, arguments: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
-    """The disruption-balance frontier from today's territories: one count-bounded search per
-    limit in ``territory.frontier``, each warm-started from the one before."""
+def unconstrained(table: pd.DataFrame, arguments: dict[str, Any]) -> territory.TerritoryPlan:
+    """The best balance with no disruption limit (named after today's territories): the top
+    of the frontier, and the start the frontier's points send moves back from."""
+    return territory.design(table, **dict(arguments, max_disruption=None))
+
+
+def frontier(ctx: Context, table: pd.DataFrame, arguments: dict[str, Any],
+             free: territory.TerritoryPlan | None = None) -> tuple[pd.DataFrame, dict]:
+    """The disruption-balance frontier from today's territories: count-bounded searches per
+    limit in ``territory.frontier``, from the unconstrained plan ``free`` (moves beyond the
+    limit sent back) and from the point before."""
     tp = ctx.params.territory
     if not arguments["current"].notna().any():  # nobody holds a territory today: nothing to move from
         columns = [c.name for c in declared.TABLES["territory_frontier"].columns
@@ -48,8 +56,22 @@ def frontier(ctx: Context, table: pd.DataFrame, arguments: dict[str, Any]) -> tu
         return pd.DataFrame(columns=[c for c in columns if c != "chosen"]), {}
     args = {key: v for key, v in arguments.items() if key not in ("max_disruption", "current", "max_sweeps", "anneal_steps")}
     steps = tp.frontier_anneal_steps or max(1, 40 * len(table))
-    return territory.frontier(table, current=arguments["current"], limits=list(tp.frontier),
+    return territory.frontier(table, current=arguments["current"], limits=list(tp.frontier), unconstrained=free,
                               max_sweeps=tp.frontier_sweeps, anneal_steps=steps, **args)
+
+
+def proposal(table: pd.DataFrame, arguments: dict[str, Any], plans: dict[float, territory.TerritoryPlan],
+             free: territory.TerritoryPlan | None) -> territory.TerritoryPlan:
+    """The plan under a fixed ``max_disruption``: the full search, started from the frontier's
+    plan at that limit when there is one, else from the unconstrained plan."""
+    limit = arguments["max_disruption"]
+    if limit is None and free is not None:
+        return free
+    start = plans.get(limit) if limit is not None else None
+    start = start or (free if arguments["current"].notna().any() else None)
+    if start is None:
+        return territory.design(table, **arguments)
+    return territory.design(table, **arguments, start=start.assignment[["unit_id", "territory"]])
 
 
 def pick(points: pd.DataFrame, balance_on: dict[str, float]) -> float:
@@ -118,13 +140,14 @@ def run(ctx: Context) -> StepResult:
     arguments = design_arguments(ctx, table)
     auto = tp.max_disruption == "auto"
     with collect_notes(result):
-        points, plans = frontier(ctx, table, arguments)
+        free = unconstrained(table, arguments) if arguments["current"].notna().any() else None
+        points, plans = frontier(ctx, table, arguments, free)
         if auto and len(points):
             chosen = pick(points, balance_on)
             plan = plans[chosen]
             result.notes.extend(n for n in plan.notes if n.startswith("tolerances not met") and n not in result.notes)
         else:
-            plan = territory.design(table, **arguments)
+            plan = proposal(table, arguments, plans, free)
             chosen = None if auto else tp.max_disruption
     points["chosen"] = (points["max_disruption"] - chosen).abs().lt(1e-12) if (auto and chosen is not None) else False
     result.add("territory_frontier", points)

@@ -11,7 +11,9 @@ money to the reader's unit and draws. Units come from the table declarations
 from __future__ import annotations
 
 import contextlib
+import functools
 import html as _html
+import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -598,30 +600,68 @@ class Page:
         return self.table("territory_summary", summary)
 
     def territory_map(self, assignment: pd.DataFrame, metrics: pd.DataFrame) -> Any:
+        """The proposed territories on the map: neighbouring territories in different colours,
+        each rep's name at the territory's centre, accounts that change territory marked,
+        province outlines (China's, shipped in salesmodel/data) or else neighbours joined as
+        in the adjacency table."""
+        import matplotlib.patheffects as pe
         import matplotlib.pyplot as plt
+        from matplotlib.patches import Polygon
 
         customers = self.ws.input("customers").set_index("customer_id")[["lat", "lon"]]
         provinces = self.ws.input("provinces").set_index("province_id")
         edges = self.ws.input("adjacency")
         names = self.province_names
-        fig, ax = plt.subplots(figsize=(9, 7))
-        for a, b in edges[["province_a", "province_b"]].itertuples(index=False):
-            ax.plot([provinces.loc[a, "lon"], provinces.loc[b, "lon"]], [provinces.loc[a, "lat"], provinces.loc[b, "lat"]],
-                    color="0.8", lw=0.8, zorder=1)
-        for pid, row in provinces.iterrows():
-            ax.annotate(names.get(pid, pid), (row["lon"], row["lat"]), fontsize=7, color="0.35", ha="center",
-                        va="bottom", zorder=2)
         where = customers.reindex(assignment["customer_id"])
-        codes = pd.Categorical(assignment["territory"].astype(str)).codes
-        colours = plt.get_cmap("tab20")(np.arange(20))[(codes * 7) % 20]
-        ax.scatter(where["lon"], where["lat"], c=colours, s=8, zorder=3, linewidths=0)
+        fig, ax = plt.subplots(figsize=(10, 8))
+        # frame the customers (far provinces without accounts would shrink them to a dot)
+        lon_lo, lon_hi = where["lon"].min(), where["lon"].max()
+        lat_lo, lat_hi = where["lat"].min(), where["lat"].max()
+        pad_lon, pad_lat = 0.04 * (lon_hi - lon_lo) + 0.5, 0.04 * (lat_hi - lat_lo) + 0.5
+        ax.set_xlim(lon_lo - pad_lon, lon_hi + pad_lon)
+        ax.set_ylim(lat_lo - pad_lat, lat_hi + pad_lat)
+        ax.set_aspect(1 / np.cos(np.radians((lat_lo + lat_hi) / 2)))  # a degree of longitude is shorter
+        outlines = _province_outlines()
+        if set(provinces.index) <= set(outlines):
+            for pid in provinces.index:
+                for ring in outlines[pid]:
+                    ax.add_patch(Polygon(ring, closed=True, facecolor="0.97", edgecolor="0.75", lw=0.6, zorder=0))
+        else:  # provinces the shipped outlines do not know: join neighbours as in the adjacency table
+            for a, b in edges[["province_a", "province_b"]].itertuples(index=False):
+                ax.plot([provinces.loc[a, "lon"], provinces.loc[b, "lon"]], [provinces.loc[a, "lat"], provinces.loc[b, "lat"]],
+                        color="0.88", lw=0.8, zorder=1)
+        for pid, row in provinces.iterrows():
+            ax.annotate(names.get(pid, pid), (row["lon"], row["lat"]), fontsize=7, color="0.55", ha="center",
+                        va="center", zorder=2, annotation_clip=True)
+        territories = assignment["territory"].astype(str).to_numpy()
+        colour_of = _neighbour_colours(where[["lon", "lat"]].to_numpy(), territories)
+        ax.scatter(where["lon"], where["lat"], c=[colour_of[t] for t in territories], s=14, zorder=3, linewidths=0)
+        moved = assignment["moved"].astype(bool).to_numpy()
+        if moved.any():
+            ax.scatter(where["lon"].to_numpy()[moved], where["lat"].to_numpy()[moved], s=1.5, c="k", linewidths=0,
+                       zorder=4, label=f"{self.w('accounts_moved')} ({int(moved.sum()):,})")
         proposed = metrics[metrics["plan"] == "proposed"]
         centres = customers.reindex(proposed["centre"])
-        ax.scatter(centres["lon"], centres["lat"], marker="x", c="k", s=25, zorder=4, label=self.w("centre"))
+        reps = self.rep_names
+        outline = [pe.withStroke(linewidth=2, foreground="white")]
+        # rep names at the centres, largest territories first; a name that would sit on another is left
+        # out (every territory is in the tables)
+        (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+        placed: list[tuple[float, float]] = []
+        order = proposed.assign(lat=centres["lat"].to_numpy(), lon=centres["lon"].to_numpy())
+        order = order.sort_values(["units", "territory"], ascending=[False, True])
+        for territory, lat, lon in order[["territory", "lat", "lon"]].itertuples(index=False):
+            fx, fy = (lon - x0) / (x1 - x0), (lat - y0) / (y1 - y0)
+            if any(abs(fx - px) < 0.05 and abs(fy - py) < 0.018 for px, py in placed):
+                continue
+            placed.append((fx, fy))
+            ax.annotate(reps.get(str(territory), str(territory)), (lon, lat), fontsize=6.5, ha="center", va="center",
+                        zorder=5, path_effects=outline, annotation_clip=True)
         ax.set_xlabel(self.w("longitude"))
         ax.set_ylabel(self.w("latitude"))
         ax.set_title(f"{self.w('proposed_territories')} ({len(proposed)})")
-        ax.legend(loc="lower right")
+        if moved.any():
+            ax.legend(loc="lower right", fontsize=8, markerscale=4)
         ax.grid(False)
         return fig
 
@@ -645,15 +685,20 @@ class Page:
         limit = lambda v: self.w("no_limit") if v >= 1 else f"{v:.0%}"  # noqa: E731
         balance_on = dict(params.balance_on)
         ok = points[points["within_tolerance"]]
+
+        def devs(point: pd.Series) -> str:
+            return ", ".join(f"{self.header(m)} ±{point[f'max_{m}_dev']:.1%} / {tol:.0%}" for m, tol in balance_on.items()
+                             if f"max_{m}_dev" in point)
         if len(ok):
-            first = self.w("frontier_meets").format(limit=limit(float(ok["max_disruption"].min())))
+            met = ok.sort_values("max_disruption").iloc[0]
+            key = "frontier_meets_unlimited" if float(met["max_disruption"]) >= 1 else "frontier_meets"
+            first = self.w(key).format(limit=limit(float(met["max_disruption"])), moved=f"{met['moved_share']:.0%}",
+                                                    accounts=f"{int(met['moved_units']):,}", devs=devs(met))
         else:
             from salesmodel.pipeline.territory import pick
 
             best = points[points["max_disruption"] == pick(points, balance_on)].iloc[0]
-            devs = ", ".join(f"{self.header(m)} {best[f'max_{m}_dev']:.1%} / {tol:.0%}" for m, tol in balance_on.items()
-                             if f"max_{m}_dev" in best)
-            first = self.w("frontier_none").format(limit=limit(float(best["max_disruption"])), devs=devs)
+            first = self.w("frontier_none").format(limit=limit(float(best["max_disruption"])), devs=devs(best))
         if points["chosen"].any():
             second = self.w("frontier_picked").format(limit=limit(float(points.loc[points["chosen"], "max_disruption"].iloc[0])))
         elif params.max_disruption is None:
@@ -944,3 +989,45 @@ class ComparisonPage:
                                             a, b, language=self.lang)
         return [heading(self._w("cmp_params").format(a=a, b=b), 3),
                 self._plain(diff) if len(diff) else heading(self._w("cmp_no_params"), 5)]
+
+
+# Twelve colours that print apart; neighbours never share one when the territory graph allows.
+_MAP_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+                "#bcbd22", "#7f7f7f", "#393b79", "#637939")
+
+
+def _neighbour_colours(points: np.ndarray, territories: np.ndarray) -> dict[str, str]:
+    """A colour per territory such that territories with accounts close to each other differ:
+    a greedy colouring (most neighbours first) of the graph joining territories whose accounts
+    are within three median nearest-neighbour distances of each other."""
+    from scipy.spatial import cKDTree
+
+    names = sorted(set(territories.tolist()))
+    if len(points) < 2:
+        return {t: _MAP_COLOURS[0] for t in names}
+    tree = cKDTree(points)
+    nearest = tree.query(points, k=2)[0][:, 1]
+    pairs = tree.query_pairs(r=3 * float(np.median(nearest)) + 1e-9, output_type="ndarray")
+    touching: dict[str, set[str]] = {t: set() for t in names}
+    for a, b in zip(territories[pairs[:, 0]], territories[pairs[:, 1]]):
+        if a != b:
+            touching[a].add(b)
+            touching[b].add(a)
+    colour: dict[str, str] = {}
+    for t in sorted(names, key=lambda x: (-len(touching[x]), x)):
+        used = {colour[n] for n in touching[t] if n in colour}
+        free = [c for c in _MAP_COLOURS if c not in used]
+        # too many neighbours for the palette: the colour least used among them
+        colour[t] = free[0] if free else min(_MAP_COLOURS, key=lambda c: sum(colour.get(n) == c for n in touching[t]))
+    return colour
+
+
+@functools.lru_cache(maxsize=1)
+def _province_outlines() -> dict[str, list]:
+    """Simplified outlines of China's provinces by province_id (tools/province_outlines.py)."""
+    from importlib import resources
+
+    path = resources.files("salesmodel") / "data" / "province_outlines.json"
+    if not path.is_file():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))["provinces"]

@@ -1,6 +1,7 @@
 """design and evaluate: the two verbs planners call."""
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 import warnings
@@ -98,6 +99,51 @@ def check_feasible(units: Units, k: int, graph: Graph | None, contiguous: bool) 
                 f"{lo_sum} and {hi_sum} territories in all, not {k}.",
                 feasible={"k": (lo_sum, hi_sum)},
             )
+    if contiguous and graph is not None:
+        _check_cut_pieces(units, k, graph)
+
+
+def _piece_fits(sums: np.ndarray, at_cut: np.ndarray, means: np.ndarray, tols: np.ndarray) -> bool:
+    """Whether a piece that hangs on one unit can be whole territories plus a remainder that
+    joins the cut unit's territory, within every tolerance (one count of whole territories
+    for all measures)."""
+    lo, hi = 0, np.inf
+    for c in range(len(means)):
+        if means[c] <= 0:
+            continue
+        up, down = (1 + tols[c]) * means[c], (1 - tols[c]) * means[c]
+        lo = max(lo, math.ceil((sums[c] - (up - at_cut[c])) / up - 1e-9))
+        hi = min(hi, math.floor(sums[c] / down + 1e-9) if down > 0 else np.inf)
+    return lo <= hi
+
+
+def _check_cut_pieces(units: Units, k: int, graph: Graph) -> None:
+    """InfeasibleError when a piece of the graph that hangs on a single unit can neither form
+    whole territories nor join that unit's territory within the tolerances (its units reach
+    the rest only through that unit, so every territory there is inside the piece or holds it)."""
+    from salesmodel.territory._graph import cut_pieces
+
+    means = units.measures.sum(axis=0) / k
+    tols = np.asarray(units.tolerances, dtype=float)
+    for v, first, sums, size in cut_pieces(graph, units.measures):
+        if _piece_fits(sums, units.measures[v], means, tols):
+            continue
+        # the smallest widening of one tolerance that lets this piece fit
+        options = {}
+        for c, name in enumerate(units.measure_names):
+            for tol in np.arange(round(tols[c], 3) + 0.001, 1.0, 0.001):
+                if _piece_fits(sums, units.measures[v], means, np.where(np.arange(len(tols)) == c, tol, tols)):
+                    options[name] = math.ceil(tol * 1000) / 1000
+                    break
+        shares = ", ".join(f"{name} {sums[c] / means[c]:.0%}" for c, name in enumerate(units.measure_names) if means[c] > 0)
+        widen = " or ".join(f"{m} ±{t:.1%}" for m, t in options.items()) or "no tolerance below 100%"
+        raise InfeasibleError(
+            f"No contiguous plan fits the tolerances: {size} units (first: {short_list([units.ids[first]])}) reach the "
+            f"rest of the graph only through unit {units.ids[v]!r}, and they hold {shares} of a mean territory: too much "
+            f"to join that unit's territory, too little for whole territories of their own. The smallest tolerance that "
+            f"could work: {widen}; or add edges, or pass contiguous=False.",
+            feasible=options or None,
+        )
 
 
 def _new_names(k: int, taken: set) -> list[str]:
@@ -129,12 +175,33 @@ def _name_territories(
         for r, c in zip(rows, cols):
             if overlap[r, c] > 0:
                 names[r] = cur_order[c]
+        _name_by_nearness(units, codes, current, cur_order, names)
     first_seen = np.argsort([np.flatnonzero(codes == t)[0] for t in range(k)], kind="stable")
     fresh = iter(_new_names(k, set(cur_order)))
     for t in first_seen:
         if names[t] is None:
             names[t] = next(fresh)
     return np.array([names[c] for c in codes], dtype=object)
+
+
+def _name_by_nearness(units: Units, codes: np.ndarray, current: np.ndarray, cur_order: list, names: list) -> None:
+    """Territories that share nothing with a current one still take a current name (a rep
+    who holds a territory today) while any is left: the nearest by centroid, so each of
+    today's reps keeps a territory when the number of territories allows."""
+    unnamed = [t for t, name in enumerate(names) if name is None]
+    left = [lab for lab in cur_order if lab not in set(names)]
+    if not unnamed or not left:
+        return
+    plane = units.plane
+    here = np.array([plane[codes == t].mean(axis=0) for t in unnamed])
+    cur = np.array([lab if lab is not None else "" for lab in current], dtype=object)
+    there = np.array([plane[cur == lab].mean(axis=0) if (cur == lab).any() else np.full(plane.shape[1], np.inf)
+                      for lab in left])
+    cost = np.sqrt(((here[:, None, :] - there[None, :, :]) ** 2).sum(axis=2))
+    cost[~np.isfinite(cost)] = 1e18
+    rows, cols = linear_sum_assignment(cost)
+    for r, c in zip(rows, cols):
+        names[unnamed[r]] = left[c]
 
 
 def _label_order(labels: np.ndarray) -> list:
@@ -352,7 +419,7 @@ def design(
         remaining = max(1.0, time_limit - (time.perf_counter() - t0))
         budget = max_disruption is not None
         start_labels = None
-        if start is not None and budget:
+        if start is not None:
             start_labels = labels_for(u, start, name="start", func="design", allow_missing=False)
 
         def name_of(codes_named: list) -> list:
@@ -503,12 +570,20 @@ def frontier(
     limits: Any = DEFAULT_FRONTIER,
     balance_on: dict[str, float] | None = DEFAULT_BALANCE,
     disruption_on: str | None = None,
+    unconstrained: TerritoryPlan | None = None,
     **design_args: Any,
 ) -> tuple[pd.DataFrame, dict[float, TerritoryPlan]]:
-    """The best balance found at each disruption limit: one :func:`design` per limit,
-    from the smallest limit up, each starting from the plan at the limit before it
-    (that plan moves less than the next limit allows, so it is a valid start and every
-    point is at least as balanced as the one before).
+    """The best balance found at each disruption limit.
+
+    First the unconstrained plan (a fresh start, no limit, territories named after today's
+    to move the least). Then, from the smallest limit up, two searches per limit: one from
+    the unconstrained plan with the moves beyond the limit sent back to today's
+    territories (those that cost the least balance per unit of disruption first), one from
+    the plan at the limit before (it moves less than this limit allows); the better
+    balanced of the two is the point, so every point is at least as balanced as the one
+    before. A limit at or above the unconstrained plan's disruption takes that plan.
+    ``unconstrained`` gives that plan (e.g. one searched longer); else it is designed
+    here with ``design_args``.
 
     Returns the frontier table (one row per limit: ``max_disruption``, ``moved_share``,
     ``moved_units``, ``max_<measure>_dev``, ``within_tolerance``, ``status``,
@@ -531,16 +606,30 @@ def frontier(
     if not limits or any(not 0 <= x <= 1 for x in limits):
         raise ParamsError(f"The 'limits' parameter of frontier must be a list of shares between 0 and 1. Got {limits!r} instead.")
     rows, plans, previous = [], {}, None
-    for limit in limits:
+
+    def run(limit: float | None, start: TerritoryPlan | None) -> TerritoryPlan:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            plan = design(units, k, current=current, max_disruption=limit, balance_on=balance_on,
+            return design(units, k, current=current, max_disruption=limit, balance_on=balance_on,
                           disruption_on=disruption_on,
-                          start=None if previous is None else previous.assignment[["unit_id", "territory"]],
-                          **design_args)
+                          start=None if start is None else start.assignment[["unit_id", "territory"]], **design_args)
+
+    free = unconstrained if unconstrained is not None else run(None, None)
+    measure = disruption_on or (next(iter(free.balance_on)) if free.balance_on else "units")
+    free_moved = float((free.disruption or {}).get(measure, 0.0))
+    for limit in limits:
+        if free_moved <= limit + 1e-12 and (previous is None or _balance_key(free) <= _balance_key(previous)):
+            plan = dataclasses.replace(free, max_disruption=limit)
+        else:
+            plan = run(limit, free)
+            if float((plan.disruption or {}).get(measure, 0.0)) > limit + 1e-9:
+                plan = None  # not every move could be sent back within the limit
+            if previous is not None and (plan is None or _balance_key(previous) < _balance_key(plan)):
+                plan = run(limit, previous)
+            elif plan is None:
+                plan = run(limit, None)
         plans[limit] = plan
         previous = plan
-        measure = disruption_on or (next(iter(plan.balance_on)) if plan.balance_on else "units")
         row: dict[str, Any] = {"max_disruption": limit,
                                "moved_share": float((plan.disruption or {}).get(measure, 0.0)),
                                "moved_units": int(plan.assignment["moved"].sum()) if "moved" in plan.assignment else 0}
@@ -551,6 +640,13 @@ def frontier(
         row["stopped_by"] = str(plan.stopped_by)
         rows.append(row)
     return pd.DataFrame(rows), plans
+
+
+def _balance_key(plan: TerritoryPlan) -> tuple[bool, float, float]:
+    """Orders plans: meeting every tolerance first, then the largest deviation over its
+    tolerance, then the objective."""
+    worst = max((float(plan.metrics[f"{m}_dev"].abs().max()) / max(t, 1e-9) for m, t in plan.balance_on.items()), default=0.0)
+    return (not plan.feasible, round(worst, 9), round(float(plan.objective), 9))
 
 
 def smallest_meeting(table: pd.DataFrame) -> float | None:

@@ -299,3 +299,48 @@ def graph_for(units: Units, graph: Graph | None, func: str) -> Graph:
             f"missing from the graph: {short_list(missing) or 'none'}); build it from the same table"
         )
     return graph
+
+
+def cut_pieces(graph: Graph, measures: np.ndarray) -> list[tuple[int, int, np.ndarray, int]]:
+    """The pieces a single unit cuts off: for every cut vertex ``v`` (a unit whose removal
+    disconnects its part of the graph) and every piece of the graph that hangs on ``v``
+    alone, ``(v, first unit of the piece, its measure totals, its size)``.
+
+    Tarjan's low-link search, iterative, in O(units + edges); the piece of a DFS child ``u``
+    of ``v`` with ``low[u] >= disc[v]`` is ``u``'s subtree, whose totals are summed on the
+    way back. (The other side, the rest of ``v``'s part, is left out: it is the large one.)
+    """
+    n = len(graph.units)
+    disc = np.full(n, -1, dtype=np.int64)
+    low = np.zeros(n, dtype=np.int64)
+    sums = np.asarray(measures, dtype=float).copy()
+    size = np.ones(n, dtype=np.int64)
+    nb = graph.neighbours
+    out: list[tuple[int, int, np.ndarray, int]] = []
+    clock = 0
+    for root in range(n):
+        if disc[root] >= 0:
+            continue
+        disc[root] = low[root] = clock
+        clock += 1
+        stack = [(root, -1, 0)]  # (node, parent, index of the next neighbour to visit)
+        while stack:
+            v, parent, i = stack[-1]
+            if i < len(nb[v]):
+                stack[-1] = (v, parent, i + 1)
+                w = int(nb[v][i])
+                if disc[w] < 0:
+                    disc[w] = low[w] = clock
+                    clock += 1
+                    stack.append((w, v, 0))
+                elif w != parent:
+                    low[v] = min(low[v], disc[w])
+                continue
+            stack.pop()
+            if parent >= 0:
+                low[parent] = min(low[parent], low[v])
+                sums[parent] += sums[v]
+                size[parent] += size[v]
+                if low[v] >= disc[parent] and stack[-1][1] >= 0:  # parent is not its part's root
+                    out.append((parent, v, sums[v].copy(), int(size[v])))
+    return out

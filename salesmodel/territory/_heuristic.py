@@ -12,7 +12,11 @@
    LP finds nothing in time: balanced region growing on the graph, where the
    territory with the smallest load takes its nearest unassigned neighbour.)
    With a current assignment and a disruption limit the start is the current
-   assignment instead (merged or split to k territories, fragments repaired).
+   assignment instead (merged or split to k territories, fragments repaired), or a
+   given plan (a warm start). A start that moves more than the limit allows has its
+   moved units sent back to today's territories, those costing the least balance per
+   unit of disruption first, from the borders inwards; if that cannot fit the limit,
+   the search starts from today's territories.
 2. Local search on a penalty: balance (a quadratic pull to the mean plus a heavy
    charge beyond the tolerance, per measure, in units of the tolerance), compactness
    (weighted distance to the territories' medoids) and moved potential. Greedy sweeps
@@ -54,6 +58,8 @@ from salesmodel.territory._units import Units
 # phase 2 polishes compactness with a light pull.
 _PHASES = ({"soft": 1.0, "compact": 0.2, "hard": 20.0}, {"soft": 0.02, "compact": 1.0, "hard": 1000.0})
 _MOVED = 0.5
+# Largest units x territories for which distances to the centres are kept in a matrix.
+_CACHED_DISTANCES = 8_000_000
 # The start's LP aims this much inside each tolerance, over this many nearest centres.
 _LP_TIGHTEN = 0.6
 _LP_CANDIDATES = 12
@@ -117,9 +123,42 @@ class _State:
         wsum = float(units.weights.sum()) or 1.0
         typical = float((units.weights * d0).sum() / wsum) or 1.0
         self.compact_unit = k / (wsum * typical)
-        self.soft = _PHASES[0]["soft"]
-        self.hard = _PHASES[0]["hard"]
-        self.compact_scale = _PHASES[0]["compact"] * self.compact_unit
+        self.meas_np = np.asarray(units.measures, dtype=float)
+        self.means_np = np.asarray(means, dtype=float)
+        self.scale_np = np.asarray(self.scale, dtype=float)
+        self.cd = None
+        self._centre_distances()
+        self.set_phase(_PHASES[0])
+
+    def set_phase(self, phase: dict) -> None:
+        """Switch the penalty weights; each territory's cached balance penalty follows."""
+        self.soft, self.hard = phase["soft"], phase["hard"]
+        self.compact_scale = phase["compact"] * self.compact_unit
+        self.pen = [self.bal(self.loads[t]) for t in range(self.k)]
+
+    def _centre_distances(self) -> None:
+        # Distances from every unit to every territory's centre, kept while the centres
+        # hold (a sweep or an annealing run): the hot loops then read them instead of
+        # computing haversines. Left out when the matrix would be large.
+        if self.u.n * self.k > _CACHED_DISTANCES:
+            self.cd = None
+            return
+        cd = np.empty((self.u.n, self.k))
+        for t, c in enumerate(self.centres):
+            cd[:, t] = self.u.dist(c, slice(None))
+        self.cd = cd
+
+    def to_centre(self, i: int, t: int) -> float:
+        """Distance from unit ``i`` to territory ``t``'s centre."""
+        if self.cd is not None:
+            return self.cd.item(i, t)
+        return self.dist(i, self.centres[t])
+
+    def bal_rows(self, loads: np.ndarray) -> np.ndarray:
+        """:meth:`bal` of each row of a (rows x measures) array of territory loads."""
+        d = (loads - self.means_np) * self.scale_np
+        e = np.maximum(np.abs(d) - 1.0, 0.0)
+        return (self.soft * d * d + self.hard * (e + e * e)).sum(axis=1)
 
     def _all_distances(self, labels: np.ndarray) -> np.ndarray:
         d = np.empty(self.u.n)
@@ -169,6 +208,7 @@ class _State:
         self.members = [set() for _ in range(self.k)]
         for i, t in enumerate(self.lab):
             self.members[t].add(i)
+        self.pen = [self.bal(self.loads[t]) for t in range(self.k)]
 
     def violation(self) -> float:
         worst = 0.0
@@ -179,6 +219,7 @@ class _State:
 
     def refresh_centres(self) -> None:
         self.centres = medoids(self.u, np.asarray(self.lab), self.k).tolist()
+        self._centre_distances()
 
     def connected_without(self, i: int, t: int) -> bool:
         lab, nb = self.lab, self.nb
@@ -211,6 +252,8 @@ class _State:
         self.size[b] += 1
         self.members[a].discard(i)
         self.members[b].add(i)
+        self.pen[a] = self.bal(la)
+        self.pen[b] = self.bal(lb)
 
 
 def _move_delta(s: _State, i: int, a: int, b: int, moved_cost: float) -> float:
@@ -218,8 +261,8 @@ def _move_delta(s: _State, i: int, a: int, b: int, moved_cost: float) -> float:
     la, lb = s.loads[a], s.loads[b]
     na = [la[c] - m[c] for c in range(s.q)]
     nbl = [lb[c] + m[c] for c in range(s.q)]
-    d_bal = s.bal(na) + s.bal(nbl) - s.bal(la) - s.bal(lb)
-    d_cmp = s.w[i] * (s.dist(i, s.centres[b]) - s.dist(i, s.centres[a])) * s.compact_scale
+    d_bal = s.bal(na) + s.bal(nbl) - s.pen[a] - s.pen[b]
+    d_cmp = s.w[i] * (s.to_centre(i, b) - s.to_centre(i, a)) * s.compact_scale
     return d_bal + d_cmp + moved_cost
 
 
@@ -228,9 +271,8 @@ def _swap_delta(s: _State, i: int, v: int, a: int, b: int, moved_cost: float) ->
     la, lb = s.loads[a], s.loads[b]
     na = [la[c] - mi[c] + mv[c] for c in range(s.q)]
     nbl = [lb[c] + mi[c] - mv[c] for c in range(s.q)]
-    d_bal = s.bal(na) + s.bal(nbl) - s.bal(la) - s.bal(lb)
-    ca, cb = s.centres[a], s.centres[b]
-    d_cmp = (s.w[i] * (s.dist(i, cb) - s.dist(i, ca)) + s.w[v] * (s.dist(v, ca) - s.dist(v, cb))) * s.compact_scale
+    d_bal = s.bal(na) + s.bal(nbl) - s.pen[a] - s.pen[b]
+    d_cmp = (s.w[i] * (s.to_centre(i, b) - s.to_centre(i, a)) + s.w[v] * (s.to_centre(v, a) - s.to_centre(v, b))) * s.compact_scale
     return d_bal + d_cmp + moved_cost
 
 
@@ -575,18 +617,14 @@ def solve_heuristic(
             labels = _split_largest(units, graph, labels, kk, k)
             names += [-1] * (k - kk)
             notes.append(f"split {k - kk} of the current territories to make {k}")
-        warm = _warm_labels(start_labels, name_of, names, k)
+        warm = _warm_labels(start_labels, name_of, names, k, current_codes)
+        today_labels = labels
         if warm is not None:
             labels = warm
-            notes.append("started from the plan at the previous disruption limit")
+            notes.append("started from a given plan")
     else:
-        labels = None
-        if construction == "tree" and contiguous and seeds is None:
-            labels = _tree_start(units, graph, k, rng)
-            if labels is not None:
-                notes.append("start: recursive bisection along random spanning trees")
-        if labels is None:
-            labels = _seeded_start(units, graph, k, seeds, rng, contiguous, clock)
+        labels = _fresh_start(units, graph, k, seeds=seeds, rng=rng, contiguous=contiguous, clock=clock,
+                              construction=construction, start_labels=start_labels, notes=notes)
     if contiguous:
         parts = territory_parts(graph, labels, k)
         if (parts > 1).any():
@@ -595,13 +633,8 @@ def solve_heuristic(
 
     dm = disruption_measure.tolist() if budget_on else None
     cur = current_codes.tolist() if budget_on else None
-    if budget_on:
-        base = float(disruption_measure[current_codes >= 0].sum())
-        budget = max_disruption * base
-        moved = float(sum(dm[i] for i in range(units.n) if cur[i] >= 0 and cur[i] != s.lab[i]))
-        moved_scale = _MOVED * k / base if base > 0 else 0.0
-    else:
-        budget = moved = moved_scale = 0.0
+    budget, moved, moved_scale = (_disruption_budget(s, cur, dm, max_disruption, contiguous, notes, today_labels)
+                                  if budget_on else (0.0, 0.0, 0.0))
 
     def moved_change(i: int, a: int, b: int) -> float:
         if not budget_on or cur[i] < 0:
@@ -617,8 +650,7 @@ def solve_heuristic(
 
     def descend(phase: dict) -> None:
         nonlocal sweeps
-        s.soft, s.hard = phase["soft"], phase["hard"]
-        s.compact_scale = phase["compact"] * s.compact_unit
+        s.set_phase(phase)
         stalled_swaps = False
         # A count of sweeps ends the descent (moves only lower the penalty, so it also
         # ends by itself when no move improves); the clock only as a safety stop.
@@ -665,13 +697,105 @@ def solve_heuristic(
     return {"codes": np.asarray(s.lab, dtype=np.int64), "names": names, "notes": notes, "stopped_by": stopped_by}
 
 
-def _warm_labels(start_labels: np.ndarray | None, name_of: Any, names: list, k: int) -> np.ndarray | None:
-    """A warm start's codes: a plan made against the same current territories (same names), else None."""
+def _fresh_start(units: Units, graph: Graph, k: int, *, seeds: list[int] | None, rng: np.random.Generator,
+                 contiguous: bool, clock: _Clock, construction: str, start_labels: np.ndarray | None,
+                 notes: list[str]) -> np.ndarray:
+    """The start without a disruption limit: a given plan of k territories, else a tree or a
+    seeded construction."""
+    if start_labels is not None:
+        uniq, codes = np.unique(np.asarray(start_labels).astype(str), return_inverse=True)
+        if len(uniq) == k:
+            notes.append("started from a given plan")
+            return codes.astype(np.int64)
+    if construction == "tree" and contiguous and seeds is None:
+        labels = _tree_start(units, graph, k, rng)
+        if labels is not None:
+            notes.append("start: recursive bisection along random spanning trees")
+            return labels
+    return _seeded_start(units, graph, k, seeds, rng, contiguous, clock)
+
+
+def _disruption_budget(s: _State, cur: list, dm: list, max_disruption: float, contiguous: bool,
+                       notes: list[str], today_labels: np.ndarray) -> tuple[float, float, float]:
+    """The disruption budget, what the start moves already, and the penalty scale of moving.
+    A start beyond the budget is sent back towards today's territories; if that cannot fit
+    it, the search starts from today's territories (``today_labels``) instead."""
+    n, k = s.u.n, s.k
+    base = float(np.asarray(dm, dtype=float)[np.asarray(cur) >= 0].sum())
+    budget = max_disruption * base
+    moved = float(sum(dm[i] for i in range(n) if cur[i] >= 0 and cur[i] != s.lab[i]))
+    moved_scale = _MOVED * k / base if base > 0 else 0.0
+    if moved > budget + 1e-9:
+        # A start that moves more than the limit (the unconstrained plan): send moved
+        # units back to their territories of today until it fits.
+        given = list(s.lab)
+        moved = _revert_to_budget(s, cur, dm, budget, moved, contiguous)
+        if moved <= budget + 1e-9 or given == today_labels.tolist():
+            notes.append("moves of the start beyond the disruption limit sent back to today's territories")
+        else:
+            s.reset(today_labels)
+            s.refresh_centres()
+            moved = float(sum(dm[i] for i in range(n) if cur[i] >= 0 and cur[i] != s.lab[i]))
+            notes.append("the start's moves could not be sent back within the disruption limit: started from today's territories")
+    return budget, moved, moved_scale
+
+
+def _revert_to_budget(s: _State, cur: list, dm: list, budget: float, moved: float, contiguous: bool) -> float:
+    """Send moved units back to today's territory, those that cost the least balance per
+    unit of disruption first, until the plan moves at most ``budget``. A unit goes back only
+    where it touches its territory of today and leaves its plan territory connected, so the
+    moves peel off from the borders inwards. Returns the disruption left."""
+    lab, nb, q = s.lab, s.nb, s.q
+    while moved > budget + 1e-9:
+        ranked = []
+        for i in range(s.u.n):
+            a, c = lab[i], cur[i]
+            if c < 0 or c == a or dm[i] <= 0 or not any(lab[v] == c for v in nb[i]):
+                continue
+            m = s.meas[i]
+            harm = (s.bal([s.loads[a][x] - m[x] for x in range(q)]) + s.bal([s.loads[c][x] + m[x] for x in range(q)])
+                    - s.pen[a] - s.pen[c])
+            ranked.append((harm / dm[i], i))
+        ranked.sort()
+        # A quarter of the candidates per pass, then re-rank on the changed loads.
+        sent, quota = 0, max(1, len(ranked) // 4)
+        for _, i in ranked:
+            if moved <= budget + 1e-9 or sent >= quota:
+                break
+            a, c = lab[i], cur[i]
+            if a == c or s.size[a] <= 1 or not any(lab[v] == c for v in nb[i]):
+                continue
+            if contiguous and not s.connected_without(i, a):
+                continue
+            s.apply(i, a, c)
+            moved -= dm[i]
+            sent += 1
+        if sent == 0:
+            break
+    s.refresh_centres()
+    return moved
+
+
+def _warm_labels(start_labels: np.ndarray | None, name_of: Any, names: list, k: int,
+                 current_codes: np.ndarray | None = None) -> np.ndarray | None:
+    """A warm start's codes: a plan of k territories named after the current ones. A start
+    territory with a new name takes the free current name it shares the most units with
+    (the first such name on ties), so a plan that created territories can still start."""
     if start_labels is None or name_of is None:
         return None
     lookup = {lab: c for c, lab in enumerate(name_of(names))}
-    if len(lookup) != k or not all(lab in lookup for lab in start_labels):
+    distinct = list(dict.fromkeys(start_labels.tolist()))
+    if len(lookup) != k or len(distinct) != k:
         return None
+    unknown = [lab for lab in distinct if lab not in lookup]
+    free = sorted(set(range(k)) - {lookup[lab] for lab in distinct if lab in lookup})
+    for lab in unknown:
+        if current_codes is not None:
+            members = current_codes[start_labels == lab]
+            overlap = [int((members == names[c]).sum()) if names[c] >= 0 else 0 for c in free]
+            lookup[lab] = free.pop(int(np.argmax(overlap)))
+        else:
+            lookup[lab] = free.pop(0)
     return np.array([lookup[lab] for lab in start_labels], dtype=np.int64)
 
 
@@ -728,8 +852,7 @@ def _anneal(s, rng, contiguous, moved_change, budget_on, budget, moved, moved_sc
     """Simulated annealing over boundary moves; keeps the plan with the least excess
     over the tolerances and stops as soon as that excess is zero, else after ``steps``
     steps (then the third value is True), or at the safety stop ``end``."""
-    s.soft, s.hard = _PHASES[0]["soft"], _PHASES[0]["hard"]
-    s.compact_scale = _PHASES[0]["compact"] * s.compact_unit
+    s.set_phase(_PHASES[0])
     lab, nb = s.lab, s.nb
     n = s.u.n
     excess = s.total_excess()
@@ -857,20 +980,15 @@ def _swap_pass(s, rng, contiguous, moved_change, budget_on, budget, moved_now: f
         i = boundary[idx]
         a = lab[i]
         for b in sorted({lab[v] for v in nb[i]} - {a}):
-            base = s.bal(s.loads[a]) + s.bal(s.loads[b])
-            best = None
-            for j in s.members[b]:
-                if j == i:
-                    continue
-                mi, mj = s.meas[i], s.meas[j]
-                na = [s.loads[a][c] - mi[c] + mj[c] for c in range(s.q)]
-                nbl = [s.loads[b][c] + mi[c] - mj[c] for c in range(s.q)]
-                d = s.bal(na) + s.bal(nbl) - base
-                if d < -1e-9 and (best is None or d < best[0]):
-                    best = (d, j)
-            if best is None:
+            # Every member j of b at once: the balance change of swapping i and j.
+            others = np.fromiter(s.members[b], dtype=np.int64, count=len(s.members[b]))
+            shift = s.meas_np[others] - s.meas_np[i]
+            d = (s.bal_rows(np.asarray(s.loads[a]) + shift) + s.bal_rows(np.asarray(s.loads[b]) - shift)
+                 - s.pen[a] - s.pen[b])
+            best = int(np.argmin(d)) if len(d) else -1
+            if best < 0 or not d[best] < -1e-9:
                 continue
-            j = best[1]
+            j = int(others[best])
             mv = moved_change(i, a, b) + moved_change(j, b, a)
             if budget_on and moved_now + moved_total + mv > budget + 1e-9:
                 continue

@@ -68,6 +68,8 @@ class TerritoryExplorer(_Explorer):
         contiguous: bool = True,
         time_limit: float = 0.15,
         seed: int = 0,
+        max_sweeps: int = 3,
+        anneal_steps: int | None = None,
         language: str = "en",
         money_unit: str = "wan",
         run_assignment: pd.Series | None = None,
@@ -103,6 +105,10 @@ class TerritoryExplorer(_Explorer):
         self.contiguous = contiguous
         self.time_limit = time_limit
         self.seed = seed
+        # Counts, not the clock, bound each update's search (so an update replays): a few sweeps
+        # and a short annealing from the plan shown, enough to follow a slider within the goal.
+        self.max_sweeps = int(max_sweeps)
+        self.anneal_steps = int(anneal_steps if anneal_steps is not None else max(200, 4 * n))
         self._artists: dict[str, Any] = {}
 
         st = _slider_style()
@@ -173,17 +179,15 @@ class TerritoryExplorer(_Explorer):
             self.units, k, adjacency=self.adjacency, balance_on={m: float(s.value) for m, s in self.tolerances.items()},
             current=self.current, max_disruption=limit, contiguous=self.contiguous, method="heuristic",
             time_limit=self.time_limit, seed=self.seed, start=self._warm_start(k, limit),
+            max_sweeps=self.max_sweeps, anneal_steps=self.anneal_steps,
         )
         return plan, notes
 
-    def _warm_start(self, k: int, limit: float | None) -> pd.DataFrame | None:
-        """The plan shown, as the start of the next search, when it was made against today's territories with
-        the same k and moves no more than the new limit allows (a tolerance or the limit changed)."""
+    def _warm_start(self, k: int, limit: float | None) -> pd.DataFrame | None:  # noqa: ARG002 - limit: see below
+        """The plan shown, as the start of the next search, when it has the same k. A start that
+        moves more than a new disruption limit allows has its extra moves sent back by the search."""
         prev = getattr(self, "result", None)
-        if limit is None or prev is None or prev.k != k or prev.max_disruption is None or not prev.disruption:
-            return None
-        measure = next(iter(prev.balance_on), "units")
-        if prev.disruption.get(measure, 1.0) > limit + 1e-12:
+        if prev is None or prev.k != k:
             return None
         return prev.assignment[["unit_id", "territory"]]
 
