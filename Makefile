@@ -25,20 +25,20 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-$(DEMO_DATA)/sales.parquet: | $(STAMP)
-	$(VENV)/bin/salesmodel sample $(DEMO_DATA)
+$(DEMO_DATA)/actuals.parquet: | $(STAMP)
+	$(VENV)/bin/salesmodel sample $(DEMO_DATA) --actuals-to 2027-03-31
 
-sample: $(DEMO_DATA)/sales.parquet
+sample: $(DEMO_DATA)/actuals.parquet
 
 # The CLI prints the run folder and its leadership HTML.
-demo: $(STAMP) $(DEMO_DATA)/sales.parquet
+demo: $(STAMP) $(DEMO_DATA)/actuals.parquet
 	$(VENV)/bin/salesmodel run $(PARAMS) || [ $$? -eq 3 ]  # 3: completed, with unmet requirements it names
 
 # Optional third command: explore scenarios in a browser (after `make demo`).
-lab: $(STAMP) $(DEMO_DATA)/sales.parquet
+lab: $(STAMP) $(DEMO_DATA)/actuals.parquet
 	$(VENV)/bin/salesmodel lab $(PARAMS)
 
-validate: $(STAMP) $(DEMO_DATA)/sales.parquet
+validate: $(STAMP) $(DEMO_DATA)/actuals.parquet
 	$(VENV)/bin/salesmodel validate $(PARAMS)
 
 # ruff first (pyflakes, bugbear, simplify, complexity ceiling; pyproject.toml), then the suite.

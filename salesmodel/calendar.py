@@ -11,7 +11,11 @@ Grains and their ``period`` labels (stable: others store and join on them)::
     quarter     2027-Q1 ... 2027-Q4
     month       2027-01 ... 2027-12
     dekad       2027-01-D1 (days 1-10), 2027-01-D2 (11-20), 2027-01-D3 (21-end)
-    iso_week    2027-W01 ... 2027-W53      (ISO 8601 year and week, Monday first)
+    iso_week    2027-W00 ... 2027-W53      (ISO 8601 weeks, Monday first, cut at 1 January:
+                                            a label never names days of two years; the first
+                                            days of a year that ISO counts in the year before
+                                            are week 00, its last days that ISO counts in the
+                                            year after are week 53)
     month_week  2027-01-W1 ... 2027-01-W6  (Monday-to-Sunday weeks cut at month ends:
                                             W1 runs from the 1st to the first Sunday)
     day         2027-01-05
@@ -30,7 +34,7 @@ from __future__ import annotations
 import difflib
 import re
 import warnings
-from datetime import date
+from datetime import date, timedelta
 from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
@@ -560,6 +564,9 @@ def _components(days: np.ndarray) -> dict[str, np.ndarray]:
     thursday = days - weekday + 3
     iso_year = thursday.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
     jan1 = (iso_year - 1970).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64)
+    # The ISO week cut at 1 January, so its label's year is the year of its days: days ISO counts
+    # in the year before are week 0, days it counts in the year after week 53 (such a year has 52).
+    iso_week = np.where(iso_year < year, 0, np.where(iso_year > year, 53, (thursday - jan1) // 7 + 1))
     return {
         "day": days,
         "year": year,
@@ -571,8 +578,8 @@ def _components(days: np.ndarray) -> dict[str, np.ndarray]:
         "dim": dim,
         "dekad": np.minimum((dom - 1) // 10, 2) + 1,
         "weekday": weekday,
-        "iso_year": iso_year,
-        "iso_week": (thursday - jan1) // 7 + 1,
+        "iso_year": year,
+        "iso_week": iso_week,
         "month_week": (dom - 1 + first_weekday) // 7 + 1,
     }
 
@@ -792,7 +799,9 @@ def plan_year_periods(
     """The period table of one calendar year (1 January to 31 December).
 
     The same as :func:`periods` from ``{year}-01-01`` to ``{year}-12-31``.
-    ISO weeks at the year's edges are clipped to the year (``is_partial``).
+    ISO weeks are cut at 1 January (a label names days of one year only): a year's first days
+    that ISO counts in the year before are its week 00, and its last days that ISO counts in the
+    year after its week 53, so no label of one plan year's table appears in another's.
 
     Examples
     --------
@@ -924,9 +933,20 @@ def parse_period(period: str) -> Period:
         elif grain == "quarter":
             start = date(year, 3 * parts[1] - 2, 1)
             end = (pd.Timestamp(start) + pd.offsets.QuarterEnd(0)).date()
-        elif grain == "iso_week":
-            start = date.fromisocalendar(year, parts[1], 1)
-            end = date.fromisocalendar(year, parts[1], 7)
+        elif grain == "iso_week":  # the ISO week cut to its label's year (week 00 and a 53rd of a 52-week year)
+            week = parts[1]
+            last = date(year, 12, 28).isocalendar()[1]  # weeks ISO gives the year
+            if week == 0:
+                start, end = date(year, 1, 1), date.fromisocalendar(year, 1, 1) - timedelta(days=1)
+                if end < start:
+                    raise ValueError("no week 00")
+            elif week == last + 1 == 53:
+                start, end = date.fromisocalendar(year + 1, 1, 1), date(year, 12, 31)
+                if start > end:
+                    raise ValueError("no week 53")
+            else:
+                start = max(date.fromisocalendar(year, week, 1), date(year, 1, 1))
+                end = min(date.fromisocalendar(year, week, 7), date(year, 12, 31))
         else:
             first = date(year, parts[1], 1)
             month_end = (pd.Timestamp(first) + pd.offsets.MonthEnd(0)).date()

@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--reps", type=int, default=60, help="number of sales reps (default: 60)")
     sample.add_argument("--start", default="2023-01-01", help="first day of history (default: 2023-01-01)")
     sample.add_argument("--end", default="2026-10-31", help="last day of history (default: 2026-10-31)")
+    sample.add_argument("--actuals-to", default=None, metavar="DATE",
+                        help="also write the plan year's sales from 1 January to DATE (actuals.parquet; "
+                             "set data.actuals: actuals.parquet to track the plan year)")
 
     validate = sub.add_parser("validate", parents=[common], help="check params and inputs, run nothing")
     validate.add_argument("params", type=Path, help="the scenario's params YAML")
@@ -226,7 +229,8 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     paths = write_company(
-        args.dir, seed=args.seed, n_customers=args.customers, n_reps=args.reps, start=args.start, end=args.end
+        args.dir, seed=args.seed, n_customers=args.customers, n_reps=args.reps, start=args.start, end=args.end,
+        actuals_to=args.actuals_to,
     )
     for key, path in paths.items():
         size = Path(path).stat().st_size / 1e6 if Path(path).is_file() else 0.0

@@ -203,6 +203,24 @@ RULES: list[Rule] = [
     *[Rule("one baseline", Side(f"targets_{lv}", f"targets_{lv}.forecast by {lv}", _by([f"{lv}_id"], "forecast")),
            Side("achievability", f"achievability.baseline of the {lv}s", _level_baseline(lv)), tolerance=0.01)
       for lv in ("region", "province", "rep")],
+    # levers: commitments keep the company's figure and are the reps' targets; locks hold
+    Rule("commitments reconciled", Side("targets_commitments", "targets_commitments.target by rep", _by(["rep_id"], "target")),
+         Side("targets_rep", "targets_rep.target by rep", _by(["rep_id"], "target"))),
+    Rule("commitments reconciled", Side("targets_commitments", "the sum of targets_commitments.top_down", _sum("top_down")),
+         Side("targets_commitments", "the sum of targets_commitments.target", _sum("target"))),
+    Rule("locks hold", Side("targets_locks", "targets_locks.locked", _row("locked")),
+         Side("targets_locks", "targets_locks.target", _row("target"))),
+    # the budget: categories, regions, reps and months add up exactly; it follows the plan's targets
+    Rule("budget adds up", Side("budget_total", "budget_total.budget by category", _by(["category"], "budget")),
+         Side("budget_region", "budget_region.budget summed by category", _by(["category"], "budget"))),
+    Rule("budget adds up", Side("budget_region", "budget_region.budget by category and region",
+                                _by(["category", "region_id"], "budget")),
+         Side("budget_rep_month", "budget_rep_month.budget summed by category and region",
+              _by(["category", "region_id"], "budget"))),
+    Rule("budget follows the plan", Side("budget_rep_month", "budget_rep_month.target by rep and month (one category)",
+                                         lambda d: d[d["category"] == d["category"].iloc[0]]
+                                         .groupby(["rep_id", "period"])["target"].sum()),
+         Side("plan_rep_month", "plan_rep_month.target by rep and month", _by(["rep_id", "period"], "target"))),
     # one workload
     Rule("one workload", Side("workload_customer", "workload_customer.hours", _sum("hours")),
          Side("workload", "workload.hours", _sum("hours")), tolerance=1e-6),

@@ -7,6 +7,8 @@ gives the feasible range; everything subtler is for the run to find, which then
 completes with status 3 (see ``salesmodel.audit.read_unmet``).
 
 - the plan year must follow the sales history (no month planned that is already history);
+- locked targets (`data.locks`): units the plan has, multiples of the rounding, no level or
+  locked parent asking more than there is;
 - territories: more territories than active customers; a balance tolerance on potential
   that one customer alone breaks (with the smallest workable tolerance and the largest
   workable k); with contiguity, a customer graph whose disconnected parts cannot hold the
@@ -22,10 +24,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from salesmodel.errors import InfeasibleError, ParamsError, short_list
+from salesmodel.errors import InfeasibleError, InputError, ParamsError, short_list
 
-__all__ = ["check_feasible", "check_hiring", "check_plan_year", "check_territory_balance", "check_territory_first",
-           "check_territory_graph"]
+__all__ = ["check_feasible", "check_hiring", "check_locks", "check_plan_year", "check_territory_balance",
+           "check_territory_first", "check_territory_graph"]
 
 # The no-hire capacity bound is exact only when seasonal indices average 1; refuse only
 # beyond this margin so a rounding of the indices can never refuse a feasible request.
@@ -164,6 +166,76 @@ def check_hiring(scenario: Any, inputs: dict[str, pd.DataFrame]) -> None:
         )
 
 
+def _lock_units(inputs: dict[str, pd.DataFrame], plan_year: int) -> dict[str, tuple[set[str], dict[str, str]]]:
+    """The plan's units of each level (active customers and the organisation above them), each with its parent."""
+    customers, reps = inputs["customers"], inputs["reps"]
+    active = customers
+    if "churn_date" in customers:
+        churn = pd.to_datetime(customers["churn_date"])
+        active = customers[churn.isna() | (churn >= pd.Timestamp(f"{plan_year}-01-01"))]
+    chain = active[["customer_id", "rep_id"]].merge(reps[["rep_id", "province_id", "region_id"]], on="rep_id")
+    out: dict[str, tuple[set[str], dict[str, str]]] = {}
+    for level, col, parent in (("region", "region_id", None), ("province", "province_id", "region_id"),
+                               ("rep", "rep_id", "province_id"), ("customer", "customer_id", "rep_id")):
+        ids = chain[col].astype(str)
+        ups = dict(zip(ids, chain[parent].astype(str))) if parent else {}
+        out[level] = (set(ids), ups)
+    return out
+
+
+def check_locks(scenario: Any, inputs: dict[str, pd.DataFrame], source: str = "the locks file") -> None:
+    """InputError or InfeasibleError when the locked targets of ``data.locks`` cannot all hold.
+
+    Refused before anything runs: a lock on a unit the plan does not have (a churned customer, a rep
+    without customers), a lock that is not a multiple of ``targets.round_to``, locks at one level adding
+    up to more than a given company target (``targets.total`` x ``stretch``), and locks below a locked
+    unit adding up to more than its lock. Totals known only after the forecast are checked by the
+    targets step, which names the same file.
+    """
+    locks = inputs.get("locks")
+    if locks is None or not len(locks):
+        return
+    tp = scenario.targets
+    units = _lock_units(inputs, int(scenario.calendar.plan_year))
+    level = locks["level"].astype(str).to_numpy()
+    unit = locks["unit_id"].astype(str).to_numpy()
+    value = locks["target"].astype(float).to_numpy()
+    unknown = [i for i in range(len(locks)) if unit[i] not in units[level[i]][0]]
+    if unknown:
+        shown = short_list([f"row {i + 1} ({level[i]} {unit[i]})" for i in unknown])
+        raise InputError(f"{source}: column 'unit_id': {len(unknown)} locked unit(s) the plan does not have, at {shown}; "
+                         "expected a region, province, rep or active customer of the plan year (a rep with customers, "
+                         "a customer not churned before the plan year)")
+    step = float(tp.round_to)
+    off = [i for i in range(len(locks)) if abs(value[i] / step - round(value[i] / step)) > 1e-7]
+    if off:
+        shown = short_list([f"row {i + 1} ({value[i]:,.2f})" for i in off])
+        raise InputError(f"{source}: column 'target': {len(off)} locked target(s) are not multiples of targets.round_to "
+                         f"({step:g}), at {shown}; expected multiples of {step:g}")
+    if tp.total is not None:
+        top = float(tp.total) * float(tp.stretch)
+        for lv in ("region", "province", "rep", "customer"):
+            rows = np.flatnonzero(level == lv)
+            if len(rows) and value[rows].sum() > top + 1e-6:
+                raise InfeasibleError(
+                    f"{source}: the {lv} locks at row(s) {short_list([int(i) + 1 for i in rows])} add up to "
+                    f"{value[rows].sum():,.0f}, more than the company target {top:,.0f} (targets.total x stretch); "
+                    f"feasible: {lv} locks adding up to at most {top:,.0f}", feasible=(0.0, top))
+    locked = {(lv, u): (i, v) for i, (lv, u, v) in enumerate(zip(level, unit, value))}
+    below = {"region": "province", "province": "rep", "rep": "customer"}
+    for (lv, u), (i, v) in locked.items():
+        child = below.get(lv)
+        if child is None:
+            continue
+        rows = [j for j in np.flatnonzero(level == child) if units[child][1].get(unit[j]) == u]
+        if rows and value[rows].sum() > v + 1e-6:
+            raise InfeasibleError(
+                f"{source}: the {child} locks at row(s) {short_list([int(j) + 1 for j in rows])} add up to "
+                f"{value[rows].sum():,.0f}, more than the lock of their {lv} {u} at row {i + 1} ({v:,.0f}); feasible: "
+                f"{child} locks adding up to at most {v:,.0f}, or a {lv} lock of at least {value[rows].sum():,.0f}",
+                feasible=(float(value[rows].sum()), float("inf")))
+
+
 def check_territory_first(scenario: Any) -> None:
     """The territory checks on the customers and reps alone, before the (large) sales history is
     read, so a request one customer makes impossible is refused in seconds. Tables that cannot be
@@ -186,6 +258,7 @@ def check_territory_first(scenario: Any) -> None:
 def check_feasible(scenario: Any, inputs: dict[str, pd.DataFrame], sources: dict[str, str] | None = None) -> None:
     """Run every pre-run check; the first impossible request raises (exit status 2)."""
     sources = sources or {}
+    check_locks(scenario, inputs, sources.get("locks", "the locks file"))
     check_plan_year(scenario, inputs.get("sales"), sources.get("sales", "the sales history"))
     check_territory_balance(scenario, inputs.get("customers"), inputs.get("reps"))
     check_hiring(scenario, inputs)

@@ -56,6 +56,10 @@ class DataParams(_Section):
     org: str = Field("org.csv", description="The organisation: company, regions, provinces as a parent-child table.")
     provinces: str = Field("provinces.csv", description="Provinces with capital coordinates and population.")
     adjacency: str = Field("province_adjacency.csv", description="Pairs of provinces that share a border.")
+    locks: str | None = Field(None, description="Optional: locked targets (level, unit_id, target, reason): units whose target the company fixes; the others share the rest.")
+    commitments: str | None = Field(None, description="Optional: the reps' own commitments (rep_id, amount, note), reconciled with the top-down targets by targets.commitments.")
+    actuals: str | None = Field(None, description="Optional: the plan year's sales to date (the sales history's columns); tracking then follows the plan year.")
+    stock: str | None = Field(None, description="Optional: stock on hand (date, customer_id, product, units); tracking then reports days of cover and an order plan.")
     sql_url: str | None = Field(None, description="SQLAlchemy URL; when set, each table is read from the database table of the same key name.")
     history_start: date | None = Field(None, description="Declared first date of the sales history: earlier sales dates are an input error (default: no check).")
     history_end: date | None = Field(None, description="Declared last date of the sales history: later sales dates are an input error (default: no check).")
@@ -106,6 +110,30 @@ class ForecastParams(_Section):
         return self
 
 
+class CommitmentParams(_Section):
+    """How the reps' own commitments (``data.commitments``) meet the top-down targets.
+
+    The targets of the ``within`` level are kept (the company's figure is never moved by a
+    rep); inside each of its units the reps' targets follow the policy, rescaled so they add up
+    exactly to it, and the levels between are their reps' sums. Example::
+
+        targets:
+          commitments: {policy: bottom_up, bounds: [-0.05, 0.10], within: region}
+    """
+
+    policy: Literal["top_down", "bottom_up", "blend"] = Field("top_down", description="top_down: the targets stay, the gap is shown; bottom_up: each rep's commitment, held within bounds of the top-down target; blend: (1 - weight) x top-down + weight x commitment, within the same bounds.")
+    weight: float = Field(0.5, ge=0, le=1, description="For 'blend': weight of the commitment (0: top-down only, 1: commitments only).")
+    bounds: tuple[float, float] = Field((-0.10, 0.10), description="For 'bottom_up' and 'blend': lowest and highest change a commitment may make to the top-down target (-0.10 = 10% below).")
+    within: Literal["company", "region", "province"] = Field("region", description="The level whose targets the commitments never move (reps' targets shift only inside each of its units).")
+
+    @model_validator(mode="after")
+    def _bounds_in_order(self) -> CommitmentParams:
+        lo, hi = self.bounds
+        if not -1 < lo <= 0 <= hi:
+            raise ValueError(f"targets.commitments.bounds must be [low, high] with -1 < low <= 0 <= high; got {list(self.bounds)}")
+        return self
+
+
 class TargetsParams(_Section):
     """Target setting and decomposition (notebook 02)."""
 
@@ -129,6 +157,7 @@ class TargetsParams(_Section):
     phasing_spring_festival: bool = Field(True, description="With baseline phasing, move the Spring Festival from where the history had it to the plan year's date (China; needs daily sales).")
     overrides: dict[str, dict[str, float]] = Field({}, description="Fixed targets by level and unit, e.g. {region: {E: 3000000}} (a region's or province's total set by the company, a locked customer); the other units share the rest.")
     mix_segment: str | None = Field("customer_type", description="Column of the customers table whose groups give the segment mix (empty: the company's mix).")
+    commitments: CommitmentParams = Field(default_factory=CommitmentParams, description="How the reps' own commitments (data.commitments) are reconciled with the top-down targets.")
     # Excluded from dumps: once loaded, the blends already sum to 1, so the recorded params (and the
     # keyword arguments steps build from them) carry the scaled weights, not the switch.
     normalise: bool = Field(False, exclude=True, description="Scale the weights of 'basis' and 'level_basis' blends to sum to 1; without it, weights that do not sum to 1 are an error.")
@@ -158,6 +187,49 @@ class TargetsParams(_Section):
         for key in list(self.level_basis):
             if f"targets.level_basis.{key}" in scaled:
                 self.level_basis[key] = scaled[f"targets.level_basis.{key}"]
+        return self
+
+
+class BudgetCategory(_Section):
+    """One category of the sales expense budget: a share of the target or a fixed amount."""
+
+    share: float | None = Field(None, ge=0, le=1, description="Share of the plan's target (0.02 = 2%).")
+    amount: float | None = Field(None, ge=0, description="Fixed amount for the year, in yuan.")
+    cap: float | None = Field(None, ge=0, description="Most the category may spend in the year, in yuan.")
+    basis: Literal["target", "reps"] = Field("target", description="How it is split down: by the targets (regions, reps, months), or evenly per rep and month (costs that follow headcount).")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> BudgetCategory:
+        if (self.share is None) == (self.amount is None):
+            raise ValueError("give either a share of the target or a fixed amount (not both, not neither)")
+        return self
+
+
+class BudgetParams(_Section):
+    """The sales expense budget (销售费用预算), decomposed with the targets (notebook 02).
+
+    Example::
+
+        budget:
+          categories:
+            activities: {share: 0.010}
+            promotion:  {share: 0.015, cap: 20000000}
+            people:     {amount: 36000000, basis: reps}
+            travel:     {share: 0.004}
+          cap_share: 0.06
+    """
+
+    categories: dict[str, BudgetCategory] = Field({}, description="Budget categories by name (e.g. activities, promotion, people, travel), each a share of the target or a fixed amount; empty: no budget.")
+    cap_share: float | None = Field(None, gt=0, le=1, description="The whole budget at most this share of the target; categories are scaled down together to it.")
+    round_to: float = Field(100, gt=0, description="Rounding unit of the budget (every part adds up exactly).")
+
+    @model_validator(mode="after")
+    def _shares_within_the_target(self) -> BudgetParams:
+        total = sum(c.share or 0.0 for c in self.categories.values())
+        if total > 1 + 1e-12:
+            shares = {k: c.share for k, c in self.categories.items() if c.share}
+            raise ValueError(f"budget.categories: the shares of the target add up to {total:.1%}, over 100% "
+                             f"({shorten(shares)}); feasible: shares adding up to at most 100%")
         return self
 
 
@@ -287,10 +359,20 @@ class TrackingParams(_Section):
     """Tracking actuals against a plan (notebook 05)."""
 
     plan_year: int = Field(2026, description="The year whose plan is tracked (made from the years before it).")
-    as_of: date = Field(date(2026, 10, 31), description="Actuals up to and including this date.")
+    as_of: date = Field(date(2026, 10, 31), description="Actuals up to and including this date (with data.actuals: when it lies in the plan year; otherwise the actuals' last day).")
     growth: float = Field(0.10, gt=-1, description="Growth over the year before that the tracked plan asked (the plan is remade with the targets settings).")
     report_grains: list[Literal["iso_week", "month_week", "dekad", "month"]] = Field(["iso_week", "dekad"], description="Period reports of target against actual (example G).")
     top_n: int = Field(10, ge=1, le=200, description="Rows shown in the rankings and the declining-customers list.")
+    stock_floor_days: float = Field(3.0, ge=0, description="Stock at a store (data.stock) below this many days of the plan's sales is too low.")
+    stock_ceiling_days: float = Field(5.0, ge=0, description="Stock above this many days of the plan's sales is too high.")
+    order_months: int = Field(3, ge=1, le=24, description="Months of the order plan that brings each store's stock into the band (from the day after its count).")
+
+    @model_validator(mode="after")
+    def _band_in_order(self) -> TrackingParams:
+        if self.stock_floor_days > self.stock_ceiling_days:
+            raise ValueError(f"tracking.stock_floor_days ({self.stock_floor_days:g}) is above tracking.stock_ceiling_days "
+                             f"({self.stock_ceiling_days:g}); the floor must be at most the ceiling")
+        return self
 
 
 class ReportParams(_Section):
@@ -324,6 +406,7 @@ class Scenario(BaseModel):
     staffing: StaffingParams = Field(default_factory=StaffingParams)
     territory: TerritoryParams = Field(default_factory=TerritoryParams)
     tracking: TrackingParams = Field(default_factory=TrackingParams)
+    budget: BudgetParams = Field(default_factory=BudgetParams)
     report: ReportParams = Field(default_factory=ReportParams)
     notebooks: list[str] = Field(default_factory=lambda: list(DEFAULT_NOTEBOOKS), description="Notebooks to run, in order.")
 

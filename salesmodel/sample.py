@@ -51,6 +51,7 @@ from salesmodel.errors import ParamsError
 __all__ = [
     "CHANNELS",
     "FILE_NAMES",
+    "OPTIONAL_FILE_NAMES",
     "PRODUCTS",
     "REGIONS",
     "make_company",
@@ -82,6 +83,8 @@ FILE_NAMES = {
     "provinces": "provinces.csv",
     "adjacency": "province_adjacency.csv",
 }
+# Written only when asked for (make_company's actuals_to, stock_on).
+OPTIONAL_FILE_NAMES = {"actuals": "actuals.parquet", "stock": "stock.csv"}
 
 _SF_NAME = "Chinese New Year (Spring Festival)"
 _MID_AUTUMN_NAME = "Mid-Autumn Festival"
@@ -432,6 +435,7 @@ def make_company(
     n_reps: int = 60,
     start: str | date = "2023-01-01",
     end: str | date = "2026-10-31",
+    actuals_to: str | date | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Generate the demo company's tables, deterministically from ``seed``.
 
@@ -447,6 +451,12 @@ def make_company(
         provinces have no rep and no customers.
     start, end : str or date, default="2023-01-01", "2026-10-31"
         First and last day of the sales history (at least 90 days apart).
+    actuals_to : str or date, optional
+        Also write the plan year's sales (the year after ``end``) from 1 January to this day
+        (key ``actuals``, the sales table's columns): the same customers going on as in the
+        history, drawn from their own random stream, so the history is the same with or without.
+        Also a stock count at the end of that day (key ``stock``: date, customer_id, product,
+        units) at one store in eight, between one and eight days of its recent sales.
 
     Returns
     -------
@@ -467,6 +477,7 @@ def make_company(
     ['A', 'B', 'C']
     """
     start_ts, end_ts = _check_args(seed, n_customers, n_reps, start, end)
+    actuals_ts = _check_actuals_to(actuals_to, end_ts)
     rng = np.random.default_rng(seed)
     ref = reference_tables()
     provinces, cities = ref["provinces"], ref["cities"]
@@ -481,9 +492,14 @@ def make_company(
         rng, provinces, cities, market, reps, n_customers, start_ts, end_ts
     )
     sales = _make_sales(rng, customers, drivers, start_ts, end_ts)
+    extra = {}
+    if actuals_ts is not None:
+        extra["actuals"] = _plan_year_sales(seed, customers, drivers, start_ts, end_ts, actuals_ts)
+        extra["stock"] = _stock_snapshot(seed, extra["actuals"], actuals_ts)
     customers = _finish_customers(customers, drivers, sales, start_ts, end_ts)
     reps = reps.drop(columns=["_active"])
     return {
+        **extra,
         "sales": sales,
         "customers": customers,
         "reps": reps,
@@ -491,6 +507,49 @@ def make_company(
         "provinces": provinces.reset_index(drop=True),
         "adjacency": adjacency,
     }
+
+
+def _check_actuals_to(actuals_to: Any, end_ts: pd.Timestamp) -> pd.Timestamp | None:
+    if actuals_to is None:
+        return None
+    try:
+        stamp = pd.Timestamp(actuals_to)
+    except (ValueError, TypeError):
+        stamp = pd.NaT
+    first = pd.Timestamp(year=end_ts.year + 1, month=1, day=1)
+    if stamp is pd.NaT or stamp != stamp.normalize() or not first <= stamp <= first + pd.DateOffset(years=1, days=-1):
+        raise ParamsError(f"The 'actuals_to' parameter of make_company must be a day of the plan year {first.year} "
+                          f"(the year after the history's end {end_ts.date()}). Got {actuals_to!r} instead.")
+    return stamp
+
+
+def _plan_year_sales(seed: int, customers: pd.DataFrame, drivers: dict, start_ts: pd.Timestamp,
+                     end_ts: pd.Timestamp, actuals_ts: pd.Timestamp) -> pd.DataFrame:
+    """The plan year's sales to ``actuals_ts``: the history's customers carry on (the churned stay gone),
+    drawn from the whole span with a random stream of their own, and cut to the plan year."""
+    span = int((actuals_ts - start_ts).days) + 1
+    carry = dict(drivers)
+    gone = drivers["churn"]
+    carry["churn_day"] = np.where(gone, drivers["churn_day"], span + 1)
+    carry["decline_from"] = np.where(drivers["decline_from"] >= int((end_ts - start_ts).days) + 1, span + 1,
+                                     drivers["decline_from"])
+    sales = _make_sales(np.random.default_rng([seed, 2027]), customers, carry, start_ts, actuals_ts)
+    first = pd.Timestamp(year=end_ts.year + 1, month=1, day=1)
+    return sales.loc[sales["date"] >= first].reset_index(drop=True)
+
+
+def _stock_snapshot(seed: int, actuals: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
+    """Units on hand at the end of ``day`` at every eighth store with recent sales: 1 to 8 days of them."""
+    recent = actuals[actuals["date"] > day - pd.Timedelta(days=30)]
+    per_day = recent.groupby(["customer_id", "product"], sort=True)["units"].sum() / 30.0
+    stores = sorted(per_day.index.get_level_values(0).unique())[::8]
+    per_day = per_day[per_day.index.get_level_values(0).isin(stores)]
+    days = np.random.default_rng([seed, 2028]).uniform(1.0, 8.0, len(per_day))
+    units = np.maximum(0, np.round(per_day.to_numpy() * days)).astype(np.int64)
+    out = per_day.reset_index()[["customer_id", "product"]]
+    out.insert(0, "date", day)
+    out["units"] = units
+    return out
 
 
 def _make_reps(rng, provinces, cities, market, n_reps, end_ts) -> pd.DataFrame:
@@ -930,7 +989,8 @@ def write_company(out_dir: str | os.PathLike, **kwargs: Any) -> dict[str, Path]:
     written: dict[str, Path] = {}
     temps: list[Path] = []
     try:
-        for key, name in FILE_NAMES.items():
+        names = {**FILE_NAMES, **{k: v for k, v in OPTIONAL_FILE_NAMES.items() if k in company}}
+        for key, name in names.items():
             final = out / name
             tmp = out / f".{name}.{os.getpid()}.tmp"
             temps.append(tmp)
@@ -941,7 +1001,7 @@ def write_company(out_dir: str | os.PathLike, **kwargs: Any) -> dict[str, Path]:
                     tmp, index=False, encoding="utf-8", date_format="%Y-%m-%d", lineterminator="\n"
                 )
             written[key] = final
-        for key, tmp in zip(FILE_NAMES, temps):
+        for key, tmp in zip(names, temps):
             os.replace(tmp, written[key])
     finally:
         for tmp in temps:

@@ -193,6 +193,36 @@ _declare("targets_region_mix", "targets", "Targets by region, product and channe
          _c("target:number:yuan"), _c("growth:number:share"), _opt("task:number:yuan", "the assigned task's share"))
 _declare("plan_rep_product_month", "targets", "Each rep's target by product and month",
          _c("rep_id:text"), _c("product:text"), *_PERIOD, _c("target:number:yuan"))
+_declare("targets_commitments", "targets", "The reps' own commitments against their top-down targets, reconciled by the policy",
+         _c("region_id:text"), _c("province_id:text"), _c("rep_id:text"),
+         _c("top_down:number:yuan", "the rep's target from the top-down split (locks included)"),
+         _c("commitment:number:yuan", "what the rep committed to (empty: no commitment)"),
+         _c("has_commitment:bool", "whether the rep submitted a commitment"),
+         _c("gap:number:yuan", "commitment - top-down target (0 without a commitment)"),
+         _c("gap_pct:number:share", "gap / top-down target"),
+         _c("wanted:number:yuan", "what the policy asks before the unit's total is kept (bounds applied)"),
+         _c("target:number:yuan", "the reconciled target (each unit of targets.commitments.within keeps its total)"),
+         _c("change:number:yuan", "reconciled target - top-down target"),
+         _c("policy:text", "top_down, bottom_up or blend"), _c("note:text", "the rep's note"))
+_declare("targets_locks", "targets", "The locked targets of the locks input and the plan's target of each locked unit",
+         _c("level:text"), _c("unit_id:text"), _c("locked:number:yuan", "the target the file fixes"),
+         _c("target:number:yuan", "the plan's target of the unit (equal to the lock)"), _c("reason:text"))
+_declare("budget_total", "targets", "The sales expense budget by category: asked, capped, and the year's budget",
+         _c("category:text"), _c("basis:text", "target (split by the targets) or reps (evenly per rep and month)"),
+         _c("share:number:share", "share of the target asked (empty for a fixed amount)"),
+         _c("amount:number:yuan", "fixed amount asked (empty for a share)"), _c("cap:number:yuan", "the category's cap"),
+         _c("asked:number:yuan", "share x target or the amount, before the caps"),
+         _c("capped:text", "none, category (its cap) or overall (budget.cap_share)"),
+         _c("budget:number:yuan", "the category's budget for the year (categories add up exactly)"),
+         _c("target:number:yuan", "the plan's target"), _c("share_of_target:number:share", "budget / target"))
+_declare("budget_region", "targets", "The sales expense budget by category and region",
+         _c("category:text"), _c("region_id:text"), _c("target:number:yuan"),
+         _c("budget:number:yuan", "the region's budget (regions add up exactly to the category)"),
+         _c("share_of_target:number:share", "budget / target"))
+_declare("budget_rep_month", "targets", "The sales expense budget by category, rep and month",
+         _c("category:text"), _c("region_id:text"), _c("province_id:text"), _c("rep_id:text"), *_PERIOD,
+         _c("target:number:yuan", "the rep's target of the month"),
+         _c("budget:number:yuan", "the rep's budget of the month (months add up exactly to the rep)"))
 _declare("achievability", "targets", "Chance that each unit meets its target, from the baseline forecast",
          _c("level:text"), _c("unit_id:text"), _c("target:number:yuan"), _c("baseline:number:yuan"),
          _c("baseline_sd:number:yuan"), _c("growth_asked:number:share"), _c("probability:number:probability"),
@@ -257,7 +287,8 @@ _declare("pacing", "tracking", "Progress against the plan to date, at every leve
          _c("level:text"), _c("unit_id:text"), _c("target_full:number:yuan"), _c("target_to_date:number:yuan"),
          _c("actual_to_date:number:yuan"), _c("remaining_days:number:days"), _opt("region_id:text"),
          _opt("province_id:text"), _opt("rep_id:text"), _opt("customer_id:text"), _c("achievement:number:share"),
-         _c("phased_share_to_date:number:share"), _c("projection:number:yuan"),
+         _c("phased_share_to_date:number:share"), _c("projection:number:yuan", "actual to date / phased share to date: the season-adjusted year"),
+         _c("run_rate_projection:number:yuan", "actual to date per elapsed day x the plan's days: the straight line"),
          _c("projected_achievement:number:share"), _c("gap_to_date:number:yuan"), _c("remaining:number:yuan"),
          _c("daily_rate_needed:number:yuan"), _c("rank:integer"))
 _declare("period_report", "tracking", "Target against actual by period, company and per rep",
@@ -266,6 +297,19 @@ _declare("period_report", "tracking", "Target against actual by period, company 
 _declare("declining_customers", "tracking", "Customers buying less than the same period last year",
          _c("customer_id:text"), _c("this_year:number:yuan"), _c("last_year:number:yuan"), _c("change:number:yuan"),
          _c("growth:number:share"))
+_declare("stock_cover", "tracking", "Stock on hand at each store against the plan's daily sales (days of cover)",
+         _c("customer_id:text"), _c("rep_id:text"), _c("product:text"), _c("date:date", "day of the count (end of day)"),
+         _c("on_hand:number:units", "units on hand"), _c("plan_units:number:units", "the plan's units in the month after the count"),
+         _c("daily_units:number:units", "the plan's units a day in that month"),
+         _c("days_of_cover:number:days", "on hand / the plan's units a day"),
+         _c("status:text", "below the floor, above the ceiling, in_band or no_plan"),
+         _c("price:number:yuan", "the store's price of a unit over the last twelve months"))
+_declare("stock_orders", "tracking", "The order plan by store, product and month that brings stock into the band",
+         _c("customer_id:text"), _c("product:text"), *_PERIOD,
+         _c("plan_amount:number:yuan", "the store's plan of the month for the product (by last year's mix that month)"),
+         _c("mix_share:number:share", "the product's share of the store's month"),
+         _c("plan_units:number:units"), _c("opening_units:number:units"), _c("order_units:number:units"),
+         _c("closing_units:number:units"), _c("closing_days:number:days", "closing stock in days of the next month's plan"))
 
 # ---- summary ------------------------------------------------------------------------
 _declare("key_figures", "summary", "The plan's headline figures, each traced to its table and column",

@@ -5,6 +5,8 @@
   the run rate needed for the rest of the period and a projection.
 - :func:`period_report`: target against actual by week, dekad or month (example G).
 - :func:`declining_customers`: customers selling less than a year before.
+- :func:`stock_cover`: days of stock on hand against the daily plan, and an order plan by
+  month that brings the cover into a band (DOMAIN example I; 3-5 days at a store).
 
 Pure: DataFrames and plain values in, DataFrames out.
 """
@@ -20,7 +22,7 @@ from salesmodel.errors import InputError, short_list
 from salesmodel.targets.allocation import _as_list, _param_error
 from salesmodel.targets.phasing import _check_periods
 
-__all__ = ["achievement_rate", "declining_customers", "pacing", "period_report"]
+__all__ = ["achievement_rate", "declining_customers", "pacing", "period_report", "stock_cover"]
 
 
 # ---------------------------------------------------------------------------
@@ -106,7 +108,8 @@ def pacing(
         before ``as_of`` plus the elapsed days' part of the current period — not
         a straight line through the year), ``actual_to_date``, ``achievement``,
         ``phased_share_to_date``, ``projection`` (actual to date / phased share:
-        a seasonally adjusted full-period estimate), ``projected_achievement``,
+        a seasonally adjusted full-period estimate), ``run_rate_projection`` (the
+        straight line: actual to date per elapsed day x the plan's days), ``projected_achievement``,
         ``gap_to_date`` (actual - target to date), ``remaining`` (target_full -
         actual, not below 0), ``remaining_days`` (working days left, when the
         plan has them, else calendar days), ``daily_rate_needed`` and ``rank``
@@ -162,6 +165,8 @@ def pacing(
         out["phased_share_to_date"] = share
         out["projection"] = np.where(share > 0, ad / np.where(share > 0, share, 1.0), np.nan)
         out["projected_achievement"] = np.where(tt > 0, out["projection"] / np.where(tt > 0, tt, 1.0), np.nan)
+    elapsed = float((min(as_of, plan_end) - plan_start).days + 1)
+    out["run_rate_projection"] = ad / elapsed * float((plan_end - plan_start).days + 1)
     out["gap_to_date"] = ad - td
     out["remaining"] = np.maximum(tt - ad, 0.0)
     rd = out["remaining_days"].to_numpy()
@@ -253,3 +258,178 @@ def declining_customers(
     out["growth"] = np.where(out["last_year"] > 0, out["change"] / out["last_year"].where(out["last_year"] > 0, 1.0), np.nan)
     out = out.loc[out["change"] < 0].sort_values(["change"] + key_list).reset_index(drop=True)
     return out
+
+
+# ---------------------------------------------------------------------------
+# Stock: days of cover and an order plan
+# ---------------------------------------------------------------------------
+def _daily_plan(plan: pd.DataFrame, keys: list[str], target: str) -> pd.DataFrame:
+    """The plan spread evenly over the days of each of its rows: keys, day, amount."""
+    p = plan.groupby([*keys, "start", "end"], sort=False, observed=True)[target].sum().reset_index()
+    start, end = pd.to_datetime(p["start"]), pd.to_datetime(p["end"])
+    ndays = ((end - start).dt.days + 1).to_numpy()
+    rep = np.repeat(np.arange(len(p)), ndays)
+    offs = np.arange(rep.size) - np.repeat(np.cumsum(ndays) - ndays, ndays)
+    out = pd.DataFrame({k: p[k].to_numpy()[rep] for k in keys})
+    out["day"] = start.to_numpy()[rep] + offs.astype("timedelta64[D]")
+    out["amount"] = (p[target].to_numpy(dtype=float) / ndays)[rep]
+    return out
+
+
+def stock_cover(
+    stock: pd.DataFrame,
+    plan: pd.DataFrame,
+    sales: pd.DataFrame,
+    *,
+    floor_days: float = 3.0,
+    ceiling_days: float = 5.0,
+    months: int = 3,
+    key: str = "customer_id",
+    target: str = "target",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Days of cover of the stock on hand against the daily plan, and an order plan by month.
+
+    ``stock`` holds counts (``date`` at the end of the day, ``key``, ``product``, ``units``); the
+    latest count of each store and product is used. ``plan`` is each store's phased plan in money
+    (``key``, ``start``, ``end``, ``target``, any grain). ``sales`` is the history (``date``,
+    ``key``, ``product``, ``amount``, ``units``).
+
+    For the ``months`` calendar months after a count (the first from the day after it), a store's
+    plan is split to products by its sales mix in the same month a year earlier (DOMAIN example I),
+    else its last twelve months' mix, else the company's mix that month; money becomes units at the
+    store's own price of the product over the last twelve months (else the company's). The cover is
+    the units on hand over the first month's daily units; ``status`` is ``below`` the floor,
+    ``above`` the ceiling, ``in_band``, or ``no_plan`` (nothing of the product planned at the store).
+    Each month's order brings the closing stock to the middle of
+    the band, in days of the next month's rate: ``order = max(0, ceil(plan units + wanted closing -
+    opening))``.
+
+    Returns ``(cover, orders)``: one row per store and product (``date``, ``on_hand``,
+    ``plan_units``, ``daily_units``, ``days_of_cover``, ``status``, ``price``), and one row per store,
+    product and month (``period``, ``start``, ``end``, ``plan_amount``, ``mix_share``, ``plan_units``,
+    ``opening_units``, ``order_units``, ``closing_units``, ``closing_days``).
+
+    Examples
+    --------
+    >>> stock = pd.DataFrame({"date": pd.to_datetime(["2027-10-31"]), "customer_id": ["s"],
+    ...                       "product": ["A"], "units": [10]})
+    >>> plan = pd.DataFrame({"customer_id": ["s"], "start": pd.to_datetime(["2027-11-01"]),
+    ...                      "end": pd.to_datetime(["2027-11-30"]), "target": [60_000.0]})
+    >>> sales = pd.DataFrame({"date": pd.to_datetime(["2026-11-10"]), "customer_id": ["s"],
+    ...                       "product": ["A"], "amount": [2_000.0], "units": [1]})
+    >>> cover, orders = stock_cover(stock, plan, sales, months=1)
+    >>> cover[["plan_units", "days_of_cover", "status"]].values.tolist()   # 30 units a month: 1 a day
+    [[30.0, 10.0, 'above']]
+    >>> orders[["plan_units", "order_units", "closing_units"]].values.tolist()  # close at 4 days
+    [[30.0, 24.0, 4.0]]
+    """
+    func = "stock_cover"
+    if not (isinstance(floor_days, (int, float)) and isinstance(ceiling_days, (int, float))
+            and 0 <= floor_days <= ceiling_days):
+        raise _param_error("floor_days", func, "a number of days >= 0, at most ceiling_days", floor_days)
+    if not (isinstance(months, int) and 1 <= months <= 24):
+        raise _param_error("months", func, "a whole number of months from 1 to 24", months)
+    for name, frame, need in (("stock", stock, ["date", key, "product", "units"]),
+                              ("plan", plan, [key, "start", "end", target]),
+                              ("sales", sales, ["date", key, "product", "amount", "units"])):
+        missing = [c for c in need if c not in frame.columns]
+        if missing:
+            raise InputError(f"{func}: the {name} table has no column {short_list(missing)}.")
+    counts = stock.assign(date=pd.to_datetime(stock["date"])).sort_values("date", kind="stable")
+    counts = counts.groupby([key, "product"], as_index=False, sort=True).last()
+    if counts.empty:
+        raise InputError(f"{func}: no stock counts to check.")
+    stores = counts.groupby(key, sort=True)["date"].max().rename("count_day").reset_index()
+    products = sorted(set(sales["product"]) | set(counts["product"]))
+    # The months after each store's count: the first from the day after it, the others whole.
+    first = stores["count_day"] + pd.Timedelta(days=1)
+    wins = stores.loc[stores.index.repeat(months)].reset_index(drop=True)
+    wins["i"] = np.tile(np.arange(months), len(stores))
+    month = first.dt.to_period("M").repeat(months).reset_index(drop=True) + wins["i"].to_numpy()
+    wins["start"] = np.where(wins["i"] == 0, (wins["count_day"] + pd.Timedelta(days=1)).to_numpy(),
+                             month.dt.start_time.to_numpy())
+    wins["end"] = month.dt.end_time.dt.normalize().to_numpy()
+    wins["period"] = month.astype(str).to_numpy()
+    wins["days"] = (wins["end"] - wins["start"]).dt.days + 1
+    wins["last_year"], wins["month"] = wins["start"].dt.year - 1, wins["start"].dt.month
+    # The plan of each window, from the plan spread over its days.
+    daily = _daily_plan(plan[plan[key].isin(set(stores[key]))], [key], target).merge(stores, on=key)
+    daily = daily[daily["day"] > daily["count_day"]]
+    after = daily["count_day"] + pd.Timedelta(days=1)
+    daily["i"] = (daily["day"].dt.year - after.dt.year) * 12 + daily["day"].dt.month - after.dt.month
+    amount = daily[daily["i"] < months].groupby([key, "i"])["amount"].sum().rename("amount")
+    wins = wins.merge(amount, on=[key, "i"], how="left").fillna({"amount": 0.0})
+    # The product mix of each window: the store's same month a year earlier, else its last twelve
+    # months, else the company's same month a year earlier, else even.
+    sales = sales.assign(date=pd.to_datetime(sales["date"]))
+    sales = sales.assign(year=sales["date"].dt.year, month=sales["date"].dt.month)
+    own_sales = sales[sales[key].isin(set(stores[key]))].merge(stores, on=key)
+    own_month = own_sales.groupby([key, "year", "month", "product"])["amount"].sum()
+    recent = own_sales[(own_sales["date"] > own_sales["count_day"] - pd.Timedelta(days=365))
+                       & (own_sales["date"] <= own_sales["count_day"])]
+    own_year = recent.groupby([key, "product"])[["amount", "units"]].sum()
+    company_month = sales.groupby(["year", "month", "product"])["amount"].sum()
+    grid = wins.loc[wins.index.repeat(len(products)), [key, "i", "last_year", "month", "count_day"]].reset_index(drop=True)
+    grid["product"] = np.tile(products, len(wins))
+    sources = [
+        own_month.reindex(pd.MultiIndex.from_frame(grid[[key, "last_year", "month", "product"]])).to_numpy(),
+        own_year["amount"].reindex(pd.MultiIndex.from_frame(grid[[key, "product"]])).to_numpy(),
+        company_month.reindex(pd.MultiIndex.from_frame(grid[["last_year", "month", "product"]])).to_numpy(),
+        np.ones(len(grid)),
+    ]
+    window = grid.groupby([key, "i"], sort=False).ngroup().to_numpy()
+    mix = np.full(len(grid), np.nan)
+    for values in sources:
+        values = np.nan_to_num(values.astype(float))
+        total = np.bincount(window, weights=values)[window]
+        take = np.isnan(mix) & (total > 0)
+        mix[take] = values[take] / total[take]
+    grid["mix_share"] = mix
+    # Each store's price of a unit over the twelve months before its count, else the company's.
+    price = (own_year["amount"] / own_year["units"].where(own_year["units"] > 0)).rename("price")
+    company_price = []
+    for day in stores["count_day"].unique():
+        window_sales = sales[(sales["date"] > day - pd.Timedelta(days=365)) & (sales["date"] <= day)]
+        by = window_sales.groupby("product")[["amount", "units"]].sum()
+        company_price.append((by["amount"] / by["units"].where(by["units"] > 0)).rename("company_price").to_frame()
+                             .assign(count_day=day).reset_index())
+    company_price = pd.concat(company_price, ignore_index=True)
+    rows = counts[[key, "product", "date", "units"]].rename(columns={"units": "on_hand"})
+    rows = rows.merge(wins[[key, "i", "period", "start", "end", "days", "amount"]], on=key)
+    rows = rows.merge(grid[[key, "i", "product", "mix_share", "count_day"]], on=[key, "i", "product"], how="left")
+    rows = rows.merge(price.reset_index(), on=[key, "product"], how="left")
+    rows = rows.merge(company_price, on=["count_day", "product"], how="left")
+    rows["price"] = rows["price"].fillna(rows["company_price"])
+    rows["plan_amount"] = rows["amount"] * rows["mix_share"]
+    rows["plan_units"] = np.where(rows["price"] > 0, rows["plan_amount"] / rows["price"].where(rows["price"] > 0), np.nan)
+    rows["daily_units"] = rows["plan_units"] / rows["days"]
+    rows = rows.sort_values([key, "product", "i"]).reset_index(drop=True)
+    # The order plan, month by month for every store-product at once.
+    middle = (floor_days + ceiling_days) / 2.0
+    need = rows["plan_units"].to_numpy(dtype=float).reshape(-1, months)
+    rate = rows["daily_units"].to_numpy(dtype=float).reshape(-1, months)
+    next_rate = np.concatenate([rate[:, 1:], rate[:, -1:]], axis=1)
+    opening = np.zeros_like(need)
+    order = np.zeros_like(need)
+    closing = np.zeros_like(need)
+    stock_now = rows["on_hand"].to_numpy(dtype=float).reshape(-1, months)[:, 0]
+    for i in range(months):
+        opening[:, i] = stock_now
+        with np.errstate(invalid="ignore"):
+            order[:, i] = np.maximum(0.0, np.ceil(need[:, i] + middle * next_rate[:, i] - stock_now - 1e-9))
+        closing[:, i] = stock_now + order[:, i] - need[:, i]
+        stock_now = closing[:, i]
+    rows["opening_units"], rows["order_units"], rows["closing_units"] = opening.ravel(), order.ravel(), closing.ravel()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rows["closing_days"] = np.where(next_rate.ravel() > 0, closing.ravel() / np.where(next_rate.ravel() > 0,
+                                                                                           next_rate.ravel(), 1.0), np.nan)
+    cover = rows[rows["i"] == 0][[key, "product", "date", "on_hand", "plan_units", "daily_units", "price"]].copy()
+    planned = (cover["daily_units"] > 0).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cover["days_of_cover"] = np.where(planned, cover["on_hand"] / cover["daily_units"].where(planned, 1.0), np.nan)
+    cover["status"] = np.select([~planned, cover["days_of_cover"] < floor_days - 1e-9,
+                                 cover["days_of_cover"] > ceiling_days + 1e-9], ["no_plan", "below", "above"], "in_band")
+    cover["on_hand"] = cover["on_hand"].astype(float)
+    orders = rows[[key, "product", "period", "start", "end", "plan_amount", "mix_share", "plan_units",
+                   "opening_units", "order_units", "closing_units", "closing_days"]]
+    return cover.reset_index(drop=True), orders.reset_index(drop=True)

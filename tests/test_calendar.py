@@ -248,23 +248,53 @@ def test_validate_overrides_names_the_source_and_cleans():
 
 @pytest.mark.parametrize("year, weeks", [(2015, 53), (2020, 53), (2026, 53), (2032, 53), (2024, 52), (2025, 52)])
 def test_iso_week_53_years(year, weeks):
+    """Inside a year the weeks are ISO's: Monday to Sunday, numbered as ISO numbers them."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", CalendarWarning)
-        t = cal.periods(date.fromisocalendar(year, 1, 1), date.fromisocalendar(year, weeks, 7), "iso_week", country="US")
+        first = max(date.fromisocalendar(year, 1, 1), date(year, 1, 1))
+        last = min(date.fromisocalendar(year, weeks, 7), date(year, 12, 31))
+        t = cal.periods(first, last, "iso_week", country="US")
     assert len(t) == weeks
     assert t["period"].iloc[-1] == f"{year}-W{weeks}"
-    assert (t["days"] == 7).all() and not t["is_partial"].any()
+    assert (t["days"].iloc[1:-1] == 7).all() and not t["is_partial"].any()
     assert (t["year"] == year).all()
-    assert (t["start"].dt.weekday == 0).all()
+    assert (t["start"].iloc[1:].dt.weekday == 0).all()
 
 
-def test_iso_weeks_at_the_year_edge_are_clipped():
-    t = cal.plan_year_periods(2026, "iso_week")
-    assert t["period"].iloc[0] == "2026-W01" and t["start"].iloc[0] == pd.Timestamp("2026-01-01")
-    assert t["is_partial"].iloc[0] and t["days"].iloc[0] == 4
-    last = t.iloc[-1]
-    assert last["period"] == "2026-W53" and last["days"] == 4 and last["is_partial"]
-    assert cal.parse_period("2026-W53") == ("iso_week", pd.Timestamp("2026-12-28"), pd.Timestamp("2027-01-03"))
+def test_iso_weeks_are_cut_at_the_new_year_so_no_label_spans_two_years():
+    """ISO's 2026-W53 runs from 28 December 2026 to 3 January 2027: 2026's table has 28-31 December as
+    2026-W53, 2027's has 1-3 January as 2027-W00; the 2025-12-29 Monday starts ISO's 2026-W01, so
+    29-31 December 2025 are 2025-W53 (2025 has 52 ISO weeks) and 2026-W01 is 1-4 January."""
+    t26, t27 = cal.plan_year_periods(2026, "iso_week"), cal.plan_year_periods(2027, "iso_week", country="US")
+    assert t26["period"].iloc[0] == "2026-W01" and t26["start"].iloc[0] == pd.Timestamp("2026-01-01")
+    assert t26["days"].iloc[0] == 4
+    last = t26.iloc[-1]
+    assert last["period"] == "2026-W53" and last["days"] == 4 and last["end"] == pd.Timestamp("2026-12-31")
+    assert t27["period"].iloc[0] == "2027-W00" and t27["days"].iloc[0] == 3 and t27["period"].iloc[1] == "2027-W01"
+    assert not set(t26["period"]) & set(t27["period"])
+    assert cal.parse_period("2026-W53") == ("iso_week", pd.Timestamp("2026-12-28"), pd.Timestamp("2026-12-31"))
+    assert cal.parse_period("2027-W00") == ("iso_week", pd.Timestamp("2027-01-01"), pd.Timestamp("2027-01-03"))
+    assert cal.parse_period("2025-W53") == ("iso_week", pd.Timestamp("2025-12-29"), pd.Timestamp("2025-12-31"))
+    for label in ("2026-W00", "2027-W53"):  # 2026 starts on a Thursday (ISO week 1); 2027 has 52 weeks and ends on a Friday
+        with pytest.raises(ParamsError):
+            cal.parse_period(label)
+    # a range across the new year: the week is cut in two, each part labelled by its own year
+    span = cal.periods("2026-12-28", "2027-01-03", "iso_week", country="US")
+    assert span["period"].tolist() == ["2026-W53", "2027-W00"] and span["days"].tolist() == [4, 3]
+
+
+@pytest.mark.parametrize("grain", ["year", "half", "quarter", "month", "dekad", "iso_week", "month_week", "day"])
+def test_every_grain_labels_each_year_apart(grain):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CalendarWarning)
+        years = [cal.plan_year_periods(y, grain) for y in range(2024, 2030)]
+    for year, table in zip(range(2024, 2030), years):
+        assert table["period"].str.startswith(str(year)).all() and table["period"].is_unique
+        for label, start, end in zip(table["period"], table["start"], table["end"]):
+            whole = cal.parse_period(label)
+            assert whole.start.year == whole.end.year == year and (whole.start, whole.end) == (start, end)
+    labels = pd.concat([t["period"] for t in years])
+    assert labels.is_unique
 
 
 def test_month_weeks_run_monday_to_sunday_within_the_month():
@@ -324,7 +354,9 @@ def test_assign_period_matches_pandas():
         "quarter": d.dt.year.astype(str) + "-Q" + d.dt.quarter.astype(str),
         "month": d.dt.strftime("%Y-%m"),
         "dekad": d.dt.strftime("%Y-%m") + "-D" + np.minimum((d.dt.day - 1) // 10 + 1, 3).astype(str),
-        "iso_week": iso["year"].astype(str) + "-W" + iso["week"].map("{:02d}".format),
+        # ISO weeks cut at the new year: days ISO counts in the year before are week 00, after: 53
+        "iso_week": d.dt.year.astype(str) + "-W" + pd.Series(np.where(iso["year"] < d.dt.year, 0, np.where(
+            iso["year"] > d.dt.year, 53, iso["week"])), index=d.index).map("{:02d}".format),
         "day": d.dt.strftime("%Y-%m-%d"),
     }
     for grain, want in expected.items():

@@ -20,12 +20,13 @@ tables through an SQLAlchemy URL (``sqlite:///plan.db``,
 from __future__ import annotations
 
 from salesmodel.io.readers import input_sources, read_holiday_overrides, read_inputs, read_table
-from salesmodel.io.schemas import KINDS, PROVINCE_IDS, SCHEMAS, Column, Order, Reference, TableSchema
+from salesmodel.io.schemas import KINDS, OPTIONAL_KINDS, PROVINCE_IDS, SCHEMAS, Column, Order, Reference, TableSchema
 from salesmodel.io.validation import check_references, validate_table
 from salesmodel.io.writers import csv_safe, file_sha256, safe_name, table_rows, write_table
 
 __all__ = [
     "KINDS",
+    "OPTIONAL_KINDS",
     "PROVINCE_IDS",
     "SCHEMAS",
     "Column",

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from salesmodel.errors import InputError, ParamsError, short_list
-from salesmodel.io.schemas import _FILE_SUFFIXES, KINDS, SCHEMAS, _Failure
+from salesmodel.io.schemas import _FILE_SUFFIXES, KINDS, OPTIONAL_KINDS, SCHEMAS, _Failure
 from salesmodel.io.validation import _check_table, _cross_failures, _failures_frame, _message, _raise, _schema
 
 
@@ -169,12 +169,21 @@ def read_table(source: str | os.PathLike, kind: str, *, table: str | None = None
 def input_sources(data: Any) -> dict[str, str]:
     """Where each input kind is read from: file paths, or ``URL#table`` for SQL."""
     if data.sql_url:
-        return {k: f"{data.sql_url}#{k}" for k in KINDS}
-    return {k: str(Path(data.dir) / getattr(data, k)) for k in KINDS}
+        return {k: f"{data.sql_url}#{getattr(data, k, None) or k}" for k in _kinds(data)}
+    return {k: str(Path(data.dir) / getattr(data, k)) for k in _kinds(data)}
+
+
+def _kinds(data: Any) -> tuple[str, ...]:
+    """The six required kinds and the optional ones the params name a file (or SQL table) for."""
+    return KINDS + tuple(k for k in OPTIONAL_KINDS if getattr(data, k, None))
 
 
 def read_inputs(data: Any) -> dict[str, pd.DataFrame]:
-    """Read and validate the six input tables, then the references between them.
+    """Read and validate the six input tables (and the optional ones the params name), then the
+    references between them.
+
+    Optional kinds (``data.locks``, ``data.commitments``, ``data.actuals``, ``data.stock``) are
+    read only when the params give a file name (with ``sql_url``: the SQL table's name).
 
     Parameters
     ----------
@@ -186,7 +195,7 @@ def read_inputs(data: Any) -> dict[str, pd.DataFrame]:
     Returns
     -------
     dict of str to DataFrame
-        Keys sales, customers, reps, org, provinces, adjacency.
+        Keys sales, customers, reps, org, provinces, adjacency, and each optional kind read.
 
     Raises
     ------
@@ -208,10 +217,11 @@ def read_inputs(data: Any) -> dict[str, pd.DataFrame]:
     valid: dict[str, set[str]] = {}
     failures: list[_Failure] = []
     read_errors: list[str] = []
-    for kind in KINDS:
+    for kind in _kinds(data):
+        optional = kind in OPTIONAL_KINDS
         source = data.sql_url if data.sql_url else Path(data.dir) / getattr(data, kind)
         try:
-            df, label = _read_raw(source, kind, None)
+            df, label = _read_raw(source, kind, getattr(data, kind) if optional and data.sql_url else None)
         except InputError as exc:
             read_errors.append(str(exc))
             continue

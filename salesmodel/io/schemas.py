@@ -21,6 +21,8 @@ PROVINCE_IDS = (
 
 # The input kinds read_inputs returns, in reading order.
 KINDS = ("sales", "customers", "reps", "org", "provinces", "adjacency")
+# Optional input kinds: read when the params name a file for them (data.<kind>).
+OPTIONAL_KINDS = ("locks", "commitments", "actuals", "stock")
 
 # Plausible ceilings: a value above one is a unit or export mistake, never a sale. They also
 # make overflow impossible: a billion rows at the ceiling sum far below float64's limit
@@ -313,6 +315,53 @@ SCHEMAS: dict[str, TableSchema] = {
             Reference("province_b", "provinces", "province_id"),
         ),
         orders=(Order("province_a", "province_b", strict=True),),
+    ),
+    "locks": TableSchema(
+        "locks",
+        "the locked targets (one row per unit whose target the company fixes)",
+        (
+            Column("level", "str", allowed=("region", "province", "rep", "customer"), description="organisation level"),
+            Column("unit_id", "str", description="the region, province, rep or customer id"),
+            Column("target", "float", min=0, max=POTENTIAL_CEILING, description="the fixed target in yuan"),
+            Column("reason", "str", required=False, nullable=True, description="why it is fixed"),
+        ),
+        key=("level", "unit_id"),
+    ),
+    "commitments": TableSchema(
+        "commitments",
+        "the reps' own commitments for the plan year (bottom-up)",
+        (
+            Column("rep_id", "str"),
+            Column("amount", "float", min=0, max=POTENTIAL_CEILING, description="what the rep commits to sell in yuan"),
+            Column("note", "str", required=False, nullable=True),
+        ),
+        key=("rep_id",),
+        references=(Reference("rep_id", "reps", "rep_id"),),
+    ),
+    "actuals": TableSchema(
+        "actuals",
+        "the plan year's sales to date (one row per order line, as the sales history)",
+        (
+            Column("date", "date", description="order day"),
+            Column("customer_id", "str"),
+            Column("product", "str", allowed=_PRODUCTS),
+            Column("channel", "str", allowed=_CHANNELS),
+            Column("amount", "float", min=0, max=AMOUNT_CEILING, description="sales in yuan"),
+            Column("units", "int", min=0, max=UNITS_CEILING),
+        ),
+        references=(Reference("customer_id", "customers", "customer_id"),),
+    ),
+    "stock": TableSchema(
+        "stock",
+        "the stock on hand at customers' stores (one row per date, customer and product)",
+        (
+            Column("date", "date", description="day of the count (end of day)"),
+            Column("customer_id", "str"),
+            Column("product", "str", allowed=_PRODUCTS),
+            Column("units", "int", min=0, max=UNITS_CEILING, description="units on hand"),
+        ),
+        key=("date", "customer_id", "product"),
+        references=(Reference("customer_id", "customers", "customer_id"),),
     ),
     "holiday_overrides": TableSchema(
         "holiday_overrides",

@@ -2,8 +2,8 @@
 
 ``overview → forecast → targets → staffing → tracking → territory → summary``
 
-(tracking needs no other step; it runs before the territory search, the longest step, so
-its page can be drawn while territories are designed.)
+(tracking reads the targets step's phased plan when it tracks the plan year; it runs before the
+territory search, the longest step, so its page can be drawn while territories are designed.)
 
 Each step module has ``run(ctx) -> StepResult``, ``NEEDS`` (the steps whose
 tables it reads) and ``PARAMS`` (the params sections it reads). :func:`run_plan`
@@ -144,8 +144,8 @@ def run_edited(params: Scenario, inputs: Mapping[str, pd.DataFrame], tables: Map
 
     ``tables`` are the run's tables. The targets step re-phases its finer plans to the edited
     months (:func:`salesmodel.pipeline.targets.rephased`); every later step that depends on the
-    targets (staffing, territory, summary) runs again on them, exactly as in a run; the steps that
-    do not (overview, forecast, tracking) keep their tables. ``run_facts`` keeps the facts of the
+    targets (staffing, tracking, territory, summary) runs again on them, exactly as in a run; the steps
+    that do not (overview, forecast) keep their tables. ``run_facts`` keeps the facts of the
     steps kept and holds the new facts of the steps run again.
     """
     from salesmodel.pipeline.targets import rephased

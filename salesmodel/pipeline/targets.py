@@ -4,17 +4,173 @@ from __future__ import annotations
 import pandas as pd
 
 from salesmodel import calendar, targets
+from salesmodel.errors import InfeasibleError, InputError, short_list
 from salesmodel.pipeline._base import Context, StepResult, collect_notes
 
 NEEDS: tuple[str, ...] = ("forecast",)
-PARAMS: tuple[str, ...] = ("data", "calendar", "targets")
+PARAMS: tuple[str, ...] = ("data", "calendar", "targets", "budget")
 
 
-def plan_arguments(ctx: Context) -> dict:
-    """The arguments of :func:`salesmodel.targets.build_plan` for this scenario (the only place they are made)."""
+_LEVEL_KEYS = {"region": "region_id", "province": "province_id", "rep": "rep_id", "customer": "customer_id"}
+
+
+def _source(ctx: Context, kind: str) -> str:
+    from salesmodel import io
+
+    return io.input_sources(ctx.params.data).get(kind, kind)
+
+
+def locked_targets(ctx: Context) -> dict[str, dict[str, float]]:
+    """``targets.overrides`` with the locked targets of the ``locks`` input (``data.locks``) added.
+
+    A unit fixed both in the params and in the file with different values is an input error.
+    """
+    merged = {lv: dict(v) for lv, v in ctx.params.targets.overrides.items() if v}
+    locks = ctx.inputs.get("locks")
+    if locks is None or not len(locks):
+        return merged
+    from salesmodel.feasibility import check_locks
+
+    check_locks(ctx.params, dict(ctx.inputs), _source(ctx, "locks"))
+    clash = []
+    for i, row in enumerate(locks.itertuples(index=False)):
+        have = merged.setdefault(row.level, {})
+        if row.unit_id in have and abs(float(have[row.unit_id]) - float(row.target)) > 1e-6:
+            clash.append((i + 1, row.level, row.unit_id, float(have[row.unit_id]), float(row.target)))
+        have[row.unit_id] = float(row.target)
+    if clash:
+        shown = short_list([f"row {r} ({lv} {u}: {t:,.0f}, params {p:,.0f})" for r, lv, u, p, t in clash])
+        raise InputError(f"{_source(ctx, 'locks')}: column 'target': {len(clash)} locked target(s) differ from "
+                         f"targets.overrides for the same unit, at {shown}; expected one value per unit "
+                         "(remove it from the params or from the file)")
+    return merged
+
+
+def commitments_table(ctx: Context, overrides: dict[str, dict[str, float]] | None = None) -> pd.DataFrame | None:
+    """The reps' commitments (``data.commitments``) against their top-down targets, by the policy of
+    ``targets.commitments`` (:func:`salesmodel.targets.commitments.reconcile_commitments`); None without them."""
+    bottom_up = ctx.inputs.get("commitments")
+    if bottom_up is None:
+        return None
+    from salesmodel.targets.commitments import reconcile_commitments
+    from salesmodel.targets.plan import allocate
+
+    cp = ctx.params.targets.commitments
+    overrides = locked_targets(ctx) if overrides is None else overrides
+    args = _allocation_only(plan_arguments(ctx, reconciled=False))
+    args["overrides"] = overrides
+    _, levels = _locks_hold(ctx, lambda: allocate(allocation_units(ctx), **args))
+    reps = levels["rep"][["region_id", "province_id", "rep_id", "target"]]
+    known = set(reps["rep_id"].astype(str))
+    unknown = ~bottom_up["rep_id"].astype(str).isin(known)
+    if unknown.any():
+        rows = [i + 1 for i in unknown.to_numpy().nonzero()[0]]
+        raise InputError(f"{_source(ctx, 'commitments')}: column 'rep_id': {int(unknown.sum())} commitment(s) for reps "
+                         f"without customers in the plan, at row(s) {short_list(rows)} "
+                         f"(rep_id {short_list(bottom_up.loc[unknown, 'rep_id'].tolist())}); expected a rep of the plan "
+                         f"({short_list(sorted(known))})")
+    within = None if cp.within == "company" else _LEVEL_KEYS[cp.within]
+    between = {"company": ("region", "province"), "region": ("province",), "province": ()}[cp.within]
+    locked_between = [lv for lv in between if overrides.get(lv)]
+    if locked_between and cp.policy != "top_down":
+        from salesmodel.errors import ParamsError
+
+        raise ParamsError(f"targets.commitments.within is '{cp.within}', but {' and '.join(locked_between)} targets are "
+                          f"locked below it; commitments would move them. Set targets.commitments.within: "
+                          f"{locked_between[-1]} (or unlock them)")
+    reps = reps.merge(_rep_range(levels["rep"], levels["customer"], ctx.params.targets.growth_bounds), on="rep_id")
+    out = reconcile_commitments(reps, bottom_up, policy=cp.policy, weight=cp.weight, bounds=tuple(cp.bounds),
+                                within=within, round_to=float(ctx.params.targets.round_to),
+                                locked=[str(k) for k in overrides.get("rep", {})], lower="_lower", upper="_upper")
+    out = out.drop(columns=["_lower", "_upper"])
+    notes = bottom_up.set_index("rep_id")["note"] if "note" in bottom_up else pd.Series(dtype=object)
+    out["note"] = out["rep_id"].map(notes).astype(object)
+    out["policy"] = cp.policy
+    return out[["region_id", "province_id", "rep_id", "top_down", "commitment", "has_commitment", "gap", "gap_pct",
+                "wanted", "target", "change", "policy", "note"]]
+
+
+def _rep_range(reps: pd.DataFrame, customers: pd.DataFrame, bounds: tuple[float, float] | None) -> pd.DataFrame:
+    """The least and most each rep's target can be while the growth bounds hold for the rep and for each of
+    its customers (locked customers fixed; a customer without last year's sales is not bounded)."""
+    import numpy as np
+
+    if bounds is None:
+        return reps[["rep_id"]].assign(_lower=0.0, _upper=np.inf)
+    lo, hi = bounds
+    ly = customers["last_year"].to_numpy(dtype=float)
+    locked = (customers["bound_applied"] == "locked").to_numpy()
+    target = customers["target"].to_numpy(dtype=float)
+    c_lo = np.where(locked, target, np.where(ly > 0, ly * (1 + lo), 0.0))
+    c_hi = np.where(locked, target, np.where(ly > 0, ly * (1 + hi), np.inf))
+    children = pd.DataFrame({"rep_id": customers["rep_id"].to_numpy(), "lo": c_lo, "hi": c_hi}).groupby("rep_id").sum()
+    r_ly = reps.set_index("rep_id")["last_year"].astype(float)
+    own_lo = np.where(r_ly > 0, r_ly * (1 + lo), 0.0)
+    own_hi = np.where(r_ly > 0, r_ly * (1 + hi), np.inf)
+    out = pd.DataFrame({"rep_id": r_ly.index, "_lower": np.maximum(own_lo, children["lo"].reindex(r_ly.index).fillna(0.0)),
+                        "_upper": np.minimum(own_hi, children["hi"].reindex(r_ly.index).fillna(np.inf))})
+    return out.reset_index(drop=True)
+
+
+def _reconciled_overrides(ctx: Context, overrides: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """The locks that make the cascade give each rep its reconciled target (levels between ``within``
+    and the reps locked at their reps' sums)."""
+    if ctx.params.targets.commitments.policy == "top_down" or "commitments" not in ctx.inputs:
+        return overrides
+    table = commitments_table(ctx, overrides)
+    out = {lv: dict(v) for lv, v in overrides.items()}
+    out["rep"] = {**dict(zip(table["rep_id"].astype(str), table["target"].astype(float))), **out.get("rep", {})}
+    within = ctx.params.targets.commitments.within
+    for lv in {"company": ("region", "province"), "region": ("province",), "province": ()}[within]:
+        sums = table.groupby(_LEVEL_KEYS[lv], observed=True)["target"].sum()
+        out[lv] = {str(k): float(v) for k, v in sums.items()}
+    return out
+
+
+def _locks_hold(ctx: Context, make):
+    """Call ``make``; when locked or reconciled targets cannot all hold with the total, say which file and rows."""
+    try:
+        return make()
+    except InfeasibleError as exc:
+        text = str(exc)
+        bottom_up = ctx.inputs.get("commitments")
+        if bottom_up is not None and ctx.params.targets.commitments.policy != "top_down":
+            hit = [i + 1 for i, r in enumerate(bottom_up["rep_id"].astype(str)) if f"/{r} " in text or f" {r} " in text]
+            if hit:
+                raise InfeasibleError(
+                    f"{_source(ctx, 'commitments')}: the reconciled targets of the commitment(s) at row(s) "
+                    f"{short_list(hit)} cannot hold (targets.commitments.policy {ctx.params.targets.commitments.policy}): "
+                    f"{exc}; narrow targets.commitments.bounds or use policy top_down", feasible=exc.feasible) from None
+        locks = ctx.inputs.get("locks")
+        if locks is None or not len(locks):
+            if ctx.params.targets.overrides and "locked" in text:
+                raise InfeasibleError(f"targets.overrides: the fixed targets cannot all hold with the plan's total: {exc}",
+                                      feasible=exc.feasible) from None
+            raise
+        level = next((lv for lv in _LEVEL_KEYS if f"level '{_LEVEL_KEYS[lv]}'" in text), None)
+        rows = [i + 1 for i, lv in enumerate(locks["level"]) if level is None or lv == level]
+        raise InfeasibleError(f"{_source(ctx, 'locks')}: the locked targets at row(s) {short_list(rows or range(1, len(locks) + 1))} "
+                              f"cannot all hold with the plan's total: {exc}", feasible=exc.feasible) from None
+
+
+def _allocation_only(args: dict) -> dict:
+    keep = ("plan_year", "baseline", "total", "growth", "growth_over", "stretch", "basis", "level_basis",
+            "growth_bounds", "levels", "round_to", "overrides")
+    return {k: args[k] for k in keep}
+
+
+def plan_arguments(ctx: Context, *, reconciled: bool = True) -> dict:
+    """The arguments of :func:`salesmodel.targets.build_plan` for this scenario (the only place they are made).
+
+    ``overrides`` holds the params' overrides, the ``locks`` input and, when the reps' commitments
+    move targets (``targets.commitments.policy`` other than top_down), the reconciled reps' targets.
+    """
     tp = ctx.params.targets
     baseline = ctx.tables.get("baseline_forecast")
-    args = {"plan_year": ctx.params.calendar.plan_year, "baseline": baseline, **tp.model_dump()}
+    args = {"plan_year": ctx.params.calendar.plan_year, "baseline": baseline, **tp.model_dump(exclude={"commitments"})}
+    args["overrides"] = locked_targets(ctx)
+    if reconciled:
+        args["overrides"] = _reconciled_overrides(ctx, args["overrides"])
     # The festival is moved only where it exists (China) and when the baseline did not already move it.
     args["phasing_spring_festival"] = bool(tp.phasing_spring_festival and ctx.params.calendar.country == "CN"
                                            and not ctx.params.forecast.spring_festival)
@@ -31,18 +187,16 @@ def allocation_units(ctx: Context) -> pd.DataFrame:
 
 def allocation_arguments(ctx: Context) -> dict:
     """The arguments of :func:`salesmodel.targets.plan.allocate` that :func:`build_plan` passes for this scenario."""
-    args = plan_arguments(ctx)
-    keep = ("plan_year", "baseline", "total", "growth", "growth_over", "stretch", "basis", "level_basis",
-            "growth_bounds", "levels", "round_to", "overrides")
-    return {k: args[k] for k in keep}
+    return _allocation_only(plan_arguments(ctx))
 
 
 def build(ctx: Context, result: StepResult) -> targets.Plan:
     """The plan object (the explorers call this too, so both see the same numbers)."""
     with collect_notes(result):
         dekads = calendar.plan_year_periods(ctx.params.calendar.plan_year, "dekad", country=ctx.params.calendar.country)
-        return targets.build_plan(ctx.inputs["sales"], ctx.inputs["customers"], ctx.inputs["reps"], dekads,
-                                  **plan_arguments(ctx))
+        args = plan_arguments(ctx)
+        return _locks_hold(ctx, lambda: targets.build_plan(ctx.inputs["sales"], ctx.inputs["customers"],
+                                                           ctx.inputs["reps"], dekads, **args))
 
 
 def _company_month(plan: targets.Plan, sales: pd.DataFrame, baseline: pd.DataFrame | None) -> pd.DataFrame:
@@ -81,6 +235,19 @@ def run(ctx: Context) -> StepResult:
     for name, table in plan.tables().items():
         result.add(name, table)
     result.add("plan_company_month", _company_month(plan, ctx.inputs["sales"], ctx.tables.get("baseline_forecast")))
+    table = commitments_table(ctx)
+    if table is not None:
+        result.add("targets_commitments", table)
+        result.facts.update(commitment_policy=ctx.params.targets.commitments.policy,
+                            commitments=int(table["has_commitment"].sum()),
+                            commitment_gap=float(table["gap"].sum()))
+    locks = ctx.inputs.get("locks")
+    if locks is not None:
+        result.add("targets_locks", _locks_table(locks, plan))
+    for name, table in budget_tables(ctx, float(top), plan.targets["rep"], plan.plan_rep_month).items():
+        result.add(name, table)
+    if "budget_total" in result.tables:
+        result.facts.update(budget=float(result.tables["budget_total"]["budget"].sum()))
     months = result.tables["plan_company_month"]
     result.facts.update(phasing=plan.phasing)
     for col in ("baseline", "baseline_festival"):
@@ -91,6 +258,37 @@ def run(ctx: Context) -> StepResult:
     result.facts.update(plan_year=ctx.params.calendar.plan_year,
                         baseline_used=ctx.tables.get("baseline_forecast") is not None)
     return result
+
+
+def budget_tables(ctx: Context, target: float, targets_rep: pd.DataFrame,
+                  plan_rep_month: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The sales expense budget of ``budget`` (params) by category, region and rep x month; none without categories."""
+    bp = ctx.params.budget
+    if not bp.categories:
+        return {}
+    from salesmodel.targets.budget import budget_totals, expense_budget
+
+    cats = {k: c.model_dump() for k, c in bp.categories.items()}
+    totals = budget_totals(target, cats, cap_share=bp.cap_share, round_to=float(bp.round_to))
+    cells = expense_budget(plan_rep_month, targets_rep, totals, round_to=float(bp.round_to))
+    totals = totals.assign(target=target, share_of_target=totals["budget"] / target if target > 0 else float("nan"))
+    region = cells.groupby(["category", "region_id"], as_index=False, sort=False)[["target", "budget"]].sum()
+    region["share_of_target"] = region["budget"] / region["target"].where(region["target"] > 0)
+    return {"budget_total": totals, "budget_region": region, "budget_rep_month": cells}
+
+
+def _locks_table(locks: pd.DataFrame, plan: targets.Plan) -> pd.DataFrame:
+    """The locks input against the plan: each locked unit's target as the plan has it (equal, by construction)."""
+    rows = []
+    for row in locks.itertuples(index=False):
+        table = plan.targets.get(row.level)
+        got = float("nan")
+        if table is not None:
+            hit = table.loc[table[_LEVEL_KEYS[row.level]].astype(str) == str(row.unit_id), "target"]
+            got = float(hit.sum()) if len(hit) else float("nan")
+        rows.append({"level": row.level, "unit_id": str(row.unit_id), "locked": float(row.target), "target": got,
+                     "reason": row.reason if isinstance(row.reason, str) else ""})
+    return pd.DataFrame(rows, columns=["level", "unit_id", "locked", "target", "reason"])
 
 
 def rephased(ctx: Context, plan_rep_month: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -130,4 +328,6 @@ def rephased(ctx: Context, plan_rep_month: pd.DataFrame) -> dict[str, pd.DataFra
     months = t["plan_company_month"].copy()
     months["target"] = months["period"].astype(str).map(new.groupby("period", observed=True)["target"].sum()).astype(float)
     out["plan_company_month"] = months
+    if "targets_total" in t and "targets_rep" in t:
+        out.update(budget_tables(ctx, float(t["targets_total"]["target"].iloc[0]), t["targets_rep"], out["plan_rep_month"]))
     return out

@@ -1,21 +1,34 @@
-"""Step ``tracking``: actuals against the tracked year's plan (pacing, periods, declining customers)."""
+"""Step ``tracking``: actuals against a plan (pacing, periods, declining customers).
+
+Two modes, by the inputs:
+
+- with the plan year's sales to date (``data.actuals``): the plan year is tracked against this
+  run's own phased plan (the targets step's ``plan_customer_dekad``), to the actuals' last day
+  (or ``tracking.as_of`` when it lies in the plan year), by dekad (旬), ISO week and month;
+- without them: a year of the history (``tracking.plan_year``) is tracked against its plan
+  remade with the targets settings, as it would have been made at the start of that year.
+"""
 from __future__ import annotations
 
 import pandas as pd
 
 from salesmodel import calendar, targets
+from salesmodel.errors import InputError, short_list
 from salesmodel.pipeline._base import Context, StepResult, collect_notes
+from salesmodel.tracking import stock_cover as targets_stock_cover
 
-NEEDS: tuple[str, ...] = ()
+NEEDS: tuple[str, ...] = ("targets",)
 PARAMS: tuple[str, ...] = ("data", "calendar", "targets", "tracking")
 LEVELS = {"company": [], "region": ["region_id"], "province": ["province_id"], "rep": ["rep_id"],
           "customer": ["customer_id"]}
+#: Grains of the plan year's live view (旬, week, month), beside tracking.report_grains.
+LIVE_GRAINS = ("dekad", "iso_week", "month")
 
 
 def tracked_plan(ctx: Context, result: StepResult) -> tuple[targets.Plan, pd.DataFrame]:
     """The tracked year's plan: the targets settings with the tracking growth over the year before."""
     tr, tp = ctx.params.tracking, ctx.params.targets
-    settings = tp.model_dump() | {"total": None, "growth": tr.growth, "growth_over": "last_year"}
+    settings = tp.model_dump(exclude={"commitments"}) | {"total": None, "growth": tr.growth, "growth_over": "last_year"}
     with collect_notes(result):
         dekads = calendar.plan_year_periods(tr.plan_year, "dekad", country=ctx.params.calendar.country)
         plan = targets.build_plan(ctx.inputs["sales"], ctx.inputs["customers"], ctx.inputs["reps"], dekads,
@@ -23,33 +36,107 @@ def tracked_plan(ctx: Context, result: StepResult) -> tuple[targets.Plan, pd.Dat
     return plan, dekads
 
 
+def plan_year_actuals(ctx: Context) -> tuple[pd.DataFrame, pd.Timestamp]:
+    """The ``actuals`` input checked to lie in the plan year, and the day tracked to.
+
+    The day is ``tracking.as_of`` when it lies in the plan year, else the actuals' last day.
+    """
+    from salesmodel import io
+
+    year = ctx.params.calendar.plan_year
+    actuals = ctx.inputs["actuals"]
+    outside = (actuals["date"].dt.year != year).to_numpy()
+    if outside.any():
+        rows = [int(i) + 1 for i in outside.nonzero()[0]]
+        source = io.input_sources(ctx.params.data).get("actuals", "the actuals")
+        found = short_list(sorted({f"{d:%Y-%m-%d}" for d in actuals.loc[outside, "date"].head(50)}))
+        raise InputError(f"{source}: column 'date': {len(rows)} sale(s) outside the plan year {year}, at row(s) "
+                         f"{short_list(rows)}; expected dates from {year}-01-01 to {year}-12-31 (the plan year's "
+                         f"sales to date; earlier years belong in the sales history), found {found}")
+    as_of = pd.Timestamp(ctx.params.tracking.as_of)
+    if as_of.year != year:
+        as_of = actuals["date"].max()
+    return actuals, as_of
+
+
+def stock_tables(ctx: Context, sales: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Days of cover of the stock counts (``data.stock``) against this run's plan, and the order plan.
+
+    The counts must lie from the day before the plan year to the day before its last (the order
+    plan needs plan days after a count); other dates are an input error naming the file and rows.
+    """
+    from salesmodel import io
+
+    tr = ctx.params.tracking
+    stock = ctx.inputs["stock"]
+    phased = ctx.table("plan_customer_dekad")
+    start, end = pd.to_datetime(phased["start"]).min(), pd.to_datetime(phased["end"]).max()
+    bad = ((stock["date"] < start - pd.Timedelta(days=1)) | (stock["date"] >= end)).to_numpy()
+    if bad.any():
+        rows = [int(i) + 1 for i in bad.nonzero()[0]]
+        source = io.input_sources(ctx.params.data).get("stock", "the stock counts")
+        raise InputError(f"{source}: column 'date': {len(rows)} count(s) outside the plan, at row(s) {short_list(rows)}; "
+                         f"expected dates from {start - pd.Timedelta(days=1):%Y-%m-%d} to {end - pd.Timedelta(days=1):%Y-%m-%d} "
+                         f"(the end of a day of the plan year {ctx.params.calendar.plan_year} or the day before it), "
+                         f"found {short_list(sorted({f'{d:%Y-%m-%d}' for d in stock.loc[bad, 'date'].head(50)}))}")
+    cover, orders = targets_stock_cover(stock, phased, sales, floor_days=tr.stock_floor_days,
+                                        ceiling_days=tr.stock_ceiling_days, months=tr.order_months)
+    reps = ctx.inputs["customers"].set_index("customer_id")["rep_id"]
+    cover.insert(1, "rep_id", cover["customer_id"].map(reps).astype(object))
+    return cover, orders
+
+
+def _customers(ctx: Context) -> pd.DataFrame:
+    return ctx.inputs["customers"][["customer_id", "rep_id"]].merge(
+        ctx.inputs["reps"][["rep_id", "province_id", "region_id"]], on="rep_id")
+
+
 def run(ctx: Context) -> StepResult:
     """Pacing at every level, target against actual by period, and customers buying less."""
     result = StepResult("tracking")
     tr, inputs = ctx.params.tracking, ctx.inputs
-    as_of = pd.Timestamp(tr.as_of)
-    plan, dekads = tracked_plan(ctx, result)
-    cust = inputs["customers"][["customer_id", "rep_id"]].merge(
-        inputs["reps"][["rep_id", "province_id", "region_id"]], on="rep_id")
-    # only the tracked year's sales up to as_of count against its plan (a quarter of the history)
-    sales = inputs["sales"]
-    in_year = sales[(sales["date"] >= dekads["start"].min()) & (sales["date"] <= as_of)]
-    actuals = in_year.merge(cust, on="customer_id", how="left")
-    phased = plan.plan_customer_dekad
+    live = "actuals" in inputs
+    if live:
+        year = ctx.params.calendar.plan_year
+        in_year, as_of = plan_year_actuals(ctx)
+        in_year = in_year[in_year["date"] <= as_of]
+        phased = ctx.table("plan_customer_dekad")
+        with collect_notes(result):
+            dekads = calendar.plan_year_periods(year, "dekad", country=ctx.params.calendar.country)
+        history = pd.concat([inputs["sales"], inputs["actuals"]], ignore_index=True)
+        grains = [*tr.report_grains, *(g for g in LIVE_GRAINS if g not in tr.report_grains)]
+        last_year = float(ctx.table("targets_total")["last_year"].iloc[0]) if ctx.has("targets_total") else float("nan")
+    else:
+        year = tr.plan_year
+        as_of = pd.Timestamp(tr.as_of)
+        plan, dekads = tracked_plan(ctx, result)
+        phased = plan.plan_customer_dekad
+        sales = inputs["sales"]
+        # only the tracked year's sales up to as_of count against its plan (a quarter of the history)
+        in_year = sales[(sales["date"] >= dekads["start"].min()) & (sales["date"] <= as_of)]
+        history = sales
+        grains = list(tr.report_grains)
+        last_year = float(plan.total["last_year"])
+    actuals = in_year.merge(_customers(ctx), on="customer_id", how="left")
     result.add("pacing", targets.pacing(actuals, phased, as_of, levels=LEVELS, periods=dekads))
     reports = []
-    for grain in tr.report_grains:
+    for grain in grains:
         with collect_notes(result):
-            per = calendar.periods(f"{tr.plan_year}-01-01", as_of, grain, country=ctx.params.calendar.country)
+            per = calendar.periods(f"{year}-01-01", as_of, grain, country=ctx.params.calendar.country)
         company = targets.period_report(actuals, phased, per, as_of=as_of).assign(rep_id="")
         by_rep = targets.period_report(actuals, phased, per, by=["rep_id"], as_of=as_of)
         reports += [company.assign(grain=grain), by_rep.assign(grain=grain)]
     report = pd.concat(reports, ignore_index=True)
     result.add("period_report", report[["grain", "rep_id", "period", "start", "end", "target", "actual", "achievement"]])
-    down = targets.declining_customers(inputs["sales"], as_of, start=f"{tr.plan_year}-01-01")
+    down = targets.declining_customers(history, as_of, start=f"{year}-01-01")
     result.add("declining_customers", down[["customer_id", "this_year", "last_year", "change", "growth"]])
-    total = plan.total
-    result.facts.update(plan_year=tr.plan_year, as_of=as_of, growth=tr.growth,
-                        plan_total=float(plan.plan_customer_dekad["target"].sum()),
-                        last_year=float(total["last_year"]))
+    if "stock" in inputs:
+        cover, orders = stock_tables(ctx, history)
+        result.add("stock_cover", cover)
+        result.add("stock_orders", orders)
+        result.facts.update(stock_below=int((cover["status"] == "below").sum()),
+                            stock_above=int((cover["status"] == "above").sum()))
+    result.facts.update(mode="plan_year" if live else "history_year", plan_year=year, as_of=as_of,
+                        growth=None if live else tr.growth, plan_total=float(phased["target"].sum()),
+                        last_year=last_year)
     return result

@@ -763,9 +763,10 @@ class Page:
         part = pace[pace["level"] == level].sort_values("rank").head(rows)
         part = part.rename(columns={"unit_id": f"{level}_id"}) if level in ("region", "rep") else part
         key = f"{level}_id" if level in ("region", "rep") else "unit_id"
-        cols = [key, "target_to_date", "actual_to_date", "achievement", "projection", "projected_achievement",
-                "gap_to_date", "daily_rate_needed", "rank"]
-        return self.table("pacing", part.loc[:, ~part.columns.duplicated()], columns=cols)
+        cols = [key, "target_to_date", "actual_to_date", "achievement", "projection", "run_rate_projection",
+                "projected_achievement", "gap_to_date", "daily_rate_needed", "rank"]
+        part = part.loc[:, ~part.columns.duplicated()]
+        return self.table("pacing", part, columns=[c for c in cols if c in part.columns])
 
     def achievement_chart(self, pace: pd.DataFrame, as_of: str) -> Any:
         import matplotlib.pyplot as plt

@@ -6,6 +6,7 @@ targets step's declared tables and derives nothing.
 """
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import pandas as pd
@@ -71,3 +72,81 @@ class PlanPage(Page):
                 rows.append((self.header(col), float(t[col]) / self.scale))
         out = pd.DataFrame(rows, columns=["", self.money])
         return out.style.format({self.money: "{:,.2f}"}).hide(axis="index")
+
+    def commitments_table(self, commitments: pd.DataFrame, rows: int = 40) -> Any:
+        """Each rep's commitment against the top-down target and the reconciled target, largest gap first.
+
+        The reps' notes are text from the data: shown escaped.
+        """
+        shown = commitments.assign(_gap=commitments["gap"].abs(), note=commitments["note"].map(
+            lambda n: html.escape(n) if isinstance(n, str) else ""))
+        shown = shown.sort_values(["_gap", "rep_id"], ascending=[False, True]).drop(columns="_gap")
+        columns = ["region_id", "rep_id", "top_down", "commitment", "gap", "gap_pct", "target", "change", "note"]
+        return self.table("targets_commitments", shown, columns=columns, rows=rows)
+
+    def commitments_sentence(self, commitments: pd.DataFrame) -> Any:
+        """One sentence: how many reps committed, the sum of their gaps and the policy that set the targets."""
+        from IPython.display import HTML
+
+        has = commitments[commitments["has_commitment"].astype(bool)]
+        text = self.w("commitments_sentence").format(
+            n=len(has), reps=len(commitments), gap=f"{has['gap'].sum() / self.scale:+,.1f} {self.money}",
+            policy=self.code(str(commitments["policy"].iloc[0])) if len(commitments) else "")
+        return HTML(f"<p>{html.escape(text)}</p>")
+
+    def locks_table(self, locks: pd.DataFrame) -> Any:
+        """The locked targets of the locks input beside the plan's targets of those units (equal)."""
+        names = {**self.region_names, **self.province_names, **self.rep_names, **self.customer_names}
+        shown = locks.assign(unit_id=locks["unit_id"].map(lambda u: html.escape(str(names.get(u, u)))),
+                             reason=locks["reason"].map(lambda r: html.escape(r) if isinstance(r, str) else ""))
+        return self.table("targets_locks", shown, columns=["level", "unit_id", "locked", "target", "reason"])
+
+    def budget_table(self, totals: pd.DataFrame) -> Any:
+        """The budget by category: what was asked, the cap that applied, the year's budget and its share of the target."""
+        shown = totals.assign(category=totals["category"].map(lambda c: html.escape(str(self.code(c)))))
+        return self.table("budget_total", shown, columns=["category", "basis", "share", "amount", "cap", "asked",
+                                                          "capped", "budget", "share_of_target"])
+
+    def budget_region_table(self, region: pd.DataFrame) -> Any:
+        """The budget by region (rows) and category (columns), with totals: every margin exact."""
+        wide = region.pivot_table(index="region_id", columns="category", values="budget", aggfunc="sum") / self.scale
+        names = self.region_names
+        wide.index = [html.escape(str(names.get(r, r))) for r in wide.index]
+        wide.columns = [html.escape(str(self.code(c))) for c in wide.columns]
+        wide[self.w("total")] = wide.sum(axis=1)
+        wide.loc[self.w("total")] = wide.sum(axis=0)
+        return wide.style.format("{:,.1f}").set_caption(f"{self.header('budget')} ({self.money})")
+
+    def stock_intro(self, floor: float, ceiling: float) -> Any:
+        """The stock section's paragraph, with the band of the params."""
+        from IPython.display import HTML
+
+        return HTML(f"<p>{html.escape(self.w('nb05_stock_text').format(floor=floor, ceiling=ceiling))}</p>")
+
+    def stock_sentence(self, cover: pd.DataFrame, floor: float, ceiling: float) -> Any:
+        """How many store-products are below the floor, above the ceiling and in the band."""
+        from IPython.display import HTML
+
+        counts = cover["status"].value_counts()
+        text = self.w("stock_sentence").format(below=int(counts.get("below", 0)), above=int(counts.get("above", 0)),
+                                               inside=int(counts.get("in_band", 0)), floor=floor, ceiling=ceiling)
+        return HTML(f"<p>{html.escape(text)}</p>")
+
+    def stock_table(self, cover: pd.DataFrame, rows: int = 20) -> Any:
+        """The store-products out of the band first (fewest days of cover first), with their reps and customers' names."""
+        order = cover.assign(_out=cover["status"].map({"below": 0, "above": 1}).fillna(2))
+        order = order.sort_values(["_out", "days_of_cover", "customer_id", "product"]).drop(columns="_out")
+        names = self.customer_names
+        order = order.assign(customer_id=order["customer_id"].map(lambda c: html.escape(str(names.get(c, c)))))
+        return self.table("stock_cover", order, columns=["customer_id", "rep_id", "product", "on_hand", "daily_units",
+                                                         "days_of_cover", "status"], rows=rows)
+
+    def order_table(self, orders: pd.DataFrame, cover: pd.DataFrame, rows: int = 24) -> Any:
+        """The order plan of the store-products out of the band, month by month."""
+        out = cover.loc[cover["status"].isin(["below", "above"]), ["customer_id", "product"]]
+        part = orders.merge(out, on=["customer_id", "product"])
+        names = self.customer_names
+        part = part.assign(customer_id=part["customer_id"].map(lambda c: html.escape(str(names.get(c, c)))))
+        return self.table("stock_orders", part, columns=["customer_id", "product", "period", "plan_amount", "plan_units",
+                                                         "opening_units", "order_units", "closing_units", "closing_days"],
+                          rows=rows)

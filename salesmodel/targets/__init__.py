@@ -2,7 +2,7 @@
 
 One module per noun: ``allocation`` (decompose, cascade, largest_remainder),
 ``phasing`` (split_over_time, weekday_weights), ``raking`` (rake), ``commitments``
-(reconcile), ``achievability``; ``plan`` assembles them into the plan tables (units
+(reconcile, reconcile_commitments), ``budget`` (budget_totals, expense_budget), ``achievability``; ``plan`` assembles them into the plan tables (units
 from the inputs, the company total, the cascade, the phased plans). All pure:
 DataFrames and plain values in, DataFrames out. Tracking actuals against the plan is
 :mod:`salesmodel.tracking`; its verbs stay importable from here.
@@ -13,7 +13,8 @@ from typing import Any
 
 from salesmodel.targets.achievability import achievability
 from salesmodel.targets.allocation import cascade, decompose, largest_remainder
-from salesmodel.targets.commitments import reconcile
+from salesmodel.targets.budget import budget_totals, expense_budget
+from salesmodel.targets.commitments import reconcile, reconcile_commitments
 from salesmodel.targets.phasing import split_over_time, weekday_weights
 from salesmodel.targets.plan import (
     LEVEL_COLUMNS,
@@ -34,11 +35,13 @@ __all__ = [
     "RakeResult",
     "achievability",
     "achievement_rate",
+    "budget_totals",
     "build_plan",
     "cascade",
     "company_total",
     "declining_customers",
     "decompose",
+    "expense_budget",
     "largest_remainder",
     "monthly_history",
     "naive_forecast",
@@ -47,6 +50,7 @@ __all__ = [
     "plan_units",
     "rake",
     "reconcile",
+    "reconcile_commitments",
     "rollup",
     "seasonal_month_weights",
     "split_over_time",
