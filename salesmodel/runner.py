@@ -59,6 +59,7 @@ __all__ = [
     "Terminated",
     "check_scenario",
     "clean_stale_staging",
+    "default_params_file",
     "notebook_dirs",
     "resolve_notebooks",
     "run_scenario",
@@ -106,20 +107,19 @@ class RunResult:
         return self.html[-1] if self.html else None
 
 
-def notebook_dirs() -> list[Path]:
-    """Where notebooks are looked for, in order.
+def _shared_dirs(kind: str) -> list[Path]:
+    """``share/salesmodel/<kind>`` where an installed wheel puts its data files: the environment's
+    prefix (a venv, conda), then the user scheme (``pip install --user``)."""
+    import site
+    import sysconfig
 
-    ``$SALESMODEL_NOTEBOOKS``, then ``notebooks/`` of the checkout the package
-    lives in (an editable install), then ``<prefix>/share/salesmodel/notebooks``
-    (where a wheel may install them as data files), then ``notebooks/`` in the
-    current folder.
-    """
-    dirs = []
-    if os.environ.get(NOTEBOOKS_ENV):
-        dirs.append(Path(os.environ[NOTEBOOKS_ENV]))
-    dirs.append(Path(salesmodel.__file__).resolve().parents[1] / "notebooks")
-    dirs.append(Path(sys.prefix) / "share" / "salesmodel" / "notebooks")
-    dirs.append(Path.cwd() / "notebooks")
+    bases = [Path(sysconfig.get_path("data")), Path(sys.prefix)]
+    with contextlib.suppress(Exception):  # some embedded interpreters have no user site
+        bases.append(Path(site.getuserbase()))
+    return [base / "share" / "salesmodel" / kind for base in bases]
+
+
+def _unique(dirs: list[Path]) -> list[Path]:
     seen, out = set(), []
     for d in dirs:
         key = d.resolve()
@@ -127,6 +127,32 @@ def notebook_dirs() -> list[Path]:
             seen.add(key)
             out.append(d)
     return out
+
+
+def notebook_dirs() -> list[Path]:
+    """Where notebooks are looked for, in order.
+
+    ``$SALESMODEL_NOTEBOOKS``, then ``notebooks/`` of the checkout the package
+    lives in (an editable install), then ``<prefix>/share/salesmodel/notebooks``
+    (where the wheel installs them as data files; also the user scheme's), then
+    ``notebooks/`` in the current folder.
+    """
+    dirs = []
+    if os.environ.get(NOTEBOOKS_ENV):
+        dirs.append(Path(os.environ[NOTEBOOKS_ENV]))
+    dirs.append(Path(salesmodel.__file__).resolve().parents[1] / "notebooks")
+    dirs.extend(_shared_dirs("notebooks"))
+    dirs.append(Path.cwd() / "notebooks")
+    return _unique(dirs)
+
+
+def default_params_file() -> Path | None:
+    """The shipped ``default.yaml``: beside the notebooks of ``$SALESMODEL_NOTEBOOKS`` or the checkout
+    (``../params/``), else where the wheel installs it (``<prefix>/share/salesmodel/params``)."""
+    dirs = [Path(os.environ[NOTEBOOKS_ENV]).parent / "params"] if os.environ.get(NOTEBOOKS_ENV) else []
+    dirs.append(Path(salesmodel.__file__).resolve().parents[1] / "params")
+    dirs.extend(_shared_dirs("params"))
+    return next((d / "default.yaml" for d in _unique(dirs) if (d / "default.yaml").is_file()), None)
 
 
 def resolve_notebooks(entries: Sequence[str | Path]) -> list[Path]:
