@@ -436,8 +436,10 @@ class _NotebookPool:
     """Notebooks executed two at a time in worker processes, each once its step's tables are written."""
 
     def __init__(self, notebooks: Sequence[Path], building: Path, final: Path, params_file: Path, kernel_name: str,
-                 language: str, progress: bool, workers: int = 2) -> None:
+                 language: str, progress: bool, workers: int = 2,
+                 on_progress: Callable[[str], None] | None = None) -> None:
         self.workers = workers
+        self.on_progress = on_progress or (lambda _doing: None)
         self.waiting = [(nb, _notebook_step(nb)) for nb in notebooks]
         self.order = list(notebooks)
         self.args = (str(params_file), str(building), str(final), kernel_name, language)
@@ -470,6 +472,7 @@ class _NotebookPool:
             if ready(step):
                 self.waiting.remove((nb, step))
                 out_nb = self.building / "notebooks" / nb.name
+                self.on_progress(f"notebook:{nb.name}")  # in one process (a batch) it runs inside submit
                 future = self.pool.submit(_execute_notebook, str(nb), str(out_nb), *self.args)
                 self._say(f"notebook {nb.name} started")
                 submitted = time.perf_counter()
@@ -491,6 +494,9 @@ class _NotebookPool:
         self.done.add(name)
         self._tick(name, f"step {name} done")
         self._submit(lambda step: step is not None and step in self.done)
+        following = [s for s in STEP_NAMES if s not in self.done]
+        if following:
+            self.on_progress(f"step:{following[0]}")
 
     def all_steps_done(self) -> None:
         self._submit(lambda step: True)
@@ -552,6 +558,7 @@ def run_scenario(
     progress: bool = True,
     kernel_name: str = KERNEL,
     notebook_workers: int = 2,
+    on_progress: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Execute a scenario's notebooks into a new run folder under ``out_dir/runs``.
 
@@ -575,6 +582,10 @@ def run_scenario(
     notebook_workers : int, default=2
         Notebooks executed at the same time (each in a worker process); 1 executes
         them one after another in this process (as a batch of scenarios does).
+    on_progress : callable, optional
+        Called with what the run is doing now: ``"start"`` (reading the inputs),
+        ``"step:<name>"``, ``"notebook:<file>"``, ``"finish"`` (writing the folder);
+        a batch shows it for each running scenario.
 
     Returns
     -------
@@ -595,6 +606,8 @@ def run_scenario(
     PosixPath('outputs/runs/20261123T090000Z-default-1a2b3c4d/html/10_leadership_summary.html')
     """
     params_file = Path(params_file)
+    progressed = on_progress or (lambda _doing: None)
+    progressed("start")
     checked = check_scenario(params_file, notebooks=notebooks)
     scenario, nb_paths, inputs = checked.scenario, checked.notebooks, checked.inputs
     started = datetime.now(UTC)
@@ -647,7 +660,8 @@ def run_scenario(
             # processes) as soon as the step it shows has written its tables.
             with _kernel_environment(), _NotebookPool(nb_paths, building, final, resolved, kernel_name,
                                                       scenario.report.language, progress,
-                                                      notebook_workers) as pool:
+                                                      notebook_workers, progressed) as pool:
+                progressed(f"step:{STEP_NAMES[0]}")
                 _run_pipeline(scenario, inputs, building, run_id, progress=False, on_step=pool.step_done)
                 stage = None
                 pool.all_steps_done()
@@ -656,6 +670,7 @@ def run_scenario(
                         current_nb = building / "notebooks" / nb.name
                         raise _NotebookFailure(outcome)
             current_nb = None
+            progressed("finish")
             finished = datetime.now(UTC)
             unmet = audit.read_unmet(building)
             manifest_path = audit.write_manifest(
