@@ -218,6 +218,9 @@ def _cmd_lab(args: argparse.Namespace) -> int:
         raise ParamsError("JupyterLab is not installed in this environment; `make demo` installs it (extra 'lab').")
     cmd = [sys.executable, "-m", "jupyterlab", "--ip=127.0.0.1", f"--port={port}", "--port-retries=0", "--no-browser",
            f"--ServerApp.root_dir={notebooks}"]
+    if os.name == "posix":
+        # kernels on local sockets: nothing on a TCP port, and no "running over TCP" warning in the planner's terminal
+        cmd.append("--KernelManager.transport=ipc")
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # CI machines and containers run as root
     print(_say("cli_lab_port", port=port), flush=True)

@@ -110,3 +110,30 @@ def test_a_whole_number_control_refuses_a_fraction_and_takes_a_whole_number():
     assert ex.typed_box(ex.attrition).value == "25%"
     ex.max_hires.disabled = True
     assert ex.typed_box(ex.max_hires).disabled
+
+
+def test_lab_starts_jupyterlab_on_the_free_port_and_the_planners_notebooks(tmp_path, small_company_dir, monkeypatch,
+                                                                           capsys):
+    """What `salesmodel lab` hands to JupyterLab (os.execv replaced, so nothing starts)."""
+    import os
+
+    monkeypatch.setenv("SALESMODEL_WORKSPACE", str(tmp_path / "lab"))
+    params = write_params(tmp_path / "params.yaml", small_company_dir)
+    (tmp_path / "notebooks").mkdir()  # a planner's copy (`salesmodel notebooks`) in the current folder
+    monkeypatch.chdir(tmp_path)
+    started: list[list[str]] = []
+    monkeypatch.setattr(os, "execv", lambda exe, cmd: started.append(cmd))
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["lab", str(params), "--out", str(tmp_path / "out"), "--port", str(port)]) == 0
+    out = capsys.readouterr().out
+    free = int(re.search(r"takes port (\d+)", out).group(1))
+    (cmd,) = started
+    assert cmd[1:3] == ["-m", "jupyterlab"] and "--ip=127.0.0.1" in cmd
+    assert f"--port={free}" in cmd and "--port-retries=0" in cmd  # JupyterLab takes exactly the port announced
+    assert f"--ServerApp.root_dir={tmp_path / 'notebooks'}" in cmd
+    if os.name == "posix":
+        assert "--KernelManager.transport=ipc" in cmd  # no kernel on TCP, no TCP warning
+    assert f"http://127.0.0.1:{free}/" in out
