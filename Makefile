@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 DEMO_DATA := data/demo
 PARAMS ?= params/default.yaml
 
-.PHONY: help demo test lint lab install sample validate clean-venv
+.PHONY: help demo test lint lab install sample validate wheel clean-venv
 
 help:
 	@echo "make demo      install (if needed), write the demo company (if missing), run $(PARAMS)"
@@ -15,6 +15,7 @@ help:
 	@echo "make validate  check $(PARAMS) and its inputs without running anything"
 	@echo "make sample    write the demo company's data to $(DEMO_DATA)"
 	@echo "make lab       JupyterLab on the notebooks (127.0.0.1), the latest run of $(PARAMS) loaded"
+	@echo "make wheel     the installable wheel in dist/ (notebooks and default params inside), built offline"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -37,6 +38,11 @@ demo: $(STAMP) $(DEMO_DATA)/actuals.parquet
 # Optional third command: explore scenarios in a browser (after `make demo`).
 lab: $(STAMP) $(DEMO_DATA)/actuals.parquet
 	$(VENV)/bin/salesmodel lab $(PARAMS)
+
+# The wheel carries the notebooks and params/default.yaml (share/salesmodel/); `salesmodel notebooks DIR`
+# copies them out of an installed package. setuptools >= 77 comes with the dev extra.
+wheel: $(STAMP)
+	$(PY) -m pip wheel --quiet --no-deps --no-build-isolation --no-index -w dist .
 
 validate: $(STAMP) $(DEMO_DATA)/actuals.parquet
 	$(VENV)/bin/salesmodel validate $(PARAMS)

@@ -19,11 +19,14 @@ which expands to 12 scenarios named ``growth-sweep__growth=0.08_stretch=1.0_...`
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import hashlib
 import itertools
 import json
+import os
 import re
 import shutil
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -35,8 +38,9 @@ import yaml
 
 from salesmodel.errors import ParamsError, SalesmodelError
 from salesmodel.params import params_from_dict, params_hash
+from salesmodel.vocabulary import LANGUAGES, word
 
-__all__ = ["KERNEL_RACE_PATTERNS", "BatchResult", "ScenarioOutcome", "ScenarioSpec", "expand", "run_batch"]
+__all__ = ["KERNEL_RACE_PATTERNS", "BatchResult", "ScenarioOutcome", "ScenarioSpec", "expand", "progress_lines", "run_batch"]
 
 # Messages of the kernel start-up races parallel papermill runs are known for
 # (two kernels taking the same port, a kernel dying before it answers).
@@ -49,6 +53,10 @@ KERNEL_RACE_PATTERNS = (
     "Kernel does not exist",
 )
 MAX_ATTEMPTS = 3
+# <batch>/progress/<scenario file stem>.json: what each running scenario is doing now, written by the
+# worker running it (a file, so processes and Dask workers on this machine can all report); removed at the end.
+PROGRESS = "progress"
+HEARTBEAT_S = 30.0  # without a terminal, a line at least this often while nothing changes
 
 
 @dataclass(frozen=True)
@@ -178,16 +186,37 @@ def _is_kernel_race(exc: BaseException) -> bool:
     return any(p in text for p in KERNEL_RACE_PATTERNS)
 
 
-def run_one(spec: ScenarioSpec, out_dir: str, log: Callable[[str], None] | None = None) -> ScenarioOutcome:
+def _progress_file(progress_dir: str | Path, spec: ScenarioSpec) -> Path:
+    return Path(progress_dir) / f"{Path(spec.params_file).stem}.json"
+
+
+def _progress_writer(path: Path, name: str) -> Callable[[str], None]:
+    """Record what the scenario is doing (``runner.run_scenario``'s ``on_progress``) for the batch to show."""
+    started = time.time()  # wall clock: the batch reads it in another process
+
+    def write(doing: str) -> None:
+        record = {"name": name, "started": started, "doing": doing, "since": time.time()}
+        with contextlib.suppress(OSError):  # progress is a courtesy: a scenario never fails for it
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(record), encoding="utf-8")
+            os.replace(tmp, path)  # whole or not at all for the reader
+
+    return write
+
+
+def run_one(spec: ScenarioSpec, out_dir: str, log: Callable[[str], None] | None = None,
+            progress_dir: str | None = None) -> ScenarioOutcome:
     """Run one scenario, retrying only the kernel start-up races; never raises."""
     from salesmodel.runner import run_scenario  # edge; imported in the worker process
 
     started = time.perf_counter()
     attempt = 0
+    on_progress = _progress_writer(_progress_file(progress_dir, spec), spec.name) if progress_dir else None
     while True:
         attempt += 1
         try:
-            result = run_scenario(spec.params_file, out_dir, progress=False, notebook_workers=1)  # scenarios run in parallel
+            result = run_scenario(spec.params_file, out_dir, progress=False, notebook_workers=1,  # scenarios run in parallel
+                                  on_progress=on_progress)
             run_dir = getattr(result, "run_dir", result)
             unmet = list(getattr(result, "unmet", None) or [])
             return ScenarioOutcome(
@@ -205,6 +234,50 @@ def run_one(spec: ScenarioSpec, out_dir: str, log: Callable[[str], None] | None 
                 spec.name, spec.params_file, spec.params_hash, "failed", error=str(exc).strip()[:2000],
                 error_kind=kind, attempts=attempt, seconds=round(time.perf_counter() - started, 3),
             )
+
+
+def _doing(doing: str, language: str) -> str:
+    kind, _, what = doing.partition(":")
+    if kind == "notebook":
+        return word("batch_doing_notebook", language).format(notebook=what)
+    if kind == "step":
+        return word("batch_doing_step", language).format(step=what)
+    return word("batch_doing_finish" if kind == "finish" else "batch_doing_start", language)
+
+
+def progress_lines(specs: Sequence[ScenarioSpec], outcomes: dict[str, ScenarioOutcome], progress_dir: str | Path,
+                   elapsed: float, *, language: str = "en", now: float | None = None) -> tuple[list[str], tuple]:
+    """The batch's state as lines: scenarios done / failed / running / waiting with the elapsed time,
+    then each running scenario with what it is doing (its step or notebook) and for how long.
+
+    Also returns the state without the times, so a caller prints only when it changed.
+    """
+    now = time.time() if now is None else now
+    running = []
+    for spec in specs:
+        if spec.name in outcomes:
+            continue
+        with contextlib.suppress(OSError, ValueError, TypeError):
+            record = json.loads(_progress_file(progress_dir, spec).read_text(encoding="utf-8"))
+            running.append(record)
+    failed = sum(o.status not in ("ok", "unmet") for o in outcomes.values())
+    counts = {"done": len(outcomes) - failed, "failed": failed, "running": len(running),
+              "waiting": len(specs) - len(outcomes) - len(running)}
+    lines = [word("batch_progress", language).format(elapsed=elapsed, **counts)]
+    for record in running:
+        lines.append("  " + word("batch_running", language).format(
+            name=record.get("name", "?"), doing=_doing(str(record.get("doing", "")), language),
+            since=max(0.0, now - float(record.get("since", now))), elapsed=max(0.0, now - float(record.get("started", now)))))
+    state = (tuple(counts.values()), tuple((r.get("name"), r.get("doing")) for r in running))
+    return lines, state
+
+
+def _report_language(params_file: str) -> str:
+    with contextlib.suppress(OSError, yaml.YAMLError, AttributeError):
+        language = (yaml.safe_load(Path(params_file).read_text(encoding="utf-8")) or {}).get("report", {}).get("language")
+        if language in LANGUAGES:
+            return language
+    return "en"
 
 
 def _executor(workers: int, scheduler: str | None):
@@ -260,9 +333,20 @@ def run_batch(
     t0 = time.perf_counter()
     outcomes: dict[str, ScenarioOutcome] = {}
     executor, client = _executor(workers, scheduler)
-    bar = tqdm(total=len(specs), desc="scenarios", unit="scenario", disable=not progress)
+    progress_dir = batch_dir / PROGRESS
+    progress_dir.mkdir(parents=True, exist_ok=True)
+    language = _report_language(specs[0].params_file)
+    # a bar on a terminal; plain lines otherwise (a log, CI), printed when the state changes
+    lines = progress and not sys.stderr.isatty()
+    bar = tqdm(total=len(specs), desc="scenarios", unit="scenario", disable=not progress or lines)
+    shown: tuple | None = None
+    shown_at = 0.0
+
+    def say(text: str) -> None:
+        print(f"[{time.perf_counter() - t0:6.1f} s] {text}", file=sys.stderr, flush=True)
+
     try:
-        futures = {executor.submit(run_one, spec, str(out_dir)): spec for spec in specs}
+        futures = {executor.submit(run_one, spec, str(out_dir), None, str(progress_dir)): spec for spec in specs}
         pending = set(futures)
         while pending:
             done, pending = cf.wait(pending, timeout=1.0, return_when=cf.FIRST_COMPLETED)
@@ -276,11 +360,19 @@ def run_batch(
                         error=f"worker failed: {type(exc).__name__}: {exc}", error_kind="worker",
                     )
                 bar.update(1)
-            n_failed = sum(o.status not in ("ok", "unmet") for o in outcomes.values())
-            bar.set_postfix(done=len(outcomes) - n_failed, failed=n_failed, running=min(len(pending), max(1, workers)),
-                            elapsed=f"{time.perf_counter() - t0:.0f}s")
+                if lines:
+                    outcome = outcomes[spec.name]
+                    say(word("batch_finished", language).format(name=spec.name, status=outcome.status,
+                                                                 seconds=outcome.seconds))
+            elapsed = time.perf_counter() - t0
+            report, state = progress_lines(specs, outcomes, progress_dir, elapsed, language=language)
+            if lines and (state != shown or elapsed - shown_at >= HEARTBEAT_S):
+                say("\n".join(report))
+                shown, shown_at = state, elapsed
+            bar.set_postfix_str("; ".join(line.strip() for line in report), refresh=False)
     finally:
         bar.close()
+        shutil.rmtree(progress_dir, ignore_errors=True)
         executor.shutdown(wait=True)
         if client is not None and isinstance(scheduler, str):
             client.close()
@@ -323,7 +415,7 @@ def _render_comparison(batch_dir: Path, first_params: str, reference: str = "") 
     import papermill as pm
 
     from salesmodel.report import export_html, resolve_money_unit
-    from salesmodel.runner import _kernel_environment, resolve_notebooks
+    from salesmodel.runner import _KERNEL_ARGS, _kernel_environment, resolve_notebooks
 
     report_params = (yaml.safe_load(Path(first_params).read_text(encoding="utf-8")) or {}).get("report", {})
     language = report_params.get("language", "en")
@@ -332,6 +424,7 @@ def _render_comparison(batch_dir: Path, first_params: str, reference: str = "") 
     with _kernel_environment():
         pm.execute_notebook(
             str(nb), str(out), kernel_name="python3", progress_bar=False, cwd=str(batch_dir),
+            extra_arguments=_KERNEL_ARGS,  # as in a run: no kernel start-up chatter (the TCP warning)
             parameters={
                 "batch_dir": str(batch_dir),
                 "language": language,

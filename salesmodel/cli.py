@@ -101,8 +101,13 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("params", type=Path, nargs="?", default=Path("params/default.yaml"),
                      help="the scenario's params YAML (default: params/default.yaml)")
     lab.add_argument("--out", type=Path, default=Path("outputs"), help="the outputs folder (default: ./outputs)")
-    lab.add_argument("--port", type=int, default=8888, help="port on 127.0.0.1 (default: 8888)")
+    lab.add_argument("--port", type=int, default=8888,
+                     help="port on 127.0.0.1 (default: 8888; when it is in use, the next free one)")
     lab.add_argument("--no-start", action="store_true", help="prepare the workspace, do not start JupyterLab")
+
+    notebooks = sub.add_parser("notebooks", parents=[common],
+                               help="copy the notebooks and a params file into a folder to open in JupyterLab")
+    notebooks.add_argument("dir", type=Path, help="folder to copy into (created if missing; nothing in it is overwritten)")
 
     edits = sub.add_parser("import-edits", parents=[common], help="read a planner's edited plan workbook back")
     edits.add_argument("run_dir", type=Path, help="the run folder the workbook came from")
@@ -127,6 +132,64 @@ def _cmd_import_edits(args: argparse.Namespace) -> int:
     return 0
 
 
+def _say(key: str, language: str = "en", **fields: object) -> str:
+    """A sentence of the command line from the vocabulary."""
+    from salesmodel.vocabulary import word
+
+    return word(key, language).format(**fields)
+
+
+_PORT_TRIES = 50  # ports tried after the one asked for before giving up
+
+
+def _free_port(port: int, host: str = "127.0.0.1") -> int:
+    """``port`` when nothing listens on it, else the next free one (a second lab, a notebook server left running)."""
+    import socket
+
+    for candidate in range(port, min(port + _PORT_TRIES, 65535) + 1):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((host, candidate))
+            except OSError:
+                continue
+            return candidate
+    raise ParamsError(_say("cli_no_free_port", port=port, last=min(port + _PORT_TRIES, 65535)))
+
+
+def _cmd_notebooks(args: argparse.Namespace) -> int:
+    """Copy the notebooks and the default params into DIR, laid out as the checkout (notebooks/, params/)."""
+    import shutil
+
+    from salesmodel.runner import default_params_file, notebook_dirs
+
+    target = args.dir
+    if target.exists() and not target.is_dir():
+        raise ParamsError(_say("cli_notebooks_not_dir", dir=target))
+    source = next((d for d in notebook_dirs() if d.is_dir() and any(d.glob("*.ipynb"))), None)
+    params_src = default_params_file()
+    if source is None or params_src is None:
+        where = ", ".join(str(d) for d in notebook_dirs())
+        raise ParamsError(_say("cli_notebooks_missing", where=where))
+    params_rel = Path("params") / "default.yaml"
+    copies = {Path("notebooks") / nb.name: nb for nb in sorted(source.glob("*.ipynb"))}
+    present = [str(rel) for rel in [*copies, params_rel] if (target / rel).exists()]
+    if present:  # all or nothing: a planner's edited notebook is never replaced
+        from salesmodel.errors import short_list
+
+        raise ParamsError(_say("cli_notebooks_exist", dir=target, files=short_list(present)))
+    (target / "notebooks").mkdir(parents=True, exist_ok=True)
+    (target / "params").mkdir(exist_ok=True)
+    for rel, src in copies.items():
+        shutil.copyfile(src, target / rel)
+    # The shipped default.yaml reads ../data/demo (relative to itself), so the layout keeps it valid;
+    # the header says how to point it at a company's own data.
+    (target / params_rel).write_text(_say("params_copied_header") + params_src.read_text(encoding="utf-8"),
+                                     encoding="utf-8")
+    print(_say("cli_notebooks_copied", count=len(copies) + 1, dir=target, params=params_rel))
+    print(_say("cli_notebooks_next", dir=target, params=params_rel))
+    return 0
+
+
 def _cmd_lab(args: argparse.Namespace) -> int:
     """Prepare the scenario's interactive workspace from its latest run, then start JupyterLab on 127.0.0.1."""
     import os
@@ -146,17 +209,24 @@ def _cmd_lab(args: argparse.Namespace) -> int:
     else:
         print(f"workspace {ws.run_dir}: no run of '{scenario.scenario}' in {args.out / 'runs'} yet; "
               "the notebooks compute each step when opened")
-    notebooks = next((d for d in notebook_dirs() if d.is_dir()), None)
+    # the planner's own copy (`salesmodel notebooks DIR`, or the checkout) before the installed one
+    notebooks = next((d for d in [Path.cwd() / "notebooks", *notebook_dirs()] if d.is_dir()), None)
     _save_widget_state_setting()
+    port = _free_port(args.port)
+    if port != args.port:
+        print(_say("cli_port_taken", port=args.port, free=port))
     if args.no_start:
         return 0
     if shutil.which("jupyter-lab") is None and not (Path(sys.executable).parent / "jupyter-lab").exists():
         raise ParamsError("JupyterLab is not installed in this environment; `make demo` installs it (extra 'lab').")
-    cmd = [sys.executable, "-m", "jupyterlab", "--ip=127.0.0.1", f"--port={args.port}", "--no-browser",
+    cmd = [sys.executable, "-m", "jupyterlab", "--ip=127.0.0.1", f"--port={port}", "--port-retries=0", "--no-browser",
            f"--ServerApp.root_dir={notebooks}"]
+    if os.name == "posix":
+        # kernels on local sockets: nothing on a TCP port, and no "running over TCP" warning in the planner's terminal
+        cmd.append("--KernelManager.transport=ipc")
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # CI machines and containers run as root
-    print("JupyterLab on 127.0.0.1 (the link with its token follows); Ctrl-C stops it")
+    print(_say("cli_lab_port", port=port), flush=True)
     os.execv(sys.executable, cmd)
     return 0  # pragma: no cover - execv does not return
 
@@ -282,7 +352,7 @@ def _missing_data_hint(args: argparse.Namespace) -> str:
 
 
 _COMMANDS = {"run": _cmd_run, "batch": _cmd_batch, "verify": _cmd_verify, "sample": _cmd_sample, "validate": _cmd_validate,
-             "import-edits": _cmd_import_edits, "lab": _cmd_lab}
+             "import-edits": _cmd_import_edits, "lab": _cmd_lab, "notebooks": _cmd_notebooks}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

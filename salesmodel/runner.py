@@ -59,6 +59,7 @@ __all__ = [
     "Terminated",
     "check_scenario",
     "clean_stale_staging",
+    "default_params_file",
     "notebook_dirs",
     "resolve_notebooks",
     "run_scenario",
@@ -106,20 +107,19 @@ class RunResult:
         return self.html[-1] if self.html else None
 
 
-def notebook_dirs() -> list[Path]:
-    """Where notebooks are looked for, in order.
+def _shared_dirs(kind: str) -> list[Path]:
+    """``share/salesmodel/<kind>`` where an installed wheel puts its data files: the environment's
+    prefix (a venv, conda), then the user scheme (``pip install --user``)."""
+    import site
+    import sysconfig
 
-    ``$SALESMODEL_NOTEBOOKS``, then ``notebooks/`` of the checkout the package
-    lives in (an editable install), then ``<prefix>/share/salesmodel/notebooks``
-    (where a wheel may install them as data files), then ``notebooks/`` in the
-    current folder.
-    """
-    dirs = []
-    if os.environ.get(NOTEBOOKS_ENV):
-        dirs.append(Path(os.environ[NOTEBOOKS_ENV]))
-    dirs.append(Path(salesmodel.__file__).resolve().parents[1] / "notebooks")
-    dirs.append(Path(sys.prefix) / "share" / "salesmodel" / "notebooks")
-    dirs.append(Path.cwd() / "notebooks")
+    bases = [Path(sysconfig.get_path("data")), Path(sys.prefix)]
+    with contextlib.suppress(Exception):  # some embedded interpreters have no user site
+        bases.append(Path(site.getuserbase()))
+    return [base / "share" / "salesmodel" / kind for base in bases]
+
+
+def _unique(dirs: list[Path]) -> list[Path]:
     seen, out = set(), []
     for d in dirs:
         key = d.resolve()
@@ -127,6 +127,32 @@ def notebook_dirs() -> list[Path]:
             seen.add(key)
             out.append(d)
     return out
+
+
+def notebook_dirs() -> list[Path]:
+    """Where notebooks are looked for, in order.
+
+    ``$SALESMODEL_NOTEBOOKS``, then ``notebooks/`` of the checkout the package
+    lives in (an editable install), then ``<prefix>/share/salesmodel/notebooks``
+    (where the wheel installs them as data files; also the user scheme's), then
+    ``notebooks/`` in the current folder.
+    """
+    dirs = []
+    if os.environ.get(NOTEBOOKS_ENV):
+        dirs.append(Path(os.environ[NOTEBOOKS_ENV]))
+    dirs.append(Path(salesmodel.__file__).resolve().parents[1] / "notebooks")
+    dirs.extend(_shared_dirs("notebooks"))
+    dirs.append(Path.cwd() / "notebooks")
+    return _unique(dirs)
+
+
+def default_params_file() -> Path | None:
+    """The shipped ``default.yaml``: beside the notebooks of ``$SALESMODEL_NOTEBOOKS`` or the checkout
+    (``../params/``), else where the wheel installs it (``<prefix>/share/salesmodel/params``)."""
+    dirs = [Path(os.environ[NOTEBOOKS_ENV]).parent / "params"] if os.environ.get(NOTEBOOKS_ENV) else []
+    dirs.append(Path(salesmodel.__file__).resolve().parents[1] / "params")
+    dirs.extend(_shared_dirs("params"))
+    return next((d / "default.yaml" for d in _unique(dirs) if (d / "default.yaml").is_file()), None)
 
 
 def resolve_notebooks(entries: Sequence[str | Path]) -> list[Path]:
@@ -411,8 +437,10 @@ class _NotebookPool:
     """Notebooks executed two at a time in worker processes, each once its step's tables are written."""
 
     def __init__(self, notebooks: Sequence[Path], building: Path, final: Path, params_file: Path, kernel_name: str,
-                 language: str, progress: bool, workers: int = 2) -> None:
+                 language: str, progress: bool, workers: int = 2,
+                 on_progress: Callable[[str], None] | None = None) -> None:
         self.workers = workers
+        self.on_progress = on_progress or (lambda _doing: None)
         self.waiting = [(nb, _notebook_step(nb)) for nb in notebooks]
         self.order = list(notebooks)
         self.args = (str(params_file), str(building), str(final), kernel_name, language)
@@ -445,6 +473,7 @@ class _NotebookPool:
             if ready(step):
                 self.waiting.remove((nb, step))
                 out_nb = self.building / "notebooks" / nb.name
+                self.on_progress(f"notebook:{nb.name}")  # in one process (a batch) it runs inside submit
                 future = self.pool.submit(_execute_notebook, str(nb), str(out_nb), *self.args)
                 self._say(f"notebook {nb.name} started")
                 submitted = time.perf_counter()
@@ -466,6 +495,9 @@ class _NotebookPool:
         self.done.add(name)
         self._tick(name, f"step {name} done")
         self._submit(lambda step: step is not None and step in self.done)
+        following = [s for s in STEP_NAMES if s not in self.done]
+        if following:
+            self.on_progress(f"step:{following[0]}")
 
     def all_steps_done(self) -> None:
         self._submit(lambda step: True)
@@ -527,6 +559,7 @@ def run_scenario(
     progress: bool = True,
     kernel_name: str = KERNEL,
     notebook_workers: int = 2,
+    on_progress: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Execute a scenario's notebooks into a new run folder under ``out_dir/runs``.
 
@@ -550,6 +583,10 @@ def run_scenario(
     notebook_workers : int, default=2
         Notebooks executed at the same time (each in a worker process); 1 executes
         them one after another in this process (as a batch of scenarios does).
+    on_progress : callable, optional
+        Called with what the run is doing now: ``"start"`` (reading the inputs),
+        ``"step:<name>"``, ``"notebook:<file>"``, ``"finish"`` (writing the folder);
+        a batch shows it for each running scenario.
 
     Returns
     -------
@@ -570,6 +607,8 @@ def run_scenario(
     PosixPath('outputs/runs/20261123T090000Z-default-1a2b3c4d/html/10_leadership_summary.html')
     """
     params_file = Path(params_file)
+    progressed = on_progress or (lambda _doing: None)
+    progressed("start")
     checked = check_scenario(params_file, notebooks=notebooks)
     scenario, nb_paths, inputs = checked.scenario, checked.notebooks, checked.inputs
     started = datetime.now(UTC)
@@ -622,7 +661,8 @@ def run_scenario(
             # processes) as soon as the step it shows has written its tables.
             with _kernel_environment(), _NotebookPool(nb_paths, building, final, resolved, kernel_name,
                                                       scenario.report.language, progress,
-                                                      notebook_workers) as pool:
+                                                      notebook_workers, progressed) as pool:
+                progressed(f"step:{STEP_NAMES[0]}")
                 _run_pipeline(scenario, inputs, building, run_id, progress=False, on_step=pool.step_done)
                 stage = None
                 pool.all_steps_done()
@@ -631,6 +671,7 @@ def run_scenario(
                         current_nb = building / "notebooks" / nb.name
                         raise _NotebookFailure(outcome)
             current_nb = None
+            progressed("finish")
             finished = datetime.now(UTC)
             unmet = audit.read_unmet(building)
             manifest_path = audit.write_manifest(

@@ -608,3 +608,32 @@ def word(key: str, language: str = "en") -> str:
         hint = difflib.get_close_matches(key, list(WORDS), n=1)
         raise KeyError(f"no word {key!r} in salesmodel.vocabulary" + (f" (did you mean {hint[0]!r}?)" if hint else ""))
     return entry[language]
+
+
+# The planner's JupyterLab and the command line around it (issue 15): copying the notebooks out,
+# a port in use, a value typed outside a control's range, batch progress. One block, kept apart for merging.
+_LAB: dict[str, dict[str, str]] = {
+    "cli_notebooks_copied": {"en": "{count} files copied to {dir}: the notebooks in notebooks/, the params in {params}.", "zh": "已将 {count} 个文件复制到 {dir}:笔记本在 notebooks/ 中,参数文件为 {params}。", "es": "{count} archivos copiados en {dir}: los cuadernos en notebooks/ y los parámetros en {params}."},
+    "cli_notebooks_next": {"en": "Next, in {dir}: `salesmodel sample data/demo` writes the demo company (or point data.dir in {params} at your own data), then `salesmodel lab {params}` opens JupyterLab on the notebooks.", "zh": "下一步,在 {dir} 中:`salesmodel sample data/demo` 写入示例公司数据(或将 {params} 中的 data.dir 指向您自己的数据),然后 `salesmodel lab {params}` 在 JupyterLab 中打开这些笔记本。", "es": "Después, en {dir}: `salesmodel sample data/demo` escribe la empresa de demostración (o apunte data.dir en {params} a sus propios datos) y `salesmodel lab {params}` abre JupyterLab con los cuadernos."},
+    "cli_notebooks_exist": {"en": "{dir} already holds {files}; nothing was copied, since nothing is overwritten. Choose another folder, or move those files away first.", "zh": "{dir} 中已有 {files};为避免覆盖,未复制任何文件。请选择其他文件夹,或先移走这些文件。", "es": "{dir} ya contiene {files}; no se copió nada, porque nada se sobrescribe. Elija otra carpeta o retire antes esos archivos."},
+    "cli_notebooks_not_dir": {"en": "{dir} is a file, not a folder; give a folder to copy the notebooks into.", "zh": "{dir} 是文件而不是文件夹;请指定用于复制笔记本的文件夹。", "es": "{dir} es un archivo, no una carpeta; indique una carpeta donde copiar los cuadernos."},
+    "cli_notebooks_missing": {"en": "This installation of salesmodel has no notebooks (looked in {where}); reinstall the package, or set $SALESMODEL_NOTEBOOKS to a folder holding them.", "zh": "此 salesmodel 安装中没有笔记本(已查找 {where});请重新安装,或将 $SALESMODEL_NOTEBOOKS 设为包含笔记本的文件夹。", "es": "Esta instalación de salesmodel no tiene cuadernos (se buscó en {where}); reinstale el paquete o ponga en $SALESMODEL_NOTEBOOKS una carpeta que los contenga."},
+    "params_copied_header": {"en": "# Copied by `salesmodel notebooks`. data.dir is the folder with the company's files, relative to this\n# file or absolute: `salesmodel sample data/demo` (run in the folder above this one) writes the demo\n# company there; point it at your own data to plan your company. Then `salesmodel validate` checks it.\n", "zh": "# 由 `salesmodel notebooks` 复制。data.dir 为公司数据文件所在文件夹(相对本文件或绝对路径):\n# 在上一级文件夹中运行 `salesmodel sample data/demo` 会在此写入示例公司;改为您自己的数据文件夹即可规划您的公司。\n# 然后用 `salesmodel validate` 检查。\n", "es": "# Copiado por `salesmodel notebooks`. data.dir es la carpeta con los archivos de la empresa, relativa a este\n# archivo o absoluta: `salesmodel sample data/demo` (en la carpeta superior) escribe allí la empresa de\n# demostración; apúntela a sus propios datos para planificar su empresa. Luego `salesmodel validate` la revisa.\n"},
+    "cli_port_taken": {"en": "Port {port} is in use; JupyterLab takes port {free} instead.", "zh": "端口 {port} 已被占用;JupyterLab 改用端口 {free}。", "es": "El puerto {port} está en uso; JupyterLab usa el puerto {free}."},
+    "cli_no_free_port": {"en": "No free port from {port} to {last} on 127.0.0.1; give another with --port.", "zh": "127.0.0.1 上从 {port} 到 {last} 没有空闲端口;请用 --port 指定其他端口。", "es": "No hay ningún puerto libre entre {port} y {last} en 127.0.0.1; indique otro con --port."},
+    "cli_lab_port": {"en": "JupyterLab on http://127.0.0.1:{port}/ (the link with its token follows); Ctrl-C stops it.", "zh": "JupyterLab 运行于 http://127.0.0.1:{port}/(带令牌的链接见下方);按 Ctrl-C 停止。", "es": "JupyterLab en http://127.0.0.1:{port}/ (a continuación el enlace con su token); Ctrl-C lo detiene."},
+    "typed_hint": {"en": "type a value, then Enter", "zh": "输入数值后按回车", "es": "escriba un valor y pulse Intro"},
+    "typed_not_number": {"en": "{name}: “{value}” is not a number. The setting stays at {current}; nothing was recomputed.", "zh": "{name}:“{value}”不是数字。设置保持为 {current},未重新计算。", "es": "{name}: «{value}» no es un número. El ajuste sigue en {current}; no se recalculó nada."},
+    "typed_not_whole": {"en": "{name}: {value} is not a whole number. The setting stays at {current}; nothing was recomputed.", "zh": "{name}:{value} 不是整数。设置保持为 {current},未重新计算。", "es": "{name}: {value} no es un número entero. El ajuste sigue en {current}; no se recalculó nada."},
+    "typed_out_of_range": {"en": "{name}: {value} is outside the range {low} to {high}. The setting stays at {current}; nothing was recomputed.", "zh": "{name}:{value} 超出范围 {low} 至 {high}。设置保持为 {current},未重新计算。", "es": "{name}: {value} está fuera del rango de {low} a {high}. El ajuste sigue en {current}; no se recalculó nada."},
+    "batch_progress": {"en": "{done} done, {failed} failed, {running} running, {waiting} waiting ({elapsed:.0f} s)", "zh": "完成 {done},失败 {failed},运行中 {running},等待 {waiting}(已用 {elapsed:.0f} 秒)", "es": "{done} terminados, {failed} fallidos, {running} en curso, {waiting} en espera ({elapsed:.0f} s)"},
+    "batch_running": {"en": "{name}: {doing} for {since:.0f} s ({elapsed:.0f} s in all)", "zh": "{name}:{doing} 已 {since:.0f} 秒(共 {elapsed:.0f} 秒)", "es": "{name}: {doing} desde hace {since:.0f} s ({elapsed:.0f} s en total)"},
+    "batch_doing_notebook": {"en": "notebook {notebook}", "zh": "笔记本 {notebook}", "es": "cuaderno {notebook}"},
+    "batch_doing_step": {"en": "step {step}", "zh": "步骤 {step}", "es": "paso {step}"},
+    "batch_doing_start": {"en": "reading the inputs", "zh": "读取输入", "es": "leyendo los datos"},
+    "batch_doing_finish": {"en": "writing the run folder", "zh": "写入运行文件夹", "es": "escribiendo la carpeta de la ejecución"},
+    "batch_finished": {"en": "{name}: {status} in {seconds:.0f} s", "zh": "{name}:{status},用时 {seconds:.0f} 秒", "es": "{name}: {status} en {seconds:.0f} s"},
+}
+_clash = set(_LAB) & set(WORDS)
+assert not _clash, f"words defined twice: {_clash}"
+WORDS.update(_LAB)
