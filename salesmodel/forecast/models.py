@@ -78,6 +78,56 @@ MODEL_NAMES: tuple[str, ...] = (
 )
 
 
+# AutoETS's structure as a number, so it can travel through statsforecast's forecast frame
+# (on both engines) as one extra forecast step: error x trend x season x damped.
+_ETS_ERROR, _ETS_TREND, _ETS_SEASON = "AM", "NAM", "NAM"
+
+
+def _ets_code(components: Sequence[str]) -> float:
+    e, t, s, d = components[:4]
+    return float(((_ETS_ERROR.index(e) * 3 + _ETS_TREND.index(t)) * 3 + _ETS_SEASON.index(s)) * 2 + (d == "D"))
+
+
+def _ets_spec(code: float) -> tuple[str, bool]:
+    """(model string, damped) of a structure code."""
+    c = int(code)
+    d, c = c % 2, c // 2
+    s, c = c % 3, c // 3
+    t, e = c % 3, c // 3
+    return _ETS_ERROR[e] + _ETS_TREND[t] + _ETS_SEASON[s], bool(d)
+
+
+class _SpecETS:
+    """statsforecast's AutoETS search whose forecast carries the chosen structure as one more
+    step (``h + 1``): the structure is searched once per series, at the latest origin, and
+    only refitted at the backtest origin that weighs the models (``_FixedETS`` groups), which
+    is about a tenth of the search's cost."""
+
+    uses_exog = False
+
+    def __init__(self, season_length: int, alias: str = "AutoETS") -> None:
+        self.season_length = season_length
+        self.alias = alias
+
+    def new(self) -> _SpecETS:
+        return _SpecETS(self.season_length, self.alias)
+
+    def __repr__(self) -> str:
+        return self.alias
+
+    def forecast(self, y, h, X=None, X_future=None, level=None, fitted=False):
+        fit = _model_factory("AutoETS", self.season_length).fit(np.asarray(y, float))
+        mean = np.asarray(fit.predict(h - 1)["mean"], float)
+        return {"mean": np.append(mean, _ets_code(fit.model_["components"]))}
+
+    def fit(self, y, X=None):
+        self._y = y
+        return self
+
+    def predict(self, h, X=None, level=None):
+        return self.forecast(self._y, h)
+
+
 class _Failed:
     """statsforecast fallback that marks a failed fit with NaN, so we can see and list it."""
 
@@ -166,11 +216,56 @@ def _route(train: pd.DataFrame, plan: _Plan) -> pd.Series:
     return fam
 
 
-def _sf_forecast(train: pd.DataFrame, names: Sequence[str], sl: int, h: int, freq: str, n_jobs: int, engine: str = "local") -> pd.DataFrame:
-    """statsforecast's forecast of each model for every series, on this machine or on Dask."""
+def _searches_ets(names: Sequence[str], sl: int) -> bool:
+    """Whether the family's AutoETS searches seasonal structures (the costly search worth reusing)."""
+    return "AutoETS" in names and sl > 1
+
+
+def _sf_forecast(train: pd.DataFrame, names: Sequence[str], sl: int, h: int, freq: str, n_jobs: int, engine: str = "local",
+                 specs: pd.Series | None = None) -> pd.DataFrame:
+    """statsforecast's forecast of each model for every series, on this machine or on Dask.
+
+    A family whose AutoETS searches seasonal structures gets an ``ets_spec`` column (the
+    structure chosen for each series) when ``specs`` is None; given ``specs`` (unique_id ->
+    structure code, from a later origin), AutoETS refits each series' structure instead of
+    searching (series without one search as usual).
+    """
+    if not _searches_ets(names, sl):
+        return _sf_call(train, names, sl, h, freq, n_jobs, engine)
+    if specs is None:
+        fc = _sf_call(train, names, sl, h + 1, freq, n_jobs, engine, {"AutoETS": _SpecETS(sl)})
+        last = fc.groupby("unique_id", sort=False).cumcount(ascending=False).to_numpy() == 0
+        code = fc.loc[last].set_index("unique_id")["AutoETS"]
+        fc = fc.loc[~last].reset_index(drop=True)
+        fc["ets_spec"] = fc["unique_id"].map(code).to_numpy(float)
+        return fc
+    others = [n for n in names if n != "AutoETS"]
+    fc = _sf_call(train, others, sl, h, freq, n_jobs, engine) if others else None
+    ids = train["unique_id"].to_numpy()
+    code = pd.Series(ids).map(specs).to_numpy(float)
+    parts = []
+    for c in pd.unique(code[np.isfinite(code)]).tolist() + ([np.nan] if (~np.isfinite(code)).any() else []):
+        rows = np.isnan(code) if np.isnan(c) else code == c
+        fixed = None if np.isnan(c) else _fixed_ets(c, sl)
+        parts.append(_sf_call(train[rows], ["AutoETS"], sl, h, freq, n_jobs, engine,
+                              None if fixed is None else {"AutoETS": fixed}))
+    ets = pd.concat(parts, ignore_index=True)
+    out = ets if fc is None else fc.merge(ets[["unique_id", "ds", "AutoETS"]], on=["unique_id", "ds"], how="left")
+    return out.sort_values(["unique_id", "ds"], kind="mergesort").reset_index(drop=True)[["unique_id", "ds", *names]]
+
+
+def _fixed_ets(code: float, sl: int):
+    from statsforecast.models import AutoETS
+
+    spec, damped = _ets_spec(code)
+    return AutoETS(season_length=sl, model=spec, damped=damped)
+
+
+def _sf_call(train: pd.DataFrame, names: Sequence[str], sl: int, h: int, freq: str, n_jobs: int, engine: str,
+             replace: dict | None = None) -> pd.DataFrame:
     from statsforecast import StatsForecast
 
-    models = [_model_factory(n, sl) for n in names]
+    models = [(replace or {}).get(n) or _model_factory(n, sl) for n in names]
     for name, model in zip(names, models):
         model.alias = name
     n_series = train["unique_id"].nunique()
@@ -194,10 +289,12 @@ def _sf_forecast(train: pd.DataFrame, names: Sequence[str], sl: int, h: int, fre
     return fc
 
 
-def _fit_raw(train: pd.DataFrame, h: int, freq: str, plan: _Plan) -> pd.DataFrame:
+def _fit_raw(train: pd.DataFrame, h: int, freq: str, plan: _Plan, specs: pd.Series | None = None) -> pd.DataFrame:
     """Point forecasts of every series: unique_id, ds, yhat, model, family, failed + component columns.
 
     A "weighted" combination is the mean here; :func:`_recombine` applies the weights.
+    ``specs`` (unique_id -> AutoETS structure code) refits those structures instead of
+    searching; without it, the structures chosen are in the ``ets_spec`` column.
     """
     fams = _families(plan)
     route = _route(train, plan)
@@ -207,7 +304,7 @@ def _fit_raw(train: pd.DataFrame, h: int, freq: str, plan: _Plan) -> pd.DataFram
         if len(ids) == 0:
             continue
         sub = train[train["unique_id"].isin(ids)]
-        fc = _sf_forecast(sub, names, sl, h, freq, plan.n_jobs, plan.engine)
+        fc = _sf_forecast(sub, names, sl, h, freq, plan.n_jobs, plan.engine, specs)
         comp = fc[list(names)].to_numpy(float)
         comp[~np.isfinite(comp)] = np.nan
         ok = ~np.isnan(comp)
