@@ -13,7 +13,9 @@ history allows:
 Each series weighs the models of its family by their errors on its own latest
 backtest window (the forecast made ``h`` periods before its end), shrunk toward equal
 weights (``combine="weighted"``); see benchmarks/results/forecast_competitions.md for
-the evidence on data sets the default was not tuned on.
+the evidence on data sets the default was not tuned on. AutoETS's structure (its costly
+search) is chosen once per series, at the forecast origin, and refitted at the backtest
+origins that weigh the models and calibrate the intervals.
 
 The package's modules: ``series`` (the long format, checks, series from sales lines),
 ``models`` (the pool, routing, combination), ``engine`` (local or Dask), ``intervals``
@@ -23,7 +25,8 @@ The package's modules: ``series`` (the long format, checks, series from sales li
 Prediction intervals are conformal: the combination is refitted at earlier
 origins (rolling-origin backtests), its errors at each horizon step are scaled
 by each series' in-sample seasonal-naive error and pooled per family, and the
-empirical quantiles of the scaled errors give the intervals. Short series
+empirical quantiles of the scaled errors give the intervals (per step, made non-narrowing
+by an isotonic fit over the steps). Short series
 borrow the pool of their family, so every series gets intervals.
 
 Everything is deterministic: the same input gives bit-identical output.

@@ -42,14 +42,17 @@ def _truncate(df: pd.DataFrame, offset: int, h: int) -> tuple[pd.DataFrame, pd.D
     return train[train["unique_id"].isin(keep)], test[test["unique_id"].isin(keep)]
 
 
-def _window(df: pd.DataFrame, offset: int, h: int, freq: str, plan: _Plan, ids: np.ndarray | None = None) -> pd.DataFrame:
-    """Raw forecasts from the origin ``offset`` periods before each series' end, with actuals and scales."""
+def _window(df: pd.DataFrame, offset: int, h: int, freq: str, plan: _Plan, ids: np.ndarray | None = None,
+            specs: pd.Series | None = None) -> pd.DataFrame:
+    """Raw forecasts from the origin ``offset`` periods before each series' end, with actuals and scales.
+
+    ``specs``: AutoETS structures chosen at a later origin, refitted here instead of searched."""
     if ids is not None:
         df = df[df["unique_id"].isin(ids)]
     train, test = _truncate(df, offset, h)
     if train.empty or test.empty:
         return pd.DataFrame()
-    fc = _fit_raw(train, h, freq, plan)
+    fc = _fit_raw(train, h, freq, plan, specs)
     fc["step"] = fc.groupby("unique_id", sort=False).cumcount() + 1
     test = test.assign(step=test.groupby("unique_id", sort=False).cumcount() + 1)
     out = fc.merge(test[["unique_id", "step", "y"]], on=["unique_id", "step"], how="inner")
@@ -307,7 +310,8 @@ def _baseline_from(data, h, freq, plan, levels, return_components, calibration_w
     cal = []
     weights: dict[str, pd.DataFrame] = {}
     for j in range(1, calibration_windows + 1):
-        w = _cached_window(cache, data, offset + j * h, h, freq, plan, sample)
+        # The windows refit the AutoETS structures chosen at this origin (a search costs ~10 fits).
+        w = _cached_window(cache, data, offset + j * h, h, freq, plan, sample, specs_from=offset)
         if w.empty:
             continue
         if j == 1:
@@ -342,16 +346,24 @@ def _baseline_from(data, h, freq, plan, levels, return_components, calibration_w
     return fc[cols].reset_index(drop=True)
 
 
-def _cached_window(cache: dict, data, offset, h, freq, plan, ids: np.ndarray | None = None) -> pd.DataFrame:
-    """Raw window forecasts, computed once per origin; a full window also serves a sampled request."""
-    hit = cache.get(offset)
+def _cached_window(cache: dict, data, offset, h, freq, plan, ids: np.ndarray | None = None,
+                   specs_from: int | None = None) -> pd.DataFrame:
+    """Raw window forecasts, computed once per origin (and per origin whose AutoETS structures
+    it refits, ``specs_from``); a full window also serves a sampled request."""
+    specs = None
+    if specs_from is not None:
+        origin = cache.get((specs_from, None))
+        if origin is not None and "ets_spec" in origin[0].columns:
+            specs = origin[0].drop_duplicates("unique_id").set_index("unique_id")["ets_spec"].dropna()
+    key = (offset, specs_from if specs is not None else None)
+    hit = cache.get(key)
     if hit is not None and (hit[1] or ids is not None):
         return hit[0]
     if offset == 0:
-        cache[0] = (_fit_raw(data, h, freq, plan), True)
+        cache[key] = (_fit_raw(data, h, freq, plan), True)
     else:
-        cache[offset] = (_window(data, offset, h, freq, plan, ids), ids is None)
-    return cache[offset][0]
+        cache[key] = (_window(data, offset, h, freq, plan, ids, specs), ids is None)
+    return cache[key][0]
 
 
 def _calibration_ids(fams: pd.Series, per_family: int | None) -> np.ndarray | None:

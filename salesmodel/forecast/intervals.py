@@ -38,6 +38,22 @@ def _conformal_quantile(values: np.ndarray, q: float) -> float:
     return float(v[max(k, 0)])
 
 
+def _isotonic(v: np.ndarray) -> np.ndarray:
+    """The non-decreasing sequence closest to ``v`` in squared error (pool adjacent violators)."""
+    means: list[float] = []
+    sizes: list[int] = []
+    for x in v.tolist():
+        means.append(x)
+        sizes.append(1)
+        while len(means) > 1 and means[-2] > means[-1]:
+            n = sizes[-2] + sizes[-1]
+            means[-2] = (means[-2] * sizes[-2] + means[-1] * sizes[-1]) / n
+            sizes[-2] = n
+            means.pop()
+            sizes.pop()
+    return np.repeat(means, sizes)
+
+
 def _calibrate(windows: pd.DataFrame, h: int, levels: tuple[int, ...]) -> dict[str, np.ndarray]:
     """Per family: array (len(levels), 2, h) of scaled-error quantiles (lower, upper) per step."""
     out: dict[str, np.ndarray] = {}
@@ -66,9 +82,12 @@ def _calibrate(windows: pd.DataFrame, h: int, levels: tuple[int, ...]) -> dict[s
                 else:
                     ek = e[st == k]
                     res[i, :, k - 1] = (-_conformal_quantile(-ek, 1 - a), _conformal_quantile(ek, 1 - a))
-            # Intervals never narrow with the horizon, and always contain the point forecast.
-            res[i, 0] = np.minimum.accumulate(np.minimum(res[i, 0], 0.0))
-            res[i, 1] = np.maximum.accumulate(np.maximum(res[i, 1], 0.0))
+            # Intervals never narrow with the horizon, and always contain the point forecast. The
+            # closest non-narrowing curve (isotonic fit), not the running maximum: each step's
+            # quantile is noisy, and the running maximum of noisy values drifts upward (Tourism
+            # monthly, 24 steps: 80% intervals covered 88%).
+            res[i, 0] = np.minimum(-_isotonic(-res[i, 0]), 0.0)
+            res[i, 1] = np.maximum(_isotonic(res[i, 1]), 0.0)
         return res
 
     overall = table(np.ones(err.size, bool))
