@@ -90,9 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--reps", type=int, default=60, help="number of sales reps (default: 60)")
     sample.add_argument("--start", default="2023-01-01", help="first day of history (default: 2023-01-01)")
     sample.add_argument("--end", default="2026-10-31", help="last day of history (default: 2026-10-31)")
-    sample.add_argument("--actuals-to", default=None, metavar="DATE",
-                        help="also write the plan year's sales from 1 January to DATE (actuals.parquet; "
-                             "set data.actuals: actuals.parquet to track the plan year)")
+    sample.add_argument("--actuals-to", default="auto", metavar="DATE",
+                        help="also write the plan year's sales from 1 January to DATE (actuals.parquet) and a stock "
+                             "count (stock.csv), which params/default.yaml tracks; default 'auto': the end of the "
+                             "fifth month after --end (2027-03-31 for the default history); 'none': neither")
 
     validate = sub.add_parser("validate", parents=[common], help="check params and inputs, run nothing")
     validate.add_argument("params", type=Path, help="the scenario's params YAML")
@@ -298,9 +299,19 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     from salesmodel.sample import write_company
 
     started = time.perf_counter()
+    actuals_to = args.actuals_to
+    if actuals_to == "none":
+        actuals_to = None
+    elif actuals_to == "auto":  # the default params track January to March of the plan year
+        import pandas as pd
+
+        try:
+            actuals_to = (pd.Timestamp(args.end) + pd.offsets.MonthEnd(5)).date().isoformat()
+        except ValueError:
+            raise ParamsError(f"sample --end: expected a date such as 2026-10-31, got {args.end!r}") from None
     paths = write_company(
         args.dir, seed=args.seed, n_customers=args.customers, n_reps=args.reps, start=args.start, end=args.end,
-        actuals_to=args.actuals_to,
+        actuals_to=actuals_to,
     )
     for key, path in paths.items():
         size = Path(path).stat().st_size / 1e6 if Path(path).is_file() else 0.0
