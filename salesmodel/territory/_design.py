@@ -125,7 +125,13 @@ def _check_cut_pieces(units: Units, k: int, graph: Graph) -> None:
 
     means = units.measures.sum(axis=0) / k
     tols = np.asarray(units.tolerances, dtype=float)
-    for v, first, sums, size in cut_pieces(graph, units.measures):
+    # the frontier designs many times on one graph and the same measures: find the pieces once
+    cache = graph.__dict__.setdefault("_cut_pieces", {})
+    key = units.measures.tobytes()
+    if key not in cache:
+        cache.clear()
+        cache[key] = cut_pieces(graph, units.measures)
+    for v, first, sums, size in cache[key]:
         if _piece_fits(sums, units.measures[v], means, tols):
             continue
         # the smallest widening of one tolerance that lets this piece fit

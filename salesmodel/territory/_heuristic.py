@@ -97,6 +97,7 @@ class _State:
         self.u = units
         self.k = k
         self.nb = [a.tolist() for a in graph.neighbours]
+        self.nbset = [set(a) for a in self.nb]
         self.lab = labels.astype(np.int64).tolist()
         q = units.measures.shape[1]
         self.q = q
@@ -143,10 +144,13 @@ class _State:
         if self.u.n * self.k > _CACHED_DISTANCES:
             self.cd = None
             return
-        cd = np.empty((self.u.n, self.k))
+        if self.cd is None:
+            self.cd = np.empty((self.u.n, self.k))
+            self._cd_centres = [-1] * self.k
         for t, c in enumerate(self.centres):
-            cd[:, t] = self.u.dist(c, slice(None))
-        self.cd = cd
+            if self._cd_centres[t] != c:  # only the columns whose centre moved
+                self.cd[:, t] = self.u.dist(c, slice(None))
+                self._cd_centres[t] = c
 
     def to_centre(self, i: int, t: int) -> float:
         """Distance from unit ``i`` to territory ``t``'s centre."""
@@ -178,12 +182,13 @@ class _State:
 
     def bal(self, loads: list) -> float:
         p = 0.0
-        for c in range(self.q):
-            d = (loads[c] - self.means[c]) * self.scale[c]
+        soft, hard = self.soft, self.hard
+        for x, mean, scale in zip(loads, self.means, self.scale):  # the hottest loop: no indexing
+            d = (x - mean) * scale
             e = abs(d) - 1.0
-            p += self.soft * d * d
+            p += soft * d * d
             if e > 0:
-                p += self.hard * (e + e * e)
+                p += hard * (e + e * e)
         return p
 
     def excess(self, loads: list) -> float:
@@ -226,6 +231,20 @@ class _State:
         targets = [v for v in nb[i] if lab[v] == t]
         if len(targets) <= 1:
             return True
+        # Most often i's neighbours in t touch each other directly: then t stays connected
+        # without i, and the search through the whole territory is not needed.
+        nbset = self.nbset
+        reached, frontier = {targets[0]}, [targets[0]]
+        rest = set(targets[1:])
+        while frontier and rest:
+            here = nbset[frontier.pop()]
+            joined = [w for w in rest if w in here]
+            for w in joined:
+                rest.discard(w)
+                reached.add(w)
+                frontier.append(w)
+        if not rest:
+            return True
         want = set(targets[1:])
         seen = {i, targets[0]}
         stack = [targets[0]]
@@ -258,9 +277,8 @@ class _State:
 
 def _move_delta(s: _State, i: int, a: int, b: int, moved_cost: float) -> float:
     m = s.meas[i]
-    la, lb = s.loads[a], s.loads[b]
-    na = [la[c] - m[c] for c in range(s.q)]
-    nbl = [lb[c] + m[c] for c in range(s.q)]
+    na = [x - y for x, y in zip(s.loads[a], m)]
+    nbl = [x + y for x, y in zip(s.loads[b], m)]
     d_bal = s.bal(na) + s.bal(nbl) - s.pen[a] - s.pen[b]
     d_cmp = s.w[i] * (s.to_centre(i, b) - s.to_centre(i, a)) * s.compact_scale
     return d_bal + d_cmp + moved_cost
