@@ -31,12 +31,14 @@ import scipy
 import yaml
 from bench_machine import cpu_model
 
+from salesmodel.params import load_params
 from salesmodel.sample import write_company
 from salesmodel.widgets import StaffingExplorer, TargetExplorer, TerritoryExplorer
-from salesmodel.workspace import open_run
+from salesmodel.workspace import Workspace
 
 RESULTS = HERE / "results" / "widgets.md"
 GOAL_MS = 200.0
+CUSTOMER_GOAL_MS = 1000.0  # territories on thousands of customers (the territories issue)
 UPDATES = 20
 
 
@@ -73,7 +75,8 @@ def main() -> None:
         made = time.perf_counter() - t0
         params = tmp / "params.yaml"
         params.write_text(yaml.safe_dump({"scenario": "bench", "data": {"dir": str(tmp / "data")}}), encoding="utf-8")
-        ws = open_run(params, tmp / "run")
+        # an interactive workspace: the explorers compute the steps they need, once
+        ws = Workspace(load_params(params), tmp / "run", params, lab=True)
         ws.inputs()
 
         def built(make):
@@ -130,24 +133,24 @@ def main() -> None:
         f"Each row: {UPDATES} changes of one control to distinct values (territories on customers: 5), times in ms:",
         "wall-clock (median, p90, max; the core call alone) and the CPU time this process used per update, which",
         "the other jobs on the machine inflate much less than the wall-clock time.",
-        f"Goal: median update under {GOAL_MS:.0f} ms (judged on the wall-clock median).",
+        f"Goal: median update under {GOAL_MS:.0f} ms ({CUSTOMER_GOAL_MS:.0f} ms for territories on customers), judged on the wall-clock median.",
         "",
         ("| explorer and control | problem | build (s) | updates | median | p90 | max | core call (median) "
         "| CPU time (median) | goal |"),
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for name, size, build, r in rows:
-        ok = "met" if r["median"] < GOAL_MS else "NOT met"
+        goal = CUSTOMER_GOAL_MS if "(customers)" in name else GOAL_MS
+        ok = "met" if r["median"] < goal else "NOT met"
         b = f"{build:.2f}" if build is not None else ""
         lines.append(f"| {name} | {size} | {b} | {r['n']} | {r['median']:.0f} | {r['p90']:.0f} | {r['max']:.0f} "
                      f"| {r['compute']:.0f} | {r['cpu']:.0f} | {ok} |")
     lines += [
         "",
         ("Territories: the province problem (31 units, the explore notebook's default) meets the goal, with the "
-        "disruption limit on or off. On customers (thousands of units) an update takes about 1 s: "
-        "`territory.design` gives its heuristic a budget of at least 1 s whatever `time_limit` says, and the "
-        "local search uses it (it keeps improving compactness, or anneals while the tolerances are not met). "
-        "The explorer asks for 0.15 s; customer-level updates follow design's 1-s floor, not the explorer."),
+         "disruption limit on or off. On customers (thousands of units) the territories issue asks for at most "
+         f"{CUSTOMER_GOAL_MS / 1000:.0f} s an update: each update is a search bounded by counts (3 sweeps, 4 annealing "
+         "steps per customer) from the plan shown, so it replays and does not depend on the clock."),
         "",
     ]
     text = "\n".join(lines)
