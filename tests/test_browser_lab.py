@@ -60,7 +60,10 @@ def lab(tmp_path_factory, small_company_dir):
     port, token = _free_port(), secrets.token_hex(16)
     env = {k: v for k, v in os.environ.items() if k not in ("SALESMODEL_WORKSPACE", "MPLBACKEND", "SALESMODEL_NOTEBOOKS")}
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])  # the kernel runs this code
-    env.update(JUPYTER_RUNTIME_DIR=str(root / ".runtime"), JUPYTER_CONFIG_DIR=str(root / ".config"))
+    # kernels talk over IPC sockets named in the runtime folder: a Unix socket path may not exceed 107
+    # bytes, which pytest's folders under xdist (…/popen-gw1/planner0/…) do; so a short folder of its own
+    runtime = tempfile.mkdtemp(prefix="jl-")
+    env.update(JUPYTER_RUNTIME_DIR=runtime, JUPYTER_CONFIG_DIR=str(root / ".config"))
     cmd = [sys.executable, "-m", "jupyterlab", "--ip=127.0.0.1", f"--port={port}", "--port-retries=0", "--no-browser",
            f"--ServerApp.token={token}", f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
            f"--LabApp.user_settings_dir={root / '.settings'}", f"--LabApp.workspaces_dir={root / '.workspaces'}"]
@@ -89,6 +92,7 @@ def lab(tmp_path_factory, small_company_dir):
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
+        shutil.rmtree(runtime, ignore_errors=True)
 
 
 # The targets explorer's parts, read from the page (the first explorer box in the notebook).
