@@ -225,6 +225,13 @@ def _cmd_lab(args: argparse.Namespace) -> int:
     if os.name == "posix":
         # kernels on local sockets: nothing on a TCP port, and no "running over TCP" warning in the planner's terminal
         cmd.append("--KernelManager.transport=ipc")
+        from jupyter_core.paths import jupyter_runtime_dir
+
+        # a socket's path may not exceed 107 bytes: a deep runtime folder gets a short one of its own
+        if len(jupyter_runtime_dir()) > 50:
+            import tempfile
+
+            os.environ["JUPYTER_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="salesmodel-lab-")
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # CI machines and containers run as root
     print(_say("cli_lab_port", port=port), flush=True)
