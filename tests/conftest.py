@@ -107,3 +107,15 @@ def execute_notebook(name: str, params_file: Path, run_dir: Path, **extra) -> Pa
         else:
             os.environ["MPLBACKEND"] = saved
     return out
+
+
+def eight_customers():
+    """Eight customers in two regions for the targets explorer; C8 is new (no last year)."""
+    import pandas as pd
+
+    return pd.DataFrame({
+        "customer_id": [f"C{i}" for i in range(1, 9)],
+        "region_id": ["N", "N", "N", "N", "S", "S", "S", "S"],
+        "last_year": [12_000.0, 8_000.0, 5_000.0, 3_000.0, 20_000.0, 7_000.0, 4_000.0, 0.0],
+        "potential": [30_000.0, 10_000.0, 20_000.0, 5_000.0, 25_000.0, 9_000.0, 12_000.0, 8_000.0],
+    })

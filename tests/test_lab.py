@@ -8,7 +8,7 @@ import socket
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import write_params
+from conftest import eight_customers, write_params
 
 from salesmodel.cli import main
 from salesmodel.vocabulary import word
@@ -52,12 +52,7 @@ def test_lab_keeps_a_free_port_without_a_word(tmp_path, small_company_dir, monke
 # ---------------------------------------------------------------------------
 @pytest.fixture
 def units():
-    return pd.DataFrame({
-        "customer_id": [f"C{i}" for i in range(1, 9)],
-        "region_id": ["N", "N", "N", "N", "S", "S", "S", "S"],
-        "last_year": [12_000.0, 8_000.0, 5_000.0, 3_000.0, 20_000.0, 7_000.0, 4_000.0, 0.0],
-        "potential": [30_000.0, 10_000.0, 20_000.0, 5_000.0, 25_000.0, 9_000.0, 12_000.0, 8_000.0],
-    })
+    return eight_customers()
 
 
 @pytest.mark.parametrize("language", ["en", "zh", "es"])

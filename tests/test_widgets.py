@@ -6,6 +6,7 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import eight_customers
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -35,12 +36,7 @@ def _multiple(value: float, step: float) -> float:
 @pytest.fixture
 def units():
     """Eight customers in two regions; C8 is new (no last year)."""
-    return pd.DataFrame({
-        "customer_id": [f"C{i}" for i in range(1, 9)],
-        "region_id": ["N", "N", "N", "N", "S", "S", "S", "S"],
-        "last_year": [12_000.0, 8_000.0, 5_000.0, 3_000.0, 20_000.0, 7_000.0, 4_000.0, 0.0],
-        "potential": [30_000.0, 10_000.0, 20_000.0, 5_000.0, 25_000.0, 9_000.0, 12_000.0, 8_000.0],
-    })
+    return eight_customers()
 
 
 def _explorer(units, **kw):

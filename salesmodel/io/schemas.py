@@ -213,18 +213,23 @@ _CUSTOMER_TYPES = ("wholesaler", "retailer", "supermarket", "online_store")
 _LEVELS = ("company", "region", "province")
 _REGION = ("level", "region")
 
+def _order_lines(*, in_history: bool) -> tuple[Column, ...]:
+    """The columns of sales order lines (the history, and the plan year's actuals)."""
+    return (
+        Column("date", "date", in_history=in_history, description="order day"),
+        Column("customer_id", "str"),
+        Column("product", "str", allowed=_PRODUCTS),
+        Column("channel", "str", allowed=_CHANNELS),
+        Column("amount", "float", min=0, max=AMOUNT_CEILING, description="sales in yuan"),
+        Column("units", "int", min=0, max=UNITS_CEILING),
+    )
+
+
 SCHEMAS: dict[str, TableSchema] = {
     "sales": TableSchema(
         "sales",
         "the sales history (one row per order line)",
-        (
-            Column("date", "date", in_history=True, description="order day"),
-            Column("customer_id", "str"),
-            Column("product", "str", allowed=_PRODUCTS),
-            Column("channel", "str", allowed=_CHANNELS),
-            Column("amount", "float", min=0, max=AMOUNT_CEILING, description="sales in yuan"),
-            Column("units", "int", min=0, max=UNITS_CEILING),
-        ),
+        _order_lines(in_history=True),
         references=(Reference("customer_id", "customers", "customer_id"),),
     ),
     "customers": TableSchema(
@@ -341,14 +346,7 @@ SCHEMAS: dict[str, TableSchema] = {
     "actuals": TableSchema(
         "actuals",
         "the plan year's sales to date (one row per order line, as the sales history)",
-        (
-            Column("date", "date", description="order day"),
-            Column("customer_id", "str"),
-            Column("product", "str", allowed=_PRODUCTS),
-            Column("channel", "str", allowed=_CHANNELS),
-            Column("amount", "float", min=0, max=AMOUNT_CEILING, description="sales in yuan"),
-            Column("units", "int", min=0, max=UNITS_CEILING),
-        ),
+        _order_lines(in_history=False),  # dates in the plan year, not the history's range
         references=(Reference("customer_id", "customers", "customer_id"),),
     ),
     "stock": TableSchema(
