@@ -139,3 +139,26 @@ def test_tracking_notebook_shows_the_plan_year_live(tmp_path, small_company_dir)
     assert pd.read_parquet(run / "tables" / "stock_orders.parquet")["period"].unique().tolist() == ["2027-04", "2027-05",
                                                                                                    "2027-06"]
     assert "Days of cover" in text and "Stock at the stores" in text
+    # the pace by dekad drawn for the reader: a chart right after the reports' heading
+    cells = nbformat.read(out, 4).cells
+    reports = next(c for c in cells if c.cell_type == "code" and "period_chart" in c.source)
+    assert any("image/png" in o.get("data", {}) for o in reports.get("outputs", []))
+
+
+def test_period_chart_has_a_pair_of_bars_per_dekad_and_the_achievement_line():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from salesmodel.report.pages import Page
+
+    report = pd.DataFrame({"grain": ["dekad"] * 3 + ["month"], "rep_id": [""] * 4,
+                           "period": ["2027-01-D1", "2027-01-D2", "2027-01-D3", "2027-01"],
+                           "target": [100.0, 200.0, 300.0, 600.0], "actual": [90.0, 210.0, 240.0, 540.0],
+                           "achievement": [0.9, 1.05, 0.8, 0.9]})
+    page = Page.__new__(Page)  # the chart needs only the words and the money unit
+    page.lang, page.unit, page.money = "en", "yuan", "yuan"
+    fig = page.period_chart(report, "dekad")
+    bars = [p.get_height() for p in fig.axes[0].patches]
+    assert bars == [100.0, 200.0, 300.0, 90.0, 210.0, 240.0]
+    assert list(fig.axes[1].lines[0].get_ydata()) == pytest.approx([90.0, 105.0, 80.0])
+    assert page.period_chart(report, "iso_week") is None

@@ -780,6 +780,33 @@ class Page:
         ax.set_title(f"{self.w('rep')}: {self.w('achievement')} ({as_of})")
         return fig
 
+    def period_chart(self, report: pd.DataFrame, grain: str = "dekad") -> Any:
+        """The company's target and actual by period (bars) with the achievement (line, right axis),
+        so a reader sees the pace at a glance; None when the report has no such period."""
+        import matplotlib.pyplot as plt
+
+        part = report[(report["grain"] == grain) & (report["rep_id"] == "")]
+        if part.empty:
+            return None
+        labels = [dekad_label(p, self.lang, with_year=False) if grain == "dekad" else str(p) for p in part["period"]]
+        x = np.arange(len(part))
+        fig, ax = plt.subplots(figsize=(9, 3.6))
+        ax.bar(x - 0.2, part["target"], width=0.4, color="0.75", label=self.header("target"))
+        ax.bar(x + 0.2, part["actual"], width=0.4, color="#2b5797", label=self.header("actual"))
+        self.money_axis(ax)
+        ax.set_ylabel(self.money)
+        ax.set_xticks(x, labels, rotation=45, ha="right", fontsize=8)
+        right = ax.twinx()
+        right.plot(x, part["achievement"] * 100, color="#e07b00", marker="o", label=self.header("achievement"))
+        right.axhline(100, color="#e07b00", lw=0.8, ls="--")
+        right.set_ylabel(self.header("achievement") + " (%)")
+        right.grid(False)
+        handles = ax.get_legend_handles_labels()[0] + right.get_legend_handles_labels()[0]
+        ax.legend(handles, [h.get_label() for h in handles], fontsize=8, loc="upper left")
+        ax.set_title(f"{self.w('company')}: {self.header('target')} / {self.header('actual')} ({self.w(grain)})")
+        fig.tight_layout()
+        return fig
+
     def period_table(self, report: pd.DataFrame, grain: str, rows: int) -> Any:
         part = report[(report["grain"] == grain) & (report["rep_id"] == "")].tail(rows)
         if grain == "dekad":
