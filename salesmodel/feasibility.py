@@ -236,10 +236,11 @@ def check_locks(scenario: Any, inputs: dict[str, pd.DataFrame], source: str = "t
                 feasible=(float(value[rows].sum()), float("inf")))
 
 
-def check_territory_first(scenario: Any) -> None:
+def check_territory_first(scenario: Any) -> bool:
     """The territory checks on the customers and reps alone, before the (large) sales history is
     read, so a request one customer makes impossible is refused in seconds. Tables that cannot be
-    read or break their schema are left to the full read, which names every problem."""
+    read or break their schema are left to the full read, which names every problem. Returns
+    whether the checks ran (then :func:`check_feasible` need not repeat them)."""
     from salesmodel import io
     from salesmodel.errors import InputError
 
@@ -251,14 +252,18 @@ def check_territory_first(scenario: Any) -> None:
             customers = io.read_table(Path(data.dir) / data.customers, "customers")
             reps = io.read_table(Path(data.dir) / data.reps, "reps")
     except InputError:
-        return
+        return False
     check_territory_balance(scenario, customers, reps)
+    return True
 
 
-def check_feasible(scenario: Any, inputs: dict[str, pd.DataFrame], sources: dict[str, str] | None = None) -> None:
-    """Run every pre-run check; the first impossible request raises (exit status 2)."""
+def check_feasible(scenario: Any, inputs: dict[str, pd.DataFrame], sources: dict[str, str] | None = None, *,
+                   territory_checked: bool = False) -> None:
+    """Run every pre-run check; the first impossible request raises (exit status 2).
+    ``territory_checked``: :func:`check_territory_first` already ran them on the same tables."""
     sources = sources or {}
     check_locks(scenario, inputs, sources.get("locks", "the locks file"))
     check_plan_year(scenario, inputs.get("sales"), sources.get("sales", "the sales history"))
-    check_territory_balance(scenario, inputs.get("customers"), inputs.get("reps"))
+    if not territory_checked:
+        check_territory_balance(scenario, inputs.get("customers"), inputs.get("reps"))
     check_hiring(scenario, inputs)

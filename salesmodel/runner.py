@@ -211,11 +211,11 @@ def check_scenario(params_file: str | Path, *, notebooks: Sequence[str | Path] |
 
     scenario = load_params(params_file)
     nb_paths = resolve_notebooks(list(notebooks) if notebooks else scenario.notebooks)
-    check_territory_first(scenario)  # seconds, before the sales history is read
+    territory_checked = check_territory_first(scenario)  # seconds, before the sales history is read
     inputs = io.read_inputs(scenario.data)
     # Requests a short argument proves impossible are refused here, with the feasible range.
 
-    check_feasible(scenario, inputs, io.input_sources(scenario.data))
+    check_feasible(scenario, inputs, io.input_sources(scenario.data), territory_checked=territory_checked)
     overrides = None
     if scenario.calendar.holiday_overrides is not None:
         overrides = io.read_holiday_overrides(scenario.calendar.holiday_overrides)

@@ -5,6 +5,7 @@ import dataclasses
 import math
 import time
 import warnings
+import weakref
 from typing import Any
 
 import numpy as np
@@ -117,21 +118,27 @@ def _piece_fits(sums: np.ndarray, at_cut: np.ndarray, means: np.ndarray, tols: n
     return lo <= hi
 
 
+# The frontier designs many times on one graph with the same measures: its pieces are found once.
+_PIECES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _pieces_of(graph: Graph, measures: np.ndarray) -> list:
+    from salesmodel.territory._graph import cut_pieces
+
+    key = measures.tobytes()
+    known = _PIECES.get(graph)
+    if known is None or known[0] != key:
+        known = _PIECES[graph] = (key, cut_pieces(graph, measures))
+    return known[1]
+
+
 def _check_cut_pieces(units: Units, k: int, graph: Graph) -> None:
     """InfeasibleError when a piece of the graph that hangs on a single unit can neither form
     whole territories nor join that unit's territory within the tolerances (its units reach
     the rest only through that unit, so every territory there is inside the piece or holds it)."""
-    from salesmodel.territory._graph import cut_pieces
-
     means = units.measures.sum(axis=0) / k
     tols = np.asarray(units.tolerances, dtype=float)
-    # the frontier designs many times on one graph and the same measures: find the pieces once
-    cache = graph.__dict__.setdefault("_cut_pieces", {})
-    key = units.measures.tobytes()
-    if key not in cache:
-        cache.clear()
-        cache[key] = cut_pieces(graph, units.measures)
-    for v, first, sums, size in cache[key]:
+    for v, first, sums, size in _pieces_of(graph, units.measures):
         if _piece_fits(sums, units.measures[v], means, tols):
             continue
         # the smallest widening of one tolerance that lets this piece fit
