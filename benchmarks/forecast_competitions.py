@@ -162,19 +162,46 @@ def candidates(sets, n_jobs):
 def pool_rows(fc: pd.DataFrame, name: str, n: int, h: int, tests: dict, trains: dict, sl: int) -> list[dict]:
     """Each model of the default's pool alone, and the pool's median, from the default's components.
 
-    Series the default routed to another family (too short, intermittent) have no seasonal
-    components: the default's own forecast stands in for them (counted in the note)."""
+    Series without a model's forecast (routed to another family: too short, intermittent; or
+    the model abstained: AutoETSLog on a series with zeros) keep the default's own forecast
+    there (counted in the note)."""
     comps = [c for c in fc.columns if c.startswith("comp_") and c.removeprefix("comp_") in F.DEFAULT_MODELS]
     if not comps:
         return []
-    other = int(fc[comps].isna().any(axis=1).groupby(fc["unique_id"]).any().sum())
-    note = f"{other} series routed elsewhere keep the default's forecast" if other else ""
     out = []
-    variants = {c.removeprefix("comp_"): fc[c] for c in comps}
-    variants[f"median({', '.join(F.DEFAULT_MODELS)})"] = fc[comps].median(axis=1, skipna=False)
-    for label, values in variants.items():
+    missing = fc[comps].isna().groupby(fc["unique_id"]).any()
+    variants = {c.removeprefix("comp_"): (fc[c], int(missing[c].sum())) for c in comps}
+    # the median of the models that served the series (all NaN: routed elsewhere)
+    variants[f"median({', '.join(F.DEFAULT_MODELS)})"] = (fc[comps].median(axis=1, skipna=True), int(missing.all(axis=1).sum()))
+    for label, (values, other) in variants.items():
         part = fc[["unique_id", "ds"]].assign(yhat=values.fillna(fc["yhat"]).clip(lower=0).to_numpy())
+        note = f"{other} series without this forecast (routed elsewhere, or the model abstained) keep the default's" if other else ""
         out.append({"set": name, "method": label, "series": n, "h": h, **score(part, tests, trains, sl), "note": note})
+    return out
+
+
+def issue_reference_rows(fc, df, name, n, h, freq, sl, tests, trains, n_jobs) -> list[dict]:
+    """DynamicOptimizedTheta (the old pool's best on M1; not in the default pool) and the median of
+    AutoETS, DynamicOptimizedTheta and AutoCES that issue 16 compares the default with; AutoETS
+    and AutoCES are the default's own fits."""
+    from statsforecast import StatsForecast
+
+    model = F._model_factory("DynamicOptimizedTheta", sl)
+    model.alias = "DOT"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dot = StatsForecast(models=[model], freq=freq, n_jobs=n_jobs).forecast(df=df, h=h)
+    dot = dot.sort_values(["unique_id", "ds"], kind="mergesort").reset_index(drop=True)
+    base = fc.sort_values(["unique_id", "ds"], kind="mergesort").reset_index(drop=True)
+    if "comp_AutoETS" not in base or "comp_AutoCES" not in base:
+        return []
+    stack = np.stack([base["comp_AutoETS"], dot["DOT"].to_numpy(float), base["comp_AutoCES"]])
+    med = pd.Series(np.median(stack, axis=0)).fillna(base["yhat"]).clip(lower=0)
+    out = []
+    for label, values in (("DynamicOptimizedTheta (not in the pool)", dot["DOT"].clip(lower=0)),
+                          ("median(AutoETS, DynamicOptimizedTheta, AutoCES)", med)):
+        part = base[["unique_id", "ds"]].assign(yhat=values.to_numpy())
+        out.append({"set": name, "method": label, "series": n, "h": h, **score(part, tests, trains, sl), "note": ""})
     return out
 
 
@@ -249,6 +276,7 @@ def main(argv=None) -> int:
             print(rows[-1], flush=True)
             if method == "default":
                 rows += pool_rows(fc, name, n, h, tests, trains, sl)
+                rows += issue_reference_rows(fc, df, name, n, h, freq, sl, tests, trains, args.n_jobs)
         for r in rows:
             if r["set"] == name and r.get("method") == "default" and theta_secs:
                 r["note"] = f"time {r['seconds'] / theta_secs:.1f}x classic Theta's in this run"
@@ -258,7 +286,8 @@ def main(argv=None) -> int:
     lines = ["# Forecast competitions: salesmodel default vs single models", "", header(),
              ("Coverage in percent of hold-out points inside the interval (nominal 80 and 95). "
               f"Default = `salesmodel.forecast.baseline` with its defaults: each series weighs {', '.join(F.DEFAULT_MODELS)} "
-              "by their errors (MASE and sMAPE) on its own latest backtest window, shrunk toward equal weights; "
+              "by the inverse of their errors (MASE and sMAPE) on its own latest backtest window, times their weights "
+              f"among series of similar trend strength (groups cut at {', '.join(map(str, F.TREND_BANDS))}); "
               "conformal intervals from that window; its time includes the backtest. "
               "Single models and the median are the default's own component fits (no intervals)."), ""]
     for name, part in res.groupby("set", sort=False):

@@ -51,8 +51,8 @@ def _umask():
 
 
 def test_an_unknown_reference_scenario_lists_the_scenarios_before_anything_runs(tmp_path, small_company_dir):
-    pf = _grid_file(tmp_path / "grid.yaml", small_company_dir, {"targets.growth": [0.1, 0.2]})
-    with pytest.raises(ParamsError, match=r"one of the batch's scenarios: sweep__growth=0.1, sweep__growth=0.2\. "
+    pf = _grid_file(tmp_path / "grid.yaml", small_company_dir, {"targets.growth": [0.1, 0.15]})
+    with pytest.raises(ParamsError, match=r"one of the batch's scenarios: sweep__growth=0.1, sweep__growth=0.15\. "
                                           r"Got 'base' instead"):
         run_batch([pf], tmp_path / "out", workers=1, progress=False, reference="base")
     assert not list((tmp_path / "out").glob("runs/*")) and not list((tmp_path / "out").glob("batches/*"))
@@ -89,13 +89,13 @@ def test_run_one_never_raises(tmp_path):
 
 @pytest.mark.slow
 def test_batch_on_a_local_pool_finishes_despite_a_failing_scenario(tmp_path, small_company_dir):
-    grid = _grid_file(tmp_path / "grid.yaml", small_company_dir, {"targets.growth": [0.1, 0.2]})
+    grid = _grid_file(tmp_path / "grid.yaml", small_company_dir, {"targets.growth": [0.1, 0.15]})
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump({"scenario": "broken-data", "data": {"dir": str(tmp_path / "no-such-folder")},
                                    "notebooks": ["00_data_overview.ipynb"]}), encoding="utf-8")
-    result = run_batch([grid, bad], tmp_path / "out", workers=2, progress=False, reference="sweep__growth=0.2")
+    result = run_batch([grid, bad], tmp_path / "out", workers=2, progress=False, reference="sweep__growth=0.15")
     status = {o.name: o.status for o in result.outcomes}
-    assert status == {"sweep__growth=0.1": "ok", "sweep__growth=0.2": "ok", "broken-data": "failed"}
+    assert status == {"sweep__growth=0.1": "ok", "sweep__growth=0.15": "ok", "broken-data": "failed"}
     failed = result.failed[0]
     assert failed.error_kind == "InputError" and "no-such-folder" in failed.error
     manifest = json.loads((result.batch_dir / "batch_manifest.json").read_text())
@@ -105,7 +105,7 @@ def test_batch_on_a_local_pool_finishes_despite_a_failing_scenario(tmp_path, sma
         if o.status == "ok":
             assert (o.run_dir and json.loads(Path(o.run_dir, "manifest.json").read_text())["scenario"] == o.name)
     comparison = pd.read_parquet(result.batch_dir / "comparison.parquet")
-    assert comparison["scenario"].tolist() == ["sweep__growth=0.1", "sweep__growth=0.2"]
+    assert comparison["scenario"].tolist() == ["sweep__growth=0.1", "sweep__growth=0.15"]
     # one plan, one set of numbers: every run of the batch is consistent, and the comparison
     # shows exactly the figures of each run's tables
     from salesmodel import consistency
@@ -122,14 +122,14 @@ def test_batch_on_a_local_pool_finishes_despite_a_failing_scenario(tmp_path, sma
         assert row.territory_max_deviation == figures.territory_max_deviation
     assert comparison["total_target"].iloc[1] > comparison["total_target"].iloc[0]
     # against the reference scenario named (the second): values and differences, by region and by month
-    assert result.reference == manifest["reference"] == "sweep__growth=0.2"
+    assert result.reference == manifest["reference"] == "sweep__growth=0.15"
     assert comparison["is_reference"].tolist() == [False, True]
     assert comparison["total_target_vs_reference"].tolist() == [
         comparison["total_target"].iloc[0] - comparison["total_target"].iloc[1], 0.0]
     runs = {o.name: Path(o.run_dir) for o in result.outcomes if o.status == "ok"}
     for by, table, key in (("region", "targets_region", "region_id"), ("month", "plan_company_month", "period")):
         cmp = pd.read_parquet(result.batch_dir / f"comparison_{by}.parquet")
-        ref = pd.read_parquet(runs["sweep__growth=0.2"] / "tables" / f"{table}.parquet").set_index(key)["target"]
+        ref = pd.read_parquet(runs["sweep__growth=0.15"] / "tables" / f"{table}.parquet").set_index(key)["target"]
         for name, run in runs.items():
             own = pd.read_parquet(run / "tables" / f"{table}.parquet").set_index(key)["target"]
             rows = cmp[cmp["scenario"] == name].set_index(key)

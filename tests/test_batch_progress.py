@@ -62,7 +62,7 @@ def test_a_run_reports_each_step_and_notebook_as_it_starts(tmp_path, small_compa
 def test_batch_prints_plain_progress_lines_with_the_current_notebook(tmp_path, small_company_dir, capfd):
     raw = yaml.safe_load(write_params(tmp_path / "base.yaml", small_company_dir).read_text())
     raw.update(scenario="sweep", notebooks=["00_data_overview.ipynb", "02_targets.ipynb"],
-               grid={"targets.growth": [0.1, 0.2]})
+               grid={"targets.growth": [0.1, 0.15]})
     grid = tmp_path / "grid.yaml"
     grid.write_text(yaml.safe_dump(raw), encoding="utf-8")
     result = run_batch([grid], tmp_path / "out", workers=2, progress=True)

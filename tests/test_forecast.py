@@ -62,7 +62,7 @@ def test_never_below_zero_and_intervals_nest(forecast):
 
 def test_routing_says_which_model_served_each_series(forecast):
     model = forecast.groupby("unique_id")["model"].first()
-    assert model["s0"] == "weighted(AutoETS, DynamicOptimizedTheta, AutoCES, Theta)"
+    assert model["s0"] == "weighted(AutoETS, AutoETSLog, AutoCES, Theta, SeasonalNaive)"
     assert "Croston" in model["inter"] and "ADIDA" in model["inter"]
     assert model["short"] == "weighted(AutoETS, Theta)"  # 14 months: too short for a seasonal model
     assert model["zeros"] == "Naive"
@@ -362,16 +362,48 @@ def test_core_defaults_agree_with_the_params_schema():
 def test_weights_favour_the_model_that_did_best_on_the_series_own_window(batch):
     fc = F.baseline(batch[batch.unique_id.isin(["s0", "s1", "s2"])], h=12, freq="MS", return_components=True)
     wcols = [c for c in fc.columns if c.startswith("weight_")]
-    assert wcols == ["weight_AutoCES", "weight_AutoETS", "weight_DynamicOptimizedTheta", "weight_Theta"]
+    assert wcols == ["weight_AutoCES", "weight_AutoETS", "weight_AutoETSLog", "weight_SeasonalNaive", "weight_Theta"]
     w = fc.groupby("unique_id")[wcols].first()
     np.testing.assert_allclose(w.sum(axis=1), 1.0)
-    assert (w.min(axis=1) >= 0.25 / 4 - 1e-12).all()  # shrinkage keeps every model in
-    assert (w.max(axis=1) > 1 / 4 + 0.01).all()  # but the weights are not the plain mean
+    assert (w.max(axis=1) > 1 / 5 + 0.01).all()  # the weights are not the plain mean
     comps = fc[[c.replace("weight_", "comp_") for c in wcols]].to_numpy()
     np.testing.assert_allclose(fc["yhat"], np.maximum((comps * fc[wcols].to_numpy()).sum(axis=1), 0), rtol=1e-9)
-    # shrinkage 1 is the plain mean
-    mean = F.baseline(batch[batch.unique_id == "s0"], h=12, freq="MS", shrinkage=1.0, return_components=True)
-    np.testing.assert_allclose(mean["yhat"], mean[[c for c in mean.columns if c.startswith("comp_")]].mean(axis=1), rtol=1e-9)
+    # shrinkage 1: every series of a trend group takes the group's weights
+    groups = F.trend_groups(batch[batch.unique_id.isin(["s0", "s1", "s2"])], 12)
+    assert groups.nunique() == 1  # three stable seasonal series: one group
+    shared = F.baseline(batch[batch.unique_id.isin(["s0", "s1", "s2"])], h=12, freq="MS", shrinkage=1.0, return_components=True)
+    sw = shared.groupby("unique_id")[wcols].first().to_numpy()
+    np.testing.assert_allclose(sw, np.tile(sw[0], (3, 1)), rtol=1e-12)
+    assert not np.allclose(w.to_numpy(), np.tile(w.to_numpy()[0], (3, 1)))  # at 0 each series has its own
+
+
+def test_trend_groups_keep_seasonal_naive_out_of_trending_series():
+    """SeasonalNaive repeats last year: good on a stable season, poor on a trend. The group weights
+    learn that from the backtest, so it weighs little where the trend is strong."""
+    stable = [seasonal(f"flat{i}", n=60, seed=i, noise=6.0) for i in range(8)]
+    rising = [seasonal(f"up{i}", n=60, seed=20 + i, trend=4.0 + i, noise=6.0) for i in range(8)]
+    df = pd.concat(stable + rising, ignore_index=True)
+    groups = F.trend_groups(df, 12)
+    assert (groups[[f"up{i}" for i in range(8)]] == len(F.TREND_BANDS)).all()
+    assert (groups[[f"flat{i}" for i in range(8)]] == 0).all()
+    assert F.trend_strength(df.loc[df.unique_id == "up0", "y"].to_numpy(), 12) > 0.95
+    fc = F.baseline(df, h=12, freq="MS", return_components=True)
+    sn = fc.groupby("unique_id")["weight_SeasonalNaive"].first()
+    assert sn[[f"up{i}" for i in range(8)]].max() < 0.05
+    assert sn[[f"flat{i}" for i in range(8)]].mean() > 5 * sn[[f"up{i}" for i in range(8)]].mean()
+
+
+def test_log_ets_abstains_on_series_with_zeros_without_a_failure():
+    with_zero = seasonal("z", n=48)
+    with_zero.loc[5, "y"] = 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no "the models failed" warning
+        fc = F.baseline(pd.concat([with_zero, seasonal("p", n=48, seed=2)]), h=6, freq="MS", return_components=True)
+    by = fc.groupby("unique_id")
+    assert by["model"].first()["z"] == "weighted(AutoETS, AutoCES, Theta, SeasonalNaive)"
+    assert by["comp_AutoETSLog"].apply(lambda s: s.isna().all())["z"]
+    assert by["comp_AutoETSLog"].apply(lambda s: s.notna().all())["p"]
+    assert np.isfinite(fc["yhat"]).all()
 
 
 def test_bad_series_are_named_with_what_was_done():
@@ -462,12 +494,17 @@ def test_components_when_the_window_served_a_series_by_another_family():
     np.testing.assert_allclose(fc["yhat"], np.maximum(fc[["comp_AutoCES", "comp_DynamicOptimizedTheta"]].mean(axis=1), 0))
 
 
-def test_a_large_family_backtests_a_sample_and_the_rest_take_its_average_weights():
+def test_a_large_family_backtests_a_sample_and_the_rest_take_their_groups_weights():
     df = pd.concat([seasonal(f"s{i}", seed=i, level=100 + 10 * i) for i in range(6)], ignore_index=True)
+    assert F.trend_groups(df, 12).nunique() == 1
     fc = F.baseline(df, h=6, freq="MS", calibration_sample=3, return_components=True)
     w = fc.groupby("unique_id")[[c for c in fc.columns if c.startswith("weight_")]].first()
     np.testing.assert_allclose(w.sum(axis=1), 1.0)
     own = w.drop_duplicates()
-    assert len(own) == 4  # three sampled series with their own weights, and the family's average
-    sampled = w.loc[["s0", "s2", "s5"]]  # evenly spread over the sorted ids
-    np.testing.assert_allclose(w.loc["s1"], sampled.mean(), rtol=1e-12)
+    assert len(own) == 4  # three sampled series with their own weights, and the group's
+    group = F.baseline(df, h=6, freq="MS", calibration_sample=3, shrinkage=1.0, return_components=True)
+    group_w = group.groupby("unique_id")[list(w.columns)].first()
+    np.testing.assert_allclose(group_w.to_numpy(), np.tile(group_w.loc["s1"].to_numpy(), (6, 1)), rtol=1e-12)
+    for uid in ("s1", "s3", "s4"):  # not sampled (the sample is evenly spread over the sorted ids)
+        np.testing.assert_allclose(w.loc[uid], group_w.loc[uid], rtol=1e-12)
+    assert not np.allclose(w.loc["s0"], group_w.loc["s0"])

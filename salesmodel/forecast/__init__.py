@@ -52,7 +52,10 @@ from salesmodel.forecast.models import (
     MIN_POOL_PER_STEP,
     MODEL_NAMES,
     NONSEASONAL_MODELS,
+    TREND_BANDS,
     _model_factory,
+    trend_groups,
+    trend_strength,
 )
 from salesmodel.forecast.reconciliation import (
     MAX_DENSE_NODES,
@@ -88,6 +91,7 @@ __all__ = [
     "MIN_POOL_PER_STEP",
     "MODEL_NAMES",
     "NONSEASONAL_MODELS",
+    "TREND_BANDS",
     "BacktestResult",
     "Hierarchy",
     "aggregate_levels",
@@ -102,6 +106,8 @@ __all__ = [
     "reconcile",
     "season_length_for",
     "series_from_sales",
+    "trend_groups",
+    "trend_strength",
 ]
 # Kept importable for tests and benchmarks that reach the helpers by their old place.
 _PRIVATE = (_model_factory, _mint_bottom, _node_id, _scales, _shrunk_covariance)

@@ -22,6 +22,7 @@ from salesmodel.forecast.models import (
     _recombine,
     _route,
     _series_weights,
+    trend_groups,
 )
 from salesmodel.forecast.series import (
     _check_common,
@@ -43,7 +44,7 @@ def _truncate(df: pd.DataFrame, offset: int, h: int) -> tuple[pd.DataFrame, pd.D
 
 
 def _window(df: pd.DataFrame, offset: int, h: int, freq: str, plan: _Plan, ids: np.ndarray | None = None,
-            specs: pd.Series | None = None) -> pd.DataFrame:
+            specs: pd.DataFrame | None = None) -> pd.DataFrame:
     """Raw forecasts from the origin ``offset`` periods before each series' end, with actuals and scales.
 
     ``specs``: AutoETS structures chosen at a later origin, refitted here instead of searched."""
@@ -229,9 +230,11 @@ def baseline(
     combine : {"weighted", "mean", "median"}, default="weighted"
         How each family's models are combined. ``weighted``: each series weighs the models
         by the inverse of their scaled errors on its own latest backtest window (the forecast
-        made ``h`` periods before its end), shrunk toward equal weights by ``shrinkage``.
-    shrinkage : float, default=0.25
-        Share of equal weights in the weighted combination (0 to 1).
+        made ``h`` periods before its end) times their weights in its trend group (series of
+        similar trend strength, weighed by the group's errors on the same window).
+    shrinkage : float, default=0.0
+        Share of the trend group's weights in the weighted combination (0 to 1; 1: every
+        series of a group takes the group's weights).
     engine : {"local", "dask"}, default="local"
         Fit on this machine (``n_jobs`` processes) or on a Dask cluster through
         statsforecast's distributed backend; the result is the same.
@@ -315,7 +318,7 @@ def _baseline_from(data, h, freq, plan, levels, return_components, calibration_w
         if w.empty:
             continue
         if j == 1:
-            weights = _series_weights(w, plan)
+            weights = _series_weights(w, plan, trend_groups(train, plan.season_length), fams)
         w = _recombine(w, plan, weights)
         w = w.assign(family_final=w["unique_id"].map(fams).to_numpy())
         w = w[w["family_final"].notna()]
@@ -353,8 +356,9 @@ def _cached_window(cache: dict, data, offset, h, freq, plan, ids: np.ndarray | N
     specs = None
     if specs_from is not None:
         origin = cache.get((specs_from, None))
-        if origin is not None and "ets_spec" in origin[0].columns:
-            specs = origin[0].drop_duplicates("unique_id").set_index("unique_id")["ets_spec"].dropna()
+        spec_cols = [c for c in origin[0].columns if c.startswith("spec_")] if origin is not None else []
+        if spec_cols:
+            specs = origin[0].drop_duplicates("unique_id").set_index("unique_id")[spec_cols]
     key = (offset, specs_from if specs is not None else None)
     hit = cache.get(key)
     if hit is not None and (hit[1] or ids is not None):

@@ -10,19 +10,33 @@ import pandas as pd
 
 from salesmodel.errors import ParamsError
 
-#: The model pool for seasonal series. Each series weighs the pool by its own backtest
-#: (see ``DEFAULT_COMBINE``): a fixed mean tuned on one competition did not carry over to
-#: another (benchmarks/results/forecast_competitions.md has every set and every single model).
-#: AutoETS searches additive or damped trends only: the full search is 3x slower and no
-#: better in combination. Mirrors params.ForecastParams.models.
-DEFAULT_MODELS: tuple[str, ...] = ("AutoETS", "DynamicOptimizedTheta", "AutoCES", "Theta")
+#: The model pool for seasonal series. Each series weighs the pool by its own backtest and by
+#: how the pool did on series of similar trend strength (see ``DEFAULT_COMBINE``): a fixed mean
+#: tuned on one competition did not carry over to another (benchmarks/results/forecast_competitions.md
+#: has every set and every single model). SeasonalNaive and AutoETS on the log scale (which
+#: abstains on series with zeros or negatives) are weak alone but steady where the season is
+#: stable and the trend is not: they brought Tourism from MASE 1.49 / 1.52 to 1.41 / 1.48, and the
+#: trend-strength groups keep them out of trending series (M3). AutoETS searches additive or
+#: damped trends only. Mirrors params.ForecastParams.models.
+DEFAULT_MODELS: tuple[str, ...] = ("AutoETS", "AutoETSLog", "AutoCES", "Theta", "SeasonalNaive")
 #: How the models of a family are combined: "weighted" (each series weighs a model by the
-#: inverse of its error on the series' own latest backtest window, shrunk toward equal
-#: weights by ``DEFAULT_SHRINKAGE``), "mean" or "median". Mirrors params.ForecastParams.combine.
+#: inverse of its error on the series' own latest backtest window, times the model's weight in
+#: the series' trend group, see ``_series_weights``), "mean" or "median". Mirrors
+#: params.ForecastParams.combine.
 DEFAULT_COMBINE = "weighted"
-#: Share of the equal weights in a weighted combination (0: backtest weights only, 1: the mean).
-#: Mirrors params.ForecastParams.shrinkage.
-DEFAULT_SHRINKAGE = 0.25
+#: Share of the group's weights in a weighted combination (0: each series' own backtest times its
+#: group's weights; 1: the group's weights only). Mirrors params.ForecastParams.shrinkage.
+DEFAULT_SHRINKAGE = 0.0
+#: Series are grouped by the strength of their trend (1 - var(remainder) / var(trend +
+#: remainder), from a classical decomposition) at these bounds: below 0.8 the season and the
+#: noise dominate, above 0.95 the trend does. Each group weighs the pool by its backtest.
+TREND_BANDS: tuple[float, ...] = (0.8, 0.95)
+#: A group's weight of a model is the inverse of its mean relative backtest error to this
+#: power: sharp enough to leave out a model that is clearly worse in the group (SeasonalNaive on
+#: trending series) and no sharper (powers 1, 2, 4 and 8 were compared on four competitions).
+GROUP_POWER = 4.0
+#: Models that abstain (NaN) on series they cannot take, without counting as a failure.
+ABSTAINING: frozenset[str] = frozenset({"AutoETSLog"})
 #: At most this many series of a family are backtested for the weights and the interval
 #: calibration; the others take the family's average weights. Mirrors
 #: params.ForecastParams.calibration_sample.
@@ -52,6 +66,7 @@ def _model_factory(name: str, season_length: int):
         # several times faster than the full search and as accurate on M3 (benchmarks/results).
         "AutoETS": lambda: _SearchETS(sl) if sl > 1 else m.AutoETS(season_length=1, model="ZZN"),
         "AutoETSFull": lambda: m.AutoETS(season_length=sl, alias="AutoETSFull"),
+        "AutoETSLog": lambda: _LogSearchETS(sl),
         "DynamicOptimizedTheta": lambda: m.DynamicOptimizedTheta(season_length=sl),
         "DynamicTheta": lambda: m.DynamicTheta(season_length=sl),
         "OptimizedTheta": lambda: m.OptimizedTheta(season_length=sl),
@@ -72,7 +87,7 @@ def _model_factory(name: str, season_length: int):
 
 
 MODEL_NAMES: tuple[str, ...] = (
-    "AutoETS", "AutoETSFull", "DynamicOptimizedTheta", "DynamicTheta", "OptimizedTheta", "Theta",
+    "AutoETS", "AutoETSFull", "AutoETSLog", "DynamicOptimizedTheta", "DynamicTheta", "OptimizedTheta", "Theta",
     "AutoCES", "AutoARIMA", "SeasonalNaive", "Naive", "HistoricAverage",
     "SimpleExponentialSmoothingOptimized", "CrostonOptimized", "CrostonClassic", "ADIDA", "IMAPA", "TSB",
 )
@@ -89,6 +104,9 @@ _ETS_STRUCTURES: tuple[str, ...] = ("AAN", "AAA", "MAN", "MAA", "MAM")
 #: the combination scored as well without them (M3 monthly sMAPE 13.47 against 13.49, Tourism
 #: monthly MASE 1.486 both); at 4 they are cheap and helped (Tourism quarterly 1.522 against 1.530).
 _ETS_SKIP_MAA_FROM = 12
+
+
+_LOG_ETS_STRUCTURES: tuple[str, ...] = ("AAN", "AAA")
 
 
 def _ets_structures(season_length: int) -> tuple[str, ...]:
@@ -127,6 +145,9 @@ class _SearchETS:
     def new(self) -> _SearchETS:
         return _SearchETS(self.season_length, self.alias, self.report_spec)
 
+    def structures(self) -> tuple[str, ...]:
+        return _ets_structures(self.season_length)
+
     def __repr__(self) -> str:
         return self.alias
 
@@ -141,7 +162,7 @@ class _SearchETS:
         # fresh bounds per structure AutoETS alone scored 0.4 sMAPE worse on M3 monthly).
         lower = np.array([1e-4, 1e-4, 1e-4, _PHI_LOWER])
         upper = np.array([0.9999, 0.9999, 0.9999, _PHI_UPPER])
-        for spec in _ets_structures(self.season_length):
+        for spec in self.structures():
             try:
                 fit = ets_f(y, self.season_length, model=spec, lower=lower, upper=upper)
             except Exception:  # a structure the series cannot take (too short, values <= 0)
@@ -162,6 +183,36 @@ class _SearchETS:
 
     def predict(self, h, X=None, level=None):
         return self.forecast(self._y, h)
+
+
+class _LogSearchETS(_SearchETS):
+    """AutoETS on the logarithm of a positive series, back on the original scale (the median
+    of the log-scale forecast): a multiplicative trend and season without their unstable fits.
+    It abstains (NaN) on a series with a zero or a negative value."""
+
+    def __init__(self, season_length: int, alias: str = "AutoETSLog", report_spec: bool = False) -> None:
+        super().__init__(season_length, alias, report_spec)
+
+    def new(self) -> _LogSearchETS:
+        return _LogSearchETS(self.season_length, self.alias, self.report_spec)
+
+    def structures(self) -> tuple[str, ...]:
+        # On the log scale a multiplicative trend or season is additive: additive errors and
+        # seasons only (log values may be zero or negative, where multiplicative fits fail).
+        return _LOG_ETS_STRUCTURES
+
+    def forecast(self, y, h, X=None, X_future=None, level=None, fitted=False):
+        y = np.asarray(y, float)
+        if not (np.isfinite(y).all() and (y > 0).all()):
+            return {"mean": np.full(h, np.nan)}
+        if self.season_length <= 1:
+            from statsforecast.models import AutoETS
+
+            return {"mean": np.exp(np.asarray(AutoETS(season_length=1, model="ZZN").forecast(np.log(y), h)["mean"], float))}
+        out = np.asarray(_SearchETS.forecast(self, np.log(y), h)["mean"], float)
+        if self.report_spec:  # the last step is the structure's code, not a log value
+            return {"mean": np.append(np.exp(out[:-1]), out[-1])}
+        return {"mean": np.exp(out)}
 
 
 class _Failed:
@@ -252,49 +303,90 @@ def _route(train: pd.DataFrame, plan: _Plan) -> pd.Series:
     return fam
 
 
-def _searches_ets(names: Sequence[str], sl: int) -> bool:
-    """Whether the family's AutoETS searches seasonal structures (the costly search worth reusing)."""
-    return "AutoETS" in names and sl > 1
+#: Models that search ETS structures: searched once per series at the forecast origin (the
+#: structure travels in a ``spec_<name>`` column), refitted at the backtest origins.
+_SEARCHERS: tuple[str, ...] = ("AutoETS", "AutoETSLog")
+
+
+def _searchers(names: Sequence[str], sl: int) -> list[str]:
+    """The family's models that search seasonal ETS structures (the costly searches worth reusing)."""
+    return [n for n in names if n in _SEARCHERS] if sl > 1 else []
 
 
 def _sf_forecast(train: pd.DataFrame, names: Sequence[str], sl: int, h: int, freq: str, n_jobs: int, engine: str = "local",
-                 specs: pd.Series | None = None) -> pd.DataFrame:
+                 specs: pd.DataFrame | None = None) -> pd.DataFrame:
     """statsforecast's forecast of each model for every series, on this machine or on Dask.
 
-    A family whose AutoETS searches seasonal structures gets an ``ets_spec`` column (the
-    structure chosen for each series) when ``specs`` is None; given ``specs`` (unique_id ->
-    structure code, from a later origin), AutoETS refits each series' structure instead of
-    searching (series without one search as usual).
+    Each model of the family that searches ETS structures gets a ``spec_<model>`` column (the
+    structure chosen for each series) when ``specs`` is None; given ``specs`` (unique_id x
+    ``spec_<model>`` structure codes, from a later origin), those models refit each series'
+    structure instead of searching (series without one search as usual).
     """
-    if not _searches_ets(names, sl):
+    searchers = _searchers(names, sl)
+    if not searchers:
         return _sf_call(train, names, sl, h, freq, n_jobs, engine)
     if specs is None:
-        fc = _sf_call(train, names, sl, h + 1, freq, n_jobs, engine, {"AutoETS": _SearchETS(sl, report_spec=True)})
+        reporting = {n: (_SearchETS if n == "AutoETS" else _LogSearchETS)(sl, report_spec=True) for n in searchers}
+        fc = _sf_call(train, names, sl, h + 1, freq, n_jobs, engine, reporting)
         last = fc.groupby("unique_id", sort=False).cumcount(ascending=False).to_numpy() == 0
-        code = fc.loc[last].set_index("unique_id")["AutoETS"]
+        codes = fc.loc[last].set_index("unique_id")
         fc = fc.loc[~last].reset_index(drop=True)
-        fc["ets_spec"] = fc["unique_id"].map(code).to_numpy(float)
+        for n in searchers:
+            fc[f"spec_{n}"] = fc["unique_id"].map(codes[n]).to_numpy(float)
         return fc
-    others = [n for n in names if n != "AutoETS"]
-    fc = _sf_call(train, others, sl, h, freq, n_jobs, engine) if others else None
+    others = [n for n in names if n not in searchers]
+    out = _sf_call(train, others, sl, h, freq, n_jobs, engine) if others else None
     ids = train["unique_id"].to_numpy()
-    code = pd.Series(ids).map(specs).to_numpy(float)
-    parts = []
-    for c in pd.unique(code[np.isfinite(code)]).tolist() + ([np.nan] if (~np.isfinite(code)).any() else []):
-        rows = np.isnan(code) if np.isnan(c) else code == c
-        # Series without a structure (its search failed at the later origin) search here.
-        fixed = _SearchETS(sl) if np.isnan(c) else _fixed_ets(c, sl)
-        parts.append(_sf_call(train[rows], ["AutoETS"], sl, h, freq, n_jobs, engine, {"AutoETS": fixed}))
-    ets = pd.concat(parts, ignore_index=True)
-    out = ets if fc is None else fc.merge(ets[["unique_id", "ds", "AutoETS"]], on=["unique_id", "ds"], how="left")
+    for n in searchers:
+        col = f"spec_{n}"
+        code = pd.Series(ids).map(specs[col]).to_numpy(float) if col in specs.columns else np.full(len(ids), np.nan)
+        parts = []
+        for c in pd.unique(code[np.isfinite(code)]).tolist() + ([np.nan] if (~np.isfinite(code)).any() else []):
+            rows = np.isnan(code) if np.isnan(c) else code == c
+            # Series without a structure (no search at the later origin, or it failed there) search here.
+            if np.isnan(c):
+                model = _SearchETS(sl) if n == "AutoETS" else _LogSearchETS(sl)
+            else:
+                model = _FixedETS(c, sl, log=n == "AutoETSLog")
+            parts.append(_sf_call(train[rows], [n], sl, h, freq, n_jobs, engine, {n: model}))
+        fitted = pd.concat(parts, ignore_index=True)[["unique_id", "ds", n]]
+        out = fitted if out is None else out.merge(fitted, on=["unique_id", "ds"], how="left")
     return out.sort_values(["unique_id", "ds"], kind="mergesort").reset_index(drop=True)[["unique_id", "ds", *names]]
 
 
-def _fixed_ets(code: float, sl: int):
-    from statsforecast.models import AutoETS
+class _FixedETS:
+    """One ETS structure (a structure code), fitted as statsforecast's AutoETS fits it; on the
+    log scale (abstaining on series with values <= 0) for AutoETSLog."""
 
-    spec, damped = _ets_spec(code)
-    return AutoETS(season_length=sl, model=spec, damped=damped)
+    uses_exog = False
+
+    def __init__(self, code: float, season_length: int, log: bool = False, alias: str = "AutoETS") -> None:
+        self.code, self.season_length, self.log, self.alias = code, season_length, log, alias
+
+    def new(self) -> _FixedETS:
+        return _FixedETS(self.code, self.season_length, self.log, self.alias)
+
+    def __repr__(self) -> str:
+        return self.alias
+
+    def forecast(self, y, h, X=None, X_future=None, level=None, fitted=False):
+        from statsforecast.models import AutoETS
+
+        y = np.asarray(y, float)
+        if self.log:
+            if not (np.isfinite(y).all() and (y > 0).all()):
+                return {"mean": np.full(h, np.nan)}
+            y = np.log(y)
+        spec, damped = _ets_spec(self.code)
+        mean = np.asarray(AutoETS(season_length=self.season_length, model=spec, damped=damped).forecast(y, h)["mean"], float)
+        return {"mean": np.exp(mean) if self.log else mean}
+
+    def fit(self, y, X=None):
+        self._y = y
+        return self
+
+    def predict(self, h, X=None, level=None):
+        return self.forecast(self._y, h)
 
 
 def _sf_call(train: pd.DataFrame, names: Sequence[str], sl: int, h: int, freq: str, n_jobs: int, engine: str,
@@ -325,12 +417,12 @@ def _sf_call(train: pd.DataFrame, names: Sequence[str], sl: int, h: int, freq: s
     return fc
 
 
-def _fit_raw(train: pd.DataFrame, h: int, freq: str, plan: _Plan, specs: pd.Series | None = None) -> pd.DataFrame:
+def _fit_raw(train: pd.DataFrame, h: int, freq: str, plan: _Plan, specs: pd.DataFrame | None = None) -> pd.DataFrame:
     """Point forecasts of every series: unique_id, ds, yhat, model, family, failed + component columns.
 
     A "weighted" combination is the mean here; :func:`_recombine` applies the weights.
-    ``specs`` (unique_id -> AutoETS structure code) refits those structures instead of
-    searching; without it, the structures chosen are in the ``ets_spec`` column.
+    ``specs`` (unique_id x ``spec_<model>`` ETS structure codes) refits those structures
+    instead of searching; without it, the structures chosen are in ``spec_<model>`` columns.
     """
     fams = _families(plan)
     route = _route(train, plan)
@@ -352,9 +444,10 @@ def _fit_raw(train: pd.DataFrame, h: int, freq: str, plan: _Plan, specs: pd.Seri
         for c in np.unique(code):
             used = [n for i, n in enumerate(names) if c >> i & 1]
             labels[c] = _label(combine, used) if used else ""
-        full = (1 << len(names)) - 1
+        # A model that abstains (AutoETSLog on a series with zeros) is no failure.
+        must = sum(1 << i for i, n in enumerate(names) if n not in ABSTAINING)
         fc["model"] = fc["unique_id"].map(pd.Series([labels[c] for c in code], index=per_series_ok.index))
-        fc["failed"] = fc["unique_id"].map(pd.Series(code != full, index=per_series_ok.index)).astype(bool)
+        fc["failed"] = fc["unique_id"].map(pd.Series((code & must) != must, index=per_series_ok.index)).astype(bool)
         fc["family"] = fam
         fc = fc.rename(columns={n: f"comp_{n}" for n in names})
         parts.append(fc)
@@ -391,15 +484,54 @@ def _combine(comp: np.ndarray, ids: np.ndarray, names: Sequence[str], combine: s
         return np.where(tot > 0, out, np.nanmean(comp, axis=1))
 
 
-def _series_weights(window: pd.DataFrame, plan: _Plan) -> dict[str, pd.DataFrame]:
+def trend_strength(y: np.ndarray, season_length: int) -> float:
+    """Strength of a series' trend, from 0 (none) to 1: ``1 - var(R) / var(T + R)`` of a
+    classical additive decomposition (centred moving-average trend T, mean seasonal index,
+    remainder R), over the periods where the centred average is defined; NaN when too short.
+
+    >>> t = np.arange(48.0)
+    >>> round(trend_strength(100 + 2 * t + 10 * np.sin(2 * np.pi * t / 12), 12), 3)
+    1.0
+    >>> trend_strength(np.tile([1.0, 5.0, 3.0, 2.0], 6), 4)
+    0.0
+    """
+    y = np.asarray(y, float)
+    m = max(int(season_length), 1)
+    kernel = np.r_[0.5, np.ones(m - 1), 0.5] / m if m > 1 and m % 2 == 0 else np.ones(m) / m
+    if len(y) < len(kernel) + 2 or not np.isfinite(y).all():
+        return float("nan")
+    trend = np.convolve(y, kernel, mode="valid")
+    at = np.arange(len(trend)) + (len(kernel) - 1) // 2
+    detrended = y[at] - trend
+    pos = at % m
+    season = np.bincount(pos, detrended, minlength=m) / np.maximum(np.bincount(pos, minlength=m), 1)
+    rest = detrended - (season - season.mean())[pos]
+    spread = np.var(trend + rest)
+    return float(max(0.0, 1.0 - np.var(rest) / spread)) if spread > 0 else 0.0
+
+
+def trend_groups(train: pd.DataFrame, season_length: int) -> pd.Series:
+    """unique_id -> trend group (0, 1, ...: the band of ``TREND_BANDS`` its trend strength falls in)."""
+    ids = train["unique_id"].to_numpy()
+    y = train["y"].to_numpy(float)
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    ends = np.r_[starts[1:], len(ids)]
+    strength = np.array([trend_strength(y[a:b], season_length) for a, b in zip(starts, ends)])
+    return pd.Series(np.digitize(np.nan_to_num(strength), TREND_BANDS), index=ids[starts])
+
+
+def _series_weights(window: pd.DataFrame, plan: _Plan, groups: pd.Series | None = None,
+                    route: pd.Series | None = None) -> dict[str, pd.DataFrame]:
     """Per family, unique_id x model weights from one backtest window's raw forecasts.
 
     A model's error on the window is its scaled mean absolute error (MASE) relative to the
     pool's average on that series, plus its sMAPE relative to the pool's average: a model is
     judged on level errors and on percentage errors alike, and neither measure's scale
-    matters. The weight is the inverse of that error, mixed with equal weights by
-    ``plan.shrinkage``. Only series served by the same family in the window and in the
-    forecast are weighted; the others get equal weights.
+    matters. A series' own weight of a model is the inverse of that error; its trend group's
+    weight is the inverse of the group's mean error to the power ``GROUP_POWER`` (``groups``:
+    unique_id -> group, from :func:`trend_groups`). A series weighs a model by the product of
+    the two, mixed with the group's weights by ``plan.shrinkage``. Series of the family
+    (``route``: unique_id -> family) without a window of their own take their group's weights.
     """
     out: dict[str, pd.DataFrame] = {}
     if window.empty or plan.combine != "weighted":
@@ -422,13 +554,34 @@ def _series_weights(window: pd.DataFrame, plan: _Plan) -> dict[str, pd.DataFrame
             warnings.simplefilter("ignore", RuntimeWarning)
             rel = (mase.to_numpy() / np.maximum(np.nanmean(mase.to_numpy(), axis=1, keepdims=True), 1e-12)
                    + smape.to_numpy() / np.maximum(np.nanmean(smape.to_numpy(), axis=1, keepdims=True), 1e-12))
-        inv = 1.0 / np.maximum(rel, 1e-9)
-        inv = np.where(np.isfinite(inv), inv, 0.0)  # a model that failed on the window gets no weight
-        tot = inv.sum(axis=1, keepdims=True)
-        share = np.where(tot > 0, inv / np.where(tot > 0, tot, 1.0), 1.0 / len(names))
-        weights = (1 - plan.shrinkage) * share + plan.shrinkage / len(names)
-        out[fam] = pd.DataFrame(weights, index=mase.index, columns=list(names))
+            # A model that failed or abstained on the window gets no weight from it.
+            own = _normalised(np.where(np.isfinite(rel), 1.0 / np.maximum(rel, 1e-9), 0.0))
+            group_of = (groups.reindex(mase.index) if groups is not None else pd.Series(0, index=mase.index)).fillna(-1)
+            by_group = {}
+            for g in np.unique(group_of.to_numpy()):
+                in_g = group_of.to_numpy() == g
+                by_group[g] = _normalised(1.0 / np.maximum(np.nanmean(np.where(np.isfinite(rel[in_g]), rel[in_g], np.nan), axis=0),
+                                                            1e-9) ** GROUP_POWER)
+            prior = np.stack([by_group[g] for g in group_of.to_numpy()])
+            weights = (1 - plan.shrinkage) * _normalised(own * prior) + plan.shrinkage * prior
+        frame = pd.DataFrame(weights, index=mase.index, columns=list(names))
+        if route is not None and groups is not None:
+            # Series without a window of their own (not sampled, too short then): their group's.
+            rest = route.index[(route == fam).to_numpy() & ~route.index.isin(frame.index)]
+            overall = frame.mean().to_numpy()
+            fill = [by_group.get(g, overall) for g in groups.reindex(rest).fillna(-1).to_numpy()]
+            if len(rest):
+                frame = pd.concat([frame, pd.DataFrame(np.stack(fill), index=rest, columns=list(names))])
+        out[fam] = frame
     return out
+
+
+def _normalised(w: np.ndarray) -> np.ndarray:
+    """Rows (or a vector) scaled to sum to 1; all-zero or non-finite rows become equal weights."""
+    w = np.where(np.isfinite(w), w, 0.0)
+    tot = w.sum(axis=-1, keepdims=True)
+    n = w.shape[-1]
+    return np.where(tot > 0, w / np.where(tot > 0, tot, 1.0), 1.0 / n)
 
 
 def _recombine(fc: pd.DataFrame, plan: _Plan, weights: dict[str, pd.DataFrame]) -> pd.DataFrame:
