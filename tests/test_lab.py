@@ -85,6 +85,36 @@ def test_a_typed_value_outside_the_range_is_refused_and_nothing_recomputed(units
     assert box.value == "20%"
 
 
+@pytest.mark.parametrize("language", ["en", "zh", "es"])
+def test_the_growth_bounds_range_takes_typed_ends_and_refuses_bad_ones(units, language):
+    ex = TargetExplorer(units, keys="customer_id", money_unit="yuan", growth=0.12, growth_bounds=(-0.1, 0.4), language=language)
+    box = ex.typed_box(ex.bounds)
+    assert box.value == "-10%, 40%" and not ex.bounds.readout
+    result = ex.result
+    for typed, key in (("40%, -10%", "typed_range_order"), ("15%", "typed_not_range"), ("-10%, 400%", "typed_out_of_range"),
+                       ("-10%, lots", "typed_not_number")):
+        box.value = typed
+        fields = dict(name=word("growth_bounds", language), current="-10%, 40%", low="-90%", high="200%",
+                      value={"typed_out_of_range": "400%", "typed_not_number": "lots"}.get(key, typed))
+        assert ex.message == word(key, language).format(**fields), typed
+        assert ex.result is result and ex.bounds.value == (-0.1, 0.4) and box.value == "-10%, 40%"
+    box.value = "-5 to 30"  # percents, as the slider shows them; "to", ";" or "~" also separate the ends
+    assert ex.bounds.value == pytest.approx((-0.05, 0.30)) and ex.message == "" and ex.result is not result
+    assert box.value == "-5%, 30%"
+    assert ex.settings()["targets.growth_bounds"] == pytest.approx([-0.05, 0.30])
+
+
+def test_a_company_total_that_is_not_positive_is_refused_not_clamped(units):
+    ex = TargetExplorer(units, keys="customer_id", money_unit="yuan", total=1_000_000.0)
+    result = ex.result
+    ex.total.value = -5.0
+    assert ex.message.startswith(word("total_not_positive").format(name=word("task"), value=ex.money(-5.0))[:40])
+    assert word("total_not_positive").split("{value}")[1][:20] in ex.message
+    assert ex.result is result and ex.total.value == -5.0  # shown as typed, not clamped; the result kept
+    ex.total.value = 2_000_000.0
+    assert ex.message == "" and ex.headline() == pytest.approx(2_000_000.0)
+
+
 def test_a_whole_number_control_refuses_a_fraction_and_takes_a_whole_number():
     monthly = pd.Series(np.linspace(1000.0, 1600.0, 12), index=pd.period_range("2027-01", periods=12, freq="M"))
     ex = StaffingExplorer(monthly, productivity=100.0, start_headcount=10, attrition=0.1, hire_lead_months=1,

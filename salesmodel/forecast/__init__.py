@@ -10,12 +10,15 @@ history allows:
 * ``too_short``: fewer than ``MIN_OBS`` observations, or all zeros: the last value;
 * a series whose models all fail is served by the naive model and listed in one warning.
 
-Each series weighs the models of its family by their errors on its own latest
-backtest window (the forecast made ``h`` periods before its end), shrunk toward equal
-weights (``combine="weighted"``); see benchmarks/results/forecast_competitions.md for
-the evidence on data sets the default was not tuned on. AutoETS's structure (its costly
-search) is chosen once per series, at the forecast origin, and refitted at the backtest
-origins that weigh the models and calibrate the intervals.
+Each series weighs the models of its family by the inverse of their errors on its own
+latest backtest window (the forecast made ``h`` periods before its end), times their
+weights among series of similar trend strength (``trend_groups``: a group weighs each
+model by its mean error on the same window, so SeasonalNaive counts where the season is
+stable and hardly where the trend is strong); ``combine="weighted"``. The evidence, on
+four competitions, is in benchmarks/results/forecast_competitions.md. The ETS structures
+(the costly searches of AutoETS and AutoETSLog) are chosen once per series, at the
+forecast origin, and refitted at the backtest origins that weigh the models and
+calibrate the intervals.
 
 The package's modules: ``series`` (the long format, checks, series from sales lines),
 ``models`` (the pool, routing, combination), ``engine`` (local or Dask), ``intervals``

@@ -4,6 +4,7 @@ from __future__ import annotations
 import html
 import io
 import math
+import re
 import time
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -334,7 +335,9 @@ class _Explorer:
         return self._typed[id(control)]
 
     @staticmethod
-    def _shown(control: Any, value: float) -> str:
+    def _shown(control: Any, value: Any) -> str:
+        if isinstance(value, (tuple, list)):  # a range slider: "low, high"
+            return ", ".join(format(v, control.readout_format) for v in value)
         return format(value, control.readout_format)
 
     def _with_typed_box(self, control: Any) -> widgets.Widget:
@@ -373,21 +376,36 @@ class _Explorer:
             self._set_quietly(box, self._shown(control, control.value))
         control.value = got  # recomputes through the slider's observer
 
-    def _read_typed(self, control: Any, text: str) -> float | int | str:
-        """The typed value as the slider's number, or the message refusing it."""
+    def _read_typed(self, control: Any, text: str) -> Any:
+        """The typed value as the slider's number (a range slider's: low and high), or the message refusing it."""
         raw = text.strip()
         fields = {"name": control.description, "value": raw, "current": self._shown(control, control.value),
                   "low": self._shown(control, control.min), "high": self._shown(control, control.max)}
+        if isinstance(control, (widgets.FloatRangeSlider, widgets.IntRangeSlider)):
+            parts = [p for p in re.split(r"\s*(?:[,;~～–—]|\bto\b|至|\ba\b)\s*", raw) if p]
+            if len(parts) != 2:
+                return self.w("typed_not_range").format(**fields)
+            got = [self._read_number(control, part, fields) for part in parts]
+            for g in got:
+                if isinstance(g, str):
+                    return g
+            if got[0] > got[1]:
+                return self.w("typed_range_order").format(**fields)
+            return (got[0], got[1])
+        return self._read_number(control, raw, fields)
+
+    def _read_number(self, control: Any, raw: str, fields: dict[str, str]) -> float | int | str:
+        fields = {**fields, "value": raw}  # a range's messages name the end that is wrong
         percent = "%" in control.readout_format  # the slider shows percents: "15" and "15%" both mean 0.15
         try:
-            number = float(raw.replace("％", "%").rstrip("%").replace(" ", "").replace(",", ""))
+            number = float(raw.replace("％", "%").rstrip("%").replace(" ", "").replace(",", "").replace("−", "-"))
         except ValueError:
             return self.w("typed_not_number").format(**fields)
         if not math.isfinite(number):
             return self.w("typed_not_number").format(**fields)
         if percent:
             number /= 100
-        if isinstance(control, widgets.IntSlider):
+        if isinstance(control, (widgets.IntSlider, widgets.IntRangeSlider)):
             if not float(number).is_integer():
                 return self.w("typed_not_whole").format(**fields)
             number = int(number)
@@ -397,7 +415,7 @@ class _Explorer:
         return min(max(number, control.min), control.max)
 
     def _typed_boxes(self, widget: widgets.Widget) -> widgets.Widget:
-        if isinstance(widget, (widgets.IntSlider, widgets.FloatSlider)):
+        if isinstance(widget, (widgets.IntSlider, widgets.FloatSlider, widgets.FloatRangeSlider, widgets.IntRangeSlider)):
             return self._with_typed_box(widget)
         if isinstance(widget, widgets.Box):
             widget.children = tuple(self._typed_boxes(child) for child in widget.children)

@@ -1,6 +1,7 @@
 """The targets explorer: the run's own cascade (targets.plan.allocate) with changed settings."""
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -156,12 +157,12 @@ class TargetExplorer(_Explorer):
             lo, hi = min(-0.5, growth - 0.1), max(1.0, growth + 0.1)
             self.growth: widgets.FloatSlider | None = widgets.FloatSlider(
                 value=growth, min=lo, max=hi, step=0.01, readout_format=".0%", description=self.w("growth"), **st)
-            self.total: widgets.BoundedFloatText | None = None
+            self.total: widgets.FloatText | None = None
             top = [self.growth]
         else:
             self.growth = None
-            self.total = widgets.BoundedFloatText(value=float(total), min=0.0, max=1e15, step=round_to,
-                                                  description=self.w("task"), **st)
+            # A plain number box: a bounded one would clamp a typed value silently; _compute refuses instead.
+            self.total = widgets.FloatText(value=float(total), step=round_to, description=self.w("task"), **st)
             top = [self.total]
         self.stretch = widgets.FloatSlider(value=stretch, min=1.0, max=max(2.0, stretch), step=0.01,
                                            readout_format=".2f", description=self.w("stretch"), **st)
@@ -209,6 +210,8 @@ class TargetExplorer(_Explorer):
             f"{_esc(self.w(c))} {blend.get(c, 0.0):.0%}" for c in self.basis_columns)
         if self.total is not None:
             task = float(self.total.value)
+            if not (math.isfinite(task) and task > 0):
+                raise ParamsError(self.w("total_not_positive").format(name=self.total.description, value=self.money(task)))
         else:
             got = targets.company_total(self.units, growth=float(self.growth.value), growth_over=self.growth_over,
                                         baseline=self.baseline, round_to=self.round_to)
