@@ -136,9 +136,17 @@ def _level_baseline(level: str) -> Callable[[pd.DataFrame], pd.Series]:
     return value
 
 
+def _one_per_series(df: pd.DataFrame) -> pd.Series:
+    ids = pd.unique(df["unique_id"])
+    return pd.Series(1.0, index=pd.Index(ids, name="unique_id")).sort_index()
+
+
 COMPANY = Side("targets_total", "the company target", _first("target"))
 
 RULES: list[Rule] = [
+    # every series' forecast is a combination whose weights add up to 1
+    Rule("forecast weights", Side("forecast_weights", "forecast_weights.weight summed by series", _by(["unique_id"], "weight")),
+         Side("baseline_forecast_levels", "1 for every forecast series", _one_per_series), tolerance=1e-9),
     # the company target is the same everywhere
     *[Rule("company target", COMPANY, Side(t, f"the sum of {t}.target", _sum("target")))
       for t in ("targets_region", "targets_province", "targets_rep", "targets_customer", "plan_rep_month",

@@ -158,6 +158,12 @@ _declare("backtest_summary", "forecast", "Backtest accuracy by level of the hier
          _c("coverage_*:number:share"))
 _declare("baseline_forecast_levels", "forecast", "Baseline forecast of every series of the hierarchy",
          _c("unique_id:text"), _c("ds:date"), _c("yhat:number:yuan"), *_INTERVALS, _c("model:text"), _c("level:text"), *_GRAIN)
+_declare("forecast_weights", "forecast", "How each series' baseline was combined: the models that served it and their weights",
+         _c("unique_id:text"), _c("served_by:text", "the label of the combination (or the single model) that served the series"),
+         _c("model:text"), _c("weight:number:share", "the weight applied (a model that failed or abstained has none; a series' weights add up to 1)"),
+         _opt("trend_group:integer",
+              "the series' trend-strength band (0: below 0.8, 1: 0.8 to 0.95, 2: above); its backtest set the group weights"),
+         _c("level:text"))
 _declare("baseline_forecast", "forecast", "Baseline forecast at the grain (bottom series)",
          *_GRAIN, _c("unique_id:text"), _c("ds:date"), _c("yhat:number:yuan"), *_INTERVALS, _c("model:text"))
 

@@ -508,3 +508,28 @@ def test_a_large_family_backtests_a_sample_and_the_rest_take_their_groups_weight
     for uid in ("s1", "s3", "s4"):  # not sampled (the sample is evenly spread over the sorted ids)
         np.testing.assert_allclose(w.loc[uid], group_w.loc[uid], rtol=1e-12)
     assert not np.allclose(w.loc["s0"], group_w.loc["s0"])
+
+
+def test_combination_weights_say_exactly_how_each_forecast_was_made(batch):
+    """An auditor's table: per series, the models that served it and the weights applied."""
+    with_zero = seasonal("z", n=48)
+    with_zero.loc[5, "y"] = 0.0
+    df = pd.concat([batch, with_zero], ignore_index=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fc = F.baseline(df, h=12, freq="MS", return_components=True)
+    w = F.combination_weights(fc)
+    assert set(w["unique_id"]) == set(fc["unique_id"])
+    np.testing.assert_allclose(w.groupby("unique_id")["weight"].sum(), 1.0, rtol=1e-12)
+    assert "AutoETSLog" not in set(w.loc[w.unique_id == "z", "model"])  # it abstained: no weight
+    assert set(w.loc[w.unique_id == "s0", "model"]) == set(F.DEFAULT_MODELS)
+    assert w.loc[w.unique_id == "zeros", ["model", "weight"]].values.tolist() == [["Naive", 1.0]]
+    # recombining the components with these weights gives the forecast (before the floor at zero)
+    wide = w.pivot(index="unique_id", columns="model", values="weight").fillna(0.0)
+    for uid, g in fc.groupby("unique_id"):
+        comps = {m: g[f"comp_{m}"].to_numpy() for m in wide.columns if f"comp_{m}" in g and wide.loc[uid, m] > 0}
+        if not comps:
+            continue
+        again = sum(wide.loc[uid, m] * np.nan_to_num(v) for m, v in comps.items())
+        np.testing.assert_allclose(np.maximum(again, 0), g["yhat"].to_numpy(), rtol=1e-9, atol=1e-9)
+    assert w["trend_group"].notna().all()

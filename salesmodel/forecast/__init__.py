@@ -57,6 +57,7 @@ from salesmodel.forecast.models import (
     NONSEASONAL_MODELS,
     TREND_BANDS,
     _model_factory,
+    combination_weights,
     trend_groups,
     trend_strength,
 )
@@ -102,6 +103,7 @@ __all__ = [
     "baseline",
     "baseline_and_backtest",
     "check_series",
+    "combination_weights",
     "detect_season_length",
     "grain_columns",
     "grain_levels",

@@ -248,7 +248,8 @@ def baseline(
     -------
     DataFrame
         ``unique_id, ds, yhat, yhat_lo_<l>, yhat_hi_<l>`` (for each level), ``model``;
-        never below zero. With ``return_components``: ``comp_<model>`` and ``weight_<model>``.
+        never below zero. With ``return_components``: ``comp_<model>``, ``weight_<model>`` and
+        (weighted combinations) ``trend_group``, the series' band of ``TREND_BANDS``.
 
     Examples
     --------
@@ -312,13 +313,14 @@ def _baseline_from(data, h, freq, plan, levels, return_components, calibration_w
     sample = _calibration_ids(fams, calibration_sample)
     cal = []
     weights: dict[str, pd.DataFrame] = {}
+    groups = trend_groups(train, plan.season_length) if plan.combine == "weighted" else None
     for j in range(1, calibration_windows + 1):
         # The windows refit the AutoETS structures chosen at this origin (a search costs ~10 fits).
         w = _cached_window(cache, data, offset + j * h, h, freq, plan, sample, specs_from=offset)
         if w.empty:
             continue
         if j == 1:
-            weights = _series_weights(w, plan, trend_groups(train, plan.season_length), fams)
+            weights = _series_weights(w, plan, groups, fams)
         w = _recombine(w, plan, weights)
         w = w.assign(family_final=w["unique_id"].map(fams).to_numpy())
         w = w[w["family_final"].notna()]
@@ -346,6 +348,9 @@ def _baseline_from(data, h, freq, plan, levels, return_components, calibration_w
                 rows = (fc["family"] == fam).to_numpy() & fc[f"comp_{n}"].notna().to_numpy()
                 fc.loc[rows, col] = fc.loc[rows, "unique_id"].map(fam_w[n]).fillna(fam_w[n].mean()).to_numpy()
         cols += comps + sorted(c for c in fc.columns if c.startswith("weight_"))
+        if groups is not None:
+            fc["trend_group"] = fc["unique_id"].map(groups).to_numpy()
+            cols += ["trend_group"]
     return fc[cols].reset_index(drop=True)
 
 

@@ -576,6 +576,49 @@ def _series_weights(window: pd.DataFrame, plan: _Plan, groups: pd.Series | None 
     return out
 
 
+def combination_weights(fc: pd.DataFrame) -> pd.DataFrame:
+    """How each series' forecast was combined, from a forecast with components
+    (``baseline(..., return_components=True)``): one row per series and model that served it,
+    ``unique_id, served_by, model, weight`` (+ ``trend_group`` when given). The weights are
+    those applied: a model that failed or abstained has none and the others share its weight,
+    so a series' weights add up to 1 and ``sum(weight * comp_<model>)`` is its forecast before
+    the floor at zero.
+
+    >>> ds = pd.date_range("2020-01-01", periods=48, freq="MS")
+    >>> y = 100 + 20 * np.sin(2 * np.pi * np.arange(48) / 12)
+    >>> from salesmodel.forecast import baseline
+    >>> fc = baseline(pd.DataFrame({"unique_id": "a", "ds": ds, "y": y}), h=6, freq="MS", return_components=True)
+    >>> w = combination_weights(fc)
+    >>> round(float(w["weight"].sum()), 12), sorted(w["model"]) == sorted(DEFAULT_MODELS)
+    (1.0, True)
+    """
+    first = fc.drop_duplicates("unique_id").reset_index(drop=True)
+    comps = [c for c in first.columns if c.startswith("comp_")]
+    names = [c.removeprefix("comp_") for c in comps]
+    served = first[comps].notna().to_numpy() if comps else np.zeros((len(first), 0), bool)
+    given = first[[f"weight_{n}" if f"weight_{n}" in first.columns else comps[i] for i, n in enumerate(names)]].to_numpy(float) \
+        if comps else np.zeros((len(first), 0))
+    given = np.where([[f"weight_{n}" in first.columns for n in names]], given, np.nan)
+    # No weights of its own (a mean, a median, or a family without a window): equal shares.
+    w = np.where(served, np.where(np.isnan(given), 1.0, given), 0.0)
+    no_weights = ~np.isfinite(np.where(served, given, np.nan)).any(axis=1, keepdims=True)
+    w = np.where(no_weights & served, 1.0, w)
+    tot = w.sum(axis=1, keepdims=True)
+    w = np.where(tot > 0, w / np.where(tot > 0, tot, 1.0), 0.0)
+    rows, cols = np.nonzero(served)
+    out = pd.DataFrame({"unique_id": first["unique_id"].to_numpy()[rows], "served_by": first["model"].to_numpy()[rows],
+                        "model": np.asarray(names, dtype=object)[cols], "weight": w[rows, cols]})
+    # A series no component served (the last value, or every model failed): its label, weight 1.
+    bare = ~served.any(axis=1)
+    if bare.any():
+        out = pd.concat([out, pd.DataFrame({"unique_id": first.loc[bare, "unique_id"].to_numpy(),
+                                            "served_by": first.loc[bare, "model"].to_numpy(),
+                                            "model": first.loc[bare, "model"].to_numpy(), "weight": 1.0})], ignore_index=True)
+    if "trend_group" in first.columns:
+        out["trend_group"] = out["unique_id"].map(first.set_index("unique_id")["trend_group"]).astype("Int64")
+    return out.sort_values(["unique_id", "model"], kind="mergesort").reset_index(drop=True)
+
+
 def _normalised(w: np.ndarray) -> np.ndarray:
     """Rows (or a vector) scaled to sum to 1; all-zero or non-finite rows become equal weights."""
     w = np.where(np.isfinite(w), w, 0.0)

@@ -52,7 +52,12 @@ def run(ctx: Context) -> StepResult:
             all_levels, h=h, backtest_h=min(h, 12), freq=fp.freq, n_windows=fp.n_windows, models=fp.models,
             level=fp.level, calendar_factors=factors, combine=fp.combine, shrinkage=fp.shrinkage,
             calibration_sample=fp.calibration_sample, engine=fp.engine, scheduler=fp.scheduler, n_jobs=fp.n_jobs,
-            plan_year=plan_year)
+            plan_year=plan_year, return_components=True)
+    # How each series was combined (for an auditor: the models and the weights applied); the
+    # components themselves stay out of the forecast tables.
+    weights = forecast.combination_weights(fc)
+    result.add("forecast_weights", weights.assign(level=weights["unique_id"].map(level_of)))
+    fc = fc[[c for c in fc.columns if not c.startswith(("comp_", "weight_")) and c != "trend_group"]]
     per_series = bt.per_series.assign(level=bt.per_series["unique_id"].map(level_of))
     result.add("backtest", per_series)
     points = bt.forecasts.assign(level=bt.forecasts["unique_id"].map(level_of))
