@@ -427,7 +427,7 @@ def risks(
         return sep.join(items[:n]) + ("…" if len(items) > n else "")
 
     for row in table.itertuples(index=False):
-        template = word(f"risk_{row.kind}", language) if row.kind != "unmet" else ""
+        template = word(f"risk_{row.kind}", language) if row.kind not in ("unmet", "budget") else ""
         if row.kind == "growth":
             out.append(template.format(unit=names.get(row.unit_id, row.unit_id), growth=row.value, prob=row.probability,
                                        money=money(getattr(row, "money", 0.0) or 0.0)))
