@@ -598,7 +598,7 @@ _LEADERS: dict[str, dict[str, str]] = {
     "col_reconciled_target": {"en": "Reconciled target", "zh": "协调后目标", "es": "Objetivo conciliado"},
     "stock_order_month": {"en": "Order {month}", "zh": "{month}订货", "es": "Pedido {month}"},
     "stock_order_total": {"en": "Orders in all (units)", "zh": "订货合计(件)", "es": "Pedidos en total (unidades)"},
-    "kf_heading": {"en": "Budget, stock and commitments", "zh": "费用预算、库存与承诺", "es": "Presupuesto, existencias y compromisos"},
+    "kf_heading": {"en": "Also in the plan", "zh": "计划的其他要点", "es": "También en el plan"},
     "kf_budget": {"en": "Sales expense budget", "zh": "销售费用预算", "es": "Presupuesto de gastos de venta"},
     "kf_budget_value": {"en": "{budget}, {share:.1%} of the target", "zh": "{budget},占目标 {share:.1%}",
                         "es": "{budget}, {share:.1%} del objetivo"},

@@ -859,15 +859,16 @@ class Page:
         from salesmodel.summary import KeyFigures
 
         f = KeyFigures.from_table(key_figures)
-        sep = "，" if self.lang == "zh" else "; "
+        sep = ";" if self.lang == "zh" else "; "
         rows: list[tuple[str, str]] = []
         if f.budget is not None:
             share = f.budget_share_of_target if f.budget_share_of_target is not None else float("nan")
             parts = [self.w("kf_budget_value").format(budget=format_money(f.budget, self.unit, self.lang), share=share)]
             cap = self.ws.params.budget.cap_share
             parts.append(self.w("kf_budget_cap").format(cap=cap) if cap is not None else self.w("kf_budget_no_cap"))
-            if f.budget_asked is not None and f.budget_asked != f.budget:
-                parts.append(self.w("kf_budget_asked").format(asked=format_money(f.budget_asked, self.unit, self.lang)))
+            asked = None if f.budget_asked is None else format_money(f.budget_asked, self.unit, self.lang)
+            if asked is not None and asked != format_money(f.budget, self.unit, self.lang):  # a cap cut it
+                parts.append(self.w("kf_budget_asked").format(asked=asked))
             rows.append((self.w("kf_budget"), sep.join(parts)))
         if f.stock_below is not None:
             tr = self.ws.params.tracking
