@@ -248,6 +248,21 @@ RULES: list[Rule] = [
     Rule("summary = tables", Side("territory_metrics", "the largest proposed deviation in territory_metrics", _max_dev),
          Side("key_figures", "key figure territory_max_deviation", _figure("territory_max_deviation")),
          tolerance=SHARE_TOLERANCE),
+    Rule("summary = tables", Side("budget_total", "budget_total.budget", _sum("budget")),
+         Side("key_figures", "key figure budget", _figure("budget"))),
+    Rule("summary = tables", Side("budget_total", "budget_total.asked", _sum("asked")),
+         Side("key_figures", "key figure budget_asked", _figure("budget_asked"))),
+    Rule("summary = tables", Side("budget_total", "budget_total.budget / budget_total.target",
+                                  lambda d: float(d["budget"].sum() / d["target"].iloc[0])
+                                  if d["target"].iloc[0] > 0 else float("nan")),
+         Side("key_figures", "key figure budget_share_of_target", _figure("budget_share_of_target")),
+         tolerance=SHARE_TOLERANCE),
+    *[Rule("summary = tables", Side("stock_cover", f"stock_cover: store-products {status}",
+                                    lambda d, s=status: float((d["status"] == s).sum())),
+           Side("key_figures", f"key figure stock_{status}", _figure(f"stock_{status}")), tolerance=0)
+      for status in ("below", "above")],
+    Rule("summary = tables", Side("targets_commitments", "targets_commitments.gap", _sum("gap")),
+         Side("key_figures", "key figure commitment_gap", _figure("commitment_gap"))),
     Rule("summary = tables", Side("territory_metrics", "the largest proposed deviation in territory_metrics", _max_dev),
          Side("territory_summary", "territory_summary.max_*_dev (proposed)", _max_dev_summary), tolerance=SHARE_TOLERANCE),
     # max_disruption: auto -- the proposal is the frontier's chosen point

@@ -1,10 +1,10 @@
 """The plan in five numbers, its main risks, and scenarios side by side.
 
 Reads the tables a run's notebooks saved (``targets_region``, ``achievability``,
-``capacity_plan``, ``workload``, ``pay_cost``, ``territory_metrics``, ``pacing``)
-and condenses them for leadership. Every figure is traceable to one table and
-one column; a figure whose table the run did not produce is ``None`` and is
-said to be missing, never invented.
+``capacity_plan``, ``workload``, ``pay_cost``, ``territory_metrics``, ``pacing``,
+``budget_total``, ``stock_cover``, ``targets_commitments``) and condenses them for
+leadership. Every figure is traceable to one table and one column; a figure whose
+table the run did not produce is ``None`` and is said to be missing, never invented.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from salesmodel.errors import InputError, ParamsError
-from salesmodel.vocabulary import word
+from salesmodel.vocabulary import has_word, word
 
 __all__ = [
     "KeyFigures",
@@ -53,13 +53,21 @@ FIGURE_SOURCES: dict[str, str] = {
     "pay_cost": "pay_cost.total_pay (100% scenario, a month, summed over reps) x 12",
     "cost_share": "pay_cost.total_pay / pay_cost.target (100% scenario, summed over reps)",
     "territory_max_deviation": "territory_summary.max_*_dev (proposed, largest)",
+    "budget": "budget_total.budget (sum over categories)",
+    "budget_asked": "budget_total.asked (sum over categories, before the caps)",
+    "budget_share_of_target": "budget / budget_total.target",
+    "stock_below": "stock_cover.status (count of store-products below the floor)",
+    "stock_above": "stock_cover.status (count of store-products above the ceiling)",
+    "commitment_gap": "targets_commitments.gap (sum over reps: commitment - top-down target)",
 }
 FIGURE_UNITS: dict[str, str] = {
     "total_target": "yuan", "last_year": "yuan", "growth_over_last_year": "share", "baseline": "yuan",
     "growth_over_baseline": "share", "probability_of_meeting": "probability", "units_at_risk": "count",
     "headcount_needed": "people", "hires": "people", "staffing_shortfall_months": "count", "pay_cost": "yuan",
-    "cost_share": "share", "territory_max_deviation": "share",
+    "cost_share": "share", "territory_max_deviation": "share", "budget": "yuan", "budget_asked": "yuan",
+    "budget_share_of_target": "share", "stock_below": "count", "stock_above": "count", "commitment_gap": "yuan",
 }
+_COUNTS = ("units_at_risk", "staffing_shortfall_months", "stock_below", "stock_above")
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,12 @@ class KeyFigures:
     pay_cost: float | None
     cost_share: float | None
     territory_max_deviation: float | None
+    budget: float | None = None
+    budget_asked: float | None = None
+    budget_share_of_target: float | None = None
+    stock_below: int | None = None
+    stock_above: int | None = None
+    commitment_gap: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -101,7 +115,7 @@ class KeyFigures:
             v = values.get(k)
             if v is None or pd.isna(v):
                 return None
-            return int(v) if k in ("units_at_risk", "staffing_shortfall_months") else float(v)
+            return int(v) if k in _COUNTS else float(v)
 
         return cls(**{k: get(k) for k in FIGURE_SOURCES})
 
@@ -124,6 +138,8 @@ def _finest(df: pd.DataFrame) -> pd.DataFrame:
 MONTH_CORRELATION = 0.5
 # How many units the leadership page flags: the ones with most money at risk.
 FLAG_TOP = 5
+# How many stores below the stock band the risks table names (most urgent first).
+STOCK_NAMED = 20
 
 
 def company_probability(levels: pd.DataFrame | None, target: float | None, plan_year: int | None) -> tuple[float, float] | None:
@@ -227,6 +243,18 @@ def key_figures(tables: Mapping[str, pd.DataFrame], plan_year: int | None = None
         values = proposed[dev_cols].to_numpy(dtype=float)
         if values.size and not np.isnan(values).all():
             max_dev = float(np.nanmax(np.abs(values)))
+    budget = budget_asked = budget_share = None
+    bt = tables.get("budget_total")
+    if bt is not None and len(bt):
+        budget, budget_asked = float(bt["budget"].sum()), float(bt["asked"].sum())
+        plan_target = float(bt["target"].iloc[0])
+        budget_share = budget / plan_target if plan_target > 0 else None
+    stock_below = stock_above = None
+    cover = tables.get("stock_cover")
+    if cover is not None:
+        stock_below, stock_above = int((cover["status"] == "below").sum()), int((cover["status"] == "above").sum())
+    commitments = tables.get("targets_commitments")
+    gap = float(commitments["gap"].sum()) if commitments is not None and len(commitments) else None
     return KeyFigures(
         total_target=total,
         last_year=last,
@@ -241,6 +269,12 @@ def key_figures(tables: Mapping[str, pd.DataFrame], plan_year: int | None = None
         pay_cost=pay_total,
         cost_share=cost_share,
         territory_max_deviation=max_dev,
+        budget=budget,
+        budget_asked=budget_asked,
+        budget_share_of_target=budget_share,
+        stock_below=stock_below,
+        stock_above=stock_above,
+        commitment_gap=gap,
     )
 
 
@@ -258,7 +292,11 @@ def risk_table(tables: Mapping[str, pd.DataFrame], figures: KeyFigures, *, top: 
     ``territory`` (every tolerance met: the largest deviation), ``disruption`` (the share of
     potential and the accounts the proposal moves to other reps),
     ``calendar`` (the plan year's holidays are not officially announced), ``decline``
-    (units asked to sell less than last year), ``none`` (no unit below the threshold).
+    (units asked to sell less than last year), ``budget`` (a cap cut the expense budget: the
+    budget, what was asked, the categories or ``overall``), ``stock`` (store-products out of the
+    stock band: how many below, the stores below most urgent first, how many above),
+    ``commitments`` (the reps' commitments against their top-down targets: the gap, how many
+    committed, the policy), ``none`` (no unit below the threshold).
     """
     rows: list[dict[str, Any]] = []
     nan = np.nan
@@ -308,6 +346,29 @@ def risk_table(tables: Mapping[str, pd.DataFrame], figures: KeyFigures, *, top: 
             if len(down):
                 add("decline", ",".join(down[f"{level}_id"].astype(str)), float(len(down)),
                     money=float((down["last_year"] - down["target"]).sum()), detail=level)
+    bt = tables.get("budget_total")
+    if bt is not None and len(bt) and figures.budget is not None and (bt["capped"] != "none").any():
+        capped = bt[bt["capped"] != "none"]
+        overall = (capped["capped"] == "overall").any()
+        add("budget", "" if overall else ",".join(capped["category"].astype(str)),
+            value=np.nan if figures.budget_share_of_target is None else figures.budget_share_of_target,
+            money=figures.budget, asked=np.nan if figures.budget_asked is None else figures.budget_asked,
+            detail="overall" if overall else "category")
+    cover = tables.get("stock_cover")
+    if cover is not None and figures.stock_below is not None and (figures.stock_below or figures.stock_above):
+        from salesmodel.tracking import out_of_band_first
+
+        below = out_of_band_first(cover)
+        below = below.loc[below["status"] == "below", "customer_id"].astype(str).drop_duplicates()
+        # the stores that run out first (the workbook's stock sheet lists every one)
+        add("stock", ",".join(below.head(STOCK_NAMED)), float(figures.stock_below),
+            detail=str(figures.stock_above or 0))
+    commitments = tables.get("targets_commitments")
+    if commitments is not None and len(commitments) and figures.commitment_gap is not None:
+        committed = int(commitments["has_commitment"].astype(bool).sum())
+        if committed:
+            add("commitments", value=float(committed), money=figures.commitment_gap,
+                detail=f"{commitments['policy'].iloc[0]}:{len(commitments)}")
     return pd.DataFrame(rows, columns=RISK_COLUMNS)
 
 
@@ -366,7 +427,7 @@ def risks(
         return sep.join(items[:n]) + ("…" if len(items) > n else "")
 
     for row in table.itertuples(index=False):
-        template = word(f"risk_{row.kind}", language) if row.kind != "unmet" else ""
+        template = word(f"risk_{row.kind}", language) if row.kind not in ("unmet", "budget") else ""
         if row.kind == "growth":
             out.append(template.format(unit=names.get(row.unit_id, row.unit_id), growth=row.value, prob=row.probability,
                                        money=money(getattr(row, "money", 0.0) or 0.0)))
@@ -389,13 +450,28 @@ def risks(
         elif row.kind == "disruption":
             out.append(template.format(share=row.value, n=int(row.detail)))
         elif row.kind == "calendar":
-            from salesmodel.vocabulary import has_word
-
             country = str(row.detail).split(":")[0]
             country = word(f"code_{country}", language) if has_word(f"code_{country}") else country
             out.append(template.format(year=int(row.value), country=country))
         elif row.kind == "decline":
             out.append(template.format(n=int(row.value), units=listed(row.unit_id), money=money(row.money)))
+        elif row.kind == "budget":
+            cats = [word(f"code_{c}", language) if has_word(f"code_{c}") else c for c in str(row.unit_id).split(",") if c]
+            out.append(word(f"risk_budget_{row.detail}", language).format(
+                asked=money(row.asked), budget=money(row.money), share=row.value,
+                units=("、" if language == "zh" else ", ").join(cats)))
+        elif row.kind == "stock":
+            above = int(row.detail or 0)
+            if int(row.value):
+                out.append(template.format(below=int(row.value), above=above, units=listed(row.unit_id, 5)))
+            else:
+                out.append(word("risk_stock_above", language).format(above=above))
+        elif row.kind == "commitments":
+            policy, _, reps = str(row.detail).partition(":")
+            gap = float(row.money)
+            signed = ("+" if gap > 0 else "−" if gap < 0 else "") + money(abs(gap))
+            out.append(template.format(n=int(row.value), reps=int(reps or 0), gap=signed,
+                                       policy=word(f"code_{policy}", language) if has_word(f"code_{policy}") else policy))
         else:
             out.append(template)
     return out
@@ -609,7 +685,10 @@ _COMPARISON_COLUMNS = {
     "pay_cost": ("pay_cost", "money"),
     "cost_share": ("pay_share", "pct"),
     "territory_max_deviation": ("territory_balance", "pct"),
+    "budget": ("kf_budget", "money"),
 }
+# Figures a plan may not have at all (no budget in any scenario): their row is left out, not shown empty.
+_OPTIONAL_COMPARISON = ("budget",)
 
 
 def read_batch_manifest(batch_dir: str | Path) -> dict[str, Any]:
@@ -667,7 +746,7 @@ def readable_comparison(comparison: pd.DataFrame, *, language: str = "en", money
     others = [sc for sc in comparison["scenario"] if sc != ref]
     rows = []
     for col, (key, kind) in _COMPARISON_COLUMNS.items():
-        if col not in comparison:
+        if col not in comparison or (col in _OPTIONAL_COMPARISON and comparison[col].isna().all()):
             continue
         name = word(key, language)
         row = {word("cmp_figure", language): f"{name} ({money_unit_label(money_unit, language)})" if kind == "money" else name}

@@ -7,6 +7,7 @@
 - :func:`declining_customers`: customers selling less than a year before.
 - :func:`stock_cover`: days of stock on hand against the daily plan, and an order plan by
   month that brings the cover into a band (DOMAIN example I; 3-5 days at a store).
+- :func:`out_of_band_first`: the order readers see the store-products in (most urgent first).
 
 Pure: DataFrames and plain values in, DataFrames out.
 """
@@ -22,7 +23,7 @@ from salesmodel.errors import InputError, short_list
 from salesmodel.targets.allocation import _as_list, _param_error
 from salesmodel.targets.phasing import _check_periods
 
-__all__ = ["achievement_rate", "declining_customers", "pacing", "period_report", "stock_cover"]
+__all__ = ["achievement_rate", "declining_customers", "out_of_band_first", "pacing", "period_report", "stock_cover"]
 
 
 # ---------------------------------------------------------------------------
@@ -433,3 +434,24 @@ def stock_cover(
     orders = rows[[key, "product", "period", "start", "end", "plan_amount", "mix_share", "plan_units",
                    "opening_units", "order_units", "closing_units", "closing_days"]]
     return cover.reset_index(drop=True), orders.reset_index(drop=True)
+
+
+def out_of_band_first(cover: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a :func:`stock_cover` table in the order readers act on them.
+
+    Below the floor first, the ones selling the most units a day first (they run out
+    fastest); then above the ceiling, the most days of cover first; then the rest, by
+    store and product. The rows are kept as they are, only reordered.
+
+    >>> cover = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "product": "A",
+    ...                       "daily_units": [1.0, 2.0, 1.0, 3.0], "days_of_cover": [2.0, 1.0, 9.0, 4.0],
+    ...                       "status": ["below", "below", "above", "in_band"]})
+    >>> out_of_band_first(cover)["customer_id"].tolist()
+    ['b', 'a', 'c', 'd']
+    """
+    out_of_band = cover["status"].map({"below": 0, "above": 1}).fillna(2)
+    urgency = (-cover["daily_units"].astype(float)).where(cover["status"] == "below",
+                                                            -cover["days_of_cover"].astype(float))
+    order = cover.assign(_out=out_of_band, _urgency=urgency)
+    order = order.sort_values(["_out", "_urgency", "customer_id", "product"], kind="stable")
+    return order.drop(columns=["_out", "_urgency"])

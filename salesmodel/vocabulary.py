@@ -590,6 +590,52 @@ for _extra in (_COLUMNS, _CODES, _PAGES):
     assert not _clash, f"words defined twice: {_clash}"
     WORDS.update(_extra)
 
+# The budget, stock and commitments in the workbook and on the leadership page (gaps of issue 12).
+_LEADERS: dict[str, dict[str, str]] = {
+    "sheet_budget": {"en": "Expense budget", "zh": "销售费用预算", "es": "Presupuesto de gastos"},
+    "sheet_stock": {"en": "Stock and orders", "zh": "库存与订货", "es": "Existencias y pedidos"},
+    "sheet_commitments": {"en": "Commitments", "zh": "销售承诺", "es": "Compromisos"},
+    "col_reconciled_target": {"en": "Reconciled target", "zh": "协调后目标", "es": "Objetivo conciliado"},
+    "stock_order_month": {"en": "Order {month}", "zh": "{month}订货", "es": "Pedido {month}"},
+    "stock_order_total": {"en": "Orders in all (units)", "zh": "订货合计(件)", "es": "Pedidos en total (unidades)"},
+    "kf_heading": {"en": "Also in the plan", "zh": "计划的其他要点", "es": "También en el plan"},
+    "kf_budget": {"en": "Sales expense budget", "zh": "销售费用预算", "es": "Presupuesto de gastos de venta"},
+    "kf_budget_value": {"en": "{budget}, {share:.1%} of the target", "zh": "{budget},占目标 {share:.1%}",
+                        "es": "{budget}, {share:.1%} del objetivo"},
+    "kf_budget_cap": {"en": "cap {cap:.1%} of the target", "zh": "上限为目标的 {cap:.1%}", "es": "tope {cap:.1%} del objetivo"},
+    "kf_budget_no_cap": {"en": "no cap on the whole budget", "zh": "总预算未设上限", "es": "sin tope para el presupuesto total"},
+    "kf_budget_asked": {"en": "the categories asked {asked}", "zh": "各类别申请合计 {asked}",
+                        "es": "las categorías pidieron {asked}"},
+    "kf_stock": {"en": "Stock at the stores", "zh": "门店库存", "es": "Existencias en las tiendas"},
+    "kf_stock_value": {"en": "{below} store-products below the band ({floor:g} days), {above} above it ({ceiling:g} days)",
+                       "zh": "低于区间({floor:g} 天)的门店产品 {below} 个,高于区间({ceiling:g} 天)的 {above} 个",
+                       "es": "{below} tienda-productos bajo la banda ({floor:g} días), {above} sobre ella ({ceiling:g} días)"},
+    "kf_commitments": {"en": "Commitments against top-down targets", "zh": "承诺与自上而下目标的差额",
+                       "es": "Compromisos frente a objetivos de arriba abajo"},
+    "kf_commitments_value": {"en": "{gap} in all", "zh": "合计 {gap}", "es": "{gap} en total"},
+    "kf_where": {"en": "By category and region, store and month, and rep: the workbook's sheets.",
+                 "zh": "按类别与大区、门店与月份、销售代表的明细:见工作簿中的相应工作表。",
+                 "es": "Por categoría y región, tienda y mes, y vendedor: las hojas del libro."},
+    "risk_budget_overall": {"en": "The expense categories ask {asked}; the cap on the whole budget holds them to {budget} ({share:.1%} of the target).",
+                            "zh": "各费用类别申请 {asked};总预算上限将其压缩至 {budget}(占目标 {share:.1%})。",
+                            "es": "Las categorías de gasto piden {asked}; el tope del presupuesto total las limita a {budget} ({share:.1%} del objetivo)."},
+    "risk_budget_category": {"en": "The expense categories ask {asked}; the caps of {units} hold them to {budget} ({share:.1%} of the target).",
+                             "zh": "各费用类别申请 {asked};{units}的上限将其压缩至 {budget}(占目标 {share:.1%})。",
+                             "es": "Las categorías de gasto piden {asked}; los topes de {units} las limitan a {budget} ({share:.1%} del objetivo)."},
+    "risk_stock": {"en": "{below} store-products hold less stock than the band's floor and {above} more than its ceiling; the order plan by month is in the workbook. Shortest first: {units}.",
+                   "zh": "{below} 个门店产品库存低于区间下限,{above} 个高于上限;按月订货计划见工作簿。最紧缺的:{units}。",
+                   "es": "{below} tienda-productos tienen menos existencias que el mínimo de la banda y {above} más que el máximo; el plan de pedidos por mes está en el libro. Primero las más cortas: {units}."},
+    "risk_stock_above": {"en": "{above} store-products hold more stock than the band's ceiling (none below its floor); the order plan by month is in the workbook.",
+                         "zh": "{above} 个门店产品库存高于区间上限(无低于下限者);按月订货计划见工作簿。",
+                         "es": "{above} tienda-productos tienen más existencias que el máximo de la banda (ninguna bajo el mínimo); el plan de pedidos por mes está en el libro."},
+    "risk_commitments": {"en": "{n} of {reps} sales reps committed; their commitments differ from their top-down targets by {gap} in all (policy: {policy}).",
+                         "zh": "{reps} 位销售代表中有 {n} 位提交了承诺;承诺与自上而下目标合计相差 {gap}(策略:{policy})。",
+                         "es": "{n} de {reps} vendedores se comprometieron; sus compromisos difieren de sus objetivos de arriba abajo en {gap} en total (política: {policy})."},
+}
+_clash = set(_LEADERS) & set(WORDS)
+assert not _clash, f"words defined twice: {_clash}"
+WORDS.update(_LEADERS)
+
 
 def has_word(key: str) -> bool:
     """Whether the catalogue has ``key``."""

@@ -1,9 +1,11 @@
 """The Excel plan workbook planners hand out, and reading their edits back.
 
 One sheet per table: the rep x month plan (月销售计划表) with totals, the
-customer x dekad plan, the staffing plan, the territory assignment and the
-params used. Headers are frozen, money is shown in 元 or 万元, and every total
-is an Excel ``SUM`` of its rows, so it stays a total when a planner edits.
+customer x dekad plan, the reps' commitments against their top-down targets, the
+sales expense budget by category and region, the staffing plan, the territory
+assignment, the stock at the stores with the order plan, and the params used.
+Headers are frozen, money is shown in 元 or 万元, and every total is an Excel
+``SUM`` of its rows, so it stays a total when a planner edits.
 
 Data stays data: every value that comes from the data (ids, names, labels,
 params) is written as a text cell, never as a formula, and text beginning
@@ -52,7 +54,8 @@ _MONEY_FORMAT = {"yuan": "#,##0", "thousand": "#,##0.0", "wan": "#,##0.00", "mil
 
 # Sheet titles come from the vocabulary ("sheet_<table>"); the rep x month sheet keeps its Chinese
 # name in every language because planners know it by that name.
-SHEETS = ("plan_rep_month", "plan_customer_dekad", "capacity_plan", "territory_assignment", "params", "adjustments")
+SHEETS = ("plan_rep_month", "plan_customer_dekad", "commitments", "budget", "capacity_plan", "territory_assignment",
+          "stock", "params", "adjustments")
 
 _HEADER_FONT = Font(bold=True, color="FFFFFF")
 _HEADER_FILL = PatternFill("solid", fgColor="305496")
@@ -225,6 +228,139 @@ def _write_table(ws, df: pd.DataFrame, *, money_cols: list[str], money_unit: str
     _autosize(ws, default=14)
 
 
+def _write_totalled(ws, header: list[str], rows: list[list[Any]], *, sum_cols: list[int],
+                    formats: Mapping[int, str], freeze_col: int, language: str) -> int:
+    """Write a header, the rows (text from data as text) and a total row of ``SUM`` formulas under ``sum_cols``
+    (1-based); ``formats`` gives the number format per column. Returns the total row's number."""
+    _append(ws, header)
+    _style_header(ws, len(header))
+    for row in rows:
+        _append(ws, row)
+    total_row = len(rows) + 2
+    _put(ws.cell(row=total_row, column=1), word("total", language))
+    for col in sum_cols:
+        _put(ws.cell(row=total_row, column=col), _column_total(col, total_row))
+    for col in range(1, len(header) + 1):
+        cell = ws.cell(row=total_row, column=col)
+        cell.font = _TOTAL_FONT
+        cell.fill = _TOTAL_FILL
+    for col, fmt in formats.items():
+        for (cell,) in ws.iter_rows(min_row=2, max_row=total_row, min_col=col, max_col=col):
+            cell.number_format = fmt
+    ws.freeze_panes = ws.cell(row=2, column=freeze_col)
+    return total_row
+
+
+def _code_text(value: Any, language: str) -> str:
+    """A code of the tables (status, basis, cap, category...) in the reader's words; other text as it is."""
+    from salesmodel.vocabulary import has_word
+
+    text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+    return word(f"code_{text}", language) if text and has_word(f"code_{text}") else text
+
+
+def _names_of(labels: Mapping[str, pd.DataFrame] | None, key: str, column: str) -> dict[str, str]:
+    frame = (labels or {}).get(key)
+    if frame is None or column not in frame.columns:
+        return {}
+    return {str(k): str(v) for k, v in frame[column].dropna().items()}
+
+
+def _money(value: Any, scale: float) -> float | None:
+    return None if value is None or pd.isna(value) else float(value) / scale
+
+
+def _budget_sheet(ws, totals: pd.DataFrame, regions: pd.DataFrame | None, *, money_unit: str, language: str,
+                  region_names: Mapping[str, str]) -> None:
+    """Categories down, regions across (budget_region), the year's budget as the SUM of its regions, what was
+    asked, the cap and the cap that applied, and the share of the target (budget_total); a SUM total row."""
+    scale, fmt, unit = MONEY_SCALE[money_unit], _MONEY_FORMAT[money_unit], _unit_text(money_unit, language)
+    ids = sorted(regions["region_id"].astype(str).unique()) if regions is not None and len(regions) else []
+    cells = (regions.assign(region_id=regions["region_id"].astype(str), category=regions["category"].astype(str))
+             .set_index(["category", "region_id"])["budget"] if ids else pd.Series(dtype=float))
+    header = [_header_text("category", language), _header_text("basis", language),
+              f"{_header_text('asked', language)} ({unit})", f"{_header_text('cap', language)} ({unit})",
+              _header_text("capped", language), *[region_names.get(r, r) for r in ids],
+              f"{_header_text('budget', language)} ({unit})", _header_text("share_of_target", language)]
+    first_region, total_col = 6, 6 + len(ids)
+    rows = []
+    for i, rec in enumerate(totals.itertuples(index=False)):
+        row: list[Any] = [_code_text(rec.category, language), _code_text(rec.basis, language),
+                          _money(rec.asked, scale), _money(rec.cap, scale), _code_text(rec.capped, language)]
+        if ids:
+            row += [_money(cells.get((str(rec.category), r)), scale) for r in ids]
+            row.append(_row_total(first_region, total_col - 1, i + 2))
+        else:  # no regional split in the run: the category's year as the table has it
+            row.append(_money(rec.budget, scale))
+        row.append(None if pd.isna(rec.share_of_target) else float(rec.share_of_target))
+        rows.append(row)
+    money_cols = [3, 4, *range(first_region, total_col + 1)]
+    _write_totalled(ws, header, rows, sum_cols=[3, *range(first_region, total_col + 2)],
+                    formats={**{c: fmt for c in money_cols}, total_col + 1: "0.0%"}, freeze_col=2, language=language)
+    _autosize(ws, {1: 18, 2: 14, 5: 18}, default=13)
+
+
+def _stock_sheet(ws, cover: pd.DataFrame, orders: pd.DataFrame | None, *, language: str,
+                 customer_names: Mapping[str, str]) -> None:
+    """One row per store and product, below the band first (as the tracking page orders them): its count, days
+    of cover and status, then the units to order in each month of the order plan (stock_orders), a SUM total."""
+    from salesmodel.tracking import out_of_band_first
+
+    cover = out_of_band_first(cover)
+    periods: list[str] = []
+    order_units: dict[tuple[str, str, str], float] = {}
+    if orders is not None and len(orders):
+        periods = sorted(orders["period"].astype(str).unique())
+        for rec in orders[["customer_id", "product", "period", "order_units"]].itertuples(index=False):
+            key = (str(rec.customer_id), str(rec.product), str(rec.period))
+            order_units[key] = order_units.get(key, 0.0) + float(rec.order_units)
+    header = [_header_text("customer_id", language), _header_text("customer_name", language),
+              _header_text("rep_id", language), _header_text("product", language), _header_text("status", language),
+              _header_text("on_hand", language), _header_text("days_of_cover", language),
+              *[word("stock_order_month", language).format(month=_period_text(p, language)) for p in periods],
+              word("stock_order_total", language)]
+    first_month, total_col = 8, 8 + len(periods)
+    rows = []
+    for i, rec in enumerate(cover.itertuples(index=False)):
+        store, product = str(rec.customer_id), str(rec.product)
+        rep = getattr(rec, "rep_id", None)
+        row: list[Any] = [store, customer_names.get(store, ""), "" if rep is None or pd.isna(rep) else str(rep), product,
+                          _code_text(rec.status, language), float(rec.on_hand),
+                          None if pd.isna(rec.days_of_cover) else float(rec.days_of_cover)]
+        row += [order_units.get((store, product, p)) for p in periods]
+        row.append(_row_total(first_month, total_col - 1, i + 2) if periods else None)
+        rows.append(row)
+    units = {c: "#,##0" for c in (6, *range(first_month, total_col + 1))}
+    _write_totalled(ws, header, rows, sum_cols=list(range(first_month, total_col + 1)) if periods else [],
+                    formats={**units, 7: "0.0"}, freeze_col=3, language=language)
+    _autosize(ws, {1: 12, 2: 22, 3: 10, 4: 9, 5: 16}, default=12)
+    ws.print_title_cols = "A:B"
+
+
+def _commitments_sheet(ws, commitments: pd.DataFrame, *, money_unit: str, language: str,
+                       rep_names: Mapping[str, str], region_names: Mapping[str, str]) -> None:
+    """Each rep's top-down target, commitment, gap and reconciled target (targets_commitments), the largest
+    gap first as on the targets page, with a SUM total row."""
+    scale, fmt, unit = MONEY_SCALE[money_unit], _MONEY_FORMAT[money_unit], _unit_text(money_unit, language)
+    shown = commitments.assign(_gap=commitments["gap"].astype(float).abs())
+    shown = shown.sort_values(["_gap", "rep_id"], ascending=[False, True], kind="stable")
+    header = [_header_text("region_id", language), _header_text("rep_id", language),
+              _header_text("rep_name", language),
+              *[f"{_header_text(c, language)} ({unit})" for c in ("top_down", "commitment", "gap")],
+              _header_text("gap_pct", language), f"{word('col_reconciled_target', language)} ({unit})",
+              f"{_header_text('change', language)} ({unit})", _header_text("note", language)]
+    rows = []
+    for rec in shown.itertuples(index=False):
+        region, rep = str(rec.region_id), str(rec.rep_id)
+        rows.append([region_names.get(region, region), rep, rep_names.get(rep, ""), _money(rec.top_down, scale),
+                     _money(rec.commitment, scale), _money(rec.gap, scale),
+                     None if pd.isna(rec.gap_pct) else float(rec.gap_pct), _money(rec.target, scale),
+                     _money(rec.change, scale), "" if rec.note is None or pd.isna(rec.note) else str(rec.note)])
+    _write_totalled(ws, header, rows, sum_cols=[4, 5, 6, 8, 9],
+                    formats={**{c: fmt for c in (4, 5, 6, 8, 9)}, 7: "0.0%"}, freeze_col=4, language=language)
+    _autosize(ws, {1: 14, 2: 12, 3: 16, 10: 40}, default=14)
+
+
 def _cell_value(v: Any) -> Any:
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return None
@@ -258,13 +394,15 @@ def _flatten(prefix: str, value: Any, out: list[tuple[str, str]]) -> None:
 
 
 def plan_labels(inputs: Mapping[str, pd.DataFrame], language: str = "en") -> dict[str, pd.DataFrame]:
-    """Names beside the ids of the two plan sheets: rep → name, region, province; customer → name, rep."""
+    """Names beside the ids: rep → name, region, province; customer → name, rep; region → name (``budget``)."""
     def name_col(df: pd.DataFrame) -> str:
         return next(c for c in (f"name_{language}", "name_zh" if language == "zh" else "name_en", "name_en")
                     if c in df.columns)
 
     out: dict[str, pd.DataFrame] = {}
     reps, org, provinces, customers = (inputs.get(k) for k in ("reps", "org", "provinces", "customers"))
+    if org is not None and "unit_id" in org:
+        out["budget"] = pd.DataFrame({"region": org.set_index("unit_id")[name_col(org)]})
     if reps is not None:
         r = reps.set_index("rep_id")
         frame = pd.DataFrame({"rep_name": r["rep_name"]})
@@ -341,11 +479,15 @@ def build_workbook(
     """Write the plan workbook from a run's tables; returns the path.
 
     ``tables`` may hold ``plan_rep_month``, ``plan_customer_dekad``, ``capacity_plan``,
-    ``territory_assignment``; sheets are written for those present. ``rep_month`` and
+    ``territory_assignment``, ``targets_commitments`` (a sheet when a rep committed),
+    ``budget_total`` with ``budget_region``, and ``stock_cover`` with ``stock_orders``; sheets are
+    written for those present, each read as its table has it (nothing recomputed: totals are
+    Excel ``SUM`` formulas of the cells above or beside them). ``rep_month`` and
     ``customer_dekad`` name the unit columns, the period column and the value column
     of the two plan tables. ``labels`` gives, per plan table, a frame indexed by its unit id
     with the names readers know (rep name, region, province; customer name, rep), shown
-    beside the ids; ``title`` (company, scenario, plan_year) goes in every printed page's
+    beside the ids (``budget``: region → name, for the budget and commitments sheets);
+    ``title`` (company, scenario, plan_year) goes in every printed page's
     header with the money unit and the run id.
 
     Examples
@@ -401,6 +543,20 @@ def build_workbook(
             "periods": [c for c in wide.columns if c not in label_cols],
         }
 
+    region_names = _names_of(labels, "budget", "region")
+    commitments = tables.get("targets_commitments")
+    if commitments is not None and len(commitments) and commitments["has_commitment"].astype(bool).any():
+        ws = wb.create_sheet(_sheet_title("commitments", language))
+        _commitments_sheet(ws, commitments, money_unit=money_unit, language=language,
+                           rep_names=_names_of(labels, "plan_rep_month", "rep_name"), region_names=region_names)
+        _print_setup(ws, page_header, language)
+    budget = tables.get("budget_total")
+    if budget is not None and len(budget):
+        ws = wb.create_sheet(_sheet_title("budget", language))
+        _budget_sheet(ws, budget, tables.get("budget_region"), money_unit=money_unit, language=language,
+                      region_names=region_names)
+        _print_setup(ws, page_header, language)
+
     money_like = {"target", "capacity", "gap", "cumulative_gap", "potential", "amount", "last_year"}
     for key in ("capacity_plan", "territory_assignment"):
         df = tables.get(key)
@@ -413,6 +569,13 @@ def build_workbook(
         people.update({c: "#,##0.0" for c in ("leavers_expected", "ramped_fte")})
         _write_table(ws, df, money_cols=[c for c in df.columns if c in money_like], money_unit=money_unit,
                      language=language, formats=people)
+        _print_setup(ws, page_header, language)
+
+    cover = tables.get("stock_cover")
+    if cover is not None and len(cover):
+        ws = wb.create_sheet(_sheet_title("stock", language))
+        _stock_sheet(ws, cover, tables.get("stock_orders"), language=language,
+                     customer_names=_names_of(labels, "plan_customer_dekad", "customer_name"))
         _print_setup(ws, page_header, language)
 
     ws = wb.create_sheet(_sheet_title("params", language))

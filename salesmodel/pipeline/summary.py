@@ -4,7 +4,7 @@ from __future__ import annotations
 from salesmodel import summary
 from salesmodel.pipeline._base import Context, StepResult
 
-NEEDS: tuple[str, ...] = ("targets", "staffing", "territory")
+NEEDS: tuple[str, ...] = ("targets", "staffing", "tracking", "territory")  # tracking: the stock figures
 PARAMS: tuple[str, ...] = ("territory", "staffing", "calendar")
 
 

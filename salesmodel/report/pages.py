@@ -826,6 +826,8 @@ class Page:
         from salesmodel.summary import risks as risk_sentences
 
         names = {**self.region_names, **self.province_names, **self.rep_names}
+        if (risks["kind"] == "stock").any():  # the stores below the stock band, by the names readers know
+            names.update(self.customer_names)
         sentences = risk_sentences(risks, language=self.lang, names=names, money_unit=self.unit)
         items = "".join(f"<li>{_html.escape(r)}</li>" for r in sentences)
         return HTML(f"<ul>{items}</ul>")
@@ -848,6 +850,40 @@ class Page:
             prob=f.probability_of_meeting, target=format_money(f.total_target, self.big_unit, self.lang),
             baseline=format_money(f.baseline or float("nan"), self.big_unit, self.lang), rho=MONTH_CORRELATION)
         return HTML(f"<p>{_html.escape(text)}</p>")
+
+    def plan_figures(self, key_figures: pd.DataFrame) -> Any:
+        """The expense budget (against its cap), the stock at the stores against the band and the gap of the
+        reps' commitments, as the ``key_figures`` table has them; None when the run has none of them."""
+        from IPython.display import HTML
+
+        from salesmodel.summary import KeyFigures
+
+        f = KeyFigures.from_table(key_figures)
+        sep = ";" if self.lang == "zh" else "; "
+        rows: list[tuple[str, str]] = []
+        if f.budget is not None:
+            share = f.budget_share_of_target if f.budget_share_of_target is not None else float("nan")
+            parts = [self.w("kf_budget_value").format(budget=format_money(f.budget, self.unit, self.lang), share=share)]
+            cap = self.ws.params.budget.cap_share
+            parts.append(self.w("kf_budget_cap").format(cap=cap) if cap is not None else self.w("kf_budget_no_cap"))
+            asked = None if f.budget_asked is None else format_money(f.budget_asked, self.unit, self.lang)
+            if asked is not None and asked != format_money(f.budget, self.unit, self.lang):  # a cap cut it
+                parts.append(self.w("kf_budget_asked").format(asked=asked))
+            rows.append((self.w("kf_budget"), sep.join(parts)))
+        if f.stock_below is not None:
+            tr = self.ws.params.tracking
+            rows.append((self.w("kf_stock"), self.w("kf_stock_value").format(
+                below=f.stock_below, above=f.stock_above or 0, floor=tr.stock_floor_days, ceiling=tr.stock_ceiling_days)))
+        if f.commitment_gap is not None:
+            gap = f.commitment_gap
+            signed = ("+" if gap > 0 else "−" if gap < 0 else "") + format_money(abs(gap), self.unit, self.lang)
+            rows.append((self.w("kf_commitments"), self.w("kf_commitments_value").format(gap=signed)))
+        if not rows:
+            return None
+        body = "".join(f"<tr><th style='text-align:left;padding:4px 12px 4px 0'>{_html.escape(k)}</th>"
+                       f"<td style='text-align:left;padding:4px 0'>{_html.escape(v)}</td></tr>" for k, v in rows)
+        return HTML(f"<h4>{_html.escape(self.w('kf_heading'))}</h4><table>{body}</table>"
+                    f"<p><small>{_html.escape(self.w('kf_where'))}</small></p>")
 
     def flags_table(self, flagged: pd.DataFrame, achievability: pd.DataFrame) -> Any:
         """The handful of units flagged for leadership, most money at risk first, and how many were below the threshold."""

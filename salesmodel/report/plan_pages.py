@@ -135,11 +135,10 @@ class PlanPage(Page):
     def stock_table(self, cover: pd.DataFrame, rows: int = 20) -> Any:
         """The store-products out of the band first, those short of the most units a day's sales
         first (most days of cover first above the ceiling), with their reps and customers' names."""
-        out_of_band = cover["status"].map({"below": 0, "above": 1}).fillna(2)
+        from salesmodel.tracking import out_of_band_first
+
         # below the floor: by units a day of plan (what runs out fastest); above: by days of cover
-        urgency = (-cover["daily_units"].astype(float)).where(cover["status"] == "below", -cover["days_of_cover"].astype(float))
-        order = cover.assign(_out=out_of_band, _urgency=urgency)
-        order = order.sort_values(["_out", "_urgency", "customer_id", "product"]).drop(columns=["_out", "_urgency"])
+        order = out_of_band_first(cover)
         names = self.customer_names
         order = order.assign(customer_id=order["customer_id"].map(lambda c: html.escape(str(names.get(c, c)))))
         return self.table("stock_cover", order, columns=["customer_id", "rep_id", "product", "on_hand", "daily_units",
