@@ -290,7 +290,9 @@ def _executor(workers: int, scheduler: str | None):
         return client.get_executor(), client
     import multiprocessing as mp
 
-    return cf.ProcessPoolExecutor(max_workers=max(1, workers), mp_context=mp.get_context("spawn")), None
+    from salesmodel.runner import interruptible
+
+    return cf.ProcessPoolExecutor(max_workers=max(1, workers), mp_context=mp.get_context("spawn"), initializer=interruptible), None
 
 
 def run_batch(

@@ -436,6 +436,15 @@ class _InProcess:
         return None
 
 
+def interruptible() -> None:
+    """In a worker process: Ctrl-C (SIGINT) interrupts, whatever the parent's disposition.
+
+    A run started in the background by a non-interactive shell (a CI job, ``cmd &``) inherits
+    SIGINT ignored, and so would its workers: the SIGINT a stopping run sends them would then
+    be lost, and the run would wait for every notebook to finish before it could stop."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 class _NotebookPool:
     """Notebooks executed two at a time in worker processes, each once its step's tables are written."""
 
@@ -461,7 +470,8 @@ class _NotebookPool:
 
         if self.workers > 1 and not multiprocessing.current_process().daemon:
             # spawn: a clean interpreter per worker (no forked threads or open solver state)
-            self.pool: Any = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+            self.pool: Any = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                                 initializer=interruptible)
         else:
             self.pool = _InProcess()
         self.started = time.perf_counter()

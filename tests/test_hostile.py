@@ -496,9 +496,17 @@ def test_kill_9_leaves_nothing_in_runs_and_the_next_run_cleans_staging(tmp_path,
     assert len(list((out / "runs").iterdir())) == 1
 
 
-def test_sigterm_is_handled_like_ctrl_c(tmp_path, small_company_dir, quick_notebooks):
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+# "ignored": started as a non-interactive shell starts a background job (CI, `cmd &`), with SIGINT
+# ignored; the notebook workers must still be stopped by the SIGINT the run sends them.
+@pytest.mark.parametrize("inherited_sigint", ["default", "ignored"])
+def test_sigterm_is_handled_like_ctrl_c(tmp_path, small_company_dir, quick_notebooks, inherited_sigint):
     out = tmp_path / "out"
-    proc = _cli("run", str(_quick_params(tmp_path, small_company_dir, "slow.ipynb")), "--out", str(out), "--quiet")
+    proc = _cli("run", str(_quick_params(tmp_path, small_company_dir, "slow.ipynb")), "--out", str(out), "--quiet",
+                preexec_fn=_ignore_sigint if inherited_sigint == "ignored" else None)
     try:
         _wait_for(lambda: _executing(out) or proc.poll() is not None)
         proc.send_signal(signal.SIGTERM)
