@@ -131,7 +131,7 @@ def run_prophet(df, h, freq, n_jobs):
 
 def candidates(sets, n_jobs):
     """Single models and their mean/median combinations: the evidence behind DEFAULT_MODELS."""
-    names = ["AutoETS", "DynamicOptimizedTheta", "AutoCES", "Theta", "OptimizedTheta"]
+    names = ["AutoETS", "AutoETSLog", "AutoCES", "Theta", "SeasonalNaive", "DynamicOptimizedTheta"]
     from statsforecast import StatsForecast
 
     rows = []
