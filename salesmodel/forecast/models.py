@@ -136,6 +136,7 @@ class _SearchETS:
     intervals (grouped by structure in ``_sf_forecast``), about a tenth of a search's cost."""
 
     uses_exog = False
+    log = False  # fitted on the series itself (True: on its logarithm)
 
     def __init__(self, season_length: int, alias: str = "AutoETS", report_spec: bool = False) -> None:
         self.season_length = season_length
@@ -185,10 +186,18 @@ class _SearchETS:
         return self.forecast(self._y, h)
 
 
+def _log_or_none(y) -> np.ndarray | None:
+    """log(y) of a series the log-scale models can take (every value finite and positive), else None."""
+    y = np.asarray(y, float)
+    return np.log(y) if np.isfinite(y).all() and (y > 0).all() else None
+
+
 class _LogSearchETS(_SearchETS):
     """AutoETS on the logarithm of a positive series, back on the original scale (the median
     of the log-scale forecast): a multiplicative trend and season without their unstable fits.
     It abstains (NaN) on a series with a zero or a negative value."""
+
+    log = True
 
     def __init__(self, season_length: int, alias: str = "AutoETSLog", report_spec: bool = False) -> None:
         super().__init__(season_length, alias, report_spec)
@@ -202,14 +211,14 @@ class _LogSearchETS(_SearchETS):
         return _LOG_ETS_STRUCTURES
 
     def forecast(self, y, h, X=None, X_future=None, level=None, fitted=False):
-        y = np.asarray(y, float)
-        if not (np.isfinite(y).all() and (y > 0).all()):
+        logged = _log_or_none(y)
+        if logged is None:
             return {"mean": np.full(h, np.nan)}
         if self.season_length <= 1:
             from statsforecast.models import AutoETS
 
-            return {"mean": np.exp(np.asarray(AutoETS(season_length=1, model="ZZN").forecast(np.log(y), h)["mean"], float))}
-        out = np.asarray(_SearchETS.forecast(self, np.log(y), h)["mean"], float)
+            return {"mean": np.exp(np.asarray(AutoETS(season_length=1, model="ZZN").forecast(logged, h)["mean"], float))}
+        out = np.asarray(_SearchETS.forecast(self, logged, h)["mean"], float)
         if self.report_spec:  # the last step is the structure's code, not a log value
             return {"mean": np.append(np.exp(out[:-1]), out[-1])}
         return {"mean": np.exp(out)}
@@ -305,7 +314,7 @@ def _route(train: pd.DataFrame, plan: _Plan) -> pd.Series:
 
 #: Models that search ETS structures: searched once per series at the forecast origin (the
 #: structure travels in a ``spec_<name>`` column), refitted at the backtest origins.
-_SEARCHERS: tuple[str, ...] = ("AutoETS", "AutoETSLog")
+_SEARCHERS: dict[str, type[_SearchETS]] = {"AutoETS": _SearchETS, "AutoETSLog": _LogSearchETS}
 
 
 def _searchers(names: Sequence[str], sl: int) -> list[str]:
@@ -326,7 +335,7 @@ def _sf_forecast(train: pd.DataFrame, names: Sequence[str], sl: int, h: int, fre
     if not searchers:
         return _sf_call(train, names, sl, h, freq, n_jobs, engine)
     if specs is None:
-        reporting = {n: (_SearchETS if n == "AutoETS" else _LogSearchETS)(sl, report_spec=True) for n in searchers}
+        reporting = {n: _SEARCHERS[n](sl, report_spec=True) for n in searchers}
         fc = _sf_call(train, names, sl, h + 1, freq, n_jobs, engine, reporting)
         last = fc.groupby("unique_id", sort=False).cumcount(ascending=False).to_numpy() == 0
         codes = fc.loc[last].set_index("unique_id")
@@ -344,10 +353,7 @@ def _sf_forecast(train: pd.DataFrame, names: Sequence[str], sl: int, h: int, fre
         for c in pd.unique(code[np.isfinite(code)]).tolist() + ([np.nan] if (~np.isfinite(code)).any() else []):
             rows = np.isnan(code) if np.isnan(c) else code == c
             # Series without a structure (no search at the later origin, or it failed there) search here.
-            if np.isnan(c):
-                model = _SearchETS(sl) if n == "AutoETS" else _LogSearchETS(sl)
-            else:
-                model = _FixedETS(c, sl, log=n == "AutoETSLog")
+            model = _SEARCHERS[n](sl) if np.isnan(c) else _FixedETS(c, sl, log=_SEARCHERS[n].log)
             parts.append(_sf_call(train[rows], [n], sl, h, freq, n_jobs, engine, {n: model}))
         fitted = pd.concat(parts, ignore_index=True)[["unique_id", "ds", n]]
         out = fitted if out is None else out.merge(fitted, on=["unique_id", "ds"], how="left")
@@ -372,11 +378,9 @@ class _FixedETS:
     def forecast(self, y, h, X=None, X_future=None, level=None, fitted=False):
         from statsforecast.models import AutoETS
 
-        y = np.asarray(y, float)
-        if self.log:
-            if not (np.isfinite(y).all() and (y > 0).all()):
-                return {"mean": np.full(h, np.nan)}
-            y = np.log(y)
+        y = _log_or_none(y) if self.log else np.asarray(y, float)
+        if y is None:
+            return {"mean": np.full(h, np.nan)}
         spec, damped = _ets_spec(self.code)
         mean = np.asarray(AutoETS(season_length=self.season_length, model=spec, damped=damped).forecast(y, h)["mean"], float)
         return {"mean": np.exp(mean) if self.log else mean}
@@ -477,11 +481,19 @@ def _combine(comp: np.ndarray, ids: np.ndarray, names: Sequence[str], combine: s
         # A series without a window of its own (not sampled, or too short then) takes the
         # family's average weights.
         w = w.reindex(index=pd.unique(ids)).fillna(w.mean()).reindex(ids).to_numpy(float)
-        w = np.where(np.isfinite(w), w, 1.0)
-        w = np.where(np.isnan(comp), 0.0, w)  # a failed model gives its weight to the others
-        tot = w.sum(axis=1)
+        w, tot = _served_weights(comp, w)
         out = np.nansum(np.where(np.isnan(comp), 0.0, comp) * w, axis=1) / np.where(tot > 0, tot, 1.0)
         return np.where(tot > 0, out, np.nanmean(comp, axis=1))
+
+
+def _served_weights(comp: np.ndarray, weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Rows x models: the weights a weighted combination applies before it divides by their row
+    total (also returned): a model with no forecast (failed, abstained, another family's) weighs 0,
+    so the others share its weight; a missing weight counts 1. A row whose total is 0 is the mean
+    of the models that served it (see :func:`_combine`)."""
+    w = np.ones(comp.shape) if weights is None else np.where(np.isfinite(weights), weights, 1.0)
+    w = np.where(np.isnan(comp), 0.0, w)
+    return w, w.sum(axis=1)
 
 
 def trend_strength(y: np.ndarray, season_length: int) -> float:
@@ -580,9 +592,10 @@ def combination_weights(fc: pd.DataFrame) -> pd.DataFrame:
     """How each series' forecast was combined, from a forecast with components
     (``baseline(..., return_components=True)``): one row per series and model that served it,
     ``unique_id, served_by, model, weight`` (+ ``trend_group`` when given). The weights are
-    those applied: a model that failed or abstained has none and the others share its weight,
-    so a series' weights add up to 1 and ``sum(weight * comp_<model>)`` is its forecast before
-    the floor at zero.
+    those applied (:func:`_served_weights`, as the combination applies them): a model that failed
+    or abstained has none and the others share its weight, so a series' weights add up to 1 and
+    ``sum(weight * comp_<model>)`` is its forecast before the floor at zero. A median combination
+    (``combine="median"``) lists the models it took the median of, with equal shares.
 
     >>> ds = pd.date_range("2020-01-01", periods=48, freq="MS")
     >>> y = 100 + 20 * np.sin(2 * np.pi * np.arange(48) / 12)
@@ -595,16 +608,11 @@ def combination_weights(fc: pd.DataFrame) -> pd.DataFrame:
     first = fc.drop_duplicates("unique_id").reset_index(drop=True)
     comps = [c for c in first.columns if c.startswith("comp_")]
     names = [c.removeprefix("comp_") for c in comps]
-    served = first[comps].notna().to_numpy() if comps else np.zeros((len(first), 0), bool)
-    given = first[[f"weight_{n}" if f"weight_{n}" in first.columns else comps[i] for i, n in enumerate(names)]].to_numpy(float) \
-        if comps else np.zeros((len(first), 0))
-    given = np.where([[f"weight_{n}" in first.columns for n in names]], given, np.nan)
-    # No weights of its own (a mean, a median, or a family without a window): equal shares.
-    w = np.where(served, np.where(np.isnan(given), 1.0, given), 0.0)
-    no_weights = ~np.isfinite(np.where(served, given, np.nan)).any(axis=1, keepdims=True)
-    w = np.where(no_weights & served, 1.0, w)
-    tot = w.sum(axis=1, keepdims=True)
-    w = np.where(tot > 0, w / np.where(tot > 0, tot, 1.0), 0.0)
+    comp = first[comps].to_numpy(float)
+    served = ~np.isnan(comp)
+    given = first.reindex(columns=[f"weight_{n}" for n in names]).to_numpy(float)  # none: a mean (or no window)
+    w, tot = _served_weights(comp, given)
+    w = np.where(tot[:, None] > 0, w / np.where(tot > 0, tot, 1.0)[:, None], served / np.maximum(served.sum(axis=1), 1)[:, None])
     rows, cols = np.nonzero(served)
     out = pd.DataFrame({"unique_id": first["unique_id"].to_numpy()[rows], "served_by": first["model"].to_numpy()[rows],
                         "model": np.asarray(names, dtype=object)[cols], "weight": w[rows, cols]})
