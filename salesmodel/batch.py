@@ -288,11 +288,9 @@ def _executor(workers: int, scheduler: str | None):
             raise ParamsError("--scheduler needs the 'distributed' extra: pip install 'salesmodel[distributed]'") from None
         client = Client(scheduler) if isinstance(scheduler, str) else scheduler
         return client.get_executor(), client
-    import multiprocessing as mp
+    from salesmodel.runner import worker_pool
 
-    from salesmodel.runner import interruptible
-
-    return cf.ProcessPoolExecutor(max_workers=max(1, workers), mp_context=mp.get_context("spawn"), initializer=interruptible), None
+    return worker_pool(max(1, workers)), None
 
 
 def run_batch(

@@ -286,7 +286,8 @@ def clean_stale_staging(out: Path, *, notice: bool = True) -> list[str]:
 
 @contextlib.contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM raises :class:`Terminated` (a KeyboardInterrupt), so the same clean-up runs."""
+    """SIGTERM and SIGHUP raise :class:`Terminated` (a KeyboardInterrupt), so the same clean-up runs
+    (a SIGHUP ignored by the caller, as under ``nohup``, stays ignored)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -294,11 +295,15 @@ def _sigterm_as_interrupt() -> Iterator[None]:
     def handler(signum, frame):  # noqa: ARG001 - signal handler signature
         raise Terminated(signum)
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    caught = [signal.SIGTERM]
+    if hasattr(signal, "SIGHUP") and signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
+        caught.append(signal.SIGHUP)
+    previous = {signum: signal.signal(signum, handler) for signum in caught}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, before in previous.items():
+            signal.signal(signum, before)
 
 
 def _write_error(exc: BaseException) -> OSError | None:
@@ -395,9 +400,18 @@ def _notebook_step(nb: Path) -> str | None:
     return step if isinstance(step, str) else None
 
 
-def _execute_notebook(nb: str, out_nb: str, params_file: str, building: str, final: str, kernel_name: str,
-                      language: str) -> dict:
+def _execute_notebook(*args: str) -> dict:
     """Execute one notebook and render its HTML (in a worker process); errors come back as plain values."""
+    global _busy
+    _busy = True
+    try:
+        return _execute_and_render(*args)
+    finally:
+        _busy = False
+
+
+def _execute_and_render(nb: str, out_nb: str, params_file: str, building: str, final: str, kernel_name: str,
+                        language: str) -> dict:
     import papermill as pm
 
     from salesmodel.report import export_html
@@ -436,13 +450,71 @@ class _InProcess:
         return None
 
 
-def interruptible() -> None:
-    """In a worker process: Ctrl-C (SIGINT) interrupts, whatever the parent's disposition.
+# True while a worker executes a notebook: SIGINT then stops the notebook; an idle worker leaves quietly.
+_busy = False
 
-    A run started in the background by a non-interactive shell (a CI job, ``cmd &``) inherits
-    SIGINT ignored, and so would its workers: the SIGINT a stopping run sends them would then
-    be lost, and the run would wait for every notebook to finish before it could stop."""
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+def _worker_sigint(signum: int, frame: Any) -> None:  # noqa: ARG001 - signal handler signature
+    if _busy:
+        raise KeyboardInterrupt
+    os._exit(128 + signum)  # idle, waiting for work: nothing to stop and nothing to print
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Stop this worker at once when the process that started it dies, even by ``kill -9``.
+
+    On Linux the kernel sends SIGKILL (``PR_SET_PDEATHSIG``); everywhere a daemon thread also
+    watches the parent's pid, which covers other systems and a parent that died before prctl.
+    The notebook kernels a worker starts follow it: jupyter_client gives them ``JPY_PARENT_PID``
+    and ipykernel's parent poller ends a kernel whose parent is gone."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):  # no libc prctl (musl without it, a sandbox): the thread remains
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # 1 = PR_SET_PDEATHSIG
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="salesmodel-parent-watch", daemon=True).start()
+
+
+def worker_setup(parent_pid: int) -> None:
+    """Initializer of every worker process (run, batch): it dies with its parent, Ctrl-C stops the
+    notebook it is running, and a stop never prints a worker's traceback."""
+    import logging
+
+    _die_with_parent(parent_pid)
+    # a notebook stopped by Ctrl-C leaves nbclient's tasks to end with "Kernel died": the stop, not an error
+    logging.getLogger("asyncio").disabled = True
+    signal.signal(signal.SIGINT, _worker_sigint)
+    for name in ("SIGTERM", "SIGHUP"):  # the parent stops its workers itself; their own default is silent
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+
+
+def quiet_resource_tracker() -> None:
+    """After ``kill -9`` of a run, multiprocessing's resource tracker removes the pool's semaphores
+    itself and warns about them on the caller's terminal; the warning reports the kill, not a leak.
+    The tracker takes this process's ``-W`` options when it starts (with the first pool)."""
+    option = "ignore:resource_tracker:UserWarning"
+    if option not in sys.warnoptions:
+        sys.warnoptions.append(option)
+
+
+def worker_pool(workers: int) -> Any:
+    """A pool of ``workers`` spawned processes set up by :func:`worker_setup` (run and batch)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    quiet_resource_tracker()
+    # spawn: a clean interpreter per worker (no forked threads or open solver state)
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=worker_setup, initargs=(os.getpid(),))
 
 
 class _NotebookPool:
@@ -464,14 +536,11 @@ class _NotebookPool:
 
     def __enter__(self) -> _NotebookPool:
         import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
 
         from tqdm.auto import tqdm
 
         if self.workers > 1 and not multiprocessing.current_process().daemon:
-            # spawn: a clean interpreter per worker (no forked threads or open solver state)
-            self.pool: Any = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=interruptible)
+            self.pool: Any = worker_pool(self.workers)
         else:
             self.pool = _InProcess()
         self.started = time.perf_counter()
@@ -692,7 +761,12 @@ def run_scenario(
                 started=started, finished=finished, holiday_status=checked.holiday_status,
             )
             manifest_sha = audit.sha256_file(manifest_path)
-            os.rename(building, final)
+            try:
+                os.rename(building, final)
+            except OSError as exc:  # the runs folder refuses the finished run: name it, not the staging folder
+                if exc.errno not in _WRITE_ERRNOS:
+                    raise
+                raise _cannot_write(runs, OSError(exc.errno, exc.strerror, str(final))) from None
             try:
                 audit.append_run_log(out, run_id, manifest_sha)
             except OSError as exc:

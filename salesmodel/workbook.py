@@ -33,6 +33,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from salesmodel.errors import InputError, RunError
+from salesmodel.io.readers import check_archive
 from salesmodel.io.writers import FORMULA_START
 from salesmodel.paths import child, is_run_id, shorten
 from salesmodel.report import MONEY_UNITS
@@ -644,6 +645,7 @@ def read_edits(edited_path: str | Path, plan: pd.DataFrame, *, sheet: str = "pla
     edits to total cells (totals are computed) are refused with InputError.
     """
     edited_path = Path(edited_path)
+    check_archive(edited_path)
     try:
         wb = load_workbook(edited_path, data_only=False)
     except Exception:  # noqa: BLE001 - openpyxl raises many kinds for a bad file

@@ -717,3 +717,188 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+# ---------------------------------------------------------------------------
+# Workers die with their run; every stop is one sentence (issue 26)
+# ---------------------------------------------------------------------------
+
+def _descendants(pid: int) -> list:
+    import psutil
+
+    with_children = psutil.Process(pid)
+    return with_children.children(recursive=True)
+
+
+def _pipes_close(proc: subprocess.Popen, timeout: float) -> bool:
+    """True when the caller's pipes reach end of file within ``timeout`` (no process holds them)."""
+    import threading
+
+    done = threading.Event()
+
+    def drain() -> None:
+        proc.stdout.read()
+        proc.stderr.read()
+        done.set()
+
+    threading.Thread(target=drain, daemon=True).start()
+    return done.wait(timeout)
+
+
+def _alive(processes: list) -> list[str]:
+    import psutil
+
+    out = []
+    for p in processes:
+        with __import__("contextlib").suppress(psutil.NoSuchProcess):
+            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                out.append(" ".join(p.cmdline())[:120])
+    return out
+
+
+def _in_staging(out: Path) -> bool:
+    staging = out / runner.STAGING
+    return staging.is_dir() and any(p.is_dir() for p in staging.iterdir())
+
+
+@pytest.mark.parametrize("moment", ["pipeline", "notebooks"])
+def test_kill_9_of_a_run_leaves_no_process_and_closes_the_callers_pipes(tmp_path, small_company_dir, quick_notebooks,
+                                                                        moment):
+    out = tmp_path / "out"
+    # two notebooks: they run in two worker processes, each with its kernel
+    params = _params(tmp_path, small_company_dir, notebooks=["slow.ipynb", "quick.ipynb"])
+    proc = _cli("run", str(params), "--out", str(out), "--quiet")
+    try:
+        _wait_for(lambda: (_executing(out) if moment == "notebooks" else _in_staging(out)) or proc.poll() is not None)
+        assert proc.poll() is None, proc.communicate()
+        family = _descendants(proc.pid)
+        if moment == "notebooks":
+            assert len(family) >= 3  # the workers and a kernel at least
+        os.kill(proc.pid, signal.SIGKILL)  # the run only, as a scheduler's timeout does
+        proc.wait()
+        assert _pipes_close(proc, 5.0), "a process of the killed run still holds the caller's stdout/stderr"
+        end = time.monotonic() + 5
+        while _alive(family) and time.monotonic() < end:
+            time.sleep(0.1)
+        assert _alive(family) == []
+    finally:
+        with __import__("contextlib").suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_kill_9_of_a_batch_leaves_no_process(tmp_path, small_company_dir, quick_notebooks):
+    out = tmp_path / "out"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    files = [_params(tmp_path / name, small_company_dir, scenario=name, notebooks=["slow.ipynb"]) for name in "ab"]
+    proc = _cli("batch", *map(str, files), "--out", str(out), "--workers", "2", "--quiet")
+    try:
+        _wait_for(lambda: _executing(out) or proc.poll() is not None)
+        assert proc.poll() is None, proc.communicate()
+        family = _descendants(proc.pid)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        assert _pipes_close(proc, 5.0)
+        end = time.monotonic() + 5
+        while _alive(family) and time.monotonic() < end:
+            time.sleep(0.1)
+        assert _alive(family) == []
+    finally:
+        with __import__("contextlib").suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_stop_mid_notebook_is_one_sentence_without_traceback(tmp_path, small_company_dir, quick_notebooks, signum):
+    out = tmp_path / "out"
+    params = _params(tmp_path, small_company_dir, notebooks=["slow.ipynb", "quick.ipynb"])
+    proc = _cli("run", str(params), "--out", str(out), "--quiet")
+    try:
+        _wait_for(lambda: _executing(out) or proc.poll() is not None)
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 128 + signum, err
+    assert err.strip().count("\n") == 0 and "Traceback" not in err and "leaked" not in err, err
+    assert _tree(out / "runs") == set()
+
+
+def test_a_runs_folder_that_refuses_the_finished_run_is_named(tmp_path, small_company_dir, quick_notebooks, monkeypatch):
+    out = tmp_path / "out"
+    real_rename = os.rename
+
+    def refuse(src, dst, *a, **kw):
+        if Path(dst).parent == out.resolve() / "runs":
+            raise PermissionError(1, "Operation not permitted", str(dst))
+        return real_rename(src, dst, *a, **kw)
+
+    monkeypatch.setattr(runner.os, "rename", refuse)
+    with pytest.raises(runner.RunError) as caught:
+        runner.run_scenario(_quick_params(tmp_path, small_company_dir, "quick.ipynb"), out, progress=False)
+    message = str(caught.value)
+    assert f"{out.resolve() / 'runs'}:" in message and runner.STAGING not in message
+    assert _tree(out / "runs") == set()
+
+
+# ---------------------------------------------------------------------------
+# Look-alike ids and archives that inflate (issue 26)
+# ---------------------------------------------------------------------------
+
+def test_lookalike_ids_are_refused_with_both_rows(small_company_dir):
+    from salesmodel.errors import InputError
+    from salesmodel.io.validation import validate_table
+
+    customers = pd.read_csv(small_company_dir / "customers.csv", dtype=str)
+    twin = "С" + customers.loc[1, "customer_id"][1:]  # a Cyrillic Es where the Latin C stood
+    customers.loc[4, "customer_id"] = twin
+    with pytest.raises(InputError) as caught:
+        validate_table(customers, "customers", source="customers.csv")
+    failures = caught.value.failures
+    hit = failures[failures["check"] == "lookalike"]
+    assert hit["rows"].tolist() == [[2, 5]]
+    assert "CYRILLIC CAPITAL LETTER ES" in str(caught.value)
+    customers.loc[4, "customer_id"] = "C" + twin[1:-1] + "Χ"  # Latin with a Greek Chi: two scripts in one id
+    with pytest.raises(InputError) as caught:
+        validate_table(customers, "customers", source="customers.csv")
+    assert set(caught.value.failures["check"]) == {"mixed_scripts"}
+
+
+def test_ascii_and_chinese_ids_are_not_lookalikes():
+    from salesmodel.io.lookalike import lookalike_groups, mixed_scripts
+
+    assert lookalike_groups(["R01", "R0l", "RO1", "华东01"]) == []  # ASCII pairs differ on a screen
+    assert mixed_scripts("华东E01") == [] and mixed_scripts("C0Ⅹ1") == []
+    assert mixed_scripts("CС01") == ["CYRILLIC", "LATIN"]
+
+
+def _bomb(path: Path, inflated_mb: int) -> Path:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        with z.open("xl/worksheets/sheet1.xml", "w") as member:
+            block = b"<row><c><v>0</v></c></row>" * 40_000
+            for _ in range(inflated_mb * (1 << 20) // len(block)):
+                member.write(block)
+    return path
+
+
+def test_an_inflating_workbook_is_refused_before_it_is_read(tmp_path):
+    import tracemalloc
+
+    from salesmodel.errors import InputError
+    from salesmodel.io.readers import read_table
+    from salesmodel.workbook import read_edits
+
+    bomb = _bomb(tmp_path / "plan.xlsx", 64)
+    assert bomb.stat().st_size < 1 << 20
+    tracemalloc.start()
+    started = time.perf_counter()
+    with pytest.raises(InputError, match=r"would inflate from [0-9.]+ MB to 6[34] MB"):
+        read_edits(bomb, pd.DataFrame())
+    with pytest.raises(InputError, match="would inflate"):
+        read_table(bomb, "customers")
+    elapsed = time.perf_counter() - started
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert elapsed < 1.0 and peak < 20 << 20, (elapsed, peak)

@@ -66,6 +66,39 @@ def _read_sql(url: str, table: str, kind: str) -> tuple[pd.DataFrame, str]:
     return df, label
 
 
+# An Excel workbook is a zip archive: its members' sizes are read from the archive's directory and
+# checked before any of it is inflated, so a small file that inflates to gigabytes is refused at once.
+WORKBOOK_MAX_BYTES = 1 << 30          # all members together, inflated
+WORKBOOK_MAX_RATIO = 100              # a member larger than 16 MB may not inflate more than this
+_RATIO_FROM_BYTES = 16 << 20
+
+
+def check_archive(path: Path, *, max_bytes: int = WORKBOOK_MAX_BYTES, max_ratio: float = WORKBOOK_MAX_RATIO) -> None:
+    """Refuse an .xlsx whose members would inflate beyond ``max_bytes`` in all, or a large member
+    compressed more than ``max_ratio`` times (a zip bomb); nothing is inflated to decide.
+
+    >>> check_archive(Path("plan.xlsx"))  # doctest: +SKIP
+    """
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError):
+        return  # not an archive at all: the reader says so in its own words
+    total = sum(m.file_size for m in members)
+    mb = 1 << 20
+    if total > max_bytes:
+        raise InputError(f"{path}: the workbook would inflate to {total / mb:,.0f} MB "
+                         f"({path.stat().st_size / mb:,.1f} MB on disk); the most accepted is {max_bytes / mb:,.0f} MB")
+    for m in members:
+        if m.file_size > _RATIO_FROM_BYTES and m.file_size > max_ratio * max(m.compress_size, 1):
+            raise InputError(f"{path}: the workbook's part '{m.filename}' would inflate from "
+                             f"{m.compress_size / mb:,.1f} MB to {m.file_size / mb:,.0f} MB "
+                             f"({m.file_size / max(m.compress_size, 1):,.0f} times); a worksheet inflates at most "
+                             f"{max_ratio:g} times")
+
+
 def _read_file(path: Path, kind: str, table: str | None) -> tuple[pd.DataFrame, str]:
     label = str(path)
     suffix = path.suffix.lower()
@@ -88,6 +121,7 @@ def _read_file(path: Path, kind: str, table: str | None) -> tuple[pd.DataFrame, 
         else:
             import openpyxl  # noqa: F401 - fail here with a clear message if missing
 
+            check_archive(path)
             sheets = pd.ExcelFile(path, engine="openpyxl")
             sheet: str | int = 0
             if table is not None:

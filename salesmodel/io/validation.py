@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from salesmodel.errors import InputError, ParamsError, short_list
+from salesmodel.io import lookalike
 from salesmodel.io.schemas import (
     _EXAMPLES,
     _KEEP_ROWS,
@@ -402,6 +403,8 @@ def _check_table(df: pd.DataFrame, schema: TableSchema, source: str,  # noqa: C9
                 f"column '{key_name}': {n_keys} duplicate key{'s' if n_keys > 1 else ''} in {len(rows)} rows: "
                 + "; ".join(shown) + more + f"; expected each {key_name} once"))
 
+    failures.extend(_lookalike_failures(frame, schema, valid, ctx))
+
     for order in schema.orders:
         if {order.first, order.second} <= valid:
             a, b = frame[order.first], frame[order.second]
@@ -425,6 +428,33 @@ def _check_table(df: pd.DataFrame, schema: TableSchema, source: str,  # noqa: C9
     for check in schema.checks:
         failures.extend(check(frame, ctx))
     return frame, failures, valid
+
+
+def _lookalike_failures(frame: pd.DataFrame, schema: TableSchema, valid: set[str], ctx: _Context) -> list[_Failure]:
+    """Key ids that look like another key of the table, or that mix scripts (io/lookalike.py)."""
+    failures: list[_Failure] = []
+    for name in schema.key:
+        if name not in valid or not _is_id(name):
+            continue
+        values = frame[name]
+        distinct = values.dropna().unique()
+        if all(isinstance(v, str) and v.isascii() for v in distinct):
+            continue  # the usual case, decided without a skeleton
+        positions = {v: np.flatnonzero((values == v).to_numpy()) for v in distinct if not str(v).isascii()}
+        for group in lookalike.lookalike_groups(distinct):
+            rows = np.sort(np.concatenate([np.flatnonzero((values == v).to_numpy()) for v in group]))
+            failures.append(ctx.fail(
+                name, "lookalike", rows, expected="ids that a reader can tell apart",
+                found=", ".join(lookalike.describe(v) for v in group),
+                problem=f"{len(group)} ids look the same on a page {ctx.at(rows)}"))
+        for v, rows in positions.items():
+            scripts = lookalike.mixed_scripts(str(v))
+            if scripts:
+                failures.append(ctx.fail(
+                    name, "mixed_scripts", rows, expected="an id written in one script",
+                    found=lookalike.describe(str(v)),
+                    problem=f"an id mixes the {' and '.join(s.title() for s in scripts)} scripts {ctx.at(rows)}"))
+    return failures
 
 
 def _reference_failures(frame: pd.DataFrame, ref: Reference, target: pd.DataFrame,
