@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 DEMO_DATA := data/demo
 PARAMS ?= params/default.yaml
 
-.PHONY: help demo test lint lab install sample validate wheel clean-venv
+.PHONY: help demo test system-packages lint lab install sample validate wheel clean-venv
 
 help:
 	@echo "make demo      install (if needed), write the demo company (if missing), run $(PARAMS)"
@@ -51,7 +51,12 @@ validate: $(STAMP) $(DEMO_DATA)/actuals.parquet
 lint: $(STAMP)
 	$(VENV)/bin/ruff check salesmodel tests benchmarks tools
 
-test: lint
+# The system packages the tests need (PostgreSQL, Chromium, LibreOffice, a CJK font): installed when
+# missing if run as root, else one message naming them (tools/system_packages.sh).
+system-packages:
+	@tools/system_packages.sh
+
+test: system-packages lint
 	$(PY) -m pytest -n 2 --dist loadfile -q
 
 clean-venv:
