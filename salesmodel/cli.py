@@ -113,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     edits = sub.add_parser("import-edits", parents=[common], help="read a planner's edited plan workbook back")
     edits.add_argument("run_dir", type=Path, help="the run folder the workbook came from")
     edits.add_argument("workbook", type=Path, help="the edited plan.xlsx")
-    edits.add_argument("--out", type=Path, default=None, help="folder to hold edits/ (default: the run's outputs folder)")
+    edits.add_argument("--out", type=Path, default=None, help="folder to hold the edited run's folder (default: edits/ in the run's outputs folder)")
     return parser
 
 

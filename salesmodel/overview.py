@@ -18,6 +18,7 @@ from salesmodel.errors import InputError, ParamsError, short_list
 __all__ = [
     "attach_geography",
     "monthly_pattern",
+    "names_fall_back",
     "sales_by_month_region",
     "same_period_last_year",
     "same_period_table",
@@ -194,11 +195,28 @@ def sales_by_month_region(sales: pd.DataFrame) -> pd.DataFrame:
 
 
 def unit_names(table: pd.DataFrame, id_column: str, language: str = "en") -> pd.Series:
-    """Display names of units (regions, provinces) by id: ``name_zh`` for zh, else ``name_en``.
+    """Display names of units (regions, provinces, the company) by id, in ``language`` where the
+    table has a ``name_<language>`` for the unit, else the English name (``name_en``, else ``name``).
 
     >>> unit_names(provinces, "province_id", "zh")["GD"]  # doctest: +SKIP
     '广东'
     """
-    column = "name_zh" if language == "zh" else "name_en"
-    _require(table, [id_column, column], "names table")
-    return table.drop_duplicates(id_column).set_index(id_column)[column]
+    fallback = next((c for c in ("name_en", "name") if c in table.columns), None)
+    _require(table, [id_column, fallback or "name_en"], "names table")
+    units = table.drop_duplicates(id_column).set_index(id_column)
+    names = units[fallback]
+    wanted = f"name_{language}"
+    if wanted in units.columns and wanted != fallback:
+        own = units[wanted].where(units[wanted].astype("string").str.strip().fillna("") != "")
+        names = own.fillna(names)
+    return names
+
+
+def names_fall_back(table: pd.DataFrame, language: str) -> bool:
+    """True when some unit of ``table`` has no name in ``language`` (it shows its English name)."""
+    wanted = f"name_{language}"
+    if language == "en" or "name_en" not in table.columns:
+        return False
+    if wanted not in table.columns:
+        return True
+    return bool((table[wanted].astype("string").str.strip().fillna("") == "").any())

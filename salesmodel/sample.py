@@ -66,13 +66,13 @@ CUSTOMER_TYPES = ("wholesaler", "retailer", "supermarket", "online_store")
 
 # region_id -> (name_en, name_zh)
 REGIONS = {
-    "NE": ("North-East", "东北"),
-    "N": ("North", "华北"),
-    "E": ("East", "华东"),
-    "S": ("South", "华南"),
-    "C": ("Central", "华中"),
+    "NE": ("North-East", "东北", "Noreste"),
+    "N": ("North", "华北", "Norte"),
+    "E": ("East", "华东", "Este"),
+    "S": ("South", "华南", "Sur"),
+    "C": ("Central", "华中", "Centro"),
 }
-COMPANY = ("CO", "Demo Trading Co.", "示范商贸有限公司")
+COMPANY = ("CO", "Demo Trading Co.", "示范商贸有限公司", "Comercial Demo S.A.")
 
 # Where write_company puts each table (the same names as params.DataParams defaults).
 FILE_NAMES = {
@@ -400,9 +400,10 @@ def _build_org(provinces: pd.DataFrame) -> pd.DataFrame:
             "level": "company",
             "name_en": COMPANY[1],
             "name_zh": COMPANY[2],
+            "name_es": COMPANY[3],
         }
     ]
-    for region, (en, zh) in REGIONS.items():
+    for region, (en, zh, es) in REGIONS.items():
         rows.append(
             {
                 "unit_id": region,
@@ -410,6 +411,7 @@ def _build_org(provinces: pd.DataFrame) -> pd.DataFrame:
                 "level": "region",
                 "name_en": en,
                 "name_zh": zh,
+                "name_es": es,
             }
         )
     for p in provinces.itertuples():
@@ -420,9 +422,10 @@ def _build_org(provinces: pd.DataFrame) -> pd.DataFrame:
                 "level": "province",
                 "name_en": p.name_en,
                 "name_zh": p.name_zh,
+                "name_es": p.name_es,
             }
         )
-    return pd.DataFrame(rows, columns=["unit_id", "parent_id", "level", "name_en", "name_zh"])
+    return pd.DataFrame(rows, columns=["unit_id", "parent_id", "level", "name_en", "name_zh", "name_es"])
 
 
 # --- the generator ------------------------------------------------------------

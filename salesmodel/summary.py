@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salesmodel import overview
 from salesmodel.errors import InputError, ParamsError
 from salesmodel.vocabulary import has_word, word
 
@@ -899,8 +900,9 @@ def region_names(run_dir: str | Path, language: str = "en") -> dict[Any, str]:
     if not path.is_file():
         return {}
     org = pd.read_parquet(path)
-    col = next((c for c in (f"name_{language}", "name_en", "name") if c in org.columns), None)
-    return dict(zip(org["unit_id"].astype(str), org[col])) if col else {}
+    if not {"name_en", "name"} & set(org.columns):
+        return {}
+    return {str(k): v for k, v in overview.unit_names(org, "unit_id", language).items()}
 
 
 def scenario_params(batch_dir: str | Path, name: str) -> dict[str, Any]:

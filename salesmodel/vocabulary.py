@@ -92,6 +92,7 @@ WORDS: dict[str, dict[str, str]] = {
     "risks": {"en": "Main risks", "zh": "主要风险", "es": "Riesgos principales"},
     "not_in_run": {"en": "not in this run", "zh": "本次未计算", "es": "no incluido"},
     "provenance": {"en": "Provenance", "zh": "数据来源与可追溯性", "es": "Procedencia"},
+    "names_in_english": {"en": "Some names are shown in English: the data has no name in this language for them.", "zh": "部分名称以英文显示:数据中没有这些单位的中文名称。", "es": "Algunos nombres se muestran en inglés: los datos no traen su nombre en español."},
     "plan_by_month": {"en": "Plan by month against the baseline", "zh": "月度计划与基线对比", "es": "Plan mensual frente a la línea base"},
     "target_by_region": {"en": "Target by region against last year", "zh": "各大区目标与去年对比", "es": "Objetivo por región frente al año anterior"},
     "capacity_vs_target": {"en": "Sales capacity against the target", "zh": "销售产能与目标对比", "es": "Capacidad de ventas frente al objetivo"},

@@ -32,6 +32,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from salesmodel import overview
 from salesmodel.errors import InputError, RunError
 from salesmodel.io.readers import check_archive
 from salesmodel.io.writers import FORMULA_START
@@ -396,21 +397,17 @@ def _flatten(prefix: str, value: Any, out: list[tuple[str, str]]) -> None:
 
 def plan_labels(inputs: Mapping[str, pd.DataFrame], language: str = "en") -> dict[str, pd.DataFrame]:
     """Names beside the ids: rep → name, region, province; customer → name, rep; region → name (``budget``)."""
-    def name_col(df: pd.DataFrame) -> str:
-        return next(c for c in (f"name_{language}", "name_zh" if language == "zh" else "name_en", "name_en")
-                    if c in df.columns)
-
     out: dict[str, pd.DataFrame] = {}
     reps, org, provinces, customers = (inputs.get(k) for k in ("reps", "org", "provinces", "customers"))
     if org is not None and "unit_id" in org:
-        out["budget"] = pd.DataFrame({"region": org.set_index("unit_id")[name_col(org)]})
+        out["budget"] = pd.DataFrame({"region": overview.unit_names(org, "unit_id", language)})
     if reps is not None:
         r = reps.set_index("rep_id")
         frame = pd.DataFrame({"rep_name": r["rep_name"]})
         if org is not None:
-            frame["region"] = r["region_id"].map(org.set_index("unit_id")[name_col(org)])
+            frame["region"] = r["region_id"].map(overview.unit_names(org, "unit_id", language))
         if provinces is not None:
-            frame["province"] = r["province_id"].map(provinces.set_index("province_id")[name_col(provinces)])
+            frame["province"] = r["province_id"].map(overview.unit_names(provinces, "province_id", language))
         out["plan_rep_month"] = frame
         if customers is not None:
             c = customers.set_index("customer_id")
@@ -424,8 +421,9 @@ def company_name(inputs: Mapping[str, pd.DataFrame], language: str = "en") -> st
     if org is None or "level" not in org:
         return ""
     top = org[org["level"] == "company"]
-    col = "name_zh" if language == "zh" and "name_zh" in org else "name_en" if "name_en" in org else None
-    return str(top[col].iloc[0]) if col and len(top) else ""
+    if not len(top) or not {"name_en", "name"} & set(org.columns):
+        return ""
+    return str(overview.unit_names(top, "unit_id", language).iloc[0])
 
 
 def _staffing_sheet(cap: pd.DataFrame, language: str) -> pd.DataFrame:
@@ -827,7 +825,7 @@ def import_edits(
     (:func:`salesmodel.pipeline.run_edited`): the customer × 旬 and rep × product × month
     plans are re-phased to the edited months (each customer and product keeps its year),
     the company's months follow, and staffing, territories and the summary run again.
-    The new folder ``<out_dir>/edits/<run id>/`` is a run folder: ``params.yaml``, the
+    The new folder ``<out_dir>/<run id>/`` (default ``<outputs>/edits/<run id>/``) is a run folder: ``params.yaml``, the
     inputs copy, every table, the ``adjustments`` (old, new, comment, author), a new
     ``plan.xlsx``, the pages (with ``pages``) and a ``manifest.json`` whose ``edited_from``
     links the run it came from and the edited workbook's sha256; ``salesmodel verify``
@@ -894,9 +892,10 @@ def import_edits(
     workbook_sha = audit.sha256_file(edited_path)
     new_id = audit.make_run_id(f"{params.scenario}-edited",
                                hashlib.sha256(f"{run_id}|{workbook_sha}".encode()).hexdigest(), started)
+    # --out DIR: the new run folder is DIR/<id>; by default it goes beside the runs, in <outputs>/edits/<id>
     base = Path(out_dir) if out_dir else run_dir.parent.parent
     try:
-        edits_dir = base / "edits"
+        edits_dir = base if out_dir else base / "edits"
         edits_dir.mkdir(parents=True, exist_ok=True)
         staging = base / ".staging"
         staging.mkdir(parents=True, exist_ok=True)

@@ -52,9 +52,11 @@ def test_unknown_language_is_a_params_error():
 @pytest.mark.parametrize(
     ("value", "unit", "language", "expected"),
     [
-        (1_234_567, "wan", "zh", "123.46 万元"),
+        (1_234_567, "wan", "zh", "123.5 万元"),
         (1_234_567.4, "yuan", "zh", "1,234,567 元"),
-        (50_000, "wan", "en", "5.00 ×10k yuan"),
+        (50_000, "wan", "en", "5.0 ×10k yuan"),
+        (1_615_234_000, "million", "es", "1.615,2 millones de yuanes"),
+        (-300, "thousand", "en", "0 thousand yuan"),
         (float("nan"), "wan", "en", "–"),
     ],
 )

@@ -28,6 +28,7 @@ __all__ = [
     "display_table",
     "export_html",
     "format_money",
+    "format_number",
     "heading",
     "label",
     "money_formatter",
@@ -114,7 +115,26 @@ def setup_fonts() -> str:
 MONEY_UNITS: dict[str, float] = {"yuan": 1.0, "thousand": 1e3, "wan": 1e4, "million": 1e6, "yi": 1e8}
 # the unit of a headline figure (a company total) for the unit of the tables
 HEADLINE_UNIT = {"yuan": "yuan", "thousand": "million", "wan": "yi", "million": "million", "yi": "yi"}
-_DECIMALS = {"yuan": 0, "thousand": 0, "wan": 2, "million": 1, "yi": 2}
+# decimals of an amount in each unit, the same in tables, sentences and cards of a page
+MONEY_DECIMALS = {"yuan": 0, "thousand": 0, "wan": 1, "million": 1, "yi": 2}
+_DECIMALS = MONEY_DECIMALS
+
+
+def format_number(value: float, decimals: int = 0, language: str = "en", *, sign: bool = False) -> str:
+    """A number in the reader's style: '1,615.2' (en, zh), '1.615,2' (es); a value that rounds to
+    zero is 0, never -0.
+
+    >>> format_number(1615.23, 1, "es")
+    '1.615,2'
+    >>> format_number(-0.04, 1, "en")
+    '0.0'
+    """
+    rounded = round(float(value), decimals) + 0.0
+    text = f"{rounded:{'+' if sign else ''},.{decimals}f}"
+    return text.translate(_ES_SEPARATORS) if language == "es" else text
+
+
+_ES_SEPARATORS = str.maketrans(",.", ".,")
 
 
 def resolve_money_unit(unit: str, language: str = "en") -> str:
@@ -141,10 +161,10 @@ def money_unit_label(unit: str, language: str = "en") -> str:
 def format_money(value: float, unit: str = "wan", language: str = "en", *, decimals: int | None = None) -> str:
     """Format an amount in yuan for a report: ``format_money(1234567, "wan", "zh")`` → '123.46 万元'.
 
-    ``decimals`` defaults to 0 for 元 and thousands, 1 for millions, 2 for 万元 and 亿元. NaN shows as '–'.
+    ``decimals`` defaults to 0 for 元 and thousands, 1 for 万元 and millions, 2 for 亿元 (``MONEY_DECIMALS``). NaN shows as '–'.
 
     >>> format_money(1234567, "wan", "zh")
-    '123.46 万元'
+    '123.5 万元'
     >>> format_money(1234567.4, "yuan", "en")
     '1,234,567 yuan'
     >>> format_money(1_590_179_200, "yi", "zh")
@@ -155,15 +175,16 @@ def format_money(value: float, unit: str = "wan", language: str = "en", *, decim
         return "–"
     if decimals is None:
         decimals = _DECIMALS[unit]
-    return f"{value / scale:,.{decimals}f} {money_unit_label(unit, language)}"
+    return f"{format_number(value / scale, decimals, language)} {money_unit_label(unit, language)}"
 
 
-def money_formatter(unit: str = "wan"):
-    """A matplotlib tick formatter showing yuan amounts in the display unit (no unit text)."""
+def money_formatter(unit: str = "wan", language: str = "en"):
+    """A matplotlib tick formatter showing yuan amounts in the display unit (no unit text), with
+    the reader's thousands separators."""
     from matplotlib.ticker import FuncFormatter
 
     scale = money_scale(unit)
-    return FuncFormatter(lambda v, _pos: f"{v / scale:,.0f}" if abs(v / scale) >= 10 or v == 0 else f"{v / scale:,.1f}")
+    return FuncFormatter(lambda v, _pos: format_number(v / scale, 0 if abs(v / scale) >= 10 or v == 0 else 1, language))
 
 
 def month_label(month: Any, language: str = "en", *, with_year: bool = False) -> str:

@@ -15,15 +15,17 @@ import functools
 import html as _html
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from salesmodel import overview
 from salesmodel import tables as declared
 from salesmodel.report import (
     HEADLINE_UNIT,
+    MONEY_DECIMALS,
     dekad_label,
     format_money,
     heading,
@@ -71,6 +73,7 @@ class Page:
         self.scale = money_scale(self.unit)
         self.money = money_unit_label(self.unit, self.lang)
         self.big_unit = HEADLINE_UNIT[self.unit]
+        self.english_names: set[str] = set()  # inputs whose names this page showed in English (no name_<lang>)
         setup_fonts()
 
     # ---- words and names --------------------------------------------------------------
@@ -81,9 +84,13 @@ class Page:
         table = self.ws.input(kind)
         if kind == "org":
             table = table.rename(columns={"unit_id": id_col})
-        col = name_col or next((c for c in (f"name_{self.lang}", "name_zh" if self.lang == "zh" else "name_en", "name")
-                                if c in table.columns), None)
-        return dict(zip(table[id_col], table[col])) if col else {}
+        if name_col is not None:
+            return dict(zip(table[id_col], table[name_col]))
+        if not {"name_en", "name"} & set(table.columns):
+            return {}
+        if overview.names_fall_back(table, self.lang):
+            self.english_names.add(kind)
+        return overview.unit_names(table, id_col, self.lang).to_dict()
 
     @property
     def region_names(self) -> dict[Any, str]:
@@ -163,7 +170,7 @@ class Page:
             out = out.head(rows)
         out = out.copy()
         if decimals is None:
-            decimals = 0 if self.unit in ("yuan", "thousand") else 1
+            decimals = MONEY_DECIMALS[self.unit]
         formats: dict[str, Any] = {}
         rename: dict[str, str] = {}
         has_money = False
@@ -174,7 +181,7 @@ class Page:
                 out[column] = out[column].map(lambda k, m=mapping: m.get(k, k))
             if col.unit == "yuan":
                 out[column] = out[column].astype(float) / self.scale
-                formats[column] = f"{{:,.{decimals}f}}"
+                formats[column] = _number_format(f"{{:,.{decimals}f}}", decimals, self.lang)
                 has_money = True
             elif col.unit in ("share", "probability"):
                 formats[column] = "{:+.1%}" if "growth" in str(column) else "{:.1%}"
@@ -187,6 +194,7 @@ class Page:
             elif col.kind == "number":
                 formats[column] = "{:,.2f}"
             rename[column] = (headers or {}).get(str(column)) or self.header(str(column), col.unit)
+        formats = {c: f if callable(f) else _number_format(f, None, self.lang) for c, f in formats.items()}
         styler = out.style.format(formats, na_rep="–")
         styler = styler.relabel_index([rename[c] for c in out.columns], axis=1).hide(axis="index")
         caption = self.caption(money=has_money, shown=len(out), total=total_rows, where=where or name)
@@ -194,8 +202,13 @@ class Page:
 
     def ytd_table(self, ytd: pd.DataFrame) -> Any:
         """This year so far against the same dates last year, the units by their names."""
-        names = {**self.region_names, **{c: self.w(c) for c in ("online", "offline", "partner")}}
-        shown = ytd.assign(key=ytd["key"].map(lambda k: self.code(names.get(k, k))))
+        def name(dimension: str, key: Any) -> Any:  # each key through its own dimension's names
+            if dimension == "product":
+                return f"{self.header('product')} {key}"
+            return self.code(self.names_for(dimension).get(key, key))
+
+        shown = ytd.assign(key=[name(d, k) for d, k in zip(ytd["dimension"], ytd["key"])],
+                           dimension=ytd["dimension"].map(lambda d: self.header(d) if d != "total" else self.w("code_total")))
         return self.table("same_period_last_year", shown, columns=["dimension", "key", "period_start", "period_end",
                                                                     "amount", "amount_last_year", "growth",
                                                                     "units_growth"])
@@ -226,7 +239,7 @@ class Page:
         return HTML(f"<p><b>{_html.escape(self.w('note'))}</b></p><ul>{items}</ul>")
 
     def money_axis(self, ax: Any, axis: str = "y") -> None:
-        (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(money_formatter(self.unit))
+        (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(money_formatter(self.unit, self.lang))
 
     # ---- overview ---------------------------------------------------------------------
     def money_pivot(self, df: pd.DataFrame, index: str, columns: str = "year", values: str = "amount") -> Any:
@@ -236,8 +249,8 @@ class Page:
         if columns == "year":
             wide.columns = [self.year_label(y) for y in wide.columns]
         wide.index.name = self.header(index)
-        decimals = 0 if self.unit in ("yuan", "thousand") else 1
-        styler = wide.style.format(f"{{:,.{decimals}f}}")
+        decimals = MONEY_DECIMALS[self.unit]
+        styler = wide.style.format(_number_format(f"{{:,.{decimals}f}}", decimals, self.lang))
         return styler.set_caption(self.caption(money=True))
 
     def _partial_years(self) -> dict[int, str]:
@@ -348,7 +361,13 @@ class Page:
         if str(uid) == "total":
             return self.w("code_total")
         names = {**self.region_names, **self.province_names}
-        return " / ".join(str(self.code(names.get(part, part))) for part in re.split(r"[/|]", str(uid)))
+        parts = []
+        for part in re.split(r"[/|]", str(uid)):
+            column, _, key = part.rpartition("=")  # 'region_id=E/product=B': the key of each level
+            mapping = self.names_for(column) if column else names
+            shown = mapping.get(key, key)
+            parts.append(str(self.code(shown)) if column != "product" else f"{self.header('product')} {shown}")
+        return " / ".join(parts)
 
     def spring_festival_text(self) -> Any:
         return self.text("nb01_sf_on" if self.ws.params.forecast.spring_festival else "nb01_sf_off")
@@ -378,8 +397,8 @@ class Page:
         shown[self.w("total")] = shown.sum(axis=1)
         shown.loc[self.w("total")] = shown.sum(axis=0)
         shown.index.name = self.header(key)
-        decimals = 0 if self.unit in ("yuan", "thousand") else 1
-        return shown.style.format(f"{{:,.{decimals}f}}").set_caption(self.caption(money=True)), fig
+        decimals = MONEY_DECIMALS[self.unit]
+        return shown.style.format(_number_format(f"{{:,.{decimals}f}}", decimals, self.lang)).set_caption(self.caption(money=True)), fig
 
     # ---- targets ----------------------------------------------------------------------
     def targets_total(self, total: pd.DataFrame) -> Any:
@@ -466,8 +485,8 @@ class Page:
                               self.w("region"): [regions.get(reps["region_id"].get(r), "") for r in wide.index]},
                              index=wide.index)
         out = pd.concat([front, wide], axis=1).reset_index(drop=True)
-        decimals = 0 if self.unit in ("yuan", "thousand") else 1
-        fmt = {c: f"{{:,.{decimals}f}}" for c in wide.columns}
+        decimals = MONEY_DECIMALS[self.unit]
+        fmt = {c: _number_format(f"{{:,.{decimals}f}}", decimals, self.lang) for c in wide.columns}
         return out.style.format(fmt).hide(axis="index").set_caption(
             self.caption(money=True, shown=len(out), total=total, where="workbook"))
 
@@ -575,7 +594,7 @@ class Page:
         wide = fun.assign(row=rows).pivot(index="row", columns="scenario", values="whole").loc[list(dict.fromkeys(rows))]
         wide.columns = [self.code(c) for c in wide.columns]
         wide.index.name = f"{self.w('col_stage')} / {self.w('col_source')}"
-        return wide.style.format("{:,.0f}")
+        return wide.style.format(_number_format("{:,.0f}", 0, self.lang))
 
     def pay_chart(self, pay: pd.DataFrame) -> tuple[Any, Any]:
         import matplotlib.pyplot as plt
@@ -835,7 +854,7 @@ class Page:
     def tiles(self, key_figures: pd.DataFrame) -> Any:
         from salesmodel.summary import KeyFigures, headline_tiles
 
-        return headline_tiles(KeyFigures.from_table(key_figures), language=self.lang, money_unit=self.big_unit)
+        return headline_tiles(KeyFigures.from_table(key_figures), language=self.lang, money_unit=self.unit)
 
     def probability_text(self, key_figures: pd.DataFrame) -> Any:
         """What the company-level chance means and how it was computed, in one paragraph."""
@@ -847,8 +866,8 @@ class Page:
         if f.probability_of_meeting is None or f.total_target is None:
             return HTML(f"<p>{_html.escape(self.w('probability_missing'))}</p>")
         text = self.w("probability_sentence").format(
-            prob=f.probability_of_meeting, target=format_money(f.total_target, self.big_unit, self.lang),
-            baseline=format_money(f.baseline or float("nan"), self.big_unit, self.lang), rho=MONTH_CORRELATION)
+            prob=f.probability_of_meeting, target=format_money(f.total_target, self.unit, self.lang),
+            baseline=format_money(f.baseline or float("nan"), self.unit, self.lang), rho=MONTH_CORRELATION)
         return HTML(f"<p>{_html.escape(text)}</p>")
 
     def plan_figures(self, key_figures: pd.DataFrame) -> Any:
@@ -977,7 +996,10 @@ class Page:
             + [(self.w("prov_input").format(name=self.w(f"input_{k}") if has_word(f"input_{k}") else k), h)
                for k, h in prov["inputs_sha256"].items()]
         )
-        return HTML(f"<hr><h4>{_html.escape(self.w('provenance'))}</h4><table>{rows}</table>")
+        said = ""
+        if self.english_names:  # said once, at the foot of the page
+            said = f"<p><small>{_html.escape(self.w('names_in_english'))}</small></p>"
+        return HTML(f"<hr><h4>{_html.escape(self.w('provenance'))}</h4><table>{rows}</table>{said}")
 
 
 class ComparisonPage:
@@ -1057,6 +1079,21 @@ class ComparisonPage:
 # Twelve colours that print apart; neighbours never share one when the territory graph allows.
 _MAP_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
                 "#bcbd22", "#7f7f7f", "#393b79", "#637939")
+
+
+def _number_format(fmt: str, decimals: int | None, language: str) -> Callable[[Any], str]:
+    """``fmt`` for a number in the reader's separators (es: 1.615,2); with ``decimals``, a value that
+    rounds to zero shows as 0, never as -0."""
+    def show(value: Any) -> str:
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return "–"
+        if isinstance(value, str):
+            return value
+        number = float(value) if decimals is None else round(float(value), decimals) + 0.0
+        text = fmt.format(number)
+        return text.translate(str.maketrans(",.", ".,")) if language == "es" else text
+
+    return show
 
 
 def _neighbour_colours(points: np.ndarray, territories: np.ndarray) -> dict[str, str]:

@@ -18,7 +18,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-from salesmodel import report
+from salesmodel import overview, report
 from salesmodel.errors import InputError, ParamsError, SalesmodelError, short_list
 from salesmodel.vocabulary import word
 
@@ -494,8 +494,6 @@ def _region_names(org: pd.DataFrame | None, language: str) -> dict[Any, str]:
     """Region id -> name in the report language, from the org table."""
     if org is None or not {"unit_id", "level"} <= set(org.columns):
         return {}
-    col = "name_zh" if language == "zh" else "name_en"
-    if col not in org.columns:
+    if "name_en" not in org.columns:
         return {}
-    regions = org.loc[org["level"] == "region"]
-    return dict(zip(regions["unit_id"], regions[col]))
+    return overview.unit_names(org.loc[org["level"] == "region"], "unit_id", language).to_dict()
