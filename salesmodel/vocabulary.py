@@ -595,6 +595,10 @@ for _extra in (_COLUMNS, _CODES, _PAGES):
 _LEADERS: dict[str, dict[str, str]] = {
     "sheet_budget": {"en": "Expense budget", "zh": "销售费用预算", "es": "Presupuesto de gastos"},
     "sheet_stock": {"en": "Stock and orders", "zh": "库存与订货", "es": "Existencias y pedidos"},
+    "wb_data_sheet": {"en": "Data for analysis ({rows:,} rows), not part of the printed plan", "zh": "分析用数据({rows:,} 行),不在打印的计划之内", "es": "Datos para análisis ({rows:,} filas), fuera del plan impreso"},
+    "wb_region_customers": {"en": "Customers {region}", "zh": "客户计划 {region}", "es": "Clientes {region}"},
+    "wb_printed_largest": {"en": "printed: the {shown} largest of {total} customers (all in the sheet)", "zh": "打印:{total} 个客户中最大的 {shown} 个(全部见本表)", "es": "impresos: los {shown} mayores de {total} clientes (todos en la hoja)"},
+    "wb_units_sheet": {"en": "Quantities in units", "zh": "数量单位:件", "es": "Cantidades en unidades"},
     "sheet_commitments": {"en": "Commitments", "zh": "销售承诺", "es": "Compromisos"},
     "col_reconciled_target": {"en": "Reconciled target", "zh": "协调后目标", "es": "Objetivo conciliado"},
     "stock_order_month": {"en": "Order {month}", "zh": "{month}订货", "es": "Pedido {month}"},

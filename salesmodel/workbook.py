@@ -98,6 +98,7 @@ def _sheet_title(key: str, language: str) -> str:
 
 
 def _style_header(ws, n_cols: int, row: int = 1) -> None:
+    ws.row_dimensions[row].height = 45  # room for three lines: "Target / (thousand / yuan)" wraps, never clips
     for col in range(1, n_cols + 1):
         cell = ws.cell(row=row, column=col)
         cell.font = _HEADER_FONT
@@ -108,6 +109,12 @@ def _style_header(ws, n_cols: int, row: int = 1) -> None:
 def _autosize(ws, widths: Mapping[int, int] | None = None, default: int = 12) -> None:
     for col in range(1, ws.max_column + 1):
         ws.column_dimensions[get_column_letter(col)].width = (widths or {}).get(col, default)
+
+
+def _text_width(values: Any, lo: int = 7, hi: int = 24) -> int:
+    """Column width (in characters) for ``values``: the longest, a CJK character counted twice."""
+    longest = max((sum(2 if ord(c) > 0x2E80 else 1 for c in str(v)) for v in values), default=lo)
+    return int(min(max(longest + 1, lo), hi))
 
 
 def _period_text(period: str, language: str) -> str:
@@ -173,7 +180,9 @@ def _write_pivot(
         for cell in row:
             cell.number_format = fmt
     ws.freeze_panes = ws.cell(row=2, column=first_value_col)
-    _autosize(ws, {i + 1: 16 for i in range(len(label_cols))}, default=11)
+    # label columns as wide as their names (a CJK character takes two), so the sheet prints at >= 8 pt
+    widths = {i + 1: _text_width(labels[:, i]) for i in range(len(label_cols))}
+    _autosize(ws, {**widths, last_value_col + 1: 13}, default=10)
     ws.print_title_cols = f"A:{get_column_letter(len(label_cols))}"
     return header[: len(label_cols) + len(periods)]
 
@@ -183,20 +192,97 @@ def _unit_text(money_unit: str, language: str) -> str:
     return word(money_unit, language)
 
 
-def _print_setup(ws, header_text: str, language: str) -> None:
-    """Landscape A4, all columns on one page width, the header row repeated, title and unit in the page header."""
+# Rows of a printed A4 landscape page at the scale a sheet prints (a header row repeated on each)
+PRINTED_ROWS_PER_PAGE = 38
+# The printed part of each region's customer plan: the largest customers, on this many pages
+REGION_PRINTED_PAGES = 3
+
+
+def _print_setup(ws, header_text: str, language: str, *, print_rows: int | None = None,
+                 data_sheet: bool = False, title_row: int = 1) -> None:
+    """Landscape A4, all columns on one page width, the header row repeated, title and unit in the page
+    header (in a margin of its own, so it never covers the table).
+
+    ``print_rows``: only the header and this many rows print (the rest of the sheet stays for reading).
+    ``data_sheet``: a sheet kept for analysis, outside the printed plan: only its header row prints,
+    under a page header that says so.
+    """
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
-    ws.print_title_rows = "1:1"
+    ws.print_title_rows = f"{title_row}:{title_row}"
     ws.page_margins.left = ws.page_margins.right = 0.4
-    ws.page_margins.top = ws.page_margins.bottom = 0.6
+    ws.page_margins.top = 0.9
+    ws.page_margins.bottom = 0.6
+    ws.page_margins.header = 0.3
+    ws.page_margins.footer = 0.25
+    if data_sheet:  # one page: the sheet's first heading under a page header that says what the sheet is
+        header_text = f"{word('wb_data_sheet', language).format(rows=max(ws.max_row - title_row, 0))} · {header_text}"
+        ws.print_area = f"A1:B{title_row}"
+        print_rows = None
+    if print_rows is not None:
+        last_row = min(ws.max_row, title_row + print_rows)
+        ws.print_area = f"A1:{get_column_letter(max(ws.max_column, 1))}{max(last_row, title_row)}"
     ws.oddHeader.center.text = header_text.replace("&", "&&")
     ws.oddHeader.center.size = 9
     ws.oddFooter.right.text = "&P / &N"
     ws.oddFooter.right.size = 8
+
+
+def _safe_sheet_title(title: str, wb) -> str:
+    """A sheet title Excel accepts (at most 31 characters, none of []:*?/\\), unique in ``wb``."""
+    clean = "".join(" " if c in "[]:*?/\\" else c for c in title).strip()[:31] or "Sheet"
+    candidate, n = clean, 2
+    while candidate in wb.sheetnames:
+        candidate = f"{clean[:28]} {n}"
+        n += 1
+    return candidate
+
+
+def _region_customer_sheet(ws, dekads: pd.DataFrame, data_title: str, data_rows: dict[str, int],
+                           data_columns: dict[str, int], *, names: Mapping[str, str], rep_names: Mapping[str, str],
+                           money_unit: str, language: str) -> int:
+    """One region's customer plan by month, the largest customers first, each month the SUM of the
+    customer's dekads on the data sheet ``data_title`` (nothing recomputed); the region's total first.
+    Returns the number of customers."""
+    fmt = _MONEY_FORMAT[money_unit]
+    dekads = dekads.assign(customer_id=dekads["customer_id"].astype(str), rep_id=dekads["rep_id"].astype(str))
+    months = sorted({str(p)[:7] for p in dekads["period"]})
+    order = (dekads.groupby("customer_id", sort=True)["target"].sum().sort_values(ascending=False, kind="stable"))
+    rep_of = dekads.drop_duplicates("customer_id").set_index("customer_id")["rep_id"]
+    header = ([_header_text("customer_id", language), _header_text("customer_name", language),
+               _header_text("rep_name", language)] + [_period_text(m, language) for m in months]
+              + [f"{word('total', language)} ({_unit_text(money_unit, language)})"])
+    _append(ws, header)
+    _style_header(ws, len(header))
+    quoted = data_title.replace("'", "''")
+    first, last = 4, 3 + len(months)
+    n = len(order)
+    _put(ws.cell(row=2, column=1), word("total", language))
+    for col in range(first, last + 2):
+        letter = get_column_letter(col)
+        _put(ws.cell(row=2, column=col), Formula(f"=SUM({letter}3:{letter}{n + 2})"))
+    for col in range(1, last + 2):
+        ws.cell(row=2, column=col).font = _TOTAL_FONT
+        ws.cell(row=2, column=col).fill = _TOTAL_FILL
+    for i, customer in enumerate(order.index):
+        r = i + 3
+        data_row = data_rows[str(customer)]
+        row: list[Any] = [str(customer), str(names.get(str(customer), "")), str(rep_names.get(str(rep_of[customer]), ""))]
+        for m in months:
+            cols = sorted(c for p, c in data_columns.items() if p.startswith(m))
+            row.append(Formula(f"=SUM('{quoted}'!{get_column_letter(cols[0])}{data_row}:"
+                               f"{get_column_letter(cols[-1])}{data_row})"))
+        row.append(_row_total(first, last, r))
+        _append(ws, row)
+    for row in ws.iter_rows(min_row=2, max_row=n + 2, min_col=first, max_col=last + 1):
+        for cell in row:
+            cell.number_format = fmt
+    ws.freeze_panes = ws.cell(row=2, column=first)
+    _autosize(ws, {1: 10, 2: 24, 3: 10, last + 1: 13}, default=10)
+    return n
 
 
 def _row_total(first_col: int, last_col: int, row: int) -> Formula:
@@ -508,6 +594,7 @@ def build_workbook(
     page_header = " · ".join(str(x) for x in (t.get("company"), t.get("scenario"), t.get("plan_year"), unit_line,
                                                run_id) if x)
 
+    printed_sheets: list[str] = []  # the region customer plans, printed right after the rep x month plan
     for key, (unit_cols, period_col, value_col) in (
         ("plan_rep_month", rep_month),
         ("plan_customer_dekad", customer_dekad),
@@ -531,7 +618,26 @@ def build_workbook(
                 label_cols.append(extra)
         ws = wb.create_sheet(_sheet_title(key, language))
         shown_header = _write_pivot(ws, wide, label_cols=label_cols, money_unit=money_unit, language=language)
-        _print_setup(ws, page_header, language)
+        # the customer x dekad table is data for analysis; what prints is each region's customer plan by month
+        _print_setup(ws, page_header, language, data_sheet=key == "plan_customer_dekad")
+        if key == "plan_customer_dekad" and "region_id" in plan.columns and len(unit_cols) == 1:
+            periods = [c for c in wide.columns if c not in label_cols]
+            data_rows = {str(u): i + 2 for i, u in enumerate(wide[unit_cols[0]])}
+            data_columns = {str(p): len(label_cols) + i + 1 for i, p in enumerate(periods)}
+            region_names = _names_of(labels, "budget", "region")
+            customer_names = _names_of(labels, "plan_customer_dekad", "customer_name")
+            rep_names = _names_of(labels, "plan_rep_month", "rep_name")
+            for region, rows in plan.groupby("region_id", sort=True):
+                name = region_names.get(str(region), str(region))
+                title = _safe_sheet_title(word("wb_region_customers", language).format(region=name), wb)
+                rws = wb.create_sheet(title)
+                n = _region_customer_sheet(rws, rows, ws.title, data_rows, data_columns, names=customer_names,
+                                           rep_names=rep_names, money_unit=money_unit, language=language)
+                printed = min(n + 1, REGION_PRINTED_PAGES * PRINTED_ROWS_PER_PAGE - 1)
+                note = word("wb_printed_largest", language).format(shown=printed - 1, total=n) if printed - 1 < n else ""
+                _print_setup(rws, " · ".join(x for x in (rws.title, page_header, note) if x), language,
+                             print_rows=printed)
+                printed_sheets.append(rws.title)
         meta["sheets"][key] = {
             "header": shown_header,
             "title": ws.title,
@@ -568,14 +674,16 @@ def build_workbook(
         people.update({c: "#,##0.0" for c in ("leavers_expected", "ramped_fte")})
         _write_table(ws, df, money_cols=[c for c in df.columns if c in money_like], money_unit=money_unit,
                      language=language, formats=people)
-        _print_setup(ws, page_header, language)
+        _print_setup(ws, page_header, language, data_sheet=key == "territory_assignment")
 
     cover = tables.get("stock_cover")
     if cover is not None and len(cover):
         ws = wb.create_sheet(_sheet_title("stock", language))
         _stock_sheet(ws, cover, tables.get("stock_orders"), language=language,
                      customer_names=_names_of(labels, "plan_customer_dekad", "customer_name"))
-        _print_setup(ws, page_header, language)
+        # the stores below the band come first: those print (two pages); the rest of the sheet is for reading
+        _print_setup(ws, page_header.replace(unit_line, word("wb_units_sheet", language)), language,
+                     print_rows=2 * PRINTED_ROWS_PER_PAGE)
 
     ws = wb.create_sheet(_sheet_title("params", language))
     _append(ws, [word("setting", language), word("value", language)])
@@ -586,7 +694,15 @@ def build_workbook(
         _append(ws, [k, v])
     ws.freeze_panes = "A2"
     _autosize(ws, {1: 36, 2: 60})
-    _print_setup(ws, page_header, language)
+    _print_setup(ws, page_header, language, data_sheet=True)
+
+    # Printing the workbook gives the plan as it is handed out: the rep x month plan, each region's
+    # customers, then the budget, staffing and the rest; data sheets (printing one page each) last.
+    data_titles = {_sheet_title(k, language) for k in ("plan_customer_dekad", "territory_assignment", "params")}
+    front = [w for w in wb._sheets if w.title == _sheet_title("plan_rep_month", language)]
+    regions = [w for w in wb._sheets if w.title in printed_sheets]
+    rest = [w for w in wb._sheets if w not in front and w not in regions and w.title not in data_titles]
+    wb._sheets = front + regions + rest + [w for w in wb._sheets if w.title in data_titles]
 
     meta_ws = wb.create_sheet(_META_SHEET)
     _put(meta_ws["A1"], json.dumps(meta, ensure_ascii=False))

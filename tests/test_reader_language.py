@@ -10,6 +10,7 @@ import io
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import browser
 import pandas as pd
@@ -105,27 +106,41 @@ def test_leadership_figures_tell_the_truth(rendered):
         assert "shortfall" in kinds
 
 
-def test_workbook_prints_to_a_few_pages(rendered, tmp_path):
-    """plan.xlsx rendered to PDF by LibreOffice: 月销售计划表 fits one page width (the page count is printed)."""
+def _printed_sizes(pdf: Path) -> list[float]:
+    """Each printed page's median word height in points (pdftotext's boxes: about the font size at print)."""
+    out = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    sizes = []
+    for page in out.split("<page ")[1:]:
+        heights = sorted(float(b) - float(a) for a, b in
+                         re.findall(r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)"', page))
+        sizes.append(heights[len(heights) // 2] if heights else 0.0)
+    return sizes
+
+
+def test_workbook_prints_what_people_read(rendered, tmp_path):
+    """plan.xlsx printed by LibreOffice: the rep x month plan first, each region's customers on their own
+    pages, data sheets one page each; a few pages in all, none printed small."""
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     if soffice is None:
-        pytest.fail("LibreOffice is missing: .ci/run installs libreoffice-calc")
+        pytest.fail("LibreOffice is missing: make test installs libreoffice-calc (tools/system_packages.sh)")
     lang, run_dir = rendered
     if lang != "zh":
         pytest.skip("one language is enough for the print check")
     from openpyxl import load_workbook
 
+    from salesmodel.workbook import PRINTED_ROWS_PER_PAGE, REGION_PRINTED_PAGES
+
     wb = load_workbook(run_dir / "plan.xlsx")
-    plan_sheet = next(n for n in wb.sheetnames if n.startswith("月销售计划表"))
-    only = tmp_path / "rep_month.xlsx"
-    for name in list(wb.sheetnames):
-        if name != plan_sheet:
-            del wb[name]
-    wb.save(only)
+    assert wb.sheetnames[0].startswith("月销售计划表")
+    regions = [n for n in wb.sheetnames if n.startswith("客户计划")]
+    assert len(regions) == 5 and wb.sheetnames[1:6] == regions
+    for name in regions:  # the printed part of a region's plan: its header, total and largest customers
+        area = wb[name].print_area
+        last = int(re.search(r"(\d+)$", area).group(1))
+        assert last <= min(wb[name].max_row, 1 + REGION_PRINTED_PAGES * PRINTED_ROWS_PER_PAGE)
     subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to", "pdf",
-                    "--outdir", str(tmp_path), str(only)], check=True, capture_output=True, timeout=240)
-    pdf = (tmp_path / "rep_month.pdf").read_bytes()
-    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
-    n_reps = wb[plan_sheet].max_row - 2
-    print(f"月销售计划表: {n_reps} reps on {pages} PDF page(s)")
-    assert pages <= max(1, -(-n_reps // 40))
+                    "--outdir", str(tmp_path), str(run_dir / "plan.xlsx")], check=True, capture_output=True, timeout=240)
+    sizes = _printed_sizes(tmp_path / "plan.pdf")
+    print(f"plan.xlsx: {len(sizes)} printed pages, median text {min(sizes):.1f}-{max(sizes):.1f} pt")
+    assert len(sizes) <= 30
+    assert min(sizes) >= 8.0, sizes

@@ -227,3 +227,45 @@ def test_cli_import_edits_exit_codes(tmp_path, capsys):
     # a folder without the run's params and inputs cannot let the edits flow through
     assert main(["import-edits", str(run), str(tmp_path / "edited.xlsx")]) == 2
     assert "keeps no params.yaml" in capsys.readouterr().err
+
+
+def _evaluate(wb, sheet: str, formula_or_value):
+    """A cell as Excel reads it: a SUM over a range of this or another sheet, summed; a number as it is."""
+    import re
+
+    from openpyxl.utils.cell import range_boundaries
+
+    v = formula_or_value
+    if not (isinstance(v, str) and v.startswith("=SUM(")):
+        return 0.0 if v is None else float(v)
+    m = re.fullmatch(r"=SUM\((?:'((?:[^']|'')+)'!)?([A-Z]+\d+:[A-Z]+\d+)\)", v)
+    target = m.group(1).replace("''", "'") if m.group(1) else sheet
+    lo_col, lo_row, hi_col, hi_row = range_boundaries(m.group(2))
+    ws = wb[target]
+    return sum(_evaluate(wb, target, c.value) for row in ws.iter_rows(min_row=lo_row, max_row=hi_row,
+                                                                       min_col=lo_col, max_col=hi_col) for c in row)
+
+
+def test_each_region_prints_its_customers_by_month_summed_from_the_dekads(tmp_path):
+    rows = []
+    for region, customers in (("E", ["C1", "C2", "C3"]), ("N", ["C4"])):
+        for c in customers:
+            for m in (1, 2):
+                for d in ("D1", "D2", "D3"):
+                    rows.append({"region_id": region, "rep_id": f"R{region}", "customer_id": c,
+                                 "period": f"2027-{m:02d}-{d}", "target": 1000.0 * int(c[1:]) + 10 * m})
+    dekads = pd.DataFrame(rows)
+    labels = {"budget": pd.DataFrame({"region": {"E": "East", "N": "North"}}),
+              "plan_customer_dekad": pd.DataFrame({"customer_name": {"C1": "Uno", "C2": "Dos", "C3": "Tres", "C4": "Cuatro"}})}
+    path = build_workbook({"plan_rep_month": _plan(), "plan_customer_dekad": dekads}, tmp_path / "plan.xlsx",
+                          money_unit="yuan", language="en", labels=labels)
+    wb = load_workbook(path)
+    assert wb.sheetnames[:3] == ["月销售计划表 rep x month", "Customers East", "Customers North"]
+    assert wb.sheetnames.index("Customer x dekad") > wb.sheetnames.index("Customers North")  # data sheets last
+    east = wb["Customers East"]
+    assert [east.cell(row=r, column=2).value for r in (3, 4, 5)] == ["Tres", "Dos", "Uno"]  # largest first
+    jan = _evaluate(wb, east.title, east.cell(row=2, column=4).value)  # the region's total row, January
+    assert jan == dekads.query("region_id == 'E' and period.str.startswith('2027-01')")["target"].sum()
+    total = _evaluate(wb, east.title, east.cell(row=2, column=6).value)
+    assert total == dekads.query("region_id == 'E'")["target"].sum()
+    assert wb["Customer x dekad"].print_area == "'Customer x dekad'!$A$1:$B$1"  # a data sheet prints one heading
