@@ -414,7 +414,7 @@ def _execute_and_render(nb: str, out_nb: str, params_file: str, building: str, f
                         language: str) -> dict:
     import papermill as pm
 
-    from salesmodel.report import export_html
+    from salesmodel.report import edited_banner, export_html
 
     try:
         # shutdown_kernel="immediate": every output is in once the last cell is idle; a graceful
@@ -428,7 +428,8 @@ def _execute_and_render(nb: str, out_nb: str, params_file: str, building: str, f
                 "ename": getattr(exc, "ename", None) or type(exc).__name__,
                 "evalue": getattr(exc, "evalue", None) if hasattr(exc, "ename") else str(exc)}
     _point_at_final(Path(out_nb), Path(building), Path(final))
-    export_html(Path(out_nb), Path(building) / "html" / f"{Path(out_nb).stem}.html", language=language)
+    export_html(Path(out_nb), Path(building) / "html" / f"{Path(out_nb).stem}.html", language=language,
+                banner=edited_banner(building, language))
     return {"ok": True}
 
 

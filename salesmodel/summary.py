@@ -659,7 +659,7 @@ def provenance(scenario: Any, run_dir: str | Path) -> dict[str, Any]:
     from salesmodel.params import params_hash
 
     run_dir = Path(run_dir)
-    run_id = run_dir.name.removeprefix(".building-")
+    run_id = run_dir.name.removeprefix(".building-").removeprefix("edits-")  # the name the folder will have
     inputs = {}
     for key, path in audit.input_files(scenario).items():
         inputs[key] = audit.sha256_file(path)[:16]

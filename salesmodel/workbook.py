@@ -241,6 +241,22 @@ def _safe_sheet_title(title: str, wb) -> str:
     return candidate
 
 
+def _comment_cells(ws, units: pd.Series, periods: list[str], first_col: int, adjustments: pd.DataFrame,
+                   unit_col: str, period_col: str) -> None:
+    """The planner's comment (and its author) on each adjusted cell of a plan sheet."""
+    from openpyxl.comments import Comment
+
+    row_of = {str(u): i + 2 for i, u in enumerate(units)}
+    col_of = {str(p): first_col + i + 1 for i, p in enumerate(periods)}
+    for rec in adjustments.itertuples(index=False):
+        unit, period = str(getattr(rec, unit_col)), str(getattr(rec, period_col))
+        text = str(getattr(rec, "comment", "") or "").strip()
+        if not text or unit not in row_of or period not in col_of:
+            continue
+        author = str(getattr(rec, "author", "") or "").strip() or "salesmodel"
+        ws.cell(row=row_of[unit], column=col_of[period]).comment = Comment(text, author)
+
+
 def _region_customer_sheet(ws, dekads: pd.DataFrame, data_title: str, data_rows: dict[str, int],
                            data_columns: dict[str, int], *, names: Mapping[str, str], rep_names: Mapping[str, str],
                            money_unit: str, language: str) -> int:
@@ -314,6 +330,47 @@ def _write_table(ws, df: pd.DataFrame, *, money_cols: list[str], money_unit: str
                 cell.number_format = col_fmt
     ws.freeze_panes = "A2"
     _autosize(ws, default=14)
+
+
+# Tables a page shows only in part: the workbook holds them whole, as data sheets (the page names the sheet)
+DATA_TABLES = ("targets_rep", "targets_province", "targets_customer")
+_ID_NAMES = {"region_id": "region", "province_id": "province", "rep_id": "rep_name", "customer_id": "customer_name"}
+
+
+def _data_table_sheet(ws, name: str, df: pd.DataFrame, *, names: Mapping[str, Mapping[str, str]], money_unit: str,
+                      language: str) -> None:
+    """A declared table whole, as readers read it: a name beside each id, money in the workbook's unit,
+    shares as percentages, codes in words; headers from the vocabulary."""
+    from salesmodel import tables as declared
+    from salesmodel.vocabulary import has_word
+
+    spec = declared.TABLES[name]
+    out = pd.DataFrame(index=df.index)
+    money_cols, share_cols = [], []
+    for column in df.columns:
+        col = spec.column(str(column))
+        values = df[column]
+        if column in _ID_NAMES and names.get(column):
+            mapping = names[column]
+            if column in ("region_id", "province_id"):  # readers know regions and provinces by name only
+                out[_ID_NAMES[column]] = values.astype(str).map(lambda k, m=mapping: m.get(k, k))
+                continue
+            out[column] = values.astype(str)
+            out[_ID_NAMES[column]] = values.astype(str).map(lambda k, m=mapping: m.get(k, ""))
+            continue
+        if col.unit == "yuan":
+            money_cols.append(column)
+        elif col.unit in ("share", "probability"):
+            share_cols.append(column)
+        elif col.kind in ("text", "bool"):
+            def code(v: Any) -> Any:
+                key = f"code_{str(bool(v)).lower()}" if isinstance(v, (bool, np.bool_)) else f"code_{v}"
+                return word(key, language) if has_word(key) else v
+
+            values = values.map(code)
+        out[column] = values
+    _write_table(ws, out, money_cols=money_cols, money_unit=money_unit, language=language,
+                 formats={c: "0.0%" for c in share_cols})
 
 
 def _write_totalled(ws, header: list[str], rows: list[list[Any]], *, sum_cols: list[int],
@@ -487,6 +544,8 @@ def plan_labels(inputs: Mapping[str, pd.DataFrame], language: str = "en") -> dic
     reps, org, provinces, customers = (inputs.get(k) for k in ("reps", "org", "provinces", "customers"))
     if org is not None and "unit_id" in org:
         out["budget"] = pd.DataFrame({"region": overview.unit_names(org, "unit_id", language)})
+    if provinces is not None and "province_id" in provinces:
+        out["provinces"] = pd.DataFrame({"province": overview.unit_names(provinces, "province_id", language)})
     if reps is not None:
         r = reps.set_index("rep_id")
         frame = pd.DataFrame({"rep_name": r["rep_name"]})
@@ -560,6 +619,7 @@ def build_workbook(
     customer_dekad: tuple[list[str], str, str] = (["customer_id"], "period", "target"),
     labels: Mapping[str, pd.DataFrame] | None = None,
     title: Mapping[str, Any] | None = None,
+    adjustments: pd.DataFrame | None = None,
 ) -> Path:
     """Write the plan workbook from a run's tables; returns the path.
 
@@ -573,7 +633,8 @@ def build_workbook(
     with the names readers know (rep name, region, province; customer name, rep), shown
     beside the ids (``budget``: region → name, for the budget and commitments sheets);
     ``title`` (company, scenario, plan_year) goes in every printed page's
-    header with the money unit and the run id.
+    header with the money unit and the run id. ``adjustments`` (an edited plan's, as ``import_edits``
+    records them) keep each planner's comment on the cell it explains, and list on a sheet of their own.
 
     Examples
     --------
@@ -638,6 +699,9 @@ def build_workbook(
                 _print_setup(rws, " · ".join(x for x in (rws.title, page_header, note) if x), language,
                              print_rows=printed)
                 printed_sheets.append(rws.title)
+        if key == "plan_rep_month" and adjustments is not None and len(adjustments) and len(unit_cols) == 1:
+            _comment_cells(ws, wide[unit_cols[0]], [c for c in wide.columns if c not in label_cols],
+                           len(label_cols), adjustments, unit_cols[0], period_col)
         meta["sheets"][key] = {
             "header": shown_header,
             "title": ws.title,
@@ -676,6 +740,18 @@ def build_workbook(
                      language=language, formats=people)
         _print_setup(ws, page_header, language, data_sheet=key == "territory_assignment")
 
+    id_names = {"region_id": _names_of(labels, "budget", "region"),
+                "province_id": _names_of(labels, "provinces", "province"),
+                "rep_id": _names_of(labels, "plan_rep_month", "rep_name"),
+                "customer_id": _names_of(labels, "plan_customer_dekad", "customer_name")}
+    for key in DATA_TABLES:
+        df = tables.get(key)
+        if df is None or df.empty:
+            continue
+        ws = wb.create_sheet(_sheet_title(key, language))
+        _data_table_sheet(ws, key, df, names=id_names, money_unit=money_unit, language=language)
+        _print_setup(ws, page_header, language, data_sheet=True)
+
     cover = tables.get("stock_cover")
     if cover is not None and len(cover):
         ws = wb.create_sheet(_sheet_title("stock", language))
@@ -684,6 +760,14 @@ def build_workbook(
         # the stores below the band come first: those print (two pages); the rest of the sheet is for reading
         _print_setup(ws, page_header.replace(unit_line, word("wb_units_sheet", language)), language,
                      print_rows=2 * PRINTED_ROWS_PER_PAGE)
+
+    if adjustments is not None and len(adjustments):
+        ws = wb.create_sheet(_sheet_title("adjustments", language))
+        shown = adjustments[[c for c in ("rep_id", "period", "old", "new", "delta", "comment", "author")
+                             if c in adjustments.columns]]
+        _write_table(ws, shown, money_cols=[c for c in ("old", "new", "delta") if c in shown.columns],
+                     money_unit=money_unit, language=language)
+        _print_setup(ws, page_header, language)
 
     ws = wb.create_sheet(_sheet_title("params", language))
     _append(ws, [word("setting", language), word("value", language)])
@@ -698,7 +782,7 @@ def build_workbook(
 
     # Printing the workbook gives the plan as it is handed out: the rep x month plan, each region's
     # customers, then the budget, staffing and the rest; data sheets (printing one page each) last.
-    data_titles = {_sheet_title(k, language) for k in ("plan_customer_dekad", "territory_assignment", "params")}
+    data_titles = {_sheet_title(k, language) for k in ("plan_customer_dekad", *DATA_TABLES, "territory_assignment", "params")}
     front = [w for w in wb._sheets if w.title == _sheet_title("plan_rep_month", language)]
     regions = [w for w in wb._sheets if w.title in printed_sheets]
     rest = [w for w in wb._sheets if w not in front and w not in regions and w.title not in data_titles]
@@ -1030,7 +1114,8 @@ def import_edits(
         write_inputs(building, inputs)
         for table_name, df in sorted(result.tables.items()):
             write_table(df, building / "tables", table_name)
-        write_table(edits.adjustments, building, "adjustments")
+        recorded = edits.adjustments.assign(source_run_id=run_id)  # the pages and workbook name the source run
+        write_table(recorded, building, "adjustments")
         unmet = result.tables.get("unmet_requirements")
         if unmet is not None and len(unmet):
             items = [{k: (v if not isinstance(v, float) else round(v, 6)) for k, v in row.items()}
@@ -1041,7 +1126,7 @@ def import_edits(
         build_workbook(result.tables, building / "plan.xlsx", params=params.to_jsonable(), run_id=name,
                        language=lang, money_unit=params.report.money_unit, labels=plan_labels(inputs, lang),
                        title={"company": company_name(inputs, lang), "scenario": params.scenario,
-                              "plan_year": params.calendar.plan_year})
+                              "plan_year": params.calendar.plan_year}, adjustments=recorded)
         nb_paths = _render_pages(manifest, params, building, final) if pages else []
         audit.write_manifest(
             building, run_id=name, scenario=params, inputs=inputs, notebooks=nb_paths, started=started,

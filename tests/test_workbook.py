@@ -178,6 +178,14 @@ def test_import_edits_flows_through_to_a_folder_that_verifies(real_run, tmp_path
     new_book = load_workbook(folder / "plan.xlsx")
     assert new_book.worksheets[0].cell(row=2, column=jan).value == pytest.approx(new_jan)
     assert (folder / "html" / "02_targets.html").is_file()
+    # the edited plan says so: the planner's comment stays on its cell, the adjustments are listed,
+    # and every page opens with where the plan came from
+    kept = new_book.worksheets[0].cell(row=2, column=jan).comment
+    assert kept is not None and kept.text.startswith("New distributor opens in January") and kept.author == "Li Wei"
+    assert "调整记录" in new_book.sheetnames
+    for page in (folder / "html").glob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert "edited-banner" in text and run.name in text and "Li Wei" in text, page.name
     meta = json.loads(new_book["_salesmodel"]["A1"].value)
     assert meta["run_id"] == folder.name
 

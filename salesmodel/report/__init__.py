@@ -27,6 +27,7 @@ __all__ = [
     "TEMPLATES_DIR",
     "display_table",
     "export_html",
+    "edited_banner",
     "format_money",
     "format_number",
     "heading",
@@ -392,7 +393,27 @@ def _sanitise_outputs(nb: Any) -> None:
 _HTML_LANG = {"en": "en", "zh": "zh", "es": "es"}  # ISO 639-1 only (nbconvert rejects zh-CN)
 
 
-def export_html(notebook_path: str | Path, html_path: str | Path, *, language: str = "en") -> Path:
+_BANNER_STYLE = ("background:#fff4ce;border:1px solid #e0b000;padding:8px 12px;margin:8px 0 12px 0;"
+                 "font-size:14px")
+
+
+def edited_banner(run_dir: str | Path, language: str = "en") -> str | None:
+    """The line every page of an edited plan opens with (the run it was edited from, how many adjustments,
+    by whom), from the folder's ``adjustments`` table; None for a plan that was not edited."""
+    import pandas as pd
+
+    path = Path(run_dir) / "adjustments.parquet"
+    if not path.is_file():
+        return None
+    adj = pd.read_parquet(path)
+    authors = sorted({str(a).strip() for a in adj.get("author", pd.Series(dtype=object)).dropna() if str(a).strip()})
+    source = str(adj["source_run_id"].iloc[0]) if "source_run_id" in adj.columns and len(adj) else "–"
+    who = ", ".join(authors) if authors else word("edited_by_unknown", language)
+    return word("edited_banner", language).format(n=len(adj), who=who, run=source)
+
+
+def export_html(notebook_path: str | Path, html_path: str | Path, *, language: str = "en",
+                banner: str | None = None) -> Path:
     """Render an executed notebook as leadership HTML: no code, images embedded, offline.
 
     The page loads no script from anywhere (see templates/offline), hides code
@@ -429,6 +450,8 @@ def export_html(notebook_path: str | Path, html_path: str | Path, *, language: s
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": notebook_path.stem}})
     # the template's CSS credits its sources in comments; drop them so the page names no address at all
     body = _STYLE_BLOCK.sub(lambda m: _CSS_COMMENT.sub("", m.group(0)), body)
+    if banner:  # an edited plan says so at the top of every page
+        body = body.replace("<main>", f"<main>\n<p class='edited-banner' style='{_BANNER_STYLE}'>{html.escape(banner)}</p>", 1)
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(body, encoding="utf-8")
     return html_path

@@ -149,7 +149,14 @@ class Page:
                 where: str | None = None) -> str:
         parts = [self.w("amounts_in").format(unit=self.money)] if money else []
         if shown is not None and total is not None and shown < total:
-            place = self.w("where_workbook") if where == "workbook" else self.w("where_tables").format(name=where)
+            if where == "workbook":
+                place = self.w("where_workbook")
+            elif has_word(f"sheet_{where}"):  # the workbook holds the table whole, on a sheet of its own
+                place = self.w("where_sheet").format(sheet=self.w(f"sheet_{where}"))
+            elif where in ("stock_cover", "stock_orders"):
+                place = self.w("where_sheet").format(sheet=self.w("sheet_stock"))
+            else:
+                place = self.w("where_tables").format(name=where)
             parts.append(self.w("rows_shown").format(shown=shown, total=total, where=place))
         return " ".join(parts)
 
