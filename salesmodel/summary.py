@@ -9,6 +9,7 @@ table the run did not produce is ``None`` and is said to be missing, never inven
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -736,6 +737,36 @@ def _fmt_value(v: Any, kind: str, scale: float, *, signed: bool = False, growth:
     return f"{v:+.1%}" if growth else f"{v:.1%}"
 
 
+_GRID_SETTING = re.compile(r"([a-z][a-z0-9_]*)=([^_]*)(?:_|$)")
+# grid settings that are shares: shown as percentages
+_SHARE_SETTINGS = {"growth", "max_disruption", "chance", "cap_share", "shrinkage", "potential", "workload"}
+
+
+def scenario_label(name: str, language: str = "en") -> str:
+    """A scenario's name as readers read it: a grid point's settings in words, not code.
+
+    >>> scenario_label("sweep__growth=0.06_stretch=1.1")
+    'sweep: growth 6%, stretch 1.1'
+    """
+    base, sep, point = str(name).partition("__")
+    if not sep:
+        return str(name)
+    parts = []
+    for key, value in _GRID_SETTING.findall(point):
+        label = word(f"grid_{key}", language) if has_word(f"grid_{key}") else key.replace("_", " ")
+        try:
+            number = float(value)
+        except ValueError:
+            parts.append(f"{label} {value}")
+            continue
+        if key in _SHARE_SETTINGS and abs(number) <= 1:
+            shown = f"{number:.0%}" if round(number * 100, 6) == round(number * 100) else f"{number:.1%}"
+        else:
+            shown = f"{number:g}"
+        parts.append(f"{label} {shown.replace('.', ',') if language == 'es' else shown}")
+    return f"{base}: {', '.join(parts)}" if parts else str(name)
+
+
 def readable_comparison(comparison: pd.DataFrame, *, language: str = "en", money_unit: str = "wan") -> pd.DataFrame:
     """The comparison for reading: figures down (unit in the label), each scenario's value across,
     then each scenario's difference from the reference (money in the unit, people whole, shares in points)."""
@@ -810,15 +841,16 @@ def readable_targets(table: pd.DataFrame, by: str, reference: str, *, language: 
 def comparison_chart(comparison: pd.DataFrame, *, language: str = "en", money_unit: str = "wan"):
     """Small multiples: one bar chart per headline figure, scenarios side by side (the reference darker)."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
-    from salesmodel.report import money_scale, money_unit_label
+    from salesmodel.report import format_number, money_scale, money_unit_label
 
     cols = [c for c in _COMPARISON_COLUMNS if c in comparison and comparison[c].notna().any()]
     n = max(1, len(cols))
     ncols = min(3, n)
     nrows = -(-n // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 2.8 * nrows), squeeze=False)
-    labels = comparison["scenario"].astype(str).str.replace("__", "\n", regex=False)
+    labels = comparison["scenario"].astype(str).str.replace(": ", "\n", regex=False).str.replace("__", "\n", regex=False)
     ref = _reference_of(comparison)
     colors = ["#1F3864" if sc == ref else "#8FAADC" for sc in comparison["scenario"]]
     for ax, col in zip(axes.ravel(), cols):
@@ -832,6 +864,8 @@ def comparison_chart(comparison: pd.DataFrame, *, language: str = "en", money_un
             values = values * 100
             suffix = " (%)"
         ax.bar(range(len(values)), values, color=colors)
+        ax.yaxis.set_major_formatter(FuncFormatter(  # separators, never an offset such as "1e6"
+            lambda v, _p: format_number(v, 0 if abs(v) >= 10 or v == 0 else 1, language)))
         ax.set_title(word(key, language) + suffix, fontsize=10)
         ax.set_xticks(range(len(values)), labels, fontsize=7, rotation=30, ha="right")
     for ax in axes.ravel()[len(cols):]:
@@ -864,7 +898,7 @@ def target_difference_chart(by_month: pd.DataFrame, by_region: pd.DataFrame, *, 
                 ax.bar(np.arange(len(keys)) + (i - (len(others) - 1) / 2) * width, diff.to_numpy(), width=width, label=sc)
         ax.axhline(0, color="#44546A", linewidth=0.8)
         ax.set_xticks(range(len(keys)), labels, fontsize=8)
-        ax.yaxis.set_major_formatter(money_formatter(money_unit))
+        ax.yaxis.set_major_formatter(money_formatter(money_unit, language))
         ax.set_ylabel(unit)
         ax.set_title(f"{word('cmp_by_month' if by == 'month' else 'cmp_by_region', language)}: "
                      f"{word('cmp_difference', language).lower() if language != 'zh' else word('cmp_difference', language)}",

@@ -142,7 +142,12 @@ def test_batch_on_a_local_pool_finishes_despite_a_failing_scenario(tmp_path, sma
         assert f.stat().st_mode & 0o777 == 0o644 & ~_umask(), f  # as readable as the rest of the run
     html = (result.batch_dir / "html" / "06_scenario_comparison.html").read_text(encoding="utf-8")
     assert "targets.growth" in html  # the params diff between the two scenarios
-    assert "sweep__growth=0.1 − reference" in html and "Target by region" in html and "Target by month" in html
+    assert "sweep: growth 10% − reference" in html and "Target by region" in html and "Target by month" in html
+    from textcheck import check_page, visible_text
+
+    assert not any("sweep__" in line for line in visible_text(html))  # scenarios by their settings in words
+    assert [f for f in check_page(result.batch_dir / "html" / "06_scenario_comparison.html")
+            if f[0] != "snake_case identifier"] == []
     assert "East" in html and "Dec 2027" in html  # region names and months as readers know them
 
 

@@ -1034,6 +1034,15 @@ class ComparisonPage:
                        if s.get("run_dir") and Path(s["run_dir"]).name == ref_run)
         self.names = summary.region_names(ref_dir, language)
         self.scenario_a, self.scenario_b = scenario_a, scenario_b
+        # what readers see: each scenario by its settings in words ("sweep: growth 6%"), never a code name
+        self.label = {s["name"]: summary.scenario_label(s["name"], language) for s in self.manifest["scenarios"]}
+        self.comparison = self._relabel(self.comparison)
+        self.reference = self.label.get(self.reference, self.reference)
+
+    def _relabel(self, table: pd.DataFrame) -> pd.DataFrame:
+        if "scenario" not in table.columns:
+            return table
+        return table.assign(scenario=table["scenario"].map(lambda n: self.label.get(n, n)))
 
     def _w(self, key: str) -> str:
         return word(key, self.lang)
@@ -1057,8 +1066,8 @@ class ComparisonPage:
     def targets(self) -> list[Any]:
         from salesmodel import summary
 
-        by_region = summary.batch_comparison(self.batch, "region")
-        by_month = summary.batch_comparison(self.batch, "month")
+        by_region = self._relabel(summary.batch_comparison(self.batch, "region"))
+        by_month = self._relabel(summary.batch_comparison(self.batch, "month"))
         opts = {"language": self.lang, "money_unit": self.unit}
         return [heading(self._w("cmp_by_region"), 3),
                 self._plain(summary.readable_targets(by_region, "region", self.reference, names=self.names, **opts)),
@@ -1067,18 +1076,21 @@ class ComparisonPage:
                 summary.target_difference_chart(by_month, by_region, names=self.names, **opts)]
 
     def failures(self) -> list[Any]:
-        return [heading(self._w("cmp_failed").format(name=s["name"], error=s["error"]), 5)
+        return [heading(self._w("cmp_failed").format(name=self.label.get(s["name"], s["name"]), error=s["error"]), 5)
                 for s in self.manifest["scenarios"] if s["status"] not in ("ok", "unmet")]
 
     def settings(self) -> list[Any]:
         """The settings that differ between two scenarios (default: the reference and the last other one)."""
         from salesmodel import summary
 
-        a, b = summary.pick_pair(self.manifest, self.scenario_a or self.reference, self.scenario_b)
+        raw_of = {v: k for k, v in self.label.items()}
+        a, b = summary.pick_pair(self.manifest, raw_of.get(self.scenario_a or self.reference, self.scenario_a or self.reference),
+                                 raw_of.get(self.scenario_b, self.scenario_b))
         if a == b and len(self.manifest["scenarios"]) > 1:
             b = next(s["name"] for s in self.manifest["scenarios"] if s["name"] != a)
         diff = summary.readable_params_diff(summary.scenario_params(self.batch, a), summary.scenario_params(self.batch, b),
-                                            a, b, language=self.lang)
+                                            self.label.get(a, a), self.label.get(b, b), language=self.lang)
+        a, b = self.label.get(a, a), self.label.get(b, b)
         return [heading(self._w("cmp_params").format(a=a, b=b), 3),
                 self._plain(diff) if len(diff) else heading(self._w("cmp_no_params"), 5)]
 

@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 
 from salesmodel import report
-from salesmodel.errors import short_list
 from salesmodel.params import StaffingParams
 from salesmodel.vocabulary import word
 from salesmodel.widgets._base import (
@@ -154,7 +153,9 @@ class StaffingExplorer(_Explorer):
         notes = []
         if plan.attrs.get("status") == "shortfall":
             months = plan.attrs.get("short_months", [])
-            notes.append(f"{self.w('months_short')}: {short_list(sorted(set(months)), 6)}")
+            shown = [report.month_label(m, self.language, with_year=True) for m in sorted(set(map(str, months)))]
+            more = "…" if len(shown) > 6 else ""
+            notes.append(f"{self.w('months_short')}: {', '.join(shown[:6])}{more}")
         return plan, notes
 
     def headline(self) -> float:
