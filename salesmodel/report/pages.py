@@ -1110,6 +1110,8 @@ def _number_format(fmt: str, decimals: int | None, language: str) -> Callable[[A
             return value
         number = float(value) if decimals is None else round(float(value), decimals) + 0.0
         text = fmt.format(number)
+        if text.startswith("-") and not any(c in "123456789" for c in text):  # rounds to zero: no sign
+            text = text[1:]
         return text.translate(str.maketrans(",.", ".,")) if language == "es" else text
 
     return show
