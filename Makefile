@@ -47,9 +47,11 @@ wheel: $(STAMP)
 validate: $(STAMP) $(DEMO_DATA)/actuals.parquet
 	$(VENV)/bin/salesmodel validate $(PARAMS)
 
-# ruff first (pyflakes, bugbear, simplify, complexity ceiling; pyproject.toml), then the suite.
+# ruff (pyflakes, bugbear, simplify, complexity ceiling) and the layers' contracts (import-linter;
+# pyproject.toml), then the suite.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check salesmodel tests benchmarks tools
+	$(VENV)/bin/lint-imports
 
 # The system packages the tests need (PostgreSQL, Chromium, LibreOffice, a CJK font): installed when
 # missing if run as root, else one message naming them (tools/system_packages.sh).

@@ -44,7 +44,7 @@ import pandas as pd
 import yaml
 
 import salesmodel
-from salesmodel import audit
+from salesmodel import audit, consistency
 from salesmodel.errors import ParamsError, RunError, SalesmodelError
 from salesmodel.params import Scenario, load_params, params_hash
 from salesmodel.paths import child, inside
@@ -619,6 +619,12 @@ def _run_pipeline(scenario: Scenario, inputs: dict[str, pd.DataFrame], building:
             on_step(name)
 
     plan = run_plan(scenario, inputs, progress=progress, after_step=written)
+    # the tables must agree with each other before the run is recorded (the rules verify applies later)
+    broken = consistency.check(plan.tables)
+    if broken:
+        more = f" (and {len(broken) - 1} more)" if len(broken) > 1 else ""
+        raise RunError(f"The plan's tables disagree, so the run is not kept: {broken[0].message}{more}",
+                       ename="inconsistent tables", evalue=broken[0].rule)
     unmet = plan.tables.get("unmet_requirements")
     if unmet is not None and len(unmet):  # the contract of exit status 3 (audit.read_unmet)
         items = [{k: (v if not isinstance(v, float) else round(v, 6)) for k, v in row.items()}

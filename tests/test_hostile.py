@@ -902,3 +902,21 @@ def test_an_inflating_workbook_is_refused_before_it_is_read(tmp_path):
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert elapsed < 1.0 and peak < 20 << 20, (elapsed, peak)
+
+
+def test_a_run_whose_tables_disagree_fails_naming_the_rule_and_keeps_nothing(tmp_path, small_company_dir,
+                                                                             quick_notebooks, monkeypatch):
+    from salesmodel import consistency
+
+    real = consistency.check
+
+    def one_broken(tables):
+        assert real(tables) == []  # the plan itself is consistent
+        return [consistency.Broken("company target", "targets_total.target", "the sum of plan_rep_month.target",
+                                   "1,000 yuan")]
+
+    monkeypatch.setattr(consistency, "check", one_broken)
+    with pytest.raises(runner.RunError, match="company target: targets_total.target and the sum of plan_rep_month"):
+        runner.run_scenario(_quick_params(tmp_path, small_company_dir, "quick.ipynb"), tmp_path / "out", progress=False)
+    assert _tree(tmp_path / "out" / "runs") == set()
+    assert not (tmp_path / "out" / audit.RUN_LOG).exists() or "run_id" not in (tmp_path / "out" / audit.RUN_LOG).read_text()
