@@ -111,6 +111,10 @@ _TARGET_EXPLAINED = (
     _opt("share_last_year:number:share", "share of the parent by last year (when in the level's blend)"),
     _opt("share_potential:number:share", "share of the parent by potential (when in the level's blend)"),
     _opt("share_forecast:number:share", "share of the parent by forecast (when in the level's blend)"),
+    _opt("momentum:number:yuan", "last year plus the year-on-year change of the recent months at an annual rate (targets.momentum_months)"),
+    _opt("share_momentum:number:share", "share of the parent by momentum (when in the level's blend)"),
+    _opt("allocation:text", "equal_chance: every unit of the parent asked the same chance (target_before_bounds = baseline + z x spread)"),
+    _opt("chance:number:probability", "equal chance: the chance the parent's split asks of each of its units before bounds and rounding"),
     _c("blended_share:number:share", "the share used: the basis weights applied to the shares"),
     _c("target_before_bounds:number:yuan", "blended share x parent target"),
     _c("bound_applied:text", "none, lower, upper, floor or locked: the bound or lock that set the target"),
@@ -233,6 +237,20 @@ _declare("achievability", "targets", "Chance that each unit meets its target, fr
          _c("level:text"), _c("unit_id:text"), _c("target:number:yuan"), _c("baseline:number:yuan"),
          _c("baseline_sd:number:yuan"), _c("growth_asked:number:share"), _c("probability:number:probability"),
          _c("flag:bool", "below the achievability threshold"), _c("forecast_source:text"))
+
+_declare("chance_curve", "targets", "The chance of meeting a target as a function of the target, for the company and each region",
+         _c("level:text", "company or region"), _c("unit_id:text"),
+         _c("point:text", "curve (a point of the curve), plan (the plan's target) or median (the target met with a 50% chance)"),
+         _c("probability:number:probability", "the chance of meeting the target if sales follow the baseline forecast"),
+         _c("target:number:yuan"), _c("baseline:number:yuan", "the baseline's mean for the plan year"),
+         _c("baseline_sd:number:yuan", "the baseline's spread (months correlated as achievability)"),
+         _c("last_year:number:yuan"), _c("growth_over_baseline:number:share"), _c("growth_over_last_year:number:share"))
+_declare("targets_bounds", "targets", "How much of each region's plan sits at a growth bound (customers and money)",
+         _c("region_id:text"), _c("customers:integer:count"), _c("at_upper:integer:count", "customers at the highest growth"),
+         _c("at_lower:integer:count", "customers at the lowest growth"),
+         _c("share_at_bound:number:share", "share of the region's customers at either bound"),
+         _c("target:number:yuan"), _c("target_at_bound:number:yuan", "target of the customers at a bound"),
+         _c("money_share_at_bound:number:share", "share of the region's target held by customers at a bound"))
 
 # ---- staffing ---------------------------------------------------------------------
 _declare("staff_now", "staffing", "Active reps by region and role at the end of the history",
