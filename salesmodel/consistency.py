@@ -271,6 +271,36 @@ RULES: list[Rule] = [
 ]
 
 
+def _curve_plan(column: str, level: str = "company") -> Callable[[pd.DataFrame], float | pd.Series | None]:
+    """The plan's point on the chance curve: the company's value, or the regions' by region."""
+    def value(df: pd.DataFrame) -> float | pd.Series | None:
+        part = df[(df["level"] == level) & (df["point"] == "plan")]
+        if part.empty:
+            return None
+        if level == "company":
+            return float(part[column].iloc[0])
+        return part.set_index(part["unit_id"].astype(str))[column].astype(float).rename_axis("unit_id")
+
+    return value
+
+
+def _region_probability(df: pd.DataFrame) -> pd.Series:
+    part = df[df["level"] == "region"]
+    return part.set_index(part["unit_id"].astype(str))["probability"].astype(float).rename_axis("unit_id")
+
+
+# the chance curve is the achievability's: the plan sits on it where the key figures and achievability say
+RULES += [
+    Rule("chance curve", Side("chance_curve", "the company's chance at the plan's target (chance_curve, point plan)",
+                              _curve_plan("probability")),
+         Side("key_figures", "key figure probability_of_meeting", _figure("probability_of_meeting")), tolerance=1e-9),
+    Rule("chance curve", COMPANY, Side("chance_curve", "the company's plan point on the chance curve", _curve_plan("target"))),
+    Rule("chance curve", Side("chance_curve", "each region's chance at its target (chance_curve, point plan)",
+                              _curve_plan("probability", "region")),
+         Side("achievability", "achievability.probability of the regions", _region_probability), tolerance=1e-9),
+]
+
+
 def _compare(rule: Rule, left: float | pd.Series, right: float | pd.Series) -> str | None:
     if isinstance(left, pd.Series) or isinstance(right, pd.Series):
         a, b = pd.Series(left), pd.Series(right)

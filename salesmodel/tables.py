@@ -311,7 +311,9 @@ _declare("pacing", "tracking", "Progress against the plan to date, at every leve
          _c("level:text"), _c("unit_id:text"), _c("target_full:number:yuan"), _c("target_to_date:number:yuan"),
          _c("actual_to_date:number:yuan"), _c("remaining_days:number:days"), _opt("region_id:text"),
          _opt("province_id:text"), _opt("rep_id:text"), _opt("customer_id:text"), _c("achievement:number:share"),
-         _c("phased_share_to_date:number:share"), _c("projection:number:yuan", "actual to date / phased share to date: the season-adjusted year"),
+         _c("phased_share_to_date:number:share"), _c("projection:number:yuan", "the year-end projection: actual to date + the baseline of the time "
+                                        "left (without a baseline: actual to date / phased share to date)"),
+         _opt("baseline_rest:number:yuan", "the baseline forecast of the time left (each customer's baseline phased as its plan)"),
          _c("run_rate_projection:number:yuan", "actual to date per elapsed day x the plan's days: the straight line"),
          _c("projected_achievement:number:share"), _c("gap_to_date:number:yuan"), _c("remaining:number:yuan"),
          _c("daily_rate_needed:number:yuan"), _c("rank:integer"))
