@@ -188,7 +188,10 @@ _declare("plan_rep_month", "targets", "Each rep's target by month of the plan ye
          _c("target:number:yuan"))
 _declare("plan_company_month", "targets", "The company's target by month against the same month last year",
          *_PERIOD, _c("target:number:yuan"), _c("last_year:number:yuan"), _opt("baseline:number:yuan"),
-         _opt("baseline_festival:number:yuan", "the baseline with the Spring Festival moved to the plan year's date (same year total)"))
+         _opt("baseline_festival:number:yuan", "the baseline with the Spring Festival moved to the plan year's date (same year total)"),
+         _opt("year_before:number:yuan", "the same month a year before: its sales, or the baseline forecast where the history does not hold it"),
+         _opt("year_before_source:text", "actual (the month's sales) or baseline (the forecast: the month is not in the history)"),
+         _opt("growth_over_year_before:number:share", "target / year_before - 1"))
 _declare("plan_customer_dekad", "targets", "Each customer's target by ten-day period (旬)",
          _c("region_id:text"), _c("province_id:text"), _c("rep_id:text"), _c("customer_id:text"), *_PERIOD,
          _c("target:number:yuan"))

@@ -290,12 +290,40 @@ def build(ctx: Context, result: StepResult) -> targets.Plan:
                                                            ctx.inputs["reps"], dekads, **args))
 
 
-def _company_month(plan: targets.Plan, sales: pd.DataFrame, baseline: pd.DataFrame | None) -> pd.DataFrame:
+def _year_before(months: pd.DataFrame, sales: pd.DataFrame, levels: pd.DataFrame | None) -> pd.DataFrame:
+    """Each plan month beside the same month a year before: its sales when the history holds the whole
+    month, else the company's baseline forecast for it (``year_before_source``: actual or baseline)."""
+    start = pd.to_datetime(months["start"])
+    before = start - pd.DateOffset(years=1)
+    month = pd.to_datetime(sales["date"]).dt.to_period("M").dt.to_timestamp()
+    actual = sales.groupby(month)["amount"].sum()
+    last_day = pd.to_datetime(sales["date"]).max()
+    complete = (before + pd.offsets.MonthEnd(0)) <= last_day
+    value = pd.Series(before.map(actual).to_numpy(dtype=float), index=months.index)
+    source = pd.Series(np.where(complete, "actual", "none"), index=months.index, dtype=object)
+    if levels is not None and "level" in levels.columns:
+        total = levels[levels["level"] == "total"]
+        fc = total.groupby(pd.to_datetime(total["ds"]))["yhat"].sum()
+        use = ~complete & before.isin(fc.index)
+        value[use.to_numpy()] = before[use].map(fc).to_numpy(dtype=float)
+        source[use.to_numpy()] = "baseline"
+    value[(source == "none").to_numpy()] = np.nan
+    out = months.copy()
+    out["year_before"] = value.to_numpy()
+    out["year_before_source"] = source.to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["growth_over_year_before"] = np.where(out["year_before"] > 0, out["target"] / out["year_before"] - 1.0, np.nan)
+    return out
+
+
+def _company_month(plan: targets.Plan, sales: pd.DataFrame, baseline: pd.DataFrame | None,
+                   levels: pd.DataFrame | None = None) -> pd.DataFrame:
     first, last = plan.units.attrs["last_year_first"], plan.units.attrs["last_year_last"]
     months = plan.plan_rep_month.groupby(["period", "start", "end"], as_index=False)["target"].sum()
     in_window = sales[(sales["date"] >= pd.Period(first, "M").start_time) & (sales["date"] <= pd.Period(last, "M").end_time)]
     by_month = in_window.groupby(in_window["date"].dt.month)["amount"].sum()
     months["last_year"] = months["start"].dt.month.map(by_month).fillna(0.0).astype(float)
+    months = _year_before(months, sales, levels)
     if baseline is not None:
         base = baseline.assign(period=pd.to_datetime(baseline["ds"]).dt.strftime("%Y-%m")).groupby("period")["yhat"].sum()
         months["baseline"] = months["period"].astype(str).map(base).astype(float)
@@ -325,7 +353,8 @@ def run(ctx: Context) -> StepResult:
     }]))
     for name, table in plan.tables().items():
         result.add(name, table)
-    result.add("plan_company_month", _company_month(plan, ctx.inputs["sales"], ctx.tables.get("baseline_forecast")))
+    result.add("plan_company_month", _company_month(plan, ctx.inputs["sales"], ctx.tables.get("baseline_forecast"),
+                                                    ctx.tables.get("baseline_forecast_levels")))
     curve = chance_curve_table(ctx, plan, float(top))
     if curve is not None:
         result.add("chance_curve", curve)
@@ -470,6 +499,10 @@ def rephased(ctx: Context, plan_rep_month: pd.DataFrame) -> dict[str, pd.DataFra
         out["plan_rep_product_month"] = prod.rename(columns={"month": "period"})
     months = t["plan_company_month"].copy()
     months["target"] = months["period"].astype(str).map(new.groupby("period", observed=True)["target"].sum()).astype(float)
+    if "year_before" in months.columns:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            months["growth_over_year_before"] = np.where(months["year_before"] > 0,
+                                                         months["target"] / months["year_before"] - 1.0, np.nan)
     out["plan_company_month"] = months
     if "targets_total" in t and "targets_rep" in t:
         out.update(budget_tables(ctx, float(t["targets_total"]["target"].iloc[0]), t["targets_rep"], out["plan_rep_month"]))
