@@ -207,6 +207,16 @@ class TargetsParams(_Section):
                         "or set targets.normalise: true to scale them"
                     )
                 scaled[where] = {k: v / total for k, v in blend.items()}
+        if isinstance(self.allocation, dict):
+            chance_levels = [lv for lv in self.levels if lv in ("region", "province", "rep")]
+            for lv, how in self.allocation.items():
+                if lv not in self.levels:
+                    raise ValueError(f"targets.allocation.{lv}: '{lv}' is not a level of the plan; feasible levels: "
+                                     f"{', '.join(self.levels)}")
+                if how == "equal_chance" and lv not in chance_levels:
+                    raise ValueError(f"targets.allocation.{lv} is equal_chance, but the {lv} level has no baseline with "
+                                     f"a spread to judge a chance by; feasible levels for equal_chance: "
+                                     f"{', '.join(chance_levels)}")
         if "targets.basis" in scaled:
             self.basis = scaled["targets.basis"]
         for key in list(self.level_basis):

@@ -700,6 +700,7 @@ _CHANCE: dict[str, dict[str, str]] = {
     "chance_plan": {"en": "the plan", "zh": "计划", "es": "el plan"},
     "chance_half": {"en": "50% chance", "zh": "50% 概率", "es": "50% de probabilidad"},
     "chance_unit_table_caption": {"en": "Each unit's target and its chance of being met if sales follow the baseline (achievability). Allocation: {how}.", "zh": "各单位的目标及其在销售按基线发展时的达成概率(可达成性)。分配方式:{how}。", "es": "El objetivo de cada unidad y su probabilidad de cumplirse si las ventas siguen la línea base (alcanzabilidad). Reparto: {how}."},
+    "chance_unit": {"en": "Company or region", "zh": "公司或大区", "es": "Empresa o región"},
     "code_equal_chance": {"en": "equal chance", "zh": "等概率", "es": "igual probabilidad"},
     "code_basis": {"en": "by the basis blend", "zh": "按基数组合", "es": "por la mezcla de bases"},
     "code_curve": {"en": "curve", "zh": "曲线", "es": "curva"},

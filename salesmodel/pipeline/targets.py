@@ -398,7 +398,9 @@ def chance_curve_table(ctx: Context, plan: targets.Plan, target: float) -> pd.Da
     spread = company_spread(ctx.tables.get("baseline_forecast_levels"), ctx.params.calendar.plan_year)
     if spread is not None:
         rows.append({"level": "company", "unit_id": "company", "baseline": spread[0], "baseline_sd": spread[1],
-                     "target": target, "last_year": float(plan.total["last_year"])})
+                     "target": target,
+                     # the books' last year, as targets_total and the key figures have it
+                     "last_year": float(plan.units.attrs.get("last_year_books", plan.total["last_year"]))})
     ach = plan.achievability[plan.achievability["level"] == "region"]
     ly = plan.targets["region"].groupby("region_id")["last_year"].sum()
     for r in ach.itertuples(index=False):

@@ -93,12 +93,7 @@ class ChancePage(Page):
         part["unit_id"] = part["unit_id"].map(lambda u: names.get(u, u))
         return self.table("chance_curve", part, columns=["unit_id", "point", "target", "probability",
                                                          "growth_over_baseline", "growth_over_last_year"],
-                          headers={"unit_id": self.w("unit")} if self._has("unit") else None)
-
-    def _has(self, key: str) -> bool:
-        from salesmodel.vocabulary import has_word
-
-        return has_word(key)
+                          headers={"unit_id": self.w("chance_unit")})
 
     # ---- each unit's chance beside its target -------------------------------------------
     def unit_chance_table(self, targets: pd.DataFrame, achievability: pd.DataFrame, level: str, rows: int = 20) -> Any:
