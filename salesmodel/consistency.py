@@ -284,6 +284,19 @@ def _curve_plan(column: str, level: str = "company") -> Callable[[pd.DataFrame],
     return value
 
 
+def _curve_median(df: pd.DataFrame) -> float | None:
+    part = df[(df["level"] == "company") & (df["point"] == "median")]
+    return float(part["target"].iloc[0]) if len(part) else None
+
+
+def _company_pace(column: str) -> Callable[[pd.DataFrame], float | None]:
+    def value(df: pd.DataFrame) -> float | None:
+        part = df[df["level"] == "company"]
+        return float(part[column].iloc[0]) if len(part) else None
+
+    return value
+
+
 def _region_probability(df: pd.DataFrame) -> pd.Series:
     part = df[df["level"] == "region"]
     return part.set_index(part["unit_id"].astype(str))["probability"].astype(float).rename_axis("unit_id")
@@ -298,6 +311,14 @@ RULES += [
     Rule("chance curve", Side("chance_curve", "each region's chance at its target (chance_curve, point plan)",
                               _curve_plan("probability", "region")),
          Side("achievability", "achievability.probability of the regions", _region_probability), tolerance=1e-9),
+    Rule("chance curve", Side("chance_curve", "the company's target at a 50% chance", _curve_median),
+         Side("key_figures", "key figure target_at_half", _figure("target_at_half"))),
+    # where the company stands: the key figures (the leadership page) are pacing's company row
+    *[Rule("to date", Side("pacing", f"pacing.{col} of the company", _company_pace(col)),
+           Side("key_figures", f"key figure {figure}", _figure(figure)),
+           tolerance=SHARE_TOLERANCE if col == "achievement" else MONEY_TOLERANCE)
+      for col, figure in (("actual_to_date", "actual_to_date"), ("target_to_date", "target_to_date"),
+                          ("achievement", "achievement_to_date"), ("projection", "projection"))],
 ]
 
 

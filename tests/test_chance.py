@@ -222,3 +222,22 @@ def test_tracking_projection_is_a_projection():
     assert row["achievement"] == pytest.approx(0.8)
     assert row["projection"] == pytest.approx(8.0 * 90 + 9.0 * (365 - 90))
     assert row["projected_achievement"] != pytest.approx(row["achievement"])
+
+
+def test_to_date_figures_are_pacings_company_row():
+    from salesmodel import consistency
+    from salesmodel.summary import key_figures
+
+    pace = pd.DataFrame({"level": ["company"], "unit_id": ["company"], "target_full": [1000.0],
+                         "target_to_date": [300.0], "actual_to_date": [270.0], "achievement": [0.9],
+                         "projection": [950.0], "run_rate_projection": [900.0]})
+    figures = key_figures({"pacing": pace}).as_table()
+    kf = figures.set_index("figure")["value"]
+    assert kf["achievement_to_date"] == 0.9 and kf["projection"] == 950.0 and kf["actual_to_date"] == 270.0
+    rules = [r for r in consistency.RULES if r.name == "to date"]
+    assert len(rules) == 4
+    for r in rules:
+        assert consistency._compare(r, r.left.value(pace), r.right.value(figures)) is None
+    figures.loc[figures["figure"] == "projection", "value"] = 951.0
+    assert any("projection" in consistency._compare(r, r.left.value(pace), r.right.value(figures)) or ""
+               for r in rules if "projection" in r.left.what)

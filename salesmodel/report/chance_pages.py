@@ -70,12 +70,12 @@ class ChancePage(Page):
         if len(company):
             x = float(company["growth_over_last_year"].iloc[0]) * 100
             ax.axvline(x, color="#1F3864", lw=0.9, ls="--")
-            ax.annotate(f"{self.w('chance_half')}: {x:+.1f}%", (x, 52), fontsize=8, color="#1F3864",
+            ax.annotate(f"{self.w('chance_half')}: {x:+.1f}%", (x, 3), fontsize=8, color="#1F3864",
                         xytext=(4, 0), textcoords="offset points")
             plan = curve[(curve["level"] == "company") & (curve["point"] == "plan")].iloc[0]
-            ax.annotate(f"{self.w('chance_plan')}: {plan['probability']:.0%}",
+            ax.annotate(f"{self.w('chance_plan')}: {plan['probability']:.0%} ({plan['growth_over_last_year']:+.1%})",
                         (plan["growth_over_last_year"] * 100, plan["probability"] * 100), fontsize=9,
-                        xytext=(6, 6), textcoords="offset points", color="#1F3864")
+                        xytext=(8, 8), textcoords="offset points", color="#1F3864", fontweight="bold")
         ax.axhline(50, color="0.6", lw=0.6)
         ax.set_ylim(0, 100)
         ax.set_xlabel(self.w("chance_axis_growth"))

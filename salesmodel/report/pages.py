@@ -401,6 +401,8 @@ class Page:
     def target_explanation(self, name: str, df: pd.DataFrame, key: str, rows: int = 20) -> Any:
         columns = [key, "last_year", "potential", "forecast", "blended_share", "target_before_bounds",
                    "bound_applied", "rounding_adjustment", "target", "growth"]
+        if "chance" in df.columns:  # equal chance: forecast + z x spread, the parent's one chance (issue 24)
+            columns[4] = "chance"
         return self.table(name, df, columns=columns, rows=rows)
 
     def last_year_target_chart(self, df: pd.DataFrame, key: str, plan_year: int) -> Any:
