@@ -182,5 +182,6 @@ class ChancePage(Page):
             if key == "ranking_bottom" and m <= rows:
                 break  # every unit is in the first table
             styler = self.pacing_table(chunk, level, n)
-            out.append(styler.set_caption(f"{self.w(key).format(n=n, m=m)}. {self.caption(money=True)}"))
+            sep = "。" if self.lang == "zh" else ". "
+            out.append(styler.set_caption(f"{self.w(key).format(n=n, m=m)}{sep}{self.caption(money=True)}"))
         return out
