@@ -313,6 +313,12 @@ RULES += [
          Side("achievability", "achievability.probability of the regions", _region_probability), tolerance=1e-9),
     Rule("chance curve", Side("chance_curve", "the company's target at a 50% chance", _curve_median),
          Side("key_figures", "key figure target_at_half", _figure("target_at_half"))),
+    # products and channels to date add up to the company's target to date
+    *[Rule("to date", Side("pacing", "pacing.target_to_date of the company", _company_pace("target_to_date")),
+           Side("pacing_mix", f"pacing_mix.target_to_date summed over the {dim}s",
+                lambda d, dim=dim: float(d.loc[d["dimension"] == dim, "target_to_date"].sum())
+                if (d["dimension"] == dim).any() else None))
+      for dim in ("product", "channel")],
     # where the company stands: the key figures (the leadership page) are pacing's company row
     *[Rule("to date", Side("pacing", f"pacing.{col} of the company", _company_pace(col)),
            Side("key_figures", f"key figure {figure}", _figure(figure)),

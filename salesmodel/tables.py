@@ -320,6 +320,9 @@ _declare("pacing", "tracking", "Progress against the plan to date, at every leve
          _c("run_rate_projection:number:yuan", "actual to date per elapsed day x the plan's days: the straight line"),
          _c("projected_achievement:number:share"), _c("gap_to_date:number:yuan"), _c("remaining:number:yuan"),
          _c("daily_rate_needed:number:yuan"), _c("rank:integer"))
+_declare("pacing_mix", "tracking", "Achievement to date by product and by channel (each customer's target to date shared by its mix)",
+         _c("dimension:text", "product or channel"), _c("key:text"), _c("target_full:number:yuan"),
+         _c("target_to_date:number:yuan"), _c("actual_to_date:number:yuan"), _c("achievement:number:share"))
 _declare("period_report", "tracking", "Target against actual by period, company and per rep",
          _c("grain:text"), _c("rep_id:text", "empty for the company"), _c("period:text"), _c("start:date"),
          _c("end:date"), _c("target:number:yuan"), _c("actual:number:yuan"), _c("achievement:number:share"))

@@ -471,3 +471,39 @@ def out_of_band_first(cover: pd.DataFrame) -> pd.DataFrame:
     order = cover.assign(_out=out_of_band, _urgency=urgency)
     order = order.sort_values(["_out", "_urgency", "customer_id", "product"], kind="stable")
     return order.drop(columns=["_out", "_urgency"])
+
+
+def pacing_by_mix(customer_pace: pd.DataFrame, mix: pd.DataFrame, actuals: pd.DataFrame, *,
+                  dimensions: Sequence[str] = ("product", "channel"), amount: str = "amount") -> pd.DataFrame:
+    """Achievement to date by product and by channel.
+
+    ``customer_pace`` is pacing's customer rows (``customer_id``, ``target_to_date``); ``mix``
+    the customers' targets by product and channel (``targets_customer_mix``); ``actuals`` the
+    sales to date with the ``dimensions`` columns. Each customer's target to date is shared
+    by its own mix (its product x channel targets over its year), so the products' (and the
+    channels') targets to date add up to the company's. Returns ``dimension``, ``key``,
+    ``target_full``, ``target_to_date``, ``actual_to_date``, ``achievement``.
+    """
+    m = mix.copy()
+    year = m.groupby("customer_id")["target"].transform("sum")
+    share = np.where(year > 0, m["target"] / year.where(year > 0, 1.0), 0.0)
+    to_date = customer_pace.set_index(customer_pace["customer_id"].astype(str))["target_to_date"]
+    m["_to_date"] = m["customer_id"].astype(str).map(to_date).fillna(0.0).to_numpy() * share
+    rows = []
+    for dim in dimensions:
+        if dim not in m.columns:
+            continue
+        plan = m.groupby(dim, observed=True).agg(target_full=("target", "sum"), target_to_date=("_to_date", "sum"))
+        actual = (actuals.groupby(dim, observed=True)[amount].sum() if dim in actuals.columns
+                  else pd.Series(dtype=float))
+        part = plan.join(actual.rename("actual_to_date"), how="outer").fillna(0.0).reset_index()
+        part = part.rename(columns={dim: "key"})
+        part.insert(0, "dimension", dim)
+        rows.append(part)
+    out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
+        columns=["dimension", "key", "target_full", "target_to_date", "actual_to_date"])
+    out["key"] = out["key"].astype(str)
+    td = out["target_to_date"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["achievement"] = np.where(td > 0, out["actual_to_date"].to_numpy(dtype=float) / np.where(td > 0, td, 1.0), np.nan)
+    return out[["dimension", "key", "target_full", "target_to_date", "actual_to_date", "achievement"]]

@@ -738,6 +738,8 @@ _CHANCE: dict[str, dict[str, str]] = {
     "ranking_top": {"en": "Top {n} of {m}", "zh": "前 {n} 名(共 {m} 名)", "es": "Los {n} primeros de {m}"},
     "ranking_bottom": {"en": "Bottom {n} of {m}", "zh": "后 {n} 名(共 {m} 名)", "es": "Los {n} últimos de {m}"},
     "nb05_mix": {"en": "## By product and channel", "zh": "## 按产品和渠道", "es": "## Por producto y canal"},
+    "nb05_mix_text": {"en": "Achievement to date by product and by channel: each customer's target to date shared by its own product and channel mix, against what it sold.", "zh": "按产品和渠道的累计达成率:每个客户的累计目标按其自身的产品与渠道结构分摊,与其实际销售对比。", "es": "Cumplimiento a la fecha por producto y por canal: el objetivo a la fecha de cada cliente repartido según su propia mezcla de productos y canales, frente a lo que vendió."},
+    "target_full": {"en": "Target for the year", "zh": "全年目标", "es": "Objetivo del año"},
     "nb10_chance": {"en": "## Where the plan sits on the chance curve", "zh": "## 计划在达成概率曲线上的位置", "es": "## Dónde está el plan en la curva de probabilidad"},
     "nb10_where": {"en": "## Where we are", "zh": "## 目前进展", "es": "## Dónde estamos"},
 }

@@ -234,10 +234,28 @@ def test_to_date_figures_are_pacings_company_row():
     figures = key_figures({"pacing": pace}).as_table()
     kf = figures.set_index("figure")["value"]
     assert kf["achievement_to_date"] == 0.9 and kf["projection"] == 950.0 and kf["actual_to_date"] == 270.0
-    rules = [r for r in consistency.RULES if r.name == "to date"]
+    rules = [r for r in consistency.RULES if r.name == "to date" and r.right.table == "key_figures"]
     assert len(rules) == 4
     for r in rules:
         assert consistency._compare(r, r.left.value(pace), r.right.value(figures)) is None
     figures.loc[figures["figure"] == "projection", "value"] = 951.0
     broken = [consistency._compare(r, r.left.value(pace), r.right.value(figures)) for r in rules]
     assert [b is not None for b in broken] == [False, False, False, True]
+
+
+def test_pacing_by_product_and_channel_adds_up_to_the_company():
+    from salesmodel.tracking import pacing_by_mix
+
+    pace = pd.DataFrame({"customer_id": ["a", "b"], "target_to_date": [30.0, 50.0]})
+    mix = pd.DataFrame({"customer_id": ["a", "a", "b"], "product": ["P", "Q", "P"], "channel": ["on", "off", "off"],
+                        "target": [60.0, 40.0, 200.0]})
+    actuals = pd.DataFrame({"customer_id": ["a", "b"], "product": ["P", "P"], "channel": ["on", "off"],
+                            "amount": [20.0, 40.0]})
+    out = pacing_by_mix(pace, mix, actuals)
+    for dim in ("product", "channel"):
+        part = out[out["dimension"] == dim]
+        assert part["target_to_date"].sum() == pytest.approx(80.0)
+        assert part["target_full"].sum() == pytest.approx(300.0)
+    p = out[(out["dimension"] == "product")].set_index("key")
+    assert p.loc["P", "target_to_date"] == pytest.approx(30 * 0.6 + 50) and p.loc["P", "achievement"] == pytest.approx(60 / 68)
+    assert p.loc["Q", "actual_to_date"] == 0.0

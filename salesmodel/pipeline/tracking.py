@@ -139,6 +139,11 @@ def run(ctx: Context) -> StepResult:
     pace = targets.pacing(actuals, phased, as_of, levels=LEVELS, periods=dekads,
                           baseline="baseline" if "baseline" in phased.columns else None)
     result.add("pacing", pace)
+    mix = ctx.tables.get("targets_customer_mix") if live else plan.mix.get("targets_customer_mix")
+    if mix is not None:
+        from salesmodel.tracking import pacing_by_mix
+
+        result.add("pacing_mix", pacing_by_mix(pace[pace["level"] == "customer"], mix, actuals))
     company = pace[pace["level"] == "company"].iloc[0]
     result.facts.update(achievement_to_date=float(company["achievement"]), actual_to_date=float(company["actual_to_date"]),
                         target_to_date=float(company["target_to_date"]), projection=float(company["projection"]),

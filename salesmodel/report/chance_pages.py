@@ -185,3 +185,12 @@ class ChancePage(Page):
             sep = "。" if self.lang == "zh" else ". "
             out.append(styler.set_caption(f"{self.w(key).format(n=n, m=m)}{sep}{self.caption(money=True)}"))
         return out
+
+    def mix_table(self, mix: pd.DataFrame | None) -> Any:
+        """Achievement to date by product and by channel (``pacing_mix``)."""
+        if mix is None or mix.empty:
+            return None
+        names = {c: self.w(c) for c in ("online", "offline", "partner")}
+        shown = mix.assign(key=mix["key"].map(lambda k: self.code(names.get(k, k))))
+        return self.table("pacing_mix", shown, columns=["dimension", "key", "target_full", "target_to_date",
+                                                        "actual_to_date", "achievement"])
