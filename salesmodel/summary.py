@@ -688,7 +688,7 @@ def headline_tiles(figures: KeyFigures, *, language: str = "en", money_unit: str
     missing = word("not_in_run", language)
 
     def pct(v: float | None) -> str:
-        return missing if v is None else f"{v:+.1%}"
+        return missing if v is None else f"{0.0 if abs(v) < 5e-4 else v:+.1%}"  # no "-0.0%"
 
     people = missing
     if figures.headcount_needed is not None:

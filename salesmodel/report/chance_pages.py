@@ -25,6 +25,11 @@ def _p(text: str) -> Any:
     return HTML(f"<p>{_html.escape(text)}</p>")
 
 
+def _no_negative_zero(values: pd.Series) -> pd.Series:
+    """Growth within a twentieth of a point of zero shown as +0.0% (not -0.0%)."""
+    return values.where(values.abs() >= 5e-4, 0.0)
+
+
 class ChancePage(Page):
     """The chance, bounds and "where are we" views of pages 02, 05 and 10."""
 
@@ -91,6 +96,8 @@ class ChancePage(Page):
         part = curve[curve["point"].isin(["plan", "median"])].copy()
         names = {"company": self.w("company"), **self.region_names}
         part["unit_id"] = part["unit_id"].map(lambda u: names.get(u, u))
+        for col in ("growth_over_baseline", "growth_over_last_year"):
+            part[col] = _no_negative_zero(part[col])
         return self.table("chance_curve", part, columns=["unit_id", "point", "target", "probability",
                                                          "growth_over_baseline", "growth_over_last_year"],
                           headers={"unit_id": self.w("chance_unit")})
@@ -102,7 +109,7 @@ class ChancePage(Page):
         ach = achievability[achievability["level"] == level].set_index("unit_id")
         t = targets.copy()
         t["probability"] = t[key].astype(str).map(ach["probability"]).astype(float)
-        t["growth_over_baseline"] = t[key].astype(str).map(ach["growth_asked"]).astype(float)
+        t["growth_over_baseline"] = _no_negative_zero(t[key].astype(str).map(ach["growth_asked"]).astype(float))
         how = "equal_chance" if "allocation" in t.columns and (t["allocation"] == "equal_chance").any() else "basis"
         t = t.sort_values(["probability", key]).reset_index(drop=True)
         shown = pd.DataFrame({
