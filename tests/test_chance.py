@@ -259,3 +259,19 @@ def test_pacing_by_product_and_channel_adds_up_to_the_company():
     p = out[(out["dimension"] == "product")].set_index("key")
     assert p.loc["P", "target_to_date"] == pytest.approx(30 * 0.6 + 50) and p.loc["P", "achievement"] == pytest.approx(60 / 68)
     assert p.loc["Q", "actual_to_date"] == 0.0
+
+
+def test_target_explorer_starts_from_a_total_by_chance_and_equal_chance(tmp_path, small_company_dir):
+    from salesmodel.params import load_params
+    from salesmodel.widgets.targets import TargetExplorer
+    from salesmodel.workspace import Workspace
+
+    params = write_params(tmp_path / "params.yaml", small_company_dir,
+                          targets={"total": {"chance": 0.55}, "allocation": "equal_chance", "growth_bounds": [-0.5, 1.0]})
+    ws = Workspace(load_params(params), tmp_path / "run", params, lab=True)
+    ex = TargetExplorer.from_workspace(ws)
+    assert ex.message == ""
+    run_total = float(ws.step("targets").tables["targets_total"]["target"].iloc[0])
+    assert ex.result["target"].sum() == pytest.approx(run_total)
+    reps = ex.by_level["rep"]
+    assert (reps["allocation"] == "equal_chance").all()
