@@ -889,7 +889,11 @@ class Page:
 
     def flags_table(self, flagged: pd.DataFrame, achievability: pd.DataFrame) -> Any:
         """The handful of units flagged for leadership, most money at risk first, and how many were below the threshold."""
-        level = flagged["level"].iloc[0] if len(flagged) else "rep"
+        if not len(flagged):  # nobody below the threshold: say so rather than draw an empty table
+            from IPython.display import HTML
+
+            return HTML(f"<p>{_html.escape(self.w('risk_none'))}</p>")
+        level = flagged["level"].iloc[0]
         below = int((achievability["flag"].astype(bool) & (achievability["level"] == level)).sum())
         cols = ["rank", "unit_id", "target", "baseline", "growth_asked", "probability", "money_at_risk"]
         styler = self.table("flagged_units", flagged, columns=cols, headers={"unit_id": self.w(f"code_{level}")},
