@@ -114,7 +114,8 @@ _TARGET_EXPLAINED = (
     _opt("momentum:number:yuan", "last year plus the year-on-year change of the recent months at an annual rate (targets.momentum_months)"),
     _opt("share_momentum:number:share", "share of the parent by momentum (when in the level's blend)"),
     _opt("allocation:text", "equal_chance: every unit of the parent asked the same chance (target_before_bounds = baseline + z x spread)"),
-    _opt("chance:number:probability", "equal chance: the chance the parent's split asks of each of its units before bounds and rounding"),
+    _opt("chance:number:probability", "equal chance: the chance the parent's split asks of each unit of the finest equal-chance level "
+                                       "below it, before bounds and rounding (achievability.probability: the unit's own)"),
     _c("blended_share:number:share", "the share used: the basis weights applied to the shares"),
     _c("target_before_bounds:number:yuan", "blended share x parent target"),
     _c("bound_applied:text", "none, lower, upper, floor or locked: the bound or lock that set the target"),
