@@ -236,9 +236,9 @@ def momentum_window(ctx: Context) -> int | None:
     months = pd.DataFrame({"month": dates.dt.to_period("M").dt.to_timestamp()})
     available = momentum_months_available(months)
     if tp.momentum_months > available:
-        raise ParamsError(f"targets.momentum_months is {tp.momentum_months}, longer than the history allows "
-                          f"({available + 12} months before the plan year, and the window needs twelve more); "
-                          f"feasible: 1 to {available}")
+        raise ParamsError(f"targets.momentum_months is {tp.momentum_months}: the window and the same months a year "
+                          f"before need {tp.momentum_months + 12} months of history, and the history before the plan "
+                          f"year has {available + 12}; feasible: 1 to {available}")
     return int(tp.momentum_months)
 
 
