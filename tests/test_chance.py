@@ -275,3 +275,13 @@ def test_target_explorer_starts_from_a_total_by_chance_and_equal_chance(tmp_path
     assert ex.result["target"].sum() == pytest.approx(run_total)
     reps = ex.by_level["rep"]
     assert (reps["allocation"] == "equal_chance").all()
+
+
+def test_equal_chance_keeps_locked_units_and_shares_the_rest():
+    units = pd.DataFrame({"r": ["E", "E", "E"], "c": ["a", "b", "c"], "ly": [100.0, 300.0, 250.0]})
+    spread = pd.DataFrame({"mean": [110.0, 290.0, 260.0], "sd": [20.0, 40.0, 30.0]}, index=["a", "b", "c"])
+    out = cascade(741, units, ["r", "c"], basis="ly", round_to=1, options={"c": {"spread": spread}},
+                  locks={"c": {"b": 300}})["c"].set_index("c")
+    assert out.loc["b", "target"] == 300 and out.loc["b", "bound_applied"] == "locked"
+    assert out["target"].sum() == 741
+    assert out.loc["a", "chance"] == pytest.approx(out.loc["c", "chance"])
