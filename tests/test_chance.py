@@ -285,3 +285,22 @@ def test_equal_chance_keeps_locked_units_and_shares_the_rest():
     assert out.loc["b", "target"] == 300 and out.loc["b", "bound_applied"] == "locked"
     assert out["target"].sum() == 741
     assert out.loc["a", "chance"] == pytest.approx(out.loc["c", "chance"])
+
+
+def test_the_plan_leaning_on_its_caps_is_a_risk_in_every_language():
+    from salesmodel.summary import key_figures, risk_table, risks
+
+    bounds = pd.DataFrame({"region_id": ["N", "S"], "customers": [60, 40], "at_upper": [20, 5], "at_lower": [0, 0],
+                           "share_at_bound": [1 / 3, 0.125], "target": [600.0, 400.0],
+                           "target_at_bound": [150.0, 20.0], "money_share_at_bound": [0.25, 0.05]})
+    cust = pd.DataFrame({"bound_applied": ["upper", "none"], "growth": [0.4, 0.1]})
+    tables = {"targets_bounds": bounds, "targets_customer": cust}
+    figures = key_figures(tables)
+    assert figures.customers_at_bound == 25 and figures.share_at_bound == pytest.approx(0.25)
+    table = risk_table(tables, figures, bound_share=0.10)
+    row = table[table["kind"] == "bounds"].iloc[0]
+    assert row["value"] == 25
+    assert risk_table(tables, figures, bound_share=0.30)["kind"].eq("bounds").sum() == 0
+    for lang in ("en", "zh", "es"):
+        text = risks(table[table["kind"] == "bounds"], language=lang)[0]
+        assert "25" in text and "+40%" in text and "100" in text
