@@ -271,6 +271,63 @@ RULES: list[Rule] = [
 ]
 
 
+def _curve_plan(column: str, level: str = "company") -> Callable[[pd.DataFrame], float | pd.Series | None]:
+    """The plan's point on the chance curve: the company's value, or the regions' by region."""
+    def value(df: pd.DataFrame) -> float | pd.Series | None:
+        part = df[(df["level"] == level) & (df["point"] == "plan")]
+        if part.empty:
+            return None
+        if level == "company":
+            return float(part[column].iloc[0])
+        return part.set_index(part["unit_id"].astype(str))[column].astype(float).rename_axis("unit_id")
+
+    return value
+
+
+def _curve_median(df: pd.DataFrame) -> float | None:
+    part = df[(df["level"] == "company") & (df["point"] == "median")]
+    return float(part["target"].iloc[0]) if len(part) else None
+
+
+def _company_pace(column: str) -> Callable[[pd.DataFrame], float | None]:
+    def value(df: pd.DataFrame) -> float | None:
+        part = df[df["level"] == "company"]
+        return float(part[column].iloc[0]) if len(part) else None
+
+    return value
+
+
+def _region_probability(df: pd.DataFrame) -> pd.Series:
+    part = df[df["level"] == "region"]
+    return part.set_index(part["unit_id"].astype(str))["probability"].astype(float).rename_axis("unit_id")
+
+
+# the chance curve is the achievability's: the plan sits on it where the key figures and achievability say
+RULES += [
+    Rule("chance curve", Side("chance_curve", "the company's chance at the plan's target (chance_curve, point plan)",
+                              _curve_plan("probability")),
+         Side("key_figures", "key figure probability_of_meeting", _figure("probability_of_meeting")), tolerance=1e-9),
+    Rule("chance curve", COMPANY, Side("chance_curve", "the company's plan point on the chance curve", _curve_plan("target"))),
+    Rule("chance curve", Side("chance_curve", "each region's chance at its target (chance_curve, point plan)",
+                              _curve_plan("probability", "region")),
+         Side("achievability", "achievability.probability of the regions", _region_probability), tolerance=1e-9),
+    Rule("chance curve", Side("chance_curve", "the company's target at a 50% chance", _curve_median),
+         Side("key_figures", "key figure target_at_half", _figure("target_at_half"))),
+    # products and channels to date add up to the company's target to date
+    *[Rule("to date", Side("pacing", "pacing.target_to_date of the company", _company_pace("target_to_date")),
+           Side("pacing_mix", f"pacing_mix.target_to_date summed over the {dim}s",
+                lambda d, dim=dim: float(d.loc[d["dimension"] == dim, "target_to_date"].sum())
+                if (d["dimension"] == dim).any() else None))
+      for dim in ("product", "channel")],
+    # where the company stands: the key figures (the leadership page) are pacing's company row
+    *[Rule("to date", Side("pacing", f"pacing.{col} of the company", _company_pace(col)),
+           Side("key_figures", f"key figure {figure}", _figure(figure)),
+           tolerance=SHARE_TOLERANCE if col == "achievement" else MONEY_TOLERANCE)
+      for col, figure in (("actual_to_date", "actual_to_date"), ("target_to_date", "target_to_date"),
+                          ("achievement", "achievement_to_date"), ("projection", "projection"))],
+]
+
+
 def _compare(rule: Rule, left: float | pd.Series, right: float | pd.Series) -> str | None:
     if isinstance(left, pd.Series) or isinstance(right, pd.Series):
         a, b = pd.Series(left), pd.Series(right)

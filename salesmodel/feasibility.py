@@ -128,7 +128,7 @@ def check_hiring(scenario: Any, inputs: dict[str, pd.DataFrame]) -> None:
     if sales is None or reps is None or customers is None or not len(sales):
         return
     plan_year = int(scenario.calendar.plan_year)
-    if tp.total is not None:
+    if isinstance(tp.total, (int, float)):  # a total by chance is made (and checked) in the targets step
         target, what = float(tp.total), f"targets.total {tp.total:,.0f}"
     elif tp.growth_over == "last_year":
         last_year = sales[sales["date"].dt.year == plan_year - 1]
@@ -212,7 +212,7 @@ def check_locks(scenario: Any, inputs: dict[str, pd.DataFrame], source: str = "t
         shown = short_list([f"row {i + 1} ({value[i]:,.2f})" for i in off])
         raise InputError(f"{source}: column 'target': {len(off)} locked target(s) are not multiples of targets.round_to "
                          f"({step:g}), at {shown}; expected multiples of {step:g}")
-    if tp.total is not None:
+    if isinstance(tp.total, (int, float)):  # a total by chance is known only in the targets step
         top = float(tp.total) * float(tp.stretch)
         for lv in ("region", "province", "rep", "customer"):
             rows = np.flatnonzero(level == lv)

@@ -134,10 +134,35 @@ class CommitmentParams(_Section):
         return self
 
 
+class TotalByChance(_Section):
+    """The company target set by its chance of being met: ``targets.total: {chance: 0.6}``."""
+
+    chance: float = Field(..., gt=0, lt=1, description="The chance of meeting the company target if sales follow the baseline forecast (strictly between 0 and 1); the target is the amount met with this chance.")
+
+
 class TargetsParams(_Section):
     """Target setting and decomposition (notebook 02)."""
 
-    total: float | None = Field(None, gt=0, description="Company total for the plan year; when empty, growth over the base is used.")
+    total: float | TotalByChance | None = Field(None, description="Company total for the plan year: an amount, or {chance: 0.6} (the target met with that chance, from the company's baseline forecast); when empty, growth over the base is used.")
+    allocation: Literal["basis", "equal_chance"] | dict[str, Literal["basis", "equal_chance"]] = Field("basis", description="How each level's parent target is shared: 'basis' (by the basis blend) or 'equal_chance' (every unit of the level the same chance of meeting its target, given its own baseline and spread; within the growth bounds); one word for every level that has a baseline (region, province, rep), or per level, e.g. {region: equal_chance, province: equal_chance, rep: equal_chance}. The finest equal-chance level's chance is the common one (the levels above share by its units' spreads); a level shared by basis between them gives each of its units' children their own chance.")
+    momentum_months: int = Field(6, ge=1, le=120, description="The 'momentum' basis: last year plus the year-on-year change of the last this-many months, at an annual rate (needs this many months plus twelve of history).")
+    bound_risk_share: float = Field(0.10, ge=0, le=1, description="When more than this share of customers (or of the target) sits at a growth bound, the leadership page lists it as a risk.")
+
+    @field_validator("total", mode="before")
+    @classmethod
+    def _total_amount_or_chance(cls, v: Any) -> Any:
+        if v is None or isinstance(v, TotalByChance):
+            return v
+        if isinstance(v, dict):
+            if set(v) != {"chance"}:
+                raise ValueError(f"targets.total as a mapping takes one key, chance (e.g. {{chance: 0.6}}); got keys {sorted(v)}")
+            p = v["chance"]
+            if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 < float(p) < 1:
+                raise ValueError(f"targets.total.chance is {p!r}; feasible: a chance strictly between 0 and 1 (e.g. 0.6)")
+            return TotalByChance(chance=float(p))
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not float(v) > 0:
+            raise ValueError(f"targets.total is {v!r}; feasible: an amount above 0, or {{chance: p}} with 0 < p < 1")
+        return float(v)
     growth: float = Field(0.12, gt=-1, description="Growth over the base when no total is given (0.12 = +12%).")
     growth_over: Literal["baseline", "last_year"] = Field("baseline", description="What the growth is applied to.")
     stretch: float = Field(1.0, ge=1.0, le=3.0, description="Over-assignment: the parts add up to total x stretch.")
@@ -182,6 +207,16 @@ class TargetsParams(_Section):
                         "or set targets.normalise: true to scale them"
                     )
                 scaled[where] = {k: v / total for k, v in blend.items()}
+        if isinstance(self.allocation, dict):
+            chance_levels = [lv for lv in self.levels if lv in ("region", "province", "rep")]
+            for lv, how in self.allocation.items():
+                if lv not in self.levels:
+                    raise ValueError(f"targets.allocation.{lv}: '{lv}' is not a level of the plan; feasible levels: "
+                                     f"{', '.join(self.levels)}")
+                if how == "equal_chance" and lv not in chance_levels:
+                    raise ValueError(f"targets.allocation.{lv} is equal_chance, but the {lv} level has no baseline with "
+                                     f"a spread to judge a chance by; feasible levels for equal_chance: "
+                                     f"{', '.join(chance_levels)}")
         if "targets.basis" in scaled:
             self.basis = scaled["targets.basis"]
         for key in list(self.level_basis):

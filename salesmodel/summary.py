@@ -61,6 +61,15 @@ FIGURE_SOURCES: dict[str, str] = {
     "stock_below": "stock_cover.status (count of store-products below the floor)",
     "stock_above": "stock_cover.status (count of store-products above the ceiling)",
     "commitment_gap": "targets_commitments.gap (sum over reps: commitment - top-down target)",
+    "target_at_half": "chance_curve.target of the company's median point (the target met with a 50% chance)",
+    "customers_at_bound": "targets_bounds.at_upper + at_lower (sum over regions)",
+    "share_at_bound": "customers_at_bound / targets_bounds.customers",
+    "money_share_at_bound": "targets_bounds.target_at_bound / targets_bounds.target",
+    "actual_to_date": "pacing.actual_to_date (company)",
+    "target_to_date": "pacing.target_to_date (company)",
+    "achievement_to_date": "pacing.achievement (company)",
+    "projection": "pacing.projection (company: actual to date + the baseline of the time left)",
+    "run_rate_projection": "pacing.run_rate_projection (company: the straight line)",
 }
 FIGURE_UNITS: dict[str, str] = {
     "total_target": "yuan", "last_year": "yuan", "growth_over_last_year": "share", "baseline": "yuan",
@@ -68,8 +77,11 @@ FIGURE_UNITS: dict[str, str] = {
     "headcount_needed": "people", "hires": "people", "staffing_shortfall_months": "count", "pay_cost": "yuan",
     "cost_share": "share", "territory_max_deviation": "share", "budget": "yuan", "budget_asked": "yuan",
     "budget_share_of_target": "share", "stock_below": "count", "stock_above": "count", "commitment_gap": "yuan",
+    "target_at_half": "yuan", "customers_at_bound": "count", "share_at_bound": "share", "money_share_at_bound": "share",
+    "actual_to_date": "yuan", "target_to_date": "yuan", "achievement_to_date": "share", "projection": "yuan",
+    "run_rate_projection": "yuan",
 }
-_COUNTS = ("units_at_risk", "staffing_shortfall_months", "stock_below", "stock_above")
+_COUNTS = ("units_at_risk", "staffing_shortfall_months", "stock_below", "stock_above", "customers_at_bound")
 
 
 @dataclass(frozen=True)
@@ -95,6 +107,15 @@ class KeyFigures:
     stock_below: int | None = None
     stock_above: int | None = None
     commitment_gap: float | None = None
+    target_at_half: float | None = None
+    customers_at_bound: int | None = None
+    share_at_bound: float | None = None
+    money_share_at_bound: float | None = None
+    actual_to_date: float | None = None
+    target_to_date: float | None = None
+    achievement_to_date: float | None = None
+    projection: float | None = None
+    run_rate_projection: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -277,7 +298,34 @@ def key_figures(tables: Mapping[str, pd.DataFrame], plan_year: int | None = None
         stock_below=stock_below,
         stock_above=stock_above,
         commitment_gap=gap,
+        **_chance_and_pace(tables),
     )
+
+
+def _chance_and_pace(tables: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
+    """The target at 50% (chance_curve), the customers at a growth bound (targets_bounds) and where the
+    company stands to date (pacing), as the key figures carry them."""
+    out: dict[str, Any] = {}
+    curve = tables.get("chance_curve")
+    if curve is not None:
+        median = curve[(curve["level"] == "company") & (curve["point"] == "median")]
+        if len(median):
+            out["target_at_half"] = float(median["target"].iloc[0])
+    bounds = tables.get("targets_bounds")
+    if bounds is not None and len(bounds):
+        at = int(bounds["at_upper"].sum() + bounds["at_lower"].sum())
+        n, money = int(bounds["customers"].sum()), float(bounds["target"].sum())
+        out.update(customers_at_bound=at, share_at_bound=at / n if n else None,
+                   money_share_at_bound=float(bounds["target_at_bound"].sum()) / money if money else None)
+    pace = tables.get("pacing")
+    if pace is not None and (pace["level"] == "company").any():
+        row = pace[pace["level"] == "company"].iloc[0]
+        for k, col in (("actual_to_date", "actual_to_date"), ("target_to_date", "target_to_date"),
+                       ("achievement_to_date", "achievement"), ("projection", "projection"),
+                       ("run_rate_projection", "run_rate_projection")):
+            v = row[col]
+            out[k] = None if pd.isna(v) else float(v)
+    return out
 
 
 RISK_COLUMNS = ["kind", "unit_id", "value", "probability", "money", "asked", "detail"]
@@ -285,7 +333,7 @@ RISK_COLUMNS = ["kind", "unit_id", "value", "probability", "money", "asked", "de
 
 def risk_table(tables: Mapping[str, pd.DataFrame], figures: KeyFigures, *, top: int = 5,
                calendar_status: tuple[str, int, str] | None = None,
-               unmet: pd.DataFrame | None = None) -> pd.DataFrame:
+               unmet: pd.DataFrame | None = None, bound_share: float | None = None) -> pd.DataFrame:
     """Every risk the run's tables show, most money first, then the rest (the ``risks`` table).
 
     Kinds: ``growth`` (regions below the achievability threshold, by money at risk),
@@ -371,6 +419,18 @@ def risk_table(tables: Mapping[str, pd.DataFrame], figures: KeyFigures, *, top: 
         if committed:
             add("commitments", value=float(committed), money=figures.commitment_gap,
                 detail=f"{commitments['policy'].iloc[0]}:{len(commitments)}")
+    bounds = tables.get("targets_bounds")
+    if bound_share is not None and bounds is not None and len(bounds) and figures.share_at_bound is not None:
+        # the plan leans on its caps: more customers (or money) at a growth bound than targets.bound_risk_share
+        money_share = figures.money_share_at_bound or 0.0
+        if figures.share_at_bound > bound_share or money_share > bound_share:
+            upper = int(bounds["at_upper"].sum())
+            cust = tables.get("targets_customer")
+            cap = (float(cust.loc[cust["bound_applied"] == "upper", "growth"].median())
+                   if cust is not None and upper else float("nan"))
+            add("bounds", value=float(figures.customers_at_bound or 0), probability=float(figures.share_at_bound),
+                money=float(bounds["target_at_bound"].sum()), asked=money_share,
+                detail=f"{upper}:{int(bounds['customers'].sum())}:{cap:.4f}")
     return pd.DataFrame(rows, columns=RISK_COLUMNS)
 
 
@@ -468,6 +528,10 @@ def risks(
                 out.append(template.format(below=int(row.value), above=above, units=listed(row.unit_id, 5)))
             else:
                 out.append(word("risk_stock_above", language).format(above=above))
+        elif row.kind == "bounds":
+            upper, total, cap = (str(row.detail).split(":") + ["", "", "nan"])[:3]
+            out.append(template.format(n=int(row.value), upper=int(upper or 0), total=int(total or 0),
+                                       share=row.probability, money_share=row.asked, cap=float(cap)))
         elif row.kind == "commitments":
             policy, _, reps = str(row.detail).partition(":")
             gap = float(row.money)
@@ -626,7 +690,7 @@ def headline_tiles(figures: KeyFigures, *, language: str = "en", money_unit: str
     missing = word("not_in_run", language)
 
     def pct(v: float | None) -> str:
-        return missing if v is None else f"{v:+.1%}"
+        return missing if v is None else f"{0.0 if abs(v) < 5e-4 else v:+.1%}"  # no "-0.0%"
 
     people = missing
     if figures.headcount_needed is not None:

@@ -111,6 +111,11 @@ _TARGET_EXPLAINED = (
     _opt("share_last_year:number:share", "share of the parent by last year (when in the level's blend)"),
     _opt("share_potential:number:share", "share of the parent by potential (when in the level's blend)"),
     _opt("share_forecast:number:share", "share of the parent by forecast (when in the level's blend)"),
+    _opt("momentum:number:yuan", "last year plus the year-on-year change of the recent months at an annual rate (targets.momentum_months)"),
+    _opt("share_momentum:number:share", "share of the parent by momentum (when in the level's blend)"),
+    _opt("allocation:text", "equal_chance: every unit of the parent asked the same chance (target_before_bounds = baseline + z x spread)"),
+    _opt("chance:number:probability", "equal chance: the chance the parent's split asks of each unit of the finest equal-chance level "
+                                       "below it, before bounds and rounding (achievability.probability: the unit's own)"),
     _c("blended_share:number:share", "the share used: the basis weights applied to the shares"),
     _c("target_before_bounds:number:yuan", "blended share x parent target"),
     _c("bound_applied:text", "none, lower, upper, floor or locked: the bound or lock that set the target"),
@@ -184,7 +189,10 @@ _declare("plan_rep_month", "targets", "Each rep's target by month of the plan ye
          _c("target:number:yuan"))
 _declare("plan_company_month", "targets", "The company's target by month against the same month last year",
          *_PERIOD, _c("target:number:yuan"), _c("last_year:number:yuan"), _opt("baseline:number:yuan"),
-         _opt("baseline_festival:number:yuan", "the baseline with the Spring Festival moved to the plan year's date (same year total)"))
+         _opt("baseline_festival:number:yuan", "the baseline with the Spring Festival moved to the plan year's date (same year total)"),
+         _opt("year_before:number:yuan", "the same month a year before: its sales, or the baseline forecast where the history does not hold it"),
+         _opt("year_before_source:text", "actual (the month's sales) or baseline (the forecast: the month is not in the history)"),
+         _opt("growth_over_year_before:number:share", "target / year_before - 1"))
 _declare("plan_customer_dekad", "targets", "Each customer's target by ten-day period (旬)",
          _c("region_id:text"), _c("province_id:text"), _c("rep_id:text"), _c("customer_id:text"), *_PERIOD,
          _c("target:number:yuan"))
@@ -233,6 +241,20 @@ _declare("achievability", "targets", "Chance that each unit meets its target, fr
          _c("level:text"), _c("unit_id:text"), _c("target:number:yuan"), _c("baseline:number:yuan"),
          _c("baseline_sd:number:yuan"), _c("growth_asked:number:share"), _c("probability:number:probability"),
          _c("flag:bool", "below the achievability threshold"), _c("forecast_source:text"))
+
+_declare("chance_curve", "targets", "The chance of meeting a target as a function of the target, for the company and each region",
+         _c("level:text", "company or region"), _c("unit_id:text"),
+         _c("point:text", "curve (a point of the curve), plan (the plan's target) or median (the target met with a 50% chance)"),
+         _c("probability:number:probability", "the chance of meeting the target if sales follow the baseline forecast"),
+         _c("target:number:yuan"), _c("baseline:number:yuan", "the baseline's mean for the plan year"),
+         _c("baseline_sd:number:yuan", "the baseline's spread (months correlated as achievability)"),
+         _c("last_year:number:yuan"), _c("growth_over_baseline:number:share"), _c("growth_over_last_year:number:share"))
+_declare("targets_bounds", "targets", "How much of each region's plan sits at a growth bound (customers and money)",
+         _c("region_id:text"), _c("customers:integer:count"), _c("at_upper:integer:count", "customers at the highest growth"),
+         _c("at_lower:integer:count", "customers at the lowest growth"),
+         _c("share_at_bound:number:share", "share of the region's customers at either bound"),
+         _c("target:number:yuan"), _c("target_at_bound:number:yuan", "target of the customers at a bound"),
+         _c("money_share_at_bound:number:share", "share of the region's target held by customers at a bound"))
 
 # ---- staffing ---------------------------------------------------------------------
 _declare("staff_now", "staffing", "Active reps by region and role at the end of the history",
@@ -293,10 +315,15 @@ _declare("pacing", "tracking", "Progress against the plan to date, at every leve
          _c("level:text"), _c("unit_id:text"), _c("target_full:number:yuan"), _c("target_to_date:number:yuan"),
          _c("actual_to_date:number:yuan"), _c("remaining_days:number:days"), _opt("region_id:text"),
          _opt("province_id:text"), _opt("rep_id:text"), _opt("customer_id:text"), _c("achievement:number:share"),
-         _c("phased_share_to_date:number:share"), _c("projection:number:yuan", "actual to date / phased share to date: the season-adjusted year"),
+         _c("phased_share_to_date:number:share"), _c("projection:number:yuan", "the year-end projection: actual to date + the baseline of the time "
+                                        "left (without a baseline: actual to date / phased share to date)"),
+         _opt("baseline_rest:number:yuan", "the baseline forecast of the time left (each customer's baseline phased as its plan)"),
          _c("run_rate_projection:number:yuan", "actual to date per elapsed day x the plan's days: the straight line"),
          _c("projected_achievement:number:share"), _c("gap_to_date:number:yuan"), _c("remaining:number:yuan"),
          _c("daily_rate_needed:number:yuan"), _c("rank:integer"))
+_declare("pacing_mix", "tracking", "Achievement to date by product and by channel (each customer's target to date shared by its mix)",
+         _c("dimension:text", "product or channel"), _c("key:text"), _c("target_full:number:yuan"),
+         _c("target_to_date:number:yuan"), _c("actual_to_date:number:yuan"), _c("achievement:number:share"))
 _declare("period_report", "tracking", "Target against actual by period, company and per rep",
          _c("grain:text"), _c("rep_id:text", "empty for the company"), _c("period:text"), _c("start:date"),
          _c("end:date"), _c("target:number:yuan"), _c("actual:number:yuan"), _c("achievement:number:share"))

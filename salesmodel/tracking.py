@@ -80,6 +80,7 @@ def pacing(
     target: str = "target",
     working_days: str | None = "working_days",
     periods: pd.DataFrame | None = None,
+    baseline: str | None = None,
 ) -> pd.DataFrame:
     """Progress against the phased plan, per unit at every level.
 
@@ -108,8 +109,11 @@ def pacing(
         (the plan's total), ``target_to_date`` (by the phasing: whole periods
         before ``as_of`` plus the elapsed days' part of the current period — not
         a straight line through the year), ``actual_to_date``, ``achievement``,
-        ``phased_share_to_date``, ``projection`` (actual to date / phased share:
-        a seasonally adjusted full-period estimate), ``run_rate_projection`` (the
+        ``phased_share_to_date``, ``projection`` (with ``baseline``, a column of ``plan``
+        holding each row's baseline amount: actual to date + the baseline of the time
+        left; without it, actual to date / phased share, the year at the pace so far,
+        which makes ``projected_achievement`` equal ``achievement``), ``baseline_rest``
+        (the baseline of the time left, with ``baseline``), ``run_rate_projection`` (the
         straight line: actual to date per elapsed day x the plan's days), ``projected_achievement``,
         ``gap_to_date`` (actual - target to date), ``remaining`` (target_full -
         actual, not below 0), ``remaining_days`` (working days left, when the
@@ -131,6 +135,10 @@ def pacing(
         raise _param_error("as_of", func, f"on or after the plan's first day {plan_start.date()}", str(as_of.date()))
     frac = _elapsed_fraction(p["start"], p["end"], as_of)
     p["_to_date"] = p[target].to_numpy(dtype=float) * frac
+    if baseline is not None:
+        if baseline not in p.columns:
+            raise InputError(f"{func}: the plan table has no baseline column '{baseline}'.")
+        p["_base_rest"] = p[baseline].to_numpy(dtype=float) * (1.0 - frac)
     # Working days left: the same for every unit, from the plan's own periods.
     if periods is not None:
         cal = _check_periods(periods, func)
@@ -147,13 +155,18 @@ def pacing(
     for name, cols in levels.items():
         cols = list(cols)
         if cols:
-            gp = p.groupby(cols, sort=True, observed=True).agg(target_full=(target, "sum"), target_to_date=("_to_date", "sum"))
+            agg = {"target_full": (target, "sum"), "target_to_date": ("_to_date", "sum")}
+            if baseline is not None:
+                agg["baseline_rest"] = ("_base_rest", "sum")
+            gp = p.groupby(cols, sort=True, observed=True).agg(**agg)
             ga = a.groupby(cols, sort=True, observed=True)[amount].sum().rename("actual_to_date")
             merged = gp.join(ga, how="outer").reset_index()
         else:
             merged = pd.DataFrame({"target_full": [p[target].sum()], "target_to_date": [p["_to_date"].sum()],
                                    "actual_to_date": [a[amount].sum()]})
-        merged = merged.fillna({"target_full": 0.0, "target_to_date": 0.0, "actual_to_date": 0.0})
+            if baseline is not None:
+                merged["baseline_rest"] = p["_base_rest"].sum()
+        merged = merged.fillna({"target_full": 0.0, "target_to_date": 0.0, "actual_to_date": 0.0, "baseline_rest": 0.0})
         merged.insert(0, "unit_id", _unit_id(merged, cols).to_numpy())
         merged.insert(0, "level", name)
         merged["remaining_days"] = remaining_days
@@ -164,7 +177,10 @@ def pacing(
         out["achievement"] = np.where(td > 0, ad / np.where(td > 0, td, 1.0), np.nan)
         share = np.where(tt > 0, td / np.where(tt > 0, tt, 1.0), np.nan)
         out["phased_share_to_date"] = share
-        out["projection"] = np.where(share > 0, ad / np.where(share > 0, share, 1.0), np.nan)
+        if baseline is not None:
+            out["projection"] = ad + out["baseline_rest"].to_numpy(dtype=float)
+        else:
+            out["projection"] = np.where(share > 0, ad / np.where(share > 0, share, 1.0), np.nan)
         out["projected_achievement"] = np.where(tt > 0, out["projection"] / np.where(tt > 0, tt, 1.0), np.nan)
     elapsed = float((min(as_of, plan_end) - plan_start).days + 1)
     out["run_rate_projection"] = ad / elapsed * float((plan_end - plan_start).days + 1)
@@ -455,3 +471,39 @@ def out_of_band_first(cover: pd.DataFrame) -> pd.DataFrame:
     order = cover.assign(_out=out_of_band, _urgency=urgency)
     order = order.sort_values(["_out", "_urgency", "customer_id", "product"], kind="stable")
     return order.drop(columns=["_out", "_urgency"])
+
+
+def pacing_by_mix(customer_pace: pd.DataFrame, mix: pd.DataFrame, actuals: pd.DataFrame, *,
+                  dimensions: Sequence[str] = ("product", "channel"), amount: str = "amount") -> pd.DataFrame:
+    """Achievement to date by product and by channel.
+
+    ``customer_pace`` is pacing's customer rows (``customer_id``, ``target_to_date``); ``mix``
+    the customers' targets by product and channel (``targets_customer_mix``); ``actuals`` the
+    sales to date with the ``dimensions`` columns. Each customer's target to date is shared
+    by its own mix (its product x channel targets over its year), so the products' (and the
+    channels') targets to date add up to the company's. Returns ``dimension``, ``key``,
+    ``target_full``, ``target_to_date``, ``actual_to_date``, ``achievement``.
+    """
+    m = mix.copy()
+    year = m.groupby("customer_id")["target"].transform("sum")
+    share = np.where(year > 0, m["target"] / year.where(year > 0, 1.0), 0.0)
+    to_date = customer_pace.set_index(customer_pace["customer_id"].astype(str))["target_to_date"]
+    m["_to_date"] = m["customer_id"].astype(str).map(to_date).fillna(0.0).to_numpy() * share
+    rows = []
+    for dim in dimensions:
+        if dim not in m.columns:
+            continue
+        plan = m.groupby(dim, observed=True).agg(target_full=("target", "sum"), target_to_date=("_to_date", "sum"))
+        actual = (actuals.groupby(dim, observed=True)[amount].sum() if dim in actuals.columns
+                  else pd.Series(dtype=float))
+        part = plan.join(actual.rename("actual_to_date"), how="outer").fillna(0.0).reset_index()
+        part = part.rename(columns={dim: "key"})
+        part.insert(0, "dimension", dim)
+        rows.append(part)
+    out = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
+        columns=["dimension", "key", "target_full", "target_to_date", "actual_to_date"])
+    out["key"] = out["key"].astype(str)
+    td = out["target_to_date"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["achievement"] = np.where(td > 0, out["actual_to_date"].to_numpy(dtype=float) / np.where(td > 0, td, 1.0), np.nan)
+    return out[["dimension", "key", "target_full", "target_to_date", "actual_to_date", "achievement"]]

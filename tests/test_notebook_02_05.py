@@ -72,7 +72,9 @@ def test_tracking_notebook_paces_against_the_phased_plan(tmp_path, small_company
     ytd = sales.loc[(sales["date"] >= "2026-01-01") & (sales["date"] <= "2026-06-30"), "amount"].sum()
     assert company["actual_to_date"] == pytest.approx(ytd)
     assert 0 < company["phased_share_to_date"] < 1
-    assert company["projection"] == pytest.approx(company["actual_to_date"] / company["phased_share_to_date"])
+    # The projection is a projection: to date + the baseline of the time left (issue 24), not achievement x target.
+    assert company["projection"] == pytest.approx(company["actual_to_date"] + company["baseline_rest"])
+    assert company["projected_achievement"] != pytest.approx(company["achievement"], rel=1e-3)
     reps = pace.loc[pace["level"] == "rep"]
     assert reps["target_full"].sum() == pytest.approx(company["target_full"])
     assert sorted(reps["rank"]) == list(range(1, len(reps) + 1)) or reps["rank"].min() == 1

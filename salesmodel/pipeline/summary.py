@@ -5,7 +5,7 @@ from salesmodel import summary
 from salesmodel.pipeline._base import Context, StepResult
 
 NEEDS: tuple[str, ...] = ("targets", "staffing", "tracking", "territory")  # tracking: the stock figures
-PARAMS: tuple[str, ...] = ("territory", "staffing", "calendar")
+PARAMS: tuple[str, ...] = ("territory", "staffing", "calendar", "targets")
 
 
 def run(ctx: Context) -> StepResult:
@@ -20,7 +20,7 @@ def run(ctx: Context) -> StepResult:
     result.add("key_figures", figures.as_table())
     result.add("flagged_units", summary.flagged_units(ctx.tables))
     result.add("risks", summary.risk_table(ctx.tables, figures, calendar_status=(status, cal.plan_year, cal.country),
-                                           unmet=unmet))
+                                           unmet=unmet, bound_share=ctx.params.targets.bound_risk_share))
     result.add("unmet_requirements", unmet)
     result.facts.update(probability_method="company_series" if figures.probability_of_meeting is not None else "none",
                         month_correlation=summary.MONTH_CORRELATION, holiday_status=status)

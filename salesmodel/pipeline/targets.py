@@ -1,6 +1,7 @@
 """Step ``targets``: the company target split down the organisation and the calendar."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from salesmodel import calendar, targets
@@ -155,7 +156,7 @@ def _locks_hold(ctx: Context, make):
 
 def _allocation_only(args: dict) -> dict:
     keep = ("plan_year", "baseline", "total", "growth", "growth_over", "stretch", "basis", "level_basis",
-            "growth_bounds", "levels", "round_to", "overrides")
+            "growth_bounds", "levels", "round_to", "overrides", "allocation", "monthly")
     return {k: args[k] for k in keep}
 
 
@@ -167,7 +168,12 @@ def plan_arguments(ctx: Context, *, reconciled: bool = True) -> dict:
     """
     tp = ctx.params.targets
     baseline = ctx.tables.get("baseline_forecast")
-    args = {"plan_year": ctx.params.calendar.plan_year, "baseline": baseline, **tp.model_dump(exclude={"commitments"})}
+    own = {"commitments", "total", "allocation", "momentum_months", "bound_risk_share"}
+    args = {"plan_year": ctx.params.calendar.plan_year, "baseline": baseline, **tp.model_dump(exclude=own)}
+    args["allocation"] = allocation_levels(ctx)
+    args["momentum_months"] = momentum_window(ctx)
+    args["monthly"] = _monthly(ctx) if "equal_chance" in args["allocation"].values() else None
+    args["total"] = company_amount(ctx)
     args["overrides"] = locked_targets(ctx)
     if reconciled:
         args["overrides"] = _reconciled_overrides(ctx, args["overrides"])
@@ -182,7 +188,92 @@ def allocation_units(ctx: Context) -> pd.DataFrame:
     from salesmodel.targets.plan import plan_units
 
     return plan_units(ctx.inputs["sales"], ctx.inputs["customers"], ctx.inputs["reps"],
-                      plan_year=ctx.params.calendar.plan_year, baseline=ctx.tables.get("baseline_forecast"))
+                      plan_year=ctx.params.calendar.plan_year, baseline=ctx.tables.get("baseline_forecast"),
+                      momentum_months=momentum_window(ctx))
+
+
+def _monthly(ctx: Context) -> pd.DataFrame:
+    from salesmodel.targets.plan import monthly_history
+
+    return monthly_history(ctx.inputs["sales"], ctx.inputs["customers"], ctx.inputs["reps"])
+
+
+def allocation_levels(ctx: Context) -> dict[str, str]:
+    """``targets.allocation`` as {level: basis | equal_chance}; equal chance only where units have a baseline.
+
+    One word applies to every level with a baseline (region, province, rep); the customers
+    are shared by their basis. Naming equal_chance for a level without one is a params error.
+    """
+    from salesmodel.errors import ParamsError
+    from salesmodel.targets.plan import CHANCE_LEVELS
+
+    tp = ctx.params.targets
+    if isinstance(tp.allocation, str):
+        return {lv: (tp.allocation if lv in CHANCE_LEVELS else "basis") for lv in tp.levels}
+    for lv, how in tp.allocation.items():
+        if lv not in tp.levels:
+            raise ParamsError(f"targets.allocation.{lv}: '{lv}' is not a level of the plan; feasible levels: "
+                              f"{', '.join(tp.levels)}")
+        if how == "equal_chance" and lv not in CHANCE_LEVELS:
+            feasible = [x for x in tp.levels if x in CHANCE_LEVELS]
+            raise ParamsError(f"targets.allocation.{lv} is equal_chance, but the {lv} level has no baseline with a "
+                              f"spread to judge a chance by; feasible levels for equal_chance: {', '.join(feasible)}")
+    return {lv: tp.allocation.get(lv, "basis") for lv in tp.levels}
+
+
+def momentum_window(ctx: Context) -> int | None:
+    """``targets.momentum_months`` when a basis uses momentum (else None); too long for the history is a params error."""
+    from salesmodel.errors import ParamsError
+    from salesmodel.targets.chance import momentum_months_available
+
+    tp = ctx.params.targets
+    blends = [tp.basis, *tp.level_basis.values()]
+    if not any("momentum" in b for b in blends):
+        return None
+    start = pd.Timestamp(year=ctx.params.calendar.plan_year, month=1, day=1)
+    dates = pd.to_datetime(ctx.inputs["sales"]["date"])
+    dates = dates[dates < start]
+    months = pd.DataFrame({"month": dates.dt.to_period("M").dt.to_timestamp()})
+    available = momentum_months_available(months)
+    if tp.momentum_months > available:
+        raise ParamsError(f"targets.momentum_months is {tp.momentum_months}: the window and the same months a year "
+                          f"before need {tp.momentum_months + 12} months of history, and the history before the plan "
+                          f"year has {available + 12}; feasible: 1 to {available}")
+    return int(tp.momentum_months)
+
+
+def company_amount(ctx: Context) -> float | None:
+    """The company task of ``targets.total``: the amount, or the one met with ``{chance: p}`` (None: by growth).
+
+    With a chance the company target is the amount met with that chance by the company's
+    baseline (:func:`salesmodel.targets.chance.company_spread`), rounded to ``round_to``; the
+    task is that target / stretch. A chance whose target breaks the growth bounds over last
+    year of every unit is a params error naming the feasible chances.
+    """
+    from salesmodel.errors import ParamsError
+    from salesmodel.params import TotalByChance
+    from salesmodel.targets.chance import chance_of, company_spread, target_for_chance
+
+    tp = ctx.params.targets
+    if not isinstance(tp.total, TotalByChance):
+        return tp.total
+    p = tp.total.chance
+    spread = company_spread(ctx.tables.get("baseline_forecast_levels"), ctx.params.calendar.plan_year)
+    if spread is None:
+        raise ParamsError(f"targets.total.chance is {p:g}, but the baseline forecast has no company series with "
+                          "intervals to judge a chance by; give targets.total as an amount or use targets.growth")
+    mu, sd = spread
+    unit = float(tp.round_to)
+    target = float(np.rint(float(target_for_chance(p, mu, sd)) / unit) * unit)
+    if tp.growth_bounds is not None:
+        ly = float(allocation_units(ctx)["last_year"].sum())
+        lo, hi = ly * (1 + tp.growth_bounds[0]), ly * (1 + tp.growth_bounds[1])
+        if not lo <= target <= hi:
+            p_lo, p_hi = float(chance_of(hi, mu, sd)), float(chance_of(lo, mu, sd))
+            raise ParamsError(f"targets.total.chance is {p:g}: its target {target:,.0f} breaks the growth bounds "
+                              f"{list(tp.growth_bounds)} over last year of every unit (company totals "
+                              f"{lo:,.0f} to {hi:,.0f}); feasible: a chance from {p_lo:.3f} to {p_hi:.3f}")
+    return target / float(tp.stretch)
 
 
 def allocation_arguments(ctx: Context) -> dict:
@@ -199,12 +290,40 @@ def build(ctx: Context, result: StepResult) -> targets.Plan:
                                                            ctx.inputs["reps"], dekads, **args))
 
 
-def _company_month(plan: targets.Plan, sales: pd.DataFrame, baseline: pd.DataFrame | None) -> pd.DataFrame:
+def _year_before(months: pd.DataFrame, sales: pd.DataFrame, levels: pd.DataFrame | None) -> pd.DataFrame:
+    """Each plan month beside the same month a year before: its sales when the history holds the whole
+    month, else the company's baseline forecast for it (``year_before_source``: actual or baseline)."""
+    start = pd.to_datetime(months["start"])
+    before = start - pd.DateOffset(years=1)
+    month = pd.to_datetime(sales["date"]).dt.to_period("M").dt.to_timestamp()
+    actual = sales.groupby(month)["amount"].sum()
+    last_day = pd.to_datetime(sales["date"]).max()
+    complete = (before + pd.offsets.MonthEnd(0)) <= last_day
+    value = pd.Series(before.map(actual).to_numpy(dtype=float), index=months.index)
+    source = pd.Series(np.where(complete, "actual", "none"), index=months.index, dtype=object)
+    if levels is not None and "level" in levels.columns:
+        total = levels[levels["level"] == "total"]
+        fc = total.groupby(pd.to_datetime(total["ds"]))["yhat"].sum()
+        use = ~complete & before.isin(fc.index)
+        value[use.to_numpy()] = before[use].map(fc).to_numpy(dtype=float)
+        source[use.to_numpy()] = "baseline"
+    value[(source == "none").to_numpy()] = np.nan
+    out = months.copy()
+    out["year_before"] = value.to_numpy()
+    out["year_before_source"] = source.to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["growth_over_year_before"] = np.where(out["year_before"] > 0, out["target"] / out["year_before"] - 1.0, np.nan)
+    return out
+
+
+def _company_month(plan: targets.Plan, sales: pd.DataFrame, baseline: pd.DataFrame | None,
+                   levels: pd.DataFrame | None = None) -> pd.DataFrame:
     first, last = plan.units.attrs["last_year_first"], plan.units.attrs["last_year_last"]
     months = plan.plan_rep_month.groupby(["period", "start", "end"], as_index=False)["target"].sum()
     in_window = sales[(sales["date"] >= pd.Period(first, "M").start_time) & (sales["date"] <= pd.Period(last, "M").end_time)]
     by_month = in_window.groupby(in_window["date"].dt.month)["amount"].sum()
     months["last_year"] = months["start"].dt.month.map(by_month).fillna(0.0).astype(float)
+    months = _year_before(months, sales, levels)
     if baseline is not None:
         base = baseline.assign(period=pd.to_datetime(baseline["ds"]).dt.strftime("%Y-%m")).groupby("period")["yhat"].sum()
         months["baseline"] = months["period"].astype(str).map(base).astype(float)
@@ -234,7 +353,17 @@ def run(ctx: Context) -> StepResult:
     }]))
     for name, table in plan.tables().items():
         result.add(name, table)
-    result.add("plan_company_month", _company_month(plan, ctx.inputs["sales"], ctx.tables.get("baseline_forecast")))
+    result.add("plan_company_month", _company_month(plan, ctx.inputs["sales"], ctx.tables.get("baseline_forecast"),
+                                                    ctx.tables.get("baseline_forecast_levels")))
+    curve = chance_curve_table(ctx, plan, float(top))
+    if curve is not None:
+        result.add("chance_curve", curve)
+        plan_point = curve[(curve["level"] == "company") & (curve["point"] == "plan")]
+        if len(plan_point):
+            result.facts.update(company_chance=float(plan_point["probability"].iloc[0]),
+                                target_at_half=float(curve[(curve["level"] == "company")
+                                                           & (curve["point"] == "median")]["target"].iloc[0]))
+    result.add("targets_bounds", bounds_table(plan.targets["customer"]))
     table = commitments_table(ctx)
     if table is not None:
         result.add("targets_commitments", table)
@@ -258,6 +387,51 @@ def run(ctx: Context) -> StepResult:
     result.facts.update(plan_year=ctx.params.calendar.plan_year,
                         baseline_used=ctx.tables.get("baseline_forecast") is not None)
     return result
+
+
+def chance_curve_table(ctx: Context, plan: targets.Plan, target: float) -> pd.DataFrame | None:
+    """The chance curve of the company (its reconciled baseline series) and of each region (as achievability)."""
+    from salesmodel.params import TotalByChance
+    from salesmodel.targets.chance import chance_curve, company_spread
+
+    rows = []
+    spread = company_spread(ctx.tables.get("baseline_forecast_levels"), ctx.params.calendar.plan_year)
+    if spread is not None:
+        rows.append({"level": "company", "unit_id": "company", "baseline": spread[0], "baseline_sd": spread[1],
+                     "target": target,
+                     # the books' last year, as targets_total and the key figures have it
+                     "last_year": float(plan.units.attrs.get("last_year_books", plan.total["last_year"]))})
+    ach = plan.achievability[plan.achievability["level"] == "region"]
+    ly = plan.targets["region"].groupby("region_id")["last_year"].sum()
+    for r in ach.itertuples(index=False):
+        rows.append({"level": "region", "unit_id": r.unit_id, "baseline": r.baseline, "baseline_sd": r.baseline_sd,
+                     "target": r.target, "last_year": float(ly.get(r.unit_id, np.nan))})
+    if not rows:
+        return None
+    tp = ctx.params.targets
+    extra = (tp.total.chance,) if isinstance(tp.total, TotalByChance) else ()
+    from salesmodel.targets.chance import CURVE_PROBABILITIES
+
+    probabilities = sorted(set(CURVE_PROBABILITIES) | set(extra))
+    return chance_curve(pd.DataFrame(rows), probabilities=probabilities)
+
+
+def bounds_table(customers: pd.DataFrame) -> pd.DataFrame:
+    """Customers and money at a growth bound, by region (``targets_bounds``)."""
+    c = customers.assign(_up=customers["bound_applied"] == "upper",
+                         _low=customers["bound_applied"].isin(["lower", "floor"]))
+    c["_at"] = c["_up"] | c["_low"]
+    c["_money"] = np.where(c["_at"], c["target"], 0.0)
+    g = c.groupby("region_id", observed=True)
+    out = pd.DataFrame({"customers": g.size(), "at_upper": g["_up"].sum(), "at_lower": g["_low"].sum(),
+                        "target": g["target"].sum(), "target_at_bound": g["_money"].sum()}).reset_index()
+    out["region_id"] = out["region_id"].astype(str)
+    for col in ("customers", "at_upper", "at_lower"):
+        out[col] = out[col].astype("int64")
+    out["share_at_bound"] = (out["at_upper"] + out["at_lower"]) / out["customers"].where(out["customers"] > 0)
+    out["money_share_at_bound"] = out["target_at_bound"] / out["target"].where(out["target"] > 0)
+    return out[["region_id", "customers", "at_upper", "at_lower", "share_at_bound", "target", "target_at_bound",
+                "money_share_at_bound"]]
 
 
 def budget_tables(ctx: Context, target: float, targets_rep: pd.DataFrame,
@@ -327,6 +501,10 @@ def rephased(ctx: Context, plan_rep_month: pd.DataFrame) -> dict[str, pd.DataFra
         out["plan_rep_product_month"] = prod.rename(columns={"month": "period"})
     months = t["plan_company_month"].copy()
     months["target"] = months["period"].astype(str).map(new.groupby("period", observed=True)["target"].sum()).astype(float)
+    if "year_before" in months.columns:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            months["growth_over_year_before"] = np.where(months["year_before"] > 0,
+                                                         months["target"] / months["year_before"] - 1.0, np.nan)
     out["plan_company_month"] = months
     if "targets_total" in t and "targets_rep" in t:
         out.update(budget_tables(ctx, float(t["targets_total"]["target"].iloc[0]), t["targets_rep"], out["plan_rep_month"]))

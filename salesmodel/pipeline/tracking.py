@@ -28,7 +28,11 @@ LIVE_GRAINS = ("dekad", "iso_week", "month")
 def tracked_plan(ctx: Context, result: StepResult) -> tuple[targets.Plan, pd.DataFrame]:
     """The tracked year's plan: the targets settings with the tracking growth over the year before."""
     tr, tp = ctx.params.tracking, ctx.params.targets
-    settings = tp.model_dump(exclude={"commitments"}) | {"total": None, "growth": tr.growth, "growth_over": "last_year"}
+    own = {"commitments", "allocation", "momentum_months", "bound_risk_share"}  # made into arguments below
+    settings = tp.model_dump(exclude=own) | {"total": None, "growth": tr.growth, "growth_over": "last_year"}
+    if any("momentum" in b for b in [tp.basis, *tp.level_basis.values()]):
+        settings["momentum_months"] = tp.momentum_months
+    # The tracked year is shared by the bases: its equal chance would need a baseline made before it.
     with collect_notes(result):
         dekads = calendar.plan_year_periods(tr.plan_year, "dekad", country=ctx.params.calendar.country)
         plan = targets.build_plan(ctx.inputs["sales"], ctx.inputs["customers"], ctx.inputs["reps"], dekads,
@@ -86,6 +90,18 @@ def stock_tables(ctx: Context, sales: pd.DataFrame) -> tuple[pd.DataFrame, pd.Da
     return cover, orders
 
 
+def with_baseline(phased: pd.DataFrame, customers: pd.DataFrame | None) -> pd.DataFrame:
+    """The phased plan with each row's baseline: the customer's baseline for the year (``forecast`` of
+    targets_customer) phased as its plan, so the baseline of the time left is what the plan's shape leaves."""
+    if customers is None or "forecast" not in customers.columns:
+        return phased
+    c = customers.set_index(customers["customer_id"].astype(str))
+    ratio = (c["forecast"].astype(float) / c["target"].astype(float).where(c["target"] > 0)).fillna(0.0)
+    out = phased.copy()
+    out["baseline"] = out["target"].to_numpy(dtype=float) * out["customer_id"].astype(str).map(ratio).fillna(0.0).to_numpy()
+    return out
+
+
 def _customers(ctx: Context) -> pd.DataFrame:
     return ctx.inputs["customers"][["customer_id", "rep_id"]].merge(
         ctx.inputs["reps"][["rep_id", "province_id", "region_id"]], on="rep_id")
@@ -118,7 +134,20 @@ def run(ctx: Context) -> StepResult:
         grains = list(tr.report_grains)
         last_year = float(plan.total["last_year"])
     actuals = in_year.merge(_customers(ctx), on="customer_id", how="left")
-    result.add("pacing", targets.pacing(actuals, phased, as_of, levels=LEVELS, periods=dekads))
+    customers = ctx.tables.get("targets_customer") if live else plan.targets["customer"]
+    phased = with_baseline(phased, customers)
+    pace = targets.pacing(actuals, phased, as_of, levels=LEVELS, periods=dekads,
+                          baseline="baseline" if "baseline" in phased.columns else None)
+    result.add("pacing", pace)
+    mix = ctx.tables.get("targets_customer_mix") if live else plan.mix.get("targets_customer_mix")
+    if mix is not None:
+        from salesmodel.tracking import pacing_by_mix
+
+        result.add("pacing_mix", pacing_by_mix(pace[pace["level"] == "customer"], mix, actuals))
+    company = pace[pace["level"] == "company"].iloc[0]
+    result.facts.update(achievement_to_date=float(company["achievement"]), actual_to_date=float(company["actual_to_date"]),
+                        target_to_date=float(company["target_to_date"]), projection=float(company["projection"]),
+                        run_rate_projection=float(company["run_rate_projection"]))
     reports = []
     for grain in grains:
         with collect_notes(result):

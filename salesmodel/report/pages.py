@@ -427,6 +427,8 @@ class Page:
     def target_explanation(self, name: str, df: pd.DataFrame, key: str, rows: int = 20) -> Any:
         columns = [key, "last_year", "potential", "forecast", "blended_share", "target_before_bounds",
                    "bound_applied", "rounding_adjustment", "target", "growth"]
+        if "chance" in df.columns:  # equal chance: forecast + z x spread, the parent's one chance (issue 24)
+            columns[4] = "chance"
         return self.table(name, df, columns=columns, rows=rows)
 
     def last_year_target_chart(self, df: pd.DataFrame, key: str, plan_year: int) -> Any:
@@ -913,7 +915,11 @@ class Page:
 
     def flags_table(self, flagged: pd.DataFrame, achievability: pd.DataFrame) -> Any:
         """The handful of units flagged for leadership, most money at risk first, and how many were below the threshold."""
-        level = flagged["level"].iloc[0] if len(flagged) else "rep"
+        if not len(flagged):  # nobody below the threshold: say so rather than draw an empty table
+            from IPython.display import HTML
+
+            return HTML(f"<p>{_html.escape(self.w('risk_none'))}</p>")
+        level = flagged["level"].iloc[0]
         below = int((achievability["flag"].astype(bool) & (achievability["level"] == level)).sum())
         cols = ["rank", "unit_id", "target", "baseline", "growth_asked", "probability", "money_at_risk"]
         styler = self.table("flagged_units", flagged, columns=cols, headers={"unit_id": self.w(f"code_{level}")},

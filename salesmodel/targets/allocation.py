@@ -245,6 +245,60 @@ def _fill(before: np.ndarray, lo: np.ndarray, hi: np.ndarray, group: np.ndarray,
     return np.clip(lam[group] * before, lo, hi)
 
 
+def _fill_chance(mean: np.ndarray, sd: np.ndarray, lo: np.ndarray, hi: np.ndarray, group: np.ndarray,
+                 totals: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``clip(mean + z_g x sd, lo, hi)`` with one ``z_g`` per group such that each group sums to its total.
+
+    Every unit of a group is asked the same quantile of its own outcome (normal with its
+    baseline ``mean`` and spread ``sd``), so each has the same chance of meeting its
+    target, ``P = 1 - Phi(z_g)``, except those held at a bound. The group sum is
+    continuous and non-decreasing in z: its root is found with Brent's method
+    (``scipy.optimize.brentq``) and what float noise leaves is given to the free units by
+    their spread. Groups with no spread share by their means (z scales them). Returns the
+    exact targets, the targets before bounds (the same z for every unit, unclipped) and
+    each row's ``z_g``. Feasibility is checked by the caller.
+    """
+    from scipy.optimize import brentq
+
+    n_groups = totals.size
+    exact = np.zeros(mean.size)
+    before = np.zeros(mean.size)
+    z_of = np.zeros(n_groups)
+    for g in range(n_groups):
+        rows = np.flatnonzero(group == g)
+        if rows.size == 0:
+            continue
+        m, s, a, b = mean[rows], sd[rows], lo[rows], hi[rows]
+        if not (s > 0).any():  # no spread: by the means (z is then a growth), else evenly
+            s = m.copy() if (m > 0).any() else np.ones(rows.size)
+        t = float(totals[g])
+        z0 = (t - m.sum()) / s.sum()
+        before[rows] = m + z0 * s
+
+        def gap(z: float, m=m, s=s, a=a, b=b, t=t) -> float:
+            return float(np.clip(m + z * s, a, b).sum() - t)
+
+        lo_z, hi_z = z0 - 1.0, z0 + 1.0
+        for _ in range(200):
+            if gap(lo_z) <= 0:
+                break
+            lo_z -= 2 * (hi_z - lo_z)
+        for _ in range(200):
+            if gap(hi_z) >= 0:
+                break
+            hi_z += 2 * (hi_z - lo_z)
+        z = brentq(gap, lo_z, hi_z, xtol=1e-14, rtol=4 * np.finfo(float).eps, maxiter=500) if gap(lo_z) < 0 < gap(hi_z) \
+            else (lo_z if gap(lo_z) == 0 else hi_z)
+        x = np.clip(m + z * s, a, b)
+        rest = t - x.sum()
+        free = (x > a) & (x < b) & (s > 0)
+        if rest != 0 and free.any():
+            x[free] += rest * s[free] / s[free].sum()
+        exact[rows] = x
+        z_of[g] = z
+    return exact, before, z_of[group]
+
+
 # ---------------------------------------------------------------------------
 # The shared core of decompose and cascade
 # ---------------------------------------------------------------------------
@@ -289,6 +343,8 @@ class _Core:
     bound: np.ndarray
     rounding: np.ndarray
     exact: np.ndarray
+    #: Equal-chance allocation: the chance each row's group asks (NaN for shared by a basis).
+    chance: np.ndarray | None = None
 
 
 def _allocate(
@@ -307,6 +363,7 @@ def _allocate(
     func: str,
     group_names: list[str] | None = None,
     slack: float = 0.0,
+    spread: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> _Core:
     """Share each group's total among its rows (the engine of decompose and cascade)."""
     n = len(units)
@@ -366,8 +423,9 @@ def _allocate(
         lo_kind = np.where(floor > lo, "floor", "lower")
         lo = np.maximum(lo, floor)
     hi = np.maximum(hi, lo)  # a floor wins over a growth cap
-    # A unit with no basis gets no share: it sits on its lower bound.
-    hi = np.where(before > 0, hi, lo)
+    # A unit with no basis gets no share: it sits on its lower bound (equal chance: every unit moves).
+    if spread is None:
+        hi = np.where(before > 0, hi, lo)
     lo = np.where(free, lo, 0.0)
     hi = np.where(free, hi, 0.0)
 
@@ -406,7 +464,18 @@ def _allocate(
             feasible=(float(lo_total), float(hi_total)),
         )
 
-    exact = _fill(before, lo, hi, group, free_total)
+    chance = None
+    if spread is None:
+        exact = _fill(before, lo, hi, group, free_total)
+    else:
+        from scipy import stats
+
+        mean = np.where(free, spread[0], 0.0)
+        sd = np.where(free, spread[1], 0.0)
+        exact, before, z = _fill_chance(mean, sd, lo, hi, group, free_total)
+        exact = np.where(free, exact, 0.0)
+        before = np.where(free, before, 0.0)
+        chance = np.where(free, stats.norm.sf(z), np.nan)
     tol = 1e-9 * np.maximum(1.0, np.abs(exact))
     bound = np.full(n, "none", dtype=object)
     at_lo = (exact <= lo + tol) & (np.abs(before - exact) > tol) & free
@@ -431,7 +500,7 @@ def _allocate(
         if locked is not None:
             # Locked values are multiples and are their own exact targets, so rounding keeps them.
             target = np.where(is_locked, np.nan_to_num(locked), target)
-    return _Core(shares, blended, before, target, bound, target - exact, exact)
+    return _Core(shares, blended, before, target, bound, target - exact, exact, chance)
 
 
 def _prepare_total(total: float, stretch: float, round_to: float | None, func: str) -> float:
@@ -553,7 +622,7 @@ def decompose(
 # ---------------------------------------------------------------------------
 # Cascade through levels
 # ---------------------------------------------------------------------------
-_LEVEL_OPTIONS = {"basis", "reference", "growth_bounds", "floor", "round_to", "even"}
+_LEVEL_OPTIONS = {"basis", "reference", "growth_bounds", "floor", "round_to", "even", "spread"}
 
 
 def cascade(
@@ -630,13 +699,15 @@ def cascade(
         raise _param_error("options", func, f"keyed by levels {levels}", list(options))
     per_level = []
     for lv in levels:
-        opt = {"basis": basis, "reference": reference, "growth_bounds": growth_bounds, "floor": floor, "round_to": round_to, "even": even}
+        opt = {"basis": basis, "reference": reference, "growth_bounds": growth_bounds, "floor": floor, "round_to": round_to, "even": even,
+               "spread": None}
         extra = dict(options.get(lv, {}))
         bad = set(extra) - _LEVEL_OPTIONS
         if bad:
             raise _param_error("options", func, f"per-level dicts with keys among {sorted(_LEVEL_OPTIONS)}", sorted(bad))
         opt.update(extra)
-        opt["weights"] = _normalise_basis(opt["basis"], opt["even"], func)
+        # Equal chance (a ``spread``: each unit's baseline mean and sd) needs no basis.
+        opt["weights"] = {} if opt["spread"] is not None else _normalise_basis(opt["basis"], opt["even"], func)
         opt["bounds"] = _check_bounds(opt["growth_bounds"], func)
         _check_round_to(opt["round_to"], func)
         per_level.append(opt)
@@ -689,10 +760,21 @@ def cascade(
         if lv in locks:
             fixed = {str(k): float(v) for k, v in locks[lv].items()}
             locked_v = table[lv].astype(str).map(fixed).to_numpy(dtype=float)
+        spread = None
+        if opt["spread"] is not None:
+            sp = opt["spread"]
+            ids = table[lv].astype(str)
+            mean = ids.map(sp["mean"].rename(index=str)).to_numpy(dtype=float)
+            sd = ids.map(sp["sd"].rename(index=str)).to_numpy(dtype=float)
+            if np.isnan(mean).any() or np.isnan(sd).any():
+                bad = ids[np.isnan(mean) | np.isnan(sd)].tolist()
+                raise InputError(f"{func}: level '{lv}' is shared by equal chance, but {short_list(bad)} have no "
+                                 "baseline mean and spread.")
+            spread = (mean, np.maximum(sd, 0.0))
         core = _allocate(
             table, path, group, totals, weights=opt["weights"], even=opt["even"], reference=ref,
             bounds=opt["bounds"], floor=flo, locked=locked_v, round_to=rnd, func=f"{func} (level '{lv}')", group_names=names,
-            slack=float(per_level[depth - 1]["round_to"] or 0.0) if depth > 0 else 0.0,
+            slack=float(per_level[depth - 1]["round_to"] or 0.0) if depth > 0 else 0.0, spread=spread,
         )
         out = table.copy()
         out["parent_target"] = totals[group]
@@ -715,6 +797,10 @@ def _explained(out: pd.DataFrame, core, grand: float, ref) -> pd.DataFrame:
     out["bound_adjustment"] = np.where(bounded, moved, 0.0)
     out["redistribution"] = np.where(bounded, 0.0, moved)
     out["rounding_adjustment"] = core.rounding
+    if core.chance is not None:
+        # Equal chance: target_before_bounds is baseline + z x spread with the parent's one z.
+        out["allocation"] = "equal_chance"
+        out["chance"] = core.chance
     out["target"] = core.target
     out["share"] = core.target / grand if grand > 0 else 0.0
     if ref is not None:

@@ -112,8 +112,13 @@ def plan_units(
     plan_year: int,
     baseline: pd.DataFrame | None = None,
     monthly: pd.DataFrame | None = None,
+    momentum_months: int | None = None,
 ) -> pd.DataFrame:
     """One row per customer active at the start of the plan year, with its bases.
+
+    With ``momentum_months`` a ``momentum`` basis is added
+    (:func:`salesmodel.targets.chance.momentum`: last year plus the year-on-year change of
+    the last ``momentum_months`` months at an annual rate).
 
     Columns: ``region_id, province_id, rep_id, customer_id, last_year,
     potential, forecast``. Only history before the plan year is used, so a plan
@@ -151,6 +156,11 @@ def plan_units(
     else:
         units["forecast"] = units["last_year"]
         source = "last year (no baseline forecast by region)"
+    if momentum_months is not None:
+        from salesmodel.targets.chance import momentum
+
+        units["momentum"] = units["customer_id"].map(momentum(hist, "customer_id", plan_year, int(momentum_months))
+                                                     ).fillna(0.0).to_numpy(dtype=float)
     units = units.sort_values(["region_id", "province_id", "rep_id", "customer_id"]).reset_index(drop=True)
     # attrs are saved with the table: plain strings only.
     # The books' last year: every sale in the window, customers gone before the plan year included.
@@ -454,6 +464,8 @@ def allocate(
     levels: Sequence[str],
     round_to: float,
     overrides: Mapping[str, Mapping[str, float]] | None = None,
+    allocation: Mapping[str, str] | None = None,
+    monthly: pd.DataFrame | None = None,
 ) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
     """The company total and its split down the organisation levels (no calendar).
 
@@ -467,6 +479,16 @@ def allocate(
     cols = [LEVEL_COLUMNS[lv] for lv in levels]
     options = {LEVEL_COLUMNS[lv]: {"basis": dict(b) if isinstance(b, Mapping) else b} for lv, b in (level_basis or {}).items()}
     basis_arg = dict(basis) if isinstance(basis, Mapping) else basis
+    chance_levels = [lv for lv in levels if (allocation or {}).get(lv, "basis") == "equal_chance"]
+    bad = {lv: a for lv, a in (allocation or {}).items() if a not in ("basis", "equal_chance") or lv not in levels}
+    if bad:
+        raise ParamsError(f"targets.allocation must map levels among {list(levels)} to 'basis' or 'equal_chance'; "
+                          f"got {dict(bad)}.")
+    if chance_levels:
+        if monthly is None:
+            raise ParamsError("allocate: equal-chance allocation needs the monthly history (monthly=).")
+        for lv, spread in level_spreads(units, chance_levels, monthly, baseline, plan_year).items():
+            options.setdefault(LEVEL_COLUMNS[lv], {})["spread"] = spread
     targets = cascade(tot["total"], units, cols, basis=basis_arg, reference="last_year",
                       growth_bounds=tuple(growth_bounds) if growth_bounds is not None else None,
                       round_to=round_to, stretch=stretch, options=options,
@@ -546,6 +568,8 @@ def build_plan(
     phasing: str = "baseline",
     phasing_blend: float = 0.5,
     phasing_spring_festival: bool = True,
+    allocation: Mapping[str, str] | None = None,
+    momentum_months: int | None = None,
 ) -> Plan:
     """Make a year's plan from the inputs (the names follow ``TargetsParams``).
 
@@ -604,10 +628,12 @@ def build_plan(
     if any(lv not in levels for lv in (level_basis or {})):
         raise ParamsError(f"The 'level_basis' parameter of build_plan must be keyed by levels among {levels}. Got {list(level_basis)!r} instead.")
     monthly = monthly_history(sales, customers, reps) if monthly is None else monthly
-    units = plan_units(sales, customers, reps, plan_year=plan_year, baseline=baseline, monthly=monthly)
+    units = plan_units(sales, customers, reps, plan_year=plan_year, baseline=baseline, monthly=monthly,
+                       momentum_months=momentum_months)
     tot, named = allocate(units, plan_year=plan_year, baseline=baseline, total=total, growth=growth,
                           growth_over=growth_over, stretch=stretch, basis=basis, level_basis=level_basis,
-                          growth_bounds=growth_bounds, levels=levels, round_to=round_to, overrides=overrides)
+                          growth_bounds=growth_bounds, levels=levels, round_to=round_to, overrides=overrides,
+                          allocation=allocation, monthly=monthly)
     cols = [LEVEL_COLUMNS[lv] for lv in levels]
     named = task_split(named, levels, tot["total"], round_to)
 
@@ -735,6 +761,97 @@ def _rep_product_month(long: pd.DataFrame, rep_month: pd.DataFrame, unit: float)
     return frame[["rep_id", "product", "period", "start", "end", "target"]]
 
 
+def _unit_forecast(table: pd.DataFrame, lv: str, monthly: pd.DataFrame, baseline: pd.DataFrame | None,
+                   plan_year: int) -> tuple[pd.DataFrame, str]:
+    """The monthly forecast (with intervals) of each unit of level ``lv`` that its chance is judged on.
+
+    ``table`` holds the level's units (its id column, ``region_id`` below the regions, and
+    ``forecast``: the baseline the target is set against). The baseline forecast when it
+    has the unit's grain, else a seasonal-naive forecast of the unit's own history scaled
+    so each region's units add up to the region's baseline; then scaled to each unit's
+    ``forecast`` (one baseline per unit). Returns the forecast and where it came from.
+    """
+    col = LEVEL_COLUMNS[lv]
+    ids = set(table[col])
+    fc, source = None, "seasonal naive"
+    if baseline is not None and _baseline_column(baseline, col) is not None and any(
+            c.startswith("yhat_lo_") for c in baseline.columns):
+        bcol = _baseline_column(baseline, col)
+        fc = baseline.loc[pd.to_datetime(baseline["ds"]).dt.year == plan_year].rename(columns={bcol: col})
+        fc = fc if not fc.empty and ids <= set(fc[col]) else None
+        source = "baseline forecast"
+    if fc is None:
+        fc = naive_forecast(monthly, col, plan_year)
+        source = "seasonal naive"
+        region_base = _baseline_by(baseline, plan_year, "region_id")
+        if region_base is not None and "region_id" in table.columns:
+            # Lower levels: the naive forecast scaled so each region's units add
+            # up to the region's baseline (a coherent top-down baseline).
+            region_of = (pd.Series(table[col].to_numpy(), index=table[col].to_numpy()) if col == "region_id"
+                         else table.drop_duplicates(col).set_index(col)["region_id"])
+            fc_region = fc[col].map(region_of)
+            naive_sum = fc.groupby(fc_region)["yhat"].sum()
+            factor = (region_base / naive_sum).replace([np.inf, -np.inf], np.nan).fillna(1.0)
+            f = fc_region.map(factor).fillna(1.0).to_numpy()
+            for c in [c for c in fc.columns if c.startswith("yhat")]:
+                fc[c] = fc[c].to_numpy() * f
+            source = "seasonal naive scaled to the baseline by region"
+    # One baseline per unit: the forecast the target was set against (targets_<level>.forecast);
+    # the forecast's months give its shape and spread.
+    if "forecast" in table.columns:
+        want = table.groupby(col)["forecast"].sum()
+        have = fc.groupby(col)["yhat"].sum()
+        scale = (want / have.reindex(want.index)).replace([np.inf, -np.inf], np.nan)
+        f = fc[col].map(scale).to_numpy(dtype=float)
+        ok = np.isfinite(f)
+        fc = fc.loc[ok].copy()
+        for c in [c for c in fc.columns if c.startswith("yhat")]:
+            fc[c] = fc[c].to_numpy() * f[ok]
+        if np.nanmax(np.abs(scale.to_numpy(dtype=float) - 1.0), initial=0.0) > 1e-9:
+            source = f"{source}, scaled to the unit's forecast"
+    return fc, source
+
+
+#: Levels whose units have a baseline with a spread (the achievability levels); equal chance needs one.
+CHANCE_LEVELS = ("region", "province", "rep")
+
+
+def level_spreads(units: pd.DataFrame, levels: Sequence[str], monthly: pd.DataFrame, baseline: pd.DataFrame | None,
+                  plan_year: int) -> dict[str, pd.DataFrame]:
+    """Each unit's baseline mean and spread for the given levels, as achievability judges them.
+
+    ``units`` are the plan's customers (:func:`plan_units`); returns, per level, a table
+    indexed by the unit id with ``mean`` and ``sd`` (the year's outcome, months correlated as
+    :func:`~salesmodel.targets.achievability.achievability` adds them). The finest level
+    given keeps its own spread; each level above it takes the sum of its finest units'
+    spreads, so equal-chance shares at every level give all the finest units one chance.
+    """
+    out: dict[str, pd.DataFrame] = {}
+    levels = [lv for lv in CHANCE_LEVELS if lv in levels] + [lv for lv in levels if lv not in CHANCE_LEVELS]
+    for lv in levels:
+        if lv not in CHANCE_LEVELS:
+            raise ParamsError(f"equal chance needs a baseline with a spread for each unit; level '{lv}' has none "
+                              f"(levels with one: {', '.join(CHANCE_LEVELS)}).")
+        col = LEVEL_COLUMNS[lv]
+        keep = list(dict.fromkeys(c for c in ("region_id", col) if c in units.columns))
+        table = units.groupby(keep, as_index=False, sort=True)["forecast"].sum()
+        fc, _ = _unit_forecast(table, lv, monthly, baseline, plan_year)
+        a = achievability(table[[col]].assign(target=0.0).drop_duplicates(col), fc, keys=col)
+        out[lv] = pd.DataFrame({"mean": a["baseline"].to_numpy(), "sd": a["baseline_sd"].to_numpy()},
+                               index=pd.Index(a[col].astype(str).to_numpy(), name=col))
+    # One chance for the finest equal-chance level: a level above it shares by the sum of its
+    # finest units' spreads, so one z, and the same chance, reaches every finest unit (its own
+    # chance, with the diversification of its units, is then higher or lower than theirs).
+    finest = levels[-1]
+    fcol = LEVEL_COLUMNS[finest]
+    pairs = units.drop_duplicates(fcol)
+    for lv in levels[:-1]:
+        col = LEVEL_COLUMNS[lv]
+        sd = pairs[fcol].astype(str).map(out[finest]["sd"]).groupby(pairs[col].astype(str).to_numpy()).sum()
+        out[lv]["sd"] = sd.reindex(out[lv].index).to_numpy(dtype=float)
+    return out
+
+
 def _achievability_table(named: dict[str, pd.DataFrame], monthly: pd.DataFrame, baseline: pd.DataFrame | None,
                          plan_year: int, threshold: float) -> pd.DataFrame:
     rows = []
@@ -743,42 +860,7 @@ def _achievability_table(named: dict[str, pd.DataFrame], monthly: pd.DataFrame, 
             continue
         col = LEVEL_COLUMNS[lv]
         t = named[lv].groupby(col, as_index=False)["target"].sum()
-        fc, source = None, "seasonal naive"
-        if baseline is not None and _baseline_column(baseline, col) is not None and any(
-                c.startswith("yhat_lo_") for c in baseline.columns):
-            bcol = _baseline_column(baseline, col)
-            fc = baseline.loc[pd.to_datetime(baseline["ds"]).dt.year == plan_year].rename(columns={bcol: col})
-            fc = fc if not fc.empty and set(t[col]) <= set(fc[col]) else None
-            source = "baseline forecast"
-        if fc is None:
-            fc = naive_forecast(monthly, col, plan_year)
-            source = "seasonal naive"
-            region_base = _baseline_by(baseline, plan_year, "region_id")
-            if region_base is not None and "region_id" in named[lv].columns:
-                # Lower levels: the naive forecast scaled so each region's units add
-                # up to the region's baseline (a coherent top-down baseline).
-                region_of = (pd.Series(named[lv][col].to_numpy(), index=named[lv][col].to_numpy()) if col == "region_id"
-                             else named[lv].drop_duplicates(col).set_index(col)["region_id"])
-                fc_region = fc[col].map(region_of)
-                naive_sum = fc.groupby(fc_region)["yhat"].sum()
-                factor = (region_base / naive_sum).replace([np.inf, -np.inf], np.nan).fillna(1.0)
-                f = fc_region.map(factor).fillna(1.0).to_numpy()
-                for c in [c for c in fc.columns if c.startswith("yhat")]:
-                    fc[c] = fc[c].to_numpy() * f
-                source = "seasonal naive scaled to the baseline by region"
-        # One baseline per unit: the forecast the target was set against (targets_<level>.forecast);
-        # the forecast's months give its shape and spread.
-        if "forecast" in named[lv].columns:
-            want = named[lv].groupby(col)["forecast"].sum()
-            have = fc.groupby(col)["yhat"].sum()
-            scale = (want / have.reindex(want.index)).replace([np.inf, -np.inf], np.nan)
-            f = fc[col].map(scale).to_numpy(dtype=float)
-            ok = np.isfinite(f)
-            fc = fc.loc[ok].copy()
-            for c in [c for c in fc.columns if c.startswith("yhat")]:
-                fc[c] = fc[c].to_numpy() * f[ok]
-            if np.nanmax(np.abs(scale.to_numpy(dtype=float) - 1.0), initial=0.0) > 1e-9:
-                source = f"{source}, scaled to the unit's forecast"
+        fc, source = _unit_forecast(named[lv], lv, monthly, baseline, plan_year)
         a = achievability(t, fc, keys=col, threshold=threshold)
         a.insert(0, "unit_id", a.pop(col).astype(str))
         a.insert(0, "level", lv)

@@ -387,7 +387,8 @@ class TargetExplorer(_Explorer):
         baseline = baseline_total(allocation["baseline"], allocation["plan_year"])
         basis = {c: w for c, w in tp.basis.items() if c in units.columns}
         kwargs: dict[str, Any] = {
-            "total": tp.total,
+            # the task as the run made it: an amount, or the one {chance: p} asks (issue 24)
+            "total": allocation["total"],
             "reference": "last_year",
             "basis_columns": list(basis) or ["last_year"],
             "weights": basis or None,
