@@ -114,8 +114,6 @@ def setup_fonts() -> str:
 
 
 MONEY_UNITS: dict[str, float] = {"yuan": 1.0, "thousand": 1e3, "wan": 1e4, "million": 1e6, "yi": 1e8}
-# the unit of a headline figure (a company total) for the unit of the tables
-HEADLINE_UNIT = {"yuan": "yuan", "thousand": "million", "wan": "yi", "million": "million", "yi": "yi"}
 # decimals of an amount in each unit, the same in tables, sentences and cards of a page
 MONEY_DECIMALS = {"yuan": 0, "thousand": 0, "wan": 1, "million": 1, "yi": 2}
 _DECIMALS = MONEY_DECIMALS

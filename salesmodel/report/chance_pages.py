@@ -41,8 +41,8 @@ class ChancePage(Page):
         c = curve[curve["level"] == "company"]
         plan, half = c[c["point"] == "plan"].iloc[0], c[c["point"] == "median"].iloc[0]
         text = self.w("chance_sentence").format(
-            target=format_money(plan["target"], self.big_unit, self.lang), growth=plan["growth_over_last_year"],
-            prob=plan["probability"], half=format_money(half["target"], self.big_unit, self.lang),
+            target=format_money(plan["target"], self.unit, self.lang), growth=plan["growth_over_last_year"],
+            prob=plan["probability"], half=format_money(half["target"], self.unit, self.lang),
             half_growth=half["growth_over_last_year"])
         total = self.ws.params.targets.total
         chance = getattr(total, "chance", None)
@@ -165,7 +165,7 @@ class ChancePage(Page):
         if pace is None or not (pace["level"] == "company").any():
             return None
         c = pace[pace["level"] == "company"].iloc[0]
-        money = lambda v: format_money(float(v), self.big_unit, self.lang)  # noqa: E731
+        money = lambda v: format_money(float(v), self.unit, self.lang)  # noqa: E731
         text = self.w("where_sentence").format(as_of=as_of, actual=money(c["actual_to_date"]),
                                                to_date=money(c["target_to_date"]), ach=c["achievement"])
         tt = float(c["target_full"])

@@ -24,7 +24,6 @@ import pandas as pd
 from salesmodel import overview
 from salesmodel import tables as declared
 from salesmodel.report import (
-    HEADLINE_UNIT,
     MONEY_DECIMALS,
     dekad_label,
     format_money,
@@ -72,7 +71,6 @@ class Page:
         self.unit = ws.params.report.money_unit
         self.scale = money_scale(self.unit)
         self.money = money_unit_label(self.unit, self.lang)
-        self.big_unit = HEADLINE_UNIT[self.unit]
         self.english_names: set[str] = set()  # inputs whose names this page showed in English (no name_<lang>)
         setup_fonts()
 
@@ -129,7 +127,7 @@ class Page:
 
     def header(self, column: str, unit: str | None = None) -> str:
         column = str(column)
-        keys = (column.removesuffix("_id"), column) if column.endswith("_id") else (f"col_{column}", column)
+        keys = (column.removesuffix("_id"), f"col_{column}", column) if column.endswith("_id") else (f"col_{column}", column)
         for key in keys:
             if has_word(key):
                 return self.w(key)
@@ -478,6 +476,10 @@ class Page:
 
     def achievability_table(self, ach: pd.DataFrame, rows: int = 15) -> Any:
         shown = ach.sort_values(["probability", "unit_id"]).head(rows)
+        names = {"company": {}, "region": self.region_names, "province": self.province_names, "rep": self.rep_names,
+                 "customer": self.customer_names}
+        shown = shown.assign(unit_id=[self.w("code_total") if level == "company" else names.get(level, {}).get(u, u)
+                                      for level, u in zip(shown["level"], shown["unit_id"])])
         return self.table("achievability", shown, columns=["level", "unit_id", "target", "baseline", "growth_asked",
                                                             "probability", "flag"])
 

@@ -11,7 +11,8 @@ from typing import Any
 
 import pandas as pd
 
-from salesmodel.report.pages import Page
+from salesmodel.report import MONEY_DECIMALS
+from salesmodel.report.pages import Page, _number_format
 
 __all__ = ["PlanPage"]
 
@@ -26,9 +27,15 @@ class PlanPage(Page):
         wide.index = [names.get(r, r) for r in wide.index]
         if by == "channel":
             wide.columns = [self.names_for("channel").get(c, c) for c in wide.columns]
+        else:
+            wide.columns = [f"{self.header('product')} {c}" for c in wide.columns]
+        wide.columns.name = None
+        wide.index.name = self.header("region_id")
         wide[self.w("total")] = wide.sum(axis=1)
         wide.loc[self.w("total")] = wide.sum(axis=0)
-        return wide.style.format("{:,.1f}").set_caption(f"{self.w('target')} ({self.money}) / {self.header(by)}")
+        decimals = MONEY_DECIMALS[self.unit]
+        return wide.style.format(_number_format(f"{{:,.{decimals}f}}", decimals, self.lang)).set_caption(
+            f"{self.w('target')} ({self.money}) / {self.header(by)}")
 
     def task_target_table(self, name: str, df: pd.DataFrame, key: str, rows: int = 40) -> Any:
         """The assigned task and the stretched target side by side."""
