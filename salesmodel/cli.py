@@ -302,6 +302,42 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _available_memory() -> float | None:
+    """Bytes of memory this machine can give a new process now (Linux: MemAvailable), else None."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def _check_sample_size(args: argparse.Namespace, *, with_actuals: bool) -> None:
+    """Refuse, in seconds and naming the options, a company the machine cannot hold while it is written."""
+    from salesmodel.sample import MAX_REPS, estimated_peak_bytes
+
+    if not 5 <= args.reps <= MAX_REPS:
+        raise ParamsError(f"sample --reps: expected a number of reps from 5 to {MAX_REPS:,}, got {args.reps:,}")
+    if not args.reps <= args.customers <= 5_000_000:
+        raise ParamsError(f"sample --customers: expected at least as many customers as reps ({args.reps:,}) and at "
+                          f"most 5,000,000, got {args.customers:,}")
+    available = _available_memory()
+    try:
+        need = estimated_peak_bytes(args.customers, args.start, args.end, with_actuals=with_actuals)
+    except ValueError:
+        return  # a bad date: make_company names it
+    if available is None or need <= 0.8 * available:
+        return
+    per_customer = (estimated_peak_bytes(1000, args.start, args.end, with_actuals=with_actuals)
+                    - estimated_peak_bytes(0, args.start, args.end, with_actuals=with_actuals)) / 1000
+    fits = int((0.8 * available - estimated_peak_bytes(0, args.start, args.end)) / per_customer) // 1000 * 1000
+    raise ParamsError(f"sample --customers {args.customers:,}: writing this company needs about {need / 1e9:,.1f} GB "
+                      f"of memory and this machine has {available / 1e9:,.1f} GB available; --customers "
+                      f"{max(fits, 0):,} fits (nothing was written)")
+
+
 def _cmd_sample(args: argparse.Namespace) -> int:
     from salesmodel.sample import write_company
 
@@ -316,6 +352,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
             actuals_to = (pd.Timestamp(args.end) + pd.offsets.MonthEnd(5)).date().isoformat()
         except ValueError:
             raise ParamsError(f"sample --end: expected a date such as 2026-10-31, got {args.end!r}") from None
+    _check_sample_size(args, with_actuals=actuals_to is not None)
     paths = write_company(
         args.dir, seed=args.seed, n_customers=args.customers, n_reps=args.reps, start=args.start, end=args.end,
         actuals_to=actuals_to,

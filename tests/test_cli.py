@@ -248,3 +248,20 @@ def test_run_prints_progress_lines_without_a_terminal(tmp_path, small_company_di
     assert sum("step " in line for line in lines) == 7 and "Traceback" not in err and "TCP" not in err
     assert cli.main(["run", str(params), "--out", str(tmp_path / "out"), "--quiet"]) == 0
     assert "step overview done" not in capsys.readouterr().err
+
+
+def test_sample_refuses_a_company_the_machine_cannot_hold_in_seconds_naming_what_fits(tmp_path, monkeypatch, capsys):
+    import time
+
+    from salesmodel import cli
+
+    monkeypatch.setattr(cli, "_available_memory", lambda: 8e9)  # an 8 GB machine
+    started = time.perf_counter()
+    assert cli.main(["sample", str(tmp_path / "big"), "--customers", "300000", "--reps", "6000"]) == 2
+    err = capsys.readouterr().err
+    assert time.perf_counter() - started < 5
+    assert "sample --customers 300,000" in err and "8.0 GB available" in err
+    fits = int(err.split("--customers ")[-1].split(" fits")[0].replace(",", ""))
+    assert 0 < fits < 300_000 and not (tmp_path / "big").exists()
+    assert cli.main(["sample", str(tmp_path / "few"), "--customers", "1000", "--reps", "30000"]) == 2
+    assert "sample --reps: expected a number of reps from 5 to 20,000, got 30,000" in capsys.readouterr().err
