@@ -340,6 +340,17 @@ def _kernel_environment() -> Iterator[None]:
                 os.environ[key] = value
 
 
+def _peak_memory_mb() -> dict[str, float] | None:
+    """Peak resident memory of this process and of its largest child (the notebook workers), in MB."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on Windows
+        return None
+    scale = 1 / 1024 if sys.platform != "darwin" else 1 / 2**20  # Linux: KB, macOS: bytes
+    return {"run": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale, 1),
+            "largest_worker": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * scale, 1)}
+
+
 def _point_at_final(nb_path: Path, building: Path, final: Path) -> None:
     """Make an executed notebook's parameters name the finished folder, not the one it was built in,
     so it can be opened and re-run from the run folder."""
@@ -727,6 +738,7 @@ def run_scenario(
     # papermill runs each notebook with the staging folder as the working directory; a signal
     # can land before it changes back, and the folder is about to be removed.
     cwd_before = os.getcwd()
+    step_seconds: dict[str, float] = {}
     failure: dict | None = None
     current_nb: Path | None = None
     stage: str | None = None
@@ -752,7 +764,16 @@ def run_scenario(
                                                       scenario.report.language, progress,
                                                       notebook_workers, progressed) as pool:
                 progressed(f"step:{STEP_NAMES[0]}")
-                _run_pipeline(scenario, inputs, building, run_id, progress=False, on_step=pool.step_done)
+                step_started = time.perf_counter()
+
+                def step_done(name: str) -> None:  # the step's seconds go into the run's record
+                    nonlocal step_started
+                    now = time.perf_counter()
+                    step_seconds[name] = round(now - step_started, 2)
+                    step_started = now
+                    pool.step_done(name)
+
+                _run_pipeline(scenario, inputs, building, run_id, progress=False, on_step=step_done)
                 stage = None
                 pool.all_steps_done()
                 for nb, outcome in pool.results():
@@ -766,6 +787,7 @@ def run_scenario(
             manifest_path = audit.write_manifest(
                 building, run_id=run_id, scenario=scenario, inputs=inputs, notebooks=nb_paths,
                 started=started, finished=finished, holiday_status=checked.holiday_status,
+                extra={"resources": {"step_seconds": step_seconds, "peak_memory_mb": _peak_memory_mb()}},
             )
             manifest_sha = audit.sha256_file(manifest_path)
             try:
