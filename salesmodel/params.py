@@ -312,6 +312,24 @@ class StaffingParams(_Section):
         description="Monthly pay plan (example H base split; commission rate, threshold, (from, multiplier) tiers, cap); see salesmodel.staffing.PayPlan.",
     )
     pay_scenarios: list[float] = Field([0.8, 1.0, 1.2], description="Achievements of target at which the pay cost is shown.")
+    # productivity that replays the past (calibrated on the last 12 months of history)
+    shrink_months: float = Field(12.0, ge=0, le=120, description="Credibility of a rep's own history: n mature months of it weigh n / (n + shrink_months) against the region's level (0: own history only).")
+    replay_tolerance: float = Field(0.03, gt=0, le=0.5, description="How far the capacity model run over last year with last year's team may miss a region's sales (share).")
+    # hiring rules: the planned hires are people
+    hire_role: str = Field("account_manager", min_length=1, description="The role planned hires take (its productivity is calibrated on the reps of that role).")
+    no_start_months: list[int] | None = Field(None, description="Months of the year (1-12) in which nobody starts; default: the Spring Festival month of each year (from the calendar); [] for none.")
+    max_starts_per_month: int | None = Field(None, ge=0, description="Most hires that start in one month in the whole company (per region: max_hires_per_month).")
+
+    @model_validator(mode="after")
+    def _hiring_rules(self) -> StaffingParams:
+        months = self.no_start_months or []
+        bad = [m for m in months if not 1 <= int(m) <= 12]
+        if bad:
+            raise ValueError(f"staffing.no_start_months: months of the year are 1-12; got {bad}")
+        if len(set(months)) >= 12:
+            raise ValueError(f"staffing.no_start_months: {sorted(set(months))} blocks every month, so no hire can ever "
+                             "start; feasible: leave at least one month open")
+        return self
 
     @model_validator(mode="after")
     def _consistent(self) -> StaffingParams:

@@ -47,7 +47,7 @@ FIGURE_SOURCES: dict[str, str] = {
                               "(the reconciled total, so the correlation between units is the history's own); its "
                               "months are combined with correlation 0.5 between months (as achievability)",
     "units_at_risk": "flagged_units (reps below the achievability threshold, the five with most money at risk)",
-    "headcount_needed": "capacity_plan.headcount_end (last month, summed over teams)",
+    "headcount_needed": "capacity_plan.people_end (whole people, last month, summed over teams)",
     "hires": "capacity_plan.hires_starting (sum)",
     "staffing_shortfall_months": "capacity_plan.shortfall (count of team-months)",
     "pay_cost": "pay_cost.total_pay (100% scenario, a month, summed over reps) x 12",
@@ -223,7 +223,8 @@ def key_figures(tables: Mapping[str, pd.DataFrame], plan_year: int | None = None
     shortfall_months = None
     if cap is not None and not cap.empty:
         last_month = cap["month"].astype(str).max()
-        headcount = float(cap.loc[cap["month"].astype(str) == last_month, "headcount_end"].sum())
+        whole = "people_end" if "people_end" in cap.columns else "headcount_end"
+        headcount = float(cap.loc[cap["month"].astype(str) == last_month, whole].sum())
         hires = float(cap["hires_starting"].sum())
         shortfall_months = int(cap["shortfall"].astype(bool).sum())
     pay = tables.get("pay_cost")

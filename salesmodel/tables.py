@@ -245,7 +245,28 @@ _declare("capacity_plan", "staffing", "Monthly target, capacity and the fewest h
          _c("hires_decided:integer:people"), _c("hires_starting:integer:people"), _c("leavers_expected:number:people"),
          _c("headcount_end:number:people"), _c("ramped_fte:number:people"), _c("capacity:number:yuan"),
          _c("gap:number:yuan"), _c("cumulative_gap:number:yuan"), _c("shortfall:bool"),
-         _c("shortfall_amount:number:yuan"), _c("lead_in:bool", "a month before the plan year"))
+         _c("shortfall_amount:number:yuan"), _c("lead_in:bool", "a month before the plan year"),
+         _c("people_start:integer:people", "whole people at the start of the month (last month's end + starters)"),
+         _c("leavers:integer:people", "expected leavers counted as whole people"),
+         _c("people_end:integer:people", "whole people at the end of the month"))
+_declare("staffing_calibration", "staffing",
+         "Last year replayed: the capacity model with last year's team (hire and leave dates) against the actual sales",
+         _c("region_id:text"), _c("month:text"), _c("fte:number:people", "ramped full-time equivalents employed"),
+         _c("modelled:number:yuan", "what the team sells in the model"), _c("actual:number:yuan"),
+         _c("difference:number:yuan", "modelled - actual"), _c("difference_share:number:share", "difference / actual"),
+         _c("productivity:number:yuan", "the region's calibrated mature monthly volume of the hires' role (season index 1)"),
+         _c("calibration:number:share", "factor that made the region's replay meet its sales"))
+_declare("staffing_productivity", "staffing", "Each rep's calibrated mature monthly volume (season index 1)",
+         _c("rep_id:text"), _c("region_id:text"), _c("role:text"),
+         _c("own_productivity:number:yuan", "from the rep's own mature months"), _c("own_months:number:months"),
+         _c("productivity:number:yuan", "own history shrunk towards the region's level, calibrated"), _c("source:text"))
+_declare("staffing_hires", "staffing", "The planned hires, one row per person",
+         _c("hire_id:text"), _c("region_id:text"), _c("role:text"), _c("decision_month:text"), _c("start_month:text"),
+         _c("ramp:text", "share of a mature rep's volume in months 1, 2, ... of service"),
+         _c("productivity:number:yuan", "mature monthly volume (season index 1)"),
+         _c("province_id:text"), _c("base_city_zh:text"), _c("base_city_en:text"), _c("base_lat:number"),
+         _c("base_lon:number"), _c("blocked_month:text", "the no-start month this start was moved around (or empty)"),
+         _c("start_side:text", "before or after the blocked month (or empty)"))
 _declare("workload_customer", "staffing", "Monthly visit workload of each active customer (the workload territories balance)",
          _c("customer_id:text"), _c("rep_id:text"), _c("region_id:text"), _c("role:text"), _c("tier:text"),
          _c("visits:number:count"), _c("visit_hours:number:hours"), _c("travel_hours:number:hours"),

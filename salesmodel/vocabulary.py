@@ -636,6 +636,72 @@ _clash = set(_LEADERS) & set(WORDS)
 assert not _clash, f"words defined twice: {_clash}"
 WORDS.update(_LEADERS)
 
+# Staffing: productivity that replays last year, hires as people, whole headcount, pay of the hires (issue 23)
+_STAFFING_PEOPLE: dict[str, dict[str, str]] = {
+    "col_modelled": {"en": "Modelled", "zh": "模型值", "es": "Modelado"},
+    "col_difference": {"en": "Difference", "zh": "差额", "es": "Diferencia"},
+    "col_difference_share": {"en": "Difference %", "zh": "差异率", "es": "Diferencia %"},
+    "col_calibration": {"en": "Calibration factor", "zh": "校准系数", "es": "Factor de calibración"},
+    "col_own_productivity": {"en": "Own monthly volume", "zh": "本人月均业绩", "es": "Volumen mensual propio"},
+    "col_own_months": {"en": "Own mature months", "zh": "本人成熟月数", "es": "Meses maduros propios"},
+    "col_people_start": {"en": "People at start", "zh": "月初人数", "es": "Personas al inicio"},
+    "col_leavers": {"en": "Leavers (whole people)", "zh": "离职人数", "es": "Bajas (personas)"},
+    "col_people_end": {"en": "People at end", "zh": "月末人数", "es": "Personas al final"},
+    "col_hire_id": {"en": "Hire", "zh": "招聘编号", "es": "Contratación"},
+    "col_decision_month": {"en": "Decision month", "zh": "决策月份", "es": "Mes de decisión"},
+    "col_start_month": {"en": "Start month", "zh": "入职月份", "es": "Mes de incorporación"},
+    "col_ramp": {"en": "Ramp", "zh": "爬坡比例", "es": "Rampa"},
+    "col_base_city_zh": {"en": "Base city (zh)", "zh": "常驻城市", "es": "Ciudad base (zh)"},
+    "col_base_city_en": {"en": "Base city", "zh": "常驻城市(英文)", "es": "Ciudad base"},
+    "col_base_lat": {"en": "Latitude", "zh": "纬度", "es": "Latitud"},
+    "col_base_lon": {"en": "Longitude", "zh": "经度", "es": "Longitud"},
+    "col_blocked_month": {"en": "No-start month", "zh": "不入职月份", "es": "Mes sin incorporaciones"},
+    "col_start_side": {"en": "Starts", "zh": "入职时点", "es": "Se incorpora"},
+    "col_person": {"en": "Person", "zh": "人员", "es": "Persona"},
+    "col_kind": {"en": "Kind", "zh": "类别", "es": "Tipo"},
+    "code_before": {"en": "before it", "zh": "提前入职", "es": "antes"},
+    "code_after": {"en": "after it", "zh": "推后入职", "es": "después"},
+    "code_own": {"en": "own history, shrunk to the region", "zh": "本人历史(向大区收缩)", "es": "historia propia, contraída hacia la región"},
+    "code_hire": {"en": "hire", "zh": "新招聘", "es": "contratación"},
+    "nb03_replay": {"en": "## Does the productivity replay last year?", "zh": "## 人均产能能否复现去年?", "es": "## ¿La productividad reproduce el año pasado?"},
+    "nb03_replay_text": {
+        "en": "The capacity model run over the last 12 months of history with the team that actually worked them (hire and leave dates, ramp for the new ones, the season) against what each region sold. Each rep's monthly volume comes from their own mature months, shrunk towards their region's level (by role); each region is then calibrated so its year is met. Largest miss of a region over the year: {worst}. A hire's monthly volume is the region's level: {levels}.",
+        "zh": "用过去12个月实际在岗的团队(入职与离职日期、新人爬坡、季节)运行产能模型,与各大区实际销售对比。每位销售代表的月业绩取其本人成熟月份,并按角色向所在大区水平收缩;各大区再校准使全年吻合。大区全年最大偏差:{worst}。新员工的月业绩取所在大区水平:{levels}。",
+        "es": "El modelo de capacidad aplicado a los últimos 12 meses de historia con el equipo que realmente los trabajó (fechas de alta y baja, rampa de los nuevos, temporada) frente a lo que vendió cada región. El volumen mensual de cada vendedor sale de sus propios meses maduros, contraído hacia el nivel de su región (por rol); luego cada región se calibra para que su año cuadre. Mayor desviación anual de una región: {worst}. El volumen mensual de una contratación es el nivel de su región: {levels}.",
+    },
+    "replay_title": {"en": "Last year replayed: modelled against actual sales", "zh": "去年复现:模型值与实际销售", "es": "El año pasado reproducido: modelado frente a ventas reales"},
+    "nb03_hires": {"en": "## The hires, one by one", "zh": "## 逐一列出的招聘人员", "es": "## Las contrataciones, una a una"},
+    "nb03_hires_text": {
+        "en": "{hires} hires for the plan: {reason} Nobody starts in {blocked} (no-start months); {before} start the month before and {after} the month after. Base city: where the region's accounts sell most per person based there.",
+        "zh": "计划共需招聘 {hires} 人:{reason}{blocked} 不安排入职(不入职月份);{before} 人提前一个月入职,{after} 人推后一个月入职。常驻城市:所在大区按常驻人数计人均客户销售最高的城市。",
+        "es": "{hires} contrataciones para el plan: {reason} Nadie se incorpora en {blocked} (meses sin incorporaciones); {before} se incorporan el mes anterior y {after} el mes siguiente. Ciudad base: donde las cuentas de la región venden más por persona basada allí.",
+    },
+    "hires_reason": {
+        "en": "the plan's monthly targets over what today's {reps} reps sell at their calibrated volume (ramp, season, attrition {attrition:.0%} a year) leave a gap that a hire at the region's level fills.",
+        "zh": "计划月度目标超过现有 {reps} 名销售代表按校准业绩(爬坡、季节、年流失率 {attrition:.0%})所能完成的部分,差额由按大区水平计算的新员工补足。",
+        "es": "los objetivos mensuales del plan superan lo que venden los {reps} vendedores actuales a su volumen calibrado (rampa, temporada, rotación del {attrition:.0%} al año); la diferencia la cubre una contratación al nivel de su región.",
+    },
+    "none_blocked": {"en": "no month", "zh": "无", "es": "ningún mes"},
+    "hires_cost": {
+        "en": "The hires cost {cost} in pay in {year} (from their start months, with the ramp, at 100% of target), {full} at full year.",
+        "zh": "新员工 {year} 年薪酬成本为 {cost}(自入职月起、含爬坡、按目标完成 100% 计),全年满额为 {full}。",
+        "es": "Las contrataciones cuestan {cost} en salarios en {year} (desde su mes de incorporación, con la rampa, al 100% del objetivo), {full} en un año completo.",
+    },
+    "note_role_uncalibrated": {
+        "en": "Productivity: the role {role} has no history to calibrate on; assumed an account manager's level (factor 1).",
+        "zh": "人均产能:角色 {role} 没有可用于校准的历史,按客户经理水平假定(系数 1)。",
+        "es": "Productividad: el rol {role} no tiene historia para calibrar; se supone el nivel de un gestor de cuentas (factor 1).",
+    },
+    "note_replay_off": {
+        "en": "Productivity from the params does not replay last year: region {region} misses its sales by {miss}.",
+        "zh": "参数设定的人均产能无法复现去年:大区 {region} 与实际销售相差 {miss}。",
+        "es": "La productividad de los parámetros no reproduce el año pasado: la región {region} se desvía de sus ventas en {miss}.",
+    },
+}
+_clash = set(_STAFFING_PEOPLE) & set(WORDS)
+assert not _clash, f"words defined twice: {_clash}"
+WORDS.update(_STAFFING_PEOPLE)
+
 
 def has_word(key: str) -> bool:
     """Whether the catalogue has ``key``."""

@@ -428,23 +428,31 @@ def company_name(inputs: Mapping[str, pd.DataFrame], language: str = "en") -> st
 
 
 def _staffing_sheet(cap: pd.DataFrame, language: str) -> pd.DataFrame:
-    """The capacity plan for people: whole people, the lead-in months marked, a company total per month."""
-    keep = ["region_id", "month", "target", "headcount_start", "hires_starting", "leavers_expected", "headcount_end",
-            "capacity", "gap", "shortfall"]
+    """The capacity plan for people: whole people (the table's own integers, so every total equals the
+    table's), the lead-in months marked, a company total per month."""
+    whole = "people_end" in cap.columns
+    if whole:
+        keep = ["region_id", "month", "target", "people_start", "hires_starting", "leavers", "people_end",
+                "capacity", "gap", "shortfall"]
+    else:
+        keep = ["region_id", "month", "target", "headcount_start", "hires_starting", "leavers_expected", "headcount_end",
+                "capacity", "gap", "shortfall"]
     out = cap[[c for c in keep if c in cap.columns]].copy()
-    for c in ("headcount_start", "headcount_end"):
-        if c in out:
-            out[c] = out[c].round().astype("int64")
-    if "leavers_expected" in out:
-        out["leavers_expected"] = out["leavers_expected"].round(1)
+    if not whole:
+        for c in ("headcount_start", "headcount_end"):
+            if c in out:
+                out[c] = out[c].round().astype("int64")
+        if "leavers_expected" in out:
+            out["leavers_expected"] = out["leavers_expected"].round(1)
     if "shortfall" in out:
 
         out["shortfall"] = out["shortfall"].map(lambda b: word(f"code_{str(bool(b)).lower()}", language))
-    sums = [c for c in ("target", "hires_starting", "capacity", "gap") if c in out]
+    sums = [c for c in ("target", "hires_starting", "capacity", "gap", "people_start", "leavers", "people_end") if c in out]
     total = out.groupby("month", as_index=False)[sums].sum()
-    for c in ("headcount_start", "headcount_end", "leavers_expected"):
-        if c in out:
-            total[c] = out.groupby("month")[c].sum().to_numpy()
+    if not whole:
+        for c in ("headcount_start", "headcount_end", "leavers_expected"):
+            if c in out:
+                total[c] = out.groupby("month")[c].sum().to_numpy()
     total["region_id"] = word("total", language)
     total["shortfall"] = ""
     return pd.concat([out, total[out.columns]], ignore_index=True)
@@ -565,7 +573,8 @@ def build_workbook(
         ws = wb.create_sheet(_sheet_title(key, language))
         if key == "capacity_plan":
             df = _staffing_sheet(df, language)
-        people = {c: "#,##0" for c in ("headcount_start", "hires_decided", "hires_starting", "headcount_end")}
+        people = {c: "#,##0" for c in ("headcount_start", "hires_decided", "hires_starting", "headcount_end",
+                                        "people_start", "leavers", "people_end")}
         people.update({c: "#,##0.0" for c in ("leavers_expected", "ramped_fte")})
         _write_table(ws, df, money_cols=[c for c in df.columns if c in money_like], money_unit=money_unit,
                      language=language, formats=people)

@@ -1,12 +1,15 @@
 """Step ``staffing``: the people the plan needs (capacity and hires, workload, funnel, pay)."""
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pandas as pd
 
-from salesmodel import seasonality, staffing
+from salesmodel import calendar, seasonality, staffing
+from salesmodel.errors import InputError
 from salesmodel.pipeline._base import Context, StepResult, collect_notes
+from salesmodel.vocabulary import word
 
 NEEDS: tuple[str, ...] = ("targets",)
 PARAMS: tuple[str, ...] = ("data", "calendar", "targets", "staffing")
@@ -18,13 +21,76 @@ def as_of(ctx: Context) -> pd.Timestamp:
 
 
 def productivity(ctx: Context) -> tuple[float, str]:
-    """A mature rep's monthly volume and where it comes from (params or history)."""
+    """The company's mature monthly volume per rep and where it comes from (params, or history calibrated to replay it)."""
     sp = ctx.params.staffing
     if sp.productivity:
         return float(sp.productivity), "params"
+    return calibration(ctx).company, "history"
+
+
+def rep_sales_by_month(ctx: Context) -> pd.DataFrame:
+    """``rep_id, region_id, month, amount``: each rep's book (the customer's current rep) by month."""
     inputs = ctx.inputs
-    return float(staffing.mature_productivity(inputs["sales"], inputs["customers"], inputs["reps"],
-                                              min_tenure_months=sp.mature_tenure_months)), "history"
+    sales, customers, reps = inputs["sales"], inputs["customers"], inputs["reps"]
+    rep = sales["customer_id"].map(customers.set_index("customer_id")["rep_id"])
+    df = pd.DataFrame({"rep_id": rep.to_numpy(), "month": pd.to_datetime(sales["date"]).dt.to_period("M").to_numpy(),
+                       "amount": sales["amount"].to_numpy()})
+    df = df.groupby(["rep_id", "month"], as_index=False, observed=True)["amount"].sum()
+    df["region_id"] = df["rep_id"].map(reps.set_index("rep_id")["region_id"])
+    return df
+
+
+def replay_months(ctx: Context) -> pd.PeriodIndex:
+    """Last year: the 12 complete months of history ending at its last day."""
+    return staffing.replay_window(as_of(ctx))
+
+
+def replay_season(ctx: Context) -> pd.Series | None:
+    """The season of the replay window (Spring Festival aligned to the window's last year)."""
+    if not ctx.params.staffing.seasonal_capacity:
+        return None
+    indices = seasonality.seasonal_indices(ctx.inputs["sales"], spring_festival=True, plan_year=int(replay_months(ctx)[-1].year))
+    return indices.set_index("period_of_cycle")["index"]
+
+
+def calibration(ctx: Context) -> staffing.Calibration:
+    """Each rep's and region's productivity calibrated on last year (see :func:`salesmodel.staffing.calibrate_productivity`)."""
+    cached = getattr(ctx, "_staffing_calibration", None)
+    if cached is not None:
+        return cached
+    sp = ctx.params.staffing
+    cal = staffing.calibrate_productivity(rep_sales_by_month(ctx), ctx.inputs["reps"], months=replay_months(ctx),
+                                          ramp=list(sp.ramp), season=replay_season(ctx), shrink_months=sp.shrink_months,
+                                          roles=[sp.hire_role])
+    if sp.productivity:  # the params' volume for every rep: the replay shows what it implies
+        cal.reps["productivity"] = float(sp.productivity)
+        cal.reps["source"] = "params"
+        cal.regions["productivity"] = float(sp.productivity)
+        cal.regions["calibration"] = float("nan")
+        cal.company = float(sp.productivity)
+    with contextlib.suppress(AttributeError):
+        ctx._staffing_calibration = cal  # type: ignore[attr-defined]
+    return cal
+
+
+def calibration_table(ctx: Context) -> pd.DataFrame:
+    """The replay of last year: region x month, modelled with last year's team against the actual sales."""
+    sp = ctx.params.staffing
+    cal = calibration(ctx)
+    sales = rep_sales_by_month(ctx)
+    out = staffing.replay(cal.reps, ctx.inputs["reps"], months=replay_months(ctx), ramp=list(sp.ramp),
+                          season=replay_season(ctx), actual=sales)
+    regions = cal.regions.set_index("region_id")
+    out["productivity"] = out["region_id"].map(regions["productivity"]).astype(float)
+    out["calibration"] = out["region_id"].map(regions["calibration"]).astype(float)
+    return out
+
+
+def hire_productivity(ctx: Context) -> dict[str, float]:
+    """A hire's mature monthly volume per region: the region's calibrated level for the hires' role."""
+    cal = calibration(ctx)
+    factor = cal.role_factors.get(ctx.params.staffing.hire_role, 1.0)
+    return {str(r): float(p) * factor for r, p in zip(cal.regions["region_id"], cal.regions["productivity"])}
 
 
 def season(ctx: Context) -> pd.Series | None:
@@ -62,19 +128,44 @@ def capacity_arguments(ctx: Context, *, by: str = "region") -> dict[str, Any]:
     teams = sorted(targets["team"].unique())
     headcount = staff.groupby("region_id").size().reindex(teams, fill_value=0)
     tenure = {t: staff.loc[staff["region_id"] == t, "tenure_months"].tolist() for t in teams}
+    if by == "company":
+        prod: float | dict[str, float] = productivity(ctx)[0]
+        weight = None
+    else:
+        level = hire_productivity(ctx)
+        missing = [t for t in teams if t not in level]
+        if missing:
+            raise InputError(f"staffing: region(s) {', '.join(map(str, missing))} have targets but no reps in the "
+                             "last 12 months of history to calibrate productivity on; set staffing.productivity")
+        prod = {t: level[t] for t in teams}
+        rep_p = calibration(ctx).reps.set_index("rep_id")["productivity"]
+        weight = {t: (staff.loc[staff["region_id"] == t, "rep_id"].map(rep_p).fillna(level[t]) / level[t]).tolist()
+                  for t in teams}
     return {
         "monthly_targets": targets[["team", "month", "target", "lead_in"]],
-        "productivity": productivity(ctx)[0],
+        "productivity": prod,
         "ramp": list(sp.ramp),
         "attrition": sp.attrition,
         "hire_lead_months": sp.hire_lead_months,
         "start_headcount": headcount.to_dict(),
         "start_tenure": tenure,
+        "start_weight": weight,
         "max_hires_per_month": sp.max_hires_per_month,
         "attainment": sp.attainment,
         "seasonality": season(ctx),
         "min_reach": sp.min_reach,
+        "blocked_months": blocked_months(ctx, targets["month"]),
     }
+
+
+def blocked_months(ctx: Context, months: pd.Series) -> list[str]:
+    """Months of the plan in which nobody starts: staffing.no_start_months, or each year's Spring Festival month."""
+    sp = ctx.params.staffing
+    labels = pd.PeriodIndex(pd.to_datetime(months.astype(str), format="mixed"), freq="M").unique().sort_values()
+    if sp.no_start_months is not None:
+        return [str(m) for m in labels if m.month in set(sp.no_start_months)]
+    festival = {y: calendar.spring_festival(int(y)).month for y in sorted(set(labels.year))}
+    return [str(m) for m in labels if festival[m.year] == m.month]
 
 
 def capacity(arguments: dict[str, Any]) -> pd.DataFrame:
@@ -85,8 +176,44 @@ def capacity(arguments: dict[str, Any]) -> pd.DataFrame:
     status = plan.attrs.get("status")
     plan = plan.merge(targets[["team", "month", "lead_in"]], on=["team", "month"]).rename(columns={"team": "region_id"})
     plan["month"] = plan["month"].astype(str)
+    plan = staffing.whole_headcount(plan)
     plan.attrs["status"] = status
     return plan
+
+
+def hires_table(ctx: Context, plan: pd.DataFrame, arguments: dict[str, Any]) -> pd.DataFrame:
+    """One row per planned hire, with a proposed base city where the region's accounts are."""
+    sp = ctx.params.staffing
+    inputs = ctx.inputs
+    per_region = plan.groupby("region_id")["hires_starting"].sum()
+    staff = staffing.current_staff(inputs["reps"], as_of=as_of(ctx))
+    cities = staffing.base_cities(city_demand(ctx), staff, per_region.to_dict())
+    prod = arguments["productivity"]
+    return staffing.plan_hires(plan, ramp=list(sp.ramp), role=sp.hire_role, hire_lead_months=sp.hire_lead_months,
+                               blocked_months=arguments.get("blocked_months", ()),
+                               productivity=prod if isinstance(prod, dict) else None, cities=cities)
+
+
+def city_demand(ctx: Context) -> pd.DataFrame:
+    """Last year's sales of each region's active accounts by city, with the city's coordinates."""
+    from salesmodel.sample import reference_tables
+
+    inputs = ctx.inputs
+    customers, reps = inputs["customers"], inputs["reps"]
+    sales = inputs["sales"]
+    window = replay_months(ctx)
+    recent = sales[pd.to_datetime(sales["date"]).dt.to_period("M").isin(window)]
+    amount = recent.groupby("customer_id")["amount"].sum()
+    cust = customers[customers["churn_date"].isna()] if "churn_date" in customers else customers
+    cust = cust.assign(amount=cust["customer_id"].map(amount).fillna(0.0),
+                       region_id=cust["rep_id"].map(reps.set_index("rep_id")["region_id"]))
+    by_city = cust.groupby(["region_id", "province_id", "city_zh", "city_en"], as_index=False).agg(
+        amount=("amount", "sum"), lat=("lat", "mean"), lon=("lon", "mean"))
+    ref = reference_tables()["cities"][["province_id", "city_en", "lat", "lon"]]
+    by_city = by_city.merge(ref, on=["province_id", "city_en"], how="left", suffixes=("", "_ref"))
+    by_city["lat"] = by_city["lat_ref"].fillna(by_city["lat"])
+    by_city["lon"] = by_city["lon_ref"].fillna(by_city["lon"])
+    return by_city.drop(columns=["lat_ref", "lon_ref"])
 
 
 def workload_arguments(ctx: Context) -> dict[str, Any]:
@@ -150,6 +277,27 @@ def run(ctx: Context) -> StepResult:
     months["season_index"] = months["month"].map(idx).astype(float) if idx is not None else 1.0
     result.add("staffing_basis", months.assign(productivity=standard, productivity_source=source, as_of=as_of(ctx)))
     result.add("capacity_plan", plan)
+    replayed = calibration_table(ctx)
+    result.add("staffing_calibration", replayed)
+    cal = calibration(ctx)
+    result.add("staffing_productivity", cal.reps[["rep_id", "region_id", "role", "own_productivity", "own_months",
+                                                  "productivity", "source"]])
+    for role in cal.roles_without_history:
+        result.notes.append(word("note_role_uncalibrated", "en").format(role=role))
+    year = replayed.groupby("region_id")[["modelled", "actual"]].sum()
+    miss = (year["modelled"] / year["actual"].where(year["actual"] != 0) - 1).fillna(0.0)
+    worst = miss.abs().idxmax() if len(miss) else None
+    if worst is not None and abs(miss[worst]) > sp.replay_tolerance:
+        result.notes.append(word("note_replay_off", "en").format(region=worst, miss=f"{miss[worst]:+.1%}"))
+    result.facts.update(replay_worst_region=str(worst), replay_worst_miss=float(miss[worst]) if worst is not None else 0.0,
+                        replay_window=f"{replay_months(ctx)[0]}..{replay_months(ctx)[-1]}")
+    hires = hires_table(ctx, plan, arguments)
+    result.add("staffing_hires", hires)
+    last = plan["month"].max()
+    result.facts.update(headcount_end=int(plan.loc[plan["month"] == last, "people_end"].sum()),
+                        blocked_months=", ".join(arguments.get("blocked_months") or []),
+                        blocked_starts=int(plan.loc[plan["month"].isin(arguments.get("blocked_months") or []),
+                                                    "hires_starting"].sum()))
     result.facts.update(solver_status=plan.attrs.get("status"), hires=int(plan["hires_starting"].sum()),
                         productivity=standard, productivity_source=source, active_reps=len(staff))
 

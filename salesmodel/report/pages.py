@@ -213,6 +213,12 @@ class Page:
             detail = re.sub(r"\b(potential|workload)\b", lambda g: self.w(g.group(1)), m.group(1))
             detail = detail.replace("tolerance", self.w("tolerance").lower() if self.lang != "zh" else "容差")
             return self.w("note_territory").format(detail=detail)
+        m = re.match(r"Productivity: the role (\S+) has no history to calibrate on", note)
+        if m:
+            return self.w("note_role_uncalibrated").format(role=self.code(m.group(1)))
+        m = re.match(r"Productivity from the params does not replay last year: region (\S+) misses its sales by (\S+)\.", note)
+        if m:
+            return self.w("note_replay_off").format(region=self.region_names.get(m.group(1), m.group(1)), miss=m.group(2))
         return note if self.lang == "en" else self.w("note_other")
 
     def notes(self, step: Any) -> Any:

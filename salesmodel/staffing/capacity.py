@@ -39,20 +39,30 @@ def _kernel(ramp: np.ndarray, survival: float, horizon: int) -> tuple[np.ndarray
     return stay, stay * ramped
 
 
-def _existing_fte(start_headcount: float, start_tenure: Any, ramp: np.ndarray, survival: float, horizon: int) -> tuple[np.ndarray, np.ndarray]:
-    """Expected headcount and ramped FTE of the staff already on the payroll."""
+def _existing_fte(start_headcount: float, start_tenure: Any, ramp: np.ndarray, survival: float, horizon: int,
+                  start_weight: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """Expected headcount and ramped FTE of the staff already on the payroll.
+
+    ``start_weight`` (one number per person): each person's volume relative to the team's
+    productivity (a calibrated rep above or below the region's level); default 1."""
     j = np.arange(horizon)
     stay = survival**j
     heads = start_headcount * stay
-    if start_tenure is None:
+    weight = None if start_weight is None else np.atleast_1d(np.asarray(start_weight, dtype=float))
+    if start_tenure is None and weight is None:
         return heads, heads.copy()
-    tenure = np.atleast_1d(np.asarray(start_tenure, dtype=float))
+    if start_tenure is None:
+        tenure = np.full(weight.size, float(ramp.size))
+    else:
+        tenure = np.atleast_1d(np.asarray(start_tenure, dtype=float))
     if tenure.size == 1:
         tenure = np.full(round(start_headcount), tenure[0])
     # month t is the (tenure + t + 1)-th month of a person with `tenure` completed months
     k = (tenure[:, None] + j[None, :]).astype(int)
-    ramped = np.where(k < ramp.size, ramp[np.minimum(k, ramp.size - 1)], 1.0).sum(axis=0)
-    return heads, ramped * stay
+    ramped = np.where(k < ramp.size, ramp[np.minimum(k, ramp.size - 1)], 1.0)
+    if weight is not None:
+        ramped = ramped * weight[:, None]
+    return heads, ramped.sum(axis=0) * stay
 
 
 def project_capacity(
@@ -138,13 +148,27 @@ class _Problem:
     method: str = ""
 
 
+def _blocked_positions(months: pd.Index, blocked: Sequence[Any], where: str) -> np.ndarray:
+    """Positions of ``blocked`` months among the plan's months (months outside the plan are ignored)."""
+    if not len(blocked):
+        return np.zeros(0, dtype=int)
+    labels = [str(m) for m in months]
+    try:
+        wanted = {str(pd.Period(m, freq="M")) for m in blocked}
+    except (ValueError, TypeError):
+        raise _bad("blocked_months", "capacity_plan", "months such as '2027-02'", list(blocked)) from None
+    return np.array([i for i, m in enumerate(labels) if m in wanted], dtype=int)
+
+
 def _problem(need: np.ndarray, existing: np.ndarray, fte_kernel: np.ndarray, lead: int, cap: int | None,
-             ramp_at: np.ndarray | None = None, min_reach: float = 0.0) -> _Problem:
+             ramp_at: np.ndarray | None = None, min_reach: float = 0.0, blocked: np.ndarray | None = None) -> _Problem:
     """Set up one team. A month is a constraint when it falls short without hires and a
     hire decided at the first possible moment would deliver at least ``min_reach`` of a
     mature rep's volume in it (``ramp_at[j]``: ramp fraction j months after starting)."""
     horizon = need.size
     starts = np.arange(lead, horizon)
+    if blocked is not None and blocked.size:
+        starts = np.setdiff1d(starts, blocked)
     lag = np.arange(horizon)[:, None] - starts[None, :]
     a = np.where(lag >= 0, fte_kernel[np.clip(lag, 0, horizon - 1)], 0.0)
     reach = a.max(axis=1) if starts.size else np.zeros(horizon)
@@ -305,6 +329,17 @@ def _month_labels(index: pd.Index, where: str) -> tuple[pd.Index, np.ndarray | N
     return months, order
 
 
+def _team_weight(start_weight: Any, team: Any, heads0: float) -> Any:
+    """A team's relative volume of each current person (checked), or None."""
+    if start_weight is None:
+        return None
+    weight = _per_team(start_weight, team, "start_weight")
+    wt = np.atleast_1d(np.asarray(weight, dtype=float))
+    if wt.size != round(heads0) or (wt < 0).any() or not np.isfinite(wt).all():
+        raise _bad("start_weight", "capacity_plan", f"one relative volume >= 0 per person ({heads0:g})", weight)
+    return wt
+
+
 def _per_team(value: Any, team: Any, name: str) -> Any:
     if isinstance(value, (Mapping, pd.Series)):
         if team not in value:
@@ -326,6 +361,8 @@ def capacity_plan(
     start_tenure: Any = None,
     seasonality: Mapping[int, float] | pd.Series | None = None,
     min_reach: float,
+    start_weight: Any = None,
+    blocked_months: Sequence[Any] = (),
     team_col: str = "team",
     month_col: str = "month",
     target_col: str = "target",
@@ -387,6 +424,14 @@ def capacity_plan(
         is best effort: meeting it would take four starters per missing rep).
         Such months are still reported, short or not. 0: every month a hire can
         reach is met.
+    start_weight : None, list of float (or mapping team -> list), default=None
+        Each current person's volume relative to ``productivity`` (one number per person,
+        in the order of ``start_tenure``), e.g. calibrated reps above or below their
+        region's level; None: every one at ``productivity``. ``ramped_fte`` is then in
+        units of the team's productivity.
+    blocked_months : list of months, default=()
+        Months in which nobody starts (e.g. the Spring Festival month): the plan starts
+        people before or after them. Month labels of the targets (e.g. "2027-02").
     team_col, month_col, target_col : str
         Column names of a long ``targets`` table.
 
@@ -470,14 +515,16 @@ def capacity_plan(
                 raise _bad("start_tenure", func, f"months of service >= 0, one number or one per person ({heads0:g})", tenure)
         if horizon not in kernels:
             kernels[horizon] = _kernel(ramp_arr, survival, horizon)
-        existing = _existing_fte(heads0, tenure, ramp_arr, survival, horizon)
+        weight = _team_weight(start_weight, team, heads0)
+        existing = _existing_fte(heads0, tenure, ramp_arr, survival, horizon, weight)
         unit = np.full(horizon, p * attainment)
         if season is not None:
             if not isinstance(months, pd.PeriodIndex):
                 raise _bad("seasonality", func, "used with month labels (the targets' months are not dates)", list(months[:3]))
             unit = unit * season[months.month]
         ramp_at = np.where(np.arange(horizon) < ramp_arr.size, ramp_arr[np.minimum(np.arange(horizon), ramp_arr.size - 1)], 1.0)
-        problem = _problem(values / unit, existing[1], kernels[horizon][1], lead, cap, ramp_at, min_reach)
+        blocked = _blocked_positions(months, blocked_months, where)
+        problem = _problem(values / unit, existing[1], kernels[horizon][1], lead, cap, ramp_at, min_reach, blocked)
         prepared.append((team, months, values, unit, heads0, tenure, existing, problem))
 
     _solve_all([item[-1] for item in prepared])
