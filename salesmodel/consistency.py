@@ -189,6 +189,15 @@ def _hire_rows_by_region_month(df: pd.DataFrame) -> pd.Series:
     return df.groupby(["region_id", "start_month"]).size().astype(float).rename_axis(["region_id", "month"])
 
 
+def _people_paid(kind: str) -> Callable[[pd.DataFrame], pd.Series]:
+    def value(df: pd.DataFrame) -> pd.Series:
+        part = _pay_at_plan(df)
+        part = part[part["kind"] == kind] if "kind" in part else part
+        return part.groupby("region_id")["rep_id"].nunique().astype(float)
+
+    return value
+
+
 STAFFING_RULES: list[Rule] = [
     Rule("replay of last year", Side("staffing_calibration", "modelled / actual sales of last year by region", _replay_ratio),
          Side("staffing_calibration", "1 for every region", _ones_by_region), tolerance=REPLAY_TOLERANCE),
@@ -196,6 +205,11 @@ STAFFING_RULES: list[Rule] = [
          Side("capacity_plan", "last month's people_end + hires_starting", _people_carried), tolerance=0),
     Rule("one headcount", Side("capacity_plan", "capacity_plan.people_end in the last month", _year_end_people),
          Side("key_figures", "key figure headcount_needed", _figure("headcount_needed")), tolerance=0),
+    Rule("pay covers every person", Side("pay_cost", "today's reps paid, by region", _people_paid("rep")),
+         Side("staff_now", "staff_now.headcount by region", _by(["region_id"], "headcount")), tolerance=0),
+    Rule("pay covers every person", Side("pay_cost", "hires paid, by region", _people_paid("hire")),
+         Side("staffing_hires", "staffing_hires rows by region", lambda d: d.groupby("region_id").size().astype(float)),
+         tolerance=0),
     Rule("hires are people", Side("capacity_plan", "capacity_plan.hires_starting by region and month", _hires_by_region_month),
          Side("staffing_hires", "staffing_hires rows by region and start month", _hire_rows_by_region_month), tolerance=0),
 ]
@@ -296,8 +310,9 @@ RULES: list[Rule] = [
     # the summary's figures are the tables'
     Rule("summary = tables", Side("capacity_plan", "capacity_plan.hires_starting", _sum("hires_starting")),
          Side("key_figures", "key figure hires", _figure("hires")), tolerance=0),
-    Rule("summary = tables", Side("pay_cost", "12 x pay_cost.total_pay at 100%",
-                                  lambda d: 12.0 * float(_pay_at_plan(d)["total_pay"].sum())),
+    Rule("summary = tables", Side("pay_cost", "pay_cost.expected_pay at 100% (12 x total_pay for a month's table)",
+                                  lambda d: float(_pay_at_plan(d)["expected_pay"].sum()) if "expected_pay" in d
+                                  else 12.0 * float(_pay_at_plan(d)["total_pay"].sum())),
          Side("key_figures", "key figure pay_cost", _figure("pay_cost"))),
     Rule("summary = tables", Side("pay_cost", "pay_cost.total_pay / pay_cost.target at 100%",
                                   lambda d: float(_pay_at_plan(d)["total_pay"].sum() / _pay_at_plan(d)["target"].sum())),

@@ -50,7 +50,7 @@ FIGURE_SOURCES: dict[str, str] = {
     "headcount_needed": "capacity_plan.people_end (whole people, last month, summed over teams)",
     "hires": "capacity_plan.hires_starting (sum)",
     "staffing_shortfall_months": "capacity_plan.shortfall (count of team-months)",
-    "pay_cost": "pay_cost.total_pay (100% scenario, a month, summed over reps) x 12",
+    "pay_cost": "pay_cost.expected_pay (100% scenario, every person on the plan, month by month, summed)",
     "cost_share": "pay_cost.total_pay / pay_cost.target (100% scenario, summed over reps)",
     "territory_max_deviation": "territory_summary.max_*_dev (proposed, largest)",
     "budget": "budget_total.budget (sum over categories)",
@@ -232,8 +232,8 @@ def key_figures(tables: Mapping[str, pd.DataFrame], plan_year: int | None = None
     if pay is not None and not pay.empty:
         scenario = "100%" if "100%" in set(pay["scenario"]) else pay["scenario"].iloc[0]
         at_plan = pay[pay["scenario"] == scenario]
-        # pay_cost is a month of pay against a month of target: the share needs no scaling
-        pay_total = 12.0 * float(at_plan["total_pay"].sum())
+        # pay_cost is pay against target (a month of each, or month by month): the share needs no scaling
+        pay_total = float(at_plan["expected_pay"].sum()) if "expected_pay" in at_plan else 12.0 * float(at_plan["total_pay"].sum())
         month_target = float(at_plan["target"].sum())
         cost_share = float(at_plan["total_pay"].sum()) / month_target if month_target else None
     terr = tables.get("territory_summary")

@@ -278,8 +278,12 @@ _declare("workload", "staffing", "Monthly workload against headcount by region a
 _declare("funnel", "staffing", "Leads needed at each stage of the funnel", _c("scenario:text"), _c("step:integer"),
          _c("stage:text"), _c("source:text"), _c("rate:number:share"), _c("needed:number:count"),
          _c("whole:integer:count"), _c("direction:text"))
-_declare("pay_cost", "staffing", "Monthly pay of each rep at several achievement levels",
-         _c("rep_id:text"), _c("target:number:yuan", "the rep's monthly target"), _c("sales:number:yuan"),
+_declare("pay_cost", "staffing", "Pay of every person on the plan (today's reps and the hires), month by month, at several achievement levels",
+         _c("rep_id:text", "the person: a rep (R...) or a planned hire (H...)"), _c("kind:text", "rep or hire"),
+         _c("month:text"), _c("service_month:integer:months"), _c("ramp:number:share"),
+         _c("stay:number:probability", "chance the person is still on the payroll (attrition)"),
+         _c("expected_pay:number:yuan", "total_pay x stay: what the budget plans for"),
+         _c("target:number:yuan", "the person's target of the month (a hire's: the ramped standard)"), _c("sales:number:yuan"),
          _c("standard:number:yuan"), _c("achievement:number:share"), _c("base_*:number:yuan"),
          _c("commission:number:yuan"), _c("total_pay:number:yuan", "pay a month"), _c("cost_share:number:share"),
          _c("scenario:text"), _c("region_id:text"))

@@ -1,9 +1,9 @@
 """Step ``staffing``: the people the plan needs (capacity and hires, workload, funnel, pay)."""
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from salesmodel import calendar, seasonality, staffing
@@ -28,16 +28,33 @@ def productivity(ctx: Context) -> tuple[float, str]:
     return calibration(ctx).company, "history"
 
 
+def _cached(ctx: Context, key: str, make: Any) -> Any:
+    """One value per context (the step, the explorer and the pay plan share it)."""
+    store = ctx.__dict__.setdefault("_staffing_cache", {})
+    if key not in store:
+        store[key] = make()
+    return store[key]
+
+
 def rep_sales_by_month(ctx: Context) -> pd.DataFrame:
-    """``rep_id, region_id, month, amount``: each rep's book (the customer's current rep) by month."""
+    """``rep_id, region_id, month, amount``: each rep's book (the customer's current rep) by month, last year."""
+    return _cached(ctx, "rep_sales", lambda: _rep_sales_by_month(ctx))
+
+
+def _rep_sales_by_month(ctx: Context) -> pd.DataFrame:
     inputs = ctx.inputs
     sales, customers, reps = inputs["sales"], inputs["customers"], inputs["reps"]
-    rep = sales["customer_id"].map(customers.set_index("customer_id")["rep_id"])
-    df = pd.DataFrame({"rep_id": rep.to_numpy(), "month": pd.to_datetime(sales["date"]).dt.to_period("M").to_numpy(),
-                       "amount": sales["amount"].to_numpy()})
-    df = df.groupby(["rep_id", "month"], as_index=False, observed=True)["amount"].sum()
+    window = replay_months(ctx)
+    dates = pd.to_datetime(sales["date"])
+    code = (dates.dt.year.to_numpy() - 1970) * 12 + dates.dt.month.to_numpy() - 1
+    keep = (code >= window[0].ordinal) & (code <= window[-1].ordinal)
+    rep = sales["customer_id"].to_numpy()[keep]
+    rep = pd.Series(rep).map(customers.set_index("customer_id")["rep_id"]).to_numpy()
+    df = pd.DataFrame({"rep_id": rep, "code": code[keep], "amount": sales["amount"].to_numpy()[keep]})
+    df = df.groupby(["rep_id", "code"], as_index=False, sort=True)["amount"].sum()
+    df["month"] = pd.PeriodIndex.from_ordinals(df.pop("code").to_numpy(), freq="M")
     df["region_id"] = df["rep_id"].map(reps.set_index("rep_id")["region_id"])
-    return df
+    return df[["rep_id", "region_id", "month", "amount"]]
 
 
 def replay_months(ctx: Context) -> pd.PeriodIndex:
@@ -47,6 +64,10 @@ def replay_months(ctx: Context) -> pd.PeriodIndex:
 
 def replay_season(ctx: Context) -> pd.Series | None:
     """The season of the replay window (Spring Festival aligned to the window's last year)."""
+    return _cached(ctx, "replay_season", lambda: _replay_season(ctx))
+
+
+def _replay_season(ctx: Context) -> pd.Series | None:
     if not ctx.params.staffing.seasonal_capacity:
         return None
     indices = seasonality.seasonal_indices(ctx.inputs["sales"], spring_festival=True, plan_year=int(replay_months(ctx)[-1].year))
@@ -55,9 +76,10 @@ def replay_season(ctx: Context) -> pd.Series | None:
 
 def calibration(ctx: Context) -> staffing.Calibration:
     """Each rep's and region's productivity calibrated on last year (see :func:`salesmodel.staffing.calibrate_productivity`)."""
-    cached = getattr(ctx, "_staffing_calibration", None)
-    if cached is not None:
-        return cached
+    return _cached(ctx, "calibration", lambda: _calibration(ctx))
+
+
+def _calibration(ctx: Context) -> staffing.Calibration:
     sp = ctx.params.staffing
     cal = staffing.calibrate_productivity(rep_sales_by_month(ctx), ctx.inputs["reps"], months=replay_months(ctx),
                                           ramp=list(sp.ramp), season=replay_season(ctx), shrink_months=sp.shrink_months,
@@ -68,8 +90,6 @@ def calibration(ctx: Context) -> staffing.Calibration:
         cal.regions["productivity"] = float(sp.productivity)
         cal.regions["calibration"] = float("nan")
         cal.company = float(sp.productivity)
-    with contextlib.suppress(AttributeError):
-        ctx._staffing_calibration = cal  # type: ignore[attr-defined]
     return cal
 
 
@@ -95,6 +115,10 @@ def hire_productivity(ctx: Context) -> dict[str, float]:
 
 def season(ctx: Context) -> pd.Series | None:
     """Monthly volume indices (Spring Festival aligned to the plan year), when capacity follows the season."""
+    return _cached(ctx, "season", lambda: _season(ctx))
+
+
+def _season(ctx: Context) -> pd.Series | None:
     if not ctx.params.staffing.seasonal_capacity:
         return None
     indices = seasonality.seasonal_indices(ctx.inputs["sales"], spring_festival=True,
@@ -245,20 +269,61 @@ def customer_workload(ctx: Context) -> pd.DataFrame:
     return per[["customer_id", "rep_id", "region_id", "role", "tier", "visits", "visit_hours", "travel_hours", "hours"]]
 
 
-def _pay_cost(ctx: Context, staff: pd.DataFrame, standard: float) -> pd.DataFrame:
+def plan_months(ctx: Context) -> pd.PeriodIndex:
+    """The plan year's months."""
+    year = int(ctx.params.calendar.plan_year)
+    return pd.period_range(f"{year}-01", f"{year}-12", freq="M")
+
+
+def people_on_plan(ctx: Context, hires: pd.DataFrame) -> pd.DataFrame:
+    """Every person of the plan: today's reps (calibrated volume, tenure at the plan year's start) and the hires."""
+    staff = staffing.current_staff(ctx.inputs["reps"], as_of=as_of(ctx))
+    rep_p = calibration(ctx).reps.set_index("rep_id")["productivity"]
+    level = hire_productivity(ctx)
+    gap = int(plan_months(ctx)[0].ordinal - (as_of(ctx).to_period("M") + 1).ordinal)
+    reps = pd.DataFrame({"person_id": staff["rep_id"], "kind": "rep", "region_id": staff["region_id"],
+                         "productivity": staff["rep_id"].map(rep_p).fillna(staff["region_id"].map(level)).astype(float),
+                         "start_month": None, "tenure_months": staff["tenure_months"] + max(gap, 0)})
+    new = pd.DataFrame({"person_id": hires["hire_id"], "kind": "hire", "region_id": hires["region_id"],
+                        "productivity": hires["productivity"].astype(float), "start_month": hires["start_month"],
+                        "tenure_months": 0})
+    return pd.concat([reps, new], ignore_index=True)
+
+
+def pay_plan(ctx: Context, hires: pd.DataFrame) -> pd.DataFrame:
+    """Pay of every person on the plan, month by month, at each achievement level of ``pay_scenarios``.
+
+    Today's reps carry their plan_rep_month targets; a hire (or a month without a target) carries
+    the ramped standard volume as target (a ramped quota). ``stay`` is the chance the person is still
+    on the payroll (the attrition of the params from the month after the history), and
+    ``expected_pay = total_pay x stay``: the cost the budget plans for.
+    """
     sp = ctx.params.staffing
-    reps = ctx.inputs["reps"]
-    monthly_target = ctx.table("plan_rep_month").groupby("rep_id")["target"].sum() / 12
-    monthly_target = monthly_target[monthly_target.index.isin(staff["rep_id"]) & (monthly_target > 0)]
+    months = plan_months(ctx)
+    people = people_on_plan(ctx, hires)
+    rows = staffing.people_months(people, months, ramp=list(sp.ramp), season=season(ctx))
+    rows["kind"] = rows["person_id"].map(people.set_index("person_id")["kind"])
+    prm = ctx.table("plan_rep_month")
+    target = prm.groupby(["rep_id", prm["period"].astype(str)])["target"].sum()
+    key = pd.MultiIndex.from_arrays([rows["person_id"], rows["month"]])
+    planned = pd.Series(target.reindex(key).to_numpy(), index=rows.index)
+    rows["standard"] = (rows["standard"] * sp.attainment).clip(lower=1.0)
+    rows["target"] = planned.where(planned > 0, rows["standard"]).astype(float)
+    survival = (1.0 - sp.attrition) ** (1.0 / 12.0)
+    first = as_of(ctx).to_period("M") + 1
+    elapsed = pd.PeriodIndex(rows["month"], freq="M").asi8 - first.ordinal
+    start = rows["person_id"].map(people.set_index("person_id")["start_month"])
+    since = np.where(start.isna(), elapsed,
+                     pd.PeriodIndex(rows["month"], freq="M").asi8
+                     - pd.PeriodIndex(start.fillna(str(first)).astype(str), freq="M").asi8)
+    rows["stay"] = survival ** np.clip(since, 0, None)
     frames = []
     for level in sp.pay_scenarios:
-        ach = pd.DataFrame({"rep_id": monthly_target.index, "target": monthly_target.to_numpy()})
-        ach["sales"] = ach["target"] * level
-        ach["standard"] = standard
+        ach = rows.assign(sales=rows["target"] * level)
         frames.append(staffing.pay(ach, plan=sp.pay_plan).assign(scenario=f"{level:.0%}"))
-    pay_cost = pd.concat(frames, ignore_index=True)
-    pay_cost["region_id"] = pay_cost["rep_id"].map(reps.set_index("rep_id")["region_id"])
-    return pay_cost
+    out = pd.concat(frames, ignore_index=True).rename(columns={"person_id": "rep_id"})
+    out["expected_pay"] = out["total_pay"] * out["stay"]
+    return out
 
 
 def run(ctx: Context) -> StepResult:
@@ -326,5 +391,15 @@ def run(ctx: Context) -> StepResult:
                                              consultant_lead_capacity=fp.consultant_lead_capacity))
         result.facts.update(funnel_run=True, funnel_unit=fp.unit_of_sale, funnel_channel=fp.channel or "",
                             funnel_deliveries=round(deliveries))
-    result.add("pay_cost", _pay_cost(ctx, staff, standard))
+    pay_cost = pay_plan(ctx, hires)
+    result.add("pay_cost", pay_cost)
+    at_plan = pay_cost[pay_cost["scenario"] == ("100%" if "100%" in set(pay_cost["scenario"]) else pay_cost["scenario"].iloc[0])]
+    hired = at_plan[at_plan["kind"] == "hire"]
+    ramped = hired[hired["ramp"] >= 1.0]
+    # at full year: a fully ramped month's pay (the mean of the hire's ramped months; else their last) x 12
+    per_hire = ramped.groupby("rep_id")["total_pay"].mean().reindex(hired["rep_id"].unique())
+    per_hire = per_hire.fillna(hired.groupby("rep_id")["total_pay"].last())
+    full_year = float(per_hire.sum() * 12) if len(hired) else 0.0
+    result.facts.update(pay_plan=float(at_plan["expected_pay"].sum()), hires_pay=float(hired["expected_pay"].sum()),
+                        hires_pay_full_year=full_year)
     return result

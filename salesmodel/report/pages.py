@@ -532,6 +532,65 @@ class Page:
             shortfall=("shortfall", "sum"), shortfall_amount=("shortfall_amount", "sum"))
         return self.table("capacity_plan", out)
 
+    def replay_chart(self, replayed: pd.DataFrame) -> Any:
+        """Last year replayed: modelled (the capacity model with last year's team) against actual sales, by month,
+        one panel per region."""
+        import matplotlib.pyplot as plt
+
+        names = self.region_names
+        regions = sorted(pd.unique(replayed["region_id"]))
+        fig, axes = plt.subplots(1, len(regions), figsize=(2.6 * len(regions) + 1, 3.2), sharey=False, squeeze=False)
+        for ax, region in zip(axes[0], regions):
+            part = replayed[replayed["region_id"] == region].sort_values("month")
+            x = [month_label(m, self.lang) for m in part["month"]]
+            ax.bar(x, part["actual"], color="#BFBFBF", label=self.w("actual"))
+            ax.plot(x, part["modelled"], color="#1F4E79", marker="o", lw=1.5, label=self.w("col_modelled"))
+            year = part[["modelled", "actual"]].sum()
+            miss = year["modelled"] / year["actual"] - 1 if year["actual"] else 0.0
+            ax.set_title(f"{names.get(region, region)} ({miss:+.1%})", fontsize=10)
+            ax.tick_params(axis="x", rotation=90, labelsize=7)
+            self.money_axis(ax)
+        axes[0][0].set_ylabel(self.money)
+        axes[0][0].legend(fontsize=8)
+        fig.suptitle(self.w("replay_title"))
+        fig.tight_layout()
+        return fig
+
+    def replay_text(self, replayed: pd.DataFrame) -> Any:
+        """How well the productivity replays last year, and each region's level (the hires')."""
+        from IPython.display import HTML
+
+        year = replayed.groupby("region_id")[["modelled", "actual"]].sum()
+        miss = (year["modelled"] / year["actual"].where(year["actual"] != 0) - 1).fillna(0.0)
+        worst = miss.abs().idxmax() if len(miss) else None
+        names = self.region_names
+        worst_text = f"{names.get(worst, worst)} {miss[worst]:+.1%}" if worst is not None else "–"
+        level = replayed.groupby("region_id")["productivity"].first()
+        levels = "; ".join(f"{names.get(r, r)} {format_money(float(v), self.unit, self.lang)}" for r, v in level.items())
+        return HTML(f"<p>{_html.escape(self.w('nb03_replay_text').format(worst=worst_text, levels=levels))}</p>")
+
+    def hires_text(self, step: Any) -> Any:
+        """How many hires, why (one sentence), and how they start around the no-start months."""
+        from IPython.display import HTML
+
+        hires = step.tables.get("staffing_hires")
+        sp = self.ws.params.staffing
+        n = 0 if hires is None else len(hires)
+        reason = self.w("hires_reason").format(reps=step.facts.get("active_reps", "–"), attrition=sp.attrition)
+        blocked = str(step.facts.get("blocked_months") or "")
+        blocked_text = ", ".join(month_label(m, self.lang, with_year=True) for m in blocked.split(", ") if m) \
+            or self.w("none_blocked")
+        before = 0 if hires is None else int((hires["start_side"] == "before").sum())
+        after = 0 if hires is None else int((hires["start_side"] == "after").sum())
+        text = self.w("nb03_hires_text").format(hires=n, reason=reason, blocked=blocked_text, before=before, after=after)
+        return HTML(f"<p>{_html.escape(text)}</p>")
+
+    def hires_table(self, hires: pd.DataFrame) -> Any:
+        city = "base_city_zh" if self.lang == "zh" else "base_city_en"
+        return self.table("staffing_hires", hires, columns=["hire_id", "region_id", "role", "decision_month",
+                                                            "start_month", "ramp", "productivity", city,
+                                                            "blocked_month", "start_side"])
+
     def workload_chart(self, load: pd.DataFrame) -> Any:
         import matplotlib.pyplot as plt
 

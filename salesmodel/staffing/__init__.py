@@ -37,7 +37,7 @@ from __future__ import annotations
 from salesmodel.staffing.calibration import Calibration, calibrate_productivity, replay, replay_window, team_months
 from salesmodel.staffing.capacity import capacity_plan, project_capacity
 from salesmodel.staffing.funnel import EXAMPLE_F_SOURCES, EXAMPLE_F_STAGES, funnel
-from salesmodel.staffing.hires import base_cities, plan_hires, whole_headcount
+from salesmodel.staffing.hires import base_cities, people_months, plan_hires, whole_headcount
 from salesmodel.staffing.history import (
     current_staff,
     mature_productivity,
@@ -72,6 +72,7 @@ __all__ = [
     "monthly_orders_from_history",
     "monthly_targets_from_history",
     "pay",
+    "people_months",
     "plan_hires",
     "project_capacity",
     "replay",

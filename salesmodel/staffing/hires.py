@@ -11,7 +11,7 @@ import pandas as pd
 
 from salesmodel.staffing._checks import _check_int, _check_ramp, _require_columns
 
-__all__ = ["base_cities", "plan_hires", "whole_headcount"]
+__all__ = ["base_cities", "people_months", "plan_hires", "whole_headcount"]
 
 
 def base_cities(demand: pd.DataFrame, staff: pd.DataFrame, hires_per_region: Mapping[Any, int]) -> dict[Any, list[dict]]:
@@ -130,3 +130,40 @@ def whole_headcount(plan: pd.DataFrame, *, team_col: str = "region_id") -> pd.Da
         parts.append(g.assign(people_start=start.astype(np.int64), leavers=leavers.astype(np.int64),
                               people_end=end.astype(np.int64)))
     return pd.concat(parts).sort_values("_o").drop(columns="_o")
+
+
+def people_months(people: pd.DataFrame, months: pd.PeriodIndex, *, ramp: Sequence[float],
+                  season: Mapping[int, float] | pd.Series | None = None) -> pd.DataFrame:
+    """Every person of the plan in every month they are on it, with their ramped standard volume.
+
+    ``people``: ``person_id, region_id, productivity`` (mature volume at season index 1) and
+    ``start_month`` (a month label, or empty/None for someone already on the payroll) and
+    ``tenure_months`` (completed months of service at the first of ``months``; ignored for
+    people with a start month). A hire is on the plan from the start month; month k of
+    service delivers ``ramp[k-1]``. Returns ``person_id, region_id, month, service_month,
+    ramp, standard`` (``productivity x season x ramp``).
+    """
+    func = "people_months"
+    _require_columns(people, ["person_id", "region_id", "productivity", "start_month", "tenure_months"],
+                     "the people table", func)
+    ramp_arr = _check_ramp(ramp, func)
+    season_of = np.ones(len(months))
+    if season is not None:
+        s = pd.Series(season, dtype=float)
+        s.index = s.index.astype(int)
+        season_of = s.reindex(months.month).fillna(1.0).to_numpy(dtype=float)
+    rows = []
+    for r in people.itertuples(index=False):
+        start = r.start_month
+        if start is None or (isinstance(start, float) and np.isnan(start)) or start == "":
+            service = np.arange(len(months)) + int(r.tenure_months) + 1
+            on = np.ones(len(months), dtype=bool)
+        else:
+            s0 = pd.Period(str(start), freq="M")
+            service = (months.asi8 - s0.ordinal) + 1
+            on = service >= 1
+        frac = np.where(service <= ramp_arr.size, ramp_arr[np.clip(service - 1, 0, ramp_arr.size - 1)], 1.0)
+        for j in np.nonzero(on)[0]:
+            rows.append((r.person_id, r.region_id, str(months[j]), int(service[j]), float(frac[j]),
+                         float(r.productivity) * season_of[j] * float(frac[j])))
+    return pd.DataFrame(rows, columns=["person_id", "region_id", "month", "service_month", "ramp", "standard"])
