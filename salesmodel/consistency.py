@@ -210,6 +210,11 @@ STAFFING_RULES: list[Rule] = [
     Rule("pay covers every person", Side("pay_cost", "hires paid, by region", _people_paid("hire")),
          Side("staffing_hires", "staffing_hires rows by region", lambda d: d.groupby("region_id").size().astype(float)),
          tolerance=0),
+    Rule("budget people line = pay plan",
+         Side("budget_total", "budget_total.asked of the categories from the pay plan",
+              lambda d: float(d.loc[d["from_pay"].astype(bool), "asked"].sum())
+              if "from_pay" in d and d["from_pay"].astype(bool).any() else None),
+         Side("pay_cost", "pay_cost.expected_pay at 100%", lambda d: float(_pay_at_plan(d)["expected_pay"].sum()))),
     Rule("hires are people", Side("capacity_plan", "capacity_plan.hires_starting by region and month", _hires_by_region_month),
          Side("staffing_hires", "staffing_hires rows by region and start month", _hire_rows_by_region_month), tolerance=0),
 ]

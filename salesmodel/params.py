@@ -196,10 +196,14 @@ class BudgetCategory(_Section):
     share: float | None = Field(None, ge=0, le=1, description="Share of the plan's target (0.02 = 2%).")
     amount: float | None = Field(None, ge=0, description="Fixed amount for the year, in yuan.")
     cap: float | None = Field(None, ge=0, description="Most the category may spend in the year, in yuan.")
-    basis: Literal["target", "reps"] = Field("target", description="How it is split down: by the targets (regions, reps, months), or evenly per rep and month (costs that follow headcount).")
+    basis: Literal["target", "reps", "pay"] = Field("target", description="How it is split down: by the targets (regions, reps, months), evenly per rep and month (costs that follow headcount), or pay: the staffing pay plan of every person on the plan, hires included (its amount, unless an amount is given), split as the pay falls.")
 
     @model_validator(mode="after")
     def _one_of(self) -> BudgetCategory:
+        if self.basis == "pay":
+            if self.share is not None:
+                raise ValueError(f"basis pay takes the staffing pay plan (or a fixed amount), not a share; got share {self.share}")
+            return self
         if (self.share is None) == (self.amount is None):
             raise ValueError("give either a share of the target or a fixed amount (not both, not neither)")
         return self

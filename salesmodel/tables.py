@@ -220,7 +220,8 @@ _declare("budget_total", "targets", "The sales expense budget by category: asked
          _c("asked:number:yuan", "share x target or the amount, before the caps"),
          _c("capped:text", "none, category (its cap) or overall (budget.cap_share)"),
          _c("budget:number:yuan", "the category's budget for the year (categories add up exactly)"),
-         _c("target:number:yuan", "the plan's target"), _c("share_of_target:number:share", "budget / target"))
+         _c("target:number:yuan", "the plan's target"), _c("share_of_target:number:share", "budget / target"),
+         _opt("from_pay:bool", "the amount asked is the staffing pay plan (basis pay without an amount)"))
 _declare("budget_region", "targets", "The sales expense budget by category and region",
          _c("category:text"), _c("region_id:text"), _c("target:number:yuan"),
          _c("budget:number:yuan", "the region's budget (regions add up exactly to the category)"),

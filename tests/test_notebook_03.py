@@ -101,5 +101,9 @@ def test_notebook_uses_the_plan_of_the_targets_notebook(tmp_path, small_company_
     got = year.set_index(["region_id", "month"])["target"]
     assert got.sort_index().to_numpy() == pytest.approx(expected.sort_index().to_numpy())
     pay_cost = result.tables["pay_cost"]
-    full = pay_cost[pay_cost["scenario"] == "100%"].set_index("rep_id")["target"]
-    assert full.to_dict() == pytest.approx(plan.groupby("rep_id")["target"].mean().to_dict())
+    at_plan = pay_cost[pay_cost["scenario"] == "100%"]
+    # today's reps carry their plan_rep_month target month by month; every hire is paid too
+    reps_paid = at_plan[at_plan["kind"] == "rep"].set_index(["rep_id", "month"])["target"]
+    assert reps_paid.to_dict() == pytest.approx(plan.set_index(["rep_id", "period"])["target"].to_dict())
+    hires = result.tables["staffing_hires"]
+    assert set(at_plan.loc[at_plan["kind"] == "hire", "rep_id"]) == set(hires["hire_id"])

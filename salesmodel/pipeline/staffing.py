@@ -1,6 +1,7 @@
 """Step ``staffing``: the people the plan needs (capacity and hires, workload, funnel, pay)."""
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -324,6 +325,18 @@ def pay_plan(ctx: Context, hires: pd.DataFrame) -> pd.DataFrame:
     out = pd.concat(frames, ignore_index=True).rename(columns={"person_id": "rep_id"})
     out["expected_pay"] = out["total_pay"] * out["stay"]
     return out
+
+
+def pay_plan_at_target(ctx: Context) -> pd.DataFrame:
+    """The pay plan at 100% of target for the budget's people line: the capacity plan, its hires and their pay,
+    as :func:`run` makes them (``rep_id, region_id, month, expected_pay``)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the staffing step reports its own notes
+        arguments = capacity_arguments(ctx)
+        plan = capacity(arguments)
+    pay = pay_plan(ctx, hires_table(ctx, plan, arguments))
+    scenario = "100%" if "100%" in set(pay["scenario"]) else pay["scenario"].iloc[0]
+    return pay.loc[pay["scenario"] == scenario, ["rep_id", "region_id", "month", "expected_pay"]].reset_index(drop=True)
 
 
 def run(ctx: Context) -> StepResult:

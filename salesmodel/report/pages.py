@@ -527,6 +527,12 @@ class Page:
         return fig
 
     def hires_by_region(self, plan: pd.DataFrame) -> Any:
+        if "people_end" in plan:  # whole people: today's team, the hires, the people at the end of the plan
+            out = plan.sort_values("month").groupby("region_id", as_index=False).agg(
+                people_start=("people_start", "first"), hires_starting=("hires_starting", "sum"),
+                leavers=("leavers", "sum"), people_end=("people_end", "last"),
+                shortfall=("shortfall", "sum"), shortfall_amount=("shortfall_amount", "sum"))
+            return self.table("capacity_plan", out)
         out = plan.groupby("region_id", as_index=False).agg(
             headcount_start=("headcount_start", "first"), hires_starting=("hires_starting", "sum"),
             shortfall=("shortfall", "sum"), shortfall_amount=("shortfall_amount", "sum"))
@@ -584,6 +590,43 @@ class Page:
         after = 0 if hires is None else int((hires["start_side"] == "after").sum())
         text = self.w("nb03_hires_text").format(hires=n, reason=reason, blocked=blocked_text, before=before, after=after)
         return HTML(f"<p>{_html.escape(text)}</p>")
+
+    def hires_cost_text(self, pay_cost: pd.DataFrame) -> Any:
+        """What the hires cost in pay this year (from their start, ramped, at 100% of target) and at full year."""
+        from IPython.display import HTML
+
+        if "kind" not in pay_cost:
+            return None
+        scenario = "100%" if "100%" in set(pay_cost["scenario"]) else pay_cost["scenario"].iloc[0]
+        hired = pay_cost[(pay_cost["scenario"] == scenario) & (pay_cost["kind"] == "hire")]
+        cost = float(hired["expected_pay"].sum())
+        ramped = hired[hired["ramp"] >= 1.0].groupby("rep_id")["total_pay"].mean().reindex(hired["rep_id"].unique())
+        full = float(ramped.fillna(hired.groupby("rep_id")["total_pay"].last()).sum() * 12) if len(hired) else 0.0
+        text = self.w("hires_cost").format(cost=format_money(cost, self.unit, self.lang), year=self.ws.params.calendar.plan_year,
+                                           full=format_money(full, self.unit, self.lang))
+        return HTML(f"<p>{_html.escape(text)}</p>")
+
+    def staffing_sentence(self, tables: Mapping[str, pd.DataFrame]) -> Any:
+        """For leadership: the people at year end (whole people, as every page and sheet), the hires and why,
+        and what the hires cost."""
+        from IPython.display import HTML
+
+        plan, hires = tables.get("capacity_plan"), tables.get("staffing_hires")
+        if plan is None or hires is None or "people_end" not in plan:
+            return None
+        last = plan["month"].astype(str).max()
+        people = int(plan.loc[plan["month"].astype(str) == last, "people_end"].sum())
+        first = plan["month"].astype(str).min()
+        today = int((plan.loc[plan["month"].astype(str) == first, "people_start"]
+                     - plan.loc[plan["month"].astype(str) == first, "hires_starting"]).sum())
+        sp = self.ws.params.staffing
+        reason = self.w("hires_reason").format(reps=today, attrition=sp.attrition)
+        text = self.w("tiles_hires").format(people=people, hires=len(hires))
+        parts = [f"<p>{_html.escape(self.w('people_needed'))}: {_html.escape(text)}; {_html.escape(reason)}</p>"]
+        cost = self.hires_cost_text(tables["pay_cost"]) if "pay_cost" in tables else None
+        if cost is not None:
+            parts.append(cost.data)
+        return HTML("".join(parts))
 
     def hires_table(self, hires: pd.DataFrame) -> Any:
         city = "base_city_zh" if self.lang == "zh" else "base_city_en"
