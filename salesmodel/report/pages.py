@@ -182,6 +182,8 @@ class Page:
                 out[column] = pd.to_datetime(out[column]).dt.strftime("%Y-%m-%d")
             elif col.kind == "bool" or col.kind == "text":
                 out[column] = out[column].map(self.code)
+            elif col.kind == "integer" and col.unit == "people":  # whole people
+                formats[column] = "{:,.0f}"
             elif col.kind in ("number", "integer") and col.unit in self._NUMBER_FORMATS:
                 formats[column] = self._NUMBER_FORMATS[col.unit]
             elif col.kind == "number":
