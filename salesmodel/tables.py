@@ -256,7 +256,7 @@ _declare("staffing_calibration", "staffing",
          _c("modelled:number:yuan", "what the team sells in the model"), _c("actual:number:yuan"),
          _c("difference:number:yuan", "modelled - actual"), _c("difference_share:number:share", "difference / actual"),
          _c("productivity:number:yuan", "the region's calibrated mature monthly volume of the hires' role (season index 1)"),
-         _c("calibration:number:share", "factor that made the region's replay meet its sales"))
+         _c("calibration:number:share", "factor applied to the reps' shrunk volumes so that they replay the region's sales"))
 _declare("staffing_productivity", "staffing", "Each rep's calibrated mature monthly volume (season index 1)",
          _c("rep_id:text"), _c("region_id:text"), _c("role:text"),
          _c("own_productivity:number:yuan", "from the rep's own mature months"), _c("own_months:number:months"),

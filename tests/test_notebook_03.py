@@ -107,3 +107,55 @@ def test_notebook_uses_the_plan_of_the_targets_notebook(tmp_path, small_company_
     assert reps_paid.to_dict() == pytest.approx(plan.set_index(["rep_id", "period"])["target"].to_dict())
     hires = result.tables["staffing_hires"]
     assert set(at_plan.loc[at_plan["kind"] == "hire", "rep_id"]) == set(hires["hire_id"])
+
+
+def test_one_organisation_replay_hires_and_whole_people(staffing_run):
+    """The run replays last year within 3% per region, its hires are people (none in the Spring Festival
+    month), whole people carry from month to month, pay covers every person, and the rules hold."""
+    import glob
+
+    from salesmodel import consistency
+    from salesmodel.calendar import spring_festival
+
+    replayed = _table(staffing_run, "staffing_calibration")
+    year = replayed.groupby("region_id")[["modelled", "actual"]].sum()
+    assert ((year["modelled"] / year["actual"] - 1).abs() <= 0.03).all()
+    assert replayed["month"].nunique() == 12
+    plan = _table(staffing_run, "capacity_plan")
+    hires = _table(staffing_run, "staffing_hires")
+    assert len(hires) == plan["hires_starting"].sum()
+    assert hires["hire_id"].tolist() == [f"H{i + 1:03d}" for i in range(len(hires))]
+    festival = f"2027-{spring_festival(2027).month:02d}"
+    assert festival not in set(hires["start_month"])
+    assert plan.loc[plan["month"] == festival, "hires_starting"].sum() == 0
+    assert hires["base_city_en"].notna().all()
+    assert plan[["people_start", "leavers", "people_end"]].dtypes.map(lambda d: d.kind).eq("i").all()
+    tables = {p.split("/")[-1][:-8]: pd.read_parquet(p) for p in glob.glob(str(staffing_run / "tables" / "*.parquet"))}
+    staffing_rules = {r.name for r in consistency.STAFFING_RULES}
+    assert [b.message for b in consistency.check(tables) if b.rule in staffing_rules] == []
+    pay_cost = tables["pay_cost"]
+    assert set(pay_cost.loc[pay_cost["kind"] == "hire", "rep_id"]) == set(hires["hire_id"])
+
+
+def test_workbook_staffing_sheet_totals_are_the_tables_whole_people(staffing_run):
+    from salesmodel.workbook import _staffing_sheet
+
+    plan = _table(staffing_run, "capacity_plan")
+    sheet = _staffing_sheet(plan, "en")
+    total = sheet[sheet["region_id"] == "Total"].set_index("month")
+    assert total["people_end"].to_dict() == plan.groupby("month")["people_end"].sum().to_dict()
+    ends = total["people_end"].to_numpy()
+    starts = total["people_start"].to_numpy()
+    assert (starts[1:] == ends[:-1] + total["hires_starting"].to_numpy()[1:]).all()
+
+
+def test_a_hire_rule_no_month_can_satisfy_is_refused(tmp_path, small_company_dir):
+    from salesmodel.errors import ParamsError
+    from salesmodel.io import read_inputs
+    from salesmodel.params import load_params
+    from salesmodel.pipeline import run_plan
+
+    params = load_params(write_params(tmp_path / "params.yaml", small_company_dir,
+                                      staffing={"hire_lead_months": 13, "no_start_months": [12]}))
+    with pytest.raises(ParamsError, match=r"staffing.no_start_months \[12\] with staffing.hire_lead_months 13"):
+        run_plan(params, read_inputs(params.data), upto="staffing")

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from salesmodel import calendar, seasonality, staffing
-from salesmodel.errors import InputError
+from salesmodel.errors import InputError, ParamsError
 from salesmodel.pipeline._base import Context, StepResult, collect_notes
 from salesmodel.vocabulary import word
 
@@ -188,9 +188,17 @@ def blocked_months(ctx: Context, months: pd.Series) -> list[str]:
     sp = ctx.params.staffing
     labels = pd.PeriodIndex(pd.to_datetime(months.astype(str), format="mixed"), freq="M").unique().sort_values()
     if sp.no_start_months is not None:
-        return [str(m) for m in labels if m.month in set(sp.no_start_months)]
-    festival = {y: calendar.spring_festival(int(y)).month for y in sorted(set(labels.year))}
-    return [str(m) for m in labels if festival[m.year] == m.month]
+        blocked = [str(m) for m in labels if m.month in set(sp.no_start_months)]
+    else:
+        festival = {y: calendar.spring_festival(int(y)).month for y in sorted(set(labels.year))}
+        blocked = [str(m) for m in labels if festival[m.year] == m.month]
+    can_start = [str(m) for m in labels[sp.hire_lead_months:]]
+    if can_start and set(can_start) <= set(blocked):
+        raise ParamsError(f"staffing.no_start_months {sp.no_start_months!r} with staffing.hire_lead_months "
+                          f"{sp.hire_lead_months} leaves no month in which a hire can start ({can_start[0]} to "
+                          f"{can_start[-1]} are all blocked); feasible: open at least one of those months or "
+                          "shorten the lead time")
+    return blocked
 
 
 def capacity(arguments: dict[str, Any]) -> pd.DataFrame:

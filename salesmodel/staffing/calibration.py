@@ -76,9 +76,10 @@ class Calibration:
 
     ``reps``: one row per rep of the window (``rep_id, region_id, role, own_productivity,
     own_months, productivity, source``: "own" when the rep's history counts, "region"
-    otherwise); ``regions``: ``region_id, productivity`` (an account manager's mature
-    volume, the hires' productivity), ``calibration`` (the factor that made the replay meet
-    the region's sales); ``role_factors``: role -> volume relative to ``base_role``;
+    otherwise); ``regions``: ``region_id, productivity`` (the base role's mature volume: the
+    region's sales over its season-, ramp- and role-weighted FTE-months, so the whole team at
+    this level replays the region exactly; the hires' productivity), ``calibration`` (the
+    factor applied to the reps' shrunk volumes so that they replay the region's sales too); ``role_factors``: role -> volume relative to ``base_role``;
     ``roles_without_history``: roles of the team (or asked for) with no history, assumed at
     the base role's level.
     """
@@ -139,7 +140,7 @@ def calibrate_productivity(
     (2) role factors = each role's sales over what its reps would have sold at their
     region's level (company-wide), relative to ``base_role``; (3) a rep's own level from
     the months in which they were mature (ramp 1), shrunk towards region level x role factor;
-    (4) each region calibrated: its reps' levels scaled so the replay equals its sales.
+    (4) each region calibrated: its reps' volumes scaled so the replay equals its sales.
     """
     func = "calibrate_productivity"
     _require_columns(sales, ["rep_id", "month", "amount"], "the sales table", func)
@@ -211,7 +212,9 @@ def calibrate_productivity(
     rows["own_months"] = n
     rows["productivity"] = shrunk * rows["region_id"].map(factor).to_numpy()
     rows["source"] = np.where(n > 0, "own", "region")
-    regions = pd.DataFrame({"region_id": level.index, "productivity": (level * factor.reindex(level.index)).to_numpy(),
+    # the region's level replays the region exactly by itself (sales over weighted FTE-months): it is the
+    # hires' volume; the factor only re-levels the reps' shrunk volumes so that they replay it too
+    regions = pd.DataFrame({"region_id": level.index, "productivity": level.to_numpy(dtype=float),
                             "calibration": factor.reindex(level.index).to_numpy()})
     fte_months = (region_sales.reindex(level.index).fillna(0.0) / regions.set_index("region_id")["productivity"]).sum()
     company = float(region_sales.sum() / fte_months) if fte_months > 0 else float("nan")
