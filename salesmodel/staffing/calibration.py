@@ -79,7 +79,8 @@ class Calibration:
     otherwise); ``regions``: ``region_id, productivity`` (the base role's mature volume: the
     region's sales over its season-, ramp- and role-weighted FTE-months, so the whole team at
     this level replays the region exactly; the hires' productivity), ``calibration`` (the
-    factor applied to the reps' shrunk volumes so that they replay the region's sales too); ``role_factors``: role -> volume relative to ``base_role``;
+    factor applied to the reps' shrunk volumes so that they replay the region's sales too);
+    ``role_factors``: role -> volume relative to ``base_role``;
     ``roles_without_history``: roles of the team (or asked for) with no history, assumed at
     the base role's level.
     """
