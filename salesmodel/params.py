@@ -326,6 +326,10 @@ class StaffingParams(_Section):
 
     @model_validator(mode="after")
     def _hiring_rules(self) -> StaffingParams:
+        r = list(self.ramp)
+        if not r or any(not 0 <= v <= 1 for v in r) or any(b < a for a, b in zip(r, r[1:])) or r[-1] != 1:
+            raise ValueError(f"staffing.ramp: a new hire's share of a mature rep's volume in months 1, 2, ... must be "
+                             f"between 0 and 1, never falling, and end at 1; got {r}")
         months = self.no_start_months or []
         bad = [m for m in months if not 1 <= int(m) <= 12]
         if bad:
