@@ -400,6 +400,14 @@ def unmet_requirements(tables: Mapping[str, pd.DataFrame], params: Any) -> pd.Da
                          "achieved": float(len(short)),
                          "message": f"capacity: with at most {cap_limit} hire(s) a month, {len(short)} team-month(s) of "
                                     f"the plan year stay short of the target (first {short['month'].min()})"})
+    company_limit = params.staffing.max_starts_per_month
+    if cap is not None and company_limit is not None and cap_limit is None:
+        short = cap[cap["shortfall"].astype(bool) & ~cap["lead_in"].astype(bool)]
+        if len(short):
+            rows.append({"step": "staffing", "requirement": "staffing.max_starts_per_month", "asked": float(company_limit),
+                         "achieved": float(len(short)),
+                         "message": f"capacity: with at most {company_limit} start(s) a month in the company, {len(short)} "
+                                    f"team-month(s) of the plan year stay short of the target (first {short['month'].min()})"})
     return pd.DataFrame(rows, columns=["step", "requirement", "asked", "achieved", "message"])
 
 

@@ -203,3 +203,20 @@ def test_hiring_rules_no_month_can_satisfy_are_bad_params():
     with pytest.raises(ValueError, match="ramp"):
         StaffingParams(ramp=[0.5, 1.5])
     assert np.isclose(StaffingParams().replay_tolerance, 0.03)
+
+
+def test_most_starts_per_month_across_the_company():
+    """Two teams that each want 3 starters in March: with the company's limit of 4 a month, at most 4 start
+    in any month and every month is still met (some start earlier)."""
+    months = pd.period_range("2027-01", periods=6, freq="M")
+    target = pd.DataFrame({"team": np.repeat(["N", "S"], 6), "month": list(months) * 2,
+                           "target": [1000.0, 1000.0, 1300.0, 1300.0, 1300.0, 1300.0] * 2})
+    args = dict(productivity=100, ramp=[1.0], attrition=0.0, hire_lead_months=0, start_headcount={"N": 10, "S": 10},
+                min_reach=0.0)
+    free = capacity_plan(target, **args)
+    assert free.groupby("month")["hires_starting"].sum().max() == 6
+    limited = capacity_plan(target, **args, max_starts_per_month=4)
+    by_month = limited.groupby("month")["hires_starting"].sum()
+    assert by_month.max() <= 4 and by_month.sum() == 6
+    assert not limited["shortfall"].any()
+    assert limited.attrs["teams"]["N"]["method"] == "milp (company limit)"

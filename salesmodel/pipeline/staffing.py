@@ -180,6 +180,7 @@ def capacity_arguments(ctx: Context, *, by: str = "region") -> dict[str, Any]:
         "seasonality": season(ctx),
         "min_reach": sp.min_reach,
         "blocked_months": blocked_months(ctx, targets["month"]),
+        "max_starts_per_month": sp.max_starts_per_month,
     }
 
 

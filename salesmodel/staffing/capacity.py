@@ -146,6 +146,7 @@ class _Problem:
     cap: int | None  # most starts in one month
     hires: np.ndarray | None = None  # per start month, once solved
     method: str = ""
+    cap_by_start: np.ndarray | None = None  # a further limit per start month (the company's, less other teams')
 
 
 def _blocked_positions(months: pd.Index, blocked: Sequence[Any], where: str) -> np.ndarray:
@@ -220,6 +221,8 @@ def _tidy(p: _Problem, x: np.ndarray) -> np.ndarray:
             ok = (cand >= floor[:, None]).all(axis=0)
             if p.cap is not None:
                 ok &= x[s + 1 :] < p.cap
+            if p.cap_by_start is not None:
+                ok &= x[s + 1 :] < p.cap_by_start[s + 1 :]
             if not ok.any():
                 break
             j = int(np.nonzero(ok)[0][-1])
@@ -303,6 +306,58 @@ def _solve_all(problems: list[_Problem]) -> None:
             p.hires, p.method = (x, "greedy (solver failed)") if within_cap else (np.minimum(x, p.cap), "greedy (solver failed)")
 
 
+def _company_limit(problems: list[_Problem], company_cap: int) -> None:
+    """Keep the company's starts in each month at most ``company_cap`` (teams share their start months).
+
+    When the teams' own plans already keep to it nothing changes. Otherwise one integer programme
+    over all teams (HiGHS): the least total shortfall first, then the fewest hires, every team's own
+    limit and the company's limit per month; then each team's hires move to the latest starts that
+    keep every month where it was, within what the other teams leave of the company's limit.
+    """
+    starts = problems[0].starts
+    if any(p.starts.size != starts.size or (p.starts != starts).any() for p in problems):
+        raise InputError("capacity_plan: max_starts_per_month needs every team planned over the same months.")
+    total = np.sum([p.hires for p in problems], axis=0)
+    if (total <= company_cap).all():
+        return
+    from scipy.sparse import block_diag, csr_matrix, hstack, identity
+
+    n = starts.size
+    rows = [p.a[p.rows] for p in problems]
+    b = np.concatenate([(p.need - p.existing - _slack(p.need))[p.rows] for p in problems])
+    m = b.size
+    k = len(problems)
+    cover = hstack([block_diag([csr_matrix(r) for r in rows], format="csr"), identity(m, format="csr")], format="csr")
+    company = hstack([csr_matrix(np.tile(np.eye(n), k)), csr_matrix((n, m))], format="csr")
+    upper = np.concatenate([np.full(n, np.inf if p.cap is None else float(p.cap)) for p in problems] + [np.full(m, np.inf)])
+    integrality = np.concatenate([np.ones(n * k), np.zeros(m)])
+    slack = np.concatenate([np.zeros(n * k), np.ones(m)])
+    constraints = [LinearConstraint(cover, lb=b), LinearConstraint(company, ub=float(company_cap))]
+    r1 = milp(slack, constraints=constraints, integrality=integrality, bounds=Bounds(0, upper))
+    if r1.x is None:
+        raise InputError("capacity_plan: the solver found no plan within max_starts_per_month.")
+    keep = LinearConstraint(csr_matrix(slack[None, :]), ub=float(r1.fun) + 1e-7 * max(1.0, float(r1.fun)))
+    hires = np.concatenate([np.ones(n * k), np.zeros(m)])
+    r2 = milp(hires, constraints=[*constraints, keep], integrality=integrality, bounds=Bounds(0, upper))
+    x = np.round((r2.x if r2.x is not None else r1.x)[: n * k]).reshape(k, n)
+    for i, p in enumerate(problems):
+        others = x.sum(axis=0) - x[i]
+        p.cap_by_start = np.maximum(company_cap - others, 0)
+        x[i] = _tidy(p, x[i])
+        p.hires, p.method = x[i], "milp (company limit)"
+
+
+def _apply_company_cap(problems: list[_Problem], company_cap: int | None, by_team: bool) -> None:
+    if company_cap is None:
+        return
+    if by_team:
+        _company_limit(problems, company_cap)
+        return
+    only = problems[0]
+    only.cap = company_cap if only.cap is None else min(only.cap, company_cap)
+    _solve_all([only])
+
+
 def _month_labels(index: pd.Index, where: str) -> tuple[pd.Index, np.ndarray | None]:
     """Months as a sorted monthly PeriodIndex (checked consecutive) and the sort order.
 
@@ -363,6 +418,7 @@ def capacity_plan(
     min_reach: float,
     start_weight: Any = None,
     blocked_months: Sequence[Any] = (),
+    max_starts_per_month: int | None = None,
     team_col: str = "team",
     month_col: str = "month",
     target_col: str = "target",
@@ -432,6 +488,9 @@ def capacity_plan(
     blocked_months : list of months, default=()
         Months in which nobody starts (e.g. the Spring Festival month): the plan starts
         people before or after them. Month labels of the targets (e.g. "2027-02").
+    max_starts_per_month : int or None, default=None
+        Most hires starting in one month across all teams (the company's limit; a team's own
+        is ``max_hires_per_month``).
     team_col, month_col, target_col : str
         Column names of a long ``targets`` table.
 
@@ -528,6 +587,8 @@ def capacity_plan(
         prepared.append((team, months, values, unit, heads0, tenure, existing, problem))
 
     _solve_all([item[-1] for item in prepared])
+    _apply_company_cap([item[-1] for item in prepared], _check_int(max_starts_per_month, "max_starts_per_month", func,
+                                                                    allow_none=True), by_team)
 
     columns: dict[str, list] = {c: [] for c in (
         "month", "target", "headcount_start", "hires_decided", "hires_starting", "leavers_expected",

@@ -80,6 +80,7 @@ class StaffingExplorer(_Explorer):
         min_reach: float | None = None,
         start_weight: Any = None,
         blocked_months: Sequence[Any] = (),
+        max_starts_per_month: int | None = None,
         team_col: str = "team",
         month_col: str = "month",
         target_col: str = "target",
@@ -104,6 +105,7 @@ class StaffingExplorer(_Explorer):
         self.seasonality = seasonality
         self.start_weight = start_weight  # calibrated reps' volumes relative to their region's level
         self.blocked_months = list(blocked_months)  # months nobody starts in (the Spring Festival month)
+        self.max_starts_per_month = max_starts_per_month  # the company's limit across teams
         # the policy's one default is the params schema's
         self.min_reach = StaffingParams.model_fields["min_reach"].default if min_reach is None else min_reach
         self.given_ramp = given
@@ -152,6 +154,7 @@ class StaffingExplorer(_Explorer):
             min_reach=self.min_reach,
             start_weight=self.start_weight,
             blocked_months=self.blocked_months,
+            max_starts_per_month=self.max_starts_per_month,
             team_col=self.team_col,
             month_col=self.month_col,
             target_col=self.target_col,
