@@ -659,6 +659,7 @@ _STAFFING_PEOPLE: dict[str, dict[str, str]] = {
     "col_start_side": {"en": "Starts", "zh": "入职时点", "es": "Se incorpora"},
     "col_person": {"en": "Person", "zh": "人员", "es": "Persona"},
     "col_kind": {"en": "Kind", "zh": "类别", "es": "Tipo"},
+    "sheet_staffing_hires": {"en": "Hires", "zh": "招聘计划", "es": "Contrataciones"},
     "code_pay": {"en": "the pay plan (reps and hires)", "zh": "薪酬计划(现有人员与新招聘)", "es": "el plan de pagos (vendedores y contrataciones)"},
     "code_before": {"en": "before it", "zh": "提前入职", "es": "antes"},
     "code_after": {"en": "after it", "zh": "推后入职", "es": "después"},

@@ -54,8 +54,8 @@ _MONEY_FORMAT = {"yuan": "#,##0", "thousand": "#,##0.0", "wan": "#,##0.00", "mil
 
 # Sheet titles come from the vocabulary ("sheet_<table>"); the rep x month sheet keeps its Chinese
 # name in every language because planners know it by that name.
-SHEETS = ("plan_rep_month", "plan_customer_dekad", "commitments", "budget", "capacity_plan", "territory_assignment",
-          "stock", "params", "adjustments")
+SHEETS = ("plan_rep_month", "plan_customer_dekad", "commitments", "budget", "capacity_plan", "staffing_hires",
+          "territory_assignment", "stock", "params", "adjustments")
 
 _HEADER_FONT = Font(bold=True, color="FFFFFF")
 _HEADER_FILL = PatternFill("solid", fgColor="305496")
@@ -566,13 +566,20 @@ def build_workbook(
         _print_setup(ws, page_header, language)
 
     money_like = {"target", "capacity", "gap", "cumulative_gap", "potential", "amount", "last_year"}
-    for key in ("capacity_plan", "territory_assignment"):
+    for key in ("capacity_plan", "staffing_hires", "territory_assignment"):
         df = tables.get(key)
         if df is None or df.empty:
             continue
         ws = wb.create_sheet(_sheet_title(key, language))
         if key == "capacity_plan":
             df = _staffing_sheet(df, language)
+        if key == "staffing_hires":  # the planned hires, one row per person, codes in the reader's words
+            city = "base_city_zh" if language == "zh" else "base_city_en"
+            df = df[["hire_id", "region_id", "role", "decision_month", "start_month", "ramp", "productivity",
+                     "province_id", city, "blocked_month", "start_side"]].copy()
+            for c in ("role", "start_side"):
+                df[c] = df[c].map(lambda v: _code_text(v, language))
+            money_like = money_like | {"productivity"}
         people = {c: "#,##0" for c in ("headcount_start", "hires_decided", "hires_starting", "headcount_end",
                                         "people_start", "leavers", "people_end")}
         people.update({c: "#,##0.0" for c in ("leavers_expected", "ramped_fte")})

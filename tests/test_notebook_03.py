@@ -159,3 +159,16 @@ def test_a_hire_rule_no_month_can_satisfy_is_refused(tmp_path, small_company_dir
                                       staffing={"hire_lead_months": 13, "no_start_months": [12]}))
     with pytest.raises(ParamsError, match=r"staffing.no_start_months \[12\] with staffing.hire_lead_months 13"):
         run_plan(params, read_inputs(params.data), upto="staffing")
+
+
+def test_workbook_has_the_hires_one_row_each(staffing_run, tmp_path):
+    import openpyxl
+
+    from salesmodel.vocabulary import word
+    from salesmodel.workbook import build_workbook
+
+    tables = {name: _table(staffing_run, name) for name in ("capacity_plan", "staffing_hires")}
+    wb = openpyxl.load_workbook(build_workbook(tables, tmp_path / "plan.xlsx", language="zh"))
+    sheet = wb[word("sheet_staffing_hires", "zh")]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert [r[0] for r in rows[1:]] == tables["staffing_hires"]["hire_id"].tolist()
