@@ -111,7 +111,9 @@ def hire_productivity(ctx: Context) -> dict[str, float]:
     """A hire's mature monthly volume per region: the region's calibrated level for the hires' role."""
     cal = calibration(ctx)
     factor = cal.role_factors.get(ctx.params.staffing.hire_role, 1.0)
-    return {str(r): float(p) * factor for r, p in zip(cal.regions["region_id"], cal.regions["productivity"])}
+    # a region without sales last year (a new one) takes the company's level
+    return {str(r): (float(p) if np.isfinite(p) and p > 0 else cal.company) * factor
+            for r, p in zip(cal.regions["region_id"], cal.regions["productivity"])}
 
 
 def season(ctx: Context) -> pd.Series | None:
