@@ -172,3 +172,30 @@ def test_workbook_has_the_hires_one_row_each(staffing_run, tmp_path):
     sheet = wb[word("sheet_staffing_hires", "zh")]
     rows = list(sheet.iter_rows(values_only=True))
     assert [r[0] for r in rows[1:]] == tables["staffing_hires"]["hire_id"].tolist()
+
+
+def _plan_for_active_reps(small_company):
+    reps = small_company["reps"]
+    active = reps.loc[reps["leave_date"].isna(), "rep_id"].tolist()
+    months = pd.period_range("2027-01", periods=12, freq="M")
+    return pd.DataFrame([{"rep_id": r, "period": str(m), "start": m.start_time, "end": m.end_time.normalize(),
+                          "target": 900_000.0} for r in active for m in months])
+
+
+@pytest.mark.parametrize(("staffing", "note"), [
+    ({"hire_role": "key_account_manager"}, "the role key_account_manager has no history to calibrate on"),
+    ({"productivity": 50_000.0}, "Productivity from the params does not replay last year"),
+])
+def test_staffing_says_what_it_assumed(tmp_path, small_company_dir, small_company, staffing, note):
+    """A hires' role without history is a note naming it (the base role's level assumed), not a refusal; a
+    productivity from the params that does not replay last year is said, and the replay rule is not applied."""
+    from salesmodel import consistency
+    from salesmodel.io import read_inputs
+    from salesmodel.params import load_params
+    from salesmodel.pipeline import run_step
+
+    params = load_params(write_params(tmp_path / "params.yaml", small_company_dir, staffing=staffing))
+    result = run_step("staffing", params, read_inputs(params.data), {"plan_rep_month": _plan_for_active_reps(small_company)})
+    assert any(note in n for n in result.notes), result.notes
+    broken = [b for b in consistency.check(result.tables) if b.rule == "replay of last year"]
+    assert broken == []
