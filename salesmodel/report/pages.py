@@ -554,7 +554,7 @@ class Page:
             ax.bar(x, part["actual"], color="#BFBFBF", label=self.w("actual"))
             ax.plot(x, part["modelled"], color="#1F4E79", marker="o", lw=1.5, label=self.w("col_modelled"))
             year = part[["modelled", "actual"]].sum()
-            miss = year["modelled"] / year["actual"] - 1 if year["actual"] else 0.0
+            miss = round(year["modelled"] / year["actual"] - 1, 9) + 0.0 if year["actual"] else 0.0  # no "-0.0%"
             ax.set_title(f"{names.get(region, region)} ({miss:+.1%})", fontsize=10)
             ax.tick_params(axis="x", rotation=90, labelsize=7)
             self.money_axis(ax)
@@ -569,7 +569,7 @@ class Page:
         from IPython.display import HTML
 
         year = replayed.groupby("region_id")[["modelled", "actual"]].sum()
-        miss = (year["modelled"] / year["actual"].where(year["actual"] != 0) - 1).fillna(0.0)
+        miss = (year["modelled"] / year["actual"].where(year["actual"] != 0) - 1).fillna(0.0).round(9) + 0.0
         worst = miss.abs().idxmax() if len(miss) else None
         names = self.region_names
         worst_text = f"{names.get(worst, worst)} {miss[worst]:+.1%}" if worst is not None else "–"
