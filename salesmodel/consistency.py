@@ -143,6 +143,82 @@ def _one_per_series(df: pd.DataFrame) -> pd.Series:
 
 COMPANY = Side("targets_total", "the company target", _first("target"))
 
+# ---- staffing: the replay of last year, whole people, the hires ----------------------
+REPLAY_TOLERANCE = 0.03  # the capacity model over last year meets each region's sales within 3%
+
+
+def _replay_ratio(df: pd.DataFrame) -> pd.Series | None:
+    """Modelled over actual sales of last year by region; None when the params set the productivity."""
+    if df["calibration"].isna().all():
+        return None
+    g = df.groupby("region_id")[["modelled", "actual"]].sum()
+    return (g["modelled"] / g["actual"].where(g["actual"] != 0)).fillna(1.0)
+
+
+def _ones_by_region(df: pd.DataFrame) -> pd.Series | None:
+    if df["calibration"].isna().all():
+        return None
+    return pd.Series(1.0, index=pd.Index(sorted(pd.unique(df["region_id"])), name="region_id"))
+
+
+def _people_carried(df: pd.DataFrame) -> pd.Series:
+    """Each month's whole people at the start: last month's end plus the month's starters (the first month as given)."""
+    d = df.sort_values(["region_id", "month"], kind="mergesort")
+    prev = d.groupby("region_id")["people_end"].shift(1).to_numpy(dtype=float)
+    start = d["people_start"].to_numpy(dtype=float)
+    carried = np.where(np.isnan(prev), start, prev + d["hires_starting"].to_numpy(dtype=float))
+    return pd.Series(carried, index=pd.MultiIndex.from_frame(d[["region_id", "month"]]))
+
+
+def _people_start(df: pd.DataFrame) -> pd.Series:
+    d = df.sort_values(["region_id", "month"], kind="mergesort")
+    return pd.Series(d["people_start"].astype(float).to_numpy(), index=pd.MultiIndex.from_frame(d[["region_id", "month"]]))
+
+
+def _year_end_people(df: pd.DataFrame) -> float:
+    last = df["month"].astype(str).max()
+    return float(df.loc[df["month"].astype(str) == last, "people_end"].sum())
+
+
+def _hires_by_region_month(df: pd.DataFrame) -> pd.Series:
+    d = df[df["hires_starting"] > 0]
+    return d.groupby(["region_id", "month"])["hires_starting"].sum().astype(float)
+
+
+def _hire_rows_by_region_month(df: pd.DataFrame) -> pd.Series:
+    return df.groupby(["region_id", "start_month"]).size().astype(float).rename_axis(["region_id", "month"])
+
+
+def _people_paid(kind: str) -> Callable[[pd.DataFrame], pd.Series]:
+    def value(df: pd.DataFrame) -> pd.Series:
+        part = _pay_at_plan(df)
+        part = part[part["kind"] == kind] if "kind" in part else part
+        return part.groupby("region_id")["rep_id"].nunique().astype(float)
+
+    return value
+
+
+STAFFING_RULES: list[Rule] = [
+    Rule("replay of last year", Side("staffing_calibration", "modelled / actual sales of last year by region", _replay_ratio),
+         Side("staffing_calibration", "1 for every region", _ones_by_region), tolerance=REPLAY_TOLERANCE),
+    Rule("one headcount", Side("capacity_plan", "capacity_plan.people_start by region and month", _people_start),
+         Side("capacity_plan", "last month's people_end + hires_starting", _people_carried), tolerance=0),
+    Rule("one headcount", Side("capacity_plan", "capacity_plan.people_end in the last month", _year_end_people),
+         Side("key_figures", "key figure headcount_needed", _figure("headcount_needed")), tolerance=0),
+    Rule("pay covers every person", Side("pay_cost", "today's reps paid, by region", _people_paid("rep")),
+         Side("staff_now", "staff_now.headcount by region", _by(["region_id"], "headcount")), tolerance=0),
+    Rule("pay covers every person", Side("pay_cost", "hires paid, by region", _people_paid("hire")),
+         Side("staffing_hires", "staffing_hires rows by region", lambda d: d.groupby("region_id").size().astype(float)),
+         tolerance=0),
+    Rule("budget people line = pay plan",
+         Side("budget_total", "budget_total.asked of the categories from the pay plan",
+              lambda d: float(d.loc[d["from_pay"].astype(bool), "asked"].sum())
+              if "from_pay" in d and d["from_pay"].astype(bool).any() else None),
+         Side("pay_cost", "pay_cost.expected_pay at 100%", lambda d: float(_pay_at_plan(d)["expected_pay"].sum()))),
+    Rule("hires are people", Side("capacity_plan", "capacity_plan.hires_starting by region and month", _hires_by_region_month),
+         Side("staffing_hires", "staffing_hires rows by region and start month", _hire_rows_by_region_month), tolerance=0),
+]
+
 RULES: list[Rule] = [
     # every series' forecast is a combination whose weights add up to 1
     Rule("forecast weights", Side("forecast_weights", "forecast_weights.weight summed by series", _by(["unique_id"], "weight")),
@@ -239,8 +315,9 @@ RULES: list[Rule] = [
     # the summary's figures are the tables'
     Rule("summary = tables", Side("capacity_plan", "capacity_plan.hires_starting", _sum("hires_starting")),
          Side("key_figures", "key figure hires", _figure("hires")), tolerance=0),
-    Rule("summary = tables", Side("pay_cost", "12 x pay_cost.total_pay at 100%",
-                                  lambda d: 12.0 * float(_pay_at_plan(d)["total_pay"].sum())),
+    Rule("summary = tables", Side("pay_cost", "pay_cost.expected_pay at 100% (12 x total_pay for a month's table)",
+                                  lambda d: float(_pay_at_plan(d)["expected_pay"].sum()) if "expected_pay" in d
+                                  else 12.0 * float(_pay_at_plan(d)["total_pay"].sum())),
          Side("key_figures", "key figure pay_cost", _figure("pay_cost"))),
     Rule("summary = tables", Side("pay_cost", "pay_cost.total_pay / pay_cost.target at 100%",
                                   lambda d: float(_pay_at_plan(d)["total_pay"].sum() / _pay_at_plan(d)["target"].sum())),
@@ -268,6 +345,7 @@ RULES: list[Rule] = [
     # max_disruption: auto -- the proposal is the frontier's chosen point
     Rule("one proposal", Side("territory_frontier", "territory_frontier.max_*_dev and moved of the chosen point", _chosen_frontier),
          Side("territory_summary", "territory_summary.max_*_dev and moved (proposed)", _proposed_devs), tolerance=SHARE_TOLERANCE),
+    *STAFFING_RULES,
 ]
 
 

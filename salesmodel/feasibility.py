@@ -139,24 +139,27 @@ def check_hiring(scenario: Any, inputs: dict[str, pd.DataFrame]) -> None:
         target, what = base * (1 + tp.growth), f"targets.growth {tp.growth:+.0%} over last year ({base:,.0f})"
     else:
         return  # growth over the baseline forecast: known only after the forecast runs
-    productivity = sp.productivity
-    if productivity is None:
-        from salesmodel import staffing
-
-        try:
-            productivity = staffing.mature_productivity(sales, customers, reps,
-                                                        min_tenure_months=sp.mature_tenure_months)
-        except Exception:  # noqa: BLE001 - no mature reps etc.: the run will say so; no argument here
-            return
-    if not productivity or not np.isfinite(productivity) or productivity <= 0:
-        return
     end = sales["date"].max()
     hire = pd.to_datetime(reps["hire_date"])
     leave = pd.to_datetime(reps["leave_date"]) if "leave_date" in reps else pd.Series(pd.NaT, index=reps.index)
-    headcount = int(((hire <= end) & (leave.isna() | (leave > end))).sum())
+    active = (hire <= end) & (leave.isna() | (leave > end))
+    headcount = int(active.sum())
+    productivity = sp.productivity
+    volumes = None
+    if productivity is None:
+        try:  # each current rep's volume calibrated so that last year's team replays last year (as the plan does)
+            volumes = _calibrated_volumes(sales, customers, reps, sp)
+        except Exception:  # noqa: BLE001 - no history etc.: the run will say so; no argument here
+            return
+        volumes = volumes.reindex(reps.loc[active, "rep_id"]).dropna()
+        if volumes.empty:
+            return
+        productivity = float(volumes.mean())
+    if not productivity or not np.isfinite(productivity) or productivity <= 0:
+        return
     peak = max(1.0, max(sp.ramp or [1.0]))
     # Every current rep at full productivity every month, nobody leaving: more than any plan without hires.
-    bound = headcount * productivity * sp.attainment * peak * 12
+    bound = (float(volumes.sum()) if volumes is not None else headcount * productivity) * sp.attainment * peak * 12
     if target > bound * _CAPACITY_MARGIN:
         raise InfeasibleError(
             f"staffing.max_hires_per_month is 0, but {what} asks for {target:,.0f}; the {headcount} current reps "
@@ -164,6 +167,20 @@ def check_hiring(scenario: Any, inputs: dict[str, pd.DataFrame]) -> None:
             f"with nobody leaving; feasible: a target of at most {bound:,.0f}, or allow hires",
             feasible={"target": (0.0, float(bound))},
         )
+
+
+def _calibrated_volumes(sales: pd.DataFrame, customers: pd.DataFrame, reps: pd.DataFrame, sp: Any) -> pd.Series:
+    """Each rep's mature monthly volume calibrated on the last 12 months (no season: a year's average)."""
+    from salesmodel import staffing
+
+    window = staffing.replay_window(sales["date"].max())
+    dates = pd.to_datetime(sales["date"])
+    keep = dates.dt.to_period("M").isin(window)
+    rep = sales.loc[keep, "customer_id"].map(customers.set_index("customer_id")["rep_id"])
+    book = pd.DataFrame({"rep_id": rep.to_numpy(), "month": dates[keep].dt.to_period("M").to_numpy(),
+                         "amount": sales.loc[keep, "amount"].to_numpy()})
+    cal = staffing.calibrate_productivity(book, reps, months=window, ramp=list(sp.ramp), shrink_months=sp.shrink_months)
+    return cal.reps.set_index("rep_id")["productivity"]
 
 
 def _lock_units(inputs: dict[str, pd.DataFrame], plan_year: int) -> dict[str, tuple[set[str], dict[str, str]]]:

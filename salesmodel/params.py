@@ -231,10 +231,14 @@ class BudgetCategory(_Section):
     share: float | None = Field(None, ge=0, le=1, description="Share of the plan's target (0.02 = 2%).")
     amount: float | None = Field(None, ge=0, description="Fixed amount for the year, in yuan.")
     cap: float | None = Field(None, ge=0, description="Most the category may spend in the year, in yuan.")
-    basis: Literal["target", "reps"] = Field("target", description="How it is split down: by the targets (regions, reps, months), or evenly per rep and month (costs that follow headcount).")
+    basis: Literal["target", "reps", "pay"] = Field("target", description="How it is split down: by the targets (regions, reps, months), evenly per rep and month (costs that follow headcount), or pay: the staffing pay plan of every person on the plan, hires included (its amount, unless an amount is given), split as the pay falls.")
 
     @model_validator(mode="after")
     def _one_of(self) -> BudgetCategory:
+        if self.basis == "pay":
+            if self.share is not None:
+                raise ValueError(f"basis pay takes the staffing pay plan (or a fixed amount), not a share; got share {self.share}")
+            return self
         if (self.share is None) == (self.amount is None):
             raise ValueError("give either a share of the target or a fixed amount (not both, not neither)")
         return self
@@ -347,6 +351,28 @@ class StaffingParams(_Section):
         description="Monthly pay plan (example H base split; commission rate, threshold, (from, multiplier) tiers, cap); see salesmodel.staffing.PayPlan.",
     )
     pay_scenarios: list[float] = Field([0.8, 1.0, 1.2], description="Achievements of target at which the pay cost is shown.")
+    # productivity that replays the past (calibrated on the last 12 months of history)
+    shrink_months: float = Field(12.0, ge=0, le=120, description="Credibility of a rep's own history: n mature months of it weigh n / (n + shrink_months) against the region's level (0: own history only).")
+    replay_tolerance: float = Field(0.03, gt=0, le=0.5, description="How far the capacity model run over last year with last year's team may miss a region's sales (share).")
+    # hiring rules: the planned hires are people
+    hire_role: str = Field("account_manager", min_length=1, description="The role planned hires take (its productivity is calibrated on the reps of that role).")
+    no_start_months: list[int] | None = Field(None, description="Months of the year (1-12) in which nobody starts; default: the Spring Festival month of each year (from the calendar); [] for none.")
+    max_starts_per_month: int | None = Field(None, ge=0, description="Most hires that start in one month in the whole company (per region: max_hires_per_month).")
+
+    @model_validator(mode="after")
+    def _hiring_rules(self) -> StaffingParams:
+        r = list(self.ramp)
+        if not r or any(not 0 <= v <= 1 for v in r) or any(b < a for a, b in zip(r, r[1:])) or r[-1] != 1:
+            raise ValueError(f"staffing.ramp: a new hire's share of a mature rep's volume in months 1, 2, ... must be "
+                             f"between 0 and 1, never falling, and end at 1; got {r}")
+        months = self.no_start_months or []
+        bad = [m for m in months if not 1 <= int(m) <= 12]
+        if bad:
+            raise ValueError(f"staffing.no_start_months: months of the year are 1-12; got {bad}")
+        if len(set(months)) >= 12:
+            raise ValueError(f"staffing.no_start_months: {sorted(set(months))} blocks every month, so no hire can ever "
+                             "start; feasible: leave at least one month open")
+        return self
 
     @model_validator(mode="after")
     def _consistent(self) -> StaffingParams:

@@ -49,10 +49,10 @@ FIGURE_SOURCES: dict[str, str] = {
                               "(the reconciled total, so the correlation between units is the history's own); its "
                               "months are combined with correlation 0.5 between months (as achievability)",
     "units_at_risk": "flagged_units (reps below the achievability threshold, the five with most money at risk)",
-    "headcount_needed": "capacity_plan.headcount_end (last month, summed over teams)",
+    "headcount_needed": "capacity_plan.people_end (whole people, last month, summed over teams)",
     "hires": "capacity_plan.hires_starting (sum)",
     "staffing_shortfall_months": "capacity_plan.shortfall (count of team-months)",
-    "pay_cost": "pay_cost.total_pay (100% scenario, a month, summed over reps) x 12",
+    "pay_cost": "pay_cost.expected_pay (100% scenario, every person on the plan, month by month, summed)",
     "cost_share": "pay_cost.total_pay / pay_cost.target (100% scenario, summed over reps)",
     "territory_max_deviation": "territory_summary.max_*_dev (proposed, largest)",
     "budget": "budget_total.budget (sum over categories)",
@@ -246,7 +246,8 @@ def key_figures(tables: Mapping[str, pd.DataFrame], plan_year: int | None = None
     shortfall_months = None
     if cap is not None and not cap.empty:
         last_month = cap["month"].astype(str).max()
-        headcount = float(cap.loc[cap["month"].astype(str) == last_month, "headcount_end"].sum())
+        whole = "people_end" if "people_end" in cap.columns else "headcount_end"
+        headcount = float(cap.loc[cap["month"].astype(str) == last_month, whole].sum())
         hires = float(cap["hires_starting"].sum())
         shortfall_months = int(cap["shortfall"].astype(bool).sum())
     pay = tables.get("pay_cost")
@@ -254,8 +255,8 @@ def key_figures(tables: Mapping[str, pd.DataFrame], plan_year: int | None = None
     if pay is not None and not pay.empty:
         scenario = "100%" if "100%" in set(pay["scenario"]) else pay["scenario"].iloc[0]
         at_plan = pay[pay["scenario"] == scenario]
-        # pay_cost is a month of pay against a month of target: the share needs no scaling
-        pay_total = 12.0 * float(at_plan["total_pay"].sum())
+        # pay_cost is pay against target (a month of each, or month by month): the share needs no scaling
+        pay_total = float(at_plan["expected_pay"].sum()) if "expected_pay" in at_plan else 12.0 * float(at_plan["total_pay"].sum())
         month_target = float(at_plan["target"].sum())
         cost_share = float(at_plan["total_pay"].sum()) / month_target if month_target else None
     terr = tables.get("territory_summary")
@@ -461,6 +462,14 @@ def unmet_requirements(tables: Mapping[str, pd.DataFrame], params: Any) -> pd.Da
                          "achieved": float(len(short)),
                          "message": f"capacity: with at most {cap_limit} hire(s) a month, {len(short)} team-month(s) of "
                                     f"the plan year stay short of the target (first {short['month'].min()})"})
+    company_limit = params.staffing.max_starts_per_month
+    if cap is not None and company_limit is not None and cap_limit is None:
+        short = cap[cap["shortfall"].astype(bool) & ~cap["lead_in"].astype(bool)]
+        if len(short):
+            rows.append({"step": "staffing", "requirement": "staffing.max_starts_per_month", "asked": float(company_limit),
+                         "achieved": float(len(short)),
+                         "message": f"capacity: with at most {company_limit} start(s) a month in the company, {len(short)} "
+                                    f"team-month(s) of the plan year stay short of the target (first {short['month'].min()})"})
     return pd.DataFrame(rows, columns=["step", "requirement", "asked", "achieved", "message"])
 
 

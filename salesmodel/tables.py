@@ -228,7 +228,8 @@ _declare("budget_total", "targets", "The sales expense budget by category: asked
          _c("asked:number:yuan", "share x target or the amount, before the caps"),
          _c("capped:text", "none, category (its cap) or overall (budget.cap_share)"),
          _c("budget:number:yuan", "the category's budget for the year (categories add up exactly)"),
-         _c("target:number:yuan", "the plan's target"), _c("share_of_target:number:share", "budget / target"))
+         _c("target:number:yuan", "the plan's target"), _c("share_of_target:number:share", "budget / target"),
+         _opt("from_pay:bool", "the amount asked is the staffing pay plan (basis pay without an amount)"))
 _declare("budget_region", "targets", "The sales expense budget by category and region",
          _c("category:text"), _c("region_id:text"), _c("target:number:yuan"),
          _c("budget:number:yuan", "the region's budget (regions add up exactly to the category)"),
@@ -263,11 +264,36 @@ _declare("staffing_basis", "staffing", "What the capacity plan rests on: volume 
          _c("month:integer"), _c("season_index:number:index"), _c("productivity:number:yuan"),
          _c("productivity_source:text"), _c("as_of:date"))
 _declare("capacity_plan", "staffing", "Monthly target, capacity and the fewest hires per team",
-         _c("region_id:text"), _c("month:text"), _c("target:number:yuan"), _c("headcount_start:number:people"),
-         _c("hires_decided:integer:people"), _c("hires_starting:integer:people"), _c("leavers_expected:number:people"),
-         _c("headcount_end:number:people"), _c("ramped_fte:number:people"), _c("capacity:number:yuan"),
+         _c("region_id:text"), _c("month:text"), _c("target:number:yuan"),
+         _c("headcount_start:number:people", "expected people (leavers as fractions: FTE, not whole people)"),
+         _c("hires_decided:integer:people"), _c("hires_starting:integer:people"),
+         _c("leavers_expected:number:people", "expected leavers (a fraction)"),
+         _c("headcount_end:number:people", "expected people (FTE, not whole people)"),
+         _c("ramped_fte:number:people", "full-time equivalents after the ramp, in units of the region's productivity"),
+         _c("capacity:number:yuan"),
          _c("gap:number:yuan"), _c("cumulative_gap:number:yuan"), _c("shortfall:bool"),
-         _c("shortfall_amount:number:yuan"), _c("lead_in:bool", "a month before the plan year"))
+         _c("shortfall_amount:number:yuan"), _c("lead_in:bool", "a month before the plan year"),
+         _c("people_start:integer:people", "whole people at the start of the month (last month's end + starters)"),
+         _c("leavers:integer:people", "expected leavers counted as whole people"),
+         _c("people_end:integer:people", "whole people at the end of the month"))
+_declare("staffing_calibration", "staffing",
+         "Last year replayed: the capacity model with last year's team (hire and leave dates) against the actual sales",
+         _c("region_id:text"), _c("month:text"), _c("fte:number:people", "ramped full-time equivalents employed"),
+         _c("modelled:number:yuan", "what the team sells in the model"), _c("actual:number:yuan"),
+         _c("difference:number:yuan", "modelled - actual"), _c("difference_share:number:share", "difference / actual"),
+         _c("productivity:number:yuan", "the region's calibrated mature monthly volume of the hires' role (season index 1)"),
+         _c("calibration:number:share", "factor applied to the reps' shrunk volumes so that they replay the region's sales"))
+_declare("staffing_productivity", "staffing", "Each rep's calibrated mature monthly volume (season index 1)",
+         _c("rep_id:text"), _c("region_id:text"), _c("role:text"),
+         _c("own_productivity:number:yuan", "from the rep's own mature months"), _c("own_months:number:months"),
+         _c("productivity:number:yuan", "own history shrunk towards the region's level, calibrated"), _c("source:text"))
+_declare("staffing_hires", "staffing", "The planned hires, one row per person",
+         _c("hire_id:text"), _c("region_id:text"), _c("role:text"), _c("decision_month:text"), _c("start_month:text"),
+         _c("ramp:text", "share of a mature rep's volume in months 1, 2, ... of service"),
+         _c("productivity:number:yuan", "mature monthly volume (season index 1)"),
+         _c("province_id:text"), _c("base_city_zh:text"), _c("base_city_en:text"), _c("base_lat:number"),
+         _c("base_lon:number"), _c("blocked_month:text", "the no-start month this start was moved around (or empty)"),
+         _c("start_side:text", "before or after the blocked month (or empty)"))
 _declare("workload_customer", "staffing", "Monthly visit workload of each active customer (the workload territories balance)",
          _c("customer_id:text"), _c("rep_id:text"), _c("region_id:text"), _c("role:text"), _c("tier:text"),
          _c("visits:number:count"), _c("visit_hours:number:hours"), _c("travel_hours:number:hours"),
@@ -279,8 +305,12 @@ _declare("workload", "staffing", "Monthly workload against headcount by region a
 _declare("funnel", "staffing", "Leads needed at each stage of the funnel", _c("scenario:text"), _c("step:integer"),
          _c("stage:text"), _c("source:text"), _c("rate:number:share"), _c("needed:number:count"),
          _c("whole:integer:count"), _c("direction:text"))
-_declare("pay_cost", "staffing", "Monthly pay of each rep at several achievement levels",
-         _c("rep_id:text"), _c("target:number:yuan", "the rep's monthly target"), _c("sales:number:yuan"),
+_declare("pay_cost", "staffing", "Pay of every person on the plan (today's reps and the hires), month by month, at several achievement levels",
+         _c("rep_id:text", "the person: a rep (R...) or a planned hire (H...)"), _c("kind:text", "rep or hire"),
+         _c("month:text"), _c("service_month:integer:months"), _c("ramp:number:share"),
+         _c("stay:number:probability", "chance the person is still on the payroll (attrition)"),
+         _c("expected_pay:number:yuan", "total_pay x stay: what the budget plans for"),
+         _c("target:number:yuan", "the person's target of the month (a hire's: the ramped standard)"), _c("sales:number:yuan"),
          _c("standard:number:yuan"), _c("achievement:number:share"), _c("base_*:number:yuan"),
          _c("commission:number:yuan"), _c("total_pay:number:yuan", "pay a month"), _c("cost_share:number:share"),
          _c("scenario:text"), _c("region_id:text"))

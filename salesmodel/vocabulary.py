@@ -388,7 +388,7 @@ _CODES: dict[str, dict[str, str]] = {
     "code_proposed": {"en": "Proposed", "zh": "建议方案", "es": "Propuesta"},
     "code_account_manager": {"en": "Account manager", "zh": "客户经理", "es": "Gestor de cuentas"},
     "code_province_manager": {"en": "Province manager", "zh": "省区经理", "es": "Responsable provincial"},
-    "code_history": {"en": "last year's sales of mature reps", "zh": "成熟销售代表去年的实际销售", "es": "ventas del año anterior de vendedores con experiencia"},
+    "code_history": {"en": "last year's sales of last year's team, calibrated", "zh": "去年团队的去年实际销售(校准)", "es": "ventas del año pasado del equipo del año pasado, calibradas"},
     "code_params": {"en": "the params", "zh": "参数设定", "es": "los parámetros"},
     "code_evaluate": {"en": "scored as is", "zh": "按现状评估", "es": "evaluado tal cual"},
     "code_evaluated": {"en": "scored", "zh": "已评估", "es": "evaluado"},
@@ -465,7 +465,7 @@ _PAGES: dict[str, dict[str, str]] = {
     'nb03_methods': {"en": "## Which methods ran, and why", "zh": "## 采用了哪些方法及原因", "es": "## Qué métodos se aplicaron y por qué"},
     'method_capacity': {"en": "Capacity and hires: each region's monthly target against what its reps can sell; a mature rep sells {productivity} a month ({source}); new hires ramp up and reps leave at the attrition rate of the params.", "zh": "产能与招聘:各大区月度目标与其销售代表可实现销售额的对比;成熟销售代表每月销售 {productivity}({source});新员工逐步爬坡,人员按参数中的流失率离开。", "es": "Capacidad y contrataciones: el objetivo mensual de cada región frente a lo que pueden vender sus vendedores; un vendedor experimentado vende {productivity} al mes ({source}); los nuevos aumentan su rendimiento poco a poco y la plantilla se reduce según la rotación de los parámetros."},
     'method_source_params': {"en": "set in the params", "zh": "参数设定", "es": "fijado en los parámetros"},
-    'method_source_history': {"en": "from the sales history of experienced reps", "zh": "取自资深销售代表的历史销售", "es": "según el historial de ventas de los vendedores con experiencia"},
+    'method_source_history': {"en": "the company's level calibrated so that last year's team replays last year's sales; each region and rep has its own", "zh": "公司水平,经校准使去年团队复现去年销售;各大区及各销售代表另有各自水平", "es": "el nivel de la empresa calibrado para que el equipo del año pasado reproduzca sus ventas; cada región y vendedor tiene el suyo"},
     'method_workload': {"en": "Workload: the visits each customer needs by its tier and type, with the time at the customer and travel, against the hours today's reps have.", "zh": "工作量:按客户等级和类型所需的拜访次数,加上拜访与路途时间,与现有销售代表的工作时间对比。", "es": "Carga de trabajo: las visitas que necesita cada cliente según su categoría y tipo, con el tiempo en el cliente y de viaje, frente a las horas de la plantilla actual."},
     'method_funnel_run': {"en": "Dealership funnel: it ran because the params describe a business that sells {unit} through leads; it works back from {deliveries} deliveries a month to the leads, opportunities and sales consultants needed.", "zh": "经销商销售漏斗:参数描述了通过线索销售{unit}的业务,因此运行;从每月 {deliveries} 次交付倒推所需的线索、商机和销售顾问。", "es": "Embudo de concesionario: se aplicó porque los parámetros describen un negocio que vende {unit} a partir de contactos; parte de {deliveries} entregas al mes para llegar a los contactos, oportunidades y asesores comerciales necesarios."},
     'method_funnel_not_run': {"en": "Dealership funnel: not run. It plans a business that sells through showroom and phone leads (such as a car dealer); the params describe no such business, and a distributor's channels do not sell that way. To plan one, add a staffing.funnel section naming the unit of sale, the lead sources and the conversion rates.", "zh": "经销商销售漏斗:未运行。该方法适用于通过展厅和电话线索销售的业务(如汽车经销商);参数未描述此类业务,分销渠道也不以此方式销售。如需规划,请在参数的人员配置部分添加销售漏斗设置,写明销售单位、线索来源和转化率。", "es": "Embudo de concesionario: no se aplicó. Sirve para un negocio que vende a partir de contactos en sala de exposición y por teléfono (como un concesionario de coches); los parámetros no describen tal negocio y los canales de un distribuidor no venden así. Para planificarlo, añada a los parámetros de plantilla una sección de embudo con la unidad de venta, las fuentes de contactos y las tasas de conversión."},
@@ -545,7 +545,7 @@ _PAGES: dict[str, dict[str, str]] = {
     'nb03_title': {"en": '# Staffing: the people the plan needs', "zh": '# 人员配置:计划所需的人手', "es": '# Plantilla: las personas que el plan necesita'},
     'nb03_intro': {"en": "Capacity against the plan's monthly targets and the fewest hires that meet them, with ramp-up, attrition and hiring lead time; the workload the customers create against today's headcount; and what the pay plan costs.", "zh": '产能与计划月度目标的对比,以及满足目标所需的最少招聘(考虑爬坡、流失和招聘周期);客户带来的工作量与现有人数的对比;以及薪酬方案的成本。', "es": 'La capacidad frente a los objetivos mensuales del plan y las contrataciones mínimas que los cubren, con rampa, rotación y plazo de contratación; la carga de trabajo que generan los clientes frente a la plantilla actual; y lo que cuesta el plan de pagos.'},
     'nb03_basis': {"en": '## Productivity and the current team', "zh": '## 人均产能与现有团队', "es": '## Productividad y el equipo actual'},
-    'nb03_basis_text': {"en": "The standard monthly volume per rep (标准销售业务量) is the params' value when given, otherwise the median of mature reps' monthly sales last year; it follows the sales season month by month.", "zh": '人均月标准销售业务量取参数设定值;未设定时取成熟销售代表去年月均销售的中位数,并按销售季节逐月调整。', "es": 'El volumen mensual estándar por vendedor es el de los parámetros si se da; si no, la mediana de las ventas mensuales del año anterior de los vendedores con experiencia, ajustada a la temporada mes a mes.'},
+    'nb03_basis_text': {"en": "The standard monthly volume per rep (标准销售业务量) is the params' value when given; otherwise it is calibrated on the last 12 months: each region's sales over its team's months of work (ramp for new people, the season, province managers and account managers each at their own level), each rep's own mature months shrunk towards that level. The table shows the company's level; the regions' and reps' are below.", "zh": "人均月标准销售业务量取参数设定值;未设定时按过去12个月校准:各大区销售除以其团队的工作月数(新人按爬坡、按季节、省区经理与客户经理各按其水平),每位销售代表本人成熟月份的业绩向该水平收缩。表中为公司水平,各大区及销售代表的水平见下文。", "es": "El volumen mensual estándar por vendedor es el de los parámetros si se da; si no, se calibra con los últimos 12 meses: las ventas de cada región sobre los meses trabajados por su equipo (rampa de los nuevos, temporada, gerentes de provincia y de cuentas cada uno a su nivel), y los meses maduros propios de cada vendedor contraídos hacia ese nivel. La tabla muestra el nivel de la empresa; los de regiones y vendedores, más abajo."},
     'nb03_capacity': {"en": '## Monthly capacity against the targets', "zh": '## 月度产能与目标', "es": '## Capacidad mensual frente a los objetivos'},
     'nb03_capacity_text': {"en": "Targets are the plan's rep-month targets summed by region; the months between the end of the history and the plan year are the lead-in, when hires must start to be ready.", "zh": '目标为计划中销售代表月度目标按大区汇总;历史结束至计划年度之间的月份为准备期,新人需在此期间入职才能及时上手。', "es": 'Los objetivos son los del plan vendedor-mes sumados por región; los meses entre el fin de la historia y el año del plan son el periodo previo, cuando deben empezar las contrataciones.'},
     'nb03_workload': {"en": '## Workload against headcount', "zh": '## 工作量与现有人数', "es": '## Carga de trabajo frente a plantilla'},
@@ -651,6 +651,74 @@ _LEADERS: dict[str, dict[str, str]] = {
 _clash = set(_LEADERS) & set(WORDS)
 assert not _clash, f"words defined twice: {_clash}"
 WORDS.update(_LEADERS)
+
+# Staffing: productivity that replays last year, hires as people, whole headcount, pay of the hires (issue 23)
+_STAFFING_PEOPLE: dict[str, dict[str, str]] = {
+    "col_modelled": {"en": "Modelled", "zh": "模型值", "es": "Modelado"},
+    "col_difference": {"en": "Difference", "zh": "差额", "es": "Diferencia"},
+    "col_difference_share": {"en": "Difference %", "zh": "差异率", "es": "Diferencia %"},
+    "col_calibration": {"en": "Calibration factor", "zh": "校准系数", "es": "Factor de calibración"},
+    "col_own_productivity": {"en": "Own monthly volume", "zh": "本人月均业绩", "es": "Volumen mensual propio"},
+    "col_own_months": {"en": "Own mature months", "zh": "本人成熟月数", "es": "Meses maduros propios"},
+    "col_people_start": {"en": "People at start", "zh": "月初人数", "es": "Personas al inicio"},
+    "col_leavers": {"en": "Leavers (whole people)", "zh": "离职人数", "es": "Bajas (personas)"},
+    "col_people_end": {"en": "People at end", "zh": "月末人数", "es": "Personas al final"},
+    "hire": {"en": "Hire", "zh": "招聘编号", "es": "Contratación"},
+    "col_decision_month": {"en": "Decision month", "zh": "决策月份", "es": "Mes de decisión"},
+    "col_start_month": {"en": "Start month", "zh": "入职月份", "es": "Mes de incorporación"},
+    "col_ramp": {"en": "Ramp", "zh": "爬坡比例", "es": "Rampa"},
+    "col_base_city_zh": {"en": "Base city (zh)", "zh": "常驻城市", "es": "Ciudad base (zh)"},
+    "col_base_city_en": {"en": "Base city", "zh": "常驻城市(英文)", "es": "Ciudad base"},
+    "col_base_lat": {"en": "Latitude", "zh": "纬度", "es": "Latitud"},
+    "col_base_lon": {"en": "Longitude", "zh": "经度", "es": "Longitud"},
+    "col_blocked_month": {"en": "No-start month", "zh": "不入职月份", "es": "Mes sin incorporaciones"},
+    "col_start_side": {"en": "Starts", "zh": "入职时点", "es": "Se incorpora"},
+    "col_person": {"en": "Person", "zh": "人员", "es": "Persona"},
+    "col_kind": {"en": "Kind", "zh": "类别", "es": "Tipo"},
+    "sheet_staffing_hires": {"en": "Hires", "zh": "招聘计划", "es": "Contrataciones"},
+    "code_pay": {"en": "the pay plan (reps and hires)", "zh": "薪酬计划(现有人员与新招聘)", "es": "el plan de pagos (vendedores y contrataciones)"},
+    "code_before": {"en": "before it", "zh": "提前入职", "es": "antes"},
+    "code_after": {"en": "after it", "zh": "推后入职", "es": "después"},
+    "code_own": {"en": "own history, shrunk to the region", "zh": "本人历史(向大区收缩)", "es": "historia propia, contraída hacia la región"},
+    "code_hire": {"en": "hire", "zh": "新招聘", "es": "contratación"},
+    "nb03_replay": {"en": "## Does the productivity replay last year?", "zh": "## 人均产能能否复现去年?", "es": "## ¿La productividad reproduce el año pasado?"},
+    "nb03_replay_text": {
+        "en": "The capacity model run over the last 12 months of history with the team that actually worked them (hire and leave dates, ramp for the new ones, the season) against what each region sold. Each rep's monthly volume comes from their own mature months, shrunk towards their region's level (by role); each region is then calibrated so its year is met. Largest miss of a region over the year: {worst}. A hire's monthly volume is the region's level: {levels}.",
+        "zh": "用过去12个月实际在岗的团队(入职与离职日期、新人爬坡、季节)运行产能模型,与各大区实际销售对比。每位销售代表的月业绩取其本人成熟月份,并按角色向所在大区水平收缩;各大区再校准使全年吻合。大区全年最大偏差:{worst}。新员工的月业绩取所在大区水平:{levels}。",
+        "es": "El modelo de capacidad aplicado a los últimos 12 meses de historia con el equipo que realmente los trabajó (fechas de alta y baja, rampa de los nuevos, temporada) frente a lo que vendió cada región. El volumen mensual de cada vendedor sale de sus propios meses maduros, contraído hacia el nivel de su región (por rol); luego cada región se calibra para que su año cuadre. Mayor desviación anual de una región: {worst}. El volumen mensual de una contratación es el nivel de su región: {levels}.",
+    },
+    "replay_title": {"en": "Last year replayed: modelled against actual sales", "zh": "去年复现:模型值与实际销售", "es": "El año pasado reproducido: modelado frente a ventas reales"},
+    "nb03_hires": {"en": "## The hires, one by one", "zh": "## 逐一列出的招聘人员", "es": "## Las contrataciones, una a una"},
+    "nb03_hires_text": {
+        "en": "{hires} hires for the plan: {reason} Nobody starts in {blocked} (no-start months); {before} start the month before and {after} the month after. Base city: where the region's accounts sell most per person based there.",
+        "zh": "计划共需招聘 {hires} 人:{reason}{blocked} 不安排入职(不入职月份);{before} 人提前一个月入职,{after} 人推后一个月入职。常驻城市:所在大区按常驻人数计人均客户销售最高的城市。",
+        "es": "{hires} contrataciones para el plan: {reason} Nadie se incorpora en {blocked} (meses sin incorporaciones); {before} se incorporan el mes anterior y {after} el mes siguiente. Ciudad base: donde las cuentas de la región venden más por persona basada allí.",
+    },
+    "hires_reason": {
+        "en": "the plan's monthly targets over what today's {reps} reps sell at their calibrated volume (ramp, season, attrition {attrition:.0%} a year) leave a gap that a hire at the region's level fills.",
+        "zh": "计划月度目标超过现有 {reps} 名销售代表按校准业绩(爬坡、季节、年流失率 {attrition:.0%})所能完成的部分,差额由按大区水平计算的新员工补足。",
+        "es": "los objetivos mensuales del plan superan lo que venden los {reps} vendedores actuales a su volumen calibrado (rampa, temporada, rotación del {attrition:.0%} al año); la diferencia la cubre una contratación al nivel de su región.",
+    },
+    "none_blocked": {"en": "no month", "zh": "无", "es": "ningún mes"},
+    "hires_cost": {
+        "en": "The hires cost {cost} in pay in {year} (from their start months, with the ramp, at 100% of target), {full} at full year.",
+        "zh": "新员工 {year} 年薪酬成本为 {cost}(自入职月起、含爬坡、按目标完成 100% 计),全年满额为 {full}。",
+        "es": "Las contrataciones cuestan {cost} en salarios en {year} (desde su mes de incorporación, con la rampa, al 100% del objetivo), {full} en un año completo.",
+    },
+    "note_role_uncalibrated": {
+        "en": "Productivity: the role {role} has no history to calibrate on; assumed an account manager's level (factor 1).",
+        "zh": "人均产能:角色 {role} 没有可用于校准的历史,按客户经理水平假定(系数 1)。",
+        "es": "Productividad: el rol {role} no tiene historia para calibrar; se supone el nivel de un gestor de cuentas (factor 1).",
+    },
+    "note_replay_off": {
+        "en": "Productivity from the params does not replay last year: region {region} misses its sales by {miss}.",
+        "zh": "参数设定的人均产能无法复现去年:大区 {region} 与实际销售相差 {miss}。",
+        "es": "La productividad de los parámetros no reproduce el año pasado: la región {region} se desvía de sus ventas en {miss}.",
+    },
+}
+_clash = set(_STAFFING_PEOPLE) & set(WORDS)
+assert not _clash, f"words defined twice: {_clash}"
+WORDS.update(_STAFFING_PEOPLE)
 
 
 def has_word(key: str) -> bool:

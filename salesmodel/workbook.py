@@ -56,8 +56,8 @@ _MONEY_FORMAT = {"yuan": "#,##0", "thousand": "#,##0.0", "wan": "#,##0.00", "mil
 
 # Sheet titles come from the vocabulary ("sheet_<table>"); the rep x month sheet keeps its Chinese
 # name in every language because planners know it by that name.
-SHEETS = ("plan_rep_month", "plan_customer_dekad", "commitments", "budget", "capacity_plan", "territory_assignment",
-          "stock", "params", "adjustments")
+SHEETS = ("plan_rep_month", "plan_customer_dekad", "commitments", "budget", "capacity_plan", "staffing_hires",
+          "territory_assignment", "stock", "params", "adjustments")
 
 _HEADER_FONT = Font(bold=True, color="FFFFFF")
 _HEADER_FILL = PatternFill("solid", fgColor="305496")
@@ -572,23 +572,31 @@ def company_name(inputs: Mapping[str, pd.DataFrame], language: str = "en") -> st
 
 
 def _staffing_sheet(cap: pd.DataFrame, language: str) -> pd.DataFrame:
-    """The capacity plan for people: whole people, the lead-in months marked, a company total per month."""
-    keep = ["region_id", "month", "target", "headcount_start", "hires_starting", "leavers_expected", "headcount_end",
-            "capacity", "gap", "shortfall"]
+    """The capacity plan for people: whole people (the table's own integers, so every total equals the
+    table's), the lead-in months marked, a company total per month."""
+    whole = "people_end" in cap.columns
+    if whole:
+        keep = ["region_id", "month", "target", "people_start", "hires_starting", "leavers", "people_end",
+                "capacity", "gap", "shortfall"]
+    else:
+        keep = ["region_id", "month", "target", "headcount_start", "hires_starting", "leavers_expected", "headcount_end",
+                "capacity", "gap", "shortfall"]
     out = cap[[c for c in keep if c in cap.columns]].copy()
-    for c in ("headcount_start", "headcount_end"):
-        if c in out:
-            out[c] = out[c].round().astype("int64")
-    if "leavers_expected" in out:
-        out["leavers_expected"] = out["leavers_expected"].round(1)
+    if not whole:
+        for c in ("headcount_start", "headcount_end"):
+            if c in out:
+                out[c] = out[c].round().astype("int64")
+        if "leavers_expected" in out:
+            out["leavers_expected"] = out["leavers_expected"].round(1)
     if "shortfall" in out:
 
         out["shortfall"] = out["shortfall"].map(lambda b: word(f"code_{str(bool(b)).lower()}", language))
-    sums = [c for c in ("target", "hires_starting", "capacity", "gap") if c in out]
+    sums = [c for c in ("target", "hires_starting", "capacity", "gap", "people_start", "leavers", "people_end") if c in out]
     total = out.groupby("month", as_index=False)[sums].sum()
-    for c in ("headcount_start", "headcount_end", "leavers_expected"):
-        if c in out:
-            total[c] = out.groupby("month")[c].sum().to_numpy()
+    if not whole:
+        for c in ("headcount_start", "headcount_end", "leavers_expected"):
+            if c in out:
+                total[c] = out.groupby("month")[c].sum().to_numpy()
     total["region_id"] = word("total", language)
     total["shortfall"] = ""
     return pd.concat([out, total[out.columns]], ignore_index=True)
@@ -727,14 +735,22 @@ def build_workbook(
         _print_setup(ws, page_header, language)
 
     money_like = {"target", "capacity", "gap", "cumulative_gap", "potential", "amount", "last_year"}
-    for key in ("capacity_plan", "territory_assignment"):
+    for key in ("capacity_plan", "staffing_hires", "territory_assignment"):
         df = tables.get(key)
         if df is None or df.empty:
             continue
         ws = wb.create_sheet(_sheet_title(key, language))
         if key == "capacity_plan":
             df = _staffing_sheet(df, language)
-        people = {c: "#,##0" for c in ("headcount_start", "hires_decided", "hires_starting", "headcount_end")}
+        if key == "staffing_hires":  # the planned hires, one row per person, codes in the reader's words
+            city = "base_city_zh" if language == "zh" else "base_city_en"
+            df = df[["hire_id", "region_id", "role", "decision_month", "start_month", "ramp", "productivity",
+                     "province_id", city, "blocked_month", "start_side"]].copy()
+            for c in ("role", "start_side"):
+                df[c] = df[c].map(lambda v: _code_text(v, language))
+            money_like = money_like | {"productivity"}
+        people = {c: "#,##0" for c in ("headcount_start", "hires_decided", "hires_starting", "headcount_end",
+                                        "people_start", "leavers", "people_end")}
         people.update({c: "#,##0.0" for c in ("leavers_expected", "ramped_fte")})
         _write_table(ws, df, money_cols=[c for c in df.columns if c in money_like], money_unit=money_unit,
                      language=language, formats=people)

@@ -84,3 +84,36 @@ def test_a_category_needs_a_share_or_an_amount(tmp_path, small_company_dir):
                           budget={"categories": {"promotion": {"share": 0.1, "amount": 5.0}}})
     with pytest.raises(ParamsError, match=r"budget.categories.promotion.*either a share of the target or a fixed amount"):
         load_params(params)
+
+
+def test_expense_budget_pay_basis_follows_the_pay_plan():
+    """basis pay: regions get what their people's pay plan costs (hires included), reps and months as their pay falls."""
+    plan = pd.DataFrame({"rep_id": ["a", "a", "b", "b"], "period": ["2027-01", "2027-02"] * 2,
+                         "start": pd.to_datetime(["2027-01-01", "2027-02-01"] * 2),
+                         "end": pd.to_datetime(["2027-01-31", "2027-02-28"] * 2), "target": [100.0] * 4})
+    reps = pd.DataFrame({"rep_id": ["a", "b"], "region_id": ["N", "S"], "province_id": ["BJ", "GD"]})
+    pay = pd.DataFrame({"rep_id": ["a", "a", "b", "b", "H001"], "region_id": ["N", "N", "S", "S", "S"],
+                        "period": ["2027-01", "2027-02", "2027-01", "2027-02", "2027-02"],
+                        "amount": [10.0, 20.0, 10.0, 10.0, 30.0]})
+    totals = budget_totals(1000.0, {"people": {"amount": 80.0, "basis": "pay"}}, round_to=1)
+    out = expense_budget(plan, reps, totals, round_to=1, pay=pay).set_index(["rep_id", "period"])["budget"]
+    assert out.groupby(level=0).sum().to_dict() == {"a": 30.0, "b": 50.0}  # S: b's 20 and the hire's 30
+    assert out[("a", "2027-02")] == 20.0
+
+
+def test_the_people_line_is_the_pay_plan_unless_an_amount_is_given(tmp_path, small_company_dir):
+    from salesmodel.pipeline import run_plan
+
+    cats = {"activities": {"share": 0.01}, "people": {"basis": "pay"}}
+    params = write_params(tmp_path / "p.yaml", small_company_dir, budget={"categories": cats})
+    sc = load_params(params)
+    tables = run_plan(sc, io.read_inputs(sc.data), upto="staffing").tables
+    totals = tables["budget_total"].set_index("category")
+    pay = tables["pay_cost"].query("scenario == '100%'")
+    assert totals.loc["people", "asked"] == pytest.approx(pay["expected_pay"].sum())
+    assert bool(totals.loc["people", "from_pay"]) and not bool(totals.loc["activities", "from_pay"])
+    assert [b.message for b in consistency.check(tables)] == []
+    fixed = load_params(write_params(tmp_path / "q.yaml", small_company_dir,
+                                     budget={"categories": {"people": {"basis": "pay", "amount": 1_000_000}}}))
+    fixed_tables = run_step("targets", fixed, io.read_inputs(fixed.data), tables).tables
+    assert fixed_tables["budget_total"].set_index("category").loc["people", "budget"] == 1_000_000

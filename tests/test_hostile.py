@@ -200,6 +200,14 @@ PARAMS_CASES = [
      ["params.yaml", "max_disruption"]),
     ("frontier-above-one", "scenario: x\ndata: {dir: DATA}\nterritory: {frontier: [0, 2]}\n",
      ["params.yaml", "frontier"]),
+    ("ramp-falls", "scenario: x\ndata: {dir: DATA}\nstaffing: {ramp: [0.5, 0.25, 1.0]}\n",
+     ["params.yaml", "staffing.ramp", "never falling", "[0.5, 0.25, 1.0]"]),
+    ("ramp-above-one", "scenario: x\ndata: {dir: DATA}\nstaffing: {ramp: [0.5, 1.5]}\n",
+     ["params.yaml", "staffing.ramp", "between 0 and 1", "[0.5, 1.5]"]),
+    ("no-start-every-month", "scenario: x\ndata: {dir: DATA}\nstaffing: {no_start_months: [1,2,3,4,5,6,7,8,9,10,11,12]}\n",
+     ["params.yaml", "staffing.no_start_months", "blocks every month", "feasible"]),
+    ("budget-pay-with-share", "scenario: x\ndata: {dir: DATA}\nbudget: {categories: {people: {basis: pay, share: 0.02}}}\n",
+     ["params.yaml", "basis pay", "share 0.02"]),
     ("no-hires-against-growth", "scenario: x\ndata: {dir: DATA}\nstaffing: {max_hires_per_month: 0}\n"
      "targets: {total: 5000000000}\n", ["staffing.max_hires_per_month", "at most", "allow hires"]),
 ]

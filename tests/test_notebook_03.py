@@ -101,5 +101,101 @@ def test_notebook_uses_the_plan_of_the_targets_notebook(tmp_path, small_company_
     got = year.set_index(["region_id", "month"])["target"]
     assert got.sort_index().to_numpy() == pytest.approx(expected.sort_index().to_numpy())
     pay_cost = result.tables["pay_cost"]
-    full = pay_cost[pay_cost["scenario"] == "100%"].set_index("rep_id")["target"]
-    assert full.to_dict() == pytest.approx(plan.groupby("rep_id")["target"].mean().to_dict())
+    at_plan = pay_cost[pay_cost["scenario"] == "100%"]
+    # today's reps carry their plan_rep_month target month by month; every hire is paid too
+    reps_paid = at_plan[at_plan["kind"] == "rep"].set_index(["rep_id", "month"])["target"]
+    assert reps_paid.to_dict() == pytest.approx(plan.set_index(["rep_id", "period"])["target"].to_dict())
+    hires = result.tables["staffing_hires"]
+    assert set(at_plan.loc[at_plan["kind"] == "hire", "rep_id"]) == set(hires["hire_id"])
+
+
+def test_one_organisation_replay_hires_and_whole_people(staffing_run):
+    """The run replays last year within 3% per region, its hires are people (none in the Spring Festival
+    month), whole people carry from month to month, pay covers every person, and the rules hold."""
+    import glob
+
+    from salesmodel import consistency
+    from salesmodel.calendar import spring_festival
+
+    replayed = _table(staffing_run, "staffing_calibration")
+    year = replayed.groupby("region_id")[["modelled", "actual"]].sum()
+    assert ((year["modelled"] / year["actual"] - 1).abs() <= 0.03).all()
+    assert replayed["month"].nunique() == 12
+    plan = _table(staffing_run, "capacity_plan")
+    hires = _table(staffing_run, "staffing_hires")
+    assert len(hires) == plan["hires_starting"].sum()
+    assert hires["hire_id"].tolist() == [f"H{i + 1:03d}" for i in range(len(hires))]
+    festival = f"2027-{spring_festival(2027).month:02d}"
+    assert festival not in set(hires["start_month"])
+    assert plan.loc[plan["month"] == festival, "hires_starting"].sum() == 0
+    assert hires["base_city_en"].notna().all()
+    assert plan[["people_start", "leavers", "people_end"]].dtypes.map(lambda d: d.kind).eq("i").all()
+    tables = {p.split("/")[-1][:-8]: pd.read_parquet(p) for p in glob.glob(str(staffing_run / "tables" / "*.parquet"))}
+    staffing_rules = {r.name for r in consistency.STAFFING_RULES}
+    assert [b.message for b in consistency.check(tables) if b.rule in staffing_rules] == []
+    pay_cost = tables["pay_cost"]
+    assert set(pay_cost.loc[pay_cost["kind"] == "hire", "rep_id"]) == set(hires["hire_id"])
+
+
+def test_workbook_staffing_sheet_totals_are_the_tables_whole_people(staffing_run):
+    from salesmodel.workbook import _staffing_sheet
+
+    plan = _table(staffing_run, "capacity_plan")
+    sheet = _staffing_sheet(plan, "en")
+    total = sheet[sheet["region_id"] == "Total"].set_index("month")
+    assert total["people_end"].to_dict() == plan.groupby("month")["people_end"].sum().to_dict()
+    ends = total["people_end"].to_numpy()
+    starts = total["people_start"].to_numpy()
+    assert (starts[1:] == ends[:-1] + total["hires_starting"].to_numpy()[1:]).all()
+
+
+def test_a_hire_rule_no_month_can_satisfy_is_refused(tmp_path, small_company_dir):
+    from salesmodel.errors import ParamsError
+    from salesmodel.io import read_inputs
+    from salesmodel.params import load_params
+    from salesmodel.pipeline import run_plan
+
+    params = load_params(write_params(tmp_path / "params.yaml", small_company_dir,
+                                      staffing={"hire_lead_months": 13, "no_start_months": [12]}))
+    with pytest.raises(ParamsError, match=r"staffing.no_start_months \[12\] with staffing.hire_lead_months 13"):
+        run_plan(params, read_inputs(params.data), upto="staffing")
+
+
+def test_workbook_has_the_hires_one_row_each(staffing_run, tmp_path):
+    import openpyxl
+
+    from salesmodel.vocabulary import word
+    from salesmodel.workbook import build_workbook
+
+    tables = {name: _table(staffing_run, name) for name in ("capacity_plan", "staffing_hires")}
+    wb = openpyxl.load_workbook(build_workbook(tables, tmp_path / "plan.xlsx", language="zh"))
+    sheet = wb[word("sheet_staffing_hires", "zh")]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert [r[0] for r in rows[1:]] == tables["staffing_hires"]["hire_id"].tolist()
+
+
+def _plan_for_active_reps(small_company):
+    reps = small_company["reps"]
+    active = reps.loc[reps["leave_date"].isna(), "rep_id"].tolist()
+    months = pd.period_range("2027-01", periods=12, freq="M")
+    return pd.DataFrame([{"rep_id": r, "period": str(m), "start": m.start_time, "end": m.end_time.normalize(),
+                          "target": 900_000.0} for r in active for m in months])
+
+
+@pytest.mark.parametrize(("staffing", "note"), [
+    ({"hire_role": "key_account_manager"}, "the role key_account_manager has no history to calibrate on"),
+    ({"productivity": 50_000.0}, "Productivity from the params does not replay last year"),
+])
+def test_staffing_says_what_it_assumed(tmp_path, small_company_dir, small_company, staffing, note):
+    """A hires' role without history is a note naming it (the base role's level assumed), not a refusal; a
+    productivity from the params that does not replay last year is said, and the replay rule is not applied."""
+    from salesmodel import consistency
+    from salesmodel.io import read_inputs
+    from salesmodel.params import load_params
+    from salesmodel.pipeline import run_step
+
+    params = load_params(write_params(tmp_path / "params.yaml", small_company_dir, staffing=staffing))
+    result = run_step("staffing", params, read_inputs(params.data), {"plan_rep_month": _plan_for_active_reps(small_company)})
+    assert any(note in n for n in result.notes), result.notes
+    broken = [b for b in consistency.check(result.tables) if b.rule == "replay of last year"]
+    assert broken == []

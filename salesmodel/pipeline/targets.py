@@ -434,6 +434,16 @@ def bounds_table(customers: pd.DataFrame) -> pd.DataFrame:
                 "money_share_at_bound"]]
 
 
+def _pay_plan_for_budget(ctx: Context, plan_rep_month: pd.DataFrame) -> pd.DataFrame:
+    """The staffing pay plan at 100% of target (expected pay of every person on the plan, hires included),
+    by person and month: the same functions as the staffing step on the same plan, so its pay_cost agrees."""
+    from salesmodel.pipeline import staffing as staffing_step
+
+    sctx = Context(params=ctx.params, inputs=ctx.inputs, tables={**ctx.tables, "plan_rep_month": plan_rep_month})
+    pay = staffing_step.pay_plan_at_target(sctx)
+    return pay.rename(columns={"month": "period", "expected_pay": "amount"})[["rep_id", "region_id", "period", "amount"]]
+
+
 def budget_tables(ctx: Context, target: float, targets_rep: pd.DataFrame,
                   plan_rep_month: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """The sales expense budget of ``budget`` (params) by category, region and rep x month; none without categories."""
@@ -443,9 +453,18 @@ def budget_tables(ctx: Context, target: float, targets_rep: pd.DataFrame,
     from salesmodel.targets.budget import budget_totals, expense_budget
 
     cats = {k: c.model_dump() for k, c in bp.categories.items()}
+    pay = None
+    if any(c["basis"] == "pay" for c in cats.values()):  # the people line is the staffing pay plan (hires included)
+        pay = _pay_plan_for_budget(ctx, plan_rep_month)
+        for c in cats.values():
+            c["from_pay"] = c["basis"] == "pay" and c.get("amount") is None
+            if c["from_pay"]:
+                c["amount"] = float(pay["amount"].sum())
     totals = budget_totals(target, cats, cap_share=bp.cap_share, round_to=float(bp.round_to))
-    cells = expense_budget(plan_rep_month, targets_rep, totals, round_to=float(bp.round_to))
+    cells = expense_budget(plan_rep_month, targets_rep, totals, round_to=float(bp.round_to), pay=pay)
     totals = totals.assign(target=target, share_of_target=totals["budget"] / target if target > 0 else float("nan"))
+    if pay is not None:
+        totals["from_pay"] = totals["category"].map(lambda k: bool(cats[k].get("from_pay"))).astype(bool)
     region = cells.groupby(["category", "region_id"], as_index=False, sort=False)[["target", "budget"]].sum()
     region["share_of_target"] = region["budget"] / region["target"].where(region["target"] > 0)
     return {"budget_total": totals, "budget_region": region, "budget_rep_month": cells}

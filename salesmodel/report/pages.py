@@ -194,6 +194,8 @@ class Page:
                 out[column] = pd.to_datetime(out[column]).dt.strftime("%Y-%m-%d")
             elif col.kind == "bool" or col.kind == "text":
                 out[column] = out[column].map(self.code)
+            elif col.kind == "integer" and col.unit == "people":  # whole people
+                formats[column] = "{:,.0f}"
             elif col.kind in ("number", "integer") and col.unit in self._NUMBER_FORMATS:
                 formats[column] = self._NUMBER_FORMATS[col.unit]
             elif col.kind == "number":
@@ -231,6 +233,12 @@ class Page:
             detail = re.sub(r"\b(potential|workload)\b", lambda g: self.w(g.group(1)), m.group(1))
             detail = detail.replace("tolerance", self.w("tolerance").lower() if self.lang != "zh" else "容差")
             return self.w("note_territory").format(detail=detail)
+        m = re.match(r"Productivity: the role (\S+) has no history to calibrate on", note)
+        if m:
+            return self.w("note_role_uncalibrated").format(role=self.code(m.group(1)))
+        m = re.match(r"Productivity from the params does not replay last year: region (\S+) misses its sales by (\S+)\.", note)
+        if m:
+            return self.w("note_replay_off").format(region=self.region_names.get(m.group(1), m.group(1)), miss=m.group(2))
         return note if self.lang == "en" else self.w("note_other")
 
     def notes(self, step: Any) -> Any:
@@ -551,10 +559,112 @@ class Page:
         return fig
 
     def hires_by_region(self, plan: pd.DataFrame) -> Any:
+        if "people_end" in plan:  # whole people: today's team, the hires, the people at the end of the plan
+            out = plan.sort_values("month").groupby("region_id", as_index=False).agg(
+                people_start=("people_start", "first"), hires_starting=("hires_starting", "sum"),
+                leavers=("leavers", "sum"), people_end=("people_end", "last"),
+                shortfall=("shortfall", "sum"), shortfall_amount=("shortfall_amount", "sum"))
+            return self.table("capacity_plan", out)
         out = plan.groupby("region_id", as_index=False).agg(
             headcount_start=("headcount_start", "first"), hires_starting=("hires_starting", "sum"),
             shortfall=("shortfall", "sum"), shortfall_amount=("shortfall_amount", "sum"))
         return self.table("capacity_plan", out)
+
+    def replay_chart(self, replayed: pd.DataFrame) -> Any:
+        """Last year replayed: modelled (the capacity model with last year's team) against actual sales, by month,
+        one panel per region."""
+        import matplotlib.pyplot as plt
+
+        names = self.region_names
+        regions = sorted(pd.unique(replayed["region_id"]))
+        fig, axes = plt.subplots(1, len(regions), figsize=(2.6 * len(regions) + 1, 3.2), sharey=False, squeeze=False)
+        for ax, region in zip(axes[0], regions):
+            part = replayed[replayed["region_id"] == region].sort_values("month")
+            x = [month_label(m, self.lang) for m in part["month"]]
+            ax.bar(x, part["actual"], color="#BFBFBF", label=self.w("actual"))
+            ax.plot(x, part["modelled"], color="#1F4E79", marker="o", lw=1.5, label=self.w("col_modelled"))
+            year = part[["modelled", "actual"]].sum()
+            miss = round(year["modelled"] / year["actual"] - 1, 9) + 0.0 if year["actual"] else 0.0  # no "-0.0%"
+            ax.set_title(f"{names.get(region, region)} ({miss:+.1%})", fontsize=10)
+            ax.tick_params(axis="x", rotation=90, labelsize=7)
+            self.money_axis(ax)
+        axes[0][0].set_ylabel(self.money)
+        axes[0][0].legend(fontsize=8)
+        fig.suptitle(self.w("replay_title"))
+        fig.tight_layout()
+        return fig
+
+    def replay_text(self, replayed: pd.DataFrame) -> Any:
+        """How well the productivity replays last year, and each region's level (the hires')."""
+        from IPython.display import HTML
+
+        year = replayed.groupby("region_id")[["modelled", "actual"]].sum()
+        miss = (year["modelled"] / year["actual"].where(year["actual"] != 0) - 1).fillna(0.0).round(9) + 0.0
+        worst = miss.abs().idxmax() if len(miss) else None
+        names = self.region_names
+        worst_text = f"{names.get(worst, worst)} {miss[worst]:+.1%}" if worst is not None else "–"
+        level = replayed.groupby("region_id")["productivity"].first()
+        levels = "; ".join(f"{names.get(r, r)} {format_money(float(v), self.unit, self.lang)}" for r, v in level.items())
+        return HTML(f"<p>{_html.escape(self.w('nb03_replay_text').format(worst=worst_text, levels=levels))}</p>")
+
+    def hires_text(self, step: Any) -> Any:
+        """How many hires, why (one sentence), and how they start around the no-start months."""
+        from IPython.display import HTML
+
+        hires = step.tables.get("staffing_hires")
+        sp = self.ws.params.staffing
+        n = 0 if hires is None else len(hires)
+        reason = self.w("hires_reason").format(reps=step.facts.get("active_reps", "–"), attrition=sp.attrition)
+        blocked = str(step.facts.get("blocked_months") or "")
+        blocked_text = ", ".join(month_label(m, self.lang, with_year=True) for m in blocked.split(", ") if m) \
+            or self.w("none_blocked")
+        before = 0 if hires is None else int((hires["start_side"] == "before").sum())
+        after = 0 if hires is None else int((hires["start_side"] == "after").sum())
+        text = self.w("nb03_hires_text").format(hires=n, reason=reason, blocked=blocked_text, before=before, after=after)
+        return HTML(f"<p>{_html.escape(text)}</p>")
+
+    def hires_cost_text(self, pay_cost: pd.DataFrame) -> Any:
+        """What the hires cost in pay this year (from their start, ramped, at 100% of target) and at full year."""
+        from IPython.display import HTML
+
+        if "kind" not in pay_cost:
+            return None
+        scenario = "100%" if "100%" in set(pay_cost["scenario"]) else pay_cost["scenario"].iloc[0]
+        hired = pay_cost[(pay_cost["scenario"] == scenario) & (pay_cost["kind"] == "hire")]
+        cost = float(hired["expected_pay"].sum())
+        ramped = hired[hired["ramp"] >= 1.0].groupby("rep_id")["total_pay"].mean().reindex(hired["rep_id"].unique())
+        full = float(ramped.fillna(hired.groupby("rep_id")["total_pay"].last()).sum() * 12) if len(hired) else 0.0
+        text = self.w("hires_cost").format(cost=format_money(cost, self.unit, self.lang), year=self.ws.params.calendar.plan_year,
+                                           full=format_money(full, self.unit, self.lang))
+        return HTML(f"<p>{_html.escape(text)}</p>")
+
+    def staffing_sentence(self, tables: Mapping[str, pd.DataFrame]) -> Any:
+        """For leadership: the people at year end (whole people, as every page and sheet), the hires and why,
+        and what the hires cost."""
+        from IPython.display import HTML
+
+        plan, hires = tables.get("capacity_plan"), tables.get("staffing_hires")
+        if plan is None or hires is None or "people_end" not in plan:
+            return None
+        last = plan["month"].astype(str).max()
+        people = int(plan.loc[plan["month"].astype(str) == last, "people_end"].sum())
+        first = plan["month"].astype(str).min()
+        today = int((plan.loc[plan["month"].astype(str) == first, "people_start"]
+                     - plan.loc[plan["month"].astype(str) == first, "hires_starting"]).sum())
+        sp = self.ws.params.staffing
+        reason = self.w("hires_reason").format(reps=today, attrition=sp.attrition)
+        text = self.w("tiles_hires").format(people=people, hires=len(hires))
+        parts = [f"<p>{_html.escape(self.w('people_needed'))}: {_html.escape(text)}; {_html.escape(reason)}</p>"]
+        cost = self.hires_cost_text(tables["pay_cost"]) if "pay_cost" in tables else None
+        if cost is not None:
+            parts.append(cost.data)
+        return HTML("".join(parts))
+
+    def hires_table(self, hires: pd.DataFrame) -> Any:
+        city = "base_city_zh" if self.lang == "zh" else "base_city_en"
+        return self.table("staffing_hires", hires, columns=["hire_id", "region_id", "role", "decision_month",
+                                                            "start_month", "ramp", "productivity", city,
+                                                            "blocked_month", "start_side"])
 
     def workload_chart(self, load: pd.DataFrame) -> Any:
         import matplotlib.pyplot as plt

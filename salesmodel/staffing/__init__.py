@@ -34,8 +34,10 @@ a mature rep's productivity, and all of it once the ramp list is exhausted.
 """
 from __future__ import annotations
 
+from salesmodel.staffing.calibration import Calibration, calibrate_productivity, replay, replay_window, team_months
 from salesmodel.staffing.capacity import capacity_plan, project_capacity
 from salesmodel.staffing.funnel import EXAMPLE_F_SOURCES, EXAMPLE_F_STAGES, funnel
+from salesmodel.staffing.hires import base_cities, people_months, plan_hires, whole_headcount
 from salesmodel.staffing.history import (
     current_staff,
     mature_productivity,
@@ -54,11 +56,14 @@ from salesmodel.staffing.workload import (
 )
 
 __all__ = [
+    "Calibration",
     "DEFAULT_VISIT_STANDARDS",
     "EXAMPLE_F_SOURCES",
     "EXAMPLE_F_STAGES",
     "PayPlan",
     "TierScheme",
+    "base_cities",
+    "calibrate_productivity",
     "capacity_plan",
     "current_staff",
     "default_visit_standards",
@@ -67,9 +72,15 @@ __all__ = [
     "monthly_orders_from_history",
     "monthly_targets_from_history",
     "pay",
+    "people_months",
+    "plan_hires",
     "project_capacity",
+    "replay",
+    "replay_window",
+    "team_months",
     "tier_customers",
     "travel_minutes_per_visit",
+    "whole_headcount",
     "with_lead_in",
     "workload",
 ]

@@ -39,20 +39,30 @@ def _kernel(ramp: np.ndarray, survival: float, horizon: int) -> tuple[np.ndarray
     return stay, stay * ramped
 
 
-def _existing_fte(start_headcount: float, start_tenure: Any, ramp: np.ndarray, survival: float, horizon: int) -> tuple[np.ndarray, np.ndarray]:
-    """Expected headcount and ramped FTE of the staff already on the payroll."""
+def _existing_fte(start_headcount: float, start_tenure: Any, ramp: np.ndarray, survival: float, horizon: int,
+                  start_weight: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """Expected headcount and ramped FTE of the staff already on the payroll.
+
+    ``start_weight`` (one number per person): each person's volume relative to the team's
+    productivity (a calibrated rep above or below the region's level); default 1."""
     j = np.arange(horizon)
     stay = survival**j
     heads = start_headcount * stay
-    if start_tenure is None:
+    weight = None if start_weight is None else np.atleast_1d(np.asarray(start_weight, dtype=float))
+    if start_tenure is None and weight is None:
         return heads, heads.copy()
-    tenure = np.atleast_1d(np.asarray(start_tenure, dtype=float))
+    if start_tenure is None:
+        tenure = np.full(weight.size, float(ramp.size))
+    else:
+        tenure = np.atleast_1d(np.asarray(start_tenure, dtype=float))
     if tenure.size == 1:
         tenure = np.full(round(start_headcount), tenure[0])
     # month t is the (tenure + t + 1)-th month of a person with `tenure` completed months
     k = (tenure[:, None] + j[None, :]).astype(int)
-    ramped = np.where(k < ramp.size, ramp[np.minimum(k, ramp.size - 1)], 1.0).sum(axis=0)
-    return heads, ramped * stay
+    ramped = np.where(k < ramp.size, ramp[np.minimum(k, ramp.size - 1)], 1.0)
+    if weight is not None:
+        ramped = ramped * weight[:, None]
+    return heads, ramped.sum(axis=0) * stay
 
 
 def project_capacity(
@@ -136,15 +146,30 @@ class _Problem:
     cap: int | None  # most starts in one month
     hires: np.ndarray | None = None  # per start month, once solved
     method: str = ""
+    cap_by_start: np.ndarray | None = None  # a further limit per start month (the company's, less other teams')
+
+
+def _blocked_positions(months: pd.Index, blocked: Sequence[Any], where: str) -> np.ndarray:
+    """Positions of ``blocked`` months among the plan's months (months outside the plan are ignored)."""
+    if not len(blocked):
+        return np.zeros(0, dtype=int)
+    labels = [str(m) for m in months]
+    try:
+        wanted = {str(pd.Period(m, freq="M")) for m in blocked}
+    except (ValueError, TypeError):
+        raise _bad("blocked_months", "capacity_plan", "months such as '2027-02'", list(blocked)) from None
+    return np.array([i for i, m in enumerate(labels) if m in wanted], dtype=int)
 
 
 def _problem(need: np.ndarray, existing: np.ndarray, fte_kernel: np.ndarray, lead: int, cap: int | None,
-             ramp_at: np.ndarray | None = None, min_reach: float = 0.0) -> _Problem:
+             ramp_at: np.ndarray | None = None, min_reach: float = 0.0, blocked: np.ndarray | None = None) -> _Problem:
     """Set up one team. A month is a constraint when it falls short without hires and a
     hire decided at the first possible moment would deliver at least ``min_reach`` of a
     mature rep's volume in it (``ramp_at[j]``: ramp fraction j months after starting)."""
     horizon = need.size
     starts = np.arange(lead, horizon)
+    if blocked is not None and blocked.size:
+        starts = np.setdiff1d(starts, blocked)
     lag = np.arange(horizon)[:, None] - starts[None, :]
     a = np.where(lag >= 0, fte_kernel[np.clip(lag, 0, horizon - 1)], 0.0)
     reach = a.max(axis=1) if starts.size else np.zeros(horizon)
@@ -196,6 +221,8 @@ def _tidy(p: _Problem, x: np.ndarray) -> np.ndarray:
             ok = (cand >= floor[:, None]).all(axis=0)
             if p.cap is not None:
                 ok &= x[s + 1 :] < p.cap
+            if p.cap_by_start is not None:
+                ok &= x[s + 1 :] < p.cap_by_start[s + 1 :]
             if not ok.any():
                 break
             j = int(np.nonzero(ok)[0][-1])
@@ -279,6 +306,58 @@ def _solve_all(problems: list[_Problem]) -> None:
             p.hires, p.method = (x, "greedy (solver failed)") if within_cap else (np.minimum(x, p.cap), "greedy (solver failed)")
 
 
+def _company_limit(problems: list[_Problem], company_cap: int) -> None:
+    """Keep the company's starts in each month at most ``company_cap`` (teams share their start months).
+
+    When the teams' own plans already keep to it nothing changes. Otherwise one integer programme
+    over all teams (HiGHS): the least total shortfall first, then the fewest hires, every team's own
+    limit and the company's limit per month; then each team's hires move to the latest starts that
+    keep every month where it was, within what the other teams leave of the company's limit.
+    """
+    starts = problems[0].starts
+    if any(p.starts.size != starts.size or (p.starts != starts).any() for p in problems):
+        raise InputError("capacity_plan: max_starts_per_month needs every team planned over the same months.")
+    total = np.sum([p.hires for p in problems], axis=0)
+    if (total <= company_cap).all():
+        return
+    from scipy.sparse import block_diag, csr_matrix, hstack, identity
+
+    n = starts.size
+    rows = [p.a[p.rows] for p in problems]
+    b = np.concatenate([(p.need - p.existing - _slack(p.need))[p.rows] for p in problems])
+    m = b.size
+    k = len(problems)
+    cover = hstack([block_diag([csr_matrix(r) for r in rows], format="csr"), identity(m, format="csr")], format="csr")
+    company = hstack([csr_matrix(np.tile(np.eye(n), k)), csr_matrix((n, m))], format="csr")
+    upper = np.concatenate([np.full(n, np.inf if p.cap is None else float(p.cap)) for p in problems] + [np.full(m, np.inf)])
+    integrality = np.concatenate([np.ones(n * k), np.zeros(m)])
+    slack = np.concatenate([np.zeros(n * k), np.ones(m)])
+    constraints = [LinearConstraint(cover, lb=b), LinearConstraint(company, ub=float(company_cap))]
+    r1 = milp(slack, constraints=constraints, integrality=integrality, bounds=Bounds(0, upper))
+    if r1.x is None:
+        raise InputError("capacity_plan: the solver found no plan within max_starts_per_month.")
+    keep = LinearConstraint(csr_matrix(slack[None, :]), ub=float(r1.fun) + 1e-7 * max(1.0, float(r1.fun)))
+    hires = np.concatenate([np.ones(n * k), np.zeros(m)])
+    r2 = milp(hires, constraints=[*constraints, keep], integrality=integrality, bounds=Bounds(0, upper))
+    x = np.round((r2.x if r2.x is not None else r1.x)[: n * k]).reshape(k, n)
+    for i, p in enumerate(problems):
+        others = x.sum(axis=0) - x[i]
+        p.cap_by_start = np.maximum(company_cap - others, 0)
+        x[i] = _tidy(p, x[i])
+        p.hires, p.method = x[i], "milp (company limit)"
+
+
+def _apply_company_cap(problems: list[_Problem], company_cap: int | None, by_team: bool) -> None:
+    if company_cap is None:
+        return
+    if by_team:
+        _company_limit(problems, company_cap)
+        return
+    only = problems[0]
+    only.cap = company_cap if only.cap is None else min(only.cap, company_cap)
+    _solve_all([only])
+
+
 def _month_labels(index: pd.Index, where: str) -> tuple[pd.Index, np.ndarray | None]:
     """Months as a sorted monthly PeriodIndex (checked consecutive) and the sort order.
 
@@ -305,6 +384,17 @@ def _month_labels(index: pd.Index, where: str) -> tuple[pd.Index, np.ndarray | N
     return months, order
 
 
+def _team_weight(start_weight: Any, team: Any, heads0: float) -> Any:
+    """A team's relative volume of each current person (checked), or None."""
+    if start_weight is None:
+        return None
+    weight = _per_team(start_weight, team, "start_weight")
+    wt = np.atleast_1d(np.asarray(weight, dtype=float))
+    if wt.size != round(heads0) or (wt < 0).any() or not np.isfinite(wt).all():
+        raise _bad("start_weight", "capacity_plan", f"one relative volume >= 0 per person ({heads0:g})", weight)
+    return wt
+
+
 def _per_team(value: Any, team: Any, name: str) -> Any:
     if isinstance(value, (Mapping, pd.Series)):
         if team not in value:
@@ -326,6 +416,9 @@ def capacity_plan(
     start_tenure: Any = None,
     seasonality: Mapping[int, float] | pd.Series | None = None,
     min_reach: float,
+    start_weight: Any = None,
+    blocked_months: Sequence[Any] = (),
+    max_starts_per_month: int | None = None,
     team_col: str = "team",
     month_col: str = "month",
     target_col: str = "target",
@@ -387,6 +480,17 @@ def capacity_plan(
         is best effort: meeting it would take four starters per missing rep).
         Such months are still reported, short or not. 0: every month a hire can
         reach is met.
+    start_weight : None, list of float (or mapping team -> list), default=None
+        Each current person's volume relative to ``productivity`` (one number per person,
+        in the order of ``start_tenure``), e.g. calibrated reps above or below their
+        region's level; None: every one at ``productivity``. ``ramped_fte`` is then in
+        units of the team's productivity.
+    blocked_months : list of months, default=()
+        Months in which nobody starts (e.g. the Spring Festival month): the plan starts
+        people before or after them. Month labels of the targets (e.g. "2027-02").
+    max_starts_per_month : int or None, default=None
+        Most hires starting in one month across all teams (the company's limit; a team's own
+        is ``max_hires_per_month``).
     team_col, month_col, target_col : str
         Column names of a long ``targets`` table.
 
@@ -470,17 +574,21 @@ def capacity_plan(
                 raise _bad("start_tenure", func, f"months of service >= 0, one number or one per person ({heads0:g})", tenure)
         if horizon not in kernels:
             kernels[horizon] = _kernel(ramp_arr, survival, horizon)
-        existing = _existing_fte(heads0, tenure, ramp_arr, survival, horizon)
+        weight = _team_weight(start_weight, team, heads0)
+        existing = _existing_fte(heads0, tenure, ramp_arr, survival, horizon, weight)
         unit = np.full(horizon, p * attainment)
         if season is not None:
             if not isinstance(months, pd.PeriodIndex):
                 raise _bad("seasonality", func, "used with month labels (the targets' months are not dates)", list(months[:3]))
             unit = unit * season[months.month]
         ramp_at = np.where(np.arange(horizon) < ramp_arr.size, ramp_arr[np.minimum(np.arange(horizon), ramp_arr.size - 1)], 1.0)
-        problem = _problem(values / unit, existing[1], kernels[horizon][1], lead, cap, ramp_at, min_reach)
+        blocked = _blocked_positions(months, blocked_months, where)
+        problem = _problem(values / unit, existing[1], kernels[horizon][1], lead, cap, ramp_at, min_reach, blocked)
         prepared.append((team, months, values, unit, heads0, tenure, existing, problem))
 
     _solve_all([item[-1] for item in prepared])
+    _apply_company_cap([item[-1] for item in prepared], _check_int(max_starts_per_month, "max_starts_per_month", func,
+                                                                    allow_none=True), by_team)
 
     columns: dict[str, list] = {c: [] for c in (
         "month", "target", "headcount_start", "hires_decided", "hires_starting", "leavers_expected",

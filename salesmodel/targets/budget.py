@@ -21,7 +21,7 @@ from salesmodel.targets.allocation import _check_round_to, _round_grouped, _to_q
 
 __all__ = ["BASES", "budget_totals", "expense_budget"]
 
-BASES = ("target", "reps")
+BASES = ("target", "reps", "pay")
 
 
 def budget_totals(target: float, categories: Mapping[str, Mapping[str, Any]], *, cap_share: float | None = None,
@@ -91,14 +91,16 @@ def _split(values: np.ndarray, group: np.ndarray, totals: np.ndarray, unit: floa
 
 
 def expense_budget(plan_rep_month: pd.DataFrame, reps: pd.DataFrame, totals: pd.DataFrame, *,
-                   round_to: float = 100) -> pd.DataFrame:
+                   round_to: float = 100, pay: pd.DataFrame | None = None) -> pd.DataFrame:
     """Each category's budget by region, rep and month, exact at every level.
 
     ``plan_rep_month`` is the plan's rep x month targets (``rep_id``, ``period``, ``start``, ``end``,
     ``target``); ``reps`` gives each rep's ``region_id`` (and ``province_id``); ``totals`` is
     :func:`budget_totals`. A category with basis ``target`` goes to regions, then reps, then months by
     their targets; basis ``reps`` goes to regions by their reps, evenly to each rep and evenly to
-    each month. Largest remainder at each level: months add up to their rep, reps to their region,
+    each month; basis ``pay`` goes to regions as ``pay`` (``rep_id, region_id, period, amount``: the
+    pay plan of every person, hires included) falls, and within a region to its reps and months in
+    proportion to their own pay (evenly without a pay table). Largest remainder at each level: months add up to their rep, reps to their region,
     regions to the category's year.
 
     Returns one row per category, rep and month: ``category``, ``region_id``, ``province_id``,
@@ -134,6 +136,12 @@ def expense_budget(plan_rep_month: pd.DataFrame, reps: pd.DataFrame, totals: pd.
             region_w = np.bincount(region_codes, weights=target, minlength=len(regions))
             rep_w = np.bincount(rep_codes, weights=target, minlength=len(rep_ids))
             cell_w = target
+        elif row.basis == "pay" and pay is not None:
+            region_w = pay.groupby("region_id")["amount"].sum().reindex(regions).fillna(0.0).to_numpy(dtype=float)
+            own = pay.groupby(["rep_id", pay["period"].astype(str)])["amount"].sum()
+            cell_w = own.reindex(pd.MultiIndex.from_arrays([cells["rep_id"], cells["period"].astype(str)])).fillna(0.0)
+            cell_w = cell_w.to_numpy(dtype=float)
+            rep_w = np.bincount(rep_codes, weights=cell_w, minlength=len(rep_ids))
         else:
             region_w = np.bincount(rep_region, minlength=len(regions)).astype(float)
             rep_w = np.ones(len(rep_ids))

@@ -77,6 +77,9 @@ class StaffingExplorer(_Explorer):
         start_tenure: Any = None,
         seasonality: pd.Series | None = None,
         min_reach: float | None = None,
+        start_weight: Any = None,
+        blocked_months: Sequence[Any] = (),
+        max_starts_per_month: int | None = None,
         team_col: str = "team",
         month_col: str = "month",
         target_col: str = "target",
@@ -99,6 +102,9 @@ class StaffingExplorer(_Explorer):
         self.attainment = attainment
         self.start_tenure = start_tenure
         self.seasonality = seasonality
+        self.start_weight = start_weight  # calibrated reps' volumes relative to their region's level
+        self.blocked_months = list(blocked_months)  # months nobody starts in (the Spring Festival month)
+        self.max_starts_per_month = max_starts_per_month  # the company's limit across teams
         # the policy's one default is the params schema's
         self.min_reach = StaffingParams.model_fields["min_reach"].default if min_reach is None else min_reach
         self.given_ramp = given
@@ -145,6 +151,9 @@ class StaffingExplorer(_Explorer):
             start_tenure=self.start_tenure,
             seasonality=self.seasonality,
             min_reach=self.min_reach,
+            start_weight=self.start_weight,
+            blocked_months=self.blocked_months,
+            max_starts_per_month=self.max_starts_per_month,
             team_col=self.team_col,
             month_col=self.month_col,
             target_col=self.target_col,
@@ -286,6 +295,8 @@ class StaffingExplorer(_Explorer):
             kwargs["monthly_targets"] = kwargs["monthly_targets"].assign(team=word("company", ws.language))
             kwargs["start_headcount"] = {word("company", ws.language): v for v in kwargs["start_headcount"].values()}
             kwargs["start_tenure"] = {word("company", ws.language): v for v in kwargs["start_tenure"].values()}
+            if kwargs.get("start_weight") is not None:
+                kwargs["start_weight"] = {word("company", ws.language): v for v in kwargs["start_weight"].values()}
         kwargs.update(team_label=by, language=ws.language, money_unit=ws.params.report.money_unit)
         kwargs.update(overrides)
         targets = kwargs.pop("monthly_targets")
