@@ -440,6 +440,7 @@ _PAGES: dict[str, dict[str, str]] = {
     'input_adjacency': {"en": 'province neighbours', "zh": '省份相邻关系', "es": 'provincias vecinas'},
     'input_holiday_overrides': {"en": 'holiday overrides', "zh": '节假日调整', "es": 'ajustes de festivos'},
     'input_stock': {"en": 'stock', "zh": '库存', "es": 'existencias'},
+    'input_territory_locks': {"en": 'key-account locks', "zh": '重点客户锁定', "es": 'cuentas clave fijadas'},
     'input_actuals': {"en": 'actuals', "zh": '实际销售', "es": 'ventas reales'},
     'note_calendar': {"en": "Working days for {country} {years} may be wrong: the official holiday notice is not available yet, so holidays are estimated and make-up working days (调休) are missing. Give the company's holiday overrides or update the holidays package.", "zh": '{country} {years} 年的工作日可能不准确:官方节假日通知尚未发布,假期为估算,且缺少调休上班日。请提供公司的节假日调整表,或更新节假日数据。', "es": 'Los días laborables de {country} {years} pueden no ser exactos: el aviso oficial de festivos aún no está disponible, los festivos son estimados y faltan los días laborables compensatorios. Indique los ajustes de festivos de la empresa o actualice los datos de festivos.'},
     'note_territory': {"en": 'The best territory plan found does not meet the tolerances: largest deviation {detail}.', "zh": '找到的最佳区域方案未满足容差:最大偏差 {detail}。', "es": 'El mejor plan de territorios encontrado no cumple las tolerancias: mayor desviación {detail}.'},
