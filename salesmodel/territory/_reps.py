@@ -279,8 +279,12 @@ def rep_design(
     held = []
     if hold_quantiles is not None and has.any():
         today_km = dist[np.arange(n), np.maximum(lab, 0)]
-        for q in hold_quantiles:
-            edge = float(np.quantile(today_km, float(q)))
+        ordered = np.sort(today_km)
+        edges = set()
+        for q in hold_quantiles:  # the two order statistics a quantile interpolates between
+            pos = float(q) * (n - 1)
+            edges |= {float(ordered[math.floor(pos)]), float(ordered[math.ceil(pos)])}
+        for edge in sorted(edges):
             within = np.zeros((G, R))
             np.add.at(within, g, (dist <= edge + 1e-9).astype(float))
             now = float(within[np.arange(G), start].sum())
