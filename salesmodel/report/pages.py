@@ -599,6 +599,45 @@ class Page:
     def territory_summary(self, summary: pd.DataFrame) -> Any:
         return self.table("territory_summary", summary)
 
+    _COMPARISON_FORMATS = {"share": "{:.1%}", "km": "{:,.0f}", "count": "{:,.0f}"}
+
+    def territory_comparison(self, tables: Mapping[str, pd.DataFrame], params: Any = None) -> tuple:
+        """Today and the proposal side by side, in measures people read (balance, travel, disruption),
+        with the measures worse than today said in words; without the comparison table (territories
+        redrawn from scratch), the summary table."""
+        from IPython.display import HTML
+
+        comp = tables.get("territory_comparison")
+        if comp is None:
+            return (self.territory_summary(tables["territory_summary"]),)
+
+        def fmt(unit: str, value: float, signed: bool = False) -> str:
+            text = self._COMPARISON_FORMATS.get(unit, "{:,.2f}").format(value)
+            return ("+" + text) if signed and value > 0 else text
+        shown = pd.DataFrame({
+            self.header("measure"): comp["measure"].map(self.code),
+            self.w("today"): [fmt(u, v) for u, v in zip(comp["unit"], comp["today"])],
+            self.w("proposed"): [fmt(u, v) for u, v in zip(comp["unit"], comp["proposed"])],
+            self.header("change"): [fmt(u, v, True) for u, v in zip(comp["unit"], comp["change"])],
+            self.header("verdict"): comp["verdict"].map(self.code),
+        })
+        worse = [str(self.code(m)) for m in comp.loc[comp["verdict"] == "worse", "measure"]]
+        words = self.w("nb04_worse").format(measures="; ".join(worse)) if worse else self.w("nb04_none_worse")
+        beyond = tables.get("territory_beyond_limit")
+        if beyond is not None and len(beyond) and params is not None:
+            words += " " + self.w("nb04_beyond").format(n=len(beyond), km=float(params.max_distance_km))
+        return HTML(f"<p>{_html.escape(words)}</p>"), shown.style.hide(axis="index")
+
+    def handover_table(self, tables: Mapping[str, pd.DataFrame], rows: int = 30) -> Any:
+        """The hand-over list (each rep's accounts gained and lost, by money); without it, the moves."""
+        hand = tables.get("territory_handover")
+        if hand is None:
+            return self.moves_table(tables["territory_moves"])
+        reps = self.rep_names
+        return self.table("territory_handover", hand, rows=rows,
+                          columns=["rep_id", "direction", "customer_name", "from_rep", "to_rep", "last_year_sales",
+                                   "potential", "distance_km"], names={"from_rep": reps, "to_rep": reps})
+
     def territory_map(self, assignment: pd.DataFrame, metrics: pd.DataFrame) -> Any:
         """The proposed territories on the map: neighbouring territories in different colours,
         each rep's name at the territory's centre, accounts that change territory marked,
@@ -642,6 +681,12 @@ class Page:
                        zorder=4, label=f"{self.w('accounts_moved')} ({int(moved.sum()):,})")
         proposed = metrics[metrics["plan"] == "proposed"]
         centres = customers.reindex(proposed["centre"])
+        bases = self.ws.input("reps").set_index("rep_id")
+        if centres["lat"].isna().all() and {"base_lat", "base_lon"} <= set(bases.columns):  # territories around reps
+            centres = bases.reindex(proposed["territory"].astype(str))[["base_lat", "base_lon"]].set_axis(
+                ["lat", "lon"], axis=1).apply(pd.to_numeric, errors="coerce")
+            ax.scatter(centres["lon"], centres["lat"], marker="^", s=28, c="white", edgecolors="k", linewidths=0.8,
+                       zorder=5)
         reps = self.rep_names
         outline = [pe.withStroke(linewidth=2, foreground="white")]
         # rep names at the centres, largest territories first; a name that would sit on another is left
