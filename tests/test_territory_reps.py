@@ -138,3 +138,13 @@ def test_bad_input_refused_with_the_rows_named(company):
     no_city.loc[3, "city_en"] = None
     with pytest.raises(InputError, match=no_city.loc[3, "unit_id"]):
         rep_design(no_city, reps, balance_on=BALANCE, max_distance_km=300, keep_whole="city")
+
+
+def test_unmet_tolerance_says_what_meeting_it_costs():
+    from salesmodel.summary import _frontier_cost
+
+    points = pd.DataFrame({"max_disruption": [0.0, 0.15, 1.0], "moved_share": [0.0, 0.12, 0.3],
+                           "moved_units": [0, 40, 120], "max_potential_dev": [0.9, 0.4, 0.04]})
+    assert "30.0% of potential (120 accounts)" in _frontier_cost(points, "potential", 0.05)
+    assert "no point of the frontier meets it" in _frontier_cost(points, "potential", 0.01)
+    assert _frontier_cost(None, "potential", 0.05) == ""
