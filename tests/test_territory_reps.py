@@ -148,3 +148,14 @@ def test_unmet_tolerance_says_what_meeting_it_costs():
     assert "30.0% of potential (120 accounts)" in _frontier_cost(points, "potential", 0.05)
     assert "no point of the frontier meets it" in _frontier_cost(points, "potential", 0.01)
     assert _frontier_cost(None, "potential", 0.05) == ""
+
+
+def test_auto_picks_the_knee_not_the_no_limit_point():
+    from salesmodel.pipeline.territory import knee
+
+    points = pd.DataFrame({"max_disruption": [0.0, 0.05, 0.10, 0.20, 1.0], "moved_share": [0.0, 0.05, 0.10, 0.20, 0.5],
+                           "spread_potential": [0.60, 0.40, 0.30, 0.29, 0.25], "spread_workload": [0.5, 0.4, 0.3, 0.3, 0.28]})
+    # 0 -> 5%: 3 points of spread per point moved; 5 -> 10%: 2; 10 -> 20%: 0.1 -> the knee is 10%
+    assert knee(points, ["potential", "workload"], 0.003) == 0.10
+    assert knee(points, ["potential", "workload"], 0.05) == 0.0
+    assert knee(points, ["potential", "workload"], 1e-9) == 1.0
