@@ -309,41 +309,55 @@ def rep_design(
     costp = cost_g[pg]
     potp, cntp = pot_g[pg], cnt_g[pg]
     homep = home[pg]
+    P = len(pg)
+    a_arr = lab_g[pg].copy()
+    f_rep = score_rows(T)
+    gain, delta, dpot, dcnt, value = (np.zeros(P) for _ in range(5))
+    dwithin = [np.zeros(P) for _ in held]
+
+    def refresh(idx: np.ndarray) -> None:
+        """The pairs' gains, costs and travel counts after their reps' totals changed."""
+        a, b, x = a_arr[idx], pr[idx], Xp[idx]
+        gain[idx] = (score_rows(T[a] - x) - f_rep[a]) + (score_rows(T[b] + x) - f_rep[b])
+        travel = np.maximum(0.0, dp[idx] - gdist[pg[idx], a]) / max_distance_km * travel_weight
+        delta[idx] = gain[idx] + travel
+        away_now, away_new = a != homep[idx], b != homep[idx]
+        dpot[idx] = np.where(away_new, potp[idx], 0.0) - np.where(away_now, potp[idx], 0.0)
+        dcnt[idx] = np.where(away_new, cntp[idx], 0.0) - np.where(away_now, cntp[idx], 0.0)
+        dcost = np.where(away_new, costp[idx], 0.0) - np.where(away_now, costp[idx], 0.0)
+        # balance gained per share moved; moves that cost nothing (moves back) first
+        value[idx] = np.where(dcost > 1e-15, -delta[idx] / np.maximum(dcost, 1e-15), np.inf)
+        for e, (within, _need, _have) in enumerate(held):
+            dwithin[e][idx] = within[pg[idx], b] - within[pg[idx], a]
+
+    refresh(np.arange(P))
     while True:
         if steps >= max_moves:
             stopped = "max_moves"
             break
-        a = lab_g[pg]
-        live = pr != a
-        Ta, Tb = T[a], T[pr]
-        gain = (score_rows(Ta - Xp) - score_rows(Ta)) + (score_rows(Tb + Xp) - score_rows(Tb))
-        travel = np.maximum(0.0, dp - gdist[pg, a]) / max_distance_km * travel_weight
-        delta = gain + travel
-        away_now = a != homep
-        away_new = pr != homep
-        dpot = np.where(away_new, potp, 0.0) - np.where(away_now, potp, 0.0)
-        dcnt = np.where(away_new, cntp, 0.0) - np.where(away_now, cntp, 0.0)
         fits = (moved_pot + dpot <= limit * total_pot + 1e-9) & (moved_cnt + dcnt <= limit * total_cnt + 1e-9)
-        for within, need, have in held:
-            fits &= have + within[pg, pr] - within[pg, a] >= need - 1e-9
-        ok = live & fits & (gain < -1e-9) & (delta < -1e-9)
+        for e, (_within, need, have) in enumerate(held):
+            fits &= have + dwithin[e] >= need - 1e-9
+        ok = fits & (pr != a_arr) & (gain < -1e-9) & (delta < -1e-9)
         if not ok.any():
             break
-        dcost = np.where(away_new, costp, 0.0) - np.where(away_now, costp, 0.0)
-        value = np.where(dcost > 1e-15, -delta / np.maximum(dcost, 1e-15), np.inf)
-        value = np.where(ok, value, -np.inf)
-        # the best value; among moves that cost nothing (moves back), the largest gain
-        best_val = value.max()
-        cand = np.flatnonzero(value == best_val)
+        val = np.where(ok, value, -np.inf)
+        best_val = val.max()
+        cand = np.flatnonzero(val == best_val)
+        # the best value; among moves that cost nothing, the largest gain
         j = int(cand[np.argmin(delta[cand])]) if np.isinf(best_val) else int(cand[0])
-        grp, to, frm = pg[j], pr[j], a[j]
+        grp, to, frm = pg[j], pr[j], a_arr[j]
         T[frm] -= XG[grp]
         T[to] += XG[grp]
+        f_rep[[frm, to]] = score_rows(T[[frm, to]])
         lab_g[grp] = to
         moved_pot += float(dpot[j])
         moved_cnt += float(dcnt[j])
         for h in held:
             h[2] += float(h[0][grp, to] - h[0][grp, frm])
+        a_arr[pg == grp] = to
+        touched = (a_arr == frm) | (a_arr == to) | (pr == frm) | (pr == to)
+        refresh(np.flatnonzero(touched))
         steps += 1
     assign = lab_g[g]
     final = np.array([reps[c] for c in assign], dtype=object)
