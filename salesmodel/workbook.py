@@ -247,7 +247,8 @@ def _handover_sheet(ws, handover: pd.DataFrame, *, money_unit: str, language: st
             for r in moves.itertuples(index=False)]
     _write_totalled(ws, header, rows, sum_cols=[5, 6], formats={5: _MONEY_FORMAT[money_unit], 6: _MONEY_FORMAT[money_unit],
                                                                 7: "#,##0"}, freeze_col=1, language=language)
-    _autosize(ws, {1: 28, 2: 10, 3: 18, 4: 18, 5: 14, 6: 14, 7: 12})
+    _autosize(ws, {1: 28, 2: 10, 3: 18, 4: 18, 5: 14, 6: 14, 7: 14})
+    ws.row_dimensions[1].height = 32  # headers wrap on two lines
 
 
 def _write_totalled(ws, header: list[str], rows: list[list[Any]], *, sum_cols: list[int],

@@ -94,3 +94,19 @@ def test_rep_without_base_refused_naming_the_rep(tmp_path, small_company_dir):
     params = write_params(tmp_path / "params.yaml", data, territory=TERRITORY)
     with pytest.raises(InputError, match="R003"):
         compute_step("territory", params, tmp_path / "run")
+
+
+def test_validate_refuses_a_lock_on_a_departed_rep_before_any_search(tmp_path, small_company_dir, capsys):
+    from salesmodel.cli import main
+
+    data = tmp_path / "data"
+    shutil.copytree(small_company_dir, data)
+    reps = pd.read_csv(data / "reps.csv")
+    gone = reps.loc[reps["leave_date"].notna(), "rep_id"].iloc[0]
+    customer = pd.read_csv(data / "customers.csv")["customer_id"].iloc[0]
+    pd.DataFrame({"customer_id": [customer], "rep_id": [gone]}).to_csv(data / "key_accounts.csv", index=False)
+    params = write_params(tmp_path / "params.yaml", data, territory=TERRITORY,
+                          data={"dir": str(data), "territory_locks": "key_accounts.csv"})
+    assert main(["validate", str(params)]) == 2
+    err = capsys.readouterr().err
+    assert customer in err and gone in err and "has left" in err

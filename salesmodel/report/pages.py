@@ -626,7 +626,15 @@ class Page:
         beyond = tables.get("territory_beyond_limit")
         if beyond is not None and len(beyond) and params is not None:
             words += " " + self.w("nb04_beyond").format(n=len(beyond), km=float(params.max_distance_km))
-        return HTML(f"<p>{_html.escape(words)}</p>"), shown.style.hide(axis="index")
+        styler = shown.style.hide(axis="index").set_properties(subset=[self.header("measure")], **{"text-align": "left"})
+        return HTML(f"<p>{_html.escape(words)}</p>"), styler
+
+    def frontier_text(self, params: Any) -> Any:
+        """What the frontier shows, for the method that made it."""
+        return self.text("nb04_frontier_text_reps" if getattr(params, "method", "") == "reps" else "nb04_frontier_text")
+
+    def handover_intro(self, tables: Mapping[str, pd.DataFrame]) -> Any:
+        return self.text("nb04_handover_text_reps" if "territory_handover" in tables else "nb04_handover_text")
 
     def handover_table(self, tables: Mapping[str, pd.DataFrame], rows: int = 30) -> Any:
         """The hand-over list (each rep's accounts gained and lost, by money); without it, the moves."""
@@ -634,9 +642,10 @@ class Page:
         if hand is None:
             return self.moves_table(tables["territory_moves"])
         reps = self.rep_names
-        return self.table("territory_handover", hand, rows=rows,
-                          columns=["rep_id", "direction", "customer_name", "from_rep", "to_rep", "last_year_sales",
-                                   "potential", "distance_km"], names={"from_rep": reps, "to_rep": reps})
+        once = hand[hand["direction"] == "gained"]  # each hand-over once: from one rep to the other
+        return self.table("territory_handover", once, rows=rows,
+                          columns=["customer_name", "from_rep", "to_rep", "last_year_sales", "potential", "distance_km"],
+                          names={"from_rep": reps, "to_rep": reps})
 
     def territory_map(self, assignment: pd.DataFrame, metrics: pd.DataFrame) -> Any:
         """The proposed territories on the map: neighbouring territories in different colours,
