@@ -719,6 +719,81 @@ class Page:
         ax.grid(False)
         return fig
 
+    def territory_region_maps(self, assignment: pd.DataFrame, metrics: pd.DataFrame) -> Any:  # noqa: ARG002
+        """One map per region (small multiples): each territory's accounts in a colour that differs from its
+        neighbours', each rep's base marked with the rep's name (above the mark; province names below their
+        capitals, in grey), province outlines, accounts that change rep ringed in black without hiding them."""
+        import math
+
+        import matplotlib.patheffects as pe
+        import matplotlib.pyplot as plt
+        from matplotlib.patches import Polygon
+
+        customers = self.ws.input("customers").set_index("customer_id")
+        provinces = self.ws.input("provinces").set_index("province_id")
+        reps = self.ws.input("reps").set_index("rep_id")
+        if not {"base_lat", "base_lon"} <= set(reps.columns) or "region_id" not in provinces.columns:
+            return None
+        bases = reps[["base_lat", "base_lon"]].apply(pd.to_numeric, errors="coerce")
+        region_of = provinces["region_id"]
+        a = assignment.join(customers[["lat", "lon", "province_id"]], on="customer_id")
+        a["region"] = a["province_id"].map(region_of)
+        regions = sorted(a["region"].dropna().unique().tolist())
+        if not regions:
+            return None
+        cols = 3 if len(regions) > 4 else min(2, len(regions))
+        rows = math.ceil(len(regions) / cols)
+        fig, axes = plt.subplots(rows, cols, figsize=(5.4 * cols, 4.8 * rows), squeeze=False)
+        outlines = _province_outlines()
+        names, rep_names, region_names = self.province_names, self.rep_names, self.region_names
+        outline = [pe.withStroke(linewidth=2.2, foreground="white")]
+        for ax, region in zip(axes.flat, regions):
+            part = a[a["region"] == region]
+            lon_lo, lon_hi, lat_lo, lat_hi = part["lon"].min(), part["lon"].max(), part["lat"].min(), part["lat"].max()
+            pad_lon, pad_lat = 0.06 * (lon_hi - lon_lo) + 0.4, 0.06 * (lat_hi - lat_lo) + 0.4
+            ax.set_xlim(lon_lo - pad_lon, lon_hi + pad_lon)
+            ax.set_ylim(lat_lo - pad_lat, lat_hi + pad_lat)
+            ax.set_aspect(1 / np.cos(np.radians((lat_lo + lat_hi) / 2)))
+            for pid in provinces.index:
+                inside = region_of.get(pid) == region
+                for ring in outlines.get(pid, []):
+                    ax.add_patch(Polygon(ring, closed=True, facecolor="0.96" if inside else "0.99",
+                                         edgecolor="0.6" if inside else "0.85", lw=0.6, zorder=0))
+                if inside:
+                    ax.annotate(names.get(pid, pid), (provinces.loc[pid, "lon"], provinces.loc[pid, "lat"]),
+                                xytext=(0, -10), textcoords="offset points", fontsize=6.5, color="0.5", ha="center",
+                                va="top", style="italic", zorder=2, annotation_clip=True)
+            territories = part["territory"].astype(str).to_numpy()
+            colour_of = _neighbour_colours(part[["lon", "lat"]].to_numpy(), territories, spread=True)
+            ax.scatter(part["lon"], part["lat"], c=[colour_of[t] for t in territories], s=12, zorder=3, linewidths=0)
+            moved = part["moved"].astype(bool).to_numpy()
+            if moved.any():
+                ax.scatter(part["lon"].to_numpy()[moved], part["lat"].to_numpy()[moved], s=24, facecolors="none",
+                           edgecolors="0.1", linewidths=0.45, zorder=4)
+            here = bases.reindex(sorted(set(territories))).dropna()
+            (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+            inside = here[(here["base_lon"].between(x0, x1)) & (here["base_lat"].between(y0, y1))]
+            ax.scatter(inside["base_lon"], inside["base_lat"], marker="^", s=46,
+                       c=[colour_of.get(r, "white") for r in inside.index], edgecolors="k", linewidths=0.8, zorder=5)
+            placed: list[tuple[float, float]] = []
+            for rep, row in inside.sort_index().iterrows():
+                fx, fy = (row["base_lon"] - x0) / (x1 - x0), (row["base_lat"] - y0) / (y1 - y0)
+                shift = sum(abs(fx - px) < 0.12 and abs(fy - py) < 0.04 for px, py in placed)
+                placed.append((fx, fy))
+                ax.annotate(rep_names.get(rep, rep), (row["base_lon"], row["base_lat"]), xytext=(0, 6 + 9 * shift),
+                            textcoords="offset points", fontsize=7.5, ha="center", va="bottom", zorder=6,
+                            path_effects=outline, annotation_clip=True)
+            ax.set_title(f"{region_names.get(region, region)} ({len(set(territories))})", fontsize=10)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        for ax in list(axes.flat)[len(regions):]:
+            ax.set_visible(False)
+        moved_n = int(a["moved"].astype(bool).sum())
+        fig.suptitle(f"{self.w('proposed_territories')}: {self.w('region')} · ▲ {self.w('col_base_city')}"
+                     + (f" · ○ {self.w('accounts_moved')} ({moved_n:,})" if moved_n else ""), fontsize=11)
+        fig.tight_layout()
+        return fig
+
     def balance_chart(self, metrics: pd.DataFrame, balance_on: Mapping[str, float]) -> Any:
         import matplotlib.pyplot as plt
 
@@ -1113,7 +1188,7 @@ _MAP_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"
                 "#bcbd22", "#7f7f7f", "#393b79", "#637939")
 
 
-def _neighbour_colours(points: np.ndarray, territories: np.ndarray) -> dict[str, str]:
+def _neighbour_colours(points: np.ndarray, territories: np.ndarray, spread: bool = False) -> dict[str, str]:
     """A colour per territory such that territories with accounts close to each other differ:
     a greedy colouring (most neighbours first) of the graph joining territories whose accounts
     are within three median nearest-neighbour distances of each other."""
@@ -1134,6 +1209,9 @@ def _neighbour_colours(points: np.ndarray, territories: np.ndarray) -> dict[str,
     for t in sorted(names, key=lambda x: (-len(touching[x]), x)):
         used = {colour[n] for n in touching[t] if n in colour}
         free = [c for c in _MAP_COLOURS if c not in used]
+        if spread and free:  # the free colour used least so far: far-apart territories differ too
+            counts = {c: sum(v == c for v in colour.values()) for c in free}
+            free = sorted(free, key=lambda c: (counts[c], _MAP_COLOURS.index(c)))
         # too many neighbours for the palette: the colour least used among them
         colour[t] = free[0] if free else min(_MAP_COLOURS, key=lambda c: sum(colour.get(n) == c for n in touching[t]))
     return colour
