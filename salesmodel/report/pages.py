@@ -762,7 +762,7 @@ class Page:
                 if inside:
                     ax.annotate(names.get(pid, pid), (provinces.loc[pid, "lon"], provinces.loc[pid, "lat"]),
                                 xytext=(0, -10), textcoords="offset points", fontsize=6.5, color="0.5", ha="center",
-                                va="top", style="italic", zorder=2, annotation_clip=True)
+                                va="top", zorder=2, annotation_clip=True)  # no italic: CJK fonts have none
             territories = part["territory"].astype(str).to_numpy()
             colour_of = _neighbour_colours(part[["lon", "lat"]].to_numpy(), territories, spread=True)
             ax.scatter(part["lon"], part["lat"], c=[colour_of[t] for t in territories], s=12, zorder=3, linewidths=0)
