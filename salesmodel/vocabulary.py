@@ -580,6 +580,7 @@ _PAGES: dict[str, dict[str, str]] = {
     'code_p95_km': {"en": "Travel: 95th percentile km to the rep's base", "zh": '路程:到负责人驻地距离的95分位(公里)', "es": 'Viaje: percentil 95 de km a la base del vendedor'},
     'code_weighted_mean_km': {"en": 'Travel: mean km, weighted by workload', "zh": '路程:按工作量加权的平均距离(公里)', "es": 'Viaje: km medio, ponderado por carga'},
     'code_beyond_limit': {"en": 'Accounts beyond the distance limit', "zh": '超出距离上限的客户数', "es": 'Cuentas más allá del límite de distancia'},
+    'code_split_territories': {"en": 'Territories in more than one piece (neighbours within a drive)', "zh": '不连片的区域数(相邻指车程可达)', "es": 'Territorios en más de una pieza (vecinos a distancia de viaje)'},
     'code_cross_province': {"en": 'Accounts served from another province', "zh": '由外省负责人服务的客户数', "es": 'Cuentas atendidas desde otra provincia'},
     'code_accounts_moved': {"en": 'Accounts that change rep', "zh": '更换负责人的客户数', "es": 'Cuentas que cambian de vendedor'},
     'code_potential_moved': {"en": 'Share of potential that changes rep', "zh": '更换负责人的潜力占比', "es": 'Parte del potencial que cambia de vendedor'},

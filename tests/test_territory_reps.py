@@ -159,3 +159,16 @@ def test_auto_picks_the_knee_not_the_no_limit_point():
     assert knee(points, ["potential", "workload"], 0.003) == 0.10
     assert knee(points, ["potential", "workload"], 0.05) == 0.0
     assert knee(points, ["potential", "workload"], 1e-9) == 1.0
+
+
+def test_neighbours_only_within_a_drive(company):
+    from salesmodel.territory import adjacency, drivable, great_circle_km
+
+    units, _ = company
+    graph = adjacency(units, method="knn", neighbours=8)
+    short = drivable(graph, units, 60, road_factor=1.3)
+    assert 0 < len(short.edges) < len(graph.edges)
+    lat, lon = units["lat"].to_numpy(), units["lon"].to_numpy()
+    e = short.edges
+    assert (great_circle_km(lat[e[:, 0]], lon[e[:, 0]], lat[e[:, 1]], lon[e[:, 1]]) * 1.3 <= 60 + 1e-9).all()
+    assert drivable(graph, units, None) is graph

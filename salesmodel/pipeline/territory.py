@@ -1,6 +1,7 @@
 """Step ``territory``: balanced, compact, contiguous territories proposed against today's."""
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import pandas as pd
@@ -322,6 +323,9 @@ def comparison(now: territory.TerritoryPlan, plan: territory.TerritoryPlan, km_n
         rows.append(("cross_province", "count",
                      float(sum(isinstance(c, str) and prov.get(c) != p for c, p in zip(cur, province))),
                      float(sum(prov.get(x) != p for x, p in zip(lab, province)))))
+    if "parts" in now.metrics.columns and "parts" in plan.metrics.columns:
+        rows.append(("split_territories", "count", float((now.metrics["parts"].astype(float) > 1).sum()),
+                     float((plan.metrics["parts"].astype(float) > 1).sum())))
     affected = set(cur[moved]) | set(lab[moved])
     rows += [("accounts_moved", "count", 0.0, float(moved.sum())),
              ("potential_moved", "share", 0.0, float(pot[moved].sum() / pot[has].sum()) if pot[has].sum() > 0 else 0.0),
@@ -343,7 +347,8 @@ def handover(table: pd.DataFrame, labels: Any, km_new: Any, bases: pd.DataFrame,
     cur = table["current"].to_numpy(dtype=object)
     lab = np.asarray(labels, dtype=object)
     moved = np.array([isinstance(c, str) and c != x for c, x in zip(cur, lab)])
-    m = table.loc[moved, ["unit_id", "customer_name", "potential"]].rename(columns={"unit_id": "customer_id"})
+    named = table if "customer_name" in table.columns else table.assign(customer_name=table["unit_id"])
+    m = named.loc[moved, ["unit_id", "customer_name", "potential"]].rename(columns={"unit_id": "customer_id"})
     m["from_rep"] = cur[moved].astype(str)
     m["to_rep"] = lab[moved].astype(str)
     m["distance_km"] = np.asarray(km_new, dtype=float)[moved]
@@ -382,8 +387,16 @@ def run_reps(ctx: Context) -> StepResult:
     arguments = rep_arguments(ctx, table, bases)  # refuses bad input before any search
     balance_on = dict(tp.balance_on)
     measures = list(balance_on)
-    graph = territory.adjacency(table, method=tp.graph, prune_factor=tp.prune_factor, neighbours=tp.neighbours)
-    now = today(ctx, table)
+    road = arguments["road_factor"]
+    with warnings.catch_warnings():  # parts of the graph are reported in the metrics, not warned about
+        warnings.simplefilter("ignore")
+        graph = territory.drivable(territory.adjacency(table, method=tp.graph, prune_factor=tp.prune_factor,
+                                                       neighbours=tp.neighbours), table, tp.max_edge_km, road)
+        has_rep = table[table["current"].notna()].reset_index(drop=True)
+        now_graph = territory.drivable(territory.adjacency(has_rep, method=tp.graph, prune_factor=tp.prune_factor,
+                                                           neighbours=tp.neighbours), has_rep, tp.max_edge_km, road)
+    now = territory.evaluate(has_rep, has_rep[["unit_id", "current"]].rename(columns={"current": "territory"}),
+                             adjacency=now_graph, balance_on=balance_on, contiguous=False)
     auto = tp.max_disruption == "auto"
     rows, found_by, plans = [], {}, {}
     with collect_notes(result):
@@ -418,7 +431,6 @@ def run_reps(ctx: Context) -> StepResult:
     points["chosen"] = (points["max_disruption"] - key).abs().lt(1e-12) if auto else False
     result.add("territory_frontier", points)
 
-    road = arguments["road_factor"]
     all_km = territory.base_distances(table, bases, road)
     rix = {r: i for i, r in enumerate(bases["rep_id"])}
     cur = table["current"].to_numpy(dtype=object)

@@ -21,6 +21,7 @@ from salesmodel.territory._reps import (
     RepDesign,
     base_distances,
     check_rep_inputs,
+    drivable,
     great_circle_km,
     rep_design,
     travel_overall,
@@ -29,5 +30,5 @@ from salesmodel.territory._reps import (
 from salesmodel.territory._units import EARTH_RADIUS_KM
 
 __all__ = ["DEFAULT_FRONTIER", "EARTH_RADIUS_KM", "KEEP_WHOLE", "Graph", "RepDesign", "TerritoryPlan", "adjacency",
-           "base_distances", "check_rep_inputs", "customer_units", "design", "evaluate", "frontier", "great_circle_km",
+           "base_distances", "check_rep_inputs", "customer_units", "design", "drivable", "evaluate", "frontier", "great_circle_km",
            "rep_design", "smallest_meeting", "travel_overall", "travel_table"]

@@ -370,6 +370,23 @@ def rep_design(
                      moved_accounts=int(moved.sum()), moved_share=shares, stopped_by=stopped, steps=steps)
 
 
+def drivable(graph: Any, units: pd.DataFrame, max_edge_km: float | None, road_factor: float = 1.3) -> Any:
+    """The contiguity graph with only the edges short enough to drive (road km at most
+    ``max_edge_km``): two accounts are neighbours only then, so no edge spans a desert. None
+    keeps every edge. Contiguity (a territory's ``parts``) is judged on this graph."""
+    from salesmodel.territory._graph import _make_graph
+
+    if max_edge_km is None or not len(graph.edges):
+        return graph
+    pos = {u: i for i, u in enumerate(units["unit_id"])}
+    order = np.array([pos[u] for u in graph.units], dtype=np.int64)
+    lat = units["lat"].to_numpy(dtype=float)[order]
+    lon = units["lon"].to_numpy(dtype=float)[order]
+    e = graph.edges
+    km = great_circle_km(lat[e[:, 0]], lon[e[:, 0]], lat[e[:, 1]], lon[e[:, 1]]) * float(road_factor)
+    return _make_graph(graph.units, e[km <= float(max_edge_km) + 1e-9], f"{graph.method}, edges <= {max_edge_km:g} km")
+
+
 def travel_table(units: pd.DataFrame, labels: Any, bases: pd.DataFrame, *, road_factor: float = 1.3,
                  speed_kmh: float = 40.0, max_distance_km: float | None = None,
                  weight: str = "workload") -> pd.DataFrame:
