@@ -172,3 +172,21 @@ def test_neighbours_only_within_a_drive(company):
     e = short.edges
     assert (great_circle_km(lat[e[:, 0]], lon[e[:, 0]], lat[e[:, 1]], lon[e[:, 1]]) * 1.3 <= 60 + 1e-9).all()
     assert drivable(graph, units, None) is graph
+
+
+def test_with_a_graph_no_move_starts_a_new_piece(company):
+    from salesmodel.territory import adjacency, drivable
+    from salesmodel.territory._plan import territory_parts
+
+    units, reps = company
+    graph = drivable(adjacency(units, method="knn", neighbours=8), units, 80)
+    rix = {r: i for i, r in enumerate(reps["rep_id"])}
+    res = rep_design(units, reps, balance_on=BALANCE, max_distance_km=600, max_disruption=None, hold_quantiles=None,
+                     graph=graph, near_km=None)
+    assert res.moved_accounts > 0
+    labels = pd.Series(res.assignment, index=units["unit_id"])
+    for i in np.flatnonzero(res.moved):  # every moved account touches an account of its new rep
+        nbrs = graph.units[graph.neighbours[i]]
+        assert (labels.loc[nbrs] == res.assignment[i]).any()
+    codes = np.array([rix[r] for r in res.assignment])
+    assert territory_parts(graph, codes, len(rix)).max() >= 1

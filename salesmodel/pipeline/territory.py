@@ -397,11 +397,14 @@ def run_reps(ctx: Context) -> StepResult:
                                                            neighbours=tp.neighbours), has_rep, tp.max_edge_km, road)
     now = territory.evaluate(has_rep, has_rep[["unit_id", "current"]].rename(columns={"current": "territory"}),
                              adjacency=now_graph, balance_on=balance_on, contiguous=False)
+    # contiguous: a move joins a rep who holds a neighbour of the account (or is based within a drive of it)
+    contiguity = {"graph": graph, "near_km": tp.max_edge_km} if tp.contiguous else {}
     auto = tp.max_disruption == "auto"
     rows, found_by, plans = [], {}, {}
     with collect_notes(result):
         for limit in sorted({float(x) for x in tp.frontier}):
-            plan_l, found_l = rep_plan(table, bases, arguments, None if limit >= 1 else limit, balance_on, graph)
+            plan_l, found_l = rep_plan(table, bases, {**arguments, **contiguity}, None if limit >= 1 else limit,
+                                       balance_on, graph)
             plans[limit], found_by[limit] = plan_l, found_l
             rows.append(_frontier_row(plan_l, found_l, limit, table, balance_on))
         points = pd.DataFrame(rows)
@@ -413,7 +416,7 @@ def run_reps(ctx: Context) -> StepResult:
         if key in plans:
             plan, found = plans[key], found_by[key]
         else:
-            plan, found = rep_plan(table, bases, arguments, chosen, balance_on, graph)
+            plan, found = rep_plan(table, bases, {**arguments, **contiguity}, chosen, balance_on, graph)
     if plan.notes:
         note = plan.notes[0]
         meeting = territory.smallest_meeting(points)

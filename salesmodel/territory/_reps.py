@@ -172,6 +172,8 @@ def rep_design(
     max_disruption: float | None = None,
     travel_weight: float = 1.0,
     hold_quantiles: Any = (0.5, 0.95),
+    graph: Any = None,
+    near_km: float | None = None,
     max_moves: int | None = None,
 ) -> RepDesign:
     """Improve today's assignment towards balance with few, short moves.
@@ -210,6 +212,14 @@ def rep_design(
         (median and p95): a move that takes accounts past one of today's quantiles is made
         only while as many accounts as today stay within it (moves that bring accounts back
         within make room). Empty: only ``max_distance_km`` limits travel.
+    graph : Graph, optional
+        Which accounts are neighbours (e.g. :func:`drivable`, in the units' order): an account
+        (area) then goes only to a rep who already holds one of its neighbours, or whose base
+        lies within ``near_km`` of it, so a move does not start a new piece of the territory
+        it joins.
+    near_km : float, optional
+        With ``graph``: road km from a rep's base within which an account joins the rep's
+        home piece (default: no such exception).
     max_moves : int, optional
         Most moves of the descent (default: 4 x the number of accounts); a count, so the
         plan replays.
@@ -297,6 +307,25 @@ def rep_design(
     cost_g = pot_g / total_pot + cnt_g / total_cnt
 
     pg, pr = np.nonzero(gallowed & ~glock[:, None])  # candidate (group, rep) pairs within the limit
+    # contiguity: per group and rep, the neighbours (outside the group) the rep holds
+    nb_g = None
+    if graph is not None:
+        e = graph.edges
+        pos = {u: i for i, u in enumerate(units["unit_id"])}
+        order = np.array([pos[u] for u in graph.units], dtype=np.int64)
+        ends = np.column_stack([order[e[:, 0]], order[e[:, 1]]]) if len(e) else np.zeros((0, 2), dtype=np.int64)
+        ends = ends[g[ends[:, 0]] != g[ends[:, 1]]]
+        both = np.concatenate([ends, ends[:, ::-1]])  # (account, neighbour) both ways
+        order_nb = np.argsort(both[:, 0], kind="stable")
+        both = both[order_nb]
+        nb_start = np.searchsorted(both[:, 0], np.arange(n + 1))
+        nb_g = np.zeros((G, R))
+        np.add.at(nb_g, (g[both[:, 0]], lab[both[:, 1]]), 1.0)
+        near = np.ones((G, R), dtype=bool)
+        np.logical_and.at(near, g, dist <= (near_km if near_km is not None else -1.0) + 1e-9)
+        nearp = near[pg, pr]
+        members = np.argsort(g, kind="stable")
+        g_start = np.searchsorted(g[members], np.arange(G + 1))
     lab_g = start.copy()
     moved_pot = float(pot_g[(lab_g != home) & (home >= 0)].sum())
     moved_cnt = float(cnt_g[(lab_g != home) & (home >= 0)].sum())
@@ -313,6 +342,7 @@ def rep_design(
     a_arr = lab_g[pg].copy()
     f_rep = score_rows(T)
     gain, delta, dpot, dcnt, value = (np.zeros(P) for _ in range(5))
+    joins = np.ones(P, dtype=bool)
     dwithin = [np.zeros(P) for _ in held]
 
     def refresh(idx: np.ndarray) -> None:
@@ -329,6 +359,8 @@ def rep_design(
         value[idx] = np.where(dcost > 1e-15, -delta[idx] / np.maximum(dcost, 1e-15), np.inf)
         for e, (within, _need, _have) in enumerate(held):
             dwithin[e][idx] = within[pg[idx], b] - within[pg[idx], a]
+        if nb_g is not None:
+            joins[idx] = (nb_g[pg[idx], b] > 0) | nearp[idx]
 
     refresh(np.arange(P))
     while True:
@@ -338,7 +370,7 @@ def rep_design(
         fits = (moved_pot + dpot <= limit * total_pot + 1e-9) & (moved_cnt + dcnt <= limit * total_cnt + 1e-9)
         for e, (_within, need, have) in enumerate(held):
             fits &= have + dwithin[e] >= need - 1e-9
-        ok = fits & (pr != a_arr) & (gain < -1e-9) & (delta < -1e-9)
+        ok = fits & joins & (pr != a_arr) & (gain < -1e-9) & (delta < -1e-9)
         if not ok.any():
             break
         val = np.where(ok, value, -np.inf)
@@ -357,6 +389,11 @@ def rep_design(
             h[2] += float(h[0][grp, to] - h[0][grp, frm])
         a_arr[pg == grp] = to
         touched = (a_arr == frm) | (a_arr == to) | (pr == frm) | (pr == to)
+        if nb_g is not None:  # the neighbours of the moved accounts now see it at its new rep
+            links = np.concatenate([both[nb_start[i]:nb_start[i + 1], 1] for i in members[g_start[grp]:g_start[grp + 1]]])
+            np.add.at(nb_g, (g[links], np.full(len(links), frm)), -1.0)
+            np.add.at(nb_g, (g[links], np.full(len(links), to)), 1.0)
+            touched |= np.isin(pg, np.unique(g[links]))
         refresh(np.flatnonzero(touched))
         steps += 1
     assign = lab_g[g]
