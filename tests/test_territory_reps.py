@@ -190,3 +190,23 @@ def test_with_a_graph_no_move_starts_a_new_piece(company):
         assert (labels.loc[nbrs] == res.assignment[i]).any()
     codes = np.array([rix[r] for r in res.assignment])
     assert territory_parts(graph, codes, len(rix)).max() >= 1
+
+
+def test_consistency_handover_and_comparison_follow_the_assignment():
+    from salesmodel import consistency
+
+    assignment = pd.DataFrame({"customer_id": ["C1", "C2", "C3"], "territory": ["R1", "R2", "R2"],
+                               "centre": ["x"] * 3, "distance_to_centre": [1.0] * 3, "current": ["R1", "R1", "R2"],
+                               "moved": [False, True, False], "potential": [1.0] * 3, "workload": [1.0] * 3})
+    hand = pd.DataFrame({"rep_id": ["R2", "R1"], "rep_name": ["b", "a"], "direction": ["gained", "lost"],
+                         "customer_id": ["C2", "C2"], "customer_name": ["c", "c"], "from_rep": ["R1", "R1"],
+                         "to_rep": ["R2", "R2"], "last_year_sales": [5.0, 5.0], "potential": [1.0, 1.0],
+                         "distance_km": [3.0, 3.0]})
+    comp = pd.DataFrame({"measure": ["accounts_moved"], "unit": ["count"], "today": [0.0], "proposed": [1.0],
+                         "change": [1.0], "verdict": ["cost"]})
+
+    def broken(**tables):
+        return [b for b in consistency.check(tables) if b.rule == "one proposal"]
+    assert not broken(territory_assignment=assignment, territory_handover=hand, territory_comparison=comp)
+    assert broken(territory_assignment=assignment, territory_handover=hand.assign(to_rep="R3"))
+    assert broken(territory_assignment=assignment, territory_comparison=comp.assign(proposed=2.0))
