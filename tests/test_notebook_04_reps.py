@@ -110,3 +110,22 @@ def test_validate_refuses_a_lock_on_a_departed_rep_before_any_search(tmp_path, s
     assert main(["validate", str(params)]) == 2
     err = capsys.readouterr().err
     assert customer in err and gone in err and "has left" in err
+
+
+def test_explorer_opens_on_the_run_s_territories_and_re_runs_the_rep_design(tmp_path, small_company_dir):
+    from salesmodel.params import load_params
+    from salesmodel.widgets import TerritoryExplorer
+    from salesmodel.workspace import Workspace
+
+    params = write_params(tmp_path / "params.yaml", small_company_dir, territory=TERRITORY)
+    ws = Workspace(load_params(params), tmp_path / "run", params, lab=True)
+    ex = TerritoryExplorer.from_workspace(ws)
+    assert ex.level == "customer" and ex.k.disabled
+    run = ws.step("territory").tables["territory_assignment"].set_index("customer_id")["territory"]
+    shown = ex.result.assignment.set_index("unit_id")["territory"].astype(str)
+    assert shown.reindex(run.index).tolist() == run.tolist()
+    ex.limit_disruption.value = True
+    ex.disruption.value = 0.0
+    assert ex.result.disruption["potential"] == 0.0  # nothing moves at a 0% limit
+    ex.disruption.value = 0.3
+    assert set(ex.result.assignment["territory"]) <= set(run)

@@ -220,6 +220,21 @@ def rep_arguments(ctx: Context, table: pd.DataFrame, bases: pd.DataFrame) -> dic
             "hold_quantiles": (0.5, 0.95) if tp.hold_travel else None, "max_moves": tp.max_moves}
 
 
+def drivable_graph(ctx: Context, table: pd.DataFrame, road: float) -> Any:
+    """The customers' contiguity graph with only edges short enough to drive (territory.max_edge_km)."""
+    tp = ctx.params.territory
+    with warnings.catch_warnings():  # parts of the graph are reported in the metrics, not warned about
+        warnings.simplefilter("ignore")
+        graph = territory.adjacency(table, method=tp.graph, prune_factor=tp.prune_factor, neighbours=tp.neighbours)
+    return territory.drivable(graph, table, tp.max_edge_km, road)
+
+
+def contiguity_arguments(ctx: Context, graph: Any) -> dict[str, Any]:
+    """With territory.contiguous: a move joins a rep who holds a neighbour of the account (or is based within a drive)."""
+    tp = ctx.params.territory
+    return {"graph": graph, "near_km": tp.max_edge_km} if tp.contiguous else {}
+
+
 def _spread(metrics: pd.DataFrame, measure: str) -> float:
     """Standard deviation of the territories' deviations from the mean territory."""
     return float(metrics[f"{measure}_dev"].std(ddof=0))
@@ -388,17 +403,12 @@ def run_reps(ctx: Context) -> StepResult:
     balance_on = dict(tp.balance_on)
     measures = list(balance_on)
     road = arguments["road_factor"]
-    with warnings.catch_warnings():  # parts of the graph are reported in the metrics, not warned about
-        warnings.simplefilter("ignore")
-        graph = territory.drivable(territory.adjacency(table, method=tp.graph, prune_factor=tp.prune_factor,
-                                                       neighbours=tp.neighbours), table, tp.max_edge_km, road)
-        has_rep = table[table["current"].notna()].reset_index(drop=True)
-        now_graph = territory.drivable(territory.adjacency(has_rep, method=tp.graph, prune_factor=tp.prune_factor,
-                                                           neighbours=tp.neighbours), has_rep, tp.max_edge_km, road)
+    graph = drivable_graph(ctx, table, road)
+    has_rep = table[table["current"].notna()].reset_index(drop=True)
+    now_graph = drivable_graph(ctx, has_rep, road)
     now = territory.evaluate(has_rep, has_rep[["unit_id", "current"]].rename(columns={"current": "territory"}),
                              adjacency=now_graph, balance_on=balance_on, contiguous=False)
-    # contiguous: a move joins a rep who holds a neighbour of the account (or is based within a drive of it)
-    contiguity = {"graph": graph, "near_km": tp.max_edge_km} if tp.contiguous else {}
+    contiguity = contiguity_arguments(ctx, graph)
     auto = tp.max_disruption == "auto"
     rows, found_by, plans = [], {}, {}
     with collect_notes(result):

@@ -73,10 +73,14 @@ class TerritoryExplorer(_Explorer):
         language: str = "en",
         money_unit: str = "wan",
         run_assignment: pd.Series | None = None,
+        reps: Mapping[str, Any] | None = None,
     ) -> None:
         from salesmodel import territory
 
         func = "TerritoryExplorer"
+        # Territories around reps (method 'reps'): {"table", "bases", "arguments"} of
+        # salesmodel.territory.rep_design; the sliders change its tolerances and disruption limit.
+        self.reps = reps
         # The run's proposal (unit -> territory): shown, scored, while the settings are the run's,
         # since the territory step is deterministic and would return exactly this again.
         self.run_assignment = run_assignment
@@ -123,6 +127,8 @@ class TerritoryExplorer(_Explorer):
         self.disruption = widgets.FloatSlider(value=0.10 if max_disruption is None else float(max_disruption), min=0.0, max=1.0,
                                               step=0.01, readout_format=".0%", description=self.w("disruption"),
                                               disabled=current is None, **st)
+        if reps is not None:
+            self.k.disabled = True  # one territory per rep
         self._watch(self.k, *self.tolerances.values(), self.limit_disruption, self.disruption)
         controls = [widgets.HBox([widgets.VBox([self.k, *self.tolerances.values()]),
                                   widgets.VBox([self.disruption, self.limit_disruption])])]
@@ -174,6 +180,14 @@ class TerritoryExplorer(_Explorer):
                                        "territory": self.run_assignment.reindex(self.units["unit_id"]).to_numpy()})
             plan = territory.evaluate(self.units, assignment, adjacency=self.adjacency, balance_on=balance,
                                       contiguous=self.contiguous)
+            return plan, notes
+        if self.reps is not None:
+            limit = float(self.disruption.value) if self.limit_disruption.value else None
+            found = territory.rep_design(self.reps["table"], self.reps["bases"], balance_on=balance, max_disruption=limit,
+                                         **self.reps["arguments"])
+            assignment = pd.DataFrame({"unit_id": self.reps["table"]["unit_id"].to_numpy(), "territory": found.assignment})
+            plan = territory.evaluate(self.units, assignment, adjacency=self.adjacency, balance_on=balance,
+                                      contiguous=False, current=self.current)
             return plan, notes
         plan = territory.design(
             self.units, k, adjacency=self.adjacency, balance_on={m: float(s.value) for m, s in self.tolerances.items()},
@@ -292,7 +306,7 @@ class TerritoryExplorer(_Explorer):
         self._show([a["points"], a["centres"], *dynamic], full)
 
     @classmethod
-    def from_workspace(cls, ws: Any, *, level: str = "province", **overrides: Any) -> TerritoryExplorer:
+    def from_workspace(cls, ws: Any, *, level: str | None = None, **overrides: Any) -> TerritoryExplorer:
         """An explorer on the run's geography, started from the territory params.
 
         ``level="province"`` (default, the reduced problem that updates quickly):
@@ -302,8 +316,12 @@ class TerritoryExplorer(_Explorer):
         regions): how the country is divided into sales regions.
         ``level="customer"``: every active customer, today's active reps as the
         current territories (k = the params' ``territory.k``, else the number of
-        today's territories); slower (thousands of units).
+        today's territories); slower (thousands of units). With ``territory.method: reps``
+        (the default) the explorer opens at customer level on the run's own territories and
+        its sliders re-run the rep-centred design (one territory per rep).
         """
+        if level is None:
+            level = "customer" if ws.params.territory.method == "reps" else "province"
         kwargs = dict(_territory_inputs(ws, level))
         kwargs.update(overrides)
         units = kwargs.pop("units")
@@ -347,5 +365,13 @@ def _territory_inputs(ws: Any, level: str) -> dict[str, Any]:
     units = customers[["unit_id", "lat", "lon", "potential", "workload"]]
     # the territory step's proposal (read from the run, or computed once in an interactive workspace)
     run = ws.step("territory").tables["territory_assignment"].set_index("customer_id")["territory"]
+    reps = None
+    if tp.method == "reps":
+        bases = step.rep_bases(ctx)
+        arguments = step.rep_arguments(ctx, customers, bases)
+        arguments.pop("balance_on")
+        arguments.update(step.contiguity_arguments(ctx, step.drivable_graph(ctx, customers, arguments["road_factor"])))
+        reps = {"table": customers, "bases": bases, "arguments": arguments}
+        common["contiguous"] = False
     return {"units": units, "adjacency": args["adjacency"], "current": args["current"], "k": args["k"],
-            "run_assignment": run, **common}
+            "run_assignment": run, "reps": reps, **common}
