@@ -45,7 +45,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from salesmodel.sample import make_company
-from salesmodel.territory import adjacency, base_distances, customer_units, design, evaluate, rep_design, travel_overall
+from salesmodel.territory import (
+    adjacency,
+    base_distances,
+    customer_units,
+    design,
+    drivable,
+    evaluate,
+    rep_design,
+    travel_overall,
+)
 
 RESULTS = ROOT / "benchmarks" / "results"
 ROWS: list[dict] = []
@@ -381,6 +390,22 @@ def case_reps(quick):
     seconds = time.perf_counter() - t0
     after = travel_overall(res.distance_km, units["workload"])
     record(case, "salesmodel reps, 300 km, 15%", seconds=round(seconds, 2), stopped_by=res.stopped_by, moves=res.steps,
+           moved_units=round(res.moved_share["units"], 4), moved_potential=round(res.moved_share["potential"], 4),
+           median_km=round(after["median_km"], 1), p95_km=round(after["p95_km"], 1),
+           **max_devs(units, res.assignment, list(bal)))
+    # with contiguity: a move joins a rep holding a neighbour within 150 road km (or based within it)
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        graph = drivable(adjacency(units, method="knn", neighbours=15), units, 150, 1.3)
+    graph_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    res = rep_design(units, bases, balance_on=bal, max_distance_km=300, max_disruption=0.15, travel_weight=10,
+                     graph=graph, near_km=150)
+    seconds = time.perf_counter() - t0
+    after = travel_overall(res.distance_km, units["workload"])
+    record(case, "salesmodel reps, 300 km, 15%, contiguous moves", seconds=round(seconds, 2),
+           graph_seconds=round(graph_s, 2), stopped_by=res.stopped_by, moves=res.steps,
            moved_units=round(res.moved_share["units"], 4), moved_potential=round(res.moved_share["potential"], 4),
            median_km=round(after["median_km"], 1), p95_km=round(after["p95_km"], 1),
            **max_devs(units, res.assignment, list(bal)))
