@@ -682,20 +682,33 @@ class Page:
             ax.annotate(names.get(pid, pid), (row["lon"], row["lat"]), fontsize=7, color="0.55", ha="center",
                         va="center", zorder=2, annotation_clip=True)
         territories = assignment["territory"].astype(str).to_numpy()
-        colour_of = _neighbour_colours(where[["lon", "lat"]].to_numpy(), territories)
-        ax.scatter(where["lon"], where["lat"], c=[colour_of[t] for t in territories], s=14, zorder=3, linewidths=0)
+        proposed = metrics[metrics["plan"] == "proposed"]
+        centres = customers.reindex(proposed["centre"])
+        bases = self.ws.input("reps").set_index("rep_id")
+        around_reps = bool(centres["lat"].isna().all()) and {"base_lat", "base_lon"} <= set(bases.columns)
+        if around_reps and "region_id" in provinces.columns:
+            # the national view by region (each region's territories are on the region maps)
+            region = assignment["customer_id"].map(self.ws.input("customers").set_index("customer_id")["province_id"]) \
+                .map(provinces["region_id"]).astype(str).to_numpy()
+            regions = sorted(set(region))
+            region_names = self.region_names
+            for i, r in enumerate(regions):
+                here = region == r
+                ax.scatter(where["lon"].to_numpy()[here], where["lat"].to_numpy()[here], s=14, zorder=3, linewidths=0,
+                           c=_MAP_COLOURS[i % len(_MAP_COLOURS)], label=str(region_names.get(r, r)))
+        else:
+            colour_of = _neighbour_colours(where[["lon", "lat"]].to_numpy(), territories)
+            ax.scatter(where["lon"], where["lat"], c=[colour_of[t] for t in territories], s=14, zorder=3, linewidths=0)
         moved = assignment["moved"].astype(bool).to_numpy()
         if moved.any():
             ax.scatter(where["lon"].to_numpy()[moved], where["lat"].to_numpy()[moved], s=1.5, c="k", linewidths=0,
                        zorder=4, label=f"{self.w('accounts_moved')} ({int(moved.sum()):,})")
-        proposed = metrics[metrics["plan"] == "proposed"]
-        centres = customers.reindex(proposed["centre"])
-        bases = self.ws.input("reps").set_index("rep_id")
-        if centres["lat"].isna().all() and {"base_lat", "base_lon"} <= set(bases.columns):  # territories around reps
+        if around_reps:  # territories around reps: each rep's base
             centres = bases.reindex(proposed["territory"].astype(str))[["base_lat", "base_lon"]].set_axis(
                 ["lat", "lon"], axis=1).apply(pd.to_numeric, errors="coerce")
             ax.scatter(centres["lon"], centres["lat"], marker="^", s=28, c="white", edgecolors="k", linewidths=0.8,
-                       zorder=5)
+                       zorder=5, label=self.w("col_base_city"))
+            proposed, centres = proposed.iloc[0:0], centres.iloc[0:0]  # names on the region maps, not over the provinces' here
         reps = self.rep_names
         outline = [pe.withStroke(linewidth=2, foreground="white")]
         # rep names at the centres, largest territories first; a name that would sit on another is left
@@ -713,8 +726,11 @@ class Page:
                         zorder=5, path_effects=outline, annotation_clip=True)
         ax.set_xlabel(self.w("longitude"))
         ax.set_ylabel(self.w("latitude"))
-        ax.set_title(f"{self.w('proposed_territories')} ({len(proposed)})")
-        if moved.any():
+        ax.set_title(f"{self.w('proposed_territories')} ({len(metrics[metrics['plan'] == 'proposed'])})")
+        if around_reps:  # beside the map: it would cover accounts in the south-east
+            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, markerscale=1.5, frameon=False)
+            fig.tight_layout()
+        elif moved.any():
             ax.legend(loc="lower right", fontsize=8, markerscale=4)
         ax.grid(False)
         return fig
