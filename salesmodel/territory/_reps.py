@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
+from scipy.sparse import csgraph
 
 from salesmodel.errors import InputError, ParamsError, short_list
 from salesmodel.territory._units import EARTH_RADIUS_KM
@@ -215,8 +217,8 @@ def rep_design(
     graph : Graph, optional
         Which accounts are neighbours (e.g. :func:`drivable`, in the units' order): an account
         (area) then goes only to a rep who already holds one of its neighbours, or whose base
-        lies within ``near_km`` of it, so a move does not start a new piece of the territory
-        it joins.
+        lies within ``near_km`` of it, and never leaves the territory it comes from in more
+        pieces: a move neither starts a new piece nor splits one.
     near_km : float, optional
         With ``graph``: road km from a rep's base within which an account joins the rep's
         home piece (default: no such exception).
@@ -308,12 +310,13 @@ def rep_design(
 
     pg, pr = np.nonzero(gallowed & ~glock[:, None])  # candidate (group, rep) pairs within the limit
     # contiguity: per group and rep, the neighbours (outside the group) the rep holds
-    nb_g = None
+    nb_g = adj = None
     if graph is not None:
         e = graph.edges
         pos = {u: i for i, u in enumerate(units["unit_id"])}
         order = np.array([pos[u] for u in graph.units], dtype=np.int64)
         ends = np.column_stack([order[e[:, 0]], order[e[:, 1]]]) if len(e) else np.zeros((0, 2), dtype=np.int64)
+        adj = sparse.csr_array((np.ones(len(ends)), (ends[:, 0], ends[:, 1])), shape=(n, n)) if len(ends) else None
         ends = ends[g[ends[:, 0]] != g[ends[:, 1]]]
         both = np.concatenate([ends, ends[:, ::-1]])  # (account, neighbour) both ways
         order_nb = np.argsort(both[:, 0], kind="stable")
@@ -343,6 +346,7 @@ def rep_design(
     f_rep = score_rows(T)
     gain, delta, dpot, dcnt, value = (np.zeros(P) for _ in range(5))
     joins = np.ones(P, dtype=bool)
+    blocked = np.zeros(P, dtype=bool)  # the move would split the territory it leaves (until that one changes)
     dwithin = [np.zeros(P) for _ in held]
 
     def refresh(idx: np.ndarray) -> None:
@@ -361,6 +365,7 @@ def rep_design(
             dwithin[e][idx] = within[pg[idx], b] - within[pg[idx], a]
         if nb_g is not None:
             joins[idx] = (nb_g[pg[idx], b] > 0) | nearp[idx]
+        blocked[idx] = False
 
     refresh(np.arange(P))
     while True:
@@ -370,7 +375,7 @@ def rep_design(
         fits = (moved_pot + dpot <= limit * total_pot + 1e-9) & (moved_cnt + dcnt <= limit * total_cnt + 1e-9)
         for e, (_within, need, have) in enumerate(held):
             fits &= have + dwithin[e] >= need - 1e-9
-        ok = fits & joins & (pr != a_arr) & (gain < -1e-9) & (delta < -1e-9)
+        ok = fits & joins & ~blocked & (pr != a_arr) & (gain < -1e-9) & (delta < -1e-9)
         if not ok.any():
             break
         val = np.where(ok, value, -np.inf)
@@ -379,6 +384,12 @@ def rep_design(
         # the best value; among moves that cost nothing, the largest gain
         j = int(cand[np.argmin(delta[cand])]) if np.isinf(best_val) else int(cand[0])
         grp, to, frm = pg[j], pr[j], a_arr[j]
+        if adj is not None:  # no move leaves its territory in more pieces than before
+            mem = np.flatnonzero(lab_g[g] == frm)
+            rest = mem[g[mem] != grp]
+            if len(rest) and _pieces(adj, rest) > _pieces(adj, mem):
+                blocked[j] = True
+                continue
         T[frm] -= XG[grp]
         T[to] += XG[grp]
         f_rep[[frm, to]] = score_rows(T[[frm, to]])
@@ -422,6 +433,11 @@ def drivable(graph: Any, units: pd.DataFrame, max_edge_km: float | None, road_fa
     e = graph.edges
     km = great_circle_km(lat[e[:, 0]], lon[e[:, 0]], lat[e[:, 1]], lon[e[:, 1]]) * float(road_factor)
     return _make_graph(graph.units, e[km <= float(max_edge_km) + 1e-9], f"{graph.method}, edges <= {max_edge_km:g} km")
+
+
+def _pieces(adj: Any, members: np.ndarray) -> int:
+    """Connected pieces of the accounts ``members`` in the graph ``adj``."""
+    return int(csgraph.connected_components(adj[members][:, members], directed=False)[0])
 
 
 def travel_table(units: pd.DataFrame, labels: Any, bases: pd.DataFrame, *, road_factor: float = 1.3,
