@@ -589,6 +589,7 @@ def build_workbook(
             ws = wb.create_sheet(_sheet_title("territory_handover", language))  # replaces the raw territories
             _handover_sheet(ws, tables["territory_handover"], money_unit=money_unit, language=language)
             _print_setup(ws, page_header, language)
+            ws.page_setup.orientation = "portrait"  # seven narrow columns: more rows a page
             continue
         ws = wb.create_sheet(_sheet_title(key, language))
         if key == "capacity_plan":

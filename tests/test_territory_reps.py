@@ -211,3 +211,46 @@ def test_consistency_handover_and_comparison_follow_the_assignment():
     assert not broken(territory_assignment=assignment, territory_handover=hand, territory_comparison=comp)
     assert broken(territory_assignment=assignment, territory_handover=hand.assign(to_rep="R3"))
     assert broken(territory_assignment=assignment, territory_comparison=comp.assign(proposed=2.0))
+
+
+def test_handover_sheet_prints_on_a_few_pages(tmp_path):
+    """The workbook's hand-over sheet (one row per account that changes rep) rendered by LibreOffice."""
+    import re
+    import shutil
+    import subprocess
+
+    from openpyxl import load_workbook
+
+    from salesmodel.workbook import build_workbook
+
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        pytest.skip("LibreOffice is missing")
+    n = 250  # the demo's proposal moves about this many accounts
+    gained = pd.DataFrame({"rep_id": [f"R{i % 40:03d}" for i in range(n)], "rep_name": [f"代表{i % 40}" for i in range(n)],
+                           "direction": "gained", "customer_id": [f"C{i:05d}" for i in range(n)],
+                           "customer_name": [f"某某商贸有限公司{i}" for i in range(n)],
+                           "from_rep": [f"R{(i + 1) % 40:03d}" for i in range(n)],
+                           "to_rep": [f"R{i % 40:03d}" for i in range(n)],
+                           "last_year_sales": np.linspace(2e6, 1e4, n), "potential": np.linspace(4e6, 1e5, n),
+                           "distance_km": np.linspace(5, 390, n)})
+    hand = pd.concat([gained, gained.assign(direction="lost", rep_id=gained["from_rep"])], ignore_index=True)
+    assignment = pd.DataFrame({"customer_id": gained["customer_id"], "territory": gained["to_rep"], "centre": "x",
+                               "distance_to_centre": 1.0, "current": gained["from_rep"], "moved": True,
+                               "potential": 1.0, "workload": 1.0})
+    path = build_workbook({"territory_assignment": assignment, "territory_handover": hand}, tmp_path / "plan.xlsx",
+                          language="zh", money_unit="wan")
+    wb = load_workbook(path)
+    assert "交接清单" in wb.sheetnames and "区域划分" not in wb.sheetnames  # replaces the raw territories sheet
+    sheet = wb["交接清单"]
+    assert sheet.max_row == n + 2  # each move once, and a total row
+    for name in list(wb.sheetnames):
+        if name != "交接清单":
+            del wb[name]
+    only = tmp_path / "handover.xlsx"
+    wb.save(only)
+    subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/lo", "--convert-to", "pdf",
+                    "--outdir", str(tmp_path), str(only)], check=True, capture_output=True, timeout=240)
+    pages = len(re.findall(rb"/Type\s*/Page[^s]", (tmp_path / "handover.pdf").read_bytes()))
+    print(f"hand-over list: {n} moves on {pages} PDF page(s)")
+    assert 1 <= pages <= 6
