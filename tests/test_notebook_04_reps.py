@@ -124,6 +124,7 @@ def test_explorer_opens_on_the_run_s_territories_and_re_runs_the_rep_design(tmp_
     run = ws.step("territory").tables["territory_assignment"].set_index("customer_id")["territory"]
     shown = ex.result.assignment.set_index("unit_id")["territory"].astype(str)
     assert shown.reindex(run.index).tolist() == run.tolist()
+    assert "Travel: median km" in ex.summary.value  # the same travel measures as the page
     ex.limit_disruption.value = True
     ex.disruption.value = 0.0
     assert ex.result.disruption["potential"] == 0.0  # nothing moves at a 0% limit

@@ -217,6 +217,8 @@ class TerritoryExplorer(_Explorer):
             first = measures[0]
             parts.append(f"{_esc(self.w('moved'))}: {plan.disruption['units']:.0%} {_esc(self.w('units'))}, "
                          f"{plan.disruption[first]:.0%} {_esc(self.w(first))}")
+        if self.reps is not None:
+            parts.append(self._travel_line(plan))
         parts.append(f"{plan.method}, {plan.runtime:.2f} s")
         self.summary.value = " · ".join(parts)
         formats: dict[str, Any] = {"units": lambda v: f"{int(v)}", "compactness": ",.0f", "contiguous": lambda v: "✓" if v else "✗"}
@@ -230,6 +232,25 @@ class TerritoryExplorer(_Explorer):
         headers.update({f"{m}_dev": f"± {self.w(m)}" for m in measures})
         self.table.value = _html_table(metrics[[c for c in cols if c in metrics.columns]], formats, headers)
         self._draw_chart(plan)
+
+    def _travel_line(self, plan: Any) -> str:
+        """Travel from each rep's base, this plan against today (territories around reps)."""
+        from salesmodel import territory
+
+        table, bases = self.reps["table"], self.reps["bases"]
+        if not hasattr(self, "_km_all"):
+            self._km_all = territory.base_distances(table, bases, self.reps["arguments"].get("road_factor", 1.3))
+            self._rix = {r: i for i, r in enumerate(bases["rep_id"])}
+        rows = np.arange(len(table))
+
+        def km(labels: Any) -> dict[str, float]:
+            cols = np.array([self._rix.get(str(r), -1) for r in labels])
+            keep = cols >= 0
+            return territory.travel_overall(self._km_all[rows[keep], cols[keep]])
+        labels = plan.assignment.set_index("unit_id")["territory"].reindex(table["unit_id"]).to_numpy()
+        new, old = km(labels), km(table["current"].to_numpy())
+        return " · ".join(f"{_esc(self.w(f'code_{k}'))}: {new[k]:,.0f} ({_esc(self.w('today'))} {old[k]:,.0f})"
+                          for k in ("median_km", "p95_km"))
 
     def _draw_chart(self, plan: Any) -> None:
         from matplotlib import colormaps
