@@ -592,6 +592,7 @@ _PAGES: dict[str, dict[str, str]] = {
     'code_gained': {"en": 'gained', "zh": '转入', "es": 'ganada'},
     'code_lost': {"en": 'lost', "zh": '转出', "es": 'perdida'},
     'nb04_worse': {"en": 'Worse than today: {measures}.', "zh": '比现状更差:{measures}。', "es": 'Peor que hoy: {measures}.'},
+    'nb04_largest': {"en": 'The largest deviations left: {items}. Where the frontier goes flat, no rep based within reach can take more: relief there needs people (staffing).', "zh": '剩余最大偏差:{items}。前沿曲线变平之处,距离范围内已无销售代表可再分担:需要在当地增加人员(见人员配置)。', "es": 'Las mayores desviaciones que quedan: {items}. Donde la frontera se aplana, ningún vendedor con base al alcance puede asumir más: el alivio allí requiere personas (plantilla).'},
     'nb04_none_worse': {"en": 'No measure is worse than today.', "zh": '没有任何指标比现状更差。', "es": 'Ninguna medida es peor que hoy.'},
     'nb04_beyond': {"en": "{n:,} accounts lie farther than {km:,.0f} km by road from their rep's base today; they stay with their rep (the run's table territory_beyond_limit lists them).", "zh": '目前有 {n:,} 个客户距负责人驻地超过 {km:,.0f} 公里(公路),保持原负责人不变(见本次运行的 territory_beyond_limit 表)。', "es": 'Hoy {n:,} cuentas están a más de {km:,.0f} km por carretera de la base de su vendedor; se quedan con su vendedor (la tabla territory_beyond_limit de la ejecución las enumera).'},
     'nb04_handover': {"en": '## The hand-over list', "zh": '## 交接清单', "es": '## La lista de traspaso'},

@@ -623,6 +623,22 @@ class Page:
         })
         worse = [str(self.code(m)) for m in comp.loc[comp["verdict"] == "worse", "measure"]]
         words = self.w("nb04_worse").format(measures="; ".join(worse)) if worse else self.w("nb04_none_worse")
+        metrics = tables.get("territory_metrics")
+        if metrics is not None and params is not None:
+            proposed = metrics[metrics["plan"] == "proposed"]
+            reps, items = self.rep_names, []
+            city_col = "base_city_zh" if self.lang == "zh" else "base_city_en"
+            table = self.ws.input("reps")
+            cities = dict(zip(table["rep_id"], table[city_col])) if city_col in table.columns else {}
+            for m in params.balance_on:
+                if f"{m}_dev" not in proposed.columns or proposed.empty:
+                    continue
+                row = proposed.loc[proposed[f"{m}_dev"].abs().idxmax()]
+                items.append(f"{reps.get(row['territory'], row['territory'])} ({cities.get(row['territory'], row['centre'])}), "
+                             f"{self.header(m)} "
+                             f"{row[f'{m}_dev']:+.0%}")
+            if items:
+                words += " " + self.w("nb04_largest").format(items="; ".join(items))
         beyond = tables.get("territory_beyond_limit")
         if beyond is not None and len(beyond) and params is not None:
             words += " " + self.w("nb04_beyond").format(n=len(beyond), km=float(params.max_distance_km))
