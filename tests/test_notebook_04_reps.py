@@ -130,3 +130,16 @@ def test_explorer_opens_on_the_run_s_territories_and_re_runs_the_rep_design(tmp_
     assert ex.result.disruption["potential"] == 0.0  # nothing moves at a 0% limit
     ex.disruption.value = 0.3
     assert set(ex.result.assignment["territory"]) <= set(run)
+
+
+def test_auto_takes_the_frontier_knee_and_the_proposal_is_that_point(tmp_path, small_company_dir):
+    from salesmodel import consistency
+    from salesmodel.pipeline.territory import knee
+
+    params = write_params(tmp_path / "params.yaml", small_company_dir, territory={**TERRITORY, "max_disruption": "auto"})
+    step = compute_step("territory", params, tmp_path / "run")
+    points = step.tables["territory_frontier"]
+    assert points["chosen"].sum() == 1
+    chosen = float(points.loc[points["chosen"], "max_disruption"].iloc[0])
+    assert chosen == knee(points, list(TERRITORY["balance_on"]), 0.003)
+    assert not [b for b in consistency.check(step.tables) if b.rule == "one proposal"]
