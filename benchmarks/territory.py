@@ -11,6 +11,9 @@ Cases
    within 60 s; max deviations and compactness.
 3. 20,000 synthetic customers into 200 territories (same tolerances), within 5 minutes.
 4. max_disruption=0.1 from a perturbed current assignment (3,000 synthetic customers).
+5. Territories around reps (method 'reps', issue 22): 20,000 synthetic customers and 200 reps
+   with home bases, today's assignment lopsided; improved from today within 300 km road,
+   at most 15% of potential and of accounts moved, median/p95 travel held (target < 2 min).
 GerryChain (optional, the ``bench`` extra) partitions the strict-Delaunay case on potential
 alone with its recursive spanning-tree method. spopt (optional; the ``bench`` extra) runs AZP with a balance objective (the sum of
 squared relative deviations of the territories' totals) and region k-means on the same
@@ -42,7 +45,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from salesmodel.sample import make_company
-from salesmodel.territory import adjacency, customer_units, design, evaluate
+from salesmodel.territory import (
+    adjacency,
+    base_distances,
+    customer_units,
+    design,
+    drivable,
+    evaluate,
+    rep_design,
+    travel_overall,
+)
 
 RESULTS = ROOT / "benchmarks" / "results"
 ROWS: list[dict] = []
@@ -354,6 +366,51 @@ def case_disruption(quick):
            moved_potential=round(plan.disruption["potential"], 4), moved_units=round(plan.disruption["units"], 4))
 
 
+def case_reps(quick):
+    """Method 'reps' at scale: bases at town centres, today's rep the nearest base for most
+    accounts and a crowded few for the rest (so today is unbalanced), then few, short moves."""
+    n, k = (4000, 40) if quick else (20000, 200)
+    units = synthetic(n, seed=3)
+    rng = np.random.default_rng(3)
+    towns = units[["lat", "lon"]].to_numpy()[rng.choice(n, k, replace=False)]
+    bases = pd.DataFrame({"rep_id": [f"R{i:03d}" for i in range(k)], "base_lat": towns[:, 0], "base_lon": towns[:, 1]})
+    dist = base_distances(units, bases, 1.3)
+    nearest = dist.argmin(axis=1)
+    busy = rng.random(n) < 0.3  # 30% of accounts held by their second-nearest rep
+    second = np.argsort(dist, axis=1)[:, 1]
+    current = np.where(busy, second, nearest)
+    units["current"] = bases["rep_id"].to_numpy()[current]
+    today = travel_overall(dist[np.arange(n), current], units["workload"])
+    bal = {"potential": 0.05, "workload": 0.30}
+    case = f"reps {n} units k={k}"
+    record(case, "today", median_km=round(today["median_km"], 1), p95_km=round(today["p95_km"], 1),
+           **max_devs(units, units["current"].to_numpy(), list(bal)))
+    t0 = time.perf_counter()
+    res = rep_design(units, bases, balance_on=bal, max_distance_km=300, max_disruption=0.15, travel_weight=10)
+    seconds = time.perf_counter() - t0
+    after = travel_overall(res.distance_km, units["workload"])
+    record(case, "salesmodel reps, 300 km, 15%", seconds=round(seconds, 2), stopped_by=res.stopped_by, moves=res.steps,
+           moved_units=round(res.moved_share["units"], 4), moved_potential=round(res.moved_share["potential"], 4),
+           median_km=round(after["median_km"], 1), p95_km=round(after["p95_km"], 1),
+           **max_devs(units, res.assignment, list(bal)))
+    # with contiguity: a move joins a rep holding a neighbour within 150 road km (or based within it)
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        graph = drivable(adjacency(units, method="knn", neighbours=15), units, 150, 1.3)
+    graph_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    res = rep_design(units, bases, balance_on=bal, max_distance_km=300, max_disruption=0.15, travel_weight=10,
+                     graph=graph, near_km=150)
+    seconds = time.perf_counter() - t0
+    after = travel_overall(res.distance_km, units["workload"])
+    record(case, "salesmodel reps, 300 km, 15%, contiguous moves", seconds=round(seconds, 2),
+           graph_seconds=round(graph_s, 2), stopped_by=res.stopped_by, moves=res.steps,
+           moved_units=round(res.moved_share["units"], 4), moved_potential=round(res.moved_share["potential"], 4),
+           median_km=round(after["median_km"], 1), p95_km=round(after["p95_km"], 1),
+           **max_devs(units, res.assignment, list(bal)))
+
+
 def write_results(started, spopt_version, quick):
     RESULTS.mkdir(parents=True, exist_ok=True)
     table = pd.DataFrame(ROWS)
@@ -364,7 +421,7 @@ def write_results(started, spopt_version, quick):
         kept = pd.read_csv(old)
         if "group" in kept.columns:
             table = pd.concat([kept[~kept["group"].isin(table["group"])], table], ignore_index=True)
-        order = {g: i for i, g in enumerate(["provinces", "demo", "large", "disruption"])}
+        order = {g: i for i, g in enumerate(["provinces", "demo", "large", "disruption", "reps"])}
         table = table.sort_values("group", key=lambda g: g.map(order), kind="stable")
     table.to_csv(RESULTS / f"{name}.csv", index=False)
     load = os.getloadavg() if hasattr(os, "getloadavg") else ("?",)
@@ -407,7 +464,7 @@ def render(table: pd.DataFrame) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (smoke test)")
-    parser.add_argument("--only", nargs="*", default=None, help="cases: provinces demo large disruption")
+    parser.add_argument("--only", nargs="*", default=None, help="cases: provinces demo large disruption reps")
     parser.add_argument("--render", action="store_true", help="rewrite the .md from the saved .csv only")
     args = parser.parse_args()
     if args.render:
@@ -429,6 +486,7 @@ def main() -> None:
         "demo": lambda: case_demo(units, spopt_version, args.quick),
         "large": lambda: case_large(args.quick),
         "disruption": lambda: case_disruption(args.quick),
+        "reps": lambda: case_reps(args.quick),
     }
     for name in cases:
         GROUP["name"] = name

@@ -119,6 +119,12 @@ def _proposed_devs(df: pd.DataFrame) -> pd.Series:
     return proposed.iloc[0][cols].astype(float)
 
 
+def _pairs(df: pd.DataFrame, column: str) -> pd.Series:
+    """1.0 per ``customer_id -> column`` pair: two sides agree when they hold the same pairs."""
+    keys = df["customer_id"].astype(str) + " -> " + df[column].astype(str)
+    return pd.Series(1.0, index=pd.Index(keys.tolist()))
+
+
 def _row(column: str) -> Callable[[pd.DataFrame], pd.Series]:
     return lambda df: df[column].astype(float).reset_index(drop=True)
 
@@ -342,6 +348,15 @@ RULES: list[Rule] = [
          Side("key_figures", "key figure commitment_gap", _figure("commitment_gap"))),
     Rule("summary = tables", Side("territory_metrics", "the largest proposed deviation in territory_metrics", _max_dev),
          Side("territory_summary", "territory_summary.max_*_dev (proposed)", _max_dev_summary), tolerance=SHARE_TOLERANCE),
+    # territories around reps: the side-by-side and the hand-over list are the assignment's
+    Rule("one proposal", Side("territory_comparison", "territory_comparison: accounts moved",
+                              lambda d: float(d.loc[d["measure"] == "accounts_moved", "proposed"].sum())),
+         Side("territory_assignment", "territory_assignment: moved accounts", lambda d: float(d["moved"].astype(bool).sum())),
+         tolerance=0),
+    Rule("one proposal", Side("territory_handover", "territory_handover: accounts gained (customer -> new rep)",
+                              lambda d: _pairs(d[d["direction"] == "gained"], "to_rep")),
+         Side("territory_assignment", "territory_assignment: moved accounts (customer -> territory)",
+              lambda d: _pairs(d[d["moved"].astype(bool)], "territory")), tolerance=0),
     # max_disruption: auto -- the proposal is the frontier's chosen point
     Rule("one proposal", Side("territory_frontier", "territory_frontier.max_*_dev and moved of the chosen point", _chosen_frontier),
          Side("territory_summary", "territory_summary.max_*_dev and moved (proposed)", _proposed_devs), tolerance=SHARE_TOLERANCE),

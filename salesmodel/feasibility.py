@@ -27,7 +27,7 @@ import pandas as pd
 from salesmodel.errors import InfeasibleError, InputError, ParamsError, short_list
 
 __all__ = ["check_feasible", "check_hiring", "check_locks", "check_plan_year", "check_territory_balance",
-           "check_territory_first", "check_territory_graph"]
+           "check_territory_first", "check_territory_graph", "check_territory_reps"]
 
 # The no-hire capacity bound is exact only when seasonal indices average 1; refuse only
 # beyond this margin so a rounding of the indices can never refuse a feasible request.
@@ -89,8 +89,32 @@ def check_territory_balance(scenario: Any, customers: pd.DataFrame, reps: pd.Dat
             f"±{need:.1%}, or at most {k_max} territories (territory.k: {k_max})",
             feasible={"potential": float(need), "k": (1, k_max)},
         )
-    if tp.contiguous and {"lat", "lon", "customer_id"} <= set(active.columns):
+    if tp.contiguous and tp.method != "reps" and {"lat", "lon", "customer_id"} <= set(active.columns):
         check_territory_graph(scenario, active, k, float(tol))
+
+
+def check_territory_reps(scenario: Any, inputs: dict[str, pd.DataFrame]) -> None:
+    """Method 'reps': a rep without a base, a max_distance_km under which an account without a rep
+    has none, a lock naming a departed rep or an unknown account, keep_whole 'city' with accounts
+    lacking a city, refused before any search (InputError naming the rows)."""
+    from salesmodel import territory
+
+    tp = scenario.territory
+    customers, reps = inputs.get("customers"), inputs.get("reps")
+    if tp.method != "reps" or customers is None or reps is None or "lat" not in customers:
+        return
+    active = customers[customers["churn_date"].isna()] if "churn_date" in customers else customers
+    staying = reps[reps["leave_date"].isna()] if "leave_date" in reps else reps
+    units = active.rename(columns={"customer_id": "unit_id"}).reset_index(drop=True)
+    units["current"] = units["rep_id"].where(units["rep_id"].isin(set(staying["rep_id"])), None)
+    locks_table = inputs.get("territory_locks")
+    locks = None
+    if locks_table is not None and len(locks_table):
+        locks = dict(zip(locks_table["customer_id"].astype(str), locks_table["rep_id"].astype(str)))
+    road = tp.road_factor if tp.road_factor is not None else scenario.staffing.travel_circuity
+    territory.check_rep_inputs(units, staying.sort_values("rep_id").reset_index(drop=True),
+                               max_distance_km=tp.max_distance_km, road_factor=road, keep_whole=tp.keep_whole,
+                               locks=locks, departed=set(reps["rep_id"]) - set(staying["rep_id"]))
 
 
 def check_territory_graph(scenario: Any, active: pd.DataFrame, k: int, tol: float) -> None:
@@ -283,4 +307,5 @@ def check_feasible(scenario: Any, inputs: dict[str, pd.DataFrame], sources: dict
     check_plan_year(scenario, inputs.get("sales"), sources.get("sales", "the sales history"))
     if not territory_checked:
         check_territory_balance(scenario, inputs.get("customers"), inputs.get("reps"))
+    check_territory_reps(scenario, inputs)
     check_hiring(scenario, inputs)

@@ -435,6 +435,22 @@ def risk_table(tables: Mapping[str, pd.DataFrame], figures: KeyFigures, *, top: 
     return pd.DataFrame(rows, columns=RISK_COLUMNS)
 
 
+def _frontier_cost(points: pd.DataFrame | None, measure: str, tolerance: float) -> str:
+    """What meeting a territory tolerance would cost, read from the frontier (empty without one)."""
+    column = f"max_{measure}_dev"
+    if points is None or points.empty or column not in points.columns:
+        return ""
+    ok = points[points[column] <= tolerance + 1e-9].sort_values("max_disruption")
+    if len(ok):
+        row = ok.iloc[0]
+        return (f"; meeting it takes moving {row['moved_share']:.1%} of potential ({int(row['moved_units'])} accounts), "
+                f"the frontier's limit {row['max_disruption']:.0%}")
+    row = points.sort_values("max_disruption").iloc[-1]
+    return (f"; no point of the frontier meets it: at its largest limit ({row['max_disruption']:.0%}, "
+            f"{row['moved_share']:.1%} of potential and {int(row['moved_units'])} accounts moved) the largest "
+            f"deviation is {row[column]:.1%}")
+
+
 def unmet_requirements(tables: Mapping[str, pd.DataFrame], params: Any) -> pd.DataFrame:
     """Requirements the params asked for that the plan does not meet (the ``unmet_requirements`` table).
 
@@ -452,7 +468,8 @@ def unmet_requirements(tables: Mapping[str, pd.DataFrame], params: Any) -> pd.Da
                 rows.append({"step": "territory", "requirement": f"territory.balance_on.{measure}",
                              "asked": float(tolerance), "achieved": achieved,
                              "message": f"territory balance on {measure}: the proposed territories are up to "
-                                        f"{achieved:.1%} off the mean, the tolerance is ±{tolerance:.1%}"})
+                                        f"{achieved:.1%} off the mean, the tolerance is ±{tolerance:.1%}"
+                                        + _frontier_cost(tables.get("territory_frontier"), measure, tolerance)})
     cap = tables.get("capacity_plan")
     cap_limit = params.staffing.max_hires_per_month
     if cap is not None and cap_limit is not None:

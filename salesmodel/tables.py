@@ -335,10 +335,28 @@ _declare("territory_frontier", "territory",
          _c("moved_share:number:share", "share of potential the plan moves"), _c("moved_units:integer:count"),
          _c("max_potential_dev:number:share"), _opt("max_workload_dev:number:share"),
          _opt("max_last_year_dev:number:share"), _c("within_tolerance:bool"), _c("status:text"),
-         _c("stopped_by:text"), _c("chosen:bool", "the point the proposal uses"))
+         _c("stopped_by:text"), _opt("spread_*:number:share", "standard deviation of the territories' deviations"),
+         _opt("median_km:number:km", "median road km account -> its rep's base (method reps)"),
+         _opt("p95_km:number:km"), _opt("weighted_mean_km:number:km", "workload-weighted mean road km"),
+         _c("chosen:bool", "the point the proposal uses"))
 _declare("territory_moves", "territory", "Accounts that move to another territory",
          _c("customer_id:text"), _c("customer_name:text"), _c("province_id:text"), _c("city_en:text"), _c("tier:text"),
          _c("potential:number:yuan"), _c("workload:number:hours"), _c("from_territory:text"), _c("to_territory:text"))
+_declare("territory_travel", "territory", "Travel from each rep's base to the rep's accounts, today and proposed",
+         _c("plan:text", "today or proposed"), _c("territory:text", "the rep"), _c("rep_name:text"), _c("base_city:text"),
+         _c("accounts:integer:count"), _c("median_km:number:km", "road km (great circle x road factor)"),
+         _c("p95_km:number:km"), _c("max_km:number:km"), _c("weighted_mean_km:number:km", "workload-weighted"),
+         _c("weighted_mean_hours:number:hours", "one way, at the travel speed"),
+         _c("beyond_limit:integer:count", "accounts farther than territory.max_distance_km"))
+_declare("territory_comparison", "territory", "Today and the proposal side by side, one measure a row (lower is better)",
+         _c("measure:text"), _c("unit:text", "share, km or count"), _c("today:number"), _c("proposed:number"),
+         _c("change:number", "proposed - today"), _c("verdict:text", "better, worse, same, or cost (disruption)"))
+_declare("territory_handover", "territory", "The hand-over list: for each rep the accounts gained and lost, by money",
+         _c("rep_id:text"), _c("rep_name:text"), _c("direction:text", "gained or lost"), _c("customer_id:text"),
+         _c("customer_name:text"), _c("from_rep:text"), _c("to_rep:text"), _c("last_year_sales:number:yuan"),
+         _c("potential:number:yuan"), _c("distance_km:number:km", "road km to the new rep's base"))
+_declare("territory_beyond_limit", "territory", "Accounts farther than territory.max_distance_km from their rep's base today; they stay",
+         _c("customer_id:text"), _c("customer_name:text"), _c("rep_id:text"), _c("distance_km:number:km"))
 
 # ---- tracking ----------------------------------------------------------------------
 _declare("pacing", "tracking", "Progress against the plan to date, at every level",

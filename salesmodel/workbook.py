@@ -373,6 +373,29 @@ def _data_table_sheet(ws, name: str, df: pd.DataFrame, *, names: Mapping[str, Ma
                  formats={c: "0.0%" for c in share_cols})
 
 
+def _handover_sheet(ws, handover: pd.DataFrame, *, money_unit: str, language: str) -> None:
+    """The hand-over list: one row per account that changes rep (customer, from, to, last year's sales,
+    potential, km to the new rep's base), largest last year's sales first, with totals."""
+    names = dict(zip(handover["rep_id"].astype(str), handover["rep_name"].astype(str)))
+
+    def rep(r: str) -> str:
+        return f"{names.get(r, '')} ({r})" if names.get(r) else r
+    moves = handover[handover["direction"] == "gained"]
+    scale = MONEY_SCALE[money_unit]
+    unit = _unit_text(money_unit, language)
+    header = [_header_text("customer_name", language), _header_text("customer_id", language),
+              _header_text("from_rep", language), _header_text("to_rep", language),
+              f"{_header_text('last_year_sales', language)} ({unit})", f"{_header_text('potential', language)} ({unit})",
+              _header_text("distance_km", language)]
+    rows = [[str(r.customer_name), str(r.customer_id), rep(str(r.from_rep)), rep(str(r.to_rep)),
+             float(r.last_year_sales) / scale, float(r.potential) / scale, round(float(r.distance_km))]
+            for r in moves.itertuples(index=False)]
+    _write_totalled(ws, header, rows, sum_cols=[5, 6], formats={5: _MONEY_FORMAT[money_unit], 6: _MONEY_FORMAT[money_unit],
+                                                                7: "#,##0"}, freeze_col=1, language=language)
+    _autosize(ws, {1: 28, 2: 10, 3: 18, 4: 18, 5: 14, 6: 14, 7: 14})
+    ws.row_dimensions[1].height = 32  # headers wrap on two lines
+
+
 def _write_totalled(ws, header: list[str], rows: list[list[Any]], *, sum_cols: list[int],
                     formats: Mapping[int, str], freeze_col: int, language: str) -> int:
     """Write a header, the rows (text from data as text) and a total row of ``SUM`` formulas under ``sum_cols``
@@ -738,6 +761,12 @@ def build_workbook(
     for key in ("capacity_plan", "staffing_hires", "territory_assignment"):
         df = tables.get(key)
         if df is None or df.empty:
+            continue
+        if key == "territory_assignment" and tables.get("territory_handover") is not None:
+            ws = wb.create_sheet(_sheet_title("territory_handover", language))  # replaces the raw territories
+            _handover_sheet(ws, tables["territory_handover"], money_unit=money_unit, language=language)
+            _print_setup(ws, page_header, language)
+            ws.page_setup.orientation = "portrait"  # seven narrow columns: more rows a page
             continue
         ws = wb.create_sheet(_sheet_title(key, language))
         if key == "capacity_plan":

@@ -14,7 +14,8 @@ from salesmodel.errors import ParamsError
 
 def _grid_file(path, data_dir, grid, **extra):
     raw = {"scenario": "sweep", "data": {"dir": str(data_dir)}, "notebooks": ["00_data_overview.ipynb"], "grid": grid,
-           "territory": {"balance_on": {"potential": 0.5, "workload": 0.5}, "max_disruption": None}, **extra}
+           "territory": {"balance_on": {"potential": 0.5, "workload": 0.5}, "max_disruption": None,
+                         "method": "heuristic"}, **extra}
     path.write_text(yaml.safe_dump(raw), encoding="utf-8")
     return path
 

@@ -58,7 +58,8 @@ def company(tmp_path, small_company_dir):
 
 def _params(tmp_path: Path, data_dir: Path, **sections) -> Path:
     raw = {"scenario": "hostile", "seed": 1, "data": {"dir": str(data_dir)},
-           "territory": {"balance_on": {"potential": 0.5, "workload": 0.5}, "max_disruption": None}}  # the small company cannot do 5%
+           "territory": {"balance_on": {"potential": 0.5, "workload": 0.5}, "max_disruption": None,
+                         "method": "heuristic"}}  # the small company cannot do 5% (nor ±50% with few, short moves)
     for key, value in sections.items():
         if isinstance(value, dict) and isinstance(raw.get(key), dict):
             raw[key].update(value)

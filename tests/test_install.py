@@ -120,7 +120,7 @@ def test_installed_package_plans_from_a_folder_outside_the_checkout(installed):
     raw = yaml.safe_load(params.read_text(encoding="utf-8"))
     assert raw["data"]["dir"] == "../data/demo"  # the copied params find the sampled data as they are
     # test-sized: loose balance so the small company's territories can meet it, two notebooks
-    raw.update(territory={"balance_on": {"potential": 0.5, "workload": 0.5}, "max_disruption": None},
+    raw.update(territory={"balance_on": {"potential": 0.5, "workload": 0.5}, "max_disruption": None, "method": "heuristic"},
                notebooks=["02_targets.ipynb", "10_leadership_summary.ipynb"])
     params.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
 

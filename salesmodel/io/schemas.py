@@ -22,7 +22,7 @@ PROVINCE_IDS = (
 # The input kinds read_inputs returns, in reading order.
 KINDS = ("sales", "customers", "reps", "org", "provinces", "adjacency")
 # Optional input kinds: read when the params name a file for them (data.<kind>).
-OPTIONAL_KINDS = ("locks", "commitments", "actuals", "stock")
+OPTIONAL_KINDS = ("locks", "commitments", "actuals", "stock", "territory_locks")
 
 # Plausible ceilings: a value above one is a unit or export mistake, never a sale. They also
 # make overflow impossible: a billion rows at the ceiling sum far below float64's limit
@@ -364,6 +364,16 @@ SCHEMAS: dict[str, TableSchema] = {
         ),
         key=("date", "customer_id", "product"),
         references=(Reference("customer_id", "customers", "customer_id"),),
+    ),
+    "territory_locks": TableSchema(
+        "territory_locks",
+        "key accounts that stay with a named rep (one row per customer)",
+        (
+            Column("customer_id", "str"),
+            Column("rep_id", "str"),
+        ),
+        key=("customer_id",),
+        references=(Reference("customer_id", "customers", "customer_id"), Reference("rep_id", "reps", "rep_id")),
     ),
     "holiday_overrides": TableSchema(
         "holiday_overrides",

@@ -1,6 +1,7 @@
 """Step ``territory``: balanced, compact, contiguous territories proposed against today's."""
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import pandas as pd
@@ -132,6 +133,8 @@ def _blank(value: Any) -> Any:
 
 def run(ctx: Context) -> StepResult:
     """Today's territories scored, a proposed design, the moves between them."""
+    if ctx.params.territory.method == "reps":
+        return run_reps(ctx)
     result = StepResult("territory")
     tp = ctx.params.territory
     table = units(ctx)
@@ -180,3 +183,323 @@ def run(ctx: Context) -> StepResult:
                         stopped_by=plan.stopped_by, replayable=plan.replayable)
     return result
 
+
+
+# ---- method "reps": territories belong to reps with a home base ---------------------------------
+
+def rep_bases(ctx: Context) -> pd.DataFrame:
+    """The reps who hold a territory (active today), with their base, in rep_id order."""
+    reps = ctx.inputs["reps"]
+    active = reps[reps["leave_date"].isna()] if "leave_date" in reps.columns else reps
+    cols = [c for c in ("rep_id", "rep_name", "province_id", "base_city_en", "base_city_zh", "base_lat", "base_lon")
+            if c in active.columns]
+    return active[cols].sort_values("rep_id").reset_index(drop=True)
+
+
+def rep_arguments(ctx: Context, table: pd.DataFrame, bases: pd.DataFrame) -> dict[str, Any]:
+    """Every argument of :func:`salesmodel.territory.rep_design` but the units, the bases and
+    the disruption limit; bad input is refused here, before any search."""
+    tp = ctx.params.territory
+    road = tp.road_factor if tp.road_factor is not None else ctx.params.staffing.travel_circuity
+    reps = ctx.inputs["reps"]
+    locks_table = ctx.inputs.get("territory_locks")
+    locks = None
+    if locks_table is not None and len(locks_table):
+        locks = dict(zip(locks_table["customer_id"].astype(str), locks_table["rep_id"].astype(str)))
+    if tp.k is not None and tp.k != len(bases):
+        from salesmodel.errors import ParamsError
+
+        raise ParamsError(f"territory.k {tp.k}: method 'reps' makes one territory per active rep ({len(bases)}); "
+                          f"leave k empty or use method 'heuristic'")
+    departed = set(reps["rep_id"]) - set(bases["rep_id"])
+    territory.check_rep_inputs(table, bases, max_distance_km=tp.max_distance_km, road_factor=road,
+                               keep_whole=tp.keep_whole, locks=locks, departed=departed)
+    locked = table["tier"].isin(list(tp.locked_tiers)).to_numpy() if "tier" in table.columns else None
+    return {"balance_on": dict(tp.balance_on), "max_distance_km": tp.max_distance_km, "road_factor": road,
+            "keep_whole": tp.keep_whole, "locked": locked, "locks": locks, "travel_weight": tp.travel_weight,
+            "hold_quantiles": (0.5, 0.95) if tp.hold_travel else None, "max_moves": tp.max_moves}
+
+
+def drivable_graph(ctx: Context, table: pd.DataFrame, road: float) -> Any:
+    """The customers' contiguity graph with only edges short enough to drive (territory.max_edge_km)."""
+    tp = ctx.params.territory
+    with warnings.catch_warnings():  # parts of the graph are reported in the metrics, not warned about
+        warnings.simplefilter("ignore")
+        graph = territory.adjacency(table, method=tp.graph, prune_factor=tp.prune_factor, neighbours=tp.neighbours)
+    return territory.drivable(graph, table, tp.max_edge_km, road)
+
+
+def contiguity_arguments(ctx: Context, graph: Any) -> dict[str, Any]:
+    """With territory.contiguous: a move joins a rep who holds a neighbour of the account (or is based within a drive)."""
+    tp = ctx.params.territory
+    return {"graph": graph, "near_km": tp.max_edge_km} if tp.contiguous else {}
+
+
+def _spread(metrics: pd.DataFrame, measure: str) -> float:
+    """Standard deviation of the territories' deviations from the mean territory."""
+    return float(metrics[f"{measure}_dev"].std(ddof=0))
+
+
+def rep_plan(table: pd.DataFrame, bases: pd.DataFrame, arguments: dict[str, Any], limit: float | None,
+             balance_on: dict[str, float], graph: Any) -> tuple[territory.TerritoryPlan, territory.RepDesign]:
+    """The rep-centred design under ``limit`` (None: no limit), scored as any plan."""
+    import dataclasses
+
+    found = territory.rep_design(table, bases, max_disruption=limit, **arguments)
+    plan = territory.evaluate(table, pd.Series(found.assignment, index=table["unit_id"]), adjacency=graph,
+                              balance_on=balance_on, contiguous=False, current=table.set_index("unit_id")["current"],
+                              max_disruption=limit, disruption_on=next(iter(balance_on), None))
+    within = all(plan.max_deviation()[m] <= t + 1e-9 for m, t in balance_on.items())
+    notes = []
+    if not within:
+        devs = ", ".join(f"{m} {plan.max_deviation()[m]:.1%} (tolerance {t:.1%})" for m, t in balance_on.items())
+        notes.append(f"tolerances not met by the best plan found: largest deviation {devs}; moved "
+                     f"{found.moved_share.get(next(iter(balance_on), 'units'), 0.0):.1%} of potential"
+                     + ("" if limit is None else f" (limit {limit:.1%})"))
+    plan = dataclasses.replace(plan, method="reps", status="feasible" if within else "tolerance_not_met",
+                               feasible=within, stopped_by=found.stopped_by, notes=notes, max_disruption=limit)
+    return plan, found
+
+
+def knee(points: pd.DataFrame, measures: list[str], gain: float) -> float:
+    """The frontier's knee: the smallest limit after which the mean spread of the balanced
+    measures improves by less than ``gain`` per point (1%) of potential moved."""
+    ordered = points.sort_values("max_disruption").reset_index(drop=True)
+    spread = ordered[[f"spread_{m}" for m in measures]].mean(axis=1).to_numpy()
+    moved = ordered["moved_share"].to_numpy()
+    for i in range(len(ordered) - 1):
+        step = (moved[i + 1] - moved[i]) * 100
+        if step <= 1e-9 or (spread[i] - spread[i + 1]) / step < gain:
+            return float(ordered.loc[i, "max_disruption"])
+    return float(ordered["max_disruption"].iloc[-1])
+
+
+def _frontier_row(plan: territory.TerritoryPlan, found: territory.RepDesign, limit: float,
+                  table: pd.DataFrame, balance_on: dict[str, float]) -> dict[str, Any]:
+    first = next(iter(balance_on), "units")
+    row: dict[str, Any] = {"max_disruption": limit, "moved_share": float(found.moved_share.get(first, 0.0)),
+                           "moved_units": int(found.moved_accounts)}
+    for m in balance_on:
+        row[f"max_{m}_dev"] = float(plan.metrics[f"{m}_dev"].abs().max())
+    row["within_tolerance"] = bool(plan.feasible)
+    row["status"] = plan.status
+    row["stopped_by"] = str(plan.stopped_by)
+    for m in balance_on:
+        row[f"spread_{m}"] = _spread(plan.metrics, m)
+    travel = territory.travel_overall(found.distance_km, table["workload"].to_numpy(dtype=float))
+    row.update(median_km=travel["median_km"], p95_km=travel["p95_km"], weighted_mean_km=travel["weighted_mean_km"])
+    return row
+
+
+def _base_label(bases: pd.DataFrame) -> dict[str, str]:
+    city = bases["base_city_en"] if "base_city_en" in bases.columns else bases["rep_id"]
+    return dict(zip(bases["rep_id"], city.astype(str)))
+
+
+def _travel(table: pd.DataFrame, labels: Any, bases: pd.DataFrame, plan_label: str, ctx: Context,
+            road: float) -> pd.DataFrame:
+    tp = ctx.params.territory
+    speed = tp.travel_speed_kmh if tp.travel_speed_kmh is not None else ctx.params.staffing.travel_speed_kmh
+    t = territory.travel_table(table, labels, bases, road_factor=road, speed_kmh=speed,
+                               max_distance_km=tp.max_distance_km)
+    names = dict(zip(bases["rep_id"], bases["rep_name"].astype(str))) if "rep_name" in bases.columns else {}
+    t.insert(0, "plan", plan_label)
+    t.insert(2, "rep_name", t["territory"].map(names).fillna("").astype(str))
+    t.insert(3, "base_city", t["territory"].map(_base_label(bases)).fillna("").astype(str))
+    return t
+
+
+def comparison(now: territory.TerritoryPlan, plan: territory.TerritoryPlan, km_now: Any, km_new: Any,
+               table: pd.DataFrame, labels: Any, bases: pd.DataFrame, limit_km: float,
+               balance_on: dict[str, float]) -> pd.DataFrame:
+    """Today and the proposal side by side, one row per measure (lower is better for all)."""
+    import numpy as np
+
+    w = table["workload"].to_numpy(dtype=float)
+    t_now, t_new = territory.travel_overall(km_now, w), territory.travel_overall(km_new, w)
+    prov = dict(zip(bases["rep_id"], bases["province_id"])) if "province_id" in bases.columns else {}
+    cur = table["current"].to_numpy(dtype=object)
+    lab = np.asarray(labels, dtype=object)
+    province = table["province_id"].to_numpy(dtype=object) if "province_id" in table.columns else None
+    moved = np.array([c is not None and isinstance(c, str) and c != x for c, x in zip(cur, lab)])
+    has = np.array([isinstance(c, str) for c in cur])
+    pot = table["potential"].to_numpy(dtype=float)
+    rows: list[tuple[str, str, float, float]] = []
+    for m in balance_on:
+        rows.append((f"max_{m}_dev", "share", float(now.metrics[f"{m}_dev"].abs().max()),
+                     float(plan.metrics[f"{m}_dev"].abs().max())))
+        rows.append((f"spread_{m}", "share", _spread(now.metrics, m), _spread(plan.metrics, m)))
+    rows += [("median_km", "km", t_now["median_km"], t_new["median_km"]),
+             ("p95_km", "km", t_now["p95_km"], t_new["p95_km"]),
+             ("weighted_mean_km", "km", t_now["weighted_mean_km"], t_new["weighted_mean_km"]),
+             ("beyond_limit", "count", float((np.asarray(km_now) > limit_km + 1e-9).sum()),
+              float((np.asarray(km_new) > limit_km + 1e-9).sum()))]
+    if province is not None and prov:
+        rows.append(("cross_province", "count",
+                     float(sum(isinstance(c, str) and prov.get(c) != p for c, p in zip(cur, province))),
+                     float(sum(prov.get(x) != p for x, p in zip(lab, province)))))
+    if "parts" in now.metrics.columns and "parts" in plan.metrics.columns:
+        rows.append(("split_territories", "count", float((now.metrics["parts"].astype(float) > 1).sum()),
+                     float((plan.metrics["parts"].astype(float) > 1).sum())))
+    affected = set(cur[moved]) | set(lab[moved])
+    rows += [("accounts_moved", "count", 0.0, float(moved.sum())),
+             ("potential_moved", "share", 0.0, float(pot[moved].sum() / pot[has].sum()) if pot[has].sum() > 0 else 0.0),
+             ("reps_affected", "count", 0.0, float(len(affected)))]
+    out = pd.DataFrame(rows, columns=["measure", "unit", "today", "proposed"])
+    out["change"] = out["proposed"] - out["today"]
+    scale = np.maximum(out["today"].abs(), 1.0) * 1e-9
+    disruption = out["measure"].isin(["accounts_moved", "potential_moved", "reps_affected"])
+    out["verdict"] = np.where(out["change"].abs() <= scale, "same",
+                              np.where(out["change"] < 0, "better", np.where(disruption, "cost", "worse")))
+    return out
+
+
+def handover(table: pd.DataFrame, labels: Any, km_new: Any, bases: pd.DataFrame,
+             last_year: pd.Series) -> pd.DataFrame:
+    """For each rep, the accounts gained and lost, by money (last year's sales, then potential)."""
+    import numpy as np
+
+    cur = table["current"].to_numpy(dtype=object)
+    lab = np.asarray(labels, dtype=object)
+    moved = np.array([isinstance(c, str) and c != x for c, x in zip(cur, lab)])
+    named = table if "customer_name" in table.columns else table.assign(customer_name=table["unit_id"])
+    m = named.loc[moved, ["unit_id", "customer_name", "potential"]].rename(columns={"unit_id": "customer_id"})
+    m["from_rep"] = cur[moved].astype(str)
+    m["to_rep"] = lab[moved].astype(str)
+    m["distance_km"] = np.asarray(km_new, dtype=float)[moved]
+    m["last_year_sales"] = m["customer_id"].map(last_year).fillna(0.0).astype(float)
+    names = dict(zip(bases["rep_id"], bases["rep_name"].astype(str))) if "rep_name" in bases.columns else {}
+    gained = m.assign(rep_id=m["to_rep"], direction="gained")
+    lost = m.assign(rep_id=m["from_rep"], direction="lost")
+    out = pd.concat([gained, lost], ignore_index=True)
+    out["rep_name"] = out["rep_id"].map(names).fillna("").astype(str)
+    out["customer_name"] = out["customer_name"].astype(str)
+    out = out.sort_values(["last_year_sales", "potential", "customer_id", "direction"],
+                          ascending=[False, False, True, True], kind="stable")
+    return out[["rep_id", "rep_name", "direction", "customer_id", "customer_name", "from_rep", "to_rep",
+                "last_year_sales", "potential", "distance_km"]].reset_index(drop=True)
+
+
+def _last_year_sales(ctx: Context) -> pd.Series:
+    from salesmodel import staffing
+
+    sp = ctx.params.staffing
+    tiers = staffing.tier_customers(ctx.inputs["sales"], by="last_year",
+                                    scheme={"method": sp.tier_method, "cuts": sp.tier_cuts},
+                                    customers=ctx.inputs["customers"]["customer_id"])
+    return tiers.set_index("customer_id")["sales"].astype(float)
+
+
+def run_reps(ctx: Context) -> StepResult:
+    """Method 'reps': today's territories, a proposal improved from them with few, short
+    moves to reps based within reach, the frontier, travel and the hand-over list."""
+    import numpy as np
+
+    result = StepResult("territory")
+    tp = ctx.params.territory
+    table = units(ctx)
+    bases = rep_bases(ctx)
+    arguments = rep_arguments(ctx, table, bases)  # refuses bad input before any search
+    balance_on = dict(tp.balance_on)
+    measures = list(balance_on)
+    road = arguments["road_factor"]
+    graph = drivable_graph(ctx, table, road)
+    has_rep = table[table["current"].notna()].reset_index(drop=True)
+    now_graph = drivable_graph(ctx, has_rep, road)
+    now = territory.evaluate(has_rep, has_rep[["unit_id", "current"]].rename(columns={"current": "territory"}),
+                             adjacency=now_graph, balance_on=balance_on, contiguous=False)
+    contiguity = contiguity_arguments(ctx, graph)
+    auto = tp.max_disruption == "auto"
+    rows, found_by, plans = [], {}, {}
+    with collect_notes(result):
+        for limit in sorted({float(x) for x in tp.frontier}):
+            plan_l, found_l = rep_plan(table, bases, {**arguments, **contiguity}, None if limit >= 1 else limit,
+                                       balance_on, graph)
+            plans[limit], found_by[limit] = plan_l, found_l
+            rows.append(_frontier_row(plan_l, found_l, limit, table, balance_on))
+        points = pd.DataFrame(rows)
+        if auto:
+            chosen: float | None = knee(points, measures, tp.knee_gain)
+        else:
+            chosen = None if tp.max_disruption is None else float(tp.max_disruption)
+        key = 1.0 if chosen is None else chosen
+        if key in plans:
+            plan, found = plans[key], found_by[key]
+        else:
+            plan, found = rep_plan(table, bases, {**arguments, **contiguity}, chosen, balance_on, graph)
+    if plan.notes:
+        note = plan.notes[0]
+        meeting = territory.smallest_meeting(points)
+        if meeting is not None:
+            row = points[points["max_disruption"] == meeting].iloc[0]
+            note += (f"; meeting every tolerance takes a limit of {meeting:.0%} (moves {row['moved_share']:.1%} of "
+                     f"potential, {int(row['moved_units'])} accounts)")
+        else:
+            best = points.iloc[-1]
+            devs = ", ".join(f"{m} {best[f'max_{m}_dev']:.1%}" for m in measures)
+            note += (f"; no limit on the frontier meets them: with {best['max_disruption']:.0%} "
+                     f"({best['moved_share']:.1%} of potential, {int(best['moved_units'])} accounts moved) "
+                     f"the largest deviation is {devs}, within {tp.max_distance_km:g} km of each rep's base")
+        result.notes.append(note)
+    points["chosen"] = (points["max_disruption"] - key).abs().lt(1e-12) if auto else False
+    result.add("territory_frontier", points)
+
+    all_km = territory.base_distances(table, bases, road)
+    rix = {r: i for i, r in enumerate(bases["rep_id"])}
+    cur = table["current"].to_numpy(dtype=object)
+    km_now = np.array([all_km[i, rix[c]] if isinstance(c, str) and c in rix else np.nan for i, c in enumerate(cur)])
+    has = ~np.isnan(km_now)
+    labels = found.assignment
+    km_new = found.distance_km
+    base_city = _base_label(bases)
+
+    def with_bases(p: territory.TerritoryPlan, label: str, labs: Any, sub: pd.DataFrame) -> pd.DataFrame:
+        m = _metrics(p, label, measures)
+        t = territory.travel_table(sub, labs, bases, road_factor=road, weight="workload").set_index("territory")
+        m["centre"] = m["territory"].map(base_city).fillna("").astype(str)
+        m["compactness"] = m["territory"].map(t["weighted_mean_km"]).astype(float)
+        return m
+
+    today_sub = table[has].reset_index(drop=True)
+    result.add("territory_metrics", pd.concat([with_bases(now, "today", today_sub["current"].to_numpy(), today_sub),
+                                               with_bases(plan, "proposed", labels, table)], ignore_index=True))
+    summary_now = _summary_row(now, "today", balance_on)
+    summary_new = _summary_row(plan, "proposed", balance_on)
+    summary_now["objective"] = float(territory.travel_overall(km_now[has], table["workload"].to_numpy()[has])["weighted_mean_km"])
+    summary_new["objective"] = float(territory.travel_overall(km_new, table["workload"].to_numpy())["weighted_mean_km"])
+    result.add("territory_summary", pd.DataFrame([summary_now, summary_new]))
+
+    assignment = pd.DataFrame({"customer_id": table["unit_id"].astype(str), "territory": labels.astype(str)})
+    assignment["centre"] = assignment["territory"].map(base_city).fillna("").astype(str)
+    assignment["distance_to_centre"] = km_new
+    assignment["current"] = table["current"].astype("string")
+    assignment["moved"] = found.moved.astype(bool)
+    assignment["potential"] = table["potential"].to_numpy(dtype=float)
+    assignment["workload"] = table["workload"].to_numpy(dtype=float)
+    result.add("territory_assignment", assignment)
+    moves = table.loc[found.moved, ["unit_id", "customer_name", "province_id", "city_en", "tier", "potential",
+                                    "workload", "current"]].rename(columns={"unit_id": "customer_id",
+                                                                            "current": "from_territory"})
+    moves["to_territory"] = labels[found.moved].astype(str)
+    moves = moves.astype({"from_territory": str})
+    result.add("territory_moves", moves.sort_values(["potential", "customer_id"], ascending=[False, True]))
+
+    result.add("territory_travel", pd.concat([_travel(today_sub, today_sub["current"].to_numpy(), bases, "today", ctx, road),
+                                              _travel(table, labels, bases, "proposed", ctx, road)], ignore_index=True))
+    result.add("territory_comparison", comparison(now, plan, km_now[has], km_new, table, labels, bases,
+                                                  tp.max_distance_km, balance_on))
+    result.add("territory_handover", handover(table, labels, km_new, bases, _last_year_sales(ctx)))
+    beyond = table[table["unit_id"].isin(found.beyond)]
+    result.add("territory_beyond_limit", pd.DataFrame({
+        "customer_id": beyond["unit_id"].astype(str), "customer_name": beyond["customer_name"].astype(str),
+        "rep_id": beyond["current"].astype(str),
+        "distance_km": km_now[table["unit_id"].isin(found.beyond).to_numpy()]}).sort_values(
+            ["distance_km", "customer_id"], ascending=[False, True]).reset_index(drop=True))
+    result.facts.update(k=plan.k, customers=len(table), orphaned=int(table["current"].isna().sum()),
+                        graph=tp.graph, edges=len(graph.edges), graph_parts=graph.n_components, status=plan.status,
+                        max_disruption=tp.max_disruption if tp.max_disruption is not None else "",
+                        chosen_disruption=_blank(chosen if auto else None),
+                        smallest_disruption_meeting=_blank(territory.smallest_meeting(points)),
+                        stopped_by=plan.stopped_by, replayable=plan.replayable, method="reps",
+                        max_distance_km=tp.max_distance_km, keep_whole=tp.keep_whole, moves_made=found.steps)
+    return result

@@ -739,6 +739,70 @@ class Page:
     def territory_summary(self, summary: pd.DataFrame) -> Any:
         return self.table("territory_summary", summary)
 
+    _COMPARISON_FORMATS = {"share": "{:.1%}", "km": "{:,.0f}", "count": "{:,.0f}"}
+
+    def territory_comparison(self, tables: Mapping[str, pd.DataFrame], params: Any = None) -> tuple:
+        """Today and the proposal side by side, in measures people read (balance, travel, disruption),
+        with the measures worse than today said in words; without the comparison table (territories
+        redrawn from scratch), the summary table."""
+        from IPython.display import HTML
+
+        comp = tables.get("territory_comparison")
+        if comp is None:
+            return (self.territory_summary(tables["territory_summary"]),)
+
+        def fmt(unit: str, value: float, signed: bool = False) -> str:
+            text = self._COMPARISON_FORMATS.get(unit, "{:,.2f}").format(value)
+            return ("+" + text) if signed and value > 0 else text
+        shown = pd.DataFrame({
+            self.header("measure"): comp["measure"].map(self.code),
+            self.w("today"): [fmt(u, v) for u, v in zip(comp["unit"], comp["today"])],
+            self.w("proposed"): [fmt(u, v) for u, v in zip(comp["unit"], comp["proposed"])],
+            self.header("change"): [fmt(u, v, True) for u, v in zip(comp["unit"], comp["change"])],
+            self.header("verdict"): comp["verdict"].map(self.code),
+        })
+        worse = [str(self.code(m)) for m in comp.loc[comp["verdict"] == "worse", "measure"]]
+        words = self.w("nb04_worse").format(measures="; ".join(worse)) if worse else self.w("nb04_none_worse")
+        metrics = tables.get("territory_metrics")
+        if metrics is not None and params is not None:
+            proposed = metrics[metrics["plan"] == "proposed"]
+            reps, items = self.rep_names, []
+            city_col = "base_city_zh" if self.lang == "zh" else "base_city_en"
+            table = self.ws.input("reps")
+            cities = dict(zip(table["rep_id"], table[city_col])) if city_col in table.columns else {}
+            for m in params.balance_on:
+                if f"{m}_dev" not in proposed.columns or proposed.empty:
+                    continue
+                row = proposed.loc[proposed[f"{m}_dev"].abs().idxmax()]
+                items.append(f"{reps.get(row['territory'], row['territory'])} ({cities.get(row['territory'], row['centre'])}), "
+                             f"{self.header(m)} "
+                             f"{row[f'{m}_dev']:+.0%}")
+            if items:
+                words += " " + self.w("nb04_largest").format(items="; ".join(items))
+        beyond = tables.get("territory_beyond_limit")
+        if beyond is not None and len(beyond) and params is not None:
+            words += " " + self.w("nb04_beyond").format(n=len(beyond), km=float(params.max_distance_km))
+        styler = shown.style.hide(axis="index").set_properties(subset=[self.header("measure")], **{"text-align": "left"})
+        return HTML(f"<p>{_html.escape(words)}</p>"), styler
+
+    def frontier_text(self, params: Any) -> Any:
+        """What the frontier shows, for the method that made it."""
+        return self.text("nb04_frontier_text_reps" if getattr(params, "method", "") == "reps" else "nb04_frontier_text")
+
+    def handover_intro(self, tables: Mapping[str, pd.DataFrame]) -> Any:
+        return self.text("nb04_handover_text_reps" if "territory_handover" in tables else "nb04_handover_text")
+
+    def handover_table(self, tables: Mapping[str, pd.DataFrame], rows: int = 30) -> Any:
+        """The hand-over list (each rep's accounts gained and lost, by money); without it, the moves."""
+        hand = tables.get("territory_handover")
+        if hand is None:
+            return self.moves_table(tables["territory_moves"])
+        reps = self.rep_names
+        once = hand[hand["direction"] == "gained"]  # each hand-over once: from one rep to the other
+        return self.table("territory_handover", once, rows=rows,
+                          columns=["customer_name", "from_rep", "to_rep", "last_year_sales", "potential", "distance_km"],
+                          names={"from_rep": reps, "to_rep": reps})
+
     def territory_map(self, assignment: pd.DataFrame, metrics: pd.DataFrame) -> Any:
         """The proposed territories on the map: neighbouring territories in different colours,
         each rep's name at the territory's centre, accounts that change territory marked,
@@ -774,14 +838,33 @@ class Page:
             ax.annotate(names.get(pid, pid), (row["lon"], row["lat"]), fontsize=7, color="0.55", ha="center",
                         va="center", zorder=2, annotation_clip=True)
         territories = assignment["territory"].astype(str).to_numpy()
-        colour_of = _neighbour_colours(where[["lon", "lat"]].to_numpy(), territories)
-        ax.scatter(where["lon"], where["lat"], c=[colour_of[t] for t in territories], s=14, zorder=3, linewidths=0)
+        proposed = metrics[metrics["plan"] == "proposed"]
+        centres = customers.reindex(proposed["centre"])
+        bases = self.ws.input("reps").set_index("rep_id")
+        around_reps = bool(centres["lat"].isna().all()) and {"base_lat", "base_lon"} <= set(bases.columns)
+        if around_reps and "region_id" in provinces.columns:
+            # the national view by region (each region's territories are on the region maps)
+            region = assignment["customer_id"].map(self.ws.input("customers").set_index("customer_id")["province_id"]) \
+                .map(provinces["region_id"]).astype(str).to_numpy()
+            regions = sorted(set(region))
+            region_names = self.region_names
+            for i, r in enumerate(regions):
+                here = region == r
+                ax.scatter(where["lon"].to_numpy()[here], where["lat"].to_numpy()[here], s=14, zorder=3, linewidths=0,
+                           c=_MAP_COLOURS[i % len(_MAP_COLOURS)], label=str(region_names.get(r, r)))
+        else:
+            colour_of = _neighbour_colours(where[["lon", "lat"]].to_numpy(), territories)
+            ax.scatter(where["lon"], where["lat"], c=[colour_of[t] for t in territories], s=14, zorder=3, linewidths=0)
         moved = assignment["moved"].astype(bool).to_numpy()
         if moved.any():
             ax.scatter(where["lon"].to_numpy()[moved], where["lat"].to_numpy()[moved], s=1.5, c="k", linewidths=0,
                        zorder=4, label=f"{self.w('accounts_moved')} ({int(moved.sum()):,})")
-        proposed = metrics[metrics["plan"] == "proposed"]
-        centres = customers.reindex(proposed["centre"])
+        if around_reps:  # territories around reps: each rep's base
+            centres = bases.reindex(proposed["territory"].astype(str))[["base_lat", "base_lon"]].set_axis(
+                ["lat", "lon"], axis=1).apply(pd.to_numeric, errors="coerce")
+            ax.scatter(centres["lon"], centres["lat"], marker="^", s=28, c="white", edgecolors="k", linewidths=0.8,
+                       zorder=5, label=self.w("col_base_city"))
+            proposed, centres = proposed.iloc[0:0], centres.iloc[0:0]  # names on the region maps, not over the provinces' here
         reps = self.rep_names
         outline = [pe.withStroke(linewidth=2, foreground="white")]
         # rep names at the centres, largest territories first; a name that would sit on another is left
@@ -799,10 +882,88 @@ class Page:
                         zorder=5, path_effects=outline, annotation_clip=True)
         ax.set_xlabel(self.w("longitude"))
         ax.set_ylabel(self.w("latitude"))
-        ax.set_title(f"{self.w('proposed_territories')} ({len(proposed)})")
-        if moved.any():
+        ax.set_title(f"{self.w('proposed_territories')} ({len(metrics[metrics['plan'] == 'proposed'])})")
+        if around_reps:  # beside the map: it would cover accounts in the south-east
+            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, markerscale=1.5, frameon=False)
+            fig.tight_layout()
+        elif moved.any():
             ax.legend(loc="lower right", fontsize=8, markerscale=4)
         ax.grid(False)
+        return fig
+
+    def territory_region_maps(self, assignment: pd.DataFrame, metrics: pd.DataFrame) -> Any:  # noqa: ARG002
+        """One map per region (small multiples): each territory's accounts in a colour that differs from its
+        neighbours', each rep's base marked with the rep's name (above the mark; province names below their
+        capitals, in grey), province outlines, accounts that change rep ringed in black without hiding them."""
+        import math
+
+        import matplotlib.patheffects as pe
+        import matplotlib.pyplot as plt
+        from matplotlib.patches import Polygon
+
+        customers = self.ws.input("customers").set_index("customer_id")
+        provinces = self.ws.input("provinces").set_index("province_id")
+        reps = self.ws.input("reps").set_index("rep_id")
+        if not {"base_lat", "base_lon"} <= set(reps.columns) or "region_id" not in provinces.columns:
+            return None
+        bases = reps[["base_lat", "base_lon"]].apply(pd.to_numeric, errors="coerce")
+        region_of = provinces["region_id"]
+        a = assignment.join(customers[["lat", "lon", "province_id"]], on="customer_id")
+        a["region"] = a["province_id"].map(region_of)
+        regions = sorted(a["region"].dropna().unique().tolist())
+        if not regions:
+            return None
+        cols = 3 if len(regions) > 4 else min(2, len(regions))
+        rows = math.ceil(len(regions) / cols)
+        fig, axes = plt.subplots(rows, cols, figsize=(5.4 * cols, 4.8 * rows), squeeze=False)
+        outlines = _province_outlines()
+        names, rep_names, region_names = self.province_names, self.rep_names, self.region_names
+        outline = [pe.withStroke(linewidth=2.2, foreground="white")]
+        for ax, region in zip(axes.flat, regions):
+            part = a[a["region"] == region]
+            lon_lo, lon_hi, lat_lo, lat_hi = part["lon"].min(), part["lon"].max(), part["lat"].min(), part["lat"].max()
+            pad_lon, pad_lat = 0.06 * (lon_hi - lon_lo) + 0.4, 0.06 * (lat_hi - lat_lo) + 0.4
+            ax.set_xlim(lon_lo - pad_lon, lon_hi + pad_lon)
+            ax.set_ylim(lat_lo - pad_lat, lat_hi + pad_lat)
+            ax.set_aspect(1 / np.cos(np.radians((lat_lo + lat_hi) / 2)))
+            for pid in provinces.index:
+                inside = region_of.get(pid) == region
+                for ring in outlines.get(pid, []):
+                    ax.add_patch(Polygon(ring, closed=True, facecolor="0.96" if inside else "0.99",
+                                         edgecolor="0.6" if inside else "0.85", lw=0.6, zorder=0))
+                if inside:
+                    ax.annotate(names.get(pid, pid), (provinces.loc[pid, "lon"], provinces.loc[pid, "lat"]),
+                                xytext=(0, -10), textcoords="offset points", fontsize=6.5, color="0.5", ha="center",
+                                va="top", zorder=2, annotation_clip=True)  # no italic: CJK fonts have none
+            territories = part["territory"].astype(str).to_numpy()
+            colour_of = _neighbour_colours(part[["lon", "lat"]].to_numpy(), territories, spread=True)
+            ax.scatter(part["lon"], part["lat"], c=[colour_of[t] for t in territories], s=12, zorder=3, linewidths=0)
+            moved = part["moved"].astype(bool).to_numpy()
+            if moved.any():
+                ax.scatter(part["lon"].to_numpy()[moved], part["lat"].to_numpy()[moved], s=24, facecolors="none",
+                           edgecolors="0.1", linewidths=0.45, zorder=4)
+            here = bases.reindex(sorted(set(territories))).dropna()
+            (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+            inside = here[(here["base_lon"].between(x0, x1)) & (here["base_lat"].between(y0, y1))]
+            ax.scatter(inside["base_lon"], inside["base_lat"], marker="^", s=46,
+                       c=[colour_of.get(r, "white") for r in inside.index], edgecolors="k", linewidths=0.8, zorder=5)
+            placed: list[tuple[float, float]] = []
+            for rep, row in inside.sort_index().iterrows():
+                fx, fy = (row["base_lon"] - x0) / (x1 - x0), (row["base_lat"] - y0) / (y1 - y0)
+                shift = sum(abs(fx - px) < 0.12 and abs(fy - py) < 0.04 for px, py in placed)
+                placed.append((fx, fy))
+                ax.annotate(rep_names.get(rep, rep), (row["base_lon"], row["base_lat"]), xytext=(0, 6 + 9 * shift),
+                            textcoords="offset points", fontsize=7.5, ha="center", va="bottom", zorder=6,
+                            path_effects=outline, annotation_clip=True)
+            ax.set_title(f"{region_names.get(region, region)} ({len(set(territories))})", fontsize=10)
+            ax.set_xticks([])
+            ax.set_yticks([])
+        for ax in list(axes.flat)[len(regions):]:
+            ax.set_visible(False)
+        moved_n = int(a["moved"].astype(bool).sum())
+        fig.suptitle(f"{self.w('proposed_territories')}: {self.w('region')} · ▲ {self.w('col_base_city')}"
+                     + (f" · ○ {self.w('accounts_moved')} ({moved_n:,})" if moved_n else ""), fontsize=11)
+        fig.tight_layout()
         return fig
 
     def balance_chart(self, metrics: pd.DataFrame, balance_on: Mapping[str, float]) -> Any:
@@ -1235,7 +1396,7 @@ def _number_format(fmt: str, decimals: int | None, language: str) -> Callable[[A
     return show
 
 
-def _neighbour_colours(points: np.ndarray, territories: np.ndarray) -> dict[str, str]:
+def _neighbour_colours(points: np.ndarray, territories: np.ndarray, spread: bool = False) -> dict[str, str]:
     """A colour per territory such that territories with accounts close to each other differ:
     a greedy colouring (most neighbours first) of the graph joining territories whose accounts
     are within three median nearest-neighbour distances of each other."""
@@ -1256,6 +1417,9 @@ def _neighbour_colours(points: np.ndarray, territories: np.ndarray) -> dict[str,
     for t in sorted(names, key=lambda x: (-len(touching[x]), x)):
         used = {colour[n] for n in touching[t] if n in colour}
         free = [c for c in _MAP_COLOURS if c not in used]
+        if spread and free:  # the free colour used least so far: far-apart territories differ too
+            counts = {c: sum(v == c for v in colour.values()) for c in free}
+            free = sorted(free, key=lambda c: (counts[c], _MAP_COLOURS.index(c)))
         # too many neighbours for the palette: the colour least used among them
         colour[t] = free[0] if free else min(_MAP_COLOURS, key=lambda c: sum(colour.get(n) == c for n in touching[t]))
     return colour

@@ -16,7 +16,19 @@ from salesmodel.territory._customers import customer_units
 from salesmodel.territory._design import DEFAULT_FRONTIER, design, evaluate, frontier, smallest_meeting
 from salesmodel.territory._graph import Graph, adjacency
 from salesmodel.territory._plan import TerritoryPlan
+from salesmodel.territory._reps import (
+    KEEP_WHOLE,
+    RepDesign,
+    base_distances,
+    check_rep_inputs,
+    drivable,
+    great_circle_km,
+    rep_design,
+    travel_overall,
+    travel_table,
+)
 from salesmodel.territory._units import EARTH_RADIUS_KM
 
-__all__ = ["DEFAULT_FRONTIER", "EARTH_RADIUS_KM", "Graph", "TerritoryPlan", "adjacency", "customer_units", "design", "evaluate",
-           "frontier", "smallest_meeting"]
+__all__ = ["DEFAULT_FRONTIER", "EARTH_RADIUS_KM", "KEEP_WHOLE", "Graph", "RepDesign", "TerritoryPlan", "adjacency",
+           "base_distances", "check_rep_inputs", "customer_units", "design", "drivable", "evaluate", "frontier", "great_circle_km",
+           "rep_design", "smallest_meeting", "travel_overall", "travel_table"]

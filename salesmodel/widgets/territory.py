@@ -73,10 +73,14 @@ class TerritoryExplorer(_Explorer):
         language: str = "en",
         money_unit: str = "wan",
         run_assignment: pd.Series | None = None,
+        reps: Mapping[str, Any] | None = None,
     ) -> None:
         from salesmodel import territory
 
         func = "TerritoryExplorer"
+        # Territories around reps (method 'reps'): {"table", "bases", "arguments"} of
+        # salesmodel.territory.rep_design; the sliders change its tolerances and disruption limit.
+        self.reps = reps
         # The run's proposal (unit -> territory): shown, scored, while the settings are the run's,
         # since the territory step is deterministic and would return exactly this again.
         self.run_assignment = run_assignment
@@ -123,6 +127,8 @@ class TerritoryExplorer(_Explorer):
         self.disruption = widgets.FloatSlider(value=0.10 if max_disruption is None else float(max_disruption), min=0.0, max=1.0,
                                               step=0.01, readout_format=".0%", description=self.w("disruption"),
                                               disabled=current is None, **st)
+        if reps is not None:
+            self.k.disabled = True  # one territory per rep
         self._watch(self.k, *self.tolerances.values(), self.limit_disruption, self.disruption)
         controls = [widgets.HBox([widgets.VBox([self.k, *self.tolerances.values()]),
                                   widgets.VBox([self.disruption, self.limit_disruption])])]
@@ -175,6 +181,14 @@ class TerritoryExplorer(_Explorer):
             plan = territory.evaluate(self.units, assignment, adjacency=self.adjacency, balance_on=balance,
                                       contiguous=self.contiguous)
             return plan, notes
+        if self.reps is not None:
+            limit = float(self.disruption.value) if self.limit_disruption.value else None
+            found = territory.rep_design(self.reps["table"], self.reps["bases"], balance_on=balance, max_disruption=limit,
+                                         **self.reps["arguments"])
+            assignment = pd.DataFrame({"unit_id": self.reps["table"]["unit_id"].to_numpy(), "territory": found.assignment})
+            plan = territory.evaluate(self.units, assignment, adjacency=self.adjacency, balance_on=balance,
+                                      contiguous=False, current=self.current)
+            return plan, notes
         plan = territory.design(
             self.units, k, adjacency=self.adjacency, balance_on={m: float(s.value) for m, s in self.tolerances.items()},
             current=self.current, max_disruption=limit, contiguous=self.contiguous, method="heuristic",
@@ -203,6 +217,8 @@ class TerritoryExplorer(_Explorer):
             first = measures[0]
             parts.append(f"{_esc(self.w('moved'))}: {plan.disruption['units']:.0%} {_esc(self.w('units'))}, "
                          f"{plan.disruption[first]:.0%} {_esc(self.w(first))}")
+        if self.reps is not None:
+            parts.append(self._travel_line(plan))
         parts.append(f"{plan.method}, {plan.runtime:.2f} s")
         self.summary.value = " · ".join(parts)
         formats: dict[str, Any] = {"units": lambda v: f"{int(v)}", "compactness": ",.0f", "contiguous": lambda v: "✓" if v else "✗"}
@@ -216,6 +232,25 @@ class TerritoryExplorer(_Explorer):
         headers.update({f"{m}_dev": f"± {self.w(m)}" for m in measures})
         self.table.value = _html_table(metrics[[c for c in cols if c in metrics.columns]], formats, headers)
         self._draw_chart(plan)
+
+    def _travel_line(self, plan: Any) -> str:
+        """Travel from each rep's base, this plan against today (territories around reps)."""
+        from salesmodel import territory
+
+        table, bases = self.reps["table"], self.reps["bases"]
+        if not hasattr(self, "_km_all"):
+            self._km_all = territory.base_distances(table, bases, self.reps["arguments"].get("road_factor", 1.3))
+            self._rix = {r: i for i, r in enumerate(bases["rep_id"])}
+        rows = np.arange(len(table))
+
+        def km(labels: Any) -> dict[str, float]:
+            cols = np.array([self._rix.get(str(r), -1) for r in labels])
+            keep = cols >= 0
+            return territory.travel_overall(self._km_all[rows[keep], cols[keep]])
+        labels = plan.assignment.set_index("unit_id")["territory"].reindex(table["unit_id"]).to_numpy()
+        new, old = km(labels), km(table["current"].to_numpy())
+        return " · ".join(f"{_esc(self.w(f'code_{k}'))}: {new[k]:,.0f} ({_esc(self.w('today'))} {old[k]:,.0f})"
+                          for k in ("median_km", "p95_km"))
 
     def _draw_chart(self, plan: Any) -> None:
         from matplotlib import colormaps
@@ -292,7 +327,7 @@ class TerritoryExplorer(_Explorer):
         self._show([a["points"], a["centres"], *dynamic], full)
 
     @classmethod
-    def from_workspace(cls, ws: Any, *, level: str = "province", **overrides: Any) -> TerritoryExplorer:
+    def from_workspace(cls, ws: Any, *, level: str | None = None, **overrides: Any) -> TerritoryExplorer:
         """An explorer on the run's geography, started from the territory params.
 
         ``level="province"`` (default, the reduced problem that updates quickly):
@@ -302,8 +337,12 @@ class TerritoryExplorer(_Explorer):
         regions): how the country is divided into sales regions.
         ``level="customer"``: every active customer, today's active reps as the
         current territories (k = the params' ``territory.k``, else the number of
-        today's territories); slower (thousands of units).
+        today's territories); slower (thousands of units). With ``territory.method: reps``
+        (the default) the explorer opens at customer level on the run's own territories and
+        its sliders re-run the rep-centred design (one territory per rep).
         """
+        if level is None:
+            level = "customer" if ws.params.territory.method == "reps" else "province"
         kwargs = dict(_territory_inputs(ws, level))
         kwargs.update(overrides)
         units = kwargs.pop("units")
@@ -347,5 +386,13 @@ def _territory_inputs(ws: Any, level: str) -> dict[str, Any]:
     units = customers[["unit_id", "lat", "lon", "potential", "workload"]]
     # the territory step's proposal (read from the run, or computed once in an interactive workspace)
     run = ws.step("territory").tables["territory_assignment"].set_index("customer_id")["territory"]
+    reps = None
+    if tp.method == "reps":
+        bases = step.rep_bases(ctx)
+        arguments = step.rep_arguments(ctx, customers, bases)
+        arguments.pop("balance_on")
+        arguments.update(step.contiguity_arguments(ctx, step.drivable_graph(ctx, customers, arguments["road_factor"])))
+        reps = {"table": customers, "bases": bases, "arguments": arguments}
+        common["contiguous"] = False
     return {"units": units, "adjacency": args["adjacency"], "current": args["current"], "k": args["k"],
-            "run_assignment": run, **common}
+            "run_assignment": run, "reps": reps, **common}
