@@ -333,7 +333,7 @@ def _write_table(ws, df: pd.DataFrame, *, money_cols: list[str], money_unit: str
 
 
 # Tables a page shows only in part: the workbook holds them whole, as data sheets (the page names the sheet)
-DATA_TABLES = ("targets_rep", "targets_province", "targets_customer")
+DATA_TABLES = ("targets_rep", "targets_province", "targets_customer", "territory_beyond_limit")
 _ID_NAMES = {"region_id": "region", "province_id": "province", "rep_id": "rep_name", "customer_id": "customer_name"}
 
 

@@ -6,6 +6,7 @@ unfilled template), and that nothing was written outside or left half-done.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
@@ -759,10 +760,30 @@ def _alive(processes: list) -> list[str]:
 
     out = []
     for p in processes:
-        with __import__("contextlib").suppress(psutil.NoSuchProcess):
+        with contextlib.suppress(psutil.NoSuchProcess):
             if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
                 out.append(" ".join(p.cmdline())[:120])
     return out
+
+
+def _kill_9_leaves_nothing(proc: subprocess.Popen, ready, at_least: int = 0) -> None:
+    """When ``ready()``, kill -9 the command alone (as a scheduler's timeout does): within 5 s its pipes
+    close and no process it started is alive."""
+    try:
+        _wait_for(lambda: ready() or proc.poll() is not None)
+        assert proc.poll() is None, proc.communicate()
+        family = _descendants(proc.pid)
+        assert len(family) >= at_least
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        assert _pipes_close(proc, 5.0), "a process of the killed command still holds the caller's stdout/stderr"
+        end = time.monotonic() + 5
+        while _alive(family) and time.monotonic() < end:
+            time.sleep(0.1)
+        assert _alive(family) == []
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def _in_staging(out: Path) -> bool:
@@ -777,22 +798,8 @@ def test_kill_9_of_a_run_leaves_no_process_and_closes_the_callers_pipes(tmp_path
     # two notebooks: they run in two worker processes, each with its kernel
     params = _params(tmp_path, small_company_dir, notebooks=["slow.ipynb", "quick.ipynb"])
     proc = _cli("run", str(params), "--out", str(out), "--quiet")
-    try:
-        _wait_for(lambda: (_executing(out) if moment == "notebooks" else _in_staging(out)) or proc.poll() is not None)
-        assert proc.poll() is None, proc.communicate()
-        family = _descendants(proc.pid)
-        if moment == "notebooks":
-            assert len(family) >= 3  # the workers and a kernel at least
-        os.kill(proc.pid, signal.SIGKILL)  # the run only, as a scheduler's timeout does
-        proc.wait()
-        assert _pipes_close(proc, 5.0), "a process of the killed run still holds the caller's stdout/stderr"
-        end = time.monotonic() + 5
-        while _alive(family) and time.monotonic() < end:
-            time.sleep(0.1)
-        assert _alive(family) == []
-    finally:
-        with __import__("contextlib").suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
+    ready = (lambda: _executing(out)) if moment == "notebooks" else (lambda: _in_staging(out))
+    _kill_9_leaves_nothing(proc, ready, at_least=3 if moment == "notebooks" else 0)  # workers and a kernel
 
 
 def test_kill_9_of_a_batch_leaves_no_process(tmp_path, small_company_dir, quick_notebooks):
@@ -801,20 +808,7 @@ def test_kill_9_of_a_batch_leaves_no_process(tmp_path, small_company_dir, quick_
     (tmp_path / "b").mkdir()
     files = [_params(tmp_path / name, small_company_dir, scenario=name, notebooks=["slow.ipynb"]) for name in "ab"]
     proc = _cli("batch", *map(str, files), "--out", str(out), "--workers", "2", "--quiet")
-    try:
-        _wait_for(lambda: _executing(out) or proc.poll() is not None)
-        assert proc.poll() is None, proc.communicate()
-        family = _descendants(proc.pid)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-        assert _pipes_close(proc, 5.0)
-        end = time.monotonic() + 5
-        while _alive(family) and time.monotonic() < end:
-            time.sleep(0.1)
-        assert _alive(family) == []
-    finally:
-        with __import__("contextlib").suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
+    _kill_9_leaves_nothing(proc, lambda: _executing(out))
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])

@@ -254,6 +254,10 @@ class Page:
     def money_axis(self, ax: Any, axis: str = "y") -> None:
         (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(money_formatter(self.unit, self.lang))
 
+    def scaled_axis(self, ax: Any, axis: str = "y") -> None:
+        """An axis of amounts already in the page's unit: the reader's separators, no offset."""
+        (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(money_formatter("yuan", self.lang))
+
     # ---- overview ---------------------------------------------------------------------
     def money_pivot(self, df: pd.DataFrame, index: str, columns: str = "year", values: str = "amount") -> Any:
         wide = df.pivot_table(index=index, columns=columns, values=values, aggfunc="sum", fill_value=0.0) / self.scale
@@ -362,6 +366,7 @@ class Page:
             ax.plot(f["ds"], f["yhat"] / self.scale, color="tab:blue", lw=1.5, label=self.w("forecast"))
             ax.set_title(self.series_name(uid), fontsize=9)
             ax.tick_params(labelsize=8)
+            self.scaled_axis(ax)
         for ax in axes.ravel()[len(chosen):]:
             ax.set_visible(False)
         axes[0, 0].legend(fontsize=7)
@@ -467,6 +472,9 @@ class Page:
         axes[1].set_xlabel(f"{self.w('baseline')} ({self.money})")
         axes[1].set_ylabel(f"{self.w('target')} ({self.money})")
         axes[1].set_title(f"{self.w('rep')}: {self.w('target')} / {self.w('baseline')}")
+        for ax in axes[:2]:
+            self.scaled_axis(ax)
+            self.scaled_axis(ax, "x")
         growth = customers["growth"].dropna()
         axes[2].hist(growth * 100, bins=30)
         for b in bounds or ():
@@ -1216,7 +1224,7 @@ class Page:
         ax.barh(tr["region"], tr["target"] / self.scale, height=0.4, color="#2F5597", label=self.w("target"))
         ax.set_title(self.w("target_by_region"))
         ax.set_xlabel(self.money)
-        ax.xaxis.set_major_formatter(money_formatter("yuan"))
+        self.scaled_axis(ax, "x")
         ax.legend(loc="lower right")
         return fig
 
@@ -1236,6 +1244,7 @@ class Page:
                             total["yhat_hi_80"] / self.scale, color="#C55A11", alpha=0.15, label=self.w("interval_80"))
         ax.set_title(self.w("plan_by_month"))
         ax.set_ylabel(self.money)
+        self.scaled_axis(ax)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3)
         return fig
 
@@ -1249,6 +1258,7 @@ class Page:
         ax.plot(monthly["month"], monthly["capacity"] / self.scale, color="#2F5597", marker="o", label=self.w("capacity"))
         ax.set_title(self.w("capacity_vs_target"))
         ax.set_ylabel(self.money)
+        self.scaled_axis(ax)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2)
         return fig
 
