@@ -423,7 +423,7 @@ def test_any_small_company_is_consistent(n_reps, extra, seed):
 @pytest.mark.parametrize(
     ("kwargs", "fragment"),
     [
-        ({"n_reps": 3}, "The 'n_reps' parameter of make_company must be an int in [5, 5000]"),
+        ({"n_reps": 3}, "The 'n_reps' parameter of make_company must be an int in [5, 20000]"),
         (
             {"n_reps": 20, "n_customers": 10},
             "The 'n_customers' parameter of make_company must be an int in [n_reps",
