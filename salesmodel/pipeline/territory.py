@@ -454,8 +454,10 @@ def run_reps(ctx: Context) -> StepResult:
     graph = drivable_graph(ctx, table, road)
     has_rep = table[table["current"].notna()].reset_index(drop=True)
     now_graph = drivable_graph(ctx, has_rep, road)
+    # today's assignment; with organisation 'planned' on the planned organisation (the hires hold nothing
+    # yet), so today and the proposal are measured against the same mean territory
     now = territory.evaluate(has_rep, has_rep[["unit_id", "current"]].rename(columns={"current": "territory"}),
-                             adjacency=now_graph, balance_on=balance_on, contiguous=False)
+                             adjacency=now_graph, balance_on=balance_on, contiguous=False, territories=every)
     contiguity = contiguity_arguments(ctx, graph)
     auto = tp.max_disruption == "auto"
     rows, found_by, plans = [], {}, {}
