@@ -204,3 +204,21 @@ def test_workbook_handover_sheet_names_a_hire(planned):
     cells = [str(c.value) for row in wb.active.iter_rows() for c in row if c.value is not None]
     hire = str(to_hire["to_rep"].iloc[0])
     assert any(c.startswith(f"New hire {hire} (starts ") for c in cells)
+
+
+def test_a_hire_without_a_proposed_base_is_refused_naming_it(planned):
+    from salesmodel.errors import InputError
+    from salesmodel.params import load_params
+    from salesmodel.pipeline import territory as step_module
+    from salesmodel.pipeline._base import Context
+    from salesmodel.workspace import Workspace
+
+    _, hires, _, tmp = planned
+    ws = Workspace(load_params(tmp / "params.yaml"), tmp / "run", tmp / "params.yaml", lab=True)
+    bad = hires.copy()
+    bad.loc[bad["hire_id"] == "H002", ["base_lat", "base_lon"]] = np.nan
+    ctx = Context(params=ws.params, inputs=ws.inputs(), tables={"staffing_hires": bad})
+    with pytest.raises(InputError, match="H002"):
+        step_module.design_bases(ctx)
+    ok = step_module.design_bases(Context(params=ws.params, inputs=ws.inputs(), tables={"staffing_hires": hires}))
+    assert ok["rep_id"].tolist()[-len(hires):] == sorted(hires["hire_id"])
