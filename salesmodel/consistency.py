@@ -33,8 +33,8 @@ class Side:
 
     table: str
     what: str
-    value: Callable[[pd.DataFrame], float | pd.Series]
-    needs: tuple[str, ...] = ()  # further tables the value reads (by the same names)
+    value: Callable[..., float | pd.Series | None]
+    needs: tuple[str, ...] = ()  # further tables the value reads, passed after the table (by the same names)
 
 
 @dataclass(frozen=True)
@@ -204,6 +204,28 @@ def _people_paid(kind: str) -> Callable[[pd.DataFrame], pd.Series]:
     return value
 
 
+def _fact(facts: pd.DataFrame, step: str, fact: str) -> str | None:
+    hit = facts[(facts["step"] == step) & (facts["fact"] == fact)]
+    return None if hit.empty else str(hit["value"].iloc[0])
+
+
+def _planned_territories(summary: pd.DataFrame, facts: pd.DataFrame) -> float | None:
+    """The proposal's number of territories when the territory step designed for the planned organisation."""
+    if _fact(facts, "territory", "organisation") != "planned":
+        return None
+    return float(summary.loc[summary["plan"] == "proposed", "k"].iloc[0])
+
+
+def _planned_headcount(staff: pd.DataFrame, hires: pd.DataFrame, facts: pd.DataFrame) -> float | None:
+    """Today's active reps plus the hires starting by the month the territories were designed for
+    (the plan year's end, run_facts organisation_month); expected leavers are not named."""
+    month = _fact(facts, "territory", "organisation_month")
+    if _fact(facts, "territory", "organisation") != "planned" or month is None:
+        return None
+    starts = pd.PeriodIndex(hires["start_month"].astype(str), freq="M") if len(hires) else pd.PeriodIndex([], freq="M")
+    return float(staff["headcount"].astype(float).sum() + (starts <= pd.Period(month, freq="M")).sum())
+
+
 STAFFING_RULES: list[Rule] = [
     Rule("replay of last year", Side("staffing_calibration", "modelled / actual sales of last year by region", _replay_ratio),
          Side("staffing_calibration", "1 for every region", _ones_by_region), tolerance=REPLAY_TOLERANCE),
@@ -223,6 +245,12 @@ STAFFING_RULES: list[Rule] = [
          Side("pay_cost", "pay_cost.expected_pay at 100%", lambda d: float(_pay_at_plan(d)["expected_pay"].sum()))),
     Rule("hires are people", Side("capacity_plan", "capacity_plan.hires_starting by region and month", _hires_by_region_month),
          Side("staffing_hires", "staffing_hires rows by region and start month", _hire_rows_by_region_month), tolerance=0),
+    # territory.organisation 'planned': one territory per person of the organisation at the plan year's end
+    Rule("territories = planned headcount",
+         Side("territory_summary", "territory_summary.k (proposed), organisation 'planned'", _planned_territories,
+              needs=("run_facts",)),
+         Side("staff_now", "staff_now.headcount + staffing_hires starting by run_facts organisation_month",
+              _planned_headcount, needs=("staffing_hires", "run_facts")), tolerance=0),
 ]
 
 RULES: list[Rule] = [
@@ -455,11 +483,11 @@ def check(tables: Tables) -> list[Broken]:
             except SalesmodelError as exc:
                 broken.append(Broken("declared columns", name, "salesmodel/tables.py", str(exc)))
     for rule in RULES:
-        if rule.left.table not in tables or rule.right.table not in tables:
+        if any(t not in tables for side in (rule.left, rule.right) for t in (side.table, *side.needs)):
             continue
         try:
-            left = rule.left.value(tables[rule.left.table])
-            right = rule.right.value(tables[rule.right.table])
+            left = rule.left.value(tables[rule.left.table], *(tables[t] for t in rule.left.needs))
+            right = rule.right.value(tables[rule.right.table], *(tables[t] for t in rule.right.needs))
         except (KeyError, IndexError, ValueError) as exc:
             broken.append(Broken(rule.name, rule.left.what, rule.right.what, f"could not be read: {exc}"))
             continue

@@ -373,13 +373,23 @@ def _data_table_sheet(ws, name: str, df: pd.DataFrame, *, names: Mapping[str, Ma
                  formats={c: "0.0%" for c in share_cols})
 
 
-def _handover_sheet(ws, handover: pd.DataFrame, *, money_unit: str, language: str) -> None:
+def _handover_sheet(ws, handover: pd.DataFrame, *, money_unit: str, language: str,
+                    hires: pd.DataFrame | None = None) -> None:
     """The hand-over list: one row per account that changes rep (customer, from, to, last year's sales,
-    potential, km to the new rep's base), largest last year's sales first, with totals."""
-    names = dict(zip(handover["rep_id"].astype(str), handover["rep_name"].astype(str)))
+    potential, km to the new rep's base), largest last year's sales first, with totals. A planned hire
+    (territory.organisation 'planned') reads 'New hire H003 (starts Mar 2027)'."""
+    from salesmodel.report import month_label
 
-    def rep(r: str) -> str:
-        return f"{names.get(r, '')} ({r})" if names.get(r) else r
+    names = dict(zip(handover["rep_id"].astype(str), handover["rep_name"].astype(str)))
+    if hires is not None and len(hires):
+        labels = {str(h): word("territory_hire", language).format(hire=h, month=month_label(str(m), language, with_year=True))
+                  for h, m in zip(hires["hire_id"], hires["start_month"])}
+
+        def rep(r: str) -> str:
+            return labels[r] if r in labels else (f"{names.get(r, '')} ({r})" if names.get(r) else r)
+    else:
+        def rep(r: str) -> str:
+            return f"{names.get(r, '')} ({r})" if names.get(r) else r
     moves = handover[handover["direction"] == "gained"]
     scale = MONEY_SCALE[money_unit]
     unit = _unit_text(money_unit, language)
@@ -764,7 +774,8 @@ def build_workbook(
             continue
         if key == "territory_assignment" and tables.get("territory_handover") is not None:
             ws = wb.create_sheet(_sheet_title("territory_handover", language))  # replaces the raw territories
-            _handover_sheet(ws, tables["territory_handover"], money_unit=money_unit, language=language)
+            _handover_sheet(ws, tables["territory_handover"], money_unit=money_unit, language=language,
+                            hires=tables.get("staffing_hires"))
             _print_setup(ws, page_header, language)
             ws.page_setup.orientation = "portrait"  # seven narrow columns: more rows a page
             continue

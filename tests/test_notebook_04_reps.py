@@ -36,13 +36,16 @@ def test_tables_declared_and_the_proposal_keeps_its_limits(reps_run, small_compa
     assignment = _table(reps_run, "territory_assignment")
     reps = small_company["reps"].set_index("rep_id")
     customers = small_company["customers"].set_index("customer_id")
-    # every territory is an active rep's; no account proposed beyond the limit unless it was there today
-    assert set(assignment["territory"]) <= set(reps.index[reps["leave_date"].isna()])
+    # every territory is an active rep's or (organisation 'planned', the default) a planned hire's; no account
+    # proposed beyond the limit unless it was there today
+    hires = _table(reps_run, "staffing_hires").set_index("hire_id")
+    assert set(assignment["territory"]) <= set(reps.index[reps["leave_date"].isna()]) | set(hires.index)
     moved = assignment[assignment["moved"]]
     assert (moved["distance_to_centre"] <= TERRITORY["max_distance_km"] + 1e-9).all()
-    # keep_whole province: nobody is served from another province
+    # keep_whole province: nobody is served from another province (a hire's province is its base city's)
     prov = assignment["customer_id"].map(customers["province_id"])
-    assert (assignment["territory"].map(reps["province_id"]) == prov).all()
+    holder_province = pd.concat([reps["province_id"], hires["province_id"]])
+    assert (assignment["territory"].map(holder_province) == prov).all()
     # locked tier stays
     vip = assignment["customer_id"].map(customers["tier"]).eq("VIP")
     assert (assignment.loc[vip, "territory"] == assignment.loc[vip, "current"]).all()
@@ -129,7 +132,8 @@ def test_explorer_opens_on_the_run_s_territories_and_re_runs_the_rep_design(tmp_
     ex.disruption.value = 0.0
     assert ex.result.disruption["potential"] == 0.0  # nothing moves at a 0% limit
     ex.disruption.value = 0.3
-    assert set(ex.result.assignment["territory"]) <= set(run)
+    assert set(ex.result.assignment["territory"]) <= set(ex.reps["bases"]["rep_id"])  # reps and planned hires
+    assert ex.k.value == len(ex.reps["bases"]) == len(ex.result.metrics)  # a hire with no account still counts
 
 
 def test_auto_takes_the_frontier_knee_and_the_proposal_is_that_point(tmp_path, small_company_dir):

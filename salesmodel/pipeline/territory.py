@@ -11,7 +11,7 @@ from salesmodel import territory
 from salesmodel.pipeline._base import Context, StepResult, collect_notes
 
 NEEDS: tuple[str, ...] = ("staffing",)
-PARAMS: tuple[str, ...] = ("data", "territory", "staffing", "seed")
+PARAMS: tuple[str, ...] = ("data", "territory", "staffing", "calendar", "seed")
 
 
 def units(ctx: Context) -> pd.DataFrame:
@@ -196,6 +196,49 @@ def rep_bases(ctx: Context) -> pd.DataFrame:
     return active[cols].sort_values("rep_id").reset_index(drop=True)
 
 
+def organisation_month(ctx: Context) -> str:
+    """The month whose organisation ``territory.organisation: planned`` designs for: the plan year's end."""
+    return f"{int(ctx.params.calendar.plan_year)}-12"
+
+
+def planned_hires(ctx: Context) -> pd.DataFrame:
+    """The planned hires on the organisation at the plan year's end (staffing_hires starting by then), in id order."""
+    hires = ctx.table("staffing_hires")
+    if hires is None or hires.empty:
+        return pd.DataFrame(columns=["hire_id", "start_month", "province_id", "base_city_en", "base_city_zh",
+                                     "base_lat", "base_lon"])
+    end = pd.Period(organisation_month(ctx), freq="M")
+    starts = pd.PeriodIndex(hires["start_month"].astype(str), freq="M")
+    return hires[starts <= end].sort_values("hire_id").reset_index(drop=True)
+
+
+def design_bases(ctx: Context) -> pd.DataFrame:
+    """The people territories are designed for, with their base, in rep_id order: today's active reps
+    and, with ``territory.organisation: planned``, each planned hire (``rep_id`` = the hire id, the
+    hire's proposed base city; ``rep_name`` empty: pages name a hire from the vocabulary)."""
+    bases = rep_bases(ctx)
+    if ctx.params.territory.organisation != "planned":
+        return bases
+    hires = planned_hires(ctx)
+    if hires.empty:
+        return bases
+    lat = pd.to_numeric(hires["base_lat"], errors="coerce")
+    lon = pd.to_numeric(hires["base_lon"], errors="coerce")
+    bad = hires.loc[lat.isna() | lon.isna(), "hire_id"].astype(str).tolist()
+    if bad:
+        from salesmodel.errors import InputError, short_list
+
+        raise InputError(f"territory.organisation 'planned': no proposed base city (staffing_hires.base_lat/base_lon) "
+                         f"for hire_id {short_list(bad)}; the hire's region has no city with accounts. Use "
+                         f"territory.organisation 'today' or give the region accounts")
+    new = pd.DataFrame({"rep_id": hires["hire_id"].astype(str), "rep_name": "",
+                        "province_id": hires["province_id"].astype(str),
+                        "base_city_en": hires["base_city_en"].astype(str), "base_city_zh": hires["base_city_zh"].astype(str),
+                        "base_lat": lat.astype(float), "base_lon": lon.astype(float)})
+    new = new[[c for c in bases.columns if c in new.columns]]
+    return pd.concat([bases, new], ignore_index=True)
+
+
 def rep_arguments(ctx: Context, table: pd.DataFrame, bases: pd.DataFrame) -> dict[str, Any]:
     """Every argument of :func:`salesmodel.territory.rep_design` but the units, the bases and
     the disruption limit; bad input is refused here, before any search."""
@@ -209,7 +252,8 @@ def rep_arguments(ctx: Context, table: pd.DataFrame, bases: pd.DataFrame) -> dic
     if tp.k is not None and tp.k != len(bases):
         from salesmodel.errors import ParamsError
 
-        raise ParamsError(f"territory.k {tp.k}: method 'reps' makes one territory per active rep ({len(bases)}); "
+        who = "active rep and planned hire" if tp.organisation == "planned" else "active rep"
+        raise ParamsError(f"territory.k {tp.k}: method 'reps' makes one territory per {who} ({len(bases)}); "
                           f"leave k empty or use method 'heuristic'")
     departed = set(reps["rep_id"]) - set(bases["rep_id"])
     territory.check_rep_inputs(table, bases, max_distance_km=tp.max_distance_km, road_factor=road,
@@ -241,14 +285,16 @@ def _spread(metrics: pd.DataFrame, measure: str) -> float:
 
 
 def rep_plan(table: pd.DataFrame, bases: pd.DataFrame, arguments: dict[str, Any], limit: float | None,
-             balance_on: dict[str, float], graph: Any) -> tuple[territory.TerritoryPlan, territory.RepDesign]:
-    """The rep-centred design under ``limit`` (None: no limit), scored as any plan."""
+             balance_on: dict[str, float], graph: Any, territories: Any = None,
+             ) -> tuple[territory.TerritoryPlan, territory.RepDesign]:
+    """The rep-centred design under ``limit`` (None: no limit), scored as any plan; ``territories``:
+    every territory, also those the design left empty (a planned hire's)."""
     import dataclasses
 
     found = territory.rep_design(table, bases, max_disruption=limit, **arguments)
     plan = territory.evaluate(table, pd.Series(found.assignment, index=table["unit_id"]), adjacency=graph,
                               balance_on=balance_on, contiguous=False, current=table.set_index("unit_id")["current"],
-                              max_disruption=limit, disruption_on=next(iter(balance_on), None))
+                              max_disruption=limit, disruption_on=next(iter(balance_on), None), territories=territories)
     within = all(plan.max_deviation()[m] <= t + 1e-9 for m, t in balance_on.items())
     notes = []
     if not within:
@@ -398,7 +444,9 @@ def run_reps(ctx: Context) -> StepResult:
     result = StepResult("territory")
     tp = ctx.params.territory
     table = units(ctx)
-    bases = rep_bases(ctx)
+    bases = design_bases(ctx)  # today's reps, and the planned hires with organisation 'planned'
+    planned = tp.organisation == "planned"
+    every = bases["rep_id"].tolist() if planned else None  # hires the design gives nothing still count
     arguments = rep_arguments(ctx, table, bases)  # refuses bad input before any search
     balance_on = dict(tp.balance_on)
     measures = list(balance_on)
@@ -406,15 +454,17 @@ def run_reps(ctx: Context) -> StepResult:
     graph = drivable_graph(ctx, table, road)
     has_rep = table[table["current"].notna()].reset_index(drop=True)
     now_graph = drivable_graph(ctx, has_rep, road)
+    # today's assignment; with organisation 'planned' on the planned organisation (the hires hold nothing
+    # yet), so today and the proposal are measured against the same mean territory
     now = territory.evaluate(has_rep, has_rep[["unit_id", "current"]].rename(columns={"current": "territory"}),
-                             adjacency=now_graph, balance_on=balance_on, contiguous=False)
+                             adjacency=now_graph, balance_on=balance_on, contiguous=False, territories=every)
     contiguity = contiguity_arguments(ctx, graph)
     auto = tp.max_disruption == "auto"
     rows, found_by, plans = [], {}, {}
     with collect_notes(result):
         for limit in sorted({float(x) for x in tp.frontier}):
             plan_l, found_l = rep_plan(table, bases, {**arguments, **contiguity}, None if limit >= 1 else limit,
-                                       balance_on, graph)
+                                       balance_on, graph, every)
             plans[limit], found_by[limit] = plan_l, found_l
             rows.append(_frontier_row(plan_l, found_l, limit, table, balance_on))
         points = pd.DataFrame(rows)
@@ -426,7 +476,7 @@ def run_reps(ctx: Context) -> StepResult:
         if key in plans:
             plan, found = plans[key], found_by[key]
         else:
-            plan, found = rep_plan(table, bases, {**arguments, **contiguity}, chosen, balance_on, graph)
+            plan, found = rep_plan(table, bases, {**arguments, **contiguity}, chosen, balance_on, graph, every)
     if plan.notes:
         note = plan.notes[0]
         meeting = territory.smallest_meeting(points)
@@ -457,7 +507,7 @@ def run_reps(ctx: Context) -> StepResult:
         m = _metrics(p, label, measures)
         t = territory.travel_table(sub, labs, bases, road_factor=road, weight="workload").set_index("territory")
         m["centre"] = m["territory"].map(base_city).fillna("").astype(str)
-        m["compactness"] = m["territory"].map(t["weighted_mean_km"]).astype(float)
+        m["compactness"] = m["territory"].map(t["weighted_mean_km"]).astype(float).fillna(m["compactness"])
         return m
 
     today_sub = table[has].reset_index(drop=True)
@@ -501,5 +551,12 @@ def run_reps(ctx: Context) -> StepResult:
                         chosen_disruption=_blank(chosen if auto else None),
                         smallest_disruption_meeting=_blank(territory.smallest_meeting(points)),
                         stopped_by=plan.stopped_by, replayable=plan.replayable, method="reps",
-                        max_distance_km=tp.max_distance_km, keep_whole=tp.keep_whole, moves_made=found.steps)
+                        max_distance_km=tp.max_distance_km, keep_whole=tp.keep_whole, moves_made=found.steps,
+                        organisation=tp.organisation)
+    if planned:  # the organisation designed for: today's active reps and the hires starting by the plan year's end
+        hired = set(bases["rep_id"]) - set(rep_bases(ctx)["rep_id"])
+        given = assignment.loc[assignment["territory"].isin(hired)]
+        result.facts.update(organisation_month=organisation_month(ctx), territory_hires=len(hired),
+                            territory_reps=len(bases) - len(hired), accounts_to_hires=len(given),
+                            hires_given_accounts=int(given["territory"].nunique()))
     return result

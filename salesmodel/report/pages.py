@@ -103,6 +103,33 @@ class Page:
         return self._names("reps", "rep_id", "rep_name")
 
     @property
+    def planned_hires(self) -> pd.DataFrame:
+        """The run's planned hires (staffing_hires), empty when the run has none."""
+        if hasattr(self.ws, "has_table") and self.ws.has_table("staffing_hires"):
+            return self.ws.table("staffing_hires")
+        return pd.DataFrame(columns=["hire_id", "start_month", "base_lat", "base_lon", "base_city_en", "base_city_zh"])
+
+    def hire_names(self, short: bool = False) -> dict[str, str]:
+        """A planned hire's territory in words: 'New hire H003 (starts Mar 2027)' (``short``: 'H003 (new)')."""
+        key = "territory_hire_short" if short else "territory_hire"
+        hires = self.planned_hires
+        return {str(h): self.w(key).format(hire=h, month=month_label(str(m), self.lang, with_year=True))
+                for h, m in zip(hires["hire_id"], hires["start_month"])}
+
+    def territory_names(self, short: bool = False) -> dict[Any, str]:
+        """Who holds a territory: a rep's name, or a planned hire in words (territory.organisation 'planned')."""
+        return {**self.hire_names(short), **self.rep_names}
+
+    def territory_bases(self) -> pd.DataFrame:
+        """Each territory holder's base by rep_id: today's reps' and the planned hires' proposed ones."""
+        cols = ["base_lat", "base_lon", "base_city_en", "base_city_zh"]
+        reps = self.ws.input("reps").set_index("rep_id")
+        hires = self.planned_hires.rename(columns={"hire_id": "rep_id"}).set_index("rep_id")
+        frames = [f[[c for c in cols if c in f.columns]] for f in (reps, hires) if len(f)]
+        out = pd.concat(frames) if frames else reps[[c for c in cols if c in reps.columns]]
+        return out[~out.index.duplicated(keep="first")]
+
+    @property
     def customer_names(self) -> dict[Any, str]:
         return self._names("customers", "customer_id", "customer_name")
 
@@ -774,10 +801,10 @@ class Page:
         metrics = tables.get("territory_metrics")
         if metrics is not None and params is not None:
             proposed = metrics[metrics["plan"] == "proposed"]
-            reps, items = self.rep_names, []
+            reps, items = self.territory_names(), []
             city_col = "base_city_zh" if self.lang == "zh" else "base_city_en"
-            table = self.ws.input("reps")
-            cities = dict(zip(table["rep_id"], table[city_col])) if city_col in table.columns else {}
+            table = self.territory_bases()
+            cities = table[city_col].dropna().to_dict() if city_col in table.columns else {}
             for m in params.balance_on:
                 if f"{m}_dev" not in proposed.columns or proposed.empty:
                     continue
@@ -787,11 +814,30 @@ class Page:
                              f"{row[f'{m}_dev']:+.0%}")
             if items:
                 words += " " + self.w("nb04_largest").format(items="; ".join(items))
+        words = self.organisation_sentence(tables) + words
         beyond = tables.get("territory_beyond_limit")
         if beyond is not None and len(beyond) and params is not None:
             words += " " + self.w("nb04_beyond").format(n=len(beyond), km=float(params.max_distance_km))
         styler = shown.style.hide(axis="index").set_properties(subset=[self.header("measure")], **{"text-align": "left"})
         return HTML(f"<p>{_html.escape(words)}</p>"), styler
+
+    def organisation_sentence(self, tables: Mapping[str, pd.DataFrame]) -> str:  # noqa: ARG002
+        """Which organisation the territories were designed for (the territory step's facts), with a space
+        after; empty when the run does not say (territories redrawn from scratch)."""
+        try:
+            facts = {k: str(v) for k, v in self.ws.step("territory").facts.items()}
+        except Exception:  # noqa: BLE001 - a page without the territory step says nothing here
+            return ""
+
+        def whole(key: str) -> int:
+            return int(float(facts.get(key, 0) or 0))
+        if facts.get("organisation") == "planned" and "territory_hires" in facts:
+            return self.w("nb04_organisation_planned").format(
+                month=month_label(facts["organisation_month"], self.lang, with_year=True), reps=whole("territory_reps"),
+                hires=whole("territory_hires"), given=whole("accounts_to_hires")) + " "
+        if facts.get("organisation") == "today":
+            return self.w("nb04_organisation_today").format(reps=whole("k")) + " "
+        return ""
 
     def frontier_text(self, params: Any) -> Any:
         """What the frontier shows, for the method that made it."""
@@ -805,7 +851,7 @@ class Page:
         hand = tables.get("territory_handover")
         if hand is None:
             return self.moves_table(tables["territory_moves"])
-        reps = self.rep_names
+        reps = self.territory_names()
         once = hand[hand["direction"] == "gained"]  # each hand-over once: from one rep to the other
         return self.table("territory_handover", once, rows=rows,
                           columns=["customer_name", "from_rep", "to_rep", "last_year_sales", "potential", "distance_km"],
@@ -848,7 +894,7 @@ class Page:
         territories = assignment["territory"].astype(str).to_numpy()
         proposed = metrics[metrics["plan"] == "proposed"]
         centres = customers.reindex(proposed["centre"])
-        bases = self.ws.input("reps").set_index("rep_id")
+        bases = self.territory_bases()
         around_reps = bool(centres["lat"].isna().all()) and {"base_lat", "base_lon"} <= set(bases.columns)
         if around_reps and "region_id" in provinces.columns:
             # the national view by region (each region's territories are on the region maps)
@@ -873,7 +919,7 @@ class Page:
             ax.scatter(centres["lon"], centres["lat"], marker="^", s=28, c="white", edgecolors="k", linewidths=0.8,
                        zorder=5, label=self.w("col_base_city"))
             proposed, centres = proposed.iloc[0:0], centres.iloc[0:0]  # names on the region maps, not over the provinces' here
-        reps = self.rep_names
+        reps = self.territory_names(short=True)
         outline = [pe.withStroke(linewidth=2, foreground="white")]
         # rep names at the centres, largest territories first; a name that would sit on another is left
         # out (every territory is in the tables)
@@ -911,7 +957,7 @@ class Page:
 
         customers = self.ws.input("customers").set_index("customer_id")
         provinces = self.ws.input("provinces").set_index("province_id")
-        reps = self.ws.input("reps").set_index("rep_id")
+        reps = self.territory_bases()
         if not {"base_lat", "base_lon"} <= set(reps.columns) or "region_id" not in provinces.columns:
             return None
         bases = reps[["base_lat", "base_lon"]].apply(pd.to_numeric, errors="coerce")
@@ -925,7 +971,7 @@ class Page:
         rows = math.ceil(len(regions) / cols)
         fig, axes = plt.subplots(rows, cols, figsize=(5.4 * cols, 4.8 * rows), squeeze=False)
         outlines = _province_outlines()
-        names, rep_names, region_names = self.province_names, self.rep_names, self.region_names
+        names, rep_names, region_names = self.province_names, self.territory_names(short=True), self.region_names
         outline = [pe.withStroke(linewidth=2.2, foreground="white")]
         for ax, region in zip(axes.flat, regions):
             part = a[a["region"] == region]
@@ -1059,7 +1105,7 @@ class Page:
         return HTML(f"<p>{_html.escape(self.frontier_sentence(points, params))}</p>"), fig, table
 
     def moves_table(self, moves: pd.DataFrame, rows: int = 20) -> Any:
-        reps = self.rep_names
+        reps = self.territory_names()
         city = "city_zh" if self.lang == "zh" and "city_zh" in self.ws.input("customers") else None
         shown = moves.assign(from_territory=moves["from_territory"].map(lambda r: reps.get(r, r)),
                              to_territory=moves["to_territory"].map(lambda r: reps.get(r, r)))

@@ -511,6 +511,7 @@ def evaluate(
     current: Any = None,
     max_disruption: float | None = None,
     disruption_on: str | None = None,
+    territories: Any = None,
 ) -> TerritoryPlan:
     """Score any assignment with the same metrics :func:`design` reports.
 
@@ -529,6 +530,10 @@ def evaluate(
         Whether ``feasible`` requires contiguous territories.
     current, max_disruption, disruption_on
         As for :func:`design`: the disruption of ``assignment`` against ``current``.
+    territories : sequence, optional
+        Every territory of the plan, also those holding no unit (e.g. a planned hire's the
+        design gave nothing): they count in the mean territory and are reported with 0 units
+        (deviation -100%, no centre). Default: the territories ``assignment`` names.
 
     Examples
     --------
@@ -551,7 +556,8 @@ def evaluate(
         cur_labels = labels_for(u, current, name="current", func="evaluate", allow_missing=True)
     scored = score(
         u, labels, graph=graph, contiguous=contiguous, current=cur_labels,
-        max_disruption=max_disruption, disruption_on=disruption_on, label_order=_label_order(labels),
+        max_disruption=max_disruption, disruption_on=disruption_on,
+        label_order=_label_order(labels if territories is None else np.concatenate([labels, np.asarray(list(territories), dtype=object)])),
     )
     return TerritoryPlan(
         assignment=scored["assignment"],

@@ -189,12 +189,16 @@ def score(
     dist = np.empty(units.n)
     for t in range(k):
         members = np.flatnonzero(codes == t)
-        dist[members] = units.dist(centres[t], members)
+        if len(members):  # a territory with no units (e.g. a planned hire's before any move) has no centre
+            dist[members] = units.dist(centres[t], members)
     wd = units.weights * dist
     objective = float(wd.sum())
 
     counts = np.bincount(codes, minlength=k)
-    metrics = pd.DataFrame({"territory": label_order, "centre": units.ids[centres], "units": counts})
+    centre_ids = units.ids[np.maximum(centres, 0)] if units.n else np.array([None] * k, dtype=object)
+    if (centres < 0).any():
+        centre_ids = np.where(centres >= 0, centre_ids, None)
+    metrics = pd.DataFrame({"territory": label_order, "centre": centre_ids, "units": counts})
     ok = True
     for c, name in enumerate(units.measure_names):
         totals = np.bincount(codes, weights=units.measures[:, c], minlength=k)

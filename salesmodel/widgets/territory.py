@@ -179,7 +179,7 @@ class TerritoryExplorer(_Explorer):
             assignment = pd.DataFrame({"unit_id": self.units["unit_id"].to_numpy(),
                                        "territory": self.run_assignment.reindex(self.units["unit_id"]).to_numpy()})
             plan = territory.evaluate(self.units, assignment, adjacency=self.adjacency, balance_on=balance,
-                                      contiguous=self.contiguous)
+                                      contiguous=self.contiguous, territories=self._every())
             return plan, notes
         if self.reps is not None:
             limit = float(self.disruption.value) if self.limit_disruption.value else None
@@ -187,7 +187,7 @@ class TerritoryExplorer(_Explorer):
                                          **self.reps["arguments"])
             assignment = pd.DataFrame({"unit_id": self.reps["table"]["unit_id"].to_numpy(), "territory": found.assignment})
             plan = territory.evaluate(self.units, assignment, adjacency=self.adjacency, balance_on=balance,
-                                      contiguous=False, current=self.current)
+                                      contiguous=False, current=self.current, territories=self._every())
             return plan, notes
         plan = territory.design(
             self.units, k, adjacency=self.adjacency, balance_on={m: float(s.value) for m, s in self.tolerances.items()},
@@ -196,6 +196,10 @@ class TerritoryExplorer(_Explorer):
             max_sweeps=self.max_sweeps, anneal_steps=self.anneal_steps,
         )
         return plan, notes
+
+    def _every(self) -> list | None:
+        """Every territory holder (territories around reps): a planned hire given no account still counts."""
+        return None if self.reps is None else self.reps["bases"]["rep_id"].tolist()
 
     def _warm_start(self, k: int, limit: float | None) -> pd.DataFrame | None:  # noqa: ARG002 - limit: see below
         """The plan shown, as the start of the next search, when it has the same k. A start that
@@ -265,7 +269,7 @@ class TerritoryExplorer(_Explorer):
         pos = pd.Series(np.arange(len(self.units)), index=self.units["unit_id"].to_numpy())
         xs = self.units[self.xy[0]].to_numpy(dtype=float)
         ys = self.units[self.xy[1]].to_numpy(dtype=float)
-        centre_idx = pos.reindex(metrics["centre"].to_numpy()).to_numpy()
+        centre_idx = pos.reindex(metrics["centre"].to_numpy()).dropna().to_numpy(dtype=np.int64)  # an empty territory has none
         measures = list(plan.balance_on)
         k = len(names)
         full = False
@@ -387,12 +391,14 @@ def _territory_inputs(ws: Any, level: str) -> dict[str, Any]:
     # the territory step's proposal (read from the run, or computed once in an interactive workspace)
     run = ws.step("territory").tables["territory_assignment"].set_index("customer_id")["territory"]
     reps = None
+    k = args["k"]
     if tp.method == "reps":
-        bases = step.rep_bases(ctx)
+        bases = step.design_bases(ctx)  # today's reps, and the planned hires with territory.organisation 'planned'
+        k = len(bases)
         arguments = step.rep_arguments(ctx, customers, bases)
         arguments.pop("balance_on")
         arguments.update(step.contiguity_arguments(ctx, step.drivable_graph(ctx, customers, arguments["road_factor"])))
         reps = {"table": customers, "bases": bases, "arguments": arguments}
         common["contiguous"] = False
-    return {"units": units, "adjacency": args["adjacency"], "current": args["current"], "k": args["k"],
+    return {"units": units, "adjacency": args["adjacency"], "current": args["current"], "k": k,
             "run_assignment": run, "reps": reps, **common}
