@@ -142,6 +142,75 @@ def test_the_targets_step_runs_the_cascade_once_with_commitments_top_down(tmp_pa
         assert (table["policy"] == policy).all() and table["has_commitment"].sum() == 3
 
 
+def _same(a, b) -> bool:
+    if isinstance(a, (pd.DataFrame, pd.Series)):
+        return isinstance(b, type(a)) and a.equals(b)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def _earlier(plan, step: str) -> dict[str, pd.DataFrame]:
+    return {n: t for s in STEPS[:STEPS.index(step)] for n, t in plan.steps[s].tables.items()}
+
+
+# The settings each step passes its core function for the test params (the other arguments are the data).
+PINNED_FORECAST_ARGUMENTS = {"h": 14, "backtest_h": 12, "freq": "MS", "n_windows": 2, "models": None, "level": [80, 95],
+                             "combine": "weighted", "shrinkage": 0.0, "calibration_sample": 2000, "engine": "local",
+                             "scheduler": None, "n_jobs": None, "plan_year": 2027, "return_components": True}
+PINNED_CAPACITY_ARGUMENTS = {"ramp": [0.25, 0.5, 0.75, 1.0], "attrition": 0.2, "hire_lead_months": 2,
+                             "max_hires_per_month": None, "attainment": 1.0, "min_reach": 1.0,
+                             "blocked_months": ["2027-02"], "max_starts_per_month": None}
+PINNED_DESIGN_ARGUMENTS = {"k": 11, "balance_on": {"potential": 0.5, "workload": 0.5}, "max_disruption": None,
+                           "contiguous": True, "method": "heuristic", "time_limit": 600.0, "seed": 1, "max_sweeps": 100,
+                           "anneal_steps": 2000, "construction": "grow"}
+
+
+def test_the_forecast_step_passes_its_settings_unchanged(full_plan, plan_params, monkeypatch):
+    from salesmodel import forecast
+
+    inputs, plan = full_plan
+    calls = _calls_of(monkeypatch, forecast, "baseline_and_backtest")
+    run_step("forecast", plan_params, inputs, {})
+    assert len(calls) == 1
+    assert {k: v for k, v in calls[0].items() if k in PINNED_FORECAST_ARGUMENTS} == PINNED_FORECAST_ARGUMENTS
+    assert set(calls[0]) == set(PINNED_FORECAST_ARGUMENTS) | {"calendar_factors"}
+
+
+def test_the_staffing_step_calls_capacity_plan_with_capacity_arguments_only(full_plan, plan_params, monkeypatch):
+    from salesmodel import staffing
+    from salesmodel.pipeline import staffing as staffing_step
+
+    inputs, plan = full_plan
+    earlier = _earlier(plan, "staffing")
+    calls = _calls_of(monkeypatch, staffing, "capacity_plan")
+    run_step("staffing", plan_params, inputs, earlier)
+    assert len(calls) == 1
+    args = staffing_step.capacity_arguments(Context(plan_params, inputs, earlier))
+    args.pop("monthly_targets")
+    assert _same(calls[0], args)
+    assert {k: calls[0][k] for k in PINNED_CAPACITY_ARGUMENTS} == PINNED_CAPACITY_ARGUMENTS
+
+
+def test_the_territory_step_calls_design_with_design_arguments_only(full_plan, plan_params, monkeypatch):
+    from salesmodel import territory
+    from salesmodel.pipeline import territory as territory_step
+
+    inputs, plan = full_plan
+    earlier = _earlier(plan, "territory")
+    calls = _calls_of(monkeypatch, territory, "design")
+    run_step("territory", plan_params, inputs, earlier)
+    ctx = Context(plan_params, inputs, earlier)
+    args = territory_step.design_arguments(ctx, territory_step.units(ctx))
+    assert calls and all(set(c) == set(args) for c in calls)
+    graph = args.pop("adjacency")
+    assert repr(calls[0]["adjacency"]) == repr(graph)
+    assert _same({k: v for k, v in calls[0].items() if k != "adjacency"}, args)
+    assert {k: calls[0][k] for k in PINNED_DESIGN_ARGUMENTS} == PINNED_DESIGN_ARGUMENTS
+
+
 # --- a past year's plan remade by tracking is the targets step's -----------------------------------------------
 
 @pytest.fixture(scope="module")
