@@ -291,6 +291,9 @@ def test_a_past_years_plan_remade_by_tracking_holds_the_locks_the_targets_step_h
     remade, _ = tracking_step.tracked_plan(Context(sc, inputs, {}), StepResult("tracking"))
     customer = remade.targets["customer"].set_index("customer_id")
     assert customer.loc["C00001", "target"] == 50_000.0 and customer.loc["C00001", "bound_applied"] == "locked"
-    made = targets_step.build(targets_step.as_made_in(Context(sc, inputs, {}), PAST_YEAR, growth=PAST_GROWTH),
-                              StepResult("targets"))
+    past = targets_step.as_made_in(Context(sc, inputs, {}), PAST_YEAR, growth=PAST_GROWTH)
+    made = targets_step.build(past, StepResult("targets"))
     assert _hashes(remade.tables()) == _hashes(made.tables())
+    # the locks are the targets step's; the reps' commitments (the plan year's own numbers) are not remade
+    assert "locks" in past.inputs and "commitments" not in past.inputs
+    assert sc.calendar.plan_year == 2027 and past.params.targets.growth_over == "last_year"

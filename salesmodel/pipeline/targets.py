@@ -303,22 +303,23 @@ def allocation_arguments(ctx: Context) -> dict:
 def build(ctx: Context, result: StepResult) -> targets.Plan:
     """The plan object (the explorers and the tracking step's remade past-year plan call this too,
     so all see the numbers the step makes from the same settings)."""
-    return _plan_and_commitments(ctx, result)[0]
+    return _plan_and_commitments(ctx, result, table=False)[0]
 
 
-def _plan_and_commitments(ctx: Context, result: StepResult) -> tuple[targets.Plan, pd.DataFrame | None]:
-    """The plan and the commitments table (None without commitments), with the cascade run once
-    (policy top_down: the commitments are set against the plan's own targets) or twice (other
-    policies: the top-down targets the commitments are reconciled with, then the reconciled plan)."""
+def _plan_and_commitments(ctx: Context, result: StepResult, *, table: bool = True) -> tuple[targets.Plan, pd.DataFrame | None]:
+    """The plan and the commitments table (None without commitments, or when ``table`` is False and
+    the commitments do not move targets), with the cascade run once (policy top_down: the commitments
+    are set against the plan's own targets) or twice (other policies: the top-down targets the
+    commitments are reconciled with, then the reconciled plan)."""
     with collect_notes(result):
         dekads = calendar.plan_year_periods(ctx.params.calendar.plan_year, "dekad", country=ctx.params.calendar.country)
-        table = commitments_table(ctx, locked_targets(ctx)) if _moves_targets(ctx) else None
-        args = plan_arguments(ctx, commitments=table)
+        commitments = commitments_table(ctx, locked_targets(ctx)) if _moves_targets(ctx) else None
+        args = plan_arguments(ctx, commitments=commitments)
         plan = _locks_hold(ctx, lambda: targets.build_plan(ctx.inputs["sales"], ctx.inputs["customers"],
                                                            ctx.inputs["reps"], dekads, **args))
-    if table is None and "commitments" in ctx.inputs:
-        table = commitments_table(ctx, args["overrides"], levels=plan.targets)
-    return plan, table
+    if table and commitments is None and "commitments" in ctx.inputs:
+        commitments = commitments_table(ctx, args["overrides"], levels=plan.targets)
+    return plan, commitments
 
 
 def as_made_in(ctx: Context, year: int, *, growth: float) -> Context:
@@ -327,9 +328,10 @@ def as_made_in(ctx: Context, year: int, *, growth: float) -> Context:
     The same params with the plan year ``year``, the company total ``growth`` over the year before
     (no amount, no chance), every level shared by its basis (equal chance and a baseline phasing
     would need a baseline forecast made before that year; none is, so there is no baseline table);
-    the inputs the targets step reads, with the sales history cut at the start of ``year``.
-    :func:`plan_arguments` and :func:`build` on it give the plan the targets step makes with these
-    settings: the Spring Festival setting, the overrides and locks included.
+    the inputs the targets step reads, with the sales history cut at the start of ``year``, but the
+    reps' commitments (the plan year's own numbers, ``data.commitments``; a rep who joined since would
+    have none to reconcile). :func:`plan_arguments` and :func:`build` on it give the plan the targets
+    step makes with these settings: the Spring Festival setting, the overrides and locks included.
     """
     p = ctx.params
     params = p.model_copy(update={
@@ -338,7 +340,7 @@ def as_made_in(ctx: Context, year: int, *, growth: float) -> Context:
                                                 "allocation": "basis"}),
     })
     start = pd.Timestamp(year=int(year), month=1, day=1)
-    inputs = {k: v for k, v in ctx.inputs.items() if k in ("sales", "customers", "reps", "locks", "commitments")}
+    inputs = {k: v for k, v in ctx.inputs.items() if k in ("sales", "customers", "reps", "locks")}
     sales = inputs["sales"]
     inputs["sales"] = sales[pd.to_datetime(sales["date"]) < start]
     return Context(params=params, inputs=inputs, tables={})
