@@ -35,7 +35,7 @@ def plan_params(tmp_path_factory, small_company_dir):
     path = tmp_path_factory.mktemp("pipeline") / "p.yaml"
     return load_params(write_params(path, small_company_dir, territory={
         "balance_on": {"potential": 0.5, "workload": 0.5}, "max_disruption": None, "method": "heuristic",
-        "anneal_steps": 2000}))
+        "anneal_steps": 2000}, budget={"categories": {"people": {"basis": "pay"}, "travel": {"share": 0.004}}}))
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +76,34 @@ def test_a_run_up_to_a_step_gives_the_full_runs_tables_of_its_steps(full_plan, p
     assert list(part.steps) == ["overview", "forecast", "targets"]
     made = [n for s in part.steps for n in plan.steps[s].tables]
     assert _hashes({n: part.tables[n] for n in made}) == _hashes({n: plan.tables[n] for n in made})
+
+
+def test_each_step_reads_only_the_params_sections_it_declares(full_plan, plan_params, monkeypatch):
+    """A step's PARAMS (with those of the steps before it) say what its tables depend on: the lab workspace
+    recomputes a step when they change, so a section read but not declared would leave its tables stale."""
+    from salesmodel.params import Scenario
+    from salesmodel.pipeline import params_sections, upstream
+
+    inputs, plan = full_plan
+    fields, seen = set(Scenario.model_fields), set()
+    real = Scenario.__getattribute__
+
+    def recording(self, name):
+        if name in fields:
+            seen.add(name)
+        return real(self, name)
+
+    monkeypatch.setattr(Scenario, "__getattribute__", recording)
+    read = {}
+    for step in STEPS:
+        seen.clear()
+        run_step(step, plan_params, inputs, _earlier(plan, step))
+        read[step] = set(seen)
+    monkeypatch.undo()
+    assert "staffing" in read["targets"]  # the budget's people line is the staffing pay plan
+    for step, sections in read.items():
+        declared_sections = {p for s in [*upstream(step), step] for p in params_sections(s, plan_params)}
+        assert sections <= declared_sections, (step, sections - declared_sections)
 
 
 # --- params -> arguments: one function per step, the only caller path -----------------------------------------

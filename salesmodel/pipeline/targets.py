@@ -12,6 +12,13 @@ NEEDS: tuple[str, ...] = ("forecast",)
 PARAMS: tuple[str, ...] = ("data", "calendar", "targets", "budget")
 
 
+def params_sections(params) -> tuple[str, ...]:
+    """The params sections this step's tables depend on: ``PARAMS``, and ``staffing`` when a budget
+    category's amount is the staffing pay plan (``basis: pay``)."""
+    pay = any(c.basis == "pay" for c in params.budget.categories.values())
+    return (*PARAMS, "staffing") if pay else PARAMS
+
+
 _LEVEL_KEYS = {"region": "region_id", "province": "province_id", "rep": "rep_id", "customer": "customer_id"}
 
 
