@@ -325,3 +325,28 @@ def test_a_past_years_plan_remade_by_tracking_holds_the_locks_the_targets_step_h
     # the locks are the targets step's; the reps' commitments (the plan year's own numbers) are not remade
     assert "locks" in past.inputs and "commitments" not in past.inputs
     assert sc.calendar.plan_year == 2027 and past.params.targets.growth_over == "last_year"
+
+
+def test_the_cascades_refusals_carry_the_level_and_the_parent_units():
+    from salesmodel.targets.allocation import cascade
+
+    units = pd.DataFrame({"region_id": ["N", "N", "S", "S"], "rep_id": ["R1", "R2", "R3", "R4"],
+                          "customer_id": ["C1", "C2", "C3", "C4"], "last_year": [100.0, 100.0, 100.0, 100.0]})
+    levels = ["region_id", "rep_id", "customer_id"]
+    # growth bounds: a total of 1,000 cannot be shared among customers of last year 400 at +10% at most
+    with pytest.raises(InfeasibleError) as err:
+        cascade(1_000.0, units, levels, basis="last_year", reference="last_year", growth_bounds=(-0.1, 0.1), round_to=1)
+    e = err.value
+    assert e.level == "region_id" and e.units == ({},) and not e.locked
+    assert e.feasible == pytest.approx((360.0, 440.0))
+    # a rep locked at 150 of its region's 200: its neighbour's 50 breaks the bounds (90 at least)
+    with pytest.raises(InfeasibleError) as err:
+        cascade(400.0, units, levels, basis="last_year", reference="last_year", growth_bounds=(-0.1, 0.1), round_to=1,
+                locks={"rep_id": {"R3": 150.0}})
+    e = err.value
+    assert e.level == "rep_id" and e.units == ({"region_id": "S"},) and not e.locked
+    # locks above their parent: marked as locked, with every parent they break
+    with pytest.raises(InfeasibleError) as err:
+        cascade(400.0, units, levels, basis="last_year", round_to=1, locks={"region_id": {"N": 300.0, "S": 300.0}})
+    e = err.value
+    assert e.locked and e.level == "region_id" and e.units == ({},) and e.feasible[0] == pytest.approx(600.0)
