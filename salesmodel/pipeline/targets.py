@@ -6,13 +6,14 @@ import pandas as pd
 
 from salesmodel import calendar, targets
 from salesmodel.errors import InfeasibleError, InputError, short_list
+from salesmodel.params import Scenario
 from salesmodel.pipeline._base import Context, StepResult, collect_notes
 
 NEEDS: tuple[str, ...] = ("forecast",)
 PARAMS: tuple[str, ...] = ("data", "calendar", "targets", "budget")
 
 
-def params_sections(params) -> tuple[str, ...]:
+def params_sections(params: Scenario) -> tuple[str, ...]:
     """The params sections this step's tables depend on: ``PARAMS``, and ``staffing`` when a budget
     category's amount is the staffing pay plan (``basis: pay``)."""
     pay = any(c.basis == "pay" for c in params.budget.categories.values())
@@ -335,10 +336,10 @@ def as_made_in(ctx: Context, year: int, *, growth: float) -> Context:
     The same params with the plan year ``year``, the company total ``growth`` over the year before
     (no amount, no chance), every level shared by its basis (equal chance and a baseline phasing
     would need a baseline forecast made before that year; none is, so there is no baseline table);
-    the inputs the targets step reads, with the sales history cut at the start of ``year``, but the
-    reps' commitments (the plan year's own numbers, ``data.commitments``; a rep who joined since would
-    have none to reconcile). :func:`plan_arguments` and :func:`build` on it give the plan the targets
-    step makes with these settings: the Spring Festival setting, the overrides and locks included.
+    the inputs the targets step reads, the sales history cut at the start of ``year``, all but the
+    reps' commitments (the plan year's own numbers, ``data.commitments``: a rep who joined since had
+    none then). :func:`plan_arguments` and :func:`build` on it give the plan the targets step makes
+    with these settings: the Spring Festival setting, the overrides and the locks included.
     """
     p = ctx.params
     params = p.model_copy(update={
