@@ -66,13 +66,26 @@ class ParamsError(SalesmodelError, ValueError):
 
 
 class InfeasibleError(SalesmodelError, ValueError):
-    """The request cannot be met; the message states the feasible range."""
+    """The request cannot be met; the message states the feasible range.
+
+    Callers read the data, never the message: ``feasible`` (the limits: the range of totals
+    that could be met), ``level`` (the level column whose sharing failed, e.g. ``rep_id``),
+    ``units`` (the parent units whose total could not be shared, each as ``{level column:
+    id}`` down its path), ``locked`` (locked targets caused it) and ``rows`` (the 1-based rows
+    of an input file to blame, once a pipeline step has named them).
+    """
 
     exit_code = 2
 
-    def __init__(self, message: str, *, feasible: Any = None) -> None:
+    def __init__(self, message: str, *, feasible: Any = None, level: str | None = None,
+                 units: tuple[dict[str, str], ...] = (), locked: bool = False,
+                 rows: tuple[int, ...] = ()) -> None:
         super().__init__(message)
         self.feasible = feasible
+        self.level = level
+        self.units = tuple(units)
+        self.locked = bool(locked)
+        self.rows = tuple(rows)
 
 
 class RunError(SalesmodelError, RuntimeError):

@@ -451,18 +451,19 @@ def _frontier_cost(points: pd.DataFrame | None, measure: str, tolerance: float) 
             f"deviation is {row[column]:.1%}")
 
 
-def unmet_requirements(tables: Mapping[str, pd.DataFrame], params: Any) -> pd.DataFrame:
+def unmet_requirements(tables: Mapping[str, pd.DataFrame], *, balance_on: Mapping[str, float],
+                       max_hires_per_month: int | None, max_starts_per_month: int | None) -> pd.DataFrame:
     """Requirements the params asked for that the plan does not meet (the ``unmet_requirements`` table).
 
-    Territory tolerances that the proposed design breaks, and months the capacity
-    plan leaves short when a hiring cap was given. Each row names the params key,
-    what was asked and what was achieved.
+    Territory tolerances (``balance_on``: measure -> tolerance) that the proposed design breaks,
+    and months the capacity plan leaves short when a hiring cap was given. Each row names the
+    params key, what was asked and what was achieved. The summary step passes the params' values.
     """
     rows: list[dict[str, Any]] = []
     terr = tables.get("territory_summary")
     if terr is not None and not terr.empty:
         proposed = terr[terr["plan"] == "proposed"].iloc[0]
-        for measure, tolerance in params.territory.balance_on.items():
+        for measure, tolerance in balance_on.items():
             achieved = float(proposed.get(f"max_{measure}_dev", np.nan))
             if achieved > tolerance + 1e-9:
                 rows.append({"step": "territory", "requirement": f"territory.balance_on.{measure}",
@@ -471,7 +472,7 @@ def unmet_requirements(tables: Mapping[str, pd.DataFrame], params: Any) -> pd.Da
                                         f"{achieved:.1%} off the mean, the tolerance is ±{tolerance:.1%}"
                                         + _frontier_cost(tables.get("territory_frontier"), measure, tolerance)})
     cap = tables.get("capacity_plan")
-    cap_limit = params.staffing.max_hires_per_month
+    cap_limit = max_hires_per_month
     if cap is not None and cap_limit is not None:
         short = cap[cap["shortfall"].astype(bool) & ~cap["lead_in"].astype(bool)]
         if len(short):
@@ -479,7 +480,7 @@ def unmet_requirements(tables: Mapping[str, pd.DataFrame], params: Any) -> pd.Da
                          "achieved": float(len(short)),
                          "message": f"capacity: with at most {cap_limit} hire(s) a month, {len(short)} team-month(s) of "
                                     f"the plan year stay short of the target (first {short['month'].min()})"})
-    company_limit = params.staffing.max_starts_per_month
+    company_limit = max_starts_per_month
     if cap is not None and company_limit is not None and cap_limit is None:
         short = cap[cap["shortfall"].astype(bool) & ~cap["lead_in"].astype(bool)]
         if len(short):

@@ -29,7 +29,7 @@ import pandas as pd
 from salesmodel import tables as declared
 from salesmodel.errors import InputError
 from salesmodel.params import Scenario, load_params
-from salesmodel.pipeline import STEPS, StepResult, run_step, step_module, upstream
+from salesmodel.pipeline import STEPS, StepResult, params_sections, run_step, step_module, upstream
 
 __all__ = ["INPUTS", "TABLES", "Workspace", "lab_folder", "latest_run", "open_run", "read_run_inputs", "seed_from_run",
            "write_inputs"]
@@ -60,7 +60,7 @@ def _fingerprint(params: Scenario, step: str) -> str:
     data = params.to_jsonable()
     parts = {}
     for name in [*upstream(step), step]:
-        for section in step_module(name).PARAMS:
+        for section in params_sections(name, params):
             parts[section] = data.get(section)
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 

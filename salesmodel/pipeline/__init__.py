@@ -6,7 +6,7 @@
 territory search, the longest step, so its page can be drawn while territories are designed.)
 
 Each step module has ``run(ctx) -> StepResult``, ``NEEDS`` (the steps whose
-tables it reads) and ``PARAMS`` (the params sections it reads). :func:`run_plan`
+tables it reads) and ``PARAMS`` (the params sections it reads; :func:`params_sections`). :func:`run_plan`
 runs the whole plan, up to a step, or from a step with changed params reusing
 the tables before it, in one process. The runner, the tests, the explorers and
 a plain Python user call it; each notebook shows one step's tables.
@@ -28,7 +28,8 @@ from salesmodel.errors import ParamsError, RunError, SalesmodelError
 from salesmodel.params import Scenario
 from salesmodel.pipeline._base import Context, StepResult
 
-__all__ = ["STEPS", "Context", "PlanResult", "StepResult", "run_edited", "run_plan", "run_step", "step_module", "steps_between"]
+__all__ = ["STEPS", "Context", "PlanResult", "StepResult", "params_sections", "run_edited", "run_plan", "run_step", "step_module",
+           "steps_between"]
 
 STEPS: tuple[str, ...] = ("overview", "forecast", "targets", "staffing", "tracking", "territory", "summary")
 
@@ -38,6 +39,14 @@ def step_module(name: str) -> ModuleType:
     if name not in STEPS:
         raise ParamsError(f"There is no pipeline step {name!r}; the steps are {', '.join(STEPS)}.")
     return importlib.import_module(f"salesmodel.pipeline.{name}")
+
+
+def params_sections(name: str, params: Scenario) -> tuple[str, ...]:
+    """The params sections the tables of step ``name`` depend on: its ``PARAMS``, or what its
+    ``params_sections(params)`` says when that depends on the settings (e.g. the targets step's
+    budget reads the staffing section only when a category is the staffing pay plan)."""
+    module = step_module(name)
+    return tuple(module.params_sections(params)) if hasattr(module, "params_sections") else tuple(module.PARAMS)
 
 
 def upstream(name: str) -> list[str]:

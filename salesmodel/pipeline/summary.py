@@ -15,7 +15,9 @@ def run(ctx: Context) -> StepResult:
 
     cal = ctx.params.calendar
     figures = summary.key_figures(ctx.tables, plan_year=cal.plan_year)
-    unmet = summary.unmet_requirements(ctx.tables, ctx.params)
+    sp = ctx.params.staffing
+    unmet = summary.unmet_requirements(ctx.tables, balance_on=dict(ctx.params.territory.balance_on),
+                                       max_hires_per_month=sp.max_hires_per_month, max_starts_per_month=sp.max_starts_per_month)
     status = holiday_calendar_status(cal.plan_year, cal.country, overrides=ctx.inputs.get("holiday_overrides"))
     result.add("key_figures", figures.as_table())
     result.add("flagged_units", summary.flagged_units(ctx.tables))

@@ -6,10 +6,18 @@ import pandas as pd
 
 from salesmodel import calendar, targets
 from salesmodel.errors import InfeasibleError, InputError, short_list
+from salesmodel.params import Scenario
 from salesmodel.pipeline._base import Context, StepResult, collect_notes
 
 NEEDS: tuple[str, ...] = ("forecast",)
 PARAMS: tuple[str, ...] = ("data", "calendar", "targets", "budget")
+
+
+def params_sections(params: Scenario) -> tuple[str, ...]:
+    """The params sections this step's tables depend on: ``PARAMS``, and ``staffing`` when a budget
+    category's amount is the staffing pay plan (``basis: pay``)."""
+    pay = any(c.basis == "pay" for c in params.budget.categories.values())
+    return (*PARAMS, "staffing") if pay else PARAMS
 
 
 _LEVEL_KEYS = {"region": "region_id", "province": "province_id", "rep": "rep_id", "customer": "customer_id"}
@@ -47,9 +55,14 @@ def locked_targets(ctx: Context) -> dict[str, dict[str, float]]:
     return merged
 
 
-def commitments_table(ctx: Context, overrides: dict[str, dict[str, float]] | None = None) -> pd.DataFrame | None:
+def commitments_table(ctx: Context, overrides: dict[str, dict[str, float]] | None = None,
+                      levels: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame | None:
     """The reps' commitments (``data.commitments``) against their top-down targets, by the policy of
-    ``targets.commitments`` (:func:`salesmodel.targets.commitments.reconcile_commitments`); None without them."""
+    ``targets.commitments`` (:func:`salesmodel.targets.commitments.reconcile_commitments`); None without them.
+
+    ``levels`` are the top-down targets by level (``rep`` and ``customer``) when already made (with
+    policy top_down, the plan's own); without them the cascade runs here on the unreconciled arguments.
+    """
     bottom_up = ctx.inputs.get("commitments")
     if bottom_up is None:
         return None
@@ -58,9 +71,10 @@ def commitments_table(ctx: Context, overrides: dict[str, dict[str, float]] | Non
 
     cp = ctx.params.targets.commitments
     overrides = locked_targets(ctx) if overrides is None else overrides
-    args = _allocation_only(plan_arguments(ctx, reconciled=False))
-    args["overrides"] = overrides
-    _, levels = _locks_hold(ctx, lambda: allocate(allocation_units(ctx), **args))
+    if levels is None:
+        args = _allocation_only(plan_arguments(ctx, reconciled=False))
+        args["overrides"] = overrides
+        _, levels = _locks_hold(ctx, lambda: allocate(allocation_units(ctx), **args))
     reps = levels["rep"][["region_id", "province_id", "rep_id", "target"]]
     known = set(reps["rep_id"].astype(str))
     unknown = ~bottom_up["rep_id"].astype(str).isin(known)
@@ -113,12 +127,18 @@ def _rep_range(reps: pd.DataFrame, customers: pd.DataFrame, bounds: tuple[float,
     return out.reset_index(drop=True)
 
 
-def _reconciled_overrides(ctx: Context, overrides: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+def _moves_targets(ctx: Context) -> bool:
+    """Whether the reps' commitments move targets (given, and a policy other than top_down)."""
+    return ctx.params.targets.commitments.policy != "top_down" and "commitments" in ctx.inputs
+
+
+def _reconciled_overrides(ctx: Context, overrides: dict[str, dict[str, float]],
+                          table: pd.DataFrame | None = None) -> dict[str, dict[str, float]]:
     """The locks that make the cascade give each rep its reconciled target (levels between ``within``
-    and the reps locked at their reps' sums)."""
-    if ctx.params.targets.commitments.policy == "top_down" or "commitments" not in ctx.inputs:
+    and the reps locked at their reps' sums); ``table`` is the commitments table when already made."""
+    if not _moves_targets(ctx):
         return overrides
-    table = commitments_table(ctx, overrides)
+    table = commitments_table(ctx, overrides) if table is None else table
     out = {lv: dict(v) for lv, v in overrides.items()}
     out["rep"] = {**dict(zip(table["rep_id"].astype(str), table["target"].astype(float))), **out.get("rep", {})}
     within = ctx.params.targets.commitments.within
@@ -129,29 +149,34 @@ def _reconciled_overrides(ctx: Context, overrides: dict[str, dict[str, float]]) 
 
 
 def _locks_hold(ctx: Context, make):
-    """Call ``make``; when locked or reconciled targets cannot all hold with the total, say which file and rows."""
+    """Call ``make``; when locked or reconciled targets cannot all hold with the total, say which file and rows.
+
+    The rows are found from the error's data (the level and the parent units it concerns, whether
+    locks caused it), never from its text; the error raised carries them in ``rows``.
+    """
     try:
         return make()
     except InfeasibleError as exc:
-        text = str(exc)
+        data = {"feasible": exc.feasible, "level": exc.level, "units": exc.units, "locked": exc.locked}
         bottom_up = ctx.inputs.get("commitments")
         if bottom_up is not None and ctx.params.targets.commitments.policy != "top_down":
-            hit = [i + 1 for i, r in enumerate(bottom_up["rep_id"].astype(str)) if f"/{r} " in text or f" {r} " in text]
+            reps = {u["rep_id"] for u in exc.units if "rep_id" in u}
+            hit = [i + 1 for i, r in enumerate(bottom_up["rep_id"].astype(str)) if r in reps]
             if hit:
                 raise InfeasibleError(
                     f"{_source(ctx, 'commitments')}: the reconciled targets of the commitment(s) at row(s) "
                     f"{short_list(hit)} cannot hold (targets.commitments.policy {ctx.params.targets.commitments.policy}): "
-                    f"{exc}; narrow targets.commitments.bounds or use policy top_down", feasible=exc.feasible) from None
+                    f"{exc}; narrow targets.commitments.bounds or use policy top_down", rows=tuple(hit), **data) from None
         locks = ctx.inputs.get("locks")
         if locks is None or not len(locks):
-            if ctx.params.targets.overrides and "locked" in text:
+            if ctx.params.targets.overrides and exc.locked:
                 raise InfeasibleError(f"targets.overrides: the fixed targets cannot all hold with the plan's total: {exc}",
-                                      feasible=exc.feasible) from None
+                                      **data) from None
             raise
-        level = next((lv for lv in _LEVEL_KEYS if f"level '{_LEVEL_KEYS[lv]}'" in text), None)
-        rows = [i + 1 for i, lv in enumerate(locks["level"]) if level is None or lv == level]
-        raise InfeasibleError(f"{_source(ctx, 'locks')}: the locked targets at row(s) {short_list(rows or range(1, len(locks) + 1))} "
-                              f"cannot all hold with the plan's total: {exc}", feasible=exc.feasible) from None
+        level = next((lv for lv, col in _LEVEL_KEYS.items() if col == exc.level), None)
+        rows = [i + 1 for i, lv in enumerate(locks["level"]) if level is None or lv == level] or list(range(1, len(locks) + 1))
+        raise InfeasibleError(f"{_source(ctx, 'locks')}: the locked targets at row(s) {short_list(rows)} "
+                              f"cannot all hold with the plan's total: {exc}", rows=tuple(rows), **data) from None
 
 
 def _allocation_only(args: dict) -> dict:
@@ -160,11 +185,13 @@ def _allocation_only(args: dict) -> dict:
     return {k: args[k] for k in keep}
 
 
-def plan_arguments(ctx: Context, *, reconciled: bool = True) -> dict:
+def plan_arguments(ctx: Context, *, reconciled: bool = True, commitments: pd.DataFrame | None = None) -> dict:
     """The arguments of :func:`salesmodel.targets.build_plan` for this scenario (the only place they are made).
 
     ``overrides`` holds the params' overrides, the ``locks`` input and, when the reps' commitments
-    move targets (``targets.commitments.policy`` other than top_down), the reconciled reps' targets.
+    move targets (``targets.commitments.policy`` other than top_down), the reconciled reps' targets
+    (from ``commitments``, the commitments table, when it is already made). A past year's plan
+    remade by the tracking step gets its arguments here too, from :func:`as_made_in`'s context.
     """
     tp = ctx.params.targets
     baseline = ctx.tables.get("baseline_forecast")
@@ -176,7 +203,7 @@ def plan_arguments(ctx: Context, *, reconciled: bool = True) -> dict:
     args["total"] = company_amount(ctx)
     args["overrides"] = locked_targets(ctx)
     if reconciled:
-        args["overrides"] = _reconciled_overrides(ctx, args["overrides"])
+        args["overrides"] = _reconciled_overrides(ctx, args["overrides"], commitments)
     # The festival is moved only where it exists (China) and when the baseline did not already move it.
     args["phasing_spring_festival"] = bool(tp.phasing_spring_festival and ctx.params.calendar.country == "CN"
                                            and not ctx.params.forecast.spring_festival)
@@ -282,12 +309,49 @@ def allocation_arguments(ctx: Context) -> dict:
 
 
 def build(ctx: Context, result: StepResult) -> targets.Plan:
-    """The plan object (the explorers call this too, so both see the same numbers)."""
+    """The plan object (the explorers and the tracking step's remade past-year plan call this too,
+    so all see the numbers the step makes from the same settings)."""
+    return _plan_and_commitments(ctx, result, table=False)[0]
+
+
+def _plan_and_commitments(ctx: Context, result: StepResult, *, table: bool = True) -> tuple[targets.Plan, pd.DataFrame | None]:
+    """The plan and the commitments table (None without commitments, or when ``table`` is False and
+    the commitments do not move targets), with the cascade run once (policy top_down: the commitments
+    are set against the plan's own targets) or twice (other policies: the top-down targets the
+    commitments are reconciled with, then the reconciled plan)."""
     with collect_notes(result):
         dekads = calendar.plan_year_periods(ctx.params.calendar.plan_year, "dekad", country=ctx.params.calendar.country)
-        args = plan_arguments(ctx)
-        return _locks_hold(ctx, lambda: targets.build_plan(ctx.inputs["sales"], ctx.inputs["customers"],
+        commitments = commitments_table(ctx, locked_targets(ctx)) if _moves_targets(ctx) else None
+        args = plan_arguments(ctx, commitments=commitments)
+        plan = _locks_hold(ctx, lambda: targets.build_plan(ctx.inputs["sales"], ctx.inputs["customers"],
                                                            ctx.inputs["reps"], dekads, **args))
+    if table and commitments is None and "commitments" in ctx.inputs:
+        commitments = commitments_table(ctx, args["overrides"], levels=plan.targets)
+    return plan, commitments
+
+
+def as_made_in(ctx: Context, year: int, *, growth: float) -> Context:
+    """The targets step's context for a plan of ``year`` remade as it would have been made at its start.
+
+    The same params with the plan year ``year``, the company total ``growth`` over the year before
+    (no amount, no chance), every level shared by its basis (equal chance and a baseline phasing
+    would need a baseline forecast made before that year; none is, so there is no baseline table);
+    the inputs the targets step reads, the sales history cut at the start of ``year``, all but the
+    reps' commitments (the plan year's own numbers, ``data.commitments``: a rep who joined since had
+    none then). :func:`plan_arguments` and :func:`build` on it give the plan the targets step makes
+    with these settings: the Spring Festival setting, the overrides and the locks included.
+    """
+    p = ctx.params
+    params = p.model_copy(update={
+        "calendar": p.calendar.model_copy(update={"plan_year": int(year)}),
+        "targets": p.targets.model_copy(update={"total": None, "growth": float(growth), "growth_over": "last_year",
+                                                "allocation": "basis"}),
+    })
+    start = pd.Timestamp(year=int(year), month=1, day=1)
+    inputs = {k: v for k, v in ctx.inputs.items() if k in ("sales", "customers", "reps", "locks")}
+    sales = inputs["sales"]
+    inputs["sales"] = sales[pd.to_datetime(sales["date"]) < start]
+    return Context(params=params, inputs=inputs, tables={})
 
 
 def _year_before(months: pd.DataFrame, sales: pd.DataFrame, levels: pd.DataFrame | None) -> pd.DataFrame:
@@ -337,7 +401,7 @@ def _company_month(plan: targets.Plan, sales: pd.DataFrame, baseline: pd.DataFra
 def run(ctx: Context) -> StepResult:
     """Targets by level with their explanation, the phased plan, achievability and the company figure."""
     result = StepResult("targets")
-    plan = build(ctx, result)
+    plan, commitments = _plan_and_commitments(ctx, result)
     tp = ctx.params.targets
     t = plan.total
     top = plan.targets[tp.levels[0]]["target"].sum()
@@ -364,12 +428,11 @@ def run(ctx: Context) -> StepResult:
                                 target_at_half=float(curve[(curve["level"] == "company")
                                                            & (curve["point"] == "median")]["target"].iloc[0]))
     result.add("targets_bounds", bounds_table(plan.targets["customer"]))
-    table = commitments_table(ctx)
-    if table is not None:
-        result.add("targets_commitments", table)
+    if commitments is not None:
+        result.add("targets_commitments", commitments)
         result.facts.update(commitment_policy=ctx.params.targets.commitments.policy,
-                            commitments=int(table["has_commitment"].sum()),
-                            commitment_gap=float(table["gap"].sum()))
+                            commitments=int(commitments["has_commitment"].sum()),
+                            commitment_gap=float(commitments["gap"].sum()))
     locks = ctx.inputs.get("locks")
     if locks is not None:
         result.add("targets_locks", _locks_table(locks, plan))

@@ -14,6 +14,7 @@ import pandas as pd
 
 from salesmodel import calendar, targets
 from salesmodel.errors import InputError, short_list
+from salesmodel.pipeline import targets as targets_step
 from salesmodel.pipeline._base import Context, StepResult, collect_notes
 from salesmodel.tracking import stock_cover as targets_stock_cover
 
@@ -26,17 +27,14 @@ LIVE_GRAINS = ("dekad", "iso_week", "month")
 
 
 def tracked_plan(ctx: Context, result: StepResult) -> tuple[targets.Plan, pd.DataFrame]:
-    """The tracked year's plan: the targets settings with the tracking growth over the year before."""
-    tr, tp = ctx.params.tracking, ctx.params.targets
-    own = {"commitments", "allocation", "momentum_months", "bound_risk_share"}  # made into arguments below
-    settings = tp.model_dump(exclude=own) | {"total": None, "growth": tr.growth, "growth_over": "last_year"}
-    if any("momentum" in b for b in [tp.basis, *tp.level_basis.values()]):
-        settings["momentum_months"] = tp.momentum_months
-    # The tracked year is shared by the bases: its equal chance would need a baseline made before it.
+    """The tracked year's plan: made by the targets step (:func:`salesmodel.pipeline.targets.build`, its
+    arguments by :func:`~salesmodel.pipeline.targets.plan_arguments`) from the same settings, for the
+    tracked year, with the tracking growth over the year before and the history before that year."""
+    tr = ctx.params.tracking
+    past = targets_step.as_made_in(ctx, tr.plan_year, growth=tr.growth)
+    plan = targets_step.build(past, result)
     with collect_notes(result):
         dekads = calendar.plan_year_periods(tr.plan_year, "dekad", country=ctx.params.calendar.country)
-        plan = targets.build_plan(ctx.inputs["sales"], ctx.inputs["customers"], ctx.inputs["reps"], dekads,
-                                  plan_year=tr.plan_year, **settings)
     return plan, dekads
 
 

@@ -414,8 +414,10 @@ class Page:
             parts.append(str(self.code(shown)) if column != "product" else f"{self.header('product')} {shown}")
         return " / ".join(parts)
 
-    def spring_festival_text(self) -> Any:
-        return self.text("nb01_sf_on" if self.ws.params.forecast.spring_festival else "nb01_sf_off")
+    def spring_festival_text(self, facts: Mapping[str, Any]) -> Any:
+        """Whether the forecast step took the Spring Festival out and put it back (its fact, not the params' wish:
+        off outside China or when the festival could not be measured)."""
+        return self.text("nb01_sf_on" if str(facts.get("spring_festival")) == "True" else "nb01_sf_off")
 
     def plan_year_baseline(self, forecast: pd.DataFrame, plan_year: int) -> tuple[Any, Any]:
         """The plan year's baseline by month and first grain key: a table and a stacked bar chart."""

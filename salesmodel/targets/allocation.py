@@ -364,8 +364,14 @@ def _allocate(
     group_names: list[str] | None = None,
     slack: float = 0.0,
     spread: tuple[np.ndarray, np.ndarray] | None = None,
+    level: str | None = None,
+    group_keys: list[dict[str, str]] | None = None,
 ) -> _Core:
-    """Share each group's total among its rows (the engine of decompose and cascade)."""
+    """Share each group's total among its rows (the engine of decompose and cascade).
+
+    ``level`` and ``group_keys`` (each group's parent as ``{level column: id}``) are carried by
+    an :class:`InfeasibleError` so callers can tell which units it concerns without reading its text.
+    """
     n = len(units)
     n_groups = group_totals.size
     sizes = np.bincount(group, minlength=n_groups)
@@ -400,7 +406,8 @@ def _allocate(
         raise InfeasibleError(
             f"{func}: the locked targets add up to {locked_sum[bad[0]]:,.2f}, more than the total "
             f"{group_totals[bad[0]]:,.2f} {label}; the total must be at least the locked sum.",
-            feasible=(float(locked_sum[bad[0]]), math.inf),
+            feasible=(float(locked_sum[bad[0]]), math.inf), level=level, locked=True,
+            units=tuple(group_keys[i] for i in bad) if group_keys else (),
         )
     free = ~is_locked
     # Blended share among the free units only (locked ones are out of the sharing).
@@ -454,14 +461,16 @@ def _allocate(
             raise InfeasibleError(
                 f"{func}: the floors add up to {lo_total:,.2f}, above the total {group_totals[i]:,.2f}{where}; "
                 f"lower the floors or raise the total to at least {lo_total:,.2f}.",
-                feasible=(float(lo_total), float(hi_total)),
+                feasible=(float(lo_total), float(hi_total)), level=level,
+                units=(group_keys[i],) if group_keys else (),
             )
         raise InfeasibleError(
             f"{func}: the total {group_totals[i]:,.2f}{where} cannot be met within the growth bounds "
             f"{bounds if bounds is not None else ''} and floors: the feasible range of totals is "
             f"[{lo_total:,.2f}, {hi_total:,.2f}] (the sum of the units' lowest targets, reference x (1 + lo) or the floor, "
             f"to the sum of their highest, reference x (1 + hi); a unit with a zero basis stays at its lowest).",
-            feasible=(float(lo_total), float(hi_total)),
+            feasible=(float(lo_total), float(hi_total)), level=level,
+            units=(group_keys[i],) if group_keys else (),
         )
 
     chance = None
@@ -741,6 +750,7 @@ def cascade(
             group = np.zeros(len(table), dtype=np.int64)
             totals = np.array([grand])
             names = ["the company total"]
+            keys: list[dict[str, str]] = [{}]
         else:
             parent_path = levels[:depth]
             parent_idx = pd.MultiIndex.from_frame(table[parent_path])
@@ -749,6 +759,7 @@ def cascade(
             group = codes.astype(np.int64)
             totals = pd.Series(pt).groupby(codes).first().to_numpy()
             names = ["/".join(str(x) for x in (u if isinstance(u, tuple) else (u,))) for u in uniq]
+            keys = [dict(zip(parent_path, (str(x) for x in (u if isinstance(u, tuple) else (u,))))) for u in uniq]
         ref = _numeric_column(table, opt["reference"], func, "reference", path) if opt["reference"] is not None else None
         if opt["bounds"] is not None and ref is None:
             raise _param_error("reference", func, f"a column name when level '{lv}' has growth_bounds", None)
@@ -775,6 +786,7 @@ def cascade(
             table, path, group, totals, weights=opt["weights"], even=opt["even"], reference=ref,
             bounds=opt["bounds"], floor=flo, locked=locked_v, round_to=rnd, func=f"{func} (level '{lv}')", group_names=names,
             slack=float(per_level[depth - 1]["round_to"] or 0.0) if depth > 0 else 0.0, spread=spread,
+            level=lv, group_keys=keys,
         )
         out = table.copy()
         out["parent_target"] = totals[group]

@@ -380,12 +380,12 @@ class TargetExplorer(_Explorer):
         from salesmodel.pipeline import targets as step
         from salesmodel.targets.plan import baseline_total
 
-        tp = ws.params.targets
         ctx = _context(ws, "targets")
         units = step.allocation_units(ctx)
         allocation = step.allocation_arguments(ctx)
         baseline = baseline_total(allocation["baseline"], allocation["plan_year"])
-        basis = {c: w for c, w in tp.basis.items() if c in units.columns}
+        # every setting from the targets step's own arguments (plan_arguments), never read from the params here
+        basis = {c: w for c, w in allocation["basis"].items() if c in units.columns}
         kwargs: dict[str, Any] = {
             # the task as the run made it: an amount, or the one {chance: p} asks (issue 24)
             "total": allocation["total"],
@@ -393,13 +393,13 @@ class TargetExplorer(_Explorer):
             "basis_columns": list(basis) or ["last_year"],
             "weights": basis or None,
             "group_col": "region_id",
-            "round_to": tp.round_to,
+            "round_to": allocation["round_to"],
             "keys": "customer_id",
-            "growth": tp.growth,
-            "growth_over": "baseline" if (tp.growth_over == "baseline" and baseline is not None) else "last_year",
+            "growth": allocation["growth"],
+            "growth_over": "baseline" if (allocation["growth_over"] == "baseline" and baseline is not None) else "last_year",
             "baseline": baseline,
-            "stretch": tp.stretch,
-            "growth_bounds": tp.growth_bounds,
+            "stretch": allocation["stretch"],
+            "growth_bounds": allocation["growth_bounds"],
             "group_labels": _region_names(ws.input("org"), ws.language),
             "language": ws.language,
             "money_unit": ws.params.report.money_unit,
