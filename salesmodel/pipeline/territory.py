@@ -393,7 +393,10 @@ def comparison(now: territory.TerritoryPlan, plan: territory.TerritoryPlan, km_n
              ("reps_affected", "count", 0.0, float(len(affected)))]
     out = pd.DataFrame(rows, columns=["measure", "unit", "today", "proposed"])
     out["change"] = out["proposed"] - out["today"]
-    scale = np.maximum(out["today"].abs(), 1.0) * 1e-9
+    # a change that does not show at the precision a reader sees (whole km and accounts, a tenth of a
+    # percent) is no change: "same", not "better" by a thousandth of a kilometre
+    shown = out["unit"].map({"km": 0.5, "count": 0.5, "share": 0.0005}).astype(float)
+    scale = shown.fillna(np.maximum(out["today"].abs(), 1.0) * 1e-9)
     disruption = out["measure"].isin(["accounts_moved", "potential_moved", "reps_affected"])
     out["verdict"] = np.where(out["change"].abs() <= scale, "same",
                               np.where(out["change"] < 0, "better", np.where(disruption, "cost", "worse")))

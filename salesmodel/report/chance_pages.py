@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from salesmodel.report import format_money, month_label
-from salesmodel.report.pages import Page
+from salesmodel.report import MONEY_DECIMALS, format_money, month_label
+from salesmodel.report.pages import Page, _number_format
 
 __all__ = ["ChancePage"]
 
@@ -120,9 +120,11 @@ class ChancePage(Page):
             self.w("chance"): t["probability"].head(rows),
             self.w("bound_applied"): t["bound_applied"].map(self.code).head(rows),
         })
-        decimals = 0 if self.unit in ("yuan", "thousand") else 1
-        fmt = {self.w("target"): f"{{:,.{decimals}f}}", self.w("growth_over_last_year"): "{:+.1%}",
-               self.w("growth_over_baseline"): "{:+.1%}", self.w("chance"): "{:.1%}"}
+        decimals = MONEY_DECIMALS[self.unit]
+        fmt = {self.w("target"): _number_format(f"{{:,.{decimals}f}}", decimals, self.lang),
+               self.w("growth_over_last_year"): _number_format("{:+.1%}", 3, self.lang),
+               self.w("growth_over_baseline"): _number_format("{:+.1%}", 3, self.lang),
+               self.w("chance"): _number_format("{:.1%}", None, self.lang)}
         p = t["probability"]
         spread = f" {self.w('chance')}: {p.min():.1%}–{p.max():.1%}." if p.notna().any() else ""
         caption = " ".join([self.caption(money=True, shown=len(shown), total=len(t), where=f"targets_{level}"),

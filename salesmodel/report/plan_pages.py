@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from salesmodel.report import MONEY_DECIMALS
+from salesmodel.report import MONEY_DECIMALS, month_label
 from salesmodel.report.pages import Page, _number_format
 
 __all__ = ["PlanPage"]
@@ -61,24 +61,30 @@ class PlanPage(Page):
                 out[f"growth_over_{base}"] = out["target"] / out[base] - 1.0
                 cols += [base]
         shown = out[cols].copy()
+        shown["period"] = shown["period"].map(lambda p: month_label(p, self.lang, with_year=True))
         shown[cols[1:]] = shown[cols[1:]] / self.scale
-        fmt = {c: "{:,.1f}" for c in cols[1:]}
+        decimals = MONEY_DECIMALS[self.unit]
+        fmt = {c: _number_format(f"{{:,.{decimals}f}}", decimals, self.lang) for c in cols[1:]}
         for base in ("baseline", "baseline_festival"):
             if f"growth_over_{base}" in out.columns:
                 shown[f"{self.w('growth')} / {self.header(base)}"] = out[f"growth_over_{base}"]
-                fmt[f"{self.w('growth')} / {self.header(base)}"] = "{:+.1%}"
+                fmt[f"{self.w('growth')} / {self.header(base)}"] = _number_format("{:+.1%}", 3, self.lang)
         shown = shown.rename(columns={c: self.header(c) for c in cols})
-        return shown.style.format({self.header(c) if c in cols else c: f for c, f in fmt.items()}).hide(axis="index")
+        styler = shown.style.format({self.header(c) if c in cols else c: f for c, f in fmt.items()}).hide(axis="index")
+        return styler.set_caption(self.caption(money=True))
 
     def last_year_table(self, total: pd.DataFrame) -> Any:
         """Last year as the books have it: all sales in the window, the churned customers shown apart."""
         t = total.iloc[0]
-        rows = [(f"{self.w('last_year')} ({t.last_year_first} – {t.last_year_last})", t.last_year / self.scale)]
+        window = (f"{month_label(t.last_year_first, self.lang, with_year=True)} – "
+                  f"{month_label(t.last_year_last, self.lang, with_year=True)}")
+        rows = [(f"{self.w('last_year')} ({window})", t.last_year / self.scale)]
         for col in ("last_year_active", "last_year_churned"):
             if col in total.columns:
                 rows.append((self.header(col), float(t[col]) / self.scale))
         out = pd.DataFrame(rows, columns=["", self.money])
-        return out.style.format({self.money: "{:,.2f}"}).hide(axis="index")
+        decimals = MONEY_DECIMALS[self.unit]
+        return out.style.format({self.money: _number_format(f"{{:,.{decimals}f}}", decimals, self.lang)}).hide(axis="index")
 
     def commitments_table(self, commitments: pd.DataFrame, rows: int = 40) -> Any:
         """Each rep's commitment against the top-down target and the reconciled target, largest gap first.
