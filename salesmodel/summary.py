@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -734,8 +735,11 @@ def headline_tiles(figures: KeyFigures, *, language: str = "en", money_unit: str
         ax.set_axis_off()
         ax.add_patch(plt.Rectangle((0.02, 0.04), 0.96, 0.92, transform=ax.transAxes, color="#EEF2F8", zorder=0))
         ax.text(0.5, 0.70, title, ha="center", va="center", fontsize=10, color="#44546A", transform=ax.transAxes, wrap=True)
-        ax.text(0.5, 0.34, value, ha="center", va="center", fontsize=18 if len(value) < 14 else 13, color="#1F3864",
-                transform=ax.transAxes)
+        # a long value ("62, de ellas 21 contrataciones") wraps onto two lines instead of leaving its box
+        lines = [value] if len(value) <= 20 else textwrap.wrap(value, width=max(12, len(value) // 2 + 3))
+        size = 18 if len(value) < 14 else 13 if len(lines) == 1 else 12
+        ax.text(0.5, 0.30 if len(lines) > 1 else 0.34, "\n".join(lines), ha="center", va="center", fontsize=size,
+                color="#1F3864", transform=ax.transAxes, linespacing=1.2)
     fig.tight_layout()
     return fig
 
