@@ -195,7 +195,7 @@ def _unit_text(money_unit: str, language: str) -> str:
 # Rows of a printed A4 landscape page at the scale a sheet prints (a header row repeated on each)
 PRINTED_ROWS_PER_PAGE = 38
 # The printed part of each region's customer plan: the largest customers, on this many pages
-REGION_PRINTED_PAGES = 3
+REGION_PRINTED_PAGES = 2
 
 
 def _print_setup(ws, header_text: str, language: str, *, print_rows: int | None = None,
