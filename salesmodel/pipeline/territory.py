@@ -560,7 +560,8 @@ def run_reps(ctx: Context) -> StepResult:
                         smallest_disruption_meeting=_blank(territory.smallest_meeting(points)),
                         stopped_by=plan.stopped_by, replayable=plan.replayable, method="reps",
                         max_distance_km=tp.max_distance_km, keep_whole=tp.keep_whole, moves_made=found.steps,
-                        organisation=tp.organisation)
+                        organisation=tp.organisation,
+                        vacancy_holders="; ".join(f"{r}: {m}" for r, m in sorted(tp.vacancy_holders.items())))
     if planned:  # the organisation designed for: today's active reps and the hires starting by the plan year's end
         hired = set(bases["rep_id"]) - set(rep_bases(ctx)["rep_id"])
         given = assignment.loc[assignment["territory"].isin(hired)]
