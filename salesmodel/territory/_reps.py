@@ -161,6 +161,12 @@ def _groups(units: pd.DataFrame, keep_whole: str, cur: np.ndarray, locked: np.nd
     return codes.astype(np.int64)
 
 
+def _spans(starts: np.ndarray, which: np.ndarray) -> np.ndarray:
+    """The indices ``starts[x]`` to ``starts[x + 1]`` of every ``x`` in ``which``, one array."""
+    spans = [np.arange(starts[x], starts[x + 1]) for x in which]
+    return np.concatenate(spans) if spans else np.zeros(0, dtype=np.int64)
+
+
 def rep_design(
     units: pd.DataFrame,
     bases: pd.DataFrame,
@@ -348,6 +354,13 @@ def rep_design(
     joins = np.ones(P, dtype=bool)
     blocked = np.zeros(P, dtype=bool)  # the move would split the territory it leaves (until that one changes)
     dwithin = [np.zeros(P) for _ in held]
+    # the pairs whose move improves the balance and may be made as far as the pair itself goes (the budget
+    # and the travel quantiles, which every move changes, are checked on these only): each move then costs
+    # the pairs it touches, not all of them (the same moves, in the same order, as a scan of every pair)
+    promising = np.zeros(P, dtype=bool)
+    g_pairs = np.searchsorted(pg, np.arange(G + 1))  # pg is sorted (np.nonzero): group x's pairs are a range
+    by_rep = np.argsort(pr, kind="stable")
+    r_pairs = np.searchsorted(pr[by_rep], np.arange(R + 1))
 
     def refresh(idx: np.ndarray) -> None:
         """The pairs' gains, costs and travel counts after their reps' totals changed."""
@@ -366,21 +379,23 @@ def rep_design(
         if nb_g is not None:
             joins[idx] = (nb_g[pg[idx], b] > 0) | nearp[idx]
         blocked[idx] = False
+        promising[idx] = joins[idx] & (b != a) & (gain[idx] < -1e-9) & (delta[idx] < -1e-9)
 
     refresh(np.arange(P))
     while True:
         if steps >= max_moves:
             stopped = "max_moves"
             break
-        fits = (moved_pot + dpot <= limit * total_pot + 1e-9) & (moved_cnt + dcnt <= limit * total_cnt + 1e-9)
+        sub = np.flatnonzero(promising)
+        fits = (moved_pot + dpot[sub] <= limit * total_pot + 1e-9) & (moved_cnt + dcnt[sub] <= limit * total_cnt + 1e-9)
         for e, (_within, need, have) in enumerate(held):
-            fits &= have + dwithin[e] >= need - 1e-9
-        ok = fits & joins & ~blocked & (pr != a_arr) & (gain < -1e-9) & (delta < -1e-9)
-        if not ok.any():
+            fits &= have + dwithin[e][sub] >= need - 1e-9
+        sub = sub[fits]
+        if not len(sub):
             break
-        val = np.where(ok, value, -np.inf)
+        val = value[sub]
         best_val = val.max()
-        cand = np.flatnonzero(val == best_val)
+        cand = sub[val == best_val]
         # the best value; among moves that cost nothing, the largest gain
         j = int(cand[np.argmin(delta[cand])]) if np.isinf(best_val) else int(cand[0])
         grp, to, frm = pg[j], pr[j], a_arr[j]
@@ -389,6 +404,7 @@ def rep_design(
             rest = mem[g[mem] != grp]
             if len(rest) and _pieces(adj, rest) > _pieces(adj, mem):
                 blocked[j] = True
+                promising[j] = False
                 continue
         T[frm] -= XG[grp]
         T[to] += XG[grp]
@@ -398,14 +414,16 @@ def rep_design(
         moved_cnt += float(dcnt[j])
         for h in held:
             h[2] += float(h[0][grp, to] - h[0][grp, frm])
-        a_arr[pg == grp] = to
-        touched = (a_arr == frm) | (a_arr == to) | (pr == frm) | (pr == to)
+        a_arr[g_pairs[grp]:g_pairs[grp + 1]] = to
+        # the pairs whose gain changed: moves of the two reps' groups, and moves to the two reps
+        parts = [_spans(g_pairs, np.flatnonzero((lab_g == frm) | (lab_g == to))),
+                 by_rep[r_pairs[frm]:r_pairs[frm + 1]], by_rep[r_pairs[to]:r_pairs[to + 1]]]
         if nb_g is not None:  # the neighbours of the moved accounts now see it at its new rep
             links = np.concatenate([both[nb_start[i]:nb_start[i + 1], 1] for i in members[g_start[grp]:g_start[grp + 1]]])
             np.add.at(nb_g, (g[links], np.full(len(links), frm)), -1.0)
             np.add.at(nb_g, (g[links], np.full(len(links), to)), 1.0)
-            touched |= np.isin(pg, np.unique(g[links]))
-        refresh(np.flatnonzero(touched))
+            parts.append(_spans(g_pairs, np.unique(g[links])))
+        refresh(np.unique(np.concatenate(parts)))
         steps += 1
     assign = lab_g[g]
     final = np.array([reps[c] for c in assign], dtype=object)
