@@ -333,7 +333,7 @@ def _write_table(ws, df: pd.DataFrame, *, money_cols: list[str], money_unit: str
 
 
 # Tables a page shows only in part: the workbook holds them whole, as data sheets (the page names the sheet)
-DATA_TABLES = ("targets_rep", "targets_province", "targets_customer", "territory_beyond_limit")
+DATA_TABLES = ("targets_person", "targets_rep", "targets_province", "targets_customer", "territory_beyond_limit")
 _ID_NAMES = {"region_id": "region", "province_id": "province", "rep_id": "rep_name", "customer_id": "customer_name"}
 
 
@@ -804,6 +804,13 @@ def build_workbook(
         df = tables.get(key)
         if df is None or df.empty:
             continue
+        if key == "targets_person":  # a planned hire is named in words, as on the pages
+            from salesmodel.report import month_label
+
+            hire = df["kind"] == "hire"
+            df = df.assign(person_name=[
+                word("territory_hire", language).format(hire=h, month=month_label(str(m), language, with_year=True))
+                if is_hire else name for h, m, name, is_hire in zip(df["person_id"], df["start_month"], df["person_name"], hire)])
         ws = wb.create_sheet(_sheet_title(key, language))
         _data_table_sheet(ws, key, df, names=id_names, money_unit=money_unit, language=language)
         _print_setup(ws, page_header, language, data_sheet=True)
