@@ -17,8 +17,8 @@ from pathlib import Path
 import yaml
 
 import salesmodel
-from salesmodel.batch import run_batch
-from salesmodel.runner import run_scenario
+from salesmodel.run.batch import run_batch
+from salesmodel.run.runner import run_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 

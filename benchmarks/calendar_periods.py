@@ -1,4 +1,4 @@
-"""Benchmark of salesmodel.calendar: period tables and assign_period at scale.
+"""Benchmark of salesmodel.domain.calendar: period tables and assign_period at scale.
 
 Run from the repository root: ``python benchmarks/calendar.py``. Prints a table and
 writes it to ``benchmarks/results/calendar.md`` with the machine, versions and date.
@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from bench_machine import cpu_model
 
-from salesmodel import calendar as cal
+from salesmodel.domain import calendar as cal
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "calendar.md"

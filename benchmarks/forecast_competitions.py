@@ -38,7 +38,7 @@ import pandas as pd
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from salesmodel import forecast as F
+from salesmodel.domain import forecast as F
 
 RESULTS = HERE / "results"
 SETS = {
@@ -285,7 +285,7 @@ def main(argv=None) -> int:
     res.to_csv(RESULTS / f"{stem}.csv", index=False)
     lines = ["# Forecast competitions: salesmodel default vs single models", "", header(),
              ("Coverage in percent of hold-out points inside the interval (nominal 80 and 95). "
-              f"Default = `salesmodel.forecast.baseline` with its defaults: each series weighs {', '.join(F.DEFAULT_MODELS)} "
+              f"Default = `salesmodel.domain.forecast.baseline` with its defaults: each series weighs {', '.join(F.DEFAULT_MODELS)} "
               "by the inverse of their errors (MASE and sMAPE) on its own latest backtest window, times their weights "
               f"among series of similar trend strength (groups cut at {', '.join(map(str, F.TREND_BANDS))}); "
               "conformal intervals from that window; its time includes the backtest. "

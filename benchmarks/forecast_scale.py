@@ -40,7 +40,7 @@ import psutil
 sys.path.insert(0, str(Path(_HERE).parent))
 import contextlib
 
-from salesmodel import forecast as F
+from salesmodel.domain import forecast as F
 from salesmodel.sample import make_company
 
 RESULTS = Path(_HERE) / "results"

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from salesmodel import forecast, overview, seasonality
+from salesmodel.domain import forecast, overview, seasonality
 from salesmodel.sample import make_company
 
 RESULTS = Path(_HERE) / "results"

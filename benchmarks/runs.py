@@ -59,8 +59,8 @@ def scenario_notebooks() -> list[str]:
 def step_seconds(params: Path) -> list[tuple[str, float, str]]:
     """Each pipeline step's seconds, the plan run in this process as the runner runs it."""
     from salesmodel import io
-    from salesmodel.params import load_params
     from salesmodel.pipeline import STEPS, run_step
+    from salesmodel.schema.params import load_params
 
     scenario = load_params(params)
     started = time.perf_counter()
@@ -104,7 +104,7 @@ def main() -> None:
             raw["notebooks"] = scenario_notebooks()
         params = tmp / "params.yaml"
         params.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
-        from salesmodel.params import load_params
+        from salesmodel.schema.params import load_params
 
         notebooks = ", ".join(Path(n).name.split("_")[0] for n in load_params(params).notebooks)
         seconds, out = timed(["validate", str(params)], REPO)

@@ -39,19 +39,18 @@ def measured(args: list[str], cwd: Path) -> tuple[int, float, float, str]:
     """Exit status, seconds, peak resident GB (the process and its children) and stderr of one command."""
     started = time.perf_counter()
     # output to a file, not a pipe: a full pipe would stall the command being timed
-    err_file = tempfile.TemporaryFile(mode="w+")
-    proc = subprocess.Popen([str(EXE), *args], cwd=cwd, stdout=subprocess.DEVNULL, stderr=err_file, text=True)
-    peak = 0
-    while proc.poll() is None:
-        try:
-            family = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in family if p.is_running()))
-        except psutil.Error:
-            pass
-        time.sleep(0.2)
-    err_file.seek(0)
-    err = err_file.read()
-    err_file.close()
+    with tempfile.TemporaryFile(mode="w+") as err_file:
+        proc = subprocess.Popen([str(EXE), *args], cwd=cwd, stdout=subprocess.DEVNULL, stderr=err_file, text=True)
+        peak = 0
+        while proc.poll() is None:
+            try:
+                family = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+                peak = max(peak, sum(p.memory_info().rss for p in family if p.is_running()))
+            except psutil.Error:
+                pass
+            time.sleep(0.2)
+        err_file.seek(0)
+        err = err_file.read()
     return proc.returncode, time.perf_counter() - started, peak / 1e9, err
 
 

@@ -46,9 +46,10 @@ def write_params(path: Path, data_dir: Path, scenario: str) -> Path:
 
 
 def soak_plans(params_file: Path, n: int) -> list[dict]:
-    from salesmodel import audit, io
-    from salesmodel.params import load_params
+    from salesmodel import io
     from salesmodel.pipeline import run_plan
+    from salesmodel.run import audit
+    from salesmodel.schema.params import load_params
 
     me = psutil.Process()
     rows = []
@@ -71,7 +72,7 @@ def soak_plans(params_file: Path, n: int) -> list[dict]:
 
 
 def concurrent_batches(data_dir: Path, work: Path, n: int) -> dict:
-    from salesmodel import audit
+    from salesmodel.run import audit
 
     out = work / "out"
     procs = []

@@ -1,4 +1,4 @@
-"""Benchmark of salesmodel.staffing: capacity_plan and workload at scale.
+"""Benchmark of salesmodel.domain.staffing: capacity_plan and workload at scale.
 
 Run from the repository root: ``python benchmarks/staffing.py``. Prints a table and
 writes it to ``benchmarks/results/staffing.md`` with the machine, versions and date.
@@ -23,7 +23,7 @@ import pandas as pd
 import scipy
 from bench_machine import cpu_model
 
-from salesmodel import staffing
+from salesmodel.domain import staffing
 
 RESULTS = HERE / "results" / "staffing.md"
 TYPES = ["wholesaler", "retailer", "supermarket", "online_store"]

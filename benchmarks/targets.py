@@ -1,4 +1,4 @@
-"""Benchmark of salesmodel.targets against the goals of issue 5.
+"""Benchmark of salesmodel.domain.targets against the goals of issue 5.
 
 Run from the repository root: ``python benchmarks/targets.py [--repeats 3]``.
 Each case runs in a fresh process (so its peak memory is its own); the script
@@ -54,8 +54,8 @@ def case_decompose_split(repeats: int) -> dict:
     import numpy as np
     import pandas as pd
 
-    from salesmodel.calendar import plan_year_periods
-    from salesmodel.targets import decompose, split_over_time
+    from salesmodel.domain.calendar import plan_year_periods
+    from salesmodel.domain.targets import decompose, split_over_time
 
     rng = np.random.default_rng(0)
     n = 200_000
@@ -88,7 +88,7 @@ def case_decompose_split(repeats: int) -> dict:
 def case_rake(repeats: int) -> dict:
     import numpy as np
 
-    from salesmodel.targets import rake
+    from salesmodel.domain.targets import rake
 
     rng = np.random.default_rng(1)
     seed = rng.uniform(0.1, 1.0, (1000, 50, 12))
@@ -113,8 +113,8 @@ def case_rake(repeats: int) -> dict:
 def case_cascade_demo(repeats: int) -> dict:
     import warnings
 
+    from salesmodel.domain.targets import cascade, plan_units
     from salesmodel.sample import make_company
-    from salesmodel.targets import cascade, plan_units
 
     company = make_company(seed=42, n_customers=3000, n_reps=60)
     with warnings.catch_warnings():
@@ -171,7 +171,7 @@ def main() -> None:
     body = "".join(f"| {t} | {s} | {b:.3f} | {m:.3f} | {mb:,.0f} | {g} | {ok} |\n" for t, s, b, m, mb, g, ok in rows)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     text = (
-        "# Benchmark: salesmodel.targets\n\n"
+        "# Benchmark: salesmodel.domain.targets\n\n"
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()} with {os.cpu_count()} CPUs "
         f"(load average {load:.1f} at the end: the machine was shared with other work, so times are upper bounds); "
         f"{_versions()}. Best and median of {args.repeats} runs (at least 5 for the cascade), each case in a fresh "

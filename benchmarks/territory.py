@@ -44,8 +44,7 @@ import scipy
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from salesmodel.sample import make_company
-from salesmodel.territory import (
+from salesmodel.domain.territory import (
     adjacency,
     base_distances,
     customer_units,
@@ -55,6 +54,7 @@ from salesmodel.territory import (
     rep_design,
     travel_overall,
 )
+from salesmodel.sample import make_company
 
 RESULTS = ROOT / "benchmarks" / "results"
 ROWS: list[dict] = []
@@ -437,7 +437,7 @@ def write_results(started, spopt_version, quick):
         "- deviations are the largest |territory total / mean territory - 1|; compactness is the",
         "  measure-weighted mean distance to the territory centre (km); spopt AZP runs with a",
         "  balance objective (sum of squared relative deviations); spopt results are scored by",
-        "  salesmodel.territory.evaluate on the same units and graph",
+        "  salesmodel.domain.territory.evaluate on the same units and graph",
         "",
     ]
     (RESULTS / f"{name}.md").write_text("\n".join(header) + render(table) + "\n", encoding="utf-8")

@@ -31,10 +31,10 @@ import scipy
 import yaml
 from bench_machine import cpu_model
 
-from salesmodel.params import load_params
+from salesmodel.run.workspace import Workspace
 from salesmodel.sample import write_company
+from salesmodel.schema.params import load_params
 from salesmodel.widgets import StaffingExplorer, TargetExplorer, TerritoryExplorer
-from salesmodel.workspace import Workspace
 
 RESULTS = HERE / "results" / "widgets.md"
 GOAL_MS = 200.0

@@ -118,13 +118,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_import_edits(args: argparse.Namespace) -> int:
-    from salesmodel.workbook import import_edits
+    from salesmodel.report.workbook import import_edits
 
     folder = import_edits(args.run_dir, args.workbook, args.out)
     print(f"re-balanced plan and adjustments: {folder}")
     print(f"  the edited plan flowed through (customer × dekad plan, staffing, summary, pages, plan.xlsx); "
           f"check it with: salesmodel verify {folder}")
-    from salesmodel import audit
+    from salesmodel.run import audit
 
     unmet = audit.read_unmet(folder)
     if unmet:  # as for a run: the edited plan completed, a requirement it was given is not met
@@ -135,7 +135,7 @@ def _cmd_import_edits(args: argparse.Namespace) -> int:
 
 def _say(key: str, language: str = "en", **fields: object) -> str:
     """A sentence of the command line from the vocabulary."""
-    from salesmodel.vocabulary import word
+    from salesmodel.schema.vocabulary import word
 
     return word(key, language).format(**fields)
 
@@ -161,7 +161,7 @@ def _cmd_notebooks(args: argparse.Namespace) -> int:
     """Copy the notebooks and the default params into DIR, laid out as the checkout (notebooks/, params/)."""
     import shutil
 
-    from salesmodel.runner import default_params_file, notebook_dirs
+    from salesmodel.run.runner import default_params_file, notebook_dirs
 
     target = args.dir
     if target.exists() and not target.is_dir():
@@ -196,9 +196,9 @@ def _cmd_lab(args: argparse.Namespace) -> int:
     import os
     import shutil
 
-    from salesmodel.params import load_params
-    from salesmodel.runner import notebook_dirs
-    from salesmodel.workspace import WORKSPACE_ENV, latest_run, open_run, seed_from_run
+    from salesmodel.run.runner import notebook_dirs
+    from salesmodel.run.workspace import WORKSPACE_ENV, latest_run, open_run, seed_from_run
+    from salesmodel.schema.params import load_params
 
     scenario = load_params(args.params)
     os.environ[WORKSPACE_ENV] = str((args.out / "lab").resolve())
@@ -254,7 +254,7 @@ def _save_widget_state_setting() -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from salesmodel.runner import run_scenario
+    from salesmodel.run.runner import run_scenario
 
     result = run_scenario(args.params, args.out, progress=not args.quiet)
     print(f"run folder:      {result.run_dir}")
@@ -267,7 +267,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
-    from salesmodel.batch import run_batch
+    from salesmodel.run.batch import run_batch
 
     if args.workers < 1:
         raise ParamsError(f"The '--workers' option must be at least 1. Got {args.workers} instead.")
@@ -294,7 +294,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    from salesmodel.verify import verify
+    from salesmodel.run.verify import verify
 
     report = verify(args.run_dir, rerun=args.rerun, run_log=args.run_log,
                     log=lambda line: print(line, file=sys.stderr, flush=True))
@@ -365,8 +365,8 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from salesmodel.params import params_hash
-    from salesmodel.runner import check_scenario
+    from salesmodel.run.runner import check_scenario
+    from salesmodel.schema.params import params_hash
 
     checked = check_scenario(args.params)
     scenario, notebooks, inputs = checked.scenario, checked.notebooks, checked.inputs
@@ -395,8 +395,8 @@ def _missing_data_hint(args: argparse.Namespace) -> str:
     if not isinstance(params, Path):
         return ""
     try:
-        from salesmodel.audit import input_files
-        from salesmodel.params import load_params
+        from salesmodel.run.audit import input_files
+        from salesmodel.schema.params import load_params
 
         scenario = load_params(params)
     except SalesmodelError:

@@ -76,8 +76,8 @@ NOTEBOOK_STEPS = {
 
 def compute_step(step: str, params_file: Path, run_dir: Path):
     """Run a pipeline step (and the steps it needs) in this process into run_dir's tables."""
-    from salesmodel.params import load_params
-    from salesmodel.workspace import Workspace
+    from salesmodel.run.workspace import Workspace
+    from salesmodel.schema.params import load_params
 
     ws = Workspace(load_params(params_file), run_dir, params_file, lab=True)
     return ws.step(step)

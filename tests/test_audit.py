@@ -14,11 +14,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import salesmodel
-from salesmodel import audit
 from salesmodel.errors import InputError
-from salesmodel.params import load_params, params_from_dict, params_hash
-from salesmodel.runner import run_scenario
-from salesmodel.verify import verify
+from salesmodel.run import audit
+from salesmodel.run.runner import run_scenario
+from salesmodel.run.verify import verify
+from salesmodel.schema.params import load_params, params_from_dict, params_hash
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from salesmodel.batch import ScenarioSpec, _is_kernel_race, expand, run_batch, run_one
 from salesmodel.errors import ParamsError
+from salesmodel.run.batch import ScenarioSpec, _is_kernel_race, expand, run_batch, run_one
 
 
 def _grid_file(path, data_dir, grid, **extra):
@@ -60,7 +60,7 @@ def test_an_unknown_reference_scenario_lists_the_scenarios_before_anything_runs(
 
 
 def test_readable_comparison_shows_values_and_differences_from_the_reference():
-    from salesmodel.summary import readable_comparison, readable_params_diff
+    from salesmodel.report.summary import readable_comparison, readable_params_diff
 
     cmp = pd.DataFrame({"scenario": ["a", "b"], "is_reference": [True, False], "total_target": [1e8, 1.1e8],
                         "total_target_vs_reference": [0.0, 1e7], "headcount_needed": [75.5, 75.4],
@@ -109,8 +109,8 @@ def test_batch_on_a_local_pool_finishes_despite_a_failing_scenario(tmp_path, sma
     assert comparison["scenario"].tolist() == ["sweep__growth=0.1", "sweep__growth=0.15"]
     # one plan, one set of numbers: every run of the batch is consistent, and the comparison
     # shows exactly the figures of each run's tables
-    from salesmodel import consistency
-    from salesmodel.summary import KeyFigures
+    from salesmodel.report.summary import KeyFigures
+    from salesmodel.schema import consistency
 
     for outcome, row in zip([o for o in result.outcomes if o.status == "ok"], comparison.itertuples(index=False)):
         tables = {p.stem: pd.read_parquet(p) for p in (Path(outcome.run_dir) / "tables").glob("*.parquet")}

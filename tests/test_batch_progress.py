@@ -8,9 +8,9 @@ import pytest
 import yaml
 from conftest import write_params
 
-from salesmodel import runner
-from salesmodel.batch import PROGRESS, ScenarioOutcome, ScenarioSpec, _progress_writer, progress_lines, run_batch
 from salesmodel.pipeline import STEPS
+from salesmodel.run import runner
+from salesmodel.run.batch import PROGRESS, ScenarioOutcome, ScenarioSpec, _progress_writer, progress_lines, run_batch
 
 
 def _spec(tmp_path, name: str) -> ScenarioSpec:

@@ -27,9 +27,9 @@ from browser import chromium_path
 from conftest import write_params
 
 from salesmodel import report
-from salesmodel.params import load_params
-from salesmodel.vocabulary import word
-from salesmodel.workspace import Workspace, lab_folder
+from salesmodel.run.workspace import Workspace, lab_folder
+from salesmodel.schema.params import load_params
+from salesmodel.schema.vocabulary import word
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 

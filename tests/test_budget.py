@@ -6,11 +6,12 @@ import pandas as pd
 import pytest
 from conftest import write_params
 
-from salesmodel import cli, consistency, io
+from salesmodel import cli, io
+from salesmodel.domain.targets.budget import budget_totals, expense_budget
 from salesmodel.errors import ParamsError
-from salesmodel.params import load_params
 from salesmodel.pipeline import run_step
-from salesmodel.targets.budget import budget_totals, expense_budget
+from salesmodel.schema import consistency
+from salesmodel.schema.params import load_params
 
 CATEGORIES = {"activities": {"share": 0.01}, "promotion": {"share": 0.02, "cap": 1_500_000},
               "people": {"amount": 2_400_000, "basis": "reps"}, "travel": {"share": 0.005}}

@@ -1,4 +1,4 @@
-"""Tests of salesmodel.calendar: period tables, working days, holidays, labels."""
+"""Tests of salesmodel.domain.calendar: period tables, working days, holidays, labels."""
 from __future__ import annotations
 
 import warnings
@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from salesmodel import calendar as cal
-from salesmodel.calendar import CalendarWarning
+from salesmodel.domain import calendar as cal
+from salesmodel.domain.calendar import CalendarWarning
 from salesmodel.errors import InputError, ParamsError
 
 DAY = pd.Timedelta(days=1)

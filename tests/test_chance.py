@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from salesmodel.domain.targets.allocation import cascade
+from salesmodel.domain.targets.chance import chance_curve, chance_of, momentum, target_for_chance
 from salesmodel.errors import InputError, ParamsError
-from salesmodel.targets.allocation import cascade
-from salesmodel.targets.chance import chance_curve, chance_of, momentum, target_for_chance
 from tests.conftest import SMALL_COMPANY, write_params
 
 
@@ -93,8 +93,8 @@ def test_momentum_adds_up_and_refuses_a_window_longer_than_the_history():
 
 
 def test_equal_chance_on_a_generated_company_gives_every_rep_one_chance(small_company):
-    from salesmodel import calendar
-    from salesmodel.targets import build_plan
+    from salesmodel.domain import calendar
+    from salesmodel.domain.targets import build_plan
 
     c = small_company
     dekads = calendar.plan_year_periods(2027, "dekad", country="CN")
@@ -129,8 +129,8 @@ def forecast_tables(tmp_path_factory):
 
 def _targets(tmp_path, forecast_tables, **targets):
     from salesmodel import io
-    from salesmodel.params import load_params
     from salesmodel.pipeline import run_step
+    from salesmodel.schema.params import load_params
 
     data, tables = forecast_tables
     params = load_params(write_params(tmp_path / "p.yaml", data, targets=targets))
@@ -138,8 +138,8 @@ def _targets(tmp_path, forecast_tables, **targets):
 
 
 def test_total_by_chance_sits_on_the_curve_and_the_key_figures_agree(tmp_path, forecast_tables):
-    from salesmodel import consistency
-    from salesmodel.summary import company_probability, key_figures
+    from salesmodel.report.summary import company_probability, key_figures
+    from salesmodel.schema import consistency
 
     params, result, fc = _targets(tmp_path, forecast_tables, total={"chance": 0.6},
                                   allocation="equal_chance", growth_bounds=[-0.5, 1.0])
@@ -197,7 +197,7 @@ def test_bad_chance_params_name_the_key_the_value_and_the_range(tmp_path, foreca
     ({"allocation": {"customer": "equal_chance"}}, "feasible levels for equal_chance: region, province, rep"),
 ])
 def test_bad_chance_params_are_refused_when_loaded(targets, text):
-    from salesmodel.params import params_from_dict
+    from salesmodel.schema.params import params_from_dict
 
     with pytest.raises(ParamsError, match=text.replace(".", r"\.")):
         params_from_dict({"targets": targets})
@@ -212,7 +212,7 @@ def test_cli_exit_2_for_a_chance_outside_the_bounds(tmp_path, small_company_dir,
 
 
 def test_tracking_projection_is_a_projection():
-    from salesmodel.tracking import pacing
+    from salesmodel.domain.tracking import pacing
 
     days = pd.date_range("2027-01-01", "2027-12-31", freq="D")
     plan = pd.DataFrame({"customer_id": "c", "start": days, "end": days, "target": 10.0, "baseline": 9.0})
@@ -225,8 +225,8 @@ def test_tracking_projection_is_a_projection():
 
 
 def test_to_date_figures_are_pacings_company_row():
-    from salesmodel import consistency
-    from salesmodel.summary import key_figures
+    from salesmodel.report.summary import key_figures
+    from salesmodel.schema import consistency
 
     pace = pd.DataFrame({"level": ["company"], "unit_id": ["company"], "target_full": [1000.0],
                          "target_to_date": [300.0], "actual_to_date": [270.0], "achievement": [0.9],
@@ -244,7 +244,7 @@ def test_to_date_figures_are_pacings_company_row():
 
 
 def test_pacing_by_product_and_channel_adds_up_to_the_company():
-    from salesmodel.tracking import pacing_by_mix
+    from salesmodel.domain.tracking import pacing_by_mix
 
     pace = pd.DataFrame({"customer_id": ["a", "b"], "target_to_date": [30.0, 50.0]})
     mix = pd.DataFrame({"customer_id": ["a", "a", "b"], "product": ["P", "Q", "P"], "channel": ["on", "off", "off"],
@@ -262,9 +262,9 @@ def test_pacing_by_product_and_channel_adds_up_to_the_company():
 
 
 def test_target_explorer_starts_from_a_total_by_chance_and_equal_chance(tmp_path, small_company_dir):
-    from salesmodel.params import load_params
+    from salesmodel.run.workspace import Workspace
+    from salesmodel.schema.params import load_params
     from salesmodel.widgets.targets import TargetExplorer
-    from salesmodel.workspace import Workspace
 
     params = write_params(tmp_path / "params.yaml", small_company_dir,
                           targets={"total": {"chance": 0.55}, "allocation": "equal_chance", "growth_bounds": [-0.5, 1.0]})
@@ -288,7 +288,7 @@ def test_equal_chance_keeps_locked_units_and_shares_the_rest():
 
 
 def test_the_plan_leaning_on_its_caps_is_a_risk_in_every_language():
-    from salesmodel.summary import key_figures, risk_table, risks
+    from salesmodel.report.summary import key_figures, risk_table, risks
 
     bounds = pd.DataFrame({"region_id": ["N", "S"], "customers": [60, 40], "at_upper": [20, 5], "at_lower": [0, 0],
                            "share_at_bound": [1 / 3, 0.125], "target": [600.0, 400.0],

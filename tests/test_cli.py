@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 from conftest import write_params
 
-from salesmodel import cli, runner
+from salesmodel import cli
 from salesmodel.errors import InfeasibleError, RunError
+from salesmodel.run import runner
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -167,7 +168,7 @@ def test_batch_runs_a_grid_and_reports_each_scenario(tmp_path, small_company_dir
         nbformat.write(nb, tmp_path / name)
         return str(tmp_path / name)
 
-    ok = notebook("ok.ipynb", "import pandas as pd\nfrom salesmodel.workspace import open_run\n"
+    ok = notebook("ok.ipynb", "import pandas as pd\nfrom salesmodel.run.workspace import open_run\n"
                   "ws = open_run(params_file, run_dir)\nassert ws.params.scenario.startswith('sweep')\n"
                   "assert ws.table('targets_total')['target'].iloc[0] > 0")
     params = write_params(tmp_path / "grid.yaml", small_company_dir, notebooks=[ok],

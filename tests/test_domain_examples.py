@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from salesmodel.targets import (
+from salesmodel.domain.targets import (
     achievement_rate,
     cascade,
     decompose,

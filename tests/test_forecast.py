@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from salesmodel import forecast as F
+from salesmodel.domain import forecast as F
 from salesmodel.errors import InputError, ParamsError
 
 COLS = ["unique_id", "ds", "yhat", "yhat_lo_80", "yhat_hi_80", "yhat_lo_95", "yhat_hi_95", "model"]
@@ -346,7 +346,7 @@ def test_core_defaults_agree_with_the_params_schema():
     """Defaults live in the params schema; the core's keyword defaults must not disagree."""
     import inspect
 
-    from salesmodel.params import ForecastParams
+    from salesmodel.schema.params import ForecastParams
 
     fp = ForecastParams()
     for verb in (F.baseline, F.backtest, F.baseline_and_backtest):

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from salesmodel import forecast as F
+from salesmodel.domain import forecast as F
 from salesmodel.errors import ParamsError
 
 distributed = pytest.importorskip("distributed")

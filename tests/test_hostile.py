@@ -26,10 +26,10 @@ import yaml
 from nbformat.v4 import new_code_cell, new_notebook
 from openpyxl import load_workbook
 
-from salesmodel import audit, runner
 from salesmodel.cli import main
 from salesmodel.io import write_table
-from salesmodel.workbook import build_workbook
+from salesmodel.report.workbook import build_workbook
+from salesmodel.run import audit, runner
 
 FORMULA_IDS = ['=HYPERLINK("http://evil","rep")', "=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)"]
 CLASS_NAMES = re.compile(r"\b(KeyError|JSONDecodeError|ValueError|TypeError|ValidationError|Traceback|OSError)\b")
@@ -247,7 +247,7 @@ def test_params_not_utf8(tmp_path, capsys):
 
 
 def test_normalise_true_scales_the_basis(tmp_path, small_company_dir):
-    from salesmodel.params import load_params
+    from salesmodel.schema.params import load_params
 
     params = _write(tmp_path, "scenario: x\ndata: {dir: DATA}\ntargets: {normalise: true, basis: {last_year: 2, potential: 2}}\n",
                     small_company_dir)
@@ -600,7 +600,7 @@ def test_verify_refuses_a_manifest_with_a_foreign_run_id(quick_run, capsys):
 
 
 def test_rerun_names_a_package_at_another_version_before_comparing(quick_run, monkeypatch):
-    from salesmodel import verify as verify_module
+    from salesmodel.run import verify as verify_module
 
     result, _ = quick_run
     real = audit.installed_versions()
@@ -896,7 +896,7 @@ def test_an_inflating_workbook_is_refused_before_it_is_read(tmp_path):
 
     from salesmodel.errors import InputError
     from salesmodel.io.readers import read_table
-    from salesmodel.workbook import read_edits
+    from salesmodel.report.workbook import read_edits
 
     bomb = _bomb(tmp_path / "plan.xlsx", 64)
     assert bomb.stat().st_size < 1 << 20
@@ -914,7 +914,7 @@ def test_an_inflating_workbook_is_refused_before_it_is_read(tmp_path):
 
 def test_a_run_whose_tables_disagree_fails_naming_the_rule_and_keeps_nothing(tmp_path, small_company_dir,
                                                                              quick_notebooks, monkeypatch):
-    from salesmodel import consistency
+    from salesmodel.schema import consistency
 
     real = consistency.check
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from salesmodel import io
 from salesmodel.errors import InputError, ParamsError
-from salesmodel.params import DataParams
+from salesmodel.schema.params import DataParams
 
 REGIONS = {
     "NE": ["LN", "JL", "HL"],

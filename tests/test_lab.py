@@ -11,7 +11,7 @@ import pytest
 from conftest import eight_customers, write_params
 
 from salesmodel.cli import main
-from salesmodel.vocabulary import word
+from salesmodel.schema.vocabulary import word
 from salesmodel.widgets import StaffingExplorer, TargetExplorer
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")

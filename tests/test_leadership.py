@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 from conftest import write_params
 
-from salesmodel import summary
+from salesmodel.report import summary
 
 
 @pytest.fixture(scope="module")
 def leadership_run(tmp_path_factory, small_company_dir):
-    from salesmodel.runner import run_scenario
+    from salesmodel.run.runner import run_scenario
 
     tmp = tmp_path_factory.mktemp("leadership")
     params = write_params(tmp / "params.yaml", small_company_dir, report={"language": "zh", "money_unit": "wan"})
@@ -43,7 +43,7 @@ def test_leadership_page_renders_in_chromium_without_code(leadership_run, tmp_pa
 def test_page_carries_the_workbook_and_provenance(leadership_run):
     run_dir, html = leadership_run
     text = html.read_text(encoding="utf-8")
-    from salesmodel.params import load_params, params_hash
+    from salesmodel.schema.params import load_params, params_hash
 
     assert params_hash(load_params(run_dir / "params.yaml")) in text
     from openpyxl import load_workbook

@@ -8,11 +8,12 @@ import pandas as pd
 import pytest
 from conftest import write_params
 
-from salesmodel import cli, consistency, io
+from salesmodel import cli, io
+from salesmodel.domain.targets.commitments import reconcile_commitments
 from salesmodel.errors import InfeasibleError, InputError
-from salesmodel.params import load_params
 from salesmodel.pipeline import run_step
-from salesmodel.targets.commitments import reconcile_commitments
+from salesmodel.schema import consistency
+from salesmodel.schema.params import load_params
 
 
 # ---- the core: worked numbers -------------------------------------------------------------------

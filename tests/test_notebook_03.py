@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from conftest import execute_notebook, write_params
 
-from salesmodel.staffing import EXAMPLE_F_SOURCES, EXAMPLE_F_STAGES
+from salesmodel.domain.staffing import EXAMPLE_F_SOURCES, EXAMPLE_F_STAGES
 
 STAGES_LIST = [{k: v} for k, v in EXAMPLE_F_STAGES.items()]  # a list: YAML tools may sort a mapping's keys
 
@@ -89,8 +89,8 @@ def test_notebook_uses_the_plan_of_the_targets_notebook(tmp_path, small_company_
         for i, r in enumerate(active) for m in months
     ])
     from salesmodel.io import read_inputs
-    from salesmodel.params import load_params
     from salesmodel.pipeline import run_step
+    from salesmodel.schema.params import load_params
 
     params = load_params(write_params(tmp_path / "params.yaml", small_company_dir, staffing={"seasonal_capacity": False}))
     result = run_step("staffing", params, read_inputs(params.data), {"plan_rep_month": plan})
@@ -114,8 +114,8 @@ def test_one_organisation_replay_hires_and_whole_people(staffing_run):
     month), whole people carry from month to month, pay covers every person, and the rules hold."""
     import glob
 
-    from salesmodel import consistency
-    from salesmodel.calendar import spring_festival
+    from salesmodel.domain.calendar import spring_festival
+    from salesmodel.schema import consistency
 
     replayed = _table(staffing_run, "staffing_calibration")
     year = replayed.groupby("region_id")[["modelled", "actual"]].sum()
@@ -138,7 +138,7 @@ def test_one_organisation_replay_hires_and_whole_people(staffing_run):
 
 
 def test_workbook_staffing_sheet_totals_are_the_tables_whole_people(staffing_run):
-    from salesmodel.workbook import _staffing_sheet
+    from salesmodel.report.workbook import _staffing_sheet
 
     plan = _table(staffing_run, "capacity_plan")
     sheet = _staffing_sheet(plan, "en")
@@ -152,8 +152,8 @@ def test_workbook_staffing_sheet_totals_are_the_tables_whole_people(staffing_run
 def test_a_hire_rule_no_month_can_satisfy_is_refused(tmp_path, small_company_dir):
     from salesmodel.errors import ParamsError
     from salesmodel.io import read_inputs
-    from salesmodel.params import load_params
     from salesmodel.pipeline import run_plan
+    from salesmodel.schema.params import load_params
 
     params = load_params(write_params(tmp_path / "params.yaml", small_company_dir,
                                       staffing={"hire_lead_months": 13, "no_start_months": [12]}))
@@ -164,8 +164,8 @@ def test_a_hire_rule_no_month_can_satisfy_is_refused(tmp_path, small_company_dir
 def test_workbook_has_the_hires_one_row_each(staffing_run, tmp_path):
     import openpyxl
 
-    from salesmodel.vocabulary import word
-    from salesmodel.workbook import build_workbook
+    from salesmodel.report.workbook import build_workbook
+    from salesmodel.schema.vocabulary import word
 
     tables = {name: _table(staffing_run, name) for name in ("capacity_plan", "staffing_hires")}
     wb = openpyxl.load_workbook(build_workbook(tables, tmp_path / "plan.xlsx", language="zh"))
@@ -189,10 +189,10 @@ def _plan_for_active_reps(small_company):
 def test_staffing_says_what_it_assumed(tmp_path, small_company_dir, small_company, staffing, note):
     """A hires' role without history is a note naming it (the base role's level assumed), not a refusal; a
     productivity from the params that does not replay last year is said, and the replay rule is not applied."""
-    from salesmodel import consistency
     from salesmodel.io import read_inputs
-    from salesmodel.params import load_params
     from salesmodel.pipeline import run_step
+    from salesmodel.schema import consistency
+    from salesmodel.schema.params import load_params
 
     params = load_params(write_params(tmp_path / "params.yaml", small_company_dir, staffing=staffing))
     result = run_step("staffing", params, read_inputs(params.data), {"plan_rep_month": _plan_for_active_reps(small_company)})

@@ -96,7 +96,7 @@ def auto_run(tmp_path_factory, small_company_dir):
 
 
 def test_auto_picks_a_point_of_the_frontier_and_the_page_says_which(auto_run):
-    from salesmodel import tables as declared
+    from salesmodel.schema import tables as declared
 
     points = _table(auto_run, "territory_frontier")
     declared.check("territory_frontier", points)
@@ -109,7 +109,7 @@ def test_auto_picks_a_point_of_the_frontier_and_the_page_says_which(auto_run):
     for measure in TOLERANCES:  # the proposal is the chosen point
         assert summary.loc["proposed", f"max_{measure}_dev"] == pytest.approx(chosen[f"max_{measure}_dev"])
     assert bool(summary.loc["proposed", "within_tolerance"]) == bool(chosen["within_tolerance"])
-    from salesmodel import consistency
+    from salesmodel.schema import consistency
 
     tables = {p.stem: pd.read_parquet(p) for p in (auto_run / "tables").glob("*.parquet")}
     assert not [b.message for b in consistency.check(tables) if b.rule == "one proposal"]

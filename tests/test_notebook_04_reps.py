@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from conftest import compute_step, execute_notebook, write_params
 
-from salesmodel import tables as declared
 from salesmodel.errors import InputError
+from salesmodel.schema import tables as declared
 
 TERRITORY = {"method": "reps", "balance_on": {"potential": 0.25, "workload": 0.30}, "max_disruption": 0.15,
              "max_distance_km": 900, "keep_whole": "province", "locked_tiers": ["VIP"]}
@@ -116,9 +116,9 @@ def test_validate_refuses_a_lock_on_a_departed_rep_before_any_search(tmp_path, s
 
 
 def test_explorer_opens_on_the_run_s_territories_and_re_runs_the_rep_design(tmp_path, small_company_dir):
-    from salesmodel.params import load_params
+    from salesmodel.run.workspace import Workspace
+    from salesmodel.schema.params import load_params
     from salesmodel.widgets import TerritoryExplorer
-    from salesmodel.workspace import Workspace
 
     params = write_params(tmp_path / "params.yaml", small_company_dir, territory=TERRITORY)
     ws = Workspace(load_params(params), tmp_path / "run", params, lab=True)
@@ -137,8 +137,8 @@ def test_explorer_opens_on_the_run_s_territories_and_re_runs_the_rep_design(tmp_
 
 
 def test_auto_takes_the_frontier_knee_and_the_proposal_is_that_point(tmp_path, small_company_dir):
-    from salesmodel import consistency
     from salesmodel.pipeline.territory import knee
+    from salesmodel.schema import consistency
 
     params = write_params(tmp_path / "params.yaml", small_company_dir, territory={**TERRITORY, "max_disruption": "auto"})
     step = compute_step("territory", params, tmp_path / "run")

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from salesmodel import overview
+from salesmodel.domain import overview
 from salesmodel.errors import InputError, ParamsError
 
 CUSTOMERS = pd.DataFrame({"customer_id": ["c1", "c2", "c3"], "province_id": ["GD", "BJ", "GD"]})

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from salesmodel.errors import ParamsError
-from salesmodel.params import Scenario, load_params, params_from_dict, params_hash
+from salesmodel.schema.params import Scenario, load_params, params_from_dict, params_hash
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -152,7 +152,7 @@ def test_every_field_is_documented():
 
 
 def test_reference_lists_every_key_with_its_default():
-    from salesmodel.params import params_reference
+    from salesmodel.schema.params import params_reference
 
     text = params_reference()
     rows = [line for line in text.splitlines() if line.startswith("| `")]

@@ -10,15 +10,15 @@ import pytest
 from conftest import write_params
 
 from salesmodel import io
-from salesmodel import tables as declared
-from salesmodel import targets as core_targets
-from salesmodel.audit import frame_hash
+from salesmodel.domain import targets as core_targets
+from salesmodel.domain.targets import plan as plan_module
 from salesmodel.errors import InfeasibleError
-from salesmodel.params import load_params
 from salesmodel.pipeline import STEPS, Context, StepResult, run_plan, run_step
 from salesmodel.pipeline import targets as targets_step
 from salesmodel.pipeline import tracking as tracking_step
-from salesmodel.targets import plan as plan_module
+from salesmodel.run.audit import frame_hash
+from salesmodel.schema import tables as declared
+from salesmodel.schema.params import load_params
 
 PAST_YEAR, PAST_GROWTH = 2025, 0.08
 # China, and a baseline that does not move the Spring Festival: the targets step moves it itself.
@@ -81,8 +81,8 @@ def test_a_run_up_to_a_step_gives_the_full_runs_tables_of_its_steps(full_plan, p
 def test_each_step_reads_only_the_params_sections_it_declares(full_plan, plan_params, monkeypatch):
     """A step's PARAMS (with those of the steps before it) say what its tables depend on: the lab workspace
     recomputes a step when they change, so a section read but not declared would leave its tables stale."""
-    from salesmodel.params import Scenario
     from salesmodel.pipeline import params_sections, upstream
+    from salesmodel.schema.params import Scenario
 
     inputs, plan = full_plan
     fields, seen = set(Scenario.model_fields), set()
@@ -197,7 +197,7 @@ PINNED_DESIGN_ARGUMENTS = {"k": 11, "balance_on": {"potential": 0.5, "workload":
 
 
 def test_the_forecast_step_passes_its_settings_unchanged(full_plan, plan_params, monkeypatch):
-    from salesmodel import forecast
+    from salesmodel.domain import forecast
 
     inputs, plan = full_plan
     calls = _calls_of(monkeypatch, forecast, "baseline_and_backtest")
@@ -208,7 +208,7 @@ def test_the_forecast_step_passes_its_settings_unchanged(full_plan, plan_params,
 
 
 def test_the_staffing_step_calls_capacity_plan_with_capacity_arguments_only(full_plan, plan_params, monkeypatch):
-    from salesmodel import staffing
+    from salesmodel.domain import staffing
     from salesmodel.pipeline import staffing as staffing_step
 
     inputs, plan = full_plan
@@ -223,7 +223,7 @@ def test_the_staffing_step_calls_capacity_plan_with_capacity_arguments_only(full
 
 
 def test_the_territory_step_calls_design_with_design_arguments_only(full_plan, plan_params, monkeypatch):
-    from salesmodel import territory
+    from salesmodel.domain import territory
     from salesmodel.pipeline import territory as territory_step
 
     inputs, plan = full_plan
@@ -328,7 +328,7 @@ def test_a_past_years_plan_remade_by_tracking_holds_the_locks_the_targets_step_h
 
 
 def test_the_cascades_refusals_carry_the_level_and_the_parent_units():
-    from salesmodel.targets.allocation import cascade
+    from salesmodel.domain.targets.allocation import cascade
 
     units = pd.DataFrame({"region_id": ["N", "N", "S", "S"], "rep_id": ["R1", "R2", "R3", "R4"],
                           "customer_id": ["C1", "C2", "C3", "C4"], "last_year": [100.0, 100.0, 100.0, 100.0]})

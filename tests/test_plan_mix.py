@@ -5,10 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from salesmodel import consistency
-from salesmodel.params import params_from_dict
+from salesmodel.domain.targets.mix import controlled_round, split_by_mix
 from salesmodel.pipeline import run_plan
-from salesmodel.targets.mix import controlled_round, split_by_mix
+from salesmodel.schema import consistency
+from salesmodel.schema.params import params_from_dict
 
 REGIONS = {"NE": 1_500_000, "N": 2_000_000, "E": 3_000_000, "S": 2_500_000, "C": 1_000_000}
 PRODUCTS = {"A": 3_000_000, "B": 4_000_000, "C": 3_000_000}
@@ -74,7 +74,7 @@ def test_controlled_round_keeps_rows_and_columns():
     cols_int = np.floor(cols)
     short = int(rows.sum() - cols_int.sum())
     cols_int[np.argsort(-(cols - cols_int))[:short]] += 1
-    from salesmodel.targets.raking import _ipf
+    from salesmodel.domain.targets.raking import _ipf
     x = _ipf(x, [((0,), rows), ((1,), cols_int)], 1e-13, 1000).array
     r, c = np.divmod(np.arange(x.size), 7)
     y = controlled_round(x.ravel(), r, c, rows, cols_int).reshape(40, 7)
@@ -112,8 +112,8 @@ def _baseline_for(company, plan_year=2027):
 
 @pytest.mark.parametrize("festival", [False, True])
 def test_baseline_phasing_asks_level_growth_across_months(small_company, festival):
-    from salesmodel import calendar
-    from salesmodel.targets import build_plan
+    from salesmodel.domain import calendar
+    from salesmodel.domain.targets import build_plan
 
     c = small_company
     base = _baseline_for(c)
@@ -140,8 +140,8 @@ def test_baseline_phasing_asks_level_growth_across_months(small_company, festiva
 
 
 def test_phasing_last_year_is_the_old_plan(small_company):
-    from salesmodel import calendar
-    from salesmodel.targets import build_plan
+    from salesmodel.domain import calendar
+    from salesmodel.domain.targets import build_plan
 
     c = small_company
     dek = calendar.plan_year_periods(2027, "dekad", country="CN")

@@ -25,7 +25,7 @@ ALLOWED = {"sMAPE", "MASE", "SHA", "VIP", "git", "salesmodel", "plan", "xlsx", "
 
 @pytest.fixture(scope="module", params=["zh", "es"])
 def rendered(request, tmp_path_factory, small_company_dir):
-    from salesmodel.runner import run_scenario
+    from salesmodel.run.runner import run_scenario
 
     lang = request.param
     tmp = tmp_path_factory.mktemp(f"reader-{lang}")
@@ -67,7 +67,7 @@ def test_page_has_no_english_and_no_raw_output(rendered, page):
     allowed = ALLOWED | _data_words(run_dir)
     tokens = re.findall(r"[A-Za-z][A-Za-z_]*", text)
     if lang == "es":
-        from salesmodel.vocabulary import WORDS
+        from salesmodel.schema.vocabulary import WORDS
 
         spanish = {w for entry in WORDS.values() for w in re.findall(r"[A-Za-zÀ-ÿ]+", entry["es"])}
         allowed |= spanish
@@ -93,7 +93,7 @@ def test_leadership_figures_tell_the_truth(rendered):
     lang, run_dir = rendered
     t = {p.stem: pd.read_parquet(p) for p in (run_dir / "tables").glob("*.parquet")}
     figures = dict(zip(t["key_figures"]["figure"], t["key_figures"]["value"]))
-    from salesmodel.summary import company_probability
+    from salesmodel.report.summary import company_probability
 
     prob, _ = company_probability(t["baseline_forecast_levels"], t["targets_total"]["target"].iloc[0],
                                   int(t["run_facts"].query("fact == 'plan_year'")["value"].iloc[0]))
@@ -128,7 +128,7 @@ def test_workbook_prints_what_people_read(rendered, tmp_path):
         pytest.skip("one language is enough for the print check")
     from openpyxl import load_workbook
 
-    from salesmodel.workbook import PRINTED_ROWS_PER_PAGE, REGION_PRINTED_PAGES
+    from salesmodel.report.workbook import PRINTED_ROWS_PER_PAGE, REGION_PRINTED_PAGES
 
     wb = load_workbook(run_dir / "plan.xlsx")
     assert wb.sheetnames[0].startswith("月销售计划表")

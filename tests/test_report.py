@@ -33,7 +33,7 @@ def test_every_label_has_english_and_chinese():
 
 
 def test_every_word_is_in_three_languages():
-    from salesmodel.vocabulary import LANGUAGES, WORDS
+    from salesmodel.schema.vocabulary import LANGUAGES, WORDS
 
     incomplete = [k for k, v in WORDS.items() if set(v) != set(LANGUAGES) or not all(v[lang].strip() for lang in LANGUAGES)]
     assert incomplete == []

@@ -10,8 +10,8 @@ import pytest
 from conftest import write_params
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from salesmodel import runner
 from salesmodel.errors import InputError, ParamsError, RunError
+from salesmodel.run import runner
 
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|@import|<script[^>]*\bsrc=""", re.IGNORECASE)
 
@@ -102,7 +102,7 @@ def test_broken_notebook_leaves_no_run_folder_and_keeps_the_failed_notebook(tmp_
 
 
 def test_second_notebook_failing_removes_the_first_ones_outputs(tmp_path, small_params):
-    good = _notebook(tmp_path / "a_good.ipynb", "import pandas as pd\nfrom salesmodel.workspace import open_run\n"
+    good = _notebook(tmp_path / "a_good.ipynb", "import pandas as pd\nfrom salesmodel.run.workspace import open_run\n"
                      "ws = open_run(params_file, run_dir)\n"
                      "ws.save('risks', pd.DataFrame({'kind': ['none'], 'unit_id': [''], 'value': [0.0], 'probability': [0.0],"
                      " 'money': [0.0], 'asked': [0.0], 'detail': ['']}))")

@@ -462,7 +462,7 @@ def test_write_company_round_trip(small_company, small_company_dir):
 
 def test_write_company_paths_and_io_accepts_them(small_company_dir):
     from salesmodel import io
-    from salesmodel.params import DataParams
+    from salesmodel.schema.params import DataParams
 
     tables = io.read_inputs(DataParams(dir=small_company_dir))
     assert set(tables) == set(CONTRACT)

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from salesmodel import seasonality as S
+from salesmodel.domain import seasonality as S
 from salesmodel.errors import InputError, ParamsError
 
 PATTERN = np.array([0.8, 0.7, 0.9, 1.0, 1.0, 1.1, 1.0, 1.0, 1.1, 1.1, 1.1, 1.2])

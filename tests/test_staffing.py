@@ -1,4 +1,4 @@
-"""Tests for salesmodel.staffing: hand-computed cases, properties, bad input."""
+"""Tests for salesmodel.domain.staffing: hand-computed cases, properties, bad input."""
 from __future__ import annotations
 
 import math
@@ -9,8 +9,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from salesmodel.errors import InputError, ParamsError
-from salesmodel.staffing import (
+from salesmodel.domain.staffing import (
     DEFAULT_VISIT_STANDARDS,
     EXAMPLE_F_SOURCES,
     EXAMPLE_F_STAGES,
@@ -27,6 +26,7 @@ from salesmodel.staffing import (
     travel_minutes_per_visit,
     workload,
 )
+from salesmodel.errors import InputError, ParamsError
 
 MONTHS = pd.period_range("2027-01", periods=12, freq="M")
 
@@ -494,7 +494,7 @@ STAGES_LIST = [{k: v} for k, v in EXAMPLE_F_STAGES.items()]
 
 def test_a_funnel_section_must_describe_the_business():
     from salesmodel.errors import ParamsError
-    from salesmodel.params import params_from_dict
+    from salesmodel.schema.params import params_from_dict
 
     with pytest.raises(ParamsError, match="unit_of_sale"):
         params_from_dict({"staffing": {"funnel": {"sources": EXAMPLE_F_SOURCES, "stages": STAGES_LIST}}})
@@ -503,7 +503,7 @@ def test_a_funnel_section_must_describe_the_business():
 
 
 def test_params_defaults_match_the_module():
-    from salesmodel.params import StaffingParams
+    from salesmodel.schema.params import StaffingParams
 
     sp = StaffingParams()
     assert sp.funnel is None  # the funnel runs only for a business the params describe as selling that way
@@ -535,7 +535,7 @@ def test_fewest_hires_match_a_direct_integer_programme(target, ramp, a, lead, he
     in one and not in the other."""
     from scipy.optimize import Bounds, LinearConstraint, milp
 
-    from salesmodel.staffing.capacity import _existing_fte, _kernel, _problem, _slack
+    from salesmodel.domain.staffing.capacity import _existing_fte, _kernel, _problem, _slack
 
     q = (1 - a) ** (1 / 12)
     t = np.asarray(target)
@@ -610,7 +610,7 @@ def test_workload_by_the_reps_role_and_region_columns():
 def test_names_stay_importable_from_the_package():
     import importlib
 
-    from salesmodel import staffing
+    from salesmodel.domain import staffing
 
     homes = {"capacity": ["capacity_plan", "project_capacity"], "tiers": ["TierScheme", "tier_customers"],
              "workload": ["workload", "travel_minutes_per_visit", "DEFAULT_VISIT_STANDARDS"],
@@ -618,7 +618,7 @@ def test_names_stay_importable_from_the_package():
              "history": ["mature_productivity", "current_staff", "monthly_targets_from_history", "with_lead_in",
                          "monthly_orders_from_history"]}
     for module, names in homes.items():
-        home = importlib.import_module(f"salesmodel.staffing.{module}")
+        home = importlib.import_module(f"salesmodel.domain.staffing.{module}")
         for name in names:
             assert getattr(staffing, name) is getattr(home, name)
     assert set(staffing.__all__) <= set(dir(staffing))

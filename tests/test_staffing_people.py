@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from salesmodel.errors import ParamsError
-from salesmodel.staffing import (
+from salesmodel.domain.staffing import (
     calibrate_productivity,
     capacity_plan,
     pay,
@@ -18,6 +17,7 @@ from salesmodel.staffing import (
     team_months,
     whole_headcount,
 )
+from salesmodel.errors import ParamsError
 
 WINDOW = pd.period_range("2026-01", "2026-12", freq="M")
 RAMP = [0.25, 0.5, 0.75, 1.0]
@@ -192,7 +192,7 @@ def test_pay_for_a_hire_starting_mid_year():
 
 
 def test_hiring_rules_no_month_can_satisfy_are_bad_params():
-    from salesmodel.params import StaffingParams
+    from salesmodel.schema.params import StaffingParams
 
     with pytest.raises(ValueError, match="no_start_months"):
         StaffingParams(no_start_months=list(range(1, 13)))

@@ -1,4 +1,4 @@
-"""salesmodel.targets: decomposition, cascade, phasing, raking, reconcile, achievability, pacing."""
+"""salesmodel.domain.targets: decomposition, cascade, phasing, raking, reconcile, achievability, pacing."""
 from __future__ import annotations
 
 import itertools
@@ -10,8 +10,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from salesmodel.errors import InfeasibleError, InputError, ParamsError
-from salesmodel.targets import (
+from salesmodel.domain.targets import (
     achievability,
     cascade,
     declining_customers,
@@ -23,6 +22,7 @@ from salesmodel.targets import (
     split_over_time,
     weekday_weights,
 )
+from salesmodel.errors import InfeasibleError, InputError, ParamsError
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -489,7 +489,7 @@ def company(small_company):
 
 
 def _dekads_2026():
-    from salesmodel.calendar import plan_year_periods
+    from salesmodel.domain.calendar import plan_year_periods
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -497,7 +497,7 @@ def _dekads_2026():
 
 
 def test_plan_units_use_history_before_the_plan_year_only(company):
-    from salesmodel.targets import plan_units
+    from salesmodel.domain.targets import plan_units
 
     sales, customers, reps = company["sales"], company["customers"], company["reps"]
     units = plan_units(sales, customers, reps, plan_year=2026)
@@ -515,7 +515,7 @@ def test_plan_units_use_history_before_the_plan_year_only(company):
 
 
 def test_company_total_sources():
-    from salesmodel.targets import company_total
+    from salesmodel.domain.targets import company_total
 
     units = pd.DataFrame({"last_year": [600.0, 400.0]})
     assert company_total(units, total=5_000, round_to=100)["total"] == 5_000
@@ -529,7 +529,7 @@ def test_company_total_sources():
 
 
 def test_seasonal_weights_and_naive_forecast(company):
-    from salesmodel.targets import monthly_history, naive_forecast, seasonal_month_weights
+    from salesmodel.domain.targets import monthly_history, naive_forecast, seasonal_month_weights
 
     monthly = monthly_history(company["sales"], company["customers"], company["reps"])
     w = seasonal_month_weights(monthly, 2026)
@@ -546,7 +546,7 @@ def test_seasonal_weights_and_naive_forecast(company):
 
 
 def test_build_plan_is_exact_at_every_level_and_grain(company):
-    from salesmodel.targets import build_plan
+    from salesmodel.domain.targets import build_plan
 
     dek = _dekads_2026()
     plan = build_plan(company["sales"], company["customers"], company["reps"], dek, plan_year=2026, growth=0.08,
@@ -571,7 +571,7 @@ def test_build_plan_is_exact_at_every_level_and_grain(company):
 
 
 def test_build_plan_uses_a_baseline_by_region(company):
-    from salesmodel.targets import build_plan
+    from salesmodel.domain.targets import build_plan
 
     regions = sorted(company["reps"]["region_id"].unique())
     months = pd.date_range("2026-01-01", periods=12, freq="MS")
@@ -606,7 +606,7 @@ def test_build_plan_uses_a_baseline_by_region(company):
     ],
 )
 def test_build_plan_bad_params(company, kwargs, message):
-    from salesmodel.targets import build_plan
+    from salesmodel.domain.targets import build_plan
 
     with pytest.raises(ParamsError, match=message):
         build_plan(company["sales"], company["customers"], company["reps"], _dekads_2026(), plan_year=2026, **kwargs)
@@ -656,7 +656,7 @@ def test_docstring_examples_run():
     # by module name: the package's attribute 'achievability' is the verb, not its module
     for name in ("targets.allocation", "targets.phasing", "targets.raking", "targets.commitments",
                  "targets.achievability", "tracking"):
-        module = importlib.import_module(f"salesmodel.{name}")
+        module = importlib.import_module(f"salesmodel.domain.{name}")
         result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
         assert result.failed == 0, module.__name__
         attempted += result.attempted
@@ -665,14 +665,14 @@ def test_docstring_examples_run():
 
 def test_names_stay_importable_where_they_were():
     import salesmodel
-    from salesmodel import targets, tracking
-    from salesmodel.targets import core
+    from salesmodel.domain import targets, tracking
+    from salesmodel.domain.targets import core
 
     for name in ("achievement_rate", "pacing", "period_report", "declining_customers"):
         verb = getattr(tracking, name)
         assert getattr(targets, name) is verb and getattr(core, name) is verb and getattr(salesmodel, name) is verb
     for name in core.__all__:
         assert getattr(targets, name) is getattr(core, name)
-    assert tracking.pacing.__module__ == "salesmodel.tracking"
+    assert tracking.pacing.__module__ == "salesmodel.domain.tracking"
     with pytest.raises(AttributeError):
         targets.no_such_verb  # noqa: B018

@@ -10,9 +10,9 @@ from conftest import compute_step, write_params
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from salesmodel import consistency
+from salesmodel.domain.targets.quotas import LEDGER, person_targets, ramp_of
 from salesmodel.errors import ParamsError
-from salesmodel.targets.quotas import LEDGER, person_targets, ramp_of
+from salesmodel.schema import consistency
 
 MONTHS = [f"2027-{m:02d}" for m in range(1, 13)]
 

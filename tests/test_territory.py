@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from salesmodel.domain.territory import Graph, TerritoryPlan, adjacency, design, evaluate
 from salesmodel.errors import InfeasibleError, InputError, ParamsError
-from salesmodel.territory import Graph, TerritoryPlan, adjacency, design, evaluate
 
 # ---------------------------------------------------------------------------
 # helpers
@@ -268,7 +268,7 @@ def test_counts_not_the_clock_end_the_search():
 
 
 def test_a_slow_machine_gives_the_same_plan_unless_the_safety_stop_hits(monkeypatch):
-    from salesmodel.territory import _design, _heuristic
+    from salesmodel.domain.territory import _design, _heuristic
 
     reference, _ = _tight_design(time_limit=60)
     # a thousand times slower: same plan as long as the safety stop is far enough
@@ -285,7 +285,7 @@ def test_a_slow_machine_gives_the_same_plan_unless_the_safety_stop_hits(monkeypa
 
 
 def test_exact_stopped_by_its_time_limit_is_flagged(monkeypatch):
-    from salesmodel.territory import _design
+    from salesmodel.domain.territory import _design
 
     units = grid(4)
     proven = design(units, 4, adjacency=grid_graph(units), balance_on={"potential": 0.0}, method="exact")
@@ -454,7 +454,7 @@ def test_a_piece_that_hangs_on_one_unit_is_refused_before_any_search():
 
 
 def test_cut_pieces_finds_the_pieces_hanging_on_one_unit():
-    from salesmodel.territory._graph import cut_pieces
+    from salesmodel.domain.territory._graph import cut_pieces
 
     # a star centred on h (three leaves) joined to a triangle x-y-z: h and x cut the graph
     units = pd.DataFrame({"unit_id": list("hlmnxyz"), "x": range(7), "y": [0] * 7})
@@ -529,8 +529,8 @@ def test_evaluate_scores_todays_territories():
 
 
 def test_flow_and_cut_formulations_agree():
-    from salesmodel.territory._design import solve_exact
-    from salesmodel.territory._units import prepare_units
+    from salesmodel.domain.territory._design import solve_exact
+    from salesmodel.domain.territory._units import prepare_units
 
     measure = [3, 1, 1, 2, 1, 4, 1, 1, 2, 1, 1, 3, 1, 1, 2, 1]
     units = grid(4, measure=[float(v) for v in measure])
@@ -554,8 +554,8 @@ def test_cut_loop_separates_pieces_of_two_or_more():
     chain = adjacency(units, method="given", edges=list(zip("abcdefg", "bcdefgh")))
     loose = design(units, 2, adjacency=chain, balance_on={"potential": 0.0}, contiguous=False, method="exact")
     assert set(loose.assignment.groupby("territory")["unit_id"].apply(frozenset)) == {frozenset("abef"), frozenset("cdgh")}
-    from salesmodel.territory._design import solve_exact
-    from salesmodel.territory._units import prepare_units
+    from salesmodel.domain.territory._design import solve_exact
+    from salesmodel.domain.territory._units import prepare_units
 
     res = solve_exact(prepare_units(units, {"potential": 0.0}, func="test"), 2, graph=chain, contiguous=True,
                       current_codes=None, n_labels=0, disruption_measure=None, max_disruption=None, time_limit=30)
@@ -585,7 +585,7 @@ def test_knn_adjacency_adds_nearest_neighbours_to_the_triangulation():
     # Every unit is joined to its six nearest units.
     from scipy.spatial import cKDTree
 
-    from salesmodel.territory._units import prepare_units
+    from salesmodel.domain.territory._units import prepare_units
 
     plane = prepare_units(units, None, func="test").plane
     _, idx = cKDTree(plane).query(plane, 7)
@@ -623,7 +623,7 @@ def test_heuristic_with_disruption_limit_when_the_number_of_territories_changes(
 
 
 def test_frontier_replays_keeps_each_limit_and_names_the_smallest_that_meets():
-    from salesmodel.territory import frontier, smallest_meeting
+    from salesmodel.domain.territory import frontier, smallest_meeting
 
     units = synthetic(150, seed=4)
     graph = adjacency(units)
@@ -649,8 +649,8 @@ def test_frontier_replays_keeps_each_limit_and_names_the_smallest_that_meets():
 
 
 def test_frontier_points_come_from_the_unconstrained_plan_sent_back_to_each_limit():
-    from salesmodel.territory import design, frontier
-    from salesmodel.territory._design import _balance_key
+    from salesmodel.domain.territory import design, frontier
+    from salesmodel.domain.territory._design import _balance_key
 
     units = synthetic(150, seed=4)
     graph = adjacency(units)
@@ -680,7 +680,7 @@ def test_frontier_points_come_from_the_unconstrained_plan_sent_back_to_each_limi
 
 
 def test_consistency_the_auto_proposal_is_the_chosen_frontier_point():
-    from salesmodel import consistency
+    from salesmodel.schema import consistency
 
     frontier_table = pd.DataFrame({"max_disruption": [0.0, 1.0], "moved_share": [0.0, 0.3], "moved_units": [0, 9],
                                    "max_potential_dev": [0.5, 0.04], "within_tolerance": [False, True],
@@ -714,7 +714,7 @@ def test_tree_construction_is_contiguous_balanced_and_replays():
 
 
 def test_the_frontier_is_the_same_on_a_slow_machine(monkeypatch):
-    from salesmodel.territory import _design, _heuristic, frontier
+    from salesmodel.domain.territory import _design, _heuristic, frontier
 
     units = synthetic(150, seed=4)
     graph = adjacency(units)
@@ -732,7 +732,7 @@ def test_the_frontier_is_the_same_on_a_slow_machine(monkeypatch):
 
 
 def test_every_rep_of_today_keeps_a_territory_name_when_k_matches():
-    from salesmodel.territory import design
+    from salesmodel.domain.territory import design
 
     units = synthetic(150, seed=4)
     graph = adjacency(units)

@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 from conftest import compute_step, write_params
 
-from salesmodel import consistency, territory
-from salesmodel import tables as declared
+from salesmodel.domain import territory
+from salesmodel.schema import consistency
+from salesmodel.schema import tables as declared
 
 TERRITORY = {"method": "reps", "balance_on": {"potential": 0.25, "workload": 0.30}, "max_disruption": 0.15,
              "max_distance_km": 900, "keep_whole": "province", "locked_tiers": ["VIP"]}
@@ -178,9 +179,9 @@ def test_organisation_today_gives_today_s_result_unchanged(tmp_path, small_compa
 @pytest.mark.parametrize(("language", "expected"), [("en", "New hire H001 (starts "), ("zh", "新招聘 H001("),
                                                      ("es", "Nueva contratación H001 (empieza en ")])
 def test_pages_name_a_hire_s_territory(planned, language, expected):
-    from salesmodel.params import load_params
     from salesmodel.report.pages import Page
-    from salesmodel.workspace import Workspace
+    from salesmodel.run.workspace import Workspace
+    from salesmodel.schema.params import load_params
 
     _, hires, _, tmp = planned
     params = load_params(tmp / "params.yaml")
@@ -196,7 +197,7 @@ def test_pages_name_a_hire_s_territory(planned, language, expected):
 def test_workbook_handover_sheet_names_a_hire(planned):
     from openpyxl import Workbook
 
-    from salesmodel.workbook import _handover_sheet
+    from salesmodel.report.workbook import _handover_sheet
 
     step, hires, _, _ = planned
     hand = step.tables["territory_handover"]
@@ -211,10 +212,10 @@ def test_workbook_handover_sheet_names_a_hire(planned):
 
 def test_a_hire_without_a_proposed_base_is_refused_naming_it(planned):
     from salesmodel.errors import InputError
-    from salesmodel.params import load_params
     from salesmodel.pipeline import territory as step_module
     from salesmodel.pipeline._base import Context
-    from salesmodel.workspace import Workspace
+    from salesmodel.run.workspace import Workspace
+    from salesmodel.schema.params import load_params
 
     _, hires, _, tmp = planned
     ws = Workspace(load_params(tmp / "params.yaml"), tmp / "run", tmp / "params.yaml", lab=True)

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from salesmodel.domain.territory import base_distances, check_rep_inputs, rep_design, travel_overall
 from salesmodel.errors import InputError
-from salesmodel.territory import base_distances, check_rep_inputs, rep_design, travel_overall
 
 BALANCE = {"potential": 0.05, "workload": 0.30}
 
@@ -141,7 +141,7 @@ def test_bad_input_refused_with_the_rows_named(company):
 
 
 def test_unmet_tolerance_says_what_meeting_it_costs():
-    from salesmodel.summary import _frontier_cost
+    from salesmodel.report.summary import _frontier_cost
 
     points = pd.DataFrame({"max_disruption": [0.0, 0.15, 1.0], "moved_share": [0.0, 0.12, 0.3],
                            "moved_units": [0, 40, 120], "max_potential_dev": [0.9, 0.4, 0.04]})
@@ -162,7 +162,7 @@ def test_auto_picks_the_knee_not_the_no_limit_point():
 
 
 def test_neighbours_only_within_a_drive(company):
-    from salesmodel.territory import adjacency, drivable, great_circle_km
+    from salesmodel.domain.territory import adjacency, drivable, great_circle_km
 
     units, _ = company
     graph = adjacency(units, method="knn", neighbours=8)
@@ -175,8 +175,8 @@ def test_neighbours_only_within_a_drive(company):
 
 
 def test_with_a_graph_no_move_starts_a_new_piece(company):
-    from salesmodel.territory import adjacency, drivable
-    from salesmodel.territory._plan import territory_parts
+    from salesmodel.domain.territory import adjacency, drivable
+    from salesmodel.domain.territory._plan import territory_parts
 
     units, reps = company
     graph = drivable(adjacency(units, method="knn", neighbours=8), units, 80)
@@ -194,7 +194,7 @@ def test_with_a_graph_no_move_starts_a_new_piece(company):
 
 
 def test_consistency_handover_and_comparison_follow_the_assignment():
-    from salesmodel import consistency
+    from salesmodel.schema import consistency
 
     assignment = pd.DataFrame({"customer_id": ["C1", "C2", "C3"], "territory": ["R1", "R2", "R2"],
                                "centre": ["x"] * 3, "distance_to_centre": [1.0] * 3, "current": ["R1", "R1", "R2"],
@@ -221,7 +221,7 @@ def test_handover_sheet_prints_on_a_few_pages(tmp_path):
 
     from openpyxl import load_workbook
 
-    from salesmodel.workbook import build_workbook
+    from salesmodel.report.workbook import build_workbook
 
     soffice = shutil.which("soffice") or shutil.which("libreoffice")
     if soffice is None:

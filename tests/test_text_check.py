@@ -17,7 +17,7 @@ ALLOWED_LATIN = {"sMAPE", "MASE", "SHA", "VIP", "FTE", "plan", "xlsx", "salesmod
 
 @pytest.fixture(scope="module", params=["en", "zh", "es"])
 def pages(request, tmp_path_factory, small_company_dir):
-    from salesmodel.runner import run_scenario
+    from salesmodel.run.runner import run_scenario
 
     lang = request.param
     tmp = tmp_path_factory.mktemp(f"text-{lang}")

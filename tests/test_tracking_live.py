@@ -9,9 +9,9 @@ from conftest import write_params
 
 from salesmodel import io
 from salesmodel.errors import InputError
-from salesmodel.params import load_params
 from salesmodel.pipeline import run_step
 from salesmodel.sample import make_company
+from salesmodel.schema.params import load_params
 
 
 def _plan(customer: str, rep: str, province: str, region: str) -> pd.DataFrame:

@@ -10,9 +10,9 @@ from conftest import eight_customers
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from salesmodel import staffing, targets, territory
+from salesmodel.domain import staffing, targets, territory
 from salesmodel.errors import InputError, ParamsError
-from salesmodel.vocabulary import word
+from salesmodel.schema.vocabulary import word
 from salesmodel.widgets import (
     RAMP_SHAPES,
     StaffingExplorer,
@@ -333,7 +333,7 @@ def test_a_changed_limit_or_tolerance_starts_from_the_plan_shown(grid):
 
 
 def test_territory_explorer_updates_are_bounded_by_counts_and_replay(grid, monkeypatch):
-    from salesmodel.territory import _heuristic
+    from salesmodel.domain.territory import _heuristic
 
     u, current = grid
     runs = []
@@ -356,8 +356,8 @@ def test_territory_explorer_updates_are_bounded_by_counts_and_replay(grid, monke
 def workspace(tmp_path_factory, small_company_dir):
     from conftest import write_params
 
-    from salesmodel.params import load_params
-    from salesmodel.workspace import Workspace
+    from salesmodel.run.workspace import Workspace
+    from salesmodel.schema.params import load_params
 
     tmp = tmp_path_factory.mktemp("widgets")
     params = write_params(tmp / "params.yaml", small_company_dir, report={"language": "zh", "money_unit": "wan"},
@@ -437,7 +437,7 @@ def test_explore_notebook_runs(small_params, tmp_path):
 def test_target_explorer_grows_over_the_baseline_when_the_run_has_one(tmp_path, small_company_dir):
     from conftest import write_params
 
-    from salesmodel.workspace import open_run
+    from salesmodel.run.workspace import open_run
 
     params = write_params(tmp_path / "params.yaml", small_company_dir, targets={"growth": 0.1, "growth_bounds": None})
     ws = open_run(params, tmp_path / "run")
@@ -478,7 +478,7 @@ def test_explorers_at_unchanged_settings_show_the_runs_numbers(workspace):
 
 def test_explored_settings_are_saved_as_a_scenario_that_loads(workspace, tmp_path):
     """An explorer says how far it moved from the run, and its settings become a params file."""
-    from salesmodel.params import load_params
+    from salesmodel.schema.params import load_params
 
     ex = StaffingExplorer.from_workspace(workspace)
     run_hires = ex.headline()

@@ -6,7 +6,7 @@ from openpyxl import load_workbook
 from openpyxl.comments import Comment
 
 from salesmodel.errors import InputError
-from salesmodel.workbook import apply_edits, build_workbook, read_edits
+from salesmodel.report.workbook import apply_edits, build_workbook, read_edits
 
 
 def _plan():
@@ -110,7 +110,7 @@ def real_run(tmp_path_factory, small_company_dir):
     """A run of the small company (one page) to edit."""
     from conftest import write_params
 
-    from salesmodel.runner import run_scenario
+    from salesmodel.run.runner import run_scenario
 
     base = tmp_path_factory.mktemp("edits-run")
     params = write_params(base / "params.yaml", small_company_dir, notebooks=["02_targets.ipynb"],
@@ -121,9 +121,9 @@ def real_run(tmp_path_factory, small_company_dir):
 def test_import_edits_flows_through_to_a_folder_that_verifies(real_run, tmp_path, capsys):
     import json
 
-    from salesmodel import consistency
-    from salesmodel.summary import load_run_tables
-    from salesmodel.verify import verify
+    from salesmodel.report.summary import load_run_tables
+    from salesmodel.run.verify import verify
+    from salesmodel.schema import consistency
 
     run = real_run
     before = {p: p.stat().st_mtime_ns for p in run.rglob("*")}
@@ -191,7 +191,7 @@ def test_import_edits_flows_through_to_a_folder_that_verifies(real_run, tmp_path
 
 
 def test_an_edit_that_changes_a_reps_year_is_refused(real_run, tmp_path, capsys):
-    from salesmodel.workbook import import_edits
+    from salesmodel.report.workbook import import_edits
 
     wb = load_workbook(real_run / "plan.xlsx")
     ws = wb.worksheets[0]
@@ -211,7 +211,7 @@ def test_an_edit_that_changes_a_reps_year_is_refused(real_run, tmp_path, capsys)
 
 
 def test_import_of_an_unchanged_workbook_is_refused(tmp_path):
-    from salesmodel.workbook import import_edits
+    from salesmodel.report.workbook import import_edits
 
     plan = _plan()
     run = _fake_run(tmp_path, plan)

@@ -13,12 +13,13 @@ from conftest import write_params
 from openpyxl import load_workbook
 from openpyxl.utils import range_boundaries
 
-from salesmodel import consistency, io, summary
-from salesmodel.params import load_params
+from salesmodel import io
 from salesmodel.pipeline import run_step
-from salesmodel.report import format_money, money_scale
-from salesmodel.vocabulary import word
-from salesmodel.workbook import SHEETS, build_workbook, plan_labels
+from salesmodel.report import format_money, money_scale, summary
+from salesmodel.report.workbook import SHEETS, build_workbook, plan_labels
+from salesmodel.schema import consistency
+from salesmodel.schema.params import load_params
+from salesmodel.schema.vocabulary import word
 
 HOSTILE = '=HYPERLINK("x")'
 BUDGET = {"categories": {"activities": {"share": 0.03}, "promotion": {"share": 0.03, "cap": 5_000_000},
@@ -205,7 +206,7 @@ def test_the_leadership_page_names_the_budget_the_stock_and_the_commitments(run)
     assert format_money(abs(gap), page.unit, "en") in text
     risks = html.unescape(page.risks_list(tables["risks"]).data)
     assert "the cap on the whole budget holds them to " + format_money(budget, page.unit, "en", decimals=0) in risks
-    from salesmodel.tracking import out_of_band_first
+    from salesmodel.domain.tracking import out_of_band_first
 
     first_below = out_of_band_first(cover)["customer_id"].iloc[0]  # the store that runs out fastest
     name = inputs["customers"].set_index("customer_id").loc[first_below, "customer_name"]

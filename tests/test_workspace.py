@@ -6,8 +6,8 @@ import pytest
 from conftest import write_params
 
 from salesmodel.errors import InputError
-from salesmodel.tables import TableError
-from salesmodel.workspace import Workspace, open_run
+from salesmodel.run.workspace import Workspace, open_run
+from salesmodel.schema.tables import TableError
 
 REGION_TARGETS = pd.DataFrame({"region_id": ["E", "N"], "last_year": [1.0, 2.0], "potential": [1.0, 2.0],
                                "forecast": [1.0, 2.0], "parent_target": [3.0, 3.0], "blended_share": [0.5, 0.5],
@@ -82,7 +82,7 @@ def test_empty_run_dir_opens_the_scenarios_workspace_and_computes_on_demand(tmp_
 
 
 def test_a_run_folder_reads_its_own_copy_of_the_inputs(tmp_path, small_company_dir):
-    from salesmodel.workspace import read_run_inputs, write_inputs
+    from salesmodel.run.workspace import read_run_inputs, write_inputs
 
     ws = open_run(write_params(tmp_path / "p.yaml", small_company_dir), tmp_path / "run")
     write_inputs(ws.run_dir, ws.inputs())
@@ -97,8 +97,8 @@ def test_lab_command_seeds_the_workspace_from_the_latest_run(tmp_path, small_com
     import shutil
 
     from salesmodel.cli import main
-    from salesmodel.params import load_params
-    from salesmodel.workspace import lab_folder, latest_run, seed_from_run
+    from salesmodel.run.workspace import lab_folder, latest_run, seed_from_run
+    from salesmodel.schema.params import load_params
 
     out = tmp_path / "out"
     params = write_params(tmp_path / "p.yaml", small_company_dir)

@@ -221,7 +221,7 @@ def read_inputs(data: Any) -> dict[str, pd.DataFrame]:
 
     Parameters
     ----------
-    data : salesmodel.params.DataParams
+    data : salesmodel.schema.params.DataParams
         The ``data`` section of a scenario: a folder and file names, or an
         ``sql_url`` (each table then read from the database table named like
         its kind), and optionally the declared history range.
@@ -238,7 +238,7 @@ def read_inputs(data: Any) -> dict[str, pd.DataFrame]:
 
     Examples
     --------
-    >>> from salesmodel.params import load_params
+    >>> from salesmodel.schema.params import load_params
     >>> tables = read_inputs(load_params("params/default.yaml").data)  # doctest: +SKIP
     >>> sorted(tables)  # doctest: +SKIP
     ['adjacency', 'customers', 'org', 'provinces', 'reps', 'sales']

@@ -11,7 +11,7 @@ runs the whole plan, up to a step, or from a step with changed params reusing
 the tables before it, in one process. The runner, the tests, the explorers and
 a plain Python user call it; each notebook shows one step's tables.
 
->>> from salesmodel.params import load_params            # doctest: +SKIP
+>>> from salesmodel.schema.params import load_params            # doctest: +SKIP
 >>> plan = run_plan(load_params("params/default.yaml"))  # doctest: +SKIP
 >>> plan.tables["targets_region"]["target"].sum()        # doctest: +SKIP
 """
@@ -25,8 +25,8 @@ from types import ModuleType
 import pandas as pd
 
 from salesmodel.errors import ParamsError, RunError, SalesmodelError
-from salesmodel.params import Scenario
 from salesmodel.pipeline._base import Context, StepResult
+from salesmodel.schema.params import Scenario
 
 __all__ = ["STEPS", "Context", "PlanResult", "StepResult", "params_sections", "run_edited", "run_plan", "run_step", "step_module",
            "steps_between"]
@@ -101,7 +101,7 @@ def run_plan(params: Scenario, inputs: Mapping[str, pd.DataFrame] | None = None,
     Parameters
     ----------
     params : Scenario
-        The scenario (``salesmodel.params.load_params``).
+        The scenario (``salesmodel.schema.params.load_params``).
     inputs : mapping, optional
         Validated input tables by kind; default: read from ``params.data``.
     start, upto : str, optional

@@ -9,9 +9,9 @@ from typing import Any
 
 import pandas as pd
 
-from salesmodel import tables as declared
 from salesmodel.errors import InputError
-from salesmodel.params import Scenario
+from salesmodel.schema import tables as declared
+from salesmodel.schema.params import Scenario
 
 __all__ = ["Context", "StepResult", "collect_notes"]
 
@@ -43,7 +43,7 @@ class StepResult:
     notes: list[str] = field(default_factory=list)
 
     def add(self, name: str, df: pd.DataFrame) -> None:
-        """Add a table after checking it against its declaration (salesmodel.tables)."""
+        """Add a table after checking it against its declaration (salesmodel.schema.tables)."""
         declared.check(name, df)
         self.tables[name] = df.reset_index(drop=True)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from salesmodel import forecast, overview, seasonality
+from salesmodel.domain import forecast, overview, seasonality
 from salesmodel.errors import InputError
 from salesmodel.pipeline._base import Context, StepResult, collect_notes
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from salesmodel import overview
+from salesmodel.domain import overview
 from salesmodel.pipeline._base import Context, StepResult
 
 NEEDS: tuple[str, ...] = ()

@@ -7,10 +7,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from salesmodel import calendar, seasonality, staffing
+from salesmodel.domain import calendar, seasonality, staffing
 from salesmodel.errors import InputError, ParamsError
 from salesmodel.pipeline._base import Context, StepResult, collect_notes
-from salesmodel.vocabulary import word
+from salesmodel.schema.vocabulary import word
 
 NEEDS: tuple[str, ...] = ("targets",)
 PARAMS: tuple[str, ...] = ("data", "calendar", "targets", "staffing")
@@ -76,7 +76,7 @@ def _replay_season(ctx: Context) -> pd.Series | None:
 
 
 def calibration(ctx: Context) -> staffing.Calibration:
-    """Each rep's and region's productivity calibrated on last year (see :func:`salesmodel.staffing.calibrate_productivity`)."""
+    """Each rep's and region's productivity calibrated on last year (see :func:`salesmodel.domain.staffing.calibrate_productivity`)."""
     return _cached(ctx, "calibration", lambda: _calibration(ctx))
 
 
@@ -140,7 +140,7 @@ def monthly_targets(ctx: Context) -> pd.DataFrame:
 
 
 def capacity_arguments(ctx: Context, *, by: str = "region") -> dict[str, Any]:
-    """Every argument of :func:`salesmodel.staffing.capacity_plan` for this scenario.
+    """Every argument of :func:`salesmodel.domain.staffing.capacity_plan` for this scenario.
 
     The step and the staffing explorer both call this, so the explorer at unchanged
     settings shows the run's hires. ``by="company"`` plans one company-wide team.

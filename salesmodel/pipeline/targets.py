@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from salesmodel import calendar, targets
+from salesmodel.domain import calendar, targets
 from salesmodel.errors import InfeasibleError, InputError, short_list
-from salesmodel.params import Scenario
 from salesmodel.pipeline._base import Context, StepResult, collect_notes
+from salesmodel.schema.params import Scenario
 
 NEEDS: tuple[str, ...] = ("forecast",)
 PARAMS: tuple[str, ...] = ("data", "calendar", "targets", "budget")
@@ -38,7 +38,7 @@ def locked_targets(ctx: Context) -> dict[str, dict[str, float]]:
     locks = ctx.inputs.get("locks")
     if locks is None or not len(locks):
         return merged
-    from salesmodel.feasibility import check_locks
+    from salesmodel.pipeline.feasibility import check_locks
 
     check_locks(ctx.params, dict(ctx.inputs), _source(ctx, "locks"))
     clash = []
@@ -58,7 +58,7 @@ def locked_targets(ctx: Context) -> dict[str, dict[str, float]]:
 def commitments_table(ctx: Context, overrides: dict[str, dict[str, float]] | None = None,
                       levels: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame | None:
     """The reps' commitments (``data.commitments``) against their top-down targets, by the policy of
-    ``targets.commitments`` (:func:`salesmodel.targets.commitments.reconcile_commitments`); None without them.
+    ``targets.commitments`` (:func:`salesmodel.domain.targets.commitments.reconcile_commitments`); None without them.
 
     ``levels`` are the top-down targets by level (``rep`` and ``customer``) when already made (with
     policy top_down, the plan's own); without them the cascade runs here on the unreconciled arguments.
@@ -66,8 +66,8 @@ def commitments_table(ctx: Context, overrides: dict[str, dict[str, float]] | Non
     bottom_up = ctx.inputs.get("commitments")
     if bottom_up is None:
         return None
-    from salesmodel.targets.commitments import reconcile_commitments
-    from salesmodel.targets.plan import allocate
+    from salesmodel.domain.targets.commitments import reconcile_commitments
+    from salesmodel.domain.targets.plan import allocate
 
     cp = ctx.params.targets.commitments
     overrides = locked_targets(ctx) if overrides is None else overrides
@@ -186,7 +186,7 @@ def _allocation_only(args: dict) -> dict:
 
 
 def plan_arguments(ctx: Context, *, reconciled: bool = True, commitments: pd.DataFrame | None = None) -> dict:
-    """The arguments of :func:`salesmodel.targets.build_plan` for this scenario (the only place they are made).
+    """The arguments of :func:`salesmodel.domain.targets.build_plan` for this scenario (the only place they are made).
 
     ``overrides`` holds the params' overrides, the ``locks`` input and, when the reps' commitments
     move targets (``targets.commitments.policy`` other than top_down), the reconciled reps' targets
@@ -212,7 +212,7 @@ def plan_arguments(ctx: Context, *, reconciled: bool = True, commitments: pd.Dat
 
 def allocation_units(ctx: Context) -> pd.DataFrame:
     """The customers with last year, potential and forecast that the allocation shares by."""
-    from salesmodel.targets.plan import plan_units
+    from salesmodel.domain.targets.plan import plan_units
 
     return plan_units(ctx.inputs["sales"], ctx.inputs["customers"], ctx.inputs["reps"],
                       plan_year=ctx.params.calendar.plan_year, baseline=ctx.tables.get("baseline_forecast"),
@@ -220,7 +220,7 @@ def allocation_units(ctx: Context) -> pd.DataFrame:
 
 
 def _monthly(ctx: Context) -> pd.DataFrame:
-    from salesmodel.targets.plan import monthly_history
+    from salesmodel.domain.targets.plan import monthly_history
 
     return monthly_history(ctx.inputs["sales"], ctx.inputs["customers"], ctx.inputs["reps"])
 
@@ -231,8 +231,8 @@ def allocation_levels(ctx: Context) -> dict[str, str]:
     One word applies to every level with a baseline (region, province, rep); the customers
     are shared by their basis. Naming equal_chance for a level without one is a params error.
     """
+    from salesmodel.domain.targets.plan import CHANCE_LEVELS
     from salesmodel.errors import ParamsError
-    from salesmodel.targets.plan import CHANCE_LEVELS
 
     tp = ctx.params.targets
     if isinstance(tp.allocation, str):
@@ -250,8 +250,8 @@ def allocation_levels(ctx: Context) -> dict[str, str]:
 
 def momentum_window(ctx: Context) -> int | None:
     """``targets.momentum_months`` when a basis uses momentum (else None); too long for the history is a params error."""
+    from salesmodel.domain.targets.chance import momentum_months_available
     from salesmodel.errors import ParamsError
-    from salesmodel.targets.chance import momentum_months_available
 
     tp = ctx.params.targets
     blends = [tp.basis, *tp.level_basis.values()]
@@ -273,13 +273,13 @@ def company_amount(ctx: Context) -> float | None:
     """The company task of ``targets.total``: the amount, or the one met with ``{chance: p}`` (None: by growth).
 
     With a chance the company target is the amount met with that chance by the company's
-    baseline (:func:`salesmodel.targets.chance.company_spread`), rounded to ``round_to``; the
+    baseline (:func:`salesmodel.domain.targets.chance.company_spread`), rounded to ``round_to``; the
     task is that target / stretch. A chance whose target breaks the growth bounds over last
     year of every unit is a params error naming the feasible chances.
     """
+    from salesmodel.domain.targets.chance import chance_of, company_spread, target_for_chance
     from salesmodel.errors import ParamsError
-    from salesmodel.params import TotalByChance
-    from salesmodel.targets.chance import chance_of, company_spread, target_for_chance
+    from salesmodel.schema.params import TotalByChance
 
     tp = ctx.params.targets
     if not isinstance(tp.total, TotalByChance):
@@ -304,7 +304,7 @@ def company_amount(ctx: Context) -> float | None:
 
 
 def allocation_arguments(ctx: Context) -> dict:
-    """The arguments of :func:`salesmodel.targets.plan.allocate` that :func:`build_plan` passes for this scenario."""
+    """The arguments of :func:`salesmodel.domain.targets.plan.allocate` that :func:`build_plan` passes for this scenario."""
     return _allocation_only(plan_arguments(ctx))
 
 
@@ -454,8 +454,8 @@ def run(ctx: Context) -> StepResult:
 
 def chance_curve_table(ctx: Context, plan: targets.Plan, target: float) -> pd.DataFrame | None:
     """The chance curve of the company (its reconciled baseline series) and of each region (as achievability)."""
-    from salesmodel.params import TotalByChance
-    from salesmodel.targets.chance import chance_curve, company_spread
+    from salesmodel.domain.targets.chance import chance_curve, company_spread
+    from salesmodel.schema.params import TotalByChance
 
     rows = []
     spread = company_spread(ctx.tables.get("baseline_forecast_levels"), ctx.params.calendar.plan_year)
@@ -473,7 +473,7 @@ def chance_curve_table(ctx: Context, plan: targets.Plan, target: float) -> pd.Da
         return None
     tp = ctx.params.targets
     extra = (tp.total.chance,) if isinstance(tp.total, TotalByChance) else ()
-    from salesmodel.targets.chance import CURVE_PROBABILITIES
+    from salesmodel.domain.targets.chance import CURVE_PROBABILITIES
 
     probabilities = sorted(set(CURVE_PROBABILITIES) | set(extra))
     return chance_curve(pd.DataFrame(rows), probabilities=probabilities)
@@ -513,7 +513,7 @@ def budget_tables(ctx: Context, target: float, targets_rep: pd.DataFrame,
     bp = ctx.params.budget
     if not bp.categories:
         return {}
-    from salesmodel.targets.budget import budget_totals, expense_budget
+    from salesmodel.domain.targets.budget import budget_totals, expense_budget
 
     cats = {k: c.model_dump() for k, c in bp.categories.items()}
     pay = None
@@ -556,7 +556,7 @@ def rephased(ctx: Context, plan_rep_month: pd.DataFrame) -> dict[str, pd.DataFra
     month; the company's months are the sum of the reps'. Annual targets, explanations and
     achievability (a unit's year against its baseline) do not change.
     """
-    from salesmodel.targets.rephase import rephase, split_within
+    from salesmodel.domain.targets.rephase import rephase, split_within
 
     unit = float(ctx.params.targets.plan_round_to)
     t = ctx.tables

@@ -7,11 +7,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from salesmodel import tables as declared
-from salesmodel import territory
+from salesmodel.domain import territory
+from salesmodel.domain.targets.quotas import LEDGER, person_targets
 from salesmodel.errors import ParamsError
 from salesmodel.pipeline._base import Context, StepResult, collect_notes
-from salesmodel.targets.quotas import LEDGER, person_targets
+from salesmodel.schema import tables as declared
 
 NEEDS: tuple[str, ...] = ("staffing",)
 PARAMS: tuple[str, ...] = ("data", "territory", "staffing", "calendar", "seed")
@@ -30,7 +30,7 @@ def number_of_territories(ctx: Context) -> int:
 
 
 def design_arguments(ctx: Context, table: pd.DataFrame) -> dict[str, Any]:
-    """Every argument of :func:`salesmodel.territory.design` but the units (the explorer calls this too)."""
+    """Every argument of :func:`salesmodel.domain.territory.design` but the units (the explorer calls this too)."""
     tp = ctx.params.territory
     graph = territory.adjacency(table, method=tp.graph, prune_factor=tp.prune_factor, neighbours=tp.neighbours)
     return {
@@ -243,7 +243,7 @@ def design_bases(ctx: Context) -> pd.DataFrame:
 
 
 def rep_arguments(ctx: Context, table: pd.DataFrame, bases: pd.DataFrame) -> dict[str, Any]:
-    """Every argument of :func:`salesmodel.territory.rep_design` but the units, the bases and
+    """Every argument of :func:`salesmodel.domain.territory.rep_design` but the units, the bases and
     the disruption limit; bad input is refused here, before any search."""
     tp = ctx.params.territory
     road = tp.road_factor if tp.road_factor is not None else ctx.params.staffing.travel_circuity
@@ -431,7 +431,7 @@ def handover(table: pd.DataFrame, labels: Any, km_new: Any, bases: pd.DataFrame,
 
 
 def _last_year_sales(ctx: Context) -> pd.Series:
-    from salesmodel import staffing
+    from salesmodel.domain import staffing
 
     sp = ctx.params.staffing
     tiers = staffing.tier_customers(ctx.inputs["sales"], by="last_year",

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import pandas as pd
 
-from salesmodel import calendar, targets
+from salesmodel.domain import calendar, targets
+from salesmodel.domain.tracking import stock_cover as targets_stock_cover
 from salesmodel.errors import InputError, short_list
 from salesmodel.pipeline import targets as targets_step
 from salesmodel.pipeline._base import Context, StepResult, collect_notes
-from salesmodel.tracking import stock_cover as targets_stock_cover
 
 NEEDS: tuple[str, ...] = ("targets",)
 PARAMS: tuple[str, ...] = ("data", "calendar", "targets", "tracking")
@@ -139,7 +139,7 @@ def run(ctx: Context) -> StepResult:
     result.add("pacing", pace)
     mix = ctx.tables.get("targets_customer_mix") if live else plan.mix.get("targets_customer_mix")
     if mix is not None:
-        from salesmodel.tracking import pacing_by_mix
+        from salesmodel.domain.tracking import pacing_by_mix
 
         result.add("pacing_mix", pacing_by_mix(pace[pace["level"] == "customer"], mix, actuals))
     company = pace[pace["level"] == "company"].iloc[0]

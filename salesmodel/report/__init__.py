@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from salesmodel.errors import ParamsError
-from salesmodel.vocabulary import LANGUAGES, WORDS, word
+from salesmodel.schema.vocabulary import LANGUAGES, WORDS, word
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -46,7 +46,7 @@ CJK_FAMILY = "Noto Sans CJK SC"
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
 OFFLINE_TEMPLATE = "offline"
 
-# Every word comes from the one catalogue (salesmodel.vocabulary).
+# Every word comes from the one catalogue (salesmodel.schema.vocabulary).
 LABELS = WORDS
 
 
@@ -59,7 +59,7 @@ def _check_language(language: str) -> str:
 
 
 def label(key: str, language: str = "en") -> str:
-    """The word for ``key`` in ``language`` (en, zh or es), from :mod:`salesmodel.vocabulary`.
+    """The word for ``key`` in ``language`` (en, zh or es), from :mod:`salesmodel.schema.vocabulary`.
 
     >>> label("region", "zh")
     '大区'

@@ -3,7 +3,7 @@
 Notebooks stay thin: a ``parameters`` cell, ``ws.step(...)``, then calls of the
 functions here. Nothing here computes a plan figure; it selects, labels, scales
 money to the reader's unit and draws. Units come from the table declarations
-(:mod:`salesmodel.tables`), words from :mod:`salesmodel.vocabulary`.
+(:mod:`salesmodel.schema.tables`), words from :mod:`salesmodel.schema.vocabulary`.
 
 >>> page = Page(open_run(params_file, run_dir))          # doctest: +SKIP
 >>> show(page.table("targets_region", step.tables["targets_region"]))  # doctest: +SKIP
@@ -21,8 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from salesmodel import overview
-from salesmodel import tables as declared
+from salesmodel.domain import overview
 from salesmodel.report import (
     MONEY_DECIMALS,
     dekad_label,
@@ -34,7 +33,8 @@ from salesmodel.report import (
     month_label,
     setup_fonts,
 )
-from salesmodel.vocabulary import has_word, word
+from salesmodel.schema import tables as declared
+from salesmodel.schema.vocabulary import has_word, word
 
 __all__ = ["ComparisonPage", "Page", "show"]
 
@@ -1243,7 +1243,7 @@ class Page:
     def risks_list(self, risks: pd.DataFrame) -> Any:
         from IPython.display import HTML
 
-        from salesmodel.summary import risks as risk_sentences
+        from salesmodel.report.summary import risks as risk_sentences
 
         names = {**self.region_names, **self.province_names, **self.rep_names}
         if (risks["kind"] == "stock").any():  # the stores below the stock band, by the names readers know
@@ -1253,7 +1253,7 @@ class Page:
         return HTML(f"<ul>{items}</ul>")
 
     def tiles(self, key_figures: pd.DataFrame) -> Any:
-        from salesmodel.summary import KeyFigures, headline_tiles
+        from salesmodel.report.summary import KeyFigures, headline_tiles
 
         return headline_tiles(KeyFigures.from_table(key_figures), language=self.lang, money_unit=self.unit)
 
@@ -1261,7 +1261,7 @@ class Page:
         """What the company-level chance means and how it was computed, in one paragraph."""
         from IPython.display import HTML
 
-        from salesmodel.summary import MONTH_CORRELATION, KeyFigures
+        from salesmodel.report.summary import MONTH_CORRELATION, KeyFigures
 
         f = KeyFigures.from_table(key_figures)
         if f.probability_of_meeting is None or f.total_target is None:
@@ -1276,7 +1276,7 @@ class Page:
         reps' commitments, as the ``key_figures`` table has them; None when the run has none of them."""
         from IPython.display import HTML
 
-        from salesmodel.summary import KeyFigures
+        from salesmodel.report.summary import KeyFigures
 
         f = KeyFigures.from_table(key_figures)
         sep = ";" if self.lang == "zh" else "; "
@@ -1393,7 +1393,7 @@ class Page:
     def provenance(self) -> Any:
         from IPython.display import HTML
 
-        from salesmodel.summary import provenance
+        from salesmodel.report.summary import provenance
 
         prov = provenance(self.ws.params, self.ws.run_dir)
         rows = "".join(
@@ -1420,7 +1420,7 @@ class ComparisonPage:
                  scenario_a: str = "", scenario_b: str = "") -> None:
         from pathlib import Path
 
-        from salesmodel import summary
+        from salesmodel.report import summary
 
         setup_fonts()
         self.lang, self.unit = language, money_unit
@@ -1453,7 +1453,7 @@ class ComparisonPage:
         return styler.set_caption(caption) if caption else styler
 
     def headline(self) -> list[Any]:
-        from salesmodel import summary
+        from salesmodel.report import summary
 
         scenarios = self.manifest["scenarios"]
         failed = sum(s["status"] not in ("ok", "unmet") for s in scenarios)
@@ -1464,7 +1464,7 @@ class ComparisonPage:
                 summary.comparison_chart(self.comparison, language=self.lang, money_unit=self.unit)]
 
     def targets(self) -> list[Any]:
-        from salesmodel import summary
+        from salesmodel.report import summary
 
         by_region = self._relabel(summary.batch_comparison(self.batch, "region"))
         by_month = self._relabel(summary.batch_comparison(self.batch, "month"))
@@ -1481,7 +1481,7 @@ class ComparisonPage:
 
     def settings(self) -> list[Any]:
         """The settings that differ between two scenarios (default: the reference and the last other one)."""
-        from salesmodel import summary
+        from salesmodel.report import summary
 
         raw_of = {v: k for k, v in self.label.items()}
         a, b = summary.pick_pair(self.manifest, raw_of.get(self.scenario_a or self.reference, self.scenario_a or self.reference),

@@ -148,7 +148,7 @@ class PlanPage(Page):
     def stock_table(self, cover: pd.DataFrame, rows: int = 20) -> Any:
         """The store-products out of the band first, those short of the most units a day's sales
         first (most days of cover first above the ceiling), with their reps and customers' names."""
-        from salesmodel.tracking import out_of_band_first
+        from salesmodel.domain.tracking import out_of_band_first
 
         # below the floor: by units a day of plan (what runs out fastest); above: by days of cover
         order = out_of_band_first(cover)

@@ -3,11 +3,11 @@
 An edge module: it holds UI state and draws, and leaves every number to the core.
 Each explorer wraps one core verb and re-runs it on every change of a control:
 
-- :class:`TargetExplorer` -> :func:`salesmodel.targets.decompose`
+- :class:`TargetExplorer` -> :func:`salesmodel.domain.targets.decompose`
   (growth or total, stretch, a blend of share bases, growth bounds);
-- :class:`StaffingExplorer` -> :func:`salesmodel.staffing.capacity_plan`
+- :class:`StaffingExplorer` -> :func:`salesmodel.domain.staffing.capacity_plan`
   (ramp length and shape, attrition, hiring lead time, hiring limit);
-- :class:`TerritoryExplorer` -> :func:`salesmodel.territory.design`
+- :class:`TerritoryExplorer` -> :func:`salesmodel.domain.territory.design`
   (number of territories, balance tolerances, disruption limit; heuristic with a
   short time limit).
 

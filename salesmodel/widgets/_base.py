@@ -18,9 +18,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-from salesmodel import overview, report
+from salesmodel import report
+from salesmodel.domain import overview
 from salesmodel.errors import InputError, ParamsError, SalesmodelError, short_list
-from salesmodel.vocabulary import word
+from salesmodel.schema.vocabulary import word
 
 
 def _bad(param: str, func: str, expected: str, got: Any) -> ParamsError:
@@ -44,7 +45,7 @@ def ramp_curve(months: int, shape: str = "linear", given: Sequence[float] | None
     the ramp early), ``slow_start``: its square (most of it late). ``as_given``
     stretches or squeezes the curve ``given`` to ``months`` months by linear
     interpolation, keeping its shape. Every curve is non-decreasing and ends at 1,
-    as :func:`salesmodel.staffing.capacity_plan` requires.
+    as :func:`salesmodel.domain.staffing.capacity_plan` requires.
 
     >>> ramp_curve(4)
     [0.25, 0.5, 0.75, 1.0]
@@ -275,8 +276,8 @@ class _Explorer:
 
         import yaml
 
-        from salesmodel.audit import sanitise_name
-        from salesmodel.params import load_params
+        from salesmodel.run.audit import sanitise_name
+        from salesmodel.schema.params import load_params
 
         if self.workspace is None:
             raise ParamsError("This explorer was not opened on a run (from_workspace), so there are no params to save.")
@@ -315,7 +316,7 @@ class _Explorer:
             said.value = f"{_esc(self.w('saved_to'))} <code>{_esc(str(saved['path']))}</code>"
 
         def on_run(_b: Any) -> None:
-            from salesmodel.runner import run_scenario
+            from salesmodel.run.runner import run_scenario
 
             said.value = _esc(self.w("computing"))
             try:
@@ -481,7 +482,7 @@ def _attach(explorer: Any, ws: Any) -> Any:
 def _context(ws: Any, step: str) -> Any:
     """The pipeline context of a step on a workspace: its params, inputs and the tables of the steps before it."""
     from salesmodel.pipeline import Context, upstream
-    from salesmodel.tables import TABLES
+    from salesmodel.schema.tables import TABLES
 
     needed = [n for s in upstream(step) for n in TABLES if TABLES[n].step == s]
     for s in upstream(step):

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from salesmodel import report
-from salesmodel.params import StaffingParams
-from salesmodel.vocabulary import word
+from salesmodel.schema.params import StaffingParams
+from salesmodel.schema.vocabulary import word
 from salesmodel.widgets._base import (
     RAMP_SHAPES,
     _attach,
@@ -29,7 +29,7 @@ from salesmodel.widgets._base import (
 # Staffing
 # ---------------------------------------------------------------------------
 class StaffingExplorer(_Explorer):
-    """Explore the hires a monthly target needs with :func:`salesmodel.staffing.capacity_plan`.
+    """Explore the hires a monthly target needs with :func:`salesmodel.domain.staffing.capacity_plan`.
 
     Parameters
     ----------
@@ -135,7 +135,7 @@ class StaffingExplorer(_Explorer):
         self.update()
 
     def _compute(self) -> tuple[pd.DataFrame, list[str]]:
-        from salesmodel import staffing
+        from salesmodel.domain import staffing
 
         ramp = ramp_curve(int(self.ramp_months.value), self.ramp_shape.value, self.given_ramp)
         self.ramp_label.value = f"{_esc(self.w('ramp'))}: " + ", ".join(f"{v:.0%}" for v in ramp)
@@ -277,9 +277,9 @@ class StaffingExplorer(_Explorer):
 
         Targets are the run's ``plan_rep_month`` summed by region and month when the
         targets notebook has written it, else last year's same-month sales x
-        (1 + growth) (:func:`salesmodel.staffing.monthly_targets_from_history`);
+        (1 + growth) (:func:`salesmodel.domain.staffing.monthly_targets_from_history`);
         months from the end of the history to the plan year are the lead-in
-        (:func:`salesmodel.staffing.with_lead_in`). Headcount and tenure are the
+        (:func:`salesmodel.domain.staffing.with_lead_in`). Headcount and tenure are the
         current staff's, productivity the params' or the history's.
 
         ``by="region"`` (default) plans each region's team on its own, as the

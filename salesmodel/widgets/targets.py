@@ -20,14 +20,14 @@ _ROUNDING_NOTE = "is not a multiple of round_to"
 
 
 class TargetExplorer(_Explorer):
-    """Explore a company total shared among units by :func:`salesmodel.targets.decompose`.
+    """Explore a company total shared among units by :func:`salesmodel.domain.targets.decompose`.
 
     Parameters
     ----------
     units : DataFrame
         One row per unit (usually a customer): key column(s), ``reference``
         (last year's sales), the basis columns and ``group_col``
-        (e.g. :func:`salesmodel.targets.plan_units`).
+        (e.g. :func:`salesmodel.domain.targets.plan_units`).
     total : float, optional
         The task (the company total before stretch). When given, the explorer has
         a ``total`` box instead of a ``growth`` slider.
@@ -45,7 +45,7 @@ class TargetExplorer(_Explorer):
     growth : float, default=0.12
         Start value of the growth slider (growth over ``growth_over``).
     growth_over : {"last_year", "baseline"}, default="last_year"
-        What the growth applies to (see :func:`salesmodel.targets.company_total`);
+        What the growth applies to (see :func:`salesmodel.domain.targets.company_total`);
         "baseline" needs ``baseline``.
     baseline : float, optional
         The baseline forecast's total for the plan year.
@@ -110,7 +110,7 @@ class TargetExplorer(_Explorer):
         allocation: Mapping[str, Any] | None = None,
     ) -> None:
         func = "TargetExplorer"
-        # allocation: the arguments of salesmodel.targets.plan.allocate (the targets step's own);
+        # allocation: the arguments of salesmodel.domain.targets.plan.allocate (the targets step's own);
         # the explorer then cascades down the levels exactly as the run does.
         self.allocation = dict(allocation) if allocation is not None else None
         self.by_level: dict[str, pd.DataFrame] = {}
@@ -203,7 +203,7 @@ class TargetExplorer(_Explorer):
         return _ROUNDING_NOTE not in text
 
     def _compute(self) -> tuple[pd.DataFrame, list[str]]:
-        from salesmodel import targets
+        from salesmodel.domain import targets
 
         blend = self.blend()
         self.blend_label.value = f"{_esc(self.w('blend'))}: " + ", ".join(
@@ -227,8 +227,8 @@ class TargetExplorer(_Explorer):
         return result, []
 
     def _allocate(self, blend: dict[str, float], bounds: tuple[float, float] | None) -> pd.DataFrame:
-        """The run's own cascade (salesmodel.targets.plan.allocate) with the explorer's settings."""
-        from salesmodel.targets.plan import allocate
+        """The run's own cascade (salesmodel.domain.targets.plan.allocate) with the explorer's settings."""
+        from salesmodel.domain.targets.plan import allocate
 
         args = dict(self.allocation or {})
         if self.total is not None:
@@ -372,13 +372,13 @@ class TargetExplorer(_Explorer):
     def from_workspace(cls, ws: Any, **overrides: Any) -> TargetExplorer:
         """An explorer on the run's customers, started from the run's targets params.
 
-        Units come from :func:`salesmodel.targets.plan_units` (active customers with
+        Units come from :func:`salesmodel.domain.targets.plan_units` (active customers with
         last year, potential and forecast, and their region); the growth base is the
         baseline forecast when the run has the table ``baseline_forecast`` and the
         params ask for it, else last year. ``overrides`` replace any argument.
         """
+        from salesmodel.domain.targets.plan import baseline_total
         from salesmodel.pipeline import targets as step
-        from salesmodel.targets.plan import baseline_total
 
         ctx = _context(ws, "targets")
         units = step.allocation_units(ctx)

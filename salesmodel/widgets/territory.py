@@ -18,7 +18,7 @@ _MONEY_MEASURES = ("potential", "last_year", "sales", "target")
 
 
 class TerritoryExplorer(_Explorer):
-    """Explore territory designs with :func:`salesmodel.territory.design` (heuristic, short time limit).
+    """Explore territory designs with :func:`salesmodel.domain.territory.design` (heuristic, short time limit).
 
     Parameters
     ----------
@@ -27,7 +27,7 @@ class TerritoryExplorer(_Explorer):
         measures to balance (e.g. provinces with their customers' potential and workload).
     adjacency : territory.Graph, optional
         The contiguity graph; default: built once from the coordinates
-        (:func:`salesmodel.territory.adjacency`), so updates do not rebuild it.
+        (:func:`salesmodel.domain.territory.adjacency`), so updates do not rebuild it.
     current : Series, dict or DataFrame, optional
         Today's territory of each unit; enables the disruption limit and keeps
         territory names stable.
@@ -75,11 +75,11 @@ class TerritoryExplorer(_Explorer):
         run_assignment: pd.Series | None = None,
         reps: Mapping[str, Any] | None = None,
     ) -> None:
-        from salesmodel import territory
+        from salesmodel.domain import territory
 
         func = "TerritoryExplorer"
         # Territories around reps (method 'reps'): {"table", "bases", "arguments"} of
-        # salesmodel.territory.rep_design; the sliders change its tolerances and disruption limit.
+        # salesmodel.domain.territory.rep_design; the sliders change its tolerances and disruption limit.
         self.reps = reps
         # The run's proposal (unit -> territory): shown, scored, while the settings are the run's,
         # since the territory step is deterministic and would return exactly this again.
@@ -163,7 +163,7 @@ class TerritoryExplorer(_Explorer):
         return next(iter(self.tolerances.values()))
 
     def _compute(self) -> tuple[Any, list[str]]:
-        from salesmodel import territory
+        from salesmodel.domain import territory
 
         k = int(self.k.value)
         notes: list[str] = []
@@ -239,7 +239,7 @@ class TerritoryExplorer(_Explorer):
 
     def _travel_line(self, plan: Any) -> str:
         """Travel from each rep's base, this plan against today (territories around reps)."""
-        from salesmodel import territory
+        from salesmodel.domain import territory
 
         table, bases = self.reps["table"], self.reps["bases"]
         if not hasattr(self, "_km_all"):
@@ -336,7 +336,7 @@ class TerritoryExplorer(_Explorer):
 
         ``level="province"`` (default, the reduced problem that updates quickly):
         the 31 provinces with their customers' potential and workload (visit
-        hours from :func:`salesmodel.staffing.workload`), the given province
+        hours from :func:`salesmodel.domain.staffing.workload`), the given province
         adjacency, and today's regions as the current territories (k = number of
         regions): how the country is divided into sales regions.
         ``level="customer"``: every active customer, today's active reps as the
@@ -358,10 +358,10 @@ class TerritoryExplorer(_Explorer):
 def _territory_inputs(ws: Any, level: str) -> dict[str, Any]:
     """The arguments of a TerritoryExplorer for a run, at province or customer level.
 
-    Customers come from :func:`salesmodel.territory.customer_units` (active customers
+    Customers come from :func:`salesmodel.domain.territory.customer_units` (active customers
     with potential, workload and today's rep), as in the territories notebook.
     """
-    from salesmodel import territory
+    from salesmodel.domain import territory
 
     if level not in ("province", "customer"):
         raise _bad("level", "TerritoryExplorer.from_workspace", "'province' or 'customer'", level)

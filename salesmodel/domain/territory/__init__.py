@@ -1,0 +1,34 @@
+"""Territory design and evaluation: balanced, compact, contiguous sales territories.
+
+Exact where it can be proven (a p-median MILP with rooted-flow contiguity on HiGHS),
+fast where it cannot (balanced region growing plus contiguity-keeping local search).
+
+>>> from salesmodel.domain.territory import adjacency, design, evaluate
+>>> graph = adjacency(provinces.rename(columns={"province_id": "unit_id"}),  # doctest: +SKIP
+...                   method="given", edges=province_adjacency)
+>>> plan = design(units, 5, adjacency=graph, balance_on={"population": 0.02})  # doctest: +SKIP
+>>> plan.status, plan.gap  # doctest: +SKIP
+('optimal', 0.0)
+"""
+from __future__ import annotations
+
+from salesmodel.domain.territory._customers import customer_units
+from salesmodel.domain.territory._design import DEFAULT_FRONTIER, design, evaluate, frontier, smallest_meeting
+from salesmodel.domain.territory._graph import Graph, adjacency
+from salesmodel.domain.territory._plan import TerritoryPlan
+from salesmodel.domain.territory._reps import (
+    KEEP_WHOLE,
+    RepDesign,
+    base_distances,
+    check_rep_inputs,
+    drivable,
+    great_circle_km,
+    rep_design,
+    travel_overall,
+    travel_table,
+)
+from salesmodel.domain.territory._units import EARTH_RADIUS_KM
+
+__all__ = ["DEFAULT_FRONTIER", "EARTH_RADIUS_KM", "KEEP_WHOLE", "Graph", "RepDesign", "TerritoryPlan", "adjacency",
+           "base_distances", "check_rep_inputs", "customer_units", "design", "drivable", "evaluate", "frontier", "great_circle_km",
+           "rep_design", "smallest_meeting", "travel_overall", "travel_table"]

@@ -1,0 +1,675 @@
+"""design and evaluate: the two verbs planners call."""
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+import warnings
+import weakref
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import linear_sum_assignment
+
+from salesmodel.domain.territory._exact import solve_exact
+from salesmodel.domain.territory._graph import Graph, graph_for
+from salesmodel.domain.territory._heuristic import solve_heuristic
+from salesmodel.domain.territory._plan import TerritoryPlan, score
+from salesmodel.domain.territory._units import DEFAULT_BALANCE, Units, check_k, labels_for, prepare_units
+from salesmodel.errors import InfeasibleError, InputError, ParamsError, short_list
+
+# "auto" uses the exact MILP up to this size (units, territories); above it the heuristic.
+AUTO_EXACT_UNITS = 80
+AUTO_EXACT_K = 8
+
+
+def _fmt(x: float) -> str:
+    return f"{x:,.6g}"
+
+
+def check_feasible(units: Units, k: int, graph: Graph | None, contiguous: bool) -> None:
+    """Raise InfeasibleError when a simple argument shows no plan can meet the request."""
+    feasible: dict[str, float] = {}
+    problems = []
+    for c, name in enumerate(units.measure_names):
+        values = units.measures[:, c]
+        total = values.sum()
+        tol = units.tolerances[c]
+        if total <= 0:
+            continue
+        mean = total / k
+        need = 0.0
+        largest = int(np.argmax(values))
+        over = values[largest] / mean - 1.0
+        if over > tol + 1e-12:
+            need = max(need, over)
+            problems.append(
+                f"unit {units.ids[largest]!r} alone has {name} {_fmt(values[largest])}, "
+                f"{over:.1%} above the mean territory ({_fmt(mean)})"
+            )
+        positive = int((values > 0).sum())
+        if positive < k and tol < 1:
+            need = max(need, 1.0)
+            problems.append(
+                f"only {positive} units have any {name}, so some of the {k} territories would have none"
+            )
+        if need > 0:
+            feasible[name] = math.ceil(need * 1000) / 1000
+    if problems:
+        smallest = ", ".join(f"{m} ±{v:.1%}" for m, v in feasible.items())
+        raise InfeasibleError(
+            "No plan can keep every territory within its tolerance: " + "; ".join(problems)
+            + f". The smallest tolerance that could work: {smallest} (or use fewer territories).",
+            feasible=feasible,
+        )
+    if contiguous and graph is not None and graph.n_components > 1:
+        if graph.n_components > k:
+            raise InfeasibleError(
+                f"No contiguous plan has {k} territories: the contiguity graph has {graph.n_components} "
+                f"disconnected parts (first units: {short_list([c[0] for c in graph.components])}) and "
+                f"each needs its own territory. Use at least {graph.n_components} territories, add edges, "
+                f"or pass contiguous=False.",
+                feasible={"k": graph.n_components},
+            )
+        # Each part must hold a whole number of territories within every tolerance.
+        pos = units.position
+        lo_sum = hi_sum = 0
+        for part in graph.components:
+            idx = [pos[u] for u in part]
+            lo, hi = 1, len(idx)
+            for c, _name in enumerate(units.measure_names):
+                total = units.measures[:, c].sum()
+                if total <= 0:
+                    continue
+                mean, tol = total / k, units.tolerances[c]
+                s = units.measures[idx, c].sum()
+                lo = max(lo, math.ceil(s / ((1 + tol) * mean) - 1e-9))
+                hi = min(hi, math.floor(s / ((1 - tol) * mean) + 1e-9))
+            if lo > hi:
+                raise InfeasibleError(
+                    f"No contiguous plan fits the tolerances: the disconnected part of the graph with "
+                    f"{len(idx)} units (first: {short_list(part[:3])}) cannot hold a whole number of "
+                    f"territories within {short_list(units.measure_names)} tolerances. Add edges, widen the "
+                    f"tolerances or pass contiguous=False.",
+                )
+            lo_sum, hi_sum = lo_sum + lo, hi_sum + hi
+        if not lo_sum <= k <= hi_sum:
+            raise InfeasibleError(
+                f"No contiguous plan fits the tolerances: the graph's {graph.n_components} parts need between "
+                f"{lo_sum} and {hi_sum} territories in all, not {k}.",
+                feasible={"k": (lo_sum, hi_sum)},
+            )
+    if contiguous and graph is not None:
+        _check_cut_pieces(units, k, graph)
+
+
+def _piece_fits(sums: np.ndarray, at_cut: np.ndarray, means: np.ndarray, tols: np.ndarray) -> bool:
+    """Whether a piece that hangs on one unit can be whole territories plus a remainder that
+    joins the cut unit's territory, within every tolerance (one count of whole territories
+    for all measures)."""
+    lo, hi = 0, np.inf
+    for c in range(len(means)):
+        if means[c] <= 0:
+            continue
+        up, down = (1 + tols[c]) * means[c], (1 - tols[c]) * means[c]
+        lo = max(lo, math.ceil((sums[c] - (up - at_cut[c])) / up - 1e-9))
+        hi = min(hi, math.floor(sums[c] / down + 1e-9) if down > 0 else np.inf)
+    return lo <= hi
+
+
+# The frontier designs many times on one graph with the same measures: its pieces are found once.
+_PIECES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _pieces_of(graph: Graph, measures: np.ndarray) -> list:
+    from salesmodel.domain.territory._graph import cut_pieces
+
+    key = measures.tobytes()
+    known = _PIECES.get(graph)
+    if known is None or known[0] != key:
+        known = _PIECES[graph] = (key, cut_pieces(graph, measures))
+    return known[1]
+
+
+def _check_cut_pieces(units: Units, k: int, graph: Graph) -> None:
+    """InfeasibleError when a piece of the graph that hangs on a single unit can neither form
+    whole territories nor join that unit's territory within the tolerances (its units reach
+    the rest only through that unit, so every territory there is inside the piece or holds it)."""
+    means = units.measures.sum(axis=0) / k
+    tols = np.asarray(units.tolerances, dtype=float)
+    for v, first, sums, size in _pieces_of(graph, units.measures):
+        if _piece_fits(sums, units.measures[v], means, tols):
+            continue
+        # the smallest widening of one tolerance that lets this piece fit
+        options = {}
+        for c, name in enumerate(units.measure_names):
+            for tol in np.arange(round(tols[c], 3) + 0.001, 1.0, 0.001):
+                if _piece_fits(sums, units.measures[v], means, np.where(np.arange(len(tols)) == c, tol, tols)):
+                    options[name] = math.ceil(tol * 1000) / 1000
+                    break
+        shares = ", ".join(f"{name} {sums[c] / means[c]:.0%}" for c, name in enumerate(units.measure_names) if means[c] > 0)
+        widen = " or ".join(f"{m} ±{t:.1%}" for m, t in options.items()) or "no tolerance below 100%"
+        raise InfeasibleError(
+            f"No contiguous plan fits the tolerances: {size} units (first: {short_list([units.ids[first]])}) reach the "
+            f"rest of the graph only through unit {units.ids[v]!r}, and they hold {shares} of a mean territory: too much "
+            f"to join that unit's territory, too little for whole territories of their own. The smallest tolerance that "
+            f"could work: {widen}; or add edges, or pass contiguous=False.",
+            feasible=options or None,
+        )
+
+
+def _new_names(k: int, taken: set) -> list[str]:
+    width = max(2, len(str(k)))
+    out, i = [], 1
+    while len(out) < k:
+        name = f"T{i:0{width}d}"
+        if name not in taken:
+            out.append(name)
+        i += 1
+    return out
+
+
+def _name_territories(
+    units: Units, codes: np.ndarray, current: np.ndarray | None, cur_order: list, measure: np.ndarray
+) -> np.ndarray:
+    """Labels per unit: the current territory a new one overlaps most (by the disruption
+    measure), else new names T01, T02, ... in the order of first appearance."""
+    uniq, codes = np.unique(codes, return_inverse=True)
+    k = len(uniq)
+    names: list[Any] = [None] * k
+    if current is not None and cur_order:
+        lookup = {lab: c for c, lab in enumerate(cur_order)}
+        overlap = np.zeros((k, len(cur_order)))
+        for i in range(units.n):
+            if current[i] is not None:
+                overlap[codes[i], lookup[current[i]]] += measure[i] + 1e-9
+        rows, cols = linear_sum_assignment(-overlap)
+        for r, c in zip(rows, cols):
+            if overlap[r, c] > 0:
+                names[r] = cur_order[c]
+        _name_by_nearness(units, codes, current, cur_order, names)
+    first_seen = np.argsort([np.flatnonzero(codes == t)[0] for t in range(k)], kind="stable")
+    fresh = iter(_new_names(k, set(cur_order)))
+    for t in first_seen:
+        if names[t] is None:
+            names[t] = next(fresh)
+    return np.array([names[c] for c in codes], dtype=object)
+
+
+def _name_by_nearness(units: Units, codes: np.ndarray, current: np.ndarray, cur_order: list, names: list) -> None:
+    """Territories that share nothing with a current one still take a current name (a rep
+    who holds a territory today) while any is left: the nearest by centroid, so each of
+    today's reps keeps a territory when the number of territories allows."""
+    unnamed = [t for t, name in enumerate(names) if name is None]
+    left = [lab for lab in cur_order if lab not in set(names)]
+    if not unnamed or not left:
+        return
+    plane = units.plane
+    here = np.array([plane[codes == t].mean(axis=0) for t in unnamed])
+    cur = np.array([lab if lab is not None else "" for lab in current], dtype=object)
+    there = np.array([plane[cur == lab].mean(axis=0) if (cur == lab).any() else np.full(plane.shape[1], np.inf)
+                      for lab in left])
+    cost = np.sqrt(((here[:, None, :] - there[None, :, :]) ** 2).sum(axis=2))
+    cost[~np.isfinite(cost)] = 1e18
+    rows, cols = linear_sum_assignment(cost)
+    for r, c in zip(rows, cols):
+        names[unnamed[r]] = left[c]
+
+
+def _label_order(labels: np.ndarray) -> list:
+    return sorted(pd.unique(labels).tolist(), key=lambda v: (str(type(v)), v))
+
+
+def _check_common(method, time_limit, seed, contiguous, max_disruption, current, func):
+    if method not in ("auto", "exact", "heuristic"):
+        raise ParamsError(f"The 'method' parameter of {func} must be 'auto', 'exact' or 'heuristic'. Got {method!r} instead.")
+    if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)) or not time_limit > 0:
+        raise ParamsError(f"The 'time_limit' parameter of {func} must be a number of seconds > 0. Got {time_limit!r} instead.")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ParamsError(f"The 'seed' parameter of {func} must be a whole number >= 0. Got {seed!r} instead.")
+    if not isinstance(contiguous, (bool, np.bool_)):
+        raise ParamsError(f"The 'contiguous' parameter of {func} must be True or False. Got {contiguous!r} instead.")
+    if max_disruption is not None:
+        if isinstance(max_disruption, bool) or not isinstance(max_disruption, (int, float)) or not 0 <= max_disruption <= 1:
+            raise ParamsError(
+                f"The 'max_disruption' parameter of {func} must be a share between 0 and 1 or None. "
+                f"Got {max_disruption!r} instead."
+            )
+        if current is None:
+            raise ParamsError(
+                f"The 'max_disruption' parameter of {func} needs 'current' (today's assignment) to measure "
+                f"changes against. Got current=None instead."
+            )
+
+
+def _check_search(max_sweeps: Any, anneal_steps: Any, construction: Any) -> None:
+    for name, value in (("max_sweeps", max_sweeps), ("anneal_steps", anneal_steps)):
+        if value is None and name == "anneal_steps":
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ParamsError(f"The '{name}' parameter of design must be a whole number >= 1. Got {value!r} instead.")
+    if construction not in ("grow", "tree"):
+        raise ParamsError(f"The 'construction' parameter of design must be 'grow' or 'tree'. Got {construction!r} instead.")
+
+
+def design(
+    units: pd.DataFrame,
+    k: int,
+    *,
+    adjacency: Graph | None = None,
+    balance_on: dict[str, float] | None = DEFAULT_BALANCE,
+    seeds: list | None = None,
+    current: Any = None,
+    max_disruption: float | None = None,
+    contiguous: bool = True,
+    method: str = "auto",
+    time_limit: float = 60,
+    seed: int = 0,
+    disruption_on: str | None = None,
+    max_sweeps: int = 100,
+    anneal_steps: int | None = None,
+    start: Any = None,
+    construction: str = "grow",
+) -> TerritoryPlan:
+    """Group units into ``k`` balanced, compact, contiguous territories.
+
+    Parameters
+    ----------
+    units : DataFrame
+        One row per basic unit (customer, city, province): ``unit_id``, ``lat``/``lon``
+        (degrees; distances are haversine km) or ``x``/``y``, and the measure columns
+        named in ``balance_on``.
+    k : int
+        Number of territories, 1 <= k <= number of units.
+    adjacency : Graph, optional
+        Contiguity graph from :func:`adjacency`; default: Delaunay on the coordinates.
+    balance_on : dict, default={"potential": 0.05, "workload": 0.10}
+        Measure column -> tolerance: every territory's total within ±tolerance of the
+        mean territory (total / k).
+    seeds : list of unit ids, optional
+        ``k`` units to start the territories from (heuristic; exact: they are forced to be
+        centres).
+    current : Series, dict or DataFrame, optional
+        Today's territory of each unit (Series indexed by unit_id, or a table with
+        ``unit_id`` and ``territory``); units without one are left out of the disruption.
+        New territories take the current names they overlap most.
+    max_disruption : float, optional
+        Largest share of ``disruption_on`` (default: the first measure in
+        ``balance_on``) that may change territory against ``current``.
+    contiguous : bool, default=True
+        Every territory connected in the graph.
+    method : {"auto", "exact", "heuristic"}, default="auto"
+        ``"exact"``: MILP on HiGHS, proven optimum or best found with its gap within
+        ``time_limit``. ``"heuristic"``: region growing plus local search, for
+        thousands of units. ``"auto"``: exact up to 80 units and 8 territories.
+    time_limit : float, default=60
+        Safety stop in seconds. Searches end on counts (``max_sweeps``,
+        ``anneal_steps``) or a proven optimum, so the plan is the same at any machine
+        load; only when this limit is what stopped a search does the plan depend on the
+        machine's speed (then ``plan.stopped_by == "time_limit"``, ``plan.replayable``
+        is False and a note says so).
+    seed : int, default=0
+        Seed of every random choice; the same seed gives the same plan.
+    disruption_on : str, optional
+        ``"units"`` or a measure name: what ``max_disruption`` counts.
+    max_sweeps : int, default=100
+        Heuristic: most sweeps of boundary moves in each greedy descent (a descent
+        usually stalls after a few dozen).
+    anneal_steps : int, optional
+        Heuristic: steps of the simulated annealing when greedy moves stall with a
+        tolerance broken; default 3000 per unit, at most 40 million.
+    start : Series, dict or DataFrame, optional
+        Heuristic with ``max_disruption``: a plan made against the same ``current`` and
+        ``k`` (e.g. at a smaller limit) to start the search from (a warm start).
+    construction : {"grow", "tree"}, default="grow"
+        Heuristic start without a disruption limit: ``"grow"`` (k-means++ seeds, a balancing
+        LP, fragments repaired) or ``"tree"`` (recursive bisection along random spanning
+        trees: contiguous and balanced on every measure by construction, for strict graphs).
+
+    Returns
+    -------
+    TerritoryPlan
+
+    Raises
+    ------
+    InfeasibleError
+        When a simple argument (a unit larger than a territory's share, fewer units with
+        a measure than territories, disconnected parts) or the solver shows that no plan
+        meets the request; the message names the measure and the smallest feasible tolerance.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> units = pd.DataFrame({"unit_id": list("abcdefgh"), "x": [0, 1, 2, 3] * 2,
+    ...                       "y": [0] * 4 + [1] * 4, "potential": [1.0] * 8})
+    >>> plan = design(units, 2, balance_on={"potential": 0.0}, method="exact")
+    >>> plan.status, sorted(plan.metrics["units"])
+    ('optimal', [4, 4])
+    """
+    t0 = time.perf_counter()
+    u = prepare_units(units, balance_on, func="design")
+    k = check_k(k, u.n, "design")
+    _check_common(method, time_limit, seed, contiguous, max_disruption, current, "design")
+    _check_search(max_sweeps, anneal_steps, construction)
+    if disruption_on is None:
+        disruption_on = u.measure_names[0] if u.measure_names else "units"
+    if disruption_on != "units" and disruption_on not in u.measure_names:
+        raise ParamsError(
+            f"The 'disruption_on' parameter of design must be 'units' or one of the balanced measures "
+            f"{short_list(u.measure_names)}. Got {disruption_on!r} instead."
+        )
+    graph = graph_for(u, adjacency, "design")
+    seed_idx = None
+    if seeds is not None:
+        seeds = list(seeds)
+        pos = u.position
+        unknown = [s for s in seeds if s not in pos]
+        if unknown:
+            raise InputError(f"seeds: unit ids not among the units: {short_list(unknown)}")
+        if len(set(seeds)) != len(seeds) or len(seeds) != k:
+            raise ParamsError(
+                f"The 'seeds' parameter of design must list {k} different unit ids (one per territory). "
+                f"Got {len(seeds)} ids ({len(set(seeds))} different) instead."
+            )
+        seed_idx = [pos[s] for s in seeds]
+    cur_labels = None
+    cur_order: list = []
+    cur_codes = None
+    if current is not None:
+        cur_labels = labels_for(u, current, name="current", func="design", allow_missing=True)
+        cur_order = _label_order(np.array([c for c in cur_labels if c is not None], dtype=object))
+        lookup = {lab: c for c, lab in enumerate(cur_order)}
+        cur_codes = np.array([-1 if c is None else lookup[c] for c in cur_labels], dtype=np.int64)
+    dmeasure = np.ones(u.n) if disruption_on == "units" else u.measures[:, u.measure_names.index(disruption_on)]
+
+    check_feasible(u, k, graph, contiguous)
+
+    notes: list[str] = []
+    stopped_by = "converged"
+    chosen = method
+    if method == "auto":
+        chosen = "exact" if (u.n <= AUTO_EXACT_UNITS and k <= AUTO_EXACT_K) else "heuristic"
+    status, bound, gap, codes = None, None, None, None
+    if chosen == "exact":
+        res = solve_exact(
+            u, k, graph=graph, contiguous=contiguous, current_codes=cur_codes, n_labels=len(cur_order),
+            disruption_measure=dmeasure, max_disruption=max_disruption, time_limit=time_limit,
+            fixed_centres=None if seed_idx is None else np.asarray(seed_idx),
+        )
+        if res["status_code"] == 2:
+            raise InfeasibleError(
+                f"No plan meets every requirement (the solver proved it): {k} territories, tolerances "
+                f"{ {m: float(t) for m, t in zip(u.measure_names, u.tolerances)} }"
+                + (", contiguous" if contiguous else "")
+                + (f", at most {max_disruption:.0%} of {disruption_on} moved" if max_disruption is not None else "")
+                + ". Widen a tolerance or the disruption limit, or change k."
+            )
+        if res["codes"] is None:
+            notes.append(f"the exact solver found no plan within {time_limit:g} s ({res['message']}); heuristic used")
+            warnings.warn(notes[-1], stacklevel=2)
+            chosen = "heuristic"
+            # which method ran depended on the clock
+            stopped_by = "time_limit" if res["status_code"] == 1 else stopped_by
+        else:
+            codes = res["codes"]
+            status = "optimal" if res["status_code"] == 0 else "time_limit"
+            stopped_by = "optimal" if res["status_code"] == 0 else "time_limit"
+            if stopped_by == "time_limit":
+                notes.append(f"the exact solver stopped at the time limit ({time_limit:g} s) before proving the "
+                             f"optimum: the plan depends on the machine's speed and may not replay")
+            bound = None if res["bound"] is None or not np.isfinite(res["bound"]) else float(res["bound"])
+            if res["labels"] is not None:
+                taken = set(cur_order)
+                fresh = iter(_new_names(k, taken))
+                by_centre = {j: cur_order[t] for j, t in res["labels"].items()}
+                centres_seen = list(dict.fromkeys(codes.tolist()))
+                mapping = {j: by_centre.get(j) or next(fresh) for j in centres_seen}
+                labels = np.array([mapping[j] for j in codes], dtype=object)
+            else:
+                labels = _name_territories(u, codes, cur_labels, cur_order, dmeasure)
+    if chosen == "heuristic":
+        remaining = max(1.0, time_limit - (time.perf_counter() - t0))
+        budget = max_disruption is not None
+        start_labels = None
+        if start is not None:
+            start_labels = labels_for(u, start, name="start", func="design", allow_missing=False)
+
+        def name_of(codes_named: list) -> list:
+            fresh_names = iter(_new_names(k, set(cur_order)))
+            return [cur_order[c] if c >= 0 else next(fresh_names) for c in codes_named]
+        res_h = solve_heuristic(
+            u, k, graph=graph, contiguous=contiguous, seeds=seed_idx,
+            current_codes=cur_codes if budget else None, disruption_measure=dmeasure if budget else None,
+            max_disruption=max_disruption, time_limit=remaining, seed=int(seed),
+            max_sweeps=int(max_sweeps), anneal_steps=None if anneal_steps is None else int(anneal_steps),
+            start_labels=start_labels, name_of=name_of, construction=construction,
+        )
+        notes += res_h["notes"]
+        if stopped_by != "time_limit":
+            stopped_by = res_h["stopped_by"]
+        codes = res_h["codes"]
+        if budget:
+            names = name_of(res_h["names"])
+            labels = np.array([names[c] for c in codes], dtype=object)
+        else:
+            labels = _name_territories(u, codes, cur_labels, cur_order, dmeasure)
+        status = "heuristic"
+
+    scored = score(
+        u, labels, graph=graph, contiguous=contiguous, current=cur_labels,
+        max_disruption=max_disruption, disruption_on=disruption_on, label_order=_label_order(labels),
+    )
+    objective = scored["objective"]
+    gap = None
+    if bound is not None:
+        gap = max(0.0, (objective - bound) / objective) if objective > 0 else 0.0
+        if gap < 1e-9:
+            gap = 0.0
+    if status == "optimal" and scored["feasible"]:
+        final = "optimal"
+    elif scored["feasible"]:
+        final = "feasible"
+    else:
+        final = "tolerance_not_met"
+        devs = {m: float(scored["metrics"][f"{m}_dev"].abs().max()) for m in u.measure_names}
+        msg = ", ".join(f"{m} {devs[m]:.1%} (tolerance {t:.1%})" for m, t in zip(u.measure_names, u.tolerances))
+        extra = ""
+        if scored["disruption"] is not None and max_disruption is not None:
+            extra = f"; moved {scored['disruption'][disruption_on]:.1%} of {disruption_on} (limit {max_disruption:.1%})"
+        if contiguous and not scored["metrics"]["contiguous"].all():
+            extra += f"; {int((~scored['metrics']['contiguous'].astype(bool)).sum())} territories not contiguous"
+        notes.append(f"tolerances not met by the best plan found: largest deviation {msg}{extra}")
+        warnings.warn(notes[-1], stacklevel=2)
+    return TerritoryPlan(
+        assignment=scored["assignment"],
+        metrics=scored["metrics"],
+        objective=objective,
+        status=final,
+        bound=bound,
+        gap=gap,
+        feasible=bool(scored["feasible"]),
+        disruption=scored["disruption"],
+        runtime=time.perf_counter() - t0,
+        method=chosen,
+        k=k,
+        balance_on={m: float(t) for m, t in zip(u.measure_names, u.tolerances)},
+        contiguous_required=bool(contiguous),
+        max_disruption=max_disruption,
+        notes=notes,
+        stopped_by=stopped_by,
+    )
+
+
+def evaluate(
+    units: pd.DataFrame,
+    assignment: Any,
+    *,
+    adjacency: Graph | None = None,
+    balance_on: dict[str, float] | None = DEFAULT_BALANCE,
+    contiguous: bool = True,
+    current: Any = None,
+    max_disruption: float | None = None,
+    disruption_on: str | None = None,
+    territories: Any = None,
+) -> TerritoryPlan:
+    """Score any assignment with the same metrics :func:`design` reports.
+
+    Parameters
+    ----------
+    units : DataFrame
+        As for :func:`design`.
+    assignment : Series, dict or DataFrame
+        Territory of every unit: a Series indexed by unit_id, or a table with
+        ``unit_id`` and ``territory`` (e.g. ``plan.assignment`` or today's rep per customer).
+    adjacency : Graph, optional
+        For the contiguity flags; default: Delaunay on the coordinates.
+    balance_on : dict
+        Measures and tolerances the plan is judged against.
+    contiguous : bool, default=True
+        Whether ``feasible`` requires contiguous territories.
+    current, max_disruption, disruption_on
+        As for :func:`design`: the disruption of ``assignment`` against ``current``.
+    territories : sequence, optional
+        Every territory of the plan, also those holding no unit (e.g. a planned hire's the
+        design gave nothing): they count in the mean territory and are reported with 0 units
+        (deviation -100%, no centre). Default: the territories ``assignment`` names.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> units = pd.DataFrame({"unit_id": list("abcd"), "x": [0, 1, 2, 3], "y": [0] * 4,
+    ...                       "potential": [1.0, 1.0, 1.0, 1.0]})
+    >>> plan = evaluate(units, {"a": "N", "b": "N", "c": "S", "d": "S"}, balance_on={"potential": 0.1})
+    >>> plan.metrics[["territory", "potential", "contiguous"]].to_dict("list")
+    {'territory': ['N', 'S'], 'potential': [2.0, 2.0], 'contiguous': [True, True]}
+    """
+    t0 = time.perf_counter()
+    u = prepare_units(units, balance_on, func="evaluate")
+    _check_common("auto", 1, 0, contiguous, max_disruption, current, "evaluate")
+    labels = labels_for(u, assignment, name="assignment", func="evaluate", allow_missing=False)
+    graph = graph_for(u, adjacency, "evaluate")
+    if disruption_on is None:
+        disruption_on = u.measure_names[0] if u.measure_names else "units"
+    cur_labels = None
+    if current is not None:
+        cur_labels = labels_for(u, current, name="current", func="evaluate", allow_missing=True)
+    scored = score(
+        u, labels, graph=graph, contiguous=contiguous, current=cur_labels,
+        max_disruption=max_disruption, disruption_on=disruption_on,
+        label_order=_label_order(labels if territories is None else np.concatenate([labels, np.asarray(list(territories), dtype=object)])),
+    )
+    return TerritoryPlan(
+        assignment=scored["assignment"],
+        metrics=scored["metrics"],
+        objective=scored["objective"],
+        status="evaluated",
+        bound=None,
+        gap=None,
+        feasible=bool(scored["feasible"]),
+        disruption=scored["disruption"],
+        runtime=time.perf_counter() - t0,
+        method="evaluate",
+        k=len(scored["metrics"]),
+        balance_on={m: float(t) for m, t in zip(u.measure_names, u.tolerances)},
+        contiguous_required=bool(contiguous),
+        max_disruption=max_disruption,
+        stopped_by="evaluated",
+    )
+
+
+DEFAULT_FRONTIER = (0.0, 0.05, 0.10, 0.20, 0.40, 1.0)
+
+
+def frontier(
+    units: pd.DataFrame,
+    k: int,
+    *,
+    current: Any,
+    limits: Any = DEFAULT_FRONTIER,
+    balance_on: dict[str, float] | None = DEFAULT_BALANCE,
+    disruption_on: str | None = None,
+    unconstrained: TerritoryPlan | None = None,
+    **design_args: Any,
+) -> tuple[pd.DataFrame, dict[float, TerritoryPlan]]:
+    """The best balance found at each disruption limit.
+
+    First the unconstrained plan (a fresh start, no limit, territories named after today's
+    to move the least). Then, from the smallest limit up, two searches per limit: one from
+    the unconstrained plan with the moves beyond the limit sent back to today's
+    territories (those that cost the least balance per unit of disruption first), one from
+    the plan at the limit before (it moves less than this limit allows); the better
+    balanced of the two is the point, so every point is at least as balanced as the one
+    before. A limit at or above the unconstrained plan's disruption takes that plan.
+    ``unconstrained`` gives that plan (e.g. one searched longer); else it is designed
+    here with ``design_args``.
+
+    Returns the frontier table (one row per limit: ``max_disruption``, ``moved_share``,
+    ``moved_units``, ``max_<measure>_dev``, ``within_tolerance``, ``status``,
+    ``stopped_by``) and the plans by limit. Searches end on counts, so the frontier
+    replays exactly.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> units = pd.DataFrame({"unit_id": list("abcdef"), "x": [0, 1, 2, 3, 4, 5], "y": [0] * 6,
+    ...                       "potential": [1.0, 1.0, 1.0, 1.0, 1.0, 1.0]})
+    >>> table, plans = frontier(units, 2, current={"a": "N", "b": "N", "c": "S", "d": "S", "e": "S", "f": "S"},
+    ...                         limits=[0, 0.5], balance_on={"potential": 0.0}, method="heuristic")
+    >>> table[["max_disruption", "max_potential_dev", "within_tolerance"]].values.tolist()
+    [[0.0, 0.3333333333333333, False], [0.5, 0.0, True]]
+    """
+    if isinstance(limits, (str, bytes)) or not hasattr(limits, "__iter__"):
+        raise ParamsError(f"The 'limits' parameter of frontier must be a list of shares between 0 and 1. Got {limits!r} instead.")
+    limits = sorted({float(x) for x in limits})
+    if not limits or any(not 0 <= x <= 1 for x in limits):
+        raise ParamsError(f"The 'limits' parameter of frontier must be a list of shares between 0 and 1. Got {limits!r} instead.")
+    rows, plans, previous = [], {}, None
+
+    def run(limit: float | None, start: TerritoryPlan | None) -> TerritoryPlan:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return design(units, k, current=current, max_disruption=limit, balance_on=balance_on,
+                          disruption_on=disruption_on,
+                          start=None if start is None else start.assignment[["unit_id", "territory"]], **design_args)
+
+    free = unconstrained if unconstrained is not None else run(None, None)
+    measure = disruption_on or (next(iter(free.balance_on)) if free.balance_on else "units")
+    free_moved = float((free.disruption or {}).get(measure, 0.0))
+    for limit in limits:
+        if free_moved <= limit + 1e-12 and (previous is None or _balance_key(free) <= _balance_key(previous)):
+            plan = dataclasses.replace(free, max_disruption=limit)
+        else:
+            plan = run(limit, free)
+            if float((plan.disruption or {}).get(measure, 0.0)) > limit + 1e-9:
+                plan = None  # not every move could be sent back within the limit
+            if previous is not None and (plan is None or _balance_key(previous) < _balance_key(plan)):
+                plan = run(limit, previous)
+            elif plan is None:
+                plan = run(limit, None)
+        plans[limit] = plan
+        previous = plan
+        row: dict[str, Any] = {"max_disruption": limit,
+                               "moved_share": float((plan.disruption or {}).get(measure, 0.0)),
+                               "moved_units": int(plan.assignment["moved"].sum()) if "moved" in plan.assignment else 0}
+        for m in plan.balance_on:
+            row[f"max_{m}_dev"] = float(plan.metrics[f"{m}_dev"].abs().max())
+        row["within_tolerance"] = bool(plan.feasible)
+        row["status"] = plan.status
+        row["stopped_by"] = str(plan.stopped_by)
+        rows.append(row)
+    return pd.DataFrame(rows), plans
+
+
+def _balance_key(plan: TerritoryPlan) -> tuple[bool, float, float]:
+    """Orders plans: meeting every tolerance first, then the largest deviation over its
+    tolerance, then the objective."""
+    worst = max((float(plan.metrics[f"{m}_dev"].abs().max()) / max(t, 1e-9) for m, t in plan.balance_on.items()), default=0.0)
+    return (not plan.feasible, round(worst, 9), round(float(plan.objective), 9))
+
+
+def smallest_meeting(table: pd.DataFrame) -> float | None:
+    """The smallest disruption limit of a :func:`frontier` whose plan meets every
+    requirement, or None when none does."""
+    ok = table[table["within_tolerance"]]
+    return float(ok["max_disruption"].min()) if len(ok) else None
