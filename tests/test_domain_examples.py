@@ -9,14 +9,13 @@ import pandas as pd
 import pytest
 
 from salesmodel.domain.targets import (
-    achievement_rate,
     cascade,
     decompose,
-    period_report,
     rake,
     split_over_time,
     weekday_weights,
 )
+from salesmodel.domain.tracking import achievement_rate, period_report
 
 
 def _periods(labels, starts, ends):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from salesmodel.domain import calendar, targets
+from salesmodel.domain import calendar, targets, tracking
 from salesmodel.domain.tracking import stock_cover as targets_stock_cover
 from salesmodel.errors import InputError, short_list
 from salesmodel.pipeline import targets as targets_step
@@ -134,7 +134,7 @@ def run(ctx: Context) -> StepResult:
     actuals = in_year.merge(_customers(ctx), on="customer_id", how="left")
     customers = ctx.tables.get("targets_customer") if live else plan.targets["customer"]
     phased = with_baseline(phased, customers)
-    pace = targets.pacing(actuals, phased, as_of, levels=LEVELS, periods=dekads,
+    pace = tracking.pacing(actuals, phased, as_of, levels=LEVELS, periods=dekads,
                           baseline="baseline" if "baseline" in phased.columns else None)
     result.add("pacing", pace)
     mix = ctx.tables.get("targets_customer_mix") if live else plan.mix.get("targets_customer_mix")
@@ -150,12 +150,12 @@ def run(ctx: Context) -> StepResult:
     for grain in grains:
         with collect_notes(result):
             per = calendar.periods(f"{year}-01-01", as_of, grain, country=ctx.params.calendar.country)
-        company = targets.period_report(actuals, phased, per, as_of=as_of).assign(rep_id="")
-        by_rep = targets.period_report(actuals, phased, per, by=["rep_id"], as_of=as_of)
+        company = tracking.period_report(actuals, phased, per, as_of=as_of).assign(rep_id="")
+        by_rep = tracking.period_report(actuals, phased, per, by=["rep_id"], as_of=as_of)
         reports += [company.assign(grain=grain), by_rep.assign(grain=grain)]
     report = pd.concat(reports, ignore_index=True)
     result.add("period_report", report[["grain", "rep_id", "period", "start", "end", "target", "actual", "achievement"]])
-    down = targets.declining_customers(history, as_of, start=f"{year}-01-01")
+    down = tracking.declining_customers(history, as_of, start=f"{year}-01-01")
     result.add("declining_customers", down[["customer_id", "this_year", "last_year", "change", "growth"]])
     if "stock" in inputs:
         cover, orders = stock_tables(ctx, history)

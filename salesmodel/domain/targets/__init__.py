@@ -5,11 +5,9 @@ One module per noun: ``allocation`` (decompose, cascade, largest_remainder),
 (reconcile, reconcile_commitments), ``budget`` (budget_totals, expense_budget), ``achievability``; ``plan`` assembles them into the plan tables (units
 from the inputs, the company total, the cascade, the phased plans). All pure:
 DataFrames and plain values in, DataFrames out. Tracking actuals against the plan is
-:mod:`salesmodel.domain.tracking`; its verbs stay importable from here.
+:mod:`salesmodel.domain.tracking` (one home: tracking builds on targets, never the reverse).
 """
 from __future__ import annotations
-
-from typing import Any
 
 from salesmodel.domain.targets.achievability import achievability
 from salesmodel.domain.targets.allocation import cascade, decompose, largest_remainder
@@ -34,19 +32,15 @@ __all__ = [
     "Plan",
     "RakeResult",
     "achievability",
-    "achievement_rate",
     "budget_totals",
     "build_plan",
     "cascade",
     "company_total",
-    "declining_customers",
     "decompose",
     "expense_budget",
     "largest_remainder",
     "monthly_history",
     "naive_forecast",
-    "pacing",
-    "period_report",
     "plan_units",
     "rake",
     "reconcile",
@@ -56,15 +50,3 @@ __all__ = [
     "split_over_time",
     "weekday_weights",
 ]
-
-# Tracking's verbs, kept importable from here; loaded on first use (PEP 562) because
-# tracking itself builds on the targets modules.
-_TRACKING = ("achievement_rate", "declining_customers", "pacing", "period_report")
-
-
-def __getattr__(name: str) -> Any:
-    if name in _TRACKING:
-        from salesmodel.domain import tracking
-
-        return getattr(tracking, name)
-    raise AttributeError(f"module 'salesmodel.domain.targets' has no attribute {name!r}")

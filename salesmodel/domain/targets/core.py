@@ -19,8 +19,8 @@ objects out):
 - :func:`reconcile` sets reps' own commitments beside the top-down targets.
 - :func:`achievability` gives the chance of meeting each target from the
   baseline forecast and its intervals.
-- :func:`pacing`, :func:`period_report`, :func:`achievement_rate` and
-  :func:`declining_customers` track actuals against the phased plan.
+Tracking actuals against the phased plan (pacing, period reports, achievement rates,
+declining customers) is :mod:`salesmodel.domain.tracking`.
 
 How a share becomes a number
 ----------------------------
@@ -56,18 +56,13 @@ from salesmodel.domain.targets.allocation import cascade, decompose, largest_rem
 from salesmodel.domain.targets.commitments import reconcile
 from salesmodel.domain.targets.phasing import split_over_time, weekday_weights
 from salesmodel.domain.targets.raking import RakeResult, rake
-from salesmodel.domain.tracking import achievement_rate, declining_customers, pacing, period_report
 
 __all__ = [
     "RakeResult",
     "achievability",
-    "achievement_rate",
     "cascade",
-    "declining_customers",
     "decompose",
     "largest_remainder",
-    "pacing",
-    "period_report",
     "rake",
     "reconcile",
     "split_over_time",
