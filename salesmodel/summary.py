@@ -1005,22 +1005,25 @@ def target_difference_chart(by_month: pd.DataFrame, by_region: pd.DataFrame, *, 
 
 
 def readable_params_diff(a: Mapping[str, Any], b: Mapping[str, Any], name_a: str, name_b: str, *,
-                         language: str = "en") -> pd.DataFrame:
-    """The settings that differ between two scenarios, as plain values (no quotes, nothing cut)."""
-    diff = diff_params(a, b)
-    diff = diff[diff["key"] != "scenario"]
+                         language: str = "en", money_unit: str = "thousand",
+                         names: Mapping[Any, str] | None = None) -> pd.DataFrame:
+    """The settings that differ between two scenarios, in words: each setting's label from the vocabulary
+    (never its params key), its values in the reader's style (shares as percentages, money in the page's
+    unit, choices in words), nothing cut; a description given per language in the reader's."""
+    from salesmodel.params import description_text
+    from salesmodel.report.settings import setting_label, setting_value, setting_values
 
-    def plain(v: Any) -> str:
-        if v is None:
-            return "–"
-        if isinstance(v, bool):
-            return word("code_true" if v else "code_false", language)
-        if isinstance(v, (list, tuple)):
-            return ", ".join(plain(x) for x in v)
-        return str(v)
+    def readable(params: Mapping[str, Any]) -> dict[str, Any]:
+        out = {k: v for k, v in params.items() if k != "scenario"}
+        if "description" in out:
+            out["description"] = description_text(out["description"], language)[0]
+        return out
 
-    return pd.DataFrame({word("cmp_setting", language): diff["key"].to_list(),
-                         name_a: [plain(v) for v in diff["a"]], name_b: [plain(v) for v in diff["b"]]})
+    rows = setting_values(readable(a), readable(b))
+    opts = {"money_unit": money_unit, "names": names}
+    return pd.DataFrame({word("cmp_setting", language): [setting_label(k, language, names) for k, _, _ in rows],
+                         name_a: [setting_value(k, v, language, **opts) for k, v, _ in rows],
+                         name_b: [setting_value(k, v, language, **opts) for k, _, v in rows]})
 
 
 def region_names(run_dir: str | Path, language: str = "en") -> dict[Any, str]:

@@ -1426,7 +1426,8 @@ class ComparisonPage:
         if a == b and len(self.manifest["scenarios"]) > 1:
             b = next(s["name"] for s in self.manifest["scenarios"] if s["name"] != a)
         diff = summary.readable_params_diff(summary.scenario_params(self.batch, a), summary.scenario_params(self.batch, b),
-                                            self.label.get(a, a), self.label.get(b, b), language=self.lang)
+                                            self.label.get(a, a), self.label.get(b, b), language=self.lang,
+                                            money_unit=self.unit, names=self.names)
         a, b = self.label.get(a, a), self.label.get(b, b)
         return [heading(self._w("cmp_params").format(a=a, b=b), 3),
                 self._plain(diff) if len(diff) else heading(self._w("cmp_no_params"), 5)]
