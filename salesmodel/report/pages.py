@@ -250,6 +250,20 @@ class Page:
     def heading(self, key_or_text: str, level: int = 4) -> Any:
         return heading(self.w(key_or_text) if has_word(key_or_text) else key_or_text, level)
 
+    def description(self, level: int = 5) -> Any:
+        """The scenario's description in the reader's language; when the params give it in other languages
+        only, the one shown and a line naming its language (never another language without a word)."""
+        from IPython.display import HTML
+
+        text, lang = self.ws.params.description_in(self.lang)
+        if not text:
+            return None
+        said = ""
+        if lang is not None and lang != self.lang:
+            said = (f"<p><small>{_html.escape(self.w('description_in_language').format(language=self.w(f'language_{lang}')))}"
+                    "</small></p>")
+        return HTML(f"<h{level}>{_html.escape(text)}</h{level}>{said}")
+
     def note_text(self, note: str) -> str:
         """A note of the core in the reader's words (calendar and territory notes are known; others point to run_facts)."""
         m = re.match(r"Working days for (\w+) ([\d, -]+) may be wrong", note)
