@@ -803,8 +803,10 @@ class Page:
             return (self.territory_summary(tables["territory_summary"]),)
 
         def fmt(unit: str, value: float, signed: bool = False) -> str:
-            text = self._COMPARISON_FORMATS.get(unit, "{:,.2f}").format(value)
-            return ("+" + text) if signed and value > 0 else text
+            # at the reader's precision and separators: a change that rounds to nothing is 0, never -0
+            decimals = {"share": 3, "km": 0, "count": 0}.get(unit, 2)
+            text = _number_format(self._COMPARISON_FORMATS.get(unit, "{:,.2f}"), decimals, self.lang)(value)
+            return ("+" + text) if signed and round(float(value), decimals) > 0 else text
         shown = pd.DataFrame({
             self.header("measure"): comp["measure"].map(self.code),
             self.w("today"): [fmt(u, v) for u, v in zip(comp["unit"], comp["today"])],
