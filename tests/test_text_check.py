@@ -101,7 +101,7 @@ def test_every_setting_and_choice_has_words_in_every_language():
     assert setting_value("staffing.pay_plan.tiers", [[0.0, 1.0], [1.0, 1.5]], "es") == "(0; 1); (1; 1,5)"
 
 
-def test_a_description_missing_in_the_readers_language_says_which_it_is(small_company_dir):
+def test_a_description_missing_in_the_readers_language_says_which_it_is():
     from types import SimpleNamespace
 
     from salesmodel.params import params_from_dict

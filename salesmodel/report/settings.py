@@ -24,7 +24,8 @@ from salesmodel.params import Scenario
 from salesmodel.report import format_money, format_number
 from salesmodel.vocabulary import has_word, word
 
-__all__ = ["SHARES", "setting_label", "setting_paths", "setting_value", "setting_values"]
+__all__ = ["MONEY", "PERCENTS", "SHARES", "TEXTS", "choice_values", "setting_label", "setting_paths", "setting_value",
+           "setting_values"]
 
 # settings that are shares of one (0.15 → 15%), including every value of a map or list setting
 SHARES = frozenset({
@@ -35,7 +36,7 @@ SHARES = frozenset({
     "staffing.pay_scenarios", "staffing.replay_tolerance", "territory.balance_on", "territory.max_disruption",
     "territory.frontier", "tracking.growth", "budget.categories.share", "budget.cap_share",
     "staffing.pay_plan.commission_rate", "staffing.pay_plan.threshold", "staffing.pay_plan.weights",
-    "staffing.funnel.sources",
+    "staffing.funnel.sources", "staffing.funnel.stages",
 })
 # settings in yuan, shown in the page's money unit
 MONEY = frozenset({"targets.total", "targets.overrides", "staffing.productivity", "budget.categories.amount",
