@@ -450,9 +450,12 @@ class Page:
             ax.bar(wide.columns, row.to_numpy(), bottom=bottom, label=str(name))
             bottom += row.to_numpy()
         ax.set_xticks(list(wide.columns), [month_label(m, self.lang) for m in wide.columns])
+        self.scaled_axis(ax)  # separators, as every other money axis
         ax.set_ylabel(self.money)
         ax.set_title(f"{self.w('baseline')} {plan_year}")
-        ax.legend(title=self.header(key), fontsize=8)
+        # beside the bars, not over January's
+        ax.legend(title=self.header(key), fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        fig.tight_layout()
         shown = wide.copy()
         shown.columns = [month_label(m, self.lang) for m in shown.columns]
         shown[self.w("total")] = shown.sum(axis=1)
@@ -474,8 +477,12 @@ class Page:
             (self.w("task"), t.task / self.scale),
             (f"{self.w('target')} ({self.w('stretch')} {t.stretch:g})", t.target / self.scale),
         ]
+        if pd.isna(t.base):  # a total given (an amount, or by its chance): no base it grew from, no empty row
+            rows.pop(1)
         out = pd.DataFrame(rows, columns=[self.w("plan"), self.w("amount")])
-        styler = out.style.format({self.w("amount"): "{:,.0f}"}, na_rep="–").hide(axis="index")
+        decimals = MONEY_DECIMALS[self.unit]  # the page's unit and the reader's separators
+        styler = out.style.format({self.w("amount"): _number_format(f"{{:,.{decimals}f}}", decimals, self.lang)},
+                                  na_rep="–").hide(axis="index")
         return styler.set_caption(self.caption(money=True))
 
     def target_explanation(self, name: str, df: pd.DataFrame, key: str, rows: int = 20) -> Any:
@@ -531,7 +538,7 @@ class Page:
         counts = customers["bound_applied"].value_counts()
         out = pd.DataFrame({self.w("bound_applied"): [self.w(k) if has_word(k) else k for k in counts.index],
                             self.w("customers"): counts.to_numpy()})
-        return out.style.hide(axis="index")
+        return out.style.format({self.w("customers"): _number_format("{:,.0f}", 0, self.lang)}).hide(axis="index")
 
     def achievability_table(self, ach: pd.DataFrame, rows: int = 15) -> Any:
         shown = ach.sort_values(["probability", "unit_id"]).head(rows)
