@@ -812,10 +812,15 @@ def _reference_of(comparison: pd.DataFrame) -> str:
     return str(comparison["scenario"].iloc[0])
 
 
-def _fmt_value(v: Any, kind: str, scale: float, *, signed: bool = False, growth: bool = False) -> str:
+def _fmt_value(v: Any, kind: str, scale: float, *, signed: bool = False, growth: bool = False,
+               language: str = "en") -> str:
     if v is None or pd.isna(v):
         return "–"
-    v = float(v)
+    text = _fmt_number(float(v), kind, scale, signed=signed, growth=growth)
+    return text.translate(str.maketrans(",.", ".,")) if language == "es" else text  # es: 1.615,2
+
+
+def _fmt_number(v: float, kind: str, scale: float, *, signed: bool, growth: bool) -> str:
     if signed:  # no "-0": a difference that rounds to nothing is shown as 0
         digits = {"money": 1, "people": 0}.get(kind, 1)
         v = v / scale if kind == "money" else v * 100 if kind == "pct" else v
@@ -824,11 +829,10 @@ def _fmt_value(v: Any, kind: str, scale: float, *, signed: bool = False, growth:
             return f"{0:.{digits}f}"
         return f"{v:+,.{digits}f}"
     if kind == "money":
-        return f"{v / scale:+,.1f}" if signed else f"{v / scale:,.1f}"
+        return f"{v / scale:,.1f}"
     if kind == "people":
-        return f"{v:+,.0f}" if signed else f"{v:,.0f}"
-    if signed:  # a difference of two shares: percentage points
-        return f"{v * 100:+.1f}"
+        return f"{v:,.0f}"
+    v = 0.0 if round(v * 100, 1) == 0 else v  # a share that rounds to nothing: 0.0%, never -0.0%
     return f"{v:+.1%}" if growth else f"{v:.1%}"
 
 
@@ -878,14 +882,14 @@ def readable_comparison(comparison: pd.DataFrame, *, language: str = "en", money
         name = word(key, language)
         row = {word("cmp_figure", language): f"{name} ({money_unit_label(money_unit, language)})" if kind == "money" else name}
         by_scenario = dict(zip(comparison["scenario"], comparison[col]))
-        row[ref_label] = _fmt_value(by_scenario[ref], kind, scale, growth="growth" in col)
+        row[ref_label] = _fmt_value(by_scenario[ref], kind, scale, growth="growth" in col, language=language)
         for sc in others:
-            row[sc] = _fmt_value(by_scenario[sc], kind, scale, growth="growth" in col)
+            row[sc] = _fmt_value(by_scenario[sc], kind, scale, growth="growth" in col, language=language)
         diff_col = f"{col}_vs_reference"
         diffs = dict(zip(comparison["scenario"], comparison[diff_col])) if diff_col in comparison else {}
         for sc in others:
             d = diffs.get(sc)
-            text = _fmt_value(d, kind, scale, signed=True)
+            text = _fmt_value(d, kind, scale, signed=True, language=language)
             if kind == "pct" and text != "–":
                 text = f"{text} {word('cmp_points', language)}"
             row[word("cmp_vs_reference", language).format(scenario=sc)] = text
@@ -918,7 +922,7 @@ def readable_targets(table: pd.DataFrame, by: str, reference: str, *, language: 
 
     def money(values: pd.Series, signed: bool = False) -> list[str]:
         vals = list(values) + [float(np.nansum(values))]
-        return [_fmt_value(v, "money", scale, signed=signed) for v in vals]
+        return [_fmt_value(v, "money", scale, signed=signed, language=language) for v in vals]
 
     out[f"{ref} ({word('cmp_reference', language)}, {unit})"] = money(ref_target)
     for sc in scenarios:
@@ -929,7 +933,8 @@ def readable_targets(table: pd.DataFrame, by: str, reference: str, *, language: 
         total_ref = float(np.nansum(ref_target))
         shares = list(diff / ref_target.replace(0, np.nan)) + [float(np.nansum(diff)) / total_ref if total_ref else np.nan]
         out[word("cmp_vs_reference", language).format(scenario=sc) + " (%)"] = [
-            "–" if pd.isna(v) else "0.0%" if round(v * 100, 1) == 0 else f"{v:+.1%}" for v in shares]
+            "–" if pd.isna(v) else _fmt_value(v, "pct", 1.0, growth=round(v * 100, 1) != 0, language=language)  # 0.0%
+            for v in shares]
     return out
 
 
