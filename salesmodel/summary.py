@@ -813,23 +813,23 @@ def _reference_of(comparison: pd.DataFrame) -> str:
 
 
 def _fmt_value(v: Any, kind: str, scale: float, *, signed: bool = False, growth: bool = False,
-               language: str = "en") -> str:
+               language: str = "en", money_digits: int = 1) -> str:
     if v is None or pd.isna(v):
         return "–"
-    text = _fmt_number(float(v), kind, scale, signed=signed, growth=growth)
+    text = _fmt_number(float(v), kind, scale, signed=signed, growth=growth, money_digits=money_digits)
     return text.translate(str.maketrans(",.", ".,")) if language == "es" else text  # es: 1.615,2
 
 
-def _fmt_number(v: float, kind: str, scale: float, *, signed: bool, growth: bool) -> str:
+def _fmt_number(v: float, kind: str, scale: float, *, signed: bool, growth: bool, money_digits: int) -> str:
     if signed:  # no "-0": a difference that rounds to nothing is shown as 0
-        digits = {"money": 1, "people": 0}.get(kind, 1)
+        digits = {"money": money_digits, "people": 0}.get(kind, 1)
         v = v / scale if kind == "money" else v * 100 if kind == "pct" else v
         v = round(v, digits) + 0.0
         if v == 0:
             return f"{0:.{digits}f}"
         return f"{v:+,.{digits}f}"
     if kind == "money":
-        return f"{v / scale:,.1f}"
+        return f"{v / scale:,.{money_digits}f}"
     if kind == "people":
         return f"{v:,.0f}"
     v = 0.0 if round(v * 100, 1) == 0 else v  # a share that rounds to nothing: 0.0%, never -0.0%
@@ -869,9 +869,10 @@ def scenario_label(name: str, language: str = "en") -> str:
 def readable_comparison(comparison: pd.DataFrame, *, language: str = "en", money_unit: str = "wan") -> pd.DataFrame:
     """The comparison for reading: figures down (unit in the label), each scenario's value across,
     then each scenario's difference from the reference (money in the unit, people whole, shares in points)."""
-    from salesmodel.report import money_scale, money_unit_label
+    from salesmodel.report import MONEY_DECIMALS, money_scale, money_unit_label
 
     scale = money_scale(money_unit)
+    digits = MONEY_DECIMALS[money_unit]  # the pages' decimals for the unit (thousands whole, 万元 one)
     ref = _reference_of(comparison)
     ref_label = f"{ref} ({word('cmp_reference', language)})"
     others = [sc for sc in comparison["scenario"] if sc != ref]
@@ -882,14 +883,16 @@ def readable_comparison(comparison: pd.DataFrame, *, language: str = "en", money
         name = word(key, language)
         row = {word("cmp_figure", language): f"{name} ({money_unit_label(money_unit, language)})" if kind == "money" else name}
         by_scenario = dict(zip(comparison["scenario"], comparison[col]))
-        row[ref_label] = _fmt_value(by_scenario[ref], kind, scale, growth="growth" in col, language=language)
+        row[ref_label] = _fmt_value(by_scenario[ref], kind, scale, growth="growth" in col, language=language,
+                                    money_digits=digits)
         for sc in others:
-            row[sc] = _fmt_value(by_scenario[sc], kind, scale, growth="growth" in col, language=language)
+            row[sc] = _fmt_value(by_scenario[sc], kind, scale, growth="growth" in col, language=language,
+                                 money_digits=digits)
         diff_col = f"{col}_vs_reference"
         diffs = dict(zip(comparison["scenario"], comparison[diff_col])) if diff_col in comparison else {}
         for sc in others:
             d = diffs.get(sc)
-            text = _fmt_value(d, kind, scale, signed=True, language=language)
+            text = _fmt_value(d, kind, scale, signed=True, language=language, money_digits=digits)
             if kind == "pct" and text != "–":
                 text = f"{text} {word('cmp_points', language)}"
             row[word("cmp_vs_reference", language).format(scenario=sc)] = text
@@ -901,7 +904,7 @@ def readable_targets(table: pd.DataFrame, by: str, reference: str, *, language: 
                      names: Mapping[Any, str] | None = None) -> pd.DataFrame:
     """A target comparison (:func:`compare_targets`) for reading: regions or months down, the reference's
     target, each scenario's target, its difference and the difference in percent; a total row last."""
-    from salesmodel.report import money_scale, money_unit_label, month_label
+    from salesmodel.report import MONEY_DECIMALS, money_scale, money_unit_label, month_label
 
     scale = money_scale(money_unit)
     key = TARGET_COMPARISONS[by][1]
@@ -922,7 +925,8 @@ def readable_targets(table: pd.DataFrame, by: str, reference: str, *, language: 
 
     def money(values: pd.Series, signed: bool = False) -> list[str]:
         vals = list(values) + [float(np.nansum(values))]
-        return [_fmt_value(v, "money", scale, signed=signed, language=language) for v in vals]
+        return [_fmt_value(v, "money", scale, signed=signed, language=language, money_digits=MONEY_DECIMALS[money_unit])
+                for v in vals]
 
     out[f"{ref} ({word('cmp_reference', language)}, {unit})"] = money(ref_target)
     for sc in scenarios:
@@ -964,8 +968,9 @@ def comparison_chart(comparison: pd.DataFrame, *, language: str = "en", money_un
             values = values * 100
             suffix = " (%)"
         ax.bar(range(len(values)), values, color=colors)
-        ax.yaxis.set_major_formatter(FuncFormatter(  # separators, never an offset such as "1e6"
-            lambda v, _p: format_number(v, 0 if abs(v) >= 10 or v == 0 else 1, language)))
+        whole = kind == "people" or float(np.nanmax(np.abs(values))) >= 10 if values.notna().any() else True
+        ax.yaxis.set_major_formatter(FuncFormatter(  # separators, never an offset such as "1e6"; one decimals rule an axis
+            lambda v, _p, whole=whole: format_number(v, 0 if whole else 1, language)))
         ax.set_title(word(key, language) + suffix, fontsize=10)
         ax.set_xticks(range(len(values)), labels, fontsize=7, rotation=30, ha="right")
     for ax in axes.ravel()[len(cols):]:
