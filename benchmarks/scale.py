@@ -38,7 +38,9 @@ DEMO = {"customers": 3000, "reps": 60}
 def measured(args: list[str], cwd: Path) -> tuple[int, float, float, str]:
     """Exit status, seconds, peak resident GB (the process and its children) and stderr of one command."""
     started = time.perf_counter()
-    proc = subprocess.Popen([str(EXE), *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # output to a file, not a pipe: a full pipe would stall the command being timed
+    err_file = tempfile.TemporaryFile(mode="w+")
+    proc = subprocess.Popen([str(EXE), *args], cwd=cwd, stdout=subprocess.DEVNULL, stderr=err_file, text=True)
     peak = 0
     while proc.poll() is None:
         try:
@@ -47,7 +49,9 @@ def measured(args: list[str], cwd: Path) -> tuple[int, float, float, str]:
         except psutil.Error:
             pass
         time.sleep(0.2)
-    _, err = proc.communicate()
+    err_file.seek(0)
+    err = err_file.read()
+    err_file.close()
     return proc.returncode, time.perf_counter() - started, peak / 1e9, err
 
 

@@ -226,6 +226,44 @@ def _planned_headcount(staff: pd.DataFrame, hires: pd.DataFrame, facts: pd.DataF
     return float(staff["headcount"].astype(float).sum() + (starts <= pd.Period(month, freq="M")).sum())
 
 
+def _person_ledger(df: pd.DataFrame) -> pd.Series:
+    parts = ["first_allocation", "handed_over", "taken_over", "vacancy_held", "ramp_held", "ramped_quota"]
+    return df[parts].astype(float).sum(axis=1).reset_index(drop=True)
+
+
+def _first_allocation(df: pd.DataFrame) -> pd.Series:
+    part = df[df["first_allocation"].astype(float) != 0]
+    return part.groupby(["person_id", "period"])["first_allocation"].sum().astype(float).rename_axis(["rep_id", "period"])
+
+
+def _plan_rep_months(df: pd.DataFrame) -> pd.Series:
+    part = df[df["target"].astype(float) != 0].assign(period=lambda d: d["period"].astype(str))
+    return part.groupby(["rep_id", "period"])["target"].sum().astype(float)
+
+
+def _people_with_targets(df: pd.DataFrame) -> float:
+    return float(df["person_id"].nunique())
+
+
+def _planned_people(summary: pd.DataFrame) -> float:
+    return float(summary.loc[summary["plan"] == "proposed", "k"].iloc[0])
+
+
+# targets follow the territories: the hand-over moves targets between people, never changes a total
+FOLLOW_RULES: list[Rule] = [
+    Rule("company target", COMPANY, Side("targets_person", "the sum of targets_person.target", _sum("target"))),
+    Rule("company target", Side("plan_company_month", "plan_company_month.target by month", _by(["period"], "target")),
+         Side("targets_person_month", "targets_person_month.target summed by month",
+              lambda d: d.assign(period=d["period"].astype(str)).groupby("period")["target"].sum().astype(float))),
+    Rule("ledger", Side("targets_person_month", "targets_person_month.target", _row("target")),
+         Side("targets_person_month", "targets_person_month: first_allocation + handed_over + taken_over + vacancy_held + "
+                                      "ramp_held + ramped_quota", _person_ledger)),
+    Rule("ledger", Side("targets_person_month", "targets_person_month.first_allocation by rep and month", _first_allocation),
+         Side("plan_rep_month", "plan_rep_month.target by rep and month", _plan_rep_months)),
+    Rule("targets follow the territories", Side("targets_person", "people with a target (reps and hires)", _people_with_targets),
+         Side("territory_summary", "territory_summary.k (proposed)", _planned_people), tolerance=0),
+]
+
 STAFFING_RULES: list[Rule] = [
     Rule("replay of last year", Side("staffing_calibration", "modelled / actual sales of last year by region", _replay_ratio),
          Side("staffing_calibration", "1 for every region", _ones_by_region), tolerance=REPLAY_TOLERANCE),
@@ -389,6 +427,7 @@ RULES: list[Rule] = [
     Rule("one proposal", Side("territory_frontier", "territory_frontier.max_*_dev and moved of the chosen point", _chosen_frontier),
          Side("territory_summary", "territory_summary.max_*_dev and moved (proposed)", _proposed_devs), tolerance=SHARE_TOLERANCE),
     *STAFFING_RULES,
+    *FOLLOW_RULES,
 ]
 
 

@@ -384,7 +384,10 @@ def _failure_message(nb_name: str, exc: BaseException, kept: Path | None) -> tup
     where = f" in cell {cell}" if cell is not None else ""
     if count is not None:
         where += f" (execution count {count})"
-    msg = f"Notebook {nb_name} failed{where}: {ename}: {evalue}"
+    if nb_name.endswith(".ipynb"):
+        msg = f"Notebook {nb_name} failed{where}: {ename}: {evalue}"
+    else:  # not in a notebook: say which stage of the run, and where the detail is
+        msg = f"The run failed in {nb_name}: {ename}: {evalue} (run again with --debug for the traceback)"
     if kept is not None:
         msg += f". The notebook with the error is kept at {kept}"
     return msg, {"notebook": nb_name, "cell_index": cell, "ename": ename, "evalue": evalue}

@@ -333,6 +333,10 @@ def _chance_and_pace(tables: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
 RISK_COLUMNS = ["kind", "unit_id", "value", "probability", "money", "asked", "detail"]
 
 
+# the hires' accounts may fall this far short of what the staffing plan counts on them selling before it is a risk
+HIRE_ACCOUNTS_SHORT = 0.10
+
+
 def risk_table(tables: Mapping[str, pd.DataFrame], figures: KeyFigures, *, top: int = 5,
                calendar_status: tuple[str, int, str] | None = None,
                unmet: pd.DataFrame | None = None, bound_share: float | None = None) -> pd.DataFrame:
@@ -387,6 +391,15 @@ def risk_table(tables: Mapping[str, pd.DataFrame], figures: KeyFigures, *, top: 
         proposed = terr[terr["plan"] == "proposed"].iloc[0]
         if int(proposed["moved_units"]) > 0:
             add("disruption", value=float(proposed["moved_share"]), detail=str(int(proposed["moved_units"])))
+    people, pay = tables.get("targets_person"), tables.get("pay_cost")
+    if people is not None and pay is not None and len(pay) and "kind" in pay and (people["kind"] == "hire").any():
+        # the hires' accounts against what the staffing plan counts on them to sell: today's reps carry the difference
+        quota = float(people.loc[people["kind"] == "hire", "ramped_quota"].sum())
+        scenario = "100%" if "100%" in set(pay["scenario"]) else pay["scenario"].iloc[0]
+        counted = float(pay.loc[(pay["scenario"] == scenario) & (pay["kind"] == "hire"), "target"].sum())
+        if counted > 0 and quota < (1 - HIRE_ACCOUNTS_SHORT) * counted:
+            add("hires_accounts", value=quota, money=counted - quota, asked=counted,
+                detail=str(int((people["kind"] == "hire").sum())))
     if calendar_status is not None:
         status, year, country = calendar_status
         if status in ("estimated", "unconfirmed", "unsupported"):
@@ -539,6 +552,9 @@ def risks(
             out.append(template.format(dev=row.value))
         elif row.kind == "disruption":
             out.append(template.format(share=row.value, n=int(row.detail)))
+        elif row.kind == "hires_accounts":
+            out.append(template.format(hires=int(row.detail), quota=money(row.value), counted=money(row.asked),
+                                       gap=money(row.money)))
         elif row.kind == "calendar":
             country = str(row.detail).split(":")[0]
             country = word(f"code_{country}", language) if has_word(f"code_{country}") else country

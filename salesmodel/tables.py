@@ -316,6 +316,22 @@ _declare("pay_cost", "staffing", "Pay of every person on the plan (today's reps 
          _c("scenario:text"), _c("region_id:text"))
 
 # ---- territory ----------------------------------------------------------------------
+_LEDGER_COLUMNS = (
+    _c("first_allocation:number:yuan", "the target the targets step allocated to the person (today's accounts)"),
+    _c("handed_over:number:yuan", "minus the targets of accounts the territories hand to someone else"),
+    _c("taken_over:number:yuan", "the targets of accounts taken over from another rep"),
+    _c("vacancy_held:number:yuan", "accounts given to a planned hire, held until the hire starts"),
+    _c("ramp_held:number:yuan", "the part of a hire's accounts the hire's ramp leaves to the holder"),
+    _c("ramped_quota:number:yuan", "a hire's ramped share of the accounts given to the hire"),
+    _c("target:number:yuan", "the person's target: the sum of the ledger columns"))
+_declare("targets_person_month", "territory", "Targets follow the territories: each person's target by month after the hand-over",
+         _c("person_id:text", "a rep (R...) or a planned hire (H...)"), _c("kind:text", "rep or hire"), _c("region_id:text"),
+         _c("period:text"), *_LEDGER_COLUMNS, _c("accounts:integer:count", "accounts the person carries (a part of) that month"))
+_declare("targets_person", "territory", "Targets follow the territories: each person's target of the plan year and where it came from",
+         _c("person_id:text", "a rep (R...) or a planned hire (H...)"), _c("person_name:text"), _c("kind:text", "rep or hire"),
+         _c("region_id:text"), _c("role:text"), _c("start_month:text", "a hire's first month (empty for today's reps)"),
+         *_LEDGER_COLUMNS, _c("change:number:share", "target / first allocation - 1 (empty for a hire)"),
+         _c("accounts_end:integer:count", "accounts the person carries in the plan year's last month"))
 _declare("territory_assignment", "territory", "The proposed territory of each active customer",
          _c("customer_id:text"), _c("territory:text"), _c("centre:text"), _c("distance_to_centre:number:km"),
          _c("current:text"), _c("moved:bool"), _c("potential:number:yuan"), _c("workload:number:hours"))

@@ -1007,6 +1007,7 @@ _SETTING_LABELS: dict[str, tuple[str, str, str]] = {
     "territory.frontier_anneal_steps": ("Annealing steps at each frontier limit", "前沿各上限退火步数", "Pasos de recocido en cada límite de la frontera"),
     "territory.method": ("Territory design method", "辖区设计方法", "Método de diseño de territorios"),
     "territory.organisation": ("Organisation the territories are designed for", "辖区设计所依据的组织", "Organización para la que se diseñan los territorios"),
+    "territory.vacancy_holders": ("Who holds a planned hire's accounts until the hire starts", "新招聘人员入职前代管其客户者", "Quién lleva las cuentas de una incorporación prevista hasta que empiece"),
     "territory.max_distance_km": ("Farthest road distance to a rep's base (km)", "距销售代表驻地最远道路距离(公里)", "Distancia máxima por carretera a la base del vendedor (km)"),
     "territory.road_factor": ("Road over straight-line distance for territories", "辖区道路距离与直线距离之比", "Distancia por carretera sobre línea recta en territorios"),
     "territory.travel_speed_kmh": ("Road speed for territories (km/h)", "辖区行车速度(公里/小时)", "Velocidad en carretera para territorios (km/h)"),
@@ -1108,3 +1109,59 @@ _SETTINGS: dict[str, dict[str, str]] = {
 _clash = set(_SETTINGS) & set(WORDS)
 assert not _clash, f"words defined twice: {_clash}"
 WORDS.update(_SETTINGS)
+
+# ---- targets follow the territories (targets_person) ----------------------------------------------
+_FOLLOW: dict[str, dict[str, str]] = {
+    "nb04_follow": {"en": "## Targets after the hand-over", "zh": "## 交接后的目标", "es": "## Objetivos tras el traspaso"},
+    "nb04_follow_text": {
+        "en": "Targets follow the accounts. The {moved} accounts that change hands carry {handed} of this year's targets. "
+              "The {hires} planned hires carry {quota} ({share} of the plan), ramped from their start months; the staffing "
+              "plan counts on {expected} from them. Until a hire starts, and while the hire ramps up, {held} stays with {holder}. "
+              "The company's and every region's totals do not change.",
+        "zh": "目标随客户走。更换负责人的 {moved} 个客户带走本年目标 {handed}。{hires} 名计划招聘人员承担 {quota}"
+              "(占计划的 {share}),自入职月起按爬坡计算;人员计划预计他们完成 {expected}。新员工入职前及爬坡期间,"
+              "{held} 由{holder}承担。公司及各大区的目标总额不变。",
+        "es": "Los objetivos siguen a las cuentas. Las {moved} cuentas que cambian de manos llevan {handed} de los objetivos del año. "
+              "Las {hires} contrataciones previstas llevan {quota} ({share} del plan), con la rampa desde su mes de incorporación; "
+              "el plan de personal cuenta con {expected} de ellas. Hasta que una contratación se incorpora, y mientras aprende, "
+              "{held} queda con {holder}. Los totales de la empresa y de cada región no cambian.",
+    },
+    "holder_today": {"en": "the rep who holds the account today", "zh": "目前负责该客户的销售代表",
+                     "es": "el vendedor que lleva la cuenta hoy"},
+    "holder_manager": {"en": "the region's province manager (territory settings) or else the rep who holds the account today",
+                       "zh": "大区的省区经理(区域划分设置),未设置时由目前负责该客户的销售代表",
+                       "es": "el jefe de provincia de la región (ajustes de territorios) o, si no, el vendedor que lleva la cuenta hoy"},
+    "follow_chart_title": {"en": "Each region's target by who carries it", "zh": "各大区目标按承担人划分",
+                           "es": "Objetivo de cada región según quién lo lleva"},
+    "follow_reps": {"en": "Today's reps (accounts kept or taken over)", "zh": "现有销售代表(保留或接手的客户)",
+                    "es": "Vendedores actuales (cuentas conservadas o recibidas)"},
+    "follow_held": {"en": "Held for a hire (before the start, during the ramp)", "zh": "为新员工代持(入职前、爬坡期)",
+                    "es": "Guardado para una contratación (antes de empezar, durante la rampa)"},
+    "follow_hires": {"en": "Planned hires (ramped quotas)", "zh": "计划招聘人员(爬坡配额)",
+                     "es": "Contrataciones previstas (cuotas con rampa)"},
+    "nb04_follow_table": {"en": "The people whose target changes most", "zh": "目标变化最大的人员",
+                          "es": "Las personas cuyo objetivo cambia más"},
+    "col_person_id": {"en": "Person", "zh": "人员", "es": "Persona"},
+    "col_person_name": {"en": "Name", "zh": "姓名", "es": "Nombre"},
+    "col_first_allocation": {"en": "First allocation", "zh": "初始分配", "es": "Asignación inicial"},
+    "col_handed_over": {"en": "Handed over", "zh": "交出", "es": "Traspasado"},
+    "col_taken_over": {"en": "Taken over", "zh": "接手", "es": "Recibido"},
+    "col_vacancy_held": {"en": "Held until a hire starts", "zh": "新员工入职前代持", "es": "Guardado hasta la incorporación"},
+    "col_ramp_held": {"en": "Held during a hire's ramp", "zh": "新员工爬坡期代持", "es": "Guardado durante la rampa"},
+    "col_ramped_quota": {"en": "Ramped quota", "zh": "爬坡配额", "es": "Cuota con rampa"},
+    "col_accounts_end": {"en": "Accounts in December", "zh": "12月客户数", "es": "Cuentas en diciembre"},
+    "risk_hires_accounts": {
+        "en": "The {hires} planned hires are given accounts worth {quota} of this year's targets, while the staffing plan counts on {counted} from them: today's reps carry {gap} more than their calibrated capacity. Give the hires more accounts (a larger limit on the accounts moved, in the territory settings) or new business to win.",
+        "zh": "{hires} 名计划招聘人员分到的客户对应本年目标 {quota},而人员计划预计他们完成 {counted}:现有销售代表因此比其校准产能多承担 {gap}。可给新员工更多客户(在区域划分设置中放宽客户调整上限)或新客户开发任务。",
+        "es": "Las {hires} contrataciones previstas reciben cuentas por {quota} de los objetivos del año, mientras el plan de personal cuenta con {counted} de ellas: los vendedores actuales llevan {gap} más que su capacidad calibrada. Dé a las contrataciones más cuentas (un límite mayor de cuentas movidas, en los ajustes de territorios) o negocio nuevo que ganar.",
+    },
+    "sheet_targets_person": {"en": "Targets by person", "zh": "按人员目标", "es": "Objetivos por persona"},
+    "lead_follow": {
+        "en": "The {hires} planned hires carry {quota} of the plan this year ({share}), ramped from their start months; today's reps carry the rest.",
+        "zh": "{hires} 名计划招聘人员承担本年计划的 {quota}({share}),自入职月起按爬坡计算;其余由现有销售代表承担。",
+        "es": "Las {hires} contrataciones previstas llevan {quota} del plan de este año ({share}), con la rampa desde su incorporación; los vendedores actuales llevan el resto.",
+    },
+}
+_clash = set(_FOLLOW) & set(WORDS)
+assert not _clash, f"words defined twice: {_clash}"
+WORDS.update(_FOLLOW)

@@ -336,7 +336,7 @@ def _write_table(ws, df: pd.DataFrame, *, money_cols: list[str], money_unit: str
 
 
 # Tables a page shows only in part: the workbook holds them whole, as data sheets (the page names the sheet)
-DATA_TABLES = ("targets_rep", "targets_province", "targets_customer", "territory_beyond_limit")
+DATA_TABLES = ("targets_person", "targets_rep", "targets_province", "targets_customer", "territory_beyond_limit")
 _ID_NAMES = {"region_id": "region", "province_id": "province", "rep_id": "rep_name", "customer_id": "customer_name"}
 
 
@@ -794,16 +794,14 @@ def build_workbook(
             continue
         ws = wb.create_sheet(_sheet_title(key, language))
         if key == "capacity_plan":
-            df = _staffing_sheet(df, language)
+            df = _named_places(_staffing_sheet(df, language), labels)  # regions by name, not code (C, E)
         if key == "staffing_hires":  # the planned hires, one row per person, codes in the reader's words
             city = "base_city_zh" if language == "zh" else "base_city_en"
-            df = df[["hire_id", "region_id", "role", "decision_month", "start_month", "ramp", "productivity",
-                     "province_id", city, "blocked_month", "start_side"]].copy()
+            df = _named_places(df[["hire_id", "region_id", "role", "decision_month", "start_month", "ramp", "productivity",
+                                   "province_id", city, "blocked_month", "start_side"]], labels)
             for c in ("role", "start_side"):
                 df[c] = df[c].map(lambda v: _code_text(v, language))
             money_like = money_like | {"productivity"}
-        if key in ("capacity_plan", "staffing_hires"):
-            df = _named_places(df, labels)
         people = {c: "#,##0" for c in ("headcount_start", "hires_decided", "hires_starting", "headcount_end",
                                         "people_start", "leavers", "people_end")}
         people.update({c: "#,##0.0" for c in ("leavers_expected", "ramped_fte")})
@@ -819,6 +817,13 @@ def build_workbook(
         df = tables.get(key)
         if df is None or df.empty:
             continue
+        if key == "targets_person":  # a planned hire is named in words, as on the pages
+            from salesmodel.report import month_label
+
+            hire = df["kind"] == "hire"
+            df = df.assign(person_name=[
+                word("territory_hire", language).format(hire=h, month=month_label(str(m), language, with_year=True))
+                if is_hire else name for h, m, name, is_hire in zip(df["person_id"], df["start_month"], df["person_name"], hire)])
         ws = wb.create_sheet(_sheet_title(key, language))
         _data_table_sheet(ws, key, df, names=id_names, money_unit=money_unit, language=language)
         _print_setup(ws, page_header, language, data_sheet=True)

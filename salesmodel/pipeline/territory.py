@@ -4,11 +4,14 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from salesmodel import tables as declared
 from salesmodel import territory
+from salesmodel.errors import ParamsError
 from salesmodel.pipeline._base import Context, StepResult, collect_notes
+from salesmodel.targets.quotas import LEDGER, person_targets
 
 NEEDS: tuple[str, ...] = ("staffing",)
 PARAMS: tuple[str, ...] = ("data", "territory", "staffing", "calendar", "seed")
@@ -250,8 +253,6 @@ def rep_arguments(ctx: Context, table: pd.DataFrame, bases: pd.DataFrame) -> dic
     if locks_table is not None and len(locks_table):
         locks = dict(zip(locks_table["customer_id"].astype(str), locks_table["rep_id"].astype(str)))
     if tp.k is not None and tp.k != len(bases):
-        from salesmodel.errors import ParamsError
-
         who = "active rep and planned hire" if tp.organisation == "planned" else "active rep"
         raise ParamsError(f"territory.k {tp.k}: method 'reps' makes one territory per {who} ({len(bases)}); "
                           f"leave k empty or use method 'heuristic'")
@@ -446,6 +447,7 @@ def run_reps(ctx: Context) -> StepResult:
 
     result = StepResult("territory")
     tp = ctx.params.territory
+    vacancy_holders(ctx)  # refused before any search
     table = units(ctx)
     bases = design_bases(ctx)  # today's reps, and the planned hires with organisation 'planned'
     planned = tp.organisation == "planned"
@@ -548,6 +550,9 @@ def run_reps(ctx: Context) -> StepResult:
         "rep_id": beyond["current"].astype(str),
         "distance_km": km_now[table["unit_id"].isin(found.beyond).to_numpy()]}).sort_values(
             ["distance_km", "customer_id"], ascending=[False, True]).reset_index(drop=True))
+    months, people = targets_after_handover(ctx, assignment, bases)
+    result.add("targets_person_month", months)
+    result.add("targets_person", people)
     result.facts.update(k=plan.k, customers=len(table), orphaned=int(table["current"].isna().sum()),
                         graph=tp.graph, edges=len(graph.edges), graph_parts=graph.n_components, status=plan.status,
                         max_disruption=tp.max_disruption if tp.max_disruption is not None else "",
@@ -555,7 +560,8 @@ def run_reps(ctx: Context) -> StepResult:
                         smallest_disruption_meeting=_blank(territory.smallest_meeting(points)),
                         stopped_by=plan.stopped_by, replayable=plan.replayable, method="reps",
                         max_distance_km=tp.max_distance_km, keep_whole=tp.keep_whole, moves_made=found.steps,
-                        organisation=tp.organisation)
+                        organisation=tp.organisation,
+                        vacancy_holders="; ".join(f"{r}: {m}" for r, m in sorted(tp.vacancy_holders.items())))
     if planned:  # the organisation designed for: today's active reps and the hires starting by the plan year's end
         hired = set(bases["rep_id"]) - set(rep_bases(ctx)["rep_id"])
         given = assignment.loc[assignment["territory"].isin(hired)]
@@ -563,3 +569,63 @@ def run_reps(ctx: Context) -> StepResult:
                             territory_reps=len(bases) - len(hired), accounts_to_hires=len(given),
                             hires_given_accounts=int(given["territory"].nunique()))
     return result
+
+
+# ---- targets follow the territories ----------------------------------------------------------------
+
+def vacancy_holders(ctx: Context) -> dict[str, str]:
+    """``territory.vacancy_holders``, checked: each a province manager, active today, of the region named."""
+    given = dict(ctx.params.territory.vacancy_holders)
+    reps = ctx.inputs["reps"].set_index("rep_id")
+    regions = set(ctx.inputs["reps"]["region_id"].astype(str))
+    for region, rep in given.items():
+        where = f"territory.vacancy_holders {region}: {rep}"
+        if region not in regions:
+            raise ParamsError(f"{where}: there is no region {region!r} with reps (regions: {', '.join(sorted(regions))})")
+        if rep not in reps.index:
+            raise ParamsError(f"{where}: there is no rep {rep!r} in reps.csv")
+        row = reps.loc[rep]
+        managers = reps[(reps["region_id"] == region) & (reps["role"] == "province_manager") & reps["leave_date"].isna()]
+        if str(row["region_id"]) != region or row["role"] != "province_manager" or pd.notna(row["leave_date"]):
+            named = ", ".join(managers.index) if len(managers) else "none: leave the region out"
+            raise ParamsError(f"{where}: the vacancy holder must be an active province manager of region {region} "
+                              f"(its province managers: {named})")
+    return given
+
+
+def targets_after_handover(ctx: Context, assignment: pd.DataFrame, bases: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each account's monthly target goes to the person the proposal gives it (a hire's ramped from
+    the start month, the vacancy holder carrying the rest): ``targets_person_month`` and ``targets_person``."""
+    dekads = ctx.table("plan_customer_dekad")
+    plan = dekads.assign(period=dekads["period"].astype(str).str[:7], customer_id=dekads["customer_id"].astype(str))
+    plan = plan.groupby(["customer_id", "rep_id", "region_id", "period"], observed=True, as_index=False)["target"].sum()
+    hires = planned_hires(ctx) if ctx.params.territory.organisation == "planned" else planned_hires(ctx).iloc[0:0]
+    hire_ids = set(bases["rep_id"]) & set(hires["hire_id"].astype(str))
+    hires = hires[hires["hire_id"].astype(str).isin(hire_ids)]
+    starts = dict(zip(hires["hire_id"].astype(str), hires["start_month"].astype(str)))
+    ramps = {h: [float(x) for x in str(r).split("/")] for h, r in zip(hires["hire_id"].astype(str), hires["ramp"])}
+    holders = dict(zip(assignment["customer_id"].astype(str), assignment["territory"].astype(str)))
+    months, accounts = person_targets(plan, holders=holders, hire_starts=starts, hire_ramps=ramps,
+                              vacancy_holders=vacancy_holders(ctx))
+    reps = ctx.inputs["reps"].set_index("rep_id")
+    region = {**reps["region_id"].astype(str).to_dict(), **dict(zip(hires["hire_id"].astype(str), hires["region_id"].astype(str)))}
+    role = {**reps["role"].astype(str).to_dict(), **dict(zip(hires["hire_id"].astype(str), hires["role"].astype(str)))}
+    count = accounts.groupby(["person_id", "period"]).size()
+    months["accounts"] = [int(count.get((p, m), 0)) for p, m in zip(months["person_id"], months["period"])]
+    months.insert(1, "kind", months["person_id"].map(lambda p: "hire" if p in starts else "rep"))
+    months.insert(2, "region_id", months["person_id"].map(region).fillna("").astype(str))
+    people = months.groupby(["person_id", "kind", "region_id"], as_index=False)[[*LEDGER, "target"]].sum()
+    idle = sorted(set(bases["rep_id"].astype(str)) - set(people["person_id"]))  # designed for, given nothing: a zero target
+    if idle:
+        people = pd.concat([people, pd.DataFrame({"person_id": idle, "kind": ["hire" if p in starts else "rep" for p in idle],
+                                                  "region_id": [region.get(p, "") for p in idle]})], ignore_index=True)
+        people[[*LEDGER, "target"]] = people[[*LEDGER, "target"]].fillna(0.0)
+    last = months["period"].max()
+    at_end = months[months["period"] == last].set_index("person_id")["accounts"]
+    people.insert(1, "person_name", people["person_id"].map(reps["rep_name"].astype(str)).fillna("").astype(str))
+    people.insert(4, "role", people["person_id"].map(role).fillna("").astype(str))
+    people.insert(5, "start_month", people["person_id"].map(starts).fillna("").astype(str))
+    first = people["first_allocation"].to_numpy(dtype=float)
+    people["change"] = pd.Series(people["target"].to_numpy(dtype=float) / np.where(first > 0, first, 1.0) - 1).where(first > 0)
+    people["accounts_end"] = people["person_id"].map(at_end).fillna(0).astype(int)
+    return months, people.sort_values(["region_id", "kind", "person_id"]).reset_index(drop=True)

@@ -716,6 +716,13 @@ class Page:
         cost = self.hires_cost_text(tables["pay_cost"]) if "pay_cost" in tables else None
         if cost is not None:
             parts.append(cost.data)
+        people = tables.get("targets_person")
+        if people is not None and (people["kind"] == "hire").any():  # the hires' part of the plan, from the territories
+            hired = people[people["kind"] == "hire"]
+            quota, total = float(hired["ramped_quota"].sum()), float(people["target"].sum())
+            text = self.w("lead_follow").format(hires=len(hired), quota=format_money(quota, self.unit, self.lang),
+                                                share=f"{quota / total:.1%}" if total else "–")
+            parts.append(f"<p>{_html.escape(text)}</p>")
         return HTML("".join(parts))
 
     def hires_table(self, hires: pd.DataFrame) -> Any:
@@ -881,6 +888,62 @@ class Page:
         return self.table("territory_handover", once, rows=rows,
                           columns=["customer_name", "from_rep", "to_rep", "last_year_sales", "potential", "distance_km"],
                           names={"from_rep": reps, "to_rep": reps})
+
+    def follow_text(self, tables: Mapping[str, pd.DataFrame], facts: Mapping[str, Any]) -> Any:
+        """Targets follow the accounts: what the hand-over moves, what the hires carry against what the
+        staffing plan counts on from them, and who holds a hire's accounts until the hire is up to speed."""
+        from IPython.display import HTML
+
+        people = tables.get("targets_person")
+        if people is None:
+            return None
+        money = lambda v: format_money(v, self.unit, self.lang)  # noqa: E731
+        hires = people[people["kind"] == "hire"]
+        quota = float(hires["ramped_quota"].sum())
+        total = float(people["target"].sum())
+        expected = 0.0
+        pay = tables.get("pay_cost")
+        if pay is not None and "kind" in pay:
+            scenario = "100%" if "100%" in set(pay["scenario"]) else pay["scenario"].iloc[0]
+            expected = float(pay.loc[(pay["scenario"] == scenario) & (pay["kind"] == "hire"), "target"].sum())
+        moved = int(tables["territory_assignment"]["moved"].sum()) if "territory_assignment" in tables else 0
+        holder = self.w("holder_manager" if str(facts.get("vacancy_holders") or "") else "holder_today")
+        text = self.w("nb04_follow_text").format(
+            moved=f"{moved:,}", handed=money(-float(people["handed_over"].sum())), hires=len(hires), quota=money(quota),
+            share=f"{quota / total:.1%}" if total else "–", expected=money(expected),
+            held=money(float(people["vacancy_held"].sum() + people["ramp_held"].sum())), holder=holder)
+        return HTML(f"<p>{_html.escape(text)}</p>")
+
+    def follow_chart(self, people: pd.DataFrame) -> Any:
+        """Each region's target split by who carries it: today's reps, held for hires, the hires' ramped quotas."""
+        import matplotlib.pyplot as plt
+
+        reps = people["kind"] == "rep"
+        parts = pd.DataFrame({
+            "follow_reps": (people[["first_allocation", "handed_over", "taken_over"]].sum(axis=1)).where(reps, 0.0),
+            "follow_held": (people["vacancy_held"] + people["ramp_held"]).where(reps, 0.0),
+            "follow_hires": people["ramped_quota"],
+            "region_id": people["region_id"]}).groupby("region_id").sum() / self.scale
+        parts = parts.loc[parts.sum(axis=1).sort_values().index]
+        fig, ax = plt.subplots(figsize=(10, 0.6 * len(parts) + 1.6))
+        left = np.zeros(len(parts))
+        labels = [self.code(self.region_names.get(r, r)) for r in parts.index]
+        for key, colour in (("follow_reps", "tab:blue"), ("follow_held", "tab:orange"), ("follow_hires", "tab:green")):
+            ax.barh(labels, parts[key].to_numpy(), left=left, color=colour, label=self.w(key))
+            left += parts[key].to_numpy()
+        ax.set_title(f"{self.w('follow_chart_title')} ({self.money})")
+        self.scaled_axis(ax, "x")
+        ax.legend(loc="lower right", fontsize=8)
+        fig.tight_layout()
+        return fig
+
+    def follow_table(self, people: pd.DataFrame, rows: int = 20) -> Any:
+        """The people whose target the hand-over changes most (largest change first), with the ledger."""
+        order = (people["target"] - people["first_allocation"]).abs().sort_values(ascending=False, kind="stable").index
+        return self.table("targets_person", people.loc[order], rows=rows,
+                          columns=["person_id", "region_id", "first_allocation", "handed_over", "taken_over", "vacancy_held",
+                                   "ramp_held", "ramped_quota", "target", "change", "accounts_end"],
+                          names={"person_id": self.territory_names()}, where="targets_person")
 
     def territory_map(self, assignment: pd.DataFrame, metrics: pd.DataFrame) -> Any:
         """The proposed territories on the map: neighbouring territories in different colours,
