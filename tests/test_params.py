@@ -166,3 +166,19 @@ def test_reference_lists_every_key_with_its_default():
         return sum(leaves(f.annotation) for f in fields.values())
 
     assert len(rows) == leaves(Scenario)
+
+
+def test_a_description_is_one_text_or_one_per_language(tmp_path):
+    from salesmodel.schema.params import description_text
+
+    sc = load_params(REPO / "params" / "default.yaml")
+    assert {lang: sc.description_in(lang)[1] for lang in ("en", "zh", "es")} == {"en": "en", "zh": "zh", "es": "es"}
+    assert sc.description_in("zh")[0] != sc.description_in("en")[0]
+    # a language missing: the English text, and the page is told its language; else the first given
+    assert description_text({"en": "Demo", "zh": "示例"}, "es") == ("Demo", "en")
+    assert description_text({"zh": "示例", "es": "Demo"}, "en") == ("示例", "zh")
+    # one text is the user's own: shown as written to every reader, nothing to say about its language
+    assert params_from_dict({"description": "Plan 2027"}).description_in("zh") == ("Plan 2027", None)
+    p = _write(tmp_path / "p.yaml", "description:\n  en: Plan\n  fr: Plan\n")
+    with pytest.raises(ParamsError, match=r"'description': a description per language takes the keys en, zh, es; got 'fr'"):
+        load_params(p)

@@ -1,7 +1,8 @@
 """The text check: what a reader sees on a page or a printed sheet holds no machine text.
 
-No snake_case identifiers, no ``name=value`` titles, no reprs (Python lists, quotes around
-values, ``Timestamp(``), no e-notation, no ``-0``, and at most one money unit per page. Used by
+No snake_case identifiers, no dotted params keys (``targets.total.chance``), no ``name=value``
+titles, no reprs (Python lists, quotes around values, ``Timestamp(``), no e-notation, no ``-0``,
+and at most one money unit per page. Used by
 the page and workbook tests; ``python tests/textcheck.py RUN_DIR`` prints what it finds.
 """
 from __future__ import annotations
@@ -13,9 +14,13 @@ from pathlib import Path
 
 # Words of the data that are not machine text although they look like it.
 ALLOWED = {"e.g", "i.e"}
+# a file's name is what a reader looks for on disk (the workbook plan.xlsx): not a params key
+FILE_TYPES = ("xlsx", "csv", "parquet", "html", "json", "yaml", "yml", "ipynb", "pdf", "png")
 
+# identifiers are ASCII; the boundaries are too, so a key run into Chinese text (参数budget.categories) is found
 CHECKS: dict[str, re.Pattern[str]] = {
-    "snake_case identifier": re.compile(r"(?<![\w./\\-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w(])"),
+    "snake_case identifier": re.compile(r"(?<![A-Za-z0-9_./\\-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![A-Za-z0-9_(])"),
+    "params key": re.compile(r"(?<![A-Za-z0-9_./\\@-])[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)+(?![A-Za-z0-9_(])"),
     "name=value": re.compile(r"\b[a-z_]+=[\w.'\"-]+"),
     "repr": re.compile(r"\[\s*'[^']*'\s*,|np\.\w+\(|Timestamp\(|\bnan\b|\bNone\b|<object |dtype:"),
     "e-notation": re.compile(r"(?<![\w.])\d+(?:\.\d+)?e[+-]?\d+\b|\b1e\d\b"),
@@ -68,7 +73,8 @@ def findings(lines: list[str]) -> list[tuple[str, str]]:
     out = []
     for line in (_PROVENANCE.sub(" ", raw) for raw in lines):
         for name, pattern in CHECKS.items():
-            hits = [m.group(0) for m in pattern.finditer(line) if m.group(0) not in ALLOWED]
+            hits = [m.group(0) for m in pattern.finditer(line)
+                    if m.group(0) not in ALLOWED and not m.group(0).endswith(tuple(f".{t}" for t in FILE_TYPES))]
             if hits:
                 out.append((name, f"{hits[0]!s} in: {line[:120]}"))
     return out

@@ -250,6 +250,20 @@ class Page:
     def heading(self, key_or_text: str, level: int = 4) -> Any:
         return heading(self.w(key_or_text) if has_word(key_or_text) else key_or_text, level)
 
+    def description(self, level: int = 5) -> Any:
+        """The scenario's description in the reader's language; when the params give it in other languages
+        only, the one shown and a line naming its language (never another language without a word)."""
+        from IPython.display import HTML
+
+        text, lang = self.ws.params.description_in(self.lang)
+        if not text:
+            return None
+        said = ""
+        if lang is not None and lang != self.lang:
+            said = (f"<p><small>{_html.escape(self.w('description_in_language').format(language=self.w(f'language_{lang}')))}"
+                    "</small></p>")
+        return HTML(f"<h{level}>{_html.escape(text)}</h{level}>{said}")
+
     def note_text(self, note: str) -> str:
         """A note of the core in the reader's words (calendar and territory notes are known; others point to run_facts)."""
         m = re.match(r"Working days for (\w+) ([\d, -]+) may be wrong", note)
@@ -436,9 +450,12 @@ class Page:
             ax.bar(wide.columns, row.to_numpy(), bottom=bottom, label=str(name))
             bottom += row.to_numpy()
         ax.set_xticks(list(wide.columns), [month_label(m, self.lang) for m in wide.columns])
+        self.scaled_axis(ax)  # separators, as every other money axis
         ax.set_ylabel(self.money)
         ax.set_title(f"{self.w('baseline')} {plan_year}")
-        ax.legend(title=self.header(key), fontsize=8)
+        # beside the bars, not over January's
+        ax.legend(title=self.header(key), fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        fig.tight_layout()
         shown = wide.copy()
         shown.columns = [month_label(m, self.lang) for m in shown.columns]
         shown[self.w("total")] = shown.sum(axis=1)
@@ -460,8 +477,12 @@ class Page:
             (self.w("task"), t.task / self.scale),
             (f"{self.w('target')} ({self.w('stretch')} {t.stretch:g})", t.target / self.scale),
         ]
+        if pd.isna(t.base):  # a total given (an amount, or by its chance): no base it grew from, no empty row
+            rows.pop(1)
         out = pd.DataFrame(rows, columns=[self.w("plan"), self.w("amount")])
-        styler = out.style.format({self.w("amount"): "{:,.0f}"}, na_rep="–").hide(axis="index")
+        decimals = MONEY_DECIMALS[self.unit]  # the page's unit and the reader's separators
+        styler = out.style.format({self.w("amount"): _number_format(f"{{:,.{decimals}f}}", decimals, self.lang)},
+                                  na_rep="–").hide(axis="index")
         return styler.set_caption(self.caption(money=True))
 
     def target_explanation(self, name: str, df: pd.DataFrame, key: str, rows: int = 20) -> Any:
@@ -517,7 +538,7 @@ class Page:
         counts = customers["bound_applied"].value_counts()
         out = pd.DataFrame({self.w("bound_applied"): [self.w(k) if has_word(k) else k for k in counts.index],
                             self.w("customers"): counts.to_numpy()})
-        return out.style.hide(axis="index")
+        return out.style.format({self.w("customers"): _number_format("{:,.0f}", 0, self.lang)}).hide(axis="index")
 
     def achievability_table(self, ach: pd.DataFrame, rows: int = 15) -> Any:
         shown = ach.sort_values(["probability", "unit_id"]).head(rows)
@@ -796,8 +817,10 @@ class Page:
             return (self.territory_summary(tables["territory_summary"]),)
 
         def fmt(unit: str, value: float, signed: bool = False) -> str:
-            text = self._COMPARISON_FORMATS.get(unit, "{:,.2f}").format(value)
-            return ("+" + text) if signed and value > 0 else text
+            # at the reader's precision and separators: a change that rounds to nothing is 0, never -0
+            decimals = {"share": 3, "km": 0, "count": 0}.get(unit, 2)
+            text = _number_format(self._COMPARISON_FORMATS.get(unit, "{:,.2f}"), decimals, self.lang)(value)
+            return ("+" + text) if signed and round(float(value), decimals) > 0 else text
         shown = pd.DataFrame({
             self.header("measure"): comp["measure"].map(self.code),
             self.w("today"): [fmt(u, v) for u, v in zip(comp["unit"], comp["today"])],
@@ -1489,7 +1512,8 @@ class ComparisonPage:
         if a == b and len(self.manifest["scenarios"]) > 1:
             b = next(s["name"] for s in self.manifest["scenarios"] if s["name"] != a)
         diff = summary.readable_params_diff(summary.scenario_params(self.batch, a), summary.scenario_params(self.batch, b),
-                                            self.label.get(a, a), self.label.get(b, b), language=self.lang)
+                                            self.label.get(a, a), self.label.get(b, b), language=self.lang,
+                                            money_unit=self.unit, names=self.names)
         a, b = self.label.get(a, a), self.label.get(b, b)
         return [heading(self._w("cmp_params").format(a=a, b=b), 3),
                 self._plain(diff) if len(diff) else heading(self._w("cmp_no_params"), 5)]

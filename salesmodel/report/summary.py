@@ -828,23 +828,27 @@ def _reference_of(comparison: pd.DataFrame) -> str:
     return str(comparison["scenario"].iloc[0])
 
 
-def _fmt_value(v: Any, kind: str, scale: float, *, signed: bool = False, growth: bool = False) -> str:
+def _fmt_value(v: Any, kind: str, scale: float, *, signed: bool = False, growth: bool = False,
+               language: str = "en", money_digits: int = 1) -> str:
     if v is None or pd.isna(v):
         return "–"
-    v = float(v)
+    text = _fmt_number(float(v), kind, scale, signed=signed, growth=growth, money_digits=money_digits)
+    return text.translate(str.maketrans(",.", ".,")) if language == "es" else text  # es: 1.615,2
+
+
+def _fmt_number(v: float, kind: str, scale: float, *, signed: bool, growth: bool, money_digits: int) -> str:
     if signed:  # no "-0": a difference that rounds to nothing is shown as 0
-        digits = {"money": 1, "people": 0}.get(kind, 1)
+        digits = {"money": money_digits, "people": 0}.get(kind, 1)
         v = v / scale if kind == "money" else v * 100 if kind == "pct" else v
         v = round(v, digits) + 0.0
         if v == 0:
             return f"{0:.{digits}f}"
         return f"{v:+,.{digits}f}"
     if kind == "money":
-        return f"{v / scale:+,.1f}" if signed else f"{v / scale:,.1f}"
+        return f"{v / scale:,.{money_digits}f}"
     if kind == "people":
-        return f"{v:+,.0f}" if signed else f"{v:,.0f}"
-    if signed:  # a difference of two shares: percentage points
-        return f"{v * 100:+.1f}"
+        return f"{v:,.0f}"
+    v = 0.0 if round(v * 100, 1) == 0 else v  # a share that rounds to nothing: 0.0%, never -0.0%
     return f"{v:+.1%}" if growth else f"{v:.1%}"
 
 
@@ -881,9 +885,10 @@ def scenario_label(name: str, language: str = "en") -> str:
 def readable_comparison(comparison: pd.DataFrame, *, language: str = "en", money_unit: str = "wan") -> pd.DataFrame:
     """The comparison for reading: figures down (unit in the label), each scenario's value across,
     then each scenario's difference from the reference (money in the unit, people whole, shares in points)."""
-    from salesmodel.report import money_scale, money_unit_label
+    from salesmodel.report import MONEY_DECIMALS, money_scale, money_unit_label
 
     scale = money_scale(money_unit)
+    digits = MONEY_DECIMALS[money_unit]  # the pages' decimals for the unit (thousands whole, 万元 one)
     ref = _reference_of(comparison)
     ref_label = f"{ref} ({word('cmp_reference', language)})"
     others = [sc for sc in comparison["scenario"] if sc != ref]
@@ -894,14 +899,16 @@ def readable_comparison(comparison: pd.DataFrame, *, language: str = "en", money
         name = word(key, language)
         row = {word("cmp_figure", language): f"{name} ({money_unit_label(money_unit, language)})" if kind == "money" else name}
         by_scenario = dict(zip(comparison["scenario"], comparison[col]))
-        row[ref_label] = _fmt_value(by_scenario[ref], kind, scale, growth="growth" in col)
+        row[ref_label] = _fmt_value(by_scenario[ref], kind, scale, growth="growth" in col, language=language,
+                                    money_digits=digits)
         for sc in others:
-            row[sc] = _fmt_value(by_scenario[sc], kind, scale, growth="growth" in col)
+            row[sc] = _fmt_value(by_scenario[sc], kind, scale, growth="growth" in col, language=language,
+                                 money_digits=digits)
         diff_col = f"{col}_vs_reference"
         diffs = dict(zip(comparison["scenario"], comparison[diff_col])) if diff_col in comparison else {}
         for sc in others:
             d = diffs.get(sc)
-            text = _fmt_value(d, kind, scale, signed=True)
+            text = _fmt_value(d, kind, scale, signed=True, language=language, money_digits=digits)
             if kind == "pct" and text != "–":
                 text = f"{text} {word('cmp_points', language)}"
             row[word("cmp_vs_reference", language).format(scenario=sc)] = text
@@ -913,7 +920,7 @@ def readable_targets(table: pd.DataFrame, by: str, reference: str, *, language: 
                      names: Mapping[Any, str] | None = None) -> pd.DataFrame:
     """A target comparison (:func:`compare_targets`) for reading: regions or months down, the reference's
     target, each scenario's target, its difference and the difference in percent; a total row last."""
-    from salesmodel.report import money_scale, money_unit_label, month_label
+    from salesmodel.report import MONEY_DECIMALS, money_scale, money_unit_label, month_label
 
     scale = money_scale(money_unit)
     key = TARGET_COMPARISONS[by][1]
@@ -934,7 +941,8 @@ def readable_targets(table: pd.DataFrame, by: str, reference: str, *, language: 
 
     def money(values: pd.Series, signed: bool = False) -> list[str]:
         vals = list(values) + [float(np.nansum(values))]
-        return [_fmt_value(v, "money", scale, signed=signed) for v in vals]
+        return [_fmt_value(v, "money", scale, signed=signed, language=language, money_digits=MONEY_DECIMALS[money_unit])
+                for v in vals]
 
     out[f"{ref} ({word('cmp_reference', language)}, {unit})"] = money(ref_target)
     for sc in scenarios:
@@ -945,7 +953,8 @@ def readable_targets(table: pd.DataFrame, by: str, reference: str, *, language: 
         total_ref = float(np.nansum(ref_target))
         shares = list(diff / ref_target.replace(0, np.nan)) + [float(np.nansum(diff)) / total_ref if total_ref else np.nan]
         out[word("cmp_vs_reference", language).format(scenario=sc) + " (%)"] = [
-            "–" if pd.isna(v) else "0.0%" if round(v * 100, 1) == 0 else f"{v:+.1%}" for v in shares]
+            "–" if pd.isna(v) else _fmt_value(v, "pct", 1.0, growth=round(v * 100, 1) != 0, language=language)  # 0.0%
+            for v in shares]
     return out
 
 
@@ -975,8 +984,9 @@ def comparison_chart(comparison: pd.DataFrame, *, language: str = "en", money_un
             values = values * 100
             suffix = " (%)"
         ax.bar(range(len(values)), values, color=colors)
-        ax.yaxis.set_major_formatter(FuncFormatter(  # separators, never an offset such as "1e6"
-            lambda v, _p: format_number(v, 0 if abs(v) >= 10 or v == 0 else 1, language)))
+        whole = kind == "people" or float(np.nanmax(np.abs(values))) >= 10 if values.notna().any() else True
+        ax.yaxis.set_major_formatter(FuncFormatter(  # separators, never an offset such as "1e6"; one decimals rule an axis
+            lambda v, _p, whole=whole: format_number(v, 0 if whole else 1, language)))
         ax.set_title(word(key, language) + suffix, fontsize=10)
         ax.set_xticks(range(len(values)), labels, fontsize=7, rotation=30, ha="right")
     for ax in axes.ravel()[len(cols):]:
@@ -1021,22 +1031,25 @@ def target_difference_chart(by_month: pd.DataFrame, by_region: pd.DataFrame, *, 
 
 
 def readable_params_diff(a: Mapping[str, Any], b: Mapping[str, Any], name_a: str, name_b: str, *,
-                         language: str = "en") -> pd.DataFrame:
-    """The settings that differ between two scenarios, as plain values (no quotes, nothing cut)."""
-    diff = diff_params(a, b)
-    diff = diff[diff["key"] != "scenario"]
+                         language: str = "en", money_unit: str = "thousand",
+                         names: Mapping[Any, str] | None = None) -> pd.DataFrame:
+    """The settings that differ between two scenarios, in words: each setting's label from the vocabulary
+    (never its params key), its values in the reader's style (shares as percentages, money in the page's
+    unit, choices in words), nothing cut; a description given per language in the reader's."""
+    from salesmodel.report.settings import setting_label, setting_value, setting_values
+    from salesmodel.schema.params import description_text
 
-    def plain(v: Any) -> str:
-        if v is None:
-            return "–"
-        if isinstance(v, bool):
-            return word("code_true" if v else "code_false", language)
-        if isinstance(v, (list, tuple)):
-            return ", ".join(plain(x) for x in v)
-        return str(v)
+    def readable(params: Mapping[str, Any]) -> dict[str, Any]:
+        out = {k: v for k, v in params.items() if k != "scenario"}
+        if "description" in out:
+            out["description"] = description_text(out["description"], language)[0]
+        return out
 
-    return pd.DataFrame({word("cmp_setting", language): diff["key"].to_list(),
-                         name_a: [plain(v) for v in diff["a"]], name_b: [plain(v) for v in diff["b"]]})
+    rows = setting_values(readable(a), readable(b))
+    opts = {"money_unit": money_unit, "names": names}
+    return pd.DataFrame({word("cmp_setting", language): [setting_label(k, language, names) for k, _, _ in rows],
+                         name_a: [setting_value(k, v, language, **opts) for k, v, _ in rows],
+                         name_b: [setting_value(k, v, language, **opts) for k, _, v in rows]})
 
 
 def region_names(run_dir: str | Path, language: str = "en") -> dict[Any, str]:

@@ -328,6 +328,9 @@ def _write_table(ws, df: pd.DataFrame, *, money_cols: list[str], money_unit: str
         if col_fmt:
             for (cell,) in ws.iter_rows(min_row=2, max_row=len(df) + 1, min_col=col_idx, max_col=col_idx):
                 cell.number_format = col_fmt
+        elif col_idx > 1 and df[col].dtype == object:  # text after a right-aligned number: a gap, not "233.07 SH"
+            for (cell,) in ws.iter_rows(min_row=2, max_row=len(df) + 1, min_col=col_idx, max_col=col_idx):
+                cell.alignment = Alignment(indent=1)
     ws.freeze_panes = "A2"
     _autosize(ws, default=14)
 
@@ -442,6 +445,16 @@ def _names_of(labels: Mapping[str, pd.DataFrame] | None, key: str, column: str) 
     if frame is None or column not in frame.columns:
         return {}
     return {str(k): str(v) for k, v in frame[column].dropna().items()}
+
+
+def _named_places(df: pd.DataFrame, labels: Mapping[str, pd.DataFrame] | None) -> pd.DataFrame:
+    """Regions and provinces by their names in the reader's language, not their codes (C, SH)."""
+    df = df.copy()
+    for col, (table, column) in (("region_id", ("budget", "region")), ("province_id", ("provinces", "province"))):
+        names = _names_of(labels, table, column)
+        if col in df.columns and names:
+            df[col] = df[col].map(lambda v, n=names: n.get(str(v), v))
+    return df
 
 
 def _money(value: Any, scale: float) -> float | None:
@@ -781,11 +794,11 @@ def build_workbook(
             continue
         ws = wb.create_sheet(_sheet_title(key, language))
         if key == "capacity_plan":
-            df = _staffing_sheet(df, language)
+            df = _named_places(_staffing_sheet(df, language), labels)  # regions by name, not code (C, E)
         if key == "staffing_hires":  # the planned hires, one row per person, codes in the reader's words
             city = "base_city_zh" if language == "zh" else "base_city_en"
-            df = df[["hire_id", "region_id", "role", "decision_month", "start_month", "ramp", "productivity",
-                     "province_id", city, "blocked_month", "start_side"]].copy()
+            df = _named_places(df[["hire_id", "region_id", "role", "decision_month", "start_month", "ramp", "productivity",
+                                   "province_id", city, "blocked_month", "start_side"]], labels)
             for c in ("role", "start_side"):
                 df[c] = df[c].map(lambda v: _code_text(v, language))
             money_like = money_like | {"productivity"}

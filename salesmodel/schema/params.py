@@ -23,12 +23,17 @@ from salesmodel.paths import clip, shorten
 
 __all__ = [
     "DEFAULT_NOTEBOOKS",
+    "DESCRIPTION_LANGUAGES",
     "Scenario",
+    "description_text",
     "load_params",
     "params_from_dict",
     "params_hash",
     "params_reference",
 ]
+
+# The languages a description may be given in (report.language's)
+DESCRIPTION_LANGUAGES = ("en", "zh", "es")
 
 # Notebooks of a full run, in order (each is added here once it runs green).
 DEFAULT_NOTEBOOKS = [
@@ -471,7 +476,7 @@ class Scenario(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
     scenario: str = Field("default", min_length=1, max_length=80, description="Scenario name (used, sanitised, in the run folder name).")
-    description: str = Field("", description="Free text shown in reports.")
+    description: str | dict[str, str] = Field("", description="Free text shown in reports: one text, shown as written to every reader, or one per language, e.g. {en: ..., zh: ..., es: ...}; a reader whose language is missing reads the English text (else the first given) and is told which language it is.")
     seed: int = Field(0, ge=0, description="Seed for every random step.")
     data: DataParams = Field(default_factory=DataParams)
     calendar: CalendarParams = Field(default_factory=CalendarParams)
@@ -491,9 +496,45 @@ class Scenario(BaseModel):
             raise ValueError("must be a printable, non-blank name")
         return v
 
+    @field_validator("description", mode="before")
+    @classmethod
+    def _description_languages(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            unknown = [str(k) for k in v if k not in DESCRIPTION_LANGUAGES]
+            if unknown:
+                raise ValueError(f"a description per language takes the keys {', '.join(DESCRIPTION_LANGUAGES)}; "
+                                 f"got {', '.join(repr(k) for k in unknown)}")
+            bad = [str(k) for k, text in v.items() if not isinstance(text, str)]
+            if bad:
+                raise ValueError(f"the description in {', '.join(bad)} must be a text")
+        return v
+
+    def description_in(self, language: str) -> tuple[str, str | None]:
+        """The description a reader of ``language`` reads, and its language (see :func:`description_text`)."""
+        return description_text(self.description, language)
+
     def to_jsonable(self) -> dict[str, Any]:
         """Plain JSON-able dict (paths as strings, dates ISO)."""
         return json.loads(self.model_dump_json())
+
+
+def description_text(description: Any, language: str) -> tuple[str, str | None]:
+    """A scenario's description for a reader of ``language``: ``(text, its language)``.
+
+    One text is the user's own and is shown as written (its language None: nothing to say about it).
+    Given per language, the reader's text, else the English one, else the first given in
+    en, zh, es order; the language returned tells the page when it is not the reader's.
+
+    >>> description_text({"en": "Demo", "zh": "示例"}, "es")
+    ('Demo', 'en')
+    """
+    if not isinstance(description, dict):
+        return ("" if description is None else str(description)).strip(), None
+    texts = {k: str(v).strip() for k, v in description.items() if v is not None and str(v).strip()}
+    for lang in (language, "en", *DESCRIPTION_LANGUAGES):
+        if lang in texts:
+            return texts[lang], lang
+    return "", None
 
 
 def _known_keys(model: type[BaseModel], loc: tuple) -> list[str]:
