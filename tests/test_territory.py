@@ -744,7 +744,7 @@ def test_every_rep_of_today_keeps_a_territory_name_when_k_matches():
 
 
 def test_map_colours_differ_between_neighbouring_territories():
-    from salesmodel.report.pages import _neighbour_colours
+    from salesmodel.report.page_base import _neighbour_colours
 
     rng = np.random.default_rng(0)
     points = rng.uniform(0, 10, size=(400, 2))
@@ -760,7 +760,7 @@ def test_map_colours_differ_between_neighbouring_territories():
 def test_province_outlines_cover_every_province_of_the_shipped_table():
     from importlib import resources
 
-    from salesmodel.report.pages import _province_outlines
+    from salesmodel.report.page_base import _province_outlines
 
     provinces = pd.read_csv(resources.files("salesmodel") / "data" / "provinces.csv")
     outlines = _province_outlines()

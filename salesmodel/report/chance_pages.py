@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from salesmodel.report import MONEY_DECIMALS, format_money, month_label
-from salesmodel.report.pages import Page, _number_format
+from salesmodel.report.page_base import _number_format
+from salesmodel.report.pages import Page
 
 __all__ = ["ChancePage"]
 

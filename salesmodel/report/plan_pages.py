@@ -12,7 +12,8 @@ from typing import Any
 import pandas as pd
 
 from salesmodel.report import MONEY_DECIMALS, month_label
-from salesmodel.report.pages import Page, _number_format
+from salesmodel.report.page_base import _number_format
+from salesmodel.report.pages import Page
 
 __all__ = ["PlanPage"]
 
