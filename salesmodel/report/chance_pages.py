@@ -15,7 +15,7 @@ import pandas as pd
 
 from salesmodel.report import MONEY_DECIMALS, format_money, month_label
 from salesmodel.report.page_base import _number_format
-from salesmodel.report.pages import Page
+from salesmodel.report.tracking_page import TrackingPage
 
 __all__ = ["ChancePage"]
 
@@ -31,7 +31,7 @@ def _no_negative_zero(values: pd.Series) -> pd.Series:
     return values.where(values.abs() >= 5e-4, 0.0)
 
 
-class ChancePage(Page):
+class ChancePage(TrackingPage):
     """The chance, bounds and "where are we" views of pages 02, 05 and 10."""
 
     # ---- the chance curve ---------------------------------------------------------------
@@ -196,7 +196,7 @@ class ChancePage(Page):
             out.append(styler.set_caption(f"{self.w(key).format(n=n, m=m)}{sep}{self.caption(money=True)}"))
         return out
 
-    def mix_table(self, mix: pd.DataFrame | None) -> Any:
+    def pacing_mix_table(self, mix: pd.DataFrame | None) -> Any:
         """Achievement to date by product and by channel (``pacing_mix``)."""
         if mix is None or mix.empty:
             return None

@@ -13,10 +13,12 @@ methods live in a module of their own (``overview_page`` ... ``leadership_page``
 """
 from __future__ import annotations
 
+from salesmodel.report.chance_pages import ChancePage
 from salesmodel.report.forecast_page import ForecastPage
 from salesmodel.report.leadership_page import LeadershipPage
 from salesmodel.report.overview_page import OverviewPage
 from salesmodel.report.page_base import show
+from salesmodel.report.plan_pages import PlanPage
 from salesmodel.report.staffing_page import StaffingPage
 from salesmodel.report.targets_page import TargetsPage
 from salesmodel.report.territory_map_page import TerritoryMapPage
@@ -26,6 +28,6 @@ from salesmodel.report.tracking_page import TrackingPage
 __all__ = ["Page", "show"]
 
 
-class Page(OverviewPage, ForecastPage, TargetsPage, StaffingPage, TerritoryPage, TerritoryMapPage, TrackingPage,
-           LeadershipPage):
+class Page(OverviewPage, ForecastPage, TargetsPage, StaffingPage, TerritoryPage, TerritoryMapPage, ChancePage, TrackingPage,
+           PlanPage, LeadershipPage):
     """A notebook page's reader: language, money unit, the names readers know ids by, and every page's drawing."""

@@ -1,25 +1,41 @@
 """Drawing for the plan a sales director issues (issue 12): products and channels, task and
 target, the ledger of every target, the months against the baseline, last year of the books.
 
-``PlanPage`` is a :class:`~salesmodel.report.pages.Page` with these parts; it reads the
+``PlanPage`` is one of the parts :class:`~salesmodel.report.pages.Page` is made of; it reads the
 targets step's declared tables and derives nothing.
 """
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
 from salesmodel.report import MONEY_DECIMALS, month_label
-from salesmodel.report.page_base import _number_format
-from salesmodel.report.pages import Page
+from salesmodel.report.page_base import PageBase, _number_format
 
 __all__ = ["PlanPage"]
 
 
-class PlanPage(Page):
+class PlanPage(PageBase):
     """The targets page's product, channel, task, ledger and season parts."""
+
+    def levers(self, tables: Mapping[str, pd.DataFrame]) -> list[Any]:
+        """The planner's levers this plan used: locked targets and the reps' commitments (or a line saying none)."""
+        parts: list[Any] = []
+        if "targets_locks" in tables:
+            parts.append(self.locks_table(tables["targets_locks"]))
+        if "targets_commitments" in tables:
+            parts += [self.commitments_sentence(tables["targets_commitments"]),
+                      self.commitments_table(tables["targets_commitments"])]
+        return parts or [self.text("nb02_no_levers")]
+
+    def budget_parts(self, tables: Mapping[str, pd.DataFrame]) -> list[Any]:
+        """The expense budget by category and by region (or a line saying the params ask for none)."""
+        if "budget_total" not in tables:
+            return [self.text("nb02_no_budget")]
+        return [self.budget_table(tables["budget_total"]), self.budget_region_table(tables["budget_region"])]
 
     def mix_table(self, region_mix: pd.DataFrame, by: str = "product") -> Any:
         """Targets by region (rows) and product or channel (columns), with totals: every margin exact."""
