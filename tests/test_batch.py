@@ -59,6 +59,21 @@ def test_an_unknown_reference_scenario_lists_the_scenarios_before_anything_runs(
     assert not list((tmp_path / "out").glob("runs/*")) and not list((tmp_path / "out").glob("batches/*"))
 
 
+def test_a_batch_refused_for_bad_yaml_leaves_no_folder_behind(tmp_path):
+    from salesmodel.errors import SalesmodelError
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("scenario: x\n  bad: [\n", encoding="utf-8")
+    with pytest.raises(SalesmodelError, match="not valid YAML"):
+        run_batch([bad], tmp_path / "out", workers=1, progress=False)
+    assert not (tmp_path / "out").exists()  # not even the empty out and batches folders it would have made
+    kept = tmp_path / "existing" / "batches" / "earlier"
+    kept.mkdir(parents=True)
+    with pytest.raises(SalesmodelError):
+        run_batch([bad], tmp_path / "existing", workers=1, progress=False)
+    assert [p.name for p in (tmp_path / "existing" / "batches").iterdir()] == ["earlier"]  # folders it did not make stay
+
+
 def test_readable_comparison_shows_values_and_differences_from_the_reference():
     from salesmodel.report.summary import readable_comparison, readable_params_diff
 

@@ -321,13 +321,18 @@ def run_batch(
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     names_hash = hashlib.sha256("|".join(map(str, params_files)).encode()).hexdigest()[:8]
     batch_dir = out_dir / "batches" / f"{stamp}-{names_hash}"
-    specs = expand(params_files, batch_dir / "scenarios")
+    made = [d for d in (out_dir, out_dir / "batches") if not d.exists()]  # folders a refused batch must not leave
     from salesmodel.report.summary import reference_name
 
     try:
+        specs = expand(params_files, batch_dir / "scenarios")
         reference = reference_name([s.name for s in specs], reference)
-    except ParamsError:
-        shutil.rmtree(batch_dir, ignore_errors=True)  # a batch refused before it ran leaves nothing behind
+    except Exception:
+        # a batch refused before it ran (bad YAML or params, an unknown reference) leaves nothing behind
+        shutil.rmtree(batch_dir, ignore_errors=True)
+        for folder in reversed(made):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if still empty
         raise
     started_at = datetime.now(UTC).isoformat()
     t0 = time.perf_counter()
