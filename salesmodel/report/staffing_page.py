@@ -14,6 +14,7 @@ from salesmodel.report import (
     month_label,
 )
 from salesmodel.report.page_base import PageBase, _number_format
+from salesmodel.report.summary import hires_part, pay_at_plan
 
 
 class StaffingPage(PageBase):
@@ -122,8 +123,8 @@ class StaffingPage(PageBase):
 
         if "kind" not in pay_cost:
             return None
-        scenario = "100%" if "100%" in set(pay_cost["scenario"]) else pay_cost["scenario"].iloc[0]
-        hired = pay_cost[(pay_cost["scenario"] == scenario) & (pay_cost["kind"] == "hire")]
+        at_plan = pay_at_plan(pay_cost)
+        hired = at_plan[at_plan["kind"] == "hire"]
         cost = float(hired["expected_pay"].sum())
         ramped = hired[hired["ramp"] >= 1.0].groupby("rep_id")["total_pay"].mean().reindex(hired["rep_id"].unique())
         full = float(ramped.fillna(hired.groupby("rep_id")["total_pay"].last()).sum() * 12) if len(hired) else 0.0
@@ -151,12 +152,10 @@ class StaffingPage(PageBase):
         cost = self.hires_cost_text(tables["pay_cost"]) if "pay_cost" in tables else None
         if cost is not None:
             parts.append(cost.data)
-        people = tables.get("targets_person")
-        if people is not None and (people["kind"] == "hire").any():  # the hires' part of the plan, from the territories
-            hired = people[people["kind"] == "hire"]
-            quota, total = float(hired["ramped_quota"].sum()), float(people["target"].sum())
-            text = self.w("lead_follow").format(hires=len(hired), quota=format_money(quota, self.unit, self.lang),
-                                                share=f"{quota / total:.1%}" if total else "–")
+        part = hires_part(tables)
+        if part is not None:  # the hires' part of the plan, from the territories
+            text = self.w("lead_follow").format(hires=part.hires, quota=format_money(part.quota, self.unit, self.lang),
+                                                share=f"{part.quota / part.plan:.1%}" if part.plan else "–")
             parts.append(f"<p>{_html.escape(text)}</p>")
         return HTML("".join(parts))
 

@@ -254,8 +254,7 @@ def key_figures(tables: Mapping[str, pd.DataFrame], plan_year: int | None = None
     pay = tables.get("pay_cost")
     pay_total = cost_share = None
     if pay is not None and not pay.empty:
-        scenario = "100%" if "100%" in set(pay["scenario"]) else pay["scenario"].iloc[0]
-        at_plan = pay[pay["scenario"] == scenario]
+        at_plan = pay_at_plan(pay)
         # pay_cost is pay against target (a month of each, or month by month): the share needs no scaling
         pay_total = float(at_plan["expected_pay"].sum()) if "expected_pay" in at_plan else 12.0 * float(at_plan["total_pay"].sum())
         month_target = float(at_plan["target"].sum())
@@ -337,6 +336,37 @@ RISK_COLUMNS = ["kind", "unit_id", "value", "probability", "money", "asked", "de
 HIRE_ACCOUNTS_SHORT = 0.10
 
 
+def pay_at_plan(pay: pd.DataFrame) -> pd.DataFrame:
+    """The pay plan's rows at 100% of target (else its first scenario): what the budget and the pages read."""
+    scenario = "100%" if "100%" in set(pay["scenario"]) else pay["scenario"].iloc[0]
+    return pay[pay["scenario"] == scenario]
+
+
+@dataclass(frozen=True)
+class HiresPart:
+    """The planned hires' part of the plan: their ramped quotas from the territories, what the staffing
+    plan counts on them selling (their ramped standard in the pay plan), and the plan."""
+
+    hires: int
+    quota: float
+    counted: float
+    plan: float
+
+
+def hires_part(tables: Mapping[str, pd.DataFrame]) -> HiresPart | None:
+    """The hires' part of the plan from ``targets_person`` and ``pay_cost`` (None without planned hires)."""
+    people, pay = tables.get("targets_person"), tables.get("pay_cost")
+    if people is None or not (people["kind"] == "hire").any():
+        return None
+    hired = people[people["kind"] == "hire"]
+    counted = 0.0
+    if pay is not None and len(pay) and "kind" in pay:
+        at_plan = pay_at_plan(pay)
+        counted = float(at_plan.loc[at_plan["kind"] == "hire", "target"].sum())
+    return HiresPart(hires=len(hired), quota=float(hired["ramped_quota"].sum()), counted=counted,
+                     plan=float(people["target"].sum()))
+
+
 def risk_table(tables: Mapping[str, pd.DataFrame], figures: KeyFigures, *, top: int = 5,
                calendar_status: tuple[str, int, str] | None = None,
                unmet: pd.DataFrame | None = None, bound_share: float | None = None) -> pd.DataFrame:
@@ -391,15 +421,11 @@ def risk_table(tables: Mapping[str, pd.DataFrame], figures: KeyFigures, *, top: 
         proposed = terr[terr["plan"] == "proposed"].iloc[0]
         if int(proposed["moved_units"]) > 0:
             add("disruption", value=float(proposed["moved_share"]), detail=str(int(proposed["moved_units"])))
-    people, pay = tables.get("targets_person"), tables.get("pay_cost")
-    if people is not None and pay is not None and len(pay) and "kind" in pay and (people["kind"] == "hire").any():
-        # the hires' accounts against what the staffing plan counts on them to sell: today's reps carry the difference
-        quota = float(people.loc[people["kind"] == "hire", "ramped_quota"].sum())
-        scenario = "100%" if "100%" in set(pay["scenario"]) else pay["scenario"].iloc[0]
-        counted = float(pay.loc[(pay["scenario"] == scenario) & (pay["kind"] == "hire"), "target"].sum())
-        if counted > 0 and quota < (1 - HIRE_ACCOUNTS_SHORT) * counted:
-            add("hires_accounts", value=quota, money=counted - quota, asked=counted,
-                detail=str(int((people["kind"] == "hire").sum())))
+    part = hires_part(tables)
+    # the hires' accounts against what the staffing plan counts on them to sell: today's reps carry the difference
+    if part is not None and part.counted > 0 and part.quota < (1 - HIRE_ACCOUNTS_SHORT) * part.counted:
+        add("hires_accounts", value=part.quota, money=part.counted - part.quota, asked=part.counted,
+            detail=str(part.hires))
     if calendar_status is not None:
         status, year, country = calendar_status
         if status in ("estimated", "unconfirmed", "unsupported"):

@@ -13,6 +13,7 @@ from salesmodel.report import (
     month_label,
 )
 from salesmodel.report.page_base import PageBase, _number_format
+from salesmodel.report.summary import hires_part
 
 
 class TerritoryPage(PageBase):
@@ -111,23 +112,16 @@ class TerritoryPage(PageBase):
         staffing plan counts on from them, and who holds a hire's accounts until the hire is up to speed."""
         from IPython.display import HTML
 
-        people = tables.get("targets_person")
+        people, part = tables.get("targets_person"), hires_part(tables)
         if people is None:
             return None
         money = lambda v: format_money(v, self.unit, self.lang)  # noqa: E731
-        hires = people[people["kind"] == "hire"]
-        quota = float(hires["ramped_quota"].sum())
-        total = float(people["target"].sum())
-        expected = 0.0
-        pay = tables.get("pay_cost")
-        if pay is not None and "kind" in pay:
-            scenario = "100%" if "100%" in set(pay["scenario"]) else pay["scenario"].iloc[0]
-            expected = float(pay.loc[(pay["scenario"] == scenario) & (pay["kind"] == "hire"), "target"].sum())
+        quota, counted, total = (part.quota, part.counted, part.plan) if part else (0.0, 0.0, float(people["target"].sum()))
         moved = int(tables["territory_assignment"]["moved"].sum()) if "territory_assignment" in tables else 0
         holder = self.w("holder_manager" if str(facts.get("vacancy_holders") or "") else "holder_today")
         text = self.w("nb04_follow_text").format(
-            moved=f"{moved:,}", handed=money(-float(people["handed_over"].sum())), hires=len(hires), quota=money(quota),
-            share=f"{quota / total:.1%}" if total else "–", expected=money(expected),
+            moved=f"{moved:,}", handed=money(-float(people["handed_over"].sum())), hires=part.hires if part else 0, quota=money(quota),
+            share=f"{quota / total:.1%}" if total else "–", expected=money(counted),
             held=money(float(people["vacancy_held"].sum() + people["ramp_held"].sum())), holder=holder)
         return HTML(f"<p>{_html.escape(text)}</p>")
 
