@@ -9,6 +9,7 @@ import pytest
 from salesmodel.domain.staffing import (
     calibrate_productivity,
     capacity_plan,
+    hire_reasons,
     pay,
     people_months,
     plan_hires,
@@ -157,6 +158,25 @@ def test_no_start_in_a_blocked_month():
     assert (first["start_side"] == "before").all() and (first["blocked_month"] == "2027-02").all()
     later = hires[hires["start_month"] == "2027-03"]
     assert (later["start_side"] == "after").all()
+
+
+def test_hires_replace_the_expected_leavers_first_and_the_rest_are_new_positions():
+    """A region expected to lose 2 people with 3 hires: the last 2 (people leave through the year) replace them
+    and the first is a new position; a region losing more than it hires only replaces; a region losing
+    nobody only grows."""
+    hires = pd.DataFrame({"hire_id": ["H001", "H002", "H003", "H004", "H005", "H006"],
+                          "region_id": ["E", "N", "E", "E", "S", "N"],
+                          "start_month": ["2027-01", "2027-01", "2027-03", "2027-09", "2027-05", "2027-02"]})
+    reason = hire_reasons(hires, {"E": 2, "N": 5})
+    assert reason.tolist() == ["growth", "replacement", "replacement", "replacement", "growth", "replacement"]
+    # plan_hires says the same from the capacity plan's whole leavers
+    plan = pd.DataFrame({"region_id": ["E", "E", "E"], "month": ["2027-01", "2027-03", "2027-09"],
+                         "hires_starting": [1, 1, 1]})
+    listed = plan_hires(plan, ramp=[1.0], role="account_manager", hire_lead_months=1, leavers={"E": 2})
+    assert listed["reason"].tolist() == ["growth", "replacement", "replacement"]
+    assert plan_hires(plan, ramp=[1.0], role="account_manager", hire_lead_months=1)["reason"].eq("growth").all()
+    with pytest.raises(ParamsError, match=r"leavers\[E\]"):
+        hire_reasons(hires, {"E": -1})
 
 
 def test_whole_headcount_carries_from_month_to_month():

@@ -110,7 +110,9 @@ def test_the_step_gives_every_person_of_the_planned_organisation_a_target_that_a
     proposed_k = int(tables["territory_summary"].set_index("plan").loc["proposed", "k"])
     assert len(people) == proposed_k
     hires = people[people["kind"] == "hire"]
-    assert len(hires) == len(tables["staffing_hires"]) > 0
+    listed = tables["staffing_hires"]
+    assert len(hires) == (listed["reason"] == "growth").sum() > 0  # the new positions; replacements take over a territory
+    assert set(hires["person_id"]) == set(listed.loc[listed["reason"] == "growth", "hire_id"])
     assert (hires["first_allocation"] == 0).all() and (hires["target"] == hires["ramped_quota"]).all()
     given_accounts = set(tables["territory_assignment"]["territory"])
     for _, hire in hires.iterrows():  # a hire with accounts has a quota; a later start, less of the year

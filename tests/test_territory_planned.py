@@ -83,27 +83,39 @@ def planned(tmp_path_factory, small_company_dir):
     return step, hires, staff, tmp
 
 
-def test_planned_organisation_is_today_s_reps_plus_every_hire(planned, small_company):
-    step, hires, staff, _ = planned
-    assert len(hires) > 0
+def test_planned_organisation_is_today_s_reps_plus_the_new_positions(planned, small_company):
+    step, hires, staff, tmp = planned
+    growth = hires[hires["reason"] == "growth"]
+    assert len(growth) > 0 and (hires["reason"] == "replacement").any()
     summary = step.tables["territory_summary"].set_index("plan")
     reps = small_company["reps"]
     active = reps.loc[reps["leave_date"].isna(), "rep_id"]
-    assert summary.loc["proposed", "k"] == len(active) + len(hires) == staff["headcount"].sum() + len(hires)
+    assert summary.loc["proposed", "k"] == len(active) + len(growth) == staff["headcount"].sum() + len(growth)
     metrics = step.tables["territory_metrics"]
-    assert set(metrics.loc[metrics["plan"] == "proposed", "territory"]) == set(active) | set(hires["hire_id"])
+    # a replacement takes over the territory of the person it replaces: no territory of its own
+    assert set(metrics.loc[metrics["plan"] == "proposed", "territory"]) == set(active) | set(growth["hire_id"])
     assert step.facts["organisation"] == "planned" and step.facts["organisation_month"] == "2027-12"
-    assert step.facts["territory_hires"] == len(hires)
+    assert step.facts["territory_hires"] == len(growth)
+    # every region replaces the whole people it is expected to lose before it adds positions, so the
+    # territories are the people at the year's end
+    plan = pd.read_parquet(tmp / "run" / "tables" / "capacity_plan.parquet")
+    by_region = plan.groupby("region_id").agg(leavers=("leavers", "sum"), hires=("hires_starting", "sum"))
+    replaced = hires[hires["reason"] == "replacement"].groupby("region_id").size()
+    pd.testing.assert_series_equal(replaced.reindex(by_region.index, fill_value=0),
+                                   by_region[["leavers", "hires"]].min(axis=1), check_names=False, check_dtype=False)
+    if (by_region["hires"] >= by_region["leavers"]).all():
+        assert summary.loc["proposed", "k"] == plan.loc[plan["month"] == plan["month"].max(), "people_end"].sum()
     for name in ("territory_assignment", "territory_metrics", "territory_summary", "territory_handover",
-                 "territory_comparison", "territory_travel"):
-        declared.check(name, step.tables[name])
+                 "territory_comparison", "territory_travel", "staffing_hires"):
+        declared.check(name, step.tables.get(name, hires))
 
 
 def test_hires_get_accounts_near_their_base_within_the_limit(planned, small_company):
     step, hires, _, _ = planned
     a = step.tables["territory_assignment"]
     given = a[a["territory"].isin(hires["hire_id"])]
-    assert len(given) > 0 and given["moved"].all()  # every account a hire holds was handed over
+    assert len(given) > 0 and given["moved"].all()
+    assert set(given["territory"]) <= set(hires.loc[hires["reason"] == "growth", "hire_id"])  # every account a hire holds was handed over
     customers = small_company["customers"].set_index("customer_id")
     h = hires.set_index("hire_id")
     km = territory.great_circle_km(customers.loc[given["customer_id"], "lat"], customers.loc[given["customer_id"], "lon"],
@@ -219,10 +231,11 @@ def test_a_hire_without_a_proposed_base_is_refused_naming_it(planned):
 
     _, hires, _, tmp = planned
     ws = Workspace(load_params(tmp / "params.yaml"), tmp / "run", tmp / "params.yaml", lab=True)
+    growth = sorted(hires.loc[hires["reason"] == "growth", "hire_id"])
     bad = hires.copy()
-    bad.loc[bad["hire_id"] == "H002", ["base_lat", "base_lon"]] = np.nan
+    bad.loc[bad["hire_id"] == growth[-1], ["base_lat", "base_lon"]] = np.nan
     ctx = Context(params=ws.params, inputs=ws.inputs(), tables={"staffing_hires": bad})
-    with pytest.raises(InputError, match="H002"):
+    with pytest.raises(InputError, match=growth[-1]):
         step_module.design_bases(ctx)
     ok = step_module.design_bases(Context(params=ws.params, inputs=ws.inputs(), tables={"staffing_hires": hires}))
-    assert ok["rep_id"].tolist()[-len(hires):] == sorted(hires["hire_id"])
+    assert ok["rep_id"].tolist()[-len(growth):] == growth  # the new positions, after today's reps

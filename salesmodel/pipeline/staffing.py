@@ -218,16 +218,19 @@ def capacity(arguments: dict[str, Any]) -> pd.DataFrame:
 
 
 def hires_table(ctx: Context, plan: pd.DataFrame, arguments: dict[str, Any]) -> pd.DataFrame:
-    """One row per planned hire, with a proposed base city where the region's accounts are."""
+    """One row per planned hire, with a proposed base city where the region's accounts are, and whether it
+    replaces an expected leaver or is a new position."""
     sp = ctx.params.staffing
     inputs = ctx.inputs
     per_region = plan.groupby("region_id")["hires_starting"].sum()
     staff = staffing.current_staff(inputs["reps"], as_of=as_of(ctx))
     cities = staffing.base_cities(city_demand(ctx), staff, per_region.to_dict())
     prod = arguments["productivity"]
+    # the whole people each region is expected to lose over the plan (lead-in months included): replaced first
+    leavers = plan.groupby("region_id")["leavers"].sum().astype(int).to_dict()
     return staffing.plan_hires(plan, ramp=list(sp.ramp), role=sp.hire_role, hire_lead_months=sp.hire_lead_months,
                                blocked_months=arguments.get("blocked_months", ()),
-                               productivity=prod if isinstance(prod, dict) else None, cities=cities)
+                               productivity=prod if isinstance(prod, dict) else None, cities=cities, leavers=leavers)
 
 
 def city_demand(ctx: Context) -> pd.DataFrame:

@@ -205,14 +205,17 @@ def organisation_month(ctx: Context) -> str:
 
 
 def planned_hires(ctx: Context) -> pd.DataFrame:
-    """The planned hires on the organisation at the plan year's end (staffing_hires starting by then), in id order."""
+    """The new positions on the organisation at the plan year's end (staffing_hires of reason ``growth``
+    starting by then), in id order. A replacement takes over the territory of the person it replaces
+    (expected leavers are not named), so it adds no territory."""
     hires = ctx.table("staffing_hires")
     if hires is None or hires.empty:
-        return pd.DataFrame(columns=["hire_id", "start_month", "province_id", "base_city_en", "base_city_zh",
+        return pd.DataFrame(columns=["hire_id", "reason", "start_month", "province_id", "base_city_en", "base_city_zh",
                                      "base_lat", "base_lon"])
     end = pd.Period(organisation_month(ctx), freq="M")
     starts = pd.PeriodIndex(hires["start_month"].astype(str), freq="M")
-    return hires[starts <= end].sort_values("hire_id").reset_index(drop=True)
+    growth = (hires["reason"] == "growth").to_numpy() if "reason" in hires else True
+    return hires[(starts <= end) & growth].sort_values("hire_id").reset_index(drop=True)
 
 
 def design_bases(ctx: Context) -> pd.DataFrame:

@@ -115,6 +115,9 @@ class StaffingPage(PageBase):
         before = 0 if hires is None else int((hires["start_side"] == "before").sum())
         after = 0 if hires is None else int((hires["start_side"] == "after").sum())
         text = self.w("nb03_hires_text").format(hires=n, reason=reason, blocked=blocked_text, before=before, after=after)
+        if n and "reason" in hires:
+            replacing = int((hires["reason"] == "replacement").sum())
+            text += " " + self.w("hires_split").format(replacements=replacing, growth=n - replacing)
         return HTML(f"<p>{_html.escape(text)}</p>")
 
     def hires_cost_text(self, pay_cost: pd.DataFrame) -> Any:
@@ -155,13 +158,18 @@ class StaffingPage(PageBase):
         part = hires_part(tables)
         if part is not None:  # the hires' part of the plan, from the territories
             text = self.w("lead_follow").format(hires=part.hires, quota=format_money(part.quota, self.unit, self.lang),
-                                                share=f"{part.quota / part.plan:.1%}" if part.plan else "–")
+                                                share=f"{part.quota / part.plan:.1%}" if part.plan else "–",
+                                                replacements=self.replacements_text(part))
             parts.append(f"<p>{_html.escape(text)}</p>")
         return HTML("".join(parts))
 
+    def replacements_text(self, part: Any) -> str:
+        """The sentence on the hires that replace expected leavers (empty when none do)."""
+        return self.w("hires_replace").format(replacements=part.replacements) if part and part.replacements else ""
+
     def hires_table(self, hires: pd.DataFrame) -> Any:
         city = "base_city_zh" if self.lang == "zh" else "base_city_en"
-        return self.table("staffing_hires", hires, columns=["hire_id", "region_id", "role", "decision_month",
+        return self.table("staffing_hires", hires, columns=["hire_id", "region_id", "role", "reason", "decision_month",
                                                             "start_month", "ramp", "productivity", city,
                                                             "blocked_month", "start_side"])
 

@@ -344,27 +344,31 @@ def pay_at_plan(pay: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class HiresPart:
-    """The planned hires' part of the plan: their ramped quotas from the territories, what the staffing
-    plan counts on them selling (their ramped standard in the pay plan), and the plan."""
+    """The planned hires' part of the plan: the new positions' ramped quotas from the territories, what
+    the staffing plan counts on them selling (their ramped standard in the pay plan), the plan, and the
+    hires that replace people the regions are expected to lose (they take over those territories)."""
 
     hires: int
     quota: float
     counted: float
     plan: float
+    replacements: int = 0
 
 
 def hires_part(tables: Mapping[str, pd.DataFrame]) -> HiresPart | None:
-    """The hires' part of the plan from ``targets_person`` and ``pay_cost`` (None without planned hires)."""
-    people, pay = tables.get("targets_person"), tables.get("pay_cost")
-    if people is None or not (people["kind"] == "hire").any():
+    """The hires' part of the plan from ``targets_person``, ``staffing_hires`` and ``pay_cost`` (None without
+    planned hires): ``hires`` are the new positions the territories were designed for."""
+    people, pay, listed = tables.get("targets_person"), tables.get("pay_cost"), tables.get("staffing_hires")
+    replacements = int((listed["reason"] == "replacement").sum()) if listed is not None and "reason" in listed else 0
+    if people is None or not ((people["kind"] == "hire").any() or replacements):
         return None
     hired = people[people["kind"] == "hire"]
     counted = 0.0
     if pay is not None and len(pay) and "kind" in pay:
         at_plan = pay_at_plan(pay)
-        counted = float(at_plan.loc[at_plan["kind"] == "hire", "target"].sum())
+        counted = float(at_plan.loc[at_plan["rep_id"].isin(set(hired["person_id"])), "target"].sum())
     return HiresPart(hires=len(hired), quota=float(hired["ramped_quota"].sum()), counted=counted,
-                     plan=float(people["target"].sum()))
+                     plan=float(people["target"].sum()), replacements=replacements)
 
 
 def risk_table(tables: Mapping[str, pd.DataFrame], figures: KeyFigures, *, top: int = 5,

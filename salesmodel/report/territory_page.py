@@ -112,6 +112,8 @@ class TerritoryPage(PageBase):
         staffing plan counts on from them, and who holds a hire's accounts until the hire is up to speed."""
         from IPython.display import HTML
 
+        if "staffing_hires" not in tables:  # the staffing step's list says which hires are replacements
+            tables = {**tables, "staffing_hires": self.planned_hires}
         people, part = tables.get("targets_person"), hires_part(tables)
         if people is None:
             return None
@@ -122,7 +124,8 @@ class TerritoryPage(PageBase):
         text = self.w("nb04_follow_text").format(
             moved=f"{moved:,}", handed=money(-float(people["handed_over"].sum())), hires=part.hires if part else 0, quota=money(quota),
             share=f"{quota / total:.1%}" if total else "–", expected=money(counted),
-            held=money(float(people["vacancy_held"].sum() + people["ramp_held"].sum())), holder=holder)
+            held=money(float(people["vacancy_held"].sum() + people["ramp_held"].sum())), holder=holder,
+            replacements=self.w("hires_replace").format(replacements=part.replacements) if part and part.replacements else "")
         return HTML(f"<p>{_html.escape(text)}</p>")
 
     def follow_chart(self, people: pd.DataFrame) -> Any:

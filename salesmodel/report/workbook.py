@@ -797,9 +797,9 @@ def build_workbook(
             df = _named_places(_staffing_sheet(df, language), labels)  # regions by name, not code (C, E)
         if key == "staffing_hires":  # the planned hires, one row per person, codes in the reader's words
             city = "base_city_zh" if language == "zh" else "base_city_en"
-            df = _named_places(df[["hire_id", "region_id", "role", "decision_month", "start_month", "ramp", "productivity",
-                                   "province_id", city, "blocked_month", "start_side"]], labels)
-            for c in ("role", "start_side"):
+            df = _named_places(df[["hire_id", "region_id", "role", "reason", "decision_month", "start_month", "ramp",
+                                   "productivity", "province_id", city, "blocked_month", "start_side"]], labels)
+            for c in ("role", "reason", "start_side"):
                 df[c] = df[c].map(lambda v: _code_text(v, language))
             money_like = money_like | {"productivity"}
         people = {c: "#,##0" for c in ("headcount_start", "hires_decided", "hires_starting", "headcount_end",

@@ -217,11 +217,14 @@ def _planned_territories(summary: pd.DataFrame, facts: pd.DataFrame) -> float | 
 
 
 def _planned_headcount(staff: pd.DataFrame, hires: pd.DataFrame, facts: pd.DataFrame) -> float | None:
-    """Today's active reps plus the hires starting by the month the territories were designed for
-    (the plan year's end, run_facts organisation_month); expected leavers are not named."""
+    """Today's active reps plus the new positions (hires of reason growth) starting by the month the
+    territories were designed for (the plan year's end, run_facts organisation_month); a replacement
+    takes over the territory of the person it replaces (expected leavers are not named)."""
     month = _fact(facts, "territory", "organisation_month")
     if _fact(facts, "territory", "organisation") != "planned" or month is None:
         return None
+    if "reason" in hires:
+        hires = hires[hires["reason"] == "growth"]
     starts = pd.PeriodIndex(hires["start_month"].astype(str), freq="M") if len(hires) else pd.PeriodIndex([], freq="M")
     return float(staff["headcount"].astype(float).sum() + (starts <= pd.Period(month, freq="M")).sum())
 
@@ -283,11 +286,11 @@ STAFFING_RULES: list[Rule] = [
          Side("pay_cost", "pay_cost.expected_pay at 100%", lambda d: float(_pay_at_plan(d)["expected_pay"].sum()))),
     Rule("hires are people", Side("capacity_plan", "capacity_plan.hires_starting by region and month", _hires_by_region_month),
          Side("staffing_hires", "staffing_hires rows by region and start month", _hire_rows_by_region_month), tolerance=0),
-    # territory.organisation 'planned': one territory per person of the organisation at the plan year's end
+    # territory.organisation 'planned': one territory per rep today and per new position by the plan year's end
     Rule("territories = planned headcount",
          Side("territory_summary", "territory_summary.k (proposed), organisation 'planned'", _planned_territories,
               needs=("run_facts",)),
-         Side("staff_now", "staff_now.headcount + staffing_hires starting by run_facts organisation_month",
+         Side("staff_now", "staff_now.headcount + staffing_hires of reason growth starting by run_facts organisation_month",
               _planned_headcount, needs=("staffing_hires", "run_facts")), tolerance=0),
 ]
 

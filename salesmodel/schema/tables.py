@@ -288,7 +288,10 @@ _declare("staffing_productivity", "staffing", "Each rep's calibrated mature mont
          _c("own_productivity:number:yuan", "from the rep's own mature months"), _c("own_months:number:months"),
          _c("productivity:number:yuan", "own history shrunk towards the region's level, calibrated"), _c("source:text"))
 _declare("staffing_hires", "staffing", "The planned hires, one row per person",
-         _c("hire_id:text"), _c("region_id:text"), _c("role:text"), _c("decision_month:text"), _c("start_month:text"),
+         _c("hire_id:text"), _c("region_id:text"), _c("role:text"),
+         _c("reason:text", "replacement (of a person the region is expected to lose; takes over that territory) or "
+            "growth (a new position: a territory of its own)"),
+         _c("decision_month:text"), _c("start_month:text"),
          _c("ramp:text", "share of a mature rep's volume in months 1, 2, ... of service"),
          _c("productivity:number:yuan", "mature monthly volume (season index 1)"),
          _c("province_id:text"), _c("base_city_zh:text"), _c("base_city_en:text"), _c("base_lat:number"),

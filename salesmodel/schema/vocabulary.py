@@ -1115,15 +1115,15 @@ _FOLLOW: dict[str, dict[str, str]] = {
     "nb04_follow": {"en": "## Targets after the hand-over", "zh": "## 交接后的目标", "es": "## Objetivos tras el traspaso"},
     "nb04_follow_text": {
         "en": "Targets follow the accounts. The {moved} accounts that change hands carry {handed} of this year's targets. "
-              "The {hires} planned hires carry {quota} ({share} of the plan), ramped from their start months; the staffing "
-              "plan counts on {expected} from them. Until a hire starts, and while the hire ramps up, {held} stays with {holder}. "
+              "The {hires} new positions carry {quota} ({share} of the plan), ramped from their start months; the staffing "
+              "plan counts on {expected} from them. {replacements} Until a hire starts, and while the hire ramps up, {held} stays with {holder}. "
               "The company's and every region's totals do not change.",
-        "zh": "目标随客户走。更换负责人的 {moved} 个客户带走本年目标 {handed}。{hires} 名计划招聘人员承担 {quota}"
-              "(占计划的 {share}),自入职月起按爬坡计算;人员计划预计他们完成 {expected}。新员工入职前及爬坡期间,"
+        "zh": "目标随客户走。更换负责人的 {moved} 个客户带走本年目标 {handed}。{hires} 个新增岗位承担 {quota}"
+              "(占计划的 {share}),自入职月起按爬坡计算;人员计划预计他们完成 {expected}。{replacements}新员工入职前及爬坡期间,"
               "{held} 由{holder}承担。公司及各大区的目标总额不变。",
         "es": "Los objetivos siguen a las cuentas. Las {moved} cuentas que cambian de manos llevan {handed} de los objetivos del año. "
-              "Las {hires} contrataciones previstas llevan {quota} ({share} del plan), con la rampa desde su mes de incorporación; "
-              "el plan de personal cuenta con {expected} de ellas. Hasta que una contratación se incorpora, y mientras aprende, "
+              "Los {hires} puestos nuevos llevan {quota} ({share} del plan), con la rampa desde su mes de incorporación; "
+              "el plan de personal cuenta con {expected} de ellos. {replacements} Hasta que una contratación se incorpora, y mientras aprende, "
               "{held} queda con {holder}. Los totales de la empresa y de cada región no cambian.",
     },
     "holder_today": {"en": "the rep who holds the account today", "zh": "目前负责该客户的销售代表",
@@ -1151,15 +1151,27 @@ _FOLLOW: dict[str, dict[str, str]] = {
     "col_ramped_quota": {"en": "Ramped quota", "zh": "爬坡配额", "es": "Cuota con rampa"},
     "col_accounts_end": {"en": "Accounts in December", "zh": "12月客户数", "es": "Cuentas en diciembre"},
     "risk_hires_accounts": {
-        "en": "The {hires} planned hires are given accounts worth {quota} of this year's targets, while the staffing plan counts on {counted} from them: today's reps carry {gap} more than their calibrated capacity. Give the hires more accounts (a larger limit on the accounts moved, in the territory settings) or new business to win.",
-        "zh": "{hires} 名计划招聘人员分到的客户对应本年目标 {quota},而人员计划预计他们完成 {counted}:现有销售代表因此比其校准产能多承担 {gap}。可给新员工更多客户(在区域划分设置中放宽客户调整上限)或新客户开发任务。",
-        "es": "Las {hires} contrataciones previstas reciben cuentas por {quota} de los objetivos del año, mientras el plan de personal cuenta con {counted} de ellas: los vendedores actuales llevan {gap} más que su capacidad calibrada. Dé a las contrataciones más cuentas (un límite mayor de cuentas movidas, en los ajustes de territorios) o negocio nuevo que ganar.",
+        "en": "The {hires} new positions are given accounts worth {quota} of this year's targets, while the staffing plan counts on {counted} from them: today's reps carry {gap} more than their calibrated capacity. Give the hires more accounts (a larger limit on the accounts moved, in the territory settings) or new business to win.",
+        "zh": "{hires} 个新增岗位分到的客户对应本年目标 {quota},而人员计划预计他们完成 {counted}:现有销售代表因此比其校准产能多承担 {gap}。可给新员工更多客户(在区域划分设置中放宽客户调整上限)或新客户开发任务。",
+        "es": "Los {hires} puestos nuevos reciben cuentas por {quota} de los objetivos del año, mientras el plan de personal cuenta con {counted} de ellos: los vendedores actuales llevan {gap} más que su capacidad calibrada. Dé a las contrataciones más cuentas (un límite mayor de cuentas movidas, en los ajustes de territorios) o negocio nuevo que ganar.",
+    },
+    "code_growth": {"en": "New position", "zh": "新增岗位", "es": "Puesto nuevo"},
+    "code_replacement": {"en": "Replaces a leaver", "zh": "接替离职", "es": "Sustituye a una baja"},
+    "hires_replace": {
+        "en": "{replacements} hires replace people the regions are expected to lose; each takes over the territory and the target of the person it replaces.",
+        "zh": "{replacements} 名新员工接替预计离职的人员,各自接手所接替人员的区域和目标。",
+        "es": "{replacements} contrataciones sustituyen a personas que las regiones prevén perder; cada una asume el territorio y el objetivo de la persona a la que sustituye.",
+    },
+    "hires_split": {
+        "en": "Of them, {replacements} replace the people the regions are expected to lose (each takes over that person's territory) and {growth} are new positions, each with a territory of its own.",
+        "zh": "其中 {replacements} 人接替预计离职的人员(接手其区域),{growth} 个为新增岗位,各有自己的区域。",
+        "es": "De ellas, {replacements} sustituyen a las personas que las regiones prevén perder (cada una asume el territorio de esa persona) y {growth} son puestos nuevos, cada uno con su propio territorio.",
     },
     "sheet_targets_person": {"en": "Targets by person", "zh": "按人员目标", "es": "Objetivos por persona"},
     "lead_follow": {
-        "en": "The {hires} planned hires carry {quota} of the plan this year ({share}), ramped from their start months; today's reps carry the rest.",
-        "zh": "{hires} 名计划招聘人员承担本年计划的 {quota}({share}),自入职月起按爬坡计算;其余由现有销售代表承担。",
-        "es": "Las {hires} contrataciones previstas llevan {quota} del plan de este año ({share}), con la rampa desde su incorporación; los vendedores actuales llevan el resto.",
+        "en": "The {hires} new positions carry {quota} of the plan this year ({share}), ramped from their start months; today's reps carry the rest. {replacements}",
+        "zh": "{hires} 个新增岗位承担本年计划的 {quota}({share}),自入职月起按爬坡计算;其余由现有销售代表承担。{replacements}",
+        "es": "Los {hires} puestos nuevos llevan {quota} del plan de este año ({share}), con la rampa desde su incorporación; los vendedores actuales llevan el resto. {replacements}",
     },
 }
 _clash = set(_FOLLOW) & set(WORDS)

@@ -37,7 +37,7 @@ from __future__ import annotations
 from salesmodel.domain.staffing.calibration import Calibration, calibrate_productivity, replay, replay_window, team_months
 from salesmodel.domain.staffing.capacity import capacity_plan, project_capacity
 from salesmodel.domain.staffing.funnel import EXAMPLE_F_SOURCES, EXAMPLE_F_STAGES, funnel
-from salesmodel.domain.staffing.hires import base_cities, people_months, plan_hires, whole_headcount
+from salesmodel.domain.staffing.hires import base_cities, hire_reasons, people_months, plan_hires, whole_headcount
 from salesmodel.domain.staffing.history import (
     current_staff,
     mature_productivity,
@@ -68,6 +68,7 @@ __all__ = [
     "current_staff",
     "default_visit_standards",
     "funnel",
+    "hire_reasons",
     "mature_productivity",
     "monthly_orders_from_history",
     "monthly_targets_from_history",

@@ -11,7 +11,7 @@ import pandas as pd
 
 from salesmodel.domain.staffing._checks import _check_int, _check_ramp, _require_columns
 
-__all__ = ["base_cities", "people_months", "plan_hires", "whole_headcount"]
+__all__ = ["base_cities", "hire_reasons", "people_months", "plan_hires", "whole_headcount"]
 
 
 def base_cities(demand: pd.DataFrame, staff: pd.DataFrame, hires_per_region: Mapping[Any, int]) -> dict[Any, list[dict]]:
@@ -58,6 +58,7 @@ def plan_hires(
     blocked_months: Sequence[Any] = (),
     productivity: Mapping[Any, float] | None = None,
     cities: Mapping[Any, list[dict]] | None = None,
+    leavers: Mapping[Any, int] | None = None,
     team_col: str = "region_id",
 ) -> pd.DataFrame:
     """One row per planned hire from a capacity plan (``team_col, month, hires_starting``).
@@ -65,6 +66,13 @@ def plan_hires(
     Ids ``H001...`` in order of start month, then team. A hire starting in the month just
     before or just after a blocked month is marked with that month and the side
     (``before`` / ``after``): the plan moved it around the month nobody starts in.
+    ``leavers``: whole people each team is expected to lose over the plan; ``reason`` says
+    which hires replace them and which are new positions (:func:`hire_reasons`).
+
+    >>> plan = pd.DataFrame({"region_id": ["E", "E"], "month": ["2027-01", "2027-06"], "hires_starting": [1, 1]})
+    >>> plan_hires(plan, ramp=[0.5, 1.0], role="account_manager", hire_lead_months=2,
+    ...            leavers={"E": 1})[["hire_id", "start_month", "reason"]].to_records(index=False).tolist()
+    [('H001', '2027-01', 'growth'), ('H002', '2027-06', 'replacement')]
     """
     func = "plan_hires"
     _require_columns(plan, [team_col, "month", "hires_starting"], "the capacity plan", func)
@@ -91,19 +99,43 @@ def plan_hires(
                 elif r["_m"] == b + 1:
                     side, near = "after", str(b)
             rows.append({
-                team_col: team, "role": role, "decision_month": str(r["_m"] - lead), "start_month": str(r["_m"]),
+                team_col: team, "role": role, "reason": "", "decision_month": str(r["_m"] - lead), "start_month": str(r["_m"]),
                 "ramp": ramp_text,
                 "productivity": float((productivity or {}).get(team, np.nan)),
                 "province_id": c["province_id"], "base_city_zh": c["city_zh"], "base_city_en": c["city_en"],
                 "base_lat": c["lat"], "base_lon": c["lon"], "blocked_month": near, "start_side": side,
             })
-    cols = ["hire_id", team_col, "role", "decision_month", "start_month", "ramp", "productivity", "province_id",
+    cols = ["hire_id", team_col, "role", "reason", "decision_month", "start_month", "ramp", "productivity", "province_id",
             "base_city_zh", "base_city_en", "base_lat", "base_lon", "blocked_month", "start_side"]
     out = pd.DataFrame(rows, columns=cols[1:])
     out.insert(0, "hire_id", [f"H{i + 1:03d}" for i in range(len(out))])
     for c in ("base_lat", "base_lon", "productivity"):
         out[c] = out[c].astype(float)
+    out["reason"] = hire_reasons(out, leavers or {}, team_col=team_col)
     return out[cols]
+
+
+def hire_reasons(hires: pd.DataFrame, leavers: Mapping[Any, int], *, team_col: str = "region_id") -> pd.Series:
+    """``replacement`` or ``growth`` for each hire (``hire_id, team_col, start_month``).
+
+    A team expected to lose ``L`` whole people replaces them with its last ``min(L, hires)`` hires
+    (people leave through the year, their replacements follow); its first hires are new positions
+    (``growth``): only these add a territory, a replacement takes over the territory of the person
+    who left. Expected leavers are not named, so neither is whom a replacement follows.
+
+    >>> h = pd.DataFrame({"hire_id": ["H1", "H2", "H3"], "region_id": ["N", "N", "S"],
+    ...                   "start_month": ["2027-01", "2027-05", "2027-03"]})
+    >>> hire_reasons(h, {"N": 1, "S": 2}).tolist()
+    ['growth', 'replacement', 'replacement']
+    """
+    _require_columns(hires, ["hire_id", team_col, "start_month"], "the hires table", "hire_reasons")
+    reason = pd.Series("growth", index=hires.index, dtype=object)
+    order = hires.assign(_m=hires["start_month"].astype(str)).sort_values(["_m", "hire_id"], kind="mergesort")
+    for team, g in order.groupby(team_col, sort=False):
+        n = min(_check_int(leavers.get(team, 0), f"leavers[{team}]", "hire_reasons"), len(g))
+        if n > 0:
+            reason.loc[g.index[len(g) - n:]] = "replacement"
+    return reason
 
 
 def whole_headcount(plan: pd.DataFrame, *, team_col: str = "region_id") -> pd.DataFrame:
