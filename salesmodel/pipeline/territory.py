@@ -1,7 +1,12 @@
 """Step ``territory``: balanced, compact, contiguous territories proposed against today's."""
 from __future__ import annotations
 
+import multiprocessing
+import os
 import warnings
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -12,6 +17,10 @@ from salesmodel.domain.targets.quotas import LEDGER, person_targets
 from salesmodel.errors import ParamsError
 from salesmodel.pipeline._base import Context, StepResult, collect_notes
 from salesmodel.schema import tables as declared
+
+# from this many accounts the regions' territory designs run in a pool of processes (below, starting
+# the processes costs more than it saves); the plan does not depend on it
+PARALLEL_FROM = 20_000
 
 NEEDS: tuple[str, ...] = ("staffing",)
 PARAMS: tuple[str, ...] = ("data", "territory", "staffing", "calendar", "seed")
@@ -263,9 +272,34 @@ def rep_arguments(ctx: Context, table: pd.DataFrame, bases: pd.DataFrame) -> dic
     territory.check_rep_inputs(table, bases, max_distance_km=tp.max_distance_km, road_factor=road,
                                keep_whole=tp.keep_whole, locks=locks, departed=departed)
     locked = table["tier"].isin(list(tp.locked_tiers)).to_numpy() if "tier" in table.columns else None
-    return {"balance_on": dict(tp.balance_on), "max_distance_km": tp.max_distance_km, "road_factor": road,
+    return {"base_part": base_regions(ctx, bases), "balance_on": dict(tp.balance_on), "max_distance_km": tp.max_distance_km,
+            "road_factor": road,
             "keep_whole": tp.keep_whole, "locked": locked, "locks": locks, "travel_weight": tp.travel_weight,
             "hold_quantiles": (0.5, 0.95) if tp.hold_travel else None, "max_moves": tp.max_moves}
+
+
+def base_regions(ctx: Context, bases: pd.DataFrame) -> list[str]:
+    """The region of each base (today's reps from reps.csv, planned hires from staffing_hires): the parts
+    territories are designed in, each on its own, when no account can move between them."""
+    region = ctx.inputs["reps"].set_index("rep_id")["region_id"].astype(str).to_dict()
+    hires = ctx.table("staffing_hires")
+    if hires is not None and len(hires):
+        region.update(zip(hires["hire_id"].astype(str), hires["region_id"].astype(str)))
+    return [region.get(r, "") for r in bases["rep_id"]]
+
+
+@contextmanager
+def parts_runner(n_units: int) -> Iterator[Callable]:
+    """How the regions' designs run: one after the other for a company the size of the demo, in a pool of
+    processes (one per core) from PARALLEL_FROM accounts on; the plan is the same either way."""
+    workers = min(os.cpu_count() or 1, 4)
+    if n_units < PARALLEL_FROM or workers < 2:
+        yield map
+        return
+    # fork where the system has it: a child starts at once and never re-runs the caller's script
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as pool:
+        yield pool.map
 
 
 def drivable_graph(ctx: Context, table: pd.DataFrame, road: float) -> Any:
@@ -289,13 +323,14 @@ def _spread(metrics: pd.DataFrame, measure: str) -> float:
 
 
 def rep_plan(table: pd.DataFrame, bases: pd.DataFrame, arguments: dict[str, Any], limit: float | None,
-             balance_on: dict[str, float], graph: Any, territories: Any = None,
+             balance_on: dict[str, float], graph: Any, territories: Any = None, runner: Callable = map,
              ) -> tuple[territory.TerritoryPlan, territory.RepDesign]:
-    """The rep-centred design under ``limit`` (None: no limit), scored as any plan; ``territories``:
-    every territory, also those the design left empty (a planned hire's)."""
+    """The rep-centred design under ``limit`` (None: no limit), region by region (``runner`` runs the
+    regions), scored as any plan; ``territories``: every territory, also those the design left empty
+    (a planned hire's)."""
     import dataclasses
 
-    found = territory.rep_design(table, bases, max_disruption=limit, **arguments)
+    found = territory.rep_design_in_parts(table, bases, max_disruption=limit, runner=runner, **arguments)
     plan = territory.evaluate(table, pd.Series(found.assignment, index=table["unit_id"]), adjacency=graph,
                               balance_on=balance_on, contiguous=False, current=table.set_index("unit_id")["current"],
                               max_disruption=limit, disruption_on=next(iter(balance_on), None), territories=territories)
@@ -469,10 +504,10 @@ def run_reps(ctx: Context) -> StepResult:
     contiguity = contiguity_arguments(ctx, graph)
     auto = tp.max_disruption == "auto"
     rows, found_by, plans = [], {}, {}
-    with collect_notes(result):
+    with collect_notes(result), parts_runner(len(table)) as runner:
         for limit in sorted({float(x) for x in tp.frontier}):
             plan_l, found_l = rep_plan(table, bases, {**arguments, **contiguity}, None if limit >= 1 else limit,
-                                       balance_on, graph, every)
+                                       balance_on, graph, every, runner)
             plans[limit], found_by[limit] = plan_l, found_l
             rows.append(_frontier_row(plan_l, found_l, limit, table, balance_on))
         points = pd.DataFrame(rows)
@@ -484,7 +519,7 @@ def run_reps(ctx: Context) -> StepResult:
         if key in plans:
             plan, found = plans[key], found_by[key]
         else:
-            plan, found = rep_plan(table, bases, {**arguments, **contiguity}, chosen, balance_on, graph, every)
+            plan, found = rep_plan(table, bases, {**arguments, **contiguity}, chosen, balance_on, graph, every, runner)
     if plan.notes:
         note = plan.notes[0]
         meeting = territory.smallest_meeting(points)

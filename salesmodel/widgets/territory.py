@@ -183,8 +183,8 @@ class TerritoryExplorer(_Explorer):
             return plan, notes
         if self.reps is not None:
             limit = float(self.disruption.value) if self.limit_disruption.value else None
-            found = territory.rep_design(self.reps["table"], self.reps["bases"], balance_on=balance, max_disruption=limit,
-                                         **self.reps["arguments"])
+            found = territory.rep_design_in_parts(self.reps["table"], self.reps["bases"], balance_on=balance,
+                                                  max_disruption=limit, **self.reps["arguments"])
             assignment = pd.DataFrame({"unit_id": self.reps["table"]["unit_id"].to_numpy(), "territory": found.assignment})
             plan = territory.evaluate(self.units, assignment, adjacency=self.adjacency, balance_on=balance,
                                       contiguous=False, current=self.current, territories=self._every())

@@ -15,6 +15,7 @@ from __future__ import annotations
 from salesmodel.domain.territory._customers import customer_units
 from salesmodel.domain.territory._design import DEFAULT_FRONTIER, design, evaluate, frontier, smallest_meeting
 from salesmodel.domain.territory._graph import Graph, adjacency
+from salesmodel.domain.territory._parts import design_parts, rep_design_in_parts
 from salesmodel.domain.territory._plan import TerritoryPlan
 from salesmodel.domain.territory._reps import (
     KEEP_WHOLE,
@@ -30,5 +31,5 @@ from salesmodel.domain.territory._reps import (
 from salesmodel.domain.territory._units import EARTH_RADIUS_KM
 
 __all__ = ["DEFAULT_FRONTIER", "EARTH_RADIUS_KM", "KEEP_WHOLE", "Graph", "RepDesign", "TerritoryPlan", "adjacency",
-           "base_distances", "check_rep_inputs", "customer_units", "design", "drivable", "evaluate", "frontier", "great_circle_km",
-           "rep_design", "smallest_meeting", "travel_overall", "travel_table"]
+           "base_distances", "check_rep_inputs", "customer_units", "design", "design_parts", "drivable", "evaluate", "frontier", "great_circle_km",
+           "rep_design", "rep_design_in_parts", "smallest_meeting", "travel_overall", "travel_table"]

@@ -149,6 +149,17 @@ class RepDesign:
     notes: list = field(default_factory=list)
 
 
+def quantile_edges(km: np.ndarray, quantiles: Any) -> set[float]:
+    """The distances a travel quantile interpolates between (two order statistics per quantile)."""
+    ordered = np.sort(np.asarray(km, dtype=float))
+    n = len(ordered)
+    edges: set[float] = set()
+    for q in quantiles:
+        pos = float(q) * (n - 1)
+        edges |= {float(ordered[math.floor(pos)]), float(ordered[math.ceil(pos)])}
+    return edges
+
+
 def _groups(units: pd.DataFrame, keep_whole: str, cur: np.ndarray, locked: np.ndarray) -> np.ndarray:
     """Group code per unit: the areas that move together (cities with ``keep_whole: city``)."""
     n = len(units)
@@ -183,6 +194,8 @@ def rep_design(
     graph: Any = None,
     near_km: float | None = None,
     max_moves: int | None = None,
+    mean: Any = None,
+    hold_km: Any = None,
 ) -> RepDesign:
     """Improve today's assignment towards balance with few, short moves.
 
@@ -231,6 +244,14 @@ def rep_design(
     max_moves : int, optional
         Most moves of the descent (default: 4 x the number of accounts); a count, so the
         plan replays.
+    mean : sequence of float, optional
+        The mean territory on each measure of ``balance_on`` that deviations are measured
+        against (default: these units' totals over these reps); a part of a company designed
+        on its own (:func:`rep_design_in_parts`) is measured against the company's.
+    hold_km : sequence of float, optional
+        The distances ``hold_quantiles`` hold, given instead of taken from these units: a part
+        of a company keeps as many of its accounts within the company's quantiles as today,
+        so the company's median and p95 do not get worse either.
     """
     check_rep_inputs(units, bases, max_distance_km=max_distance_km, road_factor=road_factor,
                      keep_whole=keep_whole, locks=locks)
@@ -263,7 +284,9 @@ def rep_design(
     has = cur >= 0
     beyond = units["unit_id"].to_numpy()[has & ~allowed[np.arange(n), np.maximum(cur, 0)]].tolist()
 
-    mean = X.sum(axis=0) / R if R else np.zeros(len(measures))
+    if mean is None:
+        mean = X.sum(axis=0) / R if R else np.zeros(len(measures))
+    mean = np.asarray(mean, dtype=float)
     mean = np.where(mean > 0, mean, 1.0)
 
     def score_rows(T: np.ndarray) -> np.ndarray:
@@ -296,12 +319,8 @@ def rep_design(
     # today's travel quantiles, and per (group, rep) how many members lie within each
     held = []
     if hold_quantiles is not None and has.any():
-        today_km = dist[np.arange(n), np.maximum(lab, 0)]
-        ordered = np.sort(today_km)
-        edges = set()
-        for q in hold_quantiles:  # the two order statistics a quantile interpolates between
-            pos = float(q) * (n - 1)
-            edges |= {float(ordered[math.floor(pos)]), float(ordered[math.ceil(pos)])}
+        edges = set(hold_km) if hold_km is not None else quantile_edges(dist[np.arange(n), np.maximum(lab, 0)],
+                                                                          hold_quantiles)
         for edge in sorted(edges):
             within = np.zeros((G, R))
             np.add.at(within, g, (dist <= edge + 1e-9).astype(float))
