@@ -369,10 +369,14 @@ def rep_design(
     P = len(pg)
     a_arr = lab_g[pg].copy()
     f_rep = score_rows(T)
-    gain, delta, dpot, dcnt, value = (np.zeros(P) for _ in range(5))
+    gain, delta, value = (np.zeros(P) for _ in range(3))
+    # what a move of each pair costs against each running budget, one row per pair (one gather checks them
+    # all): potential and accounts moved away from home, and accounts taken out of each held travel distance
+    costs = np.zeros((P, 2 + len(held)))
+    dpot, dcnt = costs[:, 0], costs[:, 1]
     joins = np.ones(P, dtype=bool)
     blocked = np.zeros(P, dtype=bool)  # the move would split the territory it leaves (until that one changes)
-    dwithin = [np.zeros(P) for _ in held]
+    dwithin_out = [costs[:, 2 + e] for e in range(len(held))]  # accounts the move takes beyond the distance
     # the pairs whose move improves the balance and may be made as far as the pair itself goes (the budget
     # and the travel quantiles, which every move changes, are checked on these only): each move then costs
     # the pairs it touches, not all of them (the same moves, in the same order, as a scan of every pair)
@@ -394,7 +398,7 @@ def rep_design(
         # balance gained per share moved; moves that cost nothing (moves back) first
         value[idx] = np.where(dcost > 1e-15, -delta[idx] / np.maximum(dcost, 1e-15), np.inf)
         for e, (within, _need, _have) in enumerate(held):
-            dwithin[e][idx] = within[pg[idx], b] - within[pg[idx], a]
+            dwithin_out[e][idx] = within[pg[idx], a] - within[pg[idx], b]
         if nb_g is not None:
             joins[idx] = (nb_g[pg[idx], b] > 0) | nearp[idx]
         blocked[idx] = False
@@ -406,10 +410,9 @@ def rep_design(
             stopped = "max_moves"
             break
         sub = np.flatnonzero(promising)
-        fits = (moved_pot + dpot[sub] <= limit * total_pot + 1e-9) & (moved_cnt + dcnt[sub] <= limit * total_cnt + 1e-9)
-        for e, (_within, need, have) in enumerate(held):
-            fits &= have + dwithin[e][sub] >= need - 1e-9
-        sub = sub[fits]
+        room = np.array([limit * total_pot - moved_pot, limit * total_cnt - moved_cnt,
+                         *[have - need for _within, need, have in held]]) + 1e-9
+        sub = sub[(costs[sub] <= room).all(axis=1)]
         if not len(sub):
             break
         val = value[sub]
