@@ -122,3 +122,30 @@ def test_the_territory_step_gives_the_same_tables_with_its_regions_in_processes(
     assert "territory_assignment" in names and "territory_frontier" in names
     for name in names:
         pd.testing.assert_frame_equal(serial.tables[name], pooled.tables[name])
+
+
+def test_a_frontier_reuses_regions_that_never_felt_their_limit(company):
+    """Limits from small to none: each region searched again only while its limit changes its choices;
+    every point equal to a search from scratch."""
+    units, reps = company
+    parts = reps["region_id"].tolist()
+    reuse: dict = {}
+    searched, bound = [], []
+    calls = []
+
+    def counting(function, tasks):
+        tasks = list(tasks)
+        calls.append(len(tasks))
+        return map(function, tasks)
+
+    for limit in (0.0, 0.02, 0.05, 0.15, 0.4, None):
+        kw = {**_kwargs(units), "max_disruption": limit}
+        fresh = rep_design_in_parts(units, reps, base_part=parts, **kw)
+        again = rep_design_in_parts(units, reps, base_part=parts, reuse=reuse, runner=counting, **kw)
+        assert fresh.assignment.tolist() == again.assignment.tolist() and fresh.steps == again.steps
+        searched.append(calls[-1])
+        bound.append(fresh.limit_bound)
+    assert searched[0] == 2 and bound[0]  # both regions searched; at 0 the limit binds
+    free = bound.index(False)  # from the first limit neither region felt, nothing is searched again
+    assert free < len(bound) - 1 and searched[free + 1:] == [0] * (len(bound) - free - 1)
+    assert rep_design(units, reps, **{**_kwargs(units), "max_disruption": 0.0}).steps == 0

@@ -324,13 +324,13 @@ def _spread(metrics: pd.DataFrame, measure: str) -> float:
 
 def rep_plan(table: pd.DataFrame, bases: pd.DataFrame, arguments: dict[str, Any], limit: float | None,
              balance_on: dict[str, float], graph: Any, territories: Any = None, runner: Callable = map,
-             ) -> tuple[territory.TerritoryPlan, territory.RepDesign]:
+             reuse: dict | None = None) -> tuple[territory.TerritoryPlan, territory.RepDesign]:
     """The rep-centred design under ``limit`` (None: no limit), region by region (``runner`` runs the
     regions), scored as any plan; ``territories``: every territory, also those the design left empty
     (a planned hire's)."""
     import dataclasses
 
-    found = territory.rep_design_in_parts(table, bases, max_disruption=limit, runner=runner, **arguments)
+    found = territory.rep_design_in_parts(table, bases, max_disruption=limit, runner=runner, reuse=reuse, **arguments)
     plan = territory.evaluate(table, pd.Series(found.assignment, index=table["unit_id"]), adjacency=graph,
                               balance_on=balance_on, contiguous=False, current=table.set_index("unit_id")["current"],
                               max_disruption=limit, disruption_on=next(iter(balance_on), None), territories=territories)
@@ -504,10 +504,11 @@ def run_reps(ctx: Context) -> StepResult:
     contiguity = contiguity_arguments(ctx, graph)
     auto = tp.max_disruption == "auto"
     rows, found_by, plans = [], {}, {}
+    reuse: dict = {}  # a region that never felt a smaller limit has the same design under the larger ones
     with collect_notes(result), parts_runner(len(table)) as runner:
         for limit in sorted({float(x) for x in tp.frontier}):
             plan_l, found_l = rep_plan(table, bases, {**arguments, **contiguity}, None if limit >= 1 else limit,
-                                       balance_on, graph, every, runner)
+                                       balance_on, graph, every, runner, reuse)
             plans[limit], found_by[limit] = plan_l, found_l
             rows.append(_frontier_row(plan_l, found_l, limit, table, balance_on))
         points = pd.DataFrame(rows)
@@ -519,7 +520,8 @@ def run_reps(ctx: Context) -> StepResult:
         if key in plans:
             plan, found = plans[key], found_by[key]
         else:
-            plan, found = rep_plan(table, bases, {**arguments, **contiguity}, chosen, balance_on, graph, every, runner)
+            plan, found = rep_plan(table, bases, {**arguments, **contiguity}, chosen, balance_on, graph, every, runner,
+                                   reuse)
     if plan.notes:
         note = plan.notes[0]
         meeting = territory.smallest_meeting(points)

@@ -90,8 +90,8 @@ def _design_part(task: tuple[pd.DataFrame, pd.DataFrame, dict]) -> RepDesign:
 def rep_design_in_parts(units: pd.DataFrame, bases: pd.DataFrame, *, base_part: Sequence[Any] | None = None,
                         balance_on: dict[str, float], max_distance_km: float, road_factor: float = 1.3,
                         keep_whole: str = "none", locked: Any = None, locks: dict | None = None,
-                        graph: Graph | None = None,
-                        runner: Callable[[Callable, Iterable], Iterable] = map, **kwargs: Any) -> RepDesign:
+                        graph: Graph | None = None, runner: Callable[[Callable, Iterable], Iterable] = map,
+                        reuse: dict | None = None, **kwargs: Any) -> RepDesign:
     """:func:`~salesmodel.domain.territory.rep_design` run on each part of the company on its own
     (``base_part``: each base's part, e.g. its region; see :func:`design_parts`; None: one part),
     against the company's mean territory, the results put back in the units' order.
@@ -100,6 +100,10 @@ def rep_design_in_parts(units: pd.DataFrame, bases: pd.DataFrame, *, base_part: 
     ``map`` or a Dask client's gives the same plan). ``max_disruption`` holds in each part, and
     each part keeps as many accounts within the company's ``hold_quantiles`` as today;
     ``max_moves`` counts each part's moves.
+
+    ``reuse``: a dict kept across calls that differ only in ``max_disruption`` (a frontier): a part
+    whose design under a smaller limit never felt its limit has the same design under this one, and
+    is not searched again.
     """
     check_rep_inputs(units, bases, max_distance_km=max_distance_km, road_factor=road_factor,
                      keep_whole=keep_whole, locks=locks)
@@ -138,8 +142,16 @@ def rep_design_in_parts(units: pd.DataFrame, bases: pd.DataFrame, *, base_part: 
                   graph=None if graph is None else _subgraph(graph, sub["unit_id"].to_numpy(dtype=object)))
         tasks.append((sub, b, kw))
         rows.append(in_part)
-    results = list(runner(_design_part, tasks))
-    return _merge(units, bases, measures, rows, results)
+    limit = kwargs.get("max_disruption")
+    limit = np.inf if limit is None else float(limit)
+    known = {name: reuse[name][1] for name in named
+             if reuse is not None and name in reuse and reuse[name][0] <= limit}
+    todo = [(name, task) for name, task in zip(named, tasks) if name not in known]
+    for (name, _task), found in zip(todo, runner(_design_part, [t for _n, t in todo])):
+        known[name] = found
+        if reuse is not None and not found.limit_bound:
+            reuse[name] = (limit, found)
+    return _merge(units, bases, measures, rows, [known[name] for name in named])
 
 
 def _merge(units: pd.DataFrame, bases: pd.DataFrame, measures: list[str], rows: list[np.ndarray],
@@ -164,4 +176,4 @@ def _merge(units: pd.DataFrame, bases: pd.DataFrame, measures: list[str], rows: 
                      beyond=[u for u in units["unit_id"] if u in beyond], moved_accounts=int(moved.sum()),
                      moved_share=shares,
                      stopped_by="max_moves" if any(r.stopped_by == "max_moves" for r in results) else "converged",
-                     steps=int(sum(r.steps for r in results)))
+                     steps=int(sum(r.steps for r in results)), limit_bound=any(r.limit_bound for r in results))

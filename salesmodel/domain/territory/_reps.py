@@ -135,7 +135,8 @@ class RepDesign:
     it differs from today's; ``distance_km``: road km to the proposed rep's base;
     ``beyond``: unit ids farther than the limit from their rep's base today that stay;
     ``stopped_by``: ``"converged"`` (no move helps) or ``"max_moves"`` (the count ended it);
-    ``steps``: moves made (including moves back).
+    ``steps``: moves made (including moves back); ``limit_bound``: whether the disruption limit
+    ever changed a choice of the search (if not, any larger limit gives this same design).
     """
 
     assignment: np.ndarray
@@ -147,6 +148,18 @@ class RepDesign:
     stopped_by: str
     steps: int
     notes: list = field(default_factory=list)
+    limit_bound: bool = False
+
+
+def _choose(sub: np.ndarray, value: np.ndarray, delta: np.ndarray) -> int:
+    """The move the search makes among the pairs ``sub`` (-1: none): the best balance gained per share
+    moved; among moves that cost nothing (moves back), the largest gain; else the first pair."""
+    if not len(sub):
+        return -1
+    val = value[sub]
+    best = val.max()
+    cand = sub[val == best]
+    return int(cand[np.argmin(delta[cand])]) if np.isinf(best) else int(cand[0])
 
 
 def quantile_edges(km: np.ndarray, quantiles: Any) -> set[float]:
@@ -360,6 +373,7 @@ def rep_design(
     limit = np.inf if max_disruption is None else float(max_disruption)
     steps = 0
     stopped = "converged"
+    bound = False  # whether the disruption limit ever changed a choice of the search
     max_moves = int(max_moves) if max_moves is not None else 4 * max(n, 1)
     Xp = XG[pg]
     dp = gdist[pg, pr]
@@ -412,14 +426,15 @@ def rep_design(
         sub = np.flatnonzero(promising)
         room = np.array([limit * total_pot - moved_pot, limit * total_cnt - moved_cnt,
                          *[have - need for _within, need, have in held]]) + 1e-9
-        sub = sub[(costs[sub] <= room).all(axis=1)]
-        if not len(sub):
+        ok = costs[sub] <= room
+        travel_ok = ok[:, 2:].all(axis=1)
+        free = sub[travel_ok]  # what a search with no disruption limit could choose here
+        sub = sub[travel_ok & ok[:, :2].all(axis=1)]
+        j = _choose(sub, value, delta)
+        if not bound and np.isfinite(limit) and _choose(free, value, delta) != j:
+            bound = True  # from here on a larger limit would search differently
+        if j < 0:
             break
-        val = value[sub]
-        best_val = val.max()
-        cand = sub[val == best_val]
-        # the best value; among moves that cost nothing, the largest gain
-        j = int(cand[np.argmin(delta[cand])]) if np.isinf(best_val) else int(cand[0])
         grp, to, frm = pg[j], pr[j], a_arr[j]
         if adj is not None:  # no move leaves its territory in more pieces than before
             mem = np.flatnonzero(lab_g[g] == frm)
@@ -455,7 +470,8 @@ def rep_design(
         base = X[has, c].sum()
         shares[m] = float(X[moved, c].sum() / base) if base > 0 else 0.0
     return RepDesign(assignment=final, moved=moved, distance_km=dist[np.arange(n), assign], beyond=beyond,
-                     moved_accounts=int(moved.sum()), moved_share=shares, stopped_by=stopped, steps=steps)
+                     moved_accounts=int(moved.sum()), moved_share=shares, stopped_by=stopped, steps=steps,
+                     limit_bound=bound)
 
 
 def drivable(graph: Any, units: pd.DataFrame, max_edge_km: float | None, road_factor: float = 1.3) -> Any:
