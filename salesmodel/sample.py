@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salesmodel.domain.constraints import param_error
 from salesmodel.errors import ParamsError
 
 __all__ = [
@@ -193,32 +194,27 @@ def estimated_peak_bytes(n_customers: int, start: Any, end: Any, *, with_actuals
 def _check_args(
     seed: Any, n_customers: Any, n_reps: Any, start: Any, end: Any
 ) -> tuple[pd.Timestamp, pd.Timestamp]:
-    def bad(name: str, expected: str, got: Any) -> ParamsError:
-        return ParamsError(
-            f"The '{name}' parameter of make_company must be {expected}. Got {got!r} instead."
-        )
-
     def is_int(v: Any) -> bool:
         return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
 
     if not is_int(seed) or seed < 0:
-        raise bad("seed", "an int >= 0", seed)
+        raise param_error("seed", "make_company", "an int >= 0", seed)
     if not is_int(n_reps) or not 5 <= n_reps <= MAX_REPS:
-        raise bad("n_reps", f"an int in [5, {MAX_REPS}] (at least one rep per region)", n_reps)
+        raise param_error("n_reps", "make_company", f"an int in [5, {MAX_REPS}] (at least one rep per region)", n_reps)
     if not is_int(n_customers) or not n_reps <= n_customers <= 1_000_000:
-        raise bad("n_customers", f"an int in [n_reps, 1000000] = [{n_reps}, 1000000]", n_customers)
+        raise param_error("n_customers", "make_company", f"an int in [n_reps, 1000000] = [{n_reps}, 1000000]", n_customers)
     stamps = []
     for name, value in (("start", start), ("end", end)):
         try:
             stamp = pd.Timestamp(value)
         except (ValueError, TypeError):
-            raise bad(name, "a date such as '2023-01-01'", value) from None
+            raise param_error(name, "make_company", "a date such as '2023-01-01'", value) from None
         if stamp is pd.NaT or stamp != stamp.normalize():
-            raise bad(name, "a date such as '2023-01-01' (a day, no time)", value)
+            raise param_error(name, "make_company", "a date such as '2023-01-01' (a day, no time)", value)
         stamps.append(stamp)
     start_ts, end_ts = stamps
     if (end_ts - start_ts).days < 90:
-        raise bad("end", f"at least 90 days after start ({start_ts.date()})", end)
+        raise param_error("end", "make_company", f"at least 90 days after start ({start_ts.date()})", end)
     return start_ts, end_ts
 
 
@@ -542,8 +538,12 @@ def _check_actuals_to(actuals_to: Any, end_ts: pd.Timestamp) -> pd.Timestamp | N
         stamp = pd.NaT
     first = pd.Timestamp(year=end_ts.year + 1, month=1, day=1)
     if stamp is pd.NaT or stamp != stamp.normalize() or not first <= stamp <= first + pd.DateOffset(years=1, days=-1):
-        raise ParamsError(f"The 'actuals_to' parameter of make_company must be a day of the plan year {first.year} "
-                          f"(the year after the history's end {end_ts.date()}). Got {actuals_to!r} instead.")
+        raise param_error(
+            "actuals_to",
+            "make_company",
+            f"a day of the plan year {first.year} (the year after the history's end {end_ts.date()})",
+            actuals_to,
+        )
     return stamp
 
 

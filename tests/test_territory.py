@@ -494,7 +494,7 @@ def test_edge_to_unknown_unit():
 
 def test_bad_parameters():
     units = grid(3)
-    with pytest.raises(ParamsError, match="The 'balance_on' parameter of design must give each measure a tolerance in"):
+    with pytest.raises(ParamsError, match="The 'balance_on' parameter of design must be a mapping"):
         design(units, 2, balance_on={"potential": 1.5})
     with pytest.raises(ParamsError, match="The 'method' parameter of design must be 'auto', 'exact' or 'heuristic'"):
         design(units, 2, balance_on={"potential": 0.5}, method="fast")

@@ -42,6 +42,7 @@ import holidays
 import numpy as np
 import pandas as pd
 
+from salesmodel.domain.constraints import param_error
 from salesmodel.errors import InputError, ParamsError, short_list
 
 __all__ = [
@@ -117,24 +118,17 @@ def _check_grain(grain: Any, func: str) -> str:
         return grain
     hint = difflib.get_close_matches(str(grain), GRAINS, n=1)
     extra = f" (did you mean '{hint[0]}'?)" if hint else ""
-    raise ParamsError(
-        f"The 'grain' parameter of {func} must be one of {short_list(GRAINS)}. Got {grain!r} instead{extra}."
-    )
+    raise param_error("grain", func, f"one of {short_list(GRAINS)}", grain, after=extra)
 
 
 def _check_language(language: Any, func: str) -> str:
     if isinstance(language, str) and language in LANGUAGES:
         return language
-    raise ParamsError(
-        f"The 'language' parameter of {func} must be one of {short_list(LANGUAGES)}. Got {language!r} instead."
-    )
+    raise param_error("language", func, f"one of {short_list(LANGUAGES)}", language)
 
 
 def _check_date(value: Any, name: str, func: str) -> np.datetime64:
-    bad = ParamsError(
-        f"The '{name}' parameter of {func} must be a date such as '2027-01-01' "
-        f"between {_FIRST_DATE} and {_LAST_DATE}. Got {value!r} instead."
-    )
+    bad = param_error(name, func, f"a date such as '2027-01-01' between {_FIRST_DATE} and {_LAST_DATE}", value)
     if value is None or isinstance(value, bool):
         raise bad
     try:
@@ -150,9 +144,7 @@ def _check_range(start: Any, end: Any, func: str) -> tuple[np.datetime64, np.dat
     d0 = _check_date(start, "start", func)
     d1 = _check_date(end, "end", func)
     if d1 < d0:
-        raise ParamsError(
-            f"The 'end' parameter of {func} must be on or after 'start' ({d0}). Got {d1} instead."
-        )
+        raise param_error("end", func, f"on or after 'start' ({d0})", shown=f"{d1}")
     return d0, d1
 
 
@@ -172,17 +164,14 @@ def _check_country(country: Any, func: str) -> str:
     if code is None or code not in _supported_codes():
         hint = difflib.get_close_matches(str(country).upper(), sorted(_supported_codes()), n=1)
         extra = f" (did you mean '{hint[0]}'?)" if hint else ""
-        raise ParamsError(
-            f"The 'country' parameter of {func} must be a country code known to the holidays "
-            f"package, such as 'CN', 'US' or 'ES'. Got {country!r} instead{extra}."
-        )
+        raise param_error("country", func, "a country code known to the holidays package, such as 'CN', 'US' or 'ES'", country, after=extra)
     return _country_class(code).country
 
 
 def _check_year(year: Any, func: str, lo: int = 1900, hi: int = 2199) -> int:
     if isinstance(year, (int, np.integer)) and not isinstance(year, bool) and lo <= year <= hi:
         return int(year)
-    raise ParamsError(f"The 'year' parameter of {func} must be a whole year from {lo} to {hi}. Got {year!r} instead.")
+    raise param_error("year", func, f"a whole year from {lo} to {hi}", year)
 
 
 # ------------------------------------------------------------------------ overrides
@@ -371,7 +360,7 @@ def holiday_status_table(
     y0 = _check_year(start_year, func)
     y1 = _check_year(end_year, func)
     if y1 < y0:
-        raise ParamsError(f"The 'end_year' parameter of {func} must be on or after 'start_year' ({y0}). Got {y1} instead.")
+        raise param_error("end_year", func, f"on or after 'start_year' ({y0})", shown=f"{y1}")
     code = _check_country(country, func)
     ov = _prepare_overrides(overrides)
     daily = _daily(np.datetime64(f"{y0}-01-01"), np.datetime64(f"{y1}-12-31"), code, ov, "en", warn_stacklevel=None)
@@ -908,9 +897,11 @@ def parse_period(period: str) -> Period:
     >>> parse_period("2028-02-D3")
     Period(grain='dekad', start=Timestamp('2028-02-21 00:00:00'), end=Timestamp('2028-02-29 00:00:00'))
     """
-    bad = ParamsError(
-        "The 'period' parameter of parse_period must be a period label such as '2027', '2027-H1', '2027-Q1', "
-        f"'2027-01', '2027-01-D1', '2027-W01', '2027-01-W1' or '2027-01-05'. Got {period!r} instead."
+    bad = param_error(
+        "period",
+        "parse_period",
+        "a period label such as '2027', '2027-H1', '2027-Q1', '2027-01', '2027-01-D1', '2027-W01', '2027-01-W1' or '2027-01-05'",
+        period,
     )
     if not isinstance(period, str):
         raise bad

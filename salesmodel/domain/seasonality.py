@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salesmodel.domain.constraints import param_error
 from salesmodel.errors import InputError, ParamsError, short_list
 
 __all__ = [
@@ -54,7 +55,7 @@ def _as_cols(cols: str | Sequence[str] | None) -> list[str]:
 
 def _prepare(data: pd.DataFrame, date_col: str, value_col: str, unit_cols: list[str], group_cols: list[str], who: str) -> pd.DataFrame:
     if not isinstance(data, pd.DataFrame):
-        raise ParamsError(f"The 'data' parameter of {who} must be a pandas DataFrame. Got {type(data).__name__} instead.")
+        raise param_error("data", who, "a pandas DataFrame", shown=f"{type(data).__name__}")
     need = [date_col, value_col, *unit_cols, *[c for c in group_cols if c not in unit_cols]]
     missing = [c for c in need if c not in data.columns]
     if missing:
@@ -83,10 +84,7 @@ def _check_groups(unit_cols: list[str], group_cols: list[str], who: str) -> None
         raise ParamsError(f"The 'group_cols' parameter of {who} needs 'unit_cols' (the units that shrink toward the groups). Got unit_cols=None "
                           "instead.")
     if group_cols and set(unit_cols) <= set(group_cols):
-        raise ParamsError(
-            f"The 'group_cols' parameter of {who} must be coarser than the units {unit_cols!r} "
-            f"(each group holds several units). Got {group_cols!r} instead."
-        )
+        raise param_error("group_cols", who, f"coarser than the units {unit_cols!r} (each group holds several units)", group_cols)
 
 
 def _check_nesting(frame: pd.DataFrame, unit_cols: list[str], group_cols: list[str], who: str) -> None:
@@ -224,7 +222,7 @@ def _period_frame(dates: pd.Series, cycle: str) -> tuple[pd.Series, pd.Series]:
 
 def _check_cycle(cycle: str, allowed: Sequence[str], who: str) -> int:
     if cycle not in allowed:
-        raise ParamsError(f"The 'cycle' parameter of {who} must be one of {', '.join(allowed)}. Got {cycle!r} instead.")
+        raise param_error("cycle", who, f"one of {', '.join(allowed)}", cycle)
     return CYCLES[cycle]
 
 
@@ -312,7 +310,7 @@ def seasonal_indices(
     who = "seasonal_indices"
     m = _check_cycle(cycle, ("month", "quarter"), who)
     if method not in ("ratio_to_ma", "stl"):
-        raise ParamsError(f"The 'method' parameter of {who} must be 'ratio_to_ma' or 'stl'. Got {method!r} instead.")
+        raise param_error("method", who, "'ratio_to_ma' or 'stl'", method)
     units_k, groups_k = _as_cols(unit_cols), _as_cols(group_cols)
     _check_groups(units_k, groups_k, who)
     frame = _prepare(data, date_col, value_col, units_k, groups_k, who)
@@ -320,7 +318,7 @@ def seasonal_indices(
     factors = None
     if spring_festival:
         if plan_year is None:
-            raise ParamsError(f"The 'plan_year' parameter of {who} must be given when spring_festival=True. Got None instead.")
+            raise param_error("plan_year", who, "given when spring_festival=True", shown="None")
         total = frame.groupby(date_col, sort=True)[value_col].sum().reset_index()
         effect = spring_festival_effect(total, date_col=date_col, value_col=value_col, window=festival_window)
         frame = remove_spring_festival(frame, effect, date_col=date_col, value_col=value_col)
@@ -417,7 +415,7 @@ def same_period_shares(
     complete = [y for y in range(first.year, last.year + 1) if first <= pd.Timestamp(y, 1, 1) and last >= pd.Timestamp(y, *last_day)]
     if isinstance(years, (int, np.integer)) and not isinstance(years, bool):
         if years < 1:
-            raise ParamsError(f"The 'years' parameter of {who} must be a positive integer or a list of years. Got {years!r} instead.")
+            raise param_error("years", who, "a positive integer or a list of years", years)
         chosen = complete[-int(years):]
     else:
         chosen = sorted(int(y) for y in years)
@@ -534,7 +532,7 @@ def weekday_profile(
     """
     if weeks is not None:
         if not isinstance(weeks, (int, np.integer)) or weeks < 1:
-            raise ParamsError(f"The 'weeks' parameter of weekday_profile must be a positive integer or None. Got {weeks!r} instead.")
+            raise param_error("weeks", "weekday_profile", "a positive integer or None", weeks)
         d = pd.to_datetime(data[date_col])
         last = d.max()
         last_sunday = last - pd.Timedelta(days=(last.dayofweek + 1) % 7)
@@ -597,7 +595,7 @@ def spring_festival_effect(
     who = "spring_festival_effect"
     lo, hi = window
     if not (isinstance(lo, (int, np.integer)) and isinstance(hi, (int, np.integer)) and lo <= 0 <= hi):
-        raise ParamsError(f"The 'window' parameter of {who} must be (days before <= 0, days after >= 0). Got {window!r} instead.")
+        raise param_error("window", who, "(days before <= 0, days after >= 0)", window)
     frame = _prepare(daily, date_col, value_col, [], [], who)
     day = frame.groupby(frame[date_col].dt.normalize(), sort=True)[value_col].sum()
     if len(day) > 1 and (day.index.to_series().diff().dt.days.dropna() > 7).mean() > 0.5:

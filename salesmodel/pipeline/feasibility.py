@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salesmodel.domain.constraints import largest_over_mean, within_tolerance
 from salesmodel.errors import InfeasibleError, InputError, ParamsError, short_list
 
 __all__ = ["check_feasible", "check_hiring", "check_locks", "check_plan_year", "check_territory_balance",
@@ -73,12 +74,11 @@ def check_territory_balance(scenario: Any, customers: pd.DataFrame, reps: pd.Dat
         )
     potential = active["potential"].to_numpy(dtype=float)
     total = float(np.nansum(potential))
-    if k <= 0 or total <= 0 or not len(potential):
+    largest = largest_over_mean(potential, k)
+    if largest is None:
         return
-    mean = total / k
-    i = int(np.nanargmax(potential))
-    over = potential[i] / mean - 1.0
-    if over > float(tol) + 1e-12:
+    i, over, mean = largest
+    if not within_tolerance(over, tol):
         need = np.ceil(over * 1000) / 1000
         # the largest k at which that customer fits: potential <= (1 + tol) * total / k
         k_max = int(np.floor(total * (1 + float(tol)) / potential[i] + 1e-9))

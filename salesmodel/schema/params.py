@@ -13,11 +13,21 @@ import hashlib
 import json
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from salesmodel.domain.constraints import (
+    ACHIEVABILITY_THRESHOLD,
+    CHANCE,
+    LEVELS,
+    PHASING,
+    PHASING_BLEND,
+    STRETCH,
+    TIME_GRAINS,
+    TOLERANCE,
+)
 from salesmodel.errors import ParamsError
 from salesmodel.paths import clip, shorten
 
@@ -30,6 +40,7 @@ __all__ = [
     "params_from_dict",
     "params_hash",
     "params_reference",
+    "slider_range",
 ]
 
 # The languages a description may be given in (report.language's)
@@ -143,7 +154,7 @@ class CommitmentParams(_Section):
 class TotalByChance(_Section):
     """The company target set by its chance of being met: ``targets.total: {chance: 0.6}``."""
 
-    chance: float = Field(..., gt=0, lt=1, description="The chance of meeting the company target if sales follow the baseline forecast (strictly between 0 and 1); the target is the amount met with this chance.")
+    chance: float = Field(..., **CHANCE.field_bounds(), description="The chance of meeting the company target if sales follow the baseline forecast (strictly between 0 and 1); the target is the amount met with this chance.")
 
 
 class TargetsParams(_Section):
@@ -163,7 +174,7 @@ class TargetsParams(_Section):
             if set(v) != {"chance"}:
                 raise ValueError(f"targets.total as a mapping takes one key, chance (e.g. {{chance: 0.6}}); got keys {sorted(v)}")
             p = v["chance"]
-            if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 < float(p) < 1:
+            if not CHANCE.satisfied(p):
                 raise ValueError(f"targets.total.chance is {p!r}; feasible: a chance strictly between 0 and 1 (e.g. 0.6)")
             return TotalByChance(chance=float(p))
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not float(v) > 0:
@@ -171,20 +182,20 @@ class TargetsParams(_Section):
         return float(v)
     growth: float = Field(0.12, gt=-1, description="Growth over the base when no total is given (0.12 = +12%).")
     growth_over: Literal["baseline", "last_year"] = Field("baseline", description="What the growth is applied to.")
-    stretch: float = Field(1.0, ge=1.0, le=3.0, description="Over-assignment: the parts add up to total x stretch.")
+    stretch: float = Field(1.0, **STRETCH.field_bounds(), description="Over-assignment: the parts add up to total x stretch.")
     basis: dict[str, float] = Field({"last_year": 0.5, "potential": 0.2, "forecast": 0.3}, description="Blend of share bases (weights sum to 1).")
     growth_bounds: tuple[float, float] | None = Field((-0.10, 0.40), description="Lowest and highest growth asked of any unit over last year.")
-    levels: list[str] = Field(["region", "province", "rep", "customer"], description="Organisation levels, top down.")
-    time_grains: list[str] = Field(["quarter", "month", "dekad"], description="Calendar grains to phase targets over.")
+    levels: list[Literal[LEVELS.values]] = Field(["region", "province", "rep", "customer"], description="Organisation levels, top down (including rep, ending with customer).")
+    time_grains: list[Literal[TIME_GRAINS.values]] = Field(["quarter", "month", "dekad"], description="Calendar grains to phase targets over (year, half, quarter, month, dekad).")
     round_to: float = Field(100, gt=0, description="Rounding unit of targets (1 for whole units, 100 for money).")
-    achievability_threshold: float = Field(0.3, ge=0, le=1, description="Flag units whose chance of meeting the target is below this.")
+    achievability_threshold: float = Field(0.3, **ACHIEVABILITY_THRESHOLD.field_bounds(), description="Flag units whose chance of meeting the target is below this.")
     level_basis: dict[str, dict[str, float]] = Field({}, description="Per-level basis blends overriding 'basis', e.g. {customer: {last_year: 0.7, potential: 0.3}}.")
     plan_round_to: float = Field(1, gt=0, description="Rounding unit of the phased plan per period (must divide round_to).")
     product_split: dict[str, float] | None = Field(None, description="The company's split by product, as weights (e.g. {A: 3.0, B: 4.0, C: 3.0}, scaled to the target); default: what the customers' own mixes add up to.")
     channel_split: dict[str, float] | None = Field(None, description="The company's split by channel, as weights (e.g. {online: 3, offline: 4, partner: 3}); default: what the customers' own mixes add up to.")
     mix_own_weight: float = Field(0.7, ge=0, le=1, description="Weight of a customer's own product x channel mix in the last twelve months against its segment's (customers without sales take the segment's).")
-    phasing: Literal["baseline", "last_year", "blend"] = Field("baseline", description="Months' shares of the targets: the baseline forecast's month shape by region with the Spring Festival on the plan year's date (growth asked level across months), last year's seasonal shares, or a blend.")
-    phasing_blend: float = Field(0.5, ge=0, le=1, description="For phasing 'blend': weight of the baseline's shape (the rest is last year's).")
+    phasing: Literal[PHASING.values] = Field("baseline", description="Months' shares of the targets: the baseline forecast's month shape by region with the Spring Festival on the plan year's date (growth asked level across months), last year's seasonal shares, or a blend.")
+    phasing_blend: float = Field(0.5, **PHASING_BLEND.field_bounds(), description="For phasing 'blend': weight of the baseline's shape (the rest is last year's).")
     phasing_spring_festival: bool = Field(True, description="With baseline phasing, move the Spring Festival from where the history had it to the plan year's date (China; needs daily sales).")
     overrides: dict[str, dict[str, float]] = Field({}, description="Fixed targets by level and unit, e.g. {region: {E: 3000000}} (a region's or province's total set by the company, a locked customer); the other units share the rest.")
     mix_segment: str | None = Field("customer_type", description="Column of the customers table whose groups give the segment mix (empty: the company's mix).")
@@ -192,6 +203,13 @@ class TargetsParams(_Section):
     # Excluded from dumps: once loaded, the blends already sum to 1, so the recorded params (and the
     # keyword arguments steps build from them) carry the scaled weights, not the switch.
     normalise: bool = Field(False, exclude=True, description="Scale the weights of 'basis' and 'level_basis' blends to sum to 1; without it, weights that do not sum to 1 are an error.")
+
+    @field_validator("levels")
+    @classmethod
+    def _levels_in_order(cls, v: list[str]) -> list[str]:
+        if not LEVELS.satisfied(v):
+            raise ValueError(f"must be {LEVELS.describe()}; got {v}")
+        return v
 
     @model_validator(mode="after")
     def _blends_sum_to_one(self) -> TargetsParams:
@@ -395,7 +413,7 @@ class TerritoryParams(_Section):
     """Territory design (notebook 04)."""
 
     k: int | None = Field(None, ge=1, description="Number of territories (default: the number of active reps).")
-    balance_on: dict[str, float] = Field({"potential": 0.05, "workload": 0.10}, description="Measure -> tolerance around the mean share.")
+    balance_on: dict[str, Annotated[float, Field(**TOLERANCE.field_bounds())]] = Field({"potential": 0.05, "workload": 0.10}, description="Measure -> tolerance around the mean share (each in [0, 1): 0.05 = within 5% of the mean).")
     max_disruption: float | Literal["auto"] | None = Field(0.15, description="Largest share of potential (and, with method 'reps', of accounts) that may change rep; 'auto': with method 'reps' the frontier's knee (the smallest limit after which balance improves by less than knee_gain per point of disruption), else the smallest limit on the frontier whose plan meets the tolerances (else the best-balanced one); empty: no limit.")
     frontier: list[float] = Field([0.0, 0.05, 0.10, 0.15, 0.20, 0.30, 0.40, 1.0], min_length=1, max_length=20, description="Disruption limits of the disruption-balance frontier (shares of potential; 1 = no limit).")
     frontier_sweeps: int = Field(8, ge=1, le=100_000, description="Frontier: most sweeps of each greedy descent at each limit (a count, so the frontier replays).")
@@ -535,6 +553,35 @@ def description_text(description: Any, language: str) -> tuple[str, str | None]:
         if lang in texts:
             return texts[lang], lang
     return "", None
+
+
+def slider_range(key: str, *, step: float = 0.01) -> tuple[float, float]:
+    """The range a control of the params key ``key`` (``"targets.stretch"``) may take, from the schema's
+    bounds: ``(low, high)``, an open end moved in by ``step``. A mapping's values (``territory.balance_on``)
+    take the bounds declared for each value. Explorers' sliders read their ranges here.
+
+    >>> slider_range("targets.stretch")
+    (1.0, 3.0)
+    """
+    section, name = key.split(".")
+    field = Scenario.model_fields[section].default_factory().__class__.model_fields[name]
+    metadata = list(field.metadata)
+    args = getattr(field.annotation, "__args__", ())
+    if args and getattr(field.annotation, "__origin__", None) is dict:
+        metadata = [m for a in getattr(args[1], "__metadata__", ()) for m in getattr(a, "metadata", [a])]
+    low = high = None
+    for m in metadata:
+        if getattr(m, "ge", None) is not None:
+            low = float(m.ge)
+        elif getattr(m, "gt", None) is not None:
+            low = float(m.gt) + step
+        if getattr(m, "le", None) is not None:
+            high = float(m.le)
+        elif getattr(m, "lt", None) is not None:
+            high = float(m.lt) - step
+    if low is None or high is None:
+        raise KeyError(f"{key} has no bounded range in the params schema")
+    return low, high
 
 
 def _known_keys(model: type[BaseModel], loc: tuple) -> list[str]:

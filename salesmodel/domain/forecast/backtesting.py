@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from salesmodel.domain.constraints import param_error
 from salesmodel.domain.forecast.engine import check_engine, dask_session
 from salesmodel.domain.forecast.intervals import _apply_intervals, _calibrate, _scales
 from salesmodel.domain.forecast.models import (
@@ -83,16 +84,16 @@ def _prepare(df, h, freq, season_length, models, level, n_jobs, fill_gaps, inter
     levels = _check_common(h, level, who)
     names, combine = _check_models(models, who, combine)
     if not 0 < intermittent_threshold <= 1:
-        raise ParamsError(f"The 'intermittent_threshold' parameter of {who} must be in (0, 1]. Got {intermittent_threshold!r} instead.")
+        raise param_error("intermittent_threshold", who, "in (0, 1]", intermittent_threshold)
     if isinstance(shrinkage, bool) or not isinstance(shrinkage, (int, float, np.integer, np.floating)) or not 0 <= shrinkage <= 1:
-        raise ParamsError(f"The 'shrinkage' parameter of {who} must be a number from 0 to 1. Got {shrinkage!r} instead.")
+        raise param_error("shrinkage", who, "a number from 0 to 1", shrinkage)
     check_engine(engine, scheduler, who)
     data = check_series(df, freq, fill_gaps=fill_gaps, who=who)
     if season_length is None:
         sl = detect_season_length(data, freq)
     else:
         if not isinstance(season_length, (int, np.integer)) or season_length < 1:
-            raise ParamsError(f"The 'season_length' parameter of {who} must be a positive integer or None. Got {season_length!r} instead.")
+            raise param_error("season_length", who, "a positive integer or None", season_length)
         sl = int(season_length)
     finite = np.isfinite(data["y"].to_numpy())
     bad_ids = sorted(data.loc[~finite, "unique_id"].unique().tolist())
@@ -115,7 +116,7 @@ def _prepare(df, h, freq, season_length, models, level, n_jobs, fill_gaps, inter
 def _check_reaches(data: pd.DataFrame, h: int, freq: str, plan_year: int, who: str) -> None:
     """Raise when ``h`` periods after a series' last date do not reach the end of ``plan_year``."""
     if not isinstance(plan_year, (int, np.integer)) or isinstance(plan_year, bool):
-        raise ParamsError(f"The 'plan_year' parameter of {who} must be a year such as 2027 or None. Got {plan_year!r} instead.")
+        raise param_error("plan_year", who, "a year such as 2027 or None", plan_year)
     last = data.groupby("unique_id", sort=True)["ds"].max()
     plan_end = pd.Timestamp(int(plan_year), 12, 31)
     ends = pd.Series([pd.date_range(d, periods=h + 1, freq=freq)[-1] for d in last], index=last.index)
@@ -261,7 +262,7 @@ def baseline(
     """
     who = "baseline"
     if not isinstance(calibration_windows, (int, np.integer)) or calibration_windows < 1:
-        raise ParamsError(f"The 'calibration_windows' parameter of {who} must be a positive integer. Got {calibration_windows!r} instead.")
+        raise param_error("calibration_windows", who, "a positive integer", calibration_windows)
     data, plan, levels = _prepare(df, h, freq, season_length, models, level, n_jobs, fill_gaps, intermittent_threshold, who,
                                   combine, shrinkage, engine, scheduler, plan_year)
     factor = _factor_map(calendar_factors, who)
@@ -288,8 +289,7 @@ def _factor_map(calendar_factors: pd.DataFrame | None, who: str) -> pd.Series | 
     if calendar_factors is None:
         return None
     if not isinstance(calendar_factors, pd.DataFrame) or not {"ds", "factor"} <= set(calendar_factors.columns):
-        raise ParamsError(f"The 'calendar_factors' parameter of {who} must be a DataFrame with columns ds and factor. Got "
-                          f"{type(calendar_factors).__name__} instead.")
+        raise param_error("calendar_factors", who, "a DataFrame with columns ds and factor", shown=f"{type(calendar_factors).__name__}")
     f = calendar_factors.assign(ds=pd.to_datetime(calendar_factors["ds"])).drop_duplicates("ds").set_index("ds")["factor"].astype(float)
     bad = ~(np.isfinite(f.to_numpy()) & (f.to_numpy() > 0))
     if bad.any():
@@ -466,10 +466,10 @@ def backtest(
 
 def _check_windows(n_windows: int, step_size: int | None, h: int, who: str) -> int:
     if not isinstance(n_windows, (int, np.integer)) or isinstance(n_windows, bool) or n_windows < 1:
-        raise ParamsError(f"The 'n_windows' parameter of {who} must be a positive integer. Got {n_windows!r} instead.")
+        raise param_error("n_windows", who, "a positive integer", n_windows)
     step = h if step_size is None else step_size
     if not isinstance(step, (int, np.integer)) or step < 1:
-        raise ParamsError(f"The 'step_size' parameter of {who} must be a positive integer or None. Got {step_size!r} instead.")
+        raise param_error("step_size", who, "a positive integer or None", step_size)
     return int(step)
 
 
@@ -564,7 +564,7 @@ def baseline_and_backtest(
     who = "baseline_and_backtest"
     bh = (min(h, 12) if backtest_h is None else backtest_h)
     if not isinstance(calibration_windows, (int, np.integer)) or calibration_windows < 1:
-        raise ParamsError(f"The 'calibration_windows' parameter of {who} must be a positive integer. Got {calibration_windows!r} instead.")
+        raise param_error("calibration_windows", who, "a positive integer", calibration_windows)
     step = _check_windows(n_windows, None, bh, who)
     data, plan, levels = _prepare(df, h, freq, season_length, models, level, n_jobs, fill_gaps, intermittent_threshold, who,
                                   combine, shrinkage, engine, scheduler, plan_year)

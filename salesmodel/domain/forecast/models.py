@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from salesmodel.domain.constraints import param_error
 from salesmodel.errors import ParamsError
 
 #: The model pool for seasonal series. Each series weighs the pool by its own backtest and by
@@ -248,7 +249,7 @@ class _Failed:
 
 def _check_models(models: Sequence[str] | None, who: str, combine: str = DEFAULT_COMBINE) -> tuple[tuple[str, ...], str]:
     if combine not in COMBINES:
-        raise ParamsError(f"The 'combine' parameter of {who} must be one of {', '.join(COMBINES)}. Got {combine!r} instead.")
+        raise param_error("combine", who, f"one of {', '.join(COMBINES)}", combine)
     if models is None:
         return DEFAULT_MODELS, combine
     if isinstance(models, str):
@@ -258,9 +259,11 @@ def _check_models(models: Sequence[str] | None, who: str, combine: str = DEFAULT
         combine, models = models[0], models[1:]
     unknown = [m for m in models if m not in MODEL_NAMES]
     if not models or unknown:
-        raise ParamsError(
-            f"The 'models' parameter of {who} must be a list of model names from {', '.join(MODEL_NAMES)} "
-            f"(optionally starting with 'weighted', 'mean' or 'median'). Got {models!r} instead."
+        raise param_error(
+            "models",
+            who,
+            f"a list of model names from {', '.join(MODEL_NAMES)} (optionally starting with 'weighted', 'mean' or 'median')",
+            models,
         )
     if len(set(models)) != len(models):
         raise ParamsError(f"The 'models' parameter of {who} must not repeat a model. Got {models!r} instead.")

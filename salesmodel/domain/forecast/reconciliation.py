@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salesmodel.domain.constraints import param_error
 from salesmodel.domain.forecast.series import _node_id, _short_ids
 from salesmodel.errors import InputError, ParamsError, short_list
 
@@ -181,7 +182,7 @@ def reconcile(
     who = "reconcile"
     methods = ("mint_shrink", "wls_struct", "bottom_up")
     if method not in methods:
-        raise ParamsError(f"The 'method' parameter of {who} must be one of {', '.join(methods)}. Got {method!r} instead.")
+        raise param_error("method", who, f"one of {', '.join(methods)}", method)
     nodes = hierarchy.nodes["unique_id"].tolist()
     need = hierarchy.bottom if method == "bottom_up" else nodes
     have = set(forecasts["unique_id"].unique())
@@ -204,8 +205,7 @@ def reconcile(
             W = None
         else:
             if residuals is None:
-                raise ParamsError(f"The 'residuals' parameter of {who} must be given for method='mint_shrink' (e.g. a backtest's forecasts). Got "
-                                  "None instead.")
+                raise param_error("residuals", who, "given for method='mint_shrink' (e.g. a backtest's forecasts)", shown="None")
             r = residuals.assign(_e=residuals["y"] - residuals["yhat"])
             idx = ["window", "ds"] if "window" in r.columns else ["ds"]
             R = r.pivot_table(index=idx, columns="unique_id", values="_e", aggfunc="first").reindex(columns=nodes)

@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from salesmodel.domain.constraints import param_error
 from salesmodel.domain.targets.allocation import (
     _as_list,
     _check_keys,
     _numeric_column,
-    _param_error,
     _unit_labels,
 )
 from salesmodel.errors import InputError, short_list
@@ -65,11 +65,11 @@ def achievability(
     func = "achievability"
     key_list = _as_list(keys)
     if not 0 <= threshold <= 1:
-        raise _param_error("threshold", func, "a probability between 0 and 1", threshold)
+        raise param_error("threshold", func, "a probability between 0 and 1", threshold)
     if not -1e-12 <= correlation <= 1:
-        raise _param_error("correlation", func, "a number between 0 and 1", correlation)
+        raise param_error("correlation", func, "a number between 0 and 1", correlation)
     if distribution not in ("normal", "lognormal"):
-        raise _param_error("distribution", func, "'normal' or 'lognormal'", distribution)
+        raise param_error("distribution", func, "'normal' or 'lognormal'", distribution)
     _check_keys(targets, key_list, func, table="targets")
     for k in key_list:
         if k not in forecast.columns:

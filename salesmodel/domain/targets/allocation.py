@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salesmodel.domain.constraints import STRETCH, check, param_error
 from salesmodel.errors import InfeasibleError, InputError, ParamsError, short_list
 
 __all__ = ["cascade", "decompose", "largest_remainder"]
@@ -22,10 +23,6 @@ __all__ = ["cascade", "decompose", "largest_remainder"]
 # ---------------------------------------------------------------------------
 # Small helpers
 # ---------------------------------------------------------------------------
-def _param_error(name: str, func: str, expected: str, got: Any) -> ParamsError:
-    return ParamsError(f"The '{name}' parameter of {func} must be {expected}. Got {got!r} instead.")
-
-
 def _as_list(keys: str | Sequence[str] | None) -> list[str]:
     if keys is None:
         return []
@@ -93,7 +90,7 @@ def _group_sum(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarr
 
 def _check_round_to(round_to: float | None, func: str) -> None:
     if round_to is not None and (not np.isfinite(round_to) or round_to <= 0):
-        raise _param_error("round_to", func, "a positive number or None", round_to)
+        raise param_error("round_to", func, "a positive number or None", round_to)
 
 
 def _to_quanta(value: np.ndarray | float, unit: float) -> np.ndarray:
@@ -162,9 +159,7 @@ def largest_remainder(values: Sequence[float] | np.ndarray | pd.Series, total: f
         raise InputError("largest_remainder: values must be a flat list of finite numbers >= 0.")
     _check_round_to(round_to, "largest_remainder")
     if not _is_multiple(total, round_to):
-        raise ParamsError(
-            f"The 'total' parameter of largest_remainder must be a multiple of round_to={round_to:g}. Got {total!r} instead."
-        )
+        raise param_error("total", "largest_remainder", f"a multiple of round_to={round_to:g}", total)
     s = v.sum()
     if s <= 0:
         raise InputError("largest_remainder: the values add up to 0; there is nothing to share by.")
@@ -305,21 +300,21 @@ def _fill_chance(mean: np.ndarray, sd: np.ndarray, lo: np.ndarray, hi: np.ndarra
 def _normalise_basis(basis: str | Mapping[str, float] | None, even: bool, func: str) -> dict[str, float]:
     if basis is None:
         if not even:
-            raise _param_error("basis", func, "a column name or a blend {column: weight} (or even=True for an even split)", None)
+            raise param_error("basis", func, "a column name or a blend {column: weight} (or even=True for an even split)", None)
         return {}
     if isinstance(basis, str):
         return {basis: 1.0}
     if isinstance(basis, Mapping):
         if not basis:
-            raise _param_error("basis", func, "a non-empty blend {column: weight}", dict(basis))
+            raise param_error("basis", func, "a non-empty blend {column: weight}", dict(basis))
         weights = {str(k): float(v) for k, v in basis.items()}
         if any((not np.isfinite(w)) or w < 0 for w in weights.values()):
-            raise _param_error("basis", func, "a blend whose weights are all >= 0", dict(basis))
+            raise param_error("basis", func, "a blend whose weights are all >= 0", dict(basis))
         total = sum(weights.values())
         if abs(total - 1.0) > 1e-9:
-            raise _param_error("basis", func, f"a blend whose weights sum to 1 (they sum to {total:.6g})", dict(basis))
+            raise param_error("basis", func, f"a blend whose weights sum to 1 (they sum to {total:.6g})", dict(basis))
         return weights
-    raise _param_error("basis", func, "a column name or a blend {column: weight}", basis)
+    raise param_error("basis", func, "a column name or a blend {column: weight}", basis)
 
 
 def _check_bounds(growth_bounds: Any, func: str) -> tuple[float, float] | None:
@@ -328,9 +323,9 @@ def _check_bounds(growth_bounds: Any, func: str) -> tuple[float, float] | None:
     try:
         lo, hi = (float(x) for x in growth_bounds)
     except (TypeError, ValueError):
-        raise _param_error("growth_bounds", func, "a pair (lowest, highest) growth such as (-0.1, 0.4)", growth_bounds) from None
+        raise param_error("growth_bounds", func, "a pair (lowest, highest) growth such as (-0.1, 0.4)", growth_bounds) from None
     if not (lo > -1 and hi >= lo) or math.isnan(lo) or math.isnan(hi):
-        raise _param_error("growth_bounds", func, "a pair (lo, hi) with -1 < lo <= hi", growth_bounds)
+        raise param_error("growth_bounds", func, "a pair (lo, hi) with -1 < lo <= hi", growth_bounds)
     return lo, hi
 
 
@@ -514,9 +509,8 @@ def _allocate(
 
 def _prepare_total(total: float, stretch: float, round_to: float | None, func: str) -> float:
     if isinstance(total, bool) or not isinstance(total, (int, float, np.integer, np.floating)) or not np.isfinite(total) or total < 0:
-        raise _param_error("total", func, "a finite number >= 0", total)
-    if isinstance(stretch, bool) or not isinstance(stretch, (int, float, np.integer, np.floating)) or not np.isfinite(stretch) or stretch <= 0:
-        raise _param_error("stretch", func, "a positive number (1.25 = parts add up to 125% of the total)", stretch)
+        raise param_error("total", func, "a finite number >= 0", total)
+    stretch = check(stretch, STRETCH, "stretch", func)
     _check_round_to(round_to, func)
     grand = float(total) * float(stretch)
     if round_to is not None and not _is_multiple(grand, round_to):
@@ -537,9 +531,9 @@ def _column_or_scalar(units: pd.DataFrame, spec: Any, func: str, role: str, keys
         return _numeric_column(units, spec, func, role, keys, allow_nan=allow_nan)
     if isinstance(spec, (int, float, np.integer, np.floating)) and not isinstance(spec, bool):
         if not np.isfinite(spec) or spec < 0:
-            raise _param_error(role, func, "a number >= 0 or a column name", spec)
+            raise param_error(role, func, "a number >= 0 or a column name", spec)
         return np.full(len(units), float(spec))
-    raise _param_error(role, func, "a number >= 0 or a column name", spec)
+    raise param_error(role, func, "a number >= 0 or a column name", spec)
 
 
 def decompose(
@@ -603,7 +597,7 @@ def decompose(
     """
     func = "decompose"
     if not isinstance(units, pd.DataFrame):
-        raise _param_error("units", func, "a DataFrame with one row per unit", type(units).__name__)
+        raise param_error("units", func, "a DataFrame with one row per unit", type(units).__name__)
     if len(units) == 0:
         raise InputError(f"{func}: the units table is empty; there is nobody to share the total among.")
     key_list = _as_list(keys)
@@ -611,7 +605,7 @@ def decompose(
     weights = _normalise_basis(basis, even, func)
     bounds = _check_bounds(growth_bounds, func)
     if bounds is not None and reference is None:
-        raise _param_error("reference", func, "a column name when growth_bounds are given", None)
+        raise param_error("reference", func, "a column name when growth_bounds are given", None)
     grand = _prepare_total(total, stretch, round_to, func)
     ref = _numeric_column(units, reference, func, "reference", key_list) if reference is not None else None
     floor_v = _column_or_scalar(units, floor, func, "floor", key_list, allow_nan=False)
@@ -695,7 +689,7 @@ def cascade(
     func = "cascade"
     levels = list(levels)
     if not levels:
-        raise _param_error("levels", func, "a non-empty list of level columns, top down", levels)
+        raise param_error("levels", func, "a non-empty list of level columns, top down", levels)
     missing = [lv for lv in levels if lv not in units.columns]
     if missing:
         raise InputError(f"{func}: the units table has no level column {short_list(missing)} (columns: {short_list(list(units.columns))}).")
@@ -705,7 +699,7 @@ def cascade(
     options = dict(options or {})
     unknown_levels = [k for k in options if k not in levels]
     if unknown_levels:
-        raise _param_error("options", func, f"keyed by levels {levels}", list(options))
+        raise param_error("options", func, f"keyed by levels {levels}", list(options))
     per_level = []
     for lv in levels:
         opt = {"basis": basis, "reference": reference, "growth_bounds": growth_bounds, "floor": floor, "round_to": round_to, "even": even,
@@ -713,7 +707,7 @@ def cascade(
         extra = dict(options.get(lv, {}))
         bad = set(extra) - _LEVEL_OPTIONS
         if bad:
-            raise _param_error("options", func, f"per-level dicts with keys among {sorted(_LEVEL_OPTIONS)}", sorted(bad))
+            raise param_error("options", func, f"per-level dicts with keys among {sorted(_LEVEL_OPTIONS)}", sorted(bad))
         opt.update(extra)
         # Equal chance (a ``spread``: each unit's baseline mean and sd) needs no basis.
         opt["weights"] = {} if opt["spread"] is not None else _normalise_basis(opt["basis"], opt["even"], func)
@@ -732,7 +726,7 @@ def cascade(
     locks = {k: dict(v) for k, v in (locks or {}).items() if v}
     bad_lock_levels = [k for k in locks if k not in levels]
     if bad_lock_levels:
-        raise _param_error("locks", func, f"keyed by levels {levels}", bad_lock_levels)
+        raise param_error("locks", func, f"keyed by levels {levels}", bad_lock_levels)
     for lv, fixed in locks.items():
         known = set(units[lv].astype(str))
         unknown = sorted(str(k) for k in fixed if str(k) not in known)
@@ -762,7 +756,7 @@ def cascade(
             keys = [dict(zip(parent_path, (str(x) for x in (u if isinstance(u, tuple) else (u,))))) for u in uniq]
         ref = _numeric_column(table, opt["reference"], func, "reference", path) if opt["reference"] is not None else None
         if opt["bounds"] is not None and ref is None:
-            raise _param_error("reference", func, f"a column name when level '{lv}' has growth_bounds", None)
+            raise param_error("reference", func, f"a column name when level '{lv}' has growth_bounds", None)
         flo = _column_or_scalar(table, opt["floor"], func, "floor", path, allow_nan=False)
         rnd = opt["round_to"]
         if rnd is not None and not _is_multiple(totals, rnd).all():

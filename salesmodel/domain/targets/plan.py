@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from salesmodel.domain.constraints import LEVELS, PHASING, PHASING_BLEND, TIME_GRAINS, check, param_error, validate
 from salesmodel.domain.targets.achievability import achievability
 from salesmodel.domain.targets.allocation import cascade
 from salesmodel.domain.targets.mix import controlled_round, mix_shares, split_by_mix, split_weights
@@ -63,7 +64,7 @@ LEVEL_COLUMNS: dict[str, str] = {
     "rep": "rep_id",
     "customer": "customer_id",
 }
-_NESTED_GRAINS = ("year", "half", "quarter", "month", "dekad")
+_NESTED_GRAINS = TIME_GRAINS.values
 
 def _require(df: pd.DataFrame, cols: Sequence[str], table: str) -> None:
     missing = [c for c in cols if c not in df.columns]
@@ -220,7 +221,7 @@ def company_total(
     is no baseline). Rounded to ``round_to``.
     """
     if growth_over not in ("baseline", "last_year"):
-        raise ParamsError(f"The 'growth_over' parameter of company_total must be 'baseline' or 'last_year'. Got {growth_over!r} instead.")
+        raise param_error("growth_over", "company_total", "'baseline' or 'last_year'", growth_over)
     last_year = float(units["last_year"].sum())
     if total is not None:
         value, base, source = float(total), None, "given"
@@ -612,21 +613,12 @@ def build_plan(
         up exactly: customers to reps to provinces to regions to the total, and
         dekads to months to the year.
     """
-    levels = list(levels)
-    unknown = [lv for lv in levels if lv not in LEVEL_COLUMNS]
-    if unknown or not levels or levels[-1] != "customer" or "rep" not in levels:
-        raise ParamsError(
-            f"The 'levels' parameter of build_plan must be organisation levels among {list(LEVEL_COLUMNS)}, top down, "
-            f"including 'rep' and ending with 'customer'. Got {levels!r} instead."
-        )
-    bad_grains = [g for g in time_grains if g not in _NESTED_GRAINS]
-    if bad_grains:
-        raise ParamsError(f"The 'time_grains' parameter of build_plan must hold grains among {list(_NESTED_GRAINS)}. Got {list(time_grains)!r} "
-                          "instead.")
+    levels = check(levels, LEVELS, "levels", "build_plan")
+    time_grains = check(time_grains, TIME_GRAINS, "time_grains", "build_plan")
     if round_to % plan_round_to > 1e-9 * round_to and plan_round_to - round_to % plan_round_to > 1e-9 * round_to:
-        raise ParamsError(f"The 'plan_round_to' parameter of build_plan must divide round_to={round_to:g}. Got {plan_round_to:g} instead.")
+        raise param_error("plan_round_to", "build_plan", f"a divisor of round_to={round_to:g}", plan_round_to, shown=f"{plan_round_to:g}")
     if any(lv not in levels for lv in (level_basis or {})):
-        raise ParamsError(f"The 'level_basis' parameter of build_plan must be keyed by levels among {levels}. Got {list(level_basis)!r} instead.")
+        raise param_error("level_basis", "build_plan", f"keyed by levels among {levels}", list(level_basis))
     monthly = monthly_history(sales, customers, reps) if monthly is None else monthly
     units = plan_units(sales, customers, reps, plan_year=plan_year, baseline=baseline, monthly=monthly,
                        momentum_months=momentum_months)
@@ -672,10 +664,7 @@ def phasing_weights(cust: pd.DataFrame, dekads: pd.DataFrame, month_w: pd.Series
     year); ``blend``: ``phasing_blend`` of that and the rest of last year's. Within a
     month, dekads weigh by working days. Without a baseline, last year's shares are used.
     """
-    if phasing not in ("last_year", "baseline", "blend"):
-        raise ParamsError(f"The 'phasing' parameter of build_plan must be last_year, baseline or blend. Got {phasing!r} instead.")
-    if not 0 <= phasing_blend <= 1:
-        raise ParamsError(f"The 'phasing_blend' parameter of build_plan must be between 0 and 1. Got {phasing_blend!r} instead.")
+    validate("build_plan", {"phasing": PHASING, "phasing_blend": PHASING_BLEND}, phasing=phasing, phasing_blend=phasing_blend)
     bw = None if phasing == "last_year" else baseline_month_weights(
         baseline, plan_year, key="region_id" if "region_id" in cust.columns else None, sales=sales,
         spring_festival=spring_festival)

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
+from salesmodel.domain.constraints import largest_over_mean, param_error, within_tolerance
 from salesmodel.domain.territory._exact import solve_exact
 from salesmodel.domain.territory._graph import Graph, graph_for
 from salesmodel.domain.territory._heuristic import solve_heuristic
@@ -34,15 +35,13 @@ def check_feasible(units: Units, k: int, graph: Graph | None, contiguous: bool) 
     problems = []
     for c, name in enumerate(units.measure_names):
         values = units.measures[:, c]
-        total = values.sum()
         tol = units.tolerances[c]
-        if total <= 0:
+        found = largest_over_mean(values, k)
+        if found is None:
             continue
-        mean = total / k
+        largest, over, mean = found
         need = 0.0
-        largest = int(np.argmax(values))
-        over = values[largest] / mean - 1.0
-        if over > tol + 1e-12:
+        if not within_tolerance(over, tol):
             need = max(need, over)
             problems.append(
                 f"unit {units.ids[largest]!r} alone has {name} {_fmt(values[largest])}, "
@@ -223,19 +222,16 @@ def _label_order(labels: np.ndarray) -> list:
 
 def _check_common(method, time_limit, seed, contiguous, max_disruption, current, func):
     if method not in ("auto", "exact", "heuristic"):
-        raise ParamsError(f"The 'method' parameter of {func} must be 'auto', 'exact' or 'heuristic'. Got {method!r} instead.")
+        raise param_error("method", func, "'auto', 'exact' or 'heuristic'", method)
     if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)) or not time_limit > 0:
-        raise ParamsError(f"The 'time_limit' parameter of {func} must be a number of seconds > 0. Got {time_limit!r} instead.")
+        raise param_error("time_limit", func, "a number of seconds > 0", time_limit)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ParamsError(f"The 'seed' parameter of {func} must be a whole number >= 0. Got {seed!r} instead.")
+        raise param_error("seed", func, "a whole number >= 0", seed)
     if not isinstance(contiguous, (bool, np.bool_)):
-        raise ParamsError(f"The 'contiguous' parameter of {func} must be True or False. Got {contiguous!r} instead.")
+        raise param_error("contiguous", func, "True or False", contiguous)
     if max_disruption is not None:
         if isinstance(max_disruption, bool) or not isinstance(max_disruption, (int, float)) or not 0 <= max_disruption <= 1:
-            raise ParamsError(
-                f"The 'max_disruption' parameter of {func} must be a share between 0 and 1 or None. "
-                f"Got {max_disruption!r} instead."
-            )
+            raise param_error("max_disruption", func, "a share between 0 and 1 or None", max_disruption)
         if current is None:
             raise ParamsError(
                 f"The 'max_disruption' parameter of {func} needs 'current' (today's assignment) to measure "
@@ -248,9 +244,9 @@ def _check_search(max_sweeps: Any, anneal_steps: Any, construction: Any) -> None
         if value is None and name == "anneal_steps":
             continue
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ParamsError(f"The '{name}' parameter of design must be a whole number >= 1. Got {value!r} instead.")
+            raise param_error(name, "design", "a whole number >= 1", value)
     if construction not in ("grow", "tree"):
-        raise ParamsError(f"The 'construction' parameter of design must be 'grow' or 'tree'. Got {construction!r} instead.")
+        raise param_error("construction", "design", "'grow' or 'tree'", construction)
 
 
 def design(
@@ -355,10 +351,7 @@ def design(
     if disruption_on is None:
         disruption_on = u.measure_names[0] if u.measure_names else "units"
     if disruption_on != "units" and disruption_on not in u.measure_names:
-        raise ParamsError(
-            f"The 'disruption_on' parameter of design must be 'units' or one of the balanced measures "
-            f"{short_list(u.measure_names)}. Got {disruption_on!r} instead."
-        )
+        raise param_error("disruption_on", "design", f"'units' or one of the balanced measures {short_list(u.measure_names)}", disruption_on)
     graph = graph_for(u, adjacency, "design")
     seed_idx = None
     if seeds is not None:
@@ -620,10 +613,10 @@ def frontier(
     [[0.0, 0.3333333333333333, False], [0.5, 0.0, True]]
     """
     if isinstance(limits, (str, bytes)) or not hasattr(limits, "__iter__"):
-        raise ParamsError(f"The 'limits' parameter of frontier must be a list of shares between 0 and 1. Got {limits!r} instead.")
+        raise param_error("limits", "frontier", "a list of shares between 0 and 1", limits)
     limits = sorted({float(x) for x in limits})
     if not limits or any(not 0 <= x <= 1 for x in limits):
-        raise ParamsError(f"The 'limits' parameter of frontier must be a list of shares between 0 and 1. Got {limits!r} instead.")
+        raise param_error("limits", "frontier", "a list of shares between 0 and 1", limits)
     rows, plans, previous = [], {}, None
 
     def run(limit: float | None, start: TerritoryPlan | None) -> TerritoryPlan:
