@@ -87,15 +87,6 @@ _PARENTS: dict[str, tuple[str, ...]] = {
 
 _HOLIDAY_LANGUAGE = {"en": "en_US", "zh": "zh_CN", "es": "es"}
 
-_MONTHS = {
-    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
-    "es": ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
-           "septiembre", "octubre", "noviembre", "diciembre"),
-}
-_ZH_NUM = ("一", "二", "三", "四")
-_ZH_DEKAD = ("上旬", "中旬", "下旬")
-_ES_ORD_M = ("1.er", "2.º", "3.er", "4.º")  # semestre, trimestre (masculine)
-_ES_ORD_F = ("1.ª", "2.ª", "3.ª")  # decena (feminine)
 
 
 class CalendarWarning(UserWarning):
@@ -616,71 +607,10 @@ def _period_labels(c: dict[str, np.ndarray], grain: str) -> list[str]:
     return [f"{a}-{b:02d}-{k:02d}" for a, b, k in zip(y, m, c["dom"].tolist())]
 
 
-def _display_labels(c: dict[str, np.ndarray], grain: str, language: str) -> list[str]:
-    """Labels for people, in English, Chinese or Spanish."""
-    y = c["year"].tolist()
-    m = c["month"].tolist()
-    if grain == "year":
-        return [f"{a}年" if language == "zh" else str(a) for a in y]
-    if grain == "half":
-        h = c["half"].tolist()
-        if language == "zh":
-            return [f"{a}年{'上' if b == 1 else '下'}半年" for a, b in zip(y, h)]
-        if language == "es":
-            return [f"{_ES_ORD_M[b - 1]} semestre de {a}" for a, b in zip(y, h)]
-        return [f"H{b} {a}" for a, b in zip(y, h)]
-    if grain == "quarter":
-        q = c["quarter"].tolist()
-        if language == "zh":
-            return [f"{a}年第{_ZH_NUM[b - 1]}季度" for a, b in zip(y, q)]
-        if language == "es":
-            return [f"{_ES_ORD_M[b - 1]} trimestre de {a}" for a, b in zip(y, q)]
-        return [f"Q{b} {a}" for a, b in zip(y, q)]
-    if grain == "iso_week":
-        iy = c["iso_year"].tolist()
-        w = c["iso_week"].tolist()
-        if language == "zh":
-            return [f"{a}年第{b}周" for a, b in zip(iy, w)]
-        if language == "es":
-            return [f"semana {b} de {a}" for a, b in zip(iy, w)]
-        return [f"Week {b}, {a}" for a, b in zip(iy, w)]
-
-    names = _MONTHS.get(language)
-    if language == "zh":
-        month_text = [f"{a}年{b}月" for a, b in zip(y, m)]
-    elif language == "es":
-        month_text = [f"{names[b - 1]} de {a}" for a, b in zip(y, m)]
-    else:
-        month_text = [f"{names[b - 1]} {a}" for a, b in zip(y, m)]
-    if grain == "month":
-        return month_text
-    if grain == "dekad":
-        k = c["dekad"].tolist()
-        if language == "zh":
-            return [f"{t}{_ZH_DEKAD[b - 1]}" for t, b in zip(month_text, k)]
-        if language == "es":
-            return [f"{_ES_ORD_F[b - 1]} decena de {t}" for t, b in zip(month_text, k)]
-        last = [(10 * b if b < 3 else n) for b, n in zip(k, c["dim"].tolist())]
-        return [f"{10 * (b - 1) + 1}–{e} {names[mm - 1]} {a}" for b, e, mm, a in zip(k, last, m, y)]
-    if grain == "month_week":
-        w = c["month_week"].tolist()
-        if language == "zh":
-            return [f"{t}第{b}周" for t, b in zip(month_text, w)]
-        if language == "es":
-            return [f"semana {b} de {t}" for t, b in zip(month_text, w)]
-        return [f"{t} week {b}" for t, b in zip(month_text, w)]
-    dom = c["dom"].tolist()
-    if language == "zh":
-        return [f"{t}{b}日" for t, b in zip(month_text, dom)]
-    if language == "es":
-        return [f"{b} de {t}" for t, b in zip(month_text, dom)]
-    return [f"{b} {t}" for t, b in zip(month_text, dom)]
-
-
 # -------------------------------------------------------------------------- periods
 
 
-def _tile(daily_working: np.ndarray, d0: np.datetime64, d1: np.datetime64, grain: str, language: str) -> pd.DataFrame:
+def _tile(daily_working: np.ndarray, d0: np.datetime64, d1: np.datetime64, grain: str) -> pd.DataFrame:
     lo = d0.astype(np.int64)
     hi = d1.astype(np.int64)
     days = np.arange(lo, hi + 1, dtype=np.int64)
@@ -709,7 +639,6 @@ def _tile(daily_working: np.ndarray, d0: np.datetime64, d1: np.datetime64, grain
         else:
             src = "month_week" if col == "week" else col
         out[col] = first[src].astype(np.int64)
-    out["label"] = _display_labels(first, grain, language)
     return pd.DataFrame(out)
 
 
@@ -720,7 +649,6 @@ def periods(
     *,
     country: str = "CN",
     overrides: pd.DataFrame | None = None,
-    language: str = "en",
 ) -> pd.DataFrame:
     """The period table of one grain over a date range.
 
@@ -739,8 +667,6 @@ def periods(
         Country whose public holidays and make-up working days count (``holidays`` package).
     overrides : DataFrame, optional
         Company holidays and working days (:func:`validate_overrides`).
-    language : {"en", "zh", "es"}, default="en"
-        Language of ``label``.
 
     Returns
     -------
@@ -749,7 +675,7 @@ def periods(
         ``working_days``, ``is_partial``, the parent columns that mean something for
         the grain (``year``, ``half``, ``quarter``, ``month``, ``dekad``; ``week`` for the
         week grains, where ``year`` is the ISO year for ``iso_week``; ``weekday`` for
-        days, 0 = Monday), and ``label``.
+        days, 0 = Monday). Words for the periods are the report's (the vocabulary), not the calendar's.
 
     Warns
     -----
@@ -758,23 +684,22 @@ def periods(
 
     Examples
     --------
-    >>> t = periods("2026-02-01", "2026-02-28", "dekad", language="zh")
-    >>> t[["period", "days", "working_days", "label"]]
-           period  days  working_days      label
-    0  2026-02-D1    10             7  2026年2月上旬
-    1  2026-02-D2    10             4  2026年2月中旬
-    2  2026-02-D3     8             5  2026年2月下旬
+    >>> t = periods("2026-02-01", "2026-02-28", "dekad")
+    >>> t[["period", "days", "working_days"]]
+           period  days  working_days
+    0  2026-02-D1    10             7
+    1  2026-02-D2    10             4
+    2  2026-02-D3     8             5
     """
-    return _periods(start, end, grain, country, overrides, language, "periods", stacklevel=3)
+    return _periods(start, end, grain, country, overrides, "periods", stacklevel=3)
 
 
-def _periods(start: Any, end: Any, grain: Any, country: Any, overrides: Any, language: Any, func: str, *, stacklevel: int) -> pd.DataFrame:
+def _periods(start: Any, end: Any, grain: Any, country: Any, overrides: Any, func: str, *, stacklevel: int) -> pd.DataFrame:
     g = _check_grain(grain, func)
-    lang = _check_language(language, func)
     d0, d1 = _check_range(start, end, func)
     code = _check_country(country, func)
     daily = _daily(d0, d1, code, _prepare_overrides(overrides), "en", warn_stacklevel=stacklevel, names=False)
-    return _tile(daily["is_working_day"].to_numpy(), d0, d1, g, lang)
+    return _tile(daily["is_working_day"].to_numpy(), d0, d1, g)
 
 
 def plan_year_periods(
@@ -783,7 +708,6 @@ def plan_year_periods(
     *,
     country: str = "CN",
     overrides: pd.DataFrame | None = None,
-    language: str = "en",
 ) -> pd.DataFrame:
     """The period table of one calendar year (1 January to 31 December).
 
@@ -799,7 +723,7 @@ def plan_year_periods(
     """
     year = _check_year(year, "plan_year_periods")
     return _periods(
-        f"{year}-01-01", f"{year}-12-31", grain, country, overrides, language, "plan_year_periods", stacklevel=3
+        f"{year}-01-01", f"{year}-12-31", grain, country, overrides, "plan_year_periods", stacklevel=3
     )
 
 

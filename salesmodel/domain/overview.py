@@ -216,7 +216,7 @@ def unit_names(table: pd.DataFrame, id_column: str, language: str = "en") -> pd.
 def names_fall_back(table: pd.DataFrame, language: str) -> bool:
     """True when some unit of ``table`` has no name in ``language`` (it shows its English name)."""
     wanted = f"name_{language}"
-    if language == "en" or "name_en" not in table.columns:
+    if wanted == "name_en" or "name_en" not in table.columns:  # the English name is the fallback itself
         return False
     if wanted not in table.columns:
         return True

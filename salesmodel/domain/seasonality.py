@@ -26,8 +26,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salesmodel.domain.calendar import spring_festival
 from salesmodel.domain.constraints import param_error
-from salesmodel.errors import InputError, ParamsError, short_list
+from salesmodel.errors import InputError, short_list
 
 __all__ = [
     "CYCLES",
@@ -81,8 +82,8 @@ def _prepare(data: pd.DataFrame, date_col: str, value_col: str, unit_cols: list[
 
 def _check_groups(unit_cols: list[str], group_cols: list[str], who: str) -> None:
     if group_cols and not unit_cols:
-        raise ParamsError(f"The 'group_cols' parameter of {who} needs 'unit_cols' (the units that shrink toward the groups). Got unit_cols=None "
-                          "instead.")
+        raise param_error("group_cols", who, "given with 'unit_cols' (the units that shrink toward the groups)", group_cols,
+                          after=" (unit_cols=None)")
     if group_cols and set(unit_cols) <= set(group_cols):
         raise param_error("group_cols", who, f"coarser than the units {unit_cols!r} (each group holds several units)", group_cols)
 
@@ -544,14 +545,6 @@ def weekday_profile(
 # ----------------------------------------------------------------------------- Spring Festival
 def spring_festival_dates(years: Sequence[int]) -> dict[int, date]:
     """The first day of the lunar new year for each year (from ``salesmodel.domain.calendar``)."""
-    try:
-        from salesmodel.domain.calendar import spring_festival
-    except ImportError:  # pragma: no cover - calendar is part of the package
-        import holidays
-
-        def spring_festival(y: int) -> date:
-            return min(holidays.China(years=y, language="en_US").get_named("Chinese New Year (Spring Festival)"))
-
     return {int(y): spring_festival(int(y)) for y in years}
 
 

@@ -24,7 +24,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salesmodel import io
+from salesmodel.domain import staffing, territory
 from salesmodel.domain.constraints import largest_over_mean, within_tolerance
+from salesmodel.domain.territory._design import check_feasible as check_units
+from salesmodel.domain.territory._units import prepare_units
 from salesmodel.errors import InfeasibleError, InputError, ParamsError, short_list
 
 __all__ = ["check_feasible", "check_hiring", "check_locks", "check_plan_year", "check_territory_balance",
@@ -97,8 +101,6 @@ def check_territory_reps(scenario: Any, inputs: dict[str, pd.DataFrame]) -> None
     """Method 'reps': a rep without a base, a max_distance_km under which an account without a rep
     has none, a lock naming a departed rep or an unknown account, keep_whole 'city' with accounts
     lacking a city, refused before any search (InputError naming the rows)."""
-    from salesmodel.domain import territory
-
     tp = scenario.territory
     customers, reps = inputs.get("customers"), inputs.get("reps")
     if tp.method != "reps" or customers is None or reps is None or "lat" not in customers:
@@ -122,10 +124,6 @@ def check_territory_graph(scenario: Any, active: pd.DataFrame, k: int, tol: floa
     disconnected parts than territories, parts that cannot hold a whole number of territories
     within the potential tolerance, or a piece hanging on one customer that can neither be
     whole territories nor join that customer's."""
-    from salesmodel.domain import territory
-    from salesmodel.domain.territory._design import check_feasible as check_units
-    from salesmodel.domain.territory._units import prepare_units
-
     tp = scenario.territory
     units = active[["customer_id", "lat", "lon", "potential"]].rename(columns={"customer_id": "unit_id"})
     units = units.assign(potential=units["potential"].astype(float).fillna(0.0)).reset_index(drop=True)
@@ -195,8 +193,6 @@ def check_hiring(scenario: Any, inputs: dict[str, pd.DataFrame]) -> None:
 
 def _calibrated_volumes(sales: pd.DataFrame, customers: pd.DataFrame, reps: pd.DataFrame, sp: Any) -> pd.Series:
     """Each rep's mature monthly volume calibrated on the last 12 months (no season: a year's average)."""
-    from salesmodel.domain import staffing
-
     window = staffing.replay_window(sales["date"].max())
     dates = pd.to_datetime(sales["date"])
     keep = dates.dt.to_period("M").isin(window)
@@ -282,9 +278,6 @@ def check_territory_first(scenario: Any) -> bool:
     read, so a request one customer makes impossible is refused in seconds. Tables that cannot be
     read or break their schema are left to the full read, which names every problem. Returns
     whether the checks ran (then :func:`check_feasible` need not repeat them)."""
-    from salesmodel import io
-    from salesmodel.errors import InputError
-
     data = scenario.data
     try:
         if data.sql_url:

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from salesmodel.domain import staffing
 from salesmodel.domain.constraints import (
     ACHIEVABILITY_THRESHOLD,
     CHANCE,
@@ -30,6 +31,7 @@ from salesmodel.domain.constraints import (
 )
 from salesmodel.errors import ParamsError
 from salesmodel.paths import clip, shorten
+from salesmodel.schema.vocabulary import DEFAULT_MONEY_UNIT, FALLBACK_LANGUAGE, LANGUAGES
 
 __all__ = [
     "DEFAULT_NOTEBOOKS",
@@ -44,7 +46,7 @@ __all__ = [
 ]
 
 # The languages a description may be given in (report.language's)
-DESCRIPTION_LANGUAGES = ("en", "zh", "es")
+DESCRIPTION_LANGUAGES = LANGUAGES
 
 # Notebooks of a full run, in order (each is added here once it runs green).
 DEFAULT_NOTEBOOKS = [
@@ -330,8 +332,6 @@ class FunnelParams(_Section):
 
     @model_validator(mode="after")
     def _consistent(self) -> FunnelParams:
-        from salesmodel.domain import staffing
-
         names = [name for item in self.stages for name in item]
         if any(len(item) != 1 for item in self.stages) or len(set(names)) != len(names):
             raise ValueError("stages must be a list of single {stage: rate} entries, each stage once, in funnel order "
@@ -401,7 +401,6 @@ class StaffingParams(_Section):
     @model_validator(mode="after")
     def _consistent(self) -> StaffingParams:
         # the staffing module owns the rules; check them once, when the params load
-        from salesmodel.domain import staffing
 
         staffing.project_capacity([0], productivity=1.0, ramp=self.ramp, attrition=self.attrition, start_headcount=0)
         staffing.TierScheme(method=self.tier_method, cuts=self.tier_cuts)
@@ -475,7 +474,7 @@ class TrackingParams(_Section):
 class ReportParams(_Section):
     """How reports look."""
 
-    language: Literal["en", "zh", "es"] = Field("en", description="Language of labels in reports: en, zh or es.")
+    language: Literal[LANGUAGES] = Field(FALLBACK_LANGUAGE, description="Language of labels in reports: en, zh or es.")
     money_unit: Literal["auto", "yuan", "thousand", "wan", "million", "yi"] = Field(
         "auto", description="Money unit of tables and charts: auto (万元 in zh, thousands of yuan in en and es), "
                             "yuan, thousand, wan (万元, 10,000 yuan), million or yi (亿元, 100 million yuan). "
@@ -484,7 +483,7 @@ class ReportParams(_Section):
     @model_validator(mode="after")
     def _resolve_money_unit(self) -> ReportParams:
         if self.money_unit == "auto":
-            object.__setattr__(self, "money_unit", "wan" if self.language == "zh" else "thousand")
+            object.__setattr__(self, "money_unit", DEFAULT_MONEY_UNIT[self.language])
         return self
 
 
@@ -549,7 +548,7 @@ def description_text(description: Any, language: str) -> tuple[str, str | None]:
     if not isinstance(description, dict):
         return ("" if description is None else str(description)).strip(), None
     texts = {k: str(v).strip() for k, v in description.items() if v is not None and str(v).strip()}
-    for lang in (language, "en", *DESCRIPTION_LANGUAGES):
+    for lang in (language, FALLBACK_LANGUAGE, *DESCRIPTION_LANGUAGES):
         if lang in texts:
             return texts[lang], lang
     return "", None

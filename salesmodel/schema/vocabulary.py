@@ -15,9 +15,13 @@ import difflib
 
 from salesmodel.errors import ParamsError
 
-__all__ = ["LANGUAGES", "WORDS", "has_word", "word"]
+__all__ = ["DEFAULT_MONEY_UNIT", "FALLBACK_LANGUAGE", "LANGUAGES", "WORDS", "has_word", "word"]
 
 LANGUAGES = ("en", "zh", "es")
+# The language a reader is shown when a text is missing in theirs.
+FALLBACK_LANGUAGE = "en"
+# report.money_unit 'auto': the unit a reader of each language counts money in (万元 in Chinese).
+DEFAULT_MONEY_UNIT = {"en": "thousand", "zh": "wan", "es": "thousand"}
 
 # key -> {language: text}; texts with {fields} are str.format templates.
 WORDS: dict[str, dict[str, str]] = {

@@ -31,7 +31,7 @@ from salesmodel.domain.forecast.series import (
     check_series,
     detect_season_length,
 )
-from salesmodel.errors import InputError, ParamsError, short_list
+from salesmodel.errors import InputError, short_list
 
 
 def _truncate(df: pd.DataFrame, offset: int, h: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -123,11 +123,8 @@ def _check_reaches(data: pd.DataFrame, h: int, freq: str, plan_year: int, who: s
     short = ends.index[ends < pd.date_range(plan_end - pd.offsets.YearBegin(1), plan_end, freq=freq)[-1]].tolist()
     if short:
         need = len(pd.date_range(last[short].min(), plan_end, freq=freq)) - 1
-        raise ParamsError(
-            f"The 'h' parameter of {who} ({h} periods) ends before the plan year {plan_year} is over for "
-            f"{len(short)} series {_short_ids.repr(short)} (their history ends {last[short].min():%Y-%m-%d}); "
-            f"expected h >= {need}."
-        )
+        raise param_error("h", who, f"at least {need}, so the forecast reaches the end of the plan year {plan_year}", h,
+                          after=f" for {len(short)} series {_short_ids.repr(short)} (their history ends {last[short].min():%Y-%m-%d})")
 
 
 def _warn_inputs(data: pd.DataFrame, who: str) -> None:
@@ -293,7 +290,7 @@ def _factor_map(calendar_factors: pd.DataFrame | None, who: str) -> pd.Series | 
     f = calendar_factors.assign(ds=pd.to_datetime(calendar_factors["ds"])).drop_duplicates("ds").set_index("ds")["factor"].astype(float)
     bad = ~(np.isfinite(f.to_numpy()) & (f.to_numpy() > 0))
     if bad.any():
-        raise ParamsError(f"The 'calendar_factors' parameter of {who} must hold positive factors. Got {short_list(f[bad].head(3).tolist())} instead.")
+        raise param_error("calendar_factors", who, "positive factors", f[bad].head(3).tolist(), shown=short_list(f[bad].head(3).tolist()))
     return f
 
 

@@ -24,7 +24,7 @@ def check_engine(engine: str, scheduler: str | None, who: str) -> None:
     if engine not in ENGINES:
         raise param_error("engine", who, f"one of {', '.join(ENGINES)}", engine)
     if scheduler is not None and engine != "dask":
-        raise ParamsError(f"The 'scheduler' parameter of {who} needs engine='dask'. Got engine={engine!r} instead.")
+        raise param_error("scheduler", who, "None unless engine='dask'", scheduler, after=f" (engine={engine!r})")
     if scheduler is not None and (not isinstance(scheduler, str) or not scheduler.strip()):
         raise param_error("scheduler", who, "a Dask scheduler address such as 'tcp://host:8786'", scheduler)
 

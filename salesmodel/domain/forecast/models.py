@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from salesmodel.domain.constraints import param_error
-from salesmodel.errors import ParamsError
+from salesmodel.domain.forecast.engine import dask_frame
 
 #: The model pool for seasonal series. Each series weighs the pool by its own backtest and by
 #: how the pool did on series of similar trend strength (see ``DEFAULT_COMBINE``): a fixed mean
@@ -266,7 +266,7 @@ def _check_models(models: Sequence[str] | None, who: str, combine: str = DEFAULT
             models,
         )
     if len(set(models)) != len(models):
-        raise ParamsError(f"The 'models' parameter of {who} must not repeat a model. Got {models!r} instead.")
+        raise param_error("models", who, "model names each given once", models)
     return tuple(models), combine
 
 
@@ -409,8 +409,6 @@ def _sf_call(train: pd.DataFrame, names: Sequence[str], sl: int, h: int, freq: s
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if engine == "dask":
-            from salesmodel.domain.forecast.engine import dask_frame
-
             # statsforecast's own distributed backend (fugue on Dask): each series is fitted
             # on a worker exactly as it would be here, so the result is the same.
             fc = sf.forecast(df=dask_frame(train), h=h).compute()

@@ -11,7 +11,7 @@ import pandas as pd
 
 from salesmodel.domain.constraints import param_error
 from salesmodel.domain.forecast.series import _node_id, _short_ids
-from salesmodel.errors import InputError, ParamsError, short_list
+from salesmodel.errors import InputError, short_list
 
 # ----------------------------------------------------------------------------- reconciliation
 #: Above this many nodes MinT uses a diagonal covariance (a dense one would not fit in memory).
@@ -64,7 +64,7 @@ def hierarchy_from_frame(keys: pd.DataFrame, levels: Sequence[Sequence[str]]) ->
 
     levels = [list(lv) for lv in levels]
     if not levels:
-        raise ParamsError("The 'levels' parameter of hierarchy_from_frame must list at least the bottom level. Got [] instead.")
+        raise param_error("levels", "hierarchy_from_frame", "a list of at least the bottom level", [])
     cols = sorted({c for lv in levels for c in lv})
     missing = [c for c in cols if c not in keys.columns]
     if missing:
@@ -101,7 +101,8 @@ def hierarchy_from_frame(keys: pd.DataFrame, levels: Sequence[Sequence[str]]) ->
     nodes = pd.DataFrame(node_rows, columns=["unique_id", "level", *cols])
     if nodes["unique_id"].duplicated().any():
         dups = nodes.loc[nodes["unique_id"].duplicated(), "unique_id"].tolist()
-        raise ParamsError(f"The 'levels' parameter of hierarchy_from_frame repeats a level: nodes {short_list(dups)} appear twice.")
+        raise param_error("levels", "hierarchy_from_frame", "levels each given once", dups,
+                          shown=f"nodes {short_list(dups)} twice")
     return Hierarchy(S=S, nodes=nodes, bottom=bottom_ids)
 
 

@@ -166,7 +166,7 @@ def _check_common(h: int, level: Iterable[int], who: str) -> tuple[int, ...]:
         raise param_error("h", who, "a positive integer", h)
     levels = tuple(int(v) for v in level)
     if any(not 0 < v < 100 for v in levels):
-        raise ParamsError(f"The 'level' parameter of {who} must hold percentages strictly between 0 and 100. Got {list(level)!r} instead.")
+        raise param_error("level", who, "percentages strictly between 0 and 100", list(level))
     return tuple(sorted(set(levels)))
 
 
@@ -175,7 +175,7 @@ def _resolve_jobs(n_jobs: int | None, n_series: int) -> int:
         # Process start-up costs more than it saves on small batches.
         return 1 if n_series < 200 else max(os.cpu_count() or 1, 1)
     if not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0 or n_jobs < -1:
-        raise ParamsError(f"The 'n_jobs' parameter must be a positive integer, -1 (all cores) or None. Got {n_jobs!r} instead.")
+        raise param_error("n_jobs", "baseline", "a positive integer, -1 (all cores) or None", n_jobs)
     return max(os.cpu_count() or 1, 1) if n_jobs == -1 else int(n_jobs)
 
 

@@ -34,9 +34,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from salesmodel.domain import seasonality
 from salesmodel.domain.constraints import LEVELS, PHASING, PHASING_BLEND, TIME_GRAINS, check, param_error, validate
 from salesmodel.domain.targets.achievability import achievability
-from salesmodel.domain.targets.allocation import cascade
+from salesmodel.domain.targets.allocation import _round_grouped, cascade
+from salesmodel.domain.targets.chance import momentum
 from salesmodel.domain.targets.mix import controlled_round, mix_shares, split_by_mix, split_weights
 from salesmodel.domain.targets.phasing import split_over_time
 from salesmodel.errors import InputError, ParamsError, short_list
@@ -158,8 +160,6 @@ def plan_units(
         units["forecast"] = units["last_year"]
         source = "last year (no baseline forecast by region)"
     if momentum_months is not None:
-        from salesmodel.domain.targets.chance import momentum
-
         units["momentum"] = units["customer_id"].map(momentum(hist, "customer_id", plan_year, int(momentum_months))
                                                      ).fillna(0.0).to_numpy(dtype=float)
     units = units.sort_values(["region_id", "province_id", "rep_id", "customer_id"]).reset_index(drop=True)
@@ -248,8 +248,6 @@ def seasonal_month_weights(monthly: pd.DataFrame, plan_year: int, *, sales: pd.D
     """
     start = pd.Timestamp(year=plan_year, month=1, day=1)
     if sales is not None:
-        from salesmodel.domain import seasonality
-
         daily = sales.loc[pd.to_datetime(sales["date"]) < start, ["date", "amount"]]
         try:
             idx = seasonality.seasonal_indices(daily, date_col="date", value_col="amount", cycle="month",
@@ -303,8 +301,6 @@ def baseline_month_weights(baseline: pd.DataFrame | None, plan_year: int, *, key
     shape = b.groupby(["_unit", "month"])["yhat"].sum().unstack("month").reindex(columns=range(1, 13)).fillna(0.0)
     factor = np.ones(12)
     if spring_festival and sales is not None and len(sales):
-        from salesmodel.domain import seasonality
-
         daily = sales.loc[pd.to_datetime(sales["date"]) < pd.Timestamp(year=plan_year, month=1, day=1), ["date", "amount"]]
         try:
             effect = seasonality.spring_festival_effect(daily, date_col="date", value_col="amount")
@@ -504,8 +500,6 @@ def task_split(named: dict[str, pd.DataFrame], levels: Sequence[str], task: floa
     its target / stretch), rounded by largest remainder within each parent: every level's
     tasks add up exactly to the task, and each parent's task to its children's.
     """
-    from salesmodel.domain.targets.allocation import _round_grouped
-
     out: dict[str, pd.DataFrame] = {}
     parent_task: pd.Series | None = None
     cols = [LEVEL_COLUMNS[lv] for lv in levels]

@@ -14,11 +14,11 @@ from scipy.optimize import linear_sum_assignment
 
 from salesmodel.domain.constraints import largest_over_mean, param_error, within_tolerance
 from salesmodel.domain.territory._exact import solve_exact
-from salesmodel.domain.territory._graph import Graph, graph_for
+from salesmodel.domain.territory._graph import Graph, cut_pieces, graph_for
 from salesmodel.domain.territory._heuristic import solve_heuristic
 from salesmodel.domain.territory._plan import TerritoryPlan, score
 from salesmodel.domain.territory._units import DEFAULT_BALANCE, Units, check_k, labels_for, prepare_units
-from salesmodel.errors import InfeasibleError, InputError, ParamsError, short_list
+from salesmodel.errors import InfeasibleError, InputError, short_list
 
 # "auto" uses the exact MILP up to this size (units, territories); above it the heuristic.
 AUTO_EXACT_UNITS = 80
@@ -122,8 +122,6 @@ _PIECES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _pieces_of(graph: Graph, measures: np.ndarray) -> list:
-    from salesmodel.domain.territory._graph import cut_pieces
-
     key = measures.tobytes()
     known = _PIECES.get(graph)
     if known is None or known[0] != key:
@@ -233,10 +231,8 @@ def _check_common(method, time_limit, seed, contiguous, max_disruption, current,
         if isinstance(max_disruption, bool) or not isinstance(max_disruption, (int, float)) or not 0 <= max_disruption <= 1:
             raise param_error("max_disruption", func, "a share between 0 and 1 or None", max_disruption)
         if current is None:
-            raise ParamsError(
-                f"The 'max_disruption' parameter of {func} needs 'current' (today's assignment) to measure "
-                f"changes against. Got current=None instead."
-            )
+            raise param_error("max_disruption", func, "None unless 'current' (today's assignment) is given to measure changes against",
+                              max_disruption, after=" (current=None)")
 
 
 def _check_search(max_sweeps: Any, anneal_steps: Any, construction: Any) -> None:
@@ -361,10 +357,8 @@ def design(
         if unknown:
             raise InputError(f"seeds: unit ids not among the units: {short_list(unknown)}")
         if len(set(seeds)) != len(seeds) or len(seeds) != k:
-            raise ParamsError(
-                f"The 'seeds' parameter of design must list {k} different unit ids (one per territory). "
-                f"Got {len(seeds)} ids ({len(set(seeds))} different) instead."
-            )
+            raise param_error("seeds", "design", f"a list of {k} different unit ids (one per territory)", seeds,
+                              shown=f"{len(seeds)} ids ({len(set(seeds))} different)")
         seed_idx = [pos[s] for s in seeds]
     cur_labels = None
     cur_order: list = []
