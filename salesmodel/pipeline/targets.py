@@ -16,8 +16,9 @@ from salesmodel.domain.targets.chance import (
     target_for_chance,
 )
 from salesmodel.domain.targets.commitments import reconcile_commitments
-from salesmodel.domain.targets.plan import CHANCE_LEVELS, allocate, monthly_history, plan_units
+from salesmodel.domain.targets.plan import allocate, monthly_history, plan_units
 from salesmodel.domain.targets.rephase import rephase, split_within
+from salesmodel.domain.targets.spreads import CHANCE_LEVELS
 from salesmodel.errors import InfeasibleError, InputError, ParamsError, short_list
 from salesmodel.pipeline import staffing as staffing_step
 from salesmodel.pipeline._base import Context, StepResult, collect_notes
