@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from salesmodel.domain.constraints import param_error
-from salesmodel.domain.targets.allocation import _as_list
 from salesmodel.domain.targets.phasing import _check_periods
+from salesmodel.domain.targets.rounding import _as_list
 from salesmodel.errors import InputError, short_list
 
 __all__ = ["achievement_rate", "declining_customers", "out_of_band_first", "pacing", "period_report", "stock_cover"]

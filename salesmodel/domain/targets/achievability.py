@@ -10,12 +10,7 @@ import pandas as pd
 from scipy import stats
 
 from salesmodel.domain.constraints import param_error
-from salesmodel.domain.targets.allocation import (
-    _as_list,
-    _check_keys,
-    _numeric_column,
-    _unit_labels,
-)
+from salesmodel.domain.targets.rounding import _as_list, _check_keys, _numeric_column, _unit_labels
 from salesmodel.errors import InputError, short_list
 
 __all__ = ["achievability"]

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from salesmodel.domain.constraints import param_error
-from salesmodel.domain.targets.allocation import _check_round_to, _round_grouped, _to_quanta
+from salesmodel.domain.targets.rounding import _check_round_to, _round_grouped, _to_quanta
 from salesmodel.errors import InputError, ParamsError, short_list
 
 __all__ = ["BASES", "budget_totals", "expense_budget"]

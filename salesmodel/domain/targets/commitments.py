@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 
 from salesmodel.domain.constraints import param_error
-from salesmodel.domain.targets.allocation import (
+from salesmodel.domain.targets.filling import _fill
+from salesmodel.domain.targets.rounding import (
     _as_list,
     _check_keys,
     _check_round_to,
-    _fill,
     _is_multiple,
     _numeric_column,
     _round_grouped,

@@ -26,8 +26,9 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from salesmodel.domain.targets.allocation import _is_multiple, _to_quanta, largest_remainder
+from salesmodel.domain.targets.allocation import largest_remainder
 from salesmodel.domain.targets.raking import _ipf
+from salesmodel.domain.targets.rounding import _is_multiple, _to_quanta
 from salesmodel.errors import InfeasibleError, InputError, ParamsError, short_list
 
 __all__ = ["controlled_round", "mix_shares", "split_by_mix", "split_weights"]

@@ -10,16 +10,8 @@ import numpy as np
 import pandas as pd
 
 from salesmodel.domain.constraints import param_error
-from salesmodel.domain.targets.allocation import (
-    _as_list,
-    _check_keys,
-    _check_round_to,
-    _is_multiple,
-    _numeric_column,
-    _to_quanta,
-    _unit_labels,
-)
 from salesmodel.domain.targets.raking import _ipf
+from salesmodel.domain.targets.rounding import _as_list, _check_keys, _check_round_to, _is_multiple, _numeric_column, _to_quanta, _unit_labels
 from salesmodel.errors import InfeasibleError, InputError, short_list
 
 __all__ = ["split_over_time", "weekday_weights"]

@@ -33,10 +33,11 @@ import numpy as np
 import pandas as pd
 
 from salesmodel.domain.constraints import LEVELS, TIME_GRAINS, check, param_error
-from salesmodel.domain.targets.allocation import _round_grouped, cascade
+from salesmodel.domain.targets.allocation import cascade
 from salesmodel.domain.targets.mix import controlled_round, mix_shares, split_by_mix, split_weights
 from salesmodel.domain.targets.month_shares import baseline_month_weights, dekad_weights, phasing_weights, seasonal_month_weights
 from salesmodel.domain.targets.phasing import split_over_time
+from salesmodel.domain.targets.rounding import _round_grouped
 from salesmodel.domain.targets.spreads import _achievability_table, level_spreads
 from salesmodel.domain.targets.units import LEVEL_COLUMNS, baseline_total, company_total, monthly_history, naive_forecast, plan_units
 from salesmodel.errors import ParamsError, short_list

@@ -13,12 +13,7 @@ import numpy as np
 import pandas as pd
 
 from salesmodel.domain.constraints import param_error
-from salesmodel.domain.targets.allocation import (
-    _check_round_to,
-    _is_multiple,
-    _round_grouped,
-    _to_quanta,
-)
+from salesmodel.domain.targets.rounding import _check_round_to, _is_multiple, _round_grouped, _to_quanta
 from salesmodel.errors import InputError, short_list
 
 __all__ = ["RakeResult", "rake"]
