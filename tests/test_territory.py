@@ -653,7 +653,7 @@ def test_frontier_replays_keeps_each_limit_and_names_the_smallest_that_meets():
 
 def test_frontier_points_come_from_the_unconstrained_plan_sent_back_to_each_limit():
     from salesmodel.domain.territory import design, frontier
-    from salesmodel.domain.territory._design import _balance_key
+    from salesmodel.domain.territory._frontier import _balance_key
 
     units = synthetic(150, seed=4)
     graph = adjacency(units)

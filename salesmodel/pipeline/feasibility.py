@@ -27,7 +27,7 @@ import pandas as pd
 from salesmodel import io
 from salesmodel.domain import staffing, territory
 from salesmodel.domain.constraints import largest_over_mean, within_tolerance
-from salesmodel.domain.territory._design import check_feasible as check_units
+from salesmodel.domain.territory._feasible import check_feasible as check_units
 from salesmodel.domain.territory._units import prepare_units
 from salesmodel.errors import InfeasibleError, InputError, ParamsError, short_list
 
