@@ -132,7 +132,7 @@ def test_failed_models_fall_back_and_are_listed(monkeypatch):
                 raise RuntimeError("boom")
             return super().forecast(y=y, h=h, X=X, X_future=X_future, level=level, fitted=fitted)
 
-    monkeypatch.setattr(F.models, "_model_factory", lambda name, sl: Fragile(season_length=sl) if name == "Theta" else real(name, sl))
+    monkeypatch.setattr(F.fitting, "_model_factory", lambda name, sl: Fragile(season_length=sl) if name == "Theta" else real(name, sl))
     df = pd.concat([seasonal("ok", n=36), seasonal("fragile", n=36).assign(y=lambda d: d.y.where(d.index > 0, 777.0))])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

@@ -9,21 +9,11 @@ import numpy as np
 import pandas as pd
 
 from salesmodel.domain.constraints import param_error
+from salesmodel.domain.forecast.combination import _recombine, _series_weights, trend_groups
 from salesmodel.domain.forecast.engine import check_engine, dask_session
+from salesmodel.domain.forecast.fitting import _fit_raw, _Plan, _route
 from salesmodel.domain.forecast.intervals import _apply_intervals, _calibrate, _scales
-from salesmodel.domain.forecast.models import (
-    DEFAULT_CALIBRATION_SAMPLE,
-    DEFAULT_COMBINE,
-    DEFAULT_SHRINKAGE,
-    MIN_OBS,
-    _check_models,
-    _fit_raw,
-    _Plan,
-    _recombine,
-    _route,
-    _series_weights,
-    trend_groups,
-)
+from salesmodel.domain.forecast.models import DEFAULT_CALIBRATION_SAMPLE, DEFAULT_COMBINE, DEFAULT_SHRINKAGE, MIN_OBS, _check_models
 from salesmodel.domain.forecast.series import (
     _check_common,
     _resolve_jobs,
