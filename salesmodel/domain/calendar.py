@@ -41,15 +41,15 @@ import holidays
 import numpy as np
 import pandas as pd
 
-from salesmodel.domain.constraints import param_error
+from salesmodel.domain.constraints import Interval, check, param_error
 from salesmodel.domain.holiday_calendar import (
     _FIRST_DATE,
     _LAST_DATE,
     LANGUAGES,
+    YEAR,
     CalendarWarning,
     _check_country,
     _check_range,
-    _check_year,
     _daily,
     _prepare_overrides,
     holiday_calendar_status,
@@ -297,7 +297,7 @@ def plan_year_periods(
     >>> len(plan_year_periods(2026, "dekad"))
     36
     """
-    year = _check_year(year, "plan_year_periods")
+    year = check(year, YEAR, "year", "plan_year_periods")
     return _periods(
         f"{year}-01-01", f"{year}-12-31", grain, country, overrides, "plan_year_periods", stacklevel=3
     )
@@ -455,6 +455,10 @@ def parse_period(period: str) -> Period:
     return Period(grain, pd.Timestamp(start), pd.Timestamp(end))
 
 
+#: The years whose Spring Festival the holidays package dates.
+FESTIVAL_YEAR = Interval(int, 1950, 2100, noun="a whole year")
+
+
 @lru_cache(maxsize=256)
 def _spring_festival(year: int) -> date:
     cal = holidays.China(years=year, language="en_US")
@@ -469,4 +473,4 @@ def spring_festival(year: int) -> date:
     >>> spring_festival(2027)
     datetime.date(2027, 2, 6)
     """
-    return _spring_festival(_check_year(year, "spring_festival", 1950, 2100))
+    return _spring_festival(check(year, FESTIVAL_YEAR, "year", "spring_festival"))

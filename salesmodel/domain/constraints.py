@@ -96,12 +96,13 @@ class Interval(Constraint):
     low: float | None
     high: float | None
     closed: str = "both"  # both | left | right | neither
+    noun: str = ""  # what the number is ("a whole year"); default "a number" / "an integer"
 
     def satisfied(self, value: Any) -> bool:
-        if not _is_number(value):
+        if not _is_number(value) or (self.kind is int and not isinstance(value, (numbers.Integral, np.integer))):
             return False
         v = float(value)
-        if math.isnan(v) or (self.kind is int and not float(v).is_integer()):
+        if math.isnan(v):
             return False
         if self.low is not None and (v < self.low or (v == self.low and self.closed in ("right", "neither"))):
             return False
@@ -111,7 +112,7 @@ class Interval(Constraint):
         return int(value) if self.kind is int else float(value)
 
     def describe(self) -> str:
-        noun = "an integer" if self.kind is int else "a number"
+        noun = self.noun or ("an integer" if self.kind is int else "a number")
         if self.low is not None and self.high is not None:
             left = "[" if self.closed in ("both", "left") else "("
             right = "]" if self.closed in ("both", "right") else ")"

@@ -16,10 +16,13 @@ import holidays
 import numpy as np
 import pandas as pd
 
-from salesmodel.domain.constraints import param_error
+from salesmodel.domain.constraints import Interval, Options, check, param_error
 from salesmodel.errors import InputError, ParamsError, short_list
 
 LANGUAGES: tuple[str, ...] = ("en", "zh", "es")
+#: The languages holiday names are given in, and the years the calendar covers.
+LANGUAGE = Options(LANGUAGES)
+YEAR = Interval(int, 1900, 2199, noun="a whole year")
 
 
 # Countries whose government publishes each year's holidays with make-up working
@@ -43,12 +46,6 @@ _HOLIDAY_LANGUAGE = {"en": "en_US", "zh": "zh_CN", "es": "es"}
 
 class CalendarWarning(UserWarning):
     """The holiday calendar for a year is estimated, unconfirmed or unsupported."""
-
-
-def _check_language(language: Any, func: str) -> str:
-    if isinstance(language, str) and language in LANGUAGES:
-        return language
-    raise param_error("language", func, f"one of {short_list(LANGUAGES)}", language)
 
 
 def _check_date(value: Any, name: str, func: str) -> np.datetime64:
@@ -90,12 +87,6 @@ def _check_country(country: Any, func: str) -> str:
         extra = f" (did you mean '{hint[0]}'?)" if hint else ""
         raise param_error("country", func, "a country code known to the holidays package, such as 'CN', 'US' or 'ES'", country, after=extra)
     return _country_class(code).country
-
-
-def _check_year(year: Any, func: str, lo: int = 1900, hi: int = 2199) -> int:
-    if isinstance(year, (int, np.integer)) and not isinstance(year, bool) and lo <= year <= hi:
-        return int(year)
-    raise param_error("year", func, f"a whole year from {lo} to {hi}", year)
 
 
 _OVERRIDE_KINDS = ("holiday", "workday")
@@ -265,7 +256,7 @@ def holiday_calendar_status(year: int, country: str = "CN", *, overrides: pd.Dat
     'rule_based'
     """
     func = "holiday_calendar_status"
-    year = _check_year(year, func)
+    year = check(year, YEAR, "year", func)
     code = _check_country(country, func)
     return _status(year, code, _prepare_overrides(overrides))
 
@@ -276,8 +267,8 @@ def holiday_status_table(
     """One row per year: ``year``, ``country``, ``status`` (see :func:`holiday_calendar_status`),
     ``holidays`` and ``makeup_workdays`` (counted after overrides), ``holidays_version``."""
     func = "holiday_status_table"
-    y0 = _check_year(start_year, func)
-    y1 = _check_year(end_year, func)
+    y0 = check(start_year, YEAR, "start_year", func)
+    y1 = check(end_year, YEAR, "end_year", func)
     if y1 < y0:
         raise param_error("end_year", func, f"on or after 'start_year' ({y0})", shown=f"{y1}")
     code = _check_country(country, func)
@@ -447,5 +438,5 @@ def working_days(
     func = "working_days"
     d0, d1 = _check_range(start, end, func)
     code = _check_country(country, func)
-    lang = _check_language(language, func)
+    lang = check(language, LANGUAGE, "language", func)
     return _daily(d0, d1, code, _prepare_overrides(overrides), lang, warn_stacklevel=2)

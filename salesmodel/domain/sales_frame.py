@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from salesmodel.domain.constraints import param_error
+from salesmodel.domain.constraints import Options, param_error
 from salesmodel.errors import InputError, short_list
 
 #: Periods per cycle for each supported cycle.
@@ -48,7 +48,5 @@ def _prepare(data: pd.DataFrame, date_col: str, value_col: str, unit_cols: list[
     return out
 
 
-def _check_cycle(cycle: str, allowed: Sequence[str], who: str) -> int:
-    if cycle not in allowed:
-        raise param_error("cycle", who, f"one of {', '.join(allowed)}", cycle)
-    return CYCLES[cycle]
+#: The cycles seasonal indices and Spring Festival factors are measured over.
+SEASONAL_CYCLES = Options(("month", "quarter"))

@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from salesmodel.domain.constraints import param_error
-from salesmodel.domain.sales_frame import CYCLES, _as_cols, _check_cycle, _prepare
+from salesmodel.domain.constraints import check, param_error
+from salesmodel.domain.sales_frame import CYCLES, SEASONAL_CYCLES, _as_cols, _prepare
 from salesmodel.domain.spring_festival import (
     remove_spring_festival,
     spring_festival_dates,
@@ -276,7 +276,7 @@ def seasonal_indices(
     (1.0, 1.3)
     """
     who = "seasonal_indices"
-    m = _check_cycle(cycle, ("month", "quarter"), who)
+    m = CYCLES[check(cycle, SEASONAL_CYCLES, "cycle", who)]
     if method not in ("ratio_to_ma", "stl"):
         raise param_error("method", who, "'ratio_to_ma' or 'stl'", method)
     units_k, groups_k = _as_cols(unit_cols), _as_cols(group_cols)
@@ -373,7 +373,7 @@ def same_period_shares(
     28.0
     """
     who = "same_period_shares"
-    m = _check_cycle(cycle, ("month", "quarter"), who)
+    m = CYCLES[check(cycle, SEASONAL_CYCLES, "cycle", who)]
     units_k = _as_cols(unit_cols)
     frame = _prepare(data, date_col, value_col, units_k, [], who)
     first, last = frame[date_col].min(), frame[date_col].max()

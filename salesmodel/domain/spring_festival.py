@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from salesmodel.domain.calendar import spring_festival
-from salesmodel.domain.constraints import param_error
-from salesmodel.domain.sales_frame import _check_cycle, _prepare
+from salesmodel.domain.constraints import check, param_error
+from salesmodel.domain.sales_frame import CYCLES, SEASONAL_CYCLES, _prepare
 from salesmodel.errors import InputError
 
 
@@ -154,7 +154,7 @@ def remove_spring_festival(
 def spring_festival_factors(effect: pd.DataFrame, year: int, *, cycle: str = "month") -> pd.DataFrame:
     """How the festival scales each month (or quarter) of ``year``: the mean effect over the
     period's days (1 where the festival window does not reach)."""
-    m = _check_cycle(cycle, ("month", "quarter"), "spring_festival_factors")
+    m = CYCLES[check(cycle, SEASONAL_CYCLES, "cycle", "spring_festival_factors")]
     days = pd.date_range(f"{year}-01-01", f"{year}-12-31", freq="D")
     sf = pd.Timestamp(spring_festival_dates([year])[year])
     eff = effect.set_index("day_offset")["effect"]
