@@ -220,6 +220,12 @@ def _lock_units(inputs: dict[str, pd.DataFrame], plan_year: int) -> dict[str, tu
     return out
 
 
+def _failures(source: str, column: str, check: str, rows: list[int], values: np.ndarray, expected: str) -> pd.DataFrame:
+    """The failure case of a locks file in io's shape (file, column, check, 1-based rows, count, expected, found)."""
+    return pd.DataFrame({"file": [source], "column": [column], "check": [check], "rows": [[i + 1 for i in rows]],
+                         "count": [len(rows)], "expected": [expected], "found": [[values[i] for i in rows]]})
+
+
 def check_locks(scenario: Any, inputs: dict[str, pd.DataFrame], source: str = "the locks file") -> None:
     """InputError or InfeasibleError when the locked targets of ``data.locks`` cannot all hold.
 
@@ -242,13 +248,15 @@ def check_locks(scenario: Any, inputs: dict[str, pd.DataFrame], source: str = "t
         shown = short_list([f"row {i + 1} ({level[i]} {unit[i]})" for i in unknown])
         raise InputError(f"{source}: column 'unit_id': {len(unknown)} locked unit(s) the plan does not have, at {shown}; "
                          "expected a region, province, rep or active customer of the plan year (a rep with customers, "
-                         "a customer not churned before the plan year)")
+                         "a customer not churned before the plan year)",
+                         failures=_failures(source, "unit_id", "unit_of_the_plan", unknown, unit, "a unit of the plan"))
     step = float(tp.round_to)
     off = [i for i in range(len(locks)) if abs(value[i] / step - round(value[i] / step)) > 1e-7]
     if off:
         shown = short_list([f"row {i + 1} ({value[i]:,.2f})" for i in off])
         raise InputError(f"{source}: column 'target': {len(off)} locked target(s) are not multiples of targets.round_to "
-                         f"({step:g}), at {shown}; expected multiples of {step:g}")
+                         f"({step:g}), at {shown}; expected multiples of {step:g}",
+                         failures=_failures(source, "target", "multiple_of_round_to", off, value, f"a multiple of {step:g}"))
     if isinstance(tp.total, (int, float)):  # a total by chance is known only in the targets step
         top = float(tp.total) * float(tp.stretch)
         for lv in ("region", "province", "rep", "customer"):
