@@ -29,13 +29,16 @@ __all__ = [
     "ACHIEVABILITY_THRESHOLD",
     "CHANCE",
     "Constraint",
+    "DISTRIBUTIONS",
     "Interval",
     "LEVELS",
     "Levels",
+    "MIX_OWN_WEIGHT",
     "Mapping",
     "Options",
     "PHASING",
     "PHASING_BLEND",
+    "ROUND_TO",
     "STRETCH",
     "TIME_GRAINS",
     "TOLERANCE",
@@ -102,7 +105,7 @@ class Interval(Constraint):
         if not _is_number(value) or (self.kind is int and not isinstance(value, (numbers.Integral, np.integer))):
             return False
         v = float(value)
-        if math.isnan(v):
+        if not math.isfinite(v):
             return False
         if self.low is not None and (v < self.low or (v == self.low and self.closed in ("right", "neither"))):
             return False
@@ -237,6 +240,12 @@ PHASING = Options(("baseline", "last_year", "blend"))
 #: A share between 0 and 1 (the blend of the baseline's shape, a threshold of chance).
 PHASING_BLEND = Interval(float, 0.0, 1.0, closed="both")
 ACHIEVABILITY_THRESHOLD = Interval(float, 0.0, 1.0, closed="both")
+#: A unit of rounding: targets, the phased plan and the budget are whole multiples of it.
+ROUND_TO = Interval(float, 0.0, None, closed="neither")
+#: The weight of a customer's own product x channel mix against its segment's.
+MIX_OWN_WEIGHT = Interval(float, 0.0, 1.0, closed="both")
+#: How the chance of meeting a target is modelled.
+DISTRIBUTIONS = Options(("normal", "lognormal"))
 #: A chance strictly between 0 and 1.
 CHANCE = Interval(float, 0.0, 1.0, closed="neither")
 

@@ -18,8 +18,10 @@ from salesmodel.domain.constraints import (
     ACHIEVABILITY_THRESHOLD,
     CHANCE,
     LEVELS,
+    MIX_OWN_WEIGHT,
     PHASING,
     PHASING_BLEND,
+    ROUND_TO,
     STRETCH,
     TIME_GRAINS,
     TOLERANCE,
@@ -160,13 +162,13 @@ class TargetsParams(_Section):
     growth_bounds: tuple[float, float] | None = Field((-0.10, 0.40), description="Lowest and highest growth asked of any unit over last year.")
     levels: list[Literal[LEVELS.values]] = Field(["region", "province", "rep", "customer"], description="Organisation levels, top down (including rep, ending with customer).")
     time_grains: list[Literal[TIME_GRAINS.values]] = Field(["quarter", "month", "dekad"], description="Calendar grains to phase targets over (year, half, quarter, month, dekad).")
-    round_to: float = Field(100, gt=0, description="Rounding unit of targets (1 for whole units, 100 for money).")
+    round_to: float = Field(100, **ROUND_TO.field_bounds(), description="Rounding unit of targets (1 for whole units, 100 for money).")
     achievability_threshold: float = Field(0.3, **ACHIEVABILITY_THRESHOLD.field_bounds(), description="Flag units whose chance of meeting the target is below this.")
     level_basis: dict[str, dict[str, float]] = Field({}, description="Per-level basis blends overriding 'basis', e.g. {customer: {last_year: 0.7, potential: 0.3}}.")
-    plan_round_to: float = Field(1, gt=0, description="Rounding unit of the phased plan per period (must divide round_to).")
+    plan_round_to: float = Field(1, **ROUND_TO.field_bounds(), description="Rounding unit of the phased plan per period (must divide round_to).")
     product_split: dict[str, float] | None = Field(None, description="The company's split by product, as weights (e.g. {A: 3.0, B: 4.0, C: 3.0}, scaled to the target); default: what the customers' own mixes add up to.")
     channel_split: dict[str, float] | None = Field(None, description="The company's split by channel, as weights (e.g. {online: 3, offline: 4, partner: 3}); default: what the customers' own mixes add up to.")
-    mix_own_weight: float = Field(0.7, ge=0, le=1, description="Weight of a customer's own product x channel mix in the last twelve months against its segment's (customers without sales take the segment's).")
+    mix_own_weight: float = Field(0.7, **MIX_OWN_WEIGHT.field_bounds(), description="Weight of a customer's own product x channel mix in the last twelve months against its segment's (customers without sales take the segment's).")
     phasing: Literal[PHASING.values] = Field("baseline", description="Months' shares of the targets: the baseline forecast's month shape by region with the Spring Festival on the plan year's date (growth asked level across months), last year's seasonal shares, or a blend.")
     phasing_blend: float = Field(0.5, **PHASING_BLEND.field_bounds(), description="For phasing 'blend': weight of the baseline's shape (the rest is last year's).")
     phasing_spring_festival: bool = Field(True, description="With baseline phasing, move the Spring Festival from where the history had it to the plan year's date (China; needs daily sales).")
@@ -257,7 +259,7 @@ class BudgetParams(_Section):
 
     categories: dict[str, BudgetCategory] = Field({}, description="Budget categories by name (e.g. activities, promotion, people, travel), each a share of the target or a fixed amount; empty: no budget.")
     cap_share: float | None = Field(None, gt=0, le=1, description="The whole budget at most this share of the target; categories are scaled down together to it.")
-    round_to: float = Field(100, gt=0, description="Rounding unit of the budget (every part adds up exactly).")
+    round_to: float = Field(100, **ROUND_TO.field_bounds(), description="Rounding unit of the budget (every part adds up exactly).")
 
     @model_validator(mode="after")
     def _shares_within_the_target(self) -> BudgetParams:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from salesmodel.domain.constraints import param_error
+from salesmodel.domain.constraints import ROUND_TO, check, param_error
 from salesmodel.errors import InfeasibleError, InputError, short_list
 
 
@@ -82,8 +82,7 @@ def _group_sum(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarr
 
 
 def _check_round_to(round_to: float | None, func: str) -> None:
-    if round_to is not None and (not np.isfinite(round_to) or round_to <= 0):
-        raise param_error("round_to", func, "a positive number or None", round_to)
+    check(round_to, ROUND_TO, "round_to", func, allow_none=True)
 
 
 def _to_quanta(value: np.ndarray | float, unit: float) -> np.ndarray:
