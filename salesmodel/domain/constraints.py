@@ -28,13 +28,16 @@ from salesmodel.errors import ParamsError
 __all__ = [
     "ACHIEVABILITY_THRESHOLD",
     "CHANCE",
+    "Boolean",
     "Constraint",
+    "DESIGN",
     "DISTRIBUTIONS",
     "Interval",
     "LEVELS",
     "Levels",
     "MIX_OWN_WEIGHT",
     "Mapping",
+    "OrNone",
     "Options",
     "PHASING",
     "PHASING_BLEND",
@@ -160,6 +163,36 @@ class Options(Constraint):
 
 
 @dataclass(frozen=True)
+class Boolean(Constraint):
+    """True or False (numpy's too)."""
+
+    def satisfied(self, value: Any) -> bool:
+        return isinstance(value, (bool, np.bool_))
+
+    def coerce(self, value: Any) -> Any:
+        return bool(value)
+
+    def describe(self) -> str:
+        return "True or False"
+
+
+@dataclass(frozen=True)
+class OrNone(Constraint):
+    """``constraint``, or None."""
+
+    constraint: Constraint
+
+    def satisfied(self, value: Any) -> bool:
+        return value is None or self.constraint.satisfied(value)
+
+    def coerce(self, value: Any) -> Any:
+        return None if value is None else self.constraint.coerce(value)
+
+    def describe(self) -> str:
+        return f"{self.constraint.describe()} or None"
+
+
+@dataclass(frozen=True)
 class Mapping(Constraint):
     """A mapping of names (text) to values that each meet ``values``."""
 
@@ -246,6 +279,18 @@ ROUND_TO = Interval(float, 0.0, None, closed="neither")
 MIX_OWN_WEIGHT = Interval(float, 0.0, 1.0, closed="both")
 #: How the chance of meeting a target is modelled.
 DISTRIBUTIONS = Options(("normal", "lognormal"))
+#: The territory design's arguments (``design``, ``frontier``, the explorer): the params' territory
+#: section takes the same ranges. Searches stop on counts, so the counts are bounded, not the clock.
+DESIGN: dict[str, Constraint] = {
+    "method": Options(("auto", "exact", "heuristic")),
+    "time_limit": Interval(float, 0.0, None, closed="neither", noun="a number of seconds"),
+    "seed": Interval(int, 0, None, noun="a whole number"),
+    "contiguous": Boolean(),
+    "max_disruption": OrNone(Interval(float, 0.0, 1.0, noun="a share")),
+    "max_sweeps": Interval(int, 1, 100_000, noun="a whole number"),
+    "anneal_steps": OrNone(Interval(int, 1, 1_000_000_000, noun="a whole number")),
+    "construction": Options(("grow", "tree")),
+}
 #: A chance strictly between 0 and 1.
 CHANCE = Interval(float, 0.0, 1.0, closed="neither")
 

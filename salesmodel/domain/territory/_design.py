@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
-from salesmodel.domain.constraints import param_error
+from salesmodel.domain.constraints import DESIGN, param_error, validate
 from salesmodel.domain.territory._exact import solve_exact
 from salesmodel.domain.territory._feasible import check_feasible
 from salesmodel.domain.territory._graph import Graph, graph_for
@@ -88,30 +88,10 @@ def _label_order(labels: np.ndarray) -> list:
 
 
 def _check_common(method, time_limit, seed, contiguous, max_disruption, current, func):
-    if method not in ("auto", "exact", "heuristic"):
-        raise param_error("method", func, "'auto', 'exact' or 'heuristic'", method)
-    if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)) or not time_limit > 0:
-        raise param_error("time_limit", func, "a number of seconds > 0", time_limit)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise param_error("seed", func, "a whole number >= 0", seed)
-    if not isinstance(contiguous, (bool, np.bool_)):
-        raise param_error("contiguous", func, "True or False", contiguous)
-    if max_disruption is not None:
-        if isinstance(max_disruption, bool) or not isinstance(max_disruption, (int, float)) or not 0 <= max_disruption <= 1:
-            raise param_error("max_disruption", func, "a share between 0 and 1 or None", max_disruption)
-        if current is None:
-            raise param_error("max_disruption", func, "None unless 'current' (today's assignment) is given to measure changes against",
-                              max_disruption, after=" (current=None)")
-
-
-def _check_search(max_sweeps: Any, anneal_steps: Any, construction: Any) -> None:
-    for name, value in (("max_sweeps", max_sweeps), ("anneal_steps", anneal_steps)):
-        if value is None and name == "anneal_steps":
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise param_error(name, "design", "a whole number >= 1", value)
-    if construction not in ("grow", "tree"):
-        raise param_error("construction", "design", "'grow' or 'tree'", construction)
+    validate(func, DESIGN, method=method, time_limit=time_limit, seed=seed, contiguous=contiguous, max_disruption=max_disruption)
+    if max_disruption is not None and current is None:
+        raise param_error("max_disruption", func, "None unless 'current' (today's assignment) is given to measure changes against",
+                          max_disruption, after=" (current=None)")
 
 
 def design(
@@ -212,7 +192,7 @@ def design(
     u = prepare_units(units, balance_on, func="design")
     k = check_k(k, u.n, "design")
     _check_common(method, time_limit, seed, contiguous, max_disruption, current, "design")
-    _check_search(max_sweeps, anneal_steps, construction)
+    validate("design", DESIGN, max_sweeps=max_sweeps, anneal_steps=anneal_steps, construction=construction)
     if disruption_on is None:
         disruption_on = u.measure_names[0] if u.measure_names else "units"
     if disruption_on != "units" and disruption_on not in u.measure_names:
