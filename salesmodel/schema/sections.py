@@ -27,6 +27,7 @@ from salesmodel.domain.constraints import (
     TIME_GRAINS,
     TOLERANCE,
 )
+from salesmodel.domain.forecast.models import FORECAST
 from salesmodel.paths import shorten
 from salesmodel.schema.vocabulary import DEFAULT_MONEY_UNIT, FALLBACK_LANGUAGE, LANGUAGES
 
@@ -82,8 +83,8 @@ class ForecastParams(_Section):
     freq: Literal["MS", "QS"] = Field("MS", description="Series frequency: month start (MS) or quarter start (QS).")
     horizon: int = Field(12, ge=1, le=120, description="Periods ahead to forecast; at least through the end of the plan year.")
     models: list[str] | None = Field(None, description="The model pool for seasonal series (names in salesmodel.domain.forecast.MODEL_NAMES; default: AutoETS, AutoETSLog, AutoCES, Theta, SeasonalNaive).")
-    combine: Literal["weighted", "mean", "median"] = Field("weighted", description="How a series' models are combined: weighted by the inverse of each model's error (MASE and sMAPE) on the series' own latest backtest window times the model's weight among series of similar trend strength; or their mean or median.")
-    shrinkage: float = Field(0.0, ge=0, le=1, description="Share of the trend group's weights in the weighted combination (0: each series' own backtest times its group's weights; 1: the group's weights only).")
+    combine: Literal[FORECAST["combine"].values] = Field("weighted", description="How a series' models are combined: weighted by the inverse of each model's error (MASE and sMAPE) on the series' own latest backtest window times the model's weight among series of similar trend strength; or their mean or median.")
+    shrinkage: float = Field(0.0, **FORECAST["shrinkage"].field_bounds(), description="Share of the trend group's weights in the weighted combination (0: each series' own backtest times its group's weights; 1: the group's weights only).")
     calibration_sample: int | None = Field(2000, ge=30, description="At most this many series of each model family are backtested for the weights and the interval calibration (evenly spread); the others take the family's average weights. Empty: every series.")
     level: list[int] = Field([80, 95], min_length=1, description="Prediction interval levels in percent.")
     n_windows: int = Field(2, ge=1, le=12, description="Rolling-origin backtest windows.")

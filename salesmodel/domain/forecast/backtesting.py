@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from salesmodel.domain.constraints import param_error
+from salesmodel.domain.constraints import param_error, validate
 from salesmodel.domain.forecast.combination import _recombine, _series_weights, trend_groups
 from salesmodel.domain.forecast.engine import check_engine, dask_session
 from salesmodel.domain.forecast.fitting import _fit_raw, _Plan, _route
 from salesmodel.domain.forecast.intervals import _apply_intervals, _calibrate, _scales
-from salesmodel.domain.forecast.models import DEFAULT_CALIBRATION_SAMPLE, DEFAULT_COMBINE, DEFAULT_SHRINKAGE, MIN_OBS, _check_models
+from salesmodel.domain.forecast.models import DEFAULT_CALIBRATION_SAMPLE, DEFAULT_COMBINE, DEFAULT_SHRINKAGE, FORECAST, MIN_OBS, _check_models
 from salesmodel.domain.forecast.series import (
     _check_common,
     _resolve_jobs,
@@ -73,17 +73,12 @@ def _prepare(df, h, freq, season_length, models, level, n_jobs, fill_gaps, inter
              combine=DEFAULT_COMBINE, shrinkage=DEFAULT_SHRINKAGE, engine="local", scheduler=None, plan_year=None):
     levels = _check_common(h, level, who)
     names, combine = _check_models(models, who, combine)
-    if not 0 < intermittent_threshold <= 1:
-        raise param_error("intermittent_threshold", who, "in (0, 1]", intermittent_threshold)
-    if isinstance(shrinkage, bool) or not isinstance(shrinkage, (int, float, np.integer, np.floating)) or not 0 <= shrinkage <= 1:
-        raise param_error("shrinkage", who, "a number from 0 to 1", shrinkage)
+    validate(who, FORECAST, intermittent_threshold=intermittent_threshold, shrinkage=shrinkage, season_length=season_length)
     check_engine(engine, scheduler, who)
     data = check_series(df, freq, fill_gaps=fill_gaps, who=who)
     if season_length is None:
         sl = detect_season_length(data, freq)
     else:
-        if not isinstance(season_length, (int, np.integer)) or season_length < 1:
-            raise param_error("season_length", who, "a positive integer or None", season_length)
         sl = int(season_length)
     finite = np.isfinite(data["y"].to_numpy())
     bad_ids = sorted(data.loc[~finite, "unique_id"].unique().tolist())

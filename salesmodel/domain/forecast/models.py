@@ -5,7 +5,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from salesmodel.domain.constraints import param_error
+from salesmodel.domain.constraints import Constraint, Interval, Options, OrNone, check, param_error
 
 #: The model pool for seasonal series. Each series weighs the pool by its own backtest and by
 #: how the pool did on series of similar trend strength (see ``DEFAULT_COMBINE``): a fixed mean
@@ -54,6 +54,13 @@ DEFAULT_CALIBRATION_SAMPLE = 2000
 
 #: How a combination may be combined.
 COMBINES: tuple[str, ...] = ("weighted", "mean", "median")
+#: The forecast's arguments that the params' forecast section shares (one range each).
+FORECAST: dict[str, Constraint] = {
+    "combine": Options(COMBINES),
+    "shrinkage": Interval(float, 0.0, 1.0),
+    "intermittent_threshold": Interval(float, 0.0, 1.0, closed="right"),
+    "season_length": OrNone(Interval(int, 1, None)),
+}
 
 
 #: Models for series too short for a seasonal model.
@@ -268,8 +275,7 @@ class _Failed:
 
 
 def _check_models(models: Sequence[str] | None, who: str, combine: str = DEFAULT_COMBINE) -> tuple[tuple[str, ...], str]:
-    if combine not in COMBINES:
-        raise param_error("combine", who, f"one of {', '.join(COMBINES)}", combine)
+    check(combine, FORECAST["combine"], "combine", who)
     if models is None:
         return DEFAULT_MODELS, combine
     if isinstance(models, str):
