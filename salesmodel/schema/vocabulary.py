@@ -1072,6 +1072,7 @@ _SETTING_VALUES: dict[str, tuple[str, str, str]] = {
     "million": ("million yuan", "百万元", "millones de yuanes"), "yi": ("hundred million yuan (亿)", "亿元", "cientos de millones de yuanes (亿)"),
     "iso_week": ("ISO weeks", "ISO 周", "semanas ISO"), "month_week": ("weeks of the month", "月内周", "semanas del mes"),
     "dekad": ("dekads", "旬", "decenas"), "month": ("months", "月", "meses"),
+    "year": ("years", "年", "años"), "half": ("half-years", "半年", "semestres"), "quarter": ("quarters", "季度", "trimestres"),
 }
 # keys of the settings that are maps (pay plan parts, customer types), as ``setkey_<key>``;
 # other keys are read through the catalogue's own words (regions, bases, budget categories...)
