@@ -28,7 +28,7 @@ from salesmodel.errors import (  # noqa: E402
 _VERBS = {
     "periods": "salesmodel.domain.calendar",
     "plan_year_periods": "salesmodel.domain.calendar",
-    "working_days": "salesmodel.domain.calendar",
+    "working_days": "salesmodel.domain.holiday_calendar",
     "assign_period": "salesmodel.domain.calendar",
     "spring_festival": "salesmodel.domain.calendar",
     "baseline": "salesmodel.domain.forecast",

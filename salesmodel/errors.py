@@ -60,9 +60,17 @@ class InputError(SalesmodelError, ValueError):
 
 
 class ParamsError(SalesmodelError, ValueError):
-    """Scenario parameters or function arguments are wrong."""
+    """Scenario parameters or function arguments are wrong.
+
+    Raised for an argument (``salesmodel.domain.constraints.param_error``), it carries ``param``,
+    ``func``, ``expected`` and ``value``; callers read those, never the message.
+    """
 
     exit_code = 2
+    param: str | None = None
+    func: str | None = None
+    expected: str | None = None
+    value: Any = None
 
 
 class InfeasibleError(SalesmodelError, ValueError):

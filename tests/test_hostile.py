@@ -194,7 +194,7 @@ PARAMS_CASES = [
      ["calendar.plan_year 2025", "sales.parquet", "2026-10-31", "22 month(s)", "2027 or later"]),
     ("tolerance-below-one-customer", "scenario: x\ndata: {dir: DATA}\nterritory: {k: 200, balance_on: {potential: 0.05}}\n",
      ["territory.balance_on.potential", "feasible", "tolerance of at least", "territories (territory.k: "]),
-    ("k-above-customers", "scenario: x\ndata: {dir: DATA}\nterritory: {k: 100000, balance_on: {potential: 1.0}}\n",
+    ("k-above-customers", "scenario: x\ndata: {dir: DATA}\nterritory: {k: 100000, balance_on: {potential: 0.99}}\n",
      ["territory.k", "100000 territories", "active customers", "at most"]),
     ("disruption-above-one", "scenario: x\ndata: {dir: DATA}\nterritory: {max_disruption: 1.5}\n",
      ["params.yaml", "max_disruption"]),

@@ -140,7 +140,8 @@ def test_new_units_without_reference_are_not_bounded():
         ({"growth_bounds": (0.5, 0.1), "reference": "basis"}, ParamsError, "'growth_bounds' parameter of decompose"),
         ({"growth_bounds": (0, 0.1)}, ParamsError, "'reference' parameter of decompose must be a column name"),
         ({"floor": 500}, InfeasibleError, "floors add up to 1,500.00, above the total 1,000.00"),
-        ({"stretch": 0}, ParamsError, "'stretch' parameter of decompose must be a positive number"),
+        ({"stretch": 0}, ParamsError, "'stretch' parameter of decompose"),
+        ({"stretch": 0.9}, ParamsError, "'stretch' parameter of decompose"),
         ({"total": -5}, ParamsError, "'total' parameter of decompose must be a finite number >= 0. Got -5 instead."),
         ({"round_to": 0}, ParamsError, "'round_to' parameter of decompose"),
         ({"basis": None}, ParamsError, "or even=True"),
@@ -600,7 +601,7 @@ def test_build_plan_uses_a_baseline_by_region(company):
         ({"levels": ["region", "customer"]}, "including 'rep' and ending with 'customer'"),
         ({"levels": ["region", "rep", "team", "customer"]}, "'levels' parameter of build_plan"),
         ({"time_grains": ["iso_week"]}, "'time_grains' parameter of build_plan"),
-        ({"round_to": 100, "plan_round_to": 30}, "'plan_round_to' parameter of build_plan must divide round_to=100"),
+        ({"round_to": 100, "plan_round_to": 30}, "'plan_round_to' parameter of build_plan must be a divisor of round_to=100"),
         ({"level_basis": {"team": "potential"}}, "'level_basis' parameter of build_plan"),
     ],
 )

@@ -33,16 +33,31 @@ from __future__ import annotations
 
 import difflib
 import re
-import warnings
 from datetime import date, timedelta
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import holidays
 import numpy as np
 import pandas as pd
 
-from salesmodel.errors import InputError, ParamsError, short_list
+from salesmodel.domain.constraints import Interval, check, param_error
+from salesmodel.domain.holiday_calendar import (
+    _FIRST_DATE,
+    _LAST_DATE,
+    LANGUAGES,
+    YEAR,
+    CalendarWarning,
+    _check_country,
+    _check_range,
+    _daily,
+    _prepare_overrides,
+    holiday_calendar_status,
+    holiday_status_table,
+    validate_overrides,
+    working_days,
+)
+from salesmodel.errors import InputError, short_list
 
 __all__ = [
     "GRAINS",
@@ -60,17 +75,9 @@ __all__ = [
     "working_days",
 ]
 
-GRAINS: tuple[str, ...] = ("year", "half", "quarter", "month", "dekad", "iso_week", "month_week", "day")
-LANGUAGES: tuple[str, ...] = ("en", "zh", "es")
 
-# Countries whose government publishes each year's holidays with make-up working
-# days: a year without make-up days in the library is only the library's estimate.
-_YEARLY_NOTICE = frozenset({"CN"})
-# How far back to look for make-up days when deciding whether a country moves
-# working days at all (see holiday_calendar_status).
-_LOOKBACK_YEARS = 15
-_FIRST_DATE = date(1900, 1, 1)
-_LAST_DATE = date(2199, 12, 31)
+GRAINS: tuple[str, ...] = ("year", "half", "quarter", "month", "dekad", "iso_week", "month_week", "day")
+
 
 # Parent columns of each grain, in order (only those that mean something for it).
 _PARENTS: dict[str, tuple[str, ...]] = {
@@ -84,22 +91,6 @@ _PARENTS: dict[str, tuple[str, ...]] = {
     "day": ("year", "half", "quarter", "month", "dekad", "weekday"),
 }
 
-_HOLIDAY_LANGUAGE = {"en": "en_US", "zh": "zh_CN", "es": "es"}
-
-_MONTHS = {
-    "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"),
-    "es": ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
-           "septiembre", "octubre", "noviembre", "diciembre"),
-}
-_ZH_NUM = ("一", "二", "三", "四")
-_ZH_DEKAD = ("上旬", "中旬", "下旬")
-_ES_ORD_M = ("1.er", "2.º", "3.er", "4.º")  # semestre, trimestre (masculine)
-_ES_ORD_F = ("1.ª", "2.ª", "3.ª")  # decena (feminine)
-
-
-class CalendarWarning(UserWarning):
-    """The holiday calendar for a year is estimated, unconfirmed or unsupported."""
-
 
 class Period(NamedTuple):
     """One period parsed from its label."""
@@ -109,444 +100,12 @@ class Period(NamedTuple):
     end: pd.Timestamp
 
 
-# --------------------------------------------------------------------------- checks
-
-
 def _check_grain(grain: Any, func: str) -> str:
     if isinstance(grain, str) and grain in GRAINS:
         return grain
     hint = difflib.get_close_matches(str(grain), GRAINS, n=1)
     extra = f" (did you mean '{hint[0]}'?)" if hint else ""
-    raise ParamsError(
-        f"The 'grain' parameter of {func} must be one of {short_list(GRAINS)}. Got {grain!r} instead{extra}."
-    )
-
-
-def _check_language(language: Any, func: str) -> str:
-    if isinstance(language, str) and language in LANGUAGES:
-        return language
-    raise ParamsError(
-        f"The 'language' parameter of {func} must be one of {short_list(LANGUAGES)}. Got {language!r} instead."
-    )
-
-
-def _check_date(value: Any, name: str, func: str) -> np.datetime64:
-    bad = ParamsError(
-        f"The '{name}' parameter of {func} must be a date such as '2027-01-01' "
-        f"between {_FIRST_DATE} and {_LAST_DATE}. Got {value!r} instead."
-    )
-    if value is None or isinstance(value, bool):
-        raise bad
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError, OverflowError):
-        raise bad from None
-    if ts is pd.NaT or ts != ts.normalize() or not (_FIRST_DATE <= ts.date() <= _LAST_DATE):
-        raise bad
-    return np.datetime64(ts.date(), "D")
-
-
-def _check_range(start: Any, end: Any, func: str) -> tuple[np.datetime64, np.datetime64]:
-    d0 = _check_date(start, "start", func)
-    d1 = _check_date(end, "end", func)
-    if d1 < d0:
-        raise ParamsError(
-            f"The 'end' parameter of {func} must be on or after 'start' ({d0}). Got {d1} instead."
-        )
-    return d0, d1
-
-
-@cache
-def _supported_codes() -> frozenset[str]:
-    return frozenset(holidays.list_supported_countries(include_aliases=True))
-
-
-@cache
-def _country_class(code: str) -> type:
-    return type(holidays.country_holidays(code))
-
-
-def _check_country(country: Any, func: str) -> str:
-    """The canonical ISO code of a country the holidays package knows ('CHN' -> 'CN')."""
-    code = country.strip().upper() if isinstance(country, str) else None
-    if code is None or code not in _supported_codes():
-        hint = difflib.get_close_matches(str(country).upper(), sorted(_supported_codes()), n=1)
-        extra = f" (did you mean '{hint[0]}'?)" if hint else ""
-        raise ParamsError(
-            f"The 'country' parameter of {func} must be a country code known to the holidays "
-            f"package, such as 'CN', 'US' or 'ES'. Got {country!r} instead{extra}."
-        )
-    return _country_class(code).country
-
-
-def _check_year(year: Any, func: str, lo: int = 1900, hi: int = 2199) -> int:
-    if isinstance(year, (int, np.integer)) and not isinstance(year, bool) and lo <= year <= hi:
-        return int(year)
-    raise ParamsError(f"The 'year' parameter of {func} must be a whole year from {lo} to {hi}. Got {year!r} instead.")
-
-
-# ------------------------------------------------------------------------ overrides
-
-_OVERRIDE_KINDS = ("holiday", "workday")
-
-
-def validate_overrides(overrides: pd.DataFrame, *, source: str = "holiday overrides") -> pd.DataFrame:
-    """Check a company's holiday overrides and return them clean.
-
-    Parameters
-    ----------
-    overrides : DataFrame
-        Columns ``date`` (a day), ``kind`` (``holiday``: the company does not work;
-        ``workday``: the company works, e.g. a make-up Saturday) and optionally ``name``
-        (free text, may be empty). One row per date.
-    source : str, default="holiday overrides"
-        What to call the table in messages (io passes the file name).
-
-    Returns
-    -------
-    DataFrame
-        ``date`` (datetime64[ns]), ``kind``, ``name`` (str), sorted by date.
-
-    Raises
-    ------
-    InputError
-        Missing columns, dates that are not days, unknown kinds, or a date given twice.
-
-    Examples
-    --------
-    >>> validate_overrides(pd.DataFrame({"date": ["2027-02-13"], "kind": ["workday"], "name": ["调休"]}))
-            date     kind name
-    0 2027-02-13  workday   调休
-    """
-    if not isinstance(overrides, pd.DataFrame):
-        raise ParamsError(
-            "The 'overrides' parameter must be a DataFrame with columns date, kind (holiday|workday), name. "
-            f"Got {type(overrides).__name__} instead."
-        )
-    missing = [c for c in ("date", "kind") if c not in overrides.columns]
-    if missing:
-        raise InputError(
-            f"{source}: missing column(s) {short_list(missing)}; expected columns date, kind (holiday|workday) "
-            f"and optionally name (found {short_list(list(map(str, overrides.columns)))})."
-        )
-    df = overrides.reindex(columns=["date", "kind", "name"]).reset_index(drop=True)
-    raw_dates = df["date"]
-    if pd.api.types.is_datetime64_any_dtype(raw_dates):
-        dates = pd.to_datetime(raw_dates)
-        if getattr(dates.dt, "tz", None) is not None:
-            dates = dates.dt.tz_localize(None)
-    else:
-        dates = pd.to_datetime(raw_dates, format="ISO8601", errors="coerce")
-    bad = dates.isna() | (dates != dates.dt.normalize())
-    if bad.any():
-        rows = bad[bad].index
-        raise InputError(
-            f"{source}, column 'date': row(s) {short_list([r + 1 for r in rows])} are not days written "
-            f"as YYYY-MM-DD (got {short_list(raw_dates[rows].tolist())}).",
-            failures=pd.DataFrame({"file": source, "column": "date", "row": rows + 1, "value": raw_dates[rows]}),
-        )
-    kind = df["kind"].astype("string").str.strip().str.lower()
-    bad = ~kind.isin(_OVERRIDE_KINDS).fillna(False).astype(bool)
-    if bad.any():
-        rows = bad[bad].index
-        raise InputError(
-            f"{source}, column 'kind': row(s) {short_list([r + 1 for r in rows])} must be 'holiday' or "
-            f"'workday' (got {short_list(df['kind'][rows].tolist())}).",
-            failures=pd.DataFrame({"file": source, "column": "kind", "row": rows + 1, "value": df["kind"][rows]}),
-        )
-    dup = dates.duplicated(keep=False)
-    if dup.any():
-        rows = dup[dup].index
-        raise InputError(
-            f"{source}, column 'date': each date may appear once; row(s) {short_list([r + 1 for r in rows])} "
-            f"repeat {short_list(sorted({str(d.date()) for d in dates[rows]}))}."
-        )
-    name = df["name"].astype("string").fillna("").str.strip().astype(object)
-    out = pd.DataFrame({"date": dates.astype("datetime64[ns]"), "kind": kind.astype(object), "name": name})
-    return out.sort_values("date", kind="stable").reset_index(drop=True)
-
-
-def _prepare_overrides(overrides: pd.DataFrame | None) -> pd.DataFrame | None:
-    if overrides is None:
-        return None
-    return validate_overrides(overrides)
-
-
-# -------------------------------------------------------------------- holiday lookup
-
-
-class _LibraryDays(NamedTuple):
-    holiday_days: np.ndarray  # int64 days since 1970-01-01, sorted
-    holiday_names: tuple[str, ...]
-    makeup_days: np.ndarray  # int64, weekend days that are worked (调休)
-    weekend: tuple[int, ...]  # weekday numbers, 0 = Monday
-
-
-@lru_cache(maxsize=256)
-def _library_days(country: str, years: tuple[int, ...], language: str | None) -> _LibraryDays:
-    """The holidays package's view of some years, cached (a lookup costs milliseconds)."""
-    cal = holidays.country_holidays(country, years=years, language=language)
-    items = sorted(cal.items())
-    wanted = set(years)
-    hol = np.array([np.datetime64(d, "D").astype(np.int64) for d, _ in items], dtype=np.int64)
-    makeup = sorted(d for d in getattr(cal, "weekend_workdays", ()) if d.year in wanted)
-    return _LibraryDays(
-        holiday_days=hol,
-        holiday_names=tuple(str(n) for _, n in items),
-        makeup_days=np.array([np.datetime64(d, "D").astype(np.int64) for d in makeup], dtype=np.int64),
-        weekend=tuple(sorted(cal.weekend)),
-    )
-
-
-def _holiday_language(country: str, language: str) -> str | None:
-    supported = getattr(_country_class(country), "supported_languages", ()) or ()
-    wanted = _HOLIDAY_LANGUAGE[language]
-    if wanted in supported:
-        return wanted
-    return "en_US" if "en_US" in supported else None
-
-
-def _status(year: int, country: str, overrides: pd.DataFrame | None) -> str:
-    cls = _country_class(country)
-    first = max(getattr(cls, "start_year", 1), 1)
-    last = getattr(cls, "end_year", 2200)
-    if not first <= year <= last:
-        return "unsupported"
-    lang = _holiday_language(country, "en")
-    if _library_days(country, (year,), lang).makeup_days.size:
-        return "official"
-    if overrides is not None and ((overrides["kind"] == "workday") & (overrides["date"].dt.year == year)).any():
-        return "overridden"
-    if country in _YEARLY_NOTICE:
-        return "estimated"
-    window = tuple(range(max(first, year - _LOOKBACK_YEARS), year))
-    if window and _library_days(country, window, lang).makeup_days.size:
-        return "unconfirmed"
-    return "rule_based"
-
-
-def holiday_calendar_status(year: int, country: str = "CN", *, overrides: pd.DataFrame | None = None) -> str:
-    """How far the installed ``holidays`` package can be trusted for a year.
-
-    Returns one of:
-
-    - ``"official"``: the library holds the government's schedule for the year,
-      with its make-up working days (China 2001-2026 in holidays 0.109).
-    - ``"rule_based"``: the country's holidays follow fixed rules and it does not
-      move working days (no make-up days in the 15 years before); the dates are reliable.
-    - ``"estimated"``: the country publishes a yearly schedule with make-up days
-      (China) and the library has none for the year: dates are estimated from the
-      lunar calendar and a weekend rule, make-up days are missing.
-    - ``"unconfirmed"``: the country sometimes moves working days (make-up days in
-      recent years) but the library has none for this year: either there are none or
-      the decree is not in the library yet.
-    - ``"overridden"``: not official in the library, but the company's overrides give
-      make-up working days for the year.
-    - ``"unsupported"``: the year is outside the range the library covers for the country.
-
-    Functions that compute working days warn (:class:`CalendarWarning`) for
-    estimated, unconfirmed and unsupported years.
-
-    Examples
-    --------
-    >>> holiday_calendar_status(2026, "CN")
-    'official'
-    >>> holiday_calendar_status(2035, "CN")  # 2027 too, with holidays 0.109
-    'estimated'
-    >>> holiday_calendar_status(2027, "US")
-    'rule_based'
-    """
-    func = "holiday_calendar_status"
-    year = _check_year(year, func)
-    code = _check_country(country, func)
-    return _status(year, code, _prepare_overrides(overrides))
-
-
-def holiday_status_table(
-    start_year: int, end_year: int, *, country: str = "CN", overrides: pd.DataFrame | None = None
-) -> pd.DataFrame:
-    """One row per year: ``year``, ``country``, ``status`` (see :func:`holiday_calendar_status`),
-    ``holidays`` and ``makeup_workdays`` (counted after overrides), ``holidays_version``."""
-    func = "holiday_status_table"
-    y0 = _check_year(start_year, func)
-    y1 = _check_year(end_year, func)
-    if y1 < y0:
-        raise ParamsError(f"The 'end_year' parameter of {func} must be on or after 'start_year' ({y0}). Got {y1} instead.")
-    code = _check_country(country, func)
-    ov = _prepare_overrides(overrides)
-    daily = _daily(np.datetime64(f"{y0}-01-01"), np.datetime64(f"{y1}-12-31"), code, ov, "en", warn_stacklevel=None)
-    years = daily["date"].dt.year
-    agg = daily.groupby(years).agg(holidays=("is_holiday", "sum"), makeup_workdays=("is_makeup_workday", "sum"))
-    return pd.DataFrame({
-        "year": agg.index.astype(np.int64),
-        "country": code,
-        "status": [_status(int(y), code, ov) for y in agg.index],
-        "holidays": agg["holidays"].to_numpy(np.int64),
-        "makeup_workdays": agg["makeup_workdays"].to_numpy(np.int64),
-        "holidays_version": holidays.__version__,
-    })
-
-
-_STATUS_TEXT = {
-    "estimated": (
-        "the official holiday notice is not in the installed holidays package ({version}): public holidays "
-        "are estimated from rules and the make-up working days (调休) are missing"
-    ),
-    "unconfirmed": (
-        "the installed holidays package ({version}) has no make-up working days there, although the "
-        "country moved working days in recent years: the decree may not be in the library yet"
-    ),
-    "unsupported": "the installed holidays package ({version}) does not cover these years: every weekday counts as working",
-}
-
-
-def _year_spans(years: list[int]) -> str:
-    """'2027' or '2027-2029' or '1990-1999, 2027' for a sorted list of years."""
-    spans: list[list[int]] = []
-    for y in years:
-        if spans and y == spans[-1][1] + 1:
-            spans[-1][1] = y
-        else:
-            spans.append([y, y])
-    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
-
-
-def _warn_years(d0: np.datetime64, d1: np.datetime64, country: str, overrides: pd.DataFrame | None, stacklevel: int) -> None:
-    """One CalendarWarning per kind of doubt, naming the years concerned."""
-    doubtful: dict[str, list[int]] = {}
-    for year in range(int(str(d0)[:4]), int(str(d1)[:4]) + 1):
-        status = _status(year, country, overrides)
-        if status in _STATUS_TEXT:
-            doubtful.setdefault(status, []).append(year)
-    for status, years in doubtful.items():
-        reason = _STATUS_TEXT[status].format(version=holidays.__version__)
-        warnings.warn(
-            f"Working days for {country} {_year_spans(years)} may be wrong: {reason}. Give the company's holiday "
-            f"overrides (date, kind holiday|workday, name) with the official schedule, or update the holidays package.",
-            CalendarWarning,
-            stacklevel=stacklevel + 1,
-        )
-
-
-# ------------------------------------------------------------------------ daily flags
-
-
-def _daily(
-    d0: np.datetime64,
-    d1: np.datetime64,
-    country: str,
-    overrides: pd.DataFrame | None,
-    language: str,
-    *,
-    warn_stacklevel: int | None,
-    names: bool = True,
-) -> pd.DataFrame:
-    """The daily working-day table over [d0, d1] (both included)."""
-    if warn_stacklevel is not None:
-        _warn_years(d0, d1, country, overrides, warn_stacklevel + 1)
-    lo = d0.astype(np.int64)
-    hi = d1.astype(np.int64)
-    days = np.arange(lo, hi + 1, dtype=np.int64)
-    n = days.size
-    years = tuple(range(int(str(d0)[:4]), int(str(d1)[:4]) + 1))
-    lib = _library_days(country, years, _holiday_language(country, language))
-
-    weekday = (days + 3) % 7  # 1970-01-01 was a Thursday
-    is_weekend = np.isin(weekday, lib.weekend)
-    is_holiday = np.zeros(n, dtype=bool)
-    is_makeup = np.zeros(n, dtype=bool)
-    overridden = np.zeros(n, dtype=bool)
-    holiday_name = np.full(n, None, dtype=object)
-
-    inside = (lib.holiday_days >= lo) & (lib.holiday_days <= hi)
-    pos = lib.holiday_days[inside] - lo
-    is_holiday[pos] = True
-    if names:
-        holiday_name[pos] = np.asarray(lib.holiday_names, dtype=object)[inside]
-    md = lib.makeup_days[(lib.makeup_days >= lo) & (lib.makeup_days <= hi)]
-    is_makeup[md - lo] = True
-
-    if overrides is not None and len(overrides):
-        ov_days = overrides["date"].to_numpy("datetime64[D]").astype(np.int64)
-        keep = (ov_days >= lo) & (ov_days <= hi)
-        pos = ov_days[keep] - lo
-        kinds = overrides["kind"].to_numpy(object)[keep]
-        labels = overrides["name"].to_numpy(object)[keep]
-        off = kinds == "holiday"
-        overridden[pos] = True
-        is_holiday[pos[off]] = True
-        is_makeup[pos[off]] = False
-        holiday_name[pos[off]] = [s if s else "Company holiday" for s in labels[off]]
-        on = pos[~off]
-        is_holiday[on] = False
-        holiday_name[on] = None
-        is_makeup[on] = is_weekend[on]
-
-    is_working = (~is_weekend | is_makeup) & ~is_holiday
-    return pd.DataFrame({
-        "date": days.astype("datetime64[D]").astype("datetime64[ns]"),
-        "weekday": weekday,
-        "is_weekend": is_weekend,
-        "is_holiday": is_holiday,
-        "holiday_name": holiday_name,
-        "is_makeup_workday": is_makeup,
-        "is_working_day": is_working,
-        "overridden": overridden,
-    })
-
-
-def working_days(
-    start: Any,
-    end: Any,
-    *,
-    country: str = "CN",
-    overrides: pd.DataFrame | None = None,
-    language: str = "en",
-) -> pd.DataFrame:
-    """The daily calendar between two dates (both included).
-
-    Parameters
-    ----------
-    start, end : date-like
-        First and last day, e.g. ``"2026-02-01"``.
-    country : str, default="CN"
-        Country code known to the ``holidays`` package ("CN", "US", "ES", ...).
-    overrides : DataFrame, optional
-        Company holidays and working days (see :func:`validate_overrides`); they win
-        over the library.
-    language : {"en", "zh", "es"}, default="en"
-        Language of ``holiday_name`` (English when the library has no translation).
-
-    Returns
-    -------
-    DataFrame
-        ``date`` (datetime64[ns]), ``weekday`` (0 = Monday), ``is_weekend``,
-        ``is_holiday`` (public or company holiday), ``holiday_name`` (None on other
-        days), ``is_makeup_workday`` (a weekend day that is worked, 调休),
-        ``is_working_day``, ``overridden`` (the company's override decided the day).
-
-    Warns
-    -----
-    CalendarWarning
-        For each year whose schedule the library only estimates (see
-        :func:`holiday_calendar_status`), unless overrides give its make-up days.
-
-    Examples
-    --------
-    >>> feb = working_days("2026-02-01", "2026-02-28")
-    >>> int(feb["is_working_day"].sum())
-    16
-    >>> feb.loc[feb["is_makeup_workday"], "date"].dt.strftime("%m-%d").tolist()
-    ['02-14', '02-28']
-    """
-    func = "working_days"
-    d0, d1 = _check_range(start, end, func)
-    code = _check_country(country, func)
-    lang = _check_language(language, func)
-    return _daily(d0, d1, code, _prepare_overrides(overrides), lang, warn_stacklevel=2)
-
-
-# ------------------------------------------------------------------------ components
+    raise param_error("grain", func, f"one of {short_list(GRAINS)}", grain, after=extra)
 
 
 def _components(days: np.ndarray) -> dict[str, np.ndarray]:
@@ -627,71 +186,7 @@ def _period_labels(c: dict[str, np.ndarray], grain: str) -> list[str]:
     return [f"{a}-{b:02d}-{k:02d}" for a, b, k in zip(y, m, c["dom"].tolist())]
 
 
-def _display_labels(c: dict[str, np.ndarray], grain: str, language: str) -> list[str]:
-    """Labels for people, in English, Chinese or Spanish."""
-    y = c["year"].tolist()
-    m = c["month"].tolist()
-    if grain == "year":
-        return [f"{a}年" if language == "zh" else str(a) for a in y]
-    if grain == "half":
-        h = c["half"].tolist()
-        if language == "zh":
-            return [f"{a}年{'上' if b == 1 else '下'}半年" for a, b in zip(y, h)]
-        if language == "es":
-            return [f"{_ES_ORD_M[b - 1]} semestre de {a}" for a, b in zip(y, h)]
-        return [f"H{b} {a}" for a, b in zip(y, h)]
-    if grain == "quarter":
-        q = c["quarter"].tolist()
-        if language == "zh":
-            return [f"{a}年第{_ZH_NUM[b - 1]}季度" for a, b in zip(y, q)]
-        if language == "es":
-            return [f"{_ES_ORD_M[b - 1]} trimestre de {a}" for a, b in zip(y, q)]
-        return [f"Q{b} {a}" for a, b in zip(y, q)]
-    if grain == "iso_week":
-        iy = c["iso_year"].tolist()
-        w = c["iso_week"].tolist()
-        if language == "zh":
-            return [f"{a}年第{b}周" for a, b in zip(iy, w)]
-        if language == "es":
-            return [f"semana {b} de {a}" for a, b in zip(iy, w)]
-        return [f"Week {b}, {a}" for a, b in zip(iy, w)]
-
-    names = _MONTHS.get(language)
-    if language == "zh":
-        month_text = [f"{a}年{b}月" for a, b in zip(y, m)]
-    elif language == "es":
-        month_text = [f"{names[b - 1]} de {a}" for a, b in zip(y, m)]
-    else:
-        month_text = [f"{names[b - 1]} {a}" for a, b in zip(y, m)]
-    if grain == "month":
-        return month_text
-    if grain == "dekad":
-        k = c["dekad"].tolist()
-        if language == "zh":
-            return [f"{t}{_ZH_DEKAD[b - 1]}" for t, b in zip(month_text, k)]
-        if language == "es":
-            return [f"{_ES_ORD_F[b - 1]} decena de {t}" for t, b in zip(month_text, k)]
-        last = [(10 * b if b < 3 else n) for b, n in zip(k, c["dim"].tolist())]
-        return [f"{10 * (b - 1) + 1}–{e} {names[mm - 1]} {a}" for b, e, mm, a in zip(k, last, m, y)]
-    if grain == "month_week":
-        w = c["month_week"].tolist()
-        if language == "zh":
-            return [f"{t}第{b}周" for t, b in zip(month_text, w)]
-        if language == "es":
-            return [f"semana {b} de {t}" for t, b in zip(month_text, w)]
-        return [f"{t} week {b}" for t, b in zip(month_text, w)]
-    dom = c["dom"].tolist()
-    if language == "zh":
-        return [f"{t}{b}日" for t, b in zip(month_text, dom)]
-    if language == "es":
-        return [f"{b} de {t}" for t, b in zip(month_text, dom)]
-    return [f"{b} {t}" for t, b in zip(month_text, dom)]
-
-
-# -------------------------------------------------------------------------- periods
-
-
-def _tile(daily_working: np.ndarray, d0: np.datetime64, d1: np.datetime64, grain: str, language: str) -> pd.DataFrame:
+def _tile(daily_working: np.ndarray, d0: np.datetime64, d1: np.datetime64, grain: str) -> pd.DataFrame:
     lo = d0.astype(np.int64)
     hi = d1.astype(np.int64)
     days = np.arange(lo, hi + 1, dtype=np.int64)
@@ -720,7 +215,6 @@ def _tile(daily_working: np.ndarray, d0: np.datetime64, d1: np.datetime64, grain
         else:
             src = "month_week" if col == "week" else col
         out[col] = first[src].astype(np.int64)
-    out["label"] = _display_labels(first, grain, language)
     return pd.DataFrame(out)
 
 
@@ -731,7 +225,6 @@ def periods(
     *,
     country: str = "CN",
     overrides: pd.DataFrame | None = None,
-    language: str = "en",
 ) -> pd.DataFrame:
     """The period table of one grain over a date range.
 
@@ -750,8 +243,6 @@ def periods(
         Country whose public holidays and make-up working days count (``holidays`` package).
     overrides : DataFrame, optional
         Company holidays and working days (:func:`validate_overrides`).
-    language : {"en", "zh", "es"}, default="en"
-        Language of ``label``.
 
     Returns
     -------
@@ -760,7 +251,7 @@ def periods(
         ``working_days``, ``is_partial``, the parent columns that mean something for
         the grain (``year``, ``half``, ``quarter``, ``month``, ``dekad``; ``week`` for the
         week grains, where ``year`` is the ISO year for ``iso_week``; ``weekday`` for
-        days, 0 = Monday), and ``label``.
+        days, 0 = Monday). Words for the periods are the report's (the vocabulary), not the calendar's.
 
     Warns
     -----
@@ -769,23 +260,22 @@ def periods(
 
     Examples
     --------
-    >>> t = periods("2026-02-01", "2026-02-28", "dekad", language="zh")
-    >>> t[["period", "days", "working_days", "label"]]
-           period  days  working_days      label
-    0  2026-02-D1    10             7  2026年2月上旬
-    1  2026-02-D2    10             4  2026年2月中旬
-    2  2026-02-D3     8             5  2026年2月下旬
+    >>> t = periods("2026-02-01", "2026-02-28", "dekad")
+    >>> t[["period", "days", "working_days"]]
+           period  days  working_days
+    0  2026-02-D1    10             7
+    1  2026-02-D2    10             4
+    2  2026-02-D3     8             5
     """
-    return _periods(start, end, grain, country, overrides, language, "periods", stacklevel=3)
+    return _periods(start, end, grain, country, overrides, "periods", stacklevel=3)
 
 
-def _periods(start: Any, end: Any, grain: Any, country: Any, overrides: Any, language: Any, func: str, *, stacklevel: int) -> pd.DataFrame:
+def _periods(start: Any, end: Any, grain: Any, country: Any, overrides: Any, func: str, *, stacklevel: int) -> pd.DataFrame:
     g = _check_grain(grain, func)
-    lang = _check_language(language, func)
     d0, d1 = _check_range(start, end, func)
     code = _check_country(country, func)
     daily = _daily(d0, d1, code, _prepare_overrides(overrides), "en", warn_stacklevel=stacklevel, names=False)
-    return _tile(daily["is_working_day"].to_numpy(), d0, d1, g, lang)
+    return _tile(daily["is_working_day"].to_numpy(), d0, d1, g)
 
 
 def plan_year_periods(
@@ -794,7 +284,6 @@ def plan_year_periods(
     *,
     country: str = "CN",
     overrides: pd.DataFrame | None = None,
-    language: str = "en",
 ) -> pd.DataFrame:
     """The period table of one calendar year (1 January to 31 December).
 
@@ -808,13 +297,10 @@ def plan_year_periods(
     >>> len(plan_year_periods(2026, "dekad"))
     36
     """
-    year = _check_year(year, "plan_year_periods")
+    year = check(year, YEAR, "year", "plan_year_periods")
     return _periods(
-        f"{year}-01-01", f"{year}-12-31", grain, country, overrides, language, "plan_year_periods", stacklevel=3
+        f"{year}-01-01", f"{year}-12-31", grain, country, overrides, "plan_year_periods", stacklevel=3
     )
-
-
-# -------------------------------------------------------------------- assign_period
 
 
 def _to_days(dates: Any) -> tuple[np.ndarray, pd.Index | None]:
@@ -886,8 +372,6 @@ def assign_period(dates: Any, grain: str, *, categorical: bool = False) -> pd.Se
     return pd.Series(values, index=index, name="period")
 
 
-# ---------------------------------------------------------------------- parse_period
-
 _LABEL_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("year", re.compile(r"(\d{4})")),
     ("half", re.compile(r"(\d{4})-H([12])")),
@@ -908,9 +392,11 @@ def parse_period(period: str) -> Period:
     >>> parse_period("2028-02-D3")
     Period(grain='dekad', start=Timestamp('2028-02-21 00:00:00'), end=Timestamp('2028-02-29 00:00:00'))
     """
-    bad = ParamsError(
-        "The 'period' parameter of parse_period must be a period label such as '2027', '2027-H1', '2027-Q1', "
-        f"'2027-01', '2027-01-D1', '2027-W01', '2027-01-W1' or '2027-01-05'. Got {period!r} instead."
+    bad = param_error(
+        "period",
+        "parse_period",
+        "a period label such as '2027', '2027-H1', '2027-Q1', '2027-01', '2027-01-D1', '2027-W01', '2027-01-W1' or '2027-01-05'",
+        period,
     )
     if not isinstance(period, str):
         raise bad
@@ -969,7 +455,8 @@ def parse_period(period: str) -> Period:
     return Period(grain, pd.Timestamp(start), pd.Timestamp(end))
 
 
-# -------------------------------------------------------------------- spring festival
+#: The years whose Spring Festival the holidays package dates.
+FESTIVAL_YEAR = Interval(int, 1950, 2100, noun="a whole year")
 
 
 @lru_cache(maxsize=256)
@@ -986,5 +473,4 @@ def spring_festival(year: int) -> date:
     >>> spring_festival(2027)
     datetime.date(2027, 2, 6)
     """
-    return _spring_festival(_check_year(year, "spring_festival", 1950, 2100))
-
+    return _spring_festival(check(year, FESTIVAL_YEAR, "year", "spring_festival"))

@@ -13,7 +13,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from salesmodel.errors import InputError, ParamsError, short_list
+from salesmodel.domain.constraints import param_error
+from salesmodel.errors import InputError, short_list
 
 __all__ = [
     "attach_geography",
@@ -87,7 +88,7 @@ def totals_by(sales: pd.DataFrame, by: str | Sequence[str] | None = None, *, per
     elif period == "month":
         time_key = sales["date"].dt.to_period("M").dt.start_time.rename("month")
     else:
-        raise ParamsError(f"The 'period' parameter of totals_by must be 'year' or 'month'. Got {period!r} instead.")
+        raise param_error("period", "totals_by", "'year' or 'month'", period)
     group = [time_key, *[sales[k] for k in keys]]
     grouped = sales.groupby(group, sort=True, observed=True)
     out = grouped[_MEASURES].sum()
@@ -215,7 +216,7 @@ def unit_names(table: pd.DataFrame, id_column: str, language: str = "en") -> pd.
 def names_fall_back(table: pd.DataFrame, language: str) -> bool:
     """True when some unit of ``table`` has no name in ``language`` (it shows its English name)."""
     wanted = f"name_{language}"
-    if language == "en" or "name_en" not in table.columns:
+    if wanted == "name_en" or "name_en" not in table.columns:  # the English name is the fallback itself
         return False
     if wanted not in table.columns:
         return True

@@ -20,13 +20,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from salesmodel.errors import InputError, ParamsError, short_list
+from salesmodel.domain.constraints import check, param_error
+from salesmodel.domain.sales_frame import CYCLES, SEASONAL_CYCLES, _as_cols, _prepare
+from salesmodel.domain.spring_festival import (
+    remove_spring_festival,
+    spring_festival_dates,
+    spring_festival_effect,
+    spring_festival_factors,
+    spring_festival_period_factors,
+)
+from salesmodel.errors import InputError, short_list
 
 __all__ = [
     "CYCLES",
@@ -37,56 +45,20 @@ __all__ = [
     "spring_festival_dates",
     "spring_festival_effect",
     "spring_festival_factors",
+    "spring_festival_period_factors",
     "weekday_profile",
 ]
 
-#: Periods per cycle for each supported cycle.
-CYCLES = {"month": 12, "quarter": 4, "dekad": 3, "weekday": 7}
+
 _PROFILE_COLS = ["period_of_cycle", "index", "share", "shrink_weight"]
-
-
-# ----------------------------------------------------------------------------- checks
-def _as_cols(cols: str | Sequence[str] | None) -> list[str]:
-    if cols is None:
-        return []
-    return [cols] if isinstance(cols, str) else list(cols)
-
-
-def _prepare(data: pd.DataFrame, date_col: str, value_col: str, unit_cols: list[str], group_cols: list[str], who: str) -> pd.DataFrame:
-    if not isinstance(data, pd.DataFrame):
-        raise ParamsError(f"The 'data' parameter of {who} must be a pandas DataFrame. Got {type(data).__name__} instead.")
-    need = [date_col, value_col, *unit_cols, *[c for c in group_cols if c not in unit_cols]]
-    missing = [c for c in need if c not in data.columns]
-    if missing:
-        raise InputError(f"{who}: the sales table lacks column(s) {short_list(missing)} (has {short_list(list(data.columns))}).")
-    out = data[list(dict.fromkeys(need))].copy()
-    if not pd.api.types.is_datetime64_any_dtype(out[date_col]):
-        try:
-            out[date_col] = pd.to_datetime(out[date_col])
-        except (TypeError, ValueError):
-            raise InputError(f"{who}: column '{date_col}' must hold dates.") from None
-    if out[date_col].isna().any():
-        raise InputError(f"{who}: column '{date_col}' has {int(out[date_col].isna().sum())} empty date(s).")
-    if not pd.api.types.is_numeric_dtype(out[value_col]):
-        raise InputError(f"{who}: column '{value_col}' must be numeric; got dtype {out[value_col].dtype}.")
-    bad = ~np.isfinite(out[value_col].to_numpy(float))
-    if bad.any():
-        raise InputError(f"{who}: column '{value_col}' has {int(bad.sum())} missing or infinite value(s), e.g. in rows "
-                         f"{short_list(out.index[bad][:5].tolist())}.")
-    if out.empty:
-        raise InputError(f"{who}: the sales table is empty.")
-    return out
 
 
 def _check_groups(unit_cols: list[str], group_cols: list[str], who: str) -> None:
     if group_cols and not unit_cols:
-        raise ParamsError(f"The 'group_cols' parameter of {who} needs 'unit_cols' (the units that shrink toward the groups). Got unit_cols=None "
-                          "instead.")
+        raise param_error("group_cols", who, "given with 'unit_cols' (the units that shrink toward the groups)", group_cols,
+                          after=" (unit_cols=None)")
     if group_cols and set(unit_cols) <= set(group_cols):
-        raise ParamsError(
-            f"The 'group_cols' parameter of {who} must be coarser than the units {unit_cols!r} "
-            f"(each group holds several units). Got {group_cols!r} instead."
-        )
+        raise param_error("group_cols", who, f"coarser than the units {unit_cols!r} (each group holds several units)", group_cols)
 
 
 def _check_nesting(frame: pd.DataFrame, unit_cols: list[str], group_cols: list[str], who: str) -> None:
@@ -222,12 +194,6 @@ def _period_frame(dates: pd.Series, cycle: str) -> tuple[pd.Series, pd.Series]:
     return (dates - pd.Timestamp("1970-01-05")).dt.days, dates.dt.dayofweek
 
 
-def _check_cycle(cycle: str, allowed: Sequence[str], who: str) -> int:
-    if cycle not in allowed:
-        raise ParamsError(f"The 'cycle' parameter of {who} must be one of {', '.join(allowed)}. Got {cycle!r} instead.")
-    return CYCLES[cycle]
-
-
 def _unit_series(data: pd.DataFrame, date_col: str, value_col: str, keys: list[str], cycle: str) -> pd.DataFrame:
     """Totals per unit and period over the full span of the data (missing periods are zero)."""
     key, _ = _period_frame(data[date_col], cycle)
@@ -310,9 +276,9 @@ def seasonal_indices(
     (1.0, 1.3)
     """
     who = "seasonal_indices"
-    m = _check_cycle(cycle, ("month", "quarter"), who)
+    m = CYCLES[check(cycle, SEASONAL_CYCLES, "cycle", who)]
     if method not in ("ratio_to_ma", "stl"):
-        raise ParamsError(f"The 'method' parameter of {who} must be 'ratio_to_ma' or 'stl'. Got {method!r} instead.")
+        raise param_error("method", who, "'ratio_to_ma' or 'stl'", method)
     units_k, groups_k = _as_cols(unit_cols), _as_cols(group_cols)
     _check_groups(units_k, groups_k, who)
     frame = _prepare(data, date_col, value_col, units_k, groups_k, who)
@@ -320,7 +286,7 @@ def seasonal_indices(
     factors = None
     if spring_festival:
         if plan_year is None:
-            raise ParamsError(f"The 'plan_year' parameter of {who} must be given when spring_festival=True. Got None instead.")
+            raise param_error("plan_year", who, "given when spring_festival=True", shown="None")
         total = frame.groupby(date_col, sort=True)[value_col].sum().reset_index()
         effect = spring_festival_effect(total, date_col=date_col, value_col=value_col, window=festival_window)
         frame = remove_spring_festival(frame, effect, date_col=date_col, value_col=value_col)
@@ -407,7 +373,7 @@ def same_period_shares(
     28.0
     """
     who = "same_period_shares"
-    m = _check_cycle(cycle, ("month", "quarter"), who)
+    m = CYCLES[check(cycle, SEASONAL_CYCLES, "cycle", who)]
     units_k = _as_cols(unit_cols)
     frame = _prepare(data, date_col, value_col, units_k, [], who)
     first, last = frame[date_col].min(), frame[date_col].max()
@@ -417,7 +383,7 @@ def same_period_shares(
     complete = [y for y in range(first.year, last.year + 1) if first <= pd.Timestamp(y, 1, 1) and last >= pd.Timestamp(y, *last_day)]
     if isinstance(years, (int, np.integer)) and not isinstance(years, bool):
         if years < 1:
-            raise ParamsError(f"The 'years' parameter of {who} must be a positive integer or a list of years. Got {years!r} instead.")
+            raise param_error("years", who, "a positive integer or a list of years", years)
         chosen = complete[-int(years):]
     else:
         chosen = sorted(int(y) for y in years)
@@ -534,183 +500,10 @@ def weekday_profile(
     """
     if weeks is not None:
         if not isinstance(weeks, (int, np.integer)) or weeks < 1:
-            raise ParamsError(f"The 'weeks' parameter of weekday_profile must be a positive integer or None. Got {weeks!r} instead.")
+            raise param_error("weeks", "weekday_profile", "a positive integer or None", weeks)
         d = pd.to_datetime(data[date_col])
         last = d.max()
         last_sunday = last - pd.Timedelta(days=(last.dayofweek + 1) % 7)
         first_monday = last_sunday - pd.Timedelta(days=7 * weeks - 1)
         data = data[(d >= first_monday) & (d <= last_sunday)]
     return _profile_by_cycle(data, date_col, value_col, unit_cols, group_cols, "weekday", shrink, "weekday_profile", 0)
-
-
-# ----------------------------------------------------------------------------- Spring Festival
-def spring_festival_dates(years: Sequence[int]) -> dict[int, date]:
-    """The first day of the lunar new year for each year (from ``salesmodel.domain.calendar``)."""
-    try:
-        from salesmodel.domain.calendar import spring_festival
-    except ImportError:  # pragma: no cover - calendar is part of the package
-        import holidays
-
-        def spring_festival(y: int) -> date:
-            return min(holidays.China(years=y, language="en_US").get_named("Chinese New Year (Spring Festival)"))
-
-    return {int(y): spring_festival(int(y)) for y in years}
-
-
-def spring_festival_effect(
-    daily: pd.DataFrame,
-    *,
-    date_col: str = "date",
-    value_col: str = "amount",
-    window: tuple[int, int] = (-35, 28),
-    iterations: int = 20,
-) -> pd.DataFrame:
-    """The Spring Festival's effect on daily sales, by day relative to the festival.
-
-    Daily sales are modelled as ``year level x month-of-year level x weekday level x
-    day-of-month level x festival effect``, where the festival effect depends only on the
-    day's distance from that year's festival (within ``window``, 1 outside it). Because the
-    festival moves between January and February, the parts can be told apart; they are
-    estimated by alternating averages (``iterations`` rounds). The weekday and day-of-month
-    levels matter: without them a festival day is compared with an average day, and the
-    weekly rhythm (and the month-end push) leaks into the effect as noise.
-
-    The default window reaches five weeks before the festival (shops stock up early) and
-    four weeks after it (trade restarts slowly until after the Lantern Festival).
-
-    Returns
-    -------
-    DataFrame
-        ``day_offset, effect, years`` (1 = no effect; years: festivals in the data).
-
-    Examples
-    --------
-    >>> days = pd.date_range("2022-01-01", "2025-12-31", freq="D")
-    >>> festive = np.zeros(days.size, bool)
-    >>> for d in spring_festival_dates(range(2022, 2026)).values():  # a week at 20% of usual sales
-    ...     festive |= (days >= pd.Timestamp(d)) & (days < pd.Timestamp(d) + pd.Timedelta(days=7))
-    >>> daily = pd.DataFrame({"date": days, "amount": np.where(festive, 20.0, 100.0)})
-    >>> e = spring_festival_effect(daily, window=(-7, 14)).set_index("day_offset")["effect"]
-    >>> float(round(e[3], 2)), float(round(e[10], 2))
-    (0.2, 1.0)
-    """
-    who = "spring_festival_effect"
-    lo, hi = window
-    if not (isinstance(lo, (int, np.integer)) and isinstance(hi, (int, np.integer)) and lo <= 0 <= hi):
-        raise ParamsError(f"The 'window' parameter of {who} must be (days before <= 0, days after >= 0). Got {window!r} instead.")
-    frame = _prepare(daily, date_col, value_col, [], [], who)
-    day = frame.groupby(frame[date_col].dt.normalize(), sort=True)[value_col].sum()
-    if len(day) > 1 and (day.index.to_series().diff().dt.days.dropna() > 7).mean() > 0.5:
-        raise InputError(f"{who}: daily sales are needed to measure the Spring Festival (the dates in '{date_col}' are weeks or months apart).")
-    full = day.reindex(pd.date_range(day.index.min(), day.index.max(), freq="D"), fill_value=0.0)
-    y = full.to_numpy(float)
-    idx = full.index
-    _, pos, in_win, years_in = _festival_offsets(idx, lo, hi)
-    if years_in == 0:
-        raise InputError(f"{who}: no Spring Festival window {window} lies wholly inside the data ({idx.min():%Y-%m-%d} to {idx.max():%Y-%m-%d}).")
-    n_off = hi - lo + 1
-    year = idx.year.to_numpy() - idx.year.min()
-    month = idx.month.to_numpy() - 1
-    wday = idx.dayofweek.to_numpy()
-    # Day of month counted from the end for the last days, so the month-end push lines up.
-    dom = np.where(idx.day.to_numpy() > 20, 30 + idx.day.to_numpy() - idx.days_in_month.to_numpy(), idx.day.to_numpy() - 1)
-    effect = np.ones(n_off)
-    parts = {"year": (year, np.ones(year.max() + 1)), "month": (month, np.ones(12)),
-             "wday": (wday, np.ones(7)), "dom": (dom, np.ones(31))}
-
-    def fitted(skip: str) -> np.ndarray:
-        out = np.where(in_win, effect[pos], 1.0)
-        for name, (code, lev) in parts.items():
-            if name != skip:
-                out = out * lev[code]
-        return out
-
-    for _ in range(int(iterations)):
-        for name, (code, lev) in parts.items():
-            base = fitted(name)
-            ok = base > 0
-            num = np.bincount(code[ok], y[ok], minlength=lev.size)
-            den = np.bincount(code[ok], base[ok], minlength=lev.size)
-            new = np.where(den > 0, num / np.where(den > 0, den, 1.0), 1.0)
-            if name != "year":
-                new = new / new[new > 0].mean()  # the year level carries the scale
-            parts[name] = (code, new)
-        base = np.ones(y.size)
-        for code, lev in parts.values():
-            base = base * lev[code]
-        ok = in_win & (base > 0)
-        num = np.bincount(pos[ok], y[ok], minlength=n_off)
-        den = np.bincount(pos[ok], base[ok], minlength=n_off)
-        effect = np.where(den > 0, num / np.where(den > 0, den, 1.0), 1.0)
-    effect = np.where(effect > 0, effect, 1e-3)  # a day with no sales at all still divides
-    return pd.DataFrame({"day_offset": np.arange(lo, hi + 1), "effect": effect, "years": years_in})
-
-
-def _festival_offsets(idx: pd.DatetimeIndex, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """Each day's offset from the nearest festival within (lo, hi), its position in the
-    window, whether it is inside one, and how many whole windows the days cover."""
-    sf = spring_festival_dates(range(idx.min().year - 1, idx.max().year + 2))
-    offset = np.full(idx.size, np.iinfo(np.int64).min)
-    years_in = 0
-    for d in sf.values():
-        off = (idx - pd.Timestamp(d)).days.to_numpy()
-        inside = (off >= lo) & (off <= hi)
-        offset[inside] = off[inside]
-        if pd.Timestamp(d) + pd.Timedelta(days=lo) >= idx.min() and pd.Timestamp(d) + pd.Timedelta(days=hi) <= idx.max():
-            years_in += 1
-    in_win = offset >= lo
-    pos = np.where(in_win, offset - lo, 0)
-    return offset, pos, in_win, years_in
-
-
-def remove_spring_festival(
-    data: pd.DataFrame, effect: pd.DataFrame, *, date_col: str = "date", value_col: str = "amount"
-) -> pd.DataFrame:
-    """Divide sales on the days around each year's festival by the effect: the history as if
-    there were no festival (other columns kept)."""
-    out = data.copy()
-    dates = pd.to_datetime(out[date_col]).dt.normalize()
-    sf = spring_festival_dates(range(dates.min().year, dates.max().year + 1))
-    sf_day = dates.dt.year.map({y: pd.Timestamp(d) for y, d in sf.items()})
-    # A date in late December may belong to next year's festival window.
-    next_festival = spring_festival_dates(range(dates.min().year + 1, dates.max().year + 2))
-    sf_next = (dates.dt.year + 1).map({y: pd.Timestamp(d) for y, d in next_festival.items()})
-    off = (dates - sf_day).dt.days
-    off_next = (dates - sf_next).dt.days
-    eff = effect.set_index("day_offset")["effect"]
-    lo, hi = int(eff.index.min()), int(eff.index.max())
-    use_next = (off_next >= lo) & (off_next <= hi)
-    off = off.where(~use_next, off_next)
-    factor = off.map(eff).where((off >= lo) & (off <= hi)).fillna(1.0).to_numpy(float)
-    out[value_col] = out[value_col].to_numpy(float) / factor
-    return out
-
-
-def spring_festival_factors(effect: pd.DataFrame, year: int, *, cycle: str = "month") -> pd.DataFrame:
-    """How the festival scales each month (or quarter) of ``year``: the mean effect over the
-    period's days (1 where the festival window does not reach)."""
-    m = _check_cycle(cycle, ("month", "quarter"), "spring_festival_factors")
-    days = pd.date_range(f"{year}-01-01", f"{year}-12-31", freq="D")
-    sf = pd.Timestamp(spring_festival_dates([year])[year])
-    eff = effect.set_index("day_offset")["effect"]
-    off = pd.Series((days - sf).days, index=days)
-    f = off.map(eff).fillna(1.0)
-    # Next year's festival window may reach back into December.
-    sf_next = pd.Timestamp(spring_festival_dates([year + 1])[year + 1])
-    off_next = pd.Series((days - sf_next).days, index=days)
-    f = f.where(off_next.map(eff).isna(), off_next.map(eff))
-    pos = (days.month - 1) if cycle == "month" else (days.quarter - 1)
-    factor = f.groupby(np.asarray(pos)).mean().reindex(range(m)).to_numpy(float)
-    return pd.DataFrame({"period_of_cycle": np.arange(1, m + 1), "factor": factor})
-
-
-def spring_festival_period_factors(effect: pd.DataFrame, years: Sequence[int], *, cycle: str = "month") -> pd.DataFrame:
-    """:func:`spring_festival_factors` for several years as ``ds`` (period start), ``factor``:
-    the ``calendar_factors`` of :func:`salesmodel.domain.forecast.baseline`."""
-    rows = []
-    for y in sorted({int(v) for v in years}):
-        f = spring_festival_factors(effect, y, cycle=cycle)
-        step = 1 if cycle == "month" else 3
-        starts = [pd.Timestamp(y, 1 + (p - 1) * step, 1) for p in f["period_of_cycle"]]
-        rows.append(pd.DataFrame({"ds": starts, "factor": f["factor"].to_numpy()}))
-    return pd.concat(rows, ignore_index=True)

@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from salesmodel.domain.targets.allocation import _as_list, _param_error
+from salesmodel.domain.constraints import param_error
 from salesmodel.domain.targets.phasing import _check_periods
+from salesmodel.domain.targets.rounding import _as_list
 from salesmodel.errors import InputError, short_list
 
 __all__ = ["achievement_rate", "declining_customers", "out_of_band_first", "pacing", "period_report", "stock_cover"]
@@ -48,7 +49,7 @@ def achievement_rate(actual: float | np.ndarray, target: float | np.ndarray, *, 
     """
     net = np.asarray(target, dtype=float) - np.asarray(carried_over, dtype=float)
     if np.any(np.asarray(carried_over) < 0):
-        raise _param_error("carried_over", "achievement_rate", "a number >= 0", carried_over)
+        raise param_error("carried_over", "achievement_rate", "a number >= 0", carried_over)
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = np.where(net > 0, np.asarray(actual, dtype=float) / np.where(net > 0, net, 1.0), np.nan)
     return float(rate) if np.ndim(rate) == 0 else rate
@@ -132,7 +133,7 @@ def pacing(
     p["end"] = pd.to_datetime(p["end"])
     plan_start, plan_end = p["start"].min(), p["end"].max()
     if not (plan_start <= as_of):
-        raise _param_error("as_of", func, f"on or after the plan's first day {plan_start.date()}", str(as_of.date()))
+        raise param_error("as_of", func, f"on or after the plan's first day {plan_start.date()}", str(as_of.date()))
     frac = _elapsed_fraction(p["start"], p["end"], as_of)
     p["_to_date"] = p[target].to_numpy(dtype=float) * frac
     if baseline is not None:
@@ -343,9 +344,9 @@ def stock_cover(
     func = "stock_cover"
     if not (isinstance(floor_days, (int, float)) and isinstance(ceiling_days, (int, float))
             and 0 <= floor_days <= ceiling_days):
-        raise _param_error("floor_days", func, "a number of days >= 0, at most ceiling_days", floor_days)
+        raise param_error("floor_days", func, "a number of days >= 0, at most ceiling_days", floor_days)
     if not (isinstance(months, int) and 1 <= months <= 24):
-        raise _param_error("months", func, "a whole number of months from 1 to 24", months)
+        raise param_error("months", func, "a whole number of months from 1 to 24", months)
     for name, frame, need in (("stock", stock, ["date", key, "product", "units"]),
                               ("plan", plan, [key, "start", "end", target]),
                               ("sales", sales, ["date", key, "product", "amount", "units"])):

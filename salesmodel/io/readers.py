@@ -8,7 +8,8 @@ from typing import Any
 
 import pandas as pd
 
-from salesmodel.errors import InputError, ParamsError, short_list
+from salesmodel.domain.constraints import param_error
+from salesmodel.errors import InputError, short_list
 from salesmodel.io.schemas import _FILE_SUFFIXES, KINDS, OPTIONAL_KINDS, SCHEMAS, _Failure
 from salesmodel.io.validation import _check_table, _cross_failures, _failures_frame, _message, _raise, _schema
 
@@ -109,8 +110,8 @@ def _read_file(path: Path, kind: str, table: str | None) -> tuple[pd.DataFrame, 
         where = "a folder, not a file" if path.is_dir() else "file not found"
         raise InputError(f"{label}: {where} (expected {SCHEMAS[kind].description})")
     if table is not None and suffix not in (".xlsx", ".xlsm"):
-        raise ParamsError(f"The 'table' parameter of read_table names an Excel sheet or an SQL table; "
-                          f"'{path.name}' is a {suffix} file. Got {table!r} instead.")
+        raise param_error("table", "read_table", f"None for a {suffix} file (it names an Excel sheet or an SQL table)", table,
+                          after=f" ('{path.name}')")
     try:
         if suffix == ".csv":
             # Everything as text first: ids keep leading zeros, "NA" stays a name.
@@ -153,8 +154,7 @@ def _read_raw(source: Any, kind: str, table: str | None) -> tuple[pd.DataFrame, 
     if hasattr(source, "connect") and hasattr(source, "dialect"):  # an SQLAlchemy Engine
         return _read_sql(source.url.render_as_string(hide_password=False), table or kind, kind)
     if not isinstance(source, (str, os.PathLike)):
-        raise ParamsError("The 'source' parameter of read_table must be a file path or an SQLAlchemy "
-                          f"URL. Got {type(source).__name__} instead.")
+        raise param_error("source", "read_table", "a file path or an SQLAlchemy URL", shown=f"{type(source).__name__}")
     return _read_file(Path(source), kind, table)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from salesmodel.domain.constraints import param_error
 from salesmodel.errors import ParamsError, short_list
 
 _UNSAFE = re.compile(r"[^\w.\-]+")
@@ -56,18 +57,17 @@ def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
 
 def _table_for_disk(df: pd.DataFrame, name: str) -> pd.DataFrame:
     if not isinstance(df, pd.DataFrame):
-        raise ParamsError(f"The 'df' parameter of write_table must be a DataFrame. Got {type(df).__name__} instead.")
+        raise param_error("df", "write_table", "a DataFrame", shown=f"{type(df).__name__}")
     index = df.index
     if not isinstance(index, pd.RangeIndex) and any(n is not None for n in index.names):
         df = df.reset_index()  # a named index holds keys (e.g. after groupby): keep them as columns
     bad = [c for c in df.columns if not isinstance(c, str)]
     if bad:
-        raise ParamsError(f"The 'df' parameter of write_table must have text column names "
-                          f"(table '{name}'). Got {short_list(bad)} instead.")
+        raise param_error("df", "write_table", f"a table with text column names (table '{name}')", bad, shown=short_list(bad))
     dupes = sorted({c for c in df.columns if list(df.columns).count(c) > 1})
     if dupes:
-        raise ParamsError(f"The 'df' parameter of write_table must have unique column names "
-                          f"(table '{name}'). Got {short_list(dupes)} more than once instead.")
+        raise param_error("df", "write_table", f"a table with unique column names (table '{name}')", dupes,
+                          shown=f"{short_list(dupes)} more than once")
     return df.reset_index(drop=True)
 
 
@@ -111,12 +111,11 @@ def write_table(df: pd.DataFrame, out_dir: str | os.PathLike, name: str, *, with
     try:
         arrow = pa.Table.from_pandas(frame, preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        raise ParamsError(f"The 'df' parameter of write_table must have one type per column "
-                          f"(table '{stem}'). Got {exc} instead.") from None
+        raise param_error("df", "write_table", f"a table with one type per column (table '{stem}')", shown=str(exc)) from None
     pq_path, csv_path = out / f"{stem}.parquet", out / f"{stem}.csv"
     for p in (pq_path, csv_path):  # never outside out_dir
         if p.resolve().parent != out.resolve():
-            raise ParamsError(f"The 'name' parameter of write_table must stay inside {out}. Got {name!r} instead.")
+            raise param_error("name", "write_table", f"a name that stays inside {out}", name)
     _atomic_write(pq_path, lambda tmp: pq.write_table(
         arrow, tmp, compression="zstd", compression_level=3, use_dictionary=True,
         write_statistics=True, version="2.6", store_schema=True))

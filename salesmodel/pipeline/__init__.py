@@ -24,8 +24,10 @@ from types import ModuleType
 
 import pandas as pd
 
+from salesmodel import io
 from salesmodel.errors import ParamsError, RunError, SalesmodelError
 from salesmodel.pipeline._base import Context, StepResult
+from salesmodel.pipeline.targets import rephased
 from salesmodel.schema.params import Scenario
 
 __all__ = ["STEPS", "Context", "PlanResult", "StepResult", "params_sections", "run_edited", "run_plan", "run_step", "step_module",
@@ -116,8 +118,6 @@ def run_plan(params: Scenario, inputs: Mapping[str, pd.DataFrame] | None = None,
         writes the step's tables then, so its notebook can start).
     """
     if inputs is None:
-        from salesmodel import io
-
         inputs = io.read_inputs(params.data)
     names = steps_between(start, upto)
     result = PlanResult(tables=dict(tables or {}))
@@ -157,8 +157,6 @@ def run_edited(params: Scenario, inputs: Mapping[str, pd.DataFrame], tables: Map
     that do not (overview, forecast) keep their tables. ``run_facts`` keeps the facts of the
     steps kept and holds the new facts of the steps run again.
     """
-    from salesmodel.pipeline.targets import rephased
-
     result = PlanResult(tables=dict(tables))
     targets_ctx = Context(params=params, inputs=inputs, tables=dict(tables))
     edited = StepResult("targets", tables=rephased(targets_ctx, plan_rep_month))

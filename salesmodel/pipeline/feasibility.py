@@ -24,6 +24,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salesmodel import io
+from salesmodel.domain import staffing, territory
+from salesmodel.domain.constraints import largest_over_mean, within_tolerance
+from salesmodel.domain.territory._feasible import check_feasible as check_units
+from salesmodel.domain.territory._units import prepare_units
 from salesmodel.errors import InfeasibleError, InputError, ParamsError, short_list
 
 __all__ = ["check_feasible", "check_hiring", "check_locks", "check_plan_year", "check_territory_balance",
@@ -73,12 +78,11 @@ def check_territory_balance(scenario: Any, customers: pd.DataFrame, reps: pd.Dat
         )
     potential = active["potential"].to_numpy(dtype=float)
     total = float(np.nansum(potential))
-    if k <= 0 or total <= 0 or not len(potential):
+    largest = largest_over_mean(potential, k)
+    if largest is None:
         return
-    mean = total / k
-    i = int(np.nanargmax(potential))
-    over = potential[i] / mean - 1.0
-    if over > float(tol) + 1e-12:
+    i, over, mean = largest
+    if not within_tolerance(over, tol):
         need = np.ceil(over * 1000) / 1000
         # the largest k at which that customer fits: potential <= (1 + tol) * total / k
         k_max = int(np.floor(total * (1 + float(tol)) / potential[i] + 1e-9))
@@ -97,8 +101,6 @@ def check_territory_reps(scenario: Any, inputs: dict[str, pd.DataFrame]) -> None
     """Method 'reps': a rep without a base, a max_distance_km under which an account without a rep
     has none, a lock naming a departed rep or an unknown account, keep_whole 'city' with accounts
     lacking a city, refused before any search (InputError naming the rows)."""
-    from salesmodel.domain import territory
-
     tp = scenario.territory
     customers, reps = inputs.get("customers"), inputs.get("reps")
     if tp.method != "reps" or customers is None or reps is None or "lat" not in customers:
@@ -122,10 +124,6 @@ def check_territory_graph(scenario: Any, active: pd.DataFrame, k: int, tol: floa
     disconnected parts than territories, parts that cannot hold a whole number of territories
     within the potential tolerance, or a piece hanging on one customer that can neither be
     whole territories nor join that customer's."""
-    from salesmodel.domain import territory
-    from salesmodel.domain.territory._design import check_feasible as check_units
-    from salesmodel.domain.territory._units import prepare_units
-
     tp = scenario.territory
     units = active[["customer_id", "lat", "lon", "potential"]].rename(columns={"customer_id": "unit_id"})
     units = units.assign(potential=units["potential"].astype(float).fillna(0.0)).reset_index(drop=True)
@@ -195,8 +193,6 @@ def check_hiring(scenario: Any, inputs: dict[str, pd.DataFrame]) -> None:
 
 def _calibrated_volumes(sales: pd.DataFrame, customers: pd.DataFrame, reps: pd.DataFrame, sp: Any) -> pd.Series:
     """Each rep's mature monthly volume calibrated on the last 12 months (no season: a year's average)."""
-    from salesmodel.domain import staffing
-
     window = staffing.replay_window(sales["date"].max())
     dates = pd.to_datetime(sales["date"])
     keep = dates.dt.to_period("M").isin(window)
@@ -224,6 +220,12 @@ def _lock_units(inputs: dict[str, pd.DataFrame], plan_year: int) -> dict[str, tu
     return out
 
 
+def _failures(source: str, column: str, check: str, rows: list[int], values: np.ndarray, expected: str) -> pd.DataFrame:
+    """The failure case of a locks file in io's shape (file, column, check, 1-based rows, count, expected, found)."""
+    return pd.DataFrame({"file": [source], "column": [column], "check": [check], "rows": [[i + 1 for i in rows]],
+                         "count": [len(rows)], "expected": [expected], "found": [[values[i] for i in rows]]})
+
+
 def check_locks(scenario: Any, inputs: dict[str, pd.DataFrame], source: str = "the locks file") -> None:
     """InputError or InfeasibleError when the locked targets of ``data.locks`` cannot all hold.
 
@@ -246,13 +248,15 @@ def check_locks(scenario: Any, inputs: dict[str, pd.DataFrame], source: str = "t
         shown = short_list([f"row {i + 1} ({level[i]} {unit[i]})" for i in unknown])
         raise InputError(f"{source}: column 'unit_id': {len(unknown)} locked unit(s) the plan does not have, at {shown}; "
                          "expected a region, province, rep or active customer of the plan year (a rep with customers, "
-                         "a customer not churned before the plan year)")
+                         "a customer not churned before the plan year)",
+                         failures=_failures(source, "unit_id", "unit_of_the_plan", unknown, unit, "a unit of the plan"))
     step = float(tp.round_to)
     off = [i for i in range(len(locks)) if abs(value[i] / step - round(value[i] / step)) > 1e-7]
     if off:
         shown = short_list([f"row {i + 1} ({value[i]:,.2f})" for i in off])
         raise InputError(f"{source}: column 'target': {len(off)} locked target(s) are not multiples of targets.round_to "
-                         f"({step:g}), at {shown}; expected multiples of {step:g}")
+                         f"({step:g}), at {shown}; expected multiples of {step:g}",
+                         failures=_failures(source, "target", "multiple_of_round_to", off, value, f"a multiple of {step:g}"))
     if isinstance(tp.total, (int, float)):  # a total by chance is known only in the targets step
         top = float(tp.total) * float(tp.stretch)
         for lv in ("region", "province", "rep", "customer"):
@@ -282,9 +286,6 @@ def check_territory_first(scenario: Any) -> bool:
     read, so a request one customer makes impossible is refused in seconds. Tables that cannot be
     read or break their schema are left to the full read, which names every problem. Returns
     whether the checks ran (then :func:`check_feasible` need not repeat them)."""
-    from salesmodel import io
-    from salesmodel.errors import InputError
-
     data = scenario.data
     try:
         if data.sql_url:

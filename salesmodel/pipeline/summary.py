@@ -1,6 +1,7 @@
 """Step ``summary``: the plan's headline figures and main risks, each traced to its table."""
 from __future__ import annotations
 
+from salesmodel.domain.calendar import holiday_calendar_status
 from salesmodel.pipeline._base import Context, StepResult
 from salesmodel.report import summary
 
@@ -11,7 +12,6 @@ PARAMS: tuple[str, ...] = ("territory", "staffing", "calendar", "targets")
 def run(ctx: Context) -> StepResult:
     """Key figures (figure, value, unit, source) and the risks table, from the declared tables."""
     result = StepResult("summary")
-    from salesmodel.domain.calendar import holiday_calendar_status
 
     cal = ctx.params.calendar
     figures = summary.key_figures(ctx.tables, plan_year=cal.plan_year)

@@ -4,10 +4,26 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from salesmodel import io
 from salesmodel.domain import calendar, targets
-from salesmodel.errors import InfeasibleError, InputError, short_list
+from salesmodel.domain.targets.budget import budget_totals, expense_budget
+from salesmodel.domain.targets.chance import (
+    CURVE_PROBABILITIES,
+    chance_curve,
+    chance_of,
+    company_spread,
+    momentum_months_available,
+    target_for_chance,
+)
+from salesmodel.domain.targets.commitments import reconcile_commitments
+from salesmodel.domain.targets.plan import allocate, monthly_history, plan_units
+from salesmodel.domain.targets.rephase import rephase, split_within
+from salesmodel.domain.targets.spreads import CHANCE_LEVELS
+from salesmodel.errors import InfeasibleError, InputError, ParamsError, short_list
+from salesmodel.pipeline import staffing as staffing_step
 from salesmodel.pipeline._base import Context, StepResult, collect_notes
-from salesmodel.schema.params import Scenario
+from salesmodel.pipeline.feasibility import check_locks
+from salesmodel.schema.params import Scenario, TotalByChance
 
 NEEDS: tuple[str, ...] = ("forecast",)
 PARAMS: tuple[str, ...] = ("data", "calendar", "targets", "budget")
@@ -24,8 +40,6 @@ _LEVEL_KEYS = {"region": "region_id", "province": "province_id", "rep": "rep_id"
 
 
 def _source(ctx: Context, kind: str) -> str:
-    from salesmodel import io
-
     return io.input_sources(ctx.params.data).get(kind, kind)
 
 
@@ -38,7 +52,6 @@ def locked_targets(ctx: Context) -> dict[str, dict[str, float]]:
     locks = ctx.inputs.get("locks")
     if locks is None or not len(locks):
         return merged
-    from salesmodel.pipeline.feasibility import check_locks
 
     check_locks(ctx.params, dict(ctx.inputs), _source(ctx, "locks"))
     clash = []
@@ -66,8 +79,6 @@ def commitments_table(ctx: Context, overrides: dict[str, dict[str, float]] | Non
     bottom_up = ctx.inputs.get("commitments")
     if bottom_up is None:
         return None
-    from salesmodel.domain.targets.commitments import reconcile_commitments
-    from salesmodel.domain.targets.plan import allocate
 
     cp = ctx.params.targets.commitments
     overrides = locked_targets(ctx) if overrides is None else overrides
@@ -88,8 +99,6 @@ def commitments_table(ctx: Context, overrides: dict[str, dict[str, float]] | Non
     between = {"company": ("region", "province"), "region": ("province",), "province": ()}[cp.within]
     locked_between = [lv for lv in between if overrides.get(lv)]
     if locked_between and cp.policy != "top_down":
-        from salesmodel.errors import ParamsError
-
         raise ParamsError(f"targets.commitments.within is '{cp.within}', but {' and '.join(locked_between)} targets are "
                           f"locked below it; commitments would move them. Set targets.commitments.within: "
                           f"{locked_between[-1]} (or unlock them)")
@@ -212,16 +221,12 @@ def plan_arguments(ctx: Context, *, reconciled: bool = True, commitments: pd.Dat
 
 def allocation_units(ctx: Context) -> pd.DataFrame:
     """The customers with last year, potential and forecast that the allocation shares by."""
-    from salesmodel.domain.targets.plan import plan_units
-
     return plan_units(ctx.inputs["sales"], ctx.inputs["customers"], ctx.inputs["reps"],
                       plan_year=ctx.params.calendar.plan_year, baseline=ctx.tables.get("baseline_forecast"),
                       momentum_months=momentum_window(ctx))
 
 
 def _monthly(ctx: Context) -> pd.DataFrame:
-    from salesmodel.domain.targets.plan import monthly_history
-
     return monthly_history(ctx.inputs["sales"], ctx.inputs["customers"], ctx.inputs["reps"])
 
 
@@ -231,9 +236,6 @@ def allocation_levels(ctx: Context) -> dict[str, str]:
     One word applies to every level with a baseline (region, province, rep); the customers
     are shared by their basis. Naming equal_chance for a level without one is a params error.
     """
-    from salesmodel.domain.targets.plan import CHANCE_LEVELS
-    from salesmodel.errors import ParamsError
-
     tp = ctx.params.targets
     if isinstance(tp.allocation, str):
         return {lv: (tp.allocation if lv in CHANCE_LEVELS else "basis") for lv in tp.levels}
@@ -250,9 +252,6 @@ def allocation_levels(ctx: Context) -> dict[str, str]:
 
 def momentum_window(ctx: Context) -> int | None:
     """``targets.momentum_months`` when a basis uses momentum (else None); too long for the history is a params error."""
-    from salesmodel.domain.targets.chance import momentum_months_available
-    from salesmodel.errors import ParamsError
-
     tp = ctx.params.targets
     blends = [tp.basis, *tp.level_basis.values()]
     if not any("momentum" in b for b in blends):
@@ -277,10 +276,6 @@ def company_amount(ctx: Context) -> float | None:
     task is that target / stretch. A chance whose target breaks the growth bounds over last
     year of every unit is a params error naming the feasible chances.
     """
-    from salesmodel.domain.targets.chance import chance_of, company_spread, target_for_chance
-    from salesmodel.errors import ParamsError
-    from salesmodel.schema.params import TotalByChance
-
     tp = ctx.params.targets
     if not isinstance(tp.total, TotalByChance):
         return tp.total
@@ -454,9 +449,6 @@ def run(ctx: Context) -> StepResult:
 
 def chance_curve_table(ctx: Context, plan: targets.Plan, target: float) -> pd.DataFrame | None:
     """The chance curve of the company (its reconciled baseline series) and of each region (as achievability)."""
-    from salesmodel.domain.targets.chance import chance_curve, company_spread
-    from salesmodel.schema.params import TotalByChance
-
     rows = []
     spread = company_spread(ctx.tables.get("baseline_forecast_levels"), ctx.params.calendar.plan_year)
     if spread is not None:
@@ -473,7 +465,6 @@ def chance_curve_table(ctx: Context, plan: targets.Plan, target: float) -> pd.Da
         return None
     tp = ctx.params.targets
     extra = (tp.total.chance,) if isinstance(tp.total, TotalByChance) else ()
-    from salesmodel.domain.targets.chance import CURVE_PROBABILITIES
 
     probabilities = sorted(set(CURVE_PROBABILITIES) | set(extra))
     return chance_curve(pd.DataFrame(rows), probabilities=probabilities)
@@ -500,8 +491,6 @@ def bounds_table(customers: pd.DataFrame) -> pd.DataFrame:
 def _pay_plan_for_budget(ctx: Context, plan_rep_month: pd.DataFrame) -> pd.DataFrame:
     """The staffing pay plan at 100% of target (expected pay of every person on the plan, hires included),
     by person and month: the same functions as the staffing step on the same plan, so its pay_cost agrees."""
-    from salesmodel.pipeline import staffing as staffing_step
-
     sctx = Context(params=ctx.params, inputs=ctx.inputs, tables={**ctx.tables, "plan_rep_month": plan_rep_month})
     pay = staffing_step.pay_plan_at_target(sctx)
     return pay.rename(columns={"month": "period", "expected_pay": "amount"})[["rep_id", "region_id", "period", "amount"]]
@@ -513,7 +502,6 @@ def budget_tables(ctx: Context, target: float, targets_rep: pd.DataFrame,
     bp = ctx.params.budget
     if not bp.categories:
         return {}
-    from salesmodel.domain.targets.budget import budget_totals, expense_budget
 
     cats = {k: c.model_dump() for k, c in bp.categories.items()}
     pay = None
@@ -556,16 +544,12 @@ def rephased(ctx: Context, plan_rep_month: pd.DataFrame) -> dict[str, pd.DataFra
     month; the company's months are the sum of the reps'. Annual targets, explanations and
     achievability (a unit's year against its baseline) do not change.
     """
-    from salesmodel.domain.targets.rephase import rephase, split_within
-
     unit = float(ctx.params.targets.plan_round_to)
     t = ctx.tables
     new = plan_rep_month[["rep_id", "period", "start", "end", "target"]].copy()
     rep_year = t["plan_rep_month"].groupby("rep_id", observed=True)["target"].sum()
     changed_year = new.groupby("rep_id", observed=True)["target"].sum().sub(rep_year).abs() > 1e-6
     if changed_year.any():
-        from salesmodel.errors import InputError
-
         reps = ", ".join(map(str, changed_year[changed_year].index[:5]))
         raise InputError(f"the edited plan changes the year of rep(s) {reps}; an edit re-phases a rep's months, "
                          "its year comes from the allocation (change it with targets.overrides and run again)")

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from salesmodel import io
 from salesmodel.domain import calendar, targets, tracking
+from salesmodel.domain.tracking import pacing_by_mix
 from salesmodel.domain.tracking import stock_cover as targets_stock_cover
 from salesmodel.errors import InputError, short_list
 from salesmodel.pipeline import targets as targets_step
@@ -43,8 +45,6 @@ def plan_year_actuals(ctx: Context) -> tuple[pd.DataFrame, pd.Timestamp]:
 
     The day is ``tracking.as_of`` when it lies in the plan year, else the actuals' last day.
     """
-    from salesmodel import io
-
     year = ctx.params.calendar.plan_year
     actuals = ctx.inputs["actuals"]
     outside = (actuals["date"].dt.year != year).to_numpy()
@@ -67,8 +67,6 @@ def stock_tables(ctx: Context, sales: pd.DataFrame) -> tuple[pd.DataFrame, pd.Da
     The counts must lie from the day before the plan year to the day before its last (the order
     plan needs plan days after a count); other dates are an input error naming the file and rows.
     """
-    from salesmodel import io
-
     tr = ctx.params.tracking
     stock = ctx.inputs["stock"]
     phased = ctx.table("plan_customer_dekad")
@@ -139,8 +137,6 @@ def run(ctx: Context) -> StepResult:
     result.add("pacing", pace)
     mix = ctx.tables.get("targets_customer_mix") if live else plan.mix.get("targets_customer_mix")
     if mix is not None:
-        from salesmodel.domain.tracking import pacing_by_mix
-
         result.add("pacing_mix", pacing_by_mix(pace[pace["level"] == "customer"], mix, actuals))
     company = pace[pace["level"] == "company"].iloc[0]
     result.facts.update(achievement_to_date=float(company["achievement"]), actual_to_date=float(company["actual_to_date"]),

@@ -25,14 +25,26 @@ import pandas as pd
 from salesmodel.errors import RunError
 from salesmodel.schema.vocabulary import has_word
 
-__all__ = ["TABLES", "Column", "Table", "TableError", "check", "columns_with_unit"]
+__all__ = ["PROBLEMS", "TABLES", "Column", "Table", "TableError", "check", "columns_with_unit"]
 
 KINDS = ("text", "number", "integer", "bool", "date")
 UNITS = ("yuan", "units", "hours", "share", "probability", "people", "count", "months", "days", "km", "index", "score")
 
 
 class TableError(RunError):
-    """A step wrote a table that is not declared, or lacks a declared column (a developer error)."""
+    """A step wrote a table that is not declared, or lacks a declared column (a developer error).
+
+    Carries ``table``, ``column`` and ``problem`` (one of :data:`PROBLEMS`); callers read those.
+    """
+
+    def __init__(self, message: str, *, table: str | None = None, column: str | None = None,
+                 problem: str | None = None) -> None:
+        super().__init__(message)
+        self.table, self.column, self.problem = table, column, problem
+
+
+#: What :func:`check` can find wrong with a table.
+PROBLEMS = ("undeclared_table", "undeclared_column", "missing_column", "wrong_kind")
 
 
 @dataclass(frozen=True)
@@ -68,7 +80,8 @@ class Table:
         for col in self.columns:
             if col.matches(name):
                 return col
-        raise TableError(f"table '{self.name}' declares no column '{name}' (salesmodel/schema/tables.py)")
+        raise TableError(f"table '{self.name}' declares no column '{name}' (salesmodel/schema/tables.py)",
+                         table=self.name, column=name, problem="undeclared_column")
 
     @property
     def names(self) -> list[str]:
@@ -448,17 +461,21 @@ def check(name: str, df: pd.DataFrame) -> Table:
     """
     spec = TABLES.get(name)
     if spec is None:
-        raise TableError(f"table '{name}' is not declared in salesmodel/schema/tables.py; declare it before saving it")
+        raise TableError(f"table '{name}' is not declared in salesmodel/schema/tables.py; declare it before saving it",
+                         table=name, problem="undeclared_table")
     missing = [c.name for c in spec.columns if c.required and not c.name.endswith("*") and c.name not in df.columns]
     if missing:
-        raise TableError(f"table '{name}' lacks the declared column(s) {', '.join(missing)}")
+        raise TableError(f"table '{name}' lacks the declared column(s) {', '.join(missing)}", table=name, column=missing[0],
+                         problem="missing_column")
     for column in df.columns:
         col = next((c for c in spec.columns if c.matches(str(column))), None)
         if col is None:
-            raise TableError(f"table '{name}' has column '{column}', which salesmodel/schema/tables.py does not declare")
+            raise TableError(f"table '{name}' has column '{column}', which salesmodel/schema/tables.py does not declare",
+                             table=name, column=str(column), problem="undeclared_column")
         series = df[column]
         if len(series.dropna()) and not _KIND_CHECKS[col.kind](series):
-            raise TableError(f"table '{name}', column '{column}': expected {col.kind}, got dtype {series.dtype}")
+            raise TableError(f"table '{name}', column '{column}': expected {col.kind}, got dtype {series.dtype}",
+                             table=name, column=str(column), problem="wrong_kind")
     return spec
 
 

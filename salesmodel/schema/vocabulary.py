@@ -15,9 +15,13 @@ import difflib
 
 from salesmodel.errors import ParamsError
 
-__all__ = ["LANGUAGES", "WORDS", "has_word", "word"]
+__all__ = ["DEFAULT_MONEY_UNIT", "FALLBACK_LANGUAGE", "LANGUAGES", "WORDS", "has_word", "word"]
 
 LANGUAGES = ("en", "zh", "es")
+# The language a reader is shown when a text is missing in theirs.
+FALLBACK_LANGUAGE = "en"
+# report.money_unit 'auto': the unit a reader of each language counts money in (万元 in Chinese).
+DEFAULT_MONEY_UNIT = {"en": "thousand", "zh": "wan", "es": "thousand"}
 
 # key -> {language: text}; texts with {fields} are str.format templates.
 WORDS: dict[str, dict[str, str]] = {
@@ -59,7 +63,6 @@ WORDS: dict[str, dict[str, str]] = {
     "last_year": {"en": "Last year", "zh": "去年", "es": "Año anterior"},
     "this_year": {"en": "This year", "zh": "今年", "es": "Este año"},
     "same_period_last_year": {"en": "Same period last year", "zh": "去年同期", "es": "Mismo periodo del año anterior"},
-    "year_to_date": {"en": "Year to date", "zh": "年初至今", "es": "En lo que va del año"},
     "monthly_pattern": {"en": "Monthly pattern", "zh": "月度走势", "es": "Patrón mensual"},
     "sales_by_year": {"en": "Sales by year", "zh": "年度销售额", "es": "Ventas por año"},
     "sales_by_region": {"en": "Sales by region", "zh": "各大区销售额", "es": "Ventas por región"},
@@ -125,7 +128,6 @@ WORDS: dict[str, dict[str, str]] = {
     "gap_to_date": {"en": "Gap to date", "zh": "累计差额", "es": "Brecha a la fecha"},
     "daily_rate_needed": {"en": "Needed per working day", "zh": "剩余日均需完成", "es": "Necesario por día laborable"},
     "rank": {"en": "Rank", "zh": "排名", "es": "Puesto"},
-    "declining": {"en": "Customers selling less than last year", "zh": "同比下滑客户", "es": "Clientes que venden menos que el año anterior"},
     "change": {"en": "Change", "zh": "变化", "es": "Cambio"},
     "stretch": {"en": "Stretch", "zh": "目标系数", "es": "Sobreasignación"},
     "spread_of_growth": {"en": "Spread of growth asked of customers", "zh": "客户要求增长率分布", "es": "Dispersión del crecimiento pedido"},
@@ -133,14 +135,10 @@ WORDS: dict[str, dict[str, str]] = {
     "lower": {"en": "lower bound", "zh": "下限", "es": "límite inferior"},
     "upper": {"en": "upper bound", "zh": "上限", "es": "límite superior"},
     # Forecast
-    "backtest_accuracy": {"en": "Backtest accuracy", "zh": "回测准确度", "es": "Precisión en el backtest"},
-    "coverage": {"en": "Interval coverage", "zh": "区间覆盖率", "es": "Cobertura del intervalo"},
     "model": {"en": "Model", "zh": "模型", "es": "Modelo"},
     "level": {"en": "Level", "zh": "层级", "es": "Nivel"},
     "history": {"en": "History", "zh": "历史", "es": "Historia"},
     "interval_80": {"en": "80% interval", "zh": "80% 区间", "es": "Intervalo 80%"},
-    "interval_95": {"en": "95% interval", "zh": "95% 区间", "es": "Intervalo 95%"},
-    "plan_year_baseline": {"en": "Plan-year baseline by month", "zh": "计划年度基线(按月)", "es": "Línea base del año del plan por mes"},
     "series": {"en": "Series", "zh": "序列数", "es": "Series"},
     # Explorers
     "targets_explorer": {"en": "Target explorer", "zh": "目标分解探索", "es": "Explorador de objetivos"},
@@ -209,7 +207,6 @@ WORDS: dict[str, dict[str, str]] = {
     "proposed_territories": {"en": "Proposed territories", "zh": "建议的销售区域", "es": "Territorios propuestos"},
     "today": {"en": "Today", "zh": "现状", "es": "Hoy"},
     "proposed": {"en": "Proposed", "zh": "建议方案", "es": "Propuesta"},
-    "partial_year": {"en": "* partial year", "zh": "* 非完整年度", "es": "* año incompleto"},
     # ---- the plan a sales director issues (issue 12) --------------------------------------
     "bound_adjustment": {"en": "Bound or lock adjustment", "zh": "上下限/锁定调整", "es": "Ajuste por límite o bloqueo"},
     "redistribution": {"en": "Redistribution received", "zh": "再分配所得", "es": "Redistribución recibida"},
@@ -260,8 +257,6 @@ WORDS: dict[str, dict[str, str]] = {
     "cmp_setting": {"en": "Setting", "zh": "参数", "es": "Parámetro"},
     "cmp_points": {"en": "percentage points", "zh": "百分点", "es": "puntos porcentuales"},
     "cmp_people": {"en": "People needed", "zh": "所需人数", "es": "Personas necesarias"},
-    "cmp_units_at_risk": {"en": "Units at risk", "zh": "风险单元数", "es": "Unidades en riesgo"},
-    "cmp_shortfall_months": {"en": "Months short of capacity", "zh": "产能不足的月数", "es": "Meses con capacidad insuficiente"},
     "cmp_pay_share_note": {"en": "Pay cost is a year of pay; its share is of the year's target.",
                            "zh": "薪酬成本为全年薪酬;其占比以全年目标为分母。",
                            "es": "El coste salarial es el de un año; su proporción es sobre el objetivo del año."},
@@ -562,7 +557,6 @@ _PAGES: dict[str, dict[str, str]] = {
     'nb04_balance': {"en": '## Balance, today and proposed', "zh": '## 均衡度:现状与建议', "es": '## Equilibrio, hoy y propuesto'},
     'nb04_frontier': {"en": '## How much change buys how much balance', "zh": '## 调整多少换来多少均衡', "es": '## Cuánto cambio compra cuánto equilibrio'},
     'nb04_frontier_text': {"en": "Starting from today's territories, the best balance found when at most a given share of potential may change territory. Each point is the better of two count-bounded searches: one from the best plan without a limit, with the moves beyond the limit sent back to today's territories, and one from the point before. Counts end every search, so the frontier replays exactly. Today's territories that are not connected on the map are joined up first, so even a limit of 0 moves a few accounts.", "zh": "以现有区域为起点,在最多调整一定比例市场潜力的条件下找到的最佳均衡度。每个点取两次按次数限定的搜索中更均衡的一个:一次从不设上限的最佳方案出发、把超出上限的调整退回现有区域,另一次从前一个点出发。所有搜索都按次数结束,因此前沿可以完全复现。现有区域在地图上不连通的部分会先被连接起来,因此即使上限为 0 也会调整少量客户。", "es": "Partiendo de los territorios de hoy, el mejor equilibrio encontrado cuando como máximo una parte dada del potencial puede cambiar de territorio. Cada punto es la mejor de dos búsquedas limitadas por conteos: una desde el mejor plan sin límite, con los cambios que exceden el límite devueltos a los territorios de hoy, y otra desde el punto anterior. Los conteos terminan cada búsqueda, así que la frontera se reproduce exactamente. Los territorios de hoy que no están conectados en el mapa se unen primero, así que incluso un límite de 0 mueve algunas cuentas."},
-    'nb04_moves': {"en": '## Accounts that move', "zh": '## 调整的客户', "es": '## Cuentas que cambian'},
     # Territories around reps (method 'reps'): today and the proposal side by side, travel, the hand-over list
     'col_measure': {"en": 'Measure', "zh": '指标', "es": 'Medida'},
     'col_change': {"en": 'Change', "zh": '变化', "es": 'Cambio'},
@@ -651,8 +645,6 @@ _PAGES: dict[str, dict[str, str]] = {
     'nb10_charts': {"en": '## The plan in pictures', "zh": '## 图表', "es": '## El plan en gráficos'},
     'nb10_flags': {"en": '## Units that matter most', "zh": '## 重点关注单位', "es": '## Unidades que más importan'},
     'nb10_flags_text': {"en": 'The sales reps whose shortfall would cost the most if sales follow the baseline: ranked by the money at risk (the expected amount by which the unit misses its target), at most five.', "zh": '若销售按基线发展,缺口金额最大的销售代表:按风险金额(预计未完成目标的金额)排序,最多五位。', "es": 'Los vendedores cuyo déficit costaría más si las ventas siguen la línea base: ordenados por el importe en riesgo (lo que se espera que falte para el objetivo), cinco como máximo.'},
-    'nb06_title': {"en": '# Scenario comparison', "zh": '# 方案对比', "es": '# Comparación de escenarios'},
-    'nb06_intro': {"en": 'Every scenario of the batch against the reference scenario: the headline figures as values and as differences, the target by region and by month, and the params that differ.', "zh": '批次中每个方案与参照方案对比:主要指标的数值与差异、按大区和按月的目标,以及参数差异。', "es": 'Cada escenario del lote frente al escenario de referencia: las cifras principales como valores y diferencias, el objetivo por región y por mes, y los parámetros que difieren.'},
 }
 
 for _extra in (_COLUMNS, _CODES, _PAGES):
@@ -731,7 +723,6 @@ _STAFFING_PEOPLE: dict[str, dict[str, str]] = {
     "col_base_lon": {"en": "Longitude", "zh": "经度", "es": "Longitud"},
     "col_blocked_month": {"en": "No-start month", "zh": "不入职月份", "es": "Mes sin incorporaciones"},
     "col_start_side": {"en": "Starts", "zh": "入职时点", "es": "Se incorpora"},
-    "col_person": {"en": "Person", "zh": "人员", "es": "Persona"},
     "col_kind": {"en": "Kind", "zh": "类别", "es": "Tipo"},
     "sheet_staffing_hires": {"en": "Hires", "zh": "招聘计划", "es": "Contrataciones"},
     "code_pay": {"en": "the pay plan (reps and hires)", "zh": "薪酬计划(现有人员与新招聘)", "es": "el plan de pagos (vendedores y contrataciones)"},
@@ -1081,6 +1072,7 @@ _SETTING_VALUES: dict[str, tuple[str, str, str]] = {
     "million": ("million yuan", "百万元", "millones de yuanes"), "yi": ("hundred million yuan (亿)", "亿元", "cientos de millones de yuanes (亿)"),
     "iso_week": ("ISO weeks", "ISO 周", "semanas ISO"), "month_week": ("weeks of the month", "月内周", "semanas del mes"),
     "dekad": ("dekads", "旬", "decenas"), "month": ("months", "月", "meses"),
+    "year": ("years", "年", "años"), "half": ("half-years", "半年", "semestres"), "quarter": ("quarters", "季度", "trimestres"),
 }
 # keys of the settings that are maps (pay plan parts, customer types), as ``setkey_<key>``;
 # other keys are read through the catalogue's own words (regions, bases, budget categories...)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from salesmodel import report
-from salesmodel.schema.params import StaffingParams
+from salesmodel.schema.params import StaffingParams, slider_range
 from salesmodel.schema.vocabulary import word
 from salesmodel.widgets._base import (
     RAMP_SHAPES,
@@ -119,9 +119,11 @@ class StaffingExplorer(_Explorer):
         self.ramp_shape = widgets.Dropdown(options=shapes, value="as_given", description=self.w("ramp_shape"),
                                            style=st["style"], layout=st["layout"])
         self.ramp_label = widgets.HTML()
-        self.attrition = widgets.FloatSlider(value=attrition, min=0.0, max=max(0.6, attrition), step=0.01, readout_format=".0%",
+        self.attrition = widgets.FloatSlider(value=attrition, min=slider_range("staffing.attrition")[0], max=slider_range("staffing.attrition")[1],
+                                             step=0.01, readout_format=".0%",
                                              description=self.w("attrition"), **st)
-        self.lead_time = widgets.IntSlider(value=hire_lead_months, min=0, max=max(12, hire_lead_months),
+        self.lead_time = widgets.IntSlider(value=hire_lead_months, min=int(slider_range("staffing.hire_lead_months")[0]),
+                                           max=int(slider_range("staffing.hire_lead_months")[1]),
                                            description=self.w("lead_time"), **st)
         self.limit_hires = widgets.Checkbox(value=max_hires_per_month is not None, description=self.w("limit_hires"), indent=False)
         self.max_hires = widgets.IntSlider(value=5 if max_hires_per_month is None else max_hires_per_month, min=0,

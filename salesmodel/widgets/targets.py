@@ -11,6 +11,7 @@ import pandas as pd
 
 from salesmodel import report
 from salesmodel.errors import ParamsError, short_list
+from salesmodel.schema.params import slider_range
 from salesmodel.widgets._base import _attach, _bad, _context, _esc, _Explorer, _html_table, _region_names, _require, _slider_style
 
 # ---------------------------------------------------------------------------
@@ -164,7 +165,7 @@ class TargetExplorer(_Explorer):
             # A plain number box: a bounded one would clamp a typed value silently; _compute refuses instead.
             self.total = widgets.FloatText(value=float(total), step=round_to, description=self.w("task"), **st)
             top = [self.total]
-        self.stretch = widgets.FloatSlider(value=stretch, min=1.0, max=max(2.0, stretch), step=0.01,
+        self.stretch = widgets.FloatSlider(value=stretch, min=slider_range("targets.stretch")[0], max=slider_range("targets.stretch")[1], step=0.01,
                                            readout_format=".2f", description=self.w("stretch"), **st)
         start_w = dict(weights) if weights is not None else {c: 1.0 / len(basis_columns) for c in basis_columns}
         self.weights = {

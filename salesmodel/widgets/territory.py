@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from salesmodel.errors import ParamsError
+from salesmodel.schema.params import slider_range
 from salesmodel.widgets._base import _attach, _bad, _context, _esc, _Explorer, _html_table, _require, _slider_style
 
 # ---------------------------------------------------------------------------
@@ -118,7 +119,8 @@ class TerritoryExplorer(_Explorer):
         st = _slider_style()
         self.k = widgets.IntSlider(value=int(k), min=1, max=int(min(n, max(40, k))), description=self.w("territories"), **st)
         self.tolerances = {
-            m: widgets.FloatSlider(value=float(t), min=0.0, max=max(0.5, float(t)), step=0.01, readout_format=".0%",
+            m: widgets.FloatSlider(value=float(t), min=slider_range("territory.balance_on")[0], max=slider_range("territory.balance_on")[1],
+                                   step=0.01, readout_format=".0%",
                                    description=f"{self.w('tolerance')}: {self.w(m)}", **st)
             for m, t in balance.items()
         }

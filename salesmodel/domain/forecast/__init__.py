@@ -42,6 +42,7 @@ from salesmodel.domain.forecast.backtesting import (
     baseline,
     baseline_and_backtest,
 )
+from salesmodel.domain.forecast.combination import combination_weights, trend_groups, trend_strength
 from salesmodel.domain.forecast.engine import ENGINES
 from salesmodel.domain.forecast.intervals import _scales
 from salesmodel.domain.forecast.models import (
@@ -57,9 +58,6 @@ from salesmodel.domain.forecast.models import (
     NONSEASONAL_MODELS,
     TREND_BANDS,
     _model_factory,
-    combination_weights,
-    trend_groups,
-    trend_strength,
 )
 from salesmodel.domain.forecast.reconciliation import (
     MAX_DENSE_NODES,

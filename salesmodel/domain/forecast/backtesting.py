@@ -8,21 +8,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from salesmodel.domain.constraints import param_error, validate
+from salesmodel.domain.forecast.combination import _recombine, _series_weights, trend_groups
 from salesmodel.domain.forecast.engine import check_engine, dask_session
+from salesmodel.domain.forecast.fitting import _fit_raw, _Plan, _route
 from salesmodel.domain.forecast.intervals import _apply_intervals, _calibrate, _scales
-from salesmodel.domain.forecast.models import (
-    DEFAULT_CALIBRATION_SAMPLE,
-    DEFAULT_COMBINE,
-    DEFAULT_SHRINKAGE,
-    MIN_OBS,
-    _check_models,
-    _fit_raw,
-    _Plan,
-    _recombine,
-    _route,
-    _series_weights,
-    trend_groups,
-)
+from salesmodel.domain.forecast.models import DEFAULT_CALIBRATION_SAMPLE, DEFAULT_COMBINE, DEFAULT_SHRINKAGE, FORECAST, MIN_OBS, _check_models
 from salesmodel.domain.forecast.series import (
     _check_common,
     _resolve_jobs,
@@ -30,7 +21,7 @@ from salesmodel.domain.forecast.series import (
     check_series,
     detect_season_length,
 )
-from salesmodel.errors import InputError, ParamsError, short_list
+from salesmodel.errors import InputError, short_list
 
 
 def _truncate(df: pd.DataFrame, offset: int, h: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -82,17 +73,12 @@ def _prepare(df, h, freq, season_length, models, level, n_jobs, fill_gaps, inter
              combine=DEFAULT_COMBINE, shrinkage=DEFAULT_SHRINKAGE, engine="local", scheduler=None, plan_year=None):
     levels = _check_common(h, level, who)
     names, combine = _check_models(models, who, combine)
-    if not 0 < intermittent_threshold <= 1:
-        raise ParamsError(f"The 'intermittent_threshold' parameter of {who} must be in (0, 1]. Got {intermittent_threshold!r} instead.")
-    if isinstance(shrinkage, bool) or not isinstance(shrinkage, (int, float, np.integer, np.floating)) or not 0 <= shrinkage <= 1:
-        raise ParamsError(f"The 'shrinkage' parameter of {who} must be a number from 0 to 1. Got {shrinkage!r} instead.")
+    validate(who, FORECAST, intermittent_threshold=intermittent_threshold, shrinkage=shrinkage, season_length=season_length)
     check_engine(engine, scheduler, who)
     data = check_series(df, freq, fill_gaps=fill_gaps, who=who)
     if season_length is None:
         sl = detect_season_length(data, freq)
     else:
-        if not isinstance(season_length, (int, np.integer)) or season_length < 1:
-            raise ParamsError(f"The 'season_length' parameter of {who} must be a positive integer or None. Got {season_length!r} instead.")
         sl = int(season_length)
     finite = np.isfinite(data["y"].to_numpy())
     bad_ids = sorted(data.loc[~finite, "unique_id"].unique().tolist())
@@ -115,18 +101,15 @@ def _prepare(df, h, freq, season_length, models, level, n_jobs, fill_gaps, inter
 def _check_reaches(data: pd.DataFrame, h: int, freq: str, plan_year: int, who: str) -> None:
     """Raise when ``h`` periods after a series' last date do not reach the end of ``plan_year``."""
     if not isinstance(plan_year, (int, np.integer)) or isinstance(plan_year, bool):
-        raise ParamsError(f"The 'plan_year' parameter of {who} must be a year such as 2027 or None. Got {plan_year!r} instead.")
+        raise param_error("plan_year", who, "a year such as 2027 or None", plan_year)
     last = data.groupby("unique_id", sort=True)["ds"].max()
     plan_end = pd.Timestamp(int(plan_year), 12, 31)
     ends = pd.Series([pd.date_range(d, periods=h + 1, freq=freq)[-1] for d in last], index=last.index)
     short = ends.index[ends < pd.date_range(plan_end - pd.offsets.YearBegin(1), plan_end, freq=freq)[-1]].tolist()
     if short:
         need = len(pd.date_range(last[short].min(), plan_end, freq=freq)) - 1
-        raise ParamsError(
-            f"The 'h' parameter of {who} ({h} periods) ends before the plan year {plan_year} is over for "
-            f"{len(short)} series {_short_ids.repr(short)} (their history ends {last[short].min():%Y-%m-%d}); "
-            f"expected h >= {need}."
-        )
+        raise param_error("h", who, f"at least {need}, so the forecast reaches the end of the plan year {plan_year}", h,
+                          after=f" for {len(short)} series {_short_ids.repr(short)} (their history ends {last[short].min():%Y-%m-%d})")
 
 
 def _warn_inputs(data: pd.DataFrame, who: str) -> None:
@@ -261,7 +244,7 @@ def baseline(
     """
     who = "baseline"
     if not isinstance(calibration_windows, (int, np.integer)) or calibration_windows < 1:
-        raise ParamsError(f"The 'calibration_windows' parameter of {who} must be a positive integer. Got {calibration_windows!r} instead.")
+        raise param_error("calibration_windows", who, "a positive integer", calibration_windows)
     data, plan, levels = _prepare(df, h, freq, season_length, models, level, n_jobs, fill_gaps, intermittent_threshold, who,
                                   combine, shrinkage, engine, scheduler, plan_year)
     factor = _factor_map(calendar_factors, who)
@@ -288,12 +271,11 @@ def _factor_map(calendar_factors: pd.DataFrame | None, who: str) -> pd.Series | 
     if calendar_factors is None:
         return None
     if not isinstance(calendar_factors, pd.DataFrame) or not {"ds", "factor"} <= set(calendar_factors.columns):
-        raise ParamsError(f"The 'calendar_factors' parameter of {who} must be a DataFrame with columns ds and factor. Got "
-                          f"{type(calendar_factors).__name__} instead.")
+        raise param_error("calendar_factors", who, "a DataFrame with columns ds and factor", shown=f"{type(calendar_factors).__name__}")
     f = calendar_factors.assign(ds=pd.to_datetime(calendar_factors["ds"])).drop_duplicates("ds").set_index("ds")["factor"].astype(float)
     bad = ~(np.isfinite(f.to_numpy()) & (f.to_numpy() > 0))
     if bad.any():
-        raise ParamsError(f"The 'calendar_factors' parameter of {who} must hold positive factors. Got {short_list(f[bad].head(3).tolist())} instead.")
+        raise param_error("calendar_factors", who, "positive factors", f[bad].head(3).tolist(), shown=short_list(f[bad].head(3).tolist()))
     return f
 
 
@@ -466,10 +448,10 @@ def backtest(
 
 def _check_windows(n_windows: int, step_size: int | None, h: int, who: str) -> int:
     if not isinstance(n_windows, (int, np.integer)) or isinstance(n_windows, bool) or n_windows < 1:
-        raise ParamsError(f"The 'n_windows' parameter of {who} must be a positive integer. Got {n_windows!r} instead.")
+        raise param_error("n_windows", who, "a positive integer", n_windows)
     step = h if step_size is None else step_size
     if not isinstance(step, (int, np.integer)) or step < 1:
-        raise ParamsError(f"The 'step_size' parameter of {who} must be a positive integer or None. Got {step_size!r} instead.")
+        raise param_error("step_size", who, "a positive integer or None", step_size)
     return int(step)
 
 
@@ -564,7 +546,7 @@ def baseline_and_backtest(
     who = "baseline_and_backtest"
     bh = (min(h, 12) if backtest_h is None else backtest_h)
     if not isinstance(calibration_windows, (int, np.integer)) or calibration_windows < 1:
-        raise ParamsError(f"The 'calibration_windows' parameter of {who} must be a positive integer. Got {calibration_windows!r} instead.")
+        raise param_error("calibration_windows", who, "a positive integer", calibration_windows)
     step = _check_windows(n_windows, None, bh, who)
     data, plan, levels = _prepare(df, h, freq, season_length, models, level, n_jobs, fill_gaps, intermittent_threshold, who,
                                   combine, shrinkage, engine, scheduler, plan_year)

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import pandas as pd
 
+from salesmodel.domain.constraints import param_error
 from salesmodel.errors import ParamsError
 
 #: Where the forecast runs. Mirrors params.ForecastParams.engine.
@@ -21,12 +22,11 @@ ENGINES: tuple[str, ...] = ("local", "dask")
 def check_engine(engine: str, scheduler: str | None, who: str) -> None:
     """Raise :class:`ParamsError` for an unknown engine or a scheduler given without Dask."""
     if engine not in ENGINES:
-        raise ParamsError(f"The 'engine' parameter of {who} must be one of {', '.join(ENGINES)}. Got {engine!r} instead.")
+        raise param_error("engine", who, f"one of {', '.join(ENGINES)}", engine)
     if scheduler is not None and engine != "dask":
-        raise ParamsError(f"The 'scheduler' parameter of {who} needs engine='dask'. Got engine={engine!r} instead.")
+        raise param_error("scheduler", who, "None unless engine='dask'", scheduler, after=f" (engine={engine!r})")
     if scheduler is not None and (not isinstance(scheduler, str) or not scheduler.strip()):
-        raise ParamsError(f"The 'scheduler' parameter of {who} must be a Dask scheduler address such as 'tcp://host:8786'. Got {scheduler!r} "
-                          "instead.")
+        raise param_error("scheduler", who, "a Dask scheduler address such as 'tcp://host:8786'", scheduler)
 
 
 @contextlib.contextmanager

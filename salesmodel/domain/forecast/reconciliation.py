@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salesmodel.domain.constraints import param_error
 from salesmodel.domain.forecast.series import _node_id, _short_ids
-from salesmodel.errors import InputError, ParamsError, short_list
+from salesmodel.errors import InputError, short_list
 
 # ----------------------------------------------------------------------------- reconciliation
 #: Above this many nodes MinT uses a diagonal covariance (a dense one would not fit in memory).
@@ -63,7 +64,7 @@ def hierarchy_from_frame(keys: pd.DataFrame, levels: Sequence[Sequence[str]]) ->
 
     levels = [list(lv) for lv in levels]
     if not levels:
-        raise ParamsError("The 'levels' parameter of hierarchy_from_frame must list at least the bottom level. Got [] instead.")
+        raise param_error("levels", "hierarchy_from_frame", "a list of at least the bottom level", [])
     cols = sorted({c for lv in levels for c in lv})
     missing = [c for c in cols if c not in keys.columns]
     if missing:
@@ -100,7 +101,8 @@ def hierarchy_from_frame(keys: pd.DataFrame, levels: Sequence[Sequence[str]]) ->
     nodes = pd.DataFrame(node_rows, columns=["unique_id", "level", *cols])
     if nodes["unique_id"].duplicated().any():
         dups = nodes.loc[nodes["unique_id"].duplicated(), "unique_id"].tolist()
-        raise ParamsError(f"The 'levels' parameter of hierarchy_from_frame repeats a level: nodes {short_list(dups)} appear twice.")
+        raise param_error("levels", "hierarchy_from_frame", "levels each given once", dups,
+                          shown=f"nodes {short_list(dups)} twice")
     return Hierarchy(S=S, nodes=nodes, bottom=bottom_ids)
 
 
@@ -181,7 +183,7 @@ def reconcile(
     who = "reconcile"
     methods = ("mint_shrink", "wls_struct", "bottom_up")
     if method not in methods:
-        raise ParamsError(f"The 'method' parameter of {who} must be one of {', '.join(methods)}. Got {method!r} instead.")
+        raise param_error("method", who, f"one of {', '.join(methods)}", method)
     nodes = hierarchy.nodes["unique_id"].tolist()
     need = hierarchy.bottom if method == "bottom_up" else nodes
     have = set(forecasts["unique_id"].unique())
@@ -204,8 +206,7 @@ def reconcile(
             W = None
         else:
             if residuals is None:
-                raise ParamsError(f"The 'residuals' parameter of {who} must be given for method='mint_shrink' (e.g. a backtest's forecasts). Got "
-                                  "None instead.")
+                raise param_error("residuals", who, "given for method='mint_shrink' (e.g. a backtest's forecasts)", shown="None")
             r = residuals.assign(_e=residuals["y"] - residuals["yhat"])
             idx = ["window", "ds"] if "window" in r.columns else ["ds"]
             R = r.pivot_table(index=idx, columns="unique_id", values="_e", aggfunc="first").reindex(columns=nodes)

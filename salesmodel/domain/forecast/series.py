@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salesmodel.domain.constraints import param_error
 from salesmodel.errors import InputError, ParamsError, short_list
 
 _short_ids = reprlib.Repr()
@@ -73,7 +74,7 @@ def detect_season_length(
 # ----------------------------------------------------------------------------- input checks
 def _check_frame(df: pd.DataFrame, who: str) -> pd.DataFrame:
     if not isinstance(df, pd.DataFrame):
-        raise ParamsError(f"The 'df' parameter of {who} must be a pandas DataFrame. Got {type(df).__name__} instead.")
+        raise param_error("df", who, "a pandas DataFrame", shown=f"{type(df).__name__}")
     missing = [c for c in ("unique_id", "ds", "y") if c not in df.columns]
     if missing:
         raise InputError(
@@ -119,8 +120,7 @@ def check_series(df: pd.DataFrame, freq: str, *, fill_gaps: bool = False, who: s
     try:
         grid = pd.date_range(out["ds"].min(), out["ds"].max(), freq=freq)
     except (ValueError, TypeError):
-        raise ParamsError(f"The 'freq' parameter of {who} must be a pandas frequency such as 'MS', 'QS', 'W-MON' or 'D'. Got {freq!r} "
-                          "instead.") from None
+        raise param_error("freq", who, "a pandas frequency such as 'MS', 'QS', 'W-MON' or 'D'", freq) from None
     pos = grid.get_indexer(out["ds"])
     if (pos < 0).any():
         bad = out.loc[pos < 0]
@@ -163,10 +163,10 @@ def check_series(df: pd.DataFrame, freq: str, *, fill_gaps: bool = False, who: s
 
 def _check_common(h: int, level: Iterable[int], who: str) -> tuple[int, ...]:
     if not isinstance(h, (int, np.integer)) or isinstance(h, bool) or h < 1:
-        raise ParamsError(f"The 'h' parameter of {who} must be a positive integer. Got {h!r} instead.")
+        raise param_error("h", who, "a positive integer", h)
     levels = tuple(int(v) for v in level)
     if any(not 0 < v < 100 for v in levels):
-        raise ParamsError(f"The 'level' parameter of {who} must hold percentages strictly between 0 and 100. Got {list(level)!r} instead.")
+        raise param_error("level", who, "percentages strictly between 0 and 100", list(level))
     return tuple(sorted(set(levels)))
 
 
@@ -175,7 +175,7 @@ def _resolve_jobs(n_jobs: int | None, n_series: int) -> int:
         # Process start-up costs more than it saves on small batches.
         return 1 if n_series < 200 else max(os.cpu_count() or 1, 1)
     if not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0 or n_jobs < -1:
-        raise ParamsError(f"The 'n_jobs' parameter must be a positive integer, -1 (all cores) or None. Got {n_jobs!r} instead.")
+        raise param_error("n_jobs", "baseline", "a positive integer, -1 (all cores) or None", n_jobs)
     return max(os.cpu_count() or 1, 1) if n_jobs == -1 else int(n_jobs)
 
 
@@ -234,7 +234,7 @@ def series_from_sales(
         raise InputError(f"series_from_sales: the sales table lacks column(s) {short_list(missing)} (has {short_list(list(sales.columns))}).")
     dates = pd.to_datetime(sales[date_col])
     if freq not in ("MS", "QS"):
-        raise ParamsError(f"The 'freq' parameter of series_from_sales must be 'MS' or 'QS'. Got {freq!r} instead.")
+        raise param_error("freq", "series_from_sales", "'MS' or 'QS'", freq)
     period = dates.dt.to_period("M" if freq == "MS" else "Q")
     start = period.dt.start_time
     frame = pd.DataFrame({**{k: sales[k].to_numpy() for k in keys}, "ds": start.to_numpy(), "y": sales[value_col].to_numpy(float)})

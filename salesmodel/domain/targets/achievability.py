@@ -9,13 +9,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from salesmodel.domain.targets.allocation import (
-    _as_list,
-    _check_keys,
-    _numeric_column,
-    _param_error,
-    _unit_labels,
-)
+from salesmodel.domain.constraints import ACHIEVABILITY_THRESHOLD, DISTRIBUTIONS, check, param_error
+from salesmodel.domain.targets.rounding import _as_list, _check_keys, _numeric_column, _unit_labels
 from salesmodel.errors import InputError, short_list
 
 __all__ = ["achievability"]
@@ -64,12 +59,10 @@ def achievability(
     """
     func = "achievability"
     key_list = _as_list(keys)
-    if not 0 <= threshold <= 1:
-        raise _param_error("threshold", func, "a probability between 0 and 1", threshold)
+    threshold = check(threshold, ACHIEVABILITY_THRESHOLD, "threshold", func)
     if not -1e-12 <= correlation <= 1:
-        raise _param_error("correlation", func, "a number between 0 and 1", correlation)
-    if distribution not in ("normal", "lognormal"):
-        raise _param_error("distribution", func, "'normal' or 'lognormal'", distribution)
+        raise param_error("correlation", func, "a number between 0 and 1", correlation)
+    check(distribution, DISTRIBUTIONS, "distribution", func)
     _check_keys(targets, key_list, func, table="targets")
     for k in key_list:
         if k not in forecast.columns:

@@ -14,289 +14,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salesmodel.domain.constraints import STRETCH, check, param_error
+from salesmodel.domain.targets.filling import _fill, _fill_chance
+from salesmodel.domain.targets.rounding import (
+    _as_list,
+    _check_keys,
+    _check_round_to,
+    _group_sum,
+    _is_multiple,
+    _numeric_column,
+    _round_grouped,
+    _to_quanta,
+    _unit_labels,
+    largest_remainder,
+)
 from salesmodel.errors import InfeasibleError, InputError, ParamsError, short_list
 
 __all__ = ["cascade", "decompose", "largest_remainder"]
-
-
-# ---------------------------------------------------------------------------
-# Small helpers
-# ---------------------------------------------------------------------------
-def _param_error(name: str, func: str, expected: str, got: Any) -> ParamsError:
-    return ParamsError(f"The '{name}' parameter of {func} must be {expected}. Got {got!r} instead.")
-
-
-def _as_list(keys: str | Sequence[str] | None) -> list[str]:
-    if keys is None:
-        return []
-    if isinstance(keys, str):
-        return [keys]
-    return list(keys)
-
-
-def _unit_labels(units: pd.DataFrame, keys: list[str], mask: np.ndarray) -> list[str]:
-    """Readable names of the units selected by ``mask`` (for messages)."""
-    rows = units.loc[mask]
-    if keys:
-        if len(keys) == 1:
-            return [str(v) for v in rows[keys[0]].tolist()]
-        return ["/".join(str(x) for x in t) for t in rows[keys].itertuples(index=False)]
-    return [f"row {i}" for i in rows.index.tolist()]
-
-
-def _check_keys(units: pd.DataFrame, keys: list[str], func: str, table: str = "units") -> None:
-    missing = [k for k in keys if k not in units.columns]
-    if missing:
-        raise InputError(
-            f"{func}: the {table} table has no column {short_list(missing)} "
-            f"(columns: {short_list(list(units.columns))}); 'keys' must name columns of it."
-        )
-    if keys:
-        dup = units.duplicated(keys, keep=False).to_numpy()
-    else:
-        dup = units.index.duplicated(keep=False)
-    if dup.any():
-        raise InputError(
-            f"{func}: the {table} table has duplicate unit keys {short_list(sorted(set(_unit_labels(units, keys, dup))))} "
-            f"in {short_list(keys) if keys else 'its index'}; each unit must appear once."
-        )
-
-
-def _numeric_column(units: pd.DataFrame, col: str, func: str, role: str, keys: list[str],
-                    *, allow_nan: bool = False) -> np.ndarray:
-    if col not in units.columns:
-        raise InputError(
-            f"{func}: the units table has no {role} column '{col}' (columns: {short_list(list(units.columns))})."
-        )
-    try:
-        values = pd.to_numeric(units[col], errors="raise").to_numpy(dtype=float)
-    except (TypeError, ValueError):
-        raise InputError(f"{func}: the {role} column '{col}' must be numeric.") from None
-    bad_nan = np.isnan(values)
-    if bad_nan.any() and not allow_nan:
-        raise InputError(
-            f"{func}: the {role} column '{col}' has missing (NaN) values for "
-            f"{short_list(_unit_labels(units, keys, bad_nan))}; fill them (0 if the unit has none)."
-        )
-    neg = values < 0
-    if neg.any():
-        raise InputError(
-            f"{func}: the {role} column '{col}' has negative values for "
-            f"{short_list(_unit_labels(units, keys, neg))}; expected values >= 0."
-        )
-    return values
-
-
-def _group_sum(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
-    return np.bincount(group, weights=values, minlength=n_groups)
-
-
-def _check_round_to(round_to: float | None, func: str) -> None:
-    if round_to is not None and (not np.isfinite(round_to) or round_to <= 0):
-        raise _param_error("round_to", func, "a positive number or None", round_to)
-
-
-def _to_quanta(value: np.ndarray | float, unit: float) -> np.ndarray:
-    """Whole number of rounding steps in ``value`` (values must be multiples)."""
-    return np.rint(np.asarray(value, dtype=float) / unit).astype(np.int64)
-
-
-def _is_multiple(value: np.ndarray | float, unit: float) -> np.ndarray:
-    """Whether values are whole multiples of ``unit`` (up to float noise)."""
-    q = np.asarray(value, dtype=float) / unit
-    return np.abs(q - np.rint(q)) <= 1e-9 * np.maximum(1.0, np.abs(q)) + 1e-7
-
-
-# ---------------------------------------------------------------------------
-# Exact rounding (largest remainder), grouped
-# ---------------------------------------------------------------------------
-def _round_grouped(values: np.ndarray, group: np.ndarray, totals_q: np.ndarray, unit: float) -> np.ndarray:
-    """Round ``values`` to multiples of ``unit`` so each group adds up to ``totals_q`` steps.
-
-    Largest remainder: floor every value, then give one more step to the values
-    with the largest fractional parts (ties: the earlier row). Vectorised over
-    groups with one lexsort.
-    """
-    n = values.size
-    if n == 0:
-        return values.copy()
-    q = values / unit
-    base = np.floor(q + 1e-9)
-    frac = np.clip(q - base, 0.0, None)
-    n_groups = totals_q.size
-    short = totals_q - np.rint(_group_sum(base, group, n_groups)).astype(np.int64)
-    order = np.lexsort((np.arange(n), -frac, group))
-    g_sorted = group[order]
-    sizes = np.bincount(group, minlength=n_groups)
-    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-    rank = np.arange(n) - starts[g_sorted]
-    k = short[g_sorted]
-    step = np.zeros(n)
-    # Normal case: a few rows get one more step. If float noise left a group one
-    # step over, the rows with the smallest fractional parts give one back.
-    step[order] = np.where(k >= 0, (rank < k).astype(float),
-                           -(rank >= sizes[g_sorted] + k).astype(float))
-    if (np.abs(short) > sizes).any():
-        bad = np.flatnonzero(np.abs(short) > sizes)
-        raise InfeasibleError(
-            f"cannot round: groups {short_list(bad.tolist())} need more rounding steps than they have units "
-            "(the values do not add up to their totals)."
-        )
-    return (base + step) * unit
-
-
-def largest_remainder(values: Sequence[float] | np.ndarray | pd.Series, total: float, round_to: float = 1.0) -> np.ndarray:
-    """Round ``values`` to multiples of ``round_to`` so they add up to ``total`` exactly.
-
-    The values are first scaled to ``total``; each gets the multiple just below
-    it and the largest fractional parts get one step more (ties: larger
-    fractional part first, then order).
-
-    Examples
-    --------
-    >>> largest_remainder([1, 1, 1], 100).tolist()
-    [34.0, 33.0, 33.0]
-    """
-    v = np.asarray(values, dtype=float)
-    if v.ndim != 1 or (v < 0).any() or not np.isfinite(v).all():
-        raise InputError("largest_remainder: values must be a flat list of finite numbers >= 0.")
-    _check_round_to(round_to, "largest_remainder")
-    if not _is_multiple(total, round_to):
-        raise ParamsError(
-            f"The 'total' parameter of largest_remainder must be a multiple of round_to={round_to:g}. Got {total!r} instead."
-        )
-    s = v.sum()
-    if s <= 0:
-        raise InputError("largest_remainder: the values add up to 0; there is nothing to share by.")
-    scaled = v / s * total
-    return _round_grouped(scaled, np.zeros(v.size, dtype=np.int64), _to_quanta([total], round_to), round_to)
-
-
-# ---------------------------------------------------------------------------
-# Proportional allocation within bounds (water-filling), grouped
-# ---------------------------------------------------------------------------
-def _group_cumsum(values: np.ndarray, g_sorted: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    cs = np.cumsum(values)
-    before = np.concatenate(([0.0], cs))[starts[g_sorted]]
-    return cs - before
-
-
-def _fill(before: np.ndarray, lo: np.ndarray, hi: np.ndarray, group: np.ndarray, totals: np.ndarray) -> np.ndarray:
-    """``clip(lambda_g x before, lo, hi)`` with ``lambda_g`` such that each group sums to its total.
-
-    The sum over a group is a continuous, non-decreasing, piecewise-linear
-    function of lambda with breakpoints ``lo/before`` and ``hi/before``; walking
-    the sorted breakpoints with cumulative sums finds the exact lambda of every
-    group at once. Feasibility is checked by the caller.
-    """
-    n_groups = totals.size
-    pos = before > 0
-    idx = np.flatnonzero(pos)
-    fin = idx[np.isfinite(hi[idx])]
-    # Events: at lambda = lo/before a unit leaves its lower bound (constant -lo,
-    # slope +before); at hi/before it reaches its upper bound (constant +hi, slope -before).
-    ev_val = np.concatenate((lo[idx] / before[idx], hi[fin] / before[fin]))
-    ev_grp = np.concatenate((group[idx], group[fin]))
-    ev_dc = np.concatenate((-lo[idx], hi[fin]))
-    ev_ds = np.concatenate((before[idx], -before[fin]))
-    lam = np.zeros(n_groups)
-    if ev_val.size:
-        order = np.lexsort((ev_val, ev_grp))
-        v, g, dc, ds = ev_val[order], ev_grp[order], ev_dc[order], ev_ds[order]
-        sizes = np.bincount(g, minlength=n_groups)
-        starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-        sum_lo = _group_sum(lo, group, n_groups)
-        c = sum_lo[g] + _group_cumsum(dc, g, starts)
-        s = _group_cumsum(ds, g, starts)
-        f = c + s * v
-        tgt = totals[g]
-        reach = f >= tgt - 1e-12 * np.maximum(1.0, np.abs(tgt))
-        # First event per group where the sum reaches the total.
-        first = np.full(n_groups, -1, dtype=np.int64)
-        hit = np.flatnonzero(reach)
-        if hit.size:
-            ug, at = np.unique(g[hit], return_index=True)
-            first[ug] = hit[at]
-        has_events = sizes > 0
-        last = starts + sizes - 1
-        for_groups = np.flatnonzero(has_events)
-        e = first[for_groups]
-        gs = for_groups
-        # Case 1: reached at the group's first event -> every unit sits on its lower bound.
-        at_first = e == starts[gs]
-        # Case 2: reached at a later event -> linear between the previous event and this one.
-        mid = (e > starts[gs])
-        # Case 3: never reached -> beyond the last event, on the last slope.
-        beyond = e < 0
-        res = np.zeros(gs.size)
-        res[at_first] = v[e[at_first]]
-        if mid.any():
-            p = e[mid] - 1
-            slope = s[p]
-            safe = np.where(slope > 0, slope, 1.0)
-            lam_mid = np.where(slope > 0, (totals[gs[mid]] - c[p]) / safe, v[p])
-            res[mid] = np.clip(lam_mid, v[p], v[e[mid]])
-        if beyond.any():
-            p = last[gs[beyond]]
-            slope = s[p]
-            safe = np.where(slope > 0, slope, 1.0)
-            res[beyond] = np.where(slope > 0, (totals[gs[beyond]] - c[p]) / safe, v[p])
-        lam[gs] = res
-    return np.clip(lam[group] * before, lo, hi)
-
-
-def _fill_chance(mean: np.ndarray, sd: np.ndarray, lo: np.ndarray, hi: np.ndarray, group: np.ndarray,
-                 totals: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``clip(mean + z_g x sd, lo, hi)`` with one ``z_g`` per group such that each group sums to its total.
-
-    Every unit of a group is asked the same quantile of its own outcome (normal with its
-    baseline ``mean`` and spread ``sd``), so each has the same chance of meeting its
-    target, ``P = 1 - Phi(z_g)``, except those held at a bound. The group sum is
-    continuous and non-decreasing in z: its root is found with Brent's method
-    (``scipy.optimize.brentq``) and what float noise leaves is given to the free units by
-    their spread. Groups with no spread share by their means (z scales them). Returns the
-    exact targets, the targets before bounds (the same z for every unit, unclipped) and
-    each row's ``z_g``. Feasibility is checked by the caller.
-    """
-    from scipy.optimize import brentq
-
-    n_groups = totals.size
-    exact = np.zeros(mean.size)
-    before = np.zeros(mean.size)
-    z_of = np.zeros(n_groups)
-    for g in range(n_groups):
-        rows = np.flatnonzero(group == g)
-        if rows.size == 0:
-            continue
-        m, s, a, b = mean[rows], sd[rows], lo[rows], hi[rows]
-        if not (s > 0).any():  # no spread: by the means (z is then a growth), else evenly
-            s = m.copy() if (m > 0).any() else np.ones(rows.size)
-        t = float(totals[g])
-        z0 = (t - m.sum()) / s.sum()
-        before[rows] = m + z0 * s
-
-        def gap(z: float, m=m, s=s, a=a, b=b, t=t) -> float:
-            return float(np.clip(m + z * s, a, b).sum() - t)
-
-        lo_z, hi_z = z0 - 1.0, z0 + 1.0
-        for _ in range(200):
-            if gap(lo_z) <= 0:
-                break
-            lo_z -= 2 * (hi_z - lo_z)
-        for _ in range(200):
-            if gap(hi_z) >= 0:
-                break
-            hi_z += 2 * (hi_z - lo_z)
-        z = brentq(gap, lo_z, hi_z, xtol=1e-14, rtol=4 * np.finfo(float).eps, maxiter=500) if gap(lo_z) < 0 < gap(hi_z) \
-            else (lo_z if gap(lo_z) == 0 else hi_z)
-        x = np.clip(m + z * s, a, b)
-        rest = t - x.sum()
-        free = (x > a) & (x < b) & (s > 0)
-        if rest != 0 and free.any():
-            x[free] += rest * s[free] / s[free].sum()
-        exact[rows] = x
-        z_of[g] = z
-    return exact, before, z_of[group]
 
 
 # ---------------------------------------------------------------------------
@@ -305,21 +39,21 @@ def _fill_chance(mean: np.ndarray, sd: np.ndarray, lo: np.ndarray, hi: np.ndarra
 def _normalise_basis(basis: str | Mapping[str, float] | None, even: bool, func: str) -> dict[str, float]:
     if basis is None:
         if not even:
-            raise _param_error("basis", func, "a column name or a blend {column: weight} (or even=True for an even split)", None)
+            raise param_error("basis", func, "a column name or a blend {column: weight} (or even=True for an even split)", None)
         return {}
     if isinstance(basis, str):
         return {basis: 1.0}
     if isinstance(basis, Mapping):
         if not basis:
-            raise _param_error("basis", func, "a non-empty blend {column: weight}", dict(basis))
+            raise param_error("basis", func, "a non-empty blend {column: weight}", dict(basis))
         weights = {str(k): float(v) for k, v in basis.items()}
         if any((not np.isfinite(w)) or w < 0 for w in weights.values()):
-            raise _param_error("basis", func, "a blend whose weights are all >= 0", dict(basis))
+            raise param_error("basis", func, "a blend whose weights are all >= 0", dict(basis))
         total = sum(weights.values())
         if abs(total - 1.0) > 1e-9:
-            raise _param_error("basis", func, f"a blend whose weights sum to 1 (they sum to {total:.6g})", dict(basis))
+            raise param_error("basis", func, f"a blend whose weights sum to 1 (they sum to {total:.6g})", dict(basis))
         return weights
-    raise _param_error("basis", func, "a column name or a blend {column: weight}", basis)
+    raise param_error("basis", func, "a column name or a blend {column: weight}", basis)
 
 
 def _check_bounds(growth_bounds: Any, func: str) -> tuple[float, float] | None:
@@ -328,9 +62,9 @@ def _check_bounds(growth_bounds: Any, func: str) -> tuple[float, float] | None:
     try:
         lo, hi = (float(x) for x in growth_bounds)
     except (TypeError, ValueError):
-        raise _param_error("growth_bounds", func, "a pair (lowest, highest) growth such as (-0.1, 0.4)", growth_bounds) from None
+        raise param_error("growth_bounds", func, "a pair (lowest, highest) growth such as (-0.1, 0.4)", growth_bounds) from None
     if not (lo > -1 and hi >= lo) or math.isnan(lo) or math.isnan(hi):
-        raise _param_error("growth_bounds", func, "a pair (lo, hi) with -1 < lo <= hi", growth_bounds)
+        raise param_error("growth_bounds", func, "a pair (lo, hi) with -1 < lo <= hi", growth_bounds)
     return lo, hi
 
 
@@ -514,9 +248,8 @@ def _allocate(
 
 def _prepare_total(total: float, stretch: float, round_to: float | None, func: str) -> float:
     if isinstance(total, bool) or not isinstance(total, (int, float, np.integer, np.floating)) or not np.isfinite(total) or total < 0:
-        raise _param_error("total", func, "a finite number >= 0", total)
-    if isinstance(stretch, bool) or not isinstance(stretch, (int, float, np.integer, np.floating)) or not np.isfinite(stretch) or stretch <= 0:
-        raise _param_error("stretch", func, "a positive number (1.25 = parts add up to 125% of the total)", stretch)
+        raise param_error("total", func, "a finite number >= 0", total)
+    stretch = check(stretch, STRETCH, "stretch", func)
     _check_round_to(round_to, func)
     grand = float(total) * float(stretch)
     if round_to is not None and not _is_multiple(grand, round_to):
@@ -537,9 +270,9 @@ def _column_or_scalar(units: pd.DataFrame, spec: Any, func: str, role: str, keys
         return _numeric_column(units, spec, func, role, keys, allow_nan=allow_nan)
     if isinstance(spec, (int, float, np.integer, np.floating)) and not isinstance(spec, bool):
         if not np.isfinite(spec) or spec < 0:
-            raise _param_error(role, func, "a number >= 0 or a column name", spec)
+            raise param_error(role, func, "a number >= 0 or a column name", spec)
         return np.full(len(units), float(spec))
-    raise _param_error(role, func, "a number >= 0 or a column name", spec)
+    raise param_error(role, func, "a number >= 0 or a column name", spec)
 
 
 def decompose(
@@ -603,7 +336,7 @@ def decompose(
     """
     func = "decompose"
     if not isinstance(units, pd.DataFrame):
-        raise _param_error("units", func, "a DataFrame with one row per unit", type(units).__name__)
+        raise param_error("units", func, "a DataFrame with one row per unit", type(units).__name__)
     if len(units) == 0:
         raise InputError(f"{func}: the units table is empty; there is nobody to share the total among.")
     key_list = _as_list(keys)
@@ -611,7 +344,7 @@ def decompose(
     weights = _normalise_basis(basis, even, func)
     bounds = _check_bounds(growth_bounds, func)
     if bounds is not None and reference is None:
-        raise _param_error("reference", func, "a column name when growth_bounds are given", None)
+        raise param_error("reference", func, "a column name when growth_bounds are given", None)
     grand = _prepare_total(total, stretch, round_to, func)
     ref = _numeric_column(units, reference, func, "reference", key_list) if reference is not None else None
     floor_v = _column_or_scalar(units, floor, func, "floor", key_list, allow_nan=False)
@@ -695,7 +428,7 @@ def cascade(
     func = "cascade"
     levels = list(levels)
     if not levels:
-        raise _param_error("levels", func, "a non-empty list of level columns, top down", levels)
+        raise param_error("levels", func, "a non-empty list of level columns, top down", levels)
     missing = [lv for lv in levels if lv not in units.columns]
     if missing:
         raise InputError(f"{func}: the units table has no level column {short_list(missing)} (columns: {short_list(list(units.columns))}).")
@@ -705,7 +438,7 @@ def cascade(
     options = dict(options or {})
     unknown_levels = [k for k in options if k not in levels]
     if unknown_levels:
-        raise _param_error("options", func, f"keyed by levels {levels}", list(options))
+        raise param_error("options", func, f"keyed by levels {levels}", list(options))
     per_level = []
     for lv in levels:
         opt = {"basis": basis, "reference": reference, "growth_bounds": growth_bounds, "floor": floor, "round_to": round_to, "even": even,
@@ -713,7 +446,7 @@ def cascade(
         extra = dict(options.get(lv, {}))
         bad = set(extra) - _LEVEL_OPTIONS
         if bad:
-            raise _param_error("options", func, f"per-level dicts with keys among {sorted(_LEVEL_OPTIONS)}", sorted(bad))
+            raise param_error("options", func, f"per-level dicts with keys among {sorted(_LEVEL_OPTIONS)}", sorted(bad))
         opt.update(extra)
         # Equal chance (a ``spread``: each unit's baseline mean and sd) needs no basis.
         opt["weights"] = {} if opt["spread"] is not None else _normalise_basis(opt["basis"], opt["even"], func)
@@ -732,7 +465,7 @@ def cascade(
     locks = {k: dict(v) for k, v in (locks or {}).items() if v}
     bad_lock_levels = [k for k in locks if k not in levels]
     if bad_lock_levels:
-        raise _param_error("locks", func, f"keyed by levels {levels}", bad_lock_levels)
+        raise param_error("locks", func, f"keyed by levels {levels}", bad_lock_levels)
     for lv, fixed in locks.items():
         known = set(units[lv].astype(str))
         unknown = sorted(str(k) for k in fixed if str(k) not in known)
@@ -762,7 +495,7 @@ def cascade(
             keys = [dict(zip(parent_path, (str(x) for x in (u if isinstance(u, tuple) else (u,))))) for u in uniq]
         ref = _numeric_column(table, opt["reference"], func, "reference", path) if opt["reference"] is not None else None
         if opt["bounds"] is not None and ref is None:
-            raise _param_error("reference", func, f"a column name when level '{lv}' has growth_bounds", None)
+            raise param_error("reference", func, f"a column name when level '{lv}' has growth_bounds", None)
         flo = _column_or_scalar(table, opt["floor"], func, "floor", path, allow_nan=False)
         rnd = opt["round_to"]
         if rnd is not None and not _is_multiple(totals, rnd).all():
@@ -793,7 +526,6 @@ def cascade(
         result[lv] = _explained(out, core, grand, ref)
         parent_targets = pd.Series(core.target, index=pd.MultiIndex.from_frame(table[path]))
     return result
-
 
 
 def _explained(out: pd.DataFrame, core, grand: float, ref) -> pd.DataFrame:

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from salesmodel.domain.targets.allocation import _check_round_to, _round_grouped, _to_quanta
+from salesmodel.domain.constraints import param_error
+from salesmodel.domain.targets.rounding import _check_round_to, _round_grouped, _to_quanta
 from salesmodel.errors import InputError, ParamsError, short_list
 
 __all__ = ["BASES", "budget_totals", "expense_budget"]
@@ -46,7 +47,7 @@ def budget_totals(target: float, categories: Mapping[str, Mapping[str, Any]], *,
     func = "budget_totals"
     _check_round_to(round_to, func)
     if not categories:
-        raise ParamsError(f"The 'categories' parameter of {func} must name at least one category.")
+        raise param_error("categories", func, "at least one category", categories)
     shares = [float(c.get("share") or 0.0) for c in categories.values()]
     if sum(shares) > 1 + 1e-12:
         raise ParamsError(f"budget: the categories' shares of the target add up to {sum(shares):.1%}, over 100% "

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from salesmodel.domain.targets.achievability import achievability
 from salesmodel.errors import InputError
 
 __all__ = [
@@ -65,8 +66,6 @@ def company_spread(levels: pd.DataFrame | None, plan_year: int, *,
     from the intervals, ``correlation`` between months). None when the table lacks the
     company series or its intervals.
     """
-    from salesmodel.domain.targets.achievability import achievability
-
     if levels is None or "level" not in levels or "ds" not in levels:
         return None
     total = levels[(levels["level"] == "total") & (pd.to_datetime(levels["ds"]).dt.year == int(plan_year))]

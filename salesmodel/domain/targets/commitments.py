@@ -7,14 +7,14 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from salesmodel.domain.targets.allocation import (
+from salesmodel.domain.constraints import param_error
+from salesmodel.domain.targets.filling import _fill
+from salesmodel.domain.targets.rounding import (
     _as_list,
     _check_keys,
     _check_round_to,
-    _fill,
     _is_multiple,
     _numeric_column,
-    _param_error,
     _round_grouped,
     _to_quanta,
     _unit_labels,
@@ -60,7 +60,7 @@ def reconcile(
     func = "reconcile"
     key_list = _as_list(keys)
     if not (isinstance(weight, (int, float)) and 0 <= weight <= 1):
-        raise _param_error("weight", func, "a number between 0 (top-down only) and 1 (commitments only)", weight)
+        raise param_error("weight", func, "a number between 0 (top-down only) and 1 (commitments only)", weight)
     _check_round_to(round_to, func)
     _check_keys(top_down, key_list, func, table="top-down")
     _check_keys(bottom_up, key_list, func, table="bottom-up")
@@ -141,12 +141,12 @@ def reconcile_commitments(
     """
     func = "reconcile_commitments"
     if policy not in POLICIES:
-        raise _param_error("policy", func, f"one of {', '.join(POLICIES)}", policy)
+        raise param_error("policy", func, f"one of {', '.join(POLICIES)}", policy)
     if not (isinstance(weight, (int, float)) and 0 <= weight <= 1):
-        raise _param_error("weight", func, "a number between 0 and 1", weight)
+        raise param_error("weight", func, "a number between 0 and 1", weight)
     lo, hi = bounds
     if not -1 < lo <= 0 <= hi:
-        raise _param_error("bounds", func, "(low, high) with -1 < low <= 0 <= high", bounds)
+        raise param_error("bounds", func, "(low, high) with -1 < low <= 0 <= high", bounds)
     _check_round_to(round_to, func)
     keys = [within] if within else []
     _check_keys(top_down, [*keys, unit], func, table="top-down")

@@ -26,8 +26,10 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from salesmodel.domain.targets.allocation import _is_multiple, _to_quanta, largest_remainder
+from salesmodel.domain.constraints import MIX_OWN_WEIGHT, check
+from salesmodel.domain.targets.allocation import largest_remainder
 from salesmodel.domain.targets.raking import _ipf
+from salesmodel.domain.targets.rounding import _is_multiple, _to_quanta
 from salesmodel.errors import InfeasibleError, InputError, ParamsError, short_list
 
 __all__ = ["controlled_round", "mix_shares", "split_by_mix", "split_weights"]
@@ -124,8 +126,7 @@ def mix_shares(sales: pd.DataFrame, customers: pd.DataFrame, *, first: str, last
     Returns ``customer_id, product, channel, own_share, segment_share, share`` for every
     customer x product x channel the window has (shares of a customer sum to 1).
     """
-    if not 0 <= own_weight <= 1:
-        raise ParamsError(f"targets.mix_own_weight must be between 0 and 1; got {own_weight!r}.")
+    own_weight = check(own_weight, MIX_OWN_WEIGHT, "own_weight", "mix_shares")
     # the window's days, compared as dates (formatting 1.7 M dates as text took seconds)
     dates = pd.to_datetime(sales["date"])
     in_window = (dates >= pd.Period(first, "M").start_time) & (dates <= pd.Period(last, "M").end_time)

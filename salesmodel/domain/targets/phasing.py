@@ -9,17 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from salesmodel.domain.targets.allocation import (
-    _as_list,
-    _check_keys,
-    _check_round_to,
-    _is_multiple,
-    _numeric_column,
-    _param_error,
-    _to_quanta,
-    _unit_labels,
-)
+from salesmodel.domain.constraints import param_error
 from salesmodel.domain.targets.raking import _ipf
+from salesmodel.domain.targets.rounding import _as_list, _check_keys, _check_round_to, _is_multiple, _numeric_column, _to_quanta, _unit_labels
 from salesmodel.errors import InfeasibleError, InputError, short_list
 
 __all__ = ["split_over_time", "weekday_weights"]
@@ -69,7 +61,7 @@ def weekday_weights(periods: pd.DataFrame, profile: Sequence[float] | Mapping[st
     else:
         prof = [float(x) for x in np.asarray(profile, dtype=float).ravel()]
     if len(prof) != 7 or any((not np.isfinite(x)) or x < 0 for x in prof):
-        raise _param_error("profile", func, "seven numbers >= 0, Monday to Sunday (or a dict mon..sun)", profile)
+        raise param_error("profile", func, "seven numbers >= 0, Monday to Sunday (or a dict mon..sun)", profile)
     prof_arr = np.asarray(prof)
     first, last = p["start"].min(), p["end"].max()
     days = pd.date_range(first, last, freq="D")
@@ -94,7 +86,7 @@ def _period_weight_vector(periods: pd.DataFrame, spec: Any, func: str) -> np.nda
             if spec not in periods.columns:
                 raise InputError(f"{func}: weights='{spec}' needs a '{spec}' column in the periods table (a calendar period table has it).")
             return periods[spec].to_numpy(dtype=float)
-        raise _param_error("weights", func, "'even', 'days', 'working_days', a Series by period, a per-unit table, or a list of these", spec)
+        raise param_error("weights", func, "'even', 'days', 'working_days', a Series by period, a per-unit table, or a list of these", spec)
     if isinstance(spec, Mapping):
         spec = pd.Series(spec, dtype=float)
     if isinstance(spec, pd.Series):
@@ -102,7 +94,7 @@ def _period_weight_vector(periods: pd.DataFrame, spec: Any, func: str) -> np.nda
         if missing:
             raise InputError(f"{func}: the weights have no value for periods {short_list(missing)}.")
         return spec.reindex(periods["period"].to_numpy()).to_numpy(dtype=float)
-    raise _param_error("weights", func, "'even', 'days', 'working_days', a Series by period, a per-unit table, or a list of "
+    raise param_error("weights", func, "'even', 'days', 'working_days', a Series by period, a per-unit table, or a list of "
                                         "these", type(spec).__name__)
 
 
@@ -319,7 +311,7 @@ def _controlled_round_2d(exact: np.ndarray, row_t: np.ndarray, col_t: np.ndarray
 
 def _unit_weight_matrix(targets: pd.DataFrame, keys: list[str], periods: pd.DataFrame, spec: pd.DataFrame, func: str) -> np.ndarray:
     if not keys:
-        raise _param_error("keys", func, "given when weights is a per-unit table", None)
+        raise param_error("keys", func, "given when weights is a per-unit table", None)
     need = keys + ["period", "weight"]
     missing = [c for c in need if c not in spec.columns]
     if missing:

@@ -25,20 +25,22 @@ Everything is pure: DataFrames in, DataFrames out.
 """
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from salesmodel.domain.targets.achievability import achievability
+from salesmodel.domain.constraints import LEVELS, TIME_GRAINS, check, param_error
 from salesmodel.domain.targets.allocation import cascade
 from salesmodel.domain.targets.mix import controlled_round, mix_shares, split_by_mix, split_weights
+from salesmodel.domain.targets.month_shares import baseline_month_weights, dekad_weights, phasing_weights, seasonal_month_weights
 from salesmodel.domain.targets.phasing import split_over_time
-from salesmodel.errors import InputError, ParamsError, short_list
+from salesmodel.domain.targets.rounding import _round_grouped
+from salesmodel.domain.targets.spreads import _achievability_table, level_spreads
+from salesmodel.domain.targets.units import LEVEL_COLUMNS, baseline_total, company_total, monthly_history, naive_forecast, plan_units
+from salesmodel.errors import ParamsError, short_list
 
 __all__ = [
     "LEVEL_COLUMNS",
@@ -56,333 +58,8 @@ __all__ = [
     "seasonal_month_weights",
 ]
 
-#: Organisation level name (as in params) -> the column naming a unit of it.
-LEVEL_COLUMNS: dict[str, str] = {
-    "region": "region_id",
-    "province": "province_id",
-    "rep": "rep_id",
-    "customer": "customer_id",
-}
-_NESTED_GRAINS = ("year", "half", "quarter", "month", "dekad")
 
-def _require(df: pd.DataFrame, cols: Sequence[str], table: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise InputError(f"the {table} table has no column {short_list(missing)} (columns: {short_list(list(df.columns))}).")
-
-
-def monthly_history(sales: pd.DataFrame, customers: pd.DataFrame, reps: pd.DataFrame) -> pd.DataFrame:
-    """Sales per customer and month with the customer's rep, province and region.
-
-    Province and region are the rep's (the organisation the target flows
-    through). Returns ``month`` (first day), ``customer_id``, ``rep_id``,
-    ``province_id``, ``region_id``, ``amount``.
-    """
-    _require(sales, ["date", "customer_id", "amount"], "sales")
-    _require(customers, ["customer_id", "rep_id"], "customers")
-    _require(reps, ["rep_id", "province_id", "region_id"], "reps")
-    month = pd.to_datetime(sales["date"]).to_numpy().astype("datetime64[M]").astype("datetime64[ns]")
-    m = (pd.DataFrame({"month": month, "customer_id": sales["customer_id"].to_numpy(), "amount": sales["amount"].to_numpy(dtype=float)})
-         .groupby(["month", "customer_id"], sort=True)["amount"].sum().reset_index())
-    org = customers[["customer_id", "rep_id"]].merge(reps[["rep_id", "province_id", "region_id"]], on="rep_id", how="left")
-    m = m.merge(org, on="customer_id", how="left")
-    lost = m["rep_id"].isna() | m["region_id"].isna()
-    if lost.any():
-        raise InputError(
-            f"sales: customers {short_list(sorted(m.loc[lost, 'customer_id'].unique()))} have no rep (or their rep no "
-            "province/region) in customers/reps; every customer with sales needs one."
-        )
-    return m[["month", "customer_id", "rep_id", "province_id", "region_id", "amount"]]
-
-
-def _last_twelve_months(monthly: pd.DataFrame, plan_year: int) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """First and last month of the twelve full months before the plan year."""
-    before = monthly.loc[monthly["month"] < pd.Timestamp(year=plan_year, month=1, day=1), "month"]
-    if before.empty:
-        raise InputError(f"the sales history has no month before the plan year {plan_year}; there is no last year to plan from.")
-    last = min(before.max(), pd.Timestamp(year=plan_year - 1, month=12, day=1))
-    return last - pd.DateOffset(months=11), last
-
-
-def plan_units(
-    sales: pd.DataFrame,
-    customers: pd.DataFrame,
-    reps: pd.DataFrame,
-    *,
-    plan_year: int,
-    baseline: pd.DataFrame | None = None,
-    monthly: pd.DataFrame | None = None,
-    momentum_months: int | None = None,
-) -> pd.DataFrame:
-    """One row per customer active at the start of the plan year, with its bases.
-
-    With ``momentum_months`` a ``momentum`` basis is added
-    (:func:`salesmodel.domain.targets.chance.momentum`: last year plus the year-on-year change of
-    the last ``momentum_months`` months at an annual rate).
-
-    Columns: ``region_id, province_id, rep_id, customer_id, last_year,
-    potential, forecast``. Only history before the plan year is used, so a plan
-    for a past year is made as it would have been made then. ``attrs`` records
-    the last-year window and where ``forecast`` came from.
-    """
-    _require(customers, ["customer_id", "rep_id", "potential"], "customers")
-    monthly = monthly_history(sales, customers, reps) if monthly is None else monthly
-    start = pd.Timestamp(year=plan_year, month=1, day=1)
-    hist = monthly.loc[monthly["month"] < start]
-    ly_first, ly_last = _last_twelve_months(hist, plan_year)
-    ly = hist.loc[(hist["month"] >= ly_first) & (hist["month"] <= ly_last)].groupby("customer_id")["amount"].sum()
-    c = customers.copy()
-    active = pd.Series(True, index=c.index)
-    if "churn_date" in c:
-        churn = pd.to_datetime(c["churn_date"])
-        active &= churn.isna() | (churn >= start)
-    if "first_order_date" in c:
-        first = pd.to_datetime(c["first_order_date"])
-        active &= first.isna() | (first < start)
-    c = c.loc[active, ["customer_id", "rep_id", "potential"]].merge(reps[["rep_id", "province_id", "region_id"]], on="rep_id", how="left")
-    if c["region_id"].isna().any():
-        bad = c.loc[c["region_id"].isna(), "rep_id"].unique()
-        raise InputError(f"customers: reps {short_list(sorted(bad))} are not in the reps table (or have no region).")
-    units = c[["region_id", "province_id", "rep_id", "customer_id"]].copy()
-    units["last_year"] = ly.reindex(units["customer_id"]).fillna(0.0).to_numpy()
-    units["potential"] = pd.to_numeric(c["potential"], errors="coerce").fillna(0.0).clip(lower=0).to_numpy()
-    region_fc = _baseline_by(baseline, plan_year, "region_id")
-    if region_fc is not None:
-        within = units.groupby("region_id")["last_year"].transform("sum")
-        pot = units.groupby("region_id")["potential"].transform("sum")
-        share = np.where(within > 0, units["last_year"] / within.where(within > 0, 1.0), units["potential"] / pot.where(pot > 0, 1.0))
-        units["forecast"] = units["region_id"].map(region_fc).fillna(0.0).to_numpy() * share
-        source = "baseline forecast by region, shared within the region by last year"
-    else:
-        units["forecast"] = units["last_year"]
-        source = "last year (no baseline forecast by region)"
-    if momentum_months is not None:
-        from salesmodel.domain.targets.chance import momentum
-
-        units["momentum"] = units["customer_id"].map(momentum(hist, "customer_id", plan_year, int(momentum_months))
-                                                     ).fillna(0.0).to_numpy(dtype=float)
-    units = units.sort_values(["region_id", "province_id", "rep_id", "customer_id"]).reset_index(drop=True)
-    # attrs are saved with the table: plain strings only.
-    # The books' last year: every sale in the window, customers gone before the plan year included.
-    units.attrs.update(last_year_first=f"{ly_first:%Y-%m}", last_year_last=f"{ly_last:%Y-%m}", forecast_source=source,
-                       last_year_books=repr(float(ly.sum())))
-    return units
-
-
-def _baseline_column(baseline: pd.DataFrame, key: str) -> str | None:
-    for name in (key, key.removesuffix("_id")):
-        if name in baseline.columns:
-            return name
-    return None
-
-
-def _baseline_by(baseline: pd.DataFrame | None, plan_year: int, key: str) -> pd.Series | None:
-    """The baseline's plan-year total per unit of ``key`` (None when it lacks that grain)."""
-    if baseline is None or baseline.empty:
-        return None
-    col = _baseline_column(baseline, key)
-    if col is None or "yhat" not in baseline.columns or "ds" not in baseline.columns:
-        return None
-    b = baseline.loc[pd.to_datetime(baseline["ds"]).dt.year == plan_year]
-    if b.empty:
-        return None
-    return b.groupby(col)["yhat"].sum()
-
-
-def baseline_total(baseline: pd.DataFrame | None, plan_year: int) -> float | None:
-    """The baseline forecast's total for the plan year (None when absent)."""
-    if baseline is None or baseline.empty or "yhat" not in baseline.columns or "ds" not in baseline.columns:
-        return None
-    b = baseline.loc[pd.to_datetime(baseline["ds"]).dt.year == plan_year]
-    if b.empty:
-        return None
-    # A reconciled baseline may hold several levels: count the bottom level only.
-    for col in ("level",):
-        if col in b.columns:
-            b = b.loc[b[col] == b[col].iloc[-1]]
-    return float(b["yhat"].sum())
-
-
-def company_total(
-    units: pd.DataFrame,
-    *,
-    total: float | None = None,
-    growth: float = 0.12,
-    growth_over: str = "baseline",
-    baseline: float | None = None,
-    round_to: float | None = None,
-) -> dict[str, Any]:
-    """The company total for the plan year and where it came from.
-
-    A given ``total`` wins; otherwise ``(1 + growth) x base`` where the base is
-    the baseline forecast's plan-year total (``growth_over="baseline"``) or last
-    year's sales (``"last_year"``, and the fallback, with a warning, when there
-    is no baseline). Rounded to ``round_to``.
-    """
-    if growth_over not in ("baseline", "last_year"):
-        raise ParamsError(f"The 'growth_over' parameter of company_total must be 'baseline' or 'last_year'. Got {growth_over!r} instead.")
-    last_year = float(units["last_year"].sum())
-    if total is not None:
-        value, base, source = float(total), None, "given"
-    elif growth_over == "baseline" and baseline is not None:
-        value, base, source = (1 + growth) * baseline, baseline, "baseline"
-    else:
-        if growth_over == "baseline":
-            warnings.warn("company_total: there is no baseline forecast; the growth is applied to last year instead.", stacklevel=2)
-        value, base, source = (1 + growth) * last_year, last_year, "last_year"
-    if round_to:
-        value = float(np.rint(value / round_to) * round_to)
-    return {"total": value, "base": base, "base_source": source, "last_year": last_year, "growth": growth}
-
-
-def seasonal_month_weights(monthly: pd.DataFrame, plan_year: int, *, sales: pd.DataFrame | None = None, years: int = 3) -> pd.Series:
-    """Each calendar month's share of the plan year.
-
-    With daily ``sales``: the seasonal indices of :mod:`salesmodel.domain.seasonality`
-    (ratio to moving average, the Spring Festival aligned on its real dates and
-    re-applied as it falls in the plan year). Without them, or when the history
-    is too short for that: the mean monthly share over up to ``years`` complete
-    calendar years before the plan year (with none, the last twelve months).
-    Returns a Series indexed 1..12 summing to 1.
-    """
-    start = pd.Timestamp(year=plan_year, month=1, day=1)
-    if sales is not None:
-        from salesmodel.domain import seasonality
-
-        daily = sales.loc[pd.to_datetime(sales["date"]) < start, ["date", "amount"]]
-        try:
-            idx = seasonality.seasonal_indices(daily, date_col="date", value_col="amount", cycle="month",
-                                               spring_festival=True, plan_year=plan_year)
-            shares = idx.set_index("period_of_cycle")["share"].reindex(range(1, 13)).fillna(0.0)
-            if shares.sum() > 0:
-                return (shares / shares.sum()).rename("weight")
-        except InputError as exc:
-            warnings.warn(f"seasonal_month_weights: seasonal indices not available ({exc}); using mean monthly shares.", stacklevel=2)
-    hist = monthly.loc[monthly["month"] < start]
-    if hist.empty:
-        raise InputError(f"the sales history has no month before {plan_year}; seasonal weights need history.")
-    total = hist.groupby("month")["amount"].sum()
-    idx = pd.DatetimeIndex(total.index)
-    by_year = pd.DataFrame({"year": idx.year, "m": idx.month, "amount": total.to_numpy()})
-    full = by_year.groupby("year")["m"].nunique()
-    full_years = sorted(full[full == 12].index)[-years:]
-    if full_years:
-        t = by_year.loc[by_year["year"].isin(full_years)].pivot(index="year", columns="m", values="amount")
-        shares = t.div(t.sum(axis=1), axis=0).mean(axis=0)
-    else:
-        first, last = _last_twelve_months(hist, plan_year)
-        w = by_year.assign(month=idx).loc[lambda d: (d["month"] >= first) & (d["month"] <= last)]
-        shares = w.groupby("m")["amount"].sum()
-        shares = shares / shares.sum()
-    shares = shares.reindex(range(1, 13)).fillna(0.0)
-    return (shares / shares.sum()).rename("weight")
-
-
-def baseline_month_weights(baseline: pd.DataFrame | None, plan_year: int, *, key: str | None = "region_id",
-                           sales: pd.DataFrame | None = None, spring_festival: bool = True) -> pd.DataFrame | None:
-    """Each unit's month shares of the plan year from the baseline forecast's month shape.
-
-    The baseline's months are taken by ``key`` (a column of the baseline: one shape per
-    region; None or absent: the company's). With ``spring_festival`` and daily ``sales``
-    the festival is moved to the plan year's date: each month is scaled by the festival's
-    factor in the plan year over its mean factor in the years of history the baseline
-    learnt from (:func:`salesmodel.domain.seasonality.spring_festival_factors`), so a January
-    that holds the festival in the plan year but did not on average is raised, and so on.
-    Returns ``key`` (or ``_all``), ``month`` (1..12), ``baseline``, ``sf_factor``,
-    ``weight`` (summing to 1 per unit); None without a baseline for the plan year.
-    """
-    if baseline is None or baseline.empty or "yhat" not in baseline.columns:
-        return None
-    b = baseline.loc[pd.to_datetime(baseline["ds"]).dt.year == plan_year].copy()
-    if b.empty:
-        return None
-    col = _baseline_column(b, key) if key else None
-    b["_unit"] = b[col].astype(str) if col else "company"
-    b["month"] = pd.to_datetime(b["ds"]).dt.month
-    shape = b.groupby(["_unit", "month"])["yhat"].sum().unstack("month").reindex(columns=range(1, 13)).fillna(0.0)
-    factor = np.ones(12)
-    if spring_festival and sales is not None and len(sales):
-        from salesmodel.domain import seasonality
-
-        daily = sales.loc[pd.to_datetime(sales["date"]) < pd.Timestamp(year=plan_year, month=1, day=1), ["date", "amount"]]
-        try:
-            effect = seasonality.spring_festival_effect(daily, date_col="date", value_col="amount")
-            years = sorted(pd.to_datetime(daily["date"]).dt.year.unique())
-            past = np.mean([seasonality.spring_festival_factors(effect, int(y))["factor"].to_numpy() for y in years], axis=0)
-            plan = seasonality.spring_festival_factors(effect, plan_year)["factor"].to_numpy()
-            factor = np.where(past > 0, plan / np.where(past > 0, past, 1.0), 1.0)
-        except InputError as exc:
-            warnings.warn(f"baseline_month_weights: the Spring Festival could not be measured ({exc}); "
-                          "the baseline's shape is used as it is.", stacklevel=2)
-    adjusted = shape.to_numpy() * factor[None, :]
-    sums = adjusted.sum(axis=1, keepdims=True)
-    weight = np.where(sums > 0, adjusted / np.where(sums > 0, sums, 1.0), 1.0 / 12)
-    out = pd.DataFrame({key if col else "_all": np.repeat(shape.index.to_numpy(), 12),
-                        "month": np.tile(np.arange(1, 13), len(shape)), "baseline": shape.to_numpy().ravel(),
-                        "sf_factor": np.tile(factor, len(shape)), "weight": weight.ravel()})
-    return out
-
-
-def dekad_weights(dekads: pd.DataFrame, month_weights: pd.Series) -> pd.Series:
-    """Weight of each dekad: its month's seasonal share x its share of the month's working days."""
-    _require(dekads, ["period", "start", "working_days"], "dekad periods")
-    month = pd.to_datetime(dekads["start"]).dt.month.to_numpy()
-    wd = dekads["working_days"].to_numpy(dtype=float)
-    month_wd = pd.Series(wd).groupby(month).transform("sum").to_numpy()
-    within = np.where(month_wd > 0, wd / np.where(month_wd > 0, month_wd, 1.0), 1.0 / 3)
-    return pd.Series(month_weights.reindex(month).to_numpy() * within, index=dekads["period"].to_numpy(), name="weight")
-
-
-def naive_forecast(monthly: pd.DataFrame, key: str | None, plan_year: int, *, level: Sequence[int] = (80, 95)) -> pd.DataFrame:
-    """Seasonal-naive forecast with drift of each unit's months in the plan year, with intervals.
-
-    ``yhat`` is the same month in the latest year of history, grown by the
-    unit's growth over the last twelve months against the twelve before
-    (clipped to -50%..+100%; none without two years of history) once per year
-    back; the spread is the standard deviation of the unit's own year-over-year
-    monthly changes around their mean (times the square root of the number of
-    years back), so intervals widen for noisy units. Units with too little
-    history borrow the median relative spread.
-    Returns ``key, ds, yhat, yhat_lo_<level>, yhat_hi_<level>``.
-    """
-    hist = monthly.loc[monthly["month"] < pd.Timestamp(year=plan_year, month=1, day=1)]
-    k = key or "_all"
-    h = hist.assign(_all="company") if key is None else hist
-    wide = h.groupby([k, "month"])["amount"].sum().unstack("month").fillna(0.0)
-    months = pd.DatetimeIndex(wide.columns)
-    full = pd.date_range(months.min(), months.max(), freq="MS")
-    wide = wide.reindex(columns=full, fill_value=0.0)
-    values = wide.to_numpy()
-    diffs = values[:, 12:] - values[:, :-12] if values.shape[1] > 12 else np.empty((len(wide), 0))
-    with np.errstate(invalid="ignore"):
-        sd = diffs.std(axis=1, ddof=1) if diffs.shape[1] >= 2 else np.full(len(wide), np.nan)
-    level_mean = np.maximum(values[:, -12:].mean(axis=1), 1e-9)
-    rel = sd / level_mean
-    fallback = np.nanmedian(rel) if np.isfinite(rel).any() else 0.25
-    sd = np.where(np.isfinite(sd), sd, fallback * level_mean)
-    if values.shape[1] >= 24:
-        recent, before = values[:, -12:].sum(axis=1), values[:, -24:-12].sum(axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            drift = np.where((recent > 0) & (before > 0), recent / np.where(before > 0, before, 1.0) - 1.0, 0.0)
-        drift = np.clip(drift, -0.5, 1.0)
-    else:
-        drift = np.zeros(len(wide))
-    rows = []
-    last = full.max()
-    for m in range(1, 13):
-        target_month = pd.Timestamp(year=plan_year, month=m, day=1)
-        back = 1
-        while pd.Timestamp(year=plan_year - back, month=m, day=1) > last:
-            back += 1
-        src = pd.Timestamp(year=plan_year - back, month=m, day=1)
-        yhat = (wide[src].to_numpy() if src in wide.columns else np.zeros(len(wide))) * (1.0 + drift) ** back
-        frame = pd.DataFrame({k: wide.index.to_numpy(), "ds": target_month, "yhat": yhat})
-        for lv in level:
-            z = stats.norm.ppf(0.5 + lv / 200)
-            frame[f"yhat_lo_{lv}"] = np.maximum(yhat - z * sd * np.sqrt(back), 0.0)
-            frame[f"yhat_hi_{lv}"] = yhat + z * sd * np.sqrt(back)
-        rows.append(frame)
-    return pd.concat(rows, ignore_index=True)
+_NESTED_GRAINS = TIME_GRAINS.values
 
 
 @dataclass
@@ -503,8 +180,6 @@ def task_split(named: dict[str, pd.DataFrame], levels: Sequence[str], task: floa
     its target / stretch), rounded by largest remainder within each parent: every level's
     tasks add up exactly to the task, and each parent's task to its children's.
     """
-    from salesmodel.domain.targets.allocation import _round_grouped
-
     out: dict[str, pd.DataFrame] = {}
     parent_task: pd.Series | None = None
     cols = [LEVEL_COLUMNS[lv] for lv in levels]
@@ -612,21 +287,12 @@ def build_plan(
         up exactly: customers to reps to provinces to regions to the total, and
         dekads to months to the year.
     """
-    levels = list(levels)
-    unknown = [lv for lv in levels if lv not in LEVEL_COLUMNS]
-    if unknown or not levels or levels[-1] != "customer" or "rep" not in levels:
-        raise ParamsError(
-            f"The 'levels' parameter of build_plan must be organisation levels among {list(LEVEL_COLUMNS)}, top down, "
-            f"including 'rep' and ending with 'customer'. Got {levels!r} instead."
-        )
-    bad_grains = [g for g in time_grains if g not in _NESTED_GRAINS]
-    if bad_grains:
-        raise ParamsError(f"The 'time_grains' parameter of build_plan must hold grains among {list(_NESTED_GRAINS)}. Got {list(time_grains)!r} "
-                          "instead.")
+    levels = check(levels, LEVELS, "levels", "build_plan")
+    time_grains = check(time_grains, TIME_GRAINS, "time_grains", "build_plan")
     if round_to % plan_round_to > 1e-9 * round_to and plan_round_to - round_to % plan_round_to > 1e-9 * round_to:
-        raise ParamsError(f"The 'plan_round_to' parameter of build_plan must divide round_to={round_to:g}. Got {plan_round_to:g} instead.")
+        raise param_error("plan_round_to", "build_plan", f"a divisor of round_to={round_to:g}", plan_round_to, shown=f"{plan_round_to:g}")
     if any(lv not in levels for lv in (level_basis or {})):
-        raise ParamsError(f"The 'level_basis' parameter of build_plan must be keyed by levels among {levels}. Got {list(level_basis)!r} instead.")
+        raise param_error("level_basis", "build_plan", f"keyed by levels among {levels}", list(level_basis))
     monthly = monthly_history(sales, customers, reps) if monthly is None else monthly
     units = plan_units(sales, customers, reps, plan_year=plan_year, baseline=baseline, monthly=monthly,
                        momentum_months=momentum_months)
@@ -660,50 +326,6 @@ def build_plan(
                        product_split=product_split, channel_split=channel_split, own_weight=mix_own_weight,
                        segment=mix_segment)
     return Plan(plan_year, units, tot, named, phased, rep_month, month_w, ach, by_grain, mix, used, festival)
-
-
-def phasing_weights(cust: pd.DataFrame, dekads: pd.DataFrame, month_w: pd.Series, baseline: pd.DataFrame | None,
-                    plan_year: int, *, sales: pd.DataFrame | None, phasing: str, phasing_blend: float,
-                    spring_festival: bool) -> tuple[pd.Series | pd.DataFrame, pd.Series]:
-    """The dekad weights the customers' targets are phased by, and the company's month shares.
-
-    ``last_year``: every customer by the company's seasonal month shares. ``baseline``:
-    each customer by its region's baseline month shape (Spring Festival moved to the plan
-    year); ``blend``: ``phasing_blend`` of that and the rest of last year's. Within a
-    month, dekads weigh by working days. Without a baseline, last year's shares are used.
-    """
-    if phasing not in ("last_year", "baseline", "blend"):
-        raise ParamsError(f"The 'phasing' parameter of build_plan must be last_year, baseline or blend. Got {phasing!r} instead.")
-    if not 0 <= phasing_blend <= 1:
-        raise ParamsError(f"The 'phasing_blend' parameter of build_plan must be between 0 and 1. Got {phasing_blend!r} instead.")
-    bw = None if phasing == "last_year" else baseline_month_weights(
-        baseline, plan_year, key="region_id" if "region_id" in cust.columns else None, sales=sales,
-        spring_festival=spring_festival)
-    if bw is None:
-        return dekad_weights(dekads, month_w), month_w
-    key = "region_id" if "region_id" in bw.columns else "_all"
-    a = phasing_blend if phasing == "blend" else 1.0
-    bw = bw.assign(weight=a * bw["weight"] + (1 - a) * bw["month"].map(month_w).to_numpy())
-    table = bw.pivot(index=key, columns="month", values="weight")
-    if key == "region_id":
-        missing = sorted(set(cust["region_id"].astype(str)) - set(table.index.astype(str)))
-        company = table.mean(axis=0)
-        for r in missing:  # a region the baseline lacks: the regions' mean shape
-            table.loc[r] = company
-    months = pd.to_datetime(dekads["start"]).dt.month.to_numpy()
-    within = dekad_weights(dekads, pd.Series(1.0, index=range(1, 13))).to_numpy()
-    per_region = table.reindex(columns=range(1, 13)).to_numpy()[:, months - 1] * within[None, :]
-    units = cust["region_id"].astype(str).to_numpy() if key == "region_id" else np.array(["company"] * len(cust))
-    row = pd.Index(table.index.astype(str)).get_indexer(units)
-    w = pd.DataFrame({"customer_id": np.repeat(cust["customer_id"].to_numpy(), len(dekads)),
-                      "period": np.tile(dekads["period"].to_numpy(), len(cust)),
-                      "weight": per_region[row].ravel()})
-    t = cust["target"].to_numpy(dtype=float)
-    company = (per_region[row] * t[:, None]).sum(axis=0)
-    month_share = pd.Series(company, index=months).groupby(level=0).sum()
-    month_share = (month_share / month_share.sum()) if month_share.sum() > 0 else month_w
-    w.attrs["festival_factor"] = bw.drop_duplicates("month").set_index("month")["sf_factor"].reindex(range(1, 13))
-    return w, month_share.reindex(range(1, 13)).fillna(0.0).rename("weight")
 
 
 def plan_mix(sales: pd.DataFrame, customers: pd.DataFrame, cust: pd.DataFrame, cols: Sequence[str],
@@ -759,111 +381,3 @@ def _rep_product_month(long: pd.DataFrame, rep_month: pd.DataFrame, unit: float)
                                        what="the rep x product x month plan")
     frame = frame.merge(periods[["period", "start", "end"]], on="period", how="left")
     return frame[["rep_id", "product", "period", "start", "end", "target"]]
-
-
-def _unit_forecast(table: pd.DataFrame, lv: str, monthly: pd.DataFrame, baseline: pd.DataFrame | None,
-                   plan_year: int) -> tuple[pd.DataFrame, str]:
-    """The monthly forecast (with intervals) of each unit of level ``lv`` that its chance is judged on.
-
-    ``table`` holds the level's units (its id column, ``region_id`` below the regions, and
-    ``forecast``: the baseline the target is set against). The baseline forecast when it
-    has the unit's grain, else a seasonal-naive forecast of the unit's own history scaled
-    so each region's units add up to the region's baseline; then scaled to each unit's
-    ``forecast`` (one baseline per unit). Returns the forecast and where it came from.
-    """
-    col = LEVEL_COLUMNS[lv]
-    ids = set(table[col])
-    fc, source = None, "seasonal naive"
-    if baseline is not None and _baseline_column(baseline, col) is not None and any(
-            c.startswith("yhat_lo_") for c in baseline.columns):
-        bcol = _baseline_column(baseline, col)
-        fc = baseline.loc[pd.to_datetime(baseline["ds"]).dt.year == plan_year].rename(columns={bcol: col})
-        fc = fc if not fc.empty and ids <= set(fc[col]) else None
-        source = "baseline forecast"
-    if fc is None:
-        fc = naive_forecast(monthly, col, plan_year)
-        source = "seasonal naive"
-        region_base = _baseline_by(baseline, plan_year, "region_id")
-        if region_base is not None and "region_id" in table.columns:
-            # Lower levels: the naive forecast scaled so each region's units add
-            # up to the region's baseline (a coherent top-down baseline).
-            region_of = (pd.Series(table[col].to_numpy(), index=table[col].to_numpy()) if col == "region_id"
-                         else table.drop_duplicates(col).set_index(col)["region_id"])
-            fc_region = fc[col].map(region_of)
-            naive_sum = fc.groupby(fc_region)["yhat"].sum()
-            factor = (region_base / naive_sum).replace([np.inf, -np.inf], np.nan).fillna(1.0)
-            f = fc_region.map(factor).fillna(1.0).to_numpy()
-            for c in [c for c in fc.columns if c.startswith("yhat")]:
-                fc[c] = fc[c].to_numpy() * f
-            source = "seasonal naive scaled to the baseline by region"
-    # One baseline per unit: the forecast the target was set against (targets_<level>.forecast);
-    # the forecast's months give its shape and spread.
-    if "forecast" in table.columns:
-        want = table.groupby(col)["forecast"].sum()
-        have = fc.groupby(col)["yhat"].sum()
-        scale = (want / have.reindex(want.index)).replace([np.inf, -np.inf], np.nan)
-        f = fc[col].map(scale).to_numpy(dtype=float)
-        ok = np.isfinite(f)
-        fc = fc.loc[ok].copy()
-        for c in [c for c in fc.columns if c.startswith("yhat")]:
-            fc[c] = fc[c].to_numpy() * f[ok]
-        if np.nanmax(np.abs(scale.to_numpy(dtype=float) - 1.0), initial=0.0) > 1e-9:
-            source = f"{source}, scaled to the unit's forecast"
-    return fc, source
-
-
-#: Levels whose units have a baseline with a spread (the achievability levels); equal chance needs one.
-CHANCE_LEVELS = ("region", "province", "rep")
-
-
-def level_spreads(units: pd.DataFrame, levels: Sequence[str], monthly: pd.DataFrame, baseline: pd.DataFrame | None,
-                  plan_year: int) -> dict[str, pd.DataFrame]:
-    """Each unit's baseline mean and spread for the given levels, as achievability judges them.
-
-    ``units`` are the plan's customers (:func:`plan_units`); returns, per level, a table
-    indexed by the unit id with ``mean`` and ``sd`` (the year's outcome, months correlated as
-    :func:`~salesmodel.domain.targets.achievability.achievability` adds them). The finest level
-    given keeps its own spread; each level above it takes the sum of its finest units'
-    spreads, so equal-chance shares at every level give all the finest units one chance.
-    """
-    out: dict[str, pd.DataFrame] = {}
-    levels = [lv for lv in CHANCE_LEVELS if lv in levels] + [lv for lv in levels if lv not in CHANCE_LEVELS]
-    for lv in levels:
-        if lv not in CHANCE_LEVELS:
-            raise ParamsError(f"equal chance needs a baseline with a spread for each unit; level '{lv}' has none "
-                              f"(levels with one: {', '.join(CHANCE_LEVELS)}).")
-        col = LEVEL_COLUMNS[lv]
-        keep = list(dict.fromkeys(c for c in ("region_id", col) if c in units.columns))
-        table = units.groupby(keep, as_index=False, sort=True)["forecast"].sum()
-        fc, _ = _unit_forecast(table, lv, monthly, baseline, plan_year)
-        a = achievability(table[[col]].assign(target=0.0).drop_duplicates(col), fc, keys=col)
-        out[lv] = pd.DataFrame({"mean": a["baseline"].to_numpy(), "sd": a["baseline_sd"].to_numpy()},
-                               index=pd.Index(a[col].astype(str).to_numpy(), name=col))
-    # One chance for the finest equal-chance level: a level above it shares by the sum of its
-    # finest units' spreads, so one z, and the same chance, reaches every finest unit (its own
-    # chance, with the diversification of its units, is then higher or lower than theirs).
-    finest = levels[-1]
-    fcol = LEVEL_COLUMNS[finest]
-    pairs = units.drop_duplicates(fcol)
-    for lv in levels[:-1]:
-        col = LEVEL_COLUMNS[lv]
-        sd = pairs[fcol].astype(str).map(out[finest]["sd"]).groupby(pairs[col].astype(str).to_numpy()).sum()
-        out[lv]["sd"] = sd.reindex(out[lv].index).to_numpy(dtype=float)
-    return out
-
-
-def _achievability_table(named: dict[str, pd.DataFrame], monthly: pd.DataFrame, baseline: pd.DataFrame | None,
-                         plan_year: int, threshold: float) -> pd.DataFrame:
-    rows = []
-    for lv in ("region", "province", "rep"):
-        if lv not in named:
-            continue
-        col = LEVEL_COLUMNS[lv]
-        t = named[lv].groupby(col, as_index=False)["target"].sum()
-        fc, source = _unit_forecast(named[lv], lv, monthly, baseline, plan_year)
-        a = achievability(t, fc, keys=col, threshold=threshold)
-        a.insert(0, "unit_id", a.pop(col).astype(str))
-        a.insert(0, "level", lv)
-        a["forecast_source"] = source
-        rows.append(a)
-    return pd.concat(rows, ignore_index=True)

@@ -12,13 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from salesmodel.domain.targets.allocation import (
-    _check_round_to,
-    _is_multiple,
-    _param_error,
-    _round_grouped,
-    _to_quanta,
-)
+from salesmodel.domain.constraints import param_error
+from salesmodel.domain.targets.rounding import _check_round_to, _is_multiple, _round_grouped, _to_quanta
 from salesmodel.errors import InputError, short_list
 
 __all__ = ["RakeResult", "rake"]
@@ -120,12 +115,12 @@ def rake(  # noqa: C901 - frames and arrays, any number of margins, controlled r
     """
     func = "rake"
     if not (isinstance(tol, (int, float)) and tol > 0):
-        raise _param_error("tol", func, "a positive number", tol)
+        raise param_error("tol", func, "a positive number", tol)
     if not (isinstance(max_iter, (int, np.integer)) and max_iter >= 1):
-        raise _param_error("max_iter", func, "an integer >= 1", max_iter)
+        raise param_error("max_iter", func, "an integer >= 1", max_iter)
     _check_round_to(round_to, func)
     if not margins:
-        raise _param_error("margins", func, "a non-empty dict of dimension(s) -> totals", margins)
+        raise param_error("margins", func, "a non-empty dict of dimension(s) -> totals", margins)
     frame_mode = isinstance(seed, pd.DataFrame)
     if frame_mode:
         dims: list[str] = []
@@ -176,7 +171,7 @@ def rake(  # noqa: C901 - frames and arrays, any number of margins, controlled r
         for key, target in margins.items():
             axes = key if isinstance(key, tuple) else (key,)
             if any((not isinstance(a, (int, np.integer))) or a < 0 or a >= arr.ndim for a in axes):
-                raise _param_error("margins", func, f"keyed by axes 0..{arr.ndim - 1}", key)
+                raise param_error("margins", func, f"keyed by axes 0..{arr.ndim - 1}", key)
             t = np.asarray(target, dtype=float)
             shape = tuple(arr.shape[a] for a in axes)
             if t.shape != shape:

@@ -13,7 +13,8 @@ fast where it cannot (balanced region growing plus contiguity-keeping local sear
 from __future__ import annotations
 
 from salesmodel.domain.territory._customers import customer_units
-from salesmodel.domain.territory._design import DEFAULT_FRONTIER, design, evaluate, frontier, smallest_meeting
+from salesmodel.domain.territory._design import design, evaluate
+from salesmodel.domain.territory._frontier import DEFAULT_FRONTIER, frontier, smallest_meeting
 from salesmodel.domain.territory._graph import Graph, adjacency
 from salesmodel.domain.territory._parts import design_parts, rep_design_in_parts
 from salesmodel.domain.territory._plan import TerritoryPlan

@@ -6,6 +6,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salesmodel.domain.staffing import workload as staffing_workload
 from salesmodel.errors import InputError, short_list
 
 UNASSIGNED = None
@@ -53,8 +54,6 @@ def customer_units(
     if not include_churned and "churn_date" in df.columns:
         df = df[df["churn_date"].isna()]
     if workload is None:
-        from salesmodel.domain.staffing import workload as staffing_workload
-
         if workload_measure not in ("hours", "visits"):
             raise InputError(f"The 'workload_measure' parameter must be 'hours' or 'visits'. Got {workload_measure!r} instead.")
         per_customer = staffing_workload(df, by=None)

@@ -1,162 +1,28 @@
 """design and evaluate: the two verbs planners call."""
 from __future__ import annotations
 
-import dataclasses
-import math
 import time
 import warnings
-import weakref
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
+from salesmodel.domain.constraints import DESIGN, param_error, validate
 from salesmodel.domain.territory._exact import solve_exact
+from salesmodel.domain.territory._feasible import check_feasible
 from salesmodel.domain.territory._graph import Graph, graph_for
 from salesmodel.domain.territory._heuristic import solve_heuristic
 from salesmodel.domain.territory._plan import TerritoryPlan, score
 from salesmodel.domain.territory._units import DEFAULT_BALANCE, Units, check_k, labels_for, prepare_units
-from salesmodel.errors import InfeasibleError, InputError, ParamsError, short_list
+from salesmodel.errors import InfeasibleError, InputError, short_list
 
 # "auto" uses the exact MILP up to this size (units, territories); above it the heuristic.
 AUTO_EXACT_UNITS = 80
+
+
 AUTO_EXACT_K = 8
-
-
-def _fmt(x: float) -> str:
-    return f"{x:,.6g}"
-
-
-def check_feasible(units: Units, k: int, graph: Graph | None, contiguous: bool) -> None:
-    """Raise InfeasibleError when a simple argument shows no plan can meet the request."""
-    feasible: dict[str, float] = {}
-    problems = []
-    for c, name in enumerate(units.measure_names):
-        values = units.measures[:, c]
-        total = values.sum()
-        tol = units.tolerances[c]
-        if total <= 0:
-            continue
-        mean = total / k
-        need = 0.0
-        largest = int(np.argmax(values))
-        over = values[largest] / mean - 1.0
-        if over > tol + 1e-12:
-            need = max(need, over)
-            problems.append(
-                f"unit {units.ids[largest]!r} alone has {name} {_fmt(values[largest])}, "
-                f"{over:.1%} above the mean territory ({_fmt(mean)})"
-            )
-        positive = int((values > 0).sum())
-        if positive < k and tol < 1:
-            need = max(need, 1.0)
-            problems.append(
-                f"only {positive} units have any {name}, so some of the {k} territories would have none"
-            )
-        if need > 0:
-            feasible[name] = math.ceil(need * 1000) / 1000
-    if problems:
-        smallest = ", ".join(f"{m} ±{v:.1%}" for m, v in feasible.items())
-        raise InfeasibleError(
-            "No plan can keep every territory within its tolerance: " + "; ".join(problems)
-            + f". The smallest tolerance that could work: {smallest} (or use fewer territories).",
-            feasible=feasible,
-        )
-    if contiguous and graph is not None and graph.n_components > 1:
-        if graph.n_components > k:
-            raise InfeasibleError(
-                f"No contiguous plan has {k} territories: the contiguity graph has {graph.n_components} "
-                f"disconnected parts (first units: {short_list([c[0] for c in graph.components])}) and "
-                f"each needs its own territory. Use at least {graph.n_components} territories, add edges, "
-                f"or pass contiguous=False.",
-                feasible={"k": graph.n_components},
-            )
-        # Each part must hold a whole number of territories within every tolerance.
-        pos = units.position
-        lo_sum = hi_sum = 0
-        for part in graph.components:
-            idx = [pos[u] for u in part]
-            lo, hi = 1, len(idx)
-            for c, _name in enumerate(units.measure_names):
-                total = units.measures[:, c].sum()
-                if total <= 0:
-                    continue
-                mean, tol = total / k, units.tolerances[c]
-                s = units.measures[idx, c].sum()
-                lo = max(lo, math.ceil(s / ((1 + tol) * mean) - 1e-9))
-                hi = min(hi, math.floor(s / ((1 - tol) * mean) + 1e-9))
-            if lo > hi:
-                raise InfeasibleError(
-                    f"No contiguous plan fits the tolerances: the disconnected part of the graph with "
-                    f"{len(idx)} units (first: {short_list(part[:3])}) cannot hold a whole number of "
-                    f"territories within {short_list(units.measure_names)} tolerances. Add edges, widen the "
-                    f"tolerances or pass contiguous=False.",
-                )
-            lo_sum, hi_sum = lo_sum + lo, hi_sum + hi
-        if not lo_sum <= k <= hi_sum:
-            raise InfeasibleError(
-                f"No contiguous plan fits the tolerances: the graph's {graph.n_components} parts need between "
-                f"{lo_sum} and {hi_sum} territories in all, not {k}.",
-                feasible={"k": (lo_sum, hi_sum)},
-            )
-    if contiguous and graph is not None:
-        _check_cut_pieces(units, k, graph)
-
-
-def _piece_fits(sums: np.ndarray, at_cut: np.ndarray, means: np.ndarray, tols: np.ndarray) -> bool:
-    """Whether a piece that hangs on one unit can be whole territories plus a remainder that
-    joins the cut unit's territory, within every tolerance (one count of whole territories
-    for all measures)."""
-    lo, hi = 0, np.inf
-    for c in range(len(means)):
-        if means[c] <= 0:
-            continue
-        up, down = (1 + tols[c]) * means[c], (1 - tols[c]) * means[c]
-        lo = max(lo, math.ceil((sums[c] - (up - at_cut[c])) / up - 1e-9))
-        hi = min(hi, math.floor(sums[c] / down + 1e-9) if down > 0 else np.inf)
-    return lo <= hi
-
-
-# The frontier designs many times on one graph with the same measures: its pieces are found once.
-_PIECES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _pieces_of(graph: Graph, measures: np.ndarray) -> list:
-    from salesmodel.domain.territory._graph import cut_pieces
-
-    key = measures.tobytes()
-    known = _PIECES.get(graph)
-    if known is None or known[0] != key:
-        known = _PIECES[graph] = (key, cut_pieces(graph, measures))
-    return known[1]
-
-
-def _check_cut_pieces(units: Units, k: int, graph: Graph) -> None:
-    """InfeasibleError when a piece of the graph that hangs on a single unit can neither form
-    whole territories nor join that unit's territory within the tolerances (its units reach
-    the rest only through that unit, so every territory there is inside the piece or holds it)."""
-    means = units.measures.sum(axis=0) / k
-    tols = np.asarray(units.tolerances, dtype=float)
-    for v, first, sums, size in _pieces_of(graph, units.measures):
-        if _piece_fits(sums, units.measures[v], means, tols):
-            continue
-        # the smallest widening of one tolerance that lets this piece fit
-        options = {}
-        for c, name in enumerate(units.measure_names):
-            for tol in np.arange(round(tols[c], 3) + 0.001, 1.0, 0.001):
-                if _piece_fits(sums, units.measures[v], means, np.where(np.arange(len(tols)) == c, tol, tols)):
-                    options[name] = math.ceil(tol * 1000) / 1000
-                    break
-        shares = ", ".join(f"{name} {sums[c] / means[c]:.0%}" for c, name in enumerate(units.measure_names) if means[c] > 0)
-        widen = " or ".join(f"{m} ±{t:.1%}" for m, t in options.items()) or "no tolerance below 100%"
-        raise InfeasibleError(
-            f"No contiguous plan fits the tolerances: {size} units (first: {short_list([units.ids[first]])}) reach the "
-            f"rest of the graph only through unit {units.ids[v]!r}, and they hold {shares} of a mean territory: too much "
-            f"to join that unit's territory, too little for whole territories of their own. The smallest tolerance that "
-            f"could work: {widen}; or add edges, or pass contiguous=False.",
-            feasible=options or None,
-        )
 
 
 def _new_names(k: int, taken: set) -> list[str]:
@@ -222,35 +88,10 @@ def _label_order(labels: np.ndarray) -> list:
 
 
 def _check_common(method, time_limit, seed, contiguous, max_disruption, current, func):
-    if method not in ("auto", "exact", "heuristic"):
-        raise ParamsError(f"The 'method' parameter of {func} must be 'auto', 'exact' or 'heuristic'. Got {method!r} instead.")
-    if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float)) or not time_limit > 0:
-        raise ParamsError(f"The 'time_limit' parameter of {func} must be a number of seconds > 0. Got {time_limit!r} instead.")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ParamsError(f"The 'seed' parameter of {func} must be a whole number >= 0. Got {seed!r} instead.")
-    if not isinstance(contiguous, (bool, np.bool_)):
-        raise ParamsError(f"The 'contiguous' parameter of {func} must be True or False. Got {contiguous!r} instead.")
-    if max_disruption is not None:
-        if isinstance(max_disruption, bool) or not isinstance(max_disruption, (int, float)) or not 0 <= max_disruption <= 1:
-            raise ParamsError(
-                f"The 'max_disruption' parameter of {func} must be a share between 0 and 1 or None. "
-                f"Got {max_disruption!r} instead."
-            )
-        if current is None:
-            raise ParamsError(
-                f"The 'max_disruption' parameter of {func} needs 'current' (today's assignment) to measure "
-                f"changes against. Got current=None instead."
-            )
-
-
-def _check_search(max_sweeps: Any, anneal_steps: Any, construction: Any) -> None:
-    for name, value in (("max_sweeps", max_sweeps), ("anneal_steps", anneal_steps)):
-        if value is None and name == "anneal_steps":
-            continue
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ParamsError(f"The '{name}' parameter of design must be a whole number >= 1. Got {value!r} instead.")
-    if construction not in ("grow", "tree"):
-        raise ParamsError(f"The 'construction' parameter of design must be 'grow' or 'tree'. Got {construction!r} instead.")
+    validate(func, DESIGN, method=method, time_limit=time_limit, seed=seed, contiguous=contiguous, max_disruption=max_disruption)
+    if max_disruption is not None and current is None:
+        raise param_error("max_disruption", func, "None unless 'current' (today's assignment) is given to measure changes against",
+                          max_disruption, after=" (current=None)")
 
 
 def design(
@@ -351,14 +192,11 @@ def design(
     u = prepare_units(units, balance_on, func="design")
     k = check_k(k, u.n, "design")
     _check_common(method, time_limit, seed, contiguous, max_disruption, current, "design")
-    _check_search(max_sweeps, anneal_steps, construction)
+    validate("design", DESIGN, max_sweeps=max_sweeps, anneal_steps=anneal_steps, construction=construction)
     if disruption_on is None:
         disruption_on = u.measure_names[0] if u.measure_names else "units"
     if disruption_on != "units" and disruption_on not in u.measure_names:
-        raise ParamsError(
-            f"The 'disruption_on' parameter of design must be 'units' or one of the balanced measures "
-            f"{short_list(u.measure_names)}. Got {disruption_on!r} instead."
-        )
+        raise param_error("disruption_on", "design", f"'units' or one of the balanced measures {short_list(u.measure_names)}", disruption_on)
     graph = graph_for(u, adjacency, "design")
     seed_idx = None
     if seeds is not None:
@@ -368,10 +206,8 @@ def design(
         if unknown:
             raise InputError(f"seeds: unit ids not among the units: {short_list(unknown)}")
         if len(set(seeds)) != len(seeds) or len(seeds) != k:
-            raise ParamsError(
-                f"The 'seeds' parameter of design must list {k} different unit ids (one per territory). "
-                f"Got {len(seeds)} ids ({len(set(seeds))} different) instead."
-            )
+            raise param_error("seeds", "design", f"a list of {k} different unit ids (one per territory)", seeds,
+                              shown=f"{len(seeds)} ids ({len(set(seeds))} different)")
         seed_idx = [pos[s] for s in seeds]
     cur_labels = None
     cur_order: list = []
@@ -576,100 +412,3 @@ def evaluate(
         max_disruption=max_disruption,
         stopped_by="evaluated",
     )
-
-
-DEFAULT_FRONTIER = (0.0, 0.05, 0.10, 0.20, 0.40, 1.0)
-
-
-def frontier(
-    units: pd.DataFrame,
-    k: int,
-    *,
-    current: Any,
-    limits: Any = DEFAULT_FRONTIER,
-    balance_on: dict[str, float] | None = DEFAULT_BALANCE,
-    disruption_on: str | None = None,
-    unconstrained: TerritoryPlan | None = None,
-    **design_args: Any,
-) -> tuple[pd.DataFrame, dict[float, TerritoryPlan]]:
-    """The best balance found at each disruption limit.
-
-    First the unconstrained plan (a fresh start, no limit, territories named after today's
-    to move the least). Then, from the smallest limit up, two searches per limit: one from
-    the unconstrained plan with the moves beyond the limit sent back to today's
-    territories (those that cost the least balance per unit of disruption first), one from
-    the plan at the limit before (it moves less than this limit allows); the better
-    balanced of the two is the point, so every point is at least as balanced as the one
-    before. A limit at or above the unconstrained plan's disruption takes that plan.
-    ``unconstrained`` gives that plan (e.g. one searched longer); else it is designed
-    here with ``design_args``.
-
-    Returns the frontier table (one row per limit: ``max_disruption``, ``moved_share``,
-    ``moved_units``, ``max_<measure>_dev``, ``within_tolerance``, ``status``,
-    ``stopped_by``) and the plans by limit. Searches end on counts, so the frontier
-    replays exactly.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> units = pd.DataFrame({"unit_id": list("abcdef"), "x": [0, 1, 2, 3, 4, 5], "y": [0] * 6,
-    ...                       "potential": [1.0, 1.0, 1.0, 1.0, 1.0, 1.0]})
-    >>> table, plans = frontier(units, 2, current={"a": "N", "b": "N", "c": "S", "d": "S", "e": "S", "f": "S"},
-    ...                         limits=[0, 0.5], balance_on={"potential": 0.0}, method="heuristic")
-    >>> table[["max_disruption", "max_potential_dev", "within_tolerance"]].values.tolist()
-    [[0.0, 0.3333333333333333, False], [0.5, 0.0, True]]
-    """
-    if isinstance(limits, (str, bytes)) or not hasattr(limits, "__iter__"):
-        raise ParamsError(f"The 'limits' parameter of frontier must be a list of shares between 0 and 1. Got {limits!r} instead.")
-    limits = sorted({float(x) for x in limits})
-    if not limits or any(not 0 <= x <= 1 for x in limits):
-        raise ParamsError(f"The 'limits' parameter of frontier must be a list of shares between 0 and 1. Got {limits!r} instead.")
-    rows, plans, previous = [], {}, None
-
-    def run(limit: float | None, start: TerritoryPlan | None) -> TerritoryPlan:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return design(units, k, current=current, max_disruption=limit, balance_on=balance_on,
-                          disruption_on=disruption_on,
-                          start=None if start is None else start.assignment[["unit_id", "territory"]], **design_args)
-
-    free = unconstrained if unconstrained is not None else run(None, None)
-    measure = disruption_on or (next(iter(free.balance_on)) if free.balance_on else "units")
-    free_moved = float((free.disruption or {}).get(measure, 0.0))
-    for limit in limits:
-        if free_moved <= limit + 1e-12 and (previous is None or _balance_key(free) <= _balance_key(previous)):
-            plan = dataclasses.replace(free, max_disruption=limit)
-        else:
-            plan = run(limit, free)
-            if float((plan.disruption or {}).get(measure, 0.0)) > limit + 1e-9:
-                plan = None  # not every move could be sent back within the limit
-            if previous is not None and (plan is None or _balance_key(previous) < _balance_key(plan)):
-                plan = run(limit, previous)
-            elif plan is None:
-                plan = run(limit, None)
-        plans[limit] = plan
-        previous = plan
-        row: dict[str, Any] = {"max_disruption": limit,
-                               "moved_share": float((plan.disruption or {}).get(measure, 0.0)),
-                               "moved_units": int(plan.assignment["moved"].sum()) if "moved" in plan.assignment else 0}
-        for m in plan.balance_on:
-            row[f"max_{m}_dev"] = float(plan.metrics[f"{m}_dev"].abs().max())
-        row["within_tolerance"] = bool(plan.feasible)
-        row["status"] = plan.status
-        row["stopped_by"] = str(plan.stopped_by)
-        rows.append(row)
-    return pd.DataFrame(rows), plans
-
-
-def _balance_key(plan: TerritoryPlan) -> tuple[bool, float, float]:
-    """Orders plans: meeting every tolerance first, then the largest deviation over its
-    tolerance, then the objective."""
-    worst = max((float(plan.metrics[f"{m}_dev"].abs().max()) / max(t, 1e-9) for m, t in plan.balance_on.items()), default=0.0)
-    return (not plan.feasible, round(worst, 9), round(float(plan.objective), 9))
-
-
-def smallest_meeting(table: pd.DataFrame) -> float | None:
-    """The smallest disruption limit of a :func:`frontier` whose plan meets every
-    requirement, or None when none does."""
-    ok = table[table["within_tolerance"]]
-    return float(ok["max_disruption"].min()) if len(ok) else None

@@ -11,8 +11,9 @@ from scipy import sparse
 from scipy.sparse import csgraph
 from scipy.spatial import Delaunay
 
+from salesmodel.domain.constraints import param_error
 from salesmodel.domain.territory._units import Units, prepare_units
-from salesmodel.errors import InputError, ParamsError, short_list
+from salesmodel.errors import InputError, short_list
 
 
 @dataclass(frozen=True, eq=False)
@@ -148,17 +149,11 @@ def _edges_from(edges: Any, units: Units) -> np.ndarray:
         try:
             pairs = np.asarray(list(edges), dtype=object)
         except TypeError:
-            raise ParamsError(
-                f"The 'edges' parameter of adjacency must be a table or a list of unit id pairs. "
-                f"Got {type(edges).__name__} instead."
-            ) from None
+            raise param_error("edges", "adjacency", "a table or a list of unit id pairs", shown=f"{type(edges).__name__}") from None
         if pairs.size == 0:
             pairs = pairs.reshape(0, 2)
         if pairs.ndim != 2 or pairs.shape[1] != 2:
-            raise ParamsError(
-                "The 'edges' parameter of adjacency must be a table or a list of unit id pairs. "
-                f"Got an array of shape {pairs.shape} instead."
-            )
+            raise param_error("edges", "adjacency", "a table or a list of unit id pairs", shown=f"an array of shape {pairs.shape}")
     pos = units.position
     unknown = sorted({str(u) for u in pairs.ravel() if u not in pos})
     if unknown:
@@ -184,18 +179,14 @@ def build_graph(
     units: Units, method: str, edges: Any, prune_factor: float | None, func: str, neighbours: int = 15
 ) -> Graph:
     if method not in ("delaunay", "knn", "given"):
-        raise ParamsError(
-            f"The 'method' parameter of {func} must be 'delaunay', 'knn' or 'given'. Got {method!r} instead."
-        )
+        raise param_error("method", func, "'delaunay', 'knn' or 'given'", method)
     if isinstance(neighbours, bool) or not isinstance(neighbours, (int, np.integer)) or neighbours < 1:
-        raise ParamsError(f"The 'neighbours' parameter of {func} must be a whole number >= 1. Got {neighbours!r} instead.")
+        raise param_error("neighbours", func, "a whole number >= 1", neighbours)
     if prune_factor is not None and (isinstance(prune_factor, bool) or not prune_factor > 0):
-        raise ParamsError(
-            f"The 'prune_factor' parameter of {func} must be a number > 0 or None. Got {prune_factor!r} instead."
-        )
+        raise param_error("prune_factor", func, "a number > 0 or None", prune_factor)
     if method == "knn":
         if edges is not None:
-            raise ParamsError(f"The 'edges' parameter of {func} must be None when method='knn'. Got a value instead.")
+            raise param_error("edges", func, "None when method='knn'", shown="a value")
         # Delaunay edges plus each unit's nearest neighbours: a looser contiguity that
         # lets territories share a town (a unit touches its territory within its
         # nearest accounts), still connected by construction.
@@ -204,14 +195,11 @@ def build_graph(
         graph = _make_graph(units.ids, np.vstack([kept, _knn_edges(units.plane, int(neighbours))]), "knn", pruned, readded)
     elif method == "given":
         if edges is None:
-            raise ParamsError(f"The 'edges' parameter of {func} must be given when method='given'. Got None instead.")
+            raise param_error("edges", func, "given when method='given'", shown="None")
         graph = _make_graph(units.ids, _edges_from(edges, units), "given")
     else:
         if edges is not None:
-            raise ParamsError(
-                f"The 'edges' parameter of {func} must be None when method='delaunay' "
-                f"(pass method='given' to use your own edges). Got a value instead."
-            )
+            raise param_error("edges", func, "None when method='delaunay' (pass method='given' to use your own edges)", shown="a value")
         tri = _delaunay_edges(units.plane)
         kept, pruned, readded = _prune(units.plane, tri, prune_factor)
         graph = _make_graph(units.ids, kept, "delaunay", pruned, readded)
@@ -282,10 +270,7 @@ def graph_for(units: Units, graph: Graph | None, func: str) -> Graph:
     if graph is None:
         return build_graph(units, "delaunay", None, 3.0, func)
     if not isinstance(graph, Graph):
-        raise ParamsError(
-            f"The 'adjacency' parameter of {func} must be a Graph made by territory.adjacency(...) "
-            f"or None. Got {type(graph).__name__} instead."
-        )
+        raise param_error("adjacency", func, "a Graph made by territory.adjacency(...) or None", shown=f"{type(graph).__name__}")
     if len(graph.units) != units.n or not all(a == b for a, b in zip(graph.units, units.ids)):
         have, want = set(graph.units.tolist()), set(units.ids.tolist())
         extra, missing = sorted(map(str, have - want)), sorted(map(str, want - have))

@@ -9,6 +9,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse import csgraph
 
+from salesmodel.domain.constraints import within_tolerance
 from salesmodel.domain.territory._graph import Graph
 from salesmodel.domain.territory._units import Units
 
@@ -206,7 +207,7 @@ def score(
         dev = (totals - mean) / mean if mean > 0 else np.zeros(k)
         metrics[name] = totals
         metrics[f"{name}_dev"] = dev
-        ok &= bool(np.all(np.abs(dev) <= units.tolerances[c] + _EPS))
+        ok &= bool(np.all(within_tolerance(np.abs(dev), units.tolerances[c])))
     wsum = np.bincount(codes, weights=units.weights, minlength=k)
     wdsum = np.bincount(codes, weights=wd, minlength=k)
     plain = np.bincount(codes, weights=dist, minlength=k) / np.maximum(counts, 1)

@@ -31,6 +31,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse import csgraph
 
+from salesmodel.domain.territory._graph import _make_graph
 from salesmodel.domain.territory._units import EARTH_RADIUS_KM
 from salesmodel.errors import InputError, ParamsError, short_list
 
@@ -478,8 +479,6 @@ def drivable(graph: Any, units: pd.DataFrame, max_edge_km: float | None, road_fa
     """The contiguity graph with only the edges short enough to drive (road km at most
     ``max_edge_km``): two accounts are neighbours only then, so no edge spans a desert. None
     keeps every edge. Contiguity (a territory's ``parts``) is judged on this graph."""
-    from salesmodel.domain.territory._graph import _make_graph
-
     if max_edge_km is None or not len(graph.edges):
         return graph
     pos = {u: i for i, u in enumerate(units["unit_id"])}

@@ -5,14 +5,14 @@ here, and works on the arrays afterwards.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from salesmodel.errors import InputError, ParamsError, short_list
+from salesmodel.domain.constraints import TOLERANCES, check, param_error
+from salesmodel.errors import InputError, short_list
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -64,26 +64,6 @@ class Units:
         return chord
 
 
-def _check_balance(balance_on: Any, func: str) -> dict[str, float]:
-    if balance_on is None:
-        return {}
-    if not isinstance(balance_on, dict) or not all(isinstance(k, str) for k in balance_on):
-        raise ParamsError(
-            f"The 'balance_on' parameter of {func} must be a mapping of measure column to "
-            f"tolerance, such as {{'potential': 0.05}}. Got {balance_on!r} instead."
-        )
-    out = {}
-    for name, tol in balance_on.items():
-        ok = isinstance(tol, (int, float, np.floating, np.integer)) and not isinstance(tol, bool)
-        if not ok or not (0 <= float(tol) < 1) or math.isnan(float(tol)):
-            raise ParamsError(
-                f"The 'balance_on' parameter of {func} must give each measure a tolerance in "
-                f"[0, 1) (0.05 = within 5% of the mean). Got {name!r}: {tol!r} instead."
-            )
-        out[name] = float(tol)
-    return out
-
-
 def prepare_units(units: Any, balance_on: Any, *, func: str, need_measures: bool = True) -> Units:
     """Validate a units table and return its arrays.
 
@@ -91,11 +71,8 @@ def prepare_units(units: Any, balance_on: Any, *, func: str, need_measures: bool
     negative or missing measures; ``ParamsError`` for a malformed ``balance_on``.
     """
     if not isinstance(units, pd.DataFrame):
-        raise ParamsError(
-            f"The 'units' parameter of {func} must be a DataFrame with a 'unit_id' column, "
-            f"coordinates and measures. Got {type(units).__name__} instead."
-        )
-    tolerances = _check_balance(balance_on, func)
+        raise param_error("units", func, "a DataFrame with a 'unit_id' column, coordinates and measures", shown=f"{type(units).__name__}")
+    tolerances = {} if balance_on is None else check(balance_on, TOLERANCES, "balance_on", func)
     if "unit_id" not in units.columns:
         raise InputError(
             f"units: no 'unit_id' column; expected one row per unit with 'unit_id', "
@@ -197,13 +174,11 @@ def prepare_units(units: Any, balance_on: Any, *, func: str, need_measures: bool
 
 def check_k(k: Any, n: int, func: str) -> int:
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
-        raise ParamsError(f"The 'k' parameter of {func} must be a whole number of territories. Got {k!r} instead.")
+        raise param_error("k", func, "a whole number of territories", k)
     if k < 1:
-        raise ParamsError(f"The 'k' parameter of {func} must be at least 1. Got {k} instead.")
+        raise param_error("k", func, "at least 1", shown=f"{k}")
     if k > n:
-        raise ParamsError(
-            f"The 'k' parameter of {func} must be at most the number of units ({n}). Got {k} instead."
-        )
+        raise param_error("k", func, f"at most the number of units ({n})", shown=f"{k}")
     return int(k)
 
 
@@ -236,9 +211,11 @@ def labels_for(units: Units, assignment: Any, *, name: str, func: str, allow_mis
     elif isinstance(assignment, dict):
         series = pd.Series(assignment, dtype=object)
     else:
-        raise ParamsError(
-            f"The '{name}' parameter of {func} must be a Series indexed by unit_id, a dict, or a "
-            f"DataFrame with 'unit_id' and 'territory'. Got {type(assignment).__name__} instead."
+        raise param_error(
+            name,
+            func,
+            "a Series indexed by unit_id, a dict, or a DataFrame with 'unit_id' and 'territory'",
+            shown=f"{type(assignment).__name__}",
         )
     pos = units.position
     unknown = [u for u in series.index if u not in pos]
