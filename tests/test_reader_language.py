@@ -93,7 +93,7 @@ def test_leadership_figures_tell_the_truth(rendered):
     lang, run_dir = rendered
     t = {p.stem: pd.read_parquet(p) for p in (run_dir / "tables").glob("*.parquet")}
     figures = dict(zip(t["key_figures"]["figure"], t["key_figures"]["value"]))
-    from salesmodel.report.summary import company_probability
+    from salesmodel.pipeline.key_figures import company_probability
 
     prob, _ = company_probability(t["baseline_forecast_levels"], t["targets_total"]["target"].iloc[0],
                                   int(t["run_facts"].query("fact == 'plan_year'")["value"].iloc[0]))

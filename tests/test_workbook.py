@@ -121,7 +121,7 @@ def real_run(tmp_path_factory, small_company_dir):
 def test_import_edits_flows_through_to_a_folder_that_verifies(real_run, tmp_path, capsys):
     import json
 
-    from salesmodel.report.summary import load_run_tables
+    from salesmodel.pipeline.run_folder import load_run_tables
     from salesmodel.run.verify import verify
     from salesmodel.schema import consistency
 

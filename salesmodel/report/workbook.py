@@ -1119,7 +1119,7 @@ def import_edits(
 
     from salesmodel.io import write_table
     from salesmodel.pipeline import run_edited
-    from salesmodel.report.summary import load_run_tables
+    from salesmodel.pipeline.run_folder import load_run_tables
     from salesmodel.run import audit
     from salesmodel.run.workspace import read_run_inputs, write_inputs
     from salesmodel.schema.params import load_params

@@ -27,6 +27,7 @@ import pandas as pd
 
 import salesmodel
 from salesmodel.errors import InputError
+from salesmodel.pipeline.run_folder import MANIFEST
 from salesmodel.schema.params import Scenario, params_hash
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "git_info",
     "input_files",
     "make_run_id",
+    "provenance",
     "output_hashes",
     "package_versions",
     "read_lock",
@@ -57,7 +59,6 @@ __all__ = [
     "write_manifest",
 ]
 
-MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
 KEY_PACKAGES = (
     "pandas", "numpy", "scipy", "statsforecast", "statsmodels", "holidays", "papermill",
@@ -530,3 +531,25 @@ def read_manifest(run_dir: str | Path) -> dict[str, Any]:
     if missing:
         raise InputError(f"{path}: manifest lacks the keys {', '.join(missing)}")
     return manifest
+
+
+def provenance(scenario: Scenario, run_dir: str | Path) -> dict[str, Any]:
+    """What a reader needs to trace a page: run id, params hash, data hashes, version.
+
+    Computed while the run is still being built, so it does not need the manifest;
+    ``salesmodel verify`` checks the same hashes afterwards.
+    """
+    run_dir = Path(run_dir)
+    run_id = run_dir.name.removeprefix(".building-").removeprefix("edits-")  # the name the folder will have
+    inputs = {}
+    for key, path in input_files(scenario).items():
+        inputs[key] = sha256_file(path)[:16]
+    git = git_info() or {}
+    return {
+        "run_id": run_id,
+        "scenario": scenario.scenario,
+        "params_sha256": params_hash(scenario),
+        "salesmodel": salesmodel.__version__,
+        "git_commit": (git.get("commit") or "")[:12] or None,
+        "inputs_sha256": inputs,
+    }

@@ -37,6 +37,9 @@ from typing import Any
 import yaml
 
 from salesmodel.errors import ParamsError, SalesmodelError
+from salesmodel.io import write_table
+from salesmodel.pipeline import run_folder
+from salesmodel.pipeline.comparison import compare_runs, compare_targets, reference_name
 from salesmodel.schema.params import params_from_dict, params_hash
 from salesmodel.schema.vocabulary import LANGUAGES, word
 
@@ -322,8 +325,6 @@ def run_batch(
     names_hash = hashlib.sha256("|".join(map(str, params_files)).encode()).hexdigest()[:8]
     batch_dir = out_dir / "batches" / f"{stamp}-{names_hash}"
     made = [d for d in (out_dir, out_dir / "batches") if not d.exists()]  # folders a refused batch must not leave
-    from salesmodel.report.summary import reference_name
-
     try:
         specs = expand(params_files, batch_dir / "scenarios")
         reference = reference_name([s.name for s in specs], reference)
@@ -394,13 +395,10 @@ def run_batch(
             "scenarios": [asdict(o) for o in ordered],
         }
         batch_dir.mkdir(parents=True, exist_ok=True)
-        (batch_dir / "batch_manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+        (batch_dir / run_folder.BATCH_MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
     result = BatchResult(batch_dir=batch_dir, outcomes=ordered)
     finished = [o for o in result.outcomes if o.status in ("ok", "unmet") and o.run_dir]
     if finished:
-        from salesmodel.io import write_table
-        from salesmodel.report.summary import compare_runs, compare_targets
-
         # the reference named, else (when it did not finish) the first scenario that did
         names = [o.name for o in finished]
         result.reference = reference if reference in names else names[0]

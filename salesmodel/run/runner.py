@@ -48,8 +48,8 @@ from salesmodel.errors import ParamsError, RunError, SalesmodelError
 from salesmodel.paths import child, inside
 from salesmodel.pipeline import STEPS as STEP_NAMES
 from salesmodel.pipeline import PlanResult, run_plan
+from salesmodel.pipeline.run_folder import write_inputs
 from salesmodel.run import audit
-from salesmodel.run.workspace import write_inputs
 from salesmodel.schema import consistency
 from salesmodel.schema.params import Scenario, load_params, params_hash
 
