@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_import_edits(args: argparse.Namespace) -> int:
-    from salesmodel.report.workbook import import_edits
+    from salesmodel.run.edits import import_edits
 
     folder = import_edits(args.run_dir, args.workbook, args.out)
     print(f"re-balanced plan and adjustments: {folder}")
@@ -161,7 +161,7 @@ def _cmd_notebooks(args: argparse.Namespace) -> int:
     """Copy the notebooks and the default params into DIR, laid out as the checkout (notebooks/, params/)."""
     import shutil
 
-    from salesmodel.run.runner import default_params_file, notebook_dirs
+    from salesmodel.run.notebooks import default_params_file, notebook_dirs
 
     target = args.dir
     if target.exists() and not target.is_dir():
@@ -196,7 +196,7 @@ def _cmd_lab(args: argparse.Namespace) -> int:
     import os
     import shutil
 
-    from salesmodel.run.runner import notebook_dirs
+    from salesmodel.run.notebooks import notebook_dirs
     from salesmodel.run.workspace import WORKSPACE_ENV, latest_run, open_run, seed_from_run
     from salesmodel.schema.params import load_params
 

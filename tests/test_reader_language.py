@@ -128,7 +128,7 @@ def test_workbook_prints_what_people_read(rendered, tmp_path):
         pytest.skip("one language is enough for the print check")
     from openpyxl import load_workbook
 
-    from salesmodel.report.workbook import PRINTED_ROWS_PER_PAGE, REGION_PRINTED_PAGES
+    from salesmodel.report.workbook_cells import PRINTED_ROWS_PER_PAGE, REGION_PRINTED_PAGES
 
     wb = load_workbook(run_dir / "plan.xlsx")
     assert wb.sheetnames[0].startswith("月销售计划表")

@@ -6,7 +6,8 @@ from openpyxl import load_workbook
 from openpyxl.comments import Comment
 
 from salesmodel.errors import InputError
-from salesmodel.report.workbook import apply_edits, build_workbook, read_edits
+from salesmodel.pipeline.edits import apply_edits, read_edits
+from salesmodel.report.workbook import build_workbook
 
 
 def _plan():
@@ -191,7 +192,7 @@ def test_import_edits_flows_through_to_a_folder_that_verifies(real_run, tmp_path
 
 
 def test_an_edit_that_changes_a_reps_year_is_refused(real_run, tmp_path, capsys):
-    from salesmodel.report.workbook import import_edits
+    from salesmodel.run.edits import import_edits
 
     wb = load_workbook(real_run / "plan.xlsx")
     ws = wb.worksheets[0]
@@ -211,7 +212,7 @@ def test_an_edit_that_changes_a_reps_year_is_refused(real_run, tmp_path, capsys)
 
 
 def test_import_of_an_unchanged_workbook_is_refused(tmp_path):
-    from salesmodel.report.workbook import import_edits
+    from salesmodel.run.edits import import_edits
 
     plan = _plan()
     run = _fake_run(tmp_path, plan)

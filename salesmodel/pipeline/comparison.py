@@ -19,12 +19,14 @@ from salesmodel.pipeline.key_figures import FIGURE_SOURCES, KeyFigures
 
 __all__ = ["TARGET_COMPARISONS", "compare_runs", "compare_targets", "diff_params", "reference_name"]
 
+
 def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
     if isinstance(value, Mapping):
         for k, v in value.items():
             _flatten(f"{prefix}.{k}" if prefix else str(k), v, out)
     else:
         out[prefix] = value
+
 
 def reference_name(names: list[str], wanted: str | None = "") -> str:
     """The reference scenario of a comparison: the one named, else the first.
@@ -41,9 +43,11 @@ def reference_name(names: list[str], wanted: str | None = "") -> str:
                           f"Got {wanted!r} instead.")
     return wanted
 
+
 def _scenario_of(run_dir: Path) -> tuple[str, dict[str, Any]]:
     manifest = run_folder.read_manifest(run_dir)
     return str(manifest.get("params", {}).get("scenario", run_dir.name)), manifest
+
 
 def compare_runs(run_dirs: list[str | Path], reference: str | None = "") -> pd.DataFrame:
     """One row per run: scenario, params hash, the key figures and their difference from the reference.
@@ -77,9 +81,11 @@ def compare_runs(run_dirs: list[str | Path], reference: str | None = "") -> pd.D
         out[f"{figure}_vs_reference"] = values - base
     return out
 
+
 # the declared table and key column each target comparison reads
 TARGET_COMPARISONS: dict[str, tuple[str, str]] = {"region": ("targets_region", "region_id"),
                                                   "month": ("plan_company_month", "period")}
+
 
 def compare_targets(run_dirs: list[str | Path], by: str, reference: str | None = "") -> pd.DataFrame:
     """Each scenario's target by region (``targets_region``) or by month (``plan_company_month``)
@@ -111,6 +117,7 @@ def compare_targets(run_dirs: list[str | Path], by: str, reference: str | None =
         long["difference_share"] = np.where(long["reference_target"] != 0,
                                             long["difference"] / long["reference_target"], np.nan)
     return long[cols]
+
 
 def diff_params(a: Mapping[str, Any], b: Mapping[str, Any]) -> pd.DataFrame:
     """The params that differ between two scenarios, one row per dotted key.

@@ -80,6 +80,7 @@ FIGURE_UNITS: dict[str, str] = {
 }
 _COUNTS = ("units_at_risk", "staffing_shortfall_months", "stock_below", "stock_above", "customers_at_bound")
 
+
 @dataclass(frozen=True)
 class KeyFigures:
     """Headline numbers of one run; ``None`` where the run lacks the table."""
@@ -138,6 +139,7 @@ class KeyFigures:
 
         return cls(**{k: get(k) for k in FIGURE_SOURCES})
 
+
 def _ratio(num: float | None, den: float | None) -> float | None:
     if num is None or den is None or den == 0:
         return None
@@ -150,12 +152,14 @@ def _finest(df: pd.DataFrame) -> pd.DataFrame:
     present = [lv for lv in order if lv in set(df["level"])]
     return df[df["level"] == present[0]] if present else df
 
+
 # Correlation between the months of a unit's year when monthly spreads are added up (the
 # achievability default of salesmodel.domain.targets): stated on the leadership page.
 MONTH_CORRELATION = 0.5
 # How many units the leadership page flags: the ones with most money at risk.
 FLAG_TOP = 5
 # How many stores below the stock band the risks table names (most urgent first).
+
 
 def company_probability(levels: pd.DataFrame | None, target: float | None, plan_year: int | None) -> tuple[float, float] | None:
     """The chance that the company meets ``target``, and the baseline, from the company-level forecast.
@@ -176,6 +180,7 @@ def company_probability(levels: pd.DataFrame | None, target: float | None, plan_
                         correlation=MONTH_CORRELATION)
     return float(out["probability"].iloc[0]), float(out["baseline"].iloc[0])
 
+
 def money_at_risk(target: Any, baseline: Any, sd: Any) -> np.ndarray:
     """Expected shortfall E[max(target - X, 0)] for X normal with the baseline's mean and spread."""
     t, m, s = (np.asarray(v, dtype=float) for v in (target, baseline, sd))
@@ -183,6 +188,7 @@ def money_at_risk(target: Any, baseline: Any, sd: Any) -> np.ndarray:
         z = np.where(s > 0, (t - m) / s, np.inf * np.sign(t - m))
         es = np.where(s > 0, (t - m) * norm.cdf(z) + s * norm.pdf(z), np.maximum(t - m, 0.0))
     return np.maximum(es, 0.0)
+
 
 def flagged_units(tables: Mapping[str, pd.DataFrame], *, top: int = FLAG_TOP) -> pd.DataFrame:
     """The few units that matter: below the achievability threshold, most money at risk first (at most ``top``).
@@ -200,6 +206,7 @@ def flagged_units(tables: Mapping[str, pd.DataFrame], *, top: int = FLAG_TOP) ->
     rows = rows.sort_values(["money_at_risk", "unit_id"], ascending=[False, True]).head(top)
     rows["rank"] = np.arange(1, len(rows) + 1, dtype="int64")
     return rows[cols].reset_index(drop=True)
+
 
 def key_figures(tables: Mapping[str, pd.DataFrame], plan_year: int | None = None) -> KeyFigures:
     """Condense a run's declared tables into the headline numbers (the summary step calls this once).
@@ -286,6 +293,7 @@ def key_figures(tables: Mapping[str, pd.DataFrame], plan_year: int | None = None
         **_chance_and_pace(tables),
     )
 
+
 def _chance_and_pace(tables: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
     """The target at 50% (chance_curve), the customers at a growth bound (targets_bounds) and where the
     company stands to date (pacing), as the key figures carry them."""
@@ -311,11 +319,14 @@ def _chance_and_pace(tables: Mapping[str, pd.DataFrame]) -> dict[str, Any]:
             out[k] = None if pd.isna(v) else float(v)
     return out
 
+
 def pay_at_plan(pay: pd.DataFrame) -> pd.DataFrame:
     """The pay plan's rows at 100% of target (else its first scenario): what the budget and the pages read."""
     scenario = "100%" if "100%" in set(pay["scenario"]) else pay["scenario"].iloc[0]
     return pay[pay["scenario"] == scenario]
 
+
+@dataclass(frozen=True)
 class HiresPart:
     """The planned hires' part of the plan: their ramped quotas from the territories, what the staffing
     plan counts on them selling (their ramped standard in the pay plan), and the plan."""
@@ -324,6 +335,7 @@ class HiresPart:
     quota: float
     counted: float
     plan: float
+
 
 def hires_part(tables: Mapping[str, pd.DataFrame]) -> HiresPart | None:
     """The hires' part of the plan from ``targets_person`` and ``pay_cost`` (None without planned hires)."""

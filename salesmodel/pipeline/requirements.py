@@ -9,6 +9,7 @@ import pandas as pd
 
 __all__ = ["unmet_requirements"]
 
+
 def _frontier_cost(points: pd.DataFrame | None, measure: str, tolerance: float) -> str:
     """What meeting a territory tolerance would cost, read from the frontier (empty without one)."""
     column = f"max_{measure}_dev"
@@ -23,6 +24,7 @@ def _frontier_cost(points: pd.DataFrame | None, measure: str, tolerance: float) 
     return (f"; no point of the frontier meets it: at its largest limit ({row['max_disruption']:.0%}, "
             f"{row['moved_share']:.1%} of potential and {int(row['moved_units'])} accounts moved) the largest "
             f"deviation is {row[column]:.1%}")
+
 
 def unmet_requirements(tables: Mapping[str, pd.DataFrame], *, balance_on: Mapping[str, float],
                        max_hires_per_month: int | None, max_starts_per_month: int | None) -> pd.DataFrame:

@@ -25,6 +25,7 @@ RISK_COLUMNS = ["kind", "unit_id", "value", "probability", "money", "asked", "de
 # the hires' accounts may fall this far short of what the staffing plan counts on them selling before it is a risk
 HIRE_ACCOUNTS_SHORT = 0.10
 
+
 def risk_table(tables: Mapping[str, pd.DataFrame], figures: KeyFigures, *, top: int = 5,
                calendar_status: tuple[str, int, str] | None = None,
                unmet: pd.DataFrame | None = None, bound_share: float | None = None) -> pd.DataFrame:

@@ -19,6 +19,7 @@ from salesmodel.schema.vocabulary import word
 
 __all__ = ["comparison_chart", "headline_tiles", "target_difference_chart"]
 
+
 def headline_tiles(figures: KeyFigures, *, language: str = "en", money_unit: str = "wan"):
     """The plan in five numbers, drawn as tiles (a matplotlib Figure)."""
     import matplotlib.pyplot as plt
@@ -50,6 +51,7 @@ def headline_tiles(figures: KeyFigures, *, language: str = "en", money_unit: str
                 color="#1F3864", transform=ax.transAxes, linespacing=1.2)
     fig.tight_layout()
     return fig
+
 
 def comparison_chart(comparison: pd.DataFrame, *, language: str = "en", money_unit: str = "wan"):
     """Small multiples: one bar chart per headline figure, scenarios side by side (the reference darker)."""
@@ -84,6 +86,7 @@ def comparison_chart(comparison: pd.DataFrame, *, language: str = "en", money_un
         ax.set_axis_off()
     fig.tight_layout()
     return fig
+
 
 def target_difference_chart(by_month: pd.DataFrame, by_region: pd.DataFrame, *, language: str = "en",
                             money_unit: str = "wan", names: Mapping[Any, str] | None = None):

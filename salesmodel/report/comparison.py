@@ -39,10 +39,12 @@ COMPARISON_COLUMNS = {
 # Figures a plan may not have at all (no budget in any scenario): their row is left out, not shown empty.
 _OPTIONAL_COMPARISON = ("budget",)
 
+
 def reference_of(comparison: pd.DataFrame) -> str:
     if "is_reference" in comparison and comparison["is_reference"].any():
         return str(comparison.loc[comparison["is_reference"].astype(bool), "scenario"].iloc[0])
     return str(comparison["scenario"].iloc[0])
+
 
 def _fmt_value(v: Any, kind: str, scale: float, *, signed: bool = False, growth: bool = False,
                language: str = "en", money_digits: int = 1) -> str:
@@ -50,6 +52,7 @@ def _fmt_value(v: Any, kind: str, scale: float, *, signed: bool = False, growth:
         return "–"
     text = _fmt_number(float(v), kind, scale, signed=signed, growth=growth, money_digits=money_digits)
     return text.translate(str.maketrans(",.", ".,")) if language == "es" else text  # es: 1.615,2
+
 
 def _fmt_number(v: float, kind: str, scale: float, *, signed: bool, growth: bool, money_digits: int) -> str:
     if signed:  # no "-0": a difference that rounds to nothing is shown as 0
@@ -66,9 +69,11 @@ def _fmt_number(v: float, kind: str, scale: float, *, signed: bool, growth: bool
     v = 0.0 if round(v * 100, 1) == 0 else v  # a share that rounds to nothing: 0.0%, never -0.0%
     return f"{v:+.1%}" if growth else f"{v:.1%}"
 
+
 _GRID_SETTING = re.compile(r"([a-z][a-z0-9_]*)=([^_]*)(?:_|$)")
 # grid settings that are shares: shown as percentages
 _SHARE_SETTINGS = {"growth", "max_disruption", "chance", "cap_share", "shrinkage", "potential", "workload"}
+
 
 def scenario_label(name: str, language: str = "en") -> str:
     """A scenario's name as readers read it: a grid point's settings in words, not code.
@@ -93,6 +98,7 @@ def scenario_label(name: str, language: str = "en") -> str:
             shown = f"{number:g}"
         parts.append(f"{label} {shown.replace('.', ',') if language == 'es' else shown}")
     return f"{base}: {', '.join(parts)}" if parts else str(name)
+
 
 def readable_comparison(comparison: pd.DataFrame, *, language: str = "en", money_unit: str = "wan") -> pd.DataFrame:
     """The comparison for reading: figures down (unit in the label), each scenario's value across,
@@ -124,6 +130,7 @@ def readable_comparison(comparison: pd.DataFrame, *, language: str = "en", money
             row[word("cmp_vs_reference", language).format(scenario=sc)] = text
         rows.append(row)
     return pd.DataFrame(rows)
+
 
 def readable_targets(table: pd.DataFrame, by: str, reference: str, *, language: str = "en", money_unit: str = "wan",
                      names: Mapping[Any, str] | None = None) -> pd.DataFrame:
@@ -164,6 +171,7 @@ def readable_targets(table: pd.DataFrame, by: str, reference: str, *, language: 
             for v in shares]
     return out
 
+
 def readable_params_diff(a: Mapping[str, Any], b: Mapping[str, Any], name_a: str, name_b: str, *,
                          language: str = "en", money_unit: str = "thousand",
                          names: Mapping[Any, str] | None = None) -> pd.DataFrame:
@@ -182,6 +190,7 @@ def readable_params_diff(a: Mapping[str, Any], b: Mapping[str, Any], name_a: str
                          name_a: [setting_value(k, v, language, **opts) for k, v, _ in rows],
                          name_b: [setting_value(k, v, language, **opts) for k, _, v in rows]})
 
+
 def region_names(run_dir: str | Path, language: str = "en") -> dict[Any, str]:
     """Region id → name in the reader's language, from a run's copy of the org input (ids if it has none)."""
     org = run_folder.read_input(run_dir, "org")
@@ -190,6 +199,7 @@ def region_names(run_dir: str | Path, language: str = "en") -> dict[Any, str]:
     if not {"name_en", "name"} & set(org.columns):
         return {}
     return {str(k): v for k, v in overview.unit_names(org, "unit_id", language).items()}
+
 
 def pick_pair(manifest: Mapping[str, Any], a: str = "", b: str = "") -> tuple[str, str]:
     """Two scenario names for a params diff: the ones asked for, else the first and last."""

@@ -11,6 +11,7 @@ from salesmodel.schema.vocabulary import has_word, word
 
 __all__ = ["risks"]
 
+
 def risks(
     table: pd.DataFrame,
     *,

@@ -16,11 +16,15 @@ import numpy as np
 import pandas as pd
 import yaml
 
+import salesmodel
+from salesmodel import io
 from salesmodel.errors import InputError, SalesmodelError
 from salesmodel.paths import is_run_id, shorten
+from salesmodel.pipeline import run_edited, run_plan
+from salesmodel.pipeline.edits import Edits, apply_edits
+from salesmodel.pipeline.run_folder import ADJUSTMENTS, INPUTS, MANIFEST, TABLES, read_run_inputs
 from salesmodel.run import audit
 from salesmodel.run.audit import (
-    MANIFEST,
     frame_hash,
     output_hashes,
     package_versions,
@@ -28,7 +32,7 @@ from salesmodel.run.audit import (
     sha256_file,
     source_hash,
 )
-from salesmodel.run.workspace import INPUTS, TABLES
+from salesmodel.schema import consistency
 from salesmodel.schema import tables as declared
 from salesmodel.schema.params import load_params, params_hash
 
@@ -122,8 +126,6 @@ def table_difference(name: str, original: pd.DataFrame, again: pd.DataFrame) -> 
 
 
 def _compare_tables(run_dir: Path, tables: dict[str, pd.DataFrame], report: VerifyReport) -> None:
-    from salesmodel import io
-
     folder = run_dir / TABLES
     recorded = {p.stem for p in folder.glob("*.parquet")}
     for name in sorted(recorded - set(tables)):
@@ -176,10 +178,6 @@ def environment_differences(run_dir: Path, manifest: dict[str, Any]) -> list[str
 def _rerun(run_dir: Path, manifest: dict[str, Any], report: VerifyReport,
            log: Callable[[str], None] | None = None) -> None:
     """Run the plan again in this process from the run's own params and inputs; compare every table."""
-    import salesmodel
-    from salesmodel.pipeline import run_plan
-    from salesmodel.run.workspace import read_run_inputs
-
     made_by = manifest.get("salesmodel", {}).get("version")
     if made_by and made_by != salesmodel.__version__:
         report.other.append(f"the run was made by salesmodel {made_by} and this is salesmodel {salesmodel.__version__}: "
@@ -233,11 +231,7 @@ def _rerun(run_dir: Path, manifest: dict[str, Any], report: VerifyReport,
 
 def _replay_edits(run_dir: Path, params: Any, inputs: dict[str, pd.DataFrame], plan: Any) -> Any:
     """A folder written by ``import-edits``: apply its recorded adjustments to the re-run plan, as it did."""
-    from salesmodel.errors import InputError
-    from salesmodel.pipeline import run_edited
-    from salesmodel.report.workbook import Edits, apply_edits
-
-    path = run_dir / "adjustments.parquet"
+    path = run_dir / ADJUSTMENTS
     if not path.is_file():
         raise InputError(f"{path}: an edited plan keeps its adjustments; the file is missing")
     edits = Edits(sheet="plan_rep_month", adjustments=pd.read_parquet(path))
@@ -246,8 +240,6 @@ def _replay_edits(run_dir: Path, params: Any, inputs: dict[str, pd.DataFrame], p
 
 
 def _consistency(run_dir: Path, report: VerifyReport) -> None:
-    from salesmodel.schema import consistency
-
     tables = {}
     for path in sorted((run_dir / TABLES).glob("*.parquet")):
         try:
