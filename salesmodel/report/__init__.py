@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from salesmodel.errors import ParamsError
+from salesmodel.pipeline.run_folder import ADJUSTMENTS
 from salesmodel.schema.tables import MONEY_UNITS
 from salesmodel.schema.vocabulary import LANGUAGES, WORDS, word
 
@@ -400,7 +401,7 @@ def edited_banner(run_dir: str | Path, language: str = "en") -> str | None:
     by whom), from the folder's ``adjustments`` table; None for a plan that was not edited."""
     import pandas as pd
 
-    path = Path(run_dir) / "adjustments.parquet"
+    path = Path(run_dir) / ADJUSTMENTS
     if not path.is_file():
         return None
     adj = pd.read_parquet(path)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from salesmodel.pipeline.key_figures import hires_part
+from salesmodel.pipeline.territory import pick
 from salesmodel.report import (
     format_money,
     month_label,
@@ -186,8 +187,6 @@ class TerritoryPage(PageBase):
             first = self.w(key).format(limit=limit(float(met["max_disruption"])), moved=f"{met['moved_share']:.0%}",
                                                     accounts=f"{int(met['moved_units']):,}", devs=devs(met))
         else:
-            from salesmodel.pipeline.territory import pick
-
             best = points[points["max_disruption"] == pick(points, balance_on)].iloc[0]
             first = self.w("frontier_none").format(limit=limit(float(best["max_disruption"])), devs=devs(best))
         if points["chosen"].any():

@@ -25,12 +25,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import yaml
 
 from salesmodel import io
-from salesmodel.errors import InputError
+from salesmodel.errors import InputError, ParamsError
 from salesmodel.pipeline import STEPS, StepResult, params_sections, run_step, step_module, upstream
 from salesmodel.pipeline.run_folder import INPUTS, MANIFEST, PARAMS_FILE, STEP_STATE, TABLES, read_run_inputs
-from salesmodel.run import audit
+from salesmodel.run import audit, runner
 from salesmodel.schema import tables as declared
 from salesmodel.schema.params import Scenario, load_params
 
@@ -162,6 +163,33 @@ class Workspace:
     @property
     def money_unit(self) -> str:
         return self.params.report.money_unit
+
+    # ---- scenarios made from this one (the explorers' "save as scenario" and "run it") -------------
+    def save_scenario(self, name: str, settings: dict[str, Any], folder: str | Path | None = None) -> Path:
+        """Write these params with ``settings`` (dotted params keys, e.g. ``{"targets.growth": 0.15}``)
+        as a new scenario file beside the params file (or in ``folder``); return its path.
+
+        The scenario name is sanitised; an existing file is never overwritten; what was saved must load.
+        """
+        safe = audit.sanitise_name(name or f"{self.params.scenario}-explored")
+        raw = self.params.to_jsonable()
+        for dotted, value in settings.items():
+            section, key = dotted.split(".", 1)
+            raw.setdefault(section, {})[key] = value
+        raw["scenario"] = safe
+        raw["description"] = f"{self.params.scenario} explored: " + ", ".join(f"{k} = {v}" for k, v in settings.items())
+        where = Path(folder) if folder is not None else (Path(self.params_file).parent if self.params_file else Path.cwd())
+        path = where / f"{safe}.yaml"
+        if path.exists():
+            raise ParamsError(f"{path} exists already; give the scenario another name (nothing was overwritten).")
+        path.write_text("# Saved from an explorer; `salesmodel run` runs it.\n"
+                        + yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        load_params(path)  # what was saved must load: one clear message now, not at run time
+        return path
+
+    def run_scenario(self, params_file: str | Path) -> Any:
+        """Run a scenario file as ``salesmodel run`` does (into the default outputs folder)."""
+        return runner.run_scenario(params_file, progress=True)
 
     def provenance(self) -> dict[str, Any]:
         """What a reader needs to trace this run's pages (:func:`salesmodel.run.audit.provenance`)."""
