@@ -228,18 +228,18 @@ def _rerun(run_dir: Path, manifest: dict[str, Any], report: VerifyReport,
     try:
         plan = run_plan(params, inputs)
         if manifest.get("edited_from"):
-            plan = _replay_edits(run_dir, params, inputs, plan)
+            plan = _replay_edits(run_dir, params, inputs, plan, report.language)
     except SalesmodelError as exc:
         report.other.append(report.say("verify_rerun_failed", error=exc))
         return
     _compare_tables(run_dir, plan.tables, report)
 
 
-def _replay_edits(run_dir: Path, params: Any, inputs: dict[str, pd.DataFrame], plan: Any) -> Any:
+def _replay_edits(run_dir: Path, params: Any, inputs: dict[str, pd.DataFrame], plan: Any, language: str = "en") -> Any:
     """A folder written by ``import-edits``: apply its recorded adjustments to the re-run plan, as it did."""
     path = run_dir / ADJUSTMENTS
     if not path.is_file():
-        raise InputError(f"{path}: an edited plan keeps its adjustments; the file is missing")
+        raise InputError(word("verify_no_adjustments", language).format(path=path))
     edits = Edits(sheet="plan_rep_month", adjustments=pd.read_parquet(path))
     balanced = apply_edits(plan.tables["plan_rep_month"], edits, round_to=float(params.targets.plan_round_to))
     return run_edited(params, inputs, plan.tables, balanced.drop(columns="edited"))
@@ -310,10 +310,8 @@ def verify(run_dir: str | Path, *, rerun: bool = False, run_log: str | Path | No
     run_id = manifest["run_id"]
     if not is_run_id(run_id):
         # Ids name folders (edits/, re-runs): only the shape the runner writes is trusted.
-        raise InputError(
-            f"{run_dir / MANIFEST}: run_id {shorten(run_id)} is not a run id salesmodel writes "
-            f"(expected <UTC time>-<scenario>-<8 hex>, e.g. 20261123T090000Z-default-1a2b3c4d); the manifest was altered"
-        )
+        raise InputError(word("verify_not_our_run_id", reader_language(language, manifest.get("params"))).format(
+            path=run_dir / MANIFEST, run_id=shorten(run_id)))
     report = VerifyReport(run_dir=run_dir, rerun=rerun, language=reader_language(language, manifest.get("params")))
     log_path = Path(run_log) if run_log is not None else _find_run_log(run_dir)
     manifest_sha = sha256_file(run_dir / MANIFEST)
@@ -322,7 +320,7 @@ def verify(run_dir: str | Path, *, rerun: bool = False, run_log: str | Path | No
     elif not log_path.is_file():
         report.other.append(report.say("verify_run_log_missing", path=log_path))
     else:
-        check = audit.check_run_log(log_path, run_id, manifest_sha)
+        check = audit.check_run_log(log_path, run_id, manifest_sha, report.language)
         report.other.extend(check.problems)
         report.notes.extend(check.notes)
         report.log_line = check.line if not check.problems else None
