@@ -77,80 +77,64 @@ def _print_unmet(unmet: list[dict], where: str) -> None:
         print(_say("cli_unmet_more", n=len(unmet) - 20), file=sys.stderr)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="salesmodel",
-        description="Sales planning that adds up: run, verify and inspect scenario runs.",
-        epilog="Exit status: 0 success, 2 bad input or params, 3 completed with unmet requirements, "
-        "1 anything else.",
-    )
+def build_parser(language: str = "en") -> argparse.ArgumentParser:
+    """The command line's parser; its help in ``language``."""
+    def h(key: str) -> str:
+        return word(f"cli_help_{key}", language)
+
+    parser = argparse.ArgumentParser(prog="salesmodel", description=h("description"), epilog=h("epilog"))
     parser.add_argument("--version", action="version", version=f"salesmodel {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show the full traceback of unexpected errors")
-    parser.add_argument("--lang", choices=LANGUAGES, default=None,
-                        help="the language of what is printed (default: the params' report.language, else $SALESMODEL_LANG "
-                             "or the locale, else en)")
+    parser.add_argument("--debug", action="store_true", help=h("debug"))
+    parser.add_argument("--lang", choices=LANGUAGES, default=None, help=h("lang"))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     # --debug and --lang are accepted before or after the command
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     common.add_argument("--lang", choices=LANGUAGES, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
-    run = sub.add_parser("run", parents=[common], help="run the whole plan for one scenario")
-    run.add_argument("params", type=Path, help="the scenario's params YAML")
-    run.add_argument(
-        "--out", type=Path, default=Path("outputs"),
-        help="folder for run folders (default: ./outputs, relative to the current directory); "
-        "runs land in OUT/runs/, failed notebooks in OUT/failed/",
-    )
-    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run = sub.add_parser("run", parents=[common], help=h("run"))
+    run.add_argument("params", type=Path, help=h("params"))
+    run.add_argument("--out", type=Path, default=Path("outputs"), help=h("run_out"))
+    run.add_argument("--quiet", action="store_true", help=h("quiet"))
 
-    batch = sub.add_parser("batch", parents=[common], help="run many scenarios (files, or a grid) in parallel")
-    batch.add_argument("params", type=Path, nargs="+", help="params YAML files; a file with a grid: section expands")
-    batch.add_argument("--out", type=Path, default=Path("outputs"),
-                       help="folder for run folders and OUT/batches/ (default: ./outputs)")
-    batch.add_argument("--workers", type=int, default=2, help="local worker processes (default: 2)")
-    batch.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786")
-    batch.add_argument("--quiet", action="store_true", help="no progress bar")
-    batch.add_argument("--reference", default="",
-                       help="the scenario the others are compared with (default: the first)")
+    batch = sub.add_parser("batch", parents=[common], help=h("batch"))
+    batch.add_argument("params", type=Path, nargs="+", help=h("batch_params"))
+    batch.add_argument("--out", type=Path, default=Path("outputs"), help=h("batch_out"))
+    batch.add_argument("--workers", type=int, default=2, help=h("workers"))
+    batch.add_argument("--scheduler", default=None, help=h("scheduler"))
+    batch.add_argument("--quiet", action="store_true", help=h("quiet"))
+    batch.add_argument("--reference", default="", help=h("reference"))
 
-    verify = sub.add_parser("verify", parents=[common], help="check a run folder against its manifest")
-    verify.add_argument("run_dir", type=Path, help="a run folder printed by `salesmodel run`")
-    verify.add_argument("--rerun", action="store_true", help="also execute the run again and compare every table exactly")
-    verify.add_argument("--log", type=Path, default=None, dest="run_log",
-                        help="the run log to check the manifest against (default: OUT/runs.log beside OUT/runs/)")
+    verify = sub.add_parser("verify", parents=[common], help=h("verify"))
+    verify.add_argument("run_dir", type=Path, help=h("verify_run_dir"))
+    verify.add_argument("--rerun", action="store_true", help=h("rerun"))
+    verify.add_argument("--log", type=Path, default=None, dest="run_log", help=h("log"))
 
-    sample = sub.add_parser("sample", parents=[common], help="write the demo company's data files")
-    sample.add_argument("dir", type=Path, help="folder to write into (created if missing)")
-    sample.add_argument("--seed", type=int, default=42, help="random seed (default: 42)")
-    sample.add_argument("--customers", type=int, default=3000, help="number of customers (default: 3000)")
-    sample.add_argument("--reps", type=int, default=60, help="number of sales reps (default: 60)")
-    sample.add_argument("--start", default="2023-01-01", help="first day of history (default: 2023-01-01)")
-    sample.add_argument("--end", default="2026-10-31", help="last day of history (default: 2026-10-31)")
-    sample.add_argument("--actuals-to", default="auto", metavar="DATE",
-                        help="also write the plan year's sales from 1 January to DATE (actuals.parquet) and a stock "
-                             "count (stock.csv), which params/default.yaml tracks; default 'auto': the end of the "
-                             "fifth month after --end (2027-03-31 for the default history); 'none': neither")
+    sample = sub.add_parser("sample", parents=[common], help=h("sample"))
+    sample.add_argument("dir", type=Path, help=h("sample_dir"))
+    sample.add_argument("--seed", type=int, default=42, help=h("seed"))
+    sample.add_argument("--customers", type=int, default=3000, help=h("customers"))
+    sample.add_argument("--reps", type=int, default=60, help=h("reps"))
+    sample.add_argument("--start", default="2023-01-01", help=h("start"))
+    sample.add_argument("--end", default="2026-10-31", help=h("end"))
+    sample.add_argument("--actuals-to", default="auto", metavar="DATE", help=h("actuals_to"))
 
-    validate = sub.add_parser("validate", parents=[common], help="check params and inputs, run nothing")
-    validate.add_argument("params", type=Path, help="the scenario's params YAML")
+    validate = sub.add_parser("validate", parents=[common], help=h("validate"))
+    validate.add_argument("params", type=Path, help=h("params"))
 
-    lab = sub.add_parser("lab", parents=[common], help="open JupyterLab on the notebooks, the latest run loaded")
-    lab.add_argument("params", type=Path, nargs="?", default=Path("params/default.yaml"),
-                     help="the scenario's params YAML (default: params/default.yaml)")
-    lab.add_argument("--out", type=Path, default=Path("outputs"), help="the outputs folder (default: ./outputs)")
-    lab.add_argument("--port", type=int, default=8888,
-                     help="port on 127.0.0.1 (default: 8888; when it is in use, the next free one)")
-    lab.add_argument("--no-start", action="store_true", help="prepare the workspace, do not start JupyterLab")
+    lab = sub.add_parser("lab", parents=[common], help=h("lab"))
+    lab.add_argument("params", type=Path, nargs="?", default=Path("params/default.yaml"), help=h("lab_params"))
+    lab.add_argument("--out", type=Path, default=Path("outputs"), help=h("lab_out"))
+    lab.add_argument("--port", type=int, default=8888, help=h("port"))
+    lab.add_argument("--no-start", action="store_true", help=h("no_start"))
 
-    notebooks = sub.add_parser("notebooks", parents=[common],
-                               help="copy the notebooks and a params file into a folder to open in JupyterLab")
-    notebooks.add_argument("dir", type=Path, help="folder to copy into (created if missing; nothing in it is overwritten)")
+    notebooks = sub.add_parser("notebooks", parents=[common], help=h("notebooks"))
+    notebooks.add_argument("dir", type=Path, help=h("notebooks_dir"))
 
-    edits = sub.add_parser("import-edits", parents=[common], help="read a planner's edited plan workbook back")
-    edits.add_argument("run_dir", type=Path, help="the run folder the workbook came from")
-    edits.add_argument("workbook", type=Path, help="the edited plan.xlsx")
-    edits.add_argument("--out", type=Path, default=None, help="folder to hold the edited run's folder (default: edits/ in the run's outputs folder)")
+    edits = sub.add_parser("import-edits", parents=[common], help=h("edits"))
+    edits.add_argument("run_dir", type=Path, help=h("edits_run_dir"))
+    edits.add_argument("workbook", type=Path, help=h("edits_workbook"))
+    edits.add_argument("--out", type=Path, default=None, help=h("edits_out"))
     return parser
 
 
@@ -420,7 +404,11 @@ _COMMANDS = {"run": _cmd_run, "batch": _cmd_batch, "verify": _cmd_verify, "sampl
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``salesmodel`` console script; returns the exit status."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # the help is said before the params are read: --lang, else the environment's
+    asked = [a.split("=", 1)[1] for a in argv if a.startswith("--lang=")]
+    asked += [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--lang"]
+    parser = build_parser(reader_language(asked[-1] if asked else None))
     args = parser.parse_args(argv)
     _LANG[0] = _language(args)
     try:
