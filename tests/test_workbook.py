@@ -1,5 +1,3 @@
-from pathlib import Path
-
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
@@ -125,6 +123,7 @@ def test_import_edits_flows_through_to_a_folder_that_verifies(real_run, tmp_path
     from salesmodel.pipeline.run_folder import load_run_tables
     from salesmodel.run.verify import verify
     from salesmodel.schema import consistency
+    from salesmodel.schema.vocabulary import word
 
     run = real_run
     before = {p: p.stat().st_mtime_ns for p in run.rglob("*")}
@@ -144,7 +143,9 @@ def test_import_edits_flows_through_to_a_folder_that_verifies(real_run, tmp_path
 
     assert main(["import-edits", str(run), str(tmp_path / "edited.xlsx"), "--out", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
-    folder = Path(out.split("re-balanced plan and adjustments: ", 1)[1].splitlines()[0])
+    (folder,) = [p for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")]
+    # said in the run's language (its params: zh), from the vocabulary
+    assert word("cli_edits_done", "zh").format(folder=folder) in out
     assert f"salesmodel verify {folder}" in out
     assert {p: p.stat().st_mtime_ns for p in run.rglob("*")} == before  # the run is untouched
     assert folder.parent == tmp_path / "out"  # --out DIR: DIR/<id>
