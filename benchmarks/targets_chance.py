@@ -45,7 +45,7 @@ CASES = {
 
 def measure(params, inputs, forecast: dict[str, pd.DataFrame]) -> dict:
     from salesmodel.pipeline import run_step
-    from salesmodel.report.summary import company_probability
+    from salesmodel.pipeline.key_figures import company_probability
 
     t = run_step("targets", params, inputs, forecast).tables
     total = float(t["targets_total"]["target"].iloc[0])
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     inputs = io.read_inputs(base.data)
     started = time.perf_counter()
     if args.run:
-        from salesmodel.report.summary import load_run_tables
+        from salesmodel.pipeline.run_folder import load_run_tables
 
         forecast = load_run_tables(args.run, ["baseline_forecast", "baseline_forecast_levels", "forecast_history"])
     else:

@@ -17,6 +17,9 @@ NOTEBOOKS = REPO / "notebooks"
 
 # Charts drawn by tests themselves (not in notebooks) need no screen.
 os.environ.setdefault("MPLBACKEND", "Agg")
+# The command line speaks the environment's language when neither --lang nor the params choose one:
+# the suite reads it in English whatever the developer's locale (tests of the choice set their own).
+os.environ["SALESMODEL_LANG"] = "en"
 
 # In CI (CI set, as .ci/run and the usual CI services do) property tests draw the same
 # examples on every run and keep no example database, so a red build can be replayed and is

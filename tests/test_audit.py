@@ -252,3 +252,15 @@ def test_frame_hash_sees_values_order_and_types():
     assert audit.frame_hash(a) != audit.frame_hash(a.assign(x=[1, 3]))
     assert audit.frame_hash(a) != audit.frame_hash(a.iloc[::-1].reset_index(drop=True))
     assert audit.frame_hash(a) != audit.frame_hash(a.astype({"x": "float64"}))
+
+
+@pytest.mark.parametrize("language", ["zh", "es"])
+def test_verify_speaks_the_readers_language(run_copy, language):
+    from salesmodel.schema.vocabulary import word
+
+    ok = verify(run_copy, language=language)
+    assert ok.summary().splitlines()[0].endswith(word("verify_ok", language).format(n=ok.files_checked)
+                                                 + word("verify_rules", language).format(n=ok.rules_checked))
+    (run_copy / "params.yaml").write_text("changed", encoding="utf-8")
+    changed = verify(run_copy, language=language)
+    assert word("verify_changed", language).format(path="params.yaml") in changed.problems

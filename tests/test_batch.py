@@ -75,7 +75,7 @@ def test_a_batch_refused_for_bad_yaml_leaves_no_folder_behind(tmp_path):
 
 
 def test_readable_comparison_shows_values_and_differences_from_the_reference():
-    from salesmodel.report.summary import readable_comparison, readable_params_diff
+    from salesmodel.report.comparison import readable_comparison, readable_params_diff
 
     cmp = pd.DataFrame({"scenario": ["a", "b"], "is_reference": [True, False], "total_target": [1e8, 1.1e8],
                         "total_target_vs_reference": [0.0, 1e7], "headcount_needed": [75.5, 75.4],
@@ -128,7 +128,7 @@ def test_batch_on_a_local_pool_finishes_despite_a_failing_scenario(tmp_path, sma
     assert comparison["scenario"].tolist() == ["sweep__growth=0.1", "sweep__growth=0.15"]
     # one plan, one set of numbers: every run of the batch is consistent, and the comparison
     # shows exactly the figures of each run's tables
-    from salesmodel.report.summary import KeyFigures
+    from salesmodel.pipeline.key_figures import KeyFigures
     from salesmodel.schema import consistency
 
     for outcome, row in zip([o for o in result.outcomes if o.status == "ok"], comparison.itertuples(index=False)):

@@ -138,7 +138,7 @@ def _targets(tmp_path, forecast_tables, **targets):
 
 
 def test_total_by_chance_sits_on_the_curve_and_the_key_figures_agree(tmp_path, forecast_tables):
-    from salesmodel.report.summary import company_probability, key_figures
+    from salesmodel.pipeline.key_figures import company_probability, key_figures
     from salesmodel.schema import consistency
 
     params, result, fc = _targets(tmp_path, forecast_tables, total={"chance": 0.6},
@@ -225,7 +225,7 @@ def test_tracking_projection_is_a_projection():
 
 
 def test_to_date_figures_are_pacings_company_row():
-    from salesmodel.report.summary import key_figures
+    from salesmodel.pipeline.key_figures import key_figures
     from salesmodel.schema import consistency
 
     pace = pd.DataFrame({"level": ["company"], "unit_id": ["company"], "target_full": [1000.0],
@@ -288,7 +288,9 @@ def test_equal_chance_keeps_locked_units_and_shares_the_rest():
 
 
 def test_the_plan_leaning_on_its_caps_is_a_risk_in_every_language():
-    from salesmodel.report.summary import key_figures, risk_table, risks
+    from salesmodel.pipeline.key_figures import key_figures
+    from salesmodel.pipeline.risks import risk_table
+    from salesmodel.report.risks import risks
 
     bounds = pd.DataFrame({"region_id": ["N", "S"], "customers": [60, 40], "at_upper": [20, 5], "at_lower": [0, 0],
                            "share_at_bound": [1 / 3, 0.125], "target": [600.0, 400.0],

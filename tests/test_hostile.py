@@ -29,7 +29,7 @@ from openpyxl import load_workbook
 from salesmodel.cli import main
 from salesmodel.io import write_table
 from salesmodel.report.workbook import build_workbook
-from salesmodel.run import audit, runner
+from salesmodel.run import audit, notebooks, runner
 
 FORMULA_IDS = ['=HYPERLINK("http://evil","rep")', "=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)"]
 CLASS_NAMES = re.compile(r"\b(KeyError|JSONDecodeError|ValueError|TypeError|ValidationError|Traceback|OSError)\b")
@@ -458,7 +458,7 @@ def quick_notebooks(tmp_path, monkeypatch):
               "import json\n(Path(run_dir) / 'unmet.json').write_text(json.dumps({'unmet': [{'step': 'territory', "
               "'requirement': 'territory.balance_on.potential', 'asked': 0.0001, 'achieved': 0.031, "
               "'message': 'territory potential within ±0.01% was asked; the best plan found is within ±3.1%'}]}))")
-    monkeypatch.setenv(runner.NOTEBOOKS_ENV, str(folder))
+    monkeypatch.setenv(notebooks.NOTEBOOKS_ENV, str(folder))
     return folder
 
 
@@ -618,7 +618,8 @@ def test_unmet_requirements_complete_the_run_and_exit_3(tmp_path, small_company_
     out = tmp_path / "out"
     assert main(["run", str(_quick_params(tmp_path, small_company_dir, "unmet.ipynb")), "--out", str(out), "--quiet"]) == 3
     captured = capsys.readouterr()
-    assert "completed with 1 unmet requirement(s)" in captured.err and "±3.1%" in captured.err
+    # said from the requirement's code and values (asked 0.0001, achieved 0.031), in the reader's language
+    assert "territory.balance_on.potential" in captured.err and "3.1%" in captured.err and "±0.0%" in captured.err
     (run_dir,) = (out / "runs").iterdir()
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["unmet"][0]["requirement"] == "territory.balance_on.potential"
@@ -896,7 +897,7 @@ def test_an_inflating_workbook_is_refused_before_it_is_read(tmp_path):
 
     from salesmodel.errors import InputError
     from salesmodel.io.readers import read_table
-    from salesmodel.report.workbook import read_edits
+    from salesmodel.pipeline.edits import read_edits
 
     bomb = _bomb(tmp_path / "plan.xlsx", 64)
     assert bomb.stat().st_size < 1 << 20

@@ -8,7 +8,10 @@ import pandas as pd
 import pytest
 from conftest import write_params
 
-from salesmodel.report import summary
+from salesmodel.pipeline.comparison import compare_runs, diff_params
+from salesmodel.pipeline.key_figures import KeyFigures, key_figures
+from salesmodel.pipeline.risks import risk_table
+from salesmodel.report.risks import risks as risk_sentences
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +67,7 @@ def test_territory_balance_chart_and_comparison_columns_read_the_run(leadership_
 
     run_dir, _ = leadership_run
     tables = {p.stem: pd.read_parquet(p) for p in (run_dir / "tables").glob("*.parquet")}
-    figures = summary.KeyFigures.from_table(tables["key_figures"])
+    figures = KeyFigures.from_table(tables["key_figures"])
     proposed = tables["territory_metrics"].query("plan == 'proposed'")
     assert figures.territory_max_deviation == pytest.approx(
         proposed[["potential_dev", "workload_dev"]].abs().to_numpy().max())
@@ -74,7 +77,7 @@ def test_territory_balance_chart_and_comparison_columns_read_the_run(leadership_
     nb = nbformat.read(run_dir / "notebooks" / "10_leadership_summary.ipynb", as_version=4)
     images = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert len(images) >= 5  # tiles, regions, months, capacity, territory balance (not empty)
-    comparison = summary.compare_runs([run_dir])
+    comparison = compare_runs([run_dir])
     assert comparison.loc[0, "territory_max_deviation"] == pytest.approx(figures.territory_max_deviation)
     assert comparison.loc[0, "cost_share"] == pytest.approx(figures.cost_share)
 
@@ -94,7 +97,7 @@ def test_key_figures_from_hand_made_tables():
         "pay_cost": pd.DataFrame({"scenario": ["100%", "100%", "120%"], "total_pay": [10.0, 20.0, 40.0],
                                   "target": [1000.0, 2000.0, 1000.0]}),
     }
-    fig = summary.key_figures(tables)
+    fig = key_figures(tables)
     assert fig.total_target == 1100.0
     assert fig.growth_over_last_year == pytest.approx(0.1)
     assert fig.growth_over_baseline == pytest.approx(0.1)
@@ -105,8 +108,8 @@ def test_key_figures_from_hand_made_tables():
     assert fig.pay_cost == 12 * 30.0  # a month of pay at 100%, for a year
     assert fig.cost_share == pytest.approx(0.01)  # a month of pay against a month of target
     assert fig.territory_max_deviation is None  # not in this run: None, not 0
-    assert summary.KeyFigures.from_table(fig.as_table()) == fig
-    risks = summary.risks(summary.risk_table(tables, fig), language="en", names={"N": "North"})
+    assert KeyFigures.from_table(fig.as_table()) == fig
+    risks = risk_sentences(risk_table(tables, fig), language="en", names={"N": "North"})
     assert risks[0].startswith("North is asked to grow +10%")
     assert any("Feb 2027" in r for r in risks)
 
@@ -114,25 +117,25 @@ def test_key_figures_from_hand_made_tables():
 def test_risks_name_the_territory_hand_over_when_the_proposal_moves_accounts():
     terr = pd.DataFrame({"plan": ["today", "proposed"], "moved_units": [0, 1415], "moved_share": [0.0, 0.5438],
                          "max_potential_dev": [2.3, 0.049]})
-    table = summary.risk_table({"territory_summary": terr}, _figures_with_territory(0.049))
+    table = risk_table({"territory_summary": terr}, _figures_with_territory(0.049))
     assert table.loc[table["kind"] == "disruption", "value"].item() == pytest.approx(0.5438)
-    said = summary.risks(table, language="en")
+    said = risk_sentences(table, language="en")
     assert "moves 54% of potential (1,415 accounts)" in " ".join(said)
     assert any(r.startswith("Territory balance: every tolerance is met") for r in said)
-    zh = " ".join(summary.risks(table, language="zh"))
+    zh = " ".join(risk_sentences(table, language="zh"))
     assert "1,415 个客户" in zh
 
 
 def _figures_with_territory(dev: float):
     import dataclasses
 
-    fields = {f.name: None for f in dataclasses.fields(summary.KeyFigures)}
-    return summary.KeyFigures(**{**fields, "territory_max_deviation": dev})
+    fields = {f.name: None for f in dataclasses.fields(KeyFigures)}
+    return KeyFigures(**{**fields, "territory_max_deviation": dev})
 
 
 def test_diff_params_lists_only_the_changes():
     a = {"targets": {"growth": 0.12, "stretch": 1.0}, "seed": 1}
     b = {"targets": {"growth": 0.15, "stretch": 1.0}, "seed": 1, "staffing": {"attrition": 0.25}}
-    diff = summary.diff_params(a, b)
+    diff = diff_params(a, b)
     assert diff["key"].tolist() == ["staffing.attrition", "targets.growth"]
     assert diff.loc[diff.key == "targets.growth", "b"].item() == 0.15

@@ -138,10 +138,10 @@ def test_one_organisation_replay_hires_and_whole_people(staffing_run):
 
 
 def test_workbook_staffing_sheet_totals_are_the_tables_whole_people(staffing_run):
-    from salesmodel.report.workbook import _staffing_sheet
+    from salesmodel.report.workbook_sheets import staffing_sheet
 
     plan = _table(staffing_run, "capacity_plan")
-    sheet = _staffing_sheet(plan, "en")
+    sheet = staffing_sheet(plan, "en")
     total = sheet[sheet["region_id"] == "Total"].set_index("month")
     assert total["people_end"].to_dict() == plan.groupby("month")["people_end"].sum().to_dict()
     ends = total["people_end"].to_numpy()

@@ -93,7 +93,7 @@ def test_leadership_figures_tell_the_truth(rendered):
     lang, run_dir = rendered
     t = {p.stem: pd.read_parquet(p) for p in (run_dir / "tables").glob("*.parquet")}
     figures = dict(zip(t["key_figures"]["figure"], t["key_figures"]["value"]))
-    from salesmodel.report.summary import company_probability
+    from salesmodel.pipeline.key_figures import company_probability
 
     prob, _ = company_probability(t["baseline_forecast_levels"], t["targets_total"]["target"].iloc[0],
                                   int(t["run_facts"].query("fact == 'plan_year'")["value"].iloc[0]))
@@ -128,7 +128,7 @@ def test_workbook_prints_what_people_read(rendered, tmp_path):
         pytest.skip("one language is enough for the print check")
     from openpyxl import load_workbook
 
-    from salesmodel.report.workbook import PRINTED_ROWS_PER_PAGE, REGION_PRINTED_PAGES
+    from salesmodel.report.workbook_cells import PRINTED_ROWS_PER_PAGE, REGION_PRINTED_PAGES
 
     wb = load_workbook(run_dir / "plan.xlsx")
     assert wb.sheetnames[0].startswith("月销售计划表")

@@ -11,7 +11,7 @@ from conftest import write_params
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from salesmodel.errors import InputError, ParamsError, RunError
-from salesmodel.run import runner
+from salesmodel.run import notebooks, runner
 
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|@import|<script[^>]*\bsrc=""", re.IGNORECASE)
 
@@ -161,16 +161,16 @@ def test_two_runs_in_the_same_second_get_different_folders(tmp_path, small_param
 
 
 def test_notebooks_are_found_by_name_in_the_repository():
-    (path,) = runner.resolve_notebooks(["00_data_overview.ipynb"])
+    (path,) = notebooks.resolve_notebooks(["00_data_overview.ipynb"])
     assert path.is_file() and path.parent.name == "notebooks"
 
 
 def test_notebook_folder_can_be_set_by_environment(tmp_path, monkeypatch):
     _notebook(tmp_path / "77_custom.ipynb", "x = 1")
     monkeypatch.setenv("SALESMODEL_NOTEBOOKS", str(tmp_path))
-    assert runner.resolve_notebooks(["77_custom.ipynb"]) == [(tmp_path / "77_custom.ipynb").resolve()]
+    assert notebooks.resolve_notebooks(["77_custom.ipynb"]) == [(tmp_path / "77_custom.ipynb").resolve()]
 
 
 def test_only_ipynb_files_are_run():
     with pytest.raises(ParamsError, match="must list .ipynb files"):
-        runner.resolve_notebooks(["script.py"])
+        notebooks.resolve_notebooks(["script.py"])

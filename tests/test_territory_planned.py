@@ -209,14 +209,14 @@ def test_pages_name_a_hire_s_territory(planned, language, expected):
 def test_workbook_handover_sheet_names_a_hire(planned):
     from openpyxl import Workbook
 
-    from salesmodel.report.workbook import _handover_sheet
+    from salesmodel.report.workbook_sheets import handover_sheet
 
     step, hires, _, _ = planned
     hand = step.tables["territory_handover"]
     to_hire = hand[(hand["direction"] == "gained") & hand["to_rep"].isin(hires["hire_id"])]
     assert len(to_hire)
     wb = Workbook()
-    _handover_sheet(wb.active, hand, money_unit="thousand", language="en", hires=hires)
+    handover_sheet(wb.active, hand, money_unit="thousand", language="en", hires=hires)
     cells = [str(c.value) for row in wb.active.iter_rows() for c in row if c.value is not None]
     hire = str(to_hire["to_rep"].iloc[0])
     assert any(c.startswith(f"New hire {hire} (starts ") for c in cells)

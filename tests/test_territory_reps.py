@@ -141,7 +141,7 @@ def test_bad_input_refused_with_the_rows_named(company):
 
 
 def test_unmet_tolerance_says_what_meeting_it_costs():
-    from salesmodel.report.summary import _frontier_cost
+    from salesmodel.pipeline.requirements import _frontier_cost
 
     points = pd.DataFrame({"max_disruption": [0.0, 0.15, 1.0], "moved_share": [0.0, 0.12, 0.3],
                            "moved_units": [0, 40, 120], "max_potential_dev": [0.9, 0.4, 0.04]})

@@ -1,12 +1,11 @@
-from pathlib import Path
-
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
 from openpyxl.comments import Comment
 
 from salesmodel.errors import InputError
-from salesmodel.report.workbook import apply_edits, build_workbook, read_edits
+from salesmodel.pipeline.edits import apply_edits, read_edits
+from salesmodel.report.workbook import build_workbook
 
 
 def _plan():
@@ -121,9 +120,10 @@ def real_run(tmp_path_factory, small_company_dir):
 def test_import_edits_flows_through_to_a_folder_that_verifies(real_run, tmp_path, capsys):
     import json
 
-    from salesmodel.report.summary import load_run_tables
+    from salesmodel.pipeline.run_folder import load_run_tables
     from salesmodel.run.verify import verify
     from salesmodel.schema import consistency
+    from salesmodel.schema.vocabulary import word
 
     run = real_run
     before = {p: p.stat().st_mtime_ns for p in run.rglob("*")}
@@ -143,7 +143,9 @@ def test_import_edits_flows_through_to_a_folder_that_verifies(real_run, tmp_path
 
     assert main(["import-edits", str(run), str(tmp_path / "edited.xlsx"), "--out", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
-    folder = Path(out.split("re-balanced plan and adjustments: ", 1)[1].splitlines()[0])
+    (folder,) = [p for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")]
+    # said in the run's language (its params: zh), from the vocabulary
+    assert word("cli_edits_done", "zh").format(folder=folder) in out
     assert f"salesmodel verify {folder}" in out
     assert {p: p.stat().st_mtime_ns for p in run.rglob("*")} == before  # the run is untouched
     assert folder.parent == tmp_path / "out"  # --out DIR: DIR/<id>
@@ -191,7 +193,7 @@ def test_import_edits_flows_through_to_a_folder_that_verifies(real_run, tmp_path
 
 
 def test_an_edit_that_changes_a_reps_year_is_refused(real_run, tmp_path, capsys):
-    from salesmodel.report.workbook import import_edits
+    from salesmodel.run.edits import import_edits
 
     wb = load_workbook(real_run / "plan.xlsx")
     ws = wb.worksheets[0]
@@ -211,7 +213,7 @@ def test_an_edit_that_changes_a_reps_year_is_refused(real_run, tmp_path, capsys)
 
 
 def test_import_of_an_unchanged_workbook_is_refused(tmp_path):
-    from salesmodel.report.workbook import import_edits
+    from salesmodel.run.edits import import_edits
 
     plan = _plan()
     run = _fake_run(tmp_path, plan)

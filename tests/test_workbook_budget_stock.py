@@ -15,7 +15,9 @@ from openpyxl.utils import range_boundaries
 
 from salesmodel import io
 from salesmodel.pipeline import run_step
-from salesmodel.report import format_money, money_scale, summary
+from salesmodel.pipeline.key_figures import KeyFigures
+from salesmodel.report import format_money, money_scale
+from salesmodel.report.risks import risks as risk_sentences
 from salesmodel.report.workbook import SHEETS, build_workbook, plan_labels
 from salesmodel.schema import consistency
 from salesmodel.schema.params import load_params
@@ -164,7 +166,7 @@ def test_no_sheet_without_its_table(run, tmp_path):
 
 def test_key_figures_are_the_tables_and_the_rules_hold_them(run):
     _, _, tables = run
-    f = summary.KeyFigures.from_table(tables["key_figures"])
+    f = KeyFigures.from_table(tables["key_figures"])
     totals = tables["budget_total"]
     assert f.budget == totals["budget"].sum() and f.budget_asked == totals["asked"].sum()
     assert f.budget_share_of_target == pytest.approx(totals["budget"].sum() / totals["target"].iloc[0])
@@ -213,5 +215,5 @@ def test_the_leadership_page_names_the_budget_the_stock_and_the_commitments(run)
     assert f"{below} store-products hold less stock than the band's floor and {above} more" in risks
     assert f"Shortest first: {name}" in risks
     assert f"3 of {len(tables['targets_commitments'])} sales reps committed" in risks
-    zh = " ".join(summary.risks(tables["risks"], language="zh", money_unit="wan"))
+    zh = " ".join(risk_sentences(tables["risks"], language="zh", money_unit="wan"))
     assert "总预算上限" in zh and "门店产品" in zh and "承诺" in zh

@@ -82,7 +82,7 @@ def test_empty_run_dir_opens_the_scenarios_workspace_and_computes_on_demand(tmp_
 
 
 def test_a_run_folder_reads_its_own_copy_of_the_inputs(tmp_path, small_company_dir):
-    from salesmodel.run.workspace import read_run_inputs, write_inputs
+    from salesmodel.pipeline.run_folder import read_run_inputs, write_inputs
 
     ws = open_run(write_params(tmp_path / "p.yaml", small_company_dir), tmp_path / "run")
     write_inputs(ws.run_dir, ws.inputs())

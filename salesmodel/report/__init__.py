@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from salesmodel.errors import ParamsError
+from salesmodel.pipeline.run_folder import ADJUSTMENTS
+from salesmodel.schema.tables import MONEY_UNITS
 from salesmodel.schema.vocabulary import LANGUAGES, WORDS, word
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -113,7 +115,6 @@ def setup_fonts() -> str:
     return CJK_FAMILY
 
 
-MONEY_UNITS: dict[str, float] = {"yuan": 1.0, "thousand": 1e3, "wan": 1e4, "million": 1e6, "yi": 1e8}
 # decimals of an amount in each unit, the same in tables, sentences and cards of a page
 MONEY_DECIMALS = {"yuan": 0, "thousand": 0, "wan": 1, "million": 1, "yi": 2}
 _DECIMALS = MONEY_DECIMALS
@@ -400,7 +401,7 @@ def edited_banner(run_dir: str | Path, language: str = "en") -> str | None:
     by whom), from the folder's ``adjustments`` table; None for a plan that was not edited."""
     import pandas as pd
 
-    path = Path(run_dir) / "adjustments.parquet"
+    path = Path(run_dir) / ADJUSTMENTS
     if not path.is_file():
         return None
     adj = pd.read_parquet(path)

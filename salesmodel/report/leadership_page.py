@@ -6,11 +6,14 @@ from typing import Any
 
 import pandas as pd
 
+from salesmodel.pipeline.key_figures import MONTH_CORRELATION, KeyFigures
 from salesmodel.report import (
     format_money,
     month_label,
 )
+from salesmodel.report.charts import headline_tiles
 from salesmodel.report.page_base import PageBase
+from salesmodel.report.risks import risks as risk_sentences
 from salesmodel.schema import tables as declared
 from salesmodel.schema.vocabulary import has_word
 
@@ -21,8 +24,6 @@ class LeadershipPage(PageBase):
     def risks_list(self, risks: pd.DataFrame) -> Any:
         from IPython.display import HTML
 
-        from salesmodel.report.summary import risks as risk_sentences
-
         names = {**self.region_names, **self.province_names, **self.rep_names}
         if (risks["kind"] == "stock").any():  # the stores below the stock band, by the names readers know
             names.update(self.customer_names)
@@ -31,15 +32,11 @@ class LeadershipPage(PageBase):
         return HTML(f"<ul>{items}</ul>")
 
     def tiles(self, key_figures: pd.DataFrame) -> Any:
-        from salesmodel.report.summary import KeyFigures, headline_tiles
-
         return headline_tiles(KeyFigures.from_table(key_figures), language=self.lang, money_unit=self.unit)
 
     def probability_text(self, key_figures: pd.DataFrame) -> Any:
         """What the company-level chance means and how it was computed, in one paragraph."""
         from IPython.display import HTML
-
-        from salesmodel.report.summary import MONTH_CORRELATION, KeyFigures
 
         f = KeyFigures.from_table(key_figures)
         if f.probability_of_meeting is None or f.total_target is None:
@@ -53,8 +50,6 @@ class LeadershipPage(PageBase):
         """The expense budget (against its cap), the stock at the stores against the band and the gap of the
         reps' commitments, as the ``key_figures`` table has them; None when the run has none of them."""
         from IPython.display import HTML
-
-        from salesmodel.report.summary import KeyFigures
 
         f = KeyFigures.from_table(key_figures)
         sep = ";" if self.lang == "zh" else "; "
@@ -171,9 +166,7 @@ class LeadershipPage(PageBase):
     def provenance(self) -> Any:
         from IPython.display import HTML
 
-        from salesmodel.report.summary import provenance
-
-        prov = provenance(self.ws.params, self.ws.run_dir)
+        prov = self.ws.provenance()
         rows = "".join(
             f"<tr><td>{_html.escape(k)}</td><td><code>{_html.escape(str(v))}</code></td></tr>"
             for k, v in [(self.w("prov_run"), prov["run_id"]), (self.w("prov_params"), prov["params_sha256"]),

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from salesmodel.domain.tracking import out_of_band_first
 from salesmodel.report import MONEY_DECIMALS, month_label
 from salesmodel.report.page_base import PageBase, _number_format
 
@@ -165,8 +166,6 @@ class PlanPage(PageBase):
     def stock_table(self, cover: pd.DataFrame, rows: int = 20) -> Any:
         """The store-products out of the band first, those short of the most units a day's sales
         first (most days of cover first above the ceiling), with their reps and customers' names."""
-        from salesmodel.domain.tracking import out_of_band_first
-
         # below the floor: by units a day of plan (what runs out fastest); above: by days of cover
         order = out_of_band_first(cover)
         names = self.customer_names

@@ -9,12 +9,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salesmodel.pipeline.key_figures import hires_part, pay_at_plan
 from salesmodel.report import (
     format_money,
     month_label,
 )
 from salesmodel.report.page_base import PageBase, _number_format
-from salesmodel.report.summary import hires_part, pay_at_plan
 
 
 class StaffingPage(PageBase):

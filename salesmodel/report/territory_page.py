@@ -8,12 +8,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salesmodel.pipeline.key_figures import hires_part
+from salesmodel.pipeline.territory import pick
 from salesmodel.report import (
     format_money,
     month_label,
 )
 from salesmodel.report.page_base import PageBase, _number_format
-from salesmodel.report.summary import hires_part
 
 
 class TerritoryPage(PageBase):
@@ -189,8 +190,6 @@ class TerritoryPage(PageBase):
             first = self.w(key).format(limit=limit(float(met["max_disruption"])), moved=f"{met['moved_share']:.0%}",
                                                     accounts=f"{int(met['moved_units']):,}", devs=devs(met))
         else:
-            from salesmodel.pipeline.territory import pick
-
             best = points[points["max_disruption"] == pick(points, balance_on)].iloc[0]
             first = self.w("frontier_none").format(limit=limit(float(best["max_disruption"])), devs=devs(best))
         if points["chosen"].any():

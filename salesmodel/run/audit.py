@@ -27,7 +27,9 @@ import pandas as pd
 
 import salesmodel
 from salesmodel.errors import InputError
+from salesmodel.pipeline.run_folder import MANIFEST
 from salesmodel.schema.params import Scenario, params_hash
+from salesmodel.schema.vocabulary import word
 
 __all__ = [
     "INPUT_KEYS",
@@ -46,6 +48,7 @@ __all__ = [
     "git_info",
     "input_files",
     "make_run_id",
+    "provenance",
     "output_hashes",
     "package_versions",
     "read_lock",
@@ -57,7 +60,6 @@ __all__ = [
     "write_manifest",
 ]
 
-MANIFEST = "manifest.json"
 MANIFEST_VERSION = 1
 KEY_PACKAGES = (
     "pandas", "numpy", "scipy", "statsforecast", "statsmodels", "holidays", "papermill",
@@ -423,8 +425,12 @@ class LogCheck:
     line: int | None = None
 
 
-def check_run_log(log_path: str | Path, run_id: str, manifest_sha256: str) -> LogCheck:
-    """Check the chain (and signatures, when a key is set) of a run log and find one run in it."""
+def check_run_log(log_path: str | Path, run_id: str, manifest_sha256: str, language: str = "en") -> LogCheck:
+    """Check the chain (and signatures, when a key is set) of a run log and find one run in it
+    (problems and notes said in ``language``)."""
+    def say(key: str, /, **fields: Any) -> str:
+        return word(key, language).format(log=log_path.name, env=RUN_LOG_KEY_ENV, run_id=run_id, **fields)
+
     check = LogCheck()
     log_path = Path(log_path)
     key = os.environ.get(RUN_LOG_KEY_ENV)
@@ -439,39 +445,33 @@ def check_run_log(log_path: str | Path, run_id: str, manifest_sha256: str) -> Lo
             if not isinstance(entry, dict):
                 raise ValueError
         except ValueError:
-            check.problems.append(f"{log_path.name} line {n} is not a run log entry (the log was edited)")
+            check.problems.append(say("log_not_entry", n=n))
             prev = _line_hash(line)
             continue
         if entry.get("prev_sha256") != prev:
-            check.problems.append(
-                f"{log_path.name} line {n} does not follow the line before it (lines were edited, removed or inserted)"
-            )
+            check.problems.append(say("log_not_chained", n=n))
         prev = _line_hash(line)
         if "hmac" in entry:
             signed += 1
         if key:
             if "hmac" not in entry:
-                check.problems.append(f"{log_path.name} line {n} is not signed, but ${RUN_LOG_KEY_ENV} is set")
+                check.problems.append(say("log_not_signed", n=n))
             elif not hmac.compare_digest(str(entry["hmac"]), _signature(entry, key)):
-                check.problems.append(f"{log_path.name} line {n}: its signature does not match the key in ${RUN_LOG_KEY_ENV}")
+                check.problems.append(say("log_bad_signature", n=n))
         if entry.get("run_id") == run_id:
             hits.append((n, entry))
     if signed and not key:
-        check.notes.append(f"{log_path.name} is signed; set ${RUN_LOG_KEY_ENV} to check the signatures")
+        check.notes.append(say("log_signed_no_key"))
     if not hits:
-        check.problems.append(f"run {run_id} is not recorded in {log_path}")
+        check.problems.append(say("log_not_recorded", path=log_path))
         return check
     if len(hits) > 1:
-        check.problems.append(
-            f"run {run_id} is recorded more than once in {log_path.name} (lines {', '.join(str(n) for n, _ in hits)})"
-        )
+        check.problems.append(say("log_recorded_twice", lines=", ".join(str(n) for n, _ in hits)))
     n, entry = hits[0]
     check.line = n
     if entry.get("manifest_sha256") != manifest_sha256:
-        check.problems.append(
-            f"manifest.json of run {run_id} changed after it was recorded ({log_path.name} line {n} holds "
-            f"sha256 {str(entry.get('manifest_sha256'))[:12]}..., the folder's manifest has {manifest_sha256[:12]}...)"
-        )
+        check.problems.append(say("log_manifest_changed", n=n, recorded=str(entry.get("manifest_sha256"))[:12],
+                                  now=manifest_sha256[:12]))
     return check
 
 
@@ -530,3 +530,25 @@ def read_manifest(run_dir: str | Path) -> dict[str, Any]:
     if missing:
         raise InputError(f"{path}: manifest lacks the keys {', '.join(missing)}")
     return manifest
+
+
+def provenance(scenario: Scenario, run_dir: str | Path) -> dict[str, Any]:
+    """What a reader needs to trace a page: run id, params hash, data hashes, version.
+
+    Computed while the run is still being built, so it does not need the manifest;
+    ``salesmodel verify`` checks the same hashes afterwards.
+    """
+    run_dir = Path(run_dir)
+    run_id = run_dir.name.removeprefix(".building-").removeprefix("edits-")  # the name the folder will have
+    inputs = {}
+    for key, path in input_files(scenario).items():
+        inputs[key] = sha256_file(path)[:16]
+    git = git_info() or {}
+    return {
+        "run_id": run_id,
+        "scenario": scenario.scenario,
+        "params_sha256": params_hash(scenario),
+        "salesmodel": salesmodel.__version__,
+        "git_commit": (git.get("commit") or "")[:12] or None,
+        "inputs_sha256": inputs,
+    }

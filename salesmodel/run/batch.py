@@ -37,6 +37,13 @@ from typing import Any
 import yaml
 
 from salesmodel.errors import ParamsError, SalesmodelError
+from salesmodel.io import write_table
+from salesmodel.pipeline import run_folder
+from salesmodel.pipeline.comparison import compare_runs, compare_targets, reference_name
+from salesmodel.report import export_html, resolve_money_unit
+from salesmodel.run.notebooks import KERNEL_ARGS, kernel_environment, resolve_notebooks
+from salesmodel.run.runner import run_scenario
+from salesmodel.run.workers import worker_pool
 from salesmodel.schema.params import params_from_dict, params_hash
 from salesmodel.schema.vocabulary import LANGUAGES, word
 
@@ -207,8 +214,6 @@ def _progress_writer(path: Path, name: str) -> Callable[[str], None]:
 def run_one(spec: ScenarioSpec, out_dir: str, log: Callable[[str], None] | None = None,
             progress_dir: str | None = None) -> ScenarioOutcome:
     """Run one scenario, retrying only the kernel start-up races; never raises."""
-    from salesmodel.run.runner import run_scenario  # edge; imported in the worker process
-
     started = time.perf_counter()
     attempt = 0
     on_progress = _progress_writer(_progress_file(progress_dir, spec), spec.name) if progress_dir else None
@@ -288,8 +293,6 @@ def _executor(workers: int, scheduler: str | None):
             raise ParamsError("--scheduler needs the 'distributed' extra: pip install 'salesmodel[distributed]'") from None
         client = Client(scheduler) if isinstance(scheduler, str) else scheduler
         return client.get_executor(), client
-    from salesmodel.run.runner import worker_pool
-
     return worker_pool(max(1, workers)), None
 
 
@@ -322,8 +325,6 @@ def run_batch(
     names_hash = hashlib.sha256("|".join(map(str, params_files)).encode()).hexdigest()[:8]
     batch_dir = out_dir / "batches" / f"{stamp}-{names_hash}"
     made = [d for d in (out_dir, out_dir / "batches") if not d.exists()]  # folders a refused batch must not leave
-    from salesmodel.report.summary import reference_name
-
     try:
         specs = expand(params_files, batch_dir / "scenarios")
         reference = reference_name([s.name for s in specs], reference)
@@ -394,13 +395,10 @@ def run_batch(
             "scenarios": [asdict(o) for o in ordered],
         }
         batch_dir.mkdir(parents=True, exist_ok=True)
-        (batch_dir / "batch_manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+        (batch_dir / run_folder.BATCH_MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
     result = BatchResult(batch_dir=batch_dir, outcomes=ordered)
     finished = [o for o in result.outcomes if o.status in ("ok", "unmet") and o.run_dir]
     if finished:
-        from salesmodel.io import write_table
-        from salesmodel.report.summary import compare_runs, compare_targets
-
         # the reference named, else (when it did not finish) the first scenario that did
         names = [o.name for o in finished]
         result.reference = reference if reference in names else names[0]
@@ -419,17 +417,14 @@ def _render_comparison(batch_dir: Path, first_params: str, reference: str = "") 
     """Execute the comparison notebook into the batch folder and render its HTML."""
     import papermill as pm
 
-    from salesmodel.report import export_html, resolve_money_unit
-    from salesmodel.run.runner import _KERNEL_ARGS, _kernel_environment, resolve_notebooks
-
     report_params = (yaml.safe_load(Path(first_params).read_text(encoding="utf-8")) or {}).get("report", {})
     language = report_params.get("language", "en")
     (nb,) = resolve_notebooks([COMPARISON_NOTEBOOK])
     out = batch_dir / COMPARISON_NOTEBOOK
-    with _kernel_environment():
+    with kernel_environment():
         pm.execute_notebook(
             str(nb), str(out), kernel_name="python3", progress_bar=False, cwd=str(batch_dir),
-            extra_arguments=_KERNEL_ARGS,  # as in a run: no kernel start-up chatter (the TCP warning)
+            extra_arguments=KERNEL_ARGS,  # as in a run: no kernel start-up chatter (the TCP warning)
             parameters={
                 "batch_dir": str(batch_dir),
                 "language": language,

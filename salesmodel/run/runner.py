@@ -38,18 +38,22 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import pandas as pd
 import yaml
 
-import salesmodel
-from salesmodel.errors import ParamsError, RunError, SalesmodelError
+from salesmodel import io
+from salesmodel.domain import calendar
+from salesmodel.errors import RunError, SalesmodelError
 from salesmodel.paths import child, inside
 from salesmodel.pipeline import STEPS as STEP_NAMES
 from salesmodel.pipeline import PlanResult, run_plan
+from salesmodel.pipeline.feasibility import check_feasible, check_territory_first
+from salesmodel.pipeline.run_folder import MANIFEST, PARAMS_FILE, TABLES, write_inputs
+from salesmodel.report import workbook
 from salesmodel.run import audit
-from salesmodel.run.workspace import write_inputs
+from salesmodel.run.notebooks import KERNEL, NotebookFailure, NotebookPool, kernel_environment, resolve_notebooks
 from salesmodel.schema import consistency
 from salesmodel.schema.params import Scenario, load_params, params_hash
 
@@ -60,17 +64,10 @@ __all__ = [
     "Terminated",
     "check_scenario",
     "clean_stale_staging",
-    "default_params_file",
-    "notebook_dirs",
-    "resolve_notebooks",
     "run_scenario",
 ]
 
-KERNEL = "python3"
-NOTEBOOKS_ENV = "SALESMODEL_NOTEBOOKS"
 DEFAULT_OUT = Path("outputs")
-# The kernel's own start-up chatter (e.g. "running over TCP") is not for planners; cell errors still surface.
-_KERNEL_ARGS = ["--IPKernelApp.log_level=CRITICAL"]
 # Error names raised inside a notebook that mean "fix your input or params" (exit status 2).
 _INPUT_ERRORS = {"InputError", "ParamsError", "InfeasibleError"}
 # Run folders are built here, outside runs/, so a crash can never leave a half folder in runs/.
@@ -108,84 +105,6 @@ class RunResult:
         return self.html[-1] if self.html else None
 
 
-def _shared_dirs(kind: str) -> list[Path]:
-    """``share/salesmodel/<kind>`` where an installed wheel puts its data files: the environment's
-    prefix (a venv, conda), then the user scheme (``pip install --user``)."""
-    import site
-    import sysconfig
-
-    bases = [Path(sysconfig.get_path("data")), Path(sys.prefix)]
-    with contextlib.suppress(Exception):  # some embedded interpreters have no user site
-        bases.append(Path(site.getuserbase()))
-    return [base / "share" / "salesmodel" / kind for base in bases]
-
-
-def _unique(dirs: list[Path]) -> list[Path]:
-    seen, out = set(), []
-    for d in dirs:
-        key = d.resolve()
-        if key not in seen:
-            seen.add(key)
-            out.append(d)
-    return out
-
-
-def notebook_dirs() -> list[Path]:
-    """Where notebooks are looked for, in order.
-
-    ``$SALESMODEL_NOTEBOOKS``, then ``notebooks/`` of the checkout the package
-    lives in (an editable install), then ``<prefix>/share/salesmodel/notebooks``
-    (where the wheel installs them as data files; also the user scheme's), then
-    ``notebooks/`` in the current folder.
-    """
-    dirs = []
-    if os.environ.get(NOTEBOOKS_ENV):
-        dirs.append(Path(os.environ[NOTEBOOKS_ENV]))
-    dirs.append(Path(salesmodel.__file__).resolve().parents[1] / "notebooks")
-    dirs.extend(_shared_dirs("notebooks"))
-    dirs.append(Path.cwd() / "notebooks")
-    return _unique(dirs)
-
-
-def default_params_file() -> Path | None:
-    """The shipped ``default.yaml``: beside the notebooks of ``$SALESMODEL_NOTEBOOKS`` or the checkout
-    (``../params/``), else where the wheel installs it (``<prefix>/share/salesmodel/params``)."""
-    dirs = [Path(os.environ[NOTEBOOKS_ENV]).parent / "params"] if os.environ.get(NOTEBOOKS_ENV) else []
-    dirs.append(Path(salesmodel.__file__).resolve().parents[1] / "params")
-    dirs.extend(_shared_dirs("params"))
-    return next((d / "default.yaml" for d in _unique(dirs) if (d / "default.yaml").is_file()), None)
-
-
-def resolve_notebooks(entries: Sequence[str | Path]) -> list[Path]:
-    """Turn notebook names (``00_data_overview.ipynb``) or paths into existing files.
-
-    Raises ParamsError naming every notebook that cannot be found and where it was looked for.
-    """
-    if not entries:
-        raise ParamsError("The 'notebooks' parameter must list at least one notebook. Got an empty list instead.")
-    found, missing = [], []
-    dirs = notebook_dirs()
-    for entry in entries:
-        path = Path(entry)
-        if path.suffix != ".ipynb":
-            raise ParamsError(f"The 'notebooks' parameter must list .ipynb files. Got {str(entry)!r} instead.")
-        if path.is_absolute() or len(path.parts) > 1:
-            if path.is_file():
-                found.append(path.resolve())
-                continue
-            missing.append(str(entry))
-            continue
-        hit = next((d / path for d in dirs if (d / path).is_file()), None)
-        if hit is None:
-            missing.append(str(entry))
-        else:
-            found.append(hit.resolve())
-    if missing:
-        where = ", ".join(str(d) for d in dirs)
-        raise ParamsError(f"Notebook(s) not found: {', '.join(missing)} (looked in {where}; set ${NOTEBOOKS_ENV} to another folder)")
-    return found
-
-
 class CheckedScenario(NamedTuple):
     """What :func:`check_scenario` found valid."""
 
@@ -207,10 +126,6 @@ def check_scenario(params_file: str | Path, *, notebooks: Sequence[str | Path] |
     be met, with the feasible range; see :mod:`salesmodel.pipeline.feasibility`) with
     the one message a planner needs.
     """
-    from salesmodel import io
-    from salesmodel.domain import calendar
-    from salesmodel.pipeline.feasibility import check_feasible, check_territory_first
-
     scenario = load_params(params_file)
     nb_paths = resolve_notebooks(list(notebooks) if notebooks else scenario.notebooks)
     territory_checked = check_territory_first(scenario)  # seconds, before the sales history is read
@@ -326,22 +241,6 @@ def _cannot_write(folder: Path, exc: OSError) -> RunError:
                     ename="write failure", evalue=cause)
 
 
-@contextlib.contextmanager
-def _kernel_environment() -> Iterator[None]:
-    """Kernels inherit this process's environment: inline charts and a fixed hash seed."""
-    wanted = {"MPLBACKEND": "module://matplotlib_inline.backend_inline", "PYTHONHASHSEED": "0"}
-    saved = {k: os.environ.get(k) for k in wanted}
-    os.environ.update(wanted)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def _peak_memory_mb() -> dict[str, float] | None:
     """Peak resident memory of this process and of its largest child (the notebook workers), in MB."""
     try:
@@ -351,23 +250,6 @@ def _peak_memory_mb() -> dict[str, float] | None:
     scale = 1 / 1024 if sys.platform != "darwin" else 1 / 2**20  # Linux: KB, macOS: bytes
     return {"run": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale, 1),
             "largest_worker": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * scale, 1)}
-
-
-def _point_at_final(nb_path: Path, building: Path, final: Path) -> None:
-    """Make an executed notebook's parameters name the finished folder, not the one it was built in,
-    so it can be opened and re-run from the run folder."""
-    import nbformat
-
-    nb = nbformat.read(nb_path, as_version=4)
-    old, new = str(building), str(final)
-    for cell in nb.cells:
-        if "injected-parameters" in cell.metadata.get("tags", []):
-            cell.source = cell.source.replace(old, new)
-    params = nb.metadata.get("papermill", {}).get("parameters", {})
-    for key, value in list(params.items()):
-        if isinstance(value, str):
-            params[key] = value.replace(old, new)
-    nbformat.write(nb, nb_path)
 
 
 def _unique_final(runs: Path, run_id: str, staging: Path | None = None) -> tuple[str, Path]:
@@ -395,229 +277,6 @@ def _failure_message(nb_name: str, exc: BaseException, kept: Path | None) -> tup
     return msg, {"notebook": nb_name, "cell_index": cell, "ename": ename, "evalue": evalue}
 
 
-class _NotebookFailure(Exception):
-    """A notebook failed in a worker process (its papermill error, as plain values)."""
-
-    def __init__(self, outcome: dict) -> None:
-        super().__init__(f"{outcome.get('ename')}: {outcome.get('evalue')}")
-        self.cell_index = outcome.get("cell_index")
-        self.exec_count = outcome.get("exec_count")
-        self.ename = outcome.get("ename")
-        self.evalue = outcome.get("evalue")
-
-
-def _notebook_step(nb: Path) -> str | None:
-    """The pipeline step a notebook shows (its ``salesmodel.step`` metadata); None: after the whole plan."""
-    try:
-        meta = json.loads(nb.read_text(encoding="utf-8")).get("metadata", {})
-    except (OSError, ValueError):
-        return None
-    step = meta.get("salesmodel", {}).get("step")
-    return step if isinstance(step, str) else None
-
-
-def _execute_notebook(*args: str) -> dict:
-    """Execute one notebook and render its HTML (in a worker process); errors come back as plain values."""
-    global _busy
-    _busy = True
-    try:
-        return _execute_and_render(*args)
-    finally:
-        _busy = False
-
-
-def _execute_and_render(nb: str, out_nb: str, params_file: str, building: str, final: str, kernel_name: str,
-                        language: str) -> dict:
-    import papermill as pm
-
-    from salesmodel.report import edited_banner, export_html
-
-    try:
-        # shutdown_kernel="immediate": every output is in once the last cell is idle; a graceful
-        # shutdown only waits ~0.6 s for the kernel to exit, on the run's critical path
-        pm.execute_notebook(nb, out_nb, parameters={"params_file": params_file, "run_dir": building},
-                            kernel_name=kernel_name, progress_bar=False, cwd=building, extra_arguments=_KERNEL_ARGS,
-                            shutdown_kernel="immediate")
-    except Exception as exc:  # noqa: BLE001 - reported to the parent, which names the notebook
-        return {"ok": False, "cell_index": getattr(exc, "cell_index", None),
-                "exec_count": getattr(exc, "exec_count", None),
-                "ename": getattr(exc, "ename", None) or type(exc).__name__,
-                "evalue": getattr(exc, "evalue", None) if hasattr(exc, "ename") else str(exc)}
-    _point_at_final(Path(out_nb), Path(building), Path(final))
-    export_html(Path(out_nb), Path(building) / "html" / f"{Path(out_nb).stem}.html", language=language,
-                banner=edited_banner(building, language))
-    return {"ok": True}
-
-
-class _InProcess:
-    """An executor that runs each call at once, in this process (inside a daemonic batch worker,
-    which may not start processes of its own, or when one notebook at a time is asked)."""
-
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
-        from concurrent.futures import Future
-
-        future: Future = Future()
-        try:
-            future.set_result(fn(*args))
-        except BaseException as exc:  # noqa: BLE001 - handed to whoever reads the result
-            future.set_exception(exc)
-        return future
-
-    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
-        return None
-
-
-# True while a worker executes a notebook: SIGINT then stops the notebook; an idle worker leaves quietly.
-_busy = False
-
-
-def _worker_sigint(signum: int, frame: Any) -> None:  # noqa: ARG001 - signal handler signature
-    if _busy:
-        raise KeyboardInterrupt
-    os._exit(128 + signum)  # idle, waiting for work: nothing to stop and nothing to print
-
-
-def _die_with_parent(parent_pid: int) -> None:
-    """Stop this worker at once when the process that started it dies, even by ``kill -9``.
-
-    On Linux the kernel sends SIGKILL (``PR_SET_PDEATHSIG``); everywhere a daemon thread also
-    watches the parent's pid, which covers other systems and a parent that died before prctl.
-    The notebook kernels a worker starts follow it: jupyter_client gives them ``JPY_PARENT_PID``
-    and ipykernel's parent poller ends a kernel whose parent is gone."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(Exception):  # no libc prctl (musl without it, a sandbox): the thread remains
-            import ctypes
-
-            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # 1 = PR_SET_PDEATHSIG
-    if os.getppid() != parent_pid:
-        os._exit(1)
-
-    def watch() -> None:
-        while os.getppid() == parent_pid:
-            time.sleep(0.5)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="salesmodel-parent-watch", daemon=True).start()
-
-
-def worker_setup(parent_pid: int) -> None:
-    """Initializer of every worker process (run, batch): it dies with its parent, Ctrl-C stops the
-    notebook it is running, and a stop never prints a worker's traceback."""
-    import logging
-
-    _die_with_parent(parent_pid)
-    # a notebook stopped by Ctrl-C leaves nbclient's tasks to end with "Kernel died": the stop, not an error
-    logging.getLogger("asyncio").disabled = True
-    signal.signal(signal.SIGINT, _worker_sigint)
-    for name in ("SIGTERM", "SIGHUP"):  # the parent stops its workers itself; their own default is silent
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), signal.SIG_DFL)
-
-
-def quiet_resource_tracker() -> None:
-    """After ``kill -9`` of a run, multiprocessing's resource tracker removes the pool's semaphores
-    itself and warns about them on the caller's terminal; the warning reports the kill, not a leak.
-    The tracker takes this process's ``-W`` options when it starts (with the first pool)."""
-    option = "ignore:resource_tracker:UserWarning"
-    if option not in sys.warnoptions:
-        sys.warnoptions.append(option)
-
-
-def worker_pool(workers: int) -> Any:
-    """A pool of ``workers`` spawned processes set up by :func:`worker_setup` (run and batch)."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    quiet_resource_tracker()
-    # spawn: a clean interpreter per worker (no forked threads or open solver state)
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=worker_setup, initargs=(os.getpid(),))
-
-
-class _NotebookPool:
-    """Notebooks executed two at a time in worker processes, each once its step's tables are written."""
-
-    def __init__(self, notebooks: Sequence[Path], building: Path, final: Path, params_file: Path, kernel_name: str,
-                 language: str, progress: bool, workers: int = 2,
-                 on_progress: Callable[[str], None] | None = None) -> None:
-        self.workers = workers
-        self.on_progress = on_progress or (lambda _doing: None)
-        self.waiting = [(nb, _notebook_step(nb)) for nb in notebooks]
-        self.order = list(notebooks)
-        self.args = (str(params_file), str(building), str(final), kernel_name, language)
-        self.building = building
-        self.done: set[str] = set()
-        self.futures: dict[Path, Any] = {}
-        self.progress = progress
-        self.bar: Any = None
-
-    def __enter__(self) -> _NotebookPool:
-        import multiprocessing
-
-        from tqdm.auto import tqdm
-
-        if self.workers > 1 and not multiprocessing.current_process().daemon:
-            self.pool: Any = worker_pool(self.workers)
-        else:
-            self.pool = _InProcess()
-        self.started = time.perf_counter()
-        # a bar on a terminal; plain lines otherwise (a log, CI, a notebook's output); nothing when quiet
-        self.lines = self.progress and not sys.stderr.isatty()
-        self.bar = tqdm(total=len(STEP_NAMES) + len(self.order), desc="plan", unit="part",
-                        disable=not self.progress or self.lines)
-        return self
-
-    def _submit(self, ready: Callable[[str | None], bool]) -> None:
-        for nb, step in list(self.waiting):
-            if ready(step):
-                self.waiting.remove((nb, step))
-                out_nb = self.building / "notebooks" / nb.name
-                self.on_progress(f"notebook:{nb.name}")  # in one process (a batch) it runs inside submit
-                future = self.pool.submit(_execute_notebook, str(nb), str(out_nb), *self.args)
-                self._say(f"notebook {nb.name} started")
-                submitted = time.perf_counter()
-                future.add_done_callback(lambda _f, name=nb.name, t0=submitted: self._tick(
-                    name, f"notebook {name} finished in {time.perf_counter() - t0:.1f} s"))
-                self.futures[nb] = future
-
-    def _say(self, line: str) -> None:
-        if self.lines:
-            print(f"[{time.perf_counter() - self.started:6.1f} s] {line}", file=sys.stderr, flush=True)
-
-    def _tick(self, label: str, line: str) -> None:
-        self._say(line)
-        if self.bar is not None and not self.bar.disable:
-            self.bar.set_postfix_str(label)
-            self.bar.update(1)
-
-    def step_done(self, name: str) -> None:
-        self.done.add(name)
-        self._tick(name, f"step {name} done")
-        self._submit(lambda step: step is not None and step in self.done)
-        following = [s for s in STEP_NAMES if s not in self.done]
-        if following:
-            self.on_progress(f"step:{following[0]}")
-
-    def all_steps_done(self) -> None:
-        self._submit(lambda step: True)
-
-    def results(self) -> Iterator[tuple[Path, dict]]:
-        for nb in self.order:
-            yield nb, self.futures[nb].result()
-
-    def __exit__(self, kind: Any, *exc: Any) -> None:
-        if kind is not None and issubclass(kind, KeyboardInterrupt):
-            # Ctrl-C or SIGTERM: stop the notebooks running in the workers as Ctrl-C stops a kernel.
-            for process in list(getattr(self.pool, "_processes", {}).values()):
-                with contextlib.suppress(OSError):
-                    os.kill(process.pid, signal.SIGINT)
-        # Wait for notebooks still running, so nothing writes into a folder that is about
-        # to be removed; those not started are cancelled.
-        self.pool.shutdown(wait=True, cancel_futures=True)
-        if self.bar is not None:
-            self.bar.close()
-
-
 def _run_pipeline(scenario: Scenario, inputs: dict[str, pd.DataFrame], building: Path, run_id: str, *,
                   progress: bool, on_step: Callable[[str], None] | None = None) -> PlanResult:
     """Run every step of the plan once, in this process, and write the declared tables and the workbook.
@@ -625,13 +284,10 @@ def _run_pipeline(scenario: Scenario, inputs: dict[str, pd.DataFrame], building:
     Each step's tables (and the facts so far) are written as soon as the step ends, then
     ``on_step(name)`` is called, so a notebook showing that step can start.
     """
-    from salesmodel import io
-    from salesmodel.report import workbook
-
     def written(name: str, done: PlanResult) -> None:
         for table, df in done.steps[name].tables.items():
-            io.write_table(df, building / "tables", table)
-        io.write_table(done.facts(), building / "tables", "run_facts")
+            io.write_table(df, building / TABLES, table)
+        io.write_table(done.facts(), building / TABLES, "run_facts")
         if on_step is not None:
             on_step(name)
 
@@ -647,7 +303,7 @@ def _run_pipeline(scenario: Scenario, inputs: dict[str, pd.DataFrame], building:
         items = [{k: (v if not isinstance(v, float) else round(v, 6)) for k, v in row.items()}
                  for row in unmet.to_dict(orient="records")]
         (building / audit.UNMET).write_text(json.dumps({"unmet": items}, indent=1, ensure_ascii=False), encoding="utf-8")
-    io.write_table(plan.tables["run_facts"], building / "tables", "run_facts")
+    io.write_table(plan.tables["run_facts"], building / TABLES, "run_facts")
     lang = scenario.report.language
     workbook.build_workbook(plan.tables, building / "plan.xlsx", params=scenario.to_jsonable(), run_id=run_id,
                             language=lang, money_unit=scenario.report.money_unit,
@@ -755,7 +411,7 @@ def run_scenario(
             owner_file.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
                                               "started": _process_start(os.getpid())}), encoding="utf-8")
             (building / "notebooks").mkdir(parents=True)
-            resolved = building / "params.yaml"
+            resolved = building / PARAMS_FILE
             resolved.write_text(
                 "# The resolved params of this run (paths absolute); `salesmodel verify --rerun` uses them.\n"
                 + yaml.safe_dump(scenario.to_jsonable(), allow_unicode=True, sort_keys=False),
@@ -766,7 +422,7 @@ def run_scenario(
             stage = "the pipeline"
             # The plan runs once in this process; each notebook starts (two at a time, in worker
             # processes) as soon as the step it shows has written its tables.
-            with _kernel_environment(), _NotebookPool(nb_paths, building, final, resolved, kernel_name,
+            with kernel_environment(), NotebookPool(nb_paths, building, final, resolved, kernel_name,
                                                       scenario.report.language, progress,
                                                       notebook_workers, progressed) as pool:
                 progressed(f"step:{STEP_NAMES[0]}")
@@ -785,7 +441,7 @@ def run_scenario(
                 for nb, outcome in pool.results():
                     if not outcome["ok"]:
                         current_nb = building / "notebooks" / nb.name
-                        raise _NotebookFailure(outcome)
+                        raise NotebookFailure(outcome)
             current_nb = None
             progressed("finish")
             finished = datetime.now(UTC)
@@ -863,14 +519,14 @@ def run_scenario(
                     ),
                     encoding="utf-8",
                 )
-    tables = sorted((final / "tables").glob("*")) if (final / "tables").is_dir() else []
+    tables = sorted((final / TABLES).glob("*")) if (final / TABLES).is_dir() else []
     return RunResult(
         run_id=run_id,
         run_dir=final,
         notebooks=[final / "notebooks" / nb.name for nb in nb_paths],
         html=[final / "html" / f"{nb.stem}.html" for nb in nb_paths],
         tables=tables,
-        manifest=final / audit.MANIFEST,
+        manifest=final / MANIFEST,
         duration_s=round((ended - started).total_seconds(), 3),
         manifest_sha256=manifest_sha,
         unmet=unmet,

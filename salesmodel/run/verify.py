@@ -16,11 +16,15 @@ import numpy as np
 import pandas as pd
 import yaml
 
+import salesmodel
+from salesmodel import io
 from salesmodel.errors import InputError, SalesmodelError
 from salesmodel.paths import is_run_id, shorten
+from salesmodel.pipeline import run_edited, run_plan
+from salesmodel.pipeline.edits import Edits, apply_edits
+from salesmodel.pipeline.run_folder import ADJUSTMENTS, INPUTS, MANIFEST, PARAMS_FILE, TABLES, read_run_inputs
 from salesmodel.run import audit
 from salesmodel.run.audit import (
-    MANIFEST,
     frame_hash,
     output_hashes,
     package_versions,
@@ -28,9 +32,11 @@ from salesmodel.run.audit import (
     sha256_file,
     source_hash,
 )
-from salesmodel.run.workspace import INPUTS, TABLES
+from salesmodel.run.language import reader_language
+from salesmodel.schema import consistency
 from salesmodel.schema import tables as declared
 from salesmodel.schema.params import load_params, params_hash
+from salesmodel.schema.vocabulary import word
 
 __all__ = ["VerifyReport", "environment_differences", "verify"]
 
@@ -53,16 +59,21 @@ class VerifyReport:
     tables_compared: int = 0
     rules_checked: int = 0
     rerun: bool = False
+    language: str = "en"  # the reader's: every line is said from the vocabulary in it
+
+    def say(self, key: str, /, **fields: Any) -> str:
+        """A line of the report in the reader's language (:mod:`salesmodel.schema.vocabulary`)."""
+        return word(key, self.language).format(**fields)
 
     @property
     def problems(self) -> list[str]:
         """One line per problem, naming the file."""
         return (
-            [f"changed: {p} (its sha256 differs from the manifest)" for p in self.changed]
-            + [f"missing: {p} (listed in the manifest, not in the folder)" for p in self.missing]
-            + [f"extra: {p} (in the folder, not in the manifest)" for p in self.extra]
-            + [f"rerun differs: {d}" for d in self.table_differences]
-            + [f"inconsistent: {d}" for d in self.inconsistent]
+            [self.say("verify_changed", path=p) for p in self.changed]
+            + [self.say("verify_missing", path=p) for p in self.missing]
+            + [self.say("verify_extra", path=p) for p in self.extra]
+            + [self.say("verify_rerun_differs", difference=d) for d in self.table_differences]
+            + [self.say("verify_inconsistent", difference=d) for d in self.inconsistent]
             + self.other
         )
 
@@ -74,17 +85,17 @@ class VerifyReport:
         """A short text for the command line."""
         head = f"{self.run_dir}: "
         if self.ok:
-            head += f"OK, {self.files_checked} files match the manifest"
+            head += self.say("verify_ok", n=self.files_checked)
             if self.log_line is not None:
-                head += f", and the manifest matches line {self.log_line} of the run log"
+                head += self.say("verify_log_line", line=self.log_line)
             if self.rules_checked:
-                head += f"; the tables agree ({self.rules_checked} consistency rules)"
+                head += self.say("verify_rules", n=self.rules_checked)
             if self.rerun:
-                head += f"; the rerun reproduced all {self.tables_compared} tables exactly"
+                head += self.say("verify_reran", n=self.tables_compared)
         else:
-            head += f"FAILED, {len(self.problems)} problem(s)"
-        lines = ([head] + [f"  environment: {e}" for e in self.environment]
-                 + [f"  - {p}" for p in self.problems] + [f"  note: {n}" for n in self.notes])
+            head += self.say("verify_failed", n=len(self.problems))
+        lines = ([head] + [self.say("verify_environment", line=e) for e in self.environment]
+                 + [f"  - {p}" for p in self.problems] + [self.say("verify_note", note=n) for n in self.notes])
         return "\n".join(lines)
 
 
@@ -97,14 +108,16 @@ def _keys(name: str, df: pd.DataFrame) -> list[str]:
     return ids[:3] or list(df.columns[:1])
 
 
-def table_difference(name: str, original: pd.DataFrame, again: pd.DataFrame) -> str | None:
+def table_difference(name: str, original: pd.DataFrame, again: pd.DataFrame, language: str = "en") -> str | None:
     """In plain words, how two versions of a table differ (None when identical)."""
     if list(original.columns) != list(again.columns):
         gone = [c for c in original.columns if c not in again.columns]
         new = [c for c in again.columns if c not in original.columns]
-        return f"table {name}: columns differ (only in the run: {', '.join(gone) or 'none'}; only now: {', '.join(new) or 'none'})"
+        none = word("verify_none", language)
+        return word("verify_columns_differ", language).format(name=name, gone=", ".join(gone) or none,
+                                                             new=", ".join(new) or none)
     if len(original) != len(again):
-        return f"table {name}: {len(original):,} rows in the run, {len(again):,} now"
+        return word("verify_rows_count", language).format(name=name, before=len(original), now=len(again))
     differing_cols, rows = [], np.zeros(len(original), dtype=bool)
     for column in original.columns:
         a, b = original[column], again[column]
@@ -116,37 +129,35 @@ def table_difference(name: str, original: pd.DataFrame, again: pd.DataFrame) -> 
         return None
     keys = _keys(name, original)
     first = original.loc[rows, keys].head(3).astype(str).agg("/".join, axis=1).tolist()
-    where = f"; first rows: {', '.join(first)} ({'/'.join(keys)})" if first else " (the column types differ)"
-    return (f"table {name}: {int(rows.sum()):,} of {len(original):,} rows differ in "
-            f"{', '.join(map(str, differing_cols[:6]))}{'…' if len(differing_cols) > 6 else ''}{where}")
+    where = (word("verify_first_rows", language).format(rows=", ".join(first), keys="/".join(keys)) if first
+             else word("verify_types_differ", language))
+    columns = f"{', '.join(map(str, differing_cols[:6]))}{'…' if len(differing_cols) > 6 else ''}"
+    return word("verify_rows_differ", language).format(name=name, n=int(rows.sum()), total=len(original), columns=columns,
+                                                       where=where)
 
 
 def _compare_tables(run_dir: Path, tables: dict[str, pd.DataFrame], report: VerifyReport) -> None:
-    from salesmodel import io
-
     folder = run_dir / TABLES
     recorded = {p.stem for p in folder.glob("*.parquet")}
     for name in sorted(recorded - set(tables)):
-        report.table_differences.append(f"table {name} was not produced by the rerun")
+        report.table_differences.append(report.say("verify_not_rerun", name=name))
     for name in sorted(set(tables) - recorded):
-        report.table_differences.append(f"table {name} was produced by the rerun only")
+        report.table_differences.append(report.say("verify_rerun_only", name=name))
     with tempfile.TemporaryDirectory(prefix="salesmodel-rerun-") as tmp:
         for name in sorted(recorded & set(tables)):
             report.tables_compared += 1
             paths = io.write_table(tables[name], tmp, name)
             again = pd.read_parquet(paths[0])
-            difference = table_difference(name, pd.read_parquet(folder / f"{name}.parquet"), again)
+            difference = table_difference(name, pd.read_parquet(folder / f"{name}.parquet"), again, report.language)
             if difference is not None:
                 report.table_differences.append(difference)
                 continue
             for path in paths:
                 if sha256_file(path) != sha256_file(folder / path.name):
-                    report.table_differences.append(
-                        f"table {name}: the values are equal but {path.name} is written differently "
-                        "(a library writes the file format differently)")
+                    report.table_differences.append(report.say("verify_written_differently", name=name, file=path.name))
 
 
-def environment_differences(run_dir: Path, manifest: dict[str, Any]) -> list[str]:
+def environment_differences(run_dir: Path, manifest: dict[str, Any], language: str = "en") -> list[str]:
     """Packages whose installed version differs from the run's (its lock file, else the manifest).
 
     One line per package: ``numpy 1.26.4 in the run, 2.1.0 here`` (or missing here / new here).
@@ -162,92 +173,79 @@ def environment_differences(run_dir: Path, manifest: dict[str, Any]) -> list[str
             if was == is_:
                 continue
             if is_ is None:
-                out.append(f"{name} {was} in the run, not installed here")
+                out.append(word("verify_pkg_not_here", language).format(name=name, was=was))
             elif was is None:
-                out.append(f"{name} {is_} installed here, not in the run's environment")
+                out.append(word("verify_pkg_only_here", language).format(name=name, now=is_))
             else:
-                out.append(f"{name} {was} in the run, {is_} here")
+                out.append(word("verify_pkg_differs", language).format(name=name, was=was, now=is_))
         return out
     recorded_versions = manifest.get("packages", {}) or {}
-    return [f"{k} {v} in the run, {now or 'not installed'} here"
+    return [word("verify_pkg_differs", language).format(name=k, was=v, now=now) if now
+            else word("verify_pkg_not_here", language).format(name=k, was=v)
             for k, v in recorded_versions.items() if (now := package_versions((k,))[k]) != v]
 
 
 def _rerun(run_dir: Path, manifest: dict[str, Any], report: VerifyReport,
            log: Callable[[str], None] | None = None) -> None:
     """Run the plan again in this process from the run's own params and inputs; compare every table."""
-    import salesmodel
-    from salesmodel.pipeline import run_plan
-    from salesmodel.run.workspace import read_run_inputs
-
     made_by = manifest.get("salesmodel", {}).get("version")
     if made_by and made_by != salesmodel.__version__:
-        report.other.append(f"the run was made by salesmodel {made_by} and this is salesmodel {salesmodel.__version__}: "
-                            f"a rerun cannot prove it; install salesmodel {made_by} to rerun")
+        report.other.append(report.say("verify_other_version", made_by=made_by, version=salesmodel.__version__))
         return
     recorded_source = manifest.get("salesmodel", {}).get("source_sha256")
     if recorded_source and recorded_source != source_hash():
-        report.notes.append("the salesmodel code has changed since the run (source_sha256 differs); "
-                            "differences below may come from the code, not the data")
+        report.notes.append(report.say("verify_code_changed"))
     # Name the packages at other versions first: a difference below may come from them.
-    report.environment = environment_differences(run_dir, manifest)
+    report.environment = environment_differences(run_dir, manifest, report.language)
     if log is not None:
         for line in report.environment[:20]:
-            log(f"environment differs: {line}")
+            log(report.say("verify_log_environment", line=line))
         if len(report.environment) > 20:
-            log(f"environment differs: (and {len(report.environment) - 20} more packages)")
-        log("running the plan again to compare every table ...")
+            log(report.say("verify_log_more_packages", n=len(report.environment) - 20))
+        log(report.say("verify_log_running"))
     for key, record in manifest.get("inputs", {}).items():
         path, recorded = record.get("path"), record.get("sha256")
         if path and recorded and (not Path(path).is_file() or sha256_file(path) != recorded):
-            report.notes.append(f"input {key}: the original source {path} has changed or gone since the run; "
-                                "the rerun uses the run's own copy")
+            report.notes.append(report.say("verify_input_moved", key=key, path=path))
     inputs = read_run_inputs(run_dir)
     if inputs is None:
-        report.other.append(f"{run_dir / INPUTS}: the run keeps no copy of its inputs, so it cannot be replayed")
+        report.other.append(report.say("verify_no_inputs", path=run_dir / INPUTS))
         return
     for key, record in manifest.get("inputs", {}).items():
         if key not in inputs:
-            report.other.append(f"{INPUTS}/{key}.parquet: the run's copy of input {key} is missing")
+            report.other.append(report.say("verify_input_missing", path=f"{INPUTS}/{key}.parquet", key=key))
             return
         if record.get("content_sha256") and frame_hash(inputs[key]) != record["content_sha256"]:
-            report.other.append(f"{INPUTS}/{key}.parquet: the run's copy of input {key} differs from the data "
-                                "the run read (content hash)")
+            report.other.append(report.say("verify_input_differs", path=f"{INPUTS}/{key}.parquet", key=key))
             return
     with tempfile.TemporaryDirectory(prefix="salesmodel-rerun-") as tmp:
         params_file = Path(tmp) / "params.yaml"
         params_file.write_text(yaml.safe_dump(manifest["params"], allow_unicode=True, sort_keys=False), encoding="utf-8")
         params = load_params(params_file)
     if params_hash(params) != manifest["params_sha256"]:
-        report.other.append("the recorded params no longer load to the same hash (params schema changed?)")
+        report.other.append(report.say("verify_params_schema"))
         return
     try:
         plan = run_plan(params, inputs)
         if manifest.get("edited_from"):
-            plan = _replay_edits(run_dir, params, inputs, plan)
+            plan = _replay_edits(run_dir, params, inputs, plan, report.language)
     except SalesmodelError as exc:
-        report.other.append(f"the rerun failed: {exc}")
+        report.other.append(report.say("verify_rerun_failed", error=exc))
         return
     _compare_tables(run_dir, plan.tables, report)
 
 
-def _replay_edits(run_dir: Path, params: Any, inputs: dict[str, pd.DataFrame], plan: Any) -> Any:
+def _replay_edits(run_dir: Path, params: Any, inputs: dict[str, pd.DataFrame], plan: Any, language: str = "en") -> Any:
     """A folder written by ``import-edits``: apply its recorded adjustments to the re-run plan, as it did."""
-    from salesmodel.errors import InputError
-    from salesmodel.pipeline import run_edited
-    from salesmodel.report.workbook import Edits, apply_edits
-
-    path = run_dir / "adjustments.parquet"
+    path = run_dir / ADJUSTMENTS
     if not path.is_file():
-        raise InputError(f"{path}: an edited plan keeps its adjustments; the file is missing")
+        raise InputError(word("verify_no_adjustments", language).format(path=path))
     edits = Edits(sheet="plan_rep_month", adjustments=pd.read_parquet(path))
     balanced = apply_edits(plan.tables["plan_rep_month"], edits, round_to=float(params.targets.plan_round_to))
     return run_edited(params, inputs, plan.tables, balanced.drop(columns="edited"))
 
 
 def _consistency(run_dir: Path, report: VerifyReport) -> None:
-    from salesmodel.schema import consistency
-
     tables = {}
     for path in sorted((run_dir / TABLES).glob("*.parquet")):
         try:
@@ -269,7 +267,7 @@ def _find_run_log(run_dir: Path) -> Path | None:
 
 
 def verify(run_dir: str | Path, *, rerun: bool = False, run_log: str | Path | None = None,
-           log: Callable[[str], None] | None = None) -> VerifyReport:
+           log: Callable[[str], None] | None = None, language: str | None = None) -> VerifyReport:
     """Check a run folder: hashes against its manifest, tables against each other, and optionally a rerun.
 
     Every file's sha256 is compared with the manifest; each changed, missing
@@ -291,6 +289,9 @@ def verify(run_dir: str | Path, *, rerun: bool = False, run_log: str | Path | No
         differs from the one recorded when the run finished is a problem.
     log : callable, optional
         Receives progress lines (the environment differences, before the rerun).
+    language : {"en", "zh", "es"}, optional
+        The reader's language of every line; default: the run's ``report.language``, else the
+        environment's (:func:`salesmodel.run.language.reader_language`).
 
     Returns
     -------
@@ -309,20 +310,17 @@ def verify(run_dir: str | Path, *, rerun: bool = False, run_log: str | Path | No
     run_id = manifest["run_id"]
     if not is_run_id(run_id):
         # Ids name folders (edits/, re-runs): only the shape the runner writes is trusted.
-        raise InputError(
-            f"{run_dir / MANIFEST}: run_id {shorten(run_id)} is not a run id salesmodel writes "
-            f"(expected <UTC time>-<scenario>-<8 hex>, e.g. 20261123T090000Z-default-1a2b3c4d); the manifest was altered"
-        )
-    report = VerifyReport(run_dir=run_dir, rerun=rerun)
+        raise InputError(word("verify_not_our_run_id", reader_language(language, manifest.get("params"))).format(
+            path=run_dir / MANIFEST, run_id=shorten(run_id)))
+    report = VerifyReport(run_dir=run_dir, rerun=rerun, language=reader_language(language, manifest.get("params")))
     log_path = Path(run_log) if run_log is not None else _find_run_log(run_dir)
     manifest_sha = sha256_file(run_dir / MANIFEST)
     if log_path is None:
-        report.notes.append(f"no {audit.RUN_LOG} beside the runs folder: the manifest was checked only against "
-                            "itself (see the README on audit levels)")
+        report.notes.append(report.say("verify_no_run_log", log=audit.RUN_LOG))
     elif not log_path.is_file():
-        report.other.append(f"run log {log_path} not found")
+        report.other.append(report.say("verify_run_log_missing", path=log_path))
     else:
-        check = audit.check_run_log(log_path, run_id, manifest_sha)
+        check = audit.check_run_log(log_path, run_id, manifest_sha, report.language)
         report.other.extend(check.problems)
         report.notes.extend(check.notes)
         report.log_line = check.line if not check.problems else None
@@ -332,13 +330,13 @@ def verify(run_dir: str | Path, *, rerun: bool = False, run_log: str | Path | No
     report.missing = sorted(set(recorded) - set(actual))
     report.extra = sorted(set(actual) - set(recorded))
     report.changed = sorted(p for p in set(recorded) & set(actual) if recorded[p] != actual[p])
-    params_path = run_dir / "params.yaml"
-    if params_path.is_file() and "params.yaml" not in report.changed:
+    params_path = run_dir / PARAMS_FILE
+    if params_path.is_file() and PARAMS_FILE not in report.changed:
         try:
             if params_hash(load_params(params_path)) != manifest["params_sha256"]:
-                report.other.append("params.yaml does not hash to the manifest's params_sha256")
+                report.other.append(report.say("verify_params_hash"))
         except SalesmodelError as exc:
-            report.other.append(f"params.yaml no longer loads: {exc}")
+            report.other.append(report.say("verify_params_load", error=exc))
     if (run_dir / TABLES).is_dir():
         _consistency(run_dir, report)
     if rerun:

@@ -25,34 +25,19 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import yaml
 
-from salesmodel.errors import InputError
+from salesmodel import io
+from salesmodel.errors import InputError, ParamsError
 from salesmodel.pipeline import STEPS, StepResult, params_sections, run_step, step_module, upstream
+from salesmodel.pipeline.run_folder import INPUTS, MANIFEST, PARAMS_FILE, STEP_STATE, TABLES, read_run_inputs
+from salesmodel.run import audit, runner
 from salesmodel.schema import tables as declared
 from salesmodel.schema.params import Scenario, load_params
 
-__all__ = ["INPUTS", "TABLES", "Workspace", "lab_folder", "latest_run", "open_run", "read_run_inputs", "seed_from_run",
-           "write_inputs"]
+__all__ = ["WORKSPACE_ENV", "Workspace", "lab_folder", "latest_run", "open_run", "seed_from_run"]
 
-TABLES = "tables"
-INPUTS = "inputs"
-STEP_STATE = "steps.json"  # lab workspaces: the params fingerprint each step's tables were made with
 WORKSPACE_ENV = "SALESMODEL_WORKSPACE"
-
-
-def write_inputs(run_dir: Path, inputs: dict[str, pd.DataFrame]) -> list[Path]:
-    """Keep the validated inputs in the run folder (Parquet) so the run replays from its own copy."""
-    from salesmodel import io
-
-    return [p for kind, df in sorted(inputs.items()) for p in io.write_table(df, run_dir / INPUTS, kind, with_csv=False)]
-
-
-def read_run_inputs(run_dir: Path) -> dict[str, pd.DataFrame] | None:
-    """The validated inputs a run folder keeps, or None when it keeps none."""
-    folder = Path(run_dir) / INPUTS
-    if not folder.is_dir():
-        return None
-    return {p.stem: pd.read_parquet(p) for p in sorted(folder.glob("*.parquet"))}
 
 
 def _fingerprint(params: Scenario, step: str) -> str:
@@ -81,8 +66,6 @@ class Workspace:
         kept = None if self.lab else read_run_inputs(self.run_dir)
         if kept is not None:
             return kept
-        from salesmodel import io
-
         return io.read_inputs(self.params.data)
 
     def inputs(self) -> dict[str, pd.DataFrame]:
@@ -98,8 +81,6 @@ class Workspace:
 
     def save(self, name: str, df: pd.DataFrame) -> list[Path]:
         """Write a declared table into the run as Parquet and CSV; returns the paths."""
-        from salesmodel import io
-
         declared.check(name, df)
         return io.write_table(df, self.tables_dir, name)
 
@@ -183,6 +164,37 @@ class Workspace:
     def money_unit(self) -> str:
         return self.params.report.money_unit
 
+    # ---- scenarios made from this one (the explorers' "save as scenario" and "run it") -------------
+    def save_scenario(self, name: str, settings: dict[str, Any], folder: str | Path | None = None) -> Path:
+        """Write these params with ``settings`` (dotted params keys, e.g. ``{"targets.growth": 0.15}``)
+        as a new scenario file beside the params file (or in ``folder``); return its path.
+
+        The scenario name is sanitised; an existing file is never overwritten; what was saved must load.
+        """
+        safe = audit.sanitise_name(name or f"{self.params.scenario}-explored")
+        raw = self.params.to_jsonable()
+        for dotted, value in settings.items():
+            section, key = dotted.split(".", 1)
+            raw.setdefault(section, {})[key] = value
+        raw["scenario"] = safe
+        raw["description"] = f"{self.params.scenario} explored: " + ", ".join(f"{k} = {v}" for k, v in settings.items())
+        where = Path(folder) if folder is not None else (Path(self.params_file).parent if self.params_file else Path.cwd())
+        path = where / f"{safe}.yaml"
+        if path.exists():
+            raise ParamsError(f"{path} exists already; give the scenario another name (nothing was overwritten).")
+        path.write_text("# Saved from an explorer; `salesmodel run` runs it.\n"
+                        + yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        load_params(path)  # what was saved must load: one clear message now, not at run time
+        return path
+
+    def run_scenario(self, params_file: str | Path) -> Any:
+        """Run a scenario file as ``salesmodel run`` does (into the default outputs folder)."""
+        return runner.run_scenario(params_file, progress=True)
+
+    def provenance(self) -> dict[str, Any]:
+        """What a reader needs to trace this run's pages (:func:`salesmodel.run.audit.provenance`)."""
+        return audit.provenance(self.params, self.run_dir)
+
     def __repr__(self) -> str:  # pragma: no cover - display only
         return f"Workspace(scenario={self.params.scenario!r}, run_dir='{self.run_dir}')"
 
@@ -190,20 +202,16 @@ class Workspace:
 def lab_folder(params: Scenario, params_file: Path | None) -> Path:
     """The persistent interactive workspace of a scenario: ``$SALESMODEL_WORKSPACE`` or
     ``outputs/lab/<scenario>`` beside the params' folder (the current folder without params)."""
-    from salesmodel.run.audit import sanitise_name
-
     if os.environ.get(WORKSPACE_ENV):
         root = Path(os.environ[WORKSPACE_ENV])
     else:
         base = params_file.resolve().parent.parent if params_file else Path.cwd()
         root = base / "outputs" / "lab"
-    return root / sanitise_name(params.scenario)
+    return root / audit.sanitise_name(params.scenario)
 
 
 def latest_run(out_dir: Path, scenario: str) -> Path | None:
     """The newest finished run folder of ``scenario`` under ``out_dir/runs`` (None when there is none)."""
-    from salesmodel.run.audit import MANIFEST
-
     runs = Path(out_dir) / "runs"
     found = []
     for folder in sorted(runs.glob("*")) if runs.is_dir() else []:
@@ -225,9 +233,7 @@ def seed_from_run(ws: Workspace, run_dir: Path) -> list[str]:
     """
     import shutil
 
-    from salesmodel.schema.params import load_params
-
-    run_params = load_params(Path(run_dir) / "params.yaml")
+    run_params = load_params(Path(run_dir) / PARAMS_FILE)
     ws.tables_dir.mkdir(parents=True, exist_ok=True)
     for path in sorted((Path(run_dir) / TABLES).glob("*")):
         shutil.copy2(path, ws.tables_dir / path.name)

@@ -25,10 +25,12 @@ import pandas as pd
 from salesmodel.errors import RunError
 from salesmodel.schema.vocabulary import has_word
 
-__all__ = ["PROBLEMS", "TABLES", "Column", "Table", "TableError", "check", "columns_with_unit"]
+__all__ = ["MONEY_UNITS", "PROBLEMS", "TABLES", "Column", "Table", "TableError", "check", "columns_with_unit"]
 
 KINDS = ("text", "number", "integer", "bool", "date")
 UNITS = ("yuan", "units", "hours", "share", "probability", "people", "count", "months", "days", "km", "index", "score")
+# The units money in yuan is shown in (params report.money_unit), each as its number of yuan.
+MONEY_UNITS: dict[str, float] = {"yuan": 1.0, "thousand": 1e3, "wan": 1e4, "million": 1e6, "yi": 1e8}
 
 
 class TableError(RunError):

@@ -4,7 +4,6 @@ from __future__ import annotations
 import html
 import io
 import math
-import re
 import time
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -21,7 +20,10 @@ from PIL import Image
 from salesmodel import report
 from salesmodel.domain import overview
 from salesmodel.errors import InputError, ParamsError, SalesmodelError, short_list
+from salesmodel.pipeline import Context, upstream
+from salesmodel.schema.tables import TABLES
 from salesmodel.schema.vocabulary import word
+from salesmodel.widgets.typed import TypedValues
 
 
 def _bad(param: str, func: str, expected: str, got: Any) -> ParamsError:
@@ -114,7 +116,7 @@ def _html_table(df: pd.DataFrame, formats: Mapping[str, Any], headers: Mapping[s
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-class _Explorer:
+class _Explorer(TypedValues):
     """UI state, error display, timing and the chart canvas shared by the explorers."""
 
     _title_key = ""
@@ -270,34 +272,12 @@ class _Explorer:
         """Write the run's params with the explored settings as a new scenario file; return its path.
 
         The file lands beside the params file the explorer started from (or in
-        ``folder``); ``salesmodel run`` runs it. The scenario name is sanitised.
+        ``folder``); ``salesmodel run`` runs it. The scenario name is sanitised
+        (:meth:`salesmodel.run.workspace.Workspace.save_scenario` writes it).
         """
-        from pathlib import Path
-
-        import yaml
-
-        from salesmodel.run.audit import sanitise_name
-        from salesmodel.schema.params import load_params
-
         if self.workspace is None:
             raise ParamsError("This explorer was not opened on a run (from_workspace), so there are no params to save.")
-        safe = sanitise_name(name or f"{self.workspace.params.scenario}-explored")
-        raw = self.workspace.params.to_jsonable()
-        for dotted, value in self.settings().items():
-            section, key = dotted.split(".", 1)
-            raw.setdefault(section, {})[key] = value
-        raw["scenario"] = safe
-        raw["description"] = f"{self.workspace.params.scenario} explored: " + ", ".join(
-            f"{k} = {v}" for k, v in self.settings().items())
-        where = Path(folder) if folder is not None else (
-            Path(self.workspace.params_file).parent if self.workspace.params_file else Path.cwd())
-        path = where / f"{safe}.yaml"
-        if path.exists():
-            raise ParamsError(f"{path} exists already; give the scenario another name (nothing was overwritten).")
-        path.write_text("# Saved from an explorer; `salesmodel run` runs it.\n"
-                        + yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
-        load_params(path)  # what was saved must load: one clear message now, not at run time
-        return path
+        return self.workspace.save_scenario(name, self.settings(), folder)
 
     def _save_controls(self) -> widgets.Widget:
         name = widgets.Text(value="", placeholder=self.w("scenario_name"), layout=widgets.Layout(width="260px"))
@@ -316,11 +296,9 @@ class _Explorer:
             said.value = f"{_esc(self.w('saved_to'))} <code>{_esc(str(saved['path']))}</code>"
 
         def on_run(_b: Any) -> None:
-            from salesmodel.run.runner import run_scenario
-
             said.value = _esc(self.w("computing"))
             try:
-                result = run_scenario(saved["path"], progress=True)
+                result = self.workspace.run_scenario(saved["path"])
             except SalesmodelError as exc:
                 said.value = f'<span class="sm-err">{_esc(str(exc))}</span>'
                 return
@@ -329,98 +307,6 @@ class _Explorer:
         save.on_click(on_save)
         run.on_click(on_run)
         return widgets.HBox([name, save, run, said])
-
-    # -- typed values: a slider's exact value, refused with a message when outside its range --------
-    def typed_box(self, control: widgets.Widget) -> widgets.Text:
-        """The text box beside ``control`` (a slider) where a value can be typed."""
-        return self._typed[id(control)]
-
-    @staticmethod
-    def _shown(control: Any, value: Any) -> str:
-        if isinstance(value, (tuple, list)):  # a range slider: "low, high"
-            return ", ".join(format(v, control.readout_format) for v in value)
-        return format(value, control.readout_format)
-
-    def _with_typed_box(self, control: Any) -> widgets.Widget:
-        """The slider and a text box showing its value; the slider's own readout would clamp a typed
-        value silently, so the box takes typed values instead and refuses those outside the range."""
-        box = widgets.Text(value=self._shown(control, control.value), placeholder=self.w("typed_hint"),
-                           tooltip=self.w("typed_hint"), continuous_update=False, layout=widgets.Layout(width="84px"))
-        control.readout = False
-        widgets.dlink((control, "disabled"), (box, "disabled"))
-        self._typed[id(control)] = box
-
-        def show(change: Any) -> None:
-            self._set_quietly(box, self._shown(control, change["new"]))
-
-        control.observe(show, names="value")
-        box.observe(lambda change: self._on_typed(control, box, change["new"]), names="value")
-        return widgets.HBox([control, box])
-
-    def _set_quietly(self, box: widgets.Text, text: str) -> None:
-        self._syncing = True
-        try:
-            box.value = text
-        finally:
-            self._syncing = False
-
-    def _on_typed(self, control: Any, box: widgets.Text, text: str) -> None:
-        if self._syncing:
-            return
-        got = self._read_typed(control, text)
-        if isinstance(got, str):  # refused: nothing is recomputed, the setting stays
-            self.message = got
-            self.status.value = f'<div class="sm-err">{_esc(got)}</div>'
-            self._set_quietly(box, self._shown(control, control.value))
-            return
-        if got == control.value:
-            self._set_quietly(box, self._shown(control, control.value))
-        control.value = got  # recomputes through the slider's observer
-
-    def _read_typed(self, control: Any, text: str) -> Any:
-        """The typed value as the slider's number (a range slider's: low and high), or the message refusing it."""
-        raw = text.strip()
-        fields = {"name": control.description, "value": raw, "current": self._shown(control, control.value),
-                  "low": self._shown(control, control.min), "high": self._shown(control, control.max)}
-        if isinstance(control, (widgets.FloatRangeSlider, widgets.IntRangeSlider)):
-            parts = [p for p in re.split(r"\s*(?:[,;~～–—]|\bto\b|至|\ba\b)\s*", raw) if p]
-            if len(parts) != 2:
-                return self.w("typed_not_range").format(**fields)
-            got = [self._read_number(control, part, fields) for part in parts]
-            for g in got:
-                if isinstance(g, str):
-                    return g
-            if got[0] > got[1]:
-                return self.w("typed_range_order").format(**fields)
-            return (got[0], got[1])
-        return self._read_number(control, raw, fields)
-
-    def _read_number(self, control: Any, raw: str, fields: dict[str, str]) -> float | int | str:
-        fields = {**fields, "value": raw}  # a range's messages name the end that is wrong
-        percent = "%" in control.readout_format  # the slider shows percents: "15" and "15%" both mean 0.15
-        try:
-            number = float(raw.replace("％", "%").rstrip("%").replace(" ", "").replace(",", "").replace("−", "-"))
-        except ValueError:
-            return self.w("typed_not_number").format(**fields)
-        if not math.isfinite(number):
-            return self.w("typed_not_number").format(**fields)
-        if percent:
-            number /= 100
-        if isinstance(control, (widgets.IntSlider, widgets.IntRangeSlider)):
-            if not float(number).is_integer():
-                return self.w("typed_not_whole").format(**fields)
-            number = int(number)
-        slack = 1e-9 * max(1.0, abs(control.max - control.min))  # "60%" of a 0.6 maximum is 0.6000000000000001
-        if number < control.min - slack or number > control.max + slack:
-            return self.w("typed_out_of_range").format(**fields)
-        return min(max(number, control.min), control.max)
-
-    def _typed_boxes(self, widget: widgets.Widget) -> widgets.Widget:
-        if isinstance(widget, (widgets.IntSlider, widgets.FloatSlider, widgets.FloatRangeSlider, widgets.IntRangeSlider)):
-            return self._with_typed_box(widget)
-        if isinstance(widget, widgets.Box):
-            widget.children = tuple(self._typed_boxes(child) for child in widget.children)
-        return widget
 
     def _compose(self, controls: list[widgets.Widget]) -> widgets.Box:
         controls = [self._typed_boxes(c) for c in controls]
@@ -481,9 +367,6 @@ def _attach(explorer: Any, ws: Any) -> Any:
 
 def _context(ws: Any, step: str) -> Any:
     """The pipeline context of a step on a workspace: its params, inputs and the tables of the steps before it."""
-    from salesmodel.pipeline import Context, upstream
-    from salesmodel.schema.tables import TABLES
-
     needed = [n for s in upstream(step) for n in TABLES if TABLES[n].step == s]
     for s in upstream(step):
         if not any(ws.has_table(n) for n in needed if TABLES[n].step == s):

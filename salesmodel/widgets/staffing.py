@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 
 from salesmodel import report
+from salesmodel.domain import staffing
+from salesmodel.pipeline import staffing as step
 from salesmodel.schema.params import StaffingParams, slider_range
 from salesmodel.schema.vocabulary import word
 from salesmodel.widgets._base import (
@@ -137,8 +139,6 @@ class StaffingExplorer(_Explorer):
         self.update()
 
     def _compute(self) -> tuple[pd.DataFrame, list[str]]:
-        from salesmodel.domain import staffing
-
         ramp = ramp_curve(int(self.ramp_months.value), self.ramp_shape.value, self.given_ramp)
         self.ramp_label.value = f"{_esc(self.w('ramp'))}: " + ", ".join(f"{v:.0%}" for v in ramp)
         plan = staffing.capacity_plan(
@@ -288,8 +288,6 @@ class StaffingExplorer(_Explorer):
         staffing notebook does; ``by="company"`` plans one company-wide team (one
         solve instead of five: faster, and people count as movable between regions).
         """
-        from salesmodel.pipeline import staffing as step
-
         if by not in ("region", "company"):
             raise _bad("by", "StaffingExplorer.from_workspace", "'region' or 'company'", by)
         kwargs = step.capacity_arguments(_context(ws, "staffing"), by=by)
