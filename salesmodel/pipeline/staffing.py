@@ -10,6 +10,7 @@ import pandas as pd
 from salesmodel.domain import calendar, seasonality, staffing
 from salesmodel.errors import InputError, ParamsError
 from salesmodel.pipeline._base import Context, StepResult, collect_notes
+from salesmodel.sample import reference_tables
 from salesmodel.schema.vocabulary import word
 
 NEEDS: tuple[str, ...] = ("targets",)
@@ -235,8 +236,6 @@ def hires_table(ctx: Context, plan: pd.DataFrame, arguments: dict[str, Any]) -> 
 
 def city_demand(ctx: Context) -> pd.DataFrame:
     """Last year's sales of each region's active accounts by city, with the city's coordinates."""
-    from salesmodel.sample import reference_tables
-
     inputs = ctx.inputs
     customers, reps = inputs["customers"], inputs["reps"]
     sales = inputs["sales"]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from salesmodel.errors import ParamsError
 from salesmodel.pipeline.run_folder import ADJUSTMENTS
 from salesmodel.schema.tables import MONEY_UNITS
-from salesmodel.schema.vocabulary import LANGUAGES, WORDS, word
+from salesmodel.schema.vocabulary import DEFAULT_MONEY_UNIT, HTML_LANG, LANGUAGES, WORDS, number_style, word
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -131,16 +131,13 @@ def format_number(value: float, decimals: int = 0, language: str = "en", *, sign
     """
     rounded = round(float(value), decimals) + 0.0
     text = f"{rounded:{'+' if sign else ''},.{decimals}f}"
-    return text.translate(_ES_SEPARATORS) if language == "es" else text
-
-
-_ES_SEPARATORS = str.maketrans(",.", ".,")
+    return number_style(text, language)
 
 
 def resolve_money_unit(unit: str, language: str = "en") -> str:
     """'auto' → the reader's unit (万元 in zh, thousands of yuan in en and es); others are checked and kept."""
     if unit == "auto":
-        return "wan" if _check_language(language) == "zh" else "thousand"
+        return DEFAULT_MONEY_UNIT[_check_language(language)]
     money_scale(unit)
     return unit
 
@@ -209,7 +206,7 @@ def dekad_label(period: str, language: str = "en", *, with_year: bool = False) -
     year, month, dek = str(period).split("-")
     part = word(("first_dekad", "second_dekad", "third_dekad")[int(dek[-1]) - 1], language)
     m = month_label(f"{year}-{month}", language, with_year=with_year)
-    return f"{m}{part}" if language == "zh" else f"{m}, {part}"
+    return word("month_and_part", language).format(month=m, part=part)
 
 
 def _column_label(column: str, language: str, unit: str | None) -> str:
@@ -389,7 +386,6 @@ def _sanitise_outputs(nb: Any) -> None:
         cell.outputs = outputs
 
 
-_HTML_LANG = {"en": "en", "zh": "zh", "es": "es"}  # ISO 639-1 only (nbconvert rejects zh-CN)
 
 
 _BANNER_STYLE = ("background:#fff4ce;border:1px solid #e0b000;padding:8px 12px;margin:8px 0 12px 0;"
@@ -444,7 +440,7 @@ def export_html(notebook_path: str | Path, html_path: str | Path, *, language: s
         exclude_input_prompt=True,
         exclude_output_prompt=True,
         embed_images=True,
-        language_code=_HTML_LANG[_check_language(language)],
+        language_code=HTML_LANG[_check_language(language)],
     )
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": notebook_path.stem}})
     # the template's CSS credits its sources in comments; drop them so the page names no address at all

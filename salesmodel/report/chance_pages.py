@@ -48,8 +48,7 @@ class ChancePage(TrackingPage):
         total = self.ws.params.targets.total
         chance = getattr(total, "chance", None)
         if chance is not None:
-            sep = "" if self.lang == "zh" else " "
-            text = text + sep + self.w("chance_params_sentence").format(p=chance)
+            text = text + self.w("sep_words") + self.w("chance_params_sentence").format(p=chance)
         return _p(text)
 
     def chance_curve_chart(self, curve: pd.DataFrame | None) -> Any:
@@ -172,7 +171,7 @@ class ChancePage(TrackingPage):
         text = self.w("where_sentence").format(as_of=as_of, actual=money(c["actual_to_date"]),
                                                to_date=money(c["target_to_date"]), ach=c["achievement"])
         tt = float(c["target_full"])
-        sep = "" if self.lang == "zh" else " "
+        sep = self.w("sep_words")
         if float(c["remaining_days"]) > 0:
             text += sep + self.w("where_projection").format(
                 proj=money(c["projection"]), proj_ach=float(c["projection"]) / tt if tt else np.nan,
@@ -192,8 +191,7 @@ class ChancePage(TrackingPage):
             if key == "ranking_bottom" and m <= rows:
                 break  # every unit is in the first table
             styler = self.pacing_table(chunk, level, n)
-            sep = "。" if self.lang == "zh" else ". "
-            out.append(styler.set_caption(f"{self.w(key).format(n=n, m=m)}{sep}{self.caption(money=True)}"))
+            out.append(styler.set_caption(f"{self.w(key).format(n=n, m=m)}{self.w('sep_sentences')}{self.caption(money=True)}"))
         return out
 
     def pacing_mix_table(self, mix: pd.DataFrame | None) -> Any:

@@ -113,7 +113,7 @@ def target_difference_chart(by_month: pd.DataFrame, by_region: pd.DataFrame, *, 
         ax.yaxis.set_major_formatter(money_formatter(money_unit, language))
         ax.set_ylabel(unit)
         ax.set_title(f"{word('cmp_by_month' if by == 'month' else 'cmp_by_region', language)}: "
-                     f"{word('cmp_difference', language).lower() if language != 'zh' else word('cmp_difference', language)}",
+                     f"{word('cmp_difference', language).lower()}",
                      fontsize=10)
         if others:
             ax.legend(fontsize=7)

@@ -17,7 +17,7 @@ from salesmodel.pipeline.comparison import TARGET_COMPARISONS
 from salesmodel.report import MONEY_DECIMALS, money_scale, money_unit_label, month_label
 from salesmodel.report.settings import setting_label, setting_value, setting_values
 from salesmodel.schema.params import description_text
-from salesmodel.schema.vocabulary import has_word, word
+from salesmodel.schema.vocabulary import has_word, number_style, word
 
 __all__ = ["COMPARISON_COLUMNS", "pick_pair", "readable_comparison", "readable_params_diff", "readable_targets",
            "reference_of", "region_names", "scenario_label"]
@@ -51,7 +51,7 @@ def _fmt_value(v: Any, kind: str, scale: float, *, signed: bool = False, growth:
     if v is None or pd.isna(v):
         return "–"
     text = _fmt_number(float(v), kind, scale, signed=signed, growth=growth, money_digits=money_digits)
-    return text.translate(str.maketrans(",.", ".,")) if language == "es" else text  # es: 1.615,2
+    return number_style(text, language)  # es: 1.615,2
 
 
 def _fmt_number(v: float, kind: str, scale: float, *, signed: bool, growth: bool, money_digits: int) -> str:
@@ -96,7 +96,7 @@ def scenario_label(name: str, language: str = "en") -> str:
             shown = f"{number:.0%}" if round(number * 100, 6) == round(number * 100) else f"{number:.1%}"
         else:
             shown = f"{number:g}"
-        parts.append(f"{label} {shown.replace('.', ',') if language == 'es' else shown}")
+        parts.append(f"{label} {number_style(shown, language)}")
     return f"{base}: {', '.join(parts)}" if parts else str(name)
 
 

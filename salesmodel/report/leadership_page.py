@@ -52,7 +52,7 @@ class LeadershipPage(PageBase):
         from IPython.display import HTML
 
         f = KeyFigures.from_table(key_figures)
-        sep = ";" if self.lang == "zh" else "; "
+        sep = self.w("sep_clauses")
         rows: list[tuple[str, str]] = []
         if f.budget is not None:
             share = f.budget_share_of_target if f.budget_share_of_target is not None else float("nan")

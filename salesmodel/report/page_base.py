@@ -22,7 +22,7 @@ from salesmodel.report import (
     setup_fonts,
 )
 from salesmodel.schema import tables as declared
-from salesmodel.schema.vocabulary import has_word, word
+from salesmodel.schema.vocabulary import FALLBACK_LANGUAGE, has_word, number_style, word
 
 __all__ = ["PageBase", "show"]
 
@@ -72,7 +72,7 @@ def _number_format(fmt: str, decimals: int | None, language: str) -> Callable[[A
         text = fmt.format(number)
         if text.startswith("-") and not any(c in "123456789" for c in text):  # rounds to zero: no sign
             text = text[1:]
-        return text.translate(str.maketrans(",.", ".,")) if language == "es" else text
+        return number_style(text, language)
 
     return show
 
@@ -327,7 +327,7 @@ class PageBase:
         m = re.match(r"tolerances not met by the best plan found: largest deviation (.*?); moved", note)
         if m:
             detail = re.sub(r"\b(potential|workload)\b", lambda g: self.w(g.group(1)), m.group(1))
-            detail = detail.replace("tolerance", self.w("tolerance").lower() if self.lang != "zh" else "容差")
+            detail = detail.replace("tolerance", self.w("tolerance").lower())
             return self.w("note_territory").format(detail=detail)
         m = re.match(r"Productivity: the role (\S+) has no history to calibrate on", note)
         if m:
@@ -335,7 +335,7 @@ class PageBase:
         m = re.match(r"Productivity from the params does not replay last year: region (\S+) misses its sales by (\S+)\.", note)
         if m:
             return self.w("note_replay_off").format(region=self.region_names.get(m.group(1), m.group(1)), miss=m.group(2))
-        return note if self.lang == "en" else self.w("note_other")
+        return note if self.lang == FALLBACK_LANGUAGE else self.w("note_other")  # core notes are in English
 
     def notes(self, step: Any) -> Any:
         """The step's notes (warnings of the core) as a short list, or nothing."""

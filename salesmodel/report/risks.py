@@ -31,8 +31,7 @@ def risks(
 
     def listed(ids: str, n: int = 6) -> str:
         items = [names.get(i, i) for i in str(ids).split(",") if i]
-        sep = "、" if language == "zh" else ", "
-        return sep.join(items[:n]) + ("…" if len(items) > n else "")
+        return word("sep_list", language).join(items[:n]) + ("…" if len(items) > n else "")
 
     for row in table.itertuples(index=False):
         template = word(f"risk_{row.kind}", language) if row.kind not in ("unmet", "budget") else ""
@@ -42,8 +41,7 @@ def risks(
         elif row.kind == "shortfall":
             months = [m for m in str(row.detail).split(",") if m]
             shown = [month_label(m, language, with_year=True) for m in months[:4]]
-            sep = "、" if language == "zh" else ", "
-            out.append(template.format(n=int(row.value), months=sep.join(shown) + ("…" if len(months) > 4 else ""),
+            out.append(template.format(n=int(row.value), months=word("sep_list", language).join(shown) + ("…" if len(months) > 4 else ""),
                                        money=money(row.money), teams=listed(row.unit_id)))
         elif row.kind == "unmet":
             req = str(row.detail)
@@ -70,7 +68,7 @@ def risks(
             cats = [word(f"code_{c}", language) if has_word(f"code_{c}") else c for c in str(row.unit_id).split(",") if c]
             out.append(word(f"risk_budget_{row.detail}", language).format(
                 asked=money(row.asked), budget=money(row.money), share=row.value,
-                units=("、" if language == "zh" else ", ").join(cats)))
+                units=word("sep_list", language).join(cats)))
         elif row.kind == "stock":
             above = int(row.detail or 0)
             if int(row.value):

@@ -103,7 +103,7 @@ def setting_label(dotted: str, language: str = "en", names: Mapping[Any, str] | 
         label, keys = _key_word(keys[0], language, names), keys[1:]
     if not keys:
         return label
-    sep = "、" if language == "zh" else ", "
+    sep = word("sep_list", language)
     return word("setting_with_keys", language).format(
         setting=label, keys=sep.join(_key_word(k, language, names) for k in keys))
 
@@ -133,7 +133,7 @@ def setting_value(dotted: str, value: Any, language: str = "en", *, money_unit: 
     """A setting's value for a reader: shares as percentages, money in ``money_unit``, choices in words,
     numbers with the reader's separators, lists joined; nothing as Python prints it."""
     kind = _kind(dotted)
-    sep = "、" if language == "zh" else "; " if language == "es" else ", "  # es: 1,5; 2,5
+    sep = word("sep_values", language)  # es: 1,5; 2,5
 
     def one(v: Any) -> str:
         if v is None:

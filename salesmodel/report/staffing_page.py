@@ -15,6 +15,7 @@ from salesmodel.report import (
     month_label,
 )
 from salesmodel.report.page_base import PageBase, _number_format
+from salesmodel.schema.vocabulary import local_column
 
 
 class StaffingPage(PageBase):
@@ -168,7 +169,7 @@ class StaffingPage(PageBase):
         return self.w("hires_replace").format(replacements=part.replacements) if part and part.replacements else ""
 
     def hires_table(self, hires: pd.DataFrame) -> Any:
-        city = "base_city_zh" if self.lang == "zh" else "base_city_en"
+        city = local_column("base_city", self.lang)
         return self.table("staffing_hires", hires, columns=["hire_id", "region_id", "role", "reason", "decision_month",
                                                             "start_month", "ramp", "productivity", city,
                                                             "blocked_month", "start_side"])

@@ -15,6 +15,7 @@ from salesmodel.report import (
     month_label,
 )
 from salesmodel.report.page_base import PageBase, _number_format
+from salesmodel.schema.vocabulary import local_column
 
 
 class TerritoryPage(PageBase):
@@ -53,7 +54,7 @@ class TerritoryPage(PageBase):
         if metrics is not None and params is not None:
             proposed = metrics[metrics["plan"] == "proposed"]
             reps, items = self.territory_names(), []
-            city_col = "base_city_zh" if self.lang == "zh" else "base_city_en"
+            city_col = local_column("base_city", self.lang)
             table = self.territory_bases()
             cities = table[city_col].dropna().to_dict() if city_col in table.columns else {}
             for m in params.balance_on:
@@ -244,9 +245,9 @@ class TerritoryPage(PageBase):
 
     def moves_table(self, moves: pd.DataFrame, rows: int = 20) -> Any:
         reps = self.territory_names()
-        city = "city_zh" if self.lang == "zh" and "city_zh" in self.ws.input("customers") else None
+        city = local_column("city", self.lang)  # the moves table has the English name; the reader's if on file
         shown = moves.assign(from_territory=moves["from_territory"].map(lambda r: reps.get(r, r)),
                              to_territory=moves["to_territory"].map(lambda r: reps.get(r, r)))
-        if city:
+        if city != "city_en" and city in self.ws.input("customers"):
             shown["city_en"] = shown["customer_id"].map(self.ws.input("customers").set_index("customer_id")[city])
         return self.table("territory_moves", shown.drop(columns=["customer_id"]), rows=rows)

@@ -61,7 +61,7 @@ from salesmodel.report.workbook_sheets import (
     write_pivot,
 )
 from salesmodel.schema.tables import MONEY_UNITS
-from salesmodel.schema.vocabulary import LANGUAGES, word
+from salesmodel.schema.vocabulary import LANGUAGES, local_column, word
 
 __all__ = [
     "SHEETS",
@@ -244,7 +244,7 @@ def build_workbook(
         if key == "capacity_plan":
             df = named_places(staffing_sheet(df, language), labels)  # regions by name, not code (C, E)
         if key == "staffing_hires":  # the planned hires, one row per person, codes in the reader's words
-            city = "base_city_zh" if language == "zh" else "base_city_en"
+            city = local_column("base_city", language)
             df = named_places(df[["hire_id", "region_id", "role", "reason", "decision_month", "start_month", "ramp",
                                   "productivity", "province_id", city, "blocked_month", "start_side"]], labels)
             for c in ("role", "reason", "start_side"):

@@ -15,7 +15,8 @@ import difflib
 
 from salesmodel.errors import ParamsError
 
-__all__ = ["DEFAULT_MONEY_UNIT", "FALLBACK_LANGUAGE", "LANGUAGES", "WORDS", "has_word", "word"]
+__all__ = ["DEFAULT_MONEY_UNIT", "FALLBACK_LANGUAGE", "HTML_LANG", "LANGUAGES", "WORDS", "has_word", "local_column", "number_style",
+           "word"]
 
 LANGUAGES = ("en", "zh", "es")
 # The language a reader is shown when a text is missing in theirs.
@@ -768,6 +769,47 @@ _STAFFING_PEOPLE: dict[str, dict[str, str]] = {
 _clash = set(_STAFFING_PEOPLE) & set(WORDS)
 assert not _clash, f"words defined twice: {_clash}"
 WORDS.update(_STAFFING_PEOPLE)
+
+
+# Typography of each language: how items, values (es: decimals take the comma), words and sentences are
+# joined, and a month with its part; the only place a reader's language decides punctuation.
+_TYPOGRAPHY: dict[str, dict[str, str]] = {
+    "sep_list": {"en": ", ", "zh": "、", "es": ", "},
+    "sep_values": {"en": ", ", "zh": "、", "es": "; "},
+    "sep_clauses": {"en": "; ", "zh": ";", "es": "; "},
+    "sep_words": {"en": " ", "zh": "", "es": " "},
+    "sep_sentences": {"en": ". ", "zh": "。", "es": ". "},
+    "month_and_part": {"en": "{month}, {part}", "zh": "{month}{part}", "es": "{month}, {part}"},
+}
+_clash = set(_TYPOGRAPHY) & set(WORDS)
+assert not _clash, f"words defined twice: {_clash}"
+WORDS.update(_TYPOGRAPHY)
+
+# The page's lang attribute (ISO 639-1 only: nbconvert rejects zh-CN).
+HTML_LANG = {"en": "en", "zh": "zh", "es": "es"}
+# Numbers written the reader's way: Spanish swaps the thousands and decimal separators (1.615,2).
+_SWAP_SEPARATORS = {"es": str.maketrans(",.", ".,")}
+# Data columns that hold a name in Chinese and in English (city_zh / city_en): the reader's, else English.
+_NAME_SUFFIX = {"zh": "zh"}
+
+
+def number_style(text: str, language: str) -> str:
+    """A number formatted with ',' thousands and '.' decimals, in the reader's style.
+
+    >>> number_style("1,615.2", "es"), number_style("1,615.2", "zh")
+    ('1.615,2', '1,615.2')
+    """
+    table = _SWAP_SEPARATORS.get(language)
+    return text.translate(table) if table else text
+
+
+def local_column(stem: str, language: str) -> str:
+    """The column holding a name in the reader's language: ``city`` -> ``city_zh`` for zh, else ``city_en``.
+
+    >>> local_column("base_city", "zh"), local_column("base_city", "es")
+    ('base_city_zh', 'base_city_en')
+    """
+    return f"{stem}_{_NAME_SUFFIX.get(language, 'en')}"
 
 
 def has_word(key: str) -> bool:
