@@ -17,7 +17,16 @@ from salesmodel.errors import ParamsError
 from salesmodel.schema import vocabulary
 from salesmodel.schema.params import Scenario
 from salesmodel.schema.tables import TABLES
-from salesmodel.schema.vocabulary import DEFAULT_MONEY_UNIT, FALLBACK_LANGUAGE, LANGUAGES, WORDS, has_word, word
+from salesmodel.schema.vocabulary import (
+    DEFAULT_MONEY_UNIT,
+    FALLBACK_LANGUAGE,
+    LANGUAGES,
+    WORDS,
+    has_word,
+    local_column,
+    number_style,
+    word,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "salesmodel"
@@ -57,7 +66,10 @@ def test_every_word_has_english_chinese_and_spanish():
     assert LANGUAGES == ("en", "zh", "es") and FALLBACK_LANGUAGE in LANGUAGES
     for key, texts in WORDS.items():
         assert set(texts) == set(LANGUAGES), key
-        assert all(isinstance(t, str) and t.strip() for t in texts.values()), key
+        # a separator may be blank (Chinese joins words with nothing), every other text may not
+        assert all(isinstance(t, str) and (t.strip() or key.startswith("sep_")) for t in texts.values()), key
+    assert word("sep_words", "zh") == "" and word("sep_list", "zh") == "、" and word("sep_values", "es") == "; "
+    assert number_style("1,615.2", "es") == "1.615,2" and local_column("city", "zh") == "city_zh"
     assert set(DEFAULT_MONEY_UNIT) == set(LANGUAGES)
 
 
