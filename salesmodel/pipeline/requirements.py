@@ -7,6 +7,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salesmodel.domain.constraints import within_tolerance
+
 __all__ = ["unmet_requirements"]
 
 
@@ -15,7 +17,7 @@ def _frontier_cost(points: pd.DataFrame | None, measure: str, tolerance: float) 
     column = f"max_{measure}_dev"
     if points is None or points.empty or column not in points.columns:
         return ""
-    ok = points[points[column] <= tolerance + 1e-9].sort_values("max_disruption")
+    ok = points[within_tolerance(points[column], tolerance)].sort_values("max_disruption")
     if len(ok):
         row = ok.iloc[0]
         return (f"; meeting it takes moving {row['moved_share']:.1%} of potential ({int(row['moved_units'])} accounts), "
@@ -40,7 +42,7 @@ def unmet_requirements(tables: Mapping[str, pd.DataFrame], *, balance_on: Mappin
         proposed = terr[terr["plan"] == "proposed"].iloc[0]
         for measure, tolerance in balance_on.items():
             achieved = float(proposed.get(f"max_{measure}_dev", np.nan))
-            if achieved > tolerance + 1e-9:
+            if not within_tolerance(achieved, tolerance):
                 rows.append({"step": "territory", "requirement": f"territory.balance_on.{measure}",
                              "asked": float(tolerance), "achieved": achieved,
                              "message": f"territory balance on {measure}: the proposed territories are up to "

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from salesmodel.domain import territory
+from salesmodel.domain.constraints import within_tolerance
 from salesmodel.errors import InputError, ParamsError, short_list
 from salesmodel.pipeline._base import Context, StepResult, collect_notes
 from salesmodel.pipeline.handover import handover, last_year_sales, targets_after_handover, vacancy_holders
@@ -129,7 +130,7 @@ def _summary_row(plan: territory.TerritoryPlan, label: str, balance_on: dict[str
                            "stopped_by": str(getattr(plan, "stopped_by", "") or "")}
     for m in balance_on:
         row[f"max_{m}_dev"] = float(plan.metrics[f"{m}_dev"].abs().max())
-    row["within_tolerance"] = bool(all(row[f"max_{m}_dev"] <= tol + 1e-9 for m, tol in balance_on.items()))
+    row["within_tolerance"] = bool(all(within_tolerance(row[f"max_{m}_dev"], tol) for m, tol in balance_on.items()))
     moved = plan.disruption or {}
     row["moved_units"] = int(plan.assignment["moved"].sum()) if "moved" in plan.assignment else 0
     # the share max_disruption limits (the header reads "potential moved"): the first balanced measure
@@ -332,7 +333,7 @@ def rep_plan(table: pd.DataFrame, bases: pd.DataFrame, arguments: dict[str, Any]
     plan = territory.evaluate(table, pd.Series(found.assignment, index=table["unit_id"]), adjacency=graph,
                               balance_on=balance_on, contiguous=False, current=table.set_index("unit_id")["current"],
                               max_disruption=limit, disruption_on=next(iter(balance_on), None), territories=territories)
-    within = all(plan.max_deviation()[m] <= t + 1e-9 for m, t in balance_on.items())
+    within = all(within_tolerance(plan.max_deviation()[m], t) for m, t in balance_on.items())
     notes = []
     if not within:
         devs = ", ".join(f"{m} {plan.max_deviation()[m]:.1%} (tolerance {t:.1%})" for m, t in balance_on.items())

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from salesmodel.domain.constraints import within_tolerance
 from salesmodel.pipeline.key_figures import hires_part
 from salesmodel.pipeline.territory import pick
 from salesmodel.report import (
@@ -169,7 +170,7 @@ class TerritoryPage(PageBase):
             for col, plan in enumerate(("today", "proposed")):
                 ax = axes[row, col]
                 dev = metrics.loc[metrics["plan"] == plan, f"{measure}_dev"].sort_values().to_numpy() * 100
-                ax.bar(range(len(dev)), dev, color=np.where(np.abs(dev) <= tol * 100 + 1e-9, "tab:blue", "tab:red"))
+                ax.bar(range(len(dev)), dev, color=np.where(within_tolerance(np.abs(dev) / 100, tol), "tab:blue", "tab:red"))
                 ax.axhspan(-tol * 100, tol * 100, color="tab:green", alpha=0.12)
                 ax.set_title(f"{self.w(plan)}: {self.header(measure)}, {self.w('deviation')} (%)")
                 ax.set_xticks([])
