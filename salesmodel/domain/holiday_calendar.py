@@ -41,7 +41,8 @@ _FIRST_DATE = date(1900, 1, 1)
 _LAST_DATE = date(2199, 12, 31)
 
 
-_HOLIDAY_LANGUAGE = {"en": "en_US", "zh": "zh_CN", "es": "es"}
+# the library's names when it has none in the reader's language
+_FALLBACK_LOCALE = "en_US"
 
 
 class CalendarWarning(UserWarning):
@@ -198,11 +199,14 @@ def _library_days(country: str, years: tuple[int, ...], language: str | None) ->
 
 
 def _holiday_language(country: str, language: str) -> str | None:
-    supported = getattr(_country_class(country), "supported_languages", ()) or ()
-    wanted = _HOLIDAY_LANGUAGE[language]
-    if wanted in supported:
-        return wanted
-    return "en_US" if "en_US" in supported else None
+    """The holidays library's locale for names in ``language``: the country's own variant (zh_CN for CN),
+    else the bare language (es), else its first regional variant (en_US), else American English."""
+    supported = sorted(getattr(_country_class(country), "supported_languages", ()) or ())
+    regional = [s for s in supported if s.split("_")[0] == language]
+    for wanted in (f"{language}_{country}", language, *regional, _FALLBACK_LOCALE):
+        if wanted in supported:
+            return wanted
+    return None
 
 
 def _status(year: int, country: str, overrides: pd.DataFrame | None) -> str:
@@ -211,7 +215,7 @@ def _status(year: int, country: str, overrides: pd.DataFrame | None) -> str:
     last = getattr(cls, "end_year", 2200)
     if not first <= year <= last:
         return "unsupported"
-    lang = _holiday_language(country, "en")
+    lang = _holiday_language(country, "en")  # the status needs any names: the library's default ones
     if _library_days(country, (year,), lang).makeup_days.size:
         return "official"
     if overrides is not None and ((overrides["kind"] == "workday") & (overrides["date"].dt.year == year)).any():
