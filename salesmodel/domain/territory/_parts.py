@@ -130,28 +130,26 @@ def rep_design_in_parts(units: pd.DataFrame, bases: pd.DataFrame, *, base_part: 
         if (at >= 0).any():
             km = base_distances(units, bases, road_factor)[np.flatnonzero(at >= 0), at[at >= 0]]
             hold_km = sorted(quantile_edges(km, kwargs.get("hold_quantiles", (0.5, 0.95))))
-    tasks, rows = [], []
-    for name in named:
-        in_part = np.flatnonzero(part == name)
-        b = bases[base_of == name].reset_index(drop=True)
-        sub = units.iloc[in_part].reset_index(drop=True)
-        kw = dict(kwargs, balance_on=balance_on, max_distance_km=max_distance_km, road_factor=road_factor,
-                  keep_whole=keep_whole, mean=mean, hold_km=hold_km,
-                  locked=None if lock_mask is None else lock_mask[in_part],
-                  locks={k: v for k, v in (locks or {}).items() if k in set(sub["unit_id"])} or None,
-                  graph=None if graph is None else _subgraph(graph, sub["unit_id"].to_numpy(dtype=object)))
-        tasks.append((sub, b, kw))
-        rows.append(in_part)
     limit = kwargs.get("max_disruption")
     limit = np.inf if limit is None else float(limit)
     known = {name: reuse[name][1] for name in named
              if reuse is not None and name in reuse and reuse[name][0] <= limit}
-    todo = [(name, task) for name, task in zip(named, tasks) if name not in known]
-    for (name, _task), found in zip(todo, runner(_design_part, [t for _n, t in todo])):
+    rows = {name: np.flatnonzero(part == name) for name in named}
+    todo, tasks = [name for name in named if name not in known], []
+    for name in todo:  # only the parts searched again are cut out of the company
+        sub = units.iloc[rows[name]].reset_index(drop=True)
+        ids = set(sub["unit_id"])
+        tasks.append((sub, bases[base_of == name].reset_index(drop=True), dict(
+            kwargs, balance_on=balance_on, max_distance_km=max_distance_km, road_factor=road_factor,
+            keep_whole=keep_whole, mean=mean, hold_km=hold_km,
+            locked=None if lock_mask is None else lock_mask[rows[name]],
+            locks={k: v for k, v in (locks or {}).items() if k in ids} or None,
+            graph=None if graph is None else _subgraph(graph, sub["unit_id"].to_numpy(dtype=object)))))
+    for name, found in zip(todo, runner(_design_part, tasks)):
         known[name] = found
         if reuse is not None and not found.limit_bound:
             reuse[name] = (limit, found)
-    return _merge(units, bases, measures, rows, [known[name] for name in named])
+    return _merge(units, bases, measures, [rows[name] for name in named], [known[name] for name in named])
 
 
 def _merge(units: pd.DataFrame, bases: pd.DataFrame, measures: list[str], rows: list[np.ndarray],
