@@ -23,6 +23,7 @@ __all__ = [
     "FIGURE_UNITS",
     "FLAG_TOP",
     "HiresPart",
+    "hires_pay",
     "KeyFigures",
     "MONTH_CORRELATION",
     "company_probability",
@@ -324,6 +325,18 @@ def pay_at_plan(pay: pd.DataFrame) -> pd.DataFrame:
     """The pay plan's rows at 100% of target (else its first scenario): what the budget and the pages read."""
     scenario = "100%" if "100%" in set(pay["scenario"]) else pay["scenario"].iloc[0]
     return pay[pay["scenario"] == scenario]
+
+
+def hires_pay(pay: pd.DataFrame) -> tuple[float, float]:
+    """What the hires cost in pay at 100% of target: this year (from their start, ramped, expected) and at
+    full year (a fully ramped month's pay, the mean of the hire's ramped months, else their last, x 12)."""
+    at_plan = pay_at_plan(pay)
+    hired = at_plan[at_plan["kind"] == "hire"]
+    if not len(hired):
+        return 0.0, 0.0
+    per_hire = hired[hired["ramp"] >= 1.0].groupby("rep_id")["total_pay"].mean().reindex(hired["rep_id"].unique())
+    per_hire = per_hire.fillna(hired.groupby("rep_id")["total_pay"].last())
+    return float(hired["expected_pay"].sum()), float(per_hire.sum() * 12)
 
 
 @dataclass(frozen=True)

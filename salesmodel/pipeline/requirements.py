@@ -49,20 +49,16 @@ def unmet_requirements(tables: Mapping[str, pd.DataFrame], *, balance_on: Mappin
                                         f"{achieved:.1%} off the mean, the tolerance is ±{tolerance:.1%}"
                                         + _frontier_cost(tables.get("territory_frontier"), measure, tolerance)})
     cap = tables.get("capacity_plan")
-    cap_limit = max_hires_per_month
-    if cap is not None and cap_limit is not None:
+    # the limit that held the hires back: the monthly hires per team, else the company's starts a month
+    if max_hires_per_month is not None:
+        key, limit, what = "max_hires_per_month", max_hires_per_month, "hire(s) a month"
+    else:
+        key, limit, what = "max_starts_per_month", max_starts_per_month, "start(s) a month in the company"
+    if cap is not None and limit is not None:
         short = cap[cap["shortfall"].astype(bool) & ~cap["lead_in"].astype(bool)]
         if len(short):
-            rows.append({"step": "staffing", "requirement": "staffing.max_hires_per_month", "asked": float(cap_limit),
+            rows.append({"step": "staffing", "requirement": f"staffing.{key}", "asked": float(limit),
                          "achieved": float(len(short)),
-                         "message": f"capacity: with at most {cap_limit} hire(s) a month, {len(short)} team-month(s) of "
+                         "message": f"capacity: with at most {limit} {what}, {len(short)} team-month(s) of "
                                     f"the plan year stay short of the target (first {short['month'].min()})"})
-    company_limit = max_starts_per_month
-    if cap is not None and company_limit is not None and cap_limit is None:
-        short = cap[cap["shortfall"].astype(bool) & ~cap["lead_in"].astype(bool)]
-        if len(short):
-            rows.append({"step": "staffing", "requirement": "staffing.max_starts_per_month", "asked": float(company_limit),
-                         "achieved": float(len(short)),
-                         "message": f"capacity: with at most {company_limit} start(s) a month in the company, {len(short)} "
-                                    f"team-month(s) of the plan year stay short of the target (first {short['month'].min()})"})
     return pd.DataFrame(rows, columns=["step", "requirement", "asked", "achieved", "message"])

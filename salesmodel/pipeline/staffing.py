@@ -10,6 +10,7 @@ import pandas as pd
 from salesmodel.domain import calendar, seasonality, staffing
 from salesmodel.errors import InputError, ParamsError
 from salesmodel.pipeline._base import Context, StepResult, collect_notes
+from salesmodel.pipeline.key_figures import hires_pay, pay_at_plan
 from salesmodel.sample import reference_tables
 from salesmodel.schema.vocabulary import word
 
@@ -419,13 +420,7 @@ def run(ctx: Context) -> StepResult:
                             funnel_deliveries=round(deliveries))
     pay_cost = pay_plan(ctx, hires)
     result.add("pay_cost", pay_cost)
-    at_plan = pay_cost[pay_cost["scenario"] == ("100%" if "100%" in set(pay_cost["scenario"]) else pay_cost["scenario"].iloc[0])]
-    hired = at_plan[at_plan["kind"] == "hire"]
-    ramped = hired[hired["ramp"] >= 1.0]
-    # at full year: a fully ramped month's pay (the mean of the hire's ramped months; else their last) x 12
-    per_hire = ramped.groupby("rep_id")["total_pay"].mean().reindex(hired["rep_id"].unique())
-    per_hire = per_hire.fillna(hired.groupby("rep_id")["total_pay"].last())
-    full_year = float(per_hire.sum() * 12) if len(hired) else 0.0
-    result.facts.update(pay_plan=float(at_plan["expected_pay"].sum()), hires_pay=float(hired["expected_pay"].sum()),
+    cost, full_year = hires_pay(pay_cost)
+    result.facts.update(pay_plan=float(pay_at_plan(pay_cost)["expected_pay"].sum()), hires_pay=cost,
                         hires_pay_full_year=full_year)
     return result

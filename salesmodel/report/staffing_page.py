@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from salesmodel.pipeline.key_figures import hires_part, pay_at_plan
+from salesmodel.pipeline.key_figures import hires_part, hires_pay
 from salesmodel.report import (
     format_money,
     month_label,
@@ -127,11 +127,7 @@ class StaffingPage(PageBase):
 
         if "kind" not in pay_cost:
             return None
-        at_plan = pay_at_plan(pay_cost)
-        hired = at_plan[at_plan["kind"] == "hire"]
-        cost = float(hired["expected_pay"].sum())
-        ramped = hired[hired["ramp"] >= 1.0].groupby("rep_id")["total_pay"].mean().reindex(hired["rep_id"].unique())
-        full = float(ramped.fillna(hired.groupby("rep_id")["total_pay"].last()).sum() * 12) if len(hired) else 0.0
+        cost, full = hires_pay(pay_cost)
         text = self.w("hires_cost").format(cost=format_money(cost, self.unit, self.lang), year=self.ws.params.calendar.plan_year,
                                            full=format_money(full, self.unit, self.lang))
         return HTML(f"<p>{_html.escape(text)}</p>")
