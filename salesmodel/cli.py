@@ -95,6 +95,7 @@ def build_parser(language: str = "en") -> argparse.ArgumentParser:
     run = sub.add_parser("run", parents=[common], help=h("run"))
     run.add_argument("params", type=Path, help=h("params"))
     run.add_argument("--out", type=Path, default=Path("outputs"), help=h("run_out"))
+    run.add_argument("--scheduler", default=None, metavar="ADDRESS", help=h("run_scheduler"))
     run.add_argument("--quiet", action="store_true", help=h("quiet"))
 
     batch = sub.add_parser("batch", parents=[common], help=h("batch"))
@@ -254,7 +255,8 @@ def _save_widget_state_setting() -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    result = runner.run_scenario(args.params, args.out, progress=not args.quiet)
+    result = runner.run_scenario(args.params, args.out, progress=not args.quiet, scheduler=args.scheduler,
+                                 language=_LANG[0])
     print(_say("cli_run_folder", path=result.run_dir))
     print(_say("cli_run_html", path=result.leadership_html))
     print(_say("cli_run_manifest", sha=result.manifest_sha256, log=Path(args.out) / audit.RUN_LOG))

@@ -15,6 +15,7 @@ __all__ = [
     "ParamsError",
     "InfeasibleError",
     "RunError",
+    "ClusterLostError",
     "short_list",
 ]
 
@@ -117,3 +118,12 @@ class RunError(SalesmodelError, RuntimeError):
         self.ename = ename
         self.evalue = evalue
         self.kept_at = kept_at
+
+
+class ClusterLostError(RunError):
+    """The Dask cluster a run was sent to lost a worker (or the connection to it) during ``step``;
+    nothing of the run was kept."""
+
+    def __init__(self, message: str, *, step: str, ename: str | None = None, evalue: str | None = None) -> None:
+        super().__init__(message, notebook=None, ename=ename, evalue=evalue)
+        self.step = step

@@ -25,7 +25,8 @@ from types import ModuleType
 import pandas as pd
 
 from salesmodel import io
-from salesmodel.errors import ParamsError, RunError, SalesmodelError
+from salesmodel.errors import ClusterLostError, ParamsError, RunError, SalesmodelError
+from salesmodel.pipeline import cluster
 from salesmodel.pipeline._base import Context, StepResult
 from salesmodel.pipeline.targets import rephased
 from salesmodel.schema.params import Scenario
@@ -134,6 +135,10 @@ def run_plan(params: Scenario, inputs: Mapping[str, pd.DataFrame] | None = None,
         except SalesmodelError:
             raise
         except Exception as exc:  # a bug, not bad input: say which step, keep the cause for --debug
+            if cluster.current().client is not None and cluster.cluster_lost(exc):
+                raise ClusterLostError(f"The Dask cluster lost a worker or its connection in pipeline step '{name}': "
+                                       f"{type(exc).__name__}: {exc}", step=name, ename=type(exc).__name__,
+                                       evalue=str(exc)) from exc
             raise RunError(f"pipeline step '{name}' failed: {type(exc).__name__}: {exc}") from exc
         result.steps[name] = step
         result.tables.update(step.tables)

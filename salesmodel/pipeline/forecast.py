@@ -5,6 +5,7 @@ import pandas as pd
 
 from salesmodel.domain import forecast, overview, seasonality
 from salesmodel.errors import InputError
+from salesmodel.pipeline import cluster
 from salesmodel.pipeline._base import Context, StepResult, collect_notes
 
 NEEDS: tuple[str, ...] = ()
@@ -46,12 +47,14 @@ def run(ctx: Context) -> StepResult:
             result.notes.append(f"no Spring Festival adjustment: {exc}")
     result.facts["spring_festival"] = factors is not None
 
+    # on the run's Dask cluster (salesmodel run --scheduler) statsforecast fits the series on its workers
+    engine, scheduler = ("dask", None) if cluster.current().client is not None else (fp.engine, fp.scheduler)
     with collect_notes(result):
         # backtest (up to a year ahead) and forecast in one call, with every forecast setting of the params
         fc, bt = forecast.baseline_and_backtest(
             all_levels, h=h, backtest_h=min(h, 12), freq=fp.freq, n_windows=fp.n_windows, models=fp.models,
             level=fp.level, calendar_factors=factors, combine=fp.combine, shrinkage=fp.shrinkage,
-            calibration_sample=fp.calibration_sample, engine=fp.engine, scheduler=fp.scheduler, n_jobs=fp.n_jobs,
+            calibration_sample=fp.calibration_sample, engine=engine, scheduler=scheduler, n_jobs=fp.n_jobs,
             plan_year=plan_year, return_components=True)
     # How each series was combined (for an auditor: the models and the weights applied); the
     # components themselves stay out of the forecast tables.

@@ -15,6 +15,7 @@ import pandas as pd
 from salesmodel.domain import territory
 from salesmodel.domain.constraints import within_tolerance
 from salesmodel.errors import InputError, ParamsError, short_list
+from salesmodel.pipeline import cluster
 from salesmodel.pipeline._base import Context, StepResult, collect_notes
 from salesmodel.pipeline.handover import handover, last_year_sales, targets_after_handover, vacancy_holders
 from salesmodel.schema import tables as declared
@@ -289,16 +290,23 @@ def base_regions(ctx: Context, bases: pd.DataFrame) -> list[str]:
 
 @contextmanager
 def parts_runner(n_units: int) -> Iterator[Callable]:
-    """How the regions' designs run: one after the other for a company the size of the demo, in a pool of
-    processes (one per core) from PARALLEL_FROM accounts on; the plan is the same either way."""
+    """How the regions' designs run: on the run's Dask cluster when it has one (``salesmodel run
+    --scheduler``), else one after the other for a company the size of the demo, in a pool of processes
+    (one per core) from PARALLEL_FROM accounts on; the plan is the same either way. Each region done is
+    counted on a progress bar when the run shows progress."""
+    place = cluster.current()
     workers = min(os.cpu_count() or 1, 4)
-    if n_units < PARALLEL_FROM or workers < 2:
-        yield map
-        return
-    # fork where the system has it: a child starts at once and never re-runs the caller's script
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as pool:
-        yield pool.map
+    with cluster.progress_bar("regions", "region") as bar:
+        if place.client is not None:
+            yield cluster.cluster_map(place.client, bar)
+            return
+        if n_units < PARALLEL_FROM or workers < 2:
+            yield cluster.counted(map, bar)
+            return
+        # fork where the system has it: a child starts at once and never re-runs the caller's script
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as pool:
+            yield cluster.counted(pool.map, bar)
 
 
 def drivable_graph(ctx: Context, table: pd.DataFrame, road: float) -> Any:

@@ -38,24 +38,27 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pandas as pd
 import yaml
 
 from salesmodel import io
 from salesmodel.domain import calendar
-from salesmodel.errors import RunError, SalesmodelError
+from salesmodel.errors import ClusterLostError, InputError, RunError, SalesmodelError
 from salesmodel.paths import child, inside
 from salesmodel.pipeline import STEPS as STEP_NAMES
-from salesmodel.pipeline import PlanResult, run_plan
+from salesmodel.pipeline import PlanResult, cluster, run_plan
 from salesmodel.pipeline.feasibility import check_feasible, check_territory_first
 from salesmodel.pipeline.run_folder import MANIFEST, PARAMS_FILE, TABLES, write_inputs
 from salesmodel.report import workbook
 from salesmodel.run import audit
+from salesmodel.run.language import reader_language
 from salesmodel.run.notebooks import KERNEL, NotebookFailure, NotebookPool, kernel_environment, resolve_notebooks
+from salesmodel.run.scheduler import cluster_record, scheduler_client
 from salesmodel.schema import consistency
 from salesmodel.schema.params import Scenario, load_params, params_hash
+from salesmodel.schema.vocabulary import word
 
 __all__ = [
     "STAGING",
@@ -260,6 +263,29 @@ def _unique_final(runs: Path, run_id: str, staging: Path | None = None) -> tuple
     return candidate, runs / candidate
 
 
+def _check_space(out: Path, scenario: Scenario, inputs: dict[str, pd.DataFrame], language: str) -> None:
+    """Refuse, before anything is written, inputs larger than the free space where the run folder goes.
+
+    The run keeps a copy of its inputs: their files' sizes (a database's tables: their size in memory)
+    must fit in the free space of the folder ``out`` is (or will be) in."""
+    sizes = {key: path.stat().st_size for key, path in audit.input_files(scenario).items()}
+    if not sizes:
+        sizes = {key: int(df.memory_usage(index=False, deep=True).sum()) for key, df in inputs.items()}
+    need = sum(sizes.values())
+    probe = out
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        free = shutil.disk_usage(probe).free
+    except OSError:
+        return  # cannot tell: writing will say so if it fails
+    if need <= free:
+        return
+    largest = max(sizes, key=sizes.__getitem__)
+    raise InputError(word("run_no_space", language).format(
+        folder=out, free=free / 1e6, need=need / 1e6, file=largest, size=sizes[largest] / 1e6))
+
+
 def _failure_message(nb_name: str, exc: BaseException, kept: Path | None) -> tuple[str, dict]:
     cell = getattr(exc, "cell_index", None)
     count = getattr(exc, "exec_count", None)
@@ -322,6 +348,8 @@ def run_scenario(
     kernel_name: str = KERNEL,
     notebook_workers: int = 2,
     on_progress: Callable[[str], None] | None = None,
+    scheduler: Any = None,
+    language: str | None = None,
 ) -> RunResult:
     """Execute a scenario's notebooks into a new run folder under ``out_dir/runs``.
 
@@ -349,6 +377,13 @@ def run_scenario(
         Called with what the run is doing now: ``"start"`` (reading the inputs),
         ``"step:<name>"``, ``"notebook:<file>"``, ``"finish"`` (writing the folder);
         a batch shows it for each running scenario.
+    scheduler : str or distributed.Client, optional
+        A Dask scheduler's address (``tcp://host:8786``) or a connected client: the forecast
+        (statsforecast on Dask) and the territory step's regions run on that cluster, with the
+        same tables as here; the manifest records the scheduler. An address that does not answer
+        is refused before anything runs (ParamsError).
+    language : str, optional
+        The reader's language of the refusals (default: the params', else the environment's).
 
     Returns
     -------
@@ -357,7 +392,10 @@ def run_scenario(
     Raises
     ------
     ParamsError, InputError
-        Before anything runs.
+        Before anything runs (also: a scheduler that does not answer, inputs larger than the free
+        space of ``out_dir``).
+    ClusterLostError
+        The cluster lost a worker or its connection; names the step, keeps nothing.
     RunError
         A notebook failed; names the notebook, cell and error, and where the
         failed notebook is kept.
@@ -368,6 +406,30 @@ def run_scenario(
     >>> result.leadership_html  # doctest: +SKIP
     PosixPath('outputs/runs/20261123T090000Z-default-1a2b3c4d/html/10_leadership_summary.html')
     """
+    language = language or reader_language(None, params_file)
+    client, opened = scheduler_client(scheduler, language) if scheduler is not None else (None, False)
+    try:
+        with contextlib.ExitStack() as stack:
+            if client is not None and not opened:
+                stack.enter_context(client.as_current())  # a client given: the steps' default while the run lasts
+            stack.enter_context(cluster.running(client, progress=progress))
+            return _run(Path(params_file), out_dir, notebooks=notebooks, progress=progress, kernel_name=kernel_name,
+                        notebook_workers=notebook_workers, on_progress=on_progress, language=language)
+    except ClusterLostError as exc:
+        address = getattr(client, "scheduler", None) and client.scheduler.address
+        raise ClusterLostError(word("run_cluster_lost", language).format(step=exc.step, scheduler=address,
+                                                                         error=f"{exc.ename}: {exc.evalue}"),
+                               step=exc.step, ename=exc.ename, evalue=exc.evalue) from exc
+    finally:
+        if opened:
+            with contextlib.suppress(Exception):  # a cluster already gone: the run's own error is the one to show
+                client.close()
+
+
+def _run(params_file: Path, out_dir: str | Path, *, notebooks: Sequence[str | Path] | None, progress: bool,
+         kernel_name: str, notebook_workers: int, on_progress: Callable[[str], None] | None,
+         language: str) -> RunResult:
+    """:func:`run_scenario` once its cluster (if any) is connected (:func:`salesmodel.pipeline.cluster.current`)."""
     params_file = Path(params_file)
     progressed = on_progress or (lambda _doing: None)
     progressed("start")
@@ -376,6 +438,7 @@ def run_scenario(
     started = datetime.now(UTC)
     phash = params_hash(scenario)
     out = Path(out_dir).resolve()
+    _check_space(out, scenario, inputs, language)  # before anything is written
     runs = out / "runs"
     staging_root = out / STAGING
     try:
@@ -449,7 +512,8 @@ def run_scenario(
             manifest_path = audit.write_manifest(
                 building, run_id=run_id, scenario=scenario, inputs=inputs, notebooks=nb_paths,
                 started=started, finished=finished, holiday_status=checked.holiday_status,
-                extra={"resources": {"step_seconds": step_seconds, "peak_memory_mb": _peak_memory_mb()}},
+                extra={"resources": {"step_seconds": step_seconds, "peak_memory_mb": _peak_memory_mb(),
+                                     "cluster": cluster_record()}},
             )
             manifest_sha = audit.sha256_file(manifest_path)
             try:

@@ -4,9 +4,11 @@ and the combination of their forecasts by given weights (see :mod:`salesmodel.do
 """
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -167,8 +169,8 @@ def _sf_call(train: pd.DataFrame, names: Sequence[str], sl: int, h: int, freq: s
         warnings.simplefilter("ignore")
         if engine == "dask":
             # statsforecast's own distributed backend (fugue on Dask): each series is fitted
-            # on a worker exactly as it would be here, so the result is the same.
-            fc = sf.forecast(df=dask_frame(train), h=h).compute()
+            # on a worker exactly as it would be here, and handed back in float64, so the result is the same.
+            fc = _on_dask(sf, dask_frame(train), h).compute()
             fc["ds"] = pd.to_datetime(fc["ds"])
             fc["unique_id"] = fc["unique_id"].astype(train["unique_id"].dtype)  # Dask hands back strings
             for name in names:  # and nullable floats (Float32 for some models): plain float64 here
@@ -177,6 +179,36 @@ def _sf_call(train: pd.DataFrame, names: Sequence[str], sl: int, h: int, freq: s
             fc = sf.forecast(df=train, h=h)
     fc = fc.sort_values(["unique_id", "ds"], kind="mergesort").reset_index(drop=True)
     return fc
+
+
+def _on_dask(sf: Any, df: Any, h: int) -> Any:
+    """``sf.forecast(df=df, h=h)`` on statsforecast's Dask backend (fugue), with the forecasts kept in float64.
+
+    The backend declares its output columns float32, which rounds every forecast to seven digits
+    and would make a cluster's tables differ from this machine's; the same backend with the
+    declared columns widened to float64 hands back the workers' numbers as they are.
+    """
+    from fugue import make_execution_engine
+
+    backend = _float64_backend()(make_execution_engine(infer_by=[df]))
+    return backend.forecast(df=df, freq=sf.freq, models=sf.models, fallback_model=sf.fallback_model, X_df=None, h=h,
+                            level=None, fitted=False, prediction_intervals=None, id_col="unique_id", time_col="ds",
+                            target_col="y")
+
+
+@functools.cache
+def _float64_backend() -> type:
+    """statsforecast's FugueBackend whose declared float32 columns are float64 (built once, on first use)."""
+    import pyarrow as pa
+    from statsforecast.distributed.fugue import FugueBackend
+    from triad import Schema
+
+    class Float64Backend(FugueBackend):
+        def _get_output_schema(self, **kwargs: Any) -> Schema:
+            schema = super()._get_output_schema(**kwargs)
+            return Schema([pa.field(f.name, pa.float64()) if pa.types.is_float32(f.type) else f for f in schema.fields])
+
+    return Float64Backend
 
 
 def _fit_raw(train: pd.DataFrame, h: int, freq: str, plan: _Plan, specs: pd.DataFrame | None = None) -> pd.DataFrame:
