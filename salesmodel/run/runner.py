@@ -268,7 +268,7 @@ def _check_space(out: Path, scenario: Scenario, inputs: dict[str, pd.DataFrame],
 
     The run keeps a copy of its inputs: their files' sizes (a database's tables: their size in memory)
     must fit in the free space of the folder ``out`` is (or will be) in."""
-    sizes = {key: path.stat().st_size for key, path in audit.input_files(scenario).items()}
+    sizes = {path.name: path.stat().st_size for path in audit.input_files(scenario).values()}
     if not sizes:
         sizes = {key: int(df.memory_usage(index=False, deep=True).sum()) for key, df in inputs.items()}
     need = sum(sizes.values())
