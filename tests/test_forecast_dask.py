@@ -39,9 +39,9 @@ def test_dask_engine_matches_local(cluster):
         local = F.baseline(df, h=6, freq="MS", return_components=True)
         on_dask = F.baseline(df, h=6, freq="MS", engine="dask", scheduler=cluster.scheduler_address, return_components=True)
     assert on_dask["model"].str.startswith("weighted").sum() > 0
-    # Same series, same models, same weights; the optimisers on the workers agree to ~1e-6
-    # (statsforecast's distributed path hands the arrays over through Arrow).
-    pd.testing.assert_frame_equal(local, on_dask, check_exact=False, rtol=1e-5, atol=1e-3)
+    # Same series, same models, same weights, the same numbers: the workers' forecasts come back in
+    # float64 (statsforecast's backend declares float32, which would round them to seven digits).
+    pd.testing.assert_frame_equal(local, on_dask, check_exact=True)
     assert (local["model"] == on_dask["model"]).all()
 
 
