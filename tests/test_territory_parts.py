@@ -9,7 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from salesmodel.domain.territory import adjacency, base_distances, design_parts, drivable, rep_design, rep_design_in_parts
+from salesmodel.domain.territory import (
+    adjacency,
+    base_distances,
+    design_parts,
+    drivable,
+    rep_design,
+    rep_design_in_parts,
+    rep_frontier_in_parts,
+)
 
 BALANCE = {"potential": 0.05, "workload": 0.30}
 
@@ -124,28 +132,28 @@ def test_the_territory_step_gives_the_same_tables_with_its_regions_in_processes(
         pd.testing.assert_frame_equal(serial.tables[name], pooled.tables[name])
 
 
-def test_a_frontier_reuses_regions_that_never_felt_their_limit(company):
-    """Limits from small to none: each region searched again only while its limit changes its choices;
-    every point equal to a search from scratch."""
+def test_a_frontier_is_the_searches_of_each_limit_from_scratch(company):
+    """Limits from small to none in one search per region (each resumed where the smaller limit first
+    changed a choice): every point equal to a search from scratch, steps included; the regions are
+    handed out once, the largest first."""
     units, reps = company
     parts = reps["region_id"].tolist()
-    reuse: dict = {}
-    searched, bound = [], []
+    limits = [0.0, 0.02, 0.05, 0.15, 0.4, None]
     calls = []
 
     def counting(function, tasks):
         tasks = list(tasks)
-        calls.append(len(tasks))
+        calls.append([len(t[0]) for t in tasks])
         return map(function, tasks)
 
-    for limit in (0.0, 0.02, 0.05, 0.15, 0.4, None):
-        kw = {**_kwargs(units), "max_disruption": limit}
-        fresh = rep_design_in_parts(units, reps, base_part=parts, **kw)
-        again = rep_design_in_parts(units, reps, base_part=parts, reuse=reuse, runner=counting, **kw)
-        assert fresh.assignment.tolist() == again.assignment.tolist() and fresh.steps == again.steps
-        searched.append(calls[-1])
+    kw = {k: v for k, v in _kwargs(units).items() if k != "max_disruption"}
+    together = rep_frontier_in_parts(units, reps, base_part=parts, limits=limits, runner=counting, **kw)
+    assert len(calls) == 1 and len(calls[0]) == 2 and calls[0] == sorted(calls[0], reverse=True)
+    bound = []
+    for limit, found in zip(limits, together):
+        fresh = rep_design_in_parts(units, reps, base_part=parts, max_disruption=limit, **kw)
+        assert fresh.assignment.tolist() == found.assignment.tolist()
+        assert (fresh.steps, fresh.limit_bound) == (found.steps, found.limit_bound)
         bound.append(fresh.limit_bound)
-    assert searched[0] == 2 and bound[0]  # both regions searched; at 0 the limit binds
-    free = bound.index(False)  # from the first limit neither region felt, nothing is searched again
-    assert free < len(bound) - 1 and searched[free + 1:] == [0] * (len(bound) - free - 1)
+    assert bound[0] and not bound[-1] and len({f.moved_accounts for f in together}) > 2
     assert rep_design(units, reps, **{**_kwargs(units), "max_disruption": 0.0}).steps == 0

@@ -5,8 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import sparse
 
 from salesmodel.domain.territory import base_distances, check_rep_inputs, rep_design, travel_overall
+from salesmodel.domain.territory._descent import cut_accounts
+from salesmodel.domain.territory._descent import pieces as _pieces
 from salesmodel.errors import InputError
 
 BALANCE = {"potential": 0.05, "workload": 0.30}
@@ -254,3 +259,21 @@ def test_handover_sheet_prints_on_a_few_pages(tmp_path):
     pages = len(re.findall(rb"/Type\s*/Page[^s]", (tmp_path / "handover.pdf").read_bytes()))
     print(f"hand-over list: {n} moves on {pages} PDF page(s)")
     assert 1 <= pages <= 6
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(st.integers(2, 14), st.lists(st.tuples(st.integers(0, 13), st.integers(0, 13)), max_size=40),
+       st.lists(st.booleans(), min_size=14, max_size=14))
+def test_cut_accounts_are_those_whose_removal_leaves_more_pieces(n, pairs, member):
+    """The contiguity check of a move (a one-account group): the cut vertices of the territory agree
+    with counting its pieces with and without the account."""
+    edges = np.array([(a, b) for a, b in pairs if a < n and b < n and a != b], dtype=np.int64).reshape(-1, 2)
+    adj = sparse.csr_array((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
+    sym = (adj + adj.T).tocsr()
+    neighbours = [sym.indices[sym.indptr[i]:sym.indptr[i + 1]].tolist() for i in range(n)]
+    members = [i for i in range(n) if member[i]]
+    cuts = set(cut_accounts(members, neighbours))
+    for v in members:
+        rest = np.array([m for m in members if m != v], dtype=np.int64)
+        splits = len(rest) > 0 and _pieces(adj, rest) > _pieces(adj, np.array(members))
+        assert (v in cuts) == splits, (v, members, edges.tolist())

@@ -1,6 +1,7 @@
 """Step ``territory``: balanced, compact, contiguous territories proposed against today's."""
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 import warnings
@@ -329,15 +330,19 @@ def _spread(metrics: pd.DataFrame, measure: str) -> float:
     return float(metrics[f"{measure}_dev"].std(ddof=0))
 
 
-def rep_plan(table: pd.DataFrame, bases: pd.DataFrame, arguments: dict[str, Any], limit: float | None,
-             balance_on: dict[str, float], graph: Any, territories: Any = None, runner: Callable = map,
-             reuse: dict | None = None) -> tuple[territory.TerritoryPlan, territory.RepDesign]:
-    """The rep-centred design under ``limit`` (None: no limit), region by region (``runner`` runs the
-    regions), scored as any plan; ``territories``: every territory, also those the design left empty
-    (a planned hire's)."""
-    import dataclasses
+def rep_plans(table: pd.DataFrame, bases: pd.DataFrame, arguments: dict[str, Any], limits: list[float | None],
+              balance_on: dict[str, float], graph: Any, territories: Any = None,
+              runner: Callable = map) -> list[tuple[territory.TerritoryPlan, territory.RepDesign]]:
+    """The rep-centred design under each limit of ``limits`` (None: no limit), region by region
+    (``runner`` runs the regions), each scored as any plan; ``territories``: every territory, also
+    those the design left empty (a planned hire's)."""
+    designs = territory.rep_frontier_in_parts(table, bases, limits=limits, runner=runner, **arguments)
+    return [(_scored(table, found, limit, balance_on, graph, territories), found)
+            for limit, found in zip(limits, designs)]
 
-    found = territory.rep_design_in_parts(table, bases, max_disruption=limit, runner=runner, reuse=reuse, **arguments)
+
+def _scored(table: pd.DataFrame, found: territory.RepDesign, limit: float | None, balance_on: dict[str, float],
+            graph: Any, territories: Any) -> territory.TerritoryPlan:
     plan = territory.evaluate(table, pd.Series(found.assignment, index=table["unit_id"]), adjacency=graph,
                               balance_on=balance_on, contiguous=False, current=table.set_index("unit_id")["current"],
                               max_disruption=limit, disruption_on=next(iter(balance_on), None), territories=territories)
@@ -348,9 +353,8 @@ def rep_plan(table: pd.DataFrame, bases: pd.DataFrame, arguments: dict[str, Any]
         notes.append(f"tolerances not met by the best plan found: largest deviation {devs}; moved "
                      f"{found.moved_share.get(next(iter(balance_on), 'units'), 0.0):.1%} of potential"
                      + ("" if limit is None else f" (limit {limit:.1%})"))
-    plan = dataclasses.replace(plan, method="reps", status="feasible" if within else "tolerance_not_met",
+    return dataclasses.replace(plan, method="reps", status="feasible" if within else "tolerance_not_met",
                                feasible=within, stopped_by=found.stopped_by, notes=notes, max_disruption=limit)
-    return plan, found
 
 
 def knee(points: pd.DataFrame, measures: list[str], gain: float) -> float:
@@ -472,25 +476,26 @@ def run_reps(ctx: Context) -> StepResult:
                              adjacency=now_graph, balance_on=balance_on, contiguous=False, territories=every)
     contiguity = contiguity_arguments(ctx, graph)
     auto = tp.max_disruption == "auto"
-    rows, found_by, plans = [], {}, {}
-    reuse: dict = {}  # a region that never felt a smaller limit has the same design under the larger ones
+    frontier = sorted({float(x) for x in tp.frontier})
+    # the frontier's limits and the one asked for, in one search per region (limit 1 and none: no limit)
+    fixed = [] if auto or tp.max_disruption is None else [float(tp.max_disruption)]
+    limits = sorted({*frontier, *fixed})
     with collect_notes(result), parts_runner(len(table)) as runner:
-        for limit in sorted({float(x) for x in tp.frontier}):
-            plan_l, found_l = rep_plan(table, bases, {**arguments, **contiguity}, None if limit >= 1 else limit,
-                                       balance_on, graph, every, runner, reuse)
-            plans[limit], found_by[limit] = plan_l, found_l
-            rows.append(_frontier_row(plan_l, found_l, limit, table, balance_on))
-        points = pd.DataFrame(rows)
-        if auto:
-            chosen: float | None = knee(points, measures, tp.knee_gain)
-        else:
-            chosen = None if tp.max_disruption is None else float(tp.max_disruption)
-        key = 1.0 if chosen is None else chosen
-        if key in plans:
-            plan, found = plans[key], found_by[key]
-        else:
-            plan, found = rep_plan(table, bases, {**arguments, **contiguity}, chosen, balance_on, graph, every, runner,
-                                   reuse)
+        made = rep_plans(table, bases, {**arguments, **contiguity}, [None if x >= 1 else x for x in limits],
+                         balance_on, graph, every, runner)
+    plans = dict(zip(limits, made))
+    points = pd.DataFrame([_frontier_row(*plans[x], x, table, balance_on) for x in frontier])
+    if auto:
+        chosen: float | None = knee(points, measures, tp.knee_gain)
+    else:
+        chosen = None if tp.max_disruption is None else float(tp.max_disruption)
+    key = 1.0 if chosen is None else chosen
+    if key in plans:
+        plan, found = plans[key]
+    else:  # no limit asked for (and none on the frontier): one search more
+        with collect_notes(result), parts_runner(len(table)) as runner:
+            ((plan, found),) = rep_plans(table, bases, {**arguments, **contiguity}, [chosen], balance_on, graph,
+                                         every, runner)
     if plan.notes:
         note = plan.notes[0]
         meeting = territory.smallest_meeting(points)

@@ -16,7 +16,7 @@ from salesmodel.domain.territory._customers import customer_units
 from salesmodel.domain.territory._design import design, evaluate
 from salesmodel.domain.territory._frontier import DEFAULT_FRONTIER, frontier, smallest_meeting
 from salesmodel.domain.territory._graph import Graph, adjacency
-from salesmodel.domain.territory._parts import design_parts, rep_design_in_parts
+from salesmodel.domain.territory._parts import design_parts, rep_design_in_parts, rep_frontier_in_parts
 from salesmodel.domain.territory._plan import TerritoryPlan
 from salesmodel.domain.territory._reps import (
     KEEP_WHOLE,
@@ -26,6 +26,7 @@ from salesmodel.domain.territory._reps import (
     drivable,
     great_circle_km,
     rep_design,
+    rep_frontier,
     travel_overall,
     travel_table,
 )
@@ -33,4 +34,4 @@ from salesmodel.domain.territory._units import EARTH_RADIUS_KM
 
 __all__ = ["DEFAULT_FRONTIER", "EARTH_RADIUS_KM", "KEEP_WHOLE", "Graph", "RepDesign", "TerritoryPlan", "adjacency",
            "base_distances", "check_rep_inputs", "customer_units", "design", "design_parts", "drivable", "evaluate", "frontier", "great_circle_km",
-           "rep_design", "rep_design_in_parts", "smallest_meeting", "travel_overall", "travel_table"]
+           "rep_design", "rep_design_in_parts", "rep_frontier", "rep_frontier_in_parts", "smallest_meeting", "travel_overall", "travel_table"]

@@ -28,9 +28,9 @@ import numpy as np
 import pandas as pd
 
 from salesmodel.domain.territory._graph import Graph, _make_graph
-from salesmodel.domain.territory._reps import RepDesign, base_distances, check_rep_inputs, quantile_edges, rep_design
+from salesmodel.domain.territory._reps import RepDesign, base_distances, check_rep_inputs, quantile_edges, rep_frontier
 
-__all__ = ["design_parts", "rep_design_in_parts"]
+__all__ = ["design_parts", "rep_design_in_parts", "rep_frontier_in_parts"]
 
 
 def design_parts(units: pd.DataFrame, bases: pd.DataFrame, base_part: Sequence[Any], *, max_distance_km: float,
@@ -81,29 +81,35 @@ def _subgraph(graph: Graph, keep: np.ndarray) -> Graph:
     return _make_graph(np.asarray(keep, dtype=object), e, graph.method)
 
 
-def _design_part(task: tuple[pd.DataFrame, pd.DataFrame, dict]) -> RepDesign:
-    """One part's design (module level, so a process pool or a Dask worker can run it)."""
+def _design_part(task: tuple[pd.DataFrame, pd.DataFrame, dict]) -> list[RepDesign]:
+    """One part's designs under each limit (module level, so a process pool or a Dask worker can run it)."""
     units, bases, kwargs = task
-    return rep_design(units, bases, **kwargs)
+    return rep_frontier(units, bases, **kwargs)
 
 
-def rep_design_in_parts(units: pd.DataFrame, bases: pd.DataFrame, *, base_part: Sequence[Any] | None = None,
-                        balance_on: dict[str, float], max_distance_km: float, road_factor: float = 1.3,
-                        keep_whole: str = "none", locked: Any = None, locks: dict | None = None,
-                        graph: Graph | None = None, runner: Callable[[Callable, Iterable], Iterable] = map,
-                        reuse: dict | None = None, **kwargs: Any) -> RepDesign:
+def rep_design_in_parts(units: pd.DataFrame, bases: pd.DataFrame, *, max_disruption: float | None = None,
+                        **kwargs: Any) -> RepDesign:
     """:func:`~salesmodel.domain.territory.rep_design` run on each part of the company on its own
     (``base_part``: each base's part, e.g. its region; see :func:`design_parts`; None: one part),
-    against the company's mean territory, the results put back in the units' order.
+    against the company's mean territory, the results put back in the units' order; the arguments
+    are :func:`rep_frontier_in_parts`' with one limit, ``max_disruption``."""
+    return rep_frontier_in_parts(units, bases, limits=[max_disruption], **kwargs)[0]
+
+
+def rep_frontier_in_parts(units: pd.DataFrame, bases: pd.DataFrame, *, limits: Sequence[float | None],
+                          base_part: Sequence[Any] | None = None, balance_on: dict[str, float],
+                          max_distance_km: float, road_factor: float = 1.3, keep_whole: str = "none",
+                          locked: Any = None, locks: dict | None = None, graph: Graph | None = None,
+                          runner: Callable[[Callable, Iterable], Iterable] = map, **kwargs: Any) -> list[RepDesign]:
+    """The company's design under each disruption limit of ``limits`` (None: no limit), each part of
+    the company (``base_part``: each base's part, e.g. its region; see :func:`design_parts`; None: one
+    part) designed on its own by :func:`~salesmodel.domain.territory.rep_frontier` against the company's
+    mean territory, the results put back in the units' order.
 
     ``runner(function, tasks)`` runs the parts (default: one after the other; a process pool's
-    ``map`` or a Dask client's gives the same plan). ``max_disruption`` holds in each part, and
-    each part keeps as many accounts within the company's ``hold_quantiles`` as today;
-    ``max_moves`` counts each part's moves.
-
-    ``reuse``: a dict kept across calls that differ only in ``max_disruption`` (a frontier): a part
-    whose design under a smaller limit never felt its limit has the same design under this one, and
-    is not searched again.
+    ``map`` or a Dask client's gives the same plans; the largest part is handed out first). Each limit
+    holds in each part, and each part keeps as many accounts within the company's ``hold_quantiles`` as
+    today; ``max_moves`` counts each part's moves.
     """
     check_rep_inputs(units, bases, max_distance_km=max_distance_km, road_factor=road_factor,
                      keep_whole=keep_whole, locks=locks)
@@ -121,35 +127,37 @@ def rep_design_in_parts(units: pd.DataFrame, bases: pd.DataFrame, *, base_part: 
     named = sorted({p for p in part if p is not None})
     hold_km = None
     if len(named) > 1 and kwargs.get("hold_quantiles", (0.5, 0.95)) is not None:
-        # the company's travel quantiles, today: each part keeps as many accounts within them as today
-        held_by = {**{u: r for u, r in zip(units["unit_id"], units.get("current", [None] * len(units)))},
-                   **(locks or {})}
-        rix = {r: i for i, r in enumerate(bases["rep_id"])}
-        at = np.array([rix.get(held_by.get(u), -1) if isinstance(held_by.get(u), str) else -1
-                       for u in units["unit_id"]])
-        if (at >= 0).any():
-            km = base_distances(units, bases, road_factor)[np.flatnonzero(at >= 0), at[at >= 0]]
-            hold_km = sorted(quantile_edges(km, kwargs.get("hold_quantiles", (0.5, 0.95))))
-    limit = kwargs.get("max_disruption")
-    limit = np.inf if limit is None else float(limit)
-    known = {name: reuse[name][1] for name in named
-             if reuse is not None and name in reuse and reuse[name][0] <= limit}
+        hold_km = _company_hold_km(units, bases, locks, road_factor, kwargs.get("hold_quantiles", (0.5, 0.95)))
     rows = {name: np.flatnonzero(part == name) for name in named}
-    todo, tasks = [name for name in named if name not in known], []
-    for name in todo:  # only the parts searched again are cut out of the company
+    # the largest part first: with two workers and five regions, the last to finish is not the largest
+    todo = sorted(named, key=lambda name: (-len(rows[name]), name))
+    tasks = []
+    for name in todo:
         sub = units.iloc[rows[name]].reset_index(drop=True)
         ids = set(sub["unit_id"])
         tasks.append((sub, bases[base_of == name].reset_index(drop=True), dict(
-            kwargs, balance_on=balance_on, max_distance_km=max_distance_km, road_factor=road_factor,
-            keep_whole=keep_whole, mean=mean, hold_km=hold_km,
+            kwargs, limits=list(limits), balance_on=balance_on, max_distance_km=max_distance_km,
+            road_factor=road_factor, keep_whole=keep_whole, mean=mean, hold_km=hold_km,
             locked=None if lock_mask is None else lock_mask[rows[name]],
             locks={k: v for k, v in (locks or {}).items() if k in ids} or None,
             graph=None if graph is None else _subgraph(graph, sub["unit_id"].to_numpy(dtype=object)))))
-    for name, found in zip(todo, runner(_design_part, tasks)):
-        known[name] = found
-        if reuse is not None and not found.limit_bound:
-            reuse[name] = (limit, found)
-    return _merge(units, bases, measures, [rows[name] for name in named], [known[name] for name in named])
+    known = dict(zip(todo, runner(_design_part, tasks)))
+    return [_merge(units, bases, measures, [rows[name] for name in named], [known[name][k] for name in named])
+            for k in range(len(limits))]
+
+
+def _company_hold_km(units: pd.DataFrame, bases: pd.DataFrame, locks: dict | None, road_factor: float,
+                     quantiles: Any) -> list[float] | None:
+    """The company's travel quantiles, today: each part keeps as many accounts within them as today."""
+    held_by = {**{u: r for u, r in zip(units["unit_id"], units.get("current", [None] * len(units)))},
+               **(locks or {})}
+    rix = {r: i for i, r in enumerate(bases["rep_id"])}
+    at = np.array([rix.get(held_by.get(u), -1) if isinstance(held_by.get(u), str) else -1
+                   for u in units["unit_id"]])
+    if not (at >= 0).any():
+        return None
+    km = base_distances(units, bases, road_factor)[np.flatnonzero(at >= 0), at[at >= 0]]
+    return sorted(quantile_edges(km, quantiles))
 
 
 def _merge(units: pd.DataFrame, bases: pd.DataFrame, measures: list[str], rows: list[np.ndarray],

@@ -28,9 +28,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
-from scipy.sparse import csgraph
 
+from salesmodel.domain.territory._descent import Descent, State, contiguity
 from salesmodel.domain.territory._graph import _make_graph
 from salesmodel.domain.territory._units import EARTH_RADIUS_KM
 from salesmodel.errors import InputError, ParamsError, short_list
@@ -152,17 +151,6 @@ class RepDesign:
     limit_bound: bool = False
 
 
-def _choose(sub: np.ndarray, value: np.ndarray, delta: np.ndarray) -> int:
-    """The move the search makes among the pairs ``sub`` (-1: none): the best balance gained per share
-    moved; among moves that cost nothing (moves back), the largest gain; else the first pair."""
-    if not len(sub):
-        return -1
-    val = value[sub]
-    best = val.max()
-    cand = sub[val == best]
-    return int(cand[np.argmin(delta[cand])]) if np.isinf(best) else int(cand[0])
-
-
 def quantile_edges(km: np.ndarray, quantiles: Any) -> set[float]:
     """The distances a travel quantile interpolates between (two order statistics per quantile)."""
     ordered = np.sort(np.asarray(km, dtype=float))
@@ -184,12 +172,6 @@ def _groups(units: pd.DataFrame, keep_whole: str, cur: np.ndarray, locked: np.nd
     key = pd.Series([f"{p}\x1f{c}\x1f{r}" for p, c, r in zip(prov, units[col].astype(str), cur)])
     codes, _ = pd.factorize(key, sort=True)
     return codes.astype(np.int64)
-
-
-def _spans(starts: np.ndarray, which: np.ndarray) -> np.ndarray:
-    """The indices ``starts[x]`` to ``starts[x + 1]`` of every ``x`` in ``which``, one array."""
-    spans = [np.arange(starts[x], starts[x + 1]) for x in which]
-    return np.concatenate(spans) if spans else np.zeros(0, dtype=np.int64)
 
 
 def rep_design(
@@ -267,6 +249,56 @@ def rep_design(
         of a company keeps as many of its accounts within the company's quantiles as today,
         so the company's median and p95 do not get worse either.
     """
+    search, finish = _prepare(units, bases, balance_on=balance_on, max_distance_km=max_distance_km,
+                              road_factor=road_factor, keep_whole=keep_whole, locked=locked, locks=locks,
+                              travel_weight=travel_weight, hold_quantiles=hold_quantiles, graph=graph,
+                              near_km=near_km, mean=mean, hold_km=hold_km)
+    limit = math.inf if max_disruption is None else float(max_disruption)
+    stopped, bound, _fork = search.run(limit, _max_moves(max_moves, len(units)))
+    return finish(search.state, stopped, bound)
+
+
+def rep_frontier(units: pd.DataFrame, bases: pd.DataFrame, *, limits: Any, max_moves: int | None = None,
+                 **kwargs: Any) -> list[RepDesign]:
+    """:func:`rep_design` under each disruption limit of ``limits`` (None: no limit), the same designs as
+    one search per limit, found with less work: a search under a larger limit makes the same moves as
+    under a smaller one until the smaller limit first changes a choice, so it resumes from there, and a
+    design no limit changed is the design under every larger limit.
+
+    >>> import pandas as pd
+    >>> units = pd.DataFrame({"unit_id": ["a", "b", "c", "d"], "lat": [30.0, 30.1, 30.2, 30.3],
+    ...                       "lon": [120.0] * 4, "potential": [1.0] * 4, "workload": [1.0] * 4,
+    ...                       "current": ["R1", "R1", "R1", "R2"]})
+    >>> bases = pd.DataFrame({"rep_id": ["R1", "R2"], "base_lat": [30.0, 30.3], "base_lon": [120.0, 120.0]})
+    >>> [d.moved_accounts for d in rep_frontier(units, bases, limits=[0.0, None], balance_on={"potential": 0.1},
+    ...                                         max_distance_km=100)]
+    [0, 1]
+    """
+    search, finish = _prepare(units, bases, **kwargs)
+    moves = _max_moves(max_moves, len(units))
+    wanted = [math.inf if x is None else float(x) for x in limits]
+    found: dict[float, RepDesign] = {}
+    for limit in sorted(set(wanted)):
+        resume = search.state.copy()
+        stopped, bound, fork = search.run(limit, moves)
+        found[limit] = finish(search.state, stopped, bound)
+        if not bound:  # no larger limit changes any choice: the same design
+            for larger in (x for x in wanted if x > limit):
+                found[larger] = found[limit]
+            break
+        search.state = fork if fork is not None else resume
+    return [found[x] for x in wanted]
+
+
+def _max_moves(max_moves: int | None, n: int) -> int:
+    return int(max_moves) if max_moves is not None else 4 * max(n, 1)
+
+
+def _prepare(units: pd.DataFrame, bases: pd.DataFrame, *, balance_on: dict[str, float], max_distance_km: float,
+             road_factor: float = 1.3, keep_whole: str = "none", locked: Any = None, locks: dict | None = None,
+             travel_weight: float = 1.0, hold_quantiles: Any = (0.5, 0.95), graph: Any = None,
+             near_km: float | None = None, mean: Any = None, hold_km: Any = None) -> tuple[Descent, Any]:
+    """The descent's starting point (bad input refused first), and how its final state becomes a design."""
     check_rep_inputs(units, bases, max_distance_km=max_distance_km, road_factor=road_factor,
                      keep_whole=keep_whole, locks=locks)
     n = len(units)
@@ -282,22 +314,9 @@ def rep_design(
     allowed = dist <= max_distance_km + 1e-9
     if keep_whole == "province":
         allowed &= units["province_id"].to_numpy()[:, None] == bases["province_id"].to_numpy()[None, :]
-    lock_mask = np.zeros(n, dtype=bool)
-    if locked is not None:
-        if isinstance(locked, (np.ndarray, pd.Series)) and np.asarray(locked).dtype == bool:
-            lock_mask = np.asarray(locked, dtype=bool).copy()
-        else:
-            lock_mask = units["unit_id"].isin(list(locked)).to_numpy()
-    lab = cur.copy()
-    if locks:
-        ids = units["unit_id"].to_numpy()
-        for i in np.flatnonzero(units["unit_id"].isin(list(locks)).to_numpy()):
-            lab[i] = rix[locks[ids[i]]]
-            lock_mask[i] = True
-    lock_mask &= lab >= 0
+    lab, lock_mask = _locked_start(units, cur, rix, locked, locks)
     has = cur >= 0
     beyond = units["unit_id"].to_numpy()[has & ~allowed[np.arange(n), np.maximum(cur, 0)]].tolist()
-
     if mean is None:
         mean = X.sum(axis=0) / R if R else np.zeros(len(measures))
     mean = np.asarray(mean, dtype=float)
@@ -318,8 +337,6 @@ def rep_design(
     # groups that move together, with their measures, costs and distances
     g = _groups(units, keep_whole, cur_lab.astype(str), lock_mask)
     G = int(g.max()) + 1 if n else 0
-    XG = np.zeros((G, len(measures)))
-    np.add.at(XG, g, X)
     home = np.full(G, -1, dtype=np.int64)  # today's rep of the group (-1: none or mixed)
     home[g] = cur
     start = np.full(G, -1, dtype=np.int64)
@@ -339,140 +356,51 @@ def rep_design(
             within = np.zeros((G, R))
             np.add.at(within, g, (dist <= edge + 1e-9).astype(float))
             now = float(within[np.arange(G), start].sum())
-            held.append([within, now, now])  # per pair counts, accounts within today, within now
+            held.append((within, now, now))  # per pair counts, accounts within today, within now
     pot = units["potential"].to_numpy(dtype=float) if "potential" in units.columns else np.ones(n)
     pot_g = np.bincount(g, weights=np.where(has, pot, 0.0), minlength=G)
     cnt_g = np.bincount(g, weights=has.astype(float), minlength=G)
     total_pot = max(float(pot[has].sum()), _EPS)
     total_cnt = max(float(has.sum()), 1.0)
-    cost_g = pot_g / total_pot + cnt_g / total_cnt
+    search = Descent(X=X, tol=tol, mean=mean, T=T, g=g, home=home, start=start, glock=glock, gallowed=gallowed,
+                     gdist=gdist, held=held, pot_g=pot_g, cnt_g=cnt_g, total_pot=total_pot, total_cnt=total_cnt,
+                     max_distance_km=max_distance_km, travel_weight=travel_weight, lab=lab,
+                     links=None if graph is None else contiguity(graph, units["unit_id"], g, n), dist=dist,
+                     near_km=near_km)
 
-    pg, pr = np.nonzero(gallowed & ~glock[:, None])  # candidate (group, rep) pairs within the limit
-    # contiguity: per group and rep, the neighbours (outside the group) the rep holds
-    nb_g = adj = None
-    if graph is not None:
-        e = graph.edges
-        pos = {u: i for i, u in enumerate(units["unit_id"])}
-        order = np.array([pos[u] for u in graph.units], dtype=np.int64)
-        ends = np.column_stack([order[e[:, 0]], order[e[:, 1]]]) if len(e) else np.zeros((0, 2), dtype=np.int64)
-        adj = sparse.csr_array((np.ones(len(ends)), (ends[:, 0], ends[:, 1])), shape=(n, n)) if len(ends) else None
-        ends = ends[g[ends[:, 0]] != g[ends[:, 1]]]
-        both = np.concatenate([ends, ends[:, ::-1]])  # (account, neighbour) both ways
-        order_nb = np.argsort(both[:, 0], kind="stable")
-        both = both[order_nb]
-        nb_start = np.searchsorted(both[:, 0], np.arange(n + 1))
-        nb_g = np.zeros((G, R))
-        np.add.at(nb_g, (g[both[:, 0]], lab[both[:, 1]]), 1.0)
-        near = np.ones((G, R), dtype=bool)
-        np.logical_and.at(near, g, dist <= (near_km if near_km is not None else -1.0) + 1e-9)
-        nearp = near[pg, pr]
-        members = np.argsort(g, kind="stable")
-        g_start = np.searchsorted(g[members], np.arange(G + 1))
-    lab_g = start.copy()
-    moved_pot = float(pot_g[(lab_g != home) & (home >= 0)].sum())
-    moved_cnt = float(cnt_g[(lab_g != home) & (home >= 0)].sum())
-    limit = np.inf if max_disruption is None else float(max_disruption)
-    steps = 0
-    stopped = "converged"
-    bound = False  # whether the disruption limit ever changed a choice of the search
-    max_moves = int(max_moves) if max_moves is not None else 4 * max(n, 1)
-    Xp = XG[pg]
-    dp = gdist[pg, pr]
-    costp = cost_g[pg]
-    potp, cntp = pot_g[pg], cnt_g[pg]
-    homep = home[pg]
-    P = len(pg)
-    a_arr = lab_g[pg].copy()
-    f_rep = score_rows(T)
-    gain, delta, value = (np.zeros(P) for _ in range(3))
-    # what a move of each pair costs against each running budget, one row per pair (one gather checks them
-    # all): potential and accounts moved away from home, and accounts taken out of each held travel distance
-    costs = np.zeros((P, 2 + len(held)))
-    dpot, dcnt = costs[:, 0], costs[:, 1]
-    joins = np.ones(P, dtype=bool)
-    blocked = np.zeros(P, dtype=bool)  # the move would split the territory it leaves (until that one changes)
-    dwithin_out = [costs[:, 2 + e] for e in range(len(held))]  # accounts the move takes beyond the distance
-    # the pairs whose move improves the balance and may be made as far as the pair itself goes (the budget
-    # and the travel quantiles, which every move changes, are checked on these only): each move then costs
-    # the pairs it touches, not all of them (the same moves, in the same order, as a scan of every pair)
-    promising = np.zeros(P, dtype=bool)
-    g_pairs = np.searchsorted(pg, np.arange(G + 1))  # pg is sorted (np.nonzero): group x's pairs are a range
-    by_rep = np.argsort(pr, kind="stable")
-    r_pairs = np.searchsorted(pr[by_rep], np.arange(R + 1))
+    def finish(state: State, stopped: str, bound: bool) -> RepDesign:
+        assign = state.lab_g[g]
+        final = np.array([reps[c] for c in assign], dtype=object)
+        moved = has & (assign != cur)
+        shares = {"units": float(moved.sum() / total_cnt) if has.any() else 0.0}
+        for c, m in enumerate(measures):
+            base = X[has, c].sum()
+            shares[m] = float(X[moved, c].sum() / base) if base > 0 else 0.0
+        return RepDesign(assignment=final, moved=moved, distance_km=dist[np.arange(n), assign], beyond=beyond,
+                         moved_accounts=int(moved.sum()), moved_share=shares, stopped_by=stopped, steps=state.steps,
+                         limit_bound=bound)
 
-    def refresh(idx: np.ndarray) -> None:
-        """The pairs' gains, costs and travel counts after their reps' totals changed."""
-        a, b, x = a_arr[idx], pr[idx], Xp[idx]
-        gain[idx] = (score_rows(T[a] - x) - f_rep[a]) + (score_rows(T[b] + x) - f_rep[b])
-        travel = np.maximum(0.0, dp[idx] - gdist[pg[idx], a]) / max_distance_km * travel_weight
-        delta[idx] = gain[idx] + travel
-        away_now, away_new = a != homep[idx], b != homep[idx]
-        dpot[idx] = np.where(away_new, potp[idx], 0.0) - np.where(away_now, potp[idx], 0.0)
-        dcnt[idx] = np.where(away_new, cntp[idx], 0.0) - np.where(away_now, cntp[idx], 0.0)
-        dcost = np.where(away_new, costp[idx], 0.0) - np.where(away_now, costp[idx], 0.0)
-        # balance gained per share moved; moves that cost nothing (moves back) first
-        value[idx] = np.where(dcost > 1e-15, -delta[idx] / np.maximum(dcost, 1e-15), np.inf)
-        for e, (within, _need, _have) in enumerate(held):
-            dwithin_out[e][idx] = within[pg[idx], a] - within[pg[idx], b]
-        if nb_g is not None:
-            joins[idx] = (nb_g[pg[idx], b] > 0) | nearp[idx]
-        blocked[idx] = False
-        promising[idx] = joins[idx] & (b != a) & (gain[idx] < -1e-9) & (delta[idx] < -1e-9)
+    return search, finish
 
-    refresh(np.arange(P))
-    while True:
-        if steps >= max_moves:
-            stopped = "max_moves"
-            break
-        sub = np.flatnonzero(promising)
-        room = np.array([limit * total_pot - moved_pot, limit * total_cnt - moved_cnt,
-                         *[have - need for _within, need, have in held]]) + 1e-9
-        ok = costs[sub] <= room
-        travel_ok = ok[:, 2:].all(axis=1)
-        free = sub[travel_ok]  # what a search with no disruption limit could choose here
-        sub = sub[travel_ok & ok[:, :2].all(axis=1)]
-        j = _choose(sub, value, delta)
-        if not bound and np.isfinite(limit) and _choose(free, value, delta) != j:
-            bound = True  # from here on a larger limit would search differently
-        if j < 0:
-            break
-        grp, to, frm = pg[j], pr[j], a_arr[j]
-        if adj is not None:  # no move leaves its territory in more pieces than before
-            mem = np.flatnonzero(lab_g[g] == frm)
-            rest = mem[g[mem] != grp]
-            if len(rest) and _pieces(adj, rest) > _pieces(adj, mem):
-                blocked[j] = True
-                promising[j] = False
-                continue
-        T[frm] -= XG[grp]
-        T[to] += XG[grp]
-        f_rep[[frm, to]] = score_rows(T[[frm, to]])
-        lab_g[grp] = to
-        moved_pot += float(dpot[j])
-        moved_cnt += float(dcnt[j])
-        for h in held:
-            h[2] += float(h[0][grp, to] - h[0][grp, frm])
-        a_arr[g_pairs[grp]:g_pairs[grp + 1]] = to
-        # the pairs whose gain changed: moves of the two reps' groups, and moves to the two reps
-        parts = [_spans(g_pairs, np.flatnonzero((lab_g == frm) | (lab_g == to))),
-                 by_rep[r_pairs[frm]:r_pairs[frm + 1]], by_rep[r_pairs[to]:r_pairs[to + 1]]]
-        if nb_g is not None:  # the neighbours of the moved accounts now see it at its new rep
-            links = np.concatenate([both[nb_start[i]:nb_start[i + 1], 1] for i in members[g_start[grp]:g_start[grp + 1]]])
-            np.add.at(nb_g, (g[links], np.full(len(links), frm)), -1.0)
-            np.add.at(nb_g, (g[links], np.full(len(links), to)), 1.0)
-            parts.append(_spans(g_pairs, np.unique(g[links])))
-        refresh(np.unique(np.concatenate(parts)))
-        steps += 1
-    assign = lab_g[g]
-    final = np.array([reps[c] for c in assign], dtype=object)
-    moved = has & (assign != cur)
-    shares = {"units": float(moved.sum() / total_cnt) if has.any() else 0.0}
-    for c, m in enumerate(measures):
-        base = X[has, c].sum()
-        shares[m] = float(X[moved, c].sum() / base) if base > 0 else 0.0
-    return RepDesign(assignment=final, moved=moved, distance_km=dist[np.arange(n), assign], beyond=beyond,
-                     moved_accounts=int(moved.sum()), moved_share=shares, stopped_by=stopped, steps=steps,
-                     limit_bound=bound)
+
+def _locked_start(units: pd.DataFrame, cur: np.ndarray, rix: dict, locked: Any,
+                  locks: dict | None) -> tuple[np.ndarray, np.ndarray]:
+    """Each account's rep at the start (today's, or the one a lock names; -1: none) and which stay put."""
+    n = len(units)
+    lock_mask = np.zeros(n, dtype=bool)
+    if locked is not None:
+        if isinstance(locked, (np.ndarray, pd.Series)) and np.asarray(locked).dtype == bool:
+            lock_mask = np.asarray(locked, dtype=bool).copy()
+        else:
+            lock_mask = units["unit_id"].isin(list(locked)).to_numpy()
+    lab = cur.copy()
+    if locks:
+        ids = units["unit_id"].to_numpy()
+        for i in np.flatnonzero(units["unit_id"].isin(list(locks)).to_numpy()):
+            lab[i] = rix[locks[ids[i]]]
+            lock_mask[i] = True
+    lock_mask &= lab >= 0
+    return lab, lock_mask
 
 
 def drivable(graph: Any, units: pd.DataFrame, max_edge_km: float | None, road_factor: float = 1.3) -> Any:
@@ -488,11 +416,6 @@ def drivable(graph: Any, units: pd.DataFrame, max_edge_km: float | None, road_fa
     e = graph.edges
     km = great_circle_km(lat[e[:, 0]], lon[e[:, 0]], lat[e[:, 1]], lon[e[:, 1]]) * float(road_factor)
     return _make_graph(graph.units, e[km <= float(max_edge_km) + 1e-9], f"{graph.method}, edges <= {max_edge_km:g} km")
-
-
-def _pieces(adj: Any, members: np.ndarray) -> int:
-    """Connected pieces of the accounts ``members`` in the graph ``adj``."""
-    return int(csgraph.connected_components(adj[members][:, members], directed=False)[0])
 
 
 def travel_table(units: pd.DataFrame, labels: Any, bases: pd.DataFrame, *, road_factor: float = 1.3,
