@@ -135,6 +135,7 @@ class Descent:
         cost_g = pot_g / total_pot + cnt_g / total_cnt
         pg, pr = np.nonzero(gallowed & ~glock[:, None])  # candidate (group, rep) pairs within the limit
         self.pg, self.pr = pg, pr
+        self.within_p = [w[pg, pr] for w in self.within]  # per pair: its members within each distance at its rep
         self.Xp, self.dp, self.costp = XG[pg], gdist[pg, pr], cost_g[pg]
         self.potp, self.cntp, self.homep = pot_g[pg], cnt_g[pg], home[pg]
         self.g_pairs = np.searchsorted(pg, np.arange(G + 1))  # pg is sorted (np.nonzero): group x's pairs
@@ -159,6 +160,7 @@ class Descent:
         self.contiguous = nb_g is not None
         self.single = np.bincount(g, minlength=G) == 1
         lab_g = start.copy()
+        self.start_g = start
         self.state = State(
             T=T, f_rep=self.score_rows(T), lab_g=lab_g, a_arr=lab_g[pg].copy(), gain=np.zeros(P), delta=np.zeros(P),
             value=np.zeros(P), costs=np.zeros((P, 2 + len(held))), joins=np.ones(P, dtype=bool),
@@ -187,25 +189,31 @@ class Descent:
     def refresh(self, idx: np.ndarray) -> None:
         """The pairs' gains, costs and travel counts after their reps' totals changed."""
         s = self.state
+        grp = self.pg[idx]
         a, b, x = s.a_arr[idx], self.pr[idx], self.Xp[idx]
-        s.gain[idx] = (self.score_rows(s.T[a] - x) - s.f_rep[a]) + (self.score_rows(s.T[b] + x) - s.f_rep[b])
-        travel = np.maximum(0.0, self.dp[idx] - self.gdist[self.pg[idx], a]) / self.max_distance_km * self.travel_weight
-        s.delta[idx] = s.gain[idx] + travel
+        gain = (self.score_rows(s.T[a] - x) - s.f_rep[a]) + (self.score_rows(s.T[b] + x) - s.f_rep[b])
+        travel = np.maximum(0.0, self.dp[idx] - self.gdist[grp, a]) / self.max_distance_km * self.travel_weight
+        delta = gain + travel
+        s.gain[idx], s.delta[idx] = gain, delta
         homep = self.homep[idx]
         away_now, away_new = a != homep, b != homep
         potp, cntp, costp = self.potp[idx], self.cntp[idx], self.costp[idx]
-        s.costs[idx, 0] = np.where(away_new, potp, 0.0) - np.where(away_now, potp, 0.0)
-        s.costs[idx, 1] = np.where(away_new, cntp, 0.0) - np.where(away_now, cntp, 0.0)
+        cost = np.empty((len(idx), s.costs.shape[1]))
+        cost[:, 0] = np.where(away_new, potp, 0.0) - np.where(away_now, potp, 0.0)
+        cost[:, 1] = np.where(away_new, cntp, 0.0) - np.where(away_now, cntp, 0.0)
         dcost = np.where(away_new, costp, 0.0) - np.where(away_now, costp, 0.0)
         # balance gained per share moved; moves that cost nothing (moves back) first
-        s.value[idx] = np.where(dcost > 1e-15, -s.delta[idx] / np.maximum(dcost, 1e-15), np.inf)
+        s.value[idx] = np.where(dcost > 1e-15, -delta / np.maximum(dcost, 1e-15), np.inf)
         for e, within in enumerate(self.within):
-            s.costs[idx, 2 + e] = within[self.pg[idx], a] - within[self.pg[idx], b]
+            cost[:, 2 + e] = within[grp, a] - self.within_p[e][idx]
+        s.costs[idx] = cost
+        ok = (b != a) & (gain < -1e-9) & (delta < -1e-9) & ~s.splits[grp]
         if s.nb_g is not None:
-            s.joins[idx] = (s.nb_g[self.pg[idx], b] > 0) | self.nearp[idx]
+            joins = (s.nb_g[grp, b] > 0) | self.nearp[idx]
+            s.joins[idx] = joins
+            ok &= joins
         s.blocked[idx] = False
-        s.promising[idx] = (s.joins[idx] & (b != a) & (s.gain[idx] < -1e-9) & (s.delta[idx] < -1e-9)
-                            & ~s.splits[self.pg[idx]])
+        s.promising[idx] = ok
 
     def run(self, limit: float, max_moves: int) -> tuple[str, bool, State | None]:
         """Descend under ``limit`` (a share; inf: none) until no move helps or ``max_moves`` moves were made:
