@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from typing import Any
 
@@ -154,7 +154,23 @@ def _unknown(values: pd.Series, known: Iterable[Any], factor: tuple | None = Non
     return (codes >= 0) & np.append(bad_u, False)[codes]
 
 
+def _by_category(s: pd.Series, coerce: Callable[[pd.Series], tuple[pd.Series, np.ndarray]],
+                 empty: Any) -> tuple[pd.Series, np.ndarray]:
+    """Coerce a categorical column (order lines read by DuckDB) on its distinct values only."""
+    values, bad = coerce(pd.Series(np.asarray(s.cat.categories, dtype=object), dtype=object))
+    codes = s.cat.codes.to_numpy()
+    table = values.to_numpy()
+    if (codes < 0).any():
+        table = np.append(table.astype("float64") if table.dtype.kind in "iu" else table, empty)
+    return pd.Series(table[codes], index=s.index), np.append(bad, False)[codes]
+
+
 def _as_number(s: pd.Series, whole: bool) -> tuple[pd.Series, np.ndarray]:
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        out, bad = _by_category(s, lambda c: _as_number(c, whole), np.nan)
+        if whole and not out.isna().any():
+            out = out.astype("int64")
+        return out, bad
     if pd.api.types.is_bool_dtype(s.dtype):
         return pd.Series(np.nan, index=s.index), s.notna().to_numpy()
     if pd.api.types.is_numeric_dtype(s.dtype):
@@ -178,6 +194,8 @@ def _as_number(s: pd.Series, whole: bool) -> tuple[pd.Series, np.ndarray]:
 
 
 def _as_date(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return _by_category(s, _as_date, np.datetime64("NaT", "ns"))
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
         if getattr(s.dt, "tz", None) is not None:
             s = s.dt.tz_localize(None)
