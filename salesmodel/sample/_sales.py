@@ -56,6 +56,12 @@ _BLOCK = 512
 
 def _make_sales(rng, customers, drivers, start_ts, end_ts) -> pd.DataFrame:
     """Daily order lines: one row per date x customer x product x channel."""
+    blocks = _sales_blocks(rng, customers, drivers, start_ts, end_ts)
+    return pd.concat(list(_sales_chunks(blocks, customers, start_ts, None)), ignore_index=True)
+
+
+def _sales_blocks(rng, customers, drivers, start_ts, end_ts) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The order lines block of customers by block: (key, units, cents), each block sorted by key."""
     n = len(customers)
     days = np.arange(np.datetime64(start_ts.date(), "D"), np.datetime64(end_ts.date(), "D") + 1)
     ts = pd.DatetimeIndex(days)
@@ -73,33 +79,43 @@ def _make_sales(rng, customers, drivers, start_ts, end_ts) -> pd.DataFrame:
         ],  # (D,)
         "promo": _promo_days(days),
     }
-    blocks = [
+    return [
         _sales_block(rng, drivers, np.arange(lo, min(lo + _BLOCK, n)), cal)
         for lo in range(0, n, _BLOCK)
     ]
-    key, units, cents = (np.concatenate(parts) for parts in zip(*blocks))
-    del blocks
-    order = np.argsort(key, kind="stable")
-    key = key[order]
-    # Decode the key (date, customer, product, channel) into small integer columns.
-    chan = (key % 3).astype(np.int8)
-    key //= 3
-    prod = (key % 3).astype(np.int8)
-    key //= 3
-    cust = (key % n).astype(np.int32)
-    day = (key // n).astype(np.int32)
-    del key
-    sales = pd.DataFrame(
-        {
-            "date": (np.datetime64(start_ts.date(), "D") + day).astype("datetime64[ns]"),
-            "customer_id": customers["customer_id"].to_numpy(dtype=object)[cust],
-            "product": np.array(PRODUCTS, dtype=object)[prod],
-            "channel": np.array(CHANNELS, dtype=object)[chan],
-            "amount": cents[order] / 100.0,
-            "units": units[order],
-        }
-    )
-    return sales
+
+
+def _sales_chunks(blocks, customers, start_ts, chunk_days: int | None):
+    """The order lines as frames of ``chunk_days`` days each (None: one frame), sorted by the key
+    (date, customer, product, channel); the key is date-major, so each block holds each chunk's
+    lines as one slice and the chunks together are the whole sorted table."""
+    n = len(customers)
+    ids = customers["customer_id"].to_numpy(dtype=object)
+    last = max((int(b[0][-1]) // (9 * n) for b in blocks if len(b[0])), default=0)
+    step = chunk_days or last + 1
+    for lo in range(0, last + 1, step):
+        bounds = [(np.searchsorted(b[0], lo * 9 * n), np.searchsorted(b[0], (lo + step) * 9 * n)) for b in blocks]
+        key, units, cents = (np.concatenate([b[i][a:z] for b, (a, z) in zip(blocks, bounds)]) for i in range(3))
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        # Decode the key (date, customer, product, channel) into small integer columns.
+        chan = (key % 3).astype(np.int8)
+        key //= 3
+        prod = (key % 3).astype(np.int8)
+        key //= 3
+        cust = (key % n).astype(np.int32)
+        day = (key // n).astype(np.int32)
+        del key
+        yield pd.DataFrame(
+            {
+                "date": (np.datetime64(start_ts.date(), "D") + day).astype("datetime64[ns]"),
+                "customer_id": ids[cust],
+                "product": np.array(PRODUCTS, dtype=object)[prod],
+                "channel": np.array(CHANNELS, dtype=object)[chan],
+                "amount": cents[order] / 100.0,
+                "units": units[order],
+            }
+        )
 
 
 def _sales_block(rng, drivers, rows, cal) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
