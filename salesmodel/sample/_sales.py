@@ -31,9 +31,11 @@ def _plan_year_sales(seed: int, customers: pd.DataFrame, drivers: dict, start_ts
     carry["churn_day"] = np.where(gone, drivers["churn_day"], span + 1)
     carry["decline_from"] = np.where(drivers["decline_from"] >= int((end_ts - start_ts).days) + 1, span + 1,
                                      drivers["decline_from"])
-    sales = _make_sales(np.random.default_rng([seed, 2027]), customers, carry, start_ts, actuals_ts)
+    blocks = _sales_blocks(np.random.default_rng([seed, 2027]), customers, carry, start_ts, actuals_ts)
     first = pd.Timestamp(year=end_ts.year + 1, month=1, day=1)
-    return sales.loc[sales["date"] >= first].reset_index(drop=True)
+    # Only the plan year's lines are built (the history's part of the draws is skipped, not held).
+    chunks = _sales_chunks(blocks, customers, start_ts, None, from_day=int((first - start_ts).days))
+    return pd.concat(list(chunks), ignore_index=True)
 
 
 def _stock_snapshot(seed: int, actuals: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
@@ -85,15 +87,15 @@ def _sales_blocks(rng, customers, drivers, start_ts, end_ts) -> list[tuple[np.nd
     ]
 
 
-def _sales_chunks(blocks, customers, start_ts, chunk_days: int | None):
+def _sales_chunks(blocks, customers, start_ts, chunk_days: int | None, from_day: int = 0):
     """The order lines as frames of ``chunk_days`` days each (None: one frame), sorted by the key
     (date, customer, product, channel); the key is date-major, so each block holds each chunk's
     lines as one slice and the chunks together are the whole sorted table."""
     n = len(customers)
     ids = customers["customer_id"].to_numpy(dtype=object)
     last = max((int(b[0][-1]) // (9 * n) for b in blocks if len(b[0])), default=0)
-    step = chunk_days or last + 1
-    for lo in range(0, last + 1, step):
+    step = chunk_days or max(last + 1 - from_day, 1)
+    for lo in range(from_day, max(last + 1, from_day + 1), step):
         bounds = [(np.searchsorted(b[0], lo * 9 * n), np.searchsorted(b[0], (lo + step) * 9 * n)) for b in blocks]
         key, units, cents = (np.concatenate([b[i][a:z] for b, (a, z) in zip(blocks, bounds)]) for i in range(3))
         order = np.argsort(key, kind="stable")
