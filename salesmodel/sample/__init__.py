@@ -37,9 +37,9 @@ Examples
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
