@@ -149,11 +149,21 @@ def make_company(
     ['A', 'B', 'C']
     """
     tables, blocks, customers, drivers = _draw(seed, n_customers, n_reps, start, end, actuals_to)
-    start_ts, end_ts = tables.pop("_span")
+    start_ts, end_ts, actuals_ts = tables.pop("_span")
     sales = pd.concat(list(_sales_chunks(blocks, customers, start_ts, None)), ignore_index=True)
     del blocks
-    tables["customers"] = _finish_customers(customers, drivers, sales, start_ts, end_ts)
-    return {**tables, "sales": sales}
+    extra = _plan_year(seed, customers, drivers, start_ts, end_ts, actuals_ts)
+    return {**extra, "sales": sales, "customers": _finish_customers(customers, drivers, sales, start_ts, end_ts),
+            **tables}
+
+
+def _plan_year(seed: int, customers: pd.DataFrame, drivers: dict, start_ts: pd.Timestamp, end_ts: pd.Timestamp,
+               actuals_ts: pd.Timestamp | None) -> dict[str, pd.DataFrame]:
+    """The plan year's sales to date and the stock count (their own random streams: drawn in any order)."""
+    if actuals_ts is None:
+        return {}
+    actuals = _plan_year_sales(seed, customers, drivers, start_ts, end_ts, actuals_ts)
+    return {"actuals": actuals, "stock": _stock_snapshot(seed, actuals, actuals_ts)}
 
 
 def _draw(seed: int, n_customers: int, n_reps: int, start: Any, end: Any, actuals_to: Any) -> tuple[dict, list, pd.DataFrame, dict]:
@@ -175,17 +185,12 @@ def _draw(seed: int, n_customers: int, n_reps: int, start: Any, end: Any, actual
         rng, provinces, cities, market, reps, n_customers, start_ts, end_ts
     )
     blocks = _sales_blocks(rng, customers, drivers, start_ts, end_ts)
-    extra = {}
-    if actuals_ts is not None:
-        extra["actuals"] = _plan_year_sales(seed, customers, drivers, start_ts, end_ts, actuals_ts)
-        extra["stock"] = _stock_snapshot(seed, extra["actuals"], actuals_ts)
     tables = {
-        **extra,
         "reps": reps.drop(columns=["_active"]),
         "org": _build_org(provinces),
         "provinces": provinces.reset_index(drop=True),
         "adjacency": adjacency,
-        "_span": (start_ts, end_ts),
+        "_span": (start_ts, end_ts, actuals_ts),
     }
     return tables, blocks, customers, drivers
 
@@ -240,14 +245,16 @@ def write_company(out_dir: str | os.PathLike, **kwargs: Any) -> dict[str, Path]:
     unknown = sorted(set(kwargs) - set(defaults))
     if unknown:
         raise TypeError(f"write_company() got an unexpected keyword argument '{unknown[0]}'")
+    seed = {**defaults, **kwargs}["seed"]
     tables, blocks, customers, drivers = _draw(**{**defaults, **kwargs})
-    start_ts, end_ts = tables.pop("_span")
+    start_ts, end_ts, actuals_ts = tables.pop("_span")
+    optional = ("actuals", "stock") if actuals_ts is not None else ()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     temps: list[Path] = []
     try:
-        names = {**FILE_NAMES, **{k: v for k, v in OPTIONAL_FILE_NAMES.items() if k in tables}}
+        names = {**FILE_NAMES, **{k: v for k, v in OPTIONAL_FILE_NAMES.items() if k in optional}}
         for key, name in names.items():
             final = out / name
             tmp = out / f".{name}.{os.getpid()}.tmp"
@@ -259,6 +266,8 @@ def write_company(out_dir: str | os.PathLike, **kwargs: Any) -> dict[str, Path]:
                 tables["customers"] = _finish_customers(customers, drivers, summary, start_ts, end_ts)
                 written[key] = final
                 continue
+            if key == "actuals":  # drawn once the history's lines are written and let go
+                tables.update(_plan_year(seed, customers, drivers, start_ts, end_ts, actuals_ts))
             if name.endswith(".parquet"):
                 tables[key].to_parquet(tmp, index=False, engine="pyarrow", compression="zstd")
             else:

@@ -115,7 +115,7 @@ def _sales_chunks(blocks, customers, start_ts, chunk_days: int | None, from_day:
                 "product": np.array(PRODUCTS, dtype=object)[prod],
                 "channel": np.array(CHANNELS, dtype=object)[chan],
                 "amount": cents[order] / 100.0,
-                "units": units[order],
+                "units": units[order].astype(np.int64),
             }
         )
 
@@ -202,4 +202,4 @@ def _sales_block(rng, drivers, rows, cal) -> tuple[np.ndarray, np.ndarray, np.nd
     cents_sum = np.bincount(inverse, weights=units * price_cents, minlength=len(uniq)).astype(
         np.int64
     )
-    return uniq, units_sum, cents_sum
+    return uniq, units_sum.astype(np.int32), cents_sum  # units held as int32 until written (20 bytes a line)
