@@ -14,8 +14,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 ORDER_KINDS = ("sales", "actuals")
 PART_SUFFIXES = (".parquet", ".pq")
@@ -98,11 +100,15 @@ def read_compact(path: Path) -> pd.DataFrame | None:
         return None
 
 
+_BATCH = 1 << 20  # rows fetched at a time
+
+
 def _fetch(con: duckdb.DuckDBPyConnection, source: str, names: list[str]) -> pd.DataFrame | None:
+    """The rows batch by batch into arrays sized once (never a second full copy of the table)."""
     described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
     if [row[0] for row in described] != names:
         return None
-    select = []
+    select, counted = [], []
     for i, (name, kind, *_) in enumerate(described):
         col = '"' + name.replace('"', '""') + '"'
         if kind == "VARCHAR":
@@ -112,16 +118,38 @@ def _fetch(con: duckdb.DuckDBPyConnection, source: str, names: list[str]) -> pd.
             select.append(col)
         else:
             return None
+        counted.append(f"count({col})")
+    n, *given = con.execute(f"SELECT count(*), {', '.join(counted)} FROM {source}").fetchall()[0]
     rel = con.sql(f"SELECT {', '.join(select)} FROM {source}")
-    table = (getattr(rel, "to_arrow_table", None) or rel.arrow)()  # DuckDB 2 / DuckDB 1
-    columns: dict[str, pd.Series] = {}
-    for name in table.column_names:  # one column at a time: the Arrow copy is let go as it goes
-        chunked = table.column(name)
-        columns[name] = chunked.to_pandas(date_as_object=False)
-        table = table.drop_columns([name])
-    for name, series in columns.items():
-        series.name = name
-    return pd.concat(list(columns.values()), axis=1, copy=False)  # no consolidation copy
+    reader = (getattr(rel, "to_arrow_reader", None) or rel.fetch_arrow_reader)(_BATCH)  # DuckDB 2 / DuckDB 1
+    arrays: dict[str, np.ndarray] = {}
+    dictionaries: dict[str, list] = {}
+    pos = 0
+    for batch in reader:
+        rows = batch.num_rows
+        for j, (name, column) in enumerate(zip(batch.schema.names, batch.columns)):
+            if pa.types.is_dictionary(column.type):
+                dictionaries.setdefault(name, column.dictionary.to_pylist())
+                values = np.asarray(pc.fill_null(column.indices, 0), dtype=np.int32)
+                values[np.asarray(column.is_null())] = -1
+            else:
+                values = column.to_pandas(date_as_object=False).to_numpy()
+                if given[j] < n and values.dtype.kind in "iu":  # integers with gaps: as pandas reads them
+                    values = values.astype("float64")
+            if name not in arrays:
+                dtype = values.dtype if given[j] == n or values.dtype.kind not in "iu" else np.dtype("float64")
+                arrays[name] = np.empty(n, dtype=np.int32 if name in dictionaries else dtype)
+            arrays[name][pos:pos + rows] = values
+        pos += rows
+    columns = []
+    for name, kind, *_ in described:
+        if kind == "VARCHAR":
+            codes = arrays.pop(name, np.empty(0, dtype=np.int32))
+            values = pd.Categorical.from_codes(codes, categories=pd.Index(dictionaries.get(name, []), dtype=object))
+        else:
+            values = arrays.pop(name, np.empty(0, dtype="float64"))
+        columns.append(pd.Series(values, name=name))
+    return pd.concat(columns, axis=1, copy=False) if columns else pd.DataFrame()
 
 
 def plain_text(frame: pd.DataFrame) -> pd.DataFrame:

@@ -211,7 +211,7 @@ def read_table(source: str | os.PathLike, kind: str, *, table: str | None = None
     >>> sales = read_table("sqlite:///plan.db", "sales", table="sales_2026")  # doctest: +SKIP
     """
     df, label = _read_raw(source, kind, table)
-    frame, failures, _ = _check_table(df, SCHEMAS[kind], label, date_range)
+    frame, failures, _ = _check_table(df, SCHEMAS[kind], label, date_range, own=True)
     del df
     _raise(failures)
     return orderlines.plain_text(frame)
@@ -276,7 +276,7 @@ def read_inputs(data: Any) -> dict[str, pd.DataFrame]:
         except InputError as exc:
             read_errors.append(str(exc))
             continue
-        frame, fs, ok_cols = _check_table(df, SCHEMAS[kind], label, date_range if kind == "sales" else None)
+        frame, fs, ok_cols = _check_table(df, SCHEMAS[kind], label, date_range if kind == "sales" else None, own=True)
         del df
         frame = orderlines.plain_text(frame)
         tables[kind], sources[kind], valid[kind] = frame, label, ok_cols

@@ -265,14 +265,20 @@ def _date_range(date_range: tuple[Any, Any] | None) -> tuple[pd.Timestamp | None
 
 
 def _check_table(df: pd.DataFrame, schema: TableSchema, source: str,  # noqa: C901 - one pass over every check of a schema, in order
-                 date_range: tuple[Any, Any] | None) -> tuple[pd.DataFrame, list[_Failure], set[str]]:
+                 date_range: tuple[Any, Any] | None, *, own: bool = False) -> tuple[pd.DataFrame, list[_Failure], set[str]]:
     """Coerce ``df`` to its schema and collect every failure (lazy validation).
 
     Returns the coerced frame, the failures and the columns that are usable
-    (present and correctly typed) for cross-table checks.
+    (present and correctly typed) for cross-table checks. With ``own`` the caller hands ``df``
+    over: each raw column is let go once coerced (order lines: never two full copies).
     """
     lo, hi = _date_range(date_range)
-    df = df.reset_index(drop=True)
+    # A shallow copy with a fresh axis: reset_index would copy every column (millions of order lines).
+    positional = isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and df.index.step == 1
+    if not own:
+        df = df.copy(deep=False) if positional else df.reset_index(drop=True)
+    elif not positional:
+        df.index = pd.RangeIndex(len(df))
     df.columns = [str(c) for c in df.columns]
     out: dict[str, pd.Series] = {}
     valid: set[str] = set()
@@ -390,6 +396,9 @@ def _check_table(df: pd.DataFrame, schema: TableSchema, source: str,  # noqa: C9
                 ok = False
         if ok:
             valid.add(col.name)
+        if own:
+            del raw
+            del df[col.name]  # the coerced column replaces it (messages above quoted the raw values)
 
     # concat keeps each column's array (a dict would copy every block).
     for k, v in out.items():
