@@ -111,3 +111,22 @@ def test_streamed_sample_equals_the_in_memory_company(company):
     expected = tables["customers"].to_csv(index=False, date_format="%Y-%m-%d", lineterminator="\n")
     assert paths["customers"].read_text(encoding="utf-8") == expected
     assert len(customers) == SMALL["n_customers"]
+
+
+def test_large_table_written_by_row_groups_is_the_one_shot_file(company, tmp_path, monkeypatch):
+    import pyarrow as pa
+
+    from salesmodel.io import writers
+
+    _, paths = company
+    sales = read_table(paths["sales"], "sales")
+    writers.write_table(sales, tmp_path / "whole", "sales", with_csv=False)
+    monkeypatch.setattr(writers, "ROW_GROUP", 1000)  # many row groups
+    writers.write_table(sales, tmp_path / "parts", "sales", with_csv=False)
+    parts = pq.ParquetFile(tmp_path / "parts" / "sales.parquet")
+    assert parts.metadata.num_row_groups == -(-len(sales) // 1000)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "parts" / "sales.parquet"), sales, check_exact=True)
+    one_shot = pa.Table.from_pandas(sales, preserve_index=False)
+    pq.write_table(one_shot, tmp_path / "one.parquet", compression="zstd", compression_level=3, use_dictionary=True,
+                   write_statistics=True, version="2.6", store_schema=True, row_group_size=1000)
+    assert (tmp_path / "one.parquet").read_bytes() == (tmp_path / "parts" / "sales.parquet").read_bytes()

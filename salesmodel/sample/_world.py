@@ -175,15 +175,15 @@ MAX_REPS = 20_000
 
 # Measured (sample of 3,000 and 12,000 customers): about 557 order lines per customer over 1,400 days of
 # history. The lines are drawn into compact keys (20 bytes a line) and written a month at a time: measured
-# peaks of 1.1 GB for 16.8 M lines (30,000 customers) and 3.5 GB for 50.4 M (90,000), so about 250 MB
-# plus 65 bytes per order line.
+# peaks of 1.1 GB for 16.8 M lines (30,000 customers) and 2.4 GB for 50.4 M (90,000; 4 minutes), so about
+# 250 MB plus 44 bytes per order line; 50 is counted.
 LINES_PER_CUSTOMER_DAY = 557 / 1400
 
 
 PEAK_BYTES_BASE = 250e6
 
 
-PEAK_BYTES_PER_LINE = 65.0
+PEAK_BYTES_PER_LINE = 50.0
 
 
 # The plan year's actuals, drawn after the history is written: keys over the whole span (20 bytes a line),
@@ -196,7 +196,7 @@ def estimated_peak_bytes(n_customers: int, start: Any, end: Any, *, with_actuals
     """The memory :func:`write_company` needs at its peak for this company, from the measured rate.
 
     >>> round(estimated_peak_bytes(3000, "2023-01-01", "2026-10-31") / 1e6)
-    359
+    334
     """
     days = (pd.Timestamp(end) - pd.Timestamp(start)).days + 1
     per_day = n_customers * LINES_PER_CUSTOMER_DAY
