@@ -45,6 +45,7 @@ def run(ctx: Context) -> StepResult:
         except InputError as exc:
             result.notes.append(f"no Spring Festival adjustment: {exc}")
     result.facts["spring_festival"] = factors is not None
+    del sales  # the order lines are summed: not held through the forecasts
 
     with collect_notes(result):
         # backtest (up to a year ahead) and forecast in one call, with every forecast setting of the params
