@@ -290,7 +290,7 @@ def _check_table(df: pd.DataFrame, schema: TableSchema, source: str,  # noqa: C9
         failures.append(ctx.fail("", "empty", [], expected=f"at least one data row ({schema.description})",
                                  found="no rows", problem="the table is empty"))
 
-    present = set(df.columns)
+    present, read_columns = set(df.columns), list(df.columns)  # as read (own: raw columns go as they are coerced)
     dupe_names = sorted({c for c in df.columns if list(df.columns).count(c) > 1})
     for name in dupe_names:
         failures.append(ctx.fail(name, "duplicate_column", [], expected="each column once",
@@ -314,7 +314,7 @@ def _check_table(df: pd.DataFrame, schema: TableSchema, source: str,  # noqa: C9
                 text = (f"column '{col.name}' not found; the file has '{hint[0]}': did you mean "
                         f"'{col.name}'? (expected {col.expected()})")
             else:
-                found = "columns " + short_list(list(df.columns), 12)
+                found = "columns " + short_list(read_columns, 12)
                 text = f"column '{col.name}' not found; expected {expected}, found {found}"
             failures.append(_Failure(source, col.name, "missing_column", np.zeros(0, dtype=np.int64),
                                      expected, found, text))
