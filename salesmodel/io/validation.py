@@ -275,10 +275,10 @@ def _check_table(df: pd.DataFrame, schema: TableSchema, source: str,  # noqa: C9
     lo, hi = _date_range(date_range)
     # A shallow copy with a fresh axis: reset_index would copy every column (millions of order lines).
     positional = isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and df.index.step == 1
-    if not own:
-        df = df.copy(deep=False) if positional else df.reset_index(drop=True)
-    elif not positional:
-        df.index = pd.RangeIndex(len(df))
+    if not positional:
+        df = df.reset_index(drop=True)
+    elif not own:
+        df = df.copy(deep=False)
     df.columns = [str(c) for c in df.columns]
     out: dict[str, pd.Series] = {}
     valid: set[str] = set()
@@ -396,9 +396,8 @@ def _check_table(df: pd.DataFrame, schema: TableSchema, source: str,  # noqa: C9
                 ok = False
         if ok:
             valid.add(col.name)
-        if own:
-            del raw
-            del df[col.name]  # the coerced column replaces it (messages above quoted the raw values)
+        if own:  # the coerced column replaces the raw one (messages above quoted the raw values)
+            del raw, df[col.name]
 
     # concat keeps each column's array (a dict would copy every block).
     for k, v in out.items():
