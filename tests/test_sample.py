@@ -475,7 +475,13 @@ def test_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
             fh.write(b"PAR1 half")
         raise OSError("disk full")
 
+    import pyarrow.parquet as pq
+
+    def broken_stream(self, table, *args, **kwargs):  # the sales are streamed through a ParquetWriter
+        raise OSError("disk full")
+
     monkeypatch.setattr(pd.DataFrame, "to_parquet", broken)
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", broken_stream)
     with pytest.raises(OSError, match="disk full"):
         write_company(
             tmp_path / "out", seed=1, n_customers=60, n_reps=6, start="2025-01-01", end="2025-06-30"

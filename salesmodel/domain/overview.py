@@ -53,13 +53,14 @@ def attach_geography(sales: pd.DataFrame, customers: pd.DataFrame, provinces: pd
     _require(provinces, ["province_id", "region_id"], "provinces")
     province_of = customers.set_index("customer_id")["province_id"]
     region_of = provinces.set_index("province_id")["region_id"]
-    out = sales.copy()
-    out["province_id"] = out["customer_id"].map(province_of)
-    unknown = out.loc[out["province_id"].isna(), "customer_id"].unique()
+    province = sales["customer_id"].map(province_of).rename("province_id")
+    unknown = sales.loc[province.isna(), "customer_id"].unique()
     if len(unknown):
         raise InputError(f"sales: customer_id not found in customers: {short_list(list(unknown))}")
-    out["region_id"] = out["province_id"].map(region_of)
-    return out
+    region = province.map(region_of).rename("region_id")
+    # The order lines' columns are shared, not copied (millions of lines); the two new ones are added.
+    kept = sales.drop(columns=["province_id", "region_id"]) if {"province_id", "region_id"} & set(sales.columns) else sales
+    return pd.concat([kept, province, region], axis=1, copy=False)
 
 
 def totals_by(sales: pd.DataFrame, by: str | Sequence[str] | None = None, *, period: str = "year") -> pd.DataFrame:

@@ -10,6 +10,7 @@ import pandas as pd
 
 from salesmodel.domain.constraints import param_error
 from salesmodel.errors import InputError, short_list
+from salesmodel.io import orderlines
 from salesmodel.io.schemas import _FILE_SUFFIXES, KINDS, OPTIONAL_KINDS, SCHEMAS, _Failure
 from salesmodel.io.validation import _check_table, _cross_failures, _failures_frame, _message, _raise, _schema
 
@@ -103,6 +104,12 @@ def check_archive(path: Path, *, max_bytes: int = WORKBOOK_MAX_BYTES, max_ratio:
 def _read_file(path: Path, kind: str, table: str | None) -> tuple[pd.DataFrame, str]:
     label = str(path)
     suffix = path.suffix.lower()
+    if kind in orderlines.ORDER_KINDS and table is None and (path.is_file() or (path.is_dir() and orderlines.parts(path))):
+        compact = orderlines.read_compact(path)  # out of core; None: read below, which names the problem
+        if compact is not None:
+            return compact, label
+        if path.is_dir():
+            return _read_parts(path, kind), label
     if suffix not in _FILE_SUFFIXES:
         raise InputError(f"{label}: cannot read '{suffix or 'no suffix'}' files; expected a .csv, "
                          f".parquet or .xlsx file (or an SQLAlchemy URL) for {SCHEMAS[kind].description}")
@@ -145,6 +152,15 @@ def _read_file(path: Path, kind: str, table: str | None) -> tuple[pd.DataFrame, 
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{label}: cannot read the file as {suffix}: {reason}") from None
     return df, label
+
+
+def _read_parts(path: Path, kind: str) -> pd.DataFrame:
+    """A folder of Parquet parts that DuckDB would not read as pandas does: pandas reads it."""
+    try:
+        return pd.concat([pd.read_parquet(p, engine="pyarrow") for p in orderlines.parts(path)], ignore_index=True)
+    except Exception as exc:  # noqa: BLE001 - parser errors of pyarrow
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"{path}: cannot read the folder's Parquet parts: {reason}") from None
 
 
 def _read_raw(source: Any, kind: str, table: str | None) -> tuple[pd.DataFrame, str]:
@@ -195,9 +211,10 @@ def read_table(source: str | os.PathLike, kind: str, *, table: str | None = None
     >>> sales = read_table("sqlite:///plan.db", "sales", table="sales_2026")  # doctest: +SKIP
     """
     df, label = _read_raw(source, kind, table)
-    frame, failures, _ = _check_table(df, SCHEMAS[kind], label, date_range)
+    frame, failures, _ = _check_table(df, SCHEMAS[kind], label, date_range, own=True)
+    del df
     _raise(failures)
-    return frame
+    return orderlines.plain_text(frame)
 
 
 def input_sources(data: Any) -> dict[str, str]:
@@ -259,7 +276,9 @@ def read_inputs(data: Any) -> dict[str, pd.DataFrame]:
         except InputError as exc:
             read_errors.append(str(exc))
             continue
-        frame, fs, ok_cols = _check_table(df, SCHEMAS[kind], label, date_range if kind == "sales" else None)
+        frame, fs, ok_cols = _check_table(df, SCHEMAS[kind], label, date_range if kind == "sales" else None, own=True)
+        del df
+        frame = orderlines.plain_text(frame)
         tables[kind], sources[kind], valid[kind] = frame, label, ok_cols
         failures.extend(fs)
     failures.extend(_cross_failures(tables, sources, valid))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from typing import Any
 
@@ -154,7 +154,23 @@ def _unknown(values: pd.Series, known: Iterable[Any], factor: tuple | None = Non
     return (codes >= 0) & np.append(bad_u, False)[codes]
 
 
+def _by_category(s: pd.Series, coerce: Callable[[pd.Series], tuple[pd.Series, np.ndarray]],
+                 empty: Any) -> tuple[pd.Series, np.ndarray]:
+    """Coerce a categorical column (order lines read by DuckDB) on its distinct values only."""
+    values, bad = coerce(pd.Series(np.asarray(s.cat.categories, dtype=object), dtype=object))
+    codes = s.cat.codes.to_numpy()
+    table = values.to_numpy()
+    if (codes < 0).any():
+        table = np.append(table.astype("float64") if table.dtype.kind in "iu" else table, empty)
+    return pd.Series(table[codes], index=s.index), np.append(bad, False)[codes]
+
+
 def _as_number(s: pd.Series, whole: bool) -> tuple[pd.Series, np.ndarray]:
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        out, bad = _by_category(s, lambda c: _as_number(c, whole), np.nan)
+        if whole and not out.isna().any():
+            out = out.astype("int64")
+        return out, bad
     if pd.api.types.is_bool_dtype(s.dtype):
         return pd.Series(np.nan, index=s.index), s.notna().to_numpy()
     if pd.api.types.is_numeric_dtype(s.dtype):
@@ -178,6 +194,8 @@ def _as_number(s: pd.Series, whole: bool) -> tuple[pd.Series, np.ndarray]:
 
 
 def _as_date(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return _by_category(s, _as_date, np.datetime64("NaT", "ns"))
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
         if getattr(s.dt, "tz", None) is not None:
             s = s.dt.tz_localize(None)
@@ -247,14 +265,20 @@ def _date_range(date_range: tuple[Any, Any] | None) -> tuple[pd.Timestamp | None
 
 
 def _check_table(df: pd.DataFrame, schema: TableSchema, source: str,  # noqa: C901 - one pass over every check of a schema, in order
-                 date_range: tuple[Any, Any] | None) -> tuple[pd.DataFrame, list[_Failure], set[str]]:
+                 date_range: tuple[Any, Any] | None, *, own: bool = False) -> tuple[pd.DataFrame, list[_Failure], set[str]]:
     """Coerce ``df`` to its schema and collect every failure (lazy validation).
 
     Returns the coerced frame, the failures and the columns that are usable
-    (present and correctly typed) for cross-table checks.
+    (present and correctly typed) for cross-table checks. With ``own`` the caller hands ``df``
+    over: each raw column is let go once coerced (order lines: never two full copies).
     """
     lo, hi = _date_range(date_range)
-    df = df.reset_index(drop=True)
+    # A shallow copy with a fresh axis: reset_index would copy every column (millions of order lines).
+    positional = isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and df.index.step == 1
+    if not positional:
+        df = df.reset_index(drop=True)
+    elif not own:
+        df = df.copy(deep=False)
     df.columns = [str(c) for c in df.columns]
     out: dict[str, pd.Series] = {}
     valid: set[str] = set()
@@ -266,7 +290,7 @@ def _check_table(df: pd.DataFrame, schema: TableSchema, source: str,  # noqa: C9
         failures.append(ctx.fail("", "empty", [], expected=f"at least one data row ({schema.description})",
                                  found="no rows", problem="the table is empty"))
 
-    present = set(df.columns)
+    present, read_columns = set(df.columns), list(df.columns)  # as read (own: raw columns go as they are coerced)
     dupe_names = sorted({c for c in df.columns if list(df.columns).count(c) > 1})
     for name in dupe_names:
         failures.append(ctx.fail(name, "duplicate_column", [], expected="each column once",
@@ -290,7 +314,7 @@ def _check_table(df: pd.DataFrame, schema: TableSchema, source: str,  # noqa: C9
                 text = (f"column '{col.name}' not found; the file has '{hint[0]}': did you mean "
                         f"'{col.name}'? (expected {col.expected()})")
             else:
-                found = "columns " + short_list(list(df.columns), 12)
+                found = "columns " + short_list(read_columns, 12)
                 text = f"column '{col.name}' not found; expected {expected}, found {found}"
             failures.append(_Failure(source, col.name, "missing_column", np.zeros(0, dtype=np.int64),
                                      expected, found, text))
@@ -372,6 +396,8 @@ def _check_table(df: pd.DataFrame, schema: TableSchema, source: str,  # noqa: C9
                 ok = False
         if ok:
             valid.add(col.name)
+        if own:  # the coerced column replaces the raw one (messages above quoted the raw values)
+            del raw, df[col.name]
 
     # concat keeps each column's array (a dict would copy every block).
     for k, v in out.items():

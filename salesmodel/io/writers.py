@@ -68,7 +68,34 @@ def _table_for_disk(df: pd.DataFrame, name: str) -> pd.DataFrame:
     if dupes:
         raise param_error("df", "write_table", f"a table with unique column names (table '{name}')", dupes,
                           shown=f"{short_list(dupes)} more than once")
-    return df.reset_index(drop=True)
+    if isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and df.index.step == 1:
+        return df
+    out = df.copy(deep=False)  # the index is not written: a fresh one, without copying the columns
+    out.index = pd.RangeIndex(len(out))
+    return out
+
+
+# Rows per Parquet row group (pyarrow's default): a large table is converted and written a row group at a
+# time, the same file as one conversion would give, without a second full copy of it in memory.
+ROW_GROUP = 1024 * 1024
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path, stem: str) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    options = {"compression": "zstd", "compression_level": 3, "use_dictionary": True, "write_statistics": True,
+               "version": "2.6", "store_schema": True}
+    try:
+        if len(frame) <= ROW_GROUP:
+            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, **options)
+            return
+        schema = pa.Schema.from_pandas(frame, preserve_index=False)
+        with pq.ParquetWriter(path, schema, **options) as writer:
+            for lo in range(0, len(frame), ROW_GROUP):
+                writer.write_table(pa.Table.from_pandas(frame.iloc[lo:lo + ROW_GROUP], schema=schema, preserve_index=False))
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise param_error("df", "write_table", f"a table with one type per column (table '{stem}')", shown=str(exc)) from None
 
 
 def write_table(df: pd.DataFrame, out_dir: str | os.PathLike, name: str, *, with_csv: bool = True) -> list[Path]:
@@ -98,9 +125,6 @@ def write_table(df: pd.DataFrame, out_dir: str | os.PathLike, name: str, *, with
     >>> [p.name for p in paths]
     ['t.parquet', 't.csv']
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     stem = safe_name(name)
     if stem != name:
         warnings.warn(f"table name {name!r} written as {stem!r} (file names keep letters, digits, '_', '-', '.')",
@@ -108,17 +132,11 @@ def write_table(df: pd.DataFrame, out_dir: str | os.PathLike, name: str, *, with
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     frame = _table_for_disk(df, stem)
-    try:
-        arrow = pa.Table.from_pandas(frame, preserve_index=False)
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        raise param_error("df", "write_table", f"a table with one type per column (table '{stem}')", shown=str(exc)) from None
     pq_path, csv_path = out / f"{stem}.parquet", out / f"{stem}.csv"
     for p in (pq_path, csv_path):  # never outside out_dir
         if p.resolve().parent != out.resolve():
             raise param_error("name", "write_table", f"a name that stays inside {out}", name)
-    _atomic_write(pq_path, lambda tmp: pq.write_table(
-        arrow, tmp, compression="zstd", compression_level=3, use_dictionary=True,
-        write_statistics=True, version="2.6", store_schema=True))
+    _atomic_write(pq_path, lambda tmp: _write_parquet(frame, tmp, stem))
     if not with_csv:  # e.g. the inputs copy in a run folder: Parquet is the exact copy
         return [pq_path]
     _atomic_write(csv_path, lambda tmp: csv_safe(frame).to_csv(

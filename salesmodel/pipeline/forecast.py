@@ -46,6 +46,7 @@ def run(ctx: Context) -> StepResult:
         except InputError as exc:
             result.notes.append(f"no Spring Festival adjustment: {exc}")
     result.facts["spring_festival"] = factors is not None
+    del sales  # the order lines are summed: not held through the forecasts
 
     # on the run's Dask cluster (salesmodel run --scheduler) statsforecast fits the series on its workers
     engine, scheduler = ("dask", None) if cluster.current().client is not None else (fp.engine, fp.scheduler)

@@ -37,6 +37,7 @@ Examples
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -45,8 +46,8 @@ import numpy as np
 import pandas as pd
 
 from salesmodel.domain.constraints import param_error
-from salesmodel.sample._people import _build_org, _finish_customers, _make_customers, _make_reps
-from salesmodel.sample._sales import _make_sales, _plan_year_sales, _stock_snapshot
+from salesmodel.sample._people import _build_org, _finish_customers, _make_customers, _make_reps, _sales_summary
+from salesmodel.sample._sales import _plan_year_sales, _sales_blocks, _sales_chunks, _stock_snapshot
 from salesmodel.sample._world import (
     CHANNELS,
     FILE_NAMES,
@@ -147,6 +148,27 @@ def make_company(
     >>> sorted(sales["product"].unique())
     ['A', 'B', 'C']
     """
+    tables, blocks, customers, drivers = _draw(seed, n_customers, n_reps, start, end, actuals_to)
+    start_ts, end_ts, actuals_ts = tables.pop("_span")
+    sales = pd.concat(list(_sales_chunks(blocks, customers, start_ts, None)), ignore_index=True)
+    del blocks
+    extra = _plan_year(seed, customers, drivers, start_ts, end_ts, actuals_ts)
+    return {**extra, "sales": sales, "customers": _finish_customers(customers, drivers, sales, start_ts, end_ts),
+            **tables}
+
+
+def _plan_year(seed: int, customers: pd.DataFrame, drivers: dict, start_ts: pd.Timestamp, end_ts: pd.Timestamp,
+               actuals_ts: pd.Timestamp | None) -> dict[str, pd.DataFrame]:
+    """The plan year's sales to date and the stock count (their own random streams: drawn in any order)."""
+    if actuals_ts is None:
+        return {}
+    actuals = _plan_year_sales(seed, customers, drivers, start_ts, end_ts, actuals_ts)
+    return {"actuals": actuals, "stock": _stock_snapshot(seed, actuals, actuals_ts)}
+
+
+def _draw(seed: int, n_customers: int, n_reps: int, start: Any, end: Any, actuals_to: Any) -> tuple[dict, list, pd.DataFrame, dict]:
+    """Every table but the customers (finished from the sales) and the sales (as blocks of keys);
+    the random draws in the one order that makes the company."""
     start_ts, end_ts = _check_args(seed, n_customers, n_reps, start, end)
     actuals_ts = _check_actuals_to(actuals_to, end_ts)
     rng = np.random.default_rng(seed)
@@ -162,22 +184,15 @@ def make_company(
     customers, drivers = _make_customers(
         rng, provinces, cities, market, reps, n_customers, start_ts, end_ts
     )
-    sales = _make_sales(rng, customers, drivers, start_ts, end_ts)
-    extra = {}
-    if actuals_ts is not None:
-        extra["actuals"] = _plan_year_sales(seed, customers, drivers, start_ts, end_ts, actuals_ts)
-        extra["stock"] = _stock_snapshot(seed, extra["actuals"], actuals_ts)
-    customers = _finish_customers(customers, drivers, sales, start_ts, end_ts)
-    reps = reps.drop(columns=["_active"])
-    return {
-        **extra,
-        "sales": sales,
-        "customers": customers,
-        "reps": reps,
+    blocks = _sales_blocks(rng, customers, drivers, start_ts, end_ts)
+    tables = {
+        "reps": reps.drop(columns=["_active"]),
         "org": _build_org(provinces),
         "provinces": provinces.reset_index(drop=True),
         "adjacency": adjacency,
+        "_span": (start_ts, end_ts, actuals_ts),
     }
+    return tables, blocks, customers, drivers
 
 
 def _check_actuals_to(actuals_to: Any, end_ts: pd.Timestamp) -> pd.Timestamp | None:
@@ -225,21 +240,38 @@ def write_company(out_dir: str | os.PathLike, **kwargs: Any) -> dict[str, Path]:
     >>> paths["sales"].name
     'sales.parquet'
     """
-    company = make_company(**kwargs)
+    defaults = {"seed": 42, "n_customers": 3000, "n_reps": 60, "start": "2023-01-01", "end": "2026-10-31",
+                "actuals_to": None}
+    unknown = sorted(set(kwargs) - set(defaults))
+    if unknown:
+        raise TypeError(f"write_company() got an unexpected keyword argument '{unknown[0]}'")
+    seed = {**defaults, **kwargs}["seed"]
+    tables, blocks, customers, drivers = _draw(**{**defaults, **kwargs})
+    start_ts, end_ts, actuals_ts = tables.pop("_span")
+    optional = ("actuals", "stock") if actuals_ts is not None else ()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
     temps: list[Path] = []
     try:
-        names = {**FILE_NAMES, **{k: v for k, v in OPTIONAL_FILE_NAMES.items() if k in company}}
+        names = {**FILE_NAMES, **{k: v for k, v in OPTIONAL_FILE_NAMES.items() if k in optional}}
         for key, name in names.items():
             final = out / name
             tmp = out / f".{name}.{os.getpid()}.tmp"
             temps.append(tmp)
+            if key == "sales":  # streamed a month at a time; customers are finished from its summary
+                summary = _sales_summary(_write_parquet_chunks(
+                    tmp, _sales_chunks(blocks, customers, start_ts, _CHUNK_DAYS)), end_ts)
+                del blocks
+                tables["customers"] = _finish_customers(customers, drivers, summary, start_ts, end_ts)
+                written[key] = final
+                continue
+            if key == "actuals":  # drawn once the history's lines are written and let go
+                tables.update(_plan_year(seed, customers, drivers, start_ts, end_ts, actuals_ts))
             if name.endswith(".parquet"):
-                company[key].to_parquet(tmp, index=False, engine="pyarrow", compression="zstd")
+                tables[key].to_parquet(tmp, index=False, engine="pyarrow", compression="zstd")
             else:
-                company[key].to_csv(
+                tables[key].to_csv(
                     tmp, index=False, encoding="utf-8", date_format="%Y-%m-%d", lineterminator="\n"
                 )
             written[key] = final
@@ -249,3 +281,37 @@ def write_company(out_dir: str | os.PathLike, **kwargs: Any) -> dict[str, Path]:
         for tmp in temps:
             tmp.unlink(missing_ok=True)
     return written
+
+
+# Days of order lines built and written at a time, and rows per Parquet row group (pyarrow's default:
+# the streamed file is the one ``DataFrame.to_parquet`` writes, byte for byte).
+_CHUNK_DAYS = 31
+_ROW_GROUP = 1024 * 1024
+
+
+def _write_parquet_chunks(path: Path, chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """Write the frames ``chunks`` as one Parquet file in row groups of ``_ROW_GROUP`` rows, yielding
+    each frame once it is buffered (so a summary is taken in the same pass)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    writer = None
+    pending: list[pa.Table] = []
+    rows = 0
+    try:
+        for chunk in chunks:
+            table = pa.Table.from_pandas(chunk, preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(path, table.schema, compression="zstd")
+            pending.append(table)
+            rows += len(table)
+            while rows >= _ROW_GROUP:
+                whole = pa.concat_tables(pending)
+                writer.write_table(whole.slice(0, _ROW_GROUP))
+                pending, rows = [whole.slice(_ROW_GROUP)], rows - _ROW_GROUP
+            yield chunk
+        if writer is not None and rows:
+            writer.write_table(pa.concat_tables(pending))
+    finally:
+        if writer is not None:
+            writer.close()

@@ -358,13 +358,26 @@ def _customer_names(rng, city_zh, ctype) -> list[str]:
     return _unique_names(rng, make, len(ctype))
 
 
+def _sales_summary(chunks, end_ts) -> tuple[pd.Series, pd.Series]:
+    """Each customer's last twelve months' sales and first order day, from the order lines in
+    date order (one frame or chunks of it: the same sums, added in the same order)."""
+    cutoff = end_ts - pd.Timedelta(days=364)
+    recent, firsts = [], []
+    for chunk in chunks:
+        recent.append(chunk.loc[chunk["date"] >= cutoff, ["customer_id", "amount"]])
+        firsts.append(chunk.groupby("customer_id")["date"].min())
+    last_year = pd.concat(recent, ignore_index=True).groupby("customer_id")["amount"].sum()
+    first_seen = pd.concat(firsts).groupby(level=0).min()
+    return last_year, first_seen
+
+
 def _finish_customers(customers, drivers, sales, start_ts, end_ts) -> pd.DataFrame:
-    """Tiers by the last twelve months' sales; first order and churn dates."""
+    """Tiers by the last twelve months' sales; first order and churn dates (``sales``: the order
+    lines, or their :func:`_sales_summary`)."""
     d = drivers
     start_day = np.datetime64(start_ts.date(), "D")
     ids = customers["customer_id"]
-    cutoff = end_ts - pd.Timedelta(days=364)
-    last_year = sales.loc[sales["date"] >= cutoff].groupby("customer_id")["amount"].sum()
+    last_year, first_seen = sales if isinstance(sales, tuple) else _sales_summary([sales], end_ts)
     value = last_year.reindex(ids).fillna(0.0).to_numpy()
     # Rank by value (ties by id), then VIP top 5%, first next 15%, second next 30%.
     order = np.lexsort((np.arange(len(ids)), -value))
@@ -376,7 +389,7 @@ def _finish_customers(customers, drivers, sales, start_ts, end_ts) -> pd.DataFra
     )
     tier = np.where(value > 0, tier, "other")
 
-    first_seen = sales.groupby("customer_id")["date"].min().reindex(ids)
+    first_seen = first_seen.reindex(ids)
     first_order = np.where(
         d["new"], first_seen.to_numpy(dtype="datetime64[D]"), start_day - d["since"]
     )

@@ -31,9 +31,11 @@ def _plan_year_sales(seed: int, customers: pd.DataFrame, drivers: dict, start_ts
     carry["churn_day"] = np.where(gone, drivers["churn_day"], span + 1)
     carry["decline_from"] = np.where(drivers["decline_from"] >= int((end_ts - start_ts).days) + 1, span + 1,
                                      drivers["decline_from"])
-    sales = _make_sales(np.random.default_rng([seed, 2027]), customers, carry, start_ts, actuals_ts)
+    blocks = _sales_blocks(np.random.default_rng([seed, 2027]), customers, carry, start_ts, actuals_ts)
     first = pd.Timestamp(year=end_ts.year + 1, month=1, day=1)
-    return sales.loc[sales["date"] >= first].reset_index(drop=True)
+    # Only the plan year's lines are built (the history's part of the draws is skipped, not held).
+    chunks = _sales_chunks(blocks, customers, start_ts, None, from_day=int((first - start_ts).days))
+    return pd.concat(list(chunks), ignore_index=True)
 
 
 def _stock_snapshot(seed: int, actuals: pd.DataFrame, day: pd.Timestamp) -> pd.DataFrame:
@@ -56,6 +58,12 @@ _BLOCK = 512
 
 def _make_sales(rng, customers, drivers, start_ts, end_ts) -> pd.DataFrame:
     """Daily order lines: one row per date x customer x product x channel."""
+    blocks = _sales_blocks(rng, customers, drivers, start_ts, end_ts)
+    return pd.concat(list(_sales_chunks(blocks, customers, start_ts, None)), ignore_index=True)
+
+
+def _sales_blocks(rng, customers, drivers, start_ts, end_ts) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The order lines block of customers by block: (key, units, cents), each block sorted by key."""
     n = len(customers)
     days = np.arange(np.datetime64(start_ts.date(), "D"), np.datetime64(end_ts.date(), "D") + 1)
     ts = pd.DatetimeIndex(days)
@@ -73,33 +81,43 @@ def _make_sales(rng, customers, drivers, start_ts, end_ts) -> pd.DataFrame:
         ],  # (D,)
         "promo": _promo_days(days),
     }
-    blocks = [
+    return [
         _sales_block(rng, drivers, np.arange(lo, min(lo + _BLOCK, n)), cal)
         for lo in range(0, n, _BLOCK)
     ]
-    key, units, cents = (np.concatenate(parts) for parts in zip(*blocks))
-    del blocks
-    order = np.argsort(key, kind="stable")
-    key = key[order]
-    # Decode the key (date, customer, product, channel) into small integer columns.
-    chan = (key % 3).astype(np.int8)
-    key //= 3
-    prod = (key % 3).astype(np.int8)
-    key //= 3
-    cust = (key % n).astype(np.int32)
-    day = (key // n).astype(np.int32)
-    del key
-    sales = pd.DataFrame(
-        {
-            "date": (np.datetime64(start_ts.date(), "D") + day).astype("datetime64[ns]"),
-            "customer_id": customers["customer_id"].to_numpy(dtype=object)[cust],
-            "product": np.array(PRODUCTS, dtype=object)[prod],
-            "channel": np.array(CHANNELS, dtype=object)[chan],
-            "amount": cents[order] / 100.0,
-            "units": units[order],
-        }
-    )
-    return sales
+
+
+def _sales_chunks(blocks, customers, start_ts, chunk_days: int | None, from_day: int = 0):
+    """The order lines as frames of ``chunk_days`` days each (None: one frame), sorted by the key
+    (date, customer, product, channel); the key is date-major, so each block holds each chunk's
+    lines as one slice and the chunks together are the whole sorted table."""
+    n = len(customers)
+    ids = customers["customer_id"].to_numpy(dtype=object)
+    last = max((int(b[0][-1]) // (9 * n) for b in blocks if len(b[0])), default=0)
+    step = chunk_days or max(last + 1 - from_day, 1)
+    for lo in range(from_day, max(last + 1, from_day + 1), step):
+        bounds = [(np.searchsorted(b[0], lo * 9 * n), np.searchsorted(b[0], (lo + step) * 9 * n)) for b in blocks]
+        key, units, cents = (np.concatenate([b[i][a:z] for b, (a, z) in zip(blocks, bounds)]) for i in range(3))
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        # Decode the key (date, customer, product, channel) into small integer columns.
+        chan = (key % 3).astype(np.int8)
+        key //= 3
+        prod = (key % 3).astype(np.int8)
+        key //= 3
+        cust = (key % n).astype(np.int32)
+        day = (key // n).astype(np.int32)
+        del key
+        yield pd.DataFrame(
+            {
+                "date": (np.datetime64(start_ts.date(), "D") + day).astype("datetime64[ns]"),
+                "customer_id": ids[cust],
+                "product": np.array(PRODUCTS, dtype=object)[prod],
+                "channel": np.array(CHANNELS, dtype=object)[chan],
+                "amount": cents[order] / 100.0,
+                "units": units[order].astype(np.int64),
+            }
+        )
 
 
 def _sales_block(rng, drivers, rows, cal) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -184,4 +202,4 @@ def _sales_block(rng, drivers, rows, cal) -> tuple[np.ndarray, np.ndarray, np.nd
     cents_sum = np.bincount(inverse, weights=units * price_cents, minlength=len(uniq)).astype(
         np.int64
     )
-    return uniq, units_sum, cents_sum
+    return uniq, units_sum.astype(np.int32), cents_sum  # units held as int32 until written (20 bytes a line)

@@ -1,0 +1,132 @@
+"""Order lines out of core (io/orderlines.py): the DuckDB read gives the pandas read's frame and
+messages; the DuckDB aggregation equals the pandas one; the streamed sample equals the in-memory one."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from salesmodel.errors import InputError
+from salesmodel.io import orderlines
+from salesmodel.io.readers import read_table
+from salesmodel.io.schemas import SCHEMAS
+from salesmodel.io.validation import _check_table
+from salesmodel.sample import make_company, write_company
+
+SMALL = {"seed": 5, "n_customers": 120, "n_reps": 6, "start": "2025-01-01", "end": "2025-12-31"}
+
+
+@pytest.fixture(scope="module")
+def company(tmp_path_factory):
+    out = tmp_path_factory.mktemp("company")
+    paths = write_company(out, **SMALL, actuals_to="2026-02-28")
+    return out, paths
+
+
+def _pandas_read(path, kind):
+    raw = pd.read_parquet(path) if str(path).endswith(".parquet") else pd.read_csv(
+        path, dtype=str, keep_default_na=False, na_values=[""], encoding="utf-8-sig")
+    frame, failures, _ = _check_table(raw, SCHEMAS[kind], str(path), None)
+    return frame, failures
+
+
+@pytest.mark.parametrize("kind", ["sales", "actuals"])
+def test_duckdb_read_equals_pandas_read(company, tmp_path, kind):
+    out, paths = company
+    expected, _ = _pandas_read(paths[kind], kind)
+    got = read_table(paths[kind], kind)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    csv = tmp_path / f"{kind}.csv"
+    expected.to_csv(csv, index=False)
+    pd.testing.assert_frame_equal(read_table(csv, kind), _pandas_read(csv, kind)[0], check_exact=True)
+
+
+def test_folder_of_parts_reads_as_one_file(company, tmp_path):
+    _, paths = company
+    whole = read_table(paths["sales"], "sales")
+    folder = tmp_path / "sales"
+    folder.mkdir()
+    table = pq.read_table(paths["sales"])
+    half = table.num_rows // 2
+    pq.write_table(table.slice(0, half), folder / "part-000.parquet")
+    pq.write_table(table.slice(half), folder / "part-001.parquet")
+    pd.testing.assert_frame_equal(read_table(folder, "sales"), whole, check_exact=True)
+
+
+def test_compact_frame_is_dictionary_encoded(company):
+    _, paths = company
+    raw = orderlines.read_compact(paths["sales"])
+    assert isinstance(raw["customer_id"].dtype, pd.CategoricalDtype)
+    assert raw["customer_id"].cat.categories.size <= SMALL["n_customers"]
+
+
+def test_bad_order_lines_get_the_pandas_message(company, tmp_path):
+    _, paths = company
+    frame = pd.read_parquet(paths["sales"])
+    frame.loc[[3, 7], "units"] = -1
+    frame.loc[5, "product"] = "Z"
+    frame.loc[9, "date"] = pd.NaT
+    bad = tmp_path / "sales.parquet"
+    frame.to_parquet(bad, index=False)
+    _, failures = _pandas_read(bad, "sales")
+    with pytest.raises(InputError) as caught:
+        read_table(bad, "sales")
+    assert [f.text for f in failures] and all(f.text in str(caught.value) for f in failures)
+    assert "units" in str(caught.value) and "rows 4, 8" in str(caught.value)
+
+
+def test_unreadable_csv_falls_back_to_the_pandas_message(tmp_path):
+    bad = tmp_path / "sales.csv"
+    bad.write_bytes(b"date,customer_id,product,channel,amount,units\n2025-01-01,C1,A,direct,1.5,\xff\n")
+    with pytest.raises(InputError, match="not UTF-8"):
+        read_table(bad, "sales")
+
+
+@pytest.mark.parametrize(("by", "grain"), [(["customer_id"], "month"), (["product", "channel"], None),
+                                           (["customer_id"], "year"), ([], "day")])
+def test_out_of_core_aggregation_equals_in_memory(company, by, grain):
+    _, paths = company
+    sales = read_table(paths["sales"], "sales")
+    keys = list(by)
+    frame = sales.copy()
+    if grain is not None:
+        frame[grain] = frame["date"].dt.to_period({"day": "D", "month": "M", "year": "Y"}[grain]).dt.start_time
+        keys.append(grain)
+    expected = (frame.groupby(keys, sort=True, observed=True)
+                .agg(amount=("amount", "sum"), units=("units", "sum"), lines=("units", "size"))
+                .reset_index())
+    for source in (paths["sales"], sales):  # over the file, and over the frame (DuckDB's pandas scan)
+        got = orderlines.aggregate(source, by, grain=grain)
+        pd.testing.assert_frame_equal(got.drop(columns="amount"), expected.drop(columns="amount"), check_dtype=False)
+        np.testing.assert_allclose(got["amount"], expected["amount"], rtol=1e-12)  # sums in another order
+
+
+def test_streamed_sample_equals_the_in_memory_company(company):
+    out, paths = company
+    tables = make_company(**SMALL, actuals_to="2026-02-28")
+    pd.testing.assert_frame_equal(pd.read_parquet(paths["sales"]), tables["sales"], check_exact=True)
+    pd.testing.assert_frame_equal(pd.read_parquet(paths["actuals"]), tables["actuals"], check_exact=True)
+    customers = pd.read_csv(paths["customers"], dtype=str, keep_default_na=False)
+    expected = tables["customers"].to_csv(index=False, date_format="%Y-%m-%d", lineterminator="\n")
+    assert paths["customers"].read_text(encoding="utf-8") == expected
+    assert len(customers) == SMALL["n_customers"]
+
+
+def test_large_table_written_by_row_groups_is_the_one_shot_file(company, tmp_path, monkeypatch):
+    import pyarrow as pa
+
+    from salesmodel.io import writers
+
+    _, paths = company
+    sales = read_table(paths["sales"], "sales")
+    writers.write_table(sales, tmp_path / "whole", "sales", with_csv=False)
+    monkeypatch.setattr(writers, "ROW_GROUP", 1000)  # many row groups
+    writers.write_table(sales, tmp_path / "parts", "sales", with_csv=False)
+    parts = pq.ParquetFile(tmp_path / "parts" / "sales.parquet")
+    assert parts.metadata.num_row_groups == -(-len(sales) // 1000)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "parts" / "sales.parquet"), sales, check_exact=True)
+    one_shot = pa.Table.from_pandas(sales, preserve_index=False)
+    pq.write_table(one_shot, tmp_path / "one.parquet", compression="zstd", compression_level=3, use_dictionary=True,
+                   write_statistics=True, version="2.6", store_schema=True, row_group_size=1000)
+    assert (tmp_path / "one.parquet").read_bytes() == (tmp_path / "parts" / "sales.parquet").read_bytes()
