@@ -2,13 +2,18 @@
 
 Each size is written with `salesmodel sample DIR --customers N --reps R` and planned with
 `salesmodel run` (the default params, territory tolerances the size can meet), each command a
-process of its own, timed end to end with its peak memory (the largest resident set of the
-process and its children, sampled every 0.2 s); per-step seconds come from the run's record.
+process of its own, timed end to end with its peak memory (the memory of the process and its
+children, shared pages counted once (PSS), sampled every 0.2 s); per-step seconds come from the run's record.
 A size the machine cannot hold is refused by `sample` in seconds: the table says so and gives
 the size that fits. Results go to benchmarks/results/scale.md with machine, date and load.
 
     .venv/bin/python benchmarks/scale.py                 # 1x and 10x
-    .venv/bin/python benchmarks/scale.py --sizes 1 10 30 100
+    .venv/bin/python benchmarks/scale.py --sizes 1 10 30 100 --engines local dask --limit-minutes 40
+
+With ``--engines dask`` each size is also planned with `salesmodel run --scheduler` on a
+2-worker `distributed.LocalCluster` started by this script (the tables are compared with the
+local run's). A run longer than ``--limit-minutes`` is stopped; the table says in which step
+(the steps whose tables were written by then) and after how long.
 """
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import argparse
+import json
 import os
 import platform
 import subprocess
@@ -35,8 +41,18 @@ EXE = Path(sys.executable).with_name("salesmodel")
 DEMO = {"customers": 3000, "reps": 60}
 
 
-def measured(args: list[str], cwd: Path) -> tuple[int, float, float, str]:
-    """Exit status, seconds, peak resident GB (the process and its children) and stderr of one command."""
+def _resident(process: psutil.Process) -> int:
+    """Memory a process holds, its pages shared with others (a forked worker's with its parent)
+    counted once over all of them (PSS); the resident set where the system does not give it."""
+    try:
+        return int(process.memory_full_info().pss)
+    except (AttributeError, psutil.AccessDenied):
+        return int(process.memory_info().rss)
+
+
+def measured(args: list[str], cwd: Path, limit_s: float | None = None) -> tuple[int, float, float, str]:
+    """Exit status, seconds, peak resident GB (the process and its children) and stderr of one command
+    (stopped with SIGTERM after ``limit_s`` seconds: status -15)."""
     started = time.perf_counter()
     # output to a file, not a pipe: a full pipe would stall the command being timed
     with tempfile.TemporaryFile(mode="w+") as err_file:
@@ -45,19 +61,68 @@ def measured(args: list[str], cwd: Path) -> tuple[int, float, float, str]:
         while proc.poll() is None:
             try:
                 family = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
-                peak = max(peak, sum(p.memory_info().rss for p in family if p.is_running()))
+                peak = max(peak, sum(_resident(p) for p in family if p.is_running()))
             except psutil.Error:
                 pass
             time.sleep(0.2)
+            if limit_s is not None and time.perf_counter() - started > limit_s and proc.poll() is None:
+                proc.terminate()
+                proc.wait()
         err_file.seek(0)
         err = err_file.read()
     return proc.returncode, time.perf_counter() - started, peak / 1e9, err
 
 
+def steps_written(out: Path) -> list[str]:
+    """The steps whose tables a run (finished or still building) has written, in the plan's order."""
+    from salesmodel.pipeline import STEPS
+    from salesmodel.schema.tables import TABLES
+
+    names = {p.stem for p in out.rglob("tables/*.parquet")}
+    return [step for step in STEPS if any(spec.step == step and name in names for name, spec in TABLES.items())]
+
+
+def plan(size: int, data: Path, tmp: Path, engine: str, scheduler: str | None,
+         limit_s: float | None) -> tuple[str, Path]:
+    """One run of the plan; its line in the table and its run folder."""
+    raw = yaml.safe_load((REPO / "params" / "default.yaml").read_text(encoding="utf-8"))
+    raw["data"]["dir"] = str(data)
+    if size > 1:  # a tolerance a larger generated company can meet
+        raw.setdefault("territory", {})["balance_on"] = {"potential": 0.6, "workload": 0.6}
+    params = tmp / "params.yaml"
+    params.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    out = tmp / f"out-{engine}"
+    extra = ["--scheduler", scheduler] if scheduler else []
+    code, s_run, gb_run, err = measured(["run", str(params), "--out", str(out), "--quiet", *extra], REPO, limit_s)
+    steps = ""
+    runs = sorted((out / "runs").glob("*"))
+    if runs:  # the run's record: each step's seconds and the peak memory
+        resources = json.loads((runs[-1] / "manifest.json").read_text()).get("resources", {})
+        steps = ", ".join(f"{k} {v:.0f}" for k, v in resources.get("step_seconds", {}).items())
+    if code == -15:
+        done = steps_written(out)
+        status = (f"stopped after {s_run / 60:.0f} min, steps done: {', '.join(done) or 'none'}"
+                  f" (the next one was running)")
+    else:
+        status = "ok" if code in (0, 3) else f"failed ({code}): {err.strip().splitlines()[-1][:160] if err.strip() else ''}"
+    line = f"{engine}: run {s_run:.0f} s / {gb_run:.1f} GB, {status}" + (f"; steps (s): {steps}" if steps else "")
+    return line, runs[-1] if runs else out
+
+
+def same_tables(a: Path, b: Path) -> str:
+    """Whether two runs wrote the same tables, byte for byte (CSV)."""
+    names = sorted(p.name for p in (a / "tables").glob("*.csv"))
+    differ = [n for n in names if (a / "tables" / n).read_bytes() != (b / "tables" / n).read_bytes()]
+    return f"tables identical to the local run's ({len(names)})" if not differ else f"tables differ: {differ[:5]}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10])
+    parser.add_argument("--engines", nargs="+", default=["local"], choices=["local", "dask"])
+    parser.add_argument("--limit-minutes", type=float, default=None)
     args = parser.parse_args()
+    limit_s = args.limit_minutes * 60 if args.limit_minutes else None
     rows = []
     load_before = os.getloadavg()
     for size in args.sizes:
@@ -70,24 +135,23 @@ def main() -> None:
                 rows.append((size, customers, reps, f"sample refused ({code}) in {s_sample:.1f} s: {err.strip()[:200]}"))
                 print(rows[-1], flush=True)
                 continue
-            raw = yaml.safe_load((REPO / "params" / "default.yaml").read_text(encoding="utf-8"))
-            raw["data"]["dir"] = str(tmp / "data")
-            if size > 1:  # a tolerance a larger generated company can meet
-                raw.setdefault("territory", {})["balance_on"] = {"potential": 0.6, "workload": 0.6}
-            params = tmp / "params.yaml"
-            params.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
-            code, s_run, gb_run, err = measured(["run", str(params), "--out", str(tmp / "out"), "--quiet"], REPO)
-            steps = ""
-            runs = sorted((tmp / "out" / "runs").glob("*"))
-            if runs:  # the run's record: each step's seconds and the peak memory
-                import json
+            parts, folders = [f"sample {s_sample:.0f} s / {gb_sample:.1f} GB"], {}
+            for engine in args.engines:
+                if engine == "dask":
+                    from distributed import LocalCluster
 
-                resources = json.loads((runs[-1] / "manifest.json").read_text()).get("resources", {})
-                steps = ", ".join(f"{k} {v:.0f}" for k, v in resources.get("step_seconds", {}).items())
-            status = "ok" if code in (0, 3) else f"failed ({code}): {err.strip().splitlines()[-1][:160] if err.strip() else ''}"
-            rows.append((size, customers, reps, f"sample {s_sample:.0f} s / {gb_sample:.1f} GB; run {s_run:.0f} s / "
-                                                f"{gb_run:.1f} GB, {status}" + (f"; steps (s): {steps}" if steps else "")))
-            print(rows[-1], flush=True)
+                    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                      dashboard_address=None) as cluster:
+                        line, folders[engine] = plan(size, tmp / "data", tmp, engine, cluster.scheduler_address,
+                                                     limit_s)
+                else:
+                    line, folders[engine] = plan(size, tmp / "data", tmp, engine, None, limit_s)
+                if engine == "dask" and "local" in folders and (folders["local"] / "tables").is_dir() \
+                        and (folders["dask"] / "tables").is_dir():
+                    line += "; " + same_tables(folders["local"], folders["dask"])
+                parts.append(line)
+                print(size, line, flush=True)
+            rows.append((size, customers, reps, "<br>".join(parts)))
     lines = [
         "# Scale: the whole plan at multiples of the demo company",
         "",
