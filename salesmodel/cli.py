@@ -21,6 +21,7 @@ from salesmodel.pipeline.run_folder import PARAMS_FILE
 from salesmodel.run import audit, batch, notebooks, runner, verify, workspace
 from salesmodel.run.edits import import_edits
 from salesmodel.run.language import reader_language
+from salesmodel.run.machine import available_memory
 from salesmodel.sample import MAX_REPS, estimated_peak_bytes, write_company
 from salesmodel.schema.params import load_params, params_hash
 from salesmodel.schema.vocabulary import LANGUAGES, has_word, word
@@ -298,25 +299,13 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-def _available_memory() -> float | None:
-    """Bytes of memory this machine can give a new process now (Linux: MemAvailable), else None."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return float(line.split()[1]) * 1024
-    except OSError:
-        return None
-    return None
-
-
 def _check_sample_size(args: argparse.Namespace, *, with_actuals: bool) -> None:
     """Refuse, in seconds and naming the options, a company the machine cannot hold while it is written."""
     if not 5 <= args.reps <= MAX_REPS:
         raise ParamsError(_say("cli_sample_reps", max=MAX_REPS, n=args.reps))
     if not args.reps <= args.customers <= 5_000_000:
         raise ParamsError(_say("cli_sample_customers", reps=args.reps, n=args.customers))
-    available = _available_memory()
+    available = available_memory()
     try:
         need = estimated_peak_bytes(args.customers, args.start, args.end, with_actuals=with_actuals)
     except ValueError:

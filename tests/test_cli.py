@@ -256,7 +256,7 @@ def test_sample_refuses_a_company_the_machine_cannot_hold_in_seconds_naming_what
 
     from salesmodel import cli
 
-    monkeypatch.setattr(cli, "_available_memory", lambda: 8e9)  # an 8 GB machine
+    monkeypatch.setattr(cli, "available_memory", lambda: 8e9)  # an 8 GB machine
     started = time.perf_counter()
     assert cli.main(["sample", str(tmp_path / "big"), "--customers", "300000", "--reps", "6000"]) == 2
     err = capsys.readouterr().err

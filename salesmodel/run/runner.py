@@ -54,6 +54,7 @@ from salesmodel.pipeline.run_folder import MANIFEST, PARAMS_FILE, TABLES, write_
 from salesmodel.report import workbook
 from salesmodel.run import audit
 from salesmodel.run.language import reader_language
+from salesmodel.run.machine import check_memory
 from salesmodel.run.notebooks import KERNEL, NotebookFailure, NotebookPool, kernel_environment, resolve_notebooks
 from salesmodel.run.scheduler import cluster_record, scheduler_client
 from salesmodel.schema import consistency
@@ -118,7 +119,8 @@ class CheckedScenario(NamedTuple):
     holiday_status: str
 
 
-def check_scenario(params_file: str | Path, *, notebooks: Sequence[str | Path] | None = None) -> CheckedScenario:
+def check_scenario(params_file: str | Path, *, notebooks: Sequence[str | Path] | None = None,
+                   language: str | None = None) -> CheckedScenario:
     """Load params, find the notebooks, read and validate the inputs; run nothing.
 
     Also reads the company's holiday overrides (when given) and says how far
@@ -132,6 +134,7 @@ def check_scenario(params_file: str | Path, *, notebooks: Sequence[str | Path] |
     scenario = load_params(params_file)
     nb_paths = resolve_notebooks(list(notebooks) if notebooks else scenario.notebooks)
     territory_checked = check_territory_first(scenario)  # seconds, before the sales history is read
+    check_memory(scenario, language or reader_language(None, params_file))  # a company too large to hold
     inputs = io.read_inputs(scenario.data)
     # Requests a short argument proves impossible are refused here, with the feasible range.
 
@@ -433,7 +436,7 @@ def _run(params_file: Path, out_dir: str | Path, *, notebooks: Sequence[str | Pa
     params_file = Path(params_file)
     progressed = on_progress or (lambda _doing: None)
     progressed("start")
-    checked = check_scenario(params_file, notebooks=notebooks)
+    checked = check_scenario(params_file, notebooks=notebooks, language=language)
     scenario, nb_paths, inputs = checked.scenario, checked.notebooks, checked.inputs
     started = datetime.now(UTC)
     phash = params_hash(scenario)

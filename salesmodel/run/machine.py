@@ -1,0 +1,67 @@
+"""What this machine can hold, judged before a run reads its inputs: a company whose order lines
+would not fit in memory is refused in seconds, with the size that would.
+
+The estimate is measured, not guessed: a run holds about ``RUN_BASE_BYTES`` (the interpreter,
+the libraries, two notebook kernels) plus ``BYTES_PER_LINE`` for each order line of the history
+and the actuals (the validated frame, the steps' aggregations and copies); both from the demo
+company (1.8 M lines, 0.8 GB) and ten times it (17.9 M lines, 4.7 GB) in `benchmarks/scale.py`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from salesmodel.errors import InputError
+from salesmodel.io.orderlines import count_lines
+from salesmodel.schema.params import Scenario
+from salesmodel.schema.vocabulary import word
+
+RUN_BASE_BYTES = 1.8e9
+BYTES_PER_LINE = 250
+USABLE_SHARE = 0.85  # of the memory available now: the rest stays for the system and other work
+
+
+def available_memory() -> float | None:
+    """Bytes of memory this machine can give a new process now (Linux: MemAvailable), else None."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return float(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def order_lines(scenario: Scenario) -> dict[str, int]:
+    """The order lines of the history and the actuals a scenario reads, by file name (files whose size
+    cannot be told without reading them, e.g. a database table, are left out)."""
+    data = scenario.data
+    if data.sql_url:
+        return {}
+    counts = {}
+    for key in ("sales", "actuals"):
+        name = getattr(data, key, None)
+        if name:
+            path = Path(data.dir) / name
+            lines = count_lines(path) if path.exists() else None
+            if lines is not None:
+                counts[path.name] = lines
+    return counts
+
+
+def check_memory(scenario: Scenario, language: str = "en", available: float | None = None) -> None:
+    """Refuse, before the order lines are read, a company the machine cannot plan in memory: the lines,
+    the memory needed and available, and the most lines that fit."""
+    counts = order_lines(scenario)
+    available = available_memory() if available is None else available
+    if not counts or available is None:
+        return
+    lines = sum(counts.values())
+    need = RUN_BASE_BYTES + BYTES_PER_LINE * lines
+    usable = USABLE_SHARE * available
+    if need <= usable:
+        return
+    fits = max(int((usable - RUN_BASE_BYTES) / BYTES_PER_LINE), 0) // 100_000 * 100_000
+    raise InputError(word("run_no_memory", language).format(
+        lines=lines, files=", ".join(f"{name} {n:,}" for name, n in counts.items()), need=need / 1e9,
+        available=available / 1e9, fits=fits, share=fits / lines))
