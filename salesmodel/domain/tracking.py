@@ -379,14 +379,17 @@ def stock_cover(
     wins = wins.merge(amount, on=[key, "i"], how="left").fillna({"amount": 0.0})
     # The product mix of each window: the store's same month a year earlier, else its last twelve
     # months, else the company's same month a year earlier, else even.
-    sales = sales.assign(date=pd.to_datetime(sales["date"]))
-    sales = sales.assign(year=sales["date"].dt.year, month=sales["date"].dt.month)
-    own_sales = sales[sales[key].isin(set(stores[key]))].merge(stores, on=key)
+    # the history is millions of lines: its year and month are keys beside it, never a copy of it
+    dates = pd.to_datetime(sales["date"])
+    year, month = dates.dt.year.rename("year"), dates.dt.month.rename("month")
+    own = sales[key].isin(set(stores[key])).to_numpy()
+    own_sales = (sales.loc[own, [key, "product", "amount", "units"]]
+                 .assign(date=dates[own], year=year[own], month=month[own]).merge(stores, on=key))
     own_month = own_sales.groupby([key, "year", "month", "product"])["amount"].sum()
     recent = own_sales[(own_sales["date"] > own_sales["count_day"] - pd.Timedelta(days=365))
                        & (own_sales["date"] <= own_sales["count_day"])]
     own_year = recent.groupby([key, "product"])[["amount", "units"]].sum()
-    company_month = sales.groupby(["year", "month", "product"])["amount"].sum()
+    company_month = sales["amount"].groupby([year, month, sales["product"]]).sum()
     grid = wins.loc[wins.index.repeat(len(products)), [key, "i", "last_year", "month", "count_day"]].reset_index(drop=True)
     grid["product"] = np.tile(products, len(wins))
     sources = [
@@ -407,7 +410,8 @@ def stock_cover(
     price = (own_year["amount"] / own_year["units"].where(own_year["units"] > 0)).rename("price")
     company_price = []
     for day in stores["count_day"].unique():
-        window_sales = sales[(sales["date"] > day - pd.Timedelta(days=365)) & (sales["date"] <= day)]
+        window_sales = sales.loc[((dates > day - pd.Timedelta(days=365)) & (dates <= day)).to_numpy(),
+                                 ["product", "amount", "units"]]
         by = window_sales.groupby("product")[["amount", "units"]].sum()
         company_price.append((by["amount"] / by["units"].where(by["units"] > 0)).rename("company_price").to_frame()
                              .assign(count_day=day).reset_index())
