@@ -39,6 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results" / "scale.md"
 EXE = Path(sys.executable).with_name("salesmodel")
 DEMO = {"customers": 3000, "reps": 60}
+SEEN: list[str] = []  # the steps a watched run has written so far
 
 
 def _resident(process: psutil.Process) -> int:
@@ -50,9 +51,11 @@ def _resident(process: psutil.Process) -> int:
         return int(process.memory_info().rss)
 
 
-def measured(args: list[str], cwd: Path, limit_s: float | None = None) -> tuple[int, float, float, str]:
+def measured(args: list[str], cwd: Path, limit_s: float | None = None,
+             watch: Path | None = None) -> tuple[int, float, float, str]:
     """Exit status, seconds, peak resident GB (the process and its children) and stderr of one command
-    (stopped with SIGTERM after ``limit_s`` seconds: status -15)."""
+    (stopped with SIGTERM after ``limit_s`` seconds); ``watch``: a run's out folder, whose steps done so far
+    are kept in ``SEEN`` (a stopped run removes its staging folder)."""
     started = time.perf_counter()
     # output to a file, not a pipe: a full pipe would stall the command being timed
     with tempfile.TemporaryFile(mode="w+") as err_file:
@@ -65,6 +68,8 @@ def measured(args: list[str], cwd: Path, limit_s: float | None = None) -> tuple[
             except psutil.Error:
                 pass
             time.sleep(0.2)
+            if watch is not None and int(time.perf_counter() - started) % 5 == 0:
+                SEEN[:] = steps_written(watch) or SEEN
             if limit_s is not None and time.perf_counter() - started > limit_s and proc.poll() is None:
                 proc.terminate()
                 proc.wait()
@@ -93,16 +98,18 @@ def plan(size: int, data: Path, tmp: Path, engine: str, scheduler: str | None,
     params.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     out = tmp / f"out-{engine}"
     extra = ["--scheduler", scheduler] if scheduler else []
-    code, s_run, gb_run, err = measured(["run", str(params), "--out", str(out), "--quiet", *extra], REPO, limit_s)
+    SEEN.clear()
+    code, s_run, gb_run, err = measured(["run", str(params), "--out", str(out), "--quiet", *extra], REPO, limit_s,
+                                        watch=out)
     steps = ""
     runs = sorted((out / "runs").glob("*"))
     if runs:  # the run's record: each step's seconds and the peak memory
         resources = json.loads((runs[-1] / "manifest.json").read_text()).get("resources", {})
         steps = ", ".join(f"{k} {v:.0f}" for k, v in resources.get("step_seconds", {}).items())
-    if code == -15:
-        done = steps_written(out)
+    if code in (-15, 143) and limit_s is not None and s_run >= limit_s:  # stopped by the limit (SIGTERM)
+        done = steps_written(out) or SEEN
         status = (f"stopped after {s_run / 60:.0f} min, steps done: {', '.join(done) or 'none'}"
-                  f" (the next one was running)")
+                  f" (then {'the notebooks and the workbook' if len(done) == 7 else 'the next step'} were running)")
     else:
         status = "ok" if code in (0, 3) else f"failed ({code}): {err.strip().splitlines()[-1][:160] if err.strip() else ''}"
     line = f"{engine}: run {s_run:.0f} s / {gb_run:.1f} GB, {status}" + (f"; steps (s): {steps}" if steps else "")

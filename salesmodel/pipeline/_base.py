@@ -1,6 +1,7 @@
 """What every step shares: the context it reads and the result it returns."""
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -14,6 +15,9 @@ from salesmodel.schema import tables as declared
 from salesmodel.schema.params import Scenario
 
 __all__ = ["Context", "StepResult", "collect_notes"]
+
+# warnings raised inside Dask's own packages: where the plan ran, never what it says
+_MACHINERY = re.compile(r"[\\/](distributed|dask)[\\/]")
 
 
 @dataclass
@@ -69,6 +73,8 @@ def collect_notes(result: StepResult) -> Iterator[None]:
         yield
     for w in caught:
         if issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning, FutureWarning)):
+            continue
+        if _MACHINERY.search(w.filename or ""):  # about the cluster's transport (a large graph sent), not the plan
             continue
         text = str(w.message)
         if text not in result.notes:
