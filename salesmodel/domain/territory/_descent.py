@@ -160,7 +160,6 @@ class Descent:
         self.contiguous = nb_g is not None
         self.single = np.bincount(g, minlength=G) == 1
         lab_g = start.copy()
-        self.start_g = start
         self.state = State(
             T=T, f_rep=self.score_rows(T), lab_g=lab_g, a_arr=lab_g[pg].copy(), gain=np.zeros(P), delta=np.zeros(P),
             value=np.zeros(P), costs=np.zeros((P, 2 + len(held))), joins=np.ones(P, dtype=bool),

@@ -279,14 +279,13 @@ def rep_frontier(units: pd.DataFrame, bases: pd.DataFrame, *, limits: Any, max_m
     wanted = [math.inf if x is None else float(x) for x in limits]
     found: dict[float, RepDesign] = {}
     for limit in sorted(set(wanted)):
-        resume = search.state.copy()
         stopped, bound, fork = search.run(limit, moves)
         found[limit] = finish(search.state, stopped, bound)
-        if not bound:  # no larger limit changes any choice: the same design
+        if fork is None:  # the limit never changed a choice: every larger limit gives the same design
             for larger in (x for x in wanted if x > limit):
                 found[larger] = found[limit]
             break
-        search.state = fork if fork is not None else resume
+        search.state = fork  # where the larger limits part from this one
     return [found[x] for x in wanted]
 
 
