@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 ORDER_KINDS = ("sales", "actuals")
 PART_SUFFIXES = (".parquet", ".pq")
@@ -61,8 +62,6 @@ def _names(path: Path) -> list[str] | None:
     if path.suffix.lower() == ".csv" and path.is_file():
         with path.open(encoding="utf-8-sig", newline="") as fh:
             return next(csv.reader(fh), [])
-    import pyarrow.parquet as pq
-
     names = [pq.read_schema(p).names for p in parts(path)]
     return names[0] if names and all(n == names[0] for n in names) else None
 
@@ -209,8 +208,6 @@ def aggregate(lines: pd.DataFrame | Path, by: Sequence[str], *, grain: str | Non
 def count_lines(path: Path) -> int | None:
     """How many order lines ``path`` holds, without reading them: a Parquet file's (or folder's parts')
     metadata, a CSV file's size over the mean length of its first lines; None for other sources."""
-    import pyarrow.parquet as pq
-
     path = Path(path)
     try:
         if path.is_dir() or path.suffix.lower() in PART_SUFFIXES:
