@@ -1,5 +1,5 @@
 """Order lines out of core (io/orderlines.py): the DuckDB read gives the pandas read's frame and
-messages; the DuckDB aggregation equals the pandas one; the streamed sample equals the in-memory one."""
+messages; the history summed by month and by day out of core equals the lines summed in memory; the streamed sample equals the in-memory one."""
 from __future__ import annotations
 
 import numpy as np
@@ -83,23 +83,60 @@ def test_unreadable_csv_falls_back_to_the_pandas_message(tmp_path):
         read_table(bad, "sales")
 
 
-@pytest.mark.parametrize(("by", "grain"), [(["customer_id"], "month"), (["product", "channel"], None),
-                                           (["customer_id"], "year"), ([], "day")])
-def test_out_of_core_aggregation_equals_in_memory(company, by, grain):
+def _buckets(sales: pd.DataFrame) -> pd.Series:
+    """The month of each line, and whether it falls after the history's last day of the month."""
+    last = sales["date"].max()
+    month = sales["date"].dt.to_period("M").dt.start_time
+    cut = (sales["date"].dt.day > last.day) & (last != last + pd.offsets.MonthEnd(0))
+    return month + pd.to_timedelta(cut.astype(int), unit="D")
+
+
+@pytest.mark.parametrize("last_day", [None, "2025-10-15", "2025-02-28"])
+def test_months_and_days_out_of_core_equal_the_lines_summed_in_memory(company, last_day):
     _, paths = company
     sales = read_table(paths["sales"], "sales")
-    keys = list(by)
-    frame = sales.copy()
-    if grain is not None:
-        frame[grain] = frame["date"].dt.to_period({"day": "D", "month": "M", "year": "Y"}[grain]).dt.start_time
-        keys.append(grain)
-    expected = (frame.groupby(keys, sort=True, observed=True)
-                .agg(amount=("amount", "sum"), units=("units", "sum"), lines=("units", "size"))
-                .reset_index())
-    for source in (paths["sales"], sales):  # over the file, and over the frame (DuckDB's pandas scan)
-        got = orderlines.aggregate(source, by, grain=grain)
-        pd.testing.assert_frame_equal(got.drop(columns="amount"), expected.drop(columns="amount"), check_dtype=False)
-        np.testing.assert_allclose(got["amount"], expected["amount"], rtol=1e-12)  # sums in another order
+    source = paths["sales"]
+    if last_day is not None:  # a history that ends inside a month: that month is cut after its day
+        sales = sales[sales["date"] <= last_day].reset_index(drop=True)
+        source = sales
+    keys = ["customer_id", "product", "channel"]
+    expected = (sales.assign(bucket=_buckets(sales)).groupby([*keys, "bucket"], sort=True)
+                .agg(date=("date", "max"), amount=("amount", "sum"), units=("units", "sum"), lines=("units", "size"))
+                .reset_index().drop(columns="bucket").sort_values(["date", *keys], kind="mergesort").reset_index(drop=True))
+    for got in (orderlines.months(source), orderlines.months(sales)):  # over the file, over the frame
+        assert got.columns.tolist() == [*keys, "date", "amount", "units", "lines"]
+        pd.testing.assert_frame_equal(got.drop(columns="amount"), expected[got.columns.drop("amount")], check_dtype=False)
+        np.testing.assert_allclose(got["amount"], expected["amount"], rtol=1e-12)  # exact decimals vs float sums
+        assert got["date"].max() == sales["date"].max()  # the last day survives the summing
+    days = orderlines.days(source)
+    by_day = sales.groupby("date").agg(amount=("amount", "sum"), units=("units", "sum"), lines=("units", "size"))
+    pd.testing.assert_frame_equal(days.set_index("date").drop(columns="amount"), by_day.drop(columns="amount"), check_dtype=False)
+    np.testing.assert_allclose(days["amount"], by_day["amount"].to_numpy(), rtol=1e-12)
+
+
+def test_windows_ending_on_the_last_day_sum_whole_months(company):
+    """Year to date against the same days last year, on the months, equals it on the lines, also when
+    the history ends inside a month (the month a year before is cut after the same day)."""
+    from salesmodel.domain import overview
+
+    _, paths = company
+    full = read_table(paths["sales"], "sales")
+    for last_day in ("2025-10-15", "2025-06-30", "2025-12-31"):
+        sales = full[full["date"] <= last_day].reset_index(drop=True)
+        sales = pd.concat([sales.assign(date=sales["date"] - pd.DateOffset(years=1)), sales], ignore_index=True)
+        lines = overview.same_period_last_year(sales, "product")
+        summed = overview.same_period_last_year(orderlines.months(sales), "product")
+        pd.testing.assert_frame_equal(summed, lines, rtol=1e-12)
+        assert (overview.totals_by(orderlines.months(sales), "channel")["orders"].to_numpy()
+                == overview.totals_by(sales, "channel")["orders"].to_numpy()).all()
+
+
+def test_amounts_are_summed_exactly_whatever_the_order(company):
+    _, paths = company
+    sales = read_table(paths["sales"], "sales")
+    shuffled = sales.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    pd.testing.assert_frame_equal(orderlines.months(shuffled), orderlines.months(sales), check_exact=True)
+    pd.testing.assert_frame_equal(orderlines.days(shuffled), orderlines.days(sales), check_exact=True)
 
 
 def test_streamed_sample_equals_the_in_memory_company(company):

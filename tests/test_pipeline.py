@@ -147,6 +147,8 @@ def test_the_targets_step_calls_build_plan_with_plan_arguments_only(full_plan, p
     run_step("targets", plan_params, inputs, earlier)
     assert len(calls) == 1
     args = targets_step.plan_arguments(Context(plan_params, inputs, earlier))
+    # the company's days are data (the history summed once for every step), not a setting
+    assert calls[0].pop("daily") is Context(plan_params, inputs, earlier).history().days
     assert set(calls[0]) == set(args) and calls[0]["baseline"] is earlier["baseline_forecast"]
     assert _plain(calls[0]) == _plain(args)
     got = {k: (tuple(v) if k == "growth_bounds" else v) for k, v in _plain(calls[0]).items()}

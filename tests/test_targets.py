@@ -545,6 +545,27 @@ def test_seasonal_weights_and_naive_forecast(company):
     assert (fc["yhat_lo_95"] <= fc["yhat_lo_80"]).all() and (fc["yhat_hi_80"] <= fc["yhat_hi_95"]).all()
 
 
+def test_build_plan_on_the_history_summed_by_month_is_the_plan_of_the_lines(company):
+    """The pipeline plans from the lines summed by month and the company's days: same targets, same phasing."""
+    from salesmodel.domain.targets import build_plan
+    from salesmodel.errors import ParamsError
+    from salesmodel.io import orderlines
+
+    dek = _dekads_2026()
+    kw = {"plan_year": 2026, "growth": 0.08, "growth_over": "last_year", "round_to": 1000, "plan_round_to": 10,
+          "basis": {"last_year": 0.6, "potential": 0.4}, "phasing": "last_year"}
+    lines = company["sales"]
+    months, days = orderlines.months(lines), orderlines.days(lines)
+    a = build_plan(lines, company["customers"], company["reps"], dek, **kw)
+    b = build_plan(months, company["customers"], company["reps"], dek, daily=days, **kw)
+    for lv in ("region", "province", "rep", "customer"):
+        pd.testing.assert_series_equal(a.targets[lv]["target"], b.targets[lv]["target"])
+    pd.testing.assert_frame_equal(a.plan_customer_dekad, b.plan_customer_dekad)
+    np.testing.assert_allclose(a.month_weights.to_numpy(), b.month_weights.to_numpy(), rtol=1e-9)
+    with pytest.raises(ParamsError, match="'daily' parameter of build_plan"):
+        build_plan(months, company["customers"], company["reps"], dek, **kw)
+
+
 def test_build_plan_is_exact_at_every_level_and_grain(company):
     from salesmodel.domain.targets import build_plan
 

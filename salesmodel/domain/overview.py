@@ -69,7 +69,8 @@ def totals_by(sales: pd.DataFrame, by: str | Sequence[str] | None = None, *, per
     Parameters
     ----------
     sales : DataFrame
-        Sales lines (``date``, ``customer_id``, ``amount``, ``units`` and the ``by`` columns).
+        Sales lines (``date``, ``customer_id``, ``amount``, ``units`` and the ``by`` columns), or
+        the lines summed by month with a ``lines`` column (counted as that many order lines).
     by : str or list of str, optional
         Dimension columns, e.g. ``"region_id"`` or ``["product", "channel"]``.
     period : {"year", "month"}, default="year"
@@ -93,7 +94,8 @@ def totals_by(sales: pd.DataFrame, by: str | Sequence[str] | None = None, *, per
     group = [time_key, *[sales[k] for k in keys]]
     grouped = sales.groupby(group, sort=True, observed=True)
     out = grouped[_MEASURES].sum()
-    out["orders"] = grouped.size()
+    # rows already summed from order lines (a ``lines`` column) count as the lines they hold
+    out["orders"] = grouped["lines"].sum() if "lines" in sales.columns else grouped.size()
     out["customers"] = grouped["customer_id"].nunique()
     out = out.reset_index()
     out["amount"] = out["amount"].round(2)

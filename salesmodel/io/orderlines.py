@@ -10,7 +10,6 @@ cells share the distinct strings (8 bytes a cell), with the dtypes and values of
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -163,46 +162,75 @@ def plain_text(frame: pd.DataFrame) -> pd.DataFrame:
 # Aggregations
 # ---------------------------------------------------------------------------
 
-_GRAINS = {"day": "day", "month": "month", "year": "year"}
+# The history as the plan reads it: every order line in exactly one bucket of its customer,
+# product, channel and month. A month is cut in two after the history's last day of the month
+# (unless that day ends its month), so that any window ending on the last day (year to date,
+# the twelve months up to it) or on a month's edge sums whole buckets. Each bucket is dated by
+# its last day with sales, so the history's first and last days are those of the order lines.
+# Amounts are summed as decimals (to a millionth of a yuan): exact, whatever order the engine adds them in.
+_MONTHS_QUERY = """
+WITH lines AS (SELECT CAST("date" AS TIMESTAMP) AS day, customer_id, product, channel, amount, units FROM {source}),
+     edge AS (SELECT max(day) AS last FROM lines)
+SELECT customer_id, product, channel, max(day) AS "date",
+       CAST(sum(CAST(amount AS DECIMAL(38, 6))) AS DOUBLE) AS amount,
+       CAST(sum(units) AS BIGINT) AS units, count(*) AS lines
+FROM lines, edge
+GROUP BY customer_id, product, channel, date_trunc('month', day), (day(day) > day(last) AND last <> last_day(last))
+ORDER BY "date", customer_id, product, channel
+"""
+_DAYS_QUERY = """
+SELECT CAST("date" AS TIMESTAMP) AS "date", CAST(sum(CAST(amount AS DECIMAL(38, 6))) AS DOUBLE) AS amount,
+       CAST(sum(units) AS BIGINT) AS units, count(*) AS lines
+FROM {source} GROUP BY 1 ORDER BY 1
+"""
 
 
-def aggregate(lines: pd.DataFrame | Path, by: Sequence[str], *, grain: str | None = None,
-              con: duckdb.DuckDBPyConnection | None = None) -> pd.DataFrame:
-    """Amount, units and order lines summed by ``by`` (and by ``grain`` of the date), in one DuckDB
-    query over a frame (DuckDB's pandas scan) or over the files themselves.
-
-    The result is sorted by its keys, like ``groupby(..., observed=True)``; the period column is
-    named like the grain and holds the period's first day.
-
-    >>> aggregate(Path("data/demo/sales.parquet"), ["customer_id"], grain="month")  # doctest: +SKIP
-    """
-    if grain is not None and grain not in _GRAINS:
-        raise ValueError(f"grain must be one of {', '.join(_GRAINS)}; got {grain!r}")
-    own = con is None
-    con = con or connect()
+def _query(lines: pd.DataFrame | Path, template: str) -> pd.DataFrame:
+    con = connect()
     try:
         if isinstance(lines, pd.DataFrame):
-            con.register("order_lines", lines)
+            con.register("order_lines", lines[["date", "customer_id", "product", "channel", "amount", "units"]])
             source = "order_lines"
         else:
             source = _source(Path(lines))
             if source is None:
                 raise ValueError(f"{lines}: not a Parquet file, a folder of Parquet parts or a CSV file")
-        keys = ['"' + k.replace('"', '""') + '"' for k in by]
-        if grain is not None:
-            keys.append(f"CAST(date_trunc('{_GRAINS[grain]}', CAST(\"date\" AS DATE)) AS TIMESTAMP) AS {grain}")
-        outer = [k.split(" AS ")[-1] for k in keys]
-        query = (f"SELECT {', '.join(keys)}, sum(amount) AS amount, sum(units) AS units, count(*) AS lines "
-                 f"FROM {source} GROUP BY ALL ORDER BY {', '.join(outer)}")
-        out = con.execute(query).df()
+        out = con.execute(template.format(source=source)).df()
     finally:
-        if own:
-            con.close()
-    if grain is not None:
-        out[grain] = out[grain].astype("datetime64[ns]")
-    out["units"] = out["units"].astype("int64")
-    out["lines"] = out["lines"].astype("int64")
+        con.close()
+    for name in out.columns:
+        if name == "date":
+            out[name] = out[name].astype("datetime64[ns]")
+        elif name in ("units", "lines"):
+            out[name] = out[name].astype("int64")
+        elif not pd.api.types.is_numeric_dtype(out[name]):
+            out[name] = out[name].astype(object)  # text as the order lines hold it
     return out
+
+
+def months(lines: pd.DataFrame | Path) -> pd.DataFrame:
+    """Order lines summed by customer, product, channel and month: ``date`` (the bucket's last day
+    with sales), ``customer_id, product, channel, amount, units, lines``.
+
+    The month of the history's last day of the month is cut after that day (see above), so
+    windows that end on the last day or on a month's edge sum whole rows. Any step that
+    reads months, years or a year to date reads these rows instead of the order lines;
+    ``lines`` counts the order lines summed.
+
+    >>> months(Path("data/demo/sales.parquet")).columns.tolist()  # doctest: +SKIP
+    ['customer_id', 'product', 'channel', 'date', 'amount', 'units', 'lines']
+    """
+    return _query(lines, _MONTHS_QUERY)
+
+
+def days(lines: pd.DataFrame | Path) -> pd.DataFrame:
+    """The company's sales by day (``date, amount, units, lines``): what the Spring Festival and
+    the seasonal indices are measured on.
+
+    >>> days(Path("data/demo/sales.parquet")).columns.tolist()  # doctest: +SKIP
+    ['date', 'amount', 'units', 'lines']
+    """
+    return _query(lines, _DAYS_QUERY)
 
 
 def count_lines(path: Path) -> int | None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import warnings
+import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -11,13 +12,43 @@ from typing import Any
 import pandas as pd
 
 from salesmodel.errors import InputError
+from salesmodel.io import orderlines
 from salesmodel.schema import tables as declared
 from salesmodel.schema.params import Scenario
 
-__all__ = ["Context", "StepResult", "collect_notes"]
+__all__ = ["Context", "History", "StepResult", "collect_notes"]
 
 # warnings raised inside Dask's own packages: where the plan ran, never what it says
 _MACHINERY = re.compile(r"[\\/](distributed|dask)[\\/]")
+
+
+@dataclass(frozen=True)
+class History:
+    """The sales history summed once for every step: ``months`` (customer x product x channel x
+    month, :func:`salesmodel.io.orderlines.months`) and the company's ``days``."""
+
+    months: pd.DataFrame
+    days: pd.DataFrame
+
+
+# one History per order-lines frame, shared by every step's context, dropped with the frame
+_HISTORIES: dict[int, tuple[weakref.ref, History]] = {}
+
+
+def history_of(sales: pd.DataFrame) -> History:
+    """The :class:`History` of an order-lines frame, summed the first time it is asked for."""
+    key = id(sales)
+    held = _HISTORIES.get(key)
+    if held is not None and held[0]() is sales:
+        return held[1]
+    made = History(months=orderlines.months(sales), days=orderlines.days(sales))
+
+    def forget(ref: weakref.ref) -> None:
+        if key in _HISTORIES and _HISTORIES[key][0] is ref:
+            del _HISTORIES[key]
+
+    _HISTORIES[key] = (weakref.ref(sales, forget), made)
+    return made
 
 
 @dataclass
@@ -27,6 +58,8 @@ class Context:
     params: Scenario
     inputs: Mapping[str, pd.DataFrame]
     tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    #: the history already summed (a plan remade on part of it); default: summed from ``inputs["sales"]``
+    summed: History | None = None
 
     def table(self, name: str) -> pd.DataFrame:
         if name not in self.tables:
@@ -35,6 +68,14 @@ class Context:
 
     def has(self, name: str) -> bool:
         return name in self.tables
+
+    def history(self) -> History:
+        """The sales history summed by month and by day (computed once per order-lines frame)."""
+        if self.summed is not None:
+            return self.summed
+        if "sales" not in self.inputs:
+            raise InputError("the sales history is needed but the inputs have none")
+        return history_of(self.inputs["sales"])
 
 
 @dataclass

@@ -23,7 +23,8 @@ def run(ctx: Context) -> StepResult:
     """Backtest, forecast and (optionally) reconcile the sales hierarchy of the params' grain."""
     result = StepResult("forecast")
     fp, plan_year, inputs = ctx.params.forecast, ctx.params.calendar.plan_year, ctx.inputs
-    sales = overview.attach_geography(inputs["sales"], inputs["customers"], inputs["provinces"])
+    history = ctx.history()
+    sales = overview.attach_geography(history.months, inputs["customers"], inputs["provinces"])
     sales["rep_id"] = sales["customer_id"].map(inputs["customers"].set_index("customer_id")["rep_id"])
     grain = forecast.grain_columns(fp.grain)
     series, keys = forecast.series_from_sales(sales, grain, freq=fp.freq)
@@ -36,7 +37,7 @@ def run(ctx: Context) -> StepResult:
 
     factors = None
     if fp.spring_festival and ctx.params.calendar.country == "CN":
-        daily = sales.groupby("date", as_index=False)["amount"].sum()
+        daily = history.days[["date", "amount"]]
         try:
             effect = seasonality.spring_festival_effect(daily, date_col="date", value_col="amount")
             years = range(series["ds"].min().year, plan_year + 2)
@@ -46,7 +47,7 @@ def run(ctx: Context) -> StepResult:
         except InputError as exc:
             result.notes.append(f"no Spring Festival adjustment: {exc}")
     result.facts["spring_festival"] = factors is not None
-    del sales  # the order lines are summed: not held through the forecasts
+    del sales
 
     # on the run's Dask cluster (salesmodel run --scheduler) statsforecast fits the series on its workers
     engine, scheduler = ("dask", None) if cluster.current().client is not None else (fp.engine, fp.scheduler)

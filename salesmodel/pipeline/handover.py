@@ -45,7 +45,7 @@ def handover(table: pd.DataFrame, labels: Any, km_new: Any, bases: pd.DataFrame,
 def last_year_sales(ctx: Context) -> pd.Series:
     """Each customer's sales of the last twelve months (the staffing step's tiers), for the hand-over list."""
     sp = ctx.params.staffing
-    tiers = staffing.tier_customers(ctx.inputs["sales"], by="last_year",
+    tiers = staffing.tier_customers(ctx.history().months, by="last_year",
                                     scheme={"method": sp.tier_method, "cuts": sp.tier_cuts},
                                     customers=ctx.inputs["customers"]["customer_id"])
     return tiers.set_index("customer_id")["sales"].astype(float)

@@ -20,7 +20,7 @@ PARAMS: tuple[str, ...] = ("data", "calendar", "targets", "staffing")
 
 def as_of(ctx: Context) -> pd.Timestamp:
     """The staffing plan starts after the last day of the history."""
-    return pd.Timestamp(ctx.inputs["sales"]["date"].max())
+    return pd.Timestamp(ctx.history().days["date"].max())
 
 
 def productivity(ctx: Context) -> tuple[float, str]:
@@ -46,7 +46,7 @@ def rep_sales_by_month(ctx: Context) -> pd.DataFrame:
 
 def _rep_sales_by_month(ctx: Context) -> pd.DataFrame:
     inputs = ctx.inputs
-    sales, customers, reps = inputs["sales"], inputs["customers"], inputs["reps"]
+    sales, customers, reps = ctx.history().months, inputs["customers"], inputs["reps"]
     window = replay_months(ctx)
     dates = pd.to_datetime(sales["date"])
     code = (dates.dt.year.to_numpy() - 1970) * 12 + dates.dt.month.to_numpy() - 1
@@ -73,7 +73,8 @@ def replay_season(ctx: Context) -> pd.Series | None:
 def _replay_season(ctx: Context) -> pd.Series | None:
     if not ctx.params.staffing.seasonal_capacity:
         return None
-    indices = seasonality.seasonal_indices(ctx.inputs["sales"], spring_festival=True, plan_year=int(replay_months(ctx)[-1].year))
+    indices = seasonality.seasonal_indices(ctx.history().days[["date", "amount"]], spring_festival=True,
+                                           plan_year=int(replay_months(ctx)[-1].year))
     return indices.set_index("period_of_cycle")["index"]
 
 
@@ -126,7 +127,7 @@ def season(ctx: Context) -> pd.Series | None:
 def _season(ctx: Context) -> pd.Series | None:
     if not ctx.params.staffing.seasonal_capacity:
         return None
-    indices = seasonality.seasonal_indices(ctx.inputs["sales"], spring_festival=True,
+    indices = seasonality.seasonal_indices(ctx.history().days[["date", "amount"]], spring_festival=True,
                                            plan_year=ctx.params.calendar.plan_year)
     return indices.set_index("period_of_cycle")["index"]
 
@@ -239,7 +240,7 @@ def city_demand(ctx: Context) -> pd.DataFrame:
     """Last year's sales of each region's active accounts by city, with the city's coordinates."""
     inputs = ctx.inputs
     customers, reps = inputs["customers"], inputs["reps"]
-    sales = inputs["sales"]
+    sales = ctx.history().months
     window = replay_months(ctx)
     recent = sales[pd.to_datetime(sales["date"]).dt.to_period("M").isin(window)]
     amount = recent.groupby("customer_id")["amount"].sum()
@@ -269,7 +270,7 @@ def active_customers(ctx: Context) -> pd.DataFrame:
     """Active customers with the tier their last year's sales give them and their rep's role and region."""
     sp = ctx.params.staffing
     customers, reps = ctx.inputs["customers"], ctx.inputs["reps"]
-    tiers = staffing.tier_customers(ctx.inputs["sales"], by="last_year",
+    tiers = staffing.tier_customers(ctx.history().months, by="last_year",
                                     scheme={"method": sp.tier_method, "cuts": sp.tier_cuts},
                                     customers=customers["customer_id"])
     cust = customers.rename(columns={"tier": "tier_on_file"}).merge(tiers[["customer_id", "tier"]], on="customer_id", how="left")

@@ -21,7 +21,7 @@ from salesmodel.domain.targets.rephase import rephase, split_within
 from salesmodel.domain.targets.spreads import CHANCE_LEVELS
 from salesmodel.errors import InfeasibleError, InputError, ParamsError, short_list
 from salesmodel.pipeline import staffing as staffing_step
-from salesmodel.pipeline._base import Context, StepResult, collect_notes
+from salesmodel.pipeline._base import Context, History, StepResult, collect_notes
 from salesmodel.pipeline.feasibility import check_locks
 from salesmodel.schema.params import Scenario, TotalByChance
 
@@ -221,13 +221,13 @@ def plan_arguments(ctx: Context, *, reconciled: bool = True, commitments: pd.Dat
 
 def allocation_units(ctx: Context) -> pd.DataFrame:
     """The customers with last year, potential and forecast that the allocation shares by."""
-    return plan_units(ctx.inputs["sales"], ctx.inputs["customers"], ctx.inputs["reps"],
+    return plan_units(ctx.history().months, ctx.inputs["customers"], ctx.inputs["reps"],
                       plan_year=ctx.params.calendar.plan_year, baseline=ctx.tables.get("baseline_forecast"),
                       momentum_months=momentum_window(ctx))
 
 
 def _monthly(ctx: Context) -> pd.DataFrame:
-    return monthly_history(ctx.inputs["sales"], ctx.inputs["customers"], ctx.inputs["reps"])
+    return monthly_history(ctx.history().months, ctx.inputs["customers"], ctx.inputs["reps"])
 
 
 def allocation_levels(ctx: Context) -> dict[str, str]:
@@ -257,7 +257,7 @@ def momentum_window(ctx: Context) -> int | None:
     if not any("momentum" in b for b in blends):
         return None
     start = pd.Timestamp(year=ctx.params.calendar.plan_year, month=1, day=1)
-    dates = pd.to_datetime(ctx.inputs["sales"]["date"])
+    dates = ctx.history().months["date"]
     dates = dates[dates < start]
     months = pd.DataFrame({"month": dates.dt.to_period("M").dt.to_timestamp()})
     available = momentum_months_available(months)
@@ -318,8 +318,9 @@ def _plan_and_commitments(ctx: Context, result: StepResult, *, table: bool = Tru
         dekads = calendar.plan_year_periods(ctx.params.calendar.plan_year, "dekad", country=ctx.params.calendar.country)
         commitments = commitments_table(ctx, locked_targets(ctx)) if _moves_targets(ctx) else None
         args = plan_arguments(ctx, commitments=commitments)
-        plan = _locks_hold(ctx, lambda: targets.build_plan(ctx.inputs["sales"], ctx.inputs["customers"],
-                                                           ctx.inputs["reps"], dekads, **args))
+        history = ctx.history()
+        plan = _locks_hold(ctx, lambda: targets.build_plan(history.months, ctx.inputs["customers"], ctx.inputs["reps"],
+                                                           dekads, daily=history.days, **args))
     if table and commitments is None and "commitments" in ctx.inputs:
         commitments = commitments_table(ctx, args["overrides"], levels=plan.targets)
     return plan, commitments
@@ -343,10 +344,11 @@ def as_made_in(ctx: Context, year: int, *, growth: float) -> Context:
                                                 "allocation": "basis"}),
     })
     start = pd.Timestamp(year=int(year), month=1, day=1)
-    inputs = {k: v for k, v in ctx.inputs.items() if k in ("sales", "customers", "reps", "locks")}
-    sales = inputs["sales"]
-    inputs["sales"] = sales[pd.to_datetime(sales["date"]) < start]
-    return Context(params=params, inputs=inputs, tables={})
+    inputs = {k: v for k, v in ctx.inputs.items() if k in ("customers", "reps", "locks")}
+    history = ctx.history()
+    before = History(months=history.months[history.months["date"] < start].reset_index(drop=True),
+                     days=history.days[history.days["date"] < start].reset_index(drop=True))
+    return Context(params=params, inputs=inputs, tables={}, summed=before)
 
 
 def _year_before(months: pd.DataFrame, sales: pd.DataFrame, levels: pd.DataFrame | None) -> pd.DataFrame:
@@ -412,7 +414,7 @@ def run(ctx: Context) -> StepResult:
     }]))
     for name, table in plan.tables().items():
         result.add(name, table)
-    result.add("plan_company_month", _company_month(plan, ctx.inputs["sales"], ctx.tables.get("baseline_forecast"),
+    result.add("plan_company_month", _company_month(plan, ctx.history().months, ctx.tables.get("baseline_forecast"),
                                                     ctx.tables.get("baseline_forecast_levels")))
     curve = chance_curve_table(ctx, plan, float(top))
     if curve is not None:

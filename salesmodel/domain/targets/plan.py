@@ -245,13 +245,16 @@ def build_plan(
     phasing_spring_festival: bool = True,
     allocation: Mapping[str, str] | None = None,
     momentum_months: int | None = None,
+    daily: pd.DataFrame | None = None,
 ) -> Plan:
     """Make a year's plan from the inputs (the names follow ``TargetsParams``).
 
     Parameters
     ----------
     sales, customers, reps : DataFrame
-        The validated inputs (history before ``plan_year`` is used).
+        The validated inputs (history before ``plan_year`` is used). ``sales`` may be the order
+        lines or the lines summed by month (:func:`salesmodel.io.orderlines.months`, with a
+        ``lines`` column); then ``daily`` must be given.
     dekads : DataFrame
         The plan year's dekad period table (``calendar.plan_year_periods(year, "dekad")``).
     total, growth, growth_over, stretch
@@ -277,6 +280,9 @@ def build_plan(
         Products and channels (:mod:`salesmodel.domain.targets.mix`): the company's split by
         product and by channel (weights; default: what the customers' mixes add up to),
         and how much of each customer's own mix is blended with its segment's.
+    daily : DataFrame, optional
+        The company's sales by day (``date``, ``amount``) that the season and the Spring Festival
+        are measured on; default: the order lines of ``sales``.
 
     Returns
     -------
@@ -293,6 +299,9 @@ def build_plan(
         raise param_error("plan_round_to", "build_plan", f"a divisor of round_to={round_to:g}", plan_round_to, shown=f"{plan_round_to:g}")
     if any(lv not in levels for lv in (level_basis or {})):
         raise param_error("level_basis", "build_plan", f"keyed by levels among {levels}", list(level_basis))
+    if daily is None and "lines" in sales.columns:
+        raise param_error("daily", "build_plan", "the company's sales by day when sales are summed by month", None, shown="None")
+    days = sales[["date", "amount"]] if daily is None else daily
     monthly = monthly_history(sales, customers, reps) if monthly is None else monthly
     units = plan_units(sales, customers, reps, plan_year=plan_year, baseline=baseline, monthly=monthly,
                        momentum_months=momentum_months)
@@ -303,9 +312,9 @@ def build_plan(
     cols = [LEVEL_COLUMNS[lv] for lv in levels]
     named = task_split(named, levels, tot["total"], round_to)
 
-    month_w = seasonal_month_weights(monthly, plan_year, sales=sales)
+    month_w = seasonal_month_weights(monthly, plan_year, sales=days)
     cust = named["customer"]
-    weights, month_w = phasing_weights(cust, dekads, month_w, baseline, plan_year, sales=sales, phasing=phasing,
+    weights, month_w = phasing_weights(cust, dekads, month_w, baseline, plan_year, sales=days, phasing=phasing,
                                        phasing_blend=phasing_blend, spring_festival=phasing_spring_festival)
     festival = weights.attrs.get("festival_factor") if isinstance(weights, pd.DataFrame) else None
     used = phasing if isinstance(weights, pd.DataFrame) else "last_year"
