@@ -304,13 +304,16 @@ def stock_cover(
     months: int = 3,
     key: str = "customer_id",
     target: str = "target",
+    company: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Days of cover of the stock on hand against the daily plan, and an order plan by month.
 
     ``stock`` holds counts (``date`` at the end of the day, ``key``, ``product``, ``units``); the
     latest count of each store and product is used. ``plan`` is each store's phased plan in money
     (``key``, ``start``, ``end``, ``target``, any grain). ``sales`` is the history (``date``,
-    ``key``, ``product``, ``amount``, ``units``).
+    ``key``, ``product``, ``amount``, ``units``): all of it, or only the stores' lines when
+    ``company`` gives the company's sales by day and product (``date``, ``product``, ``amount``,
+    ``units``; default: ``sales`` summed).
 
     For the ``months`` calendar months after a count (the first from the day after it), a store's
     plan is split to products by its sales mix in the same month a year earlier (DOMAIN example I),
@@ -347,9 +350,12 @@ def stock_cover(
         raise param_error("floor_days", func, "a number of days >= 0, at most ceiling_days", floor_days)
     if not (isinstance(months, int) and 1 <= months <= 24):
         raise param_error("months", func, "a whole number of months from 1 to 24", months)
+    if company is None:
+        company = sales[["date", "product", "amount", "units"]]
     for name, frame, need in (("stock", stock, ["date", key, "product", "units"]),
                               ("plan", plan, [key, "start", "end", target]),
-                              ("sales", sales, ["date", key, "product", "amount", "units"])):
+                              ("sales", sales, ["date", key, "product", "amount", "units"]),
+                              ("company", company, ["date", "product", "amount", "units"])):
         missing = [c for c in need if c not in frame.columns]
         if missing:
             raise InputError(f"{func}: the {name} table has no column {short_list(missing)}.")
@@ -358,7 +364,7 @@ def stock_cover(
     if counts.empty:
         raise InputError(f"{func}: no stock counts to check.")
     stores = counts.groupby(key, sort=True)["date"].max().rename("count_day").reset_index()
-    products = sorted(set(sales["product"]) | set(counts["product"]))
+    products = sorted(set(company["product"]) | set(counts["product"]))
     # The months after each store's count: the first from the day after it, the others whole.
     first = stores["count_day"] + pd.Timedelta(days=1)
     wins = stores.loc[stores.index.repeat(months)].reset_index(drop=True)
@@ -379,17 +385,18 @@ def stock_cover(
     wins = wins.merge(amount, on=[key, "i"], how="left").fillna({"amount": 0.0})
     # The product mix of each window: the store's same month a year earlier, else its last twelve
     # months, else the company's same month a year earlier, else even.
-    # the history is millions of lines: its year and month are keys beside it, never a copy of it
-    dates = pd.to_datetime(sales["date"])
-    year, month = dates.dt.year.rename("year"), dates.dt.month.rename("month")
+    # the history is millions of lines: only the stores' own are taken out of it
     own = sales[key].isin(set(stores[key])).to_numpy()
+    dates = pd.to_datetime(sales.loc[own, "date"])
     own_sales = (sales.loc[own, [key, "product", "amount", "units"]]
-                 .assign(date=dates[own], year=year[own], month=month[own]).merge(stores, on=key))
+                 .assign(date=dates, year=dates.dt.year, month=dates.dt.month).merge(stores, on=key))
     own_month = own_sales.groupby([key, "year", "month", "product"])["amount"].sum()
     recent = own_sales[(own_sales["date"] > own_sales["count_day"] - pd.Timedelta(days=365))
                        & (own_sales["date"] <= own_sales["count_day"])]
     own_year = recent.groupby([key, "product"])[["amount", "units"]].sum()
-    company_month = sales["amount"].groupby([year, month, sales["product"]]).sum()
+    company_days = pd.to_datetime(company["date"])
+    company_month = company["amount"].groupby([company_days.dt.year.rename("year"), company_days.dt.month.rename("month"),
+                                               company["product"]]).sum()
     grid = wins.loc[wins.index.repeat(len(products)), [key, "i", "last_year", "month", "count_day"]].reset_index(drop=True)
     grid["product"] = np.tile(products, len(wins))
     sources = [
@@ -410,8 +417,8 @@ def stock_cover(
     price = (own_year["amount"] / own_year["units"].where(own_year["units"] > 0)).rename("price")
     company_price = []
     for day in stores["count_day"].unique():
-        window_sales = sales.loc[((dates > day - pd.Timedelta(days=365)) & (dates <= day)).to_numpy(),
-                                 ["product", "amount", "units"]]
+        window_sales = company.loc[((company_days > day - pd.Timedelta(days=365)) & (company_days <= day)).to_numpy(),
+                                   ["product", "amount", "units"]]
         by = window_sales.groupby("product")[["amount", "units"]].sum()
         company_price.append((by["amount"] / by["units"].where(by["units"] > 0)).rename("company_price").to_frame()
                              .assign(count_day=day).reset_index())

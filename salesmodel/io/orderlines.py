@@ -10,6 +10,9 @@ cells share the distinct strings (8 bytes a cell), with the dtypes and values of
 from __future__ import annotations
 
 import csv
+import tempfile
+import weakref
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -176,36 +179,52 @@ SELECT customer_id, product, channel, max(day) AS "date",
        CAST(sum(units) AS BIGINT) AS units, count(*) AS lines
 FROM lines, edge
 GROUP BY customer_id, product, channel, date_trunc('month', day), (day(day) > day(last) AND last <> last_day(last))
-ORDER BY "date", customer_id, product, channel
+ORDER BY "date", CAST(customer_id AS VARCHAR), CAST(product AS VARCHAR), CAST(channel AS VARCHAR)
 """
 _DAYS_QUERY = """
 SELECT CAST("date" AS TIMESTAMP) AS "date", CAST(sum(CAST(amount AS DECIMAL(38, 6))) AS DOUBLE) AS amount,
        CAST(sum(units) AS BIGINT) AS units, count(*) AS lines
 FROM {source} GROUP BY 1 ORDER BY 1
 """
+_PRODUCT_DAYS_QUERY = """
+SELECT CAST("date" AS TIMESTAMP) AS "date", product, CAST(sum(CAST(amount AS DECIMAL(38, 6))) AS DOUBLE) AS amount,
+       CAST(sum(units) AS BIGINT) AS units, count(*) AS lines
+FROM {source} GROUP BY 1, 2 ORDER BY 1, CAST(product AS VARCHAR)
+"""
 
 
-def _query(lines: pd.DataFrame | Path, template: str) -> pd.DataFrame:
+# what DuckDB may hold while it sums; past it, it spills to a temporary folder
+_SUM_MEMORY = "512MB"
+
+
+def _query(lines: pd.DataFrame | Path, *templates: str) -> list[pd.DataFrame]:
+    """Each query of ``templates`` over the order lines (a frame or files), on one connection."""
     con = connect()
     try:
+        con.execute(f"SET memory_limit = '{_SUM_MEMORY}'")
+        con.execute(f"SET temp_directory = {_quote(str(Path(tempfile.gettempdir()) / 'salesmodel-duckdb'))}")
         if isinstance(lines, pd.DataFrame):
-            con.register("order_lines", lines[["date", "customer_id", "product", "channel", "amount", "units"]])
+            # text as categories: DuckDB scans their codes instead of one Python string a cell
+            columns = {name: (lines[name].astype("category") if lines[name].dtype == object else lines[name])
+                       for name in ("date", "customer_id", "product", "channel", "amount", "units")}
+            con.register("order_lines", pd.DataFrame(columns, copy=False))
             source = "order_lines"
         else:
             source = _source(Path(lines))
             if source is None:
                 raise ValueError(f"{lines}: not a Parquet file, a folder of Parquet parts or a CSV file")
-        out = con.execute(template.format(source=source)).df()
+        outs = [con.execute(template.format(source=source)).df() for template in templates]
     finally:
         con.close()
-    for name in out.columns:
-        if name == "date":
-            out[name] = out[name].astype("datetime64[ns]")
-        elif name in ("units", "lines"):
-            out[name] = out[name].astype("int64")
-        elif not pd.api.types.is_numeric_dtype(out[name]):
-            out[name] = out[name].astype(object)  # text as the order lines hold it
-    return out
+    for out in outs:
+        for name in out.columns:
+            if name == "date":
+                out[name] = out[name].astype("datetime64[ns]")
+            elif name in ("units", "lines"):
+                out[name] = out[name].astype("int64")
+            elif not pd.api.types.is_numeric_dtype(out[name]):
+                out[name] = out[name].astype(object)  # text as the order lines hold it
+    return outs
 
 
 def months(lines: pd.DataFrame | Path) -> pd.DataFrame:
@@ -220,7 +239,7 @@ def months(lines: pd.DataFrame | Path) -> pd.DataFrame:
     >>> months(Path("data/demo/sales.parquet")).columns.tolist()  # doctest: +SKIP
     ['customer_id', 'product', 'channel', 'date', 'amount', 'units', 'lines']
     """
-    return _query(lines, _MONTHS_QUERY)
+    return _query(lines, _MONTHS_QUERY)[0]
 
 
 def days(lines: pd.DataFrame | Path) -> pd.DataFrame:
@@ -230,7 +249,50 @@ def days(lines: pd.DataFrame | Path) -> pd.DataFrame:
     >>> days(Path("data/demo/sales.parquet")).columns.tolist()  # doctest: +SKIP
     ['date', 'amount', 'units', 'lines']
     """
-    return _query(lines, _DAYS_QUERY)
+    return _query(lines, _DAYS_QUERY)[0]
+
+
+def product_days(lines: pd.DataFrame | Path) -> pd.DataFrame:
+    """The company's sales by day and product (``date, product, amount, units, lines``): the
+    company's mix and prices that a store's stock plan falls back on.
+
+    >>> product_days(Path("data/demo/sales.parquet")).columns.tolist()  # doctest: +SKIP
+    ['date', 'product', 'amount', 'units', 'lines']
+    """
+    return _query(lines, _PRODUCT_DAYS_QUERY)[0]
+
+
+@dataclass(frozen=True)
+class History:
+    """Order lines summed once for every step: :func:`months`, :func:`days` and :func:`product_days`."""
+
+    months: pd.DataFrame
+    days: pd.DataFrame
+    product_days: pd.DataFrame
+
+
+# one History per order-lines frame (the reader sums it while the text is still compact), dropped with the frame
+_HISTORIES: dict[int, tuple[weakref.ref, History]] = {}
+
+
+def history(lines: pd.DataFrame) -> History:
+    """The :class:`History` of an order-lines frame, summed the first time it is asked for.
+
+    >>> history(sales).months is history(sales).months  # doctest: +SKIP
+    True
+    """
+    key = id(lines)
+    held = _HISTORIES.get(key)
+    if held is not None and held[0]() is lines:
+        return held[1]
+    made = History(*_query(lines, _MONTHS_QUERY, _DAYS_QUERY, _PRODUCT_DAYS_QUERY))
+
+    def forget(ref: weakref.ref) -> None:
+        if key in _HISTORIES and _HISTORIES[key][0] is ref:
+            del _HISTORIES[key]
+
+    _HISTORIES[key] = (weakref.ref(lines, forget), made)
+    return made
 
 
 def count_lines(path: Path) -> int | None:

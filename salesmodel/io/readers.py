@@ -278,6 +278,8 @@ def read_inputs(data: Any) -> dict[str, pd.DataFrame]:
             continue
         frame, fs, ok_cols = _check_table(df, SCHEMAS[kind], label, date_range if kind == "sales" else None, own=True)
         del df
+        if kind == "sales" and not fs:
+            orderlines.history(frame)  # summed now, while its text is categories (the same frame, see plain_text)
         frame = orderlines.plain_text(frame)
         tables[kind], sources[kind], valid[kind] = frame, label, ok_cols
         failures.extend(fs)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 import warnings
-import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,37 +17,10 @@ from salesmodel.schema.params import Scenario
 
 __all__ = ["Context", "History", "StepResult", "collect_notes"]
 
+History = orderlines.History
+
 # warnings raised inside Dask's own packages: where the plan ran, never what it says
 _MACHINERY = re.compile(r"[\\/](distributed|dask)[\\/]")
-
-
-@dataclass(frozen=True)
-class History:
-    """The sales history summed once for every step: ``months`` (customer x product x channel x
-    month, :func:`salesmodel.io.orderlines.months`) and the company's ``days``."""
-
-    months: pd.DataFrame
-    days: pd.DataFrame
-
-
-# one History per order-lines frame, shared by every step's context, dropped with the frame
-_HISTORIES: dict[int, tuple[weakref.ref, History]] = {}
-
-
-def history_of(sales: pd.DataFrame) -> History:
-    """The :class:`History` of an order-lines frame, summed the first time it is asked for."""
-    key = id(sales)
-    held = _HISTORIES.get(key)
-    if held is not None and held[0]() is sales:
-        return held[1]
-    made = History(months=orderlines.months(sales), days=orderlines.days(sales))
-
-    def forget(ref: weakref.ref) -> None:
-        if key in _HISTORIES and _HISTORIES[key][0] is ref:
-            del _HISTORIES[key]
-
-    _HISTORIES[key] = (weakref.ref(sales, forget), made)
-    return made
 
 
 @dataclass
@@ -75,7 +47,7 @@ class Context:
             return self.summed
         if "sales" not in self.inputs:
             raise InputError("the sales history is needed but the inputs have none")
-        return history_of(self.inputs["sales"])
+        return orderlines.history(self.inputs["sales"])
 
 
 @dataclass

@@ -346,8 +346,8 @@ def as_made_in(ctx: Context, year: int, *, growth: float) -> Context:
     start = pd.Timestamp(year=int(year), month=1, day=1)
     inputs = {k: v for k, v in ctx.inputs.items() if k in ("customers", "reps", "locks")}
     history = ctx.history()
-    before = History(months=history.months[history.months["date"] < start].reset_index(drop=True),
-                     days=history.days[history.days["date"] < start].reset_index(drop=True))
+    before = History(*(part[part["date"] < start].reset_index(drop=True)
+                       for part in (history.months, history.days, history.product_days)))
     return Context(params=params, inputs=inputs, tables={}, summed=before)
 
 

@@ -10,6 +10,8 @@ Two modes, by the inputs:
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 
 from salesmodel import io
@@ -17,6 +19,7 @@ from salesmodel.domain import calendar, targets, tracking
 from salesmodel.domain.tracking import pacing_by_mix
 from salesmodel.domain.tracking import stock_cover as targets_stock_cover
 from salesmodel.errors import InputError, short_list
+from salesmodel.io import orderlines
 from salesmodel.pipeline import targets as targets_step
 from salesmodel.pipeline._base import Context, StepResult, collect_notes
 
@@ -61,8 +64,11 @@ def plan_year_actuals(ctx: Context) -> tuple[pd.DataFrame, pd.Timestamp]:
     return actuals, as_of
 
 
-def stock_tables(ctx: Context, sales: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def stock_tables(ctx: Context, lines: Sequence[pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Days of cover of the stock counts (``data.stock``) against this run's plan, and the order plan.
+
+    ``lines`` are the order lines of the history (and of the plan year to date): the stores' own
+    lines are taken out of them, the company's mix and prices come from their sums by day and product.
 
     The counts must lie from the day before the plan year to the day before its last (the order
     plan needs plan days after a count); other dates are an input error naming the file and rows.
@@ -79,8 +85,12 @@ def stock_tables(ctx: Context, sales: pd.DataFrame) -> tuple[pd.DataFrame, pd.Da
                          f"expected dates from {start - pd.Timedelta(days=1):%Y-%m-%d} to {end - pd.Timedelta(days=1):%Y-%m-%d} "
                          f"(the end of a day of the plan year {ctx.params.calendar.plan_year} or the day before it), "
                          f"found {short_list(sorted({f'{d:%Y-%m-%d}' for d in stock.loc[bad, 'date'].head(50)}))}")
-    cover, orders = targets_stock_cover(stock, phased, sales, floor_days=tr.stock_floor_days,
-                                        ceiling_days=tr.stock_ceiling_days, months=tr.order_months)
+    stores = set(stock["customer_id"])
+    own = pd.concat([f.loc[f["customer_id"].isin(stores).to_numpy(), ["date", "customer_id", "product", "amount", "units"]]
+                     for f in lines], ignore_index=True)
+    company = pd.concat([orderlines.history(f).product_days for f in lines], ignore_index=True)
+    cover, orders = targets_stock_cover(stock, phased, own, floor_days=tr.stock_floor_days,
+                                        ceiling_days=tr.stock_ceiling_days, months=tr.order_months, company=company)
     reps = ctx.inputs["customers"].set_index("customer_id")["rep_id"]
     cover.insert(1, "rep_id", cover["customer_id"].map(reps).astype(object))
     return cover, orders
@@ -96,6 +106,20 @@ def with_baseline(phased: pd.DataFrame, customers: pd.DataFrame | None) -> pd.Da
     out = phased.copy()
     out["baseline"] = out["target"].to_numpy(dtype=float) * out["customer_id"].astype(str).map(ratio).fillna(0.0).to_numpy()
     return out
+
+
+def same_days(lines: Sequence[pd.DataFrame], start: pd.Timestamp, as_of: pd.Timestamp) -> pd.DataFrame:
+    """The order lines (``customer_id, date, amount``) from ``start`` to ``as_of`` and on the same days a
+    year before: all that :func:`salesmodel.domain.tracking.declining_customers` compares, taken out
+    of the history instead of copying it."""
+    start, as_of = pd.Timestamp(start), pd.Timestamp(as_of)
+    ly_start, ly_end = start - pd.DateOffset(years=1), as_of - pd.DateOffset(years=1)
+    parts = []
+    for f in lines:
+        d = f["date"]
+        keep = ((d >= ly_start) & (d <= ly_end)) | ((d >= start) & (d <= as_of))
+        parts.append(f.loc[keep.to_numpy(), ["customer_id", "date", "amount"]])
+    return pd.concat(parts, ignore_index=True)
 
 
 def _customers(ctx: Context) -> pd.DataFrame:
@@ -115,7 +139,7 @@ def run(ctx: Context) -> StepResult:
         phased = ctx.table("plan_customer_dekad")
         with collect_notes(result):
             dekads = calendar.plan_year_periods(year, "dekad", country=ctx.params.calendar.country)
-        history = pd.concat([inputs["sales"], inputs["actuals"]], ignore_index=True)
+        lines = [inputs["sales"], inputs["actuals"]]
         grains = [*tr.report_grains, *(g for g in LIVE_GRAINS if g not in tr.report_grains)]
         last_year = float(ctx.table("targets_total")["last_year"].iloc[0]) if ctx.has("targets_total") else float("nan")
     else:
@@ -126,7 +150,7 @@ def run(ctx: Context) -> StepResult:
         sales = inputs["sales"]
         # only the tracked year's sales up to as_of count against its plan (a quarter of the history)
         in_year = sales[(sales["date"] >= dekads["start"].min()) & (sales["date"] <= as_of)]
-        history = sales
+        lines = [sales]
         grains = list(tr.report_grains)
         last_year = float(plan.total["last_year"])
     actuals = in_year.merge(_customers(ctx), on="customer_id", how="left")
@@ -151,10 +175,11 @@ def run(ctx: Context) -> StepResult:
         reports += [company.assign(grain=grain), by_rep.assign(grain=grain)]
     report = pd.concat(reports, ignore_index=True)
     result.add("period_report", report[["grain", "rep_id", "period", "start", "end", "target", "actual", "achievement"]])
-    down = tracking.declining_customers(history, as_of, start=f"{year}-01-01")
+    start = pd.Timestamp(year=year, month=1, day=1)
+    down = tracking.declining_customers(same_days(lines, start, as_of), as_of, start=start)
     result.add("declining_customers", down[["customer_id", "this_year", "last_year", "change", "growth"]])
     if "stock" in inputs:
-        cover, orders = stock_tables(ctx, history)
+        cover, orders = stock_tables(ctx, lines)
         result.add("stock_cover", cover)
         result.add("stock_orders", orders)
         result.facts.update(stock_below=int((cover["status"] == "below").sum()),
