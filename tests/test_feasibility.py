@@ -91,7 +91,8 @@ def test_no_potential_tolerance_no_argument():
 
 def _sales_last_year(total: float) -> pd.DataFrame:
     days = pd.date_range("2026-01-01", "2026-12-31", freq="D")
-    return pd.DataFrame({"date": days, "customer_id": "C000", "amount": total / len(days)})
+    return pd.DataFrame({"date": days, "customer_id": "C000", "product": "A", "channel": "offline",
+                         "amount": total / len(days), "units": 1})
 
 
 def test_no_hires_and_a_target_above_what_the_team_can_sell():

@@ -214,6 +214,15 @@ def read_table(source: str | os.PathLike, kind: str, *, table: str | None = None
     frame, failures, _ = _check_table(df, SCHEMAS[kind], label, date_range, own=True)
     del df
     _raise(failures)
+    return _held(frame, kind)
+
+
+def _held(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """A validated table as the plan holds it: the sales history's text as sorted categories (millions
+    of lines, a few thousand ids), every other table's as plain text."""
+    if kind == "sales":
+        text = [c.name for c in SCHEMAS[kind].columns if c.kind == "str" and c.name in frame.columns]
+        return orderlines.compact_text(frame, text)
     return orderlines.plain_text(frame)
 
 
@@ -278,9 +287,9 @@ def read_inputs(data: Any) -> dict[str, pd.DataFrame]:
             continue
         frame, fs, ok_cols = _check_table(df, SCHEMAS[kind], label, date_range if kind == "sales" else None, own=True)
         del df
+        frame = _held(frame, kind)
         if kind == "sales" and not fs:
-            orderlines.history(frame)  # summed now, while its text is categories (the same frame, see plain_text)
-        frame = orderlines.plain_text(frame)
+            orderlines.history(frame)  # every step reads the history summed: summed once, now
         tables[kind], sources[kind], valid[kind] = frame, label, ok_cols
         failures.extend(fs)
     failures.extend(_cross_failures(tables, sources, valid))

@@ -30,6 +30,7 @@ from salesmodel.domain.constraints import largest_over_mean, within_tolerance
 from salesmodel.domain.territory._feasible import check_feasible as check_units
 from salesmodel.domain.territory._units import prepare_units
 from salesmodel.errors import InfeasibleError, InputError, ParamsError, short_list
+from salesmodel.io import orderlines
 
 __all__ = ["check_feasible", "check_hiring", "check_locks", "check_plan_year", "check_territory_balance",
            "check_territory_first", "check_territory_graph", "check_territory_reps"]
@@ -150,10 +151,11 @@ def check_hiring(scenario: Any, inputs: dict[str, pd.DataFrame]) -> None:
     if sales is None or reps is None or customers is None or not len(sales):
         return
     plan_year = int(scenario.calendar.plan_year)
+    history = orderlines.history(sales)  # the history as the plan's steps read it
     if isinstance(tp.total, (int, float)):  # a total by chance is made (and checked) in the targets step
         target, what = float(tp.total), f"targets.total {tp.total:,.0f}"
     elif tp.growth_over == "last_year":
-        last_year = sales[sales["date"].dt.year == plan_year - 1]
+        last_year = history.days[history.days["date"].dt.year == plan_year - 1]
         if last_year.empty or last_year["date"].min() > pd.Timestamp(f"{plan_year - 1}-01-07") \
                 or last_year["date"].max() < pd.Timestamp(f"{plan_year - 1}-12-24"):
             return  # last year is not complete in the history: no simple argument
@@ -161,7 +163,7 @@ def check_hiring(scenario: Any, inputs: dict[str, pd.DataFrame]) -> None:
         target, what = base * (1 + tp.growth), f"targets.growth {tp.growth:+.0%} over last year ({base:,.0f})"
     else:
         return  # growth over the baseline forecast: known only after the forecast runs
-    end = sales["date"].max()
+    end = history.days["date"].max()
     hire = pd.to_datetime(reps["hire_date"])
     leave = pd.to_datetime(reps["leave_date"]) if "leave_date" in reps else pd.Series(pd.NaT, index=reps.index)
     active = (hire <= end) & (leave.isna() | (leave > end))
@@ -170,7 +172,7 @@ def check_hiring(scenario: Any, inputs: dict[str, pd.DataFrame]) -> None:
     volumes = None
     if productivity is None:
         try:  # each current rep's volume calibrated so that last year's team replays last year (as the plan does)
-            volumes = _calibrated_volumes(sales, customers, reps, sp)
+            volumes = _calibrated_volumes(history.months, customers, reps, sp)
         except Exception:  # noqa: BLE001 - no history etc.: the run will say so; no argument here
             return
         volumes = volumes.reindex(reps.loc[active, "rep_id"]).dropna()
@@ -192,7 +194,8 @@ def check_hiring(scenario: Any, inputs: dict[str, pd.DataFrame]) -> None:
 
 
 def _calibrated_volumes(sales: pd.DataFrame, customers: pd.DataFrame, reps: pd.DataFrame, sp: Any) -> pd.Series:
-    """Each rep's mature monthly volume calibrated on the last 12 months (no season: a year's average)."""
+    """Each rep's mature monthly volume calibrated on the last 12 months (no season: a year's average);
+    ``sales`` summed by month (:func:`salesmodel.io.orderlines.months`) or order lines."""
     window = staffing.replay_window(sales["date"].max())
     dates = pd.to_datetime(sales["date"])
     keep = dates.dt.to_period("M").isin(window)

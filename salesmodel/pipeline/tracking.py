@@ -86,8 +86,8 @@ def stock_tables(ctx: Context, lines: Sequence[pd.DataFrame]) -> tuple[pd.DataFr
                          f"(the end of a day of the plan year {ctx.params.calendar.plan_year} or the day before it), "
                          f"found {short_list(sorted({f'{d:%Y-%m-%d}' for d in stock.loc[bad, 'date'].head(50)}))}")
     stores = set(stock["customer_id"])
-    own = pd.concat([f.loc[f["customer_id"].isin(stores).to_numpy(), ["date", "customer_id", "product", "amount", "units"]]
-                     for f in lines], ignore_index=True)
+    own = orderlines.plain_text(pd.concat([f.loc[f["customer_id"].isin(stores).to_numpy(), ["date", "customer_id", "product", "amount", "units"]]
+                                           for f in lines], ignore_index=True))
     company = pd.concat([orderlines.history(f).product_days for f in lines], ignore_index=True)
     cover, orders = targets_stock_cover(stock, phased, own, floor_days=tr.stock_floor_days,
                                         ceiling_days=tr.stock_ceiling_days, months=tr.order_months, company=company)
@@ -119,7 +119,7 @@ def same_days(lines: Sequence[pd.DataFrame], start: pd.Timestamp, as_of: pd.Time
         d = f["date"]
         keep = ((d >= ly_start) & (d <= ly_end)) | ((d >= start) & (d <= as_of))
         parts.append(f.loc[keep.to_numpy(), ["customer_id", "date", "amount"]])
-    return pd.concat(parts, ignore_index=True)
+    return orderlines.plain_text(pd.concat(parts, ignore_index=True))
 
 
 def _customers(ctx: Context) -> pd.DataFrame:
@@ -149,7 +149,7 @@ def run(ctx: Context) -> StepResult:
         phased = plan.plan_customer_dekad
         sales = inputs["sales"]
         # only the tracked year's sales up to as_of count against its plan (a quarter of the history)
-        in_year = sales[(sales["date"] >= dekads["start"].min()) & (sales["date"] <= as_of)]
+        in_year = orderlines.plain_text(sales[(sales["date"] >= dekads["start"].min()) & (sales["date"] <= as_of)].copy())
         lines = [sales]
         grains = list(tr.report_grains)
         last_year = float(plan.total["last_year"])

@@ -179,7 +179,9 @@ def frame_hash(df: pd.DataFrame) -> str:
     Proves what was read whatever the source (a file, Excel, a database table).
     """
     digest = hashlib.sha256()
-    digest.update(json.dumps([[str(c), str(t)] for c, t in df.dtypes.items()]).encode("utf-8"))
+    # text held as categories (the sales history) hashes as the text it is: same dtype name, same values
+    dtypes = [[str(c), str(t.categories.dtype if isinstance(t, pd.CategoricalDtype) else t)] for c, t in df.dtypes.items()]
+    digest.update(json.dumps(dtypes).encode("utf-8"))
     digest.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
     return digest.hexdigest()
 
