@@ -8,7 +8,7 @@ A size the machine cannot hold is refused by `sample` in seconds: the table says
 the size that fits. Results go to benchmarks/results/scale.md with machine, date and load.
 
     .venv/bin/python benchmarks/scale.py                 # 1x and 10x
-    .venv/bin/python benchmarks/scale.py --sizes 1 10 30 100 --engines local dask --limit-minutes 40
+    .venv/bin/python benchmarks/scale.py --sizes 1 10 30 100 --engines local dask --dask-max-size 10 --limit-minutes 40
 
 With ``--engines dask`` each size is also planned with `salesmodel run --scheduler` on a
 2-worker `distributed.LocalCluster` started by this script (the tables are compared with the
@@ -123,14 +123,45 @@ def same_tables(a: Path, b: Path) -> str:
     return f"tables identical to the local run's ({len(names)})" if not differ else f"tables differ: {differ[:5]}"
 
 
+def write(rows: dict[int, tuple[int, int, str]], load_before: tuple[float, ...]) -> str:
+    """``scale.md`` with this invocation's sizes, keeping the rows of sizes it did not measure
+    (each row says when it was measured)."""
+    kept: dict[int, str] = {}
+    if RESULTS.exists():
+        for line in RESULTS.read_text(encoding="utf-8").splitlines():
+            if line.startswith("| ") and "x |" in line.split("|")[1] + "|":
+                size = line.split("|")[1].strip().removesuffix("x")
+                if size.isdigit() and int(size) not in rows:
+                    kept[int(size)] = line
+    now = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+    table = {**kept, **{s: f"| {s}x | {c:,} | {r:,} | {now}: {m} |" for s, (c, r, m) in rows.items()}}
+    lines = [
+        "# Scale: the whole plan at multiples of the demo company",
+        "",
+        f"Last written {now}, {platform.machine()}, {os.cpu_count()} cores, "
+        f"{psutil.virtual_memory().total / 1e9:.0f} GB; load average {load_before[0]:.1f} before, "
+        f"{os.getloadavg()[0]:.1f} now (2 cores: above about 1 the machine was shared). Rows of sizes not measured "
+        "in the last invocation are kept from earlier ones, with their own date.",
+        "",
+        "| size | customers | reps | measured |",
+        "|---:|---:|---:|---|",
+        *[table[s] for s in sorted(table)],
+    ]
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 10])
     parser.add_argument("--engines", nargs="+", default=["local"], choices=["local", "dask"])
+    parser.add_argument("--dask-max-size", type=int, default=None,
+                        help="plan on the Dask cluster only the sizes up to this one (default: every size)")
     parser.add_argument("--limit-minutes", type=float, default=None)
     args = parser.parse_args()
     limit_s = args.limit_minutes * 60 if args.limit_minutes else None
-    rows = []
+    rows: dict[int, tuple[int, int, str]] = {}
     load_before = os.getloadavg()
     for size in args.sizes:
         customers, reps = DEMO["customers"] * size, DEMO["reps"] * size
@@ -139,11 +170,14 @@ def main() -> None:
             code, s_sample, gb_sample, err = measured(
                 ["sample", str(tmp / "data"), "--customers", str(customers), "--reps", str(reps)], REPO)
             if code != 0:
-                rows.append((size, customers, reps, f"sample refused ({code}) in {s_sample:.1f} s: {err.strip()[:200]}"))
-                print(rows[-1], flush=True)
+                rows[size] = (customers, reps, f"sample refused ({code}) in {s_sample:.1f} s: {err.strip()[:200]}")
+                print(size, rows[size][-1], flush=True)
+                write(rows, load_before)
                 continue
             parts, folders = [f"sample {s_sample:.0f} s / {gb_sample:.1f} GB"], {}
             for engine in args.engines:
+                if engine == "dask" and args.dask_max_size is not None and size > args.dask_max_size:
+                    continue
                 if engine == "dask":
                     from distributed import LocalCluster
 
@@ -158,21 +192,9 @@ def main() -> None:
                     line += "; " + same_tables(folders["local"], folders["dask"])
                 parts.append(line)
                 print(size, line, flush=True)
-            rows.append((size, customers, reps, "<br>".join(parts)))
-    lines = [
-        "# Scale: the whole plan at multiples of the demo company",
-        "",
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.machine()}, {os.cpu_count()} cores, "
-        f"{psutil.virtual_memory().total / 1e9:.0f} GB; load average {load_before[0]:.1f} before, "
-        f"{os.getloadavg()[0]:.1f} after (2 cores: above about 1 the machine was shared).",
-        "",
-        "| size | customers | reps | measured |",
-        "|---:|---:|---:|---|",
-        *[f"| {s}x | {c:,} | {r:,} | {m} |" for s, c, r, m in rows],
-    ]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print("\n".join(lines))
+                rows[size] = (customers, reps, "<br>".join(parts))
+                write(rows, load_before)  # after each run: a benchmark stopped later keeps what it measured
+    print(write(rows, load_before))
 
 
 if __name__ == "__main__":

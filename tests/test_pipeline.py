@@ -352,3 +352,19 @@ def test_the_cascades_refusals_carry_the_level_and_the_parent_units():
         cascade(400.0, units, levels, basis="last_year", round_to=1, locks={"region_id": {"N": 300.0, "S": 300.0}})
     e = err.value
     assert e.locked and e.level == "region_id" and e.units == ({},) and e.feasible[0] == pytest.approx(600.0)
+
+
+def test_notes_keep_the_core_warnings_and_drop_the_machinerys():
+    """A step's notes are what the core warns about; an unclosed socket found by the garbage collector (when
+    depends on the load) or a warning of Dask's own packages is not a note, or runs would differ."""
+    import warnings
+
+    from salesmodel.pipeline._base import StepResult, collect_notes
+
+    result = StepResult("x")
+    with collect_notes(result):
+        warnings.warn("tolerances not met", UserWarning, stacklevel=1)
+        warnings.warn("unclosed <socket.socket fd=12>", ResourceWarning, stacklevel=1)
+        warnings.warn_explicit("Sending large graph", UserWarning, "/venv/site-packages/distributed/client.py", 1)
+        warnings.warn_explicit("coroutine was never awaited", RuntimeWarning, "/usr/lib/python3.11/asyncio/base.py", 1)
+    assert result.notes == ["tolerances not met"]

@@ -3,6 +3,7 @@ for byte; a scheduler that does not answer, a worker lost mid-run and inputs lar
 each end in one message, with nothing written."""
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import socket
@@ -88,7 +89,9 @@ def test_the_plan_on_a_cluster_writes_the_tables_of_a_local_run_byte_for_byte(tm
     csvs = sorted(p.name for p in (here.run_dir / "tables").glob("*.csv"))
     assert len(csvs) > 40 and csvs == sorted(p.name for p in (there.run_dir / "tables").glob("*.csv"))
     different = [n for n in csvs if (here.run_dir / "tables" / n).read_bytes() != (there.run_dir / "tables" / n).read_bytes()]
-    assert different == []
+    assert different == [], {n: [line for line in difflib.unified_diff(
+        (here.run_dir / "tables" / n).read_text(encoding="utf-8").splitlines(),
+        (there.run_dir / "tables" / n).read_text(encoding="utf-8").splitlines(), lineterm="", n=0)][:12] for n in different}
     record = json.loads(there.manifest.read_text(encoding="utf-8"))["resources"]
     assert record["cluster"]["scheduler"] == local_cluster.scheduler_address
     assert record["cluster"]["workers"] == 2 and record["cluster"]["peak_memory_mb_largest_worker"] > 0

@@ -19,8 +19,10 @@ __all__ = ["Context", "History", "StepResult", "collect_notes"]
 
 History = orderlines.History
 
-# warnings raised inside Dask's own packages: where the plan ran, never what it says
-_MACHINERY = re.compile(r"[\\/](distributed|dask)[\\/]")
+# warnings raised inside Dask's own packages and the event loops under it: where the plan ran, never what it says
+_MACHINERY = re.compile(r"[\\/](distributed|dask|tornado|asyncio)[\\/]")
+# an unclosed socket or file found by the garbage collector while a step runs: when it is found depends on the machine's load
+_NOT_THE_PLAN = (DeprecationWarning, PendingDeprecationWarning, FutureWarning, ResourceWarning)
 
 
 @dataclass
@@ -85,7 +87,7 @@ def collect_notes(result: StepResult) -> Iterator[None]:
         warnings.simplefilter("always")
         yield
     for w in caught:
-        if issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning, FutureWarning)):
+        if issubclass(w.category, _NOT_THE_PLAN):
             continue
         if _MACHINERY.search(w.filename or ""):  # about the cluster's transport (a large graph sent), not the plan
             continue
