@@ -48,7 +48,7 @@ def test_a_company_too_large_is_refused_with_what_fits(params):
 
 
 def test_run_refuses_before_reading_and_writes_nothing(params, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(machine, "available_memory", lambda: 2.0e9)  # a 2 GB machine
+    monkeypatch.setattr(machine, "available_memory", lambda: 1.0e9)  # a 1 GB machine
     read = []
     monkeypatch.setattr(io, "read_inputs", lambda *a, **k: read.append(1))
     out = tmp_path / "out"

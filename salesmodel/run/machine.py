@@ -3,8 +3,11 @@ would not fit in memory is refused in seconds, with the size that would.
 
 The estimate is measured, not guessed: a run holds about ``RUN_BASE_BYTES`` (the interpreter,
 the libraries, two notebook kernels) plus ``BYTES_PER_LINE`` for each order line of the history
-and the actuals (the validated frame, the steps' aggregations and copies); both from the demo
-company (1.8 M lines, 0.8 GB) and ten times it (17.9 M lines, 4.7 GB) in `benchmarks/scale.py`.
+and the actuals (the lines held with their text as categories, their sums by month, the steps'
+work and the territory step's region processes, which grow with the accounts of a region); both
+fitted to the demo company (1.8 M lines, 1.5 GB) and thirty times it (53.6 M lines, 8.7 GB) in
+`benchmarks/scale.py` (ten times it, 17.9 M lines, took 2.7 GB: below the line). Above thirty times
+the demo it is an extrapolation.
 """
 from __future__ import annotations
 
@@ -15,8 +18,8 @@ from salesmodel.io.orderlines import count_lines
 from salesmodel.schema.params import Scenario
 from salesmodel.schema.vocabulary import word
 
-RUN_BASE_BYTES = 1.8e9
-BYTES_PER_LINE = 250
+RUN_BASE_BYTES = 1.25e9
+BYTES_PER_LINE = 139
 USABLE_SHARE = 0.85  # of the memory available now: the rest stays for the system and other work
 
 
