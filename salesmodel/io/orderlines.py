@@ -4,8 +4,11 @@ Millions of order lines hold a few thousand distinct ids: DuckDB scans the file 
 file, a folder of Parquet parts, or a CSV file) and hands over each text column dictionary
 encoded (an ENUM: every distinct value once, a small integer code per row), numbers and
 dates as numbers. The schema's checks then run on that compact frame, so the raw file is
-never held as one Python string per cell; the validated frame keeps object columns whose
-cells share the distinct strings (8 bytes a cell), with the dtypes and values of before.
+never held as one Python string per cell. The validated sales history keeps its text as sorted
+categories (:func:`compact_text`); the actuals as object columns whose cells share the distinct
+strings (:func:`plain_text`). Every step reads the history summed once (:func:`history`: by
+customer x product x channel x month, by day, by day and product), with the amounts summed as
+exact decimals whatever order DuckDB adds them in.
 """
 from __future__ import annotations
 
