@@ -178,3 +178,18 @@ def test_large_table_written_by_row_groups_is_the_one_shot_file(company, tmp_pat
     pq.write_table(one_shot, tmp_path / "one.parquet", compression="zstd", compression_level=3, use_dictionary=True,
                    write_statistics=True, version="2.6", store_schema=True, row_group_size=1000)
     assert (tmp_path / "one.parquet").read_bytes() == (tmp_path / "parts" / "sales.parquet").read_bytes()
+
+
+def test_duckdb_spills_to_the_temporary_folder_not_where_the_user_stands(tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.chdir(tmp_path)
+    con = orderlines.connect()
+    try:
+        where = con.execute("SELECT current_setting('temp_directory')").fetchone()[0]
+        con.execute("SET memory_limit = '40MB'")  # small enough that grouping millions of keys spills
+        con.execute("SELECT count(*) FROM (SELECT x % 3000000 AS g, count(*) FROM range(6000000) t(x) GROUP BY g)").fetchall()
+    finally:
+        con.close()
+    assert where.startswith(tempfile.gettempdir())
+    assert not (tmp_path / ".tmp").exists()

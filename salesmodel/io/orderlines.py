@@ -73,9 +73,11 @@ def _names(path: Path) -> list[str] | None:
 
 
 def connect() -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection that keeps the rows' order and spills to disk when large."""
+    """An in-memory DuckDB connection that keeps the rows' order and spills to disk when large (to the
+    system's temporary folder: by default DuckDB would make a ``.tmp`` folder wherever the user stands)."""
     con = duckdb.connect(":memory:")
     con.execute("SET preserve_insertion_order = true")
+    con.execute(f"SET temp_directory = {_quote(str(Path(tempfile.gettempdir()) / 'salesmodel-duckdb'))}")
     return con
 
 
@@ -222,7 +224,6 @@ def _query(lines: pd.DataFrame | Path, *templates: str) -> list[pd.DataFrame]:
     con = connect()
     try:
         con.execute(f"SET memory_limit = '{_SUM_MEMORY}'")
-        con.execute(f"SET temp_directory = {_quote(str(Path(tempfile.gettempdir()) / 'salesmodel-duckdb'))}")
         if isinstance(lines, pd.DataFrame):
             # text as categories: DuckDB scans their codes instead of one Python string a cell
             columns = {name: (lines[name].astype("category") if lines[name].dtype == object else lines[name])
