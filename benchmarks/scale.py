@@ -93,9 +93,9 @@ def plan(size: int, data: Path, tmp: Path, engine: str, scheduler: str | None,
     raw = yaml.safe_load((REPO / "params" / "default.yaml").read_text(encoding="utf-8"))
     raw["data"]["dir"] = str(data)
     if size > 1:  # a tolerance a larger generated company can meet
-        # at 100x one account alone is 129% above a territory's mean potential (6,000 territories)
-        tolerance = 0.6 if size < 100 else 1.5
-        raw.setdefault("territory", {})["balance_on"] = {"potential": tolerance, "workload": tolerance}
+        # at 100x one account alone is 129% above a territory's mean potential (6,000 territories): no
+        # tolerance below 100% (the most the params take) can be met, so that size is planned without one
+        raw.setdefault("territory", {})["balance_on"] = {"potential": 0.6, "workload": 0.6} if size < 100 else {}
     params = tmp / "params.yaml"
     params.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     out = tmp / f"out-{engine}"
