@@ -44,7 +44,7 @@ class Context:
         return name in self.tables
 
     def history(self) -> History:
-        """The sales history summed by month and by day (computed once per order-lines frame)."""
+        """The sales history summed by month, by day and by day and product (once per order-lines frame)."""
         if self.summed is not None:
             return self.summed
         if "sales" not in self.inputs:
