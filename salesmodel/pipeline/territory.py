@@ -513,10 +513,7 @@ def run_reps(ctx: Context) -> StepResult:
     points["chosen"] = (points["max_disruption"] - key).abs().lt(1e-12) if auto else False
     result.add("territory_frontier", points)
 
-    all_km = territory.base_distances(table, bases, road)
-    rix = {r: i for i, r in enumerate(bases["rep_id"])}
-    cur = table["current"].to_numpy(dtype=object)
-    km_now = np.array([all_km[i, rix[c]] if isinstance(c, str) and c in rix else np.nan for i, c in enumerate(cur)])
+    km_now = territory.km_to(table, bases, table["current"].to_numpy(dtype=object), road)
     has = ~np.isnan(km_now)
     labels = found.assignment
     km_new = found.distance_km

@@ -49,15 +49,11 @@ class TerritoryDrawing:
     def _travel_line(self, plan: Any) -> str:
         """Travel from each rep's base, this plan against today (territories around reps)."""
         table, bases = self.reps["table"], self.reps["bases"]
-        if not hasattr(self, "_km_all"):
-            self._km_all = territory.base_distances(table, bases, self.reps["arguments"].get("road_factor", 1.3))
-            self._rix = {r: i for i, r in enumerate(bases["rep_id"])}
-        rows = np.arange(len(table))
+        road = self.reps["arguments"].get("road_factor", 1.3)
 
         def km(labels: Any) -> dict[str, float]:
-            cols = np.array([self._rix.get(str(r), -1) for r in labels])
-            keep = cols >= 0
-            return territory.travel_overall(self._km_all[rows[keep], cols[keep]])
+            to = territory.km_to(table, bases, [str(r) if isinstance(r, str) else None for r in labels], road)
+            return territory.travel_overall(to[~np.isnan(to)])
         labels = plan.assignment.set_index("unit_id")["territory"].reindex(table["unit_id"]).to_numpy()
         new, old = km(labels), km(table["current"].to_numpy())
         return " · ".join(f"{_esc(self.w(f'code_{k}'))}: {new[k]:,.0f} ({_esc(self.w('today'))} {old[k]:,.0f})"

@@ -20,11 +20,13 @@ from salesmodel.domain.territory._parts import design_parts, rep_design_in_parts
 from salesmodel.domain.territory._plan import TerritoryPlan
 from salesmodel.domain.territory._reps import (
     KEEP_WHOLE,
+    NEAREST_REPS,
     RepDesign,
     base_distances,
     check_rep_inputs,
     drivable,
     great_circle_km,
+    km_to,
     rep_design,
     rep_frontier,
     travel_overall,
@@ -32,6 +34,7 @@ from salesmodel.domain.territory._reps import (
 )
 from salesmodel.domain.territory._units import EARTH_RADIUS_KM
 
-__all__ = ["DEFAULT_FRONTIER", "EARTH_RADIUS_KM", "KEEP_WHOLE", "Graph", "RepDesign", "TerritoryPlan", "adjacency",
+__all__ = ["DEFAULT_FRONTIER", "EARTH_RADIUS_KM", "KEEP_WHOLE", "NEAREST_REPS", "Graph", "RepDesign", "TerritoryPlan", "adjacency",
            "base_distances", "check_rep_inputs", "customer_units", "design", "design_parts", "drivable", "evaluate", "frontier", "great_circle_km",
-           "rep_design", "rep_design_in_parts", "rep_frontier", "rep_frontier_in_parts", "smallest_meeting", "travel_overall", "travel_table"]
+           "km_to", "rep_design", "rep_design_in_parts", "rep_frontier", "rep_frontier_in_parts", "smallest_meeting", "travel_overall",
+           "travel_table"]

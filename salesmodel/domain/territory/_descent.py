@@ -3,9 +3,10 @@ state can be copied: the search for a larger disruption limit makes the same mov
 search for a smaller one until the smaller limit first changes a choice, so a frontier of
 limits resumes each search from that point instead of starting again (the same plans).
 
-The setup (:class:`Pairs`) is what no move changes: the groups that move together, the
-candidate (group, rep) pairs within the distance limit, their measures, distances and travel
-counts, the contiguity graph. :class:`State` is what a move changes.
+The setup is what no move changes: the groups that move together, the candidate (group, rep)
+pairs (:class:`Pairs`), their measures, distances and travel counts, the contiguity graph.
+:class:`State` is what a move changes. Everything is held per pair or per group, never as a table of
+every group against every rep, so a move costs the same in a region of any size.
 """
 from __future__ import annotations
 
@@ -31,8 +32,34 @@ def _choose(sub: np.ndarray, value: np.ndarray, delta: np.ndarray) -> int:
 
 def _spans(starts: np.ndarray, which: np.ndarray) -> np.ndarray:
     """The indices ``starts[x]`` to ``starts[x + 1]`` of every ``x`` in ``which``, one array."""
-    spans = [np.arange(starts[x], starts[x + 1]) for x in which]
-    return np.concatenate(spans) if spans else np.zeros(0, dtype=np.int64)
+    which = np.asarray(which, dtype=np.int64)
+    lo = starts[which]
+    size = starts[which + 1] - lo
+    if not size.sum():
+        return np.zeros(0, dtype=np.int64)
+    return np.repeat(lo - np.cumsum(size) + size, size) + np.arange(int(size.sum()))
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct values, sorted (np.unique, without its hashing: a few thousand values a move)."""
+    values = np.sort(values)
+    return values[np.concatenate([[True], values[1:] != values[:-1]])] if len(values) else values
+
+
+@dataclass
+class Pairs:
+    """The candidate (group, rep) pairs of a search, sorted by group then rep: the members' road km to
+    the rep (``km``), whether all lie within the near distance (``near``), how many lie within each held
+    distance (``within``); and each group at its start rep (``start_km``, ``start_within``: held
+    distances x groups)."""
+
+    pg: np.ndarray
+    pr: np.ndarray
+    km: np.ndarray
+    near: np.ndarray
+    within: list
+    start_km: np.ndarray
+    start_within: np.ndarray
 
 
 def pieces(adj: Any, members: np.ndarray) -> int:
@@ -83,12 +110,15 @@ def cut_accounts(members: list[int], neighbours: list[list[int]]) -> list[int]:
 
 @dataclass
 class State:
-    """What a move changes: the reps' totals and scores, each group's rep, the budgets used, and per
-    candidate pair its gain, cost and whether it is worth trying."""
+    """What a move changes: the reps' totals and scores, each group's rep (and its km and counts within
+    the held distances there), the budgets used, and per candidate pair its gain, cost, neighbours held
+    by its rep and whether it is worth trying (``prom``: the pairs worth trying, in order)."""
 
     T: np.ndarray
     f_rep: np.ndarray
     lab_g: np.ndarray
+    at_km: np.ndarray
+    at_within: np.ndarray
     a_arr: np.ndarray
     gain: np.ndarray
     delta: np.ndarray
@@ -97,9 +127,10 @@ class State:
     joins: np.ndarray
     blocked: np.ndarray
     promising: np.ndarray
+    prom: np.ndarray
     splits: np.ndarray
     have: np.ndarray  # accounts within each held distance now
-    nb_g: np.ndarray | None
+    nb: np.ndarray | None  # per pair: the group's neighbours (outside it) its rep holds
     moved_pot: float = 0.0
     moved_cnt: float = 0.0
     steps: int = 0
@@ -118,58 +149,65 @@ class Descent:
     """
 
     def __init__(self, *, X: np.ndarray, tol: np.ndarray, mean: np.ndarray, T: np.ndarray, g: np.ndarray,
-                 home: np.ndarray, start: np.ndarray, glock: np.ndarray, gallowed: np.ndarray, gdist: np.ndarray,
-                 held: list[tuple[np.ndarray, float, float]], pot_g: np.ndarray, cnt_g: np.ndarray,
+                 home: np.ndarray, start: np.ndarray, pairs: Pairs, pot_g: np.ndarray, cnt_g: np.ndarray,
                  total_pot: float, total_cnt: float, max_distance_km: float, travel_weight: float, lab: np.ndarray,
-                 links: tuple[Any, np.ndarray, np.ndarray] | None, dist: np.ndarray, near_km: float | None) -> None:
+                 links: tuple[Any, np.ndarray, np.ndarray] | None) -> None:
         n, G = len(g), len(home)
         R = T.shape[0]
+        self.R = R
         self.tol, self.mean, self.g, self.home = tol, mean, g, home
         self.total_pot, self.total_cnt = total_pot, total_cnt
         self.max_distance_km, self.travel_weight = max_distance_km, travel_weight
         XG = np.zeros((G, X.shape[1]))
         np.add.at(XG, g, X)
-        self.XG, self.gdist = XG, gdist
-        self.within = [w for w, _need, _have in held]
-        self.need = np.array([need for _w, need, _have in held], dtype=float)
+        self.XG = XG
         cost_g = pot_g / total_pot + cnt_g / total_cnt
-        pg, pr = np.nonzero(gallowed & ~glock[:, None])  # candidate (group, rep) pairs within the limit
+        pg, pr = pairs.pg, pairs.pr
         self.pg, self.pr = pg, pr
-        self.within_p = [w[pg, pr] for w in self.within]  # per pair: its members within each distance at its rep
-        self.Xp, self.dp, self.costp = XG[pg], gdist[pg, pr], cost_g[pg]
+        self.keys = pg * R + pr  # sorted: a (group, rep)'s pair is found by bisection
+        self.within_p = pairs.within  # per pair: its members within each held distance at its rep
+        self.Xp, self.dp, self.costp = XG[pg], pairs.km, cost_g[pg]
         self.potp, self.cntp, self.homep = pot_g[pg], cnt_g[pg], home[pg]
-        self.g_pairs = np.searchsorted(pg, np.arange(G + 1))  # pg is sorted (np.nonzero): group x's pairs
+        self.g_pairs = np.searchsorted(pg, np.arange(G + 1))  # group x's pairs
         self.by_rep = np.argsort(pr, kind="stable")
         self.r_pairs = np.searchsorted(pr[self.by_rep], np.arange(R + 1))
         self.pot_g, self.cnt_g = pot_g, cnt_g
         adj, both, nb_start = links if links is not None else (None, None, None)
         self.adj, self.both, self.nb_start = adj, both, nb_start
         P = len(pg)
-        nb_g = None
+        nb = None
         if links is not None:
-            nb_g = np.zeros((G, R))
-            np.add.at(nb_g, (g[both[:, 0]], lab[both[:, 1]]), 1.0)
-            near = np.ones((G, R), dtype=bool)
-            np.logical_and.at(near, g, dist <= (near_km if near_km is not None else -1.0) + 1e-9)
-            self.nearp = near[pg, pr]
+            nb = np.bincount(self.pair_of(g[both[:, 0]], lab[both[:, 1]]), minlength=P + 1)[:P].astype(float)
+            self.nearp = pairs.near
             self.members = np.argsort(g, kind="stable")
             self.g_start = np.searchsorted(g[self.members], np.arange(G + 1))
             sym = (adj + adj.T).tocsr() if adj is not None else None
             self.neighbours = ([sym.indices[sym.indptr[i]:sym.indptr[i + 1]].tolist() for i in range(n)]
                                if sym is not None else [[] for _ in range(n)])
-        self.contiguous = nb_g is not None
+        self.contiguous = nb is not None
         self.single = np.bincount(g, minlength=G) == 1
         lab_g = start.copy()
+        E = len(pairs.within)
         self.state = State(
-            T=T, f_rep=self.score_rows(T), lab_g=lab_g, a_arr=lab_g[pg].copy(), gain=np.zeros(P), delta=np.zeros(P),
-            value=np.zeros(P), costs=np.zeros((P, 2 + len(held))), joins=np.ones(P, dtype=bool),
-            blocked=np.zeros(P, dtype=bool), promising=np.zeros(P, dtype=bool), splits=np.zeros(G, dtype=bool),
-            have=np.array([have for _w, _need, have in held], dtype=float), nb_g=nb_g,
+            T=T, f_rep=self.score_rows(T), lab_g=lab_g, at_km=pairs.start_km.copy(),
+            at_within=pairs.start_within.copy(), a_arr=lab_g[pg].copy(), gain=np.zeros(P), delta=np.zeros(P),
+            value=np.zeros(P), costs=np.zeros((P, 2 + E)), joins=np.ones(P, dtype=bool),
+            blocked=np.zeros(P, dtype=bool), promising=np.zeros(P, dtype=bool), prom=np.zeros(0, dtype=np.int64),
+            splits=np.zeros(G, dtype=bool), have=pairs.start_within.sum(axis=1), nb=nb,
             moved_pot=float(pot_g[(lab_g != home) & (home >= 0)].sum()),
             moved_cnt=float(cnt_g[(lab_g != home) & (home >= 0)].sum()))
+        self.need = self.state.have.copy()  # as many accounts within each held distance as today
         if self.contiguous:
             self.mark_cuts(range(R))
         self.refresh(np.arange(P))
+
+    def pair_of(self, groups: np.ndarray, reps: np.ndarray) -> np.ndarray:
+        """The pair of each (group, rep); ``len(pg)`` where there is none."""
+        key = groups * self.R + reps
+        at = np.searchsorted(self.keys, key)
+        found = at < len(self.keys)
+        found[found] = self.keys[at[found]] == key[found]
+        return np.where(found, at, len(self.keys))
 
     def score_rows(self, T: np.ndarray) -> np.ndarray:
         return (((T / self.mean - 1.0) / self.tol) ** 2).sum(axis=-1)
@@ -186,12 +224,24 @@ class Descent:
             s.splits[self.g[cut[self.single[self.g[cut]]]]] = True
 
     def refresh(self, idx: np.ndarray) -> None:
-        """The pairs' gains, costs and travel counts after their reps' totals changed."""
+        """The pairs' gains, costs and travel counts after their reps' totals changed (``idx``: sorted,
+        distinct). Only a pair that could be tried is worked out: the others are not read until a move
+        refreshes them again."""
         s = self.state
-        grp = self.pg[idx]
-        a, b, x = s.a_arr[idx], self.pr[idx], self.Xp[idx]
+        grp, b = self.pg[idx], self.pr[idx]
+        a = s.a_arr[idx]
+        live = (b != a) & ~s.splits[grp]
+        if s.nb is not None:
+            joins = (s.nb[idx] > 0) | self.nearp[idx]
+            s.joins[idx] = joins
+            live &= joins
+        s.blocked[idx] = False
+        every, before = idx, s.promising[idx]
+        s.promising[idx] = False
+        idx, grp, a, b = idx[live], grp[live], a[live], b[live]
+        x = self.Xp[idx]
         gain = (self.score_rows(s.T[a] - x) - s.f_rep[a]) + (self.score_rows(s.T[b] + x) - s.f_rep[b])
-        travel = np.maximum(0.0, self.dp[idx] - self.gdist[grp, a]) / self.max_distance_km * self.travel_weight
+        travel = np.maximum(0.0, self.dp[idx] - s.at_km[grp]) / self.max_distance_km * self.travel_weight
         delta = gain + travel
         s.gain[idx], s.delta[idx] = gain, delta
         homep = self.homep[idx]
@@ -203,16 +253,20 @@ class Descent:
         dcost = np.where(away_new, costp, 0.0) - np.where(away_now, costp, 0.0)
         # balance gained per share moved; moves that cost nothing (moves back) first
         s.value[idx] = np.where(dcost > 1e-15, -delta / np.maximum(dcost, 1e-15), np.inf)
-        for e, within in enumerate(self.within):
-            cost[:, 2 + e] = within[grp, a] - self.within_p[e][idx]
+        for e, within in enumerate(self.within_p):
+            cost[:, 2 + e] = s.at_within[e, grp] - within[idx]
         s.costs[idx] = cost
-        ok = (b != a) & (gain < -1e-9) & (delta < -1e-9) & ~s.splits[grp]
-        if s.nb_g is not None:
-            joins = (s.nb_g[grp, b] > 0) | self.nearp[idx]
-            s.joins[idx] = joins
-            ok &= joins
-        s.blocked[idx] = False
-        s.promising[idx] = ok
+        s.promising[idx] = (gain < -1e-9) & (delta < -1e-9)
+        after = s.promising[every]
+        self._sync(bool((before & ~after).any()), every[after & ~before])
+
+    def _sync(self, dropped: bool, added: np.ndarray) -> None:
+        """``prom`` (sorted) after pairs stopped (``dropped``) or started (``added``, sorted) being worth trying."""
+        s = self.state
+        if dropped:
+            s.prom = s.prom[s.promising[s.prom]]
+        if len(added):
+            s.prom = np.insert(s.prom, np.searchsorted(s.prom, added), added)
 
     def run(self, limit: float, max_moves: int) -> tuple[str, bool, State | None]:
         """Descend under ``limit`` (a share; inf: none) until no move helps or ``max_moves`` moves were made:
@@ -223,15 +277,11 @@ class Descent:
             if s.steps >= max_moves:
                 stopped = "max_moves"
                 break
-            sub = np.flatnonzero(s.promising)
             room = np.concatenate([[limit * self.total_pot - s.moved_pot, limit * self.total_cnt - s.moved_cnt],
                                    s.have - self.need]) + 1e-9
-            ok = s.costs[sub] <= room
-            travel_ok = ok[:, 2:].all(axis=1)
-            free = sub[travel_ok]  # what a search with no disruption limit could choose here
-            sub = sub[travel_ok & ok[:, :2].all(axis=1)]
-            j = _choose(sub, s.value, s.delta)
-            if not bound and math.isfinite(limit) and _choose(free, s.value, s.delta) != j:
+            watch = not bound and math.isfinite(limit)
+            j, free = self._pick(room, watch)
+            if watch and free != j:
                 bound = True  # from here on a larger limit would search differently
                 fork = s.copy()
             if j < 0:
@@ -240,6 +290,39 @@ class Descent:
                 continue
             self._move(j)
         return stopped, bound, fork
+
+    def _pick(self, room: np.ndarray, watch: bool, levels: int = 3) -> tuple[int, int]:
+        """The move the search makes within ``room`` (-1: none) and, with ``watch``, the move a search with
+        no disruption limit would make (travel held only). The pairs worth trying are looked at from the
+        best value down, a few values at a time (most often the best is allowed); past ``levels`` values
+        all of them are checked at once. The same choices as checking all."""
+        s = self.state
+        sub = s.prom
+        values = s.value[sub]
+        j = free = None
+        for _ in range(levels):
+            if not len(values) or values.max() == -np.inf:
+                return (-1 if j is None else j), (-1 if free is None else free)
+            level = values == values.max()
+            cand = sub[level]
+            ok = s.costs[cand] <= room
+            travel_ok = ok[:, 2:].all(axis=1)
+            if free is None and travel_ok.any():
+                free = _choose(cand[travel_ok], s.value, s.delta)
+            both = travel_ok & ok[:, :2].all(axis=1)
+            if j is None and both.any():
+                j = _choose(cand[both], s.value, s.delta)
+            if j is not None and (free is not None or not watch):
+                return j, (-1 if free is None else free)
+            values = np.where(level, -np.inf, values)
+        ok = s.costs[sub] <= room
+        travel_ok = ok[:, 2:].all(axis=1)
+        rest = values > -np.inf  # the values not looked at yet
+        if free is None:
+            free = _choose(sub[travel_ok & rest], s.value, s.delta)
+        if j is None:
+            j = _choose(sub[travel_ok & ok[:, :2].all(axis=1) & rest], s.value, s.delta)
+        return j, free
 
     def _keeps_pieces(self, j: int) -> bool:
         """Whether taking pair ``j``'s group (of several accounts) away leaves its territory in no more
@@ -253,6 +336,7 @@ class Descent:
         if len(rest) and pieces(self.adj, rest) > pieces(self.adj, mem):
             s.blocked[self.g_pairs[grp]:self.g_pairs[grp + 1]] = True
             s.promising[self.g_pairs[grp]:self.g_pairs[grp + 1]] = False
+            self._sync(True, np.zeros(0, dtype=np.int64))
             return False
         return True
 
@@ -265,24 +349,27 @@ class Descent:
         s.lab_g[grp] = to
         s.moved_pot += float(s.costs[j, 0])
         s.moved_cnt += float(s.costs[j, 1])
-        for e, within in enumerate(self.within):
-            s.have[e] += float(within[grp, to] - within[grp, frm])
+        for e, within in enumerate(self.within_p):
+            s.have[e] += float(within[j] - s.at_within[e, grp])
+            s.at_within[e, grp] = within[j]
+        s.at_km[grp] = self.dp[j]
         s.a_arr[self.g_pairs[grp]:self.g_pairs[grp + 1]] = to
         if self.contiguous:
             self.mark_cuts((frm, to))
         # the pairs whose gain changed: moves of the two reps' groups, and moves to the two reps
-        touched = np.zeros(len(self.pg), dtype=bool)
-        touched[_spans(self.g_pairs, np.flatnonzero((s.lab_g == frm) | (s.lab_g == to)))] = True
-        touched[self.by_rep[self.r_pairs[frm]:self.r_pairs[frm + 1]]] = True
-        touched[self.by_rep[self.r_pairs[to]:self.r_pairs[to + 1]]] = True
-        if s.nb_g is not None:  # the neighbours of the moved accounts now see it at its new rep
+        touched = [_spans(self.g_pairs, np.flatnonzero((s.lab_g == frm) | (s.lab_g == to))),
+                   self.by_rep[self.r_pairs[frm]:self.r_pairs[frm + 1]],
+                   self.by_rep[self.r_pairs[to]:self.r_pairs[to + 1]]]
+        if s.nb is not None:  # the neighbours of the moved accounts now see it at its new rep
             both, nb_start = self.both, self.nb_start
             links = np.concatenate([both[nb_start[i]:nb_start[i + 1], 1]
                                     for i in self.members[self.g_start[grp]:self.g_start[grp + 1]]])
-            np.add.at(s.nb_g, (g[links], np.full(len(links), frm)), -1.0)
-            np.add.at(s.nb_g, (g[links], np.full(len(links), to)), 1.0)
-            touched[_spans(self.g_pairs, np.unique(g[links]))] = True
-        self.refresh(np.flatnonzero(touched))
+            near = g[links]
+            for rep, step in ((frm, -1.0), (to, 1.0)):
+                at = self.pair_of(near, np.full(len(near), rep))
+                np.add.at(s.nb, at[at < len(self.pg)], step)
+            touched.append(_spans(self.g_pairs, _distinct(near)))
+        self.refresh(_distinct(np.concatenate(touched)))
         s.steps += 1
 
 

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from salesmodel.domain.territory._graph import Graph, _make_graph
-from salesmodel.domain.territory._reps import RepDesign, base_distances, check_rep_inputs, quantile_edges, rep_frontier
+from salesmodel.domain.territory._reps import RepDesign, check_rep_inputs, km_at, quantile_edges, reach_blocks, rep_frontier
 
 __all__ = ["design_parts", "rep_design_in_parts", "rep_frontier_in_parts"]
 
@@ -50,19 +50,22 @@ def design_parts(units: pd.DataFrame, bases: pd.DataFrame, base_part: Sequence[A
         return p
 
     rix = {r: i for i, r in enumerate(bases["rep_id"])}
-    lab = np.array(labels, dtype=object)
-    allowed = base_distances(units, bases, road_factor) <= max_distance_km + 1e-9
-    if keep_whole == "province":
-        allowed &= units["province_id"].to_numpy()[:, None] == bases["province_id"].to_numpy()[None, :]
+    code = np.array([names.index(p) for p in labels], dtype=np.int64)
     current = units["current"].to_numpy(dtype=object) if "current" in units.columns else np.array([None] * len(units))
     ids = units["unit_id"].to_numpy(dtype=object)
+    # per unit, the parts of the reps it may go to (block by block: never every unit against every rep)
+    reach = np.zeros((len(units), len(names)), dtype=bool)
+    for at, reps, km in reach_blocks(units, bases, road_factor=road_factor, keep_whole=keep_whole):
+        allowed = km <= max_distance_km + 1e-9
+        for k in np.unique(code[reps]):
+            reach[at, k] = allowed[:, code[reps] == k].any(axis=1)
     first = np.full(len(units), None, dtype=object)
     for i in range(len(units)):
-        reps = set(np.flatnonzero(allowed[i]).tolist())
+        parts = set(np.flatnonzero(reach[i]).tolist())
         for r in (current[i], (locks or {}).get(ids[i])):
             if isinstance(r, str) and r in rix:
-                reps.add(rix[r])
-        touched = sorted({root(lab[j]) for j in reps})
+                parts.add(int(code[rix[r]]))
+        touched = sorted({root(names[k]) for k in parts})
         for other in touched[1:]:
             parent[root(other)] = root(touched[0])
         first[i] = touched[0] if touched else None
@@ -156,7 +159,7 @@ def _company_hold_km(units: pd.DataFrame, bases: pd.DataFrame, locks: dict | Non
                    for u in units["unit_id"]])
     if not (at >= 0).any():
         return None
-    km = base_distances(units, bases, road_factor)[np.flatnonzero(at >= 0), at[at >= 0]]
+    km = km_at(units, bases, at, road_factor)[at >= 0]
     return sorted(quantile_edges(km, quantiles))
 
 

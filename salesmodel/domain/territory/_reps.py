@@ -23,18 +23,22 @@ the clock), so the same inputs give the same plan on any machine.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from salesmodel.domain.territory._descent import Descent, State, contiguity
+from salesmodel.domain.territory._descent import Descent, Pairs, State, contiguity
 from salesmodel.domain.territory._graph import _make_graph
 from salesmodel.domain.territory._units import EARTH_RADIUS_KM
 from salesmodel.errors import InputError, ParamsError, short_list
 
 KEEP_WHOLE = ("none", "city", "province")
+# A group is offered to at most this many reps (the nearest within the distance limit, and its rep
+# today): the search's pairs then grow with the accounts, not with accounts x reps.
+NEAREST_REPS = 40
 _EPS = 1e-12
 
 
@@ -52,6 +56,75 @@ def base_distances(units: pd.DataFrame, bases: pd.DataFrame, road_factor: float 
     blat = bases["base_lat"].to_numpy(dtype=float)[None, :]
     blon = bases["base_lon"].to_numpy(dtype=float)[None, :]
     return great_circle_km(lat, lon, blat, blon) * float(road_factor)
+
+
+# Cells (accounts x reps) of road km held at once: distances are computed block by block, so a large
+# company never holds a table of every account against every rep.
+BLOCK_CELLS = 4_000_000
+
+
+def km_at(units: pd.DataFrame, bases: pd.DataFrame, rep_index: Any, road_factor: float = 1.3) -> np.ndarray:
+    """Road km from each unit to the base of the rep at ``rep_index`` (positions in ``bases``; NaN
+    where negative): the same numbers as :func:`base_distances` gives, without the full table."""
+    col = np.asarray(rep_index, dtype=np.int64)
+    at = np.maximum(col, 0)
+    km = great_circle_km(units["lat"].to_numpy(dtype=float), units["lon"].to_numpy(dtype=float),
+                         bases["base_lat"].to_numpy(dtype=float)[at], bases["base_lon"].to_numpy(dtype=float)[at])
+    return np.where(col >= 0, km * float(road_factor), np.nan)
+
+
+def km_to(units: pd.DataFrame, bases: pd.DataFrame, rep_ids: Any, road_factor: float = 1.3) -> np.ndarray:
+    """Road km from each unit to the base of the rep named for it (NaN where none or not in ``bases``).
+
+    >>> import pandas as pd
+    >>> units = pd.DataFrame({"lat": [30.0, 31.0], "lon": [120.0, 120.0]})
+    >>> bases = pd.DataFrame({"rep_id": ["R1"], "base_lat": [30.0], "base_lon": [120.0]})
+    >>> km_to(units, bases, ["R1", None], road_factor=1.0).round(1).tolist()
+    [0.0, nan]
+    """
+    rix = {r: i for i, r in enumerate(bases["rep_id"])}
+    return km_at(units, bases, [rix.get(r, -1) if isinstance(r, str) else -1 for r in rep_ids], road_factor)
+
+
+def reach_blocks(units: pd.DataFrame, bases: pd.DataFrame, rows: Any = None, *, road_factor: float = 1.3,
+                 keep_whole: str = "none", together: Any = None) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The road km from the units ``rows`` (positions, default all) to the reps they may go to, in blocks
+    of about :data:`BLOCK_CELLS` cells: ``(rows, reps, km)`` with ``km[i, j]`` from ``rows[i]`` to
+    ``reps[j]``, the reps in ``bases``' order. With ``keep_whole: province`` a unit is measured only
+    against its province's reps. ``together``: a code per row; rows of one code (in a run, as given)
+    stay in one block. Every row is in exactly one block."""
+    rows = np.arange(len(units)) if rows is None else np.asarray(rows, dtype=np.int64)
+    if not len(rows):
+        return
+    codes = np.arange(len(rows)) if together is None else np.asarray(together)
+    lat, lon = units["lat"].to_numpy(dtype=float), units["lon"].to_numpy(dtype=float)
+    blat, blon = bases["base_lat"].to_numpy(dtype=float), bases["base_lon"].to_numpy(dtype=float)
+    if keep_whole == "province":
+        both, _ = pd.factorize(np.concatenate([units["province_id"].to_numpy(dtype=object)[rows],
+                                               bases["province_id"].to_numpy(dtype=object)]))
+        mine, theirs = both[:len(rows)], both[len(rows):]
+        order = np.argsort(mine, kind="stable")
+        edges = _run_edges(mine[order])
+        sets = [(order[a:b], np.flatnonzero(theirs == mine[order[a]])) for a, b in zip(edges[:-1], edges[1:])]
+    else:
+        sets = [(np.arange(len(rows)), np.arange(len(bases)))]
+    for local, reps in sets:
+        step = max(1, BLOCK_CELLS // max(len(reps), 1))
+        edges = _run_edges(codes[local])
+        start = 0
+        while start < len(local):
+            k = int(np.searchsorted(edges, start + step, side="right")) - 1
+            end = int(edges[k]) if edges[k] > start else int(edges[np.searchsorted(edges, start, side="right")])
+            at = rows[local[start:end]]
+            km = great_circle_km(lat[at][:, None], lon[at][:, None], blat[reps][None, :],
+                                 blon[reps][None, :]) * float(road_factor)
+            yield at, reps, km
+            start = end
+
+
+def _run_edges(values: np.ndarray) -> np.ndarray:
+    """Where each run of equal neighbouring values starts, and the end: ``[0, ..., len(values)]``."""
+    return np.concatenate([[0], np.flatnonzero(values[1:] != values[:-1]) + 1, [len(values)]]).astype(np.int64)
 
 
 def check_rep_inputs(
@@ -110,11 +183,13 @@ def check_rep_inputs(
     if locks:
         orphan &= ~units["unit_id"].isin(list(locks)).to_numpy()
     if orphan.any():
-        dist = base_distances(units.loc[orphan], bases, road_factor)
-        if keep_whole == "province" and "province_id" in bases.columns:
-            same = units.loc[orphan, "province_id"].to_numpy()[:, None] == bases["province_id"].to_numpy()[None, :]
-            dist = np.where(same, dist, np.inf)
-        nearest = dist.min(axis=1)
+        rows = np.flatnonzero(orphan)
+        nearest = np.full(len(units), np.inf)
+        by = keep_whole if keep_whole != "province" or "province_id" in bases.columns else "none"
+        for at, _reps, km in reach_blocks(units, bases, rows, road_factor=road_factor, keep_whole=by):
+            if km.shape[1]:
+                nearest[at] = km.min(axis=1)
+        nearest = nearest[rows]
         far = nearest > max_distance_km
         if far.any():
             ids = units.loc[orphan, "unit_id"].to_numpy()[far].tolist()
@@ -192,6 +267,7 @@ def rep_design(
     max_moves: int | None = None,
     mean: Any = None,
     hold_km: Any = None,
+    nearest_reps: int | None = NEAREST_REPS,
 ) -> RepDesign:
     """Improve today's assignment towards balance with few, short moves.
 
@@ -248,11 +324,16 @@ def rep_design(
         The distances ``hold_quantiles`` hold, given instead of taken from these units: a part
         of a company keeps as many of its accounts within the company's quantiles as today,
         so the company's median and p95 do not get worse either.
+    nearest_reps : int or None, default=NEAREST_REPS
+        An account (area) is offered to at most this many reps: the nearest based within
+        ``max_distance_km`` (ties to the first rep), and its rep today. The search then grows with the
+        accounts, not with accounts x reps (a rep 41st in line is never the one a director would
+        send). None: every rep within the limit.
     """
     search, finish = _prepare(units, bases, balance_on=balance_on, max_distance_km=max_distance_km,
                               road_factor=road_factor, keep_whole=keep_whole, locked=locked, locks=locks,
                               travel_weight=travel_weight, hold_quantiles=hold_quantiles, graph=graph,
-                              near_km=near_km, mean=mean, hold_km=hold_km)
+                              near_km=near_km, mean=mean, hold_km=hold_km, nearest_reps=nearest_reps)
     limit = math.inf if max_disruption is None else float(max_disruption)
     stopped, bound, _fork = search.run(limit, _max_moves(max_moves, len(units)))
     return finish(search.state, stopped, bound)
@@ -296,10 +377,13 @@ def _max_moves(max_moves: int | None, n: int) -> int:
 def _prepare(units: pd.DataFrame, bases: pd.DataFrame, *, balance_on: dict[str, float], max_distance_km: float,
              road_factor: float = 1.3, keep_whole: str = "none", locked: Any = None, locks: dict | None = None,
              travel_weight: float = 1.0, hold_quantiles: Any = (0.5, 0.95), graph: Any = None,
-             near_km: float | None = None, mean: Any = None, hold_km: Any = None) -> tuple[Descent, Any]:
+             near_km: float | None = None, mean: Any = None, hold_km: Any = None,
+             nearest_reps: int | None = NEAREST_REPS) -> tuple[Descent, Any]:
     """The descent's starting point (bad input refused first), and how its final state becomes a design."""
     check_rep_inputs(units, bases, max_distance_km=max_distance_km, road_factor=road_factor,
                      keep_whole=keep_whole, locks=locks)
+    if nearest_reps is not None and not (isinstance(nearest_reps, (int, np.integer)) and nearest_reps >= 1):
+        raise ParamsError(f"The 'nearest_reps' parameter must be a whole number >= 1 or None. Got {nearest_reps!r} instead.")
     n = len(units)
     reps = bases["rep_id"].tolist()
     rix = {r: i for i, r in enumerate(reps)}
@@ -309,13 +393,12 @@ def _prepare(units: pd.DataFrame, bases: pd.DataFrame, *, balance_on: dict[str, 
     tol = np.array([max(float(balance_on[m]), 1e-6) for m in measures])
     cur_lab = units["current"].to_numpy(dtype=object) if "current" in units.columns else np.array([None] * n, dtype=object)
     cur = np.array([rix.get(c, -1) if isinstance(c, str) else -1 for c in cur_lab], dtype=np.int64)
-    dist = base_distances(units, bases, road_factor)
-    allowed = dist <= max_distance_km + 1e-9
-    if keep_whole == "province":
-        allowed &= units["province_id"].to_numpy()[:, None] == bases["province_id"].to_numpy()[None, :]
     lab, lock_mask = _locked_start(units, cur, rix, locked, locks)
     has = cur >= 0
-    beyond = units["unit_id"].to_numpy()[has & ~allowed[np.arange(n), np.maximum(cur, 0)]].tolist()
+    allowed_now = has & (km_at(units, bases, cur, road_factor) <= max_distance_km + 1e-9)
+    if keep_whole == "province":
+        allowed_now &= units["province_id"].to_numpy() == bases["province_id"].to_numpy()[np.maximum(cur, 0)]
+    beyond = units["unit_id"].to_numpy()[has & ~allowed_now].tolist()
     if mean is None:
         mean = X.sum(axis=0) / R if R else np.zeros(len(measures))
     mean = np.asarray(mean, dtype=float)
@@ -326,14 +409,17 @@ def _prepare(units: pd.DataFrame, bases: pd.DataFrame, *, balance_on: dict[str, 
 
     T = np.zeros((R, len(measures)))
     # accounts with no rep today (their rep left): to the allowed rep that helps balance most
-    for i in np.flatnonzero(lab < 0):
-        ok = np.flatnonzero(allowed[i])
-        delta = score_rows(T[ok] + X[i]) - score_rows(T[ok])
-        travel = dist[i, ok] / max_distance_km * travel_weight
-        lab[i] = ok[np.lexsort((ok, np.round(delta + travel, 12)))[0]]
+    for at, block_reps, km in reach_blocks(units, bases, np.flatnonzero(lab < 0), road_factor=road_factor,
+                                           keep_whole=keep_whole):
+        for i, row in zip(at, km):
+            ok_here = np.flatnonzero(row <= max_distance_km + 1e-9)
+            ok = block_reps[ok_here]
+            delta = score_rows(T[ok] + X[i]) - score_rows(T[ok])
+            travel = row[ok_here] / max_distance_km * travel_weight
+            lab[i] = ok[np.lexsort((ok, np.round(delta + travel, 12)))[0]]
     np.add.at(T, lab, X)
 
-    # groups that move together, with their measures, costs and distances
+    # groups that move together, with their measures
     g = _groups(units, keep_whole, cur_lab.astype(str), lock_mask)
     G = int(g.max()) + 1 if n else 0
     home = np.full(G, -1, dtype=np.int64)  # today's rep of the group (-1: none or mixed)
@@ -342,30 +428,23 @@ def _prepare(units: pd.DataFrame, bases: pd.DataFrame, *, balance_on: dict[str, 
     start[g] = lab
     glock = np.zeros(G, dtype=bool)
     np.logical_or.at(glock, g, lock_mask | (cur < 0))
-    gallowed = np.ones((G, R), dtype=bool)
-    np.logical_and.at(gallowed, g, allowed)
-    gdist = np.zeros((G, R))
-    np.add.at(gdist, g, dist)
-    # today's travel quantiles, and per (group, rep) how many members lie within each
-    held = []
+    # today's travel quantiles: per group and candidate rep how many members lie within each
+    edges: list[float] = []
     if hold_quantiles is not None and has.any():
-        edges = set(hold_km) if hold_km is not None else quantile_edges(dist[np.arange(n), np.maximum(lab, 0)],
-                                                                          hold_quantiles)
-        for edge in sorted(edges):
-            within = np.zeros((G, R))
-            np.add.at(within, g, (dist <= edge + 1e-9).astype(float))
-            now = float(within[np.arange(G), start].sum())
-            held.append((within, now, now))  # per pair counts, accounts within today, within now
+        edges = sorted(set(hold_km) if hold_km is not None
+                       else quantile_edges(km_at(units, bases, np.maximum(lab, 0), road_factor), hold_quantiles))
+    pairs = candidate_pairs(units, bases, g=g, G=G, home=home, start=start, glock=glock, edges=edges,
+                            max_distance_km=max_distance_km, road_factor=road_factor, keep_whole=keep_whole,
+                            near_km=near_km if graph is not None else None, nearest_reps=nearest_reps)
     pot = units["potential"].to_numpy(dtype=float) if "potential" in units.columns else np.ones(n)
     pot_g = np.bincount(g, weights=np.where(has, pot, 0.0), minlength=G)
     cnt_g = np.bincount(g, weights=has.astype(float), minlength=G)
     total_pot = max(float(pot[has].sum()), _EPS)
     total_cnt = max(float(has.sum()), 1.0)
-    search = Descent(X=X, tol=tol, mean=mean, T=T, g=g, home=home, start=start, glock=glock, gallowed=gallowed,
-                     gdist=gdist, held=held, pot_g=pot_g, cnt_g=cnt_g, total_pot=total_pot, total_cnt=total_cnt,
-                     max_distance_km=max_distance_km, travel_weight=travel_weight, lab=lab,
-                     links=None if graph is None else contiguity(graph, units["unit_id"], g, n), dist=dist,
-                     near_km=near_km)
+    search = Descent(X=X, tol=tol, mean=mean, T=T, g=g, home=home, start=start, pairs=pairs, pot_g=pot_g,
+                     cnt_g=cnt_g, total_pot=total_pot, total_cnt=total_cnt, max_distance_km=max_distance_km,
+                     travel_weight=travel_weight, lab=lab,
+                     links=None if graph is None else contiguity(graph, units["unit_id"], g, n))
 
     def finish(state: State, stopped: str, bound: bool) -> RepDesign:
         assign = state.lab_g[g]
@@ -375,11 +454,64 @@ def _prepare(units: pd.DataFrame, bases: pd.DataFrame, *, balance_on: dict[str, 
         for c, m in enumerate(measures):
             base = X[has, c].sum()
             shares[m] = float(X[moved, c].sum() / base) if base > 0 else 0.0
-        return RepDesign(assignment=final, moved=moved, distance_km=dist[np.arange(n), assign], beyond=beyond,
-                         moved_accounts=int(moved.sum()), moved_share=shares, stopped_by=stopped, steps=state.steps,
-                         limit_bound=bound)
+        return RepDesign(assignment=final, moved=moved, distance_km=km_at(units, bases, assign, road_factor),
+                         beyond=beyond, moved_accounts=int(moved.sum()), moved_share=shares, stopped_by=stopped,
+                         steps=state.steps, limit_bound=bound)
 
     return search, finish
+
+
+def candidate_pairs(units: pd.DataFrame, bases: pd.DataFrame, *, g: np.ndarray, G: int, home: np.ndarray,
+                    start: np.ndarray, glock: np.ndarray, edges: list[float], max_distance_km: float,
+                    road_factor: float, keep_whole: str, near_km: float | None,
+                    nearest_reps: int | None) -> Pairs:
+    """The (group, rep) pairs a search may try: a rep based within ``max_distance_km`` of every member
+    (in the group's province with ``keep_whole: province``), the ``nearest_reps`` nearest of them (ties
+    to the first rep) and the group's rep today; none for a group that stays. Per pair: the members' km
+    to the rep, how many lie within each of ``edges`` and whether all lie within ``near_km``; the same
+    for each group at its ``start`` rep. Computed block by block, never as a table of every group
+    against every rep."""
+    order = np.argsort(g, kind="stable")  # a group's members together, in the units' order
+    parts: list[tuple[np.ndarray, ...]] = []
+    for at, block_reps, km in reach_blocks(units, bases, order, road_factor=road_factor, keep_whole=keep_whole,
+                                           together=g[order]):
+        own, inv = np.unique(g[at], return_inverse=True)  # the rows come in group order
+
+        def per_group(values: np.ndarray, how: Any, first: Any, inv: np.ndarray = inv, G: int = len(own)) -> np.ndarray:
+            if len(values) == G:  # one account a group (no keep_whole city): the rows are the groups
+                return values
+            out = np.full((G, values.shape[1]), first, dtype=values.dtype)
+            how.at(out, inv, values)
+            return out
+
+        ok = per_group(km <= max_distance_km + 1e-9, np.logical_and, True) & ~glock[own][:, None]
+        gkm = per_group(km, np.add, 0.0)
+        keep = ok.copy()
+        if nearest_reps is not None and keep.shape[1] > nearest_reps:
+            far = np.where(ok, gkm, np.inf)
+            kth = np.partition(far, nearest_reps - 1, axis=1)[:, nearest_reps - 1][:, None]
+            keep = ok & (far < kth)
+            tie = ok & (far == kth)
+            keep |= tie & (np.cumsum(tie, axis=1) <= nearest_reps - keep.sum(axis=1)[:, None])
+            mine = block_reps[None, :] == home[own][:, None]
+            keep |= ok & mine  # the rep today: a move back is always possible
+        lg, col = np.nonzero(keep)
+        within = [per_group((km <= e + 1e-9).astype(float), np.add, 0.0)[lg, col] for e in edges]
+        near = (per_group(km <= near_km + 1e-9, np.logical_and, True)[lg, col] if near_km is not None
+                else np.zeros(len(lg), dtype=bool))
+        parts.append((own[lg], block_reps[col], gkm[lg, col], near, *within))
+    cols = [np.concatenate([p[k] for p in parts]) if parts else np.zeros(0) for k in range(4 + len(edges))]
+    pg, pr = cols[0].astype(np.int64), cols[1].astype(np.int64)
+    by = np.lexsort((pr, pg))
+    # each group at its start rep: its members' km and how many lie within each edge
+    km_start = km_at(units, bases, start[g], road_factor)
+    start_km = np.zeros(G)
+    np.add.at(start_km, g, km_start)
+    start_within = np.zeros((len(edges), G))
+    for e, edge in enumerate(edges):
+        np.add.at(start_within[e], g, (km_start <= edge + 1e-9).astype(float))
+    return Pairs(pg=pg[by], pr=pr[by], km=cols[2][by], near=cols[3][by].astype(bool),
+                 within=[c[by] for c in cols[4:]], start_km=start_km, start_within=start_within)
 
 
 def _locked_start(units: pd.DataFrame, cur: np.ndarray, rix: dict, locked: Any,
