@@ -17,6 +17,7 @@ import platform
 import re
 import subprocess
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -46,6 +47,7 @@ __all__ = [
     "environment_lock",
     "frame_hash",
     "git_info",
+    "input_contents",
     "input_files",
     "make_run_id",
     "provenance",
@@ -186,6 +188,15 @@ def frame_hash(df: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
+def input_contents(inputs: Mapping[str, pd.DataFrame]) -> dict[str, dict[str, Any]]:
+    """Per validated input: its rows and :func:`frame_hash`, as the manifest records them.
+
+    >>> input_contents({"reps": pd.DataFrame({"rep_id": ["R1"]})})["reps"]["rows"]
+    1
+    """
+    return {key: {"rows": len(df), "content_sha256": frame_hash(df)} for key, df in inputs.items()}
+
+
 def _redact_url(url: str) -> str:
     return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
 
@@ -227,6 +238,7 @@ def write_manifest(
     finished: datetime | None = None,
     holiday_status: str | None = None,
     extra: dict[str, Any] | None = None,
+    contents: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Path:
     """Write ``manifest.json`` for a finished run folder; returns its path.
 
@@ -249,6 +261,9 @@ def write_manifest(
     holiday_status : str, optional
         How far the plan year's holiday calendar can be trusted ("official",
         "estimated", ...; see ``calendar.holiday_calendar_status``).
+    contents : dict, optional
+        The inputs' rows and content hashes as :func:`input_contents` gave them when they were read,
+        instead of hashing ``inputs`` now (a run lets the order lines go once its plan is made).
 
     Examples
     --------
@@ -258,16 +273,15 @@ def write_manifest(
     jsonable = scenario.to_jsonable()
     files = input_files(scenario)
     input_records: dict[str, Any] = {}
-    for key in sorted(set(files) | set(inputs or {})):
+    read = dict(contents) if contents is not None else input_contents(inputs or {})
+    for key in sorted(set(files) | set(read)):
         record: dict[str, Any] = {}
         if key in files:
             record["path"] = str(Path(files[key]).resolve())
             record["sha256"] = sha256_file(files[key])
         elif scenario.data.sql_url:
             record["source"] = f"{_redact_url(scenario.data.sql_url)} table {key}"
-        if inputs is not None and key in inputs:
-            record["rows"] = len(inputs[key])
-            record["content_sha256"] = frame_hash(inputs[key])
+        record.update(read.get(key, {}))
         input_records[key] = record
     versions = package_versions()
     # The whole environment, so an auditor can rebuild it a year later (README: audit levels).

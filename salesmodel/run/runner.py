@@ -46,6 +46,7 @@ import yaml
 from salesmodel import io
 from salesmodel.domain import calendar
 from salesmodel.errors import ClusterLostError, InputError, RunError, SalesmodelError
+from salesmodel.io.orderlines import ORDER_KINDS
 from salesmodel.paths import child, inside
 from salesmodel.pipeline import STEPS as STEP_NAMES
 from salesmodel.pipeline import PlanResult, cluster, run_plan
@@ -311,7 +312,9 @@ def _run_pipeline(scenario: Scenario, inputs: dict[str, pd.DataFrame], building:
     """Run every step of the plan once, in this process, and write the declared tables and the workbook.
 
     Each step's tables (and the facts so far) are written as soon as the step ends, then
-    ``on_step(name)`` is called, so a notebook showing that step can start.
+    ``on_step(name)`` is called, so a notebook showing that step can start. Once the plan is made the
+    order lines (``sales``, ``actuals``) are let go from ``inputs``: the run folder keeps their copy and
+    the workbook, built last, needs only the names of places and people.
     """
     def written(name: str, done: PlanResult) -> None:
         for table, df in done.steps[name].tables.items():
@@ -333,6 +336,8 @@ def _run_pipeline(scenario: Scenario, inputs: dict[str, pd.DataFrame], building:
                  for row in unmet.to_dict(orient="records")]
         (building / audit.UNMET).write_text(json.dumps({"unmet": items}, indent=1, ensure_ascii=False), encoding="utf-8")
     io.write_table(plan.tables["run_facts"], building / TABLES, "run_facts")
+    for kind in ORDER_KINDS:  # the workbook is the largest thing a run builds: not beside the order lines
+        inputs.pop(kind, None)
     lang = scenario.report.language
     workbook.build_workbook(plan.tables, building / "plan.xlsx", params=scenario.to_jsonable(), run_id=run_id,
                             language=lang, money_unit=scenario.report.money_unit,
@@ -485,6 +490,7 @@ def _run(params_file: Path, out_dir: str | Path, *, notebooks: Sequence[str | Pa
             )
             stage = "reading the inputs"
             write_inputs(building, inputs)
+            contents = audit.input_contents(inputs)  # the manifest's record of what was read, before it is let go
             stage = "the pipeline"
             # The plan runs once in this process; each notebook starts (two at a time, in worker
             # processes) as soon as the step it shows has written its tables.
@@ -513,7 +519,7 @@ def _run(params_file: Path, out_dir: str | Path, *, notebooks: Sequence[str | Pa
             finished = datetime.now(UTC)
             unmet = audit.read_unmet(building)
             manifest_path = audit.write_manifest(
-                building, run_id=run_id, scenario=scenario, inputs=inputs, notebooks=nb_paths,
+                building, run_id=run_id, scenario=scenario, contents=contents, notebooks=nb_paths,
                 started=started, finished=finished, holiday_status=checked.holiday_status,
                 extra={"resources": {"step_seconds": step_seconds, "peak_memory_mb": _peak_memory_mb(),
                                      "cluster": cluster_record()}},
