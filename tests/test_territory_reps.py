@@ -12,7 +12,7 @@ from scipy import sparse
 from salesmodel.domain.territory import base_distances, check_rep_inputs, rep_design, travel_overall
 from salesmodel.domain.territory._descent import cut_accounts
 from salesmodel.domain.territory._descent import pieces as _pieces
-from salesmodel.errors import InputError
+from salesmodel.errors import InputError, ParamsError
 
 BALANCE = {"potential": 0.05, "workload": 0.30}
 
@@ -277,3 +277,50 @@ def test_cut_accounts_are_those_whose_removal_leaves_more_pieces(n, pairs, membe
         rest = np.array([m for m in members if m != v], dtype=np.int64)
         splits = len(rest) > 0 and _pieces(adj, rest) > _pieces(adj, np.array(members))
         assert (v in cuts) == splits, (v, members, edges.tolist())
+
+
+def test_an_account_is_offered_only_to_its_nearest_reps(company):
+    """With ``nearest_reps`` k an account goes only to one of its k nearest reps within the limit (ties to
+    the first rep) or back to its rep today; k at least the reps within reach is no cap at all."""
+    units, reps = company
+    kw = dict(balance_on=BALANCE, max_distance_km=600, max_disruption=None)
+    dist = base_distances(units, reps, 1.3)
+    capped = rep_design(units, reps, nearest_reps=2, **kw)
+    rix = {r: i for i, r in enumerate(reps["rep_id"])}
+    assert capped.moved_accounts > 0
+    for i in np.flatnonzero(capped.moved):
+        allowed = np.flatnonzero(dist[i] <= 600 + 1e-9)
+        nearest = allowed[np.lexsort((allowed, dist[i, allowed]))[:2]]
+        assert rix[capped.assignment[i]] in nearest
+    free = rep_design(units, reps, nearest_reps=None, **kw)
+    wide = rep_design(units, reps, nearest_reps=len(reps), **kw)
+    assert free.assignment.tolist() == wide.assignment.tolist() and free.steps == wide.steps
+    assert capped.assignment.tolist() != free.assignment.tolist()  # the cap did bind here
+    for bad in (0, 2.5, "3"):
+        with pytest.raises(ParamsError, match="nearest_reps"):
+            rep_design(units, reps, nearest_reps=bad, **kw)
+
+
+def test_distances_in_small_blocks_give_the_same_plan(company, monkeypatch):
+    """The distances are computed block by block (never every account against every rep): any block size
+    gives every account once, with the full table's km, and the same plan."""
+    from salesmodel.domain.territory import _descent, _reps, adjacency, drivable
+
+    units, reps = company
+    graph = drivable(adjacency(units, method="knn", neighbours=8), units, 150)
+    runs = [dict(keep_whole="province"), dict(keep_whole="city", hold_quantiles=None), dict(graph=graph, near_km=60.0)]
+    before = [rep_design(units, reps, balance_on=BALANCE, max_distance_km=400, max_disruption=0.2, **kw) for kw in runs]
+    monkeypatch.setattr(_reps, "BLOCK_CELLS", 7)
+    full = base_distances(units, reps, 1.3)
+    seen = np.zeros(len(units), dtype=int)
+    for at, cols, km in _reps.reach_blocks(units, reps, keep_whole="province"):
+        seen[at] += 1
+        assert km.size <= 7 * 2 and (units["province_id"].to_numpy()[at, None] == reps["province_id"].to_numpy()[cols]).all()
+        np.testing.assert_array_equal(km, full[np.ix_(at, cols)])
+    assert (seen == 1).all()
+    # the search's pick looks at the best values first; looking at all of them at once chooses the same
+    monkeypatch.setattr(_descent.Descent._pick, "__defaults__", (0,))
+    after = [rep_design(units, reps, balance_on=BALANCE, max_distance_km=400, max_disruption=0.2, **kw) for kw in runs]
+    for a, b in zip(before, after):
+        assert a.assignment.tolist() == b.assignment.tolist() and a.steps == b.steps and a.steps > 0
+        np.testing.assert_array_equal(a.distance_km, b.distance_km)
