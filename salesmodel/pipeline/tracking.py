@@ -68,7 +68,8 @@ def stock_tables(ctx: Context, lines: Sequence[pd.DataFrame]) -> tuple[pd.DataFr
     """Days of cover of the stock counts (``data.stock``) against this run's plan, and the order plan.
 
     ``lines`` are the order lines of the history (and of the plan year to date): the stores' own
-    lines are taken out of them, the company's mix and prices come from their sums by day and product.
+    lines from a year before the first count are taken out of them, the company's mix and prices come
+    from their sums by day and product.
 
     The counts must lie from the day before the plan year to the day before its last (the order
     plan needs plan days after a count); other dates are an input error naming the file and rows.
@@ -86,7 +87,12 @@ def stock_tables(ctx: Context, lines: Sequence[pd.DataFrame]) -> tuple[pd.DataFr
                          f"(the end of a day of the plan year {ctx.params.calendar.plan_year} or the day before it), "
                          f"found {short_list(sorted({f'{d:%Y-%m-%d}' for d in stock.loc[bad, 'date'].head(50)}))}")
     stores = set(stock["customer_id"])
-    own = orderlines.plain_text(pd.concat([f.loc[f["customer_id"].isin(stores).to_numpy(), ["date", "customer_id", "product", "amount", "units"]]
+    # the cover reads a store's lines in the twelve months before its count and in the months a year
+    # before the months it plans: nothing older than a year before the first count's month
+    first = stock["date"].min()
+    since = min(first - pd.Timedelta(days=366), (first + pd.Timedelta(days=1)).to_period("M").start_time - pd.DateOffset(years=1))
+    own = orderlines.plain_text(pd.concat([f.loc[(f["customer_id"].isin(stores) & (f["date"] >= since)).to_numpy(),
+                                                 ["date", "customer_id", "product", "amount", "units"]]
                                            for f in lines], ignore_index=True))
     company = pd.concat([orderlines.history(f).product_days for f in lines], ignore_index=True)
     cover, orders = targets_stock_cover(stock, phased, own, floor_days=tr.stock_floor_days,

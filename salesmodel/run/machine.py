@@ -4,10 +4,10 @@ would not fit in memory is refused in seconds, with the size that would.
 The estimate is measured, not guessed: a run holds about ``RUN_BASE_BYTES`` (the interpreter,
 the libraries, two notebook kernels) plus ``BYTES_PER_LINE`` for each order line of the history
 and the actuals (the lines held with their text as categories, their sums by month, the steps'
-work and the territory step's region processes, which grow with the accounts of a region); both
-fitted to the demo company (1.8 M lines, 1.5 GB) and thirty times it (53.6 M lines, 8.7 GB) in
-`benchmarks/scale.py` (ten times it, 17.9 M lines, took 2.7 GB: below the line). Above thirty times
-the demo it is an extrapolation.
+work, the territory step's region processes and, once the lines are let go, the workbook, which
+grow with the accounts); both fitted to the demo company (1.8 M lines, 1.5 GB) and thirty times it
+(53.6 M lines, 5.8 GB) in `benchmarks/scale.py` (ten times it, 17.9 M lines, took 2.8 GB: on the
+line). Above thirty times the demo it is an extrapolation.
 """
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from salesmodel.io.orderlines import count_lines
 from salesmodel.schema.params import Scenario
 from salesmodel.schema.vocabulary import word
 
-RUN_BASE_BYTES = 1.25e9
-BYTES_PER_LINE = 139
+RUN_BASE_BYTES = 1.35e9
+BYTES_PER_LINE = 83
 USABLE_SHARE = 0.85  # of the memory available now: the rest stays for the system and other work
 
 
