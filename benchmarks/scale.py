@@ -92,10 +92,10 @@ def plan(size: int, data: Path, tmp: Path, engine: str, scheduler: str | None,
     """One run of the plan; its line in the table and its run folder."""
     raw = yaml.safe_load((REPO / "params" / "default.yaml").read_text(encoding="utf-8"))
     raw["data"]["dir"] = str(data)
-    if size > 1:  # a tolerance a larger generated company can meet
+    if size > 1:  # a tolerance a larger generated company can meet (up to 30x)
         # at 100x one account alone is 129% above a territory's mean potential (6,000 territories): no
-        # tolerance below 100% (the most the params take) can be met, so that size is planned without one
-        raw.setdefault("territory", {})["balance_on"] = {"potential": 0.6, "workload": 0.6} if size < 100 else {}
+        # tolerance the params take can be met, and the run is refused in seconds with what would work
+        raw.setdefault("territory", {})["balance_on"] = {"potential": 0.6, "workload": 0.6}
     params = tmp / "params.yaml"
     params.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     out = tmp / f"out-{engine}"

@@ -182,3 +182,10 @@ def test_a_description_is_one_text_or_one_per_language(tmp_path):
     p = _write(tmp_path / "p.yaml", "description:\n  en: Plan\n  fr: Plan\n")
     with pytest.raises(ParamsError, match=r"'description': a description per language takes the keys en, zh, es; got 'fr'"):
         load_params(p)
+
+
+def test_a_territory_design_needs_a_measure_to_balance():
+    """An empty balance_on is refused at once, naming it (it used to fail at the end of the territory step)."""
+    with pytest.raises(ParamsError, match="balance_on: name at least one measure"):
+        params_from_dict({"territory": {"balance_on": {}}})
+    assert params_from_dict({"territory": {"balance_on": {"workload": 0.2}}}).territory.balance_on == {"workload": 0.2}

@@ -423,6 +423,9 @@ class TerritoryParams(_Section):
         bad = [x for x in self.frontier if not 0 <= x <= 1]
         if bad:
             raise ValueError(f"frontier: every disruption limit must be a share between 0 and 1; got {bad}")
+        if not self.balance_on:  # a design with nothing to balance has nothing to improve or report
+            raise ValueError("balance_on: name at least one measure to balance with its tolerance "
+                             "(e.g. potential: 0.05, workload: 0.10); got none")
         return self
 
 

@@ -57,7 +57,7 @@ class Pairs:
     pr: np.ndarray
     km: np.ndarray
     near: np.ndarray
-    within: list
+    within: list[np.ndarray]
     start_km: np.ndarray
     start_within: np.ndarray
 

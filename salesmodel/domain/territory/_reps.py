@@ -5,9 +5,9 @@ with few, short moves (Zoltners & Sinha: realign a limited share at a time).
 The search is a deterministic greedy descent over candidate (account or area, rep) pairs:
 a pair exists only when the rep's base lies within ``max_distance_km`` (road km) of every
 account of the area and the rep is one of the area's ``nearest_reps`` nearest (or its rep today),
-so the pairs grow with the accounts, not with accounts x reps; a move takes an area from its rep to another, lowering the sum of
-squared deviations (over tolerance) of each rep's potential and workload from the mean
-territory, with a penalty for the travel it adds. Moves are chosen by balance gained per
+so the pairs grow with the accounts, not with accounts x reps; a move takes an area from its rep
+to another, lowering the sum of squared deviations (over tolerance) of each rep's potential and
+workload from the mean territory, with a penalty for the travel it adds. Moves are chosen by balance gained per
 share moved, within a budget on both the share of potential and the share of accounts
 that change rep; the search stops when no move helps or after a count of moves (never on
 the clock), so the same inputs give the same plan on any machine.
