@@ -193,3 +193,36 @@ def test_duckdb_spills_to_the_temporary_folder_not_where_the_user_stands(tmp_pat
         con.close()
     assert where.startswith(tempfile.gettempdir())
     assert not (tmp_path / ".tmp").exists()
+
+
+def test_lines_taken_from_the_stored_copy_equal_those_taken_from_the_frame(company, tmp_path):
+    """A run's steps hold the history's sums and the path of its copy: the windows a step reads line by
+    line (days, stores, a channel) are the same rows, in the same order, with the same types."""
+    from salesmodel import io
+
+    _, paths = company
+    sales = read_table(paths["sales"], "sales")
+    io.write_table(sales, tmp_path, "sales", with_csv=False)
+    held = orderlines.stored(sales, tmp_path / "sales.parquet")
+    assert len(held) == len(sales) and orderlines.history(held) is orderlines.history(sales)
+    day = pd.Timestamp
+    stores = sorted(set(sales["customer_id"].astype(str)))[::7]
+    channel = str(sales["channel"].astype(str).iloc[0])
+    asks = [
+        {},
+        {"periods": [(day("2025-03-01"), day("2025-03-31")), (day("2025-11-20"), day("2025-12-02"))]},
+        {"periods": [(day("2025-06-15"), None)], "customers": stores},
+        {"periods": [(day("2025-01-01"), day("2025-12-31"))], "channel": channel},
+        {"customers": []},
+        {"periods": []},
+    ]
+    for ask in asks:
+        for columns in (None, ["date", "customer_id", "amount"]):
+            want = orderlines.take(sales, columns, **ask)
+            got = orderlines.take(held, columns, **ask)
+            pd.testing.assert_frame_equal(got, want, check_exact=True)
+            if ask.get("customers") == [] or ask.get("periods") == []:
+                assert got.empty
+            elif ask:
+                assert 0 < len(got) < len(sales)
+    assert set(orderlines.take(held, ["customer_id"], customers=stores)["customer_id"]) == set(stores)

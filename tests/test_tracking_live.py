@@ -162,3 +162,39 @@ def test_period_chart_has_a_pair_of_bars_per_dekad_and_the_achievement_line():
     assert bars == [100.0, 200.0, 300.0, 90.0, 210.0, 240.0]
     assert list(fig.axes[1].lines[0].get_ydata()) == pytest.approx([90.0, 105.0, 80.0])
     assert page.period_chart(report, "iso_week") is None
+
+
+def test_steps_read_the_same_lines_from_the_run_folders_copy(tmp_path, small_company_dir):
+    """A run holds the sales history as its sums and its copy on disk (orderlines.StoredLines): the
+    steps that read lines (the funnel's orders, the same days a year before, the stocked stores'
+    lines, the tracked year of the history) give the tables they give from the frame."""
+    from salesmodel.domain.staffing import EXAMPLE_F_SOURCES, EXAMPLE_F_STAGES
+    from salesmodel.io import orderlines
+    from salesmodel.pipeline import run_plan
+    from conftest import SMALL_COMPANY
+
+    data = tmp_path / "data"
+    shutil.copytree(small_company_dir, data)
+    demo = make_company(**SMALL_COMPANY, actuals_to="2027-03-31")
+    demo["actuals"].to_parquet(data / "actuals.parquet", index=False)
+    demo["stock"].to_csv(data / "stock.csv", index=False, date_format="%Y-%m-%d")
+    funnel = {"unit_of_sale": "vehicle", "channel": "offline", "sources": EXAMPLE_F_SOURCES,
+              "stages": [{k: v} for k, v in EXAMPLE_F_STAGES.items()]}
+    live = {"dir": str(data), "actuals": "actuals.parquet", "stock": "stock.csv"}
+    for data_section in (live, {"dir": str(data)}):
+        sc = load_params(write_params(tmp_path / "p.yaml", data, data=data_section, staffing={"funnel": funnel},
+                                      forecast={"n_windows": 1, "calibration_sample": 30}))
+        inputs = io.read_inputs(sc.data)
+        plan = run_plan(sc, inputs, upto="targets")
+        copy = tmp_path / "copy"
+        io.write_table(inputs["sales"], copy, "sales", with_csv=False)
+        held = {**inputs, "sales": orderlines.stored(inputs["sales"], copy / "sales.parquet")}
+        for step in ("staffing", "tracking"):
+            want = run_step(step, sc, inputs, plan.tables)
+            got = run_step(step, sc, held, plan.tables)
+            assert set(got.tables) == set(want.tables)
+            for name, table in want.tables.items():
+                pd.testing.assert_frame_equal(got.tables[name], table, check_exact=True, obj=name)
+            if step == "staffing":
+                assert got.facts["funnel_deliveries"] == want.facts["funnel_deliveries"] > 0
+        assert ("stock_cover" in want.tables) == (data_section is live)

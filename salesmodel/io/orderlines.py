@@ -296,12 +296,15 @@ class History:
 _HISTORIES: dict[int, tuple[weakref.ref, History]] = {}
 
 
-def history(lines: pd.DataFrame) -> History:
-    """The :class:`History` of an order-lines frame, summed the first time it is asked for.
+def history(lines: pd.DataFrame | StoredLines) -> History:
+    """The :class:`History` of an order-lines frame, summed the first time it is asked for (of a
+    :class:`StoredLines`, the sums it holds).
 
     >>> history(sales).months is history(sales).months  # doctest: +SKIP
     True
     """
+    if isinstance(lines, StoredLines):
+        return lines.sums
     key = id(lines)
     held = _HISTORIES.get(key)
     if held is not None and held[0]() is lines:
@@ -314,6 +317,91 @@ def history(lines: pd.DataFrame) -> History:
 
     _HISTORIES[key] = (weakref.ref(lines, forget), made)
     return made
+
+
+@dataclass(frozen=True, eq=False)
+class StoredLines:
+    """Order lines kept in a Parquet file (a run folder's validated copy) with their sums: what a run's
+    steps hold instead of the lines. :func:`history` gives the sums; :func:`take` reads the few lines a
+    step compares line by line (a window of days, some stores) from the file, row group by row group.
+
+    >>> held = StoredLines(Path("run/inputs/sales.parquet"), rows=len(sales), sums=history(sales))  # doctest: +SKIP
+    >>> history(held) is held.sums  # doctest: +SKIP
+    True
+    """
+
+    path: Path
+    rows: int
+    sums: History
+
+    def __len__(self) -> int:
+        return self.rows
+
+
+def stored(lines: pd.DataFrame, path: Path) -> StoredLines:
+    """``lines`` as held once written to ``path`` (their exact Parquet copy): the file and the sums."""
+    return StoredLines(Path(path), len(lines), history(lines))
+
+
+Lines = pd.DataFrame | StoredLines
+
+# One period of :func:`take`: the days from ``start`` to ``end``, both included (no ``end``: every day after)
+Period = tuple[pd.Timestamp, pd.Timestamp | None]
+
+
+def take(lines: Lines, columns: Sequence[str] | None = None, *, periods: Sequence[Period] | None = None,
+         customers: Sequence[str] | set[str] | None = None, channel: str | None = None) -> pd.DataFrame:
+    """The order lines dated in any of ``periods`` (each ``(start, end)``, both days included), of
+    ``customers`` and of ``channel`` (each filter only when given; a period without an end runs on), in the order they were read, their
+    text as plain text. The same rows whether ``lines`` is a frame or a :class:`StoredLines`.
+
+    >>> take(sales, ["customer_id", "amount"], periods=[(pd.Timestamp("2025-01-01"), pd.Timestamp("2025-01-31"))])  # doctest: +SKIP
+    """
+    if isinstance(lines, StoredLines):
+        return _take_stored(lines, columns, periods, customers, channel)
+    mask = np.ones(len(lines), dtype=bool)
+    if periods is not None:
+        days = lines["date"]
+        within = np.zeros(len(lines), dtype=bool)
+        for start, end in periods:
+            one = (days >= pd.Timestamp(start)).to_numpy()
+            if end is not None:
+                one &= (days <= pd.Timestamp(end)).to_numpy()
+            within |= one
+        mask &= within
+    if customers is not None:
+        mask &= lines["customer_id"].isin(list(customers)).to_numpy()
+    if channel is not None:
+        mask &= (lines["channel"] == channel).to_numpy()
+    chosen = lines.loc[mask, list(columns) if columns is not None else lines.columns]
+    return plain_text(chosen.reset_index(drop=True))
+
+
+def _take_stored(lines: StoredLines, columns: Sequence[str] | None, periods: Sequence[Period] | None,
+                 customers: Sequence[str] | set[str] | None, channel: str | None) -> pd.DataFrame:
+    import pyarrow.dataset as ds
+
+    source = ds.dataset(lines.path, format="parquet")
+    day_type = source.schema.field("date").type
+    keep = None
+
+    def both(a, b):
+        return b if a is None else a & b
+
+    if periods is not None:
+        within = None
+        for start, end in periods:
+            one = ds.field("date") >= pa.scalar(pd.Timestamp(start)).cast(day_type)
+            if end is not None:
+                one = one & (ds.field("date") <= pa.scalar(pd.Timestamp(end)).cast(day_type))
+            within = one if within is None else within | one
+        keep = both(keep, within if within is not None else ds.scalar(False))
+    if customers is not None:
+        keep = both(keep, ds.field("customer_id").isin(pa.array(sorted(customers), type=pa.string())))
+    if channel is not None:
+        keep = both(keep, ds.field("channel") == channel)
+    table = source.to_table(columns=list(columns) if columns is not None else None, filter=keep, use_threads=False)
+    return plain_text(table.to_pandas())
 
 
 def count_lines(path: Path) -> int | None:

@@ -9,6 +9,7 @@ import pandas as pd
 
 from salesmodel.domain import calendar, seasonality, staffing
 from salesmodel.errors import InputError, ParamsError
+from salesmodel.io import orderlines
 from salesmodel.pipeline._base import Context, StepResult, collect_notes
 from salesmodel.pipeline.key_figures import hires_pay, pay_at_plan
 from salesmodel.sample import reference_tables
@@ -413,7 +414,11 @@ def run(ctx: Context) -> StepResult:
     else:
         deliveries = fp.monthly_deliveries
         if deliveries is None:
-            deliveries = staffing.monthly_orders_from_history(inputs["sales"], channel=fp.channel,
+            # the last full year's lines of the channel: all that the orders are counted on
+            year = staffing.last_full_year(ctx.history().days["date"])
+            lines = orderlines.take(inputs["sales"], ["date", "customer_id", "channel"], channel=fp.channel,
+                                    periods=[(pd.Timestamp(year=year, month=1, day=1), pd.Timestamp(year=year, month=12, day=31))])
+            deliveries = staffing.monthly_orders_from_history(lines, channel=fp.channel, year=year,
                                                               growth=ctx.params.targets.growth)
         result.add("funnel", staffing.funnel(round(deliveries), stages=fp.stage_rates, sources=fp.sources,
                                              consultant_lead_capacity=fp.consultant_lead_capacity))

@@ -64,7 +64,7 @@ def plan_year_actuals(ctx: Context) -> tuple[pd.DataFrame, pd.Timestamp]:
     return actuals, as_of
 
 
-def stock_tables(ctx: Context, lines: Sequence[pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def stock_tables(ctx: Context, lines: Sequence[orderlines.Lines]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Days of cover of the stock counts (``data.stock``) against this run's plan, and the order plan.
 
     ``lines`` are the order lines of the history (and of the plan year to date): the stores' own
@@ -91,9 +91,8 @@ def stock_tables(ctx: Context, lines: Sequence[pd.DataFrame]) -> tuple[pd.DataFr
     # before the months it plans: nothing older than a year before the first count's month
     first = stock["date"].min()
     since = min(first - pd.Timedelta(days=366), (first + pd.Timedelta(days=1)).to_period("M").start_time - pd.DateOffset(years=1))
-    own = orderlines.plain_text(pd.concat([f.loc[(f["customer_id"].isin(stores) & (f["date"] >= since)).to_numpy(),
-                                                 ["date", "customer_id", "product", "amount", "units"]]
-                                           for f in lines], ignore_index=True))
+    own = pd.concat([orderlines.take(f, ["date", "customer_id", "product", "amount", "units"], periods=[(since, None)],
+                                     customers=stores) for f in lines], ignore_index=True)
     company = pd.concat([orderlines.history(f).product_days for f in lines], ignore_index=True)
     cover, orders = targets_stock_cover(stock, phased, own, floor_days=tr.stock_floor_days,
                                         ceiling_days=tr.stock_ceiling_days, months=tr.order_months, company=company)
@@ -114,18 +113,14 @@ def with_baseline(phased: pd.DataFrame, customers: pd.DataFrame | None) -> pd.Da
     return out
 
 
-def same_days(lines: Sequence[pd.DataFrame], start: pd.Timestamp, as_of: pd.Timestamp) -> pd.DataFrame:
+def same_days(lines: Sequence[orderlines.Lines], start: pd.Timestamp, as_of: pd.Timestamp) -> pd.DataFrame:
     """The order lines (``customer_id, date, amount``) from ``start`` to ``as_of`` and on the same days a
     year before: all that :func:`salesmodel.domain.tracking.declining_customers` compares, taken out
     of the history instead of copying it."""
     start, as_of = pd.Timestamp(start), pd.Timestamp(as_of)
     ly_start, ly_end = start - pd.DateOffset(years=1), as_of - pd.DateOffset(years=1)
-    parts = []
-    for f in lines:
-        d = f["date"]
-        keep = ((d >= ly_start) & (d <= ly_end)) | ((d >= start) & (d <= as_of))
-        parts.append(f.loc[keep.to_numpy(), ["customer_id", "date", "amount"]])
-    return orderlines.plain_text(pd.concat(parts, ignore_index=True))
+    return pd.concat([orderlines.take(f, ["customer_id", "date", "amount"], periods=[(ly_start, ly_end), (start, as_of)])
+                      for f in lines], ignore_index=True)
 
 
 def _customers(ctx: Context) -> pd.DataFrame:
@@ -155,7 +150,7 @@ def run(ctx: Context) -> StepResult:
         phased = plan.plan_customer_dekad
         sales = inputs["sales"]
         # only the tracked year's sales up to as_of count against its plan (a quarter of the history)
-        in_year = orderlines.plain_text(sales[(sales["date"] >= dekads["start"].min()) & (sales["date"] <= as_of)].copy())
+        in_year = orderlines.take(sales, periods=[(dekads["start"].min(), as_of)])
         lines = [sales]
         grains = list(tr.report_grains)
         last_year = float(plan.total["last_year"])

@@ -40,6 +40,7 @@ from salesmodel.domain.staffing.funnel import EXAMPLE_F_SOURCES, EXAMPLE_F_STAGE
 from salesmodel.domain.staffing.hires import base_cities, hire_reasons, people_months, plan_hires, whole_headcount
 from salesmodel.domain.staffing.history import (
     current_staff,
+    last_full_year,
     mature_productivity,
     monthly_orders_from_history,
     monthly_targets_from_history,
@@ -70,6 +71,7 @@ __all__ = [
     "funnel",
     "hire_reasons",
     "mature_productivity",
+    "last_full_year",
     "monthly_orders_from_history",
     "monthly_targets_from_history",
     "pay",

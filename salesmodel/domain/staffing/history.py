@@ -28,7 +28,12 @@ def _rep_of_sales(sales: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _last_full_year(dates: pd.Series) -> int:
+def last_full_year(dates: pd.Series) -> int:
+    """The last calendar year the dates cover to its end (their last day's year when it is 31 December).
+
+    >>> last_full_year(pd.Series(pd.to_datetime(["2024-03-01", "2025-06-30"])))
+    2024
+    """
     last = pd.to_datetime(dates).max()
     return last.year if (last.month == 12 and last.day == 31) else last.year - 1
 
@@ -52,7 +57,7 @@ def mature_productivity(
     func = "mature_productivity"
     _require_columns(reps, ["rep_id", "hire_date"], "the reps table", func)
     df = _rep_of_sales(sales, customers)
-    year = _last_full_year(sales["date"]) if year is None else int(year)
+    year = last_full_year(sales["date"]) if year is None else int(year)
     df = df[df["month"].dt.year == year]
     monthly = df.groupby(["rep_id", "month"], observed=True)["amount"].sum()
     months = pd.period_range(f"{year}-01", f"{year}-12", freq="M")
@@ -111,7 +116,7 @@ def monthly_targets_from_history(
     df = _rep_of_sales(sales, customers)
     if team_of_customer is not None:
         df["rep_id"] = sales["customer_id"].map(team_of_customer).to_numpy()
-    year = _last_full_year(sales["date"]) if year is None else int(year)
+    year = last_full_year(sales["date"]) if year is None else int(year)
     df = df[df["month"].dt.year == year]
     if df.empty:
         raise InputError(f"{func}: no sales in {year} to base the targets on.")
@@ -172,7 +177,7 @@ def monthly_orders_from_history(
     func = "monthly_orders_from_history"
     _require_columns(sales, ["date", "customer_id"] + (["channel"] if channel else []), "the sales table", func)
     dates = pd.to_datetime(sales["date"])
-    year = _last_full_year(dates) if year is None else int(year)
+    year = last_full_year(dates) if year is None else int(year)
     mask = dates.dt.year == year
     if channel is not None:
         mask &= sales["channel"] == channel
