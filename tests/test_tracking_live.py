@@ -168,10 +168,11 @@ def test_steps_read_the_same_lines_from_the_run_folders_copy(tmp_path, small_com
     """A run holds the sales history as its sums and its copy on disk (orderlines.StoredLines): the
     steps that read lines (the funnel's orders, the same days a year before, the stocked stores'
     lines, the tracked year of the history) give the tables they give from the frame."""
+    from conftest import SMALL_COMPANY
+
     from salesmodel.domain.staffing import EXAMPLE_F_SOURCES, EXAMPLE_F_STAGES
     from salesmodel.io import orderlines
     from salesmodel.pipeline import run_plan
-    from conftest import SMALL_COMPANY
 
     data = tmp_path / "data"
     shutil.copytree(small_company_dir, data)
