@@ -117,7 +117,14 @@ def _as_text(s: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray, tuple]:
         clean = np.array([_cell_text(v) for v in uniques], dtype=object)
     clean[clean == ""] = np.nan
     missing = np.append(pd.isna(clean), True)[codes]
-    values = pd.Series(np.append(clean, np.nan)[codes], index=s.index, dtype=object)  # code -1: NaN
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        # order lines read as categories stay categories: a small code a cell, never a pointer a cell
+        # (values that differ only by spaces around them become one category)
+        to_clean, categories = pd.factorize(clean, use_na_sentinel=True)
+        values = pd.Series(pd.Categorical.from_codes(np.append(to_clean, -1)[codes].astype(to_clean.dtype),
+                                                     categories=pd.Index(categories, dtype=object)), index=s.index)
+    else:
+        values = pd.Series(np.append(clean, np.nan)[codes], index=s.index, dtype=object)  # code -1: NaN
     return values, np.zeros(len(s), dtype=bool), missing, (codes, clean)
 
 
