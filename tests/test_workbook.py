@@ -279,3 +279,36 @@ def test_each_region_prints_its_customers_by_month_summed_from_the_dekads(tmp_pa
     total = _evaluate(wb, east.title, east.cell(row=2, column=6).value)
     assert total == dekads.query("region_id == 'E'")["target"].sum()
     assert wb["Customer x dekad"].print_area == "'Customer x dekad'!$A$1:$B$1"  # a data sheet prints one heading
+
+
+def test_a_plan_of_more_customers_than_the_workbook_lists_sums_the_others_by_region(tmp_path):
+    """A national company's workbook lists its largest customers one by one and sums the others into a
+    row per region: every total is the plan's, and each customer sheet says where the whole table is."""
+    rows = []
+    for region, customers in (("E", ["C1", "C2", "C3", "C5"]), ("N", ["C4", "C6"])):
+        for c in customers:
+            for m in (1, 2):
+                rows.append({"region_id": region, "province_id": f"P{region}", "rep_id": f"R{region}", "customer_id": c,
+                             "period": f"2027-{m:02d}-D1", "target": 1000.0 * int(c[1:]) + 10 * m})
+    dekads = pd.DataFrame(rows)
+    targets = pd.DataFrame({"customer_id": [f"C{i}" for i in range(1, 7)], "target": [1.0 * i for i in range(1, 7)]})
+    labels = {"budget": pd.DataFrame({"region": {"E": "East", "N": "North"}})}
+    path = build_workbook({"plan_rep_month": _plan(), "plan_customer_dekad": dekads, "territory_assignment": targets},
+                          tmp_path / "plan.xlsx", money_unit="yuan", language="en", labels=labels, most_customers=3)
+    wb = load_workbook(path)
+    data = wb["Customer x dekad"]
+    listed = [data.cell(row=r, column=1).value for r in range(2, data.max_row)]
+    assert sorted(listed) == ["C4", "C5", "C6", "Other customers of East (3)"]  # the three largest; C1-C3 summed
+    first = next(c.column for c in data[2] if isinstance(c.value, (int, float)))
+    for i, month in enumerate(("2027-01", "2027-02")):
+        cells = [data.cell(row=r, column=first + i).value for r in range(2, 2 + len(listed))]
+        assert sum(cells) == pytest.approx(dekads.loc[dekads["period"].str.startswith(month), "target"].sum())
+    note = "The 3 largest of 6 customers are listed one by one, the others summed by region"
+    assert any(str(c.value or "").startswith(note) for c in data[1])
+    east = wb["Customers East"]
+    total = _evaluate(wb, east.title, east.cell(row=2, column=6).value)
+    assert total == pytest.approx(dekads.query("region_id == 'E'")["target"].sum())  # the region's whole plan
+    assert any("tables/plan_customer_dekad.csv" in str(c.value or "") for c in east[1])
+    # the plan's unit: 6 customers listed whole when the workbook may list them all
+    whole = load_workbook(build_workbook({"plan_customer_dekad": dekads}, tmp_path / "whole.xlsx", money_unit="yuan"))
+    assert whole["Customer x dekad"].max_row == 6 + 2

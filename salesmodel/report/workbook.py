@@ -38,6 +38,7 @@ from salesmodel.report.workbook_cells import (
     autosize,
     code_text,
     flatten_params,
+    note_row,
     print_setup,
     put,
     safe_sheet_title,
@@ -52,7 +53,9 @@ from salesmodel.report.workbook_sheets import (
     comment_cells,
     commitments_sheet,
     data_table_sheet,
+    fold_other_customers,
     handover_sheet,
+    largest_customers,
     named_places,
     names_of,
     region_customer_sheet,
@@ -109,6 +112,35 @@ def company_name(inputs: Mapping[str, pd.DataFrame], language: str = "en") -> st
     return str(overview.unit_names(top, "unit_id", language).iloc[0])
 
 
+# customers listed one by one at most; the others summed by region (see build_workbook)
+MOST_CUSTOMERS = 50_000
+
+
+def _largest_customers(tables: Mapping[str, pd.DataFrame], most: int, labels: Mapping[str, pd.DataFrame] | None,
+                       language: str) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    """The tables as the workbook shows them when the plan has more than ``most`` customers: the customer x
+    dekad plan with the others summed by region, the customer tables (targets, territories) with the rows of
+    the largest only; and per table the note that says so."""
+    out = dict(tables)
+    plan = tables.get("plan_customer_dekad")
+    kept = largest_customers(plan, most) if plan is not None and "region_id" in plan.columns else None
+    if kept is None:
+        return out, {}
+    total = plan["customer_id"].nunique()
+    region_names = names_of(labels, "budget", "region")
+    out["plan_customer_dekad"] = fold_other_customers(plan, kept, lambda region, n: word(
+        "wb_other_customers", language).format(region=region_names.get(region, region), n=n))
+    notes = {"plan_customer_dekad": word("wb_largest_customers", language).format(
+        shown=len(kept), total=total, table="plan_customer_dekad")}
+    chosen = set(kept)
+    for key in (*DATA_TABLES, "territory_assignment"):
+        df = tables.get(key)
+        if df is not None and "customer_id" in df.columns and len(df) > most:
+            out[key] = df[df["customer_id"].astype(str).isin(chosen).to_numpy()]
+            notes[key] = word("wb_largest_rows", language).format(shown=len(kept), total=total, table=key)
+    return out, notes
+
+
 def build_workbook(
     tables: Mapping[str, pd.DataFrame],
     path: str | Path,
@@ -122,6 +154,7 @@ def build_workbook(
     labels: Mapping[str, pd.DataFrame] | None = None,
     title: Mapping[str, Any] | None = None,
     adjustments: pd.DataFrame | None = None,
+    most_customers: int = MOST_CUSTOMERS,
 ) -> Path:
     """Write the plan workbook from a run's tables; returns the path.
 
@@ -137,6 +170,10 @@ def build_workbook(
     ``title`` (company, scenario, plan_year) goes in every printed page's
     header with the money unit and the run id. ``adjustments`` (an edited plan's, as ``import_edits``
     records them) keep each planner's comment on the cell it explains, and list on a sheet of their own.
+    A plan of more than ``most_customers`` customers lists the largest that many one by one; the others
+    are summed into a row per region (every total unchanged), and each customer sheet says where the
+    whole table is (the run folder's CSV): a workbook of hundreds of thousands of customer rows is
+    neither read nor built in reasonable time.
 
     Examples
     --------
@@ -158,6 +195,7 @@ def build_workbook(
                                                run_id) if x)
 
     printed_sheets: list[str] = []  # the region customer plans, printed right after the rep x month plan
+    tables, folded_note = _largest_customers(tables, most_customers, labels, language)
     for key, (unit_cols, period_col, value_col) in (
         ("plan_rep_month", rep_month),
         ("plan_customer_dekad", customer_dekad),
@@ -181,6 +219,8 @@ def build_workbook(
                 label_cols.append(extra)
         ws = wb.create_sheet(sheet_title(key, language))
         shown_header = write_pivot(ws, wide, label_cols=label_cols, money_unit=money_unit, language=language)
+        if key == "plan_customer_dekad" and folded_note:
+            note_row(ws, folded_note["plan_customer_dekad"])
         # the customer x dekad table is data for analysis; what prints is each region's customer plan by month
         print_setup(ws, page_header, language, data_sheet=key == "plan_customer_dekad")
         if key == "plan_customer_dekad" and "region_id" in plan.columns and len(unit_cols) == 1:
@@ -196,6 +236,8 @@ def build_workbook(
                 rws = wb.create_sheet(title)
                 n = region_customer_sheet(rws, rows, ws.title, data_rows, data_columns, names=customer_names,
                                            rep_names=rep_names, money_unit=money_unit, language=language)
+                if folded_note:
+                    note_row(rws, folded_note["plan_customer_dekad"])
                 printed = min(n + 1, REGION_PRINTED_PAGES * PRINTED_ROWS_PER_PAGE - 1)
                 note = word("wb_printed_largest", language).format(shown=printed - 1, total=n) if printed - 1 < n else ""
                 print_setup(rws, " · ".join(x for x in (rws.title, page_header, note) if x), language,
@@ -255,6 +297,8 @@ def build_workbook(
         people.update({c: "#,##0.0" for c in ("leavers_expected", "ramped_fte")})
         write_frame(ws, df, money_cols=[c for c in df.columns if c in money_like], money_unit=money_unit,
                      language=language, formats=people)
+        if key in folded_note:
+            note_row(ws, folded_note[key])
         print_setup(ws, page_header, language, data_sheet=key == "territory_assignment")
 
     id_names = {"region_id": names_of(labels, "budget", "region"),
@@ -272,6 +316,8 @@ def build_workbook(
                 if is_hire else name for h, m, name, is_hire in zip(df["person_id"], df["start_month"], df["person_name"], hire)])
         ws = wb.create_sheet(sheet_title(key, language))
         data_table_sheet(ws, key, df, names=id_names, money_unit=money_unit, language=language)
+        if key in folded_note:
+            note_row(ws, folded_note[key])
         print_setup(ws, page_header, language, data_sheet=True)
 
     cover = tables.get("stock_cover")

@@ -52,6 +52,13 @@ def append_row(ws, values: list[Any]) -> None:
         put(ws.cell(row=row, column=col), value)
 
 
+def note_row(ws, text: str) -> None:
+    """A note to the right of a sheet's header (seen when the sheet opens, whatever its length), in italics."""
+    cell = ws.cell(row=1, column=ws.max_column + 2)
+    put(cell, text)
+    cell.font = Font(italic=True)
+
+
 def sheet_title(key: str, language: str) -> str:
     return word(f"sheet_{key}", language)[:31]
 

@@ -3,7 +3,7 @@ the region × customer print pages, the data tables with names, the hand-over li
 the commitments and the staffing plan."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -141,7 +141,31 @@ def region_customer_sheet(ws, dekads: pd.DataFrame, data_title: str, data_rows: 
     return n
 
 
-# Tables a page shows only in part: the workbook holds them whole, as data sheets (the page names the sheet)
+def largest_customers(plan: pd.DataFrame, most: int) -> list[str] | None:
+    """The ``most`` customers with the largest plan (ties by id), or None when the plan has no more than that."""
+    totals = plan.assign(customer_id=plan["customer_id"].astype(str)).groupby("customer_id", sort=True)["target"].sum()
+    if len(totals) <= most:
+        return None
+    return list(totals.sort_values(ascending=False, kind="stable").index[:most])
+
+
+def fold_other_customers(plan: pd.DataFrame, kept: Sequence[str], label: Callable[[str, int], str]) -> pd.DataFrame:
+    """The customer x period plan with the customers not ``kept`` summed into one row per region and period,
+    named by ``label(region_id, count)``: every total of the plan is unchanged."""
+    is_kept = plan["customer_id"].astype(str).isin(set(kept)).to_numpy()
+    rest = plan.loc[~is_kept]
+    counts = rest.groupby("region_id", sort=True)["customer_id"].nunique()
+    summed = {"target": ("target", "sum")}
+    summed.update({c: (c, "min" if c == "start" else "max") for c in ("start", "end") if c in plan.columns})
+    folded = rest.groupby(["region_id", "period"], sort=True, as_index=False).agg(**summed)
+    folded["customer_id"] = [label(str(r), int(counts[r])) for r in folded["region_id"]]
+    for c in plan.columns:
+        if c not in folded.columns:
+            folded[c] = ""
+    return pd.concat([plan.loc[is_kept], folded[list(plan.columns)]], ignore_index=True)
+
+
+# Tables a page shows only in part# Tables a page shows only in part: the workbook holds them whole, as data sheets (the page names the sheet)
 DATA_TABLES = ("targets_person", "targets_rep", "targets_province", "targets_customer", "territory_beyond_limit")
 
 
