@@ -52,8 +52,11 @@ def append_row(ws, values: list[Any]) -> None:
         put(ws.cell(row=row, column=col), value)
 
 
-def note_row(ws, text: str) -> None:
-    """A note to the right of a sheet's header (seen when the sheet opens, whatever its length), in italics."""
+def note_row(ws, text: str | None) -> None:
+    """A note to the right of a sheet's header (seen when the sheet opens, whatever its length), in italics;
+    nothing without one."""
+    if not text:
+        return
     cell = ws.cell(row=1, column=ws.max_column + 2)
     put(cell, text)
     cell.font = Font(italic=True)
