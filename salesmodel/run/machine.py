@@ -68,3 +68,22 @@ def check_memory(scenario: Scenario, language: str = "en", available: float | No
     raise InputError(word("run_no_memory", language).format(
         lines=lines, files=", ".join(f"{name} {n:,}" for name, n in counts.items()), need=need / 1e9,
         available=available / 1e9, fits=fits, share=fits / lines))
+
+
+def give_back_memory() -> None:
+    """Return the memory a finished step freed to the system: Arrow's pool keeps freed blocks for reuse,
+    and glibc's heap keeps freed small blocks in the process; the notebooks running beside the next
+    steps can use it instead."""
+    import ctypes
+    import ctypes.util
+
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+    libc = ctypes.util.find_library("c")
+    if libc:
+        try:
+            trim = ctypes.CDLL(libc).malloc_trim
+        except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to trim
+            return
+        trim(0)

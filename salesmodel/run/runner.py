@@ -56,7 +56,7 @@ from salesmodel.pipeline.run_folder import INPUTS, MANIFEST, PARAMS_FILE, TABLES
 from salesmodel.report import workbook
 from salesmodel.run import audit
 from salesmodel.run.language import reader_language
-from salesmodel.run.machine import check_memory
+from salesmodel.run.machine import check_memory, give_back_memory
 from salesmodel.run.notebooks import KERNEL, NotebookFailure, NotebookPool, kernel_environment, resolve_notebooks
 from salesmodel.run.scheduler import cluster_record, scheduler_client
 from salesmodel.schema import consistency
@@ -507,7 +507,8 @@ def _run(params_file: Path, out_dir: str | Path, *, notebooks: Sequence[str | Pa
                     nonlocal step_started
                     now = time.perf_counter()
                     step_seconds[name] = round(now - step_started, 2)
-                    step_started = now
+                    give_back_memory()  # before the step's notebook starts beside the next step
+                    step_started = time.perf_counter()
                     pool.step_done(name)
 
                 _run_pipeline(scenario, inputs, building, run_id, progress=False, on_step=step_done)
