@@ -615,3 +615,13 @@ def test_any_single_bad_cell_is_reported_at_its_row(tmp_path_factory, row, colum
     assert err.failures[["column", "check"]].values.tolist() == [[column, check]]
     assert err.failures.iloc[0]["rows"] == [row + 1]
     assert f"at row {row + 1}" in str(err)
+
+
+def test_a_date_column_of_empty_cells_only_reads_as_no_dates(tmp_path, small_company_dir):
+    """A team with no leavers: every leave_date empty is read as no date (it once raised IndexError)."""
+    reps = pd.read_csv(small_company_dir / "reps.csv", dtype=str, keep_default_na=False)
+    reps["leave_date"] = ""
+    reps.to_csv(tmp_path / "reps.csv", index=False)
+    read = io.read_table(tmp_path / "reps.csv", "reps")
+    assert len(read) == len(reps) and read["leave_date"].isna().all()
+    assert str(read["leave_date"].dtype) == "datetime64[ns]"

@@ -226,3 +226,72 @@ def test_lines_taken_from_the_stored_copy_equal_those_taken_from_the_frame(compa
             elif ask:
                 assert 0 < len(got) < len(sales)
     assert set(orderlines.take(held, ["customer_id"], customers=stores)["customer_id"]) == set(stores)
+
+
+@pytest.fixture
+def in_parts(monkeypatch):
+    """Order lines validated part by part from any size, in parts of two row groups of 500 lines."""
+    from salesmodel.io import readers, writers
+
+    monkeypatch.setattr(readers, "STREAM_FROM_LINES", 0)
+    monkeypatch.setattr(readers, "STREAM_PART_LINES", 1000)
+    monkeypatch.setattr(readers, "ROW_GROUP", 500)
+    monkeypatch.setattr(writers, "ROW_GROUP", 500)
+
+
+def _params_data(folder, **more):
+    from salesmodel.schema.params import params_from_dict
+
+    return params_from_dict({"data": {"dir": str(folder), **more}}).data
+
+
+def test_lines_validated_part_by_part_are_the_lines_validated_whole(company, tmp_path, in_parts):
+    """A history too large to hold is validated part by part, written as validated and hashed as it goes:
+    the same content hash, the same file as the whole frame written, the same sums."""
+    from salesmodel import io
+    from salesmodel.run.audit import frame_hash
+
+    out, paths = company
+    whole = read_table(paths["sales"], "sales")
+    assert len(whole) > 3000  # several parts
+    held = io.read_inputs(_params_data(out))["sales"]
+    assert isinstance(held, orderlines.StoredLines) and len(held) == len(whole)
+    assert held.content_sha256 == frame_hash(whole) == frame_hash(held)
+    io.write_table(whole, tmp_path, "sales", with_csv=False)
+    assert held.path.read_bytes() == (tmp_path / "sales.parquet").read_bytes()  # the run folder's copy, exactly
+    sums, want = orderlines.history(held), orderlines.history(whole)
+    for name in ("months", "days", "product_days"):
+        pd.testing.assert_frame_equal(getattr(sums, name), getattr(want, name), check_exact=True, obj=name)
+    folder = held.path.parent
+    del held
+    import gc
+
+    gc.collect()
+    assert not folder.exists()  # the temporary copy goes with its last handle
+
+
+def test_a_bad_part_gets_the_message_of_the_whole_file(company, tmp_path, in_parts):
+    """A broken line, or an id no customer has, in a history read part by part: the message is the one
+    the whole file gets, every row counted in the file."""
+    import shutil
+
+    from salesmodel import io
+    from salesmodel.io import readers
+
+    out, paths = company
+    lines = pd.read_parquet(paths["sales"])
+    for name, broken in (("negative", {"amount": -5.0}), ("unknown", {"customer_id": "C-NOBODY"})):
+        folder = tmp_path / name
+        shutil.copytree(out, folder)
+        bad = lines.copy()
+        for column, value in broken.items():
+            bad.loc[[7, 2500], column] = value
+        bad.to_parquet(folder / paths["sales"].name, index=False)
+        with pytest.raises(InputError) as streamed:
+            io.read_inputs(_params_data(folder))
+        readers.STREAM_FROM_LINES = 10 ** 12  # read whole (monkeypatch restores it)
+        with pytest.raises(InputError) as whole:
+            io.read_inputs(_params_data(folder))
+        readers.STREAM_FROM_LINES = 0
+        assert str(streamed.value) == str(whole.value)
+        assert "8, 2501" in str(streamed.value) or "rows 8 and 2501" in str(streamed.value) or "2501" in str(streamed.value)

@@ -15,9 +15,10 @@ from __future__ import annotations
 import csv
 import tempfile
 import weakref
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -110,8 +111,75 @@ def read_compact(path: Path) -> pd.DataFrame | None:
 _BATCH = 1 << 20  # rows fetched at a time
 
 
-def _fetch(con: duckdb.DuckDBPyConnection, source: str, names: list[str]) -> pd.DataFrame | None:
-    """The rows batch by batch into arrays sized once (never a second full copy of the table)."""
+def read_batches(path: Path, rows: int) -> Iterator[pd.DataFrame] | None:
+    """Order lines as compact raw frames of ``rows`` lines at a time (the last one shorter), each as
+    :func:`read_compact` reads the whole file: text columns categorical, with the same categories in
+    every frame (all the file's distinct values), numbers and dates as stored. None when DuckDB cannot read
+    the file as pandas would (see :func:`read_compact`); the frames are read as they are asked for.
+
+    >>> sum(len(f) for f in read_batches(Path("data/demo/sales.parquet"), 1 << 20))  # doctest: +SKIP
+    1791420
+    """
+    source = _source(path)
+    if source is None:
+        return None
+    try:
+        names = _names(path)
+        if names is None or len(set(names)) != len(names):
+            return None
+        con = connect()
+        plan = _scan(con, source, names)
+    except (duckdb.Error, OSError, UnicodeDecodeError, pa.ArrowException, ValueError):
+        return None
+    if plan is None:
+        con.close()
+        return None
+
+    def frames() -> Iterator[pd.DataFrame]:
+        try:
+            described, rel, given, n = plan
+            reader = (getattr(rel, "to_arrow_reader", None) or rel.fetch_arrow_reader)(_BATCH)
+            dictionaries: dict[str, list] = {}
+            held: list[dict[str, np.ndarray]] = []
+            count = 0
+            for batch in reader:
+                held.append(_batch_values(batch, given, n, dictionaries))
+                count += batch.num_rows
+                while count >= rows:
+                    part, held, count = _split(held, rows, count)
+                    yield _frame(described, part, dictionaries)
+            if count or not n:
+                yield _frame(described, _split(held, count, count)[0] if held else {}, dictionaries)
+        finally:
+            con.close()
+
+    return frames()
+
+
+def _split(held: list[dict[str, np.ndarray]], rows: int, count: int) -> tuple[dict[str, np.ndarray], list, int]:
+    """The first ``rows`` rows of the held batches as one array a column, and the rest."""
+    joined = {name: np.concatenate([h[name] for h in held]) for name in held[0]}
+    part = {name: values[:rows] for name, values in joined.items()}
+    rest = {name: values[rows:] for name, values in joined.items()}
+    return part, ([rest] if count > rows else []), count - rows
+
+
+def _frame(described: list, arrays: dict[str, np.ndarray], dictionaries: dict[str, list]) -> pd.DataFrame:
+    """One frame of order lines from a column's values (a text column's codes into ``dictionaries``)."""
+    columns = []
+    for name, kind, *_ in described:
+        if kind == "VARCHAR":
+            codes = arrays.get(name, np.empty(0, dtype=np.int32))
+            values = pd.Categorical.from_codes(codes, categories=pd.Index(dictionaries.get(name, []), dtype=object))
+        else:
+            values = arrays.get(name, np.empty(0, dtype="float64"))
+        columns.append(pd.Series(values, name=name))
+    return pd.concat(columns, axis=1, copy=False) if columns else pd.DataFrame()
+
+
+def _scan(con: duckdb.DuckDBPyConnection, source: str, names: list[str]) -> tuple | None:
+    """What the file holds and the query that reads it compactly (text as ENUM codes): the columns as
+    DuckDB describes them, the relation, each column's non-null count and the number of rows."""
     described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
     if [row[0] for row in described] != names:
         return None
@@ -127,36 +195,43 @@ def _fetch(con: duckdb.DuckDBPyConnection, source: str, names: list[str]) -> pd.
             return None
         counted.append(f"count({col})")
     n, *given = con.execute(f"SELECT count(*), {', '.join(counted)} FROM {source}").fetchall()[0]
-    rel = con.sql(f"SELECT {', '.join(select)} FROM {source}")
+    return described, con.sql(f"SELECT {', '.join(select)} FROM {source}"), given, n
+
+
+def _batch_values(batch: pa.RecordBatch, given: list[int], n: int, dictionaries: dict[str, list]) -> dict[str, np.ndarray]:
+    """One Arrow batch as a NumPy array a column: a text column's codes (-1: empty), numbers and dates as
+    pandas reads them (whole numbers with gaps as floats)."""
+    out = {}
+    for j, (name, column) in enumerate(zip(batch.schema.names, batch.columns)):
+        if pa.types.is_dictionary(column.type):
+            dictionaries.setdefault(name, column.dictionary.to_pylist())
+            values = np.asarray(pc.fill_null(column.indices, 0), dtype=np.int32)
+            values[np.asarray(column.is_null())] = -1
+        else:
+            values = column.to_pandas(date_as_object=False).to_numpy()
+            if given[j] < n and values.dtype.kind in "iu":  # integers with gaps: as pandas reads them
+                values = values.astype("float64")
+        out[name] = values
+    return out
+
+
+def _fetch(con: duckdb.DuckDBPyConnection, source: str, names: list[str]) -> pd.DataFrame | None:
+    """The rows batch by batch into arrays sized once (never a second full copy of the table)."""
+    plan = _scan(con, source, names)
+    if plan is None:
+        return None
+    described, rel, given, n = plan
     reader = (getattr(rel, "to_arrow_reader", None) or rel.fetch_arrow_reader)(_BATCH)  # DuckDB 2 / DuckDB 1
     arrays: dict[str, np.ndarray] = {}
     dictionaries: dict[str, list] = {}
     pos = 0
     for batch in reader:
-        rows = batch.num_rows
-        for j, (name, column) in enumerate(zip(batch.schema.names, batch.columns)):
-            if pa.types.is_dictionary(column.type):
-                dictionaries.setdefault(name, column.dictionary.to_pylist())
-                values = np.asarray(pc.fill_null(column.indices, 0), dtype=np.int32)
-                values[np.asarray(column.is_null())] = -1
-            else:
-                values = column.to_pandas(date_as_object=False).to_numpy()
-                if given[j] < n and values.dtype.kind in "iu":  # integers with gaps: as pandas reads them
-                    values = values.astype("float64")
+        for name, values in _batch_values(batch, given, n, dictionaries).items():
             if name not in arrays:
-                dtype = values.dtype if given[j] == n or values.dtype.kind not in "iu" else np.dtype("float64")
-                arrays[name] = np.empty(n, dtype=np.int32 if name in dictionaries else dtype)
-            arrays[name][pos:pos + rows] = values
-        pos += rows
-    columns = []
-    for name, kind, *_ in described:
-        if kind == "VARCHAR":
-            codes = arrays.pop(name, np.empty(0, dtype=np.int32))
-            values = pd.Categorical.from_codes(codes, categories=pd.Index(dictionaries.get(name, []), dtype=object))
-        else:
-            values = arrays.pop(name, np.empty(0, dtype="float64"))
-        columns.append(pd.Series(values, name=name))
-    return pd.concat(columns, axis=1, copy=False) if columns else pd.DataFrame()
+                arrays[name] = np.empty(n, dtype=values.dtype)
+            arrays[name][pos:pos + batch.num_rows] = values
+        pos += batch.num_rows
+    return _frame(described, arrays, dictionaries)
 
 
 def compact_text(frame: pd.DataFrame, text: Sequence[str]) -> pd.DataFrame:
@@ -333,9 +408,17 @@ class StoredLines:
     path: Path
     rows: int
     sums: History
+    #: the lines' content hash (``salesmodel.io.writers.content_sha256``) when they were validated part by part
+    content_sha256: str = ""
+    #: a temporary folder holding ``path``, removed when the last handle on it goes
+    folder: Any = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return self.rows
+
+    def moved(self, path: Path) -> StoredLines:
+        """The same lines once their file is moved to ``path`` (a run folder's copy)."""
+        return StoredLines(Path(path), self.rows, self.sums, self.content_sha256)
 
 
 def stored(lines: pd.DataFrame, path: Path) -> StoredLines:

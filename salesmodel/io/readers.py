@@ -13,6 +13,7 @@ from salesmodel.errors import InputError, short_list
 from salesmodel.io import orderlines
 from salesmodel.io.schemas import _FILE_SUFFIXES, KINDS, OPTIONAL_KINDS, SCHEMAS, _Failure
 from salesmodel.io.validation import _check_table, _cross_failures, _failures_frame, _message, _raise, _schema
+from salesmodel.io.writers import ROW_GROUP, ContentHash, parquet_writer
 
 
 def _is_url(source: Any) -> bool:
@@ -226,6 +227,78 @@ def _held(frame: pd.DataFrame, kind: str) -> pd.DataFrame:
     return orderlines.plain_text(frame)
 
 
+#: a sales history of this many order lines or more is validated part by part and kept on disk, never whole in memory
+STREAM_FROM_LINES = 20_000_000
+STREAM_PART_LINES = 8 * ROW_GROUP
+
+
+def read_stored(path: Path, date_range: tuple[Any, Any] | None = None) -> orderlines.StoredLines | None:
+    """The sales history at ``path`` validated part by part: each part checked against the schema, written
+    (as validated) to a temporary Parquet file in parts of whole row groups and hashed as it goes; then
+    summed by DuckDB over that file. The lines are never all in memory. None when a part breaks the schema
+    or DuckDB cannot read the file: the caller reads it whole, and the message lists every row.
+
+    >>> held = read_stored(Path("data/big/sales.parquet"))  # doctest: +SKIP
+    >>> orderlines.history(held).months.columns.tolist()  # doctest: +SKIP
+    ['customer_id', 'product', 'channel', 'date', 'amount', 'units', 'lines']
+    """
+    import shutil
+    import tempfile
+    import weakref
+
+    import pyarrow as pa
+
+    parts = orderlines.read_batches(path, STREAM_PART_LINES)
+    if parts is None:
+        return None
+    schema = SCHEMAS["sales"]
+    text = [c.name for c in schema.columns if c.kind == "str"]
+    folder = Path(tempfile.mkdtemp(prefix="salesmodel-lines-"))
+    target = folder / "sales.parquet"
+    digest, rows, writer = ContentHash(), 0, None
+    try:
+        for raw in parts:
+            if not set(text) <= set(raw.columns):
+                return None
+            # every part with the same categories: all the file's distinct values, cleaned as the schema reads them
+            known = {c: _clean_categories(raw[c]) for c in text}
+            part, failures, _ = _check_table(raw, schema, str(path), date_range, own=True)
+            del raw
+            if failures:
+                return None
+            part = _held(part, "sales")
+            for c in text:
+                part[c] = part[c].cat.set_categories(known[c])
+            if writer is None:
+                writer = parquet_writer(target, part)
+            for lo in range(0, len(part), ROW_GROUP):
+                writer.write_table(pa.Table.from_pandas(part.iloc[lo:lo + ROW_GROUP], schema=writer.schema,
+                                                        preserve_index=False))
+            digest.update(part)
+            rows += len(part)
+        if writer is None:
+            return None
+        writer.close()
+        writer = None
+        sums = orderlines.History(*orderlines._query(target, orderlines._MONTHS_QUERY, orderlines._DAYS_QUERY,
+                                                     orderlines._PRODUCT_DAYS_QUERY))
+        held = orderlines.StoredLines(target, rows, sums, digest.hexdigest(), folder=folder)
+        weakref.finalize(held, shutil.rmtree, folder, True)
+        folder = None  # the handle owns it now
+        return held
+    finally:
+        if writer is not None:
+            writer.close()
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _clean_categories(raw: pd.Series) -> pd.Index:
+    """A text column's distinct values as validation leaves them (trimmed, empty ones gone), sorted."""
+    values = pd.Index(raw.cat.categories, dtype=object).str.strip()
+    return pd.Index(sorted(set(values[values != ""])), dtype=object)
+
+
 def input_sources(data: Any) -> dict[str, str]:
     """Where each input kind is read from: file paths, or ``URL#table`` for SQL."""
     if data.sql_url:
@@ -280,6 +353,11 @@ def read_inputs(data: Any) -> dict[str, pd.DataFrame]:
     for kind in _kinds(data):
         optional = kind in OPTIONAL_KINDS
         source = data.sql_url if data.sql_url else Path(data.dir) / getattr(data, kind)
+        if kind == "sales" and not data.sql_url and (orderlines.count_lines(source) or 0) >= STREAM_FROM_LINES:
+            held = read_stored(source, date_range)
+            if held is not None:  # valid: checked against the other tables below on its distinct ids
+                tables[kind], sources[kind], valid[kind] = held, str(source), set(SCHEMAS[kind].names)
+                continue
         try:
             df, label = _read_raw(source, kind, getattr(data, kind) if optional and data.sql_url else None)
         except InputError as exc:
@@ -292,12 +370,30 @@ def read_inputs(data: Any) -> dict[str, pd.DataFrame]:
             orderlines.history(frame)  # every step reads the history summed: summed once, now
         tables[kind], sources[kind], valid[kind] = frame, label, ok_cols
         failures.extend(fs)
-    failures.extend(_cross_failures(tables, sources, valid))
+    failures.extend(_cross_failures(_standing_in(tables), sources, valid))
+    if any(isinstance(t, orderlines.StoredLines) and f.file == sources[k] for f in failures for k, t in tables.items()):
+        # an unknown id in lines kept on disk: read them whole, for the message with every row
+        frame, _, _ = _check_table(_read_raw(Path(sources["sales"]), "sales", None)[0], SCHEMAS["sales"],
+                                   sources["sales"], date_range, own=True)
+        tables["sales"] = _held(frame, "sales")
+        failures = [f for f in failures if f.file != sources["sales"]] + [
+            f for f in _cross_failures(tables, sources, valid) if f.file == sources["sales"]]
     if read_errors or failures:
         parts = read_errors + ([_message(failures)] if failures else [])
         message = parts[0] if len(parts) == 1 else "\n".join(parts)
         raise InputError(message, failures=_failures_frame(failures))
     return tables
+
+
+def _standing_in(tables: dict[str, Any]) -> dict[str, pd.DataFrame]:
+    """The tables for the checks between them: lines kept on disk by their distinct customers."""
+    out = {}
+    for kind, table in tables.items():
+        if isinstance(table, orderlines.StoredLines):
+            ids = orderlines.history(table).months["customer_id"].astype(str).unique()
+            table = pd.DataFrame({"customer_id": pd.Series(ids, dtype=object)})
+        out[kind] = table
+    return out
 
 
 def read_holiday_overrides(path: str | os.PathLike) -> pd.DataFrame:

@@ -232,8 +232,9 @@ def _as_date(s: pd.Series) -> tuple[pd.Series, np.ndarray]:
                                            errors="coerce").to_numpy("datetime64[ns]")
     days = pd.Series(parsed).dt.normalize().to_numpy()
     bad_u = given & np.isnat(days)
-    out = np.where(codes >= 0, days[np.maximum(codes, 0)], np.datetime64("NaT"))
-    bad = np.where(codes >= 0, bad_u[np.maximum(codes, 0)], False)
+    # code -1 (an empty cell) takes the NaT appended (a column of empty cells has no distinct value at all)
+    out = np.append(days, np.datetime64("NaT", "ns"))[codes]
+    bad = np.append(bad_u, False)[codes]
     return pd.Series(out.astype("datetime64[ns]"), index=s.index), bad
 
 

@@ -7,7 +7,7 @@ import os
 import re
 import tempfile
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -80,20 +80,66 @@ def _table_for_disk(df: pd.DataFrame, name: str) -> pd.DataFrame:
 ROW_GROUP = 1024 * 1024
 
 
+def content_sha256(parts: Iterable[pd.DataFrame]) -> str:
+    """sha256 of a table's validated content given in consecutive parts (or whole, as one part): column
+    names, dtypes and every value in order. Text held as categories hashes as the text it is.
+
+    >>> a = pd.DataFrame({"x": [1, 2, 3]})
+    >>> content_sha256([a]) == content_sha256([a.iloc[:1], a.iloc[1:]])
+    True
+    """
+    digest = ContentHash()
+    for part in parts:
+        digest.update(part)
+    return digest.hexdigest()
+
+
+class ContentHash:
+    """:func:`content_sha256` taken part by part, as the parts are read."""
+
+    def __init__(self) -> None:
+        self._digest = hashlib.sha256()
+        self._started = False
+
+    def update(self, part: pd.DataFrame) -> None:
+        import json
+
+        if not self._started:
+            dtypes = [[str(c), str(t.categories.dtype if isinstance(t, pd.CategoricalDtype) else t)]
+                      for c, t in part.dtypes.items()]
+            self._digest.update(json.dumps(dtypes).encode("utf-8"))
+            self._started = True
+        self._digest.update(pd.util.hash_pandas_object(part, index=False).to_numpy().tobytes())
+
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()
+
+
+PARQUET_OPTIONS = {"compression": "zstd", "compression_level": 3, "use_dictionary": True, "write_statistics": True,
+                   "version": "2.6", "store_schema": True}
+
+
+def parquet_writer(path: Path, like: pd.DataFrame):
+    """A Parquet writer of frames shaped like ``like`` with :func:`write_table`'s settings (for a table
+    written in parts, each part a row group or more)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    return pq.ParquetWriter(path, pa.Schema.from_pandas(like, preserve_index=False), **PARQUET_OPTIONS)
+
+
 def _write_parquet(frame: pd.DataFrame, path: Path, stem: str) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    options = {"compression": "zstd", "compression_level": 3, "use_dictionary": True, "write_statistics": True,
-               "version": "2.6", "store_schema": True}
     try:
         if len(frame) <= ROW_GROUP:
-            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, **options)
+            pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, **PARQUET_OPTIONS)
             return
-        schema = pa.Schema.from_pandas(frame, preserve_index=False)
-        with pq.ParquetWriter(path, schema, **options) as writer:
+        with parquet_writer(path, frame) as writer:
             for lo in range(0, len(frame), ROW_GROUP):
-                writer.write_table(pa.Table.from_pandas(frame.iloc[lo:lo + ROW_GROUP], schema=schema, preserve_index=False))
+                writer.write_table(pa.Table.from_pandas(frame.iloc[lo:lo + ROW_GROUP], schema=writer.schema,
+                                                        preserve_index=False))
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise param_error("df", "write_table", f"a table with one type per column (table '{stem}')", shown=str(exc)) from None
 

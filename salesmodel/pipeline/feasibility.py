@@ -40,8 +40,10 @@ __all__ = ["check_feasible", "check_hiring", "check_locks", "check_plan_year", "
 _CAPACITY_MARGIN = 1.02
 
 
-def check_plan_year(scenario: Any, sales: pd.DataFrame, source: str = "the sales history") -> None:
+def check_plan_year(scenario: Any, sales: pd.DataFrame | orderlines.StoredLines | None, source: str = "the sales history") -> None:
     """ParamsError when the plan year starts before the sales history ends, naming the overlapping months."""
+    if isinstance(sales, orderlines.StoredLines):  # lines kept on disk: their days, summed
+        sales = orderlines.history(sales).days
     if sales is None or "date" not in sales or sales["date"].isna().all():
         return
     plan_year = int(scenario.calendar.plan_year)

@@ -10,6 +10,7 @@ through the functions here.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import yaml
 
 from salesmodel import io
 from salesmodel.errors import InputError
+from salesmodel.io import orderlines
 from salesmodel.pipeline.key_figures import FIGURE_SOURCES
 
 __all__ = [
@@ -48,9 +50,29 @@ STEP_STATE = "steps.json"  # lab workspaces: the params fingerprint each step's 
 BATCH_MANIFEST = "batch_manifest.json"
 
 
-def write_inputs(run_dir: Path, inputs: dict[str, pd.DataFrame]) -> list[Path]:
-    """Keep the validated inputs in the run folder (Parquet) so the run replays from its own copy."""
-    return [p for kind, df in sorted(inputs.items()) for p in io.write_table(df, run_dir / INPUTS, kind, with_csv=False)]
+def write_inputs(run_dir: Path, inputs: dict[str, pd.DataFrame | orderlines.StoredLines]) -> list[Path]:
+    """Keep the validated inputs in the run folder (Parquet) so the run replays from its own copy (order
+    lines validated part by part: their validated file, copied)."""
+    paths: list[Path] = []
+    for kind, df in sorted(inputs.items()):
+        if isinstance(df, orderlines.StoredLines):
+            target = Path(run_dir) / INPUTS / f"{kind}.parquet"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(df.path, target)
+            paths.append(target)
+        else:
+            paths += io.write_table(df, run_dir / INPUTS, kind, with_csv=False)
+    return paths
+
+
+def held_from_copy(run_dir: Path, inputs: dict[str, pd.DataFrame | orderlines.StoredLines]) -> None:
+    """The sales history, once copied to the run folder, held as that copy and its sums (the steps read
+    the sums and, line by line, a few windows from the copy): the lines in memory, if any, are let go."""
+    sales = inputs.get("sales")
+    if sales is None:
+        return
+    path = Path(run_dir) / INPUTS / "sales.parquet"
+    inputs["sales"] = sales.moved(path) if isinstance(sales, orderlines.StoredLines) else orderlines.stored(sales, path)
 
 
 def read_run_inputs(run_dir: Path) -> dict[str, pd.DataFrame] | None:

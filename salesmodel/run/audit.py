@@ -28,6 +28,8 @@ import pandas as pd
 
 import salesmodel
 from salesmodel.errors import InputError
+from salesmodel.io.orderlines import StoredLines
+from salesmodel.io.writers import content_sha256
 from salesmodel.pipeline.run_folder import MANIFEST
 from salesmodel.schema.params import Scenario, params_hash
 from salesmodel.schema.vocabulary import word
@@ -175,17 +177,14 @@ def input_files(scenario: Scenario) -> dict[str, Path]:
     return files
 
 
-def frame_hash(df: pd.DataFrame) -> str:
+def frame_hash(df: pd.DataFrame | StoredLines) -> str:
     """sha256 of a table's validated content: column names, dtypes and every value, in order.
 
     Proves what was read whatever the source (a file, Excel, a database table).
     """
-    digest = hashlib.sha256()
-    # text held as categories (the sales history) hashes as the text it is: same dtype name, same values
-    dtypes = [[str(c), str(t.categories.dtype if isinstance(t, pd.CategoricalDtype) else t)] for c, t in df.dtypes.items()]
-    digest.update(json.dumps(dtypes).encode("utf-8"))
-    digest.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
-    return digest.hexdigest()
+    if isinstance(df, StoredLines):  # order lines validated part by part: hashed as they were read
+        return df.content_sha256
+    return content_sha256([df])
 
 
 def input_contents(inputs: Mapping[str, pd.DataFrame]) -> dict[str, dict[str, Any]]:

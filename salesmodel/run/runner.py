@@ -46,13 +46,12 @@ import yaml
 from salesmodel import io
 from salesmodel.domain import calendar
 from salesmodel.errors import ClusterLostError, InputError, RunError, SalesmodelError
-from salesmodel.io import orderlines
 from salesmodel.io.orderlines import ORDER_KINDS
 from salesmodel.paths import child, inside
 from salesmodel.pipeline import STEPS as STEP_NAMES
 from salesmodel.pipeline import PlanResult, cluster, run_plan
 from salesmodel.pipeline.feasibility import check_feasible, check_territory_first
-from salesmodel.pipeline.run_folder import INPUTS, MANIFEST, PARAMS_FILE, TABLES, write_inputs
+from salesmodel.pipeline.run_folder import MANIFEST, PARAMS_FILE, TABLES, held_from_copy, write_inputs
 from salesmodel.report import workbook
 from salesmodel.run import audit
 from salesmodel.run.language import reader_language
@@ -492,8 +491,7 @@ def _run(params_file: Path, out_dir: str | Path, *, notebooks: Sequence[str | Pa
             stage = "reading the inputs"
             write_inputs(building, inputs)
             contents = audit.input_contents(inputs)  # the manifest's record of what was read, before it is let go
-            # the steps read the history's sums and, line by line, only a few windows: from the copy just written
-            inputs["sales"] = orderlines.stored(inputs["sales"], building / INPUTS / "sales.parquet")
+            held_from_copy(building, inputs)  # the steps read the history's sums and a few windows of the copy
             stage = "the pipeline"
             # The plan runs once in this process; each notebook starts (two at a time, in worker
             # processes) as soon as the step it shows has written its tables.
