@@ -262,6 +262,15 @@ def test_lines_validated_part_by_part_are_the_lines_validated_whole(company, tmp
     sums, want = orderlines.history(held), orderlines.history(whole)
     for name in ("months", "days", "product_days"):
         pd.testing.assert_frame_equal(getattr(sums, name), getattr(want, name), check_exact=True, obj=name)
+    # a replay holds the run folder's copy the same way: read a row group at a time, the same hash and sums
+    from salesmodel.pipeline.run_folder import read_run_inputs
+
+    (tmp_path / "inputs").mkdir()
+    (tmp_path / "sales.parquet").rename(tmp_path / "inputs" / "sales.parquet")
+    again = read_run_inputs(tmp_path)["sales"]
+    assert isinstance(again, orderlines.StoredLines) and again.content_sha256 == held.content_sha256
+    assert len(again) == len(whole)
+    pd.testing.assert_frame_equal(orderlines.history(again).months, want.months, check_exact=True)
     folder = held.path.parent
     del held
     import gc

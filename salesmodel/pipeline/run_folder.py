@@ -75,12 +75,21 @@ def held_from_copy(run_dir: Path, inputs: dict[str, pd.DataFrame | orderlines.St
     inputs["sales"] = sales.moved(path) if isinstance(sales, orderlines.StoredLines) else orderlines.stored(sales, path)
 
 
-def read_run_inputs(run_dir: Path) -> dict[str, pd.DataFrame] | None:
-    """The validated inputs a run folder keeps, or None when it keeps none."""
+def read_run_inputs(run_dir: Path) -> dict[str, pd.DataFrame | orderlines.StoredLines] | None:
+    """The validated inputs a run folder keeps, or None when it keeps none (a sales history too large to
+    hold, as its run held it: the copy, its sums and its content hash)."""
+    import pyarrow.parquet as pq
+
+    from salesmodel.io.readers import STREAM_FROM_LINES
+
     folder = Path(run_dir) / INPUTS
     if not folder.is_dir():
         return None
-    return {p.stem: pd.read_parquet(p) for p in sorted(folder.glob("*.parquet"))}
+    out: dict[str, pd.DataFrame | orderlines.StoredLines] = {}
+    for p in sorted(folder.glob("*.parquet")):
+        large = p.stem == "sales" and pq.ParquetFile(p).metadata.num_rows >= STREAM_FROM_LINES
+        out[p.stem] = orderlines.stored_file(p) if large else pd.read_parquet(p)
+    return out
 
 
 def read_input(run_dir: str | Path, kind: str) -> pd.DataFrame | None:
