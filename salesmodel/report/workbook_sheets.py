@@ -154,10 +154,10 @@ def fold_other_customers(plan: pd.DataFrame, kept: Sequence[str], label: Callabl
     named by ``label(region_id, count)``: every total of the plan is unchanged."""
     is_kept = plan["customer_id"].astype(str).isin(set(kept)).to_numpy()
     rest = plan.loc[~is_kept]
-    counts = rest.groupby("region_id", sort=True)["customer_id"].nunique()
+    counts = rest.groupby("region_id", sort=True, observed=True)["customer_id"].nunique()
     summed = {"target": ("target", "sum")}
     summed.update({c: (c, "min" if c == "start" else "max") for c in ("start", "end") if c in plan.columns})
-    folded = rest.groupby(["region_id", "period"], sort=True, as_index=False).agg(**summed)
+    folded = rest.groupby(["region_id", "period"], sort=True, as_index=False, observed=True).agg(**summed)
     folded["customer_id"] = [label(str(r), int(counts[r])) for r in folded["region_id"]]
     for c in plan.columns:
         if c not in folded.columns:
