@@ -56,3 +56,18 @@ def test_run_refuses_before_reading_and_writes_nothing(params, tmp_path, monkeyp
     err = capsys.readouterr().err
     assert code == 2 and not read and not out.exists()
     assert "订单行" in err and "GB" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_history_validated_part_by_part_needs_less_a_line(params, monkeypatch):
+    """A history large enough to be validated part by part is never held: it is judged at the smaller cost
+    a line, so a company refused at the cost of lines held whole is planned."""
+    scenario = load_params(params)
+    counts = machine.order_lines(scenario)
+    lines = sum(counts.values())
+    room = (machine.RUN_BASE_BYTES + (machine.BYTES_PER_LINE + machine.BYTES_PER_STREAMED_LINE) / 2 * lines)
+    available = room / machine.USABLE_SHARE
+    with pytest.raises(InputError):
+        machine.check_memory(scenario, available=available)  # held whole: it does not fit
+    monkeypatch.setattr(machine, "STREAM_FROM_LINES", 1)
+    assert len(counts) == 1  # only the history: part by part, it fits
+    machine.check_memory(scenario, available=available)

@@ -7,7 +7,9 @@ and the actuals (the lines held with their text as categories, their sums by mon
 work, the territory step's region processes and, once the lines are let go, the workbook, which
 grow with the accounts); both fitted to the demo company (1.8 M lines, 1.5 GB) and thirty times it
 (53.6 M lines, 5.8 GB) in `benchmarks/scale.py` (ten times it, 17.9 M lines, took 2.8 GB: on the
-line). Above thirty times the demo it is an extrapolation.
+line; it now takes 2.3 GB). A history of ``STREAM_FROM_LINES`` lines or more is validated part by part
+and never held: ``BYTES_PER_STREAMED_LINE`` a line of it, fitted to a hundred times the demo (178 M
+lines with the actuals, 10.7 GB).
 """
 from __future__ import annotations
 
@@ -15,11 +17,15 @@ from pathlib import Path
 
 from salesmodel.errors import InputError
 from salesmodel.io.orderlines import count_lines
+from salesmodel.io.readers import STREAM_FROM_LINES
 from salesmodel.schema.params import Scenario
 from salesmodel.schema.vocabulary import word
 
 RUN_BASE_BYTES = 1.35e9
 BYTES_PER_LINE = 83
+# a history validated part by part and never held (io.readers.STREAM_FROM_LINES lines or more): what grows
+# is its sums and the steps' tables; fitted to 100x the demo (178 M lines, 10.7 GB)
+BYTES_PER_STREAMED_LINE = 53
 USABLE_SHARE = 0.85  # of the memory available now: the rest stays for the system and other work
 
 
@@ -60,11 +66,15 @@ def check_memory(scenario: Scenario, language: str = "en", available: float | No
     if not counts or available is None:
         return
     lines = sum(counts.values())
-    need = RUN_BASE_BYTES + BYTES_PER_LINE * lines
+    sales = Path(scenario.data.sales).name
+    need = RUN_BASE_BYTES + sum(n * (BYTES_PER_STREAMED_LINE if name == sales and n >= STREAM_FROM_LINES
+                                     else BYTES_PER_LINE) for name, n in counts.items())
     usable = USABLE_SHARE * available
     if need <= usable:
         return
-    fits = max(int((usable - RUN_BASE_BYTES) / BYTES_PER_LINE), 0) // 100_000 * 100_000
+    streamed = int((usable - RUN_BASE_BYTES) / BYTES_PER_STREAMED_LINE)
+    most = streamed if streamed >= STREAM_FROM_LINES else int((usable - RUN_BASE_BYTES) / BYTES_PER_LINE)
+    fits = max(most, 0) // 100_000 * 100_000
     raise InputError(word("run_no_memory", language).format(
         lines=lines, files=", ".join(f"{name} {n:,}" for name, n in counts.items()), need=need / 1e9,
         available=available / 1e9, fits=fits, share=fits / lines))
