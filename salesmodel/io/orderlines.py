@@ -453,8 +453,16 @@ def stored_file(path: Path) -> StoredLines:
         part = batch.to_pandas()
         digest.update(part)
         rows += len(part)
-    sums = History(*_query(Path(path), _MONTHS_QUERY, _DAYS_QUERY, _PRODUCT_DAYS_QUERY))
-    return StoredLines(Path(path), rows, sums, digest.hexdigest())
+    return StoredLines(Path(path), rows, file_history(Path(path)), digest.hexdigest())
+
+
+def file_history(path: Path) -> History:
+    """The :class:`History` of order lines in a file (or a folder of parts), summed by DuckDB over it.
+
+    >>> file_history(Path("run/inputs/sales.parquet")).days.columns.tolist()  # doctest: +SKIP
+    ['date', 'amount', 'units', 'lines']
+    """
+    return History(*_query(Path(path), _MONTHS_QUERY, _DAYS_QUERY, _PRODUCT_DAYS_QUERY))
 
 
 Lines = pd.DataFrame | StoredLines

@@ -280,9 +280,7 @@ def read_stored(path: Path, date_range: tuple[Any, Any] | None = None) -> orderl
             return None
         writer.close()
         writer = None
-        sums = orderlines.History(*orderlines._query(target, orderlines._MONTHS_QUERY, orderlines._DAYS_QUERY,
-                                                     orderlines._PRODUCT_DAYS_QUERY))
-        held = orderlines.StoredLines(target, rows, sums, digest.hexdigest(), folder=folder)
+        held = orderlines.StoredLines(target, rows, orderlines.file_history(target), digest.hexdigest(), folder=folder)
         weakref.finalize(held, shutil.rmtree, folder, True)
         folder = None  # the handle owns it now
         return held
