@@ -304,3 +304,23 @@ def test_a_bad_part_gets_the_message_of_the_whole_file(company, tmp_path, in_par
         readers.STREAM_FROM_LINES = 0
         assert str(streamed.value) == str(whole.value)
         assert "8, 2501" in str(streamed.value) or "rows 8 and 2501" in str(streamed.value) or "2501" in str(streamed.value)
+
+
+def test_a_malformed_csv_read_part_by_part_gets_the_message_of_the_whole_file(company, tmp_path, in_parts):
+    import shutil
+
+    from salesmodel import io
+    from salesmodel.io import readers
+
+    out, paths = company
+    folder = tmp_path / "csv"
+    shutil.copytree(out, folder)
+    pd.read_parquet(paths["sales"]).to_csv(folder / "sales.csv", index=False)
+    with (folder / "sales.csv").open("a", encoding="utf-8") as fh:
+        fh.write('2025-12-31,"C00001,A,offline,1.0,1\n')  # a quote never closed, on the last line
+    with pytest.raises(InputError) as streamed:
+        io.read_inputs(_params_data(folder, sales="sales.csv"))
+    readers.STREAM_FROM_LINES = 10 ** 12
+    with pytest.raises(InputError) as whole:
+        io.read_inputs(_params_data(folder, sales="sales.csv"))
+    assert str(streamed.value) == str(whole.value) and "sales.csv" in str(streamed.value)

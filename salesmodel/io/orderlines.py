@@ -92,20 +92,41 @@ def read_compact(path: Path) -> pd.DataFrame | None:
     >>> read_compact(Path("data/demo/sales.parquet")).dtypes["customer_id"]  # doctest: +SKIP
     CategoricalDtype(...)
     """
+    opened = _open(path)
+    if opened is None:
+        return None
+    con, plan = opened
+    try:
+        return _fetch(plan)
+    except READ_ERRORS:
+        return None
+    finally:
+        con.close()
+
+
+# what reading a file DuckDB cannot read as pandas would raises: the pandas reader then names the problem
+READ_ERRORS = (duckdb.Error, OSError, UnicodeDecodeError, pa.ArrowException, ValueError)
+
+
+def _open(path: Path) -> tuple[duckdb.DuckDBPyConnection, tuple] | None:
+    """A connection and the scan of ``path`` (:func:`_scan`); None when DuckDB cannot read it as pandas would."""
     source = _source(path)
     if source is None:
         return None
+    con = None
     try:
         names = _names(path)
         if names is None or len(set(names)) != len(names):
             return None
         con = connect()
-        try:
-            return _fetch(con, source, names)
-        finally:
+        plan = _scan(con, source, names)
+    except READ_ERRORS:
+        plan = None
+    if plan is None:
+        if con is not None:
             con.close()
-    except (duckdb.Error, OSError, UnicodeDecodeError, pa.ArrowException, ValueError):
         return None
+    return con, plan
 
 
 _BATCH = 1 << 20  # rows fetched at a time
@@ -120,20 +141,10 @@ def read_batches(path: Path, rows: int) -> Iterator[pd.DataFrame] | None:
     >>> sum(len(f) for f in read_batches(Path("data/demo/sales.parquet"), 1 << 20))  # doctest: +SKIP
     1791420
     """
-    source = _source(path)
-    if source is None:
+    opened = _open(path)
+    if opened is None:
         return None
-    try:
-        names = _names(path)
-        if names is None or len(set(names)) != len(names):
-            return None
-        con = connect()
-        plan = _scan(con, source, names)
-    except (duckdb.Error, OSError, UnicodeDecodeError, pa.ArrowException, ValueError):
-        return None
-    if plan is None:
-        con.close()
-        return None
+    con, plan = opened
 
     def frames() -> Iterator[pd.DataFrame]:
         try:
@@ -215,11 +226,8 @@ def _batch_values(batch: pa.RecordBatch, given: list[int], n: int, dictionaries:
     return out
 
 
-def _fetch(con: duckdb.DuckDBPyConnection, source: str, names: list[str]) -> pd.DataFrame | None:
-    """The rows batch by batch into arrays sized once (never a second full copy of the table)."""
-    plan = _scan(con, source, names)
-    if plan is None:
-        return None
+def _fetch(plan: tuple) -> pd.DataFrame:
+    """The rows of a scan (:func:`_scan`) batch by batch into arrays sized once (never a second full copy)."""
     described, rel, given, n = plan
     reader = (getattr(rel, "to_arrow_reader", None) or rel.fetch_arrow_reader)(_BATCH)  # DuckDB 2 / DuckDB 1
     arrays: dict[str, np.ndarray] = {}

@@ -284,6 +284,8 @@ def read_stored(path: Path, date_range: tuple[Any, Any] | None = None) -> orderl
         weakref.finalize(held, shutil.rmtree, folder, True)
         folder = None  # the handle owns it now
         return held
+    except orderlines.READ_ERRORS:  # e.g. a malformed CSV row half-way: the whole read names it
+        return None
     finally:
         if writer is not None:
             writer.close()
