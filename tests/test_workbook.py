@@ -309,6 +309,7 @@ def test_a_plan_of_more_customers_than_the_workbook_lists_sums_the_others_by_reg
     total = _evaluate(wb, east.title, east.cell(row=2, column=6).value)
     assert total == pytest.approx(dekads.query("region_id == 'E'")["target"].sum())  # the region's whole plan
     assert any("tables/plan_customer_dekad.csv" in str(c.value or "") for c in east[1])
+    assert east.print_area == f"'{east.title}'!$A$1:$F${east.max_row}"  # the note is for the screen, not printed
     # the plan's unit: 6 customers listed whole when the workbook may list them all
     whole = load_workbook(build_workbook({"plan_customer_dekad": dekads}, tmp_path / "whole.xlsx", money_unit="yuan"))
     assert whole["Customer x dekad"].max_row == 6 + 2

@@ -219,9 +219,9 @@ def build_workbook(
                 label_cols.append(extra)
         ws = wb.create_sheet(sheet_title(key, language))
         shown_header = write_pivot(ws, wide, label_cols=label_cols, money_unit=money_unit, language=language)
-        note_row(ws, folded_note.get(key))
         # the customer x dekad table is data for analysis; what prints is each region's customer plan by month
         print_setup(ws, page_header, language, data_sheet=key == "plan_customer_dekad")
+        note_row(ws, folded_note.get(key))  # after the print area: a note for the screen (the rows say it on paper)
         if key == "plan_customer_dekad" and "region_id" in plan.columns and len(unit_cols) == 1:
             periods = [c for c in wide.columns if c not in label_cols]
             data_rows = {str(u): i + 2 for i, u in enumerate(wide[unit_cols[0]])}
@@ -235,11 +235,11 @@ def build_workbook(
                 rws = wb.create_sheet(title)
                 n = region_customer_sheet(rws, rows, ws.title, data_rows, data_columns, names=customer_names,
                                            rep_names=rep_names, money_unit=money_unit, language=language)
-                note_row(rws, folded_note.get(key))
                 printed = min(n + 1, REGION_PRINTED_PAGES * PRINTED_ROWS_PER_PAGE - 1)
                 note = word("wb_printed_largest", language).format(shown=printed - 1, total=n) if printed - 1 < n else ""
                 print_setup(rws, " · ".join(x for x in (rws.title, page_header, note) if x), language,
                              print_rows=printed)
+                note_row(rws, folded_note.get(key))
                 printed_sheets.append(rws.title)
         if key == "plan_rep_month" and adjustments is not None and len(adjustments) and len(unit_cols) == 1:
             comment_cells(ws, wide[unit_cols[0]], [c for c in wide.columns if c not in label_cols],
@@ -295,8 +295,8 @@ def build_workbook(
         people.update({c: "#,##0.0" for c in ("leavers_expected", "ramped_fte")})
         write_frame(ws, df, money_cols=[c for c in df.columns if c in money_like], money_unit=money_unit,
                      language=language, formats=people)
-        note_row(ws, folded_note.get(key))
         print_setup(ws, page_header, language, data_sheet=key == "territory_assignment")
+        note_row(ws, folded_note.get(key))
 
     id_names = {"region_id": names_of(labels, "budget", "region"),
                 "province_id": names_of(labels, "provinces", "province"),
@@ -313,8 +313,8 @@ def build_workbook(
                 if is_hire else name for h, m, name, is_hire in zip(df["person_id"], df["start_month"], df["person_name"], hire)])
         ws = wb.create_sheet(sheet_title(key, language))
         data_table_sheet(ws, key, df, names=id_names, money_unit=money_unit, language=language)
-        note_row(ws, folded_note.get(key))
         print_setup(ws, page_header, language, data_sheet=True)
+        note_row(ws, folded_note.get(key))
 
     cover = tables.get("stock_cover")
     if cover is not None and len(cover):
