@@ -16,9 +16,8 @@ import csv
 import tempfile
 import weakref
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import numpy as np
@@ -431,8 +430,6 @@ class StoredLines:
     sums: History
     #: the lines' content hash (``salesmodel.io.writers.content_sha256``) when they were validated part by part
     content_sha256: str = ""
-    #: a temporary folder holding ``path``, removed when the last handle on it goes
-    folder: Any = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return self.rows

@@ -255,13 +255,13 @@ def read_stored(path: Path, date_range: tuple[Any, Any] | None = None) -> orderl
     text = [c.name for c in schema.columns if c.kind == "str"]
     folder = Path(tempfile.mkdtemp(prefix="salesmodel-lines-"))
     target = folder / "sales.parquet"
-    digest, rows, writer = ContentHash(), 0, None
+    digest, rows, writer, known = ContentHash(), 0, None, None
     try:
         for raw in parts:
             if not set(text) <= set(raw.columns):
                 return None
-            # every part with the same categories: all the file's distinct values, cleaned as the schema reads them
-            known = {c: _clean_categories(raw[c]) for c in text}
+            if known is None:  # every part with the same categories: the file's distinct values, cleaned as read
+                known = {c: _clean_categories(raw[c]) for c in text}
             part, failures, _ = _check_table(raw, schema, str(path), date_range, own=True)
             del raw
             if failures:
@@ -280,8 +280,8 @@ def read_stored(path: Path, date_range: tuple[Any, Any] | None = None) -> orderl
             return None
         writer.close()
         writer = None
-        held = orderlines.StoredLines(target, rows, orderlines.file_history(target), digest.hexdigest(), folder=folder)
-        weakref.finalize(held, shutil.rmtree, folder, True)
+        held = orderlines.StoredLines(target, rows, orderlines.file_history(target), digest.hexdigest())
+        weakref.finalize(held, shutil.rmtree, folder, True)  # the temporary copy goes with its last handle
         folder = None  # the handle owns it now
         return held
     except orderlines.READ_ERRORS:  # e.g. a malformed CSV row half-way: the whole read names it
