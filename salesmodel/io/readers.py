@@ -311,7 +311,7 @@ def _kinds(data: Any) -> tuple[str, ...]:
     return KINDS + tuple(k for k in OPTIONAL_KINDS if getattr(data, k, None))
 
 
-def read_inputs(data: Any) -> dict[str, pd.DataFrame]:
+def read_inputs(data: Any) -> dict[str, pd.DataFrame | orderlines.StoredLines]:
     """Read and validate the six input tables (and the optional ones the params name), then the
     references between them.
 
@@ -328,7 +328,9 @@ def read_inputs(data: Any) -> dict[str, pd.DataFrame]:
     Returns
     -------
     dict of str to DataFrame
-        Keys sales, customers, reps, org, provinces, adjacency, and each optional kind read.
+        Keys sales, customers, reps, org, provinces, adjacency, and each optional kind read. A sales
+        history of ``STREAM_FROM_LINES`` lines or more is a :class:`~salesmodel.io.orderlines.StoredLines`
+        (validated part by part, never whole in memory).
 
     Raises
     ------
@@ -371,7 +373,7 @@ def read_inputs(data: Any) -> dict[str, pd.DataFrame]:
         tables[kind], sources[kind], valid[kind] = frame, label, ok_cols
         failures.extend(fs)
     failures.extend(_cross_failures(_standing_in(tables), sources, valid))
-    if any(isinstance(t, orderlines.StoredLines) and f.file == sources[k] for f in failures for k, t in tables.items()):
+    if isinstance(tables.get("sales"), orderlines.StoredLines) and any(f.file == sources["sales"] for f in failures):
         # an unknown id in lines kept on disk: read them whole, for the message with every row
         frame, _, _ = _check_table(_read_raw(Path(sources["sales"]), "sales", None)[0], SCHEMAS["sales"],
                                    sources["sales"], date_range, own=True)
